@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# Developer entry points. Kbuild reads ./Kbuild, not this file.
+#
+#   make            build everything and boot it in QEMU (same as make run)
+#   make check      build everything and run every test; T=NAME runs one
+#                   selftest, e.g. make check T=reload.sh
+#   make build      build the kernel, habanalabs.ko and the device model
+#   make clean      remove build/ (the kernel cache stays, see README.md)
+
+export CARGO_TARGET_DIR := $(CURDIR)/build/target
+CARGO := $(shell PATH="$$PATH:$$HOME/.cargo/bin" command -v cargo)
+
+.DEFAULT_GOAL := run
+.NOTPARALLEL:
+.PHONY: run check build setup kernel module tools clean
+
+run: build
+	tools/vm/run.sh
+
+check: build
+	tools/testing/check.sh $(T)
+
+build: kernel module tools
+
+setup:
+	tools/build/setup.sh
+
+kernel: setup
+	tools/build/kernel.sh
+
+module: kernel
+	tools/build/module.sh
+
+tools: setup
+	$(CARGO) build --release --manifest-path tools/Cargo.toml
+
+clean:
+	rm -rf build

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Direct memory access: addressing masks and coherent allocations.
+//!
+//! C header: [`include/linux/dma-mapping.h`](srctree/include/linux/dma-mapping.h)
+
+use crate::{
+    alloc::Flags,
+    bindings,
+    devres::BoundDevice,
+    device::Device,
+    error::to_result,
+    prelude::*,
+    types::{ARef, AsBytes, FromBytes},
+};
+
+/// A DMA address, as the device sees it.
+pub type DmaAddress = bindings::dma_addr_t;
+
+/// Returns a mask of the low `n` bits, like C's `DMA_BIT_MASK(n)`.
+pub const fn bit_mask(n: u32) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+/// Sets the streaming and coherent DMA masks of the bound device `dev`: the addresses it can
+/// reach.
+pub fn set_mask_and_coherent(dev: &impl BoundDevice, mask: u64) -> Result {
+    let dev = dev.as_ref().as_raw();
+    // SAFETY: `dev` is a valid, bound device.
+    to_result(unsafe { bindings::dma_set_mask(dev, mask) })?;
+    // SAFETY: As above.
+    to_result(unsafe { bindings::dma_set_coherent_mask(dev, mask) })
+}
+
+/// Memory that the CPU and the device both access, without explicit syncs, holding `count`
+/// elements of `T`.
+///
+/// The CPU side accesses elements with volatile reads and writes (the device may change them at
+/// any time), so no Rust reference to the memory is ever created.
+///
+/// # Invariants
+///
+/// `cpu_addr` points to `count` elements of `T`, allocated for `dev` by `dma_alloc_attrs` with
+/// bus address `dma_handle`, and freed only in `Drop`.
+pub struct CoherentAllocation<T: AsBytes + FromBytes> {
+    dev: ARef<Device>,
+    dma_handle: DmaAddress,
+    count: usize,
+    cpu_addr: *mut T,
+}
+
+// SAFETY: The allocation may be used and freed from any thread.
+unsafe impl<T: AsBytes + FromBytes + Send> Send for CoherentAllocation<T> {}
+// SAFETY: All accesses through `&self` are volatile element accesses.
+unsafe impl<T: AsBytes + FromBytes + Sync> Sync for CoherentAllocation<T> {}
+
+impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
+    /// Allocates room for `count` elements for the bound device `dev`.
+    pub fn alloc(dev: &impl BoundDevice, count: usize, gfp: Flags) -> Result<Self> {
+        let size = count
+            .checked_mul(core::mem::size_of::<T>())
+            .filter(|&s| s > 0)
+            .ok_or(EINVAL)?;
+        let dev = dev.as_ref();
+        let mut dma_handle = 0;
+        // SAFETY: `dev` is a valid, bound device; `dma_handle` is a valid out-pointer.
+        let cpu_addr = unsafe {
+            bindings::dma_alloc_attrs(dev.as_raw(), size, &mut dma_handle, gfp.as_raw(), 0)
+        };
+        if cpu_addr.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: Allocated above; page alignment satisfies `T`'s alignment.
+        Ok(Self { dev: dev.into(), dma_handle, count, cpu_addr: cpu_addr.cast() })
+    }
+
+    /// The bus address of the first element, to hand to the device.
+    pub fn dma_handle(&self) -> DmaAddress {
+        self.dma_handle
+    }
+
+    /// The number of elements.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> usize {
+        self.count * core::mem::size_of::<T>()
+    }
+
+    /// Reads element `index`; `None` if out of range.
+    pub fn read(&self, index: usize) -> Option<T> {
+        if index >= self.count {
+            return None;
+        }
+        // SAFETY: In bounds per the check; any bit pattern is a valid `T` (`FromBytes`).
+        Some(unsafe { self.cpu_addr.add(index).read_volatile() })
+    }
+
+    /// Writes element `index`; `EINVAL` if out of range.
+    pub fn write(&self, index: usize, value: T) -> Result {
+        if index >= self.count {
+            return Err(EINVAL);
+        }
+        // SAFETY: In bounds per the check.
+        unsafe { self.cpu_addr.add(index).write_volatile(value) };
+        Ok(())
+    }
+}
+
+impl<T: AsBytes + FromBytes> Drop for CoherentAllocation<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, this is the allocation `dma_alloc_attrs` returned for
+        // `dev`, of this size, freed only here.
+        unsafe {
+            bindings::dma_free_attrs(
+                self.dev.as_raw(),
+                self.size(),
+                self.cpu_addr.cast(),
+                self.dma_handle,
+                0,
+            )
+        };
+    }
+}

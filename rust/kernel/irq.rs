@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Interrupt handlers.
+//!
+//! C header: [`include/linux/interrupt.h`](srctree/include/linux/interrupt.h)
+
+use crate::{
+    bindings,
+    devres::{BoundDevice, Devres},
+    error::to_result,
+    ffi::{c_int, c_void},
+    prelude::*,
+    str::CStr,
+};
+
+/// What a handler did with an interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqReturn {
+    /// The interrupt was not from this device.
+    None,
+    /// The interrupt was handled.
+    Handled,
+}
+
+/// An interrupt handler. It runs in hard interrupt context: it may not sleep.
+pub trait Handler: Sync {
+    /// Handles an interrupt on the line the handler was registered for.
+    fn handle(&self) -> IrqReturn;
+}
+
+/// Flags for [`Registration::new`] (`IRQF_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags(crate::ffi::c_ulong);
+
+impl Flags {
+    /// No flags: an exclusive line, as MSI and MSI-X vectors are.
+    pub const NONE: Flags = Flags(0);
+    /// The line may be shared with other devices.
+    pub const SHARED: Flags = Flags(bindings::IRQF_SHARED as _);
+}
+
+/// An `irq` number requested with `cookie` as its `dev_id`; dropping it frees the IRQ.
+struct RequestedIrq {
+    irq: u32,
+    cookie: *mut c_void,
+}
+
+// SAFETY: `free_irq` may be called from any thread; `cookie` is only compared, never
+// dereferenced.
+unsafe impl Send for RequestedIrq {}
+// SAFETY: `RequestedIrq` has no methods taking `&self`.
+unsafe impl Sync for RequestedIrq {}
+
+impl Drop for RequestedIrq {
+    fn drop(&mut self) {
+        // SAFETY: The IRQ was requested with this cookie and is freed once, here. `free_irq`
+        // waits for running handlers to finish.
+        unsafe { bindings::free_irq(self.irq, self.cookie) };
+    }
+}
+
+/// A registered interrupt handler.
+///
+/// The handler is unregistered when the `Registration` is dropped or when the device unbinds,
+/// whichever comes first, so it never runs after the driver let go of the device; the handler
+/// data itself lives as long as the `Registration`.
+#[pin_data]
+pub struct Registration<H: Handler> {
+    // Declared first so that it is dropped (and the IRQ freed) before the handler.
+    irq: Devres<RequestedIrq>,
+    #[pin]
+    handler: H,
+}
+
+/// The C handler: dispatches to `H`.
+///
+/// # Safety
+///
+/// `cookie` must be the `handler` field of a live `Registration<H>`.
+unsafe extern "C" fn handle_irq<H: Handler>(_irq: c_int, cookie: *mut c_void) -> bindings::irqreturn_t {
+    // SAFETY: By the function's safety requirements; the IRQ is freed before the handler is
+    // dropped.
+    let handler = unsafe { &*cookie.cast::<H>() };
+    match handler.handle() {
+        IrqReturn::None => bindings::irqreturn_IRQ_NONE,
+        IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
+    }
+}
+
+impl<H: Handler + Send + 'static> Registration<H> {
+    /// Registers `handler` for interrupt number `irq` of the bound device `dev`.
+    pub fn new<'a>(
+        dev: &'a impl BoundDevice,
+        irq: u32,
+        flags: Flags,
+        name: &'static CStr,
+        handler: impl PinInit<H, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a {
+        try_pin_init!(&this in Self {
+            handler <- handler,
+            irq: Devres::new(dev, || {
+                // SAFETY: `this` points to the `Registration` being initialised; only the
+                // field's address is taken.
+                let cookie = unsafe { core::ptr::addr_of_mut!((*this.as_ptr()).handler) }.cast();
+                // SAFETY: `handle_irq::<H>` gets `cookie`, the handler initialised above, which
+                // is pinned and outlives the IRQ (see `RequestedIrq`); `name` is static.
+                to_result(unsafe {
+                    bindings::request_threaded_irq(
+                        irq,
+                        Some(handle_irq::<H>),
+                        None,
+                        flags.0,
+                        name.as_char_ptr(),
+                        cookie,
+                    )
+                })?;
+                Ok(RequestedIrq { irq, cookie })
+            })?,
+        })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}

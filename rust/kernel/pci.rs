@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI devices and drivers.
+//!
+//! A driver implements [`Driver`] and registers it with a pinned [`Registration`]. Its probe
+//! and remove callbacks get a [`Device<Core>`]: a reference that only exists while the PCI core
+//! holds the device lock for the call, which is what allows the operations that set the device
+//! up (enabling it, mapping BARs, allocating interrupt vectors). Those resources are device
+//! managed: the PCI core releases them when the driver unbinds, however long the driver's own
+//! objects live.
+//!
+//! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
+
+use crate::{
+    alloc::KBox,
+    bindings, device,
+    devres::{BoundDevice, Devres},
+    error::to_result,
+    ffi::{c_int, c_void},
+    init,
+    io::{Io, IoRaw},
+    prelude::*,
+    str::CStr,
+    types::{ARef, AlwaysRefCounted, ForeignOwnable, Opaque},
+    ThisModule,
+};
+use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
+
+/// A PCI device ID: vendor and device, any subsystem.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct DeviceId(bindings::pci_device_id);
+
+impl DeviceId {
+    /// Matches `vendor:device` with any subsystem vendor and device.
+    pub const fn from_id(vendor: u16, device: u16) -> Self {
+        // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
+        let mut id: bindings::pci_device_id = unsafe { core::mem::zeroed() };
+        id.vendor = vendor as u32;
+        id.device = device as u32;
+        id.subvendor = !0;
+        id.subdevice = !0;
+        Self(id)
+    }
+}
+
+/// A driver's table of device IDs, each with a piece of driver information.
+pub trait IdTable<U>: Sync {
+    /// The zero-terminated C table.
+    fn as_ptr(&self) -> *const bindings::pci_device_id;
+    /// The driver information of entry `index`.
+    fn info(&self, index: usize) -> Option<&U>;
+}
+
+/// An [`IdTable`] of `N` entries, built at compile time.
+///
+/// # Invariants
+///
+/// `ids[i].driver_data == i`, and `sentinel` is all zeroes, as the C side expects.
+#[repr(C)]
+pub struct IdArray<U, const N: usize> {
+    ids: [DeviceId; N],
+    sentinel: DeviceId,
+    info: [U; N],
+}
+
+impl<U, const N: usize> IdArray<U, N> {
+    /// Builds the table; `info[i]` belongs to `ids[i]`.
+    pub const fn new(mut ids: [DeviceId; N], info: [U; N]) -> Self {
+        let mut i = 0;
+        while i < N {
+            ids[i].0.driver_data = i as bindings::kernel_ulong_t;
+            i += 1;
+        }
+        // INVARIANT: Set above; the sentinel is zeroed.
+        // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
+        Self { ids, sentinel: DeviceId(unsafe { core::mem::zeroed() }), info }
+    }
+}
+
+impl<U: Sync, const N: usize> IdTable<U> for IdArray<U, N> {
+    fn as_ptr(&self) -> *const bindings::pci_device_id {
+        self.ids.as_ptr().cast()
+    }
+
+    fn info(&self, index: usize) -> Option<&U> {
+        self.info.get(index)
+    }
+}
+
+/// A PCI driver. The implementing type is the driver's per-device data.
+pub trait Driver: Send + Sync + Sized + 'static {
+    /// Information attached to each entry of [`Driver::ID_TABLE`].
+    type IdInfo: Sync + 'static;
+
+    /// The driver's name, as sysfs shows it.
+    const NAME: &'static CStr;
+
+    /// The devices the driver may bind to.
+    const ID_TABLE: &'static dyn IdTable<Self::IdInfo>;
+
+    /// Binds to `dev`, which matched the entry with `info`.
+    fn probe(dev: &Device<Core>, info: &Self::IdInfo) -> Result<Pin<KBox<Self>>>;
+
+    /// Called when the driver unbinds, before the per-device data is dropped and before the
+    /// device-managed resources are released.
+    fn unbind(&self, _dev: &Device<Core>) {}
+}
+
+/// The registration of a PCI driver with the PCI core, undone on drop.
+///
+/// # Invariants
+///
+/// `drv` is registered with the PCI core for as long as the `Registration` exists.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Driver> {
+    #[pin]
+    drv: Opaque<bindings::pci_driver>,
+    _driver: PhantomData<T>,
+}
+
+// SAFETY: The registration only holds a C `pci_driver`, which the PCI core synchronises.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers driver `T` for `module`.
+    pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: The closure initialises both fields of `slot`, which is pinned, and only
+        // registers the driver after `drv` is in place; on error nothing needs dropping.
+        unsafe {
+            init::pin_init_from_closure(move |slot: *mut Self| {
+                let drv = Opaque::raw_get(core::ptr::addr_of!((*slot).drv));
+                // SAFETY: `pci_driver` is plain data; all zeroes is a valid value.
+                let mut c: bindings::pci_driver = core::mem::zeroed();
+                c.name = T::NAME.as_char_ptr();
+                c.id_table = T::ID_TABLE.as_ptr();
+                c.probe = Some(probe_callback::<T>);
+                c.remove = Some(remove_callback::<T>);
+                drv.write(c);
+                // INVARIANT: Registered here, unregistered in `drop`.
+                to_result(bindings::__pci_register_driver(
+                    drv,
+                    module.as_ptr(),
+                    T::NAME.as_char_ptr(),
+                ))
+            })
+        }
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant the driver is registered. Unregistering unbinds every
+        // device, so the callbacks never run afterwards.
+        unsafe { bindings::pci_unregister_driver(self.drv.get()) };
+    }
+}
+
+/// The C probe callback.
+///
+/// # Safety
+///
+/// Called by the PCI core with a valid `pdev`, under its device lock, and an `id` from
+/// `T::ID_TABLE`.
+unsafe extern "C" fn probe_callback<T: Driver>(
+    pdev: *mut bindings::pci_dev,
+    id: *const bindings::pci_device_id,
+) -> c_int {
+    // SAFETY: By the function's safety requirements, the device is valid and locked for the
+    // call: the `Core` context.
+    let dev = unsafe { Device::<Core>::from_raw(pdev) };
+    // SAFETY: `id` points into `T::ID_TABLE`.
+    let index = unsafe { (*id).driver_data } as usize;
+    let Some(info) = T::ID_TABLE.info(index) else {
+        return EINVAL.to_errno();
+    };
+    match T::probe(dev, info) {
+        Ok(data) => {
+            // SAFETY: `pdev` is valid; the data is taken back in `remove_callback`.
+            unsafe { bindings::pci_set_drvdata(pdev, data.into_foreign().cast_mut()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The C remove callback.
+///
+/// # Safety
+///
+/// Called by the PCI core with a valid `pdev` that `probe_callback::<T>` bound, under its
+/// device lock.
+unsafe extern "C" fn remove_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
+    // SAFETY: As for probe: valid and locked for the call.
+    let dev = unsafe { Device::<Core>::from_raw(pdev) };
+    // SAFETY: Probe succeeded (the core only calls remove then) and stored this pointer.
+    let data = unsafe { Pin::<KBox<T>>::from_foreign(bindings::pci_get_drvdata(pdev)) };
+    data.unbind(dev);
+    drop(data);
+}
+
+/// Device contexts: what a reference to a [`Device`] allows.
+pub trait DeviceContext: private::Sealed {}
+
+/// Any reference to a PCI device: identity and information.
+pub struct Normal;
+/// The device is bound and locked by the PCI core for a driver callback: set-up operations.
+pub struct Core;
+
+impl DeviceContext for Normal {}
+impl DeviceContext for Core {}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::Normal {}
+    impl Sealed for super::Core {}
+}
+
+/// A PCI device (`struct pci_dev`).
+///
+/// # Invariants
+///
+/// The wrapped `pci_dev` is valid; for `Device<Core>`, it is also bound to the driver and
+/// locked by the PCI core for as long as the reference exists.
+#[repr(transparent)]
+pub struct Device<Ctx: DeviceContext = Normal>(Opaque<bindings::pci_dev>, PhantomData<Ctx>);
+
+impl<Ctx: DeviceContext> Device<Ctx> {
+    /// # Safety
+    ///
+    /// `pdev` must be valid for `'a` and meet the invariants of `Ctx`.
+    unsafe fn from_raw<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper; validity is guaranteed by the caller.
+        unsafe { &*pdev.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::pci_dev {
+        self.0.get()
+    }
+
+    /// The vendor ID.
+    pub fn vendor_id(&self) -> u16 {
+        // SAFETY: By the type invariant the device is valid; the field never changes.
+        unsafe { (*self.as_raw()).vendor }
+    }
+
+    /// The device ID.
+    pub fn device_id(&self) -> u16 {
+        // SAFETY: As above.
+        unsafe { (*self.as_raw()).device }
+    }
+
+    /// The length of BAR `bar`, 0 if it does not exist.
+    pub fn resource_len(&self, bar: u32) -> u64 {
+        if bar >= bindings::PCI_STD_NUM_BARS {
+            return 0;
+        }
+        // SAFETY: The device is valid and `bar` is a standard BAR index.
+        unsafe { bindings::pci_resource_len(self.as_raw(), bar as c_int) }
+    }
+
+    /// The Linux IRQ number of interrupt vector `index`.
+    pub fn irq_vector(&self, index: u32) -> Result<u32> {
+        // SAFETY: The device is valid; out-of-range indices return an error.
+        let irq = unsafe { bindings::pci_irq_vector(self.as_raw(), index) };
+        to_result(irq)?;
+        Ok(irq as u32)
+    }
+}
+
+/// Interrupt types for [`Device::alloc_irq_vectors`] (`PCI_IRQ_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrqTypes(u32);
+
+impl IrqTypes {
+    /// MSI-X.
+    pub const MSIX: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSIX);
+    /// MSI.
+    pub const MSI: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSI);
+    /// The legacy INTx line.
+    pub const INTX: IrqTypes = IrqTypes(bindings::PCI_IRQ_INTX);
+    /// Any of them, best first.
+    pub const ALL: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSIX | bindings::PCI_IRQ_MSI | bindings::PCI_IRQ_INTX);
+}
+
+impl Device<Core> {
+    /// Enables the device (IO and memory decoding); it is disabled again when the driver
+    /// unbinds.
+    pub fn enable_device(&self) -> Result {
+        // SAFETY: The device is valid and bound (`Core`).
+        to_result(unsafe { bindings::pcim_enable_device(self.as_raw()) })
+    }
+
+    /// Lets the device master the bus, i.e. do DMA.
+    pub fn set_master(&self) {
+        // SAFETY: The device is valid and bound (`Core`).
+        unsafe { bindings::pci_set_master(self.as_raw()) };
+    }
+
+    /// Requests BAR `bar` for `name` and maps its first `SIZE` bytes; fails with `ENODEV` if the
+    /// BAR is shorter. The mapping is released at the latest when the driver unbinds.
+    pub fn iomap_region_sized<const SIZE: usize>(
+        &self,
+        bar: u32,
+        name: &'static CStr,
+    ) -> Result<Devres<Bar<SIZE>>> {
+        Devres::new(self, || Bar::new(self.into(), bar, name))
+    }
+
+    /// Allocates between `min` and `max` interrupt vectors of the allowed `types`, and returns
+    /// how many it got. They are freed when the driver unbinds (after every IRQ registered on
+    /// them through [`crate::irq::Registration`], which is released first).
+    pub fn alloc_irq_vectors(&self, min: u32, max: u32, types: IrqTypes) -> Result<u32> {
+        // SAFETY: The device is valid and bound (`Core`) and was enabled through `pcim_*`, so
+        // the vectors are device managed.
+        let n = unsafe { bindings::pci_alloc_irq_vectors(self.as_raw(), min, max, types.0) };
+        to_result(n)?;
+        Ok(n as u32)
+    }
+}
+
+impl Deref for Device<Core> {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        // SAFETY: `Normal` has weaker invariants than `Core`; the layout is the same.
+        unsafe { Device::from_raw(self.as_raw()) }
+    }
+}
+
+impl<Ctx: DeviceContext> AsRef<device::Device> for Device<Ctx> {
+    fn as_ref(&self) -> &device::Device {
+        // SAFETY: The embedded `struct device` is valid for as long as the `pci_dev` is.
+        unsafe { device::Device::as_ref(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
+    }
+}
+
+impl From<&Device<Core>> for ARef<Device> {
+    fn from(dev: &Device<Core>) -> Self {
+        (&**dev).into()
+    }
+}
+
+// SAFETY: By the type invariant of `Device<Core>`, the device is bound while a reference exists.
+unsafe impl BoundDevice for Device<Core> {}
+
+// SAFETY: `pci_dev_get` and `pci_dev_put` manage the reference count of a `pci_dev`.
+unsafe impl AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of `&self` proves the reference count is non-zero.
+        unsafe { bindings::pci_dev_get(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it holds.
+        unsafe { bindings::pci_dev_put(obj.cast().as_ptr()) };
+    }
+}
+
+// SAFETY: A `pci_dev` may be used and released from any thread.
+unsafe impl Send for Device {}
+// SAFETY: The methods of `&Device` only read fields that do not change or call thread-safe C
+// functions.
+unsafe impl Sync for Device {}
+
+/// A requested and mapped PCI BAR, unmapped and released on drop.
+///
+/// # Invariants
+///
+/// `io` describes `pci_iomap`'s mapping of BAR `num` of `pdev`, whose region is requested.
+pub struct Bar<const SIZE: usize = 0> {
+    pdev: ARef<Device>,
+    io: IoRaw<SIZE>,
+    num: c_int,
+}
+
+impl<const SIZE: usize> Bar<SIZE> {
+    fn new(pdev: ARef<Device>, bar: u32, name: &'static CStr) -> Result<Self> {
+        if (pdev.resource_len(bar) as u128) < SIZE as u128 || SIZE == 0 {
+            return Err(ENODEV);
+        }
+        let num = bar as c_int;
+        // SAFETY: `pdev` is valid; `name` is static, as the resource keeps a pointer to it.
+        to_result(unsafe { bindings::pci_request_region(pdev.as_raw(), num, name.as_char_ptr()) })?;
+        // SAFETY: The region is ours; `SIZE` is within the BAR (checked above).
+        let addr = unsafe { bindings::pci_iomap(pdev.as_raw(), num, SIZE as _) };
+        let io = NonNull::new(addr).ok_or(ENOMEM).and_then(|a| IoRaw::new(a.as_ptr() as usize, SIZE));
+        match io {
+            // INVARIANT: Requested and mapped above.
+            Ok(io) => Ok(Self { pdev, io, num }),
+            Err(e) => {
+                if !addr.is_null() {
+                    // SAFETY: Mapped above.
+                    unsafe { bindings::pci_iounmap(pdev.as_raw(), addr) };
+                }
+                // SAFETY: Requested above.
+                unsafe { bindings::pci_release_region(pdev.as_raw(), num) };
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<const SIZE: usize> Drop for Bar<SIZE> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the mapping and the region are ours to release.
+        unsafe {
+            bindings::pci_iounmap(self.pdev.as_raw(), self.io.addr() as *mut c_void);
+            bindings::pci_release_region(self.pdev.as_raw(), self.num);
+        }
+    }
+}
+
+impl<const SIZE: usize> Deref for Bar<SIZE> {
+    type Target = Io<SIZE>;
+
+    fn deref(&self) -> &Io<SIZE> {
+        // SAFETY: By the type invariant, the mapping is valid while `self` lives.
+        unsafe { Io::from_raw(&self.io) }
+    }
+}

@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Installs what a fresh Debian 12 machine lacks to build and run the project:
+# Debian packages, bindgen-cli 0.69.5 from crates.io. Idempotent and quiet
+# when everything is already there.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+packages=(
+	# Kernel source and the kernel's Rust toolchain.
+	linux-source-6.12 rustc-web rust-web-src
+	# Kernel build.
+	make flex bison bc libelf-dev libssl-dev cpio clang libclang-dev lld llvm
+	# Runner and guest userspace.
+	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	hl_log "installing Debian packages: ${missing[*]}"
+	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! "$HL_BINDGEN" --version 2>/dev/null | grep -q ' 0\.69\.5$'; then
+	hl_log "installing bindgen-cli 0.69.5"
+	cargo install --locked bindgen-cli@0.69.5
+fi
