@@ -89,13 +89,16 @@ unsafe extern "C" fn handle_irq<H: Handler>(_irq: c_int, cookie: *mut c_void) ->
 
 impl<H: Handler + Send + 'static> Registration<H> {
     /// Registers `handler` for interrupt number `irq` of the bound device `dev`.
-    pub fn new<'a>(
+    pub fn new<'a, E>(
         dev: &'a impl BoundDevice,
         irq: u32,
         flags: Flags,
         name: &'static CStr,
-        handler: impl PinInit<H, Error> + 'a,
-    ) -> impl PinInit<Self, Error> + 'a {
+        handler: impl PinInit<H, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
         try_pin_init!(&this in Self {
             handler <- handler,
             irq: Devres::new(dev, || {

@@ -8,7 +8,7 @@ set -euo pipefail
 
 mirror=$HL_BUILD/module
 mkdir -p "$mirror"
-(cd "$HL_TOP" && find Kbuild habanalabs include -type f \
+(cd "$HL_TOP" && find Kbuild habanalabs $(ls -d include 2>/dev/null) -type f \
 	\( -name Kbuild -o -name '*.rs' -o -name '*.h' \)) | while read -r f; do
 	mkdir -p "$mirror/$(dirname "$f")"
 	cmp -s "$HL_TOP/$f" "$mirror/$f" || cp "$HL_TOP/$f" "$mirror/$f"

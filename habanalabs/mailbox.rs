@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control mailbox: the driver posts one command at a time and learns of its completion by
+//! polling or by the interrupt on vector 0.
+
+use core::time::Duration;
+use kernel::{
+    io::poll::read_poll_timeout,
+    new_mutex,
+    prelude::*,
+    sync::{Completion, Mutex},
+    time::{msecs_to_jiffies, Ktime},
+};
+
+use crate::regs::{self, Opcode, Regs, Status};
+
+/// How long the device may take for any command.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a polled wait looks at the device.
+const POLL_INTERVAL: Duration = Duration::from_micros(100);
+
+/// A mailbox command with its arguments.
+pub(crate) enum Command {
+    /// Return the device to its power-on state.
+    Reset,
+    /// Copy `size` bytes from host `src` through device memory at `dev_offset` to host `dst`.
+    DmaSelftest { src: u64, dst: u64, dev_offset: u64, size: u64 },
+}
+
+impl Command {
+    fn opcode(&self) -> Opcode {
+        match self {
+            Self::Reset => Opcode::Reset,
+            Self::DmaSelftest { .. } => Opcode::DmaSelftest,
+        }
+    }
+
+    fn args(&self) -> [u64; regs::CMD_ARGS] {
+        match *self {
+            Self::Reset => [0; regs::CMD_ARGS],
+            Self::DmaSelftest { src, dst, dev_offset, size } => [src, dst, dev_offset, size],
+        }
+    }
+}
+
+/// How to wait for a command.
+pub(crate) enum Wait<'a> {
+    /// Poll the device; for when interrupts are not set up (yet).
+    Poll,
+    /// Sleep until the vector 0 handler signals this completion.
+    Irq(&'a Completion),
+}
+
+/// The mailbox and the sequence number of the last command posted.
+#[pin_data]
+pub(crate) struct Mailbox {
+    model_peer: u16,
+    #[pin]
+    last_seq: Mutex<u32>,
+}
+
+impl Mailbox {
+    /// Takes over the mailbox, continuing from the last sequence number the device completed
+    /// (an earlier driver instance may have used it).
+    pub(crate) fn new(regs: &Regs, model_peer: u16) -> impl PinInit<Self> {
+        let last = regs.read32(regs::CMD_DONE_SEQ);
+        pin_init!(Self { model_peer, last_seq <- new_mutex!(last) })
+    }
+
+    /// Runs `command` and returns when the device reports it done, with its status as the
+    /// result.
+    pub(crate) fn run(
+        &self,
+        regs: &Regs,
+        ivshmem: &regs::IvshmemRegs,
+        command: Command,
+        wait: Wait<'_>,
+    ) -> Result {
+        let mut last = self.last_seq.lock();
+        let seq = match last.wrapping_add(1) {
+            0 => 1,
+            s => s,
+        };
+        for (i, arg) in command.args().into_iter().enumerate() {
+            regs.try_write32(arg as u32, regs::CMD_ARG0 + 8 * i)?;
+            regs.try_write32((arg >> 32) as u32, regs::CMD_ARG0 + 8 * i + 4)?;
+        }
+        regs.write32(regs::cmd(command.opcode(), matches!(wait, Wait::Irq(_))), regs::CMD);
+        if let Wait::Irq(done) = wait {
+            done.reinit();
+        }
+        regs.write32(seq, regs::CMD_SEQ);
+        *last = seq;
+        ivshmem.write32(regs::doorbell(self.model_peer, regs::VECTOR_CONTROL), regs::IVSHMEM_DOORBELL);
+
+        let is_done = || regs.read32(regs::CMD_DONE_SEQ) == seq;
+        match wait {
+            Wait::Poll => {
+                read_poll_timeout(|| Ok(is_done()), |&done| done, POLL_INTERVAL, TIMEOUT)?;
+            }
+            Wait::Irq(done) => {
+                let start = Ktime::ktime_get();
+                // The completion may be stale (a late interrupt of an earlier command), so the
+                // sequence number decides.
+                while !is_done() {
+                    let elapsed_ms = (Ktime::ktime_get() - start).to_ms();
+                    let left_ms = TIMEOUT.as_millis() as i64 - elapsed_ms;
+                    if left_ms <= 0 {
+                        return Err(ETIMEDOUT);
+                    }
+                    let _ = done.wait_timeout(msecs_to_jiffies(left_ms as u32));
+                }
+            }
+        }
+        Status::from_raw(regs.read32(regs::CMD_STATUS))?.to_result()
+    }
+}

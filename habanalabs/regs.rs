@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device's registers, as `Documentation/accel/habanalabs/device-model.rst` defines them.
+//!
+//! Glossary:
+//! - BAR0: ivshmem's own registers; the driver only uses `Doorbell`.
+//! - BAR2: the device's register file, then its memory (DRAM).
+//! - doorbell: a write of `(peer << 16) | vector` to BAR0 that wakes the device.
+//! - mailbox: the control block through which the driver posts one command at a time.
+//!
+//! Raw offsets stay in this file: the rest of the driver uses the typed values below.
+
+use kernel::{io::Io, prelude::*};
+
+/// The part of BAR2 the driver maps: everything before device memory.
+pub(crate) const REGS_SIZE: usize = 0x10_0000;
+/// The part of BAR0 the driver maps: ivshmem's register page.
+pub(crate) const IVSHMEM_SIZE: usize = 0x100;
+
+/// BAR2 registers.
+pub(crate) type Regs = Io<REGS_SIZE>;
+/// BAR0 registers.
+pub(crate) type IvshmemRegs = Io<IVSHMEM_SIZE>;
+
+pub(crate) const MAGIC: usize = 0x000;
+pub(crate) const VERSION: usize = 0x004;
+pub(crate) const CAPS: usize = 0x008;
+pub(crate) const CHIP_ID: usize = 0x00c;
+pub(crate) const SERIAL_LO: usize = 0x010;
+pub(crate) const SERIAL_HI: usize = 0x014;
+pub(crate) const DRAM_BASE: usize = 0x018;
+pub(crate) const DRAM_SIZE_LO: usize = 0x020;
+pub(crate) const DRAM_SIZE_HI: usize = 0x024;
+pub(crate) const NUM_VECTORS: usize = 0x028;
+pub(crate) const MODEL_PEER: usize = 0x02c;
+
+pub(crate) const CMD: usize = 0x100;
+pub(crate) const CMD_SEQ: usize = 0x104;
+pub(crate) const CMD_DONE_SEQ: usize = 0x108;
+pub(crate) const CMD_STATUS: usize = 0x10c;
+/// `ARGn_LO` is at `CMD_ARG0 + 8 * n`, `ARGn_HI` 4 bytes later.
+pub(crate) const CMD_ARG0: usize = 0x110;
+pub(crate) const CMD_ARGS: usize = 4;
+
+/// BAR0 (ivshmem) `Doorbell`.
+pub(crate) const IVSHMEM_DOORBELL: usize = 0x0c;
+
+/// `MAGIC`: the bytes "HLSM".
+pub(crate) const MAGIC_VALUE: u32 = 0x4d53_4c48;
+/// The `VERSION` major this driver speaks.
+pub(crate) const VERSION_MAJOR: u16 = 1;
+/// `DRAM_BASE` must be where the register window ends.
+pub(crate) const DRAM_BASE_VALUE: u32 = REGS_SIZE as u32;
+
+/// `VERSION`.
+#[derive(Clone, Copy)]
+pub(crate) struct Version(pub(crate) u32);
+
+impl Version {
+    pub(crate) fn major(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    pub(crate) fn minor(self) -> u16 {
+        self.0 as u16
+    }
+}
+
+/// `CHIP_ID`.
+#[derive(Clone, Copy)]
+pub(crate) struct ChipId(pub(crate) u32);
+
+impl ChipId {
+    /// GAUDI-sim, the device model.
+    pub(crate) const GAUDI_SIM: u16 = 0x1000;
+
+    pub(crate) fn chip(self) -> u16 {
+        self.0 as u16
+    }
+
+    pub(crate) fn revision(self) -> u8 {
+        (self.0 >> 16) as u8
+    }
+}
+
+/// `CAPS` bits.
+pub(crate) mod caps {
+    pub(crate) const DMA_SELFTEST: u32 = 1 << 0;
+}
+
+/// Mailbox opcodes (`CMD[7:0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Opcode {
+    Reset = 0x01,
+    DmaSelftest = 0x02,
+}
+
+/// `CMD`: an opcode, and whether the device raises vector 0 when done.
+pub(crate) fn cmd(opcode: Opcode, irq: bool) -> u32 {
+    const IRQ: u32 = 1 << 31;
+    u32::from(opcode as u8) | if irq { IRQ } else { 0 }
+}
+
+/// `CMD_STATUS`, as the device reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    Ok,
+    BadOpcode,
+    BadHostAddr,
+    BadDevAddr,
+    BadSize,
+}
+
+impl Status {
+    /// Decodes a status word; an unknown one is a device fault.
+    pub(crate) fn from_raw(raw: u32) -> Result<Self> {
+        Ok(match raw {
+            0 => Self::Ok,
+            1 => Self::BadOpcode,
+            2 => Self::BadHostAddr,
+            3 => Self::BadDevAddr,
+            4 => Self::BadSize,
+            _ => return Err(EIO),
+        })
+    }
+
+    /// The errno a command that ended with this status fails with.
+    pub(crate) fn to_result(self) -> Result {
+        match self {
+            Self::Ok => Ok(()),
+            Self::BadOpcode => Err(EOPNOTSUPP),
+            Self::BadHostAddr => Err(EFAULT),
+            Self::BadDevAddr | Self::BadSize => Err(EINVAL),
+        }
+    }
+}
+
+/// Vector 0: the control mailbox, both as doorbell and as interrupt.
+pub(crate) const VECTOR_CONTROL: u16 = 0;
+
+/// The value written to ivshmem's `Doorbell` to ring `vector` of `peer`.
+pub(crate) fn doorbell(peer: u16, vector: u16) -> u32 {
+    (u32::from(peer) << 16) | u32::from(vector)
+}
