@@ -134,7 +134,7 @@ impl HlDevice {
         )?;
 
         dev.run(pdev, Command::Reset, Wait::Poll).inspect_err(|e| {
-            dev_err!(pdev, "reset failed: {:?}\n", e);
+            dev_err!(pdev, "reset failed: {}\n", e.to_errno());
         })?;
         let id = &dev.identity;
         dev_info!(

@@ -43,7 +43,7 @@ pub(crate) fn dma(dev: &HlDevice, pdev: &pci::Device<pci::Core>) -> Result {
         },
         Wait::Irq(dev.control_done()),
     )
-    .inspect_err(|e| dev_err!(pdev, "DMA self-test failed: {:?}\n", e))?;
+    .inspect_err(|e| dev_err!(pdev, "DMA self-test failed: {}\n", e.to_errno()))?;
 
     let mut x = seed;
     for i in 0..WORDS {

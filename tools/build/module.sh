@@ -20,4 +20,5 @@ done
 done
 
 make -s -C "$HL_KSRC" O="$HL_KOUT" "${HL_KMAKE_VARS[@]}" M="$mirror" \
+	CONFIG_DRM_ACCEL_HABANALABS_RS=m \
 	-j"$(($(nproc) + 1))" modules

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hlsim: serves modelled GAUDI-class devices to QEMU, one ivshmem socket
+//! per device, until SIGTERM or SIGINT.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, mpsc};
+use std::{env, ptr, thread};
+
+use hlsim::device::Device;
+use hlsim::mem::SharedMem;
+use hlsim::server::Server;
+use vmm_sys_util::eventfd::{EFD_CLOEXEC, EFD_NONBLOCK, EventFd};
+use vmm_sys_util::signal::create_sigset;
+
+const USAGE: &str = "\
+usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
+
+  --guest-ram PATH  the file backing guest RAM; DMA address A is its byte A
+  --device ...      serve one device on the UNIX socket PATH
+      size=SIZE     BAR2 bytes, a power of two of at least 2M, with an
+                    optional K, M or G suffix (default 256M)
+      serial=N      serial number, decimal or 0x-prefixed hex, unique
+                    (default: the device's position, from 1)";
+
+/// Default BAR2 size.
+const DEFAULT_SIZE: u64 = 256 << 20;
+
+/// One `--device`.
+#[derive(Debug, PartialEq)]
+struct DeviceOpts {
+    sock: PathBuf,
+    size: u64,
+    serial: u64,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Run {
+        guest_ram: PathBuf,
+        devices: Vec<DeviceOpts>,
+    },
+}
+
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
+    let mut args = args
+        .into_iter()
+        .map(|arg| arg.into_string().map_err(|_| "arguments must be UTF-8"));
+    let mut guest_ram = None;
+    let mut devices: Vec<DeviceOpts> = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg?.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--guest-ram" => {
+                guest_ram = Some(args.next().ok_or("--guest-ram needs a PATH")??.into())
+            }
+            "--device" => {
+                let opts = parse_device(
+                    &args.next().ok_or("--device needs sock=PATH")??,
+                    devices.len(),
+                )?;
+                if devices.iter().any(|dev| dev.sock == opts.sock) {
+                    return Err(format!("socket {} given twice", opts.sock.display()));
+                }
+                if devices.iter().any(|dev| dev.serial == opts.serial) {
+                    return Err(format!("serial {} given twice", opts.serial));
+                }
+                devices.push(opts);
+            }
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    let guest_ram = guest_ram.ok_or("--guest-ram is required")?;
+    if devices.is_empty() {
+        return Err("at least one --device is required".into());
+    }
+    Ok(Command::Run { guest_ram, devices })
+}
+
+/// Parses the `--device` value of the device at `index`.
+fn parse_device(spec: &str, index: usize) -> Result<DeviceOpts, String> {
+    let mut sock = None;
+    let mut size = DEFAULT_SIZE;
+    let mut serial = index as u64 + 1;
+    for opt in spec.split(',') {
+        match opt.split_once('=') {
+            Some(("sock", path)) if !path.is_empty() => sock = Some(PathBuf::from(path)),
+            Some(("size", val)) => size = parse_size(val).ok_or(format!("bad size '{val}'"))?,
+            Some(("serial", val)) => {
+                serial = parse_u64(val).ok_or(format!("bad serial '{val}'"))?
+            }
+            _ => return Err(format!("bad device option '{opt}'")),
+        }
+    }
+    let sock = sock.ok_or(format!("device '{spec}' has no sock=PATH"))?;
+    Ok(DeviceOpts { sock, size, serial })
+}
+
+/// Parses a byte count with an optional binary `K`, `M` or `G` suffix.
+fn parse_size(val: &str) -> Option<u64> {
+    let (num, shift) = match val.as_bytes().last()? {
+        b'K' | b'k' => (&val[..val.len() - 1], 10),
+        b'M' | b'm' => (&val[..val.len() - 1], 20),
+        b'G' | b'g' => (&val[..val.len() - 1], 30),
+        _ => (val, 0),
+    };
+    parse_u64(num)?.checked_mul(1 << shift)
+}
+
+/// Parses a decimal or `0x`-prefixed hexadecimal number.
+fn parse_u64(val: &str) -> Option<u64> {
+    match val.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => val.parse().ok(),
+    }
+}
+
+/// Serves `devices` until a signal or a device's failure.
+fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>) -> Result<(), String> {
+    // One thread takes SIGINT and SIGTERM synchronously; the mask is set
+    // before any other thread starts, so that all inherit it.
+    let signals = create_sigset(&[libc::SIGINT, libc::SIGTERM]).map_err(|e| e.to_string())?;
+    // SAFETY: `signals` is an initialised set and the old mask is not wanted.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &signals, ptr::null_mut()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc).to_string());
+    }
+
+    let ram = SharedMem::open(&guest_ram).map_err(|e| format!("{}: {e}", guest_ram.display()))?;
+    let ram = Arc::new(ram);
+    let stop = EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC).map_err(|e| e.to_string())?;
+    let mut servers = Vec::new();
+    for (index, opts) in devices.iter().enumerate() {
+        let name = format!("dev{index}");
+        let server = Device::new(&name, opts.size, opts.serial, ram.clone())
+            .and_then(|device| Server::bind(name.clone(), &opts.sock, device, stop.try_clone()?))
+            .map_err(|e| format!("{name}: {e}"))?;
+        eprintln!(
+            "hlsim: {name}: listening on {} ({} MiB, serial {:#x})",
+            opts.sock.display(),
+            opts.size >> 20,
+            opts.serial
+        );
+        servers.push((name, server));
+    }
+    println!("hlsim: ready");
+    io::stdout().flush().map_err(|e| e.to_string())?;
+
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut threads = Vec::new();
+    for (name, server) in servers {
+        let done = done_tx.clone();
+        let thread = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let res = server.run();
+                // The receiver lives until all threads are joined.
+                let _ = done.send(());
+                res
+            })
+            .map_err(|e| e.to_string())?;
+        threads.push((name, thread));
+    }
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut sig = 0;
+            // SAFETY: `signals` is an initialised set and `sig` is writable.
+            if unsafe { libc::sigwait(&signals, &mut sig) } == 0 {
+                eprintln!("hlsim: signal {sig}, exiting");
+            }
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| e.to_string())?;
+
+    // The first to finish, a device thread or the signal, stops them all.
+    let _ = done_rx.recv();
+    stop.write(1).map_err(|e| e.to_string())?;
+    let mut failed = false;
+    for (name, thread) in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("hlsim: {name}: {e}");
+                failed = true;
+            }
+            Err(_) => failed = true,
+        }
+    }
+    if failed {
+        Err("a device failed".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    match parse_args(env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run { guest_ram, devices }) => match run(guest_ram, devices) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hlsim: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("hlsim: {e}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn sizes_and_numbers() {
+        assert_eq!(parse_size("256M"), Some(256 << 20));
+        assert_eq!(parse_size("2m"), Some(2 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("0x200000"), Some(2 << 20));
+        assert_eq!(parse_size("17179869184G"), None);
+        for bad in ["", "M", "-1M", "1T", "1.5G"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+        assert_eq!(parse_u64("0xdeadbeef"), Some(0xdead_beef));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+    }
+
+    #[test]
+    fn devices_get_defaults_and_distinct_serials() {
+        let cmd = parse(&[
+            "--guest-ram",
+            "/r",
+            "--device",
+            "sock=/a",
+            "--device",
+            "size=2M,sock=/b,serial=0x10",
+        ]);
+        let devices = vec![
+            DeviceOpts {
+                sock: "/a".into(),
+                size: DEFAULT_SIZE,
+                serial: 1,
+            },
+            DeviceOpts {
+                sock: "/b".into(),
+                size: 2 << 20,
+                serial: 16,
+            },
+        ];
+        assert_eq!(
+            cmd,
+            Ok(Command::Run {
+                guest_ram: "/r".into(),
+                devices
+            })
+        );
+        assert_eq!(parse(&["--guest-ram", "/r", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn bad_command_lines() {
+        for args in [
+            &["--device", "sock=/a"][..],
+            &["--guest-ram", "/r"],
+            &["--guest-ram"],
+            &["--guest-ram", "/r", "--device"],
+            &["--guest-ram", "/r", "--device", "size=2M"],
+            &["--guest-ram", "/r", "--device", "sock="],
+            &["--guest-ram", "/r", "--device", "sock=/a,size=big"],
+            &["--guest-ram", "/r", "--device", "sock=/a,color=red"],
+            &[
+                "--guest-ram",
+                "/r",
+                "--device",
+                "sock=/a",
+                "--device",
+                "sock=/a",
+            ],
+            &[
+                "--guest-ram",
+                "/r",
+                "--device",
+                "sock=/a",
+                "--device",
+                "sock=/b,serial=1",
+            ],
+            &["--guest-ram", "/r", "--device", "sock=/a", "--verbose"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs the project's tests (make check) and prints one line per test, then
+# "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
+#
+#   check.sh           cargo test of tools/, then every selftest in the VM
+#   check.sh NAME...   only the named selftests (e.g. reload.sh)
+#
+# Besides the selftests' own results (kselftest TAP from run.sh --test) two
+# tests judge the VM run as a whole: "guest ran to completion" (every
+# planned test reported, the guest finished in time) and "kernel log has
+# no splats" (no BUG, WARNING, KASAN, lockdep, kmemleak, ... report in the
+# guest's console log). Logs are kept in build/vm/.
+set -uo pipefail
+. "$(dirname "$0")/../build/env.sh"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HL_BUILD/target}
+
+logs=$HL_BUILD/vm
+mkdir -p "$logs"
+
+npass=0 nfail=0 nskip=0
+# result pass|fail|skip NAME
+result() {
+	case $1 in
+	pass) npass=$((npass + 1)); echo "PASS  $2" ;;
+	fail) nfail=$((nfail + 1)); echo "FAIL  $2" ;;
+	skip) nskip=$((nskip + 1)); echo "SKIP  $2" ;;
+	esac
+}
+
+# indent [MAX]: the first MAX (default 60) lines of stdin, indented.
+indent() {
+	tr -d '\r' | head -n "${1:-60}" | sed 's/^/      /'
+}
+
+cargo_tests() {
+	local log=$logs/cargo-test.log manifests=() m bin= line rc=0 nfail0=$nfail
+	if [ -e "$HL_TOP/tools/Cargo.toml" ]; then
+		manifests=("$HL_TOP/tools/Cargo.toml")
+	else
+		for m in "$HL_TOP"/tools/*/Cargo.toml; do
+			[ -e "$m" ] && manifests+=("$m")
+		done
+	fi
+	if [ ${#manifests[@]} = 0 ]; then
+		result skip "cargo test (no Cargo.toml in tools/)"
+		return
+	fi
+
+	: > "$log"
+	for m in "${manifests[@]}"; do
+		cargo test --manifest-path "$m" --no-fail-fast >> "$log" 2>&1 || rc=1
+	done
+	while IFS= read -r line; do
+		if [[ $line =~ ^\ +Running\ .*\(.*/([^/]+)-[0-9a-f]+\)$ ]]; then
+			bin=${BASH_REMATCH[1]}
+		elif [[ $line =~ ^\ +Doc-tests\ (.+)$ ]]; then
+			bin="${BASH_REMATCH[1]} doc"
+		elif [[ $line =~ ^test\ (.+)\ \.\.\.\ (ok|FAILED|ignored) ]]; then
+			case ${BASH_REMATCH[2]} in
+			ok) result pass "cargo: $bin: ${BASH_REMATCH[1]}" ;;
+			FAILED) result fail "cargo: $bin: ${BASH_REMATCH[1]}" ;;
+			ignored) result skip "cargo: $bin: ${BASH_REMATCH[1]}" ;;
+			esac
+		fi
+	done < "$log"
+	# A failure that is no failed test: the build broke.
+	if [ $rc != 0 ] && [ $nfail = $nfail0 ]; then
+		result fail "cargo test"
+		tail -n 30 "$log" | indent
+	fi
+	[ $nfail = $nfail0 ] || echo "      cargo's output: $log"
+}
+
+# vm_tests [NAME...]: the selftests in the VM, reported as their TAP
+# results arrive.
+vm_tests() {
+	local tap=$logs/tap.log console=$logs/console.log runlog=$logs/run.log
+	local plan= count=0 output= line name rc=0 fd pid nfail0=$nfail
+	rm -f "$tap" "$console"
+	exec {fd}< <(exec "$HL_TOP/tools/vm/run.sh" --test "$@" 2> "$runlog")
+	pid=$!
+	while IFS= read -r -u $fd line; do
+		if [[ $line =~ ^1\.\.([0-9]+) ]]; then
+			plan=${BASH_REMATCH[1]}
+		elif [[ $line =~ ^(not\ )?ok\ [0-9]+\ selftests:\ [^:]*:\ ([^ ]+)(.*)$ ]]; then
+			count=$((count + 1))
+			name="selftest: ${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
+			if [ -n "${BASH_REMATCH[1]}" ]; then
+				result fail "$name"
+				printf '%s' "$output" | indent 80
+			elif [[ ${BASH_REMATCH[3]} == *'# SKIP'* ]]; then
+				result skip "${name% \# SKIP*}"
+			else
+				result pass "$name"
+			fi
+		elif [[ $line =~ ^#\ selftests: ]]; then
+			output=
+		elif [[ $line == '# '* ]]; then
+			output+=${line#'# '}$'\n'
+		fi
+	done
+	exec {fd}<&-
+	wait $pid || rc=$?
+
+	local why=
+	if [ $rc = 124 ]; then
+		why="the guest timed out"
+	elif [ $rc != 0 ]; then
+		why="run.sh exited with $rc"
+	elif [ -z "$plan" ]; then
+		why="no TAP plan"
+	elif [ "$count" != "$plan" ]; then
+		why="$count results for a plan of $plan"
+	elif ! grep -q '^hl: done' "$console"; then
+		why="the guest did not finish its leak check"
+	fi
+	if [ -z "$why" ]; then
+		result pass "guest ran to completion"
+	else
+		result fail "guest ran to completion ($why)"
+		tail -n 20 "$runlog" | indent
+		[ -s "$console" ] && tail -n 30 "$console" | indent
+	fi
+
+	splats "$console"
+	[ $nfail = $nfail0 ] ||
+		echo "      logs: $console, $tap, $runlog, $logs/hlsim.log"
+}
+
+splat_re='BUG:|WARNING:|KASAN|possible recursive locking|circular locking'
+splat_re+='|inconsistent lock state|INFO: |lockdep|unreferenced object'
+splat_re+='|suspected memory leak|Oops|Kernel panic|general protection fault'
+splat_re+='|UBSAN|Call Trace'
+# Boot messages that match but report nothing.
+benign_re='RCU lockdep checking is enabled'
+
+# splats LOG: the kernel log has no report of a bug; on failure, shows the
+# matching lines and the context of the first one.
+splats() {
+	local found first
+	if [ ! -s "$1" ]; then
+		result fail "kernel log has no splats (no log)"
+		return
+	fi
+	found=$(grep -n -E "$splat_re" "$1" | grep -v -E "$benign_re")
+	if [ -z "$found" ]; then
+		result pass "kernel log has no splats"
+		return
+	fi
+	result fail "kernel log has no splats"
+	first=${found%%:*}
+	printf '%s\n' "$found" | cut -d: -f2- | indent 20
+	echo "      the first one:"
+	tail -n +$((first > 5 ? first - 5 : 1)) "$1" | indent 60
+}
+
+[ $# -gt 0 ] || cargo_tests
+vm_tests "$@"
+
+summary="$npass passed, $nfail failed"
+[ $nskip = 0 ] || summary+=", $nskip skipped"
+echo "$summary"
+[ $nfail = 0 ]

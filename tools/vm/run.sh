@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots the test kernel in QEMU (TCG) with two hlsim devices and a foreign
+# ivshmem device, habanalabs.ko and the selftests in the initramfs.
+#
+#   run.sh                 interactive: the guest loads the driver, lists the
+#                          bound devices and gives a shell when stdin is a
+#                          terminal (poweroff -f or Ctrl-A x to leave)
+#   run.sh --test [NAME..] runs the selftests (all, or the named ones); the
+#                          kselftest TAP goes to build/vm/tap.log and to
+#                          stdout, the console to build/vm/console.log
+#
+# The exit status is QEMU's, 124 when the guest ran out of time
+# (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
+# build/vm/hlsim.log.
+set -euo pipefail
+. "$(dirname "$0")/../build/env.sh"
+
+case ${1:-} in
+--test) mode=test; shift ;;
+'') mode=interactive ;;
+*) echo "usage: $0 [--test [NAME...]]" >&2; exit 2 ;;
+esac
+tests=$(IFS=,; echo "$*")
+timeout_s=${HL_VM_TIMEOUT:-1200}
+
+bzimage=$HL_KOUT/arch/x86/boot/bzImage
+hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
+logs=$HL_BUILD/vm
+for f in "$bzimage" "$hlsim"; do
+	[ -e "$f" ] || { echo "$f is missing: run make build" >&2; exit 1; }
+done
+initramfs=$("$HL_TOP/tools/vm/initramfs.sh")
+
+# Per-run files: guest RAM (shared with hlsim for DMA), the foreign
+# device's memory, the ivshmem sockets.
+tmp=$(mktemp -d /dev/shm/hl-vm.XXXXXX)
+hlsim_pid= qemu_pid=
+cleanup() {
+	[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null || true
+	if [ -n "$hlsim_pid" ]; then
+		kill "$hlsim_pid" 2>/dev/null || true
+		wait "$hlsim_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+truncate -s 1G "$tmp/ram"
+truncate -s 1M "$tmp/plain"
+
+"$hlsim" --guest-ram "$tmp/ram" \
+	--device sock="$tmp/hl0.sock",size=256M,serial=0xa0000001 \
+	--device sock="$tmp/hl1.sock",size=256M,serial=0xa0000002 \
+	> "$logs/hlsim.log" 2>&1 &
+hlsim_pid=$!
+for _ in $(seq 100); do
+	grep -q '^hlsim: ready' "$logs/hlsim.log" && break
+	kill -0 "$hlsim_pid" 2>/dev/null || { cat "$logs/hlsim.log" >&2; exit 1; }
+	sleep 0.1
+done
+grep -q '^hlsim: ready' "$logs/hlsim.log" || { echo "hlsim is not ready after 10 s" >&2; exit 1; }
+
+qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
+      -m 1G -smp 2
+      -object memory-backend-file,id=mem0,size=1G,mem-path="$tmp/ram",share=on
+      -chardev socket,path="$tmp/hl0.sock",id=hl0
+      -device ivshmem-doorbell,chardev=hl0,vectors=32,addr=0x4
+      -chardev socket,path="$tmp/hl1.sock",id=hl1
+      -device ivshmem-doorbell,chardev=hl1,vectors=32,addr=0x5
+      -object memory-backend-file,id=plain,size=1M,mem-path="$tmp/plain",share=on
+      -device ivshmem-plain,memdev=plain,addr=0x6
+      -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
+cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
+
+if [ $mode = test ]; then
+	: > "$logs/tap.log"
+	timeout -k 10 "$timeout_s" "${qemu[@]}" -display none -monitor none \
+		-serial file:"$logs/console.log" -serial file:"$logs/tap.log" \
+		-append "$cmdline${tests:+ hl.tests=$tests}" < /dev/null &
+	qemu_pid=$!
+	tail -n +1 -f --pid=$qemu_pid "$logs/tap.log" | tr -d '\r' &
+	tail_pid=$!
+	rc=0
+	wait $qemu_pid || rc=$?
+	qemu_pid=
+	wait $tail_pid
+	[ $rc = 124 ] && echo "run.sh: the guest did not finish in $timeout_s s" >&2
+	echo "run.sh: console log in $logs/console.log" >&2
+	exit $rc
+elif [ -t 0 ]; then
+	"${qemu[@]}" -nographic -append "$cmdline hl.shell=1"
+else
+	timeout -k 10 "$timeout_s" "${qemu[@]}" -nographic -append "$cmdline"
+fi
