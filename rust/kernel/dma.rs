@@ -11,6 +11,7 @@ use crate::{
     device::Device,
     error::to_result,
     prelude::*,
+    mm::VmArea,
     types::{ARef, AsBytes, FromBytes},
 };
 
@@ -113,6 +114,32 @@ impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
     }
 }
 
+impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
+    /// Maps the whole allocation into `vma`, which must not be longer. The area's file offset is
+    /// ignored (reset to 0).
+    ///
+    /// The caller must keep the allocation alive as long as the mapping, for instance with
+    /// [`VmArea::keep_alive`].
+    pub fn mmap(&self, vma: &VmArea) -> Result {
+        if vma.len() > self.size().next_multiple_of(crate::page::PAGE_SIZE) {
+            return Err(EINVAL);
+        }
+        vma.set_pgoff(0);
+        // SAFETY: `vma` is being set up (type invariant of `VmArea`); the buffer is this
+        // allocation, with its size and bus address.
+        to_result(unsafe {
+            bindings::dma_mmap_attrs(
+                self.dev.as_raw(),
+                vma.as_raw(),
+                self.cpu_addr.cast(),
+                self.dma_handle,
+                self.size(),
+                0,
+            )
+        })
+    }
+}
+
 impl<T: AsBytes + FromBytes> Drop for CoherentAllocation<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, this is the allocation `dma_alloc_attrs` returned for
@@ -125,6 +152,104 @@ impl<T: AsBytes + FromBytes> Drop for CoherentAllocation<T> {
                 self.dma_handle,
                 0,
             )
+        };
+    }
+}
+
+/// Pages of a process, pinned and mapped for DMA by a device, released on drop.
+///
+/// # Invariants
+///
+/// `pages[i]` is pinned (`pin_user_pages_fast`) and mapped for `dev` at `addrs[i]`,
+/// bidirectionally, one page each; both vectors have the same length.
+pub struct UserPages {
+    dev: ARef<Device>,
+    pages: KVec<*mut bindings::page>,
+    addrs: KVec<DmaAddress>,
+}
+
+// SAFETY: Pinned pages and their DMA mappings may be released from any thread.
+unsafe impl Send for UserPages {}
+// SAFETY: `&UserPages` only reads the address vector.
+unsafe impl Sync for UserPages {}
+
+impl UserPages {
+    /// Pins the `npages` pages of the current process starting at the page-aligned `start`, for
+    /// the device to read and write, and maps them for the bound device `dev`.
+    pub fn pin(dev: &impl BoundDevice, start: usize, npages: usize) -> Result<Self> {
+        if start % crate::page::PAGE_SIZE != 0 || npages == 0 || npages > i32::MAX as usize {
+            return Err(EINVAL);
+        }
+        let dev = dev.as_ref();
+        let mut pages = KVec::with_capacity(npages, GFP_KERNEL)?;
+        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL)?;
+        let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
+        // SAFETY: `pages` has room for `npages` pointers; the call fills at most that many.
+        let pinned = unsafe {
+            bindings::pin_user_pages_fast(start as _, npages as i32, flags, pages.as_mut_ptr())
+        };
+        if pinned > 0 {
+            // SAFETY: The first `pinned` entries were written.
+            unsafe { pages.set_len(pinned as usize) };
+        }
+        let mut this = Self { dev: dev.into(), pages, addrs: KVec::new() };
+        if pinned != npages as i32 {
+            return Err(if pinned < 0 { Error::from_errno(pinned) } else { EFAULT });
+        }
+        for &page in this.pages.iter() {
+            // SAFETY: `page` is pinned; `dev` is bound.
+            let addr = unsafe {
+                bindings::dma_map_page_attrs(
+                    dev.as_raw(),
+                    page,
+                    0,
+                    crate::page::PAGE_SIZE,
+                    bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+                    0,
+                )
+            };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                break;
+            }
+            addrs.push(addr, GFP_KERNEL)?;
+        }
+        this.addrs = addrs;
+        if this.addrs.len() != npages {
+            return Err(ENOMEM);
+        }
+        Ok(this)
+    }
+
+    /// The DMA address of page `index`.
+    pub fn dma_address(&self, index: usize) -> Option<DmaAddress> {
+        self.addrs.get(index).copied()
+    }
+
+    /// The number of pages.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+impl Drop for UserPages {
+    fn drop(&mut self) {
+        for &addr in self.addrs.iter() {
+            // SAFETY: Mapped in `pin` for this device, page-sized, bidirectional.
+            unsafe {
+                bindings::dma_unmap_page_attrs(
+                    self.dev.as_raw(),
+                    addr,
+                    crate::page::PAGE_SIZE,
+                    bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+                    0,
+                )
+            };
+        }
+        // SAFETY: These pages were pinned in `pin` and are unpinned once, here. The device may
+        // have written them.
+        unsafe {
+            bindings::unpin_user_pages_dirty_lock(self.pages.as_mut_ptr(), self.pages.len() as _, true)
         };
     }
 }

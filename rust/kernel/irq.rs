@@ -87,6 +87,30 @@ unsafe extern "C" fn handle_irq<H: Handler>(_irq: c_int, cookie: *mut c_void) ->
     }
 }
 
+/// Requests `irq` with the given C handlers and `cookie`, tied to `dev`'s binding.
+///
+/// # Safety
+///
+/// `cookie` must be what `handler` and `thread_fn` expect, and stay valid until the returned
+/// `Devres` is dropped or revoked.
+unsafe fn request(
+    dev: &impl BoundDevice,
+    irq: u32,
+    handler: bindings::irq_handler_t,
+    thread_fn: bindings::irq_handler_t,
+    flags: crate::ffi::c_ulong,
+    name: &'static CStr,
+    cookie: *mut c_void,
+) -> Result<Devres<RequestedIrq>> {
+    Devres::new(dev, || {
+        // SAFETY: Guaranteed by the function's safety requirements; `name` is static.
+        to_result(unsafe {
+            bindings::request_threaded_irq(irq, handler, thread_fn, flags, name.as_char_ptr(), cookie)
+        })?;
+        Ok(RequestedIrq { irq, cookie })
+    })
+}
+
 impl<H: Handler + Send + 'static> Registration<H> {
     /// Registers `handler` for interrupt number `irq` of the bound device `dev`.
     pub fn new<'a, E>(
@@ -101,24 +125,78 @@ impl<H: Handler + Send + 'static> Registration<H> {
     {
         try_pin_init!(&this in Self {
             handler <- handler,
-            irq: Devres::new(dev, || {
-                // SAFETY: `this` points to the `Registration` being initialised; only the
-                // field's address is taken.
-                let cookie = unsafe { core::ptr::addr_of_mut!((*this.as_ptr()).handler) }.cast();
-                // SAFETY: `handle_irq::<H>` gets `cookie`, the handler initialised above, which
-                // is pinned and outlives the IRQ (see `RequestedIrq`); `name` is static.
-                to_result(unsafe {
-                    bindings::request_threaded_irq(
-                        irq,
-                        Some(handle_irq::<H>),
-                        None,
-                        flags.0,
-                        name.as_char_ptr(),
-                        cookie,
-                    )
-                })?;
-                Ok(RequestedIrq { irq, cookie })
-            })?,
+            // SAFETY: The cookie is the handler initialised above, which is pinned and outlives
+            // the IRQ (see `RequestedIrq`). Only the field's address is taken.
+            irq: unsafe {
+                let cookie = core::ptr::addr_of_mut!((*this.as_ptr()).handler).cast();
+                request(dev, irq, Some(handle_irq::<H>), None, flags.0, name, cookie)?
+            },
+        })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}
+
+/// An interrupt handler that runs in a kernel thread: it may sleep.
+pub trait ThreadedHandler: Sync {
+    /// Handles an interrupt on the line the handler was registered for.
+    fn handle_threaded(&self) -> IrqReturn;
+}
+
+/// A registered threaded interrupt handler; see [`Registration`] for its lifetime rules.
+///
+/// The line stays masked while the handler runs (`IRQF_ONESHOT`), so it never runs
+/// concurrently with itself.
+#[pin_data]
+pub struct ThreadedRegistration<H: ThreadedHandler> {
+    // Declared first so that it is dropped (and the IRQ freed) before the handler.
+    irq: Devres<RequestedIrq>,
+    #[pin]
+    handler: H,
+}
+
+/// The C thread function: dispatches to `H`.
+///
+/// # Safety
+///
+/// `cookie` must be the `handler` field of a live `ThreadedRegistration<H>`.
+unsafe extern "C" fn handle_threaded_irq<H: ThreadedHandler>(
+    _irq: c_int,
+    cookie: *mut c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: By the function's safety requirements; the IRQ is freed before the handler is
+    // dropped.
+    let handler = unsafe { &*cookie.cast::<H>() };
+    match handler.handle_threaded() {
+        IrqReturn::None => bindings::irqreturn_IRQ_NONE,
+        IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
+    }
+}
+
+impl<H: ThreadedHandler + Send + 'static> ThreadedRegistration<H> {
+    /// Registers `handler` to run in a thread for interrupt number `irq` of the bound device
+    /// `dev`.
+    pub fn new<'a, E>(
+        dev: &'a impl BoundDevice,
+        irq: u32,
+        flags: Flags,
+        name: &'static CStr,
+        handler: impl PinInit<H, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        let flags = flags.0 | bindings::IRQF_ONESHOT as crate::ffi::c_ulong;
+        try_pin_init!(&this in Self {
+            handler <- handler,
+            // SAFETY: As for `Registration::new`.
+            irq: unsafe {
+                let cookie = core::ptr::addr_of_mut!((*this.as_ptr()).handler).cast();
+                request(dev, irq, None, Some(handle_threaded_irq::<H>), flags, name, cookie)?
+            },
         })
     }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds the test kernel: Debian's linux-source-6.12 with the project's rust/
-# laid over the kernel's rust/ (see overlay.sh), configured from tinyconfig
+# and include/uapi/ laid over the kernel's (see overlay.sh), configured from tinyconfig
 # plus two fragments, with LLVM=1 and Debian's rustc.
 #
 # The unpacked tree and its O= output live in a cache directory keyed by the
@@ -33,6 +33,7 @@ mkdir -p "$HL_BUILD" "$kdir/out"
 ln -sfn "$kdir" "$HL_KDIR"
 
 "$HL_TOP/tools/build/overlay.sh" "$HL_TOP/rust" "$HL_KSRC/rust"
+"$HL_TOP/tools/build/overlay.sh" "$HL_TOP/include/uapi" "$HL_KSRC/include/uapi"
 
 kmake() { make -s -C "$HL_KSRC" O="$HL_KOUT" "${HL_KMAKE_VARS[@]}" "$@"; }
 

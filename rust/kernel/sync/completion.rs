@@ -51,6 +51,32 @@ impl Completion {
         unsafe { bindings::complete(self.as_raw()) };
     }
 
+    /// Wakes every waiter, now and in the future, until [`Completion::reinit`].
+    pub fn complete_all(&self) {
+        // SAFETY: By the type invariant the completion is initialised.
+        unsafe { bindings::complete_all(self.as_raw()) };
+    }
+
+    /// Whether the completion has completed (and a wait would not block).
+    pub fn is_done(&self) -> bool {
+        // SAFETY: By the type invariant the completion is initialised.
+        unsafe { bindings::completion_done(self.as_raw()) }
+    }
+
+    /// Waits at most `timeout` jiffies, or until a signal arrives: `Ok(true)` if the completion
+    /// came, `Ok(false)` on timeout, `Err(ERESTARTSYS)` on a signal.
+    pub fn wait_interruptible_timeout(&self, timeout: Jiffies) -> Result<bool> {
+        // SAFETY: By the type invariant the completion is initialised; the caller may sleep.
+        let left = unsafe {
+            bindings::wait_for_completion_interruptible_timeout(self.as_raw(), timeout)
+        };
+        match left {
+            0 => Ok(false),
+            l if l < 0 => Err(Error::from_errno(l as i32)),
+            _ => Ok(true),
+        }
+    }
+
     /// Waits at most `timeout` jiffies; returns `Err(ETIMEDOUT)` if the completion did not come.
     pub fn wait_timeout(&self, timeout: Jiffies) -> Result {
         // SAFETY: By the type invariant the completion is initialised; the caller sleeps, which

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * habanalabs-rs: the uAPI of GAUDI-class accelerators.
+ *
+ * Each device has two character devices:
+ *  /dev/hlN            the compute node: one open file at a time (a second
+ *                      open gets EBUSY); every ioctl below.
+ *  /dev/hl_controlDN   the control node: any number of readers; INFO only.
+ *
+ * Every ioctl argument is a fixed-size struct with explicit padding that
+ * must be zero. The driver copies in as many bytes as the caller's struct
+ * has (the size encoded in the ioctl number), zero-filling the rest, and
+ * copies out as many as both know, so structs may grow at their end.
+ */
+#ifndef _UAPI_MISC_HABANALABS_H_
+#define _UAPI_MISC_HABANALABS_H_
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Queues: the engine behind each QMAN. */
+#define HL_QUEUE_DMA_0		0
+#define HL_QUEUE_DMA_1		1
+#define HL_QUEUE_TPC_0		2
+#define HL_QUEUE_TPC_1		3
+#define HL_QUEUE_COUNT		4
+
+#define HL_MAX_PORTS		10
+
+/* Device address space (see the device's spec). */
+#define HL_SYNC_MNGR_BASE	0x0000000010000000ull
+#define HL_DRAM_BASE		0x0000000100000000ull
+#define HL_HOST_VA_BASE		0x8000000000000000ull
+
+/* ----------------------------------------------------------------- INFO */
+
+#define HL_INFO_HW_IP_INFO	0
+#define HL_INFO_HW_EVENTS	1
+#define HL_INFO_DRAM_USAGE	2
+#define HL_INFO_DEVICE_STATUS	3
+#define HL_INFO_CLK_RATE	4
+#define HL_INFO_MAC_ADDR	5
+
+struct hl_info_hw_ip_info {
+	__u64 serial;
+	__u64 dram_base_address;	/* HL_DRAM_BASE */
+	__u64 dram_size;		/* bytes */
+	__u32 device_id;		/* chip: 0x1000 GAUDI-sim */
+	__u32 revision;
+	__u32 model_version;		/* [31:16] major, [15:0] minor */
+	__u32 queue_count;		/* HL_QUEUE_COUNT */
+	__u32 dma_enabled_mask;		/* bit per DMA engine */
+	__u32 tpc_enabled_mask;		/* bit per TPC engine */
+	__u32 port_mask;		/* bit per NIC port */
+	__u32 pad;
+	char card_name[32];		/* NUL-terminated */
+};
+
+/* Causes, as the device reports them (index of hl_info_hw_events). */
+#define HL_EVENT_BAD_OPCODE	1
+#define HL_EVENT_BAD_ADDRESS	2
+#define HL_EVENT_BAD_PACKET	3
+#define HL_EVENT_MMU_FAULT	4
+#define HL_EVENT_FENCE_TIMEOUT	5
+#define HL_EVENT_NOT_SUPPORTED	6
+#define HL_EVENT_BAD_KERNEL	7
+#define HL_EVENT_COUNT		8
+
+/* Events the device reported since the driver bound, by cause. */
+struct hl_info_hw_events {
+	__u64 count[HL_EVENT_COUNT];	/* [0]: unknown causes */
+	__u64 lost;			/* events the device had to drop */
+};
+
+struct hl_info_dram_usage {
+	__u64 dram_free_mem;		/* bytes not allocated by anyone */
+	__u64 ctx_dram_mem;		/* bytes the compute user allocated */
+};
+
+#define HL_DEVICE_STATUS_OPERATIONAL	0
+#define HL_DEVICE_STATUS_IN_RESET	1
+#define HL_DEVICE_STATUS_MALFUNCTION	2
+
+struct hl_info_device_status {
+	__u32 status;
+	__u32 pad;
+};
+
+struct hl_info_clk_rate {
+	__u32 cur_clk_rate_mhz;
+	__u32 max_clk_rate_mhz;
+};
+
+struct hl_info_mac_addr {
+	__u64 port_mask;		/* ports with an address below */
+	__u8 addr[HL_MAX_PORTS][8];	/* 6 bytes each, 2 of padding */
+};
+
+/*
+ * Fills the buffer at return_pointer (return_size bytes, at most the size
+ * of the op's struct are written) with the op's struct.
+ */
+struct hl_info_args {
+	__u64 return_pointer;
+	__u32 return_size;
+	__u32 op;
+};
+
+/* ------------------------------------------------------------------- CB */
+
+#define HL_CB_OP_CREATE		0
+#define HL_CB_OP_DESTROY	1
+
+#define HL_MAX_CB_SIZE		(2u << 20)
+
+/*
+ * A command buffer is host memory the driver owns and the device reads
+ * packets from. CREATE returns a handle; the handle is also the offset to
+ * pass to mmap() on the compute node to write the packets (the mapping is
+ * read-write, cb_size rounded up to pages). DESTROY succeeds at once; the
+ * memory lives on while a submission or a mapping uses it.
+ */
+struct hl_cb_in {
+	__u64 cb_handle;		/* DESTROY */
+	__u32 op;
+	__u32 cb_size;			/* CREATE: 8 to HL_MAX_CB_SIZE */
+	__u32 flags;			/* 0 */
+	__u32 pad;
+};
+
+struct hl_cb_out {
+	__u64 cb_handle;
+};
+
+union hl_cb_args {
+	struct hl_cb_in in;
+	struct hl_cb_out out;
+};
+
+/* ------------------------------------------------------------------- CS */
+
+/* One job: the first cb_size bytes of a CB, run by a queue's engine. */
+struct hl_cs_chunk {
+	__u64 cb_handle;
+	__u32 queue_index;		/* HL_QUEUE_* */
+	__u32 cb_size;			/* a multiple of 8 */
+	__u32 cs_chunk_flags;		/* 0 */
+	__u32 pad;
+};
+
+#define HL_MAX_JOBS_PER_CS	64
+
+/* timeout_ms applies; else the default, HL_CS_DEFAULT_TIMEOUT_MS. */
+#define HL_CS_FLAGS_CUSTOM_TIMEOUT	0x1
+#define HL_CS_DEFAULT_TIMEOUT_MS	5000
+
+/*
+ * Submits the jobs, which run concurrently on their queues (jobs on the
+ * same queue run in order). The submission completes when all its jobs
+ * have; if it takes longer than its timeout, the driver resets the queues
+ * it used and it fails with HL_WAIT_CS_STATUS_TIMEDOUT.
+ */
+struct hl_cs_in {
+	__u64 chunks_execute;		/* user pointer to hl_cs_chunk[] */
+	__u32 num_chunks_execute;	/* 1 to HL_MAX_JOBS_PER_CS */
+	__u32 cs_flags;
+	__u32 timeout_ms;
+	__u32 pad;
+};
+
+struct hl_cs_out {
+	__u64 seq;			/* to wait for */
+};
+
+union hl_cs_args {
+	struct hl_cs_in in;
+	struct hl_cs_out out;
+};
+
+/* -------------------------------------------------------------- WAIT_CS */
+
+#define HL_WAIT_CS_STATUS_COMPLETED	0	/* all jobs succeeded */
+#define HL_WAIT_CS_STATUS_BUSY		1	/* wait timed out */
+#define HL_WAIT_CS_STATUS_TIMEDOUT	2	/* the CS timed out */
+#define HL_WAIT_CS_STATUS_ABORTED	3	/* a job failed */
+
+struct hl_wait_cs_in {
+	__u64 seq;
+	__u64 timeout_us;		/* 0: just look */
+};
+
+struct hl_wait_cs_out {
+	__u32 status;			/* HL_WAIT_CS_STATUS_* */
+	__u32 error;			/* ABORTED: HL_EVENT_* cause */
+	__u32 failed_queue;		/* ABORTED: the queue that failed */
+	__u32 error_info;		/* ABORTED: offset of the packet */
+};
+
+union hl_wait_cs_args {
+	struct hl_wait_cs_in in;
+	struct hl_wait_cs_out out;
+};
+
+/* --------------------------------------------------------------- MEMORY */
+
+#define HL_MEM_OP_ALLOC		0	/* device memory */
+#define HL_MEM_OP_FREE		1
+#define HL_MEM_OP_MAP		2	/* device memory, or host with USERPTR */
+#define HL_MEM_OP_UNMAP		3
+
+#define HL_MEM_USERPTR		0x1
+
+/*
+ * ALLOC reserves device memory (rounded up to 4 KiB) and returns a handle;
+ * MAP of that handle returns its device address. MAP with HL_MEM_USERPTR
+ * pins the caller's memory (page aligned) and returns the device address
+ * (in the host region) engines reach it at. UNMAP takes the address MAP
+ * returned; FREE takes the handle, and fails with EBUSY while it is mapped.
+ * Closing the compute node releases everything.
+ */
+struct hl_mem_in {
+	union {
+		struct {
+			__u64 mem_size;
+		} alloc;
+		struct {
+			__u64 handle;
+		} free;
+		struct {
+			__u64 handle;
+		} map_device;
+		struct {
+			__u64 host_virt_addr;
+			__u64 mem_size;
+		} map_host;
+		struct {
+			__u64 device_virt_addr;
+		} unmap;
+	};
+	__u32 op;
+	__u32 flags;
+};
+
+struct hl_mem_out {
+	union {
+		__u64 device_virt_addr;	/* MAP */
+		__u64 handle;		/* ALLOC */
+	};
+};
+
+union hl_mem_args {
+	struct hl_mem_in in;
+	struct hl_mem_out out;
+};
+
+/* --------------------------------------------------------------- ioctls */
+
+#define HL_IOCTL_INFO		_IOWR('H', 0x01, struct hl_info_args)
+#define HL_IOCTL_CB		_IOWR('H', 0x02, union hl_cb_args)
+#define HL_IOCTL_CS		_IOWR('H', 0x03, union hl_cs_args)
+#define HL_IOCTL_WAIT_CS	_IOWR('H', 0x04, union hl_wait_cs_args)
+#define HL_IOCTL_MEMORY		_IOWR('H', 0x05, union hl_mem_args)
+
+#define HL_COMMAND_START	0x01
+#define HL_COMMAND_END		0x06
+
+#endif /* _UAPI_MISC_HABANALABS_H_ */
