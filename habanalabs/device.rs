@@ -1,32 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One accelerator: its identity, register windows, mailbox and control interrupt.
+//! One accelerator: identity, mailbox, event queue, queue managers and the resources they
+//! share.
 
+use core::sync::atomic::AtomicBool;
 use kernel::{
-    c_str, dma,
-    devres::Devres,
+    c_str,
+    devres::Binding,
+    dma,
     irq::{self, IrqReturn},
-    pci::{self, Bar},
+    new_mutex,
+    pci,
     prelude::*,
-    sync::Completion,
+    sync::{Arc, Completion, Mutex},
     types::ARef,
+    uapi,
 };
 
 use crate::{
+    eq::{EqIrq, EventQueue},
+    hw::Hw,
     mailbox::{Command, Mailbox, Wait},
-    regs::{self, caps, ChipId, Regs, Version, IVSHMEM_SIZE, REGS_SIZE},
+    memory::RangeAllocator,
+    qman::{Qman, QmanIrq},
+    regs::{self, caps, ChipId, Engine, Regs, Version, IVSHMEM_SIZE, REGS_SIZE},
     selftest,
 };
 
 /// What the device says it is, checked when it is read.
 pub(crate) struct Identity {
     pub(crate) version: Version,
-    pub(crate) caps: u32,
     pub(crate) chip: ChipId,
     pub(crate) serial: u64,
     pub(crate) dram_size: u64,
     pub(crate) num_vectors: u32,
     pub(crate) model_peer: u16,
+    pub(crate) num_queues: usize,
+    pub(crate) clk_cur_mhz: u32,
+    pub(crate) clk_max_mhz: u32,
+    pub(crate) port_mask: u32,
+    pub(crate) macs: [[u8; 6]; uapi::HL_MAX_PORTS as usize],
 }
 
 impl Identity {
@@ -43,31 +56,52 @@ impl Identity {
             dev_err!(pdev, "unsupported device version {}.{}\n", version.major(), version.minor());
             return Err(ENODEV);
         }
-        let id = Self {
-            version,
-            caps: regs.read32(regs::CAPS),
-            chip: ChipId(regs.read32(regs::CHIP_ID)),
-            serial: u64::from(regs.read32(regs::SERIAL_LO))
-                | (u64::from(regs.read32(regs::SERIAL_HI)) << 32),
-            dram_size: u64::from(regs.read32(regs::DRAM_SIZE_LO))
-                | (u64::from(regs.read32(regs::DRAM_SIZE_HI)) << 32),
-            num_vectors: regs.read32(regs::NUM_VECTORS),
-            model_peer: 0,
-        };
+        let caps = regs.read32(regs::CAPS);
+        let chip = ChipId(regs.read32(regs::CHIP_ID));
+        let dram_size = u64::from(regs.read32(regs::DRAM_SIZE_LO))
+            | (u64::from(regs.read32(regs::DRAM_SIZE_HI)) << 32);
+        let num_vectors = regs.read32(regs::NUM_VECTORS);
         let peer = regs.read32(regs::MODEL_PEER);
-        let dram_end = id.dram_size.checked_add(REGS_SIZE as u64);
-        if id.chip.chip() != ChipId::GAUDI_SIM
+        let num_queues = regs.read32(regs::NUM_QUEUES);
+        let port_mask = regs.read32(regs::PORT_MASK);
+        let dram_end = dram_size.checked_add(REGS_SIZE as u64);
+        let wanted = caps::DMA_SELFTEST | caps::COMPUTE;
+        if chip.chip() != ChipId::GAUDI_SIM
             || regs.read32(regs::DRAM_BASE) != regs::DRAM_BASE_VALUE
             || dram_end.map_or(true, |end| end > pdev.resource_len(2))
-            || id.num_vectors == 0
             || peer > u32::from(u16::MAX)
-            || id.caps & caps::DMA_SELFTEST == 0
+            || caps & wanted != wanted
+            || num_queues as usize != uapi::HL_QUEUE_COUNT as usize
+            || num_vectors < regs::vectors_used(num_queues as usize)
+            || port_mask >> uapi::HL_MAX_PORTS != 0
         {
-            dev_err!(pdev, "inconsistent identity (chip {:#x}, {} bytes of memory, {} vectors, peer {})\n",
-                id.chip.chip(), id.dram_size, id.num_vectors, peer);
+            dev_err!(
+                pdev,
+                "inconsistent identity (chip {:#x}, caps {:#x}, {} bytes of memory, {} queues, {} vectors, peer {})\n",
+                chip.chip(), caps, dram_size, num_queues, num_vectors, peer
+            );
             return Err(EIO);
         }
-        Ok(Self { model_peer: peer as u16, ..id })
+        let mut macs = [[0u8; 6]; uapi::HL_MAX_PORTS as usize];
+        for (p, mac) in macs.iter_mut().enumerate() {
+            let lo = regs.try_read32(regs::MAC + 8 * p)?.to_le_bytes();
+            let hi = regs.try_read32(regs::MAC + 8 * p + 4)?.to_le_bytes();
+            *mac = [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1]];
+        }
+        Ok(Self {
+            version,
+            chip,
+            serial: u64::from(regs.read32(regs::SERIAL_LO))
+                | (u64::from(regs.read32(regs::SERIAL_HI)) << 32),
+            dram_size,
+            num_vectors,
+            model_peer: peer as u16,
+            num_queues: num_queues as usize,
+            clk_cur_mhz: regs.read32(regs::CLK_CUR_MHZ),
+            clk_max_mhz: regs.read32(regs::CLK_MAX_MHZ),
+            port_mask,
+            macs,
+        })
     }
 }
 
@@ -75,7 +109,7 @@ impl Identity {
 #[pin_data]
 pub(crate) struct ControlIrq {
     #[pin]
-    pub(crate) done: Completion,
+    done: Completion,
 }
 
 impl irq::Handler for ControlIrq {
@@ -85,24 +119,37 @@ impl irq::Handler for ControlIrq {
     }
 }
 
-/// A bound accelerator: the PCI driver's per-device data.
+/// A bound accelerator, shared by the PCI driver and the files open on its nodes.
 #[pin_data]
 pub(crate) struct HlDevice {
-    // Dropped first: no interrupt runs once the rest goes away.
+    // The interrupts go first, so none runs once the rest goes away.
     #[pin]
     control_irq: irq::Registration<ControlIrq>,
+    eq_irq: Pin<KBox<irq::ThreadedRegistration<EqIrq>>>,
+    queue_irqs: KVec<Pin<KBox<irq::ThreadedRegistration<QmanIrq>>>>,
     pdev: ARef<pci::Device>,
-    regs: Devres<Bar<REGS_SIZE>>,
-    ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
+    pub(crate) hw: Arc<Hw>,
     pub(crate) identity: Identity,
     #[pin]
     mailbox: Mailbox,
+    pub(crate) eq: Arc<EventQueue>,
+    pub(crate) queues: KVec<Arc<Qman>>,
+    /// Proves the device is bound to code that allocates DMA memory outside probe.
+    pub(crate) binding: Binding,
+    /// Serialises submissions, so each is queued whole or not at all.
+    #[pin]
+    pub(crate) submit_lock: Mutex<()>,
+    /// Device memory not allocated by anyone.
+    #[pin]
+    pub(crate) dram: Mutex<RangeAllocator>,
+    /// Whether the compute node is open (it is exclusive).
+    pub(crate) compute_busy: AtomicBool,
 }
 
 impl HlDevice {
-    /// Brings the device up: maps it, checks what it is, resets it, sets up its control
-    /// interrupt and proves that DMA works.
-    pub(crate) fn probe(pdev: &pci::Device<pci::Core>) -> Result<Pin<KBox<Self>>> {
+    /// Brings the device up: maps it, checks what it is, resets it, sets up its queues and
+    /// interrupts, and proves that DMA works.
+    pub(crate) fn probe(pdev: &pci::Device<pci::Core>) -> Result<Arc<Self>> {
         pdev.enable_device()?;
         let regs = pdev.iomap_region_sized::<REGS_SIZE>(2, c_str!("habanalabs"))?;
         let identity = Identity::read(pdev, regs.access(pdev)?)?;
@@ -110,62 +157,119 @@ impl HlDevice {
         pdev.set_master();
         dma::set_mask_and_coherent(pdev, dma::bit_mask(64))?;
 
-        let nvec = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::MSIX)?;
-        let control_vector = pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?;
-        dev_dbg!(pdev, "{} interrupt vector(s), control on IRQ {}\n", nvec, control_vector);
+        let nvec = regs::vectors_used(identity.num_queues);
+        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::MSIX)?;
+        let mailbox = Mailbox::new(regs.access(pdev)?);
+        let mut engines = KVec::new();
+        for q in 0..identity.num_queues {
+            engines.push(Engine(regs.access(pdev)?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?), GFP_KERNEL)?;
+        }
+        let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
 
-        let mailbox = Mailbox::new(regs.access(pdev)?, identity.model_peer);
-        let dev = KBox::pin_init(
+        let eq = Arc::new(EventQueue::new(pdev)?, GFP_KERNEL)?;
+        let eq_irq = KBox::pin_init(
+            irq::ThreadedRegistration::new::<core::convert::Infallible>(
+                pdev,
+                pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
+                irq::Flags::NONE,
+                c_str!("habanalabs-events"),
+                EqIrq { eq: eq.clone(), hw: hw.clone() },
+            ),
+            GFP_KERNEL,
+        )?;
+        let mut queues = KVec::new();
+        let mut queue_irqs = KVec::new();
+        for (q, &engine) in engines.iter().enumerate() {
+            let qman = Arc::pin_init(Qman::new(pdev, q, engine)?, GFP_KERNEL)?;
+            let reg = KBox::pin_init(
+                irq::ThreadedRegistration::new::<core::convert::Infallible>(
+                    pdev,
+                    pdev.irq_vector(u32::from(regs::vector_qman(q)))?,
+                    irq::Flags::NONE,
+                    c_str!("habanalabs-qman"),
+                    QmanIrq { qman: qman.clone(), hw: hw.clone() },
+                ),
+                GFP_KERNEL,
+            )?;
+            queues.push(qman, GFP_KERNEL)?;
+            queue_irqs.push(reg, GFP_KERNEL)?;
+        }
+
+        let binding = Binding::new(pdev)?;
+        let dev = Arc::pin_init(
             try_pin_init!(Self {
                 control_irq <- irq::Registration::new(
                     pdev,
-                    control_vector,
+                    pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?,
                     irq::Flags::NONE,
                     c_str!("habanalabs-control"),
                     pin_init!(ControlIrq { done <- Completion::new() }),
                 ),
+                eq_irq,
+                queue_irqs,
                 pdev: ARef::from(pdev),
-                regs,
-                ivshmem,
+                hw,
+                dram <- new_mutex!(RangeAllocator::new(identity.dram_size)?),
                 identity,
                 mailbox <- mailbox,
+                eq,
+                queues,
+                binding,
+                submit_lock <- new_mutex!(()),
+                compute_busy: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
 
-        dev.run(pdev, Command::Reset, Wait::Poll).inspect_err(|e| {
+        dev.mailbox.run(&dev.hw, Command::Reset, Wait::Poll).inspect_err(|e| {
             dev_err!(pdev, "reset failed: {}\n", e.to_errno());
         })?;
+        dev.eq.start(&dev.hw)?;
+        for qman in dev.queues.iter() {
+            qman.start(&dev.hw)?;
+        }
         let id = &dev.identity;
         dev_info!(
             pdev,
-            "GAUDI-sim rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} vectors\n",
+            "GAUDI-sim rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} queues, {} vectors\n",
             id.chip.revision(),
             id.serial,
             id.version.major(),
             id.version.minor(),
             id.dram_size >> 20,
+            id.num_queues,
             id.num_vectors,
         );
         selftest::dma(&dev, pdev)?;
         Ok(dev)
     }
 
-    /// Runs a mailbox command.
-    pub(crate) fn run(
-        &self,
-        pdev: &pci::Device<pci::Core>,
-        command: Command,
-        wait: Wait<'_>,
-    ) -> Result {
-        let regs = self.regs.access(pdev)?;
-        let ivshmem = self.ivshmem.access(pdev)?;
-        self.mailbox.run(regs, ivshmem, command, wait)
+    /// Runs a mailbox command, waiting for it by interrupt.
+    pub(crate) fn run(&self, command: Command) -> Result {
+        self.mailbox.run(&self.hw, command, Wait::Irq(&self.control_irq.handler().done))
     }
 
-    /// The completion the control interrupt signals.
-    pub(crate) fn control_done(&self) -> &Completion {
-        &self.control_irq.handler().done
+    /// Resets the queues in `mask` (a bit per queue): what they ran and had queued ends as
+    /// reset, and they start again empty.
+    pub(crate) fn reset_queues(&self, mask: u32) {
+        for qman in self.queues.iter().filter(|q| mask & (1 << q.index) != 0) {
+            let ret = qman.reset(&self.hw, || self.run(Command::QmanReset { queue: qman.index as u64 }));
+            if let Err(e) = ret {
+                dev_err!(self.pdev, "queue {}: reset failed: {}\n", qman.index, e.to_errno());
+            }
+        }
+    }
+
+    /// Stops every engine before the driver lets go of the device: nothing may DMA into
+    /// memory that is about to be freed.
+    pub(crate) fn quiesce(&self) {
+        if let Err(e) = self.mailbox.run(&self.hw, Command::Reset, Wait::Poll) {
+            dev_err!(self.pdev, "reset at unbind failed: {}\n", e.to_errno());
+        }
+        // The reset dropped every queued job: end them.
+        for qman in self.queues.iter() {
+            qman.abort_jobs();
+        }
     }
 
     pub(crate) fn pdev(&self) -> &pci::Device {

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The PCI driver: which functions it binds, and probe.
+//! The PCI driver: which functions it binds, probe, and the device nodes it registers.
 
-use kernel::{c_str, pci, prelude::*};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    c_str, fmt,
+    miscdevice::Registration,
+    pci,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+};
 
-use crate::device::HlDevice;
-
-/// The driver's per-device data is the device.
-pub(crate) type HlDriver = HlDevice;
+use crate::{
+    device::HlDevice,
+    file::{self, ComputeNode, ControlNode},
+};
 
 /// Red Hat's ivshmem function, which the device model is attached through. Probe checks the
 /// model's magic, so other ivshmem users are left alone.
@@ -16,17 +24,84 @@ const IVSHMEM: (u16, u16) = (0x1af4, 0x1110);
 static ID_TABLE: pci::IdArray<(), 1> =
     pci::IdArray::new([pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1)], [()]);
 
-impl pci::Driver for HlDevice {
+/// Node numbers in use (the `N` of `/dev/hlN`), a bit each.
+static NODE_NUMBERS: AtomicU32 = AtomicU32::new(0);
+
+/// Takes the lowest free node number.
+fn take_number() -> Result<u32> {
+    let mut used = NODE_NUMBERS.load(Ordering::Relaxed);
+    loop {
+        let n = used.trailing_ones();
+        if n >= u32::BITS {
+            return Err(ENOSPC);
+        }
+        match NODE_NUMBERS.compare_exchange(used, used | 1 << n, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return Ok(n),
+            Err(now) => used = now,
+        }
+    }
+}
+
+/// Node number `n`, returned when its device unbinds.
+struct NodeNumber(u32);
+
+impl Drop for NodeNumber {
+    fn drop(&mut self) {
+        NODE_NUMBERS.fetch_and(!(1 << self.0), Ordering::AcqRel);
+    }
+}
+
+/// Stops the device when dropped, after its nodes are gone: open files may outlive the
+/// binding, but no engine runs for them any more.
+struct Quiesce(Arc<HlDevice>);
+
+impl Drop for Quiesce {
+    fn drop(&mut self) {
+        dev_info!(self.0.pdev(), "unbinding\n");
+        self.0.quiesce();
+    }
+}
+
+/// The driver's per-device data: the device and its nodes, torn down in this order.
+#[pin_data]
+pub(crate) struct HlDriver {
+    #[pin]
+    compute: Registration<ComputeNode>,
+    #[pin]
+    control: Registration<ControlNode>,
+    _dev: Quiesce,
+    _number: NodeNumber,
+}
+
+impl pci::Driver for HlDriver {
     type IdInfo = ();
 
     const NAME: &'static CStr = c_str!("habanalabs");
     const ID_TABLE: &'static dyn pci::IdTable<()> = &ID_TABLE;
 
     fn probe(pdev: &pci::Device<pci::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
-        HlDevice::probe(pdev)
-    }
-
-    fn unbind(&self, _pdev: &pci::Device<pci::Core>) {
-        dev_info!(self.pdev(), "unbinding\n");
+        let dev = HlDevice::probe(pdev)?;
+        let number = NodeNumber(take_number()?);
+        let n = number.0;
+        let parent = pdev.as_ref();
+        KBox::pin_init(
+            try_pin_init!(Self {
+                compute <- Registration::new(
+                    CString::try_from_fmt(fmt!("hl{}", n))?,
+                    parent,
+                    file::compute_fops(),
+                    dev.clone(),
+                ),
+                control <- Registration::new(
+                    CString::try_from_fmt(fmt!("hl_controlD{}", n))?,
+                    parent,
+                    file::control_fops(),
+                    dev.clone(),
+                ),
+                _dev: Quiesce(dev),
+                _number: number,
+            }),
+            GFP_KERNEL,
+        )
     }
 }

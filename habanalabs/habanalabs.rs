@@ -8,9 +8,19 @@
 
 use kernel::{pci, prelude::*};
 
+mod cb;
+mod context;
+mod cs;
 mod device;
 mod driver;
+mod eq;
+mod file;
+mod hw;
+mod info;
+mod ioctl;
 mod mailbox;
+mod memory;
+mod qman;
 mod regs;
 mod selftest;
 

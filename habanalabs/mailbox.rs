@@ -12,7 +12,10 @@ use kernel::{
     time::{msecs_to_jiffies, Ktime},
 };
 
-use crate::regs::{self, Opcode, Regs, Status};
+use crate::{
+    hw::Hw,
+    regs::{self, Opcode, Regs, Status},
+};
 
 /// How long the device may take for any command.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,6 +28,8 @@ pub(crate) enum Command {
     Reset,
     /// Copy `size` bytes from host `src` through device memory at `dev_offset` to host `dst`.
     DmaSelftest { src: u64, dst: u64, dev_offset: u64, size: u64 },
+    /// Abort what QMAN `queue` runs, drop its queued jobs and return it to power-on state.
+    QmanReset { queue: u64 },
 }
 
 impl Command {
@@ -32,6 +37,7 @@ impl Command {
         match self {
             Self::Reset => Opcode::Reset,
             Self::DmaSelftest { .. } => Opcode::DmaSelftest,
+            Self::QmanReset { .. } => Opcode::QmanReset,
         }
     }
 
@@ -39,6 +45,7 @@ impl Command {
         match *self {
             Self::Reset => [0; regs::CMD_ARGS],
             Self::DmaSelftest { src, dst, dev_offset, size } => [src, dst, dev_offset, size],
+            Self::QmanReset { queue } => [queue, 0, 0, 0],
         }
     }
 }
@@ -54,7 +61,6 @@ pub(crate) enum Wait<'a> {
 /// The mailbox and the sequence number of the last command posted.
 #[pin_data]
 pub(crate) struct Mailbox {
-    model_peer: u16,
     #[pin]
     last_seq: Mutex<u32>,
 }
@@ -62,47 +68,44 @@ pub(crate) struct Mailbox {
 impl Mailbox {
     /// Takes over the mailbox, continuing from the last sequence number the device completed
     /// (an earlier driver instance may have used it).
-    pub(crate) fn new(regs: &Regs, model_peer: u16) -> impl PinInit<Self> {
+    pub(crate) fn new(regs: &Regs) -> impl PinInit<Self> {
         let last = regs.read32(regs::CMD_DONE_SEQ);
-        pin_init!(Self { model_peer, last_seq <- new_mutex!(last) })
+        pin_init!(Self { last_seq <- new_mutex!(last) })
     }
 
     /// Runs `command` and returns when the device reports it done, with its status as the
     /// result.
-    pub(crate) fn run(
-        &self,
-        regs: &Regs,
-        ivshmem: &regs::IvshmemRegs,
-        command: Command,
-        wait: Wait<'_>,
-    ) -> Result {
+    pub(crate) fn run(&self, hw: &Hw, command: Command, wait: Wait<'_>) -> Result {
         let mut last = self.last_seq.lock();
         let seq = match last.wrapping_add(1) {
             0 => 1,
             s => s,
         };
-        for (i, arg) in command.args().into_iter().enumerate() {
-            regs.try_write32(arg as u32, regs::CMD_ARG0 + 8 * i)?;
-            regs.try_write32((arg >> 32) as u32, regs::CMD_ARG0 + 8 * i + 4)?;
+        {
+            let regs = hw.regs()?;
+            for (i, arg) in command.args().into_iter().enumerate() {
+                regs.try_write32(arg as u32, regs::CMD_ARG0 + 8 * i)?;
+                regs.try_write32((arg >> 32) as u32, regs::CMD_ARG0 + 8 * i + 4)?;
+            }
+            regs.write32(regs::cmd(command.opcode(), matches!(wait, Wait::Irq(_))), regs::CMD);
+            if let Wait::Irq(done) = wait {
+                done.reinit();
+            }
+            regs.write32(seq, regs::CMD_SEQ);
         }
-        regs.write32(regs::cmd(command.opcode(), matches!(wait, Wait::Irq(_))), regs::CMD);
-        if let Wait::Irq(done) = wait {
-            done.reinit();
-        }
-        regs.write32(seq, regs::CMD_SEQ);
         *last = seq;
-        ivshmem.write32(regs::doorbell(self.model_peer, regs::VECTOR_CONTROL), regs::IVSHMEM_DOORBELL);
+        hw.ring(regs::VECTOR_CONTROL)?;
 
-        let is_done = || regs.read32(regs::CMD_DONE_SEQ) == seq;
+        let is_done = || -> Result<bool> { Ok(hw.regs()?.read32(regs::CMD_DONE_SEQ) == seq) };
         match wait {
             Wait::Poll => {
-                read_poll_timeout(|| Ok(is_done()), |&done| done, POLL_INTERVAL, TIMEOUT)?;
+                read_poll_timeout(is_done, |&done| done, POLL_INTERVAL, TIMEOUT)?;
             }
             Wait::Irq(done) => {
                 let start = Ktime::ktime_get();
                 // The completion may be stale (a late interrupt of an earlier command), so the
                 // sequence number decides.
-                while !is_done() {
+                while !is_done()? {
                     let elapsed_ms = (Ktime::ktime_get() - start).to_ms();
                     let left_ms = TIMEOUT.as_millis() as i64 - elapsed_ms;
                     if left_ms <= 0 {
@@ -112,6 +115,6 @@ impl Mailbox {
                 }
             }
         }
-        Status::from_raw(regs.read32(regs::CMD_STATUS))?.to_result()
+        Status::from_raw(hw.regs()?.read32(regs::CMD_STATUS))?.to_result()
     }
 }

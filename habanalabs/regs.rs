@@ -19,8 +19,6 @@ pub(crate) const IVSHMEM_SIZE: usize = 0x100;
 
 /// BAR2 registers.
 pub(crate) type Regs = Io<REGS_SIZE>;
-/// BAR0 registers.
-pub(crate) type IvshmemRegs = Io<IVSHMEM_SIZE>;
 
 pub(crate) const MAGIC: usize = 0x000;
 pub(crate) const VERSION: usize = 0x004;
@@ -33,6 +31,12 @@ pub(crate) const DRAM_SIZE_LO: usize = 0x020;
 pub(crate) const DRAM_SIZE_HI: usize = 0x024;
 pub(crate) const NUM_VECTORS: usize = 0x028;
 pub(crate) const MODEL_PEER: usize = 0x02c;
+pub(crate) const NUM_QUEUES: usize = 0x034;
+pub(crate) const CLK_CUR_MHZ: usize = 0x038;
+pub(crate) const CLK_MAX_MHZ: usize = 0x03c;
+pub(crate) const PORT_MASK: usize = 0x040;
+/// Port `p`'s MAC: bytes 0-3 at `MAC + 8 * p`, bytes 4-5 in the low half of the next word.
+pub(crate) const MAC: usize = 0x080;
 
 pub(crate) const CMD: usize = 0x100;
 pub(crate) const CMD_SEQ: usize = 0x104;
@@ -42,8 +46,43 @@ pub(crate) const CMD_STATUS: usize = 0x10c;
 pub(crate) const CMD_ARG0: usize = 0x110;
 pub(crate) const CMD_ARGS: usize = 4;
 
+pub(crate) const MMU_ROOT_LO: usize = 0x200;
+pub(crate) const MMU_ROOT_HI: usize = 0x204;
+pub(crate) const MMU_CTL: usize = 0x208;
+
+pub(crate) const EQ_BASE_LO: usize = 0x300;
+pub(crate) const EQ_BASE_HI: usize = 0x304;
+pub(crate) const EQ_SIZE: usize = 0x308;
+pub(crate) const EQ_CI: usize = 0x310;
+pub(crate) const EQ_CTL: usize = 0x314;
+pub(crate) const EQ_LOST: usize = 0x318;
+
+/// `ENABLE`, bit 0 of `MMU_CTL`, `EQ_CTL` and a QMAN's `CTL`.
+pub(crate) const CTL_ENABLE: u32 = 1 << 0;
+
+/// The registers of QMAN `q`, at `qman(q) + offset`.
+pub(crate) const fn qman(q: usize) -> usize {
+    0x1000 + 0x100 * q
+}
+
+pub(crate) const PQ_BASE_LO: usize = 0x00;
+pub(crate) const PQ_BASE_HI: usize = 0x04;
+pub(crate) const PQ_SIZE: usize = 0x08;
+pub(crate) const PQ_PI: usize = 0x0c;
+pub(crate) const CQ_BASE_LO: usize = 0x14;
+pub(crate) const CQ_BASE_HI: usize = 0x18;
+pub(crate) const CQ_SIZE: usize = 0x1c;
+pub(crate) const CQ_CI: usize = 0x24;
+pub(crate) const QMAN_CTL: usize = 0x28;
+pub(crate) const QMAN_ENGINE: usize = 0x30;
+
 /// BAR0 (ivshmem) `Doorbell`.
 pub(crate) const IVSHMEM_DOORBELL: usize = 0x0c;
+
+/// Where device memory starts in the device address space.
+pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
+/// Where host memory (through the MMU) starts in the device address space.
+pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
 
 /// `MAGIC`: the bytes "HLSM".
 pub(crate) const MAGIC_VALUE: u32 = 0x4d53_4c48;
@@ -86,6 +125,7 @@ impl ChipId {
 /// `CAPS` bits.
 pub(crate) mod caps {
     pub(crate) const DMA_SELFTEST: u32 = 1 << 0;
+    pub(crate) const COMPUTE: u32 = 1 << 1;
 }
 
 /// Mailbox opcodes (`CMD[7:0]`).
@@ -94,6 +134,7 @@ pub(crate) mod caps {
 pub(crate) enum Opcode {
     Reset = 0x01,
     DmaSelftest = 0x02,
+    QmanReset = 0x03,
 }
 
 /// `CMD`: an opcode, and whether the device raises vector 0 when done.
@@ -138,6 +179,35 @@ impl Status {
 
 /// Vector 0: the control mailbox, both as doorbell and as interrupt.
 pub(crate) const VECTOR_CONTROL: u16 = 0;
+/// Vector 1: the event queue's interrupt.
+pub(crate) const VECTOR_EQ: u16 = 1;
+
+/// The vector of QMAN `q`: its doorbell and its completion interrupt.
+pub(crate) fn vector_qman(q: usize) -> u16 {
+    2 + q as u16
+}
+
+/// Vectors the driver uses: control, event queue, the QMANs.
+pub(crate) const fn vectors_used(queues: usize) -> u32 {
+    2 + queues as u32
+}
+
+/// `ENGINE` of a QMAN.
+#[derive(Clone, Copy)]
+pub(crate) struct Engine(pub(crate) u32);
+
+impl Engine {
+    pub(crate) const DMA: u8 = 0;
+    pub(crate) const TPC: u8 = 1;
+
+    pub(crate) fn kind(self) -> u8 {
+        self.0 as u8
+    }
+
+    pub(crate) fn index(self) -> u8 {
+        (self.0 >> 8) as u8
+    }
+}
 
 /// The value written to ivshmem's `Doorbell` to ring `vector` of `peer`.
 pub(crate) fn doorbell(peer: u16, vector: u16) -> u32 {

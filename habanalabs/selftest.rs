@@ -5,10 +5,7 @@
 
 use kernel::{dma::CoherentAllocation, pci, prelude::*, time::Ktime};
 
-use crate::{
-    device::HlDevice,
-    mailbox::{Command, Wait},
-};
+use crate::{device::HlDevice, mailbox::Command};
 
 /// Buffer size in 64-bit words (16 KiB: four pages, so page crossings are covered).
 const WORDS: usize = 2048;
@@ -33,16 +30,12 @@ pub(crate) fn dma(dev: &HlDevice, pdev: &pci::Device<pci::Core>) -> Result {
         dst.write(i, !x)?;
     }
 
-    dev.run(
-        pdev,
-        Command::DmaSelftest {
-            src: src.dma_handle(),
-            dst: dst.dma_handle(),
-            dev_offset: 0,
-            size: src.size() as u64,
-        },
-        Wait::Irq(dev.control_done()),
-    )
+    dev.run(Command::DmaSelftest {
+        src: src.dma_handle(),
+        dst: dst.dma_handle(),
+        dev_offset: 0,
+        size: src.size() as u64,
+    })
     .inspect_err(|e| dev_err!(pdev, "DMA self-test failed: {}\n", e.to_errno()))?;
 
     let mut x = seed;

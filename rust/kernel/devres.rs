@@ -16,8 +16,9 @@ use crate::{
     ffi::{c_int, c_void},
     init::InPlaceInit,
     prelude::*,
+    new_mutex,
     revocable::{Revocable, RevocableGuard},
-    sync::Arc,
+    sync::{Arc, Mutex},
     types::ARef,
 };
 
@@ -162,3 +163,66 @@ impl<T> Drop for Devres<T> {
         self.0.data.revoke();
     }
 }
+
+/// Lets code that runs outside the driver's callbacks (an ioctl, say) prove that the device is
+/// still bound while it does something that may sleep, such as allocating DMA memory.
+///
+/// [`Binding::enter`] succeeds until the device unbinds; while its guard lives, unbinding waits.
+pub struct Binding {
+    state: Arc<BindingState>,
+    _unbind: Devres<Unbind>,
+}
+
+#[pin_data]
+struct BindingState {
+    dev: ARef<Device>,
+    #[pin]
+    bound: Mutex<bool>,
+}
+
+/// Clears `bound` when dropped: at unbind, or when the `Binding` goes away.
+struct Unbind(Arc<BindingState>);
+
+impl Drop for Unbind {
+    fn drop(&mut self) {
+        *self.0.bound.lock() = false;
+    }
+}
+
+impl Binding {
+    /// Tracks the binding of `dev`.
+    pub fn new(dev: &impl BoundDevice) -> Result<Self> {
+        let state = Arc::pin_init(
+            pin_init!(BindingState { dev: dev.as_ref().into(), bound <- new_mutex!(true) }),
+            GFP_KERNEL,
+        )?;
+        let unbind = Devres::new(dev, || Ok(Unbind(state.clone())))?;
+        Ok(Self { state, _unbind: unbind })
+    }
+
+    /// Returns a guard that proves the device is bound, or `ENODEV` if it no longer is.
+    pub fn enter(&self) -> Result<BindingGuard<'_>> {
+        let bound = self.state.bound.lock();
+        if !*bound {
+            return Err(ENODEV);
+        }
+        Ok(BindingGuard { _bound: bound, dev: &self.state.dev })
+    }
+}
+
+/// Proof that a device is bound, from [`Binding::enter`].
+pub struct BindingGuard<'a> {
+    _bound: crate::sync::lock::Guard<'a, bool, crate::sync::lock::mutex::MutexBackend>,
+    dev: &'a Device,
+}
+
+impl AsRef<Device> for BindingGuard<'_> {
+    fn as_ref(&self) -> &Device {
+        self.dev
+    }
+}
+
+// SAFETY: The guard holds the lock that `Unbind::drop` takes to clear `bound`, and `bound` was
+// true when it was taken: the devres release that drops `Unbind` during unbinding cannot finish
+// while the guard exists.
+unsafe impl BoundDevice for BindingGuard<'_> {}

@@ -56,7 +56,9 @@ macro_rules! define_accessors {
     ($read:ident, $try_read:ident, $write:ident, $try_write:ident, $c_read:ident,
      $c_write:ident, $ty:ty) => {
         #[doc = concat!("Reads a `", stringify!($ty), "` at a build-time checked offset.")]
-        #[inline]
+        // Always inlined: the offset check is only decidable at build time once the constant
+        // offset is propagated into it.
+        #[inline(always)]
         pub fn $read(&self, offset: usize) -> $ty {
             let addr = self.io_addr_assert::<$ty>(offset);
             // SAFETY: By the type invariant and the check above, `addr` is a valid, aligned IO
@@ -74,7 +76,7 @@ macro_rules! define_accessors {
         }
 
         #[doc = concat!("Writes a `", stringify!($ty), "` at a build-time checked offset.")]
-        #[inline]
+        #[inline(always)]
         pub fn $write(&self, value: $ty, offset: usize) {
             let addr = self.io_addr_assert::<$ty>(offset);
             // SAFETY: By the type invariant and the check above, `addr` is a valid, aligned IO
@@ -111,7 +113,7 @@ impl<const SIZE: usize> Io<SIZE> {
         self.0.maxsize()
     }
 
-    #[inline]
+    #[inline(always)]
     const fn offset_valid<U>(offset: usize, size: usize) -> bool {
         let type_size = core::mem::size_of::<U>();
         match offset.checked_add(type_size) {
@@ -129,7 +131,7 @@ impl<const SIZE: usize> Io<SIZE> {
         Ok(self.0.addr() + offset)
     }
 
-    #[inline]
+    #[inline(always)]
     fn io_addr_assert<U>(&self, offset: usize) -> usize {
         build_assert!(Self::offset_valid::<U>(offset, SIZE));
         self.0.addr() + offset

@@ -155,7 +155,26 @@ splats() {
 	tail -n +$((first > 5 ? first - 5 : 1)) "$1" | indent 60
 }
 
-[ $# -gt 0 ] || cargo_tests
+# uapi_header: the uAPI header compiles on its own, as C and as C++, with
+# the compiler's strictest warnings.
+uapi_header() {
+	local h=$HL_TOP/include/uapi/misc/habanalabs.h lang out
+	for lang in c c++; do
+		if out=$(gcc -x $lang -fsyntax-only -Wall -Wextra -Werror -pedantic \
+			-std=$([ $lang = c ] && echo c11 || echo c++17) \
+			-include "$h" /dev/null 2>&1); then
+			result pass "uapi header compiles standalone as $lang"
+		else
+			result fail "uapi header compiles standalone as $lang"
+			printf '%s\n' "$out" | indent 20
+		fi
+	done
+}
+
+if [ $# = 0 ]; then
+	uapi_header
+	cargo_tests
+fi
 vm_tests "$@"
 
 summary="$npass passed, $nfail failed"

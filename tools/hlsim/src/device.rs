@@ -1,19 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The device: identity, control mailbox, reset and fault injection.
+//! The device: identity, control mailbox, reset, fault injection, and the
+//! compute blocks its QMAN threads run.
 //!
 //! The device acts only when a doorbell rings. Everything it reads from
-//! BAR2 was written by the guest and is validated before use.
+//! BAR2 or guest RAM was written by the guest and is validated before use.
 
 use std::io;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
+use vmm_sys_util::eventfd::EventFd;
+
+use crate::eq::EventQueue;
+use crate::irq::Interrupts;
 use crate::mem::SharedMem;
+use crate::qman::{self, Control};
 use crate::regs::{
-    CAPS_DMA_SELFTEST, CHIP_ID_GAUDI_SIM, CMD_IRQ, DRAM_OFFSET, FAULT_MAILBOX_HANG,
-    FAULT_SELFTEST_CORRUPT, MAGIC_HLSM, NUM_VECTORS, Opcode, SELFTEST_MAX_SIZE, State, Status,
-    VECTOR_CONTROL, VERSION_1_0, identity, mailbox, model_ctl,
+    CAPS_COMPUTE, CAPS_DMA_SELFTEST, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ, CLK_MAX_MHZ, CMD_IRQ,
+    DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM, NUM_QUEUES, NUM_VECTORS,
+    Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_QMAN0, VERSION_1_0,
+    identity, mailbox, model_ctl, qman as qman_regs,
 };
+use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
 
 /// Smallest BAR2: the register blocks and 1 MiB of DRAM.
@@ -30,22 +39,33 @@ pub struct Completion {
     pub status: Status,
 }
 
-impl Completion {
-    /// Whether the driver asked for an interrupt on [`VECTOR_CONTROL`].
-    pub fn wants_irq(&self) -> bool {
-        self.cmd & CMD_IRQ != 0
-    }
+/// The MAC address of NIC port `port` of the device with serial `serial`:
+/// locally administered, from the low 32 bits of the serial and the port.
+pub fn mac_address(serial: u64, port: u8) -> [u8; 6] {
+    let [s0, s1, s2, s3] = (serial as u32).to_be_bytes();
+    [0x02, s0, s1, s2, s3, port]
+}
+
+/// The state the device's threads share.
+pub(crate) struct Shared {
+    pub(crate) bar: SharedMem,
+    pub(crate) ram: Arc<SharedMem>,
+    pub(crate) irq: Interrupts,
+    pub(crate) sm: SyncManager,
+    pub(crate) eq: EventQueue,
+    pub(crate) qmans: [Control; NUM_QUEUES],
 }
 
 /// One modelled device.
 pub struct Device {
-    bar: SharedMem,
-    ram: Arc<SharedMem>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Device {
     /// Creates a device named `name` with a BAR2 of `size` bytes (a power
-    /// of two, at least [`MIN_SIZE`]) and writes its identity.
+    /// of two, at least [`MIN_SIZE`]), writes its identity and starts its
+    /// QMAN threads.
     pub fn new(name: &str, size: u64, serial: u64, ram: Arc<SharedMem>) -> io::Result<Self> {
         if !size.is_power_of_two() || size < MIN_SIZE {
             return Err(io::Error::new(
@@ -56,7 +76,7 @@ impl Device {
         let bar = SharedMem::create(&format!("hlsim-{name}"), size)?;
         bar.write32(identity::MAGIC, MAGIC_HLSM);
         bar.write32(identity::VERSION, VERSION_1_0);
-        bar.write32(identity::CAPS, CAPS_DMA_SELFTEST);
+        bar.write32(identity::CAPS, CAPS_DMA_SELFTEST | CAPS_COMPUTE);
         bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
         bar.write64(identity::SERIAL_LO, serial);
         bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
@@ -64,66 +84,127 @@ impl Device {
         bar.write32(identity::NUM_VECTORS, NUM_VECTORS);
         bar.write32(identity::MODEL_PEER, MODEL_PEER.into());
         bar.write32(identity::STATE, State::Ready as u32);
-        Ok(Self { bar, ram })
+        bar.write32(identity::NUM_QUEUES, NUM_QUEUES as u32);
+        bar.write32(identity::CLK_CUR_MHZ, CLK_CUR_MHZ);
+        bar.write32(identity::CLK_MAX_MHZ, CLK_MAX_MHZ);
+        bar.write32(identity::PORT_MASK, PORT_MASK);
+        for port in (0..identity::MAX_PORTS).filter(|p| PORT_MASK & 1 << p != 0) {
+            let mac = mac_address(serial, port as u8);
+            bar.write32(
+                identity::mac_lo(port),
+                u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]),
+            );
+            bar.write32(
+                identity::mac_hi(port),
+                u32::from_le_bytes([mac[4], mac[5], 0, 0]),
+            );
+        }
+        for q in 0..NUM_QUEUES {
+            bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
+        }
+        let shared = Arc::new(Shared {
+            bar,
+            ram,
+            irq: Interrupts::default(),
+            sm: SyncManager::default(),
+            eq: EventQueue::default(),
+            qmans: Default::default(),
+        });
+        let mut device = Self {
+            shared,
+            threads: Vec::new(),
+        };
+        for q in 0..NUM_QUEUES {
+            device
+                .threads
+                .push(qman::spawn(name, device.shared.clone(), q)?);
+        }
+        Ok(device)
     }
 
     /// BAR2: registers and DRAM.
     pub fn bar2(&self) -> &SharedMem {
-        &self.bar
+        &self.shared.bar
     }
 
     /// Publishes `state` in `STATE`.
     pub fn set_state(&self, state: State) {
-        self.bar.write32(identity::STATE, state as u32);
+        self.shared.bar.write32(identity::STATE, state as u32);
+    }
+
+    /// Delivers later interrupts to `fds`, indexed by vector.
+    pub fn attach(&self, fds: Vec<EventFd>) {
+        self.shared.irq.attach(fds);
+    }
+
+    /// Drops later interrupts.
+    pub fn detach(&self) {
+        self.shared.irq.detach();
     }
 
     /// Returns every block but Identity and Model control to its power-on
-    /// state: the mailbox and DRAM read as zeroes.
+    /// state, once the QMANs have stopped: registers and DRAM read as
+    /// zeroes, but for the QMANs' `ENGINE`.
     pub fn reset(&self) -> io::Result<()> {
-        for off in (mailbox::BASE..mailbox::BASE + mailbox::SIZE).step_by(4) {
-            self.bar.write32(off, 0);
+        let (shared, bar) = (&self.shared, &self.shared.bar);
+        for ctl in &shared.qmans {
+            ctl.halt();
         }
-        self.bar.discard(DRAM_OFFSET, self.bar.size() - DRAM_OFFSET)
+        // With the QMANs stopped, nothing else writes the blocks.
+        bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
+            .expect("the register blocks are inside BAR2")
+            .fill(0);
+        for q in 0..NUM_QUEUES {
+            bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
+        }
+        bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
     }
 
     /// Handles `count` rings of doorbell `vector`.
     ///
     /// Returns the control command this completed, if any.
     pub fn doorbell(&self, vector: u32, count: u64) -> io::Result<Option<Completion>> {
-        let seen = self
-            .bar
-            .read32(model_ctl::DOORBELLS)
-            .wrapping_add(count as u32);
-        self.bar.write32(model_ctl::DOORBELLS, seen);
-        if vector != VECTOR_CONTROL || self.faults() & FAULT_MAILBOX_HANG != 0 {
-            return Ok(None);
+        let bar = &self.shared.bar;
+        let seen = bar.read32(model_ctl::DOORBELLS).wrapping_add(count as u32);
+        bar.write32(model_ctl::DOORBELLS, seen);
+        match vector {
+            VECTOR_CONTROL if self.faults() & FAULT_MAILBOX_HANG == 0 => self.run_mailbox(),
+            v if (VECTOR_QMAN0..VECTOR_QMAN0 + NUM_QUEUES as u32).contains(&v) => {
+                self.shared.qmans[(v - VECTOR_QMAN0) as usize].ring();
+                Ok(None)
+            }
+            _ => Ok(None),
         }
-        self.run_mailbox()
     }
 
     fn faults(&self) -> u32 {
-        self.bar.read32(model_ctl::FAULTS)
+        self.shared.bar.read32(model_ctl::FAULTS)
     }
 
     /// Runs the posted command unless it has already completed.
     fn run_mailbox(&self) -> io::Result<Option<Completion>> {
-        let seq = self.bar.read32_acquire(mailbox::CMD_SEQ);
-        if seq == self.bar.read32(mailbox::CMD_DONE_SEQ) {
+        let bar = &self.shared.bar;
+        let seq = bar.read32_acquire(mailbox::CMD_SEQ);
+        if seq == bar.read32(mailbox::CMD_DONE_SEQ) {
             return Ok(None);
         }
-        let cmd = self.bar.read32(mailbox::CMD);
+        let cmd = bar.read32(mailbox::CMD);
         let status = match Opcode::from_cmd(cmd) {
             Some(Opcode::Reset) => {
                 self.reset()?;
                 // The reset itself stays posted, so that it reads as completed.
-                self.bar.write32(mailbox::CMD_SEQ, seq);
+                bar.write32(mailbox::CMD_SEQ, seq);
                 Status::Ok
             }
             Some(Opcode::DmaSelftest) => self.dma_selftest(),
+            Some(Opcode::QmanReset) => self.qman_reset(),
             None => Status::BadOpcode,
         };
-        self.bar.write32(mailbox::CMD_STATUS, status as u32);
-        self.bar.write32_release(mailbox::CMD_DONE_SEQ, seq);
+        bar.write32(mailbox::CMD_STATUS, status as u32);
+        bar.write32_release(mailbox::CMD_DONE_SEQ, seq);
+        if cmd & CMD_IRQ != 0 {
+            self.shared.irq.raise(VECTOR_CONTROL);
+        }
         Ok(Some(Completion { cmd, seq, status }))
     }
 
@@ -134,14 +215,15 @@ impl Device {
         if size == 0 || size > SELFTEST_MAX_SIZE {
             return Status::BadSize;
         }
-        let (Some(src), Some(dst)) = (self.ram.slice(src, size), self.ram.slice(dst, size)) else {
+        let ram = &self.shared.ram;
+        let (Some(src), Some(dst)) = (ram.slice(src, size), ram.slice(dst, size)) else {
             return Status::BadHostAddr;
         };
         // DRAM runs to the end of BAR2, so a range inside BAR2 past
         // DRAM_OFFSET is inside DRAM.
         let Some(dev) = dev
             .checked_add(DRAM_OFFSET)
-            .and_then(|off| self.bar.slice(off, size))
+            .and_then(|off| self.shared.bar.slice(off, size))
         else {
             return Status::BadDevAddr;
         };
@@ -153,16 +235,48 @@ impl Device {
         Status::Ok
     }
 
+    /// `QMAN_RESET`: stops QMAN `ARG0` and returns its block and fence
+    /// counters to their power-on state.
+    fn qman_reset(&self) -> Status {
+        let [q, ..] = self.args();
+        let Some(q) = usize::try_from(q).ok().filter(|&q| q < NUM_QUEUES) else {
+            return Status::BadSize;
+        };
+        let (shared, bar) = (&self.shared, &self.shared.bar);
+        shared.qmans[q].halt();
+        let block = qman_regs::block(q);
+        bar.slice(block, qman_regs::SIZE)
+            .expect("the QMAN blocks are inside BAR2")
+            .fill(0);
+        bar.write32(block + qman_regs::ENGINE, qman::engine_reg(q));
+        shared.sm.reset_fences(bar, q);
+        Status::Ok
+    }
+
     fn args(&self) -> [u64; mailbox::NUM_ARGS] {
-        std::array::from_fn(|n| self.bar.read64(mailbox::ARG0_LO + 8 * n as u64))
+        std::array::from_fn(|n| self.shared.bar.read64(mailbox::ARG0_LO + 8 * n as u64))
+    }
+}
+
+impl Drop for Device {
+    /// Stops the QMAN threads.
+    fn drop(&mut self) {
+        for ctl in &self.shared.qmans {
+            ctl.exit();
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::regs::{eq, mmu, sync_manager};
     use std::os::unix::fs::FileExt;
     use tempfile::NamedTempFile;
+    use vmm_sys_util::eventfd::EFD_NONBLOCK;
 
     const RAM_SIZE: u64 = 4 << 20;
     const BAR_SIZE: u64 = 4 << 20;
@@ -172,6 +286,7 @@ mod tests {
     struct Fixture {
         dev: Device,
         ram: Arc<SharedMem>,
+        irq0: EventFd,
         _ram_file: NamedTempFile,
     }
 
@@ -180,9 +295,12 @@ mod tests {
         ram_file.as_file().set_len(RAM_SIZE).unwrap();
         let ram = Arc::new(SharedMem::open(ram_file.path()).unwrap());
         let dev = Device::new("test", BAR_SIZE, 0x1234_5678_9abc_def0, ram.clone()).unwrap();
+        let irq0 = EventFd::new(EFD_NONBLOCK).unwrap();
+        dev.attach(vec![irq0.try_clone().unwrap()]);
         Fixture {
             dev,
             ram,
+            irq0,
             _ram_file: ram_file,
         }
     }
@@ -225,6 +343,11 @@ mod tests {
             buf
         }
 
+        /// Whether vector 0 was raised since the last call.
+        fn irq0(&self) -> bool {
+            self.irq0.read().is_ok()
+        }
+
         fn dram_bytes(&self, off: u64, len: u64) -> Vec<u8> {
             let mut buf = vec![0; len as usize];
             self.dev
@@ -245,7 +368,7 @@ mod tests {
         bar.file().read_at(&mut raw, 0).unwrap();
         assert_eq!(&raw, b"HLSM");
         assert_eq!(bar.read32(identity::VERSION), 0x0001_0000);
-        assert_eq!(bar.read32(identity::CAPS), 1);
+        assert_eq!(bar.read32(identity::CAPS), 3);
         assert_eq!(bar.read32(identity::CHIP_ID) & 0xffff, 0x1000);
         assert_eq!(bar.read32(identity::SERIAL_LO), 0x9abc_def0);
         assert_eq!(bar.read32(identity::SERIAL_HI), 0x1234_5678);
@@ -255,9 +378,37 @@ mod tests {
         assert_eq!(bar.read32(identity::NUM_VECTORS), 32);
         assert_eq!(bar.read32(identity::MODEL_PEER), u32::from(MODEL_PEER));
         assert_eq!(bar.read32(identity::STATE), State::Ready as u32);
-        for off in (mailbox::BASE..0x100000).step_by(4) {
+        assert_eq!(bar.read32(identity::NUM_QUEUES), 4);
+        assert_eq!(bar.read32(identity::CLK_CUR_MHZ), 1500);
+        assert_eq!(bar.read32(identity::CLK_MAX_MHZ), 2200);
+        assert_eq!(bar.read32(identity::PORT_MASK), 0x3ff);
+        for port in 0..10 {
+            let mut mac = [0; 8];
+            bar.file()
+                .read_at(&mut mac, identity::mac_lo(port))
+                .unwrap();
+            assert_eq!(mac, [0x02, 0x9a, 0xbc, 0xde, 0xf0, port as u8, 0, 0]);
+        }
+        for off in (identity::mac_lo(10)..mailbox::BASE).step_by(4) {
             assert_eq!(bar.read32(off), 0, "register {off:#x}");
         }
+        for q in 0..NUM_QUEUES {
+            let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
+            assert_eq!(engine, [0x000, 0x100, 0x001, 0x101][q], "queue {q}");
+        }
+        for off in (mailbox::BASE..0x100000).step_by(4) {
+            if off % qman_regs::SIZE != qman_regs::ENGINE || !(0x1000..0x1400).contains(&off) {
+                assert_eq!(bar.read32(off), 0, "register {off:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn macs_are_unique_per_device_and_port() {
+        assert_eq!(mac_address(0x1_0000_0001, 9), [2, 0, 0, 0, 1, 9]);
+        assert_ne!(mac_address(1, 0), mac_address(2, 0));
+        assert_ne!(mac_address(1, 0), mac_address(1, 1));
+        assert_eq!(mac_address(1, 0)[0] & 3, 2, "unicast, locally administered");
     }
 
     #[test]
@@ -337,18 +488,34 @@ mod tests {
     #[test]
     fn unknown_opcodes() {
         let f = fixture();
-        for (seq, cmd) in (1..).zip([0x00, 0x03, 0xff, CMD_IRQ | 0x7f]) {
+        for (seq, cmd) in (1..).zip([0x00, 0x04, 0xff, CMD_IRQ | 0x7f]) {
             assert_eq!(f.run(cmd, seq, [0; 4]), Status::BadOpcode, "cmd {cmd:#x}");
         }
         assert_eq!(f.run(CMD_IRQ | 0x01, 10, [0; 4]), Status::Ok);
     }
 
     #[test]
+    fn qman_reset_checks_the_queue() {
+        let f = fixture();
+        let bar = f.dev.bar2();
+        bar.write32(qman_regs::block(1) + qman_regs::PQ_SIZE, 8);
+        bar.write32(qman_regs::block(2) + qman_regs::PQ_SIZE, 8);
+        for (seq, q) in (1..).zip([4, 1 << 32, u64::MAX]) {
+            assert_eq!(f.run(0x03, seq, [q, 0, 0, 0]), Status::BadSize, "queue {q}");
+        }
+        assert_eq!(f.run(0x03, 10, [1, 0, 0, 0]), Status::Ok);
+        assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::PQ_SIZE), 0);
+        assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::ENGINE), 0x100);
+        assert_eq!(bar.read32(qman_regs::block(2) + qman_regs::PQ_SIZE), 8);
+    }
+
+    #[test]
     fn completion_and_irq_bit() {
         let f = fixture();
-        let done = f.post(CMD_IRQ | 0x01, 7, [0; 4]).unwrap();
-        assert!(done.wants_irq());
-        assert!(!f.post(0x01, 8, [0; 4]).unwrap().wants_irq());
+        f.post(CMD_IRQ | 0x01, 7, [0; 4]).unwrap();
+        assert!(f.irq0());
+        f.post(0x01, 8, [0; 4]).unwrap();
+        assert!(!f.irq0());
         // Ringing again without a new sequence number does nothing.
         f.dev.bar2().write32(mailbox::CMD_STATUS, 0xdead);
         assert_eq!(f.dev.doorbell(VECTOR_CONTROL, 1).unwrap(), None);
@@ -369,9 +536,27 @@ mod tests {
         bar.write32(model_ctl::FAULTS, FAULT_SELFTEST_CORRUPT);
         let doorbells = bar.read32(model_ctl::DOORBELLS);
 
+        // Registers of every block, and unassigned ones between them.
+        let offs = [
+            mmu::ROOT_LO,
+            eq::EQ_LOST,
+            0x400,
+            qman_regs::block(3),
+            0x1ffc,
+            sync_manager::BASE + 0xfffc,
+            0x2_0000,
+            model_ctl::BASE - 4,
+        ];
+        for off in offs {
+            bar.write32(off, 0x55);
+        }
         let done = f.post(CMD_IRQ | 0x01, 2, [1, 2, 3, 4]).unwrap();
         assert_eq!(done.status, Status::Ok);
-        assert!(done.wants_irq());
+        assert!(f.irq0());
+        for off in offs {
+            assert_eq!(bar.read32(off), 0, "register {off:#x}");
+        }
+        assert_eq!(bar.read32(qman_regs::block(3) + qman_regs::ENGINE), 0x101);
         assert_eq!(bar.read32(mailbox::CMD_DONE_SEQ), 2);
         assert_eq!(bar.read32(mailbox::CMD_STATUS), 0);
         assert_eq!(bar.read32(mailbox::CMD), 0);

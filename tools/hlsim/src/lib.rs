@@ -7,7 +7,17 @@
 #![warn(missing_docs)]
 
 pub mod device;
+pub mod dma;
+pub mod eq;
+pub mod irq;
 pub mod mem;
+pub mod mmu;
+pub mod packets;
+pub mod qman;
 pub mod regs;
+pub mod ring;
 pub mod server;
+pub mod space;
+pub mod sync_manager;
+pub mod tpc;
 pub mod transport;

@@ -23,7 +23,8 @@ usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--devic
   --device ...      serve one device on the UNIX socket PATH
       size=SIZE     BAR2 bytes, a power of two of at least 2M, with an
                     optional K, M or G suffix (default 256M)
-      serial=N      serial number, decimal or 0x-prefixed hex, unique
+      serial=N      serial number, decimal or 0x-prefixed hex, unique in
+                    its low 32 bits, from which the MAC addresses derive
                     (default: the device's position, from 1)";
 
 /// Default BAR2 size.
@@ -67,8 +68,15 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                 if devices.iter().any(|dev| dev.sock == opts.sock) {
                     return Err(format!("socket {} given twice", opts.sock.display()));
                 }
-                if devices.iter().any(|dev| dev.serial == opts.serial) {
-                    return Err(format!("serial {} given twice", opts.serial));
+                // The MAC addresses derive from the low 32 bits.
+                if devices
+                    .iter()
+                    .any(|dev| dev.serial as u32 == opts.serial as u32)
+                {
+                    return Err(format!(
+                        "serial {:#x} not unique in its low 32 bits",
+                        opts.serial
+                    ));
                 }
                 devices.push(opts);
             }
@@ -301,6 +309,14 @@ mod tests {
                 "sock=/a",
                 "--device",
                 "sock=/b,serial=1",
+            ],
+            &[
+                "--guest-ram",
+                "/r",
+                "--device",
+                "sock=/a,serial=0x100000002",
+                "--device",
+                "sock=/b,serial=2",
             ],
             &["--guest-ram", "/r", "--device", "sock=/a", "--verbose"],
         ] {

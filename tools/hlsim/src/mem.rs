@@ -4,8 +4,10 @@
 //!
 //! Both are `MAP_SHARED` file mappings that QEMU and the guest write
 //! concurrently. hlsim therefore never creates Rust references to their
-//! bytes: registers are accessed as atomics and bulk data with volatile
-//! loads and stores through bounds-checked [`VolatileSlice`]s.
+//! bytes: registers and in-memory fields are accessed as atomics, bulk data
+//! through bounds-checked [`VolatileSlice`]s with `memmove` and `memset` on
+//! raw pointers, which assume nothing about the bytes (a guest racing a copy
+//! gets unspecified bytes, as with a real DMA engine).
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -14,7 +16,7 @@ use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::Path;
 use std::ptr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 use vmm_sys_util::fallocate::{FallocateMode, fallocate};
@@ -85,20 +87,31 @@ impl SharedMem {
         whole.subslice(off, len)
     }
 
+    /// The aligned 32-bit word at `off`, or `None` unless it is mapped.
+    pub fn atomic32(&self, off: u64) -> Option<&AtomicU32> {
+        self.slice(off, 4).filter(|_| off.is_multiple_of(4))?;
+        // SAFETY: the four bytes at `off` are mapped for as long as `self`
+        // lives, and 4-byte aligned: the mapping is page aligned and `off`
+        // a multiple of 4.
+        // hlsim accesses them only atomically or through raw pointers; QEMU
+        // and the guest are other processes, outside Rust's memory model.
+        Some(unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(off as usize).cast()) })
+    }
+
+    /// The aligned 64-bit word at `off`, or `None` unless it is mapped.
+    pub fn atomic64(&self, off: u64) -> Option<&AtomicU64> {
+        self.slice(off, 8).filter(|_| off.is_multiple_of(8))?;
+        // SAFETY: as in `atomic32`, for eight bytes 8-byte aligned.
+        Some(unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().add(off as usize).cast()) })
+    }
+
     /// The 32-bit register at `off`.
     ///
     /// Register offsets are layout constants, so a bad one is a bug in hlsim
     /// and panics.
     fn reg(&self, off: u64) -> &AtomicU32 {
-        assert!(
-            off.is_multiple_of(4) && off.checked_add(4).is_some_and(|end| end <= self.size()),
-            "register {off:#x} outside the mapping"
-        );
-        // SAFETY: the four bytes at `off` are mapped for as long as `self`
-        // lives and are 4-byte aligned because the mapping is page aligned.
-        // hlsim accesses them only atomically; QEMU and the guest are other
-        // processes, outside Rust's memory model.
-        unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(off as usize).cast()) }
+        self.atomic32(off)
+            .unwrap_or_else(|| panic!("register {off:#x} outside the mapping"))
     }
 
     /// Reads the register at `off`.
@@ -169,37 +182,44 @@ impl VolatileSlice<'_> {
         })
     }
 
-    /// Copies `src`, which must be as long as `self`, into `self`.
-    ///
-    /// Copies 8 bytes at a time where both ranges allow it.
+    /// Bytes in the slice.
+    pub fn len(&self) -> u64 {
+        self.len as u64
+    }
+
+    /// Whether the slice is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies `src`, which must be as long as `self`, into `self`, as
+    /// `memmove` does: the two may overlap.
     pub fn copy_from(&self, src: &VolatileSlice<'_>) {
         assert_eq!(self.len, src.len, "copy between slices of different sizes");
-        let (dst, src, len) = (self.ptr, src.ptr.cast_const(), self.len);
-        let head = dst.align_offset(8);
-        let (head, words) = if head == src.align_offset(8) {
-            (head.min(len), true)
-        } else {
-            (len, false)
-        };
-        let mut i = 0;
-        // SAFETY: both slices are valid for `len` bytes while they live, and
-        // every access below is at an offset below `len`; word accesses are
-        // made only once `i >= head`, where both pointers are 8-byte aligned.
-        unsafe {
-            while i < head {
-                ptr::write_volatile(dst.add(i), ptr::read_volatile(src.add(i)));
-                i += 1;
-            }
-            while words && i + 8 <= len {
-                let word = ptr::read_volatile(src.add(i).cast::<u64>());
-                ptr::write_volatile(dst.add(i).cast::<u64>(), word);
-                i += 8;
-            }
-            while i < len {
-                ptr::write_volatile(dst.add(i), ptr::read_volatile(src.add(i)));
-                i += 1;
-            }
-        }
+        // SAFETY: both slices are valid for `len` bytes while they live;
+        // `ptr::copy` allows overlap and creates no references.
+        unsafe { ptr::copy(src.ptr, self.ptr, self.len) }
+    }
+
+    /// Sets every byte of the slice to `byte`.
+    pub fn fill(&self, byte: u8) {
+        // SAFETY: the slice is valid for `len` bytes while it lives.
+        unsafe { ptr::write_bytes(self.ptr, byte, self.len) }
+    }
+
+    /// Copies the slice into `buf`, which must be as long.
+    pub fn read_to(&self, buf: &mut [u8]) {
+        assert_eq!(self.len, buf.len(), "read into a buffer of another size");
+        // SAFETY: the slice is valid for `len` bytes while it lives and
+        // cannot overlap `buf`, which hlsim owns.
+        unsafe { ptr::copy_nonoverlapping(self.ptr, buf.as_mut_ptr(), self.len) }
+    }
+
+    /// Copies `buf`, which must be as long, into the slice.
+    pub fn write_from(&self, buf: &[u8]) {
+        assert_eq!(self.len, buf.len(), "write from a buffer of another size");
+        // SAFETY: as in `read_to`, the other way round.
+        unsafe { ptr::copy_nonoverlapping(buf.as_ptr(), self.ptr, self.len) }
     }
 
     /// Inverts every bit of the byte at `off`, which must be inside the slice.
@@ -260,6 +280,55 @@ mod tests {
             );
             assert!(out[..d].iter().chain(&out[d + l..]).all(|&x| x == 0));
         }
+    }
+
+    #[test]
+    fn overlapping_copies_move() {
+        let mem = SharedMem::create("overlap", 8192).unwrap();
+        let data = pattern(4096, 3);
+        for (from, to) in [(100, 101), (101, 100), (0, 4000), (4000, 0)] {
+            mem.file().write_at(&data, from).unwrap();
+            let src = mem.slice(from, 4096).unwrap();
+            mem.slice(to, 4096).unwrap().copy_from(&src);
+            let mut out = vec![0; 4096];
+            mem.file().read_at(&mut out, to).unwrap();
+            assert!(out == data, "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn fill_read_and_write() {
+        let mem = SharedMem::create("fill", 8192).unwrap();
+        let slice = mem.slice(3, 5000).unwrap();
+        assert_eq!(slice.len(), 5000);
+        assert!(!slice.is_empty() && mem.slice(5, 0).unwrap().is_empty());
+        slice.fill(0xa5);
+        let mut out = vec![0; 5002];
+        mem.slice(2, 5002).unwrap().read_to(&mut out);
+        assert_eq!((out[0], out[5001]), (0, 0));
+        assert!(out[1..5001].iter().all(|&b| b == 0xa5));
+        let data = pattern(5000, 1);
+        slice.write_from(&data);
+        let mut back = vec![0; 5000];
+        slice.read_to(&mut back);
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn atomics_are_aligned_and_inside() {
+        let mem = SharedMem::create("atomics", 8192).unwrap();
+        assert!(mem.atomic32(8188).is_some());
+        assert!(mem.atomic32(8190).is_none());
+        assert!(mem.atomic32(8192).is_none());
+        assert!(mem.atomic32(2).is_none());
+        assert!(mem.atomic32(u64::MAX - 3).is_none());
+        assert!(mem.atomic64(8184).is_some());
+        assert!(mem.atomic64(8188).is_none());
+        assert!(mem.atomic64(4).is_none());
+        mem.atomic64(8)
+            .unwrap()
+            .store(0x1122_3344_5566_7788, Ordering::Relaxed);
+        assert_eq!(mem.read64(8), 0x1122_3344_5566_7788);
     }
 
     #[test]

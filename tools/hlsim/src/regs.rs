@@ -3,8 +3,9 @@
 //! BAR2 layout and register values, named as in
 //! `Documentation/accel/habanalabs/device-model.rst`.
 //!
-//! Register offsets are absolute BAR2 offsets, grouped by block. All
-//! registers are 32-bit; a 64-bit value is a `_LO`/`_HI` pair.
+//! All registers are 32-bit; a 64-bit value is a `_LO`/`_HI` pair. Offsets
+//! are absolute BAR2 offsets, except in [`qman`] and [`sync_manager`],
+//! whose registers are relative to their block.
 
 /// Identity block: written when the device is created.
 pub mod identity {
@@ -32,6 +33,27 @@ pub mod identity {
     pub const MODEL_PEER: u64 = 0x02c;
     /// `STATE`: a [`super::State`].
     pub const STATE: u64 = 0x030;
+    /// `NUM_QUEUES`: QMANs.
+    pub const NUM_QUEUES: u64 = 0x034;
+    /// `CLK_CUR_MHZ`: current engine clock.
+    pub const CLK_CUR_MHZ: u64 = 0x038;
+    /// `CLK_MAX_MHZ`: maximum engine clock.
+    pub const CLK_MAX_MHZ: u64 = 0x03c;
+    /// `PORT_MASK`: NIC ports present, a bit per port.
+    pub const PORT_MASK: u64 = 0x040;
+
+    /// Ports the `MAC` registers have room for.
+    pub const MAX_PORTS: u64 = 16;
+
+    /// `MAC` of port `p`, bytes 0-3 (byte 0 in bits 7:0).
+    pub const fn mac_lo(p: u64) -> u64 {
+        0x080 + 8 * p
+    }
+
+    /// `MAC` of port `p`, bytes 4-5 in bits 15:0.
+    pub const fn mac_hi(p: u64) -> u64 {
+        0x084 + 8 * p
+    }
 }
 
 /// Control mailbox.
@@ -54,12 +76,138 @@ pub mod mailbox {
     pub const NUM_ARGS: usize = 4;
 }
 
+/// MMU.
+pub mod mmu {
+    /// First byte of the block.
+    pub const BASE: u64 = 0x200;
+    /// Bytes in the block.
+    pub const SIZE: u64 = 0x100;
+    /// `ROOT_LO`: DMA address of the level 0 table, bits 31:0.
+    pub const ROOT_LO: u64 = 0x200;
+    /// `ROOT_HI`: bits 63:32 of the root.
+    pub const ROOT_HI: u64 = 0x204;
+    /// `CTL`: bit 0 [`super::MMU_ENABLE`].
+    pub const CTL: u64 = 0x208;
+}
+
+/// Event queue.
+pub mod eq {
+    /// First byte of the block.
+    pub const BASE: u64 = 0x300;
+    /// Bytes in the block.
+    pub const SIZE: u64 = 0x100;
+    /// `EQ_BASE_LO`: DMA address of the ring, bits 31:0.
+    pub const EQ_BASE_LO: u64 = 0x300;
+    /// `EQ_BASE_HI`: bits 63:32 of the ring address.
+    pub const EQ_BASE_HI: u64 = 0x304;
+    /// `EQ_SIZE`: entries in the ring.
+    pub const EQ_SIZE: u64 = 0x308;
+    /// `EQ_PI`: events produced (written by the model).
+    pub const EQ_PI: u64 = 0x30c;
+    /// `EQ_CI`: events consumed (written by the driver).
+    pub const EQ_CI: u64 = 0x310;
+    /// `EQ_CTL`: bit 0 [`super::EQ_ENABLE`].
+    pub const EQ_CTL: u64 = 0x314;
+    /// `EQ_LOST`: events dropped (written by the model).
+    pub const EQ_LOST: u64 = 0x318;
+}
+
+/// QMAN blocks; offsets are relative to [`qman::block`].
+pub mod qman {
+    /// Bytes in one QMAN's block.
+    pub const SIZE: u64 = 0x100;
+    /// `PQ_BASE_LO`: DMA address of the PQ, bits 31:0.
+    pub const PQ_BASE_LO: u64 = 0x00;
+    /// `PQ_BASE_HI`: bits 63:32 of the PQ address.
+    pub const PQ_BASE_HI: u64 = 0x04;
+    /// `PQ_SIZE`: entries in the PQ.
+    pub const PQ_SIZE: u64 = 0x08;
+    /// `PQ_PI`: BDs posted (written by the driver).
+    pub const PQ_PI: u64 = 0x0c;
+    /// `PQ_CI`: BDs consumed (written by the QMAN).
+    pub const PQ_CI: u64 = 0x10;
+    /// `CQ_BASE_LO`: DMA address of the CQ, bits 31:0.
+    pub const CQ_BASE_LO: u64 = 0x14;
+    /// `CQ_BASE_HI`: bits 63:32 of the CQ address.
+    pub const CQ_BASE_HI: u64 = 0x18;
+    /// `CQ_SIZE`: entries in the CQ.
+    pub const CQ_SIZE: u64 = 0x1c;
+    /// `CQ_PI`: entries produced (written by the QMAN).
+    pub const CQ_PI: u64 = 0x20;
+    /// `CQ_CI`: entries consumed (written by the driver).
+    pub const CQ_CI: u64 = 0x24;
+    /// `CTL`: bit 0 [`super::QMAN_ENABLE`].
+    pub const CTL: u64 = 0x28;
+    /// `STATUS`: `QMAN_STATUS_*` bits (written by the QMAN).
+    pub const STATUS: u64 = 0x2c;
+    /// `ENGINE`: `[7:0]` type, `[15:8]` index within the type.
+    pub const ENGINE: u64 = 0x30;
+
+    /// BAR2 offset of QMAN `q`'s block.
+    pub const fn block(q: usize) -> u64 {
+        0x1000 + SIZE * q as u64
+    }
+}
+
+/// Sync manager; offsets are relative to [`sync_manager::BASE`].
+pub mod sync_manager {
+    /// BAR2 offset of the block.
+    pub const BASE: u64 = 0x10000;
+    /// Bytes in the block.
+    pub const SIZE: u64 = 0x10000;
+    /// `SOB[0]`; `SOB[s]` is at `SOB + 4 * s`.
+    pub const SOB: u64 = 0x0000;
+    /// Sync objects.
+    pub const NUM_SOBS: u64 = 1024;
+    /// `MON[0]`; `MON[m]` is at `MON + MON_STRIDE * m`.
+    pub const MON: u64 = 0x2000;
+    /// Bytes between monitors.
+    pub const MON_STRIDE: u64 = 32;
+    /// Monitors.
+    pub const NUM_MONITORS: u64 = 256;
+    /// Monitor `PAY_ADDR_LO`: payload device address, bits 31:0.
+    pub const PAY_ADDR_LO: u64 = 0x00;
+    /// Monitor `PAY_ADDR_HI`: payload address bits 63:32.
+    pub const PAY_ADDR_HI: u64 = 0x04;
+    /// Monitor `PAY_DATA`: the 32-bit payload.
+    pub const PAY_DATA: u64 = 0x08;
+    /// Monitor `ARM`: `[9:0]` SOB, `[30:16]` target; a write arms.
+    pub const ARM: u64 = 0x0c;
+    /// Monitor `STATUS`: bit 0 [`super::MON_ARMED`].
+    pub const STATUS: u64 = 0x10;
+    /// `FENCE[0][0]`; `FENCE[q][i]` is at `FENCE + FENCE_STRIDE * q + 4 * i`.
+    pub const FENCE: u64 = 0x8000;
+    /// Bytes between QMANs' fence counters.
+    pub const FENCE_STRIDE: u64 = 16;
+    /// Fence counters per QMAN.
+    pub const NUM_FENCES: u64 = 4;
+
+    /// Offset of `SOB[s]`.
+    pub const fn sob(s: u64) -> u64 {
+        SOB + 4 * s
+    }
+
+    /// Offset of register `reg` of `MON[m]`.
+    pub const fn mon(m: u64, reg: u64) -> u64 {
+        MON + MON_STRIDE * m + reg
+    }
+
+    /// Offset of `FENCE[q][i]`.
+    pub const fn fence(q: usize, i: u64) -> u64 {
+        FENCE + FENCE_STRIDE * q as u64 + 4 * i
+    }
+}
+
 /// Model control page (tests only; survives resets).
 pub mod model_ctl {
+    /// First byte of the page.
+    pub const BASE: u64 = 0xff000;
     /// `FAULTS`: `FAULT_*` bits.
     pub const FAULTS: u64 = 0xff000;
     /// `DOORBELLS`: doorbells the model has seen (wraps).
     pub const DOORBELLS: u64 = 0xff004;
+    /// `ENGINE_HANG`: bit `q` stops QMAN `q`'s engine before its next packet.
+    pub const ENGINE_HANG: u64 = 0xff008;
 }
 
 /// Offset of device memory in BAR2, the value of `DRAM_BASE`.
@@ -71,12 +219,26 @@ pub const MAGIC_HLSM: u32 = 0x4d53_4c48;
 pub const VERSION_1_0: u32 = 1 << 16;
 /// `CAPS` bit: `DMA_SELFTEST` is implemented.
 pub const CAPS_DMA_SELFTEST: u32 = 1 << 0;
+/// `CAPS` bit: QMANs, MMU, event queue and sync manager are implemented.
+pub const CAPS_COMPUTE: u32 = 1 << 1;
 /// `CHIP_ID` value: GAUDI-sim, revision 0.
 pub const CHIP_ID_GAUDI_SIM: u32 = 0x1000;
 /// `NUM_VECTORS` value.
 pub const NUM_VECTORS: u32 = 32;
+/// `NUM_QUEUES` value.
+pub const NUM_QUEUES: usize = 4;
+/// `CLK_CUR_MHZ` value.
+pub const CLK_CUR_MHZ: u32 = 1500;
+/// `CLK_MAX_MHZ` value.
+pub const CLK_MAX_MHZ: u32 = 2200;
+/// `PORT_MASK` value: ten NIC ports.
+pub const PORT_MASK: u32 = 0x3ff;
 /// Vector of the control mailbox (doorbell and completion interrupt).
 pub const VECTOR_CONTROL: u32 = 0;
+/// Vector of the event queue interrupt.
+pub const VECTOR_EVENTS: u32 = 1;
+/// Vector of QMAN 0; QMAN `q` uses `VECTOR_QMAN0 + q`.
+pub const VECTOR_QMAN0: u32 = 2;
 
 /// `CMD` bits holding the opcode.
 pub const CMD_OPCODE_MASK: u32 = 0xff;
@@ -85,15 +247,45 @@ pub const CMD_IRQ: u32 = 1 << 31;
 /// Largest `DMA_SELFTEST` size.
 pub const SELFTEST_MAX_SIZE: u64 = 1 << 20;
 
+/// MMU `CTL` bit: translation enabled.
+pub const MMU_ENABLE: u32 = 1 << 0;
+/// `EQ_CTL` bit: the event queue is enabled.
+pub const EQ_ENABLE: u32 = 1 << 0;
+/// QMAN `CTL` bit: the QMAN is enabled.
+pub const QMAN_ENABLE: u32 = 1 << 0;
+/// QMAN `STATUS` bit: a job is running.
+pub const QMAN_STATUS_BUSY: u32 = 1 << 0;
+/// QMAN `STATUS` bit: the ring registers were invalid at the doorbell.
+pub const QMAN_STATUS_CONFIG_ERROR: u32 = 1 << 1;
+/// QMAN `ENGINE` type of a DMA engine.
+pub const ENGINE_DMA: u32 = 0;
+/// QMAN `ENGINE` type of a TPC engine.
+pub const ENGINE_TPC: u32 = 1;
+/// Monitor `STATUS` bit: armed.
+pub const MON_ARMED: u32 = 1 << 0;
+/// Smallest PQ, CQ or event queue, in entries.
+pub const RING_MIN_ENTRIES: u32 = 2;
+/// Largest PQ, CQ or event queue, in entries.
+pub const RING_MAX_ENTRIES: u32 = 4096;
+
 /// `FAULTS` bit: the self-test copy flips one byte.
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
 /// `FAULTS` bit: control doorbells are ignored.
 pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
 
-// `ARG3_HI` is at 0x12c, and the blocks do not overlap.
+// The blocks are in order and do not overlap.
 const _: () = assert!(mailbox::ARG0_LO + 8 * mailbox::NUM_ARGS as u64 == 0x130);
-const _: () = assert!(mailbox::BASE + mailbox::SIZE <= model_ctl::FAULTS);
-const _: () = assert!(model_ctl::DOORBELLS + 4 <= DRAM_OFFSET);
+const _: () = assert!(identity::mac_hi(identity::MAX_PORTS - 1) + 4 <= mailbox::BASE);
+const _: () = assert!(PORT_MASK >> identity::MAX_PORTS == 0);
+const _: () = assert!(mailbox::BASE + mailbox::SIZE <= mmu::BASE);
+const _: () = assert!(mmu::BASE + mmu::SIZE <= eq::BASE);
+const _: () = assert!(eq::BASE + eq::SIZE <= qman::block(0));
+const _: () = assert!(qman::block(NUM_QUEUES) <= sync_manager::BASE);
+const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= model_ctl::BASE);
+const _: () = assert!(model_ctl::ENGINE_HANG + 4 <= DRAM_OFFSET);
+const _: () = assert!(sync_manager::sob(sync_manager::NUM_SOBS) <= sync_manager::MON);
+const _: () = assert!(sync_manager::mon(sync_manager::NUM_MONITORS, 0) <= sync_manager::FENCE);
+const _: () = assert!(VECTOR_QMAN0 + NUM_QUEUES as u32 <= NUM_VECTORS);
 
 /// `STATE` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +304,8 @@ pub enum Opcode {
     Reset,
     /// `DMA_SELFTEST`.
     DmaSelftest,
+    /// `QMAN_RESET`.
+    QmanReset,
 }
 
 impl Opcode {
@@ -120,6 +314,7 @@ impl Opcode {
         match cmd & CMD_OPCODE_MASK {
             0x01 => Some(Self::Reset),
             0x02 => Some(Self::DmaSelftest),
+            0x03 => Some(Self::QmanReset),
             _ => None,
         }
     }
@@ -141,6 +336,28 @@ pub enum Status {
     BadSize = 4,
 }
 
+/// Status of a job in its completion entry, and cause of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum JobStatus {
+    /// `OK`.
+    Ok = 0,
+    /// `BAD_OPCODE`: unknown opcode.
+    BadOpcode = 1,
+    /// `BAD_ADDRESS`: outside every region, crossing regions, or misaligned.
+    BadAddress = 2,
+    /// `BAD_PACKET`: truncated packet, reserved field set, bad BD.
+    BadPacket = 3,
+    /// `MMU_FAULT`: a host address not mapped, or read-only and written.
+    MmuFault = 4,
+    /// `FENCE_TIMEOUT`: a `FENCE` not resolved within 1 s.
+    FenceTimeout = 5,
+    /// `NOT_SUPPORTED`: a packet this engine does not run.
+    NotSupported = 6,
+    /// `BAD_KERNEL`: an invalid TPC kernel descriptor.
+    BadKernel = 7,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,7 +367,8 @@ mod tests {
         assert_eq!(Opcode::from_cmd(0x01), Some(Opcode::Reset));
         assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x02), Some(Opcode::DmaSelftest));
         assert_eq!(Opcode::from_cmd(0x0102), Some(Opcode::DmaSelftest));
-        for cmd in [0x00, 0x03, 0xff, CMD_IRQ] {
+        assert_eq!(Opcode::from_cmd(0x03), Some(Opcode::QmanReset));
+        for cmd in [0x00, 0x04, 0xff, CMD_IRQ] {
             assert_eq!(Opcode::from_cmd(cmd), None, "cmd {cmd:#x}");
         }
     }
@@ -160,5 +378,10 @@ mod tests {
         assert_eq!(MAGIC_HLSM.to_le_bytes(), *b"HLSM");
         assert_eq!(Status::BadSize as u32, 4);
         assert_eq!(State::Ready as u32, 1);
+        assert_eq!(JobStatus::BadKernel as u32, 7);
+        assert_eq!(qman::block(3) + qman::ENGINE, 0x1330);
+        assert_eq!(sync_manager::mon(255, sync_manager::STATUS), 0x3ff0);
+        assert_eq!(sync_manager::fence(3, 3), 0x803c);
+        assert_eq!(identity::mac_hi(9), 0x0cc);
     }
 }

@@ -14,7 +14,7 @@ use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
 
 use crate::device::Device;
-use crate::regs::{State, Status, VECTOR_CONTROL};
+use crate::regs::{State, Status};
 use crate::transport::{self, Client};
 
 /// Prints one `hlsim: <device>: <message>` line to stderr.
@@ -126,6 +126,14 @@ impl Server {
                     continue;
                 }
             };
+            let interrupts = client.interrupts().iter().map(EventFd::try_clone).collect();
+            match interrupts {
+                Ok(fds) => self.device.attach(fds),
+                Err(e) => {
+                    log!(self.name, "client setup failed: {e}");
+                    continue;
+                }
+            }
             self.watch(client.stream().as_raw_fd(), CLIENT)?;
             for (token, fd) in (DOORBELL..).zip(client.doorbells()) {
                 self.watch(fd.as_raw_fd(), token)?;
@@ -155,7 +163,9 @@ impl Server {
                 self.unwatch(fd.as_raw_fd())?;
             }
         }
-        self.device.reset()
+        let res = self.device.reset();
+        self.device.detach();
+        res
     }
 
     fn doorbell(&mut self, vector: u32) -> io::Result<()> {
@@ -181,9 +191,6 @@ impl Server {
                 done.seq,
                 done.status
             );
-        }
-        if done.wants_irq() {
-            client.interrupt(VECTOR_CONTROL)?;
         }
         Ok(())
     }

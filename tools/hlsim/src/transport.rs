@@ -104,17 +104,9 @@ impl Client {
         &self.doorbells
     }
 
-    /// Raises interrupt `vector` in the guest.
-    pub fn interrupt(&self, vector: u32) -> io::Result<()> {
-        let fd = self
-            .interrupts
-            .get(vector as usize)
-            .ok_or(io::ErrorKind::InvalidInput)?;
-        match fd.write(1) {
-            // The counter is saturated: the interrupt is pending anyway.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            res => res,
-        }
+    /// The eventfds raising each vector in the guest, indexed by vector.
+    pub fn interrupts(&self) -> &[EventFd] {
+        &self.interrupts
     }
 
     /// Reads and drops whatever the client sent; `Ok(false)` once it has hung up.

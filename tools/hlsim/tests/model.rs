@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use hlsim::device::Device;
 use hlsim::mem::SharedMem;
 use hlsim::regs::{
-    CMD_IRQ, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, identity, mailbox, model_ctl,
+    CMD_IRQ, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, eq, identity, mailbox, model_ctl, qman,
+    sync_manager,
 };
 use hlsim::server::Server;
 use tempfile::TempDir;
@@ -121,7 +122,13 @@ impl Drop for Model {
 /// Receives one 8-byte message and the descriptor it carries, if any.
 fn recv(stream: &UnixStream) -> (i64, Option<File>) {
     let mut buf = [0; 8];
-    let (len, fd) = stream.recv_with_fd(&mut buf).unwrap();
+    // A stop and continue of the process interrupts a receive with a timeout.
+    let (len, fd) = loop {
+        match stream.recv_with_fd(&mut buf) {
+            Err(e) if e.errno() == libc::EINTR => continue,
+            res => break res.unwrap(),
+        }
+    };
     assert_eq!(len, 8, "short or missing message");
     (i64::from_le_bytes(buf), fd)
 }
@@ -252,7 +259,7 @@ fn setup_messages_and_identity() {
     qemu.bar2.read_exact_at(&mut magic, 0).unwrap();
     assert_eq!(&magic, b"HLSM");
     assert_eq!(qemu.read32(identity::VERSION), 1 << 16);
-    assert_eq!(qemu.read32(identity::CAPS), 1);
+    assert_eq!(qemu.read32(identity::CAPS), 3);
     assert_eq!(qemu.read32(identity::CHIP_ID), 0x1000);
     assert_eq!(qemu.read32(identity::SERIAL_LO), 1);
     assert_eq!(qemu.read32(identity::SERIAL_HI), 0xfeed);
@@ -414,6 +421,80 @@ fn stale_socket_is_replaced() {
     let stop = EventFd::new(0).unwrap();
     assert!(Server::bind("dev1".into(), &model.host.path("file"), device, stop).is_err());
     assert!(model.host.path("file").exists());
+}
+
+/// Writes `words` little-endian at `off` of `file`.
+fn write_words(file: &File, off: u64, words: &[u32]) {
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    file.write_all_at(&bytes, off).unwrap();
+}
+
+#[test]
+fn compute_job_over_doorbells_and_interrupts() {
+    let model = Model::start();
+    let qemu = model.connect();
+    let ram = &model.host.ram;
+    let read32 = |off| u32::from_le_bytes(model.host.ram_bytes(off, 4).try_into().unwrap());
+    // Event queue: 4 entries at 0x1000. Queue 0: PQ at 0x2000, CQ at 0x3000.
+    qemu.write32(eq::EQ_BASE_LO, 0x1000);
+    qemu.write32(eq::EQ_SIZE, 4);
+    qemu.write32(eq::EQ_CTL, 1);
+    let q0 = qman::block(0);
+    qemu.write32(q0 + qman::PQ_BASE_LO, 0x2000);
+    qemu.write32(q0 + qman::PQ_SIZE, 4);
+    qemu.write32(q0 + qman::CQ_BASE_LO, 0x3000);
+    qemu.write32(q0 + qman::CQ_SIZE, 4);
+    qemu.write32(q0 + qman::CTL, 1);
+    // Job 1: memset 256 bytes of DRAM at 0x40 to 0x5a, SOB 3 = 7.
+    write_words(
+        ram,
+        0x4000,
+        &[256, 0x0900_0010, 0x5a, 0, 0x40, 1, 7, 0x0400_0003],
+    );
+    // Job 2: a NOP, then an unknown opcode.
+    write_words(ram, 0x5000, &[0, 0x0a00_0000, 0, 0x1f00_0000]);
+    write_words(ram, 0x2000, &[0x4000, 0, 32, 0x11, 0x5000, 0, 16, 0x22]);
+
+    qemu.write32(q0 + qman::PQ_PI, 1);
+    qemu.ring(2);
+    assert_eq!(qemu.wait_interrupt(2), 1);
+    assert_eq!(qemu.read32(q0 + qman::CQ_PI), 1);
+    assert_eq!(qemu.read32(q0 + qman::PQ_CI), 1);
+    assert_eq!((read32(0x3000), read32(0x3004)), (0x8000_0011, 0));
+    let mut dram = vec![0; 258];
+    qemu.bar2.read_exact_at(&mut dram, DRAM + 0x3f).unwrap();
+    assert_eq!((dram[0], dram[257]), (0, 0));
+    assert!(dram[1..257].iter().all(|&b| b == 0x5a));
+    assert_eq!(qemu.read32(sync_manager::BASE + sync_manager::sob(3)), 7);
+
+    qemu.write32(q0 + qman::PQ_PI, 2);
+    qemu.ring(2);
+    assert_eq!(qemu.wait_interrupt(1), 1);
+    assert_eq!(qemu.wait_interrupt(2), 1);
+    assert_eq!(
+        (read32(0x3008), read32(0x300c)),
+        (0x8001_0022, 8),
+        "BAD_OPCODE at 8"
+    );
+    assert_eq!(qemu.read32(eq::EQ_PI), 1);
+    let event = model.host.ram_bytes(0x1000, 16);
+    assert_eq!(event, [1, 0, 0, 0x80, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
+    // The QMAN may have found job 2 before its doorbell: it re-reads PQ_PI.
+    wait_for("the doorbells", || qemu.read32(model_ctl::DOORBELLS) == 2);
+    assert!((0..VECTORS).all(|v| !qemu.interrupt_pending(v)));
+
+    // A disconnect resets the compute blocks.
+    drop(qemu);
+    let qemu = model.connect();
+    for off in (0..qman::SIZE)
+        .step_by(4)
+        .filter(|&off| off != qman::ENGINE)
+    {
+        assert_eq!(qemu.read32(q0 + off), 0, "QMAN register {off:#x}");
+    }
+    assert_eq!(qemu.read32(q0 + qman::ENGINE), 0);
+    assert_eq!(qemu.read32(eq::EQ_PI), 0);
+    assert_eq!(qemu.read32(sync_manager::BASE + sync_manager::sob(3)), 0);
 }
 
 /// A running `hlsim` binary, killed if a test fails while it runs.

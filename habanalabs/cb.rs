@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command buffers: host memory the driver owns, that userspace fills with packets through
+//! mmap and the device reads jobs from.
+
+use kernel::{devres::BoundDevice, dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi};
+
+/// One command buffer.
+pub(crate) struct Cb {
+    mem: CoherentAllocation<u64>,
+    size: u32,
+}
+
+impl Cb {
+    /// Allocates a zeroed CB of `size` bytes (8 to `HL_MAX_CB_SIZE`), in whole pages.
+    pub(crate) fn new(dev: &impl BoundDevice, size: u32) -> Result<Self> {
+        if !(8..=uapi::HL_MAX_CB_SIZE).contains(&size) {
+            return Err(EINVAL);
+        }
+        let bytes = (size as usize).next_multiple_of(PAGE_SIZE);
+        let mem = CoherentAllocation::alloc(dev, bytes / 8, GFP_KERNEL)?;
+        Ok(Self { mem, size })
+    }
+
+    /// The size userspace asked for: jobs may run at most this many bytes.
+    pub(crate) fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// The bus address the device fetches packets from.
+    pub(crate) fn dma_handle(&self) -> u64 {
+        self.mem.dma_handle()
+    }
+
+    /// Maps the CB into `vma`; the caller keeps the CB alive as long as the mapping.
+    pub(crate) fn mmap(&self, vma: &VmArea) -> Result {
+        self.mem.mmap(vma)
+    }
+}

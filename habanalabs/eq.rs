@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The event queue: the device reports errors there, the driver logs and counts them.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::{
+    dma::CoherentAllocation,
+    irq::{IrqReturn, ThreadedHandler},
+    pci,
+    prelude::*,
+    sync::Arc,
+    types::{ARef, AsBytes, FromBytes},
+    uapi,
+};
+
+use crate::{hw::Hw, regs};
+
+/// Entries in the ring.
+const EQ_ENTRIES: usize = 256;
+/// Events logged at warning level; the rest only count (see INFO).
+const EVENTS_LOGGED: u32 = 32;
+
+/// An event entry, as the device writes it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct EqEntry {
+    hdr: u32,
+    cause: u32,
+    info: u64,
+}
+
+// SAFETY: Plain integers, no padding: every bit pattern is valid and fully initialised.
+unsafe impl FromBytes for EqEntry {}
+// SAFETY: As above.
+unsafe impl AsBytes for EqEntry {}
+
+const READY: u32 = 1 << 31;
+const TYPE_QMAN_ERROR: u32 = 1;
+
+/// The ring and what it has reported since the driver bound.
+pub(crate) struct EventQueue {
+    pdev: ARef<pci::Device>,
+    ring: CoherentAllocation<EqEntry>,
+    ci: AtomicU32,
+    counts: [AtomicU64; uapi::HL_EVENT_COUNT as usize],
+    lost: AtomicU64,
+    logged: AtomicU32,
+}
+
+impl EventQueue {
+    pub(crate) fn new(pdev: &pci::Device<pci::Core>) -> Result<Self> {
+        Ok(Self {
+            pdev: pdev.into(),
+            ring: CoherentAllocation::alloc(pdev, EQ_ENTRIES, GFP_KERNEL)?,
+            ci: AtomicU32::new(0),
+            counts: Default::default(),
+            lost: AtomicU64::new(0),
+            logged: AtomicU32::new(0),
+        })
+    }
+
+    /// Hands the ring to the device (after a reset: empty).
+    pub(crate) fn start(&self, hw: &Hw) -> Result {
+        for i in 0..EQ_ENTRIES {
+            self.ring.write(i, EqEntry { hdr: 0, cause: 0, info: 0 })?;
+        }
+        self.ci.store(0, Ordering::Relaxed);
+        let regs = hw.regs()?;
+        let base = self.ring.dma_handle();
+        regs.write32(base as u32, regs::EQ_BASE_LO);
+        regs.write32((base >> 32) as u32, regs::EQ_BASE_HI);
+        regs.write32(EQ_ENTRIES as u32, regs::EQ_SIZE);
+        regs.write32(0, regs::EQ_CI);
+        regs.write32(regs::CTL_ENABLE, regs::EQ_CTL);
+        Ok(())
+    }
+
+    /// Events counted by cause (index 0: causes this driver does not know), and events lost.
+    pub(crate) fn counts(&self) -> ([u64; uapi::HL_EVENT_COUNT as usize], u64) {
+        (self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)), self.lost.load(Ordering::Relaxed))
+    }
+
+    /// Consumes the entries the device has written.
+    fn drain(&self, hw: &Hw) -> Result {
+        let mut ci = self.ci.load(Ordering::Relaxed);
+        loop {
+            let index = ci as usize % EQ_ENTRIES;
+            let entry = self.ring.read(index).ok_or(EINVAL)?;
+            if entry.hdr & READY == 0 {
+                break;
+            }
+            self.record(&entry);
+            self.ring.write(index, EqEntry { hdr: 0, ..entry })?;
+            ci = ci.wrapping_add(1);
+        }
+        self.ci.store(ci, Ordering::Relaxed);
+        let regs = hw.regs()?;
+        regs.write32(ci, regs::EQ_CI);
+        self.lost.store(u64::from(regs.read32(regs::EQ_LOST)), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn record(&self, entry: &EqEntry) {
+        let ty = entry.hdr & 0xffff;
+        let queue = (entry.hdr >> 16) & 0xff;
+        let known = ty == TYPE_QMAN_ERROR && entry.cause < uapi::HL_EVENT_COUNT;
+        let slot = if known { entry.cause as usize } else { 0 };
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        if self.logged.fetch_add(1, Ordering::Relaxed) < EVENTS_LOGGED {
+            dev_warn!(
+                self.pdev,
+                "event {} on queue {}: cause {}, info {:#x}\n",
+                ty,
+                queue,
+                entry.cause,
+                entry.info
+            );
+        }
+    }
+}
+
+/// The event queue's interrupt (vector 1).
+pub(crate) struct EqIrq {
+    pub(crate) eq: Arc<EventQueue>,
+    pub(crate) hw: Arc<Hw>,
+}
+
+impl ThreadedHandler for EqIrq {
+    fn handle_threaded(&self) -> IrqReturn {
+        // A failure means the device went away; there is nothing left to drain.
+        let _ = self.eq.drain(&self.hw);
+        IrqReturn::Handled
+    }
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Decoding of the packets in a command buffer.
+//!
+//! A packet is two or more little-endian 32-bit words; the second is `ctl`:
+//! `[28:24]` opcode, bits 29-31 the barriers (no effect: the model runs
+//! packets in order), `[23:0]` packet fields, reserved bits 0.
+
+use crate::regs::JobStatus;
+
+/// Opcode of `WREG_32`.
+pub const OP_WREG_32: u32 = 0x01;
+/// Opcode of `WREG_BULK` (not supported).
+pub const OP_WREG_BULK: u32 = 0x02;
+/// Opcode of `MSG_LONG`.
+pub const OP_MSG_LONG: u32 = 0x03;
+/// Opcode of `MSG_SHORT`.
+pub const OP_MSG_SHORT: u32 = 0x04;
+/// Opcode of `CP_DMA` (not supported).
+pub const OP_CP_DMA: u32 = 0x05;
+/// Opcode of `REPEAT`.
+pub const OP_REPEAT: u32 = 0x06;
+/// Opcode of `MSG_PROT` (not supported).
+pub const OP_MSG_PROT: u32 = 0x07;
+/// Opcode of `FENCE`.
+pub const OP_FENCE: u32 = 0x08;
+/// Opcode of `LIN_DMA`.
+pub const OP_LIN_DMA: u32 = 0x09;
+/// Opcode of `NOP`.
+pub const OP_NOP: u32 = 0x0a;
+/// Opcode of `STOP`.
+pub const OP_STOP: u32 = 0x0b;
+/// Opcode of `ARB_POINT`.
+pub const OP_ARB_POINT: u32 = 0x0c;
+/// Opcode of `WAIT` (not supported).
+pub const OP_WAIT: u32 = 0x0d;
+/// Opcode of `LOAD_AND_EXE`.
+pub const OP_LOAD_AND_EXE: u32 = 0x0f;
+
+/// `ctl` bits holding the opcode.
+const CTL_OPCODE_SHIFT: u32 = 24;
+const CTL_OPCODE_MASK: u32 = 0x1f;
+/// `ctl` bits holding packet fields.
+const CTL_FIELDS: u32 = 0x00ff_ffff;
+/// `LIN_DMA` `ctl` bit: fill instead of copy.
+pub const LIN_DMA_MEMSET: u32 = 1 << 4;
+/// `REPEAT` `cfg` bit: start of a block.
+pub const REPEAT_START: u32 = 1 << 31;
+/// `REPEAT` `cfg` bits holding the count.
+const REPEAT_COUNT: u32 = 0xffff;
+/// `FENCE` `cfg` bits that may be set.
+const FENCE_FIELDS: u32 = 0xc00f_000f;
+
+/// The engine type a packet needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// A DMA engine.
+    Dma,
+    /// A TPC.
+    Tpc,
+}
+
+/// A decoded packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packet {
+    /// `WREG_32`: writes `value` to sync-manager register `offset`.
+    Wreg32 {
+        /// Offset in the sync manager.
+        offset: u16,
+        /// The value.
+        value: u32,
+    },
+    /// `MSG_LONG`: writes `value` at device address `addr`.
+    MsgLong {
+        /// The value.
+        value: u32,
+        /// Device address.
+        addr: u64,
+    },
+    /// `MSG_SHORT`: writes `value` to SOB `sob`.
+    MsgShort {
+        /// SOB index.
+        sob: u16,
+        /// The value.
+        value: u32,
+    },
+    /// `REPEAT` start: the block up to the next end runs `count` times.
+    RepeatStart {
+        /// Times the block runs, at least 1.
+        count: u16,
+    },
+    /// `REPEAT` end.
+    RepeatEnd,
+    /// `FENCE`: waits until fence counter `id` is at least `target`, then
+    /// subtracts `decrement`.
+    Fence {
+        /// Fence counter of this QMAN.
+        id: u32,
+        /// Value to wait for.
+        target: u32,
+        /// Value to subtract.
+        decrement: u32,
+    },
+    /// `LIN_DMA`: copies `tsize` bytes from `src` to `dst`, or with
+    /// `memset` fills them with the low byte of `src`.
+    LinDma {
+        /// Bytes, at least 1.
+        tsize: u32,
+        /// Fill instead of copy.
+        memset: bool,
+        /// Source device address, or the fill byte.
+        src: u64,
+        /// Destination device address.
+        dst: u64,
+    },
+    /// `NOP`.
+    Nop,
+    /// `STOP`: ends the job successfully.
+    Stop,
+    /// `ARB_POINT`: nothing to arbitrate.
+    ArbPoint,
+    /// `LOAD_AND_EXE`: runs the TPC kernel described at `desc`.
+    LoadAndExe {
+        /// Device address of the kernel descriptor.
+        desc: u64,
+    },
+}
+
+impl Packet {
+    /// The engine type the packet needs, if it needs one.
+    pub fn engine(&self) -> Option<Engine> {
+        match self {
+            Self::LinDma { .. } => Some(Engine::Dma),
+            Self::LoadAndExe { .. } => Some(Engine::Tpc),
+            _ => None,
+        }
+    }
+}
+
+/// Largest packet, in 32-bit words.
+const MAX_WORDS: usize = 6;
+
+/// Decodes the packet at byte `off` of `cb`; returns it and its size.
+pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
+    let rest = cb.get(off..).unwrap_or_default();
+    // The packet's words, zero past its end.
+    let mut w = [0; MAX_WORDS];
+    for (word, bytes) in w.iter_mut().zip(rest.chunks_exact(4)) {
+        *word = u32::from_le_bytes(std::array::from_fn(|i| bytes[i]));
+    }
+    if rest.len() < 8 {
+        return Err(JobStatus::BadPacket);
+    }
+    let (cfg, ctl) = (w[0], w[1]);
+    let opcode = (ctl >> CTL_OPCODE_SHIFT) & CTL_OPCODE_MASK;
+    let (size, fields) = match opcode {
+        OP_WREG_32 => (8, 0xffff),
+        OP_MSG_LONG | OP_LOAD_AND_EXE => (16, 0),
+        OP_MSG_SHORT => (8, 0x3ff),
+        OP_LIN_DMA => (24, LIN_DMA_MEMSET),
+        OP_REPEAT | OP_FENCE | OP_NOP | OP_STOP | OP_ARB_POINT => (8, 0),
+        OP_WREG_BULK | OP_CP_DMA | OP_MSG_PROT | OP_WAIT => return Err(JobStatus::NotSupported),
+        _ => return Err(JobStatus::BadOpcode),
+    };
+    if rest.len() < size || ctl & CTL_FIELDS & !fields != 0 {
+        return Err(JobStatus::BadPacket);
+    }
+    if size < 4 * MAX_WORDS {
+        w[size / 4..].fill(0);
+    }
+    let (a, b) = (
+        u64::from(w[2]) | u64::from(w[3]) << 32,
+        u64::from(w[4]) | u64::from(w[5]) << 32,
+    );
+    let packet = match opcode {
+        OP_WREG_32 => Packet::Wreg32 {
+            offset: ctl as u16,
+            value: cfg,
+        },
+        OP_MSG_LONG => Packet::MsgLong {
+            value: cfg,
+            addr: a,
+        },
+        OP_MSG_SHORT => Packet::MsgShort {
+            sob: (ctl & fields) as u16,
+            value: cfg,
+        },
+        OP_REPEAT if cfg & REPEAT_START != 0 => match cfg & !REPEAT_START {
+            count @ 1..=REPEAT_COUNT => Packet::RepeatStart {
+                count: count as u16,
+            },
+            _ => return Err(JobStatus::BadPacket),
+        },
+        OP_REPEAT if cfg == 0 => Packet::RepeatEnd,
+        OP_FENCE if cfg & !FENCE_FIELDS == 0 => Packet::Fence {
+            id: cfg >> 30,
+            target: (cfg >> 16) & 0xf,
+            decrement: cfg & 0xf,
+        },
+        OP_LIN_DMA if cfg != 0 => Packet::LinDma {
+            tsize: cfg,
+            memset: ctl & LIN_DMA_MEMSET != 0,
+            src: a,
+            dst: b,
+        },
+        OP_NOP => Packet::Nop,
+        OP_STOP => Packet::Stop,
+        OP_ARB_POINT => Packet::ArbPoint,
+        OP_LOAD_AND_EXE if cfg == 0 => Packet::LoadAndExe { desc: a },
+        _ => return Err(JobStatus::BadPacket),
+    };
+    Ok((packet, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EB: u32 = 1 << 29;
+    const RB: u32 = 1 << 30;
+    const MB: u32 = 1 << 31;
+
+    fn ctl(opcode: u32, fields: u32) -> u32 {
+        opcode << 24 | fields
+    }
+
+    fn cb(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn one(words: &[u32]) -> Result<(Packet, usize), JobStatus> {
+        decode(&cb(words), 0)
+    }
+
+    #[test]
+    fn every_packet() {
+        let cases: &[(&[u32], Packet, usize)] = &[
+            (
+                &[0xdead_beef, ctl(OP_WREG_32, 0x8004) | EB | RB | MB],
+                Packet::Wreg32 {
+                    offset: 0x8004,
+                    value: 0xdead_beef,
+                },
+                8,
+            ),
+            (
+                &[7, ctl(OP_MSG_LONG, 0), 0x0000_0040, 0x1],
+                Packet::MsgLong {
+                    value: 7,
+                    addr: 0x1_0000_0040,
+                },
+                16,
+            ),
+            (
+                &[1 << 31 | 1, ctl(OP_MSG_SHORT, 0x3ff) | MB],
+                Packet::MsgShort {
+                    sob: 1023,
+                    value: 1 << 31 | 1,
+                },
+                8,
+            ),
+            (
+                &[REPEAT_START | 0xffff, ctl(OP_REPEAT, 0)],
+                Packet::RepeatStart { count: 0xffff },
+                8,
+            ),
+            (&[0, ctl(OP_REPEAT, 0)], Packet::RepeatEnd, 8),
+            (
+                &[3 << 30 | 0xf << 16 | 0xf, ctl(OP_FENCE, 0)],
+                Packet::Fence {
+                    id: 3,
+                    target: 15,
+                    decrement: 15,
+                },
+                8,
+            ),
+            (
+                &[
+                    u32::MAX,
+                    ctl(OP_LIN_DMA, LIN_DMA_MEMSET),
+                    0xab,
+                    0,
+                    0x10,
+                    0x8000_0000,
+                ],
+                Packet::LinDma {
+                    tsize: u32::MAX,
+                    memset: true,
+                    src: 0xab,
+                    dst: 0x8000_0000_0000_0010,
+                },
+                24,
+            ),
+            (&[0x1234, ctl(OP_NOP, 0)], Packet::Nop, 8),
+            (&[0x1234, ctl(OP_STOP, 0)], Packet::Stop, 8),
+            (&[0xffff_ffff, ctl(OP_ARB_POINT, 0)], Packet::ArbPoint, 8),
+            (
+                &[0, ctl(OP_LOAD_AND_EXE, 0), 0x28, 0x1],
+                Packet::LoadAndExe {
+                    desc: 0x1_0000_0028,
+                },
+                16,
+            ),
+        ];
+        for &(words, packet, size) in cases {
+            assert_eq!(one(words), Ok((packet, size)), "{words:x?}");
+            // Decoded in place after another packet, with more following.
+            let mut longer = vec![0, ctl(OP_NOP, 0)];
+            longer.extend_from_slice(words);
+            longer.extend_from_slice(&[u32::MAX; 6]);
+            assert_eq!(decode(&cb(&longer), 8), Ok((packet, size)), "{words:x?}");
+        }
+        assert_eq!(
+            one(&[0x10, ctl(OP_LIN_DMA, 0), 1, 2, 3, 4]).unwrap().0,
+            Packet::LinDma {
+                tsize: 0x10,
+                memset: false,
+                src: 0x2_0000_0001,
+                dst: 0x4_0000_0003,
+            }
+        );
+        assert_eq!(Packet::Nop.engine(), None);
+        assert_eq!(Packet::LoadAndExe { desc: 0 }.engine(), Some(Engine::Tpc));
+        assert_eq!(
+            one(&[1, ctl(OP_LIN_DMA, 0), 0, 0, 0, 0])
+                .unwrap()
+                .0
+                .engine(),
+            Some(Engine::Dma)
+        );
+    }
+
+    #[test]
+    fn unknown_and_unsupported_opcodes() {
+        for op in [0x00, 0x0e, 0x10, 0x1f] {
+            assert_eq!(
+                one(&[0, ctl(op, 0)]),
+                Err(JobStatus::BadOpcode),
+                "opcode {op:#x}"
+            );
+        }
+        for op in [OP_WREG_BULK, OP_CP_DMA, OP_MSG_PROT, OP_WAIT] {
+            assert_eq!(
+                one(&[0, ctl(op, 0)]),
+                Err(JobStatus::NotSupported),
+                "opcode {op:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_packets() {
+        let cases: &[&[u32]] = &[
+            // Truncated by the end of the CB.
+            &[0],
+            &[7, ctl(OP_MSG_LONG, 0)],
+            &[7, ctl(OP_MSG_LONG, 0), 0],
+            &[1, ctl(OP_LIN_DMA, 0), 0, 0],
+            &[1, ctl(OP_LIN_DMA, 0), 0, 0, 0],
+            &[0, ctl(OP_LOAD_AND_EXE, 0)],
+            // Reserved ctl bits.
+            &[0, ctl(OP_WREG_32, 1 << 16)],
+            &[0, ctl(OP_WREG_32, 1 << 23)],
+            &[0, ctl(OP_MSG_LONG, 1), 0, 0],
+            &[0, ctl(OP_MSG_SHORT, 1 << 10)],
+            &[REPEAT_START | 1, ctl(OP_REPEAT, 1)],
+            &[0, ctl(OP_FENCE, 1 << 20)],
+            &[1, ctl(OP_LIN_DMA, 1 << 3), 0, 0, 0, 0],
+            &[1, ctl(OP_LIN_DMA, 1 << 5), 0, 0, 0, 0],
+            &[0, ctl(OP_NOP, 1)],
+            &[0, ctl(OP_STOP, 0x80_0000)],
+            &[0, ctl(OP_ARB_POINT, 2)],
+            &[0, ctl(OP_LOAD_AND_EXE, 4), 0, 0],
+            // Bad fields.
+            &[REPEAT_START, ctl(OP_REPEAT, 0)],
+            &[REPEAT_START | 1 << 16 | 1, ctl(OP_REPEAT, 0)],
+            &[1, ctl(OP_REPEAT, 0)],
+            &[1 << 16, ctl(OP_REPEAT, 0)],
+            &[1 << 4, ctl(OP_FENCE, 0)],
+            &[1 << 20, ctl(OP_FENCE, 0)],
+            &[1 << 29, ctl(OP_FENCE, 0)],
+            &[0, ctl(OP_LIN_DMA, LIN_DMA_MEMSET), 0, 0, 0, 0],
+            &[1, ctl(OP_LOAD_AND_EXE, 0), 0, 0],
+        ];
+        for &words in cases {
+            assert_eq!(one(words), Err(JobStatus::BadPacket), "{words:x?}");
+        }
+        // Past the end of the CB.
+        let nop = cb(&[0, ctl(OP_NOP, 0)]);
+        assert_eq!(decode(&nop, 8), Err(JobStatus::BadPacket));
+        assert_eq!(decode(&nop, usize::MAX), Err(JobStatus::BadPacket));
+        assert_eq!(decode(&[], 0), Err(JobStatus::BadPacket));
+    }
+}

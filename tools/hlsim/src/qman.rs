@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The QMANs. Each runs in its own thread: woken by its doorbell, it fetches
+//! buffer descriptors from its PQ, runs the packets of their command
+//! buffers on its engine and writes a completion to its CQ for each.
+//!
+//! A reset halts a QMAN through its [`Control`]: the job it runs stops at
+//! the next packet or chunk of work and is dropped without a completion.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::device::Shared;
+use crate::packets::{self, Engine, Packet};
+use crate::regs::{
+    ENGINE_DMA, ENGINE_TPC, JobStatus, NUM_QUEUES, QMAN_ENABLE, QMAN_STATUS_BUSY,
+    QMAN_STATUS_CONFIG_ERROR, VECTOR_QMAN0, model_ctl, qman, sync_manager as sm,
+};
+use crate::ring::Ring;
+use crate::space::{Fault, Space};
+use crate::{dma, tpc};
+
+/// How long a `FENCE` waits.
+pub const FENCE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Largest command buffer.
+pub const MAX_CB_SIZE: u32 = 2 << 20;
+/// Bytes in a buffer descriptor.
+const BD_SIZE: u64 = 16;
+/// Bytes in a completion entry.
+const CQE_SIZE: u64 = 8;
+/// Completion `ctl` bit: the entry is valid.
+const CQE_READY: u32 = 1 << 31;
+/// Completion `ctl` bits holding the status.
+const CQE_STATUS_SHIFT: u32 = 16;
+/// BD `ctl` bits holding the tag.
+const BD_TAG_MASK: u32 = 0xffff;
+/// Period at which a stalled engine looks at `ENGINE_HANG` and a blocked
+/// `FENCE` at its counter, besides when woken.
+const POLL: Duration = Duration::from_millis(1);
+
+/// The engine type of QMAN `q`, and its index within the type.
+pub fn engine(q: usize) -> (Engine, u32) {
+    match q {
+        0 | 1 => (Engine::Dma, q as u32),
+        _ => (Engine::Tpc, q as u32 - 2),
+    }
+}
+
+/// The `ENGINE` register value of QMAN `q`.
+pub fn engine_reg(q: usize) -> u32 {
+    match engine(q) {
+        (Engine::Dma, index) => ENGINE_DMA | index << 8,
+        (Engine::Tpc, index) => ENGINE_TPC | index << 8,
+    }
+}
+
+/// Why a job stopped before its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobError {
+    /// A reset aborted it: no completion.
+    Aborted,
+    /// It failed with this status.
+    Status(JobStatus),
+    /// A device address access failed.
+    Fault(Fault),
+}
+
+impl From<JobStatus> for JobError {
+    fn from(status: JobStatus) -> Self {
+        Self::Status(status)
+    }
+}
+
+impl From<Fault> for JobError {
+    fn from(fault: Fault) -> Self {
+        Self::Fault(fault)
+    }
+}
+
+/// What wakes a QMAN thread, and how a reset stops it.
+#[derive(Default)]
+pub struct Control {
+    state: Mutex<State>,
+    cond: Condvar,
+    /// Set while a reset waits for the thread to stop.
+    abort: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    /// The doorbell rang since the thread last looked at its rings.
+    doorbell: bool,
+    /// The thread is serving its rings.
+    running: bool,
+    /// The device is going away.
+    exit: bool,
+    /// Sync-manager writes to this QMAN's fence counters (wraps).
+    kicks: u64,
+}
+
+impl Control {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The doorbell rang.
+    pub fn ring(&self) {
+        self.lock().doorbell = true;
+        self.cond.notify_all();
+    }
+
+    /// A fence counter of this QMAN changed.
+    pub fn kick(&self) {
+        let mut state = self.lock();
+        state.kicks = state.kicks.wrapping_add(1);
+        self.cond.notify_all();
+    }
+
+    /// Aborts the running job and drops a pending doorbell; returns once
+    /// the thread is idle, which it stays until the next doorbell.
+    pub fn halt(&self) {
+        let mut state = self.lock();
+        self.abort.store(true, Ordering::Relaxed);
+        state.doorbell = false;
+        self.cond.notify_all();
+        while state.running {
+            state = self
+                .cond
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        self.abort.store(false, Ordering::Relaxed);
+    }
+
+    /// Makes the thread return.
+    pub fn exit(&self) {
+        self.lock().exit = true;
+        self.abort.store(true, Ordering::Relaxed);
+        self.cond.notify_all();
+    }
+
+    fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+
+    /// Marks the thread idle and waits for a doorbell; `false` on exit.
+    fn next(&self) -> bool {
+        let mut state = self.lock();
+        state.running = false;
+        self.cond.notify_all();
+        loop {
+            if state.exit {
+                return false;
+            }
+            if state.doorbell {
+                state.doorbell = false;
+                state.running = true;
+                return true;
+            }
+            state = self
+                .cond
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The number of kicks so far.
+    fn kicks(&self) -> u64 {
+        self.lock().kicks
+    }
+
+    /// Waits up to `timeout` for a kick after the first `seen`, or an abort.
+    fn sleep(&self, seen: u64, timeout: Duration) {
+        let state = self.lock();
+        let _wait = self
+            .cond
+            .wait_timeout_while(state, timeout, |s| s.kicks == seen && !self.aborted());
+    }
+}
+
+/// Starts the thread of QMAN `q` of the device `shared`.
+pub(crate) fn spawn(name: &str, shared: Arc<Shared>, q: usize) -> std::io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(format!("{name}-q{q}"))
+        .spawn(move || Worker { shared: &shared, q }.run())
+}
+
+/// A QMAN's thread.
+struct Worker<'a> {
+    shared: &'a Shared,
+    q: usize,
+}
+
+/// A job failure: why, and the offset of the failing packet in its CB.
+type Failure = (JobError, u32);
+
+impl Worker<'_> {
+    fn ctl(&self) -> &Control {
+        &self.shared.qmans[self.q]
+    }
+
+    fn reg(&self, off: u64) -> u64 {
+        qman::block(self.q) + off
+    }
+
+    fn read(&self, off: u64) -> u32 {
+        self.shared.bar.read32(self.reg(off))
+    }
+
+    fn write(&self, off: u64, val: u32) {
+        self.shared.bar.write32(self.reg(off), val);
+    }
+
+    fn space(&self) -> Space<'_> {
+        Space::new(&self.shared.bar, &self.shared.ram)
+    }
+
+    fn run(&self) {
+        while self.ctl().next() {
+            self.serve();
+        }
+    }
+
+    /// Runs the posted jobs until the PQ is empty, the CQ full, the QMAN
+    /// disabled or misconfigured, or a reset.
+    fn serve(&self) {
+        let (bar, ram) = (&self.shared.bar, &*self.shared.ram);
+        while !self.ctl().aborted() && self.read(qman::CTL) & QMAN_ENABLE != 0 {
+            let pq = Ring::new(
+                ram,
+                bar.read64(self.reg(qman::PQ_BASE_LO)),
+                self.read(qman::PQ_SIZE),
+                BD_SIZE,
+            );
+            let cq = Ring::new(
+                ram,
+                bar.read64(self.reg(qman::CQ_BASE_LO)),
+                self.read(qman::CQ_SIZE),
+                CQE_SIZE,
+            );
+            let pq_pi = bar.read32_acquire(self.reg(qman::PQ_PI));
+            let pq_ci = self.read(qman::PQ_CI);
+            let cq_pi = self.read(qman::CQ_PI);
+            let cq_ci = bar.read32_acquire(self.reg(qman::CQ_CI));
+            let (Some(pq), Some(cq)) = (pq, cq) else {
+                self.write(qman::STATUS, QMAN_STATUS_CONFIG_ERROR);
+                return;
+            };
+            let (Some(posted), Some(done)) = (pq.used(pq_pi, pq_ci), cq.used(cq_pi, cq_ci)) else {
+                self.write(qman::STATUS, QMAN_STATUS_CONFIG_ERROR);
+                return;
+            };
+            self.write(qman::STATUS, 0);
+            // Stall while the CQ is full; the driver rings again.
+            if posted == 0 || done == cq.entries() {
+                return;
+            }
+            let bd = pq.slot(pq_ci);
+            let word = |off| {
+                ram.atomic32(bd + off)
+                    .map_or(0, |w| w.load(Ordering::Relaxed))
+            };
+            let (ptr, len, ctl) = (
+                u64::from(word(0)) | u64::from(word(4)) << 32,
+                word(8),
+                word(12),
+            );
+            bar.write32_release(self.reg(qman::PQ_CI), pq_ci.wrapping_add(1));
+            self.write(qman::STATUS, QMAN_STATUS_BUSY);
+            let res = self.job(ptr, len, ctl);
+            if matches!(res, Err((JobError::Aborted, _)))
+                || !self.complete(cq, cq_pi, ctl & BD_TAG_MASK, res)
+            {
+                return;
+            }
+            self.write(qman::STATUS, 0);
+        }
+    }
+
+    /// Publishes the completion of a job, and its event if it failed,
+    /// unless a reset got there first.
+    fn complete(&self, cq: Ring, cq_pi: u32, tag: u32, res: Result<(), Failure>) -> bool {
+        let shared = self.shared;
+        let _guard = self.ctl().lock();
+        if self.ctl().aborted() {
+            return false;
+        }
+        let (status, info) = match res {
+            Ok(()) => (JobStatus::Ok, 0),
+            Err((err, off)) => {
+                let (status, info) = match err {
+                    JobError::Status(status) => (status, u64::from(off)),
+                    JobError::Fault(Fault::Mmu(addr)) => (JobStatus::MmuFault, addr),
+                    JobError::Fault(Fault::BadAddress) => (JobStatus::BadAddress, u64::from(off)),
+                    JobError::Aborted => return false,
+                };
+                shared
+                    .eq
+                    .post(&shared.bar, &shared.ram, &shared.irq, self.q, status, info);
+                (status, off)
+            }
+        };
+        let entry = cq.slot(cq_pi);
+        let word = |off| {
+            shared
+                .ram
+                .atomic32(entry + off)
+                .expect("the CQ is in guest RAM")
+        };
+        word(4).store(info, Ordering::Relaxed);
+        word(0).store(
+            CQE_READY | (status as u32) << CQE_STATUS_SHIFT | tag,
+            Ordering::Release,
+        );
+        shared
+            .bar
+            .write32_release(self.reg(qman::CQ_PI), cq_pi.wrapping_add(1));
+        shared.irq.raise(VECTOR_QMAN0 + self.q as u32);
+        true
+    }
+
+    /// Fetches the CB of a BD and runs it; any fault of the BD itself,
+    /// including a CB outside guest RAM, is `BAD_PACKET` at offset 0.
+    fn job(&self, ptr: u64, len: u32, ctl: u32) -> Result<(), Failure> {
+        if ctl & !BD_TAG_MASK != 0
+            || !ptr.is_multiple_of(8)
+            || !len.is_multiple_of(8)
+            || !(8..=MAX_CB_SIZE).contains(&len)
+        {
+            return Err((JobStatus::BadPacket.into(), 0));
+        }
+        let src = self
+            .shared
+            .ram
+            .slice(ptr, len.into())
+            .ok_or((JobStatus::BadPacket.into(), 0))?;
+        let mut cb = vec![0; len as usize];
+        src.read_to(&mut cb);
+        self.interpret(&cb)
+    }
+
+    /// Runs the packets of `cb` in order.
+    fn interpret(&self, cb: &[u8]) -> Result<(), Failure> {
+        // The open REPEAT block: its start, first packet and runs left.
+        let mut block: Option<(usize, usize, u16)> = None;
+        let mut off = 0;
+        while off < cb.len() {
+            let at = |err: JobError| (err, off as u32);
+            self.hang().map_err(at)?;
+            let (packet, size) = packets::decode(cb, off).map_err(|s| at(s.into()))?;
+            if packet.engine().is_some_and(|e| e != engine(self.q).0) {
+                return Err(at(JobStatus::NotSupported.into()));
+            }
+            match packet {
+                Packet::RepeatStart { count } => {
+                    if block.is_some() {
+                        return Err(at(JobStatus::BadPacket.into()));
+                    }
+                    block = Some((off, off + size, count));
+                }
+                Packet::RepeatEnd => match block {
+                    None => return Err(at(JobStatus::BadPacket.into())),
+                    Some((start, first, runs)) if runs > 1 => {
+                        block = Some((start, first, runs - 1));
+                        off = first;
+                        continue;
+                    }
+                    Some(_) => block = None,
+                },
+                Packet::Stop => return Ok(()),
+                packet => self.execute(packet).map_err(at)?,
+            }
+            off += size;
+        }
+        match block {
+            Some((start, ..)) => Err((JobStatus::BadPacket.into(), start as u32)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one packet other than `REPEAT` and `STOP`.
+    fn execute(&self, packet: Packet) -> Result<(), JobError> {
+        let (shared, space) = (self.shared, self.space());
+        let kick = |q: usize| shared.qmans[q].kick();
+        match packet {
+            Packet::Wreg32 { offset, value } => {
+                shared.sm.write_reg(space, offset.into(), value, kick)?
+            }
+            Packet::MsgLong { value, addr } => shared.sm.write(space, addr, value, kick)?,
+            Packet::MsgShort { sob, value } => {
+                shared
+                    .sm
+                    .write_reg(space, sm::sob(sob.into()), value, kick)?
+            }
+            Packet::Fence {
+                id,
+                target,
+                decrement,
+            } => self.fence(id, target, decrement)?,
+            Packet::LinDma {
+                tsize,
+                memset,
+                src,
+                dst,
+            } => dma::lin_dma(space, tsize.into(), memset, src, dst, &self.ctl().abort)?,
+            Packet::LoadAndExe { desc } => tpc::run(space, desc, &self.ctl().abort)?,
+            Packet::Nop
+            | Packet::ArbPoint
+            | Packet::Stop
+            | Packet::RepeatStart { .. }
+            | Packet::RepeatEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Waits for fence counter `id` to reach `target`, then subtracts
+    /// `decrement`.
+    fn fence(&self, id: u32, target: u32, decrement: u32) -> Result<(), JobError> {
+        let deadline = Instant::now() + FENCE_TIMEOUT;
+        loop {
+            let seen = self.ctl().kicks();
+            if self
+                .shared
+                .sm
+                .try_fence(&self.shared.bar, self.q, id, target, decrement)
+            {
+                return Ok(());
+            }
+            if self.ctl().aborted() {
+                return Err(JobError::Aborted);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(JobStatus::FenceTimeout.into());
+            }
+            self.ctl().sleep(seen, left.min(POLL));
+        }
+    }
+
+    /// Stays stopped while `ENGINE_HANG` says so.
+    fn hang(&self) -> Result<(), JobError> {
+        loop {
+            if self.ctl().aborted() {
+                return Err(JobError::Aborted);
+            }
+            if self.shared.bar.read32(model_ctl::ENGINE_HANG) & 1 << self.q == 0 {
+                return Ok(());
+            }
+            self.ctl().sleep(self.ctl().kicks(), POLL);
+        }
+    }
+}
+
+const _: () = assert!(
+    NUM_QUEUES == 4,
+    "engine() assumes two DMA and two TPC queues"
+);

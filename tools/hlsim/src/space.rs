@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device address space that packets and kernel descriptors name:
+//! the sync manager, device memory (DRAM) and host memory through the MMU.
+
+use std::sync::atomic::Ordering;
+
+use crate::mem::{SharedMem, VolatileSlice};
+use crate::mmu::{self, PAGE_SIZE};
+use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
+
+/// Device address of the sync manager.
+pub const SM_BASE: u64 = 0x1000_0000;
+/// Device address of DRAM.
+pub const DRAM_BASE: u64 = 0x1_0000_0000;
+/// Device address of the host region.
+pub const HOST_BASE: u64 = 0x8000_0000_0000_0000;
+/// Bytes in the host region.
+pub const HOST_SIZE: u64 = 1 << 39;
+
+/// Where a device address range lies, as an offset into its region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// The sync manager's registers.
+    SyncManager(u64),
+    /// Device memory.
+    Dram(u64),
+    /// Host memory, before translation.
+    Host(u64),
+}
+
+/// Why an access to the device address space failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Outside every region, crossing regions, misaligned, or a region the
+    /// access cannot use.
+    BadAddress,
+    /// The MMU refused the host address.
+    Mmu(u64),
+}
+
+impl Fault {
+    /// The status reporting the fault.
+    pub fn status(self) -> JobStatus {
+        match self {
+            Self::BadAddress => JobStatus::BadAddress,
+            Self::Mmu(_) => JobStatus::MmuFault,
+        }
+    }
+}
+
+/// The address space of one device.
+#[derive(Clone, Copy)]
+pub struct Space<'a> {
+    bar: &'a SharedMem,
+    ram: &'a SharedMem,
+}
+
+impl<'a> Space<'a> {
+    /// The space of the device with BAR2 `bar` attached to guest RAM `ram`.
+    pub fn new(bar: &'a SharedMem, ram: &'a SharedMem) -> Self {
+        Self { bar, ram }
+    }
+
+    /// BAR2.
+    pub fn bar(&self) -> &'a SharedMem {
+        self.bar
+    }
+
+    /// The region holding all `len` bytes at `addr`.
+    pub fn region(&self, addr: u64, len: u64) -> Result<Region, Fault> {
+        let dram_size = self.bar.size() - DRAM_OFFSET;
+        let end = addr.checked_add(len).ok_or(Fault::BadAddress)?;
+        let inside = |base: u64, size: u64| addr >= base && end - base <= size;
+        if inside(SM_BASE, sync_manager::SIZE) {
+            Ok(Region::SyncManager(addr - SM_BASE))
+        } else if inside(DRAM_BASE, dram_size) {
+            Ok(Region::Dram(addr - DRAM_BASE))
+        } else if inside(HOST_BASE, HOST_SIZE) {
+            Ok(Region::Host(addr - HOST_BASE))
+        } else {
+            Err(Fault::BadAddress)
+        }
+    }
+
+    /// The `len` bytes of DRAM at device address `addr`.
+    pub fn dram(&self, addr: u64, len: u64) -> Result<VolatileSlice<'a>, Fault> {
+        match self.region(addr, len)? {
+            Region::Dram(off) => self
+                .bar
+                .slice(DRAM_OFFSET + off, len)
+                .ok_or(Fault::BadAddress),
+            _ => Err(Fault::BadAddress),
+        }
+    }
+
+    /// The memory behind the `len` bytes at `addr`, in DRAM or the host
+    /// region, in order: one slice for DRAM, one per run of physically
+    /// contiguous pages for host memory, translated for a read or a `write`.
+    ///
+    /// Every page is translated, once, before this returns.
+    pub fn memory(
+        &self,
+        addr: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<Vec<VolatileSlice<'a>>, Fault> {
+        let v = match self.region(addr, len)? {
+            Region::Dram(_) => return Ok(vec![self.dram(addr, len)?]),
+            Region::Host(v) => v,
+            Region::SyncManager(_) => return Err(Fault::BadAddress),
+        };
+        // Runs of (host offset, DMA address, bytes); every page of a run
+        // was checked to be inside guest RAM.
+        let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+        let mut pos = v;
+        while pos < v + len {
+            let n = (PAGE_SIZE - pos % PAGE_SIZE).min(v + len - pos);
+            let fault = Fault::Mmu(HOST_BASE + pos);
+            let dma = mmu::translate(self.bar, self.ram, pos, write).ok_or(fault)?;
+            self.ram.slice(dma, n).ok_or(fault)?;
+            match runs.last_mut() {
+                Some((_, start, bytes)) if *start + *bytes == dma => *bytes += n,
+                _ => runs.push((pos, dma, n)),
+            }
+            pos += n;
+        }
+        runs.into_iter()
+            .map(|(pos, dma, n)| self.ram.slice(dma, n).ok_or(Fault::Mmu(HOST_BASE + pos)))
+            .collect()
+    }
+
+    /// Writes the 32-bit `val` at `addr`, 4-byte aligned, in DRAM or the
+    /// host region.
+    pub fn write32(&self, addr: u64, val: u32) -> Result<(), Fault> {
+        if !addr.is_multiple_of(4) {
+            return Err(Fault::BadAddress);
+        }
+        let word = match self.region(addr, 4)? {
+            Region::Dram(off) => self.bar.atomic32(DRAM_OFFSET + off),
+            Region::Host(v) => {
+                let fault = Fault::Mmu(addr);
+                let dma = mmu::translate(self.bar, self.ram, v, true).ok_or(fault)?;
+                Some(self.ram.atomic32(dma).ok_or(fault)?)
+            }
+            Region::SyncManager(_) => None,
+        };
+        word.ok_or(Fault::BadAddress)?.store(val, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mmu::{PTE_PRESENT, PTE_WRITABLE};
+    use crate::regs::{MMU_ENABLE, mmu as mmu_regs};
+
+    const BAR_SIZE: u64 = 2 << 20;
+    const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
+
+    fn mems() -> (SharedMem, SharedMem) {
+        (
+            SharedMem::create("bar", BAR_SIZE).unwrap(),
+            SharedMem::create("ram", 0x20000).unwrap(),
+        )
+    }
+
+    fn set(ram: &SharedMem, addr: u64, entry: u64) {
+        ram.atomic64(addr).unwrap().store(entry, Ordering::Relaxed);
+    }
+
+    /// Maps host pages 0-3 to DMA pages 0x10000, 0x11000, 0x13000 (read
+    /// only) and 0x1f000; page 4 to 0x20000, outside RAM.
+    fn map(bar: &SharedMem, ram: &SharedMem) {
+        bar.write64(mmu_regs::ROOT_LO, 0x1000);
+        bar.write32(mmu_regs::CTL, MMU_ENABLE);
+        set(ram, 0x1000, 0x2000 | PTE_PRESENT);
+        set(ram, 0x2000, 0x3000 | PTE_PRESENT);
+        let rw = PTE_PRESENT | PTE_WRITABLE;
+        for (i, entry) in [
+            0x10000 | rw,
+            0x11000 | rw,
+            0x13000 | PTE_PRESENT,
+            0x1f000 | rw,
+            0x20000 | rw,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            set(ram, 0x3000 + 8 * i as u64, entry);
+        }
+    }
+
+    #[test]
+    fn regions() {
+        let (bar, ram) = mems();
+        let space = Space::new(&bar, &ram);
+        let ok = [
+            (SM_BASE, 4, Region::SyncManager(0)),
+            (SM_BASE + 0xfffc, 4, Region::SyncManager(0xfffc)),
+            (DRAM_BASE, DRAM_SIZE, Region::Dram(0)),
+            (DRAM_BASE + DRAM_SIZE - 1, 1, Region::Dram(DRAM_SIZE - 1)),
+            (HOST_BASE, 1, Region::Host(0)),
+            (HOST_BASE + HOST_SIZE - 8, 8, Region::Host(HOST_SIZE - 8)),
+        ];
+        for (addr, len, region) in ok {
+            assert_eq!(space.region(addr, len), Ok(region), "{addr:#x}+{len}");
+        }
+        let bad = [
+            (0, 4),
+            (SM_BASE - 4, 8),
+            (SM_BASE + 0xfffc, 8),
+            (DRAM_BASE - 1, 2),
+            (DRAM_BASE + DRAM_SIZE - 1, 2),
+            (DRAM_BASE + DRAM_SIZE, 1),
+            (HOST_BASE - 1, 1),
+            (HOST_BASE + HOST_SIZE - 1, 2),
+            (u64::MAX, 1),
+            (u64::MAX - 3, 8),
+        ];
+        for (addr, len) in bad {
+            assert_eq!(
+                space.region(addr, len),
+                Err(Fault::BadAddress),
+                "{addr:#x}+{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_memory_is_translated_page_by_page() {
+        let (bar, ram) = mems();
+        map(&bar, &ram);
+        let space = Space::new(&bar, &ram);
+        let lens =
+            |slices: Vec<VolatileSlice<'_>>| slices.iter().map(|s| s.len()).collect::<Vec<_>>();
+        // Pages 0 and 1 are contiguous: one run; then 0x13000 and 0x1f000.
+        let runs = space
+            .memory(HOST_BASE + 0x10, 0x4000 - 0x20, false)
+            .unwrap();
+        assert_eq!(lens(runs), [0x1ff0, 0x1000, 0xff0]);
+        assert_eq!(
+            space.memory(HOST_BASE + 0x2000, 1, true).err(),
+            Some(Fault::Mmu(HOST_BASE + 0x2000))
+        );
+        assert_eq!(
+            space.memory(HOST_BASE + 0x1ffe, 4, true).err(),
+            Some(Fault::Mmu(HOST_BASE + 0x2000))
+        );
+        assert_eq!(
+            space.memory(HOST_BASE + 0x3ff0, 0x20, false).err(),
+            Some(Fault::Mmu(HOST_BASE + 0x4000))
+        );
+        assert_eq!(
+            space.memory(HOST_BASE + 0x5000, 1, false).err(),
+            Some(Fault::Mmu(HOST_BASE + 0x5000))
+        );
+        assert_eq!(
+            space.memory(SM_BASE, 4, false).err(),
+            Some(Fault::BadAddress)
+        );
+        assert_eq!(
+            lens(space.memory(DRAM_BASE + 3, 5000, true).unwrap()),
+            [5000]
+        );
+
+        space.write32(HOST_BASE + 0x1004, 0xabcd).unwrap();
+        assert_eq!(ram.read32(0x11004), 0xabcd);
+        space.write32(DRAM_BASE + 8, 0x1234).unwrap();
+        assert_eq!(bar.read32(DRAM_OFFSET + 8), 0x1234);
+        assert_eq!(
+            space.write32(HOST_BASE + 0x2000, 1),
+            Err(Fault::Mmu(HOST_BASE + 0x2000))
+        );
+        assert_eq!(
+            space.write32(HOST_BASE + 0x4000, 1),
+            Err(Fault::Mmu(HOST_BASE + 0x4000))
+        );
+        assert_eq!(space.write32(DRAM_BASE + 2, 1), Err(Fault::BadAddress));
+        assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress));
+        assert_eq!(space.dram(HOST_BASE, 4).err(), Some(Fault::BadAddress));
+    }
+}

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sync manager: sync objects (SOBs), monitors and the QMANs' fence
+//! counters. Its whole state is its BAR2 block.
+//!
+//! A packet's write and the monitor firings it causes form one step, applied
+//! under a lock so that it is atomic with respect to every engine. Within a
+//! step each monitor fires at most once, which bounds the cascade of
+//! payloads that write SOBs or arm monitors.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
+
+use crate::mem::SharedMem;
+use crate::regs::{MON_ARMED, NUM_QUEUES, sync_manager as sm};
+use crate::space::{Fault, Region, Space};
+
+/// `SOB` write bit: add instead of set.
+const SOB_ADD: u32 = 1 << 31;
+/// Bits of a SOB value.
+const SOB_MASK: u32 = 0x7fff;
+/// `ARM` bits holding the SOB.
+const ARM_SOB_MASK: u32 = 0x3ff;
+/// `ARM` bits holding the target value.
+const ARM_TARGET_SHIFT: u32 = 16;
+
+/// The sync manager of one device.
+#[derive(Default)]
+pub struct SyncManager {
+    lock: Mutex<()>,
+}
+
+impl SyncManager {
+    /// Writes `val` at device address `addr`, in any region, as `MSG_LONG`
+    /// does, and fires the monitors this satisfies.
+    ///
+    /// Calls `kick(q)`, once the step is applied, for each QMAN `q` whose
+    /// fence counters it changed. Returns the first fault of the write or
+    /// of a payload; the other payloads are still written.
+    pub fn write(
+        &self,
+        space: Space<'_>,
+        addr: u64,
+        val: u32,
+        kick: impl Fn(usize),
+    ) -> Result<(), Fault> {
+        let mut step = Step {
+            space,
+            pending: VecDeque::from([(addr, val)]),
+            fired: [0; sm::NUM_MONITORS as usize / 64],
+            kicks: 0,
+        };
+        let mut res = Ok(());
+        {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some((addr, val)) = step.pending.pop_front() {
+                let done = match space.region(addr, 4) {
+                    Ok(Region::SyncManager(off)) => step.write_reg(off, val),
+                    _ => space.write32(addr, val),
+                };
+                res = res.and(done);
+            }
+        }
+        (0..NUM_QUEUES)
+            .filter(|q| step.kicks & 1 << q != 0)
+            .for_each(kick);
+        res
+    }
+
+    /// Writes `val` to register `off` of the sync manager, as `WREG_32` does.
+    pub fn write_reg(
+        &self,
+        space: Space<'_>,
+        off: u64,
+        val: u32,
+        kick: impl Fn(usize),
+    ) -> Result<(), Fault> {
+        if off >= sm::SIZE {
+            return Err(Fault::BadAddress);
+        }
+        self.write(space, crate::space::SM_BASE + off, val, kick)
+    }
+
+    /// If fence counter `id` of QMAN `q` is at least `target`, subtracts
+    /// `decrement` from it (stopping at 0) and returns `true`.
+    pub fn try_fence(
+        &self,
+        bar: &SharedMem,
+        q: usize,
+        id: u32,
+        target: u32,
+        decrement: u32,
+    ) -> bool {
+        let counter = bar.atomic32(sm::BASE + sm::fence(q, id.into()));
+        let counter = counter.expect("fence counters are inside BAR2");
+        counter
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |val| {
+                (val >= target).then(|| val.saturating_sub(decrement))
+            })
+            .is_ok()
+    }
+
+    /// Zeroes the fence counters of QMAN `q`.
+    pub fn reset_fences(&self, bar: &SharedMem, q: usize) {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        for i in 0..sm::NUM_FENCES {
+            bar.write32(sm::BASE + sm::fence(q, i), 0);
+        }
+    }
+}
+
+/// One write and the monitor firings it causes.
+struct Step<'a> {
+    space: Space<'a>,
+    /// Writes still to apply: the packet's, then payloads, in order.
+    pending: VecDeque<(u64, u32)>,
+    /// Monitors fired in this step, a bit each.
+    fired: [u64; sm::NUM_MONITORS as usize / 64],
+    /// QMANs whose fence counters changed, a bit each.
+    kicks: u32,
+}
+
+impl Step<'_> {
+    fn read(&self, off: u64) -> u32 {
+        self.space.bar().read32(sm::BASE + off)
+    }
+
+    fn set(&self, off: u64, val: u32) {
+        self.space.bar().write32(sm::BASE + off, val);
+    }
+
+    /// Applies a write to register `off`; only the writable registers exist.
+    fn write_reg(&mut self, off: u64, val: u32) -> Result<(), Fault> {
+        if !off.is_multiple_of(4) {
+            return Err(Fault::BadAddress);
+        }
+        if off < sm::sob(sm::NUM_SOBS) {
+            let old = self.read(off);
+            let new = if val & SOB_ADD != 0 {
+                // The guest may have stored any value in BAR2.
+                old.wrapping_add(val & SOB_MASK)
+            } else {
+                val
+            };
+            self.set(off, new & SOB_MASK);
+            let sob = (off - sm::SOB) / 4;
+            for m in 0..sm::NUM_MONITORS {
+                if self.read(sm::mon(m, sm::ARM)) & ARM_SOB_MASK == sob as u32 {
+                    self.check(m);
+                }
+            }
+        } else if (sm::MON..sm::mon(sm::NUM_MONITORS, 0)).contains(&off) {
+            let (m, reg) = (
+                (off - sm::MON) / sm::MON_STRIDE,
+                (off - sm::MON) % sm::MON_STRIDE,
+            );
+            match reg {
+                sm::PAY_ADDR_LO | sm::PAY_ADDR_HI | sm::PAY_DATA => self.set(off, val),
+                sm::ARM => {
+                    self.set(off, val);
+                    self.set(sm::mon(m, sm::STATUS), MON_ARMED);
+                    self.check(m);
+                }
+                _ => return Err(Fault::BadAddress),
+            }
+        } else if (sm::FENCE..sm::fence(NUM_QUEUES, 0)).contains(&off) {
+            let q = (off - sm::FENCE) / sm::FENCE_STRIDE;
+            let counter = self.space.bar().atomic32(sm::BASE + off);
+            counter
+                .expect("fence counters are inside BAR2")
+                .fetch_add(val, Ordering::Relaxed);
+            self.kicks |= 1 << q;
+        } else {
+            return Err(Fault::BadAddress);
+        }
+        Ok(())
+    }
+
+    /// Fires monitor `m` if it is armed, has not fired in this step and its
+    /// SOB has reached the target.
+    fn check(&mut self, m: u64) {
+        let (word, bit) = ((m / 64) as usize, 1 << (m % 64));
+        if self.read(sm::mon(m, sm::STATUS)) & MON_ARMED == 0 || self.fired[word] & bit != 0 {
+            return;
+        }
+        let arm = self.read(sm::mon(m, sm::ARM));
+        let sob = self.read(sm::sob((arm & ARM_SOB_MASK).into())) & SOB_MASK;
+        if sob < (arm >> ARM_TARGET_SHIFT) & SOB_MASK {
+            return;
+        }
+        self.set(sm::mon(m, sm::STATUS), 0);
+        self.fired[word] |= bit;
+        let addr = u64::from(self.read(sm::mon(m, sm::PAY_ADDR_LO)))
+            | u64::from(self.read(sm::mon(m, sm::PAY_ADDR_HI))) << 32;
+        self.pending
+            .push_back((addr, self.read(sm::mon(m, sm::PAY_DATA))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs::DRAM_OFFSET;
+    use crate::space::{DRAM_BASE, HOST_BASE, SM_BASE};
+    use std::cell::RefCell;
+
+    struct Fixture {
+        bar: SharedMem,
+        ram: SharedMem,
+        sm: SyncManager,
+        kicked: RefCell<Vec<usize>>,
+    }
+
+    fn fixture() -> Fixture {
+        Fixture {
+            bar: SharedMem::create("bar", 2 << 20).unwrap(),
+            ram: SharedMem::create("ram", 0x10000).unwrap(),
+            sm: SyncManager::default(),
+            kicked: RefCell::default(),
+        }
+    }
+
+    impl Fixture {
+        fn wreg(&self, off: u64, val: u32) -> Result<(), Fault> {
+            let space = Space::new(&self.bar, &self.ram);
+            self.sm
+                .write_reg(space, off, val, |q| self.kicked.borrow_mut().push(q))
+        }
+
+        fn write(&self, addr: u64, val: u32) -> Result<(), Fault> {
+            let space = Space::new(&self.bar, &self.ram);
+            self.sm
+                .write(space, addr, val, |q| self.kicked.borrow_mut().push(q))
+        }
+
+        fn reg(&self, off: u64) -> u32 {
+            self.bar.read32(sm::BASE + off)
+        }
+
+        /// Sets monitor `m`'s payload and arms it on `sob` >= `target`.
+        fn monitor(&self, m: u64, addr: u64, data: u32, sob: u32, target: u32) {
+            self.wreg(sm::mon(m, sm::PAY_ADDR_LO), addr as u32).unwrap();
+            self.wreg(sm::mon(m, sm::PAY_ADDR_HI), (addr >> 32) as u32)
+                .unwrap();
+            self.wreg(sm::mon(m, sm::PAY_DATA), data).unwrap();
+            self.wreg(sm::mon(m, sm::ARM), sob | target << 16).unwrap();
+        }
+    }
+
+    #[test]
+    fn sob_set_and_add_modulo_2_15() {
+        let f = fixture();
+        f.wreg(sm::sob(5), 0x7fff_1234).unwrap();
+        assert_eq!(f.reg(sm::sob(5)), 0x1234);
+        f.wreg(sm::sob(5), SOB_ADD | 0x7000).unwrap();
+        assert_eq!(f.reg(sm::sob(5)), 0x0234);
+        f.write(SM_BASE + sm::sob(1023), SOB_ADD | 0xffff).unwrap();
+        assert_eq!(f.reg(sm::sob(1023)), 0x7fff);
+        // A value the guest stored in BAR2 is taken modulo 2^15.
+        f.bar.write32(sm::BASE + sm::sob(7), u32::MAX);
+        f.wreg(sm::sob(7), SOB_ADD | 1).unwrap();
+        assert_eq!(f.reg(sm::sob(7)), 0);
+        assert!(f.kicked.borrow().is_empty());
+    }
+
+    #[test]
+    fn only_writable_registers_exist() {
+        let f = fixture();
+        for off in [
+            2,
+            sm::sob(1024),
+            sm::MON - 4,
+            sm::mon(0, sm::STATUS),
+            sm::mon(0, 0x14),
+            sm::mon(255, 0x1c),
+            sm::mon(256, 0),
+            sm::FENCE - 4,
+            sm::fence(4, 0),
+            sm::SIZE - 4,
+            sm::SIZE,
+        ] {
+            assert_eq!(f.wreg(off, 1), Err(Fault::BadAddress), "offset {off:#x}");
+        }
+        assert_eq!(f.write(SM_BASE + 2, 1), Err(Fault::BadAddress));
+        assert_eq!(f.write(SM_BASE + sm::SIZE - 2, 1), Err(Fault::BadAddress));
+        let state = f.bar.slice(sm::BASE, sm::SIZE).unwrap();
+        let mut buf = vec![0xff; sm::SIZE as usize];
+        state.read_to(&mut buf);
+        assert!(buf.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn monitor_fires_once_when_reached() {
+        let f = fixture();
+        let fence = SM_BASE + sm::fence(2, 1);
+        f.monitor(7, fence, 3, 9, 2);
+        assert_eq!(f.reg(sm::mon(7, sm::STATUS)), MON_ARMED);
+        f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
+        assert_eq!(f.reg(sm::fence(2, 1)), 0);
+        f.wreg(sm::sob(8), 5).unwrap();
+        assert_eq!(f.reg(sm::fence(2, 1)), 0);
+        f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
+        assert_eq!(f.reg(sm::fence(2, 1)), 3);
+        assert_eq!(f.reg(sm::mon(7, sm::STATUS)), 0);
+        assert_eq!(*f.kicked.borrow(), [2]);
+        f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
+        assert_eq!(f.reg(sm::fence(2, 1)), 3, "disarmed");
+
+        // Already reached: fires at the arm; fence counters add.
+        f.monitor(0, fence, 4, 9, 3);
+        assert_eq!(f.reg(sm::fence(2, 1)), 7);
+        assert_eq!(*f.kicked.borrow(), [2, 2]);
+    }
+
+    #[test]
+    fn payloads_reach_every_region() {
+        let f = fixture();
+        f.bar.write64(crate::regs::mmu::ROOT_LO, 0x1000);
+        f.bar
+            .write32(crate::regs::mmu::CTL, crate::regs::MMU_ENABLE);
+        for (table, entry) in [(0x1000, 0x2001), (0x2000, 0x3001), (0x3000, 0x8003)] {
+            f.ram
+                .atomic64(table)
+                .unwrap()
+                .store(entry, Ordering::Relaxed);
+        }
+        f.monitor(1, DRAM_BASE + 0x40, 0xaaaa, 1, 1);
+        f.monitor(2, HOST_BASE + 0x10, 0xbbbb, 1, 1);
+        f.monitor(3, SM_BASE + sm::sob(2), 0x11, 1, 1);
+        f.monitor(4, DRAM_BASE + 0x44, 0xcccc, 2, 0x11);
+        f.wreg(sm::sob(1), 1).unwrap();
+        assert_eq!(f.bar.read32(DRAM_OFFSET + 0x40), 0xaaaa);
+        assert_eq!(f.ram.read32(0x8010), 0xbbbb);
+        assert_eq!(f.reg(sm::sob(2)), 0x11);
+        assert_eq!(f.bar.read32(DRAM_OFFSET + 0x44), 0xcccc, "cascaded");
+
+        // A bad payload is reported; the others are still written.
+        f.monitor(1, HOST_BASE + 0x1000, 1, 3, 1);
+        f.monitor(2, DRAM_BASE + 0x48, 2, 3, 1);
+        f.monitor(3, DRAM_BASE + 0x4a, 3, 3, 1);
+        assert_eq!(f.wreg(sm::sob(3), 1), Err(Fault::Mmu(HOST_BASE + 0x1000)));
+        assert_eq!(f.bar.read32(DRAM_OFFSET + 0x48), 2);
+        // A payload fails the write that fired it: here the arm.
+        f.wreg(sm::mon(1, sm::PAY_ADDR_LO), 0x8).unwrap();
+        f.wreg(sm::mon(1, sm::PAY_ADDR_HI), 0).unwrap();
+        assert_eq!(
+            f.wreg(sm::mon(1, sm::ARM), 3 | 1 << 16),
+            Err(Fault::BadAddress)
+        );
+        assert_eq!(f.reg(sm::mon(1, sm::STATUS)), 0);
+        assert_eq!(f.reg(sm::mon(1, sm::ARM)), 3 | 1 << 16);
+    }
+
+    #[test]
+    fn rearming_cascades_end() {
+        let f = fixture();
+        // Monitors 5 and 6 arm each other; monitor 7 arms itself.
+        let arm = |m| SM_BASE + sm::mon(m, sm::ARM);
+        f.wreg(sm::sob(10), 1).unwrap();
+        f.wreg(sm::mon(5, sm::PAY_ADDR_LO), arm(6) as u32).unwrap();
+        f.wreg(sm::mon(5, sm::PAY_DATA), 10 | 1 << 16).unwrap();
+        f.wreg(sm::mon(6, sm::PAY_ADDR_LO), arm(5) as u32).unwrap();
+        f.wreg(sm::mon(6, sm::PAY_DATA), 10 | 1 << 16).unwrap();
+        f.monitor(7, arm(7), 10 | 1 << 16, 10, 1);
+        assert_eq!(
+            f.reg(sm::mon(7, sm::STATUS)),
+            MON_ARMED,
+            "re-armed by its payload"
+        );
+        f.wreg(sm::mon(5, sm::ARM), 10 | 1 << 16).unwrap();
+        assert_eq!(f.reg(sm::mon(5, sm::STATUS)), MON_ARMED);
+        assert_eq!(f.reg(sm::mon(6, sm::STATUS)), 0);
+        // The next write to the SOB runs the same cascade again.
+        f.wreg(sm::sob(10), SOB_ADD).unwrap();
+        assert_eq!(f.reg(sm::mon(5, sm::STATUS)), MON_ARMED);
+        assert_eq!(f.reg(sm::mon(6, sm::STATUS)), 0);
+        assert_eq!(f.reg(sm::mon(7, sm::STATUS)), MON_ARMED);
+    }
+
+    #[test]
+    fn fences() {
+        let f = fixture();
+        assert!(f.sm.try_fence(&f.bar, 1, 3, 0, 0));
+        assert!(!f.sm.try_fence(&f.bar, 1, 3, 1, 1));
+        f.wreg(sm::fence(1, 3), 2).unwrap();
+        assert_eq!(*f.kicked.borrow(), [1]);
+        assert!(f.sm.try_fence(&f.bar, 1, 3, 2, 1));
+        assert_eq!(f.reg(sm::fence(1, 3)), 1);
+        assert!(!f.sm.try_fence(&f.bar, 1, 3, 2, 1));
+        assert!(f.sm.try_fence(&f.bar, 1, 3, 1, 15));
+        assert_eq!(f.reg(sm::fence(1, 3)), 0, "stops at 0");
+        f.wreg(sm::fence(3, 0), u32::MAX).unwrap();
+        f.wreg(sm::fence(3, 0), 2).unwrap();
+        assert_eq!(f.reg(sm::fence(3, 0)), 1, "wraps");
+        f.wreg(sm::fence(0, 0), 5).unwrap();
+        f.sm.reset_fences(&f.bar, 3);
+        assert_eq!((f.reg(sm::fence(3, 0)), f.reg(sm::fence(0, 0))), (0, 5));
+    }
+}

@@ -1,0 +1,1462 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The compute half of the device, driven as a driver drives it: rings,
+//! buffer descriptors, command buffers and page tables in a temp-file guest
+//! RAM, doorbells to [`Device::doorbell`] and interrupts on eventfds.
+//!
+//! Packets, descriptors and page tables are encoded here from the spec,
+//! independently of the model's decoders.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hlsim::device::Device;
+use hlsim::mem::SharedMem;
+use hlsim::regs::{eq, mailbox, mmu, model_ctl, qman, sync_manager as sm};
+use tempfile::NamedTempFile;
+use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
+
+/// Failure bound of every wait.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a queue must stay quiet to count as blocked.
+const QUIET: Duration = Duration::from_millis(100);
+const RAM_SIZE: u64 = 64 << 20;
+const BAR_SIZE: u64 = 32 << 20;
+const DRAM_OFFSET: u64 = 0x10_0000;
+const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
+
+/// Device addresses.
+const SM: u64 = 0x1000_0000;
+const DRAM: u64 = 0x1_0000_0000;
+const HOST: u64 = 0x8000_0000_0000_0000;
+
+/// Job statuses and event causes.
+const OK: u32 = 0;
+const BAD_OPCODE: u32 = 1;
+const BAD_ADDRESS: u32 = 2;
+const BAD_PACKET: u32 = 3;
+const MMU_FAULT: u32 = 4;
+const FENCE_TIMEOUT: u32 = 5;
+const NOT_SUPPORTED: u32 = 6;
+const BAD_KERNEL: u32 = 7;
+
+/// Queues.
+const DMA0: usize = 0;
+const DMA1: usize = 1;
+const TPC0: usize = 2;
+const TPC1: usize = 3;
+
+const PAGE: u64 = 4096;
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed) ^ (i >> 11) as u8)
+        .collect()
+}
+
+/// A command buffer under construction.
+#[derive(Default)]
+struct Cb(Vec<u8>);
+
+impl Cb {
+    /// Appends a packet: `cfg`, `ctl` with `opcode`, then `rest`.
+    fn packet(mut self, opcode: u32, fields: u32, cfg: u32, rest: &[u64]) -> Self {
+        self.0.extend(cfg.to_le_bytes());
+        self.0.extend((opcode << 24 | fields).to_le_bytes());
+        for word in rest {
+            self.0.extend(word.to_le_bytes());
+        }
+        self
+    }
+
+    /// Offset of the next packet.
+    fn here(&self) -> u32 {
+        self.0.len() as u32
+    }
+
+    fn wreg(self, off: u64, val: u32) -> Self {
+        self.packet(0x01, off as u32, val, &[])
+    }
+
+    fn msg_long(self, addr: u64, val: u32) -> Self {
+        self.packet(0x03, 0, val, &[addr])
+    }
+
+    fn msg_short(self, sob: u32, val: u32) -> Self {
+        self.packet(0x04, sob, val, &[])
+    }
+
+    fn repeat(self, count: u32) -> Self {
+        self.packet(0x06, 0, 1 << 31 | count, &[])
+    }
+
+    fn end(self) -> Self {
+        self.packet(0x06, 0, 0, &[])
+    }
+
+    fn fence(self, id: u32, target: u32, decrement: u32) -> Self {
+        self.packet(0x08, 0, id << 30 | target << 16 | decrement, &[])
+    }
+
+    fn lin_dma(self, src: u64, dst: u64, size: u32) -> Self {
+        self.packet(0x09, 0, size, &[src, dst])
+    }
+
+    fn memset(self, dst: u64, byte: u8, size: u32) -> Self {
+        self.packet(0x09, 1 << 4, size, &[byte.into(), dst])
+    }
+
+    fn nop(self) -> Self {
+        self.packet(0x0a, 0, 0, &[])
+    }
+
+    fn stop(self) -> Self {
+        self.packet(0x0b, 0, 0, &[])
+    }
+
+    fn arb_point(self) -> Self {
+        self.packet(0x0c, 0, 0xffff_ffff, &[])
+    }
+
+    fn exe(self, desc: u64) -> Self {
+        self.packet(0x0f, 0, 0, &[desc])
+    }
+
+    /// Arms monitor `m` to add `data` to fence counter `id` of `queue` once
+    /// SOB `sob` reaches `target`.
+    fn arm_fence(self, m: u64, sob: u32, target: u32, queue: usize, id: u64, data: u32) -> Self {
+        let pay = SM + sm::fence(queue, id);
+        self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
+            .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
+            .wreg(sm::mon(m, sm::PAY_DATA), data)
+            .wreg(sm::mon(m, sm::ARM), sob | target << 16)
+    }
+}
+
+/// A completion entry, `READY` checked and stripped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cqe {
+    status: u32,
+    tag: u32,
+    info: u32,
+}
+
+fn cqe(status: u32, tag: u32, info: u32) -> Cqe {
+    Cqe { status, tag, info }
+}
+
+/// An event entry, `READY` checked and stripped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Event {
+    queue: u32,
+    cause: u32,
+    info: u64,
+}
+
+fn event(queue: u32, cause: u32, info: u64) -> Event {
+    Event { queue, cause, info }
+}
+
+/// A kernel descriptor.
+struct Kernel {
+    kernel: u32,
+    count: u32,
+    a: u64,
+    b: u64,
+    out: u64,
+    scalar: u32,
+    zero: u32,
+}
+
+impl Kernel {
+    fn bytes(&self) -> Vec<u8> {
+        let mut raw = Vec::new();
+        raw.extend(self.kernel.to_le_bytes());
+        raw.extend(self.count.to_le_bytes());
+        for addr in [self.a, self.b, self.out] {
+            raw.extend(addr.to_le_bytes());
+        }
+        raw.extend(self.scalar.to_le_bytes());
+        raw.extend(self.zero.to_le_bytes());
+        raw
+    }
+}
+
+/// The driver's view of one queue.
+#[derive(Clone, Copy)]
+struct Queue {
+    pq: u64,
+    cq: u64,
+    cq_entries: u32,
+    /// BDs posted.
+    pi: u32,
+    /// Completions consumed.
+    ci: u32,
+    /// Interrupts received.
+    irqs: u64,
+}
+
+/// The driver's view of one device.
+struct Guest {
+    dev: Device,
+    ram: Arc<SharedMem>,
+    irqs: Vec<EventFd>,
+    /// Next free byte of guest RAM.
+    brk: Cell<u64>,
+    /// The level 0 table.
+    root: u64,
+    /// Host page (device address) to DMA page.
+    pages: RefCell<HashMap<u64, u64>>,
+    /// The queues set up.
+    queues: RefCell<HashMap<usize, Queue>>,
+    /// The event queue: ring, entries, events consumed.
+    events: Cell<Option<(u64, u32, u32)>>,
+    _file: NamedTempFile,
+}
+
+impl Guest {
+    fn new() -> Self {
+        Self::with_sizes(RAM_SIZE, BAR_SIZE)
+    }
+
+    fn with_sizes(ram_size: u64, bar_size: u64) -> Self {
+        let file = NamedTempFile::new().unwrap();
+        file.as_file().set_len(ram_size).unwrap();
+        let ram = Arc::new(SharedMem::open(file.path()).unwrap());
+        let dev = Device::new("test", bar_size, 0x5eed, ram.clone()).unwrap();
+        let irqs: Vec<_> = (0..32)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        dev.attach(irqs.iter().map(|fd| fd.try_clone().unwrap()).collect());
+        let guest = Self {
+            dev,
+            ram,
+            irqs,
+            brk: Cell::new(0x10_0000),
+            root: 0,
+            pages: RefCell::default(),
+            queues: RefCell::default(),
+            events: Cell::new(None),
+            _file: file,
+        };
+        let root = guest.alloc(PAGE, PAGE);
+        let guest = Self { root, ..guest };
+        guest.enable_mmu();
+        guest
+    }
+
+    fn bar(&self) -> &SharedMem {
+        self.dev.bar2()
+    }
+
+    fn qreg(&self, q: usize, off: u64) -> u32 {
+        self.bar().read32_acquire(qman::block(q) + off)
+    }
+
+    fn set_qreg(&self, q: usize, off: u64, val: u32) {
+        self.bar().write32_release(qman::block(q) + off, val);
+    }
+
+    fn enable_mmu(&self) {
+        self.bar().write64(mmu::ROOT_LO, self.root);
+        self.bar().write32(mmu::CTL, 1);
+    }
+
+    /// Allocates `len` zeroed bytes of guest RAM aligned to `align`.
+    fn alloc(&self, len: u64, align: u64) -> u64 {
+        let at = self.brk.get().next_multiple_of(align);
+        assert!(at + len <= self.ram.size(), "guest RAM exhausted");
+        self.brk.set(at + len);
+        at
+    }
+
+    fn write(&self, dma: u64, data: &[u8]) {
+        self.ram.file().write_all_at(data, dma).unwrap();
+    }
+
+    fn read(&self, dma: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.ram.file().read_exact_at(&mut buf, dma).unwrap();
+        buf
+    }
+
+    fn write_u32(&self, dma: u64, val: u32) {
+        self.write(dma, &val.to_le_bytes());
+    }
+
+    fn read_u32(&self, dma: u64) -> u32 {
+        u32::from_le_bytes(self.read(dma, 4).try_into().unwrap())
+    }
+
+    fn write_u64(&self, dma: u64, val: u64) {
+        self.write(dma, &val.to_le_bytes());
+    }
+
+    fn read_u64(&self, dma: u64) -> u64 {
+        u64::from_le_bytes(self.read(dma, 8).try_into().unwrap())
+    }
+
+    fn dram_write(&self, off: u64, data: &[u8]) {
+        self.bar()
+            .file()
+            .write_all_at(data, DRAM_OFFSET + off)
+            .unwrap();
+    }
+
+    fn dram_read(&self, off: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.bar()
+            .file()
+            .read_exact_at(&mut buf, DRAM_OFFSET + off)
+            .unwrap();
+        buf
+    }
+
+    fn dram_u32(&self, off: u64) -> u32 {
+        u32::from_le_bytes(self.dram_read(off, 4).try_into().unwrap())
+    }
+
+    fn sm_reg(&self, off: u64) -> u32 {
+        self.bar().read32(sm::BASE + off)
+    }
+
+    /// Maps host page `va` (a device address) to DMA page `pa`.
+    fn map(&self, va: u64, pa: u64, writable: bool) {
+        let v = va - HOST;
+        let mut table = self.root;
+        for shift in [30, 21] {
+            let slot = table + 8 * ((v >> shift) & 511);
+            let mut entry = self.read_u64(slot);
+            if entry & 1 == 0 {
+                entry = self.alloc(PAGE, PAGE) | 1;
+                self.write_u64(slot, entry);
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        self.write_u64(
+            table + 8 * ((v >> 12) & 511),
+            pa | 1 | u64::from(writable) << 1,
+        );
+        self.pages.borrow_mut().insert(va, pa);
+    }
+
+    /// Allocates `pages` pages of guest RAM and maps them at `va` in
+    /// reverse order, so that no two neighbours are contiguous.
+    fn map_buffer(&self, va: u64, pages: u64, writable: bool) {
+        let base = self.alloc(pages * PAGE, PAGE);
+        for i in 0..pages {
+            self.map(va + i * PAGE, base + (pages - 1 - i) * PAGE, writable);
+        }
+    }
+
+    /// Splits `len` bytes at host device address `va` into mapped pieces.
+    fn host_pieces(&self, va: u64, len: usize) -> Vec<(u64, usize, usize)> {
+        let mut pieces = Vec::new();
+        let mut done = 0;
+        while done < len {
+            let at = va + done as u64;
+            let n = ((PAGE - at % PAGE) as usize).min(len - done);
+            let pa = self.pages.borrow()[&(at & !(PAGE - 1))];
+            pieces.push((pa + at % PAGE, done, n));
+            done += n;
+        }
+        pieces
+    }
+
+    fn host_write(&self, va: u64, data: &[u8]) {
+        for (pa, off, n) in self.host_pieces(va, data.len()) {
+            self.write(pa, &data[off..off + n]);
+        }
+    }
+
+    fn host_read(&self, va: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        for (pa, off, n) in self.host_pieces(va, len) {
+            self.ram
+                .file()
+                .read_exact_at(&mut buf[off..off + n], pa)
+                .unwrap();
+        }
+        buf
+    }
+
+    /// Sets up and enables queue `q` with `pq` and `cq` entries.
+    fn queue(&self, q: usize, pq: u32, cq: u32) {
+        let pq_base = self.alloc(16 * u64::from(pq), 16);
+        let cq_base = self.alloc(8 * u64::from(cq), 8);
+        let bar = self.bar();
+        bar.write64(qman::block(q) + qman::PQ_BASE_LO, pq_base);
+        bar.write32(qman::block(q) + qman::PQ_SIZE, pq);
+        bar.write64(qman::block(q) + qman::CQ_BASE_LO, cq_base);
+        bar.write32(qman::block(q) + qman::CQ_SIZE, cq);
+        self.set_qreg(q, qman::CTL, 1);
+        let queue = Queue {
+            pq: pq_base,
+            cq: cq_base,
+            cq_entries: cq,
+            pi: 0,
+            ci: 0,
+            irqs: 0,
+        };
+        self.queues.borrow_mut().insert(q, queue);
+    }
+
+    /// Sets up the event queue with `entries` entries.
+    fn event_queue(&self, entries: u32) {
+        let base = self.alloc(16 * u64::from(entries), 16);
+        self.bar().write64(eq::EQ_BASE_LO, base);
+        self.bar().write32(eq::EQ_SIZE, entries);
+        self.bar().write32(eq::EQ_CTL, 1);
+        self.events.set(Some((base, entries, 0)));
+    }
+
+    /// Posts a BD on queue `q` without ringing.
+    fn post_bd(&self, q: usize, ptr: u64, len: u32, ctl: u32) {
+        let mut queues = self.queues.borrow_mut();
+        let queue = queues.get_mut(&q).unwrap();
+        let pq_size = self.qreg(q, qman::PQ_SIZE);
+        let slot = queue.pq + 16 * u64::from(queue.pi % pq_size);
+        self.write_u64(slot, ptr);
+        self.write_u32(slot + 8, len);
+        self.write_u32(slot + 12, ctl);
+        queue.pi = queue.pi.wrapping_add(1);
+        self.set_qreg(q, qman::PQ_PI, queue.pi);
+    }
+
+    /// Copies `cb` to guest RAM and posts it on queue `q` without ringing.
+    fn post(&self, q: usize, cb: &Cb, tag: u16) {
+        let ptr = self.alloc(cb.0.len() as u64, 8);
+        self.write(ptr, &cb.0);
+        self.post_bd(q, ptr, cb.0.len() as u32, tag.into());
+    }
+
+    fn ring(&self, q: usize) {
+        self.dev.doorbell(2 + q as u32, 1).unwrap();
+    }
+
+    /// Posts `cb` on queue `q` and rings.
+    fn submit(&self, q: usize, cb: &Cb, tag: u16) {
+        self.post(q, cb, tag);
+        self.ring(q);
+    }
+
+    /// The next completion of queue `q`, if it has one.
+    fn try_cqe(&self, q: usize) -> Option<Cqe> {
+        let mut queues = self.queues.borrow_mut();
+        let queue = queues.get_mut(&q).unwrap();
+        if self.qreg(q, qman::CQ_PI) == queue.ci {
+            return None;
+        }
+        let slot = queue.cq + 8 * u64::from(queue.ci % queue.cq_entries);
+        let (ctl, info) = (self.read_u32(slot), self.read_u32(slot + 4));
+        assert_eq!(ctl & 0x7f00_0000, 0, "queue {q}: reserved CQE bits");
+        assert!(ctl & 1 << 31 != 0, "queue {q}: CQ_PI moved before READY");
+        self.write_u32(slot, 0);
+        queue.ci = queue.ci.wrapping_add(1);
+        self.set_qreg(q, qman::CQ_CI, queue.ci);
+        Some(cqe((ctl >> 16) & 0xff, ctl & 0xffff, info))
+    }
+
+    /// Waits for the next completion of queue `q`, and for as many
+    /// interrupts as completions so far: each raises one after `CQ_PI`.
+    fn cqe(&self, q: usize) -> Cqe {
+        let deadline = Instant::now() + TIMEOUT;
+        let cqe = loop {
+            if let Some(cqe) = self.try_cqe(q) {
+                break cqe;
+            }
+            assert!(Instant::now() < deadline, "queue {q}: no completion");
+            thread::sleep(Duration::from_micros(100));
+        };
+        loop {
+            let mut queues = self.queues.borrow_mut();
+            let queue = queues.get_mut(&q).unwrap();
+            queue.irqs += self.irqs[2 + q].read().unwrap_or(0);
+            if queue.irqs >= queue.ci.into() {
+                return cqe;
+            }
+            assert!(Instant::now() < deadline, "queue {q}: no interrupt");
+            drop(queues);
+            thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    /// Runs `cb` on queue `q` and returns its completion.
+    fn run(&self, q: usize, cb: &Cb) -> Cqe {
+        self.submit(q, cb, 0x77);
+        let cqe = self.cqe(q);
+        assert_eq!(cqe.tag, 0x77);
+        cqe
+    }
+
+    /// Runs `cb` on queue `q` and checks it succeeded.
+    fn run_ok(&self, q: usize, cb: &Cb) {
+        assert_eq!(self.run(q, cb), cqe(OK, 0x77, 0), "queue {q}");
+    }
+
+    /// Reads and clears interrupt `vector`; whether it was raised.
+    fn irq_pending(&self, vector: usize) -> bool {
+        self.irqs[vector].read().is_ok()
+    }
+
+    /// The next event, if any.
+    fn event(&self) -> Option<Event> {
+        let (base, entries, ci) = self.events.get().unwrap();
+        if self.bar().read32_acquire(eq::EQ_PI) == ci {
+            return None;
+        }
+        let slot = base + 16 * u64::from(ci % entries);
+        let hdr = self.read_u32(slot);
+        assert_eq!(
+            hdr & 0x7f00_ffff,
+            1,
+            "event type QMAN_ERROR, reserved bits 0"
+        );
+        assert!(hdr & 1 << 31 != 0, "EQ_PI moved before READY");
+        let entry = event(
+            (hdr >> 16) & 0xff,
+            self.read_u32(slot + 4),
+            self.read_u64(slot + 8),
+        );
+        self.write_u32(slot, 0);
+        self.events.set(Some((base, entries, ci + 1)));
+        self.bar().write32(eq::EQ_CI, ci + 1);
+        Some(entry)
+    }
+
+    /// Runs a mailbox command and returns its status.
+    fn command(&self, opcode: u32, arg0: u64) -> u32 {
+        let bar = self.bar();
+        let seq = bar.read32(mailbox::CMD_DONE_SEQ) + 1;
+        bar.write64(mailbox::ARG0_LO, arg0);
+        bar.write32(mailbox::CMD, opcode);
+        bar.write32(mailbox::CMD_SEQ, seq);
+        let done = self
+            .dev
+            .doorbell(0, 1)
+            .unwrap()
+            .expect("command did not run");
+        assert_eq!(done.seq, seq);
+        assert_eq!(bar.read32(mailbox::CMD_DONE_SEQ), seq);
+        bar.read32(mailbox::CMD_STATUS)
+    }
+
+    /// Waits until `cond` holds.
+    fn wait(&self, what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    /// Checks that queue `q` produces no completion for a while.
+    fn quiet(&self, q: usize) {
+        let cq_pi = self.qreg(q, qman::CQ_PI);
+        thread::sleep(QUIET);
+        assert_eq!(
+            self.qreg(q, qman::CQ_PI),
+            cq_pi,
+            "queue {q} completed a job"
+        );
+    }
+
+    /// Writes a kernel descriptor at DRAM offset `off`.
+    fn kernel(&self, off: u64, kernel: &Kernel) -> u64 {
+        self.dram_write(off, &kernel.bytes());
+        DRAM + off
+    }
+}
+
+fn floats(n: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mixed signs and magnitudes, so that rounding matters.
+            let mantissa = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            mantissa * 2f32.powi((x % 40) as i32 - 20)
+        })
+        .collect()
+}
+
+fn f32_bytes(vals: &[f32]) -> Vec<u8> {
+    vals.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn f32_bits(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn lin_dma_round_trips_host_dram_host() {
+    let g = Guest::new();
+    g.queue(DMA0, 8, 8);
+    let (src, dst) = (HOST + 0x100_0000, HOST + 0x200_0000);
+    let pages = (9 << 20) / PAGE;
+    g.map_buffer(src, pages, false);
+    g.map_buffer(dst, pages, true);
+    let data = pattern(9 << 20, 1);
+    g.host_write(src, &data);
+    let cases = [
+        (0, 1),
+        (1, 3),
+        (7, 4095),
+        (0, 4096),
+        (4095, 4097),
+        (333, 12345),
+        (13, (8 << 20) + 13),
+    ];
+    for (off, len) in cases {
+        let dram = 0x10_0000 + 3 * off;
+        let cb = Cb::default().lin_dma(src + off, DRAM + dram, len).lin_dma(
+            DRAM + dram,
+            dst + 2 * off,
+            len,
+        );
+        g.run_ok(DMA0, &cb);
+        let (off, len) = (off as usize, len as usize);
+        let expect = &data[off..off + len];
+        assert!(
+            g.dram_read(dram, len) == expect,
+            "DRAM, {len} bytes at {off}"
+        );
+        let back = g.host_read(dst, 2 * off + len + 1);
+        assert!(
+            back[2 * off..2 * off + len] == *expect,
+            "host, {len} bytes at {off}"
+        );
+        assert_eq!(back[2 * off + len], 0, "byte after {len} bytes at {off}");
+        assert!(
+            back[..2 * off].iter().all(|&b| b == 0),
+            "bytes before {len} bytes at {off}"
+        );
+        g.host_write(dst, &vec![0; 2 * off + len]);
+    }
+}
+
+#[test]
+fn large_copies_are_fast() {
+    let g = Guest::with_sizes(80 << 20, 256 << 20);
+    g.queue(DMA1, 4, 4);
+    let len = 64 << 20;
+    g.map_buffer(HOST, len / PAGE, true);
+    let data = pattern(len as usize, 9);
+    g.host_write(HOST, &data);
+    let start = Instant::now();
+    let cb = Cb::default()
+        .lin_dma(HOST, DRAM + 0x1000, len as u32)
+        .lin_dma(DRAM + 0x1000, DRAM + 0x1001 + len, len as u32)
+        .memset(HOST, 0, len as u32)
+        .lin_dma(DRAM + 0x1001 + len, HOST, len as u32);
+    g.run_ok(DMA1, &cb);
+    let took = start.elapsed();
+    assert!(g.host_read(HOST, len as usize) == data);
+    eprintln!("4 x 64 MiB in {took:?}");
+    assert!(took < Duration::from_secs(5), "4 x 64 MiB took {took:?}");
+}
+
+#[test]
+fn overlapping_copies_are_memmoves() {
+    let g = Guest::new();
+    g.queue(DMA0, 8, 8);
+    let data = pattern(3 * PAGE as usize, 4);
+    let len = data.len() as u32;
+    // Up and down in DRAM, by less than a page and by more.
+    for (from, to) in [
+        (0x1000, 0x1003),
+        (0x1003, 0x1000),
+        (0x1000, 0x2801),
+        (0x2801, 0x1000),
+    ] {
+        g.dram_write(from, &data);
+        g.run_ok(DMA0, &Cb::default().lin_dma(DRAM + from, DRAM + to, len));
+        assert!(
+            g.dram_read(to, data.len()) == data,
+            "DRAM {from:#x} -> {to:#x}"
+        );
+    }
+    // The same in host memory, through scattered pages.
+    g.map_buffer(HOST, 8, true);
+    for (from, to) in [(0x10, 0x13), (0x13, 0x10), (0x10, 0x1811), (0x1811, 0x10)] {
+        g.host_write(HOST + from, &data);
+        g.run_ok(DMA0, &Cb::default().lin_dma(HOST + from, HOST + to, len));
+        assert!(
+            g.host_read(HOST + to, data.len()) == data,
+            "host {from:#x} -> {to:#x}"
+        );
+    }
+}
+
+#[test]
+fn memset_fills_exactly() {
+    let g = Guest::new();
+    g.queue(DMA1, 8, 8);
+    g.map_buffer(HOST, 4, true);
+    let cb = Cb::default()
+        .memset(DRAM + 0x1001, 0xa5, 4097)
+        .memset(HOST + 0xffd, 0x5a, 8195);
+    g.run_ok(DMA1, &cb);
+    let dram = g.dram_read(0x1000, 4099);
+    assert_eq!(dram[0], 0);
+    assert!(dram[1..4098].iter().all(|&b| b == 0xa5));
+    assert_eq!(dram[4098], 0);
+    let host = g.host_read(HOST, 4 * PAGE as usize);
+    assert!(host[..0xffd].iter().all(|&b| b == 0));
+    assert!(host[0xffd..0xffd + 8195].iter().all(|&b| b == 0x5a));
+    assert!(host[0xffd + 8195..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn tpc_kernels_match_the_host_bit_for_bit() {
+    let g = Guest::new();
+    g.queue(TPC0, 8, 8);
+    g.queue(TPC1, 8, 8);
+    // Crosses the model's internal chunks.
+    let n = 100_003;
+    let (a, b) = (floats(n, 1), floats(n, 2));
+    let (a_off, b_off, out_off) = (0x10_0000, 0x20_0000, 0x30_0000);
+    let bytes = 4 * n as u64;
+    g.dram_write(a_off, &f32_bytes(&a));
+    g.dram_write(b_off, &f32_bytes(&b));
+    let scalar = 1.1f32;
+    let kernel = |kernel, count: usize, out_off| Kernel {
+        kernel,
+        count: count as u32,
+        a: DRAM + a_off,
+        b: DRAM + b_off,
+        out: DRAM + out_off,
+        scalar: scalar.to_bits(),
+        zero: 0,
+    };
+    let out = |len| f32_bits(&g.dram_read(out_off, 4 * len));
+
+    let fill = Kernel {
+        scalar: 0x7fa0_0001, // a signalling NaN: copied, not computed
+        ..kernel(1, n, out_off)
+    };
+    g.run_ok(TPC0, &Cb::default().exe(g.kernel(0, &fill)));
+    assert!(out(n).iter().all(|&v| v == 0x7fa0_0001));
+    assert_eq!(g.dram_u32(out_off + bytes), 0, "past the end");
+
+    g.run_ok(
+        TPC1,
+        &Cb::default().exe(g.kernel(0x40, &kernel(2, n, out_off))),
+    );
+    let expect: Vec<u32> = a.iter().zip(&b).map(|(x, y)| (x + y).to_bits()).collect();
+    assert!(out(n) == expect, "ADD");
+
+    g.run_ok(
+        TPC0,
+        &Cb::default().exe(g.kernel(0x80, &kernel(3, n, out_off))),
+    );
+    let expect: Vec<u32> = a.iter().map(|x| (x * scalar).to_bits()).collect();
+    assert!(out(n) == expect, "SCALE");
+
+    g.run_ok(
+        TPC1,
+        &Cb::default().exe(g.kernel(0xc0, &kernel(4, n, out_off))),
+    );
+    let sum = a[1..].iter().fold(a[0], |acc, x| acc + x);
+    assert_eq!(out(1), [sum.to_bits()], "SUM");
+    assert_ne!(
+        sum.to_bits(),
+        a.iter().rev().fold(0.0f32, |acc, x| acc + x).to_bits(),
+        "order matters"
+    );
+    assert_eq!(g.dram_u32(out_off + 4), expect[1], "SUM writes one element");
+
+    // In place, and a one-element SUM onto itself: -0.0 stays -0.0.
+    let in_place = Kernel {
+        out: DRAM + a_off,
+        ..kernel(2, n, 0)
+    };
+    g.run_ok(TPC0, &Cb::default().exe(g.kernel(0x100, &in_place)));
+    let expect: Vec<u32> = a.iter().zip(&b).map(|(x, y)| (x + y).to_bits()).collect();
+    assert!(
+        f32_bits(&g.dram_read(a_off, 4 * n)) == expect,
+        "ADD in place"
+    );
+    g.dram_write(a_off, &(-0.0f32).to_le_bytes());
+    let one = Kernel {
+        out: DRAM + a_off,
+        ..kernel(4, 1, 0)
+    };
+    g.run_ok(TPC0, &Cb::default().exe(g.kernel(0x140, &one)));
+    assert_eq!(g.dram_u32(a_off), (-0.0f32).to_bits());
+}
+
+#[test]
+fn cross_queue_fence_orders_jobs() {
+    let g = Guest::new();
+    g.queue(DMA0, 8, 8);
+    g.queue(TPC0, 8, 8);
+    g.map_buffer(HOST, 1, false);
+    let input = floats(1024, 7);
+    g.host_write(HOST, &f32_bytes(&input));
+    let scale = Kernel {
+        kernel: 3,
+        count: 1024,
+        a: DRAM + 0x1_0000,
+        b: 0,
+        out: DRAM + 0x2_0000,
+        scalar: 3.0f32.to_bits(),
+        zero: 0,
+    };
+    let desc = g.kernel(0, &scale);
+    // The TPC job waits for SOB 5 to reach 1, through monitor 9 and its
+    // fence counter 2, then scales what the DMA job brought in.
+    let consumer = Cb::default()
+        .arm_fence(9, 5, 1, TPC0, 2, 1)
+        .fence(2, 1, 1)
+        .exe(desc);
+    g.submit(TPC0, &consumer, 1);
+    g.wait("the monitor to be armed", || {
+        g.sm_reg(sm::mon(9, sm::STATUS)) == 1
+    });
+    g.quiet(TPC0);
+    assert_eq!(g.qreg(TPC0, qman::STATUS), 1, "busy in the FENCE");
+    let producer = Cb::default()
+        .lin_dma(HOST, DRAM + 0x1_0000, 4096)
+        .msg_short(5, 1 << 31 | 1);
+    g.submit(DMA0, &producer, 2);
+    assert_eq!(g.cqe(DMA0), cqe(OK, 2, 0));
+    assert_eq!(g.cqe(TPC0), cqe(OK, 1, 0));
+    let expect: Vec<u32> = input.iter().map(|x| (x * 3.0).to_bits()).collect();
+    assert!(f32_bits(&g.dram_read(0x2_0000, 4096)) == expect);
+    assert_eq!(g.sm_reg(sm::fence(TPC0, 2)), 0, "decremented");
+    assert_eq!(g.sm_reg(sm::mon(9, sm::STATUS)), 0, "disarmed");
+    assert_eq!(g.sm_reg(sm::sob(5)), 1);
+    assert_eq!(g.qreg(TPC0, qman::STATUS), 0);
+}
+
+#[test]
+fn fence_timeout_fails_the_job_and_the_queue_goes_on() {
+    let g = Guest::new();
+    g.event_queue(8);
+    g.queue(DMA1, 8, 8);
+    let cb = Cb::default().msg_long(DRAM, 1);
+    let at = cb.here();
+    let cb = cb.fence(1, 2, 1).msg_long(DRAM + 4, 2);
+    let start = Instant::now();
+    assert_eq!(g.run(DMA1, &cb), cqe(FENCE_TIMEOUT, 0x77, at));
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!((g.dram_u32(0), g.dram_u32(4)), (1, 0));
+    assert!(g.irq_pending(1));
+    assert_eq!(g.event(), Some(event(1, FENCE_TIMEOUT, at.into())));
+    assert_eq!(g.event(), None);
+    // Only a FENCE that passes decrements.
+    g.run_ok(DMA1, &Cb::default().wreg(sm::fence(DMA1, 1), 1));
+    g.run_ok(
+        DMA1,
+        &Cb::default().wreg(sm::fence(DMA1, 1), 1).fence(1, 2, 1),
+    );
+    assert_eq!(g.sm_reg(sm::fence(DMA1, 1)), 1);
+}
+
+#[test]
+fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
+    let g = Guest::new();
+    g.event_queue(64);
+    for q in [DMA0, DMA1, TPC0, TPC1] {
+        g.queue(q, 4, 4);
+    }
+    g.map_buffer(HOST, 1, true);
+    g.map_buffer(HOST + PAGE, 1, false);
+    // Kernel descriptor number `n`, at DRAM 0x1000 + 0x40 n.
+    let desc = |n: u64, kernel, count, a, out, zero| {
+        let raw = Kernel {
+            kernel,
+            count,
+            a: DRAM + a,
+            b: DRAM + a,
+            out: DRAM + out,
+            scalar: 0,
+            zero,
+        };
+        g.kernel(0x1000 + 0x40 * n, &raw)
+    };
+    let p = Cb::default;
+    // A failing packet, and the event's info if not the packet's offset.
+    let cases = [
+        (DMA0, BAD_OPCODE, p().packet(0x1f, 0, 0, &[]), None),
+        (DMA1, BAD_OPCODE, p().packet(0x00, 0, 0, &[]), None),
+        (TPC0, BAD_OPCODE, p().packet(0x0e, 0, 0, &[0]), None),
+        (DMA0, NOT_SUPPORTED, p().packet(0x02, 0, 0, &[0]), None),
+        (TPC1, NOT_SUPPORTED, p().packet(0x0d, 0, 0, &[0]), None),
+        (DMA1, BAD_PACKET, p().packet(0x0a, 1 << 12, 0, &[]), None),
+        (
+            DMA1,
+            BAD_PACKET,
+            p().packet(0x09, 0, 0, &[DRAM, DRAM]),
+            None,
+        ),
+        (DMA0, BAD_PACKET, p().packet(0x08, 0, 1 << 8, &[]), None),
+        (TPC0, BAD_PACKET, p().packet(0x0f, 0, 1, &[DRAM]), None),
+        (DMA0, BAD_PACKET, p().end(), None),
+        (DMA1, BAD_PACKET, p().repeat(0).end(), None),
+        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + DRAM_SIZE, 1), None),
+        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + 2, 1), None),
+        (DMA0, BAD_ADDRESS, p().msg_long(0x2000_0000, 1), None),
+        (DMA0, BAD_ADDRESS, p().wreg(sm::mon(3, sm::STATUS), 1), None),
+        (DMA0, BAD_ADDRESS, p().wreg(sm::sob(1) + 1, 1), None),
+        (DMA0, BAD_ADDRESS, p().wreg(0xf000, 1), None),
+        (
+            DMA1,
+            BAD_ADDRESS,
+            p().lin_dma(DRAM + DRAM_SIZE - 8, DRAM, 9),
+            None,
+        ),
+        (DMA1, BAD_ADDRESS, p().lin_dma(SM, DRAM, 4), None),
+        (
+            DMA1,
+            BAD_ADDRESS,
+            p().lin_dma(DRAM, DRAM + (1 << 46), 4),
+            None,
+        ),
+        (
+            DMA1,
+            BAD_ADDRESS,
+            p().memset(HOST + (1 << 39) - 4, 0, 8),
+            None,
+        ),
+        (
+            DMA0,
+            MMU_FAULT,
+            p().lin_dma(HOST + 0x10, DRAM, 0x3000),
+            Some(HOST + 0x2000),
+        ),
+        (
+            DMA0,
+            MMU_FAULT,
+            p().lin_dma(DRAM, HOST + 0xff0, 0x20),
+            Some(HOST + PAGE),
+        ),
+        (
+            DMA1,
+            MMU_FAULT,
+            p().memset(HOST + 0x12_3000, 0, 1),
+            Some(HOST + 0x12_3000),
+        ),
+        (
+            TPC0,
+            MMU_FAULT,
+            p().msg_long(HOST + PAGE + 4, 1),
+            Some(HOST + PAGE + 4),
+        ),
+        (TPC0, NOT_SUPPORTED, p().lin_dma(DRAM, DRAM + 4, 4), None),
+        (TPC1, NOT_SUPPORTED, p().memset(DRAM, 0, 4), None),
+        (DMA0, NOT_SUPPORTED, p().exe(DRAM), None),
+        (TPC0, BAD_KERNEL, p().exe(desc(0, 0, 1, 0, 0x100, 0)), None),
+        (TPC0, BAD_KERNEL, p().exe(desc(1, 5, 1, 0, 0x100, 0)), None),
+        (TPC1, BAD_KERNEL, p().exe(desc(2, 1, 0, 0, 0x100, 0)), None),
+        (
+            TPC1,
+            BAD_KERNEL,
+            p().exe(desc(3, 1, (16 << 20) + 1, 0, 0x100, 0)),
+            None,
+        ),
+        (TPC0, BAD_KERNEL, p().exe(desc(4, 1, 1, 0, 0x100, 1)), None),
+        (
+            TPC0,
+            BAD_KERNEL,
+            p().exe(desc(5, 2, 8, 0x100, 0x104, 0)),
+            None,
+        ),
+        (
+            TPC1,
+            BAD_KERNEL,
+            p().exe(desc(6, 4, 2, 0x100, 0x100, 0)),
+            None,
+        ),
+        (
+            TPC1,
+            BAD_ADDRESS,
+            p().exe(desc(7, 3, 1, 0x102, 0x200, 0)),
+            None,
+        ),
+        (
+            TPC0,
+            BAD_ADDRESS,
+            p().exe(desc(8, 1, 4, 0, DRAM_SIZE - 8, 0)),
+            None,
+        ),
+        (TPC0, BAD_ADDRESS, p().exe(DRAM + 0x1004), None),
+        (TPC1, BAD_ADDRESS, p().exe(HOST), None),
+        (TPC1, BAD_ADDRESS, p().exe(DRAM + DRAM_SIZE - 32), None),
+    ];
+    for (i, (q, status, fail, info)) in cases.into_iter().enumerate() {
+        // Between two markers.
+        let marker = 0x8000 + 8 * i as u64;
+        let mut cb = Cb::default().nop().msg_long(DRAM + marker, 0xaa);
+        let at = cb.here();
+        cb.0.extend(fail.0);
+        let cb = cb.msg_long(DRAM + marker + 4, 0xbb);
+        assert_eq!(g.run(q, &cb), cqe(status, 0x77, at), "case {i}");
+        let expect = event(q as u32, status, info.unwrap_or(at.into()));
+        assert_eq!(g.event(), Some(expect), "case {i}");
+        assert!(g.irq_pending(1), "case {i}");
+        assert_eq!(g.dram_u32(marker), 0xaa, "case {i}: the packets before ran");
+        assert_eq!(
+            g.dram_u32(marker + 4),
+            0,
+            "case {i}: the packets after did not"
+        );
+        g.run_ok(q, &Cb::default().msg_long(DRAM + marker + 4, 0xcc));
+        assert_eq!(g.dram_u32(marker + 4), 0xcc, "case {i}: the next job ran");
+    }
+    assert_eq!(g.event(), None);
+    assert_eq!(g.bar().read32(eq::EQ_LOST), 0);
+}
+
+#[test]
+fn truncated_and_unterminated_command_buffers() {
+    let g = Guest::new();
+    g.event_queue(8);
+    g.queue(DMA0, 4, 4);
+    let cb = Cb::default().nop();
+    let at = cb.here();
+    let mut cb = cb.lin_dma(DRAM, DRAM + 8, 4);
+    cb.0.truncate(cb.0.len() - 8);
+    assert_eq!(g.run(DMA0, &cb), cqe(BAD_PACKET, 0x77, at));
+    assert_eq!(g.event().map(|e| e.info), Some(at.into()));
+
+    // The block ran once before its missing end was found.
+    let cb = Cb::default().nop();
+    let at = cb.here();
+    let cb = cb.repeat(3).msg_short(1, 1 << 31 | 1);
+    assert_eq!(g.run(DMA0, &cb), cqe(BAD_PACKET, 0x77, at));
+    assert_eq!(
+        g.event().map(|e| (e.cause, e.info)),
+        Some((BAD_PACKET, at.into()))
+    );
+    assert_eq!(g.sm_reg(sm::sob(1)), 1);
+
+    // Blocks do not nest.
+    let cb = Cb::default().repeat(2);
+    let at = cb.here();
+    let cb = cb.repeat(2).end().end();
+    assert_eq!(g.run(DMA0, &cb), cqe(BAD_PACKET, 0x77, at));
+    assert_eq!(
+        g.event().map(|e| (e.cause, e.info)),
+        Some((BAD_PACKET, at.into()))
+    );
+}
+
+#[test]
+fn bad_buffer_descriptors() {
+    let g = Guest::new();
+    g.event_queue(16);
+    g.queue(DMA1, 16, 16);
+    let cb = Cb::default().msg_short(2, 1 << 31 | 1);
+    let ptr = g.alloc(16, 8);
+    g.write(ptr, &cb.0);
+    let cases = [
+        (ptr, 0, 0),
+        (ptr, 4, 0),
+        (ptr, 12, 0),
+        (ptr + 4, 8, 0),
+        (ptr, (2 << 20) + 8, 0),
+        (ptr, 8, 1 << 16),
+        (RAM_SIZE - 8, 16, 0),
+        (u64::MAX - 7, 8, 0),
+    ];
+    for (i, &(ptr, len, ctl)) in cases.iter().enumerate() {
+        g.post_bd(DMA1, ptr, len, ctl | 0x40 | i as u32);
+        g.ring(DMA1);
+        let tag = 0x40 | i as u32;
+        assert_eq!(g.cqe(DMA1), cqe(BAD_PACKET, tag, 0), "case {i}");
+        assert_eq!(g.event(), Some(event(1, BAD_PACKET, 0)), "case {i}");
+    }
+    g.post_bd(DMA1, ptr, 8, 0xffff);
+    g.ring(DMA1);
+    assert_eq!(g.cqe(DMA1), cqe(OK, 0xffff, 0));
+    // A 2 MiB CB of NOPs ending in the SOB increment.
+    let mut big = Cb::default();
+    while big.0.len() < (2 << 20) - 8 {
+        big = big.nop();
+    }
+    let big = big.msg_short(2, 1 << 31 | 1);
+    g.run_ok(DMA1, &big);
+    assert_eq!(g.sm_reg(sm::sob(2)), 2);
+}
+
+#[test]
+fn repeat_stop_and_sync_manager_packets() {
+    let g = Guest::new();
+    g.queue(DMA0, 4, 4);
+    g.map_buffer(HOST, 1, true);
+    let cb = Cb::default()
+        .repeat(5)
+        .msg_short(3, 1 << 31 | 2)
+        .arb_point()
+        .end()
+        .repeat(1)
+        .msg_long(SM + sm::sob(4), 1 << 31 | 0x7fff)
+        .end()
+        .wreg(sm::sob(6), 0x1_2345)
+        .msg_short(1023, 9)
+        // Monitor 255 on SOB 3 >= 10 writes host memory at once.
+        .wreg(sm::mon(255, sm::PAY_ADDR_LO), 0x40)
+        .wreg(sm::mon(255, sm::PAY_ADDR_HI), (HOST >> 32) as u32)
+        .wreg(sm::mon(255, sm::PAY_DATA), 0xfeed)
+        .wreg(sm::mon(255, sm::ARM), 3 | 10 << 16)
+        .stop()
+        .packet(0x1f, 0xff_ffff, 0, &[])
+        .msg_short(7, 1);
+    g.run_ok(DMA0, &cb);
+    assert_eq!(g.sm_reg(sm::sob(3)), 10);
+    assert_eq!(g.sm_reg(sm::sob(4)), 0x7fff);
+    assert_eq!(g.sm_reg(sm::sob(6)), 0x2345);
+    assert_eq!(g.sm_reg(sm::sob(1023)), 9);
+    assert_eq!(g.sm_reg(sm::sob(7)), 0, "after STOP");
+    assert_eq!(g.host_read(HOST + 0x40, 4), 0xfeed_u32.to_le_bytes());
+    assert_eq!(g.sm_reg(sm::mon(255, sm::STATUS)), 0);
+}
+
+#[test]
+fn cq_full_stalls_without_losing_jobs() {
+    let g = Guest::new();
+    g.queue(DMA0, 8, 2);
+    for tag in 1..=3 {
+        g.post(DMA0, &Cb::default().msg_short(0, 1 << 31 | 1), tag);
+    }
+    g.ring(DMA0);
+    g.wait("two completions", || g.qreg(DMA0, qman::CQ_PI) == 2);
+    thread::sleep(QUIET);
+    assert_eq!(g.qreg(DMA0, qman::CQ_PI), 2, "wrote into a full CQ");
+    assert_eq!(
+        g.qreg(DMA0, qman::PQ_CI),
+        2,
+        "took a job it cannot complete"
+    );
+    assert_eq!(g.sm_reg(sm::sob(0)), 2);
+    assert_eq!(g.cqe(DMA0).tag, 1);
+    // Consuming alone does not resume the queue: the doorbell does.
+    thread::sleep(QUIET);
+    assert_eq!(g.qreg(DMA0, qman::CQ_PI), 2);
+    g.ring(DMA0);
+    assert_eq!(g.cqe(DMA0).tag, 2);
+    assert_eq!(g.cqe(DMA0).tag, 3);
+    assert_eq!(g.sm_reg(sm::sob(0)), 3);
+    assert_eq!(g.qreg(DMA0, qman::PQ_CI), 3);
+}
+
+#[test]
+fn doorbells_are_not_lost() {
+    let g = Guest::new();
+    for q in [DMA0, DMA1, TPC0, TPC1] {
+        g.queue(q, 64, 64);
+    }
+    // Enough work that doorbells ring while jobs run.
+    let cb = Cb::default().repeat(200).msg_short(0, 1 << 31 | 1).end();
+    for tag in 0..40 {
+        for q in [DMA0, DMA1, TPC0, TPC1] {
+            g.submit(q, &cb, tag);
+        }
+    }
+    for q in [DMA0, DMA1, TPC0, TPC1] {
+        for tag in 0..40 {
+            assert_eq!(g.cqe(q), cqe(OK, tag, 0), "queue {q}");
+        }
+    }
+    assert_eq!(g.sm_reg(sm::sob(0)), 160 * 200);
+}
+
+#[test]
+fn ring_registers_are_checked() {
+    let g = Guest::new();
+    g.queue(TPC1, 4, 4);
+    let cb = Cb::default().msg_short(8, 1 << 31 | 1);
+    g.post(TPC1, &cb, 1);
+    let pq_base = g.bar().read64(qman::block(TPC1) + qman::PQ_BASE_LO);
+    let bad = [
+        (qman::PQ_SIZE, 3),
+        (qman::PQ_SIZE, 8192),
+        (qman::CQ_SIZE, 1),
+        (qman::PQ_BASE_LO, pq_base as u32 + 8),
+        (qman::CQ_BASE_LO, RAM_SIZE as u32 - 8),
+        (qman::PQ_PI, 6),
+        (qman::CQ_CI, 1),
+    ];
+    for (reg, val) in bad {
+        let old = g.qreg(TPC1, reg);
+        g.set_qreg(TPC1, reg, val);
+        g.set_qreg(TPC1, qman::STATUS, 0);
+        g.ring(TPC1);
+        g.wait("CONFIG_ERROR", || g.qreg(TPC1, qman::STATUS) == 2);
+        thread::sleep(Duration::from_millis(10));
+        assert_eq!(g.qreg(TPC1, qman::PQ_CI), 0, "register {reg:#x} = {val:#x}");
+        g.set_qreg(TPC1, reg, old);
+    }
+    // Disabled, the doorbell does nothing.
+    g.set_qreg(TPC1, qman::CTL, 0);
+    g.ring(TPC1);
+    g.quiet(TPC1);
+    g.set_qreg(TPC1, qman::CTL, 1);
+    g.ring(TPC1);
+    assert_eq!(g.cqe(TPC1), cqe(OK, 1, 0));
+    assert_eq!(g.qreg(TPC1, qman::STATUS), 0);
+    assert_eq!(g.sm_reg(sm::sob(8)), 1);
+}
+
+#[test]
+fn engine_hang_stops_one_queue_until_cleared_or_reset() {
+    let g = Guest::new();
+    g.event_queue(8);
+    g.queue(DMA0, 4, 4);
+    g.queue(DMA1, 4, 4);
+    let bar = g.bar();
+    bar.write32(model_ctl::ENGINE_HANG, 1 << DMA1);
+    g.submit(DMA1, &Cb::default().msg_short(1, 1), 1);
+    g.wait("DMA1 busy", || g.qreg(DMA1, qman::STATUS) == 1);
+    g.run_ok(DMA0, &Cb::default().msg_short(0, 1));
+    g.quiet(DMA1);
+    assert_eq!(g.sm_reg(sm::sob(1)), 0);
+    bar.write32(model_ctl::ENGINE_HANG, 0);
+    assert_eq!(g.cqe(DMA1), cqe(OK, 1, 0));
+    assert_eq!(g.sm_reg(sm::sob(1)), 1);
+
+    // Hung mid-job (past a FENCE that DMA0 releases), with another job
+    // queued: QMAN_RESET drops both.
+    let cb = Cb::default().msg_short(2, 1).fence(0, 1, 0).msg_short(3, 1);
+    g.submit(DMA1, &cb, 2);
+    g.submit(DMA1, &Cb::default().msg_short(4, 1), 3);
+    g.wait("the first packet", || g.sm_reg(sm::sob(2)) == 1);
+    bar.write32(model_ctl::ENGINE_HANG, 1 << DMA1);
+    g.run_ok(DMA0, &Cb::default().wreg(sm::fence(DMA1, 0), 1));
+    thread::sleep(QUIET);
+    assert_eq!(g.sm_reg(sm::sob(3)), 0, "ran while hung");
+    assert_eq!(g.qreg(DMA1, qman::STATUS), 1);
+    assert_eq!(g.command(0x03, DMA1 as u64), 0);
+    assert_eq!(g.sm_reg(sm::fence(DMA1, 0)), 0);
+    for off in (0..qman::SIZE).step_by(4) {
+        let expect = if off == qman::ENGINE { 0x100 } else { 0 };
+        assert_eq!(g.qreg(DMA1, off), expect, "register {off:#x}");
+    }
+    assert_eq!(g.qreg(DMA0, qman::CTL), 1, "other queues are left alone");
+    bar.write32(model_ctl::ENGINE_HANG, 0);
+    thread::sleep(QUIET);
+    assert_eq!(g.sm_reg(sm::sob(4)), 0, "dropped job ran");
+    let cq_base = g.queues.borrow()[&DMA1].cq;
+    assert_eq!(
+        g.read(cq_base, 32),
+        vec![0; 32],
+        "completion of an aborted job"
+    );
+    assert_eq!(g.event(), None);
+    assert_eq!(bar.read32(model_ctl::ENGINE_HANG), 0);
+
+    // The queue serves again once set up again.
+    g.queue(DMA1, 4, 4);
+    g.run_ok(DMA1, &Cb::default().msg_short(5, 1));
+    assert_eq!(g.sm_reg(sm::sob(5)), 1);
+    assert_eq!(g.sm_reg(sm::sob(3)), 0);
+}
+
+#[test]
+fn qman_reset_aborts_a_fence_and_zeroes_its_counters() {
+    let g = Guest::new();
+    g.queue(TPC0, 4, 4);
+    g.queue(TPC1, 4, 4);
+    g.run_ok(
+        TPC1,
+        &Cb::default()
+            .wreg(sm::fence(TPC0, 0), 1)
+            .wreg(sm::fence(TPC1, 0), 1),
+    );
+    g.submit(TPC0, &Cb::default().fence(0, 2, 1).msg_short(1, 1), 1);
+    g.wait("TPC0 busy", || g.qreg(TPC0, qman::STATUS) == 1);
+    let start = Instant::now();
+    assert_eq!(g.command(0x03, TPC0 as u64), 0);
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "waited for the FENCE"
+    );
+    assert_eq!(g.qreg(TPC0, qman::STATUS), 0);
+    assert_eq!(g.sm_reg(sm::fence(TPC0, 0)), 0);
+    assert_eq!(g.sm_reg(sm::fence(TPC1, 0)), 1);
+    thread::sleep(Duration::from_millis(1100));
+    assert_eq!(g.qreg(TPC0, qman::CQ_PI), 0, "no completion after a reset");
+    assert_eq!(g.command(0x03, 4), 4, "BAD_SIZE");
+}
+
+#[test]
+fn reset_aborts_every_job_and_clears_every_block() {
+    let g = Guest::new();
+    g.event_queue(8);
+    for q in [DMA0, DMA1, TPC0] {
+        g.queue(q, 4, 4);
+    }
+    g.map_buffer(HOST, 1, true);
+    g.run_ok(
+        DMA0,
+        &Cb::default()
+            .memset(DRAM, 0xff, 64)
+            .msg_short(9, 9)
+            .arm_fence(1, 10, 1, TPC0, 0, 1),
+    );
+    g.bar().write32(model_ctl::ENGINE_HANG, 1 << DMA1);
+    g.submit(DMA1, &Cb::default().msg_short(2, 1), 1);
+    g.submit(TPC0, &Cb::default().fence(0, 1, 1).msg_short(3, 1), 1);
+    g.wait("both busy", || {
+        g.qreg(DMA1, qman::STATUS) == 1 && g.qreg(TPC0, qman::STATUS) == 1
+    });
+    assert_eq!(g.command(0x01, 0), 0);
+    let bar = g.bar();
+    assert_eq!(
+        bar.read32(model_ctl::ENGINE_HANG),
+        1 << DMA1,
+        "model control survives"
+    );
+    bar.write32(model_ctl::ENGINE_HANG, 0);
+    thread::sleep(Duration::from_millis(1100));
+    for q in [DMA0, DMA1, TPC0, TPC1] {
+        for off in (0..qman::SIZE).step_by(4) {
+            if off != qman::ENGINE {
+                assert_eq!(g.qreg(q, off), 0, "queue {q} register {off:#x}");
+            }
+        }
+    }
+    for off in (mmu::BASE..eq::BASE + eq::SIZE).step_by(4) {
+        assert_eq!(bar.read32(off), 0, "register {off:#x}");
+    }
+    for off in (0..sm::SIZE).step_by(4) {
+        assert_eq!(g.sm_reg(off), 0, "sync manager {off:#x}");
+    }
+    assert_eq!(g.dram_read(0, 64), vec![0; 64]);
+    // No completion or event was written after the reset.
+    for q in [DMA1, TPC0] {
+        let cq_base = g.queues.borrow()[&q].cq;
+        assert_eq!(g.read(cq_base, 32), vec![0; 32], "queue {q}");
+    }
+    let (eq_base, ..) = g.events.get().unwrap();
+    assert_eq!(g.read(eq_base, 16 * 8), vec![0; 16 * 8]);
+
+    // Set up again, everything works.
+    g.enable_mmu();
+    g.event_queue(8);
+    g.queue(TPC0, 4, 4);
+    g.run_ok(
+        TPC0,
+        &Cb::default()
+            .msg_long(HOST, 5)
+            .wreg(sm::fence(TPC0, 0), 1)
+            .fence(0, 1, 1),
+    );
+    assert_eq!(g.host_read(HOST, 4), 5u32.to_le_bytes());
+}
+
+#[test]
+fn full_or_disabled_event_queue_counts_lost_events() {
+    let g = Guest::new();
+    g.event_queue(2);
+    g.queue(DMA0, 8, 8);
+    let bad = Cb::default().packet(0x1f, 0, 0, &[]);
+    for _ in 0..3 {
+        assert_eq!(g.run(DMA0, &bad).status, BAD_OPCODE);
+    }
+    assert_eq!(g.bar().read32(eq::EQ_PI), 2);
+    assert_eq!(g.bar().read32(eq::EQ_LOST), 1);
+    assert!(g.event().is_some() && g.event().is_some() && g.event().is_none());
+    assert_eq!(g.run(DMA0, &bad).status, BAD_OPCODE);
+    assert_eq!(g.event().map(|e| e.cause), Some(BAD_OPCODE));
+    g.bar().write32(eq::EQ_CTL, 0);
+    assert_eq!(g.run(DMA0, &bad).status, BAD_OPCODE);
+    assert_eq!(g.bar().read32(eq::EQ_LOST), 2);
+    assert_eq!(g.bar().read32(eq::EQ_PI), 3);
+}
+
+#[test]
+fn random_jobs_and_registers_never_wedge_the_device() {
+    let g = Guest::new();
+    g.event_queue(4096);
+    let queues = [DMA0, DMA1, TPC0, TPC1];
+    for q in queues {
+        g.queue(q, 64, 64);
+    }
+    g.map_buffer(HOST, 4, true);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..100 {
+        for q in queues {
+            let mut cb = Cb::default();
+            for _ in 0..1 + next() % 6 {
+                let (r, s) = (next(), next());
+                // Mostly valid addresses, so that jobs get somewhere.
+                let addr = |r: u64| match r % 8 {
+                    0..=2 => DRAM + (r >> 40) % 0x10000,
+                    3 | 4 => HOST + (r >> 40) % 0x4000,
+                    5 => SM + (r >> 40) % 0x1000,
+                    6 => DRAM + DRAM_SIZE - (r >> 56),
+                    _ => r,
+                };
+                let val = (r >> 8) as u32;
+                cb = match (r >> 32) % 16 {
+                    0 | 1 => cb.wreg((s >> 16) & 0xfffc, val),
+                    2 | 3 => cb.msg_long(addr(s) & !3, val),
+                    4 => cb.msg_short(s as u32 & 0x3ff, val),
+                    5 => cb.repeat(1 + s as u32 % 4),
+                    6 => cb.end(),
+                    7 => cb.fence(s as u32 & 3, 0, (s >> 8) as u32 & 0xf),
+                    8 | 9 => cb.lin_dma(addr(s), addr(next()), 1 + val % 0x3000),
+                    10 => cb.memset(addr(s), s as u8, 1 + val % 0x3000),
+                    11 | 12 => cb.exe(addr(s) & !7),
+                    13 => cb.packet((s & 0x1f) as u32, (s >> 8) as u32 & 0xff_ffff, val, &[s]),
+                    14 => cb.nop(),
+                    _ => cb.arb_point(),
+                };
+            }
+            g.submit(q, &cb, round);
+        }
+        for q in queues {
+            let done = g.cqe(q);
+            assert_eq!(done.tag, u32::from(round), "queue {q}");
+            assert!(done.status <= BAD_KERNEL, "queue {q}: {done:?}");
+        }
+    }
+    while let Some(event) = g.event() {
+        assert!(
+            (BAD_OPCODE..=BAD_KERNEL).contains(&event.cause),
+            "{event:?}"
+        );
+    }
+
+    // Garbage in every register, and every doorbell.
+    let bar = g.bar();
+    for off in (mmu::BASE..eq::BASE + eq::SIZE)
+        .chain(qman::block(0)..qman::block(4))
+        .step_by(4)
+    {
+        bar.write32(off, next() as u32);
+    }
+    for q in queues {
+        g.set_qreg(q, qman::CTL, 1);
+    }
+    for vector in 0..32 {
+        g.dev.doorbell(vector, 1).unwrap();
+    }
+    thread::sleep(QUIET);
+    assert_eq!(g.command(0x01, 0), 0);
+    g.enable_mmu();
+    g.queue(TPC1, 4, 4);
+    g.run_ok(TPC1, &Cb::default().msg_long(HOST, 1));
+}
