@@ -96,10 +96,18 @@ impl ComputeFile {
         for _ in 0..HISTORY {
             history.push(None, GFP_KERNEL)?;
         }
+        let host_va = RangeAllocator::new(HOST_VA_SIZE)?;
         let regs = dev.hw.regs()?;
+        // Nothing of the previous user's may act for this one: its SOB values, armed monitors
+        // (which would write to this user's memory) and fence counters are cleared. No job runs
+        // between users, so the sync manager is idle.
+        for offset in (0..regs::SYNC_MANAGER_SIZE).step_by(4) {
+            regs.try_write32(0, regs::SYNC_MANAGER + offset)?;
+        }
         regs.write32(mmu.root() as u32, regs::MMU_ROOT_LO);
         regs.write32((mmu.root() >> 32) as u32, regs::MMU_ROOT_HI);
         regs.write32(regs::CTL_ENABLE, regs::MMU_CTL);
+        drop(regs);
         Ok(Context {
             cbs: RBTree::new(),
             next_cb: 1,
@@ -108,7 +116,7 @@ impl ComputeFile {
             dram: RBTree::new(),
             next_dram: 1,
             mmu,
-            host_va: RangeAllocator::new(HOST_VA_SIZE)?,
+            host_va,
             host: RBTree::new(),
         })
     }

@@ -60,6 +60,10 @@ pub(crate) const EQ_LOST: usize = 0x318;
 /// `ENABLE`, bit 0 of `MMU_CTL`, `EQ_CTL` and a QMAN's `CTL`.
 pub(crate) const CTL_ENABLE: u32 = 1 << 0;
 
+/// The sync manager: SOBs, monitors and fence counters, all state in BAR2.
+pub(crate) const SYNC_MANAGER: usize = 0x10000;
+pub(crate) const SYNC_MANAGER_SIZE: usize = 0x10000;
+
 /// The registers of QMAN `q`, at `qman(q) + offset`.
 pub(crate) const fn qman(q: usize) -> usize {
     0x1000 + 0x100 * q

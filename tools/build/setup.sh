@@ -11,8 +11,8 @@ packages=(
 	linux-source-6.12 rustc-web rust-web-src
 	# Kernel build.
 	make flex bison bc libelf-dev libssl-dev cpio clang libclang-dev lld llvm
-	# Runner and guest userspace.
-	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip
+	# Runner, guest userspace, hl-thunk's C ABI test.
+	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip gcc g++ libc6-dev
 )
 
 missing=()

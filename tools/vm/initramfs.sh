@@ -4,6 +4,9 @@
 #  - busybox (static) with a symlink per applet;
 #  - Debian's ip, ethtool and dcb with their shared libraries and ld.so;
 #  - habanalabs.ko as /lib/modules/habanalabs.ko;
+#  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests and
+#    hlthunk-c-smoke (tests/c_smoke.c, compiled here with gcc against
+#    include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt;
 #  - tools/vm/init as /init.
 # It is rebuilt only when one of these inputs (or this script) changed.
@@ -20,7 +23,29 @@ bins=(/usr/sbin/ip /usr/sbin/ethtool /usr/sbin/dcb)
 mapfile -t libs < <(ldd "${bins[@]}" |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' | sort -u)
 
+hl_thunk=$HL_TOP/tools/hl-thunk
+hl_thunk_out=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release
+hl_thunk_lib=$hl_thunk_out/libhlthunk.so
+hl_thunk_c=$HL_BUILD/vm/hlthunk-c-smoke
+hl_thunk_bins=()
+if [ -e "$hl_thunk_lib" ] && [ -e "$hl_thunk_out/hl-thunk" ] &&
+   [ -e "$hl_thunk_out/hl-compute-tests" ]; then
+	mkdir -p "$HL_BUILD/vm"
+	gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$hl_thunk/include" \
+		-I"$HL_TOP/include/uapi" "$hl_thunk/tests/c_smoke.c" \
+		-L"$hl_thunk_out" -lhlthunk -o "$hl_thunk_c"
+	hl_thunk_bins=("$hl_thunk_out/hl-thunk" "$hl_thunk_out/hl-compute-tests" "$hl_thunk_c")
+	mapfile -t libs < <({ printf '%s\n' "${libs[@]}"
+		ldd "${hl_thunk_bins[@]}" "$hl_thunk_lib" |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }'
+		} | sort -u)
+else
+	hl_log "warning: hl-thunk is not built (make tools); the VM will not have it"
+fi
+
 inputs=("$0" "$HL_TOP/tools/vm/init" "$busybox" "${bins[@]}" "${libs[@]}")
+inputs+=("${hl_thunk_bins[@]}")
+[ ${#hl_thunk_bins[@]} = 0 ] || inputs+=("$hl_thunk_lib")
 mapfile -t -O ${#inputs[@]} inputs < <(find "$tests" -type f | sort)
 if [ -e "$module" ]; then
 	inputs+=("$module")
@@ -66,6 +91,12 @@ for bin in "${bins[@]}"; do
 done > "$stage/etc/profile"
 
 [ -e "$module" ] && cp "$module" "$stage/lib/modules/"
+
+if [ ${#hl_thunk_bins[@]} != 0 ]; then
+	cp "${hl_thunk_bins[@]}" "$stage/usr/bin/"
+	mkdir -p "$stage/usr/lib"
+	cp "$hl_thunk_lib" "$stage/usr/lib/"
+fi
 
 mkdir -p "$stage/selftests/$collection"
 cp -a "$tests/." "$stage/selftests/$collection/"

@@ -30,6 +30,8 @@ HL_CTL_FAULTS=0xff000
 HL_CTL_DOORBELLS=0xff004
 HL_FAULT_SELFTEST_CORRUPT=0x1
 HL_FAULT_MAILBOX_HANG=0x2
+# Bit q stops QMAN q's engine (the compute tests set it).
+HL_CTL_ENGINE_HANG=0xff008
 
 # busybox sh runs its own applets before searching PATH: ip must be
 # iproute2's.
@@ -196,6 +198,7 @@ hl_log_show() {
 hl_cleanup() {
 	for _d in $HL_DEVS; do
 		hl_set_faults "$_d" 0
+		hl_wr "$_d" $HL_CTL_ENGINE_HANG 0
 	done
 	hl_load || hl_diag "cleanup: insmod failed"
 	for _d in $HL_DEVS; do

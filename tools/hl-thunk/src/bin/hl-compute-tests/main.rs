@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hl-compute-tests: the compute uAPI of habanalabs.ko, through hl-thunk,
+//! against the device model. The kselftest compute.sh runs it in the test
+//! VM.
+//!
+//!     hl-compute-tests [-d N] [GROUP...]
+//!
+//! runs the named groups (default: all) on device N (/dev/hlN, default 0)
+//! and prints TAP; the exit status is 0 if every check passed, 1 if not,
+//! 2 on a usage error.
+
+mod cb;
+mod dma;
+mod faults;
+mod info;
+mod ioctls;
+mod model;
+mod sync;
+mod tpc;
+mod util;
+
+use std::env;
+use std::process::ExitCode;
+
+use hlthunk::Device;
+
+use util::{Fail, R, Tap};
+
+/// What the tests run against.
+pub struct Env {
+    /// The device index: /dev/hlN, /dev/hl_controlDN.
+    pub index: u32,
+    /// The device's BAR2, or why it could not be mapped.
+    pub bar2: R<model::Bar2>,
+}
+
+impl Env {
+    /// Opens the compute node.
+    pub fn open(&self) -> R<Device> {
+        Ok(Device::open(self.index)?)
+    }
+
+    /// Opens the control node.
+    pub fn open_control(&self) -> R<Device> {
+        Ok(Device::open_control(self.index)?)
+    }
+
+    /// BAR2, for the tests that need the model.
+    pub fn bar2(&self) -> R<&model::Bar2> {
+        self.bar2
+            .as_ref()
+            .map_err(|e| Fail(format!("no access to the model's BAR2: {e}")))
+    }
+}
+
+type Group = fn(&mut Tap, &Env);
+
+const GROUPS: &[(&str, Group)] = &[
+    ("info", info::info),
+    ("nodes", info::nodes),
+    ("control", info::control),
+    ("cb", cb::cb),
+    ("memory", cb::memory),
+    ("dma", dma::dma),
+    ("packets", dma::packets),
+    ("tpc", tpc::tpc),
+    ("fence", sync::fence),
+    ("aborts", faults::aborts),
+    ("hang", faults::hang),
+    ("ioctls", ioctls::ioctls),
+];
+
+const USAGE: &str = "usage: hl-compute-tests [-d N] [GROUP...]";
+
+fn main() -> ExitCode {
+    let mut index = 0;
+    let mut groups = Vec::new();
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "-d" {
+            match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) => index = n,
+                None => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else if let Some(&(_, g)) = GROUPS.iter().find(|(name, _)| *name == arg) {
+            groups.push(g);
+        } else {
+            let names: Vec<_> = GROUPS.iter().map(|(n, _)| *n).collect();
+            eprintln!("{USAGE}\ngroups: {}", names.join(" "));
+            return ExitCode::from(2);
+        }
+    }
+    if groups.is_empty() {
+        groups = GROUPS.iter().map(|&(_, g)| g).collect();
+    }
+
+    let mut tap = Tap::default();
+    let nodes = [Device::compute_path(index), Device::control_path(index)];
+    if let Some(missing) = nodes.iter().find(|n| !n.exists()) {
+        tap.check(
+            format!("device {index}: its nodes exist"),
+            Err(Fail(format!("no {}", missing.display()))),
+        );
+        tap.finish();
+        return ExitCode::FAILURE;
+    }
+    let bar2 = Device::open_control(index)
+        .and_then(|d| d.pci_bus_id())
+        .map_err(Fail::from)
+        .and_then(|bdf| {
+            tap.diag(format!("device {index}: {bdf}"));
+            model::Bar2::open(&bdf)
+        });
+    if let Err(e) = &bar2 {
+        tap.diag(format!("model BAR2: {e}"));
+    }
+    let env = Env { index, bar2 };
+    for group in groups {
+        group(&mut tap, &env);
+    }
+    if tap.finish() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

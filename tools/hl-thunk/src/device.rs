@@ -1,0 +1,1090 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device node and the ioctls on it.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::mem::size_of;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::ptr::{self, NonNull};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::mem::HostMapping;
+use crate::packets::Packet;
+use crate::uapi::*;
+
+/// An open compute node (`/dev/hlN`: every ioctl, one open at a time) or
+/// control node (`/dev/hl_controlDN`: INFO only). Closing the compute node
+/// releases everything its user had: command buffers, device memory,
+/// mappings.
+#[derive(Debug)]
+pub struct Device {
+    file: File,
+}
+
+impl Device {
+    /// The compute node of device `index`.
+    pub fn compute_path(index: u32) -> PathBuf {
+        PathBuf::from(format!("/dev/hl{index}"))
+    }
+
+    /// The control node of device `index`.
+    pub fn control_path(index: u32) -> PathBuf {
+        PathBuf::from(format!("/dev/hl_controlD{index}"))
+    }
+
+    /// Opens the compute node of device `index`; `EBUSY` while another file
+    /// has it open.
+    pub fn open(index: u32) -> Result<Self> {
+        Self::open_path(&Self::compute_path(index))
+    }
+
+    /// Opens the control node of device `index`.
+    pub fn open_control(index: u32) -> Result<Self> {
+        Self::open_path(&Self::control_path(index))
+    }
+
+    /// Opens a node by path.
+    pub fn open_path(path: &Path) -> Result<Self> {
+        // std opens with O_CLOEXEC.
+        File::options()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map(|file| Self { file })
+            .map_err(|e| {
+                Error::new(
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    format!("open {}", path.display()),
+                )
+            })
+    }
+
+    /// The PCI address ("dddd:bb:dd.f") of the node's device.
+    pub fn pci_bus_id(&self) -> Result<String> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "fstat"))?;
+        pci_bus_id_of(meta.rdev())
+    }
+
+    /// Runs ioctl `request` with `arg`, again if a signal interrupted it.
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the argument type of `request`, and any pointer in `arg`
+    /// must be valid for what the driver does with it.
+    unsafe fn ioctl<T>(
+        &self,
+        request: libc::c_ulong,
+        arg: &mut T,
+        what: &'static str,
+    ) -> Result<()> {
+        debug_assert_eq!(ioc_size(request), size_of::<T>());
+        loop {
+            // SAFETY: `arg` is valid for reads and writes of the size the
+            // request encodes; the caller vouches for pointers inside it.
+            let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), request, ptr::from_mut(arg)) };
+            if rc >= 0 {
+                return Ok(());
+            }
+            let e = Error::last_os(what);
+            if e.errno() != libc::EINTR {
+                return Err(e);
+            }
+        }
+    }
+
+    /// The raw INFO ioctl.
+    ///
+    /// # Safety
+    ///
+    /// `args.return_pointer` must be valid for writes of
+    /// `args.return_size` bytes.
+    pub(crate) unsafe fn info_raw(&self, args: &mut hl_info_args) -> Result<()> {
+        // SAFETY: hl_info_args is INFO's argument; the caller vouches for
+        // return_pointer.
+        unsafe { self.ioctl(HL_IOCTL_INFO, args, "INFO") }
+    }
+
+    pub(crate) fn info<T: InfoOp>(&self) -> Result<T> {
+        let mut out = T::default();
+        let mut args = hl_info_args {
+            return_pointer: ptr::from_mut(&mut out) as u64,
+            return_size: size_of::<T>() as u32,
+            op: T::OP,
+        };
+        // SAFETY: return_pointer is `out`, writable for return_size bytes,
+        // and any bytes the driver writes there make a valid T (InfoOp).
+        unsafe { self.info_raw(&mut args) }?;
+        Ok(out)
+    }
+
+    /// The device's identity (`HL_INFO_HW_IP_INFO`).
+    pub fn hw_ip_info(&self) -> Result<HwIpInfo> {
+        self.info::<hl_info_hw_ip_info>().map(HwIpInfo::from)
+    }
+
+    /// Events the device reported since the driver bound (`HL_INFO_HW_EVENTS`).
+    pub fn hw_events(&self) -> Result<HwEvents> {
+        let e = self.info::<hl_info_hw_events>()?;
+        Ok(HwEvents {
+            counts: e.count,
+            lost: e.lost,
+        })
+    }
+
+    /// Device memory use (`HL_INFO_DRAM_USAGE`).
+    pub fn dram_usage(&self) -> Result<DramUsage> {
+        let u = self.info::<hl_info_dram_usage>()?;
+        Ok(DramUsage {
+            free: u.dram_free_mem,
+            allocated: u.ctx_dram_mem,
+        })
+    }
+
+    /// The device's state (`HL_INFO_DEVICE_STATUS`).
+    pub fn device_status(&self) -> Result<DeviceStatus> {
+        self.info::<hl_info_device_status>()
+            .map(|s| DeviceStatus::from(s.status))
+    }
+
+    /// Engine clocks (`HL_INFO_CLK_RATE`).
+    pub fn clk_rate(&self) -> Result<ClkRate> {
+        let c = self.info::<hl_info_clk_rate>()?;
+        Ok(ClkRate {
+            cur_mhz: c.cur_clk_rate_mhz,
+            max_mhz: c.max_clk_rate_mhz,
+        })
+    }
+
+    /// NIC port MAC addresses (`HL_INFO_MAC_ADDR`).
+    pub fn mac_addrs(&self) -> Result<MacAddrs> {
+        let m = self.info::<hl_info_mac_addr>()?;
+        let ports = (0..HL_MAX_PORTS)
+            .filter(|&p| m.port_mask & 1 << p != 0)
+            .map(|p| {
+                let a = &m.addr[p as usize];
+                (p, [a[0], a[1], a[2], a[3], a[4], a[5]])
+            })
+            .collect();
+        Ok(MacAddrs {
+            port_mask: m.port_mask,
+            ports,
+        })
+    }
+
+    /// The raw CB ioctl: returns the handle `out` holds.
+    fn cb_raw(&self, cb: hl_cb_in, what: &'static str) -> Result<u64> {
+        let mut args = hl_cb_args { in_: cb };
+        // SAFETY: hl_cb_args is CB's argument; it holds no pointer.
+        unsafe { self.ioctl(HL_IOCTL_CB, &mut args, what) }?;
+        // SAFETY: every byte of the union is initialised, and `out` is a u64.
+        Ok(unsafe { args.out.cb_handle })
+    }
+
+    /// Creates a command buffer of `size` bytes (8 to `HL_MAX_CB_SIZE`) and
+    /// returns its handle. [`Device::command_buffer`] also maps it.
+    pub fn cb_create(&self, size: u32) -> Result<u64> {
+        if !(8..=HL_MAX_CB_SIZE).contains(&size) {
+            return Err(Error::invalid(format!(
+                "CB size {size} is not in 8..={HL_MAX_CB_SIZE}"
+            )));
+        }
+        let cb = hl_cb_in {
+            op: HL_CB_OP_CREATE,
+            cb_size: size,
+            ..Default::default()
+        };
+        self.cb_raw(cb, "CB create")
+    }
+
+    /// Destroys a command buffer; mappings and submissions that use it keep
+    /// it alive.
+    pub fn cb_destroy(&self, handle: u64) -> Result<()> {
+        let cb = hl_cb_in {
+            cb_handle: handle,
+            op: HL_CB_OP_DESTROY,
+            ..Default::default()
+        };
+        self.cb_raw(cb, "CB destroy").map(drop)
+    }
+
+    /// Maps command buffer `handle` (`size` bytes) read-write.
+    pub(crate) fn cb_mmap(&self, handle: u64, size: u32) -> Result<NonNull<u8>> {
+        let offset = libc::off_t::try_from(handle)
+            .map_err(|_| Error::invalid(format!("CB handle {handle:#x} is not an mmap offset")))?;
+        // SAFETY: a new shared mapping where the kernel chooses; it replaces
+        // nothing of this process.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                self.file.as_raw_fd(),
+                offset,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::last_os("mmap CB"));
+        }
+        NonNull::new(p.cast()).ok_or_else(|| Error::new(libc::ENOMEM, "mmap CB"))
+    }
+
+    /// Creates and maps a command buffer of `size` bytes.
+    pub fn command_buffer(&self, size: u32) -> Result<CommandBuffer<'_>> {
+        let handle = self.cb_create(size)?;
+        match self.cb_mmap(handle, size) {
+            Ok(map) => Ok(CommandBuffer {
+                dev: self,
+                handle,
+                map,
+                size,
+                len: 0,
+            }),
+            Err(e) => {
+                // The handle is useless unmapped; the mmap error is the news.
+                let _ = self.cb_destroy(handle);
+                Err(e)
+            }
+        }
+    }
+
+    /// The raw CS ioctl: returns the sequence number.
+    ///
+    /// # Safety
+    ///
+    /// `cs.chunks_execute` must point to `cs.num_chunks_execute` readable
+    /// chunks.
+    pub(crate) unsafe fn cs_raw(&self, cs: hl_cs_in) -> Result<u64> {
+        let mut args = hl_cs_args { in_: cs };
+        // SAFETY: hl_cs_args is CS's argument; the caller vouches for
+        // chunks_execute.
+        unsafe { self.ioctl(HL_IOCTL_CS, &mut args, "CS") }?;
+        // SAFETY: every byte of the union is initialised, and `out` is a u64.
+        Ok(unsafe { args.out.seq })
+    }
+
+    fn submit_with(&self, jobs: &[Job], flags: u32, timeout_ms: u32) -> Result<u64> {
+        if !(1..=HL_MAX_JOBS_PER_CS as usize).contains(&jobs.len()) {
+            return Err(Error::invalid(format!(
+                "CS: {} jobs, not 1 to {HL_MAX_JOBS_PER_CS}",
+                jobs.len()
+            )));
+        }
+        let chunks = jobs.iter().map(|j| j.chunk()).collect::<Result<Vec<_>>>()?;
+        let cs = hl_cs_in {
+            chunks_execute: chunks.as_ptr() as u64,
+            num_chunks_execute: chunks.len() as u32,
+            cs_flags: flags,
+            timeout_ms,
+            pad: 0,
+        };
+        // SAFETY: chunks_execute is `chunks`, of num_chunks_execute elements.
+        unsafe { self.cs_raw(cs) }
+    }
+
+    /// Submits `jobs` (1 to `HL_MAX_JOBS_PER_CS`) with the default timeout,
+    /// `HL_CS_DEFAULT_TIMEOUT_MS`; returns the sequence number to wait for.
+    pub fn submit(&self, jobs: &[Job]) -> Result<u64> {
+        self.submit_with(jobs, 0, 0)
+    }
+
+    /// Submits `jobs` with a timeout of their own (rounded up to a
+    /// millisecond, at most `u32::MAX` ms).
+    pub fn submit_timeout(&self, jobs: &[Job], timeout: Duration) -> Result<u64> {
+        let ms = timeout.as_micros().div_ceil(1000).clamp(1, u32::MAX.into()) as u32;
+        self.submit_with(jobs, HL_CS_FLAGS_CUSTOM_TIMEOUT, ms)
+    }
+
+    /// The raw WAIT_CS ioctl.
+    pub(crate) fn wait_cs_raw(&self, seq: u64, timeout_us: u64) -> Result<hl_wait_cs_out> {
+        let mut args = hl_wait_cs_args {
+            in_: hl_wait_cs_in { seq, timeout_us },
+        };
+        // SAFETY: hl_wait_cs_args is WAIT_CS's argument; it holds no pointer.
+        unsafe { self.ioctl(HL_IOCTL_WAIT_CS, &mut args, "WAIT_CS") }?;
+        // SAFETY: every byte of the union is initialised, and `out` is made
+        // of u32s.
+        Ok(unsafe { args.out })
+    }
+
+    /// Waits up to `timeout` (zero: just looks) for submission `seq`.
+    pub fn wait_cs(&self, seq: u64, timeout: Duration) -> Result<CsStatus> {
+        let timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
+        CsStatus::from_uapi(&self.wait_cs_raw(seq, timeout_us)?)
+    }
+
+    /// The raw MEMORY ioctl: returns the handle or address `out` holds.
+    ///
+    /// # Safety
+    ///
+    /// For `HL_MEM_OP_MAP` with `HL_MEM_USERPTR`, the host range must stay
+    /// allocated, and be used as device memory only, until it is unmapped.
+    unsafe fn mem_raw(&self, mem: hl_mem_in, what: &'static str) -> Result<u64> {
+        let mut args = hl_mem_args { in_: mem };
+        // SAFETY: hl_mem_args is MEMORY's argument; the caller vouches for
+        // a host range.
+        unsafe { self.ioctl(HL_IOCTL_MEMORY, &mut args, what) }?;
+        // SAFETY: every byte of the union is initialised, and `out` is a u64.
+        Ok(unsafe { args.out.__bindgen_anon_1.handle })
+    }
+
+    /// Allocates `size` bytes of device memory (rounded up to 4 KiB);
+    /// returns its handle.
+    pub fn alloc(&self, size: u64) -> Result<u64> {
+        if size == 0 {
+            return Err(Error::invalid("alloc: size is 0"));
+        }
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_ALLOC,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.alloc.mem_size = size;
+        // SAFETY: no host range.
+        unsafe { self.mem_raw(mem, "MEMORY alloc") }
+    }
+
+    /// Frees device memory; `EBUSY` while it is mapped.
+    pub fn free(&self, handle: u64) -> Result<()> {
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_FREE,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.free.handle = handle;
+        // SAFETY: no host range.
+        unsafe { self.mem_raw(mem, "MEMORY free") }.map(drop)
+    }
+
+    /// Maps device memory: returns its device address.
+    pub fn map(&self, handle: u64) -> Result<u64> {
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_MAP,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.map_device.handle = handle;
+        // SAFETY: no host range.
+        unsafe { self.mem_raw(mem, "MEMORY map") }
+    }
+
+    /// Unmaps what [`Device::map`] or [`Device::map_host_ptr`] mapped at
+    /// `device_addr`.
+    pub fn unmap(&self, device_addr: u64) -> Result<()> {
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_UNMAP,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.unmap.device_virt_addr = device_addr;
+        // SAFETY: unmapping hands no host range to the device.
+        unsafe { self.mem_raw(mem, "MEMORY unmap") }.map(drop)
+    }
+
+    /// Maps `buf` (page aligned, e.g. a [`crate::HostBuffer`]) for the
+    /// device, until the returned mapping is dropped.
+    pub fn map_host<'a>(&'a self, buf: &'a mut [u8]) -> Result<HostMapping<'a>> {
+        // SAFETY: `buf` is borrowed by the mapping, which unmaps it before
+        // the borrow ends, and is memory the device may read and write.
+        let addr = unsafe { self.map_host_ptr(buf.as_mut_ptr(), buf.len() as u64) }?;
+        Ok(HostMapping::new(self, buf, addr))
+    }
+
+    /// Maps `len` bytes at `ptr` (page aligned) for the device: returns
+    /// their device address, for [`Device::unmap`].
+    ///
+    /// # Safety
+    ///
+    /// The range must stay allocated until it is unmapped, and the device
+    /// may write it at any time until then: nothing may rely on its contents
+    /// while a submission that writes it runs.
+    pub unsafe fn map_host_ptr(&self, ptr: *mut u8, len: u64) -> Result<u64> {
+        if len == 0 || !(ptr as usize).is_multiple_of(page_size()) {
+            return Err(Error::invalid(format!(
+                "map_host: {len} bytes at {ptr:p}: empty or not page aligned"
+            )));
+        }
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_MAP,
+            flags: HL_MEM_USERPTR,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.map_host.host_virt_addr = ptr as u64;
+        mem.__bindgen_anon_1.map_host.mem_size = len;
+        // SAFETY: the caller vouches for the range.
+        unsafe { self.mem_raw(mem, "MEMORY map host") }
+    }
+}
+
+impl AsFd for Device {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+impl AsRawFd for Device {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+impl FromRawFd for Device {
+    unsafe fn from_raw_fd(fd: RawFd) -> Self {
+        Self {
+            // SAFETY: the caller gives us `fd`, open, to own.
+            file: unsafe { File::from_raw_fd(fd) },
+        }
+    }
+}
+
+impl IntoRawFd for Device {
+    fn into_raw_fd(self) -> RawFd {
+        self.file.into_raw_fd()
+    }
+}
+
+/// The PCI address of the device behind character device `rdev`: its
+/// parent in sysfs.
+pub(crate) fn pci_bus_id_of(rdev: u64) -> Result<String> {
+    let link = format!(
+        "/sys/dev/char/{}:{}/device",
+        libc::major(rdev),
+        libc::minor(rdev)
+    );
+    let path = fs::canonicalize(&link)
+        .map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), link))?;
+    Ok(path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default())
+}
+
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
+}
+
+/// A uAPI struct an INFO op returns.
+///
+/// # Safety
+///
+/// The struct is made of integers only, so that any bytes are a valid
+/// value, and `OP` is the op that returns it.
+pub(crate) unsafe trait InfoOp: Default {
+    const OP: u32;
+}
+
+// SAFETY: for each: integers and arrays of integers only, and its op.
+unsafe impl InfoOp for hl_info_hw_ip_info {
+    const OP: u32 = HL_INFO_HW_IP_INFO;
+}
+// SAFETY: as above.
+unsafe impl InfoOp for hl_info_hw_events {
+    const OP: u32 = HL_INFO_HW_EVENTS;
+}
+// SAFETY: as above.
+unsafe impl InfoOp for hl_info_dram_usage {
+    const OP: u32 = HL_INFO_DRAM_USAGE;
+}
+// SAFETY: as above.
+unsafe impl InfoOp for hl_info_device_status {
+    const OP: u32 = HL_INFO_DEVICE_STATUS;
+}
+// SAFETY: as above.
+unsafe impl InfoOp for hl_info_clk_rate {
+    const OP: u32 = HL_INFO_CLK_RATE;
+}
+// SAFETY: as above.
+unsafe impl InfoOp for hl_info_mac_addr {
+    const OP: u32 = HL_INFO_MAC_ADDR;
+}
+
+/// The device's identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HwIpInfo {
+    /// Serial number, unique per device.
+    pub serial: u64,
+    /// Device address of device memory, `HL_DRAM_BASE`.
+    pub dram_base: u64,
+    /// Bytes of device memory.
+    pub dram_size: u64,
+    /// Chip: 0x1000 for the device model.
+    pub device_id: u32,
+    /// Chip revision.
+    pub revision: u32,
+    /// Device model version, major.
+    pub model_major: u16,
+    /// Device model version, minor.
+    pub model_minor: u16,
+    /// Queues, `HL_QUEUE_COUNT`.
+    pub queue_count: u32,
+    /// A bit per DMA engine.
+    pub dma_enabled_mask: u32,
+    /// A bit per TPC engine.
+    pub tpc_enabled_mask: u32,
+    /// A bit per NIC port.
+    pub port_mask: u32,
+    /// The card's name.
+    pub card_name: String,
+}
+
+impl From<hl_info_hw_ip_info> for HwIpInfo {
+    fn from(i: hl_info_hw_ip_info) -> Self {
+        let name: Vec<u8> = i
+            .card_name
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&c| c != 0)
+            .collect();
+        Self {
+            serial: i.serial,
+            dram_base: i.dram_base_address,
+            dram_size: i.dram_size,
+            device_id: i.device_id,
+            revision: i.revision,
+            model_major: (i.model_version >> 16) as u16,
+            model_minor: i.model_version as u16,
+            queue_count: i.queue_count,
+            dma_enabled_mask: i.dma_enabled_mask,
+            tpc_enabled_mask: i.tpc_enabled_mask,
+            port_mask: i.port_mask,
+            card_name: String::from_utf8_lossy(&name).into_owned(),
+        }
+    }
+}
+
+/// Why a job failed: the device's cause codes (`HL_EVENT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// An unknown opcode.
+    BadOpcode,
+    /// An address outside every region, crossing regions, or misaligned.
+    BadAddress,
+    /// A truncated packet, a reserved field set, a bad buffer descriptor.
+    BadPacket,
+    /// A host address not mapped, or read-only and written.
+    MmuFault,
+    /// A `FENCE` not resolved within 1 s.
+    FenceTimeout,
+    /// A packet the engine does not run.
+    NotSupported,
+    /// An invalid TPC kernel descriptor.
+    BadKernel,
+    /// A code the library does not know (0: the driver's "unknown").
+    Unknown(u32),
+}
+
+impl Cause {
+    /// The `HL_EVENT_*` code.
+    pub fn code(self) -> u32 {
+        match self {
+            Self::BadOpcode => HL_EVENT_BAD_OPCODE,
+            Self::BadAddress => HL_EVENT_BAD_ADDRESS,
+            Self::BadPacket => HL_EVENT_BAD_PACKET,
+            Self::MmuFault => HL_EVENT_MMU_FAULT,
+            Self::FenceTimeout => HL_EVENT_FENCE_TIMEOUT,
+            Self::NotSupported => HL_EVENT_NOT_SUPPORTED,
+            Self::BadKernel => HL_EVENT_BAD_KERNEL,
+            Self::Unknown(code) => code,
+        }
+    }
+}
+
+impl From<u32> for Cause {
+    fn from(code: u32) -> Self {
+        match code {
+            HL_EVENT_BAD_OPCODE => Self::BadOpcode,
+            HL_EVENT_BAD_ADDRESS => Self::BadAddress,
+            HL_EVENT_BAD_PACKET => Self::BadPacket,
+            HL_EVENT_MMU_FAULT => Self::MmuFault,
+            HL_EVENT_FENCE_TIMEOUT => Self::FenceTimeout,
+            HL_EVENT_NOT_SUPPORTED => Self::NotSupported,
+            HL_EVENT_BAD_KERNEL => Self::BadKernel,
+            code => Self::Unknown(code),
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadOpcode => f.write_str("bad opcode"),
+            Self::BadAddress => f.write_str("bad address"),
+            Self::BadPacket => f.write_str("bad packet"),
+            Self::MmuFault => f.write_str("MMU fault"),
+            Self::FenceTimeout => f.write_str("fence timeout"),
+            Self::NotSupported => f.write_str("not supported"),
+            Self::BadKernel => f.write_str("bad kernel"),
+            Self::Unknown(code) => write!(f, "unknown cause {code}"),
+        }
+    }
+}
+
+/// Events the device reported since the driver bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HwEvents {
+    /// By cause code; `[0]` counts the causes the driver does not know.
+    pub counts: [u64; HL_EVENT_COUNT as usize],
+    /// Events the device had to drop.
+    pub lost: u64,
+}
+
+impl HwEvents {
+    /// Events of `cause`.
+    pub fn count(&self, cause: Cause) -> u64 {
+        let code = cause.code() as usize;
+        self.counts[if code < self.counts.len() { code } else { 0 }]
+    }
+}
+
+/// Device memory use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DramUsage {
+    /// Bytes nobody allocated.
+    pub free: u64,
+    /// Bytes the compute node's user allocated.
+    pub allocated: u64,
+}
+
+/// The device's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Working.
+    Operational,
+    /// Being reset.
+    InReset,
+    /// Broken.
+    Malfunction,
+    /// A status the library does not know.
+    Unknown(u32),
+}
+
+impl From<u32> for DeviceStatus {
+    fn from(s: u32) -> Self {
+        match s {
+            HL_DEVICE_STATUS_OPERATIONAL => Self::Operational,
+            HL_DEVICE_STATUS_IN_RESET => Self::InReset,
+            HL_DEVICE_STATUS_MALFUNCTION => Self::Malfunction,
+            s => Self::Unknown(s),
+        }
+    }
+}
+
+impl fmt::Display for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Operational => f.write_str("operational"),
+            Self::InReset => f.write_str("in reset"),
+            Self::Malfunction => f.write_str("malfunction"),
+            Self::Unknown(s) => write!(f, "unknown status {s}"),
+        }
+    }
+}
+
+/// Engine clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClkRate {
+    /// Current, MHz.
+    pub cur_mhz: u32,
+    /// Maximum, MHz.
+    pub max_mhz: u32,
+}
+
+/// NIC port MAC addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacAddrs {
+    /// Ports that have an address.
+    pub port_mask: u64,
+    /// Those ports and their addresses, by port.
+    pub ports: Vec<(u32, [u8; 6])>,
+}
+
+/// A queue: the engine behind a QMAN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Queue {
+    /// DMA engine 0: `LIN_DMA`.
+    Dma0 = HL_QUEUE_DMA_0,
+    /// DMA engine 1.
+    Dma1 = HL_QUEUE_DMA_1,
+    /// TPC engine 0: `LOAD_AND_EXE`.
+    Tpc0 = HL_QUEUE_TPC_0,
+    /// TPC engine 1.
+    Tpc1 = HL_QUEUE_TPC_1,
+}
+
+impl Queue {
+    /// Every queue, by index.
+    pub const ALL: [Self; HL_QUEUE_COUNT as usize] =
+        [Self::Dma0, Self::Dma1, Self::Tpc0, Self::Tpc1];
+
+    /// The `HL_QUEUE_*` index.
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// The queue of index `i`.
+    pub fn from_index(i: u32) -> Option<Self> {
+        Self::ALL.get(i as usize).copied()
+    }
+}
+
+impl fmt::Display for Queue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, n) = match self {
+            Self::Dma0 => ("dma", 0),
+            Self::Dma1 => ("dma", 1),
+            Self::Tpc0 => ("tpc", 0),
+            Self::Tpc1 => ("tpc", 1),
+        };
+        write!(f, "{kind}{n}")
+    }
+}
+
+impl FromStr for Queue {
+    type Err = Error;
+
+    /// An index ("2") or a name ("tpc0").
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|q| s == q.index().to_string() || s.eq_ignore_ascii_case(&q.to_string()))
+            .ok_or_else(|| Error::invalid(format!("no queue {s:?}: dma0, dma1, tpc0, tpc1 or 0-3")))
+    }
+}
+
+/// A job: the first `size` bytes of command buffer `cb_handle`, on `queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The command buffer.
+    pub cb_handle: u64,
+    /// The queue that runs it.
+    pub queue: Queue,
+    /// Bytes of packets: a multiple of 8, 8 to `HL_MAX_CB_SIZE`.
+    pub size: u32,
+}
+
+impl Job {
+    fn chunk(self) -> Result<hl_cs_chunk> {
+        if !self.size.is_multiple_of(8) || !(8..=HL_MAX_CB_SIZE).contains(&self.size) {
+            return Err(Error::invalid(format!(
+                "CS: job size {} is not a multiple of 8 in 8..={HL_MAX_CB_SIZE}",
+                self.size
+            )));
+        }
+        Ok(hl_cs_chunk {
+            cb_handle: self.cb_handle,
+            queue_index: self.queue.index(),
+            cb_size: self.size,
+            ..Default::default()
+        })
+    }
+}
+
+/// A command buffer, created and mapped by [`Device::command_buffer`];
+/// dropping it unmaps and destroys it.
+pub struct CommandBuffer<'d> {
+    dev: &'d Device,
+    handle: u64,
+    map: NonNull<u8>,
+    size: u32,
+    len: u32,
+}
+
+impl CommandBuffer<'_> {
+    /// The handle, for [`Job`]s.
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// Bytes the command buffer holds.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// Bytes of packets pushed so far.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a packet.
+    pub fn push(&mut self, packet: &Packet) -> Result<()> {
+        self.push_bytes(packet.as_bytes())
+    }
+
+    /// Appends packets.
+    pub fn push_all<'p>(&mut self, packets: impl IntoIterator<Item = &'p Packet>) -> Result<()> {
+        packets.into_iter().try_for_each(|p| self.push(p))
+    }
+
+    /// Appends raw bytes; `ENOSPC` if they do not fit.
+    pub fn push_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let start = self.len as usize;
+        let end = start + bytes.len();
+        if end > self.size as usize {
+            return Err(Error::new(
+                libc::ENOSPC,
+                format!(
+                    "CB: {} bytes do not fit after {start} of {}",
+                    bytes.len(),
+                    self.size
+                ),
+            ));
+        }
+        self.as_mut_slice()[start..end].copy_from_slice(bytes);
+        self.len = end as u32;
+        Ok(())
+    }
+
+    /// All the command buffer's bytes.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `map` is a read-write mapping of `size` bytes that lives
+        // as long as `self`, and `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_ptr(), self.size as usize) }
+    }
+
+    /// A job of the packets pushed so far, on `queue`.
+    pub fn job(&self, queue: Queue) -> Job {
+        Job {
+            cb_handle: self.handle,
+            queue,
+            size: self.len,
+        }
+    }
+}
+
+impl Drop for CommandBuffer<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `map` is our mapping of `size` bytes, and no reference to
+        // it outlives `self`.
+        unsafe { libc::munmap(self.map.as_ptr().cast(), self.size as usize) };
+        // Nothing to do about a failure here; submissions keep the CB alive.
+        let _ = self.dev.cb_destroy(self.handle);
+    }
+}
+
+impl fmt::Debug for CommandBuffer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandBuffer")
+            .field("handle", &self.handle)
+            .field("size", &self.size)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// How a submission failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsError {
+    /// What the device reported.
+    pub cause: Cause,
+    /// The queue whose job failed.
+    pub queue: u32,
+    /// Byte offset of the failing packet in its command buffer.
+    pub offset: u32,
+}
+
+impl fmt::Display for CsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let queue = Queue::from_index(self.queue).map_or(self.queue.to_string(), |q| q.to_string());
+        write!(
+            f,
+            "{} at offset {} on queue {queue}",
+            self.cause, self.offset
+        )
+    }
+}
+
+/// Where a submission is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsStatus {
+    /// Every job succeeded.
+    Completed,
+    /// Still running when the wait timed out.
+    Busy,
+    /// It ran out of time and its queues were reset.
+    TimedOut,
+    /// A job failed.
+    Aborted(CsError),
+}
+
+impl CsStatus {
+    fn from_uapi(out: &hl_wait_cs_out) -> Result<Self> {
+        Ok(match out.status {
+            HL_WAIT_CS_STATUS_COMPLETED => Self::Completed,
+            HL_WAIT_CS_STATUS_BUSY => Self::Busy,
+            HL_WAIT_CS_STATUS_TIMEDOUT => Self::TimedOut,
+            HL_WAIT_CS_STATUS_ABORTED => Self::Aborted(CsError {
+                cause: Cause::from(out.error),
+                queue: out.failed_queue,
+                offset: out.error_info,
+            }),
+            s => {
+                return Err(Error::new(
+                    libc::EPROTO,
+                    format!("WAIT_CS: unknown status {s}"),
+                ));
+            }
+        })
+    }
+}
+
+impl fmt::Display for CsStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Completed => f.write_str("completed"),
+            Self::Busy => f.write_str("busy"),
+            Self::TimedOut => f.write_str("timed out"),
+            Self::Aborted(e) => write!(f, "aborted: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues() {
+        for (i, q) in Queue::ALL.into_iter().enumerate() {
+            assert_eq!(q.index(), i as u32);
+            assert_eq!(Queue::from_index(i as u32), Some(q));
+            assert_eq!(q.to_string().parse::<Queue>().unwrap(), q);
+            assert_eq!(i.to_string().parse::<Queue>().unwrap(), q);
+        }
+        assert_eq!("TPC1".parse::<Queue>().unwrap(), Queue::Tpc1);
+        assert_eq!(Queue::from_index(HL_QUEUE_COUNT), None);
+        assert_eq!("4".parse::<Queue>().unwrap_err().errno(), libc::EINVAL);
+        assert!("dma2".parse::<Queue>().is_err());
+    }
+
+    #[test]
+    fn job_validation() {
+        let job = |size| Job {
+            cb_handle: 1,
+            queue: Queue::Tpc1,
+            size,
+        };
+        let c = job(16).chunk().unwrap();
+        assert_eq!((c.cb_handle, c.queue_index, c.cb_size), (1, 3, 16));
+        assert_eq!((c.cs_chunk_flags, c.pad), (0, 0));
+        assert!(job(HL_MAX_CB_SIZE).chunk().is_ok());
+        for bad in [0, 4, 12, HL_MAX_CB_SIZE + 8] {
+            assert_eq!(job(bad).chunk().unwrap_err().errno(), libc::EINVAL);
+        }
+    }
+
+    /// Argument checks happen before any ioctl, so /dev/null will do.
+    fn null_device() -> Device {
+        Device::open_path(Path::new("/dev/null")).unwrap()
+    }
+
+    #[test]
+    fn argument_validation() {
+        let dev = null_device();
+        fn einval<T>(r: Result<T>) -> bool {
+            r.is_err_and(|e| e.errno() == libc::EINVAL)
+        }
+        assert!(einval(dev.cb_create(0)));
+        assert!(einval(dev.cb_create(7)));
+        assert!(einval(dev.cb_create(HL_MAX_CB_SIZE + 1)));
+        assert!(einval(dev.submit(&[])));
+        let job = Job {
+            cb_handle: 1,
+            queue: Queue::Dma0,
+            size: 8,
+        };
+        assert!(einval(dev.submit(&[job; HL_MAX_JOBS_PER_CS as usize + 1])));
+        assert!(einval(dev.alloc(0)));
+        let mut buf = vec![0u8; 3 * page_size()];
+        let page = page_size() - (buf.as_ptr() as usize % page_size());
+        assert!(einval(dev.map_host(&mut buf[page..page])));
+        assert!(einval(dev.map_host(&mut buf[page + 1..page + 8])));
+    }
+
+    /// With valid arguments the ioctl is made: /dev/null has none.
+    #[test]
+    fn ioctl_errors_carry_errno() {
+        let dev = null_device();
+        let e = dev.hw_ip_info().unwrap_err();
+        assert_eq!(e.errno(), libc::ENOTTY);
+        assert_eq!(e.context(), "INFO");
+        assert_eq!(dev.cb_create(8).unwrap_err().errno(), libc::ENOTTY);
+        let e = Device::open_path(Path::new("/nonexistent/hl0")).unwrap_err();
+        assert_eq!(e.errno(), libc::ENOENT);
+        assert_eq!(e.context(), "open /nonexistent/hl0");
+    }
+
+    #[test]
+    fn wait_status() {
+        let out = |status, error| hl_wait_cs_out {
+            status,
+            error,
+            failed_queue: 2,
+            error_info: 16,
+        };
+        assert_eq!(
+            CsStatus::from_uapi(&out(0, 0)).unwrap(),
+            CsStatus::Completed
+        );
+        assert_eq!(CsStatus::from_uapi(&out(1, 0)).unwrap(), CsStatus::Busy);
+        assert_eq!(CsStatus::from_uapi(&out(2, 0)).unwrap(), CsStatus::TimedOut);
+        let aborted = CsStatus::from_uapi(&out(3, 1)).unwrap();
+        assert_eq!(
+            aborted,
+            CsStatus::Aborted(CsError {
+                cause: Cause::BadOpcode,
+                queue: 2,
+                offset: 16
+            })
+        );
+        assert_eq!(
+            aborted.to_string(),
+            "aborted: bad opcode at offset 16 on queue tpc0"
+        );
+        assert_eq!(
+            CsStatus::from_uapi(&out(4, 0)).unwrap_err().errno(),
+            libc::EPROTO
+        );
+    }
+
+    #[test]
+    fn causes_round_trip() {
+        for code in 0..HL_EVENT_COUNT + 2 {
+            assert_eq!(Cause::from(code).code(), code);
+        }
+        let mut counts = [0; HL_EVENT_COUNT as usize];
+        counts[0] = 9;
+        counts[HL_EVENT_MMU_FAULT as usize] = 4;
+        let ev = HwEvents { counts, lost: 0 };
+        assert_eq!(ev.count(Cause::MmuFault), 4);
+        assert_eq!(ev.count(Cause::Unknown(0)), 9);
+        assert_eq!(ev.count(Cause::Unknown(42)), 9);
+    }
+
+    #[test]
+    fn hw_ip_info_conversion() {
+        let mut raw = hl_info_hw_ip_info {
+            serial: 0xa000_0001,
+            model_version: 0x0001_0002,
+            ..Default::default()
+        };
+        for (d, s) in raw.card_name.iter_mut().zip(b"GAUDI-sim\0junk") {
+            *d = *s as libc::c_char;
+        }
+        let info = HwIpInfo::from(raw);
+        assert_eq!(info.card_name, "GAUDI-sim");
+        assert_eq!((info.model_major, info.model_minor), (1, 2));
+        assert_eq!(info.serial, 0xa000_0001);
+    }
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host memory for the device: page-aligned buffers and their mappings.
+
+use std::ops::{Deref, DerefMut};
+use std::ptr::{self, NonNull};
+use std::{fmt, slice};
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+
+/// Zeroed, page-aligned host memory (an anonymous mapping), as
+/// [`Device::map_host`] needs.
+pub struct HostBuffer {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl HostBuffer {
+    /// `len` bytes (at least 1).
+    pub fn new(len: usize) -> Result<Self> {
+        if len == 0 {
+            return Err(Error::invalid("HostBuffer: length is 0"));
+        }
+        // SAFETY: a new private mapping where the kernel chooses; it
+        // replaces nothing of this process.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::last_os(format!("mmap {len} bytes")));
+        }
+        let ptr = NonNull::new(p.cast()).ok_or_else(|| Error::new(libc::ENOMEM, "mmap"))?;
+        Ok(Self { ptr, len })
+    }
+}
+
+impl Deref for HostBuffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `ptr` is a readable mapping of `len` bytes owned by `self`.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl DerefMut for HostBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in deref, writable, and `&mut self` is unique.
+        unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for HostBuffer {
+    fn drop(&mut self) {
+        // SAFETY: our mapping; no reference to it outlives `self`.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+impl fmt::Debug for HostBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HostBuffer({:p}, {} bytes)", self.ptr, self.len)
+    }
+}
+
+// SAFETY: HostBuffer owns its memory like a Box<[u8]>.
+unsafe impl Send for HostBuffer {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for HostBuffer {}
+
+/// Host memory mapped for the device by [`Device::map_host`]; dropping it
+/// unmaps it. It dereferences to the memory, whose contents a submission
+/// may change: read it after waiting for the submission.
+pub struct HostMapping<'a> {
+    dev: &'a Device,
+    buf: &'a mut [u8],
+    addr: u64,
+}
+
+impl<'a> HostMapping<'a> {
+    pub(crate) fn new(dev: &'a Device, buf: &'a mut [u8], addr: u64) -> Self {
+        Self { dev, buf, addr }
+    }
+
+    /// The device address of the memory's first byte.
+    pub fn device_addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// Unmaps the memory, reporting a failure that dropping would ignore.
+    pub fn unmap(self) -> Result<()> {
+        let (dev, addr) = (self.dev, self.addr);
+        std::mem::forget(self);
+        dev.unmap(addr)
+    }
+}
+
+impl Deref for HostMapping<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.buf
+    }
+}
+
+impl DerefMut for HostMapping<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.buf
+    }
+}
+
+impl Drop for HostMapping<'_> {
+    fn drop(&mut self) {
+        // Nothing to do about a failure; closing the device unmaps anyway.
+        let _ = self.dev.unmap(self.addr);
+    }
+}
+
+impl fmt::Debug for HostMapping<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HostMapping({:#x}, {} bytes)", self.addr, self.buf.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::page_size;
+
+    #[test]
+    fn host_buffer_is_zeroed_and_page_aligned() {
+        let mut b = HostBuffer::new(5000).unwrap();
+        assert_eq!(b.len(), 5000);
+        assert_eq!(b.as_ptr() as usize % page_size(), 0);
+        assert!(b.iter().all(|&x| x == 0));
+        b[4999] = 1;
+        assert_eq!(b[4999], 1);
+        assert_eq!(HostBuffer::new(0).unwrap_err().errno(), libc::EINVAL);
+    }
+}

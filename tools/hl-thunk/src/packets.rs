@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The packets QMANs run, encoded byte for byte as in the device's spec
+//! (`device-model.rst`, "Packets").
+//!
+//! Every packet starts with two little-endian 32-bit words: a per-packet
+//! value, then the control word `ctl` (`[28:24]` opcode, bits 29-31 the
+//! barriers); 64-bit fields follow. Constructors reject what the packet's
+//! fields cannot hold or the spec rules out.
+
+use crate::error::{Error, Result};
+use crate::sync::{FENCE_COUNTERS, SOB_COUNT, SYNC_MNGR_SIZE};
+
+/// `WREG_32`: writes a sync manager register.
+pub const OP_WREG_32: u8 = 0x01;
+/// `WREG_BULK`: not supported by the device.
+pub const OP_WREG_BULK: u8 = 0x02;
+/// `MSG_LONG`: writes 32 bits at a device address.
+pub const OP_MSG_LONG: u8 = 0x03;
+/// `MSG_SHORT`: writes a SOB.
+pub const OP_MSG_SHORT: u8 = 0x04;
+/// `REPEAT`: starts or ends a repeated block.
+pub const OP_REPEAT: u8 = 0x06;
+/// `FENCE`: waits for one of the QMAN's fence counters.
+pub const OP_FENCE: u8 = 0x08;
+/// `LIN_DMA`: copies or fills memory (DMA engines).
+pub const OP_LIN_DMA: u8 = 0x09;
+/// `NOP`.
+pub const OP_NOP: u8 = 0x0a;
+/// `STOP`: ends the job successfully.
+pub const OP_STOP: u8 = 0x0b;
+/// `ARB_POINT`.
+pub const OP_ARB_POINT: u8 = 0x0c;
+/// `LOAD_AND_EXE`: runs a TPC kernel (TPC engines).
+pub const OP_LOAD_AND_EXE: u8 = 0x0f;
+
+const CTL_OPCODE_SHIFT: u32 = 24;
+const CTL_EB: u32 = 1 << 29;
+const CTL_RB: u32 = 1 << 30;
+const CTL_MB: u32 = 1 << 31;
+const LIN_DMA_MEMSET: u32 = 1 << 4;
+const REPEAT_START: u32 = 1 << 31;
+
+/// One encoded packet: 8, 16 or 24 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Packet {
+    bytes: [u8; 24],
+    len: u8,
+}
+
+impl Packet {
+    /// Longest packet, `LIN_DMA`.
+    pub const MAX_LEN: usize = 24;
+
+    /// A packet of `opcode` with first word `value`, `ctl` bits besides the
+    /// opcode, and `tail` (the 64-bit fields).
+    fn new(opcode: u8, value: u32, ctl: u32, tail: &[u64]) -> Self {
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes[0..4].copy_from_slice(&value.to_le_bytes());
+        let ctl = ctl | u32::from(opcode) << CTL_OPCODE_SHIFT;
+        bytes[4..8].copy_from_slice(&ctl.to_le_bytes());
+        for (i, v) in tail.iter().enumerate() {
+            bytes[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        Self {
+            bytes,
+            len: (8 + 8 * tail.len()) as u8,
+        }
+    }
+
+    /// `WREG_32`: writes `value` to the sync manager register at `offset`
+    /// (4-byte aligned, below 64 KiB).
+    pub fn wreg32(offset: u32, value: u32) -> Result<Self> {
+        if !offset.is_multiple_of(4) || offset >= SYNC_MNGR_SIZE {
+            return Err(Error::invalid(format!(
+                "WREG_32: register offset {offset:#x} is not a 4-byte aligned sync manager offset"
+            )));
+        }
+        Ok(Self::new(OP_WREG_32, value, offset, &[]))
+    }
+
+    /// `MSG_LONG`: writes `value` (32 bits) at device address `addr`.
+    pub fn msg_long(addr: u64, value: u32) -> Self {
+        Self::new(OP_MSG_LONG, value, 0, &[addr])
+    }
+
+    /// `MSG_SHORT`: writes `value` to SOB `sob` (below 1024); see
+    /// [`crate::sync::SOB_ADD`].
+    pub fn msg_short(sob: u32, value: u32) -> Result<Self> {
+        if sob >= SOB_COUNT {
+            return Err(Error::invalid(format!(
+                "MSG_SHORT: SOB {sob} is not below {SOB_COUNT}"
+            )));
+        }
+        Ok(Self::new(OP_MSG_SHORT, value, sob, &[]))
+    }
+
+    /// `REPEAT` start: the packets up to the next [`Packet::repeat_end`]
+    /// run `count` times (at least 1).
+    pub fn repeat_start(count: u16) -> Result<Self> {
+        if count == 0 {
+            return Err(Error::invalid("REPEAT: count must be at least 1"));
+        }
+        Ok(Self::new(
+            OP_REPEAT,
+            REPEAT_START | u32::from(count),
+            0,
+            &[],
+        ))
+    }
+
+    /// `REPEAT` end.
+    pub fn repeat_end() -> Self {
+        Self::new(OP_REPEAT, 0, 0, &[])
+    }
+
+    /// `FENCE`: waits until fence counter `id` (below 4) of this QMAN is at
+    /// least `target`, then subtracts `decrement` (both below 16).
+    pub fn fence(id: u32, target: u32, decrement: u32) -> Result<Self> {
+        if id >= FENCE_COUNTERS || target > 0xf || decrement > 0xf {
+            return Err(Error::invalid(format!(
+                "FENCE: counter {id}, target {target}, decrement {decrement} out of range"
+            )));
+        }
+        Ok(Self::new(
+            OP_FENCE,
+            id << 30 | target << 16 | decrement,
+            0,
+            &[],
+        ))
+    }
+
+    /// `LIN_DMA`: copies `size` bytes (1 to 4 GiB - 1) from `src` to `dst`.
+    pub fn lin_dma(src: u64, dst: u64, size: u32) -> Result<Self> {
+        if size == 0 {
+            return Err(Error::invalid("LIN_DMA: size must be at least 1"));
+        }
+        Ok(Self::new(OP_LIN_DMA, size, 0, &[src, dst]))
+    }
+
+    /// `LIN_DMA` with `MEMSET`: fills `size` bytes (1 to 4 GiB - 1) at `dst`
+    /// with `value`.
+    pub fn memset(dst: u64, value: u8, size: u32) -> Result<Self> {
+        if size == 0 {
+            return Err(Error::invalid("LIN_DMA memset: size must be at least 1"));
+        }
+        Ok(Self::new(
+            OP_LIN_DMA,
+            size,
+            LIN_DMA_MEMSET,
+            &[u64::from(value), dst],
+        ))
+    }
+
+    /// `NOP`.
+    pub fn nop() -> Self {
+        Self::new(OP_NOP, 0, 0, &[])
+    }
+
+    /// `STOP`: ends the job here, successfully.
+    pub fn stop() -> Self {
+        Self::new(OP_STOP, 0, 0, &[])
+    }
+
+    /// `ARB_POINT` (its `cfg` is ignored: 0).
+    pub fn arb_point() -> Self {
+        Self::new(OP_ARB_POINT, 0, 0, &[])
+    }
+
+    /// `LOAD_AND_EXE`: runs the TPC kernel described at device address
+    /// `desc` (see [`crate::tpc`]).
+    pub fn load_and_exe(desc: u64) -> Self {
+        Self::new(OP_LOAD_AND_EXE, 0, 0, &[desc])
+    }
+
+    /// The packet with its engine barrier (`EB`) bit set.
+    pub fn engine_barrier(self) -> Self {
+        self.with_ctl(CTL_EB)
+    }
+
+    /// The packet with its register barrier (`RB`) bit set.
+    pub fn register_barrier(self) -> Self {
+        self.with_ctl(CTL_RB)
+    }
+
+    /// The packet with its message barrier (`MB`) bit set.
+    pub fn message_barrier(self) -> Self {
+        self.with_ctl(CTL_MB)
+    }
+
+    fn with_ctl(mut self, bits: u32) -> Self {
+        let ctl = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) | bits;
+        self.bytes[4..8].copy_from_slice(&ctl.to_le_bytes());
+        self
+    }
+
+    /// The opcode.
+    pub fn opcode(&self) -> u8 {
+        self.bytes[7] & 0x1f
+    }
+
+    /// The encoded packet.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Packet(opcode {:#04x}, {:02x?})",
+            self.opcode(),
+            self.as_bytes()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds the expected bytes from little-endian words.
+    fn words(w: &[u32]) -> Vec<u8> {
+        w.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn wreg32() {
+        let p = Packet::wreg32(0x2008, 0xdead_beef).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0xdead_beef, 0x0100_2008]));
+        assert_eq!(p.opcode(), OP_WREG_32);
+        assert!(Packet::wreg32(0xfffc, 0).is_ok());
+        assert!(Packet::wreg32(0x2002, 0).is_err());
+        assert!(Packet::wreg32(0x1_0000, 0).is_err());
+    }
+
+    #[test]
+    fn msg_long() {
+        let p = Packet::msg_long(0x1_2345_6788, 7);
+        assert_eq!(
+            p.as_bytes(),
+            [
+                7, 0, 0, 0, 0, 0, 0, 0x03, 0x88, 0x67, 0x45, 0x23, 0x01, 0, 0, 0
+            ]
+        );
+    }
+
+    #[test]
+    fn msg_short() {
+        let p = Packet::msg_short(1023, 0x8000_0001).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0x8000_0001, 0x0400_03ff]));
+        assert!(Packet::msg_short(1024, 0).is_err());
+    }
+
+    #[test]
+    fn repeat() {
+        let p = Packet::repeat_start(0xffff).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0x8000_ffff, 0x0600_0000]));
+        assert_eq!(Packet::repeat_end().as_bytes(), words(&[0, 0x0600_0000]));
+        assert!(Packet::repeat_start(0).is_err());
+    }
+
+    #[test]
+    fn fence() {
+        let p = Packet::fence(3, 15, 1).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0xc00f_0001, 0x0800_0000]));
+        assert_eq!(
+            Packet::fence(1, 2, 3).unwrap().as_bytes(),
+            words(&[0x4002_0003, 0x0800_0000])
+        );
+        assert!(Packet::fence(4, 1, 1).is_err());
+        assert!(Packet::fence(0, 16, 1).is_err());
+        assert!(Packet::fence(0, 1, 16).is_err());
+    }
+
+    #[test]
+    fn lin_dma() {
+        let p = Packet::lin_dma(0x8000_0000_0000_1001, 0x1_0000_0003, 0xffff_ffff).unwrap();
+        assert_eq!(
+            p.as_bytes(),
+            words(&[
+                0xffff_ffff,
+                0x0900_0000,
+                0x0000_1001,
+                0x8000_0000,
+                0x0000_0003,
+                0x0000_0001
+            ])
+        );
+        assert!(Packet::lin_dma(0, 0, 0).is_err());
+    }
+
+    #[test]
+    fn memset() {
+        let p = Packet::memset(0x1_0000_0000, 0xa5, 3).unwrap();
+        assert_eq!(p.as_bytes(), words(&[3, 0x0900_0010, 0xa5, 0, 0, 1]));
+        assert!(Packet::memset(0, 0, 0).is_err());
+    }
+
+    #[test]
+    fn single_word_packets() {
+        assert_eq!(Packet::nop().as_bytes(), words(&[0, 0x0a00_0000]));
+        assert_eq!(Packet::stop().as_bytes(), words(&[0, 0x0b00_0000]));
+        assert_eq!(Packet::arb_point().as_bytes(), words(&[0, 0x0c00_0000]));
+    }
+
+    #[test]
+    fn load_and_exe() {
+        let p = Packet::load_and_exe(0x1_0000_0040);
+        assert_eq!(p.as_bytes(), words(&[0, 0x0f00_0000, 0x40, 1]));
+    }
+
+    #[test]
+    fn barriers() {
+        let p = Packet::nop().engine_barrier();
+        assert_eq!(p.as_bytes(), words(&[0, 0x2a00_0000]));
+        let p = Packet::nop().register_barrier().message_barrier();
+        assert_eq!(p.as_bytes(), words(&[0, 0xca00_0000]));
+        assert_eq!(p.opcode(), OP_NOP);
+    }
+
+    #[test]
+    fn sizes_are_fixed_and_8_byte_multiples() {
+        let all = [
+            (Packet::wreg32(0, 0).unwrap(), 8),
+            (Packet::msg_long(0, 0), 16),
+            (Packet::msg_short(0, 0).unwrap(), 8),
+            (Packet::repeat_start(1).unwrap(), 8),
+            (Packet::repeat_end(), 8),
+            (Packet::fence(0, 0, 0).unwrap(), 8),
+            (Packet::lin_dma(0, 0, 1).unwrap(), 24),
+            (Packet::memset(0, 0, 1).unwrap(), 24),
+            (Packet::nop(), 8),
+            (Packet::stop(), 8),
+            (Packet::arb_point(), 8),
+            (Packet::load_and_exe(0), 16),
+        ];
+        for (p, len) in all {
+            assert_eq!(p.as_bytes().len(), len, "{p:?}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sync manager (`device-model.rst`, "Sync manager"): where its
+//! registers are, and the packets by which a job on one queue waits for
+//! a job on another.
+//!
+//! The signalling job adds to a sync object (SOB), e.g. with
+//! `Packet::msg_short(sob, SOB_ADD | 1)`; the waiting job starts with
+//! [`wait_for_sob`]: it arms a monitor whose payload adds 1 to one of its
+//! own QMAN's fence counters, then `FENCE`s on that counter.
+
+use crate::device::Queue;
+use crate::error::{Error, Result};
+use crate::packets::Packet;
+use crate::uapi::HL_SYNC_MNGR_BASE;
+
+/// Bytes of sync manager registers, from `HL_SYNC_MNGR_BASE`.
+pub const SYNC_MNGR_SIZE: u32 = 64 << 10;
+/// Sync objects.
+pub const SOB_COUNT: u32 = 1024;
+/// Monitors.
+pub const MON_COUNT: u32 = 256;
+/// Fence counters per QMAN.
+pub const FENCE_COUNTERS: u32 = 4;
+/// Largest SOB value (15 bits), and so largest monitor target.
+pub const SOB_MAX: u32 = (1 << 15) - 1;
+/// In a value written to a SOB: add `[14:0]` instead of setting the SOB.
+pub const SOB_ADD: u32 = 1 << 31;
+
+const MON_BASE: u32 = 0x2000;
+const MON_STRIDE: u32 = 32;
+const MON_PAY_ADDR_LO: u32 = 0x00;
+const MON_PAY_ADDR_HI: u32 = 0x04;
+const MON_PAY_DATA: u32 = 0x08;
+const MON_ARM: u32 = 0x0c;
+const FENCE_BASE: u32 = 0x8000;
+const FENCE_QMAN_STRIDE: u32 = 16;
+
+/// Register offset of SOB `sob`.
+pub fn sob_offset(sob: u32) -> Result<u32> {
+    if sob >= SOB_COUNT {
+        return Err(Error::invalid(format!(
+            "SOB {sob} is not below {SOB_COUNT}"
+        )));
+    }
+    Ok(4 * sob)
+}
+
+/// Device address of SOB `sob`.
+pub fn sob_addr(sob: u32) -> Result<u64> {
+    Ok(HL_SYNC_MNGR_BASE + u64::from(sob_offset(sob)?))
+}
+
+/// Device address of fence counter `counter` of `queue`'s QMAN; a write
+/// there adds its value to the counter.
+pub fn fence_addr(queue: Queue, counter: u32) -> Result<u64> {
+    if counter >= FENCE_COUNTERS {
+        return Err(Error::invalid(format!(
+            "fence counter {counter} is not below {FENCE_COUNTERS}"
+        )));
+    }
+    let offset = FENCE_BASE + FENCE_QMAN_STRIDE * queue.index() + 4 * counter;
+    Ok(HL_SYNC_MNGR_BASE + u64::from(offset))
+}
+
+/// `WREG_32` packets that arm monitor `mon` to write `data` at device
+/// address `addr` once SOB `sob` is at least `target`.
+pub fn arm_monitor(mon: u32, sob: u32, target: u32, addr: u64, data: u32) -> Result<[Packet; 4]> {
+    if mon >= MON_COUNT {
+        return Err(Error::invalid(format!(
+            "monitor {mon} is not below {MON_COUNT}"
+        )));
+    }
+    if target > SOB_MAX {
+        return Err(Error::invalid(format!(
+            "monitor target {target} exceeds {SOB_MAX}"
+        )));
+    }
+    sob_offset(sob)?;
+    let base = MON_BASE + MON_STRIDE * mon;
+    Ok([
+        Packet::wreg32(base + MON_PAY_ADDR_LO, addr as u32)?,
+        Packet::wreg32(base + MON_PAY_ADDR_HI, (addr >> 32) as u32)?,
+        Packet::wreg32(base + MON_PAY_DATA, data)?,
+        Packet::wreg32(base + MON_ARM, target << 16 | sob)?,
+    ])
+}
+
+/// The packets that make a job on `queue` wait until SOB `sob` is at least
+/// `target`: monitor `mon` adds 1 to fence counter `counter` of `queue`,
+/// and a `FENCE` waits for it and takes it back to 0.
+pub fn wait_for_sob(
+    queue: Queue,
+    mon: u32,
+    sob: u32,
+    target: u32,
+    counter: u32,
+) -> Result<[Packet; 5]> {
+    let [a, b, c, d] = arm_monitor(mon, sob, target, fence_addr(queue, counter)?, 1)?;
+    Ok([a, b, c, d, Packet::fence(counter, 1, 1)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(sob_addr(0).unwrap(), 0x1000_0000);
+        assert_eq!(sob_addr(1023).unwrap(), 0x1000_0ffc);
+        assert!(sob_addr(1024).is_err());
+        assert_eq!(fence_addr(Queue::Dma0, 0).unwrap(), 0x1000_8000);
+        assert_eq!(fence_addr(Queue::Tpc1, 3).unwrap(), 0x1000_803c);
+        assert!(fence_addr(Queue::Tpc0, 4).is_err());
+    }
+
+    #[test]
+    fn monitor_packets() {
+        let p = arm_monitor(255, 1023, 0x7fff, 0x1000_8024, 1).unwrap();
+        let expect: [(u32, u32); 4] = [
+            (0x3fe0, 0x1000_8024),
+            (0x3fe4, 0),
+            (0x3fe8, 1),
+            (0x3fec, 0x7fff_03ff),
+        ];
+        for (p, (off, val)) in p.iter().zip(expect) {
+            assert_eq!(p, &Packet::wreg32(off, val).unwrap());
+        }
+        assert!(arm_monitor(256, 0, 1, 0, 1).is_err());
+        assert!(arm_monitor(0, 1024, 1, 0, 1).is_err());
+        assert!(arm_monitor(0, 0, 0x8000, 0, 1).is_err());
+    }
+
+    #[test]
+    fn wait_for_sob_fences_on_its_own_counter() {
+        let p = wait_for_sob(Queue::Tpc0, 3, 7, 2, 1).unwrap();
+        assert_eq!(p[0], Packet::wreg32(0x2060, 0x1000_8024).unwrap());
+        assert_eq!(p[3], Packet::wreg32(0x206c, 2 << 16 | 7).unwrap());
+        assert_eq!(p[4], Packet::fence(1, 1, 1).unwrap());
+    }
+}
