@@ -4,6 +4,8 @@
 #   make            build everything and boot it in QEMU (same as make run)
 #   make check      build everything and run every test; T=NAME runs one
 #                   selftest, e.g. make check T=reload.sh
+#   make bench      build everything and run the benchmarks (not tests: slow
+#                   numbers do not fail), printed as ratios
 #   make build      build the kernel, habanalabs.ko and the device model
 #   make clean      remove build/ (the kernel cache stays, see README.md)
 
@@ -12,13 +14,16 @@ CARGO := $(shell PATH="$$PATH:$$HOME/.cargo/bin" command -v cargo)
 
 .DEFAULT_GOAL := run
 .NOTPARALLEL:
-.PHONY: run check build setup kernel module tools clean
+.PHONY: run check bench build setup kernel module tools clean
 
 run: build
 	tools/vm/run.sh
 
 check: build
 	tools/testing/check.sh $(T)
+
+bench: build
+	tools/testing/bench.sh
 
 build: kernel module tools
 

@@ -9,7 +9,7 @@ use kernel::{
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    rbtree::RBTree,
+    rbtree::{RBTree, RBTreeNode},
     sync::{Arc, Mutex},
     time::msecs_to_jiffies,
     uaccess::UserSlice,
@@ -33,10 +33,6 @@ const MAX_CBS: usize = 1024;
 const HISTORY: usize = 1024;
 /// Device memory and host mappings are managed in pages of this size.
 const GRANULE: u64 = 4096;
-/// The largest host mapping.
-const MAX_HOST_MAP: u64 = 1 << 30;
-/// The longest custom submission timeout.
-const MAX_TIMEOUT_MS: u32 = 60_000;
 
 struct DramBlock {
     offset: u64,
@@ -53,6 +49,8 @@ struct Context {
     next_cb: u64,
     next_seq: u64,
     history: KVec<Option<Arc<Cs>>>,
+    /// Submissions not known to be done, by sequence number.
+    active: RBTree<u64, Arc<Cs>>,
     dram: RBTree<u64, DramBlock>,
     next_dram: u64,
     mmu: Mmu,
@@ -62,8 +60,18 @@ struct Context {
 }
 
 impl Context {
+    /// Forgets the oldest active submissions that are done.
+    fn prune(&mut self) {
+        while let Some(cursor) = self.active.cursor_front() {
+            if !cursor.current().1.is_done() {
+                break;
+            }
+            cursor.remove_current();
+        }
+    }
+
     fn in_flight(&self) -> impl Iterator<Item = &Arc<Cs>> {
-        self.history.iter().flatten().filter(|cs| !cs.is_done())
+        self.active.values().filter(|cs| !cs.is_done())
     }
 }
 
@@ -113,6 +121,7 @@ impl ComputeFile {
             next_cb: 1,
             next_seq: 1,
             history,
+            active: RBTree::new(),
             dram: RBTree::new(),
             next_dram: 1,
             mmu,
@@ -170,7 +179,7 @@ impl ComputeFile {
         }
         let timeout_ms = match args.cs_flags {
             0 => uapi::HL_CS_DEFAULT_TIMEOUT_MS,
-            uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT if (1..=MAX_TIMEOUT_MS).contains(&args.timeout_ms) => {
+            uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT if (1..=uapi::HL_CS_MAX_TIMEOUT_MS).contains(&args.timeout_ms) => {
                 args.timeout_ms
             }
             _ => return Err(EINVAL),
@@ -208,6 +217,8 @@ impl ComputeFile {
             return Err(EBUSY);
         }
         let cs = Arc::pin_init(Cs::new(seq, queues, n as u32, timeout_ms), GFP_KERNEL)?;
+        ctx.prune();
+        let active = RBTreeNode::new(seq, cs.clone(), GFP_KERNEL)?;
         let dev = &self.dev;
         let _submit = dev.submit_lock.lock();
         for (q, &count) in per_queue.iter().enumerate() {
@@ -217,6 +228,7 @@ impl ComputeFile {
         }
         ctx.next_seq += 1;
         ctx.history[slot] = Some(cs.clone());
+        ctx.active.insert(active);
         let mut ret = Ok(());
         for (q, cb, len) in jobs {
             ret = ret.and_then(|_| dev.queues[q].push(&dev.hw, Job { cs: cs.clone(), cb }, len));
@@ -354,7 +366,7 @@ impl ComputeFile {
     /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU;
     /// returns their device address.
     fn map_host(&self, addr: u64, size: u64) -> Result<u64> {
-        if addr % PAGE_SIZE as u64 != 0 || size == 0 || size > MAX_HOST_MAP {
+        if addr % PAGE_SIZE as u64 != 0 || size == 0 || size > u64::from(uapi::HL_MAX_HOST_MAP) {
             return Err(EINVAL);
         }
         let len = size.next_multiple_of(PAGE_SIZE as u64);

@@ -9,6 +9,9 @@
 #   run.sh --test [NAME..] runs the selftests (all, or the named ones); the
 #                          kselftest TAP goes to build/vm/tap.log and to
 #                          stdout, the console to build/vm/console.log
+#   run.sh --bench [ARG..] runs hl-thunk bench ARGs (no commas) in the
+#                          guest; its output goes to build/vm/bench.log and
+#                          to stdout, the console to build/vm/console.log
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
@@ -17,11 +20,12 @@ set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
 case ${1:-} in
---test) mode=test; shift ;;
+--test) mode=test out=tap.log param=hl.tests; shift ;;
+--bench) mode=bench out=bench.log param=hl.bench; shift ;;
 '') mode=interactive ;;
-*) echo "usage: $0 [--test [NAME...]]" >&2; exit 2 ;;
+*) echo "usage: $0 [--test [NAME...] | --bench [ARG...]]" >&2; exit 2 ;;
 esac
-tests=$(IFS=,; echo "$*")
+args=$(IFS=,; echo "$*")
 timeout_s=${HL_VM_TIMEOUT:-1200}
 
 bzimage=$HL_KOUT/arch/x86/boot/bzImage
@@ -74,13 +78,13 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
 cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
 
-if [ $mode = test ]; then
-	: > "$logs/tap.log"
+if [ $mode != interactive ]; then
+	: > "$logs/$out"
 	timeout -k 10 "$timeout_s" "${qemu[@]}" -display none -monitor none \
-		-serial file:"$logs/console.log" -serial file:"$logs/tap.log" \
-		-append "$cmdline${tests:+ hl.tests=$tests}" < /dev/null &
+		-serial file:"$logs/console.log" -serial file:"$logs/$out" \
+		-append "$cmdline${args:+ $param=$args}" < /dev/null &
 	qemu_pid=$!
-	tail -n +1 -f --pid=$qemu_pid "$logs/tap.log" | tr -d '\r' &
+	tail -n +1 -f --pid=$qemu_pid "$logs/$out" | tr -d '\r' &
 	tail_pid=$!
 	rc=0
 	wait $qemu_pid || rc=$?

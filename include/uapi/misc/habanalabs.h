@@ -10,7 +10,14 @@
  * Every ioctl argument is a fixed-size struct with explicit padding that
  * must be zero. The driver copies in as many bytes as the caller's struct
  * has (the size encoded in the ioctl number), zero-filling the rest, and
- * copies out as many as both know, so structs may grow at their end.
+ * copies out as many as both know, so structs may grow at their end; bytes
+ * past the driver's struct are ignored.
+ *
+ * Errors common to every ioctl: ENOTTY for an unknown command, EACCES for
+ * a command other than INFO on the control node, EFAULT for a bad pointer,
+ * EINVAL for an unknown op, a non-zero padding or reserved field or flag,
+ * or an argument out of the ranges stated below, ENODEV once the device is
+ * gone (the driver unbound while the file was open).
  */
 #ifndef _UAPI_MISC_HABANALABS_H_
 #define _UAPI_MISC_HABANALABS_H_
@@ -115,10 +122,12 @@ struct hl_info_args {
 
 /*
  * A command buffer is host memory the driver owns and the device reads
- * packets from. CREATE returns a handle; the handle is also the offset to
- * pass to mmap() on the compute node to write the packets (the mapping is
- * read-write, cb_size rounded up to pages). DESTROY succeeds at once; the
- * memory lives on while a submission or a mapping uses it.
+ * packets from. CREATE returns a handle, a multiple of the page size, which
+ * is also the offset to pass to mmap() on the compute node to write the
+ * packets (the mapping is read-write, cb_size rounded up to pages; a longer
+ * mapping is EINVAL). A user holds at most 1024 CBs (ENOSPC). DESTROY
+ * succeeds at once (EINVAL for an unknown handle); the memory lives on
+ * while a submission or a mapping uses it.
  */
 struct hl_cb_in {
 	__u64 cb_handle;		/* DESTROY */
@@ -143,22 +152,28 @@ union hl_cb_args {
 struct hl_cs_chunk {
 	__u64 cb_handle;
 	__u32 queue_index;		/* HL_QUEUE_* */
-	__u32 cb_size;			/* a multiple of 8 */
+	__u32 cb_size;			/* a multiple of 8, 8 to the CB's size */
 	__u32 cs_chunk_flags;		/* 0 */
 	__u32 pad;
 };
 
 #define HL_MAX_JOBS_PER_CS	64
 
-/* timeout_ms applies; else the default, HL_CS_DEFAULT_TIMEOUT_MS. */
+/*
+ * timeout_ms (1 to HL_CS_MAX_TIMEOUT_MS) applies; without the flag it is
+ * ignored and the timeout is HL_CS_DEFAULT_TIMEOUT_MS.
+ */
 #define HL_CS_FLAGS_CUSTOM_TIMEOUT	0x1
 #define HL_CS_DEFAULT_TIMEOUT_MS	5000
+#define HL_CS_MAX_TIMEOUT_MS		60000
 
 /*
  * Submits the jobs, which run concurrently on their queues (jobs on the
- * same queue run in order). The submission completes when all its jobs
- * have; if it takes longer than its timeout, the driver resets the queues
- * it used and it fails with HL_WAIT_CS_STATUS_TIMEDOUT.
+ * same queue run in order). The submission is queued whole or not at all:
+ * EBUSY if a queue it uses is full (256 jobs in flight). It completes when
+ * all its jobs have; if it takes longer than its timeout, the driver resets
+ * the queues it used (aborting whatever else they held) and it fails with
+ * HL_WAIT_CS_STATUS_TIMEDOUT.
  */
 struct hl_cs_in {
 	__u64 chunks_execute;		/* user pointer to hl_cs_chunk[] */
@@ -189,6 +204,13 @@ struct hl_wait_cs_in {
 	__u64 timeout_us;		/* 0: just look */
 };
 
+/*
+ * Returns 0 with the outcome in status (EINVAL for seq 0 or a seq not yet
+ * issued; EINTR if a signal arrived first). The error fields are set for
+ * ABORTED only (cause 0: the job's queue was reset under it), and are 0
+ * otherwise. The outcome of the 1024 most recent submissions is kept;
+ * older ones report COMPLETED.
+ */
 struct hl_wait_cs_out {
 	__u32 status;			/* HL_WAIT_CS_STATUS_* */
 	__u32 error;			/* ABORTED: HL_EVENT_* cause */
@@ -211,13 +233,18 @@ union hl_wait_cs_args {
 #define HL_MEM_USERPTR		0x1
 
 /*
- * ALLOC reserves device memory (rounded up to 4 KiB) and returns a handle;
- * MAP of that handle returns its device address. MAP with HL_MEM_USERPTR
- * pins the caller's memory (page aligned) and returns the device address
- * (in the host region) engines reach it at. UNMAP takes the address MAP
- * returned; FREE takes the handle, and fails with EBUSY while it is mapped.
- * Closing the compute node releases everything.
+ * ALLOC reserves device memory (rounded up to 4 KiB; ENOMEM when none is
+ * left) and returns a handle; MAP of that handle returns its device address
+ * (the same address if already mapped). MAP with HL_MEM_USERPTR pins the
+ * caller's memory (a page-aligned address, a size rounded up to pages, at
+ * most HL_MAX_HOST_MAP bytes) and returns the device address, in the host
+ * region, engines reach it at. UNMAP takes an address MAP returned; for
+ * host memory it is EBUSY while a submission runs. FREE takes the handle
+ * and is EBUSY while it is mapped. Unknown handles and addresses are
+ * EINVAL. Closing the compute node releases everything.
  */
+#define HL_MAX_HOST_MAP		(1ull << 30)
+
 struct hl_mem_in {
 	union {
 		struct {
@@ -262,6 +289,6 @@ union hl_mem_args {
 #define HL_IOCTL_MEMORY		_IOWR('H', 0x05, union hl_mem_args)
 
 #define HL_COMMAND_START	0x01
-#define HL_COMMAND_END		0x06
+#define HL_COMMAND_END		0x06	/* one past the last */
 
 #endif /* _UAPI_MISC_HABANALABS_H_ */

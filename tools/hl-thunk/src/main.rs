@@ -8,12 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 use std::{env, fs};
 
 use hlthunk::uapi::{HL_CS_DEFAULT_TIMEOUT_MS, HL_EVENT_COUNT, HL_MAX_CB_SIZE};
-use hlthunk::{Cause, CsStatus, Device, HostBuffer, Packet, Queue};
+use hlthunk::{Cause, CsStatus, Device, HostBuffer, Job, Packet, Queue};
 
 const USAGE: &str = "\
 usage: hl-thunk info [-d N]
        hl-thunk dma-test [-d N] [--size BYTES]
        hl-thunk submit [-d N] --queue Q [--timeout MS] FILE
+       hl-thunk bench [-d N] [--size BYTES] [--iterations K]
 
   info      device N's identity, memory, status, clocks, MAC addresses and
             events, from its control node (/dev/hl_controlDN)
@@ -23,6 +24,11 @@ usage: hl-thunk info [-d N]
   submit    runs FILE, packets encoded as in the device's spec, as one job
             on queue Q (dma0, dma1, tpc0, tpc1 or 0-3) and waits for it;
             MS is the submission's timeout (default: the driver's)
+  bench     times the cheapest ioctl (INFO DEVICE_STATUS on the control
+            node) and the round trip of a submission of one NOP job on
+            dma0, K times each (default 1000), and a LIN_DMA of BYTES
+            (default 64M) from host to device memory, 5 times; prints
+            the medians as key=value lines (MB: 10^6 bytes)
   -d N      device N, /dev/hlN (default 0)
 
 Exit status: 0 success, 1 failure, 2 usage error.";
@@ -44,7 +50,18 @@ enum Command {
         timeout: Option<Duration>,
         file: PathBuf,
     },
+    Bench {
+        device: u32,
+        size: u32,
+        iterations: u32,
+    },
 }
+
+/// `bench`'s defaults: bytes to copy and timed round trips.
+const BENCH_SIZE: u32 = 64 << 20;
+const BENCH_ITERATIONS: u32 = 1000;
+/// Timed copies of `bench`.
+const BENCH_DMA_RUNS: u32 = 5;
 
 /// A number with an optional K, M or G suffix (powers of 1024).
 fn parse_size(s: &str) -> Option<u64> {
@@ -61,7 +78,8 @@ fn parse(args: &[String]) -> std::result::Result<Command, String> {
     let Some((cmd, mut rest)) = args.split_first() else {
         return Err("no command".into());
     };
-    let (mut device, mut size, mut queue, mut timeout, mut file) = (0, 1 << 20, None, None, None);
+    let (mut device, mut size, mut queue, mut timeout, mut file) = (0, None, None, None, None);
+    let mut iterations = BENCH_ITERATIONS;
     while let Some((arg, tail)) = rest.split_first() {
         let value = || tail.first().ok_or_else(|| format!("{arg} needs a value"));
         let mut consumed = 2;
@@ -71,12 +89,22 @@ fn parse(args: &[String]) -> std::result::Result<Command, String> {
                 let v = value()?;
                 device = v.parse().map_err(|_| format!("bad device index {v:?}"))?;
             }
-            ("dma-test", "--size") => {
+            ("dma-test" | "bench", "--size") => {
                 let v = value()?;
-                size = parse_size(v)
-                    .and_then(|s| u32::try_from(s).ok())
-                    .filter(|&s| s > 0)
-                    .ok_or_else(|| format!("bad size {v:?}: 1 byte to 4G - 1"))?;
+                size = Some(
+                    parse_size(v)
+                        .and_then(|s| u32::try_from(s).ok())
+                        .filter(|&s| s > 0)
+                        .ok_or_else(|| format!("bad size {v:?}: 1 byte to 4G - 1"))?,
+                );
+            }
+            ("bench", "--iterations") => {
+                let v = value()?;
+                iterations = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("bad iteration count {v:?}"))?;
             }
             ("submit", "--queue") => {
                 queue = Some(
@@ -101,12 +129,20 @@ fn parse(args: &[String]) -> std::result::Result<Command, String> {
     Ok(match cmd.as_str() {
         "-h" | "--help" | "help" => Command::Help,
         "info" => Command::Info { device },
-        "dma-test" => Command::DmaTest { device, size },
+        "dma-test" => Command::DmaTest {
+            device,
+            size: size.unwrap_or(1 << 20),
+        },
         "submit" => Command::Submit {
             device,
             queue: queue.ok_or("submit needs --queue")?,
             timeout,
             file: file.ok_or("submit needs a FILE")?,
+        },
+        "bench" => Command::Bench {
+            device,
+            size: size.unwrap_or(BENCH_SIZE),
+            iterations,
         },
         _ => return Err(format!("unknown command {cmd:?}")),
     })
@@ -248,6 +284,69 @@ fn submit(index: u32, queue: Queue, timeout: Option<Duration>, file: &PathBuf) -
     Ok(status == CsStatus::Completed)
 }
 
+/// The median and the mean of `samples`, in microseconds.
+fn median_mean_us(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let median = samples[samples.len() / 2].as_secs_f64() * 1e6;
+    let sum: Duration = samples.iter().sum();
+    (median, sum.as_secs_f64() * 1e6 / samples.len() as f64)
+}
+
+/// Times `n` runs of `op` after `n / 10` (at least one) untimed ones.
+fn time_runs(n: u32, mut op: impl FnMut() -> Result<()>) -> Result<Vec<Duration>> {
+    for _ in 0..n.div_ceil(10) {
+        op()?;
+    }
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            op()?;
+            Ok(start.elapsed())
+        })
+        .collect()
+}
+
+fn bench(index: u32, size: u32, iterations: u32) -> Result<()> {
+    let control = Device::open_control(index)?;
+    let status = || control.device_status().map(drop).map_err(Into::into);
+    let (median, mean) = median_mean_us(time_runs(iterations, status)?);
+    println!("null_ioctl_us={median:.1} null_ioctl_mean_us={mean:.1} iterations={iterations}");
+
+    let dev = Device::open(index)?;
+    let run = |jobs: &[Job]| -> Result<()> {
+        let seq = dev.submit_timeout(jobs, Duration::from_secs(60))?;
+        match dev.wait_cs(seq, Duration::from_secs(70))? {
+            CsStatus::Completed => Ok(()),
+            status => Err(format!("seq {seq} on {}: {status}", jobs[0].queue).into()),
+        }
+    };
+    let mut cb = dev.command_buffer(8)?;
+    cb.push(&Packet::nop())?;
+    let nop = [cb.job(Queue::Dma0)];
+    let (median, mean) = median_mean_us(time_runs(iterations, || run(&nop))?);
+    println!("cs_roundtrip_us={median:.1} cs_roundtrip_mean_us={mean:.1} iterations={iterations}");
+
+    let mut host = HostBuffer::new(size as usize)?;
+    host.fill(0x5a);
+    let handle = dev.alloc(size.into())?;
+    let dram = dev.map(handle)?;
+    let src = dev.map_host(&mut host)?;
+    let mut cb = dev.command_buffer(64)?;
+    cb.push(&Packet::lin_dma(src.device_addr(), dram, size)?)?;
+    let copy = [cb.job(Queue::Dma0)];
+    let (median_us, _) = median_mean_us(time_runs(BENCH_DMA_RUNS, || run(&copy))?);
+    println!(
+        "dma_h2d_bytes={size} dma_h2d_seconds={:.6} dma_h2d_mb_per_s={:.1} iterations={BENCH_DMA_RUNS}",
+        median_us / 1e6,
+        f64::from(size) / median_us
+    );
+    drop(cb);
+    src.unmap()?;
+    dev.unmap(dram)?;
+    dev.free(handle)?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let cmd = match parse(&args) {
@@ -270,6 +369,11 @@ fn main() -> ExitCode {
             timeout,
             file,
         } => submit(*device, *queue, *timeout, file),
+        Command::Bench {
+            device,
+            size,
+            iterations,
+        } => bench(*device, *size, *iterations).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -327,6 +431,22 @@ mod tests {
                 file: PathBuf::from("jobs.bin")
             })
         );
+        assert_eq!(
+            parse(&args("bench")),
+            Ok(Command::Bench {
+                device: 0,
+                size: BENCH_SIZE,
+                iterations: BENCH_ITERATIONS
+            })
+        );
+        assert_eq!(
+            parse(&args("bench -d 1 --size 1M --iterations 10")),
+            Ok(Command::Bench {
+                device: 1,
+                size: 1 << 20,
+                iterations: 10
+            })
+        );
         assert_eq!(parse(&args("info --help")), Ok(Command::Help));
         assert_eq!(parse(&args("help")), Ok(Command::Help));
     }
@@ -345,6 +465,11 @@ mod tests {
             "submit --queue 4 jobs.bin",
             "submit --queue 0",
             "submit --queue 0 a b",
+            "bench --size 0",
+            "bench --iterations 0",
+            "bench --iterations x",
+            "bench --queue 0",
+            "dma-test --iterations 3",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }

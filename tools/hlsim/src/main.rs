@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! hlsim: serves modelled GAUDI-class devices to QEMU, one ivshmem socket
-//! per device, until SIGTERM or SIGINT.
+//! per device, until SIGTERM or SIGINT; or times the model's memory copy.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
+use std::time::Instant;
 use std::{env, ptr, thread};
 
 use hlsim::device::Device;
@@ -18,6 +19,7 @@ use vmm_sys_util::signal::create_sigset;
 
 const USAGE: &str = "\
 usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
+       hlsim --bench-memcpy SIZE[,ITERATIONS]
 
   --guest-ram PATH  the file backing guest RAM; DMA address A is its byte A
   --device ...      serve one device on the UNIX socket PATH
@@ -25,10 +27,17 @@ usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--devic
                     optional K, M or G suffix (default 256M)
       serial=N      serial number, decimal or 0x-prefixed hex, unique in
                     its low 32 bits, from which the MAC addresses derive
-                    (default: the device's position, from 1)";
+                    (default: the device's position, from 1)
+  --bench-memcpy    times the copy LIN_DMA does, of SIZE bytes (1 byte to
+                    4G - 1, K, M and G suffixes) between two memory files,
+                    ITERATIONS times (default 9), and prints the median:
+                    memcpy bytes=N iterations=N seconds=S mb_per_s=R
+                    (MB: 10^6 bytes)";
 
 /// Default BAR2 size.
 const DEFAULT_SIZE: u64 = 256 << 20;
+/// Default number of timed copies of `--bench-memcpy`.
+const BENCH_ITERATIONS: u32 = 9;
 
 /// One `--device`.
 #[derive(Debug, PartialEq)]
@@ -46,6 +55,10 @@ enum Command {
         guest_ram: PathBuf,
         devices: Vec<DeviceOpts>,
     },
+    BenchMemcpy {
+        size: u64,
+        iterations: u32,
+    },
 }
 
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
@@ -54,9 +67,15 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         .map(|arg| arg.into_string().map_err(|_| "arguments must be UTF-8"));
     let mut guest_ram = None;
     let mut devices: Vec<DeviceOpts> = Vec::new();
+    let mut bench = None;
     while let Some(arg) = args.next() {
         match arg?.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--bench-memcpy" => {
+                bench = Some(parse_bench(
+                    &args.next().ok_or("--bench-memcpy needs a SIZE")??,
+                )?)
+            }
             "--guest-ram" => {
                 guest_ram = Some(args.next().ok_or("--guest-ram needs a PATH")??.into())
             }
@@ -83,6 +102,12 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
+    if let Some((size, iterations)) = bench {
+        if guest_ram.is_some() || !devices.is_empty() {
+            return Err("--bench-memcpy serves no device".into());
+        }
+        return Ok(Command::BenchMemcpy { size, iterations });
+    }
     let guest_ram = guest_ram.ok_or("--guest-ram is required")?;
     if devices.is_empty() {
         return Err("at least one --device is required".into());
@@ -107,6 +132,26 @@ fn parse_device(spec: &str, index: usize) -> Result<DeviceOpts, String> {
     }
     let sock = sock.ok_or(format!("device '{spec}' has no sock=PATH"))?;
     Ok(DeviceOpts { sock, size, serial })
+}
+
+/// Parses the `--bench-memcpy` value: SIZE and ITERATIONS.
+fn parse_bench(spec: &str) -> Result<(u64, u32), String> {
+    let (size, iterations) = match spec.split_once(',') {
+        Some((size, n)) => (size, Some(n)),
+        None => (spec, None),
+    };
+    let size = parse_size(size)
+        .filter(|s| (1..=u64::from(u32::MAX)).contains(s))
+        .ok_or(format!("bad memcpy size '{size}': 1 byte to 4G - 1"))?;
+    let iterations = match iterations {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or(format!("bad iteration count '{n}'"))?,
+        None => BENCH_ITERATIONS,
+    };
+    Ok((size, iterations))
 }
 
 /// Parses a byte count with an optional binary `K`, `M` or `G` suffix.
@@ -207,22 +252,52 @@ fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>) -> Result<(), String> {
     }
 }
 
+/// Times the copy of `LIN_DMA` ([`hlsim::mem::VolatileSlice::copy_from`])
+/// of `size` bytes between two memory files, like guest RAM and device
+/// memory, and prints the median of `iterations` copies. An untimed copy
+/// first faults the pages in.
+fn bench_memcpy(size: u64, iterations: u32) -> Result<(), String> {
+    let create = |name: &str| SharedMem::create(name, size).map_err(|e| format!("{name}: {e}"));
+    let (src, dst) = (create("memcpy-src")?, create("memcpy-dst")?);
+    let (Some(from), Some(to)) = (src.slice(0, size), dst.slice(0, size)) else {
+        return Err("the memory files are too small".into());
+    };
+    from.fill(0x5a);
+    to.copy_from(&from);
+    let mut times: Vec<f64> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            to.copy_from(&from);
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "memcpy bytes={size} iterations={iterations} seconds={median:.6} mb_per_s={:.1}",
+        size as f64 / median / 1e6
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    match parse_args(env::args_os().skip(1)) {
+    let result = match parse_args(env::args_os().skip(1)) {
         Ok(Command::Help) => {
             println!("{USAGE}");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        Ok(Command::Run { guest_ram, devices }) => match run(guest_ram, devices) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("hlsim: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Ok(Command::Run { guest_ram, devices }) => run(guest_ram, devices),
+        Ok(Command::BenchMemcpy { size, iterations }) => bench_memcpy(size, iterations),
         Err(e) => {
             eprintln!("hlsim: {e}\n{USAGE}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hlsim: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -281,6 +356,32 @@ mod tests {
             })
         );
         assert_eq!(parse(&["--guest-ram", "/r", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn bench_memcpy_size_and_iterations() {
+        let bench = |spec| parse(&["--bench-memcpy", spec]);
+        assert_eq!(
+            bench("64M"),
+            Ok(Command::BenchMemcpy {
+                size: 64 << 20,
+                iterations: BENCH_ITERATIONS
+            })
+        );
+        assert_eq!(
+            bench("4097,3"),
+            Ok(Command::BenchMemcpy {
+                size: 4097,
+                iterations: 3
+            })
+        );
+        assert_eq!(parse_bench("4294967295,1"), Ok((u32::MAX.into(), 1)));
+        for bad in ["", "0", "4G", "64M,", "64M,0", "64M,x", ",3", "1,2,3"] {
+            assert!(bench(bad).is_err(), "{bad}");
+        }
+        assert!(parse(&["--bench-memcpy"]).is_err());
+        assert!(parse(&["--bench-memcpy", "1M", "--guest-ram", "/r"]).is_err());
+        assert!(parse(&["--device", "sock=/a", "--bench-memcpy", "1M"]).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod ioctls;
 mod model;
 mod sync;
 mod tpc;
+mod unbind;
 mod util;
 
 use std::env;
@@ -69,6 +70,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("aborts", faults::aborts),
     ("hang", faults::hang),
     ("ioctls", ioctls::ioctls),
+    ("unbind", unbind::unbind),
 ];
 
 const USAGE: &str = "usage: hl-compute-tests [-d N] [GROUP...]";

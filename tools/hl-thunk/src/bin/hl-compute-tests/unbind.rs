@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device unbinds under an open compute node that has a command buffer
+//! mapped, host memory mapped and a submission hung on an engine.
+
+use std::fs;
+use std::time::Duration;
+
+use hlthunk::{CsStatus, Device, HostBuffer, Packet, Queue};
+
+use crate::Env;
+use crate::model::EngineHang;
+use crate::util::{R, Tap, cb_of, ensure, expect_errno, run_ok};
+
+const DRIVER: &str = "/sys/bus/pci/drivers/habanalabs";
+
+fn sysfs(file: &str, bdf: &str) -> R {
+    fs::write(format!("{DRIVER}/{file}"), bdf)
+        .map_err(|e| crate::util::Fail(format!("{file} {bdf}: {e}")))
+}
+
+/// The hung submission ends as aborted: the driver stopped the device.
+fn aborted(dev: &Device, seq: u64) -> R {
+    let status = dev.wait_cs(seq, Duration::from_secs(1))?;
+    ensure!(matches!(status, CsStatus::Aborted(_)), "{status}");
+    Ok(())
+}
+
+pub fn unbind(t: &mut Tap, env: &Env) {
+    let mut host = match HostBuffer::new(4096) {
+        Ok(h) => h,
+        Err(e) => return t.check("unbind: host memory", Err(e.into())),
+    };
+    let (dev, bar) = match (env.open(), env.bar2()) {
+        (Ok(d), Ok(b)) => (d, b),
+        (d, b) => return t.check("unbind: open and map BAR2", d.map(drop).and(b.map(drop))),
+    };
+    let bdf = match dev.pci_bus_id() {
+        Ok(b) => b,
+        Err(e) => return t.check("unbind: PCI address", Err(e.into())),
+    };
+    let mut cb = match cb_of(&dev, &[Packet::nop()]) {
+        Ok(cb) => cb,
+        Err(e) => return t.check("unbind: command buffer", Err(e)),
+    };
+    // SAFETY: `host` outlives the mapping: the device node, which unmaps
+    // everything, closes first.
+    if let Err(e) = unsafe { dev.map_host_ptr(host.as_mut_ptr(), 4096) } {
+        return t.check("unbind: map host memory", Err(e.into()));
+    }
+    let hang = EngineHang::new(bar, 1 << Queue::Dma0.index());
+    let seq = match dev.submit_timeout(&[cb.job(Queue::Dma0)], Duration::from_secs(30)) {
+        Ok(seq) => seq,
+        Err(e) => return t.check("unbind: submit", Err(e.into())),
+    };
+
+    t.check(
+        "unbind: the device unbinds under an open node",
+        sysfs("unbind", &bdf),
+    );
+    t.check(
+        "unbind: the hung submission ends as aborted",
+        aborted(&dev, seq),
+    );
+    t.check(
+        "unbind: submissions and allocations fail with ENODEV",
+        expect_errno(dev.submit(&[cb.job(Queue::Dma1)]), &[libc::ENODEV])
+            .and_then(|()| expect_errno(dev.command_buffer(4096).map(drop), &[libc::ENODEV])),
+    );
+    // Still mapped: writing it must neither fault nor touch freed memory.
+    cb.as_mut_slice().fill(0);
+    t.check("unbind: the command buffer mapping stays usable", Ok(()));
+    drop(hang);
+    drop(cb);
+    drop(dev);
+    t.check("unbind: the device binds again", sysfs("bind", &bdf));
+    t.check(
+        "unbind: and runs jobs",
+        env.open().and_then(|dev| {
+            let cb = cb_of(&dev, &[Packet::nop()])?;
+            run_ok(&dev, &[cb.job(Queue::Dma0)])
+        }),
+    );
+}
