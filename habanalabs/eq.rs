@@ -4,7 +4,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
-    dma::CoherentAllocation,
+    dma::{self, CoherentAllocation},
     irq::{IrqReturn, ThreadedHandler},
     pci,
     prelude::*,
@@ -85,10 +85,12 @@ impl EventQueue {
         let mut ci = self.ci.load(Ordering::Relaxed);
         loop {
             let index = ci as usize % EQ_ENTRIES;
-            let entry = self.ring.read(index).ok_or(EINVAL)?;
-            if entry.hdr & READY == 0 {
+            if self.ring.read(index).ok_or(EINVAL)?.hdr & READY == 0 {
                 break;
             }
+            // The device writes the entry, then its READY bit: read the rest after seeing it.
+            dma::rmb();
+            let entry = self.ring.read(index).ok_or(EINVAL)?;
             self.record(&entry);
             self.ring.write(index, EqEntry { hdr: 0, ..entry })?;
             ci = ci.wrapping_add(1);

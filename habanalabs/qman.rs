@@ -4,7 +4,7 @@
 //! (completions out).
 
 use kernel::{
-    dma::CoherentAllocation,
+    dma::{self, CoherentAllocation},
     irq::{IrqReturn, ThreadedHandler},
     new_mutex, pci,
     prelude::*,
@@ -183,10 +183,12 @@ impl Qman {
         let start = ring.cq_ci;
         loop {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
-            let cqe = self.cq.read(index).ok_or(EINVAL)?;
-            if cqe.ctl & CQE_READY == 0 {
+            if self.cq.read(index).ok_or(EINVAL)?.ctl & CQE_READY == 0 {
                 break;
             }
+            // The QMAN writes `info`, then `ctl` with READY: read it all after seeing READY.
+            dma::rmb();
+            let cqe = self.cq.read(index).ok_or(EINVAL)?;
             self.cq.write(index, Cqe { ctl: 0, info: 0 })?;
             ring.cq_ci = ring.cq_ci.wrapping_add(1);
             let tag = cqe.tag();

@@ -6,3 +6,8 @@ int rust_helper_dma_mapping_error(struct device *dev, dma_addr_t dma_addr)
 {
 	return dma_mapping_error(dev, dma_addr);
 }
+
+void rust_helper_dma_rmb(void)
+{
+	dma_rmb();
+}

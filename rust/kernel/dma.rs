@@ -27,6 +27,14 @@ pub const fn bit_mask(n: u32) -> u64 {
     }
 }
 
+/// Orders reads of coherent memory: reads after the barrier see at least what the device wrote
+/// before the writes that reads before the barrier saw (`dma_rmb()`). Use it between reading a
+/// descriptor's "done" flag and reading the rest of it.
+pub fn rmb() {
+    // SAFETY: A barrier has no preconditions.
+    unsafe { bindings::dma_rmb() };
+}
+
 /// Sets the streaming and coherent DMA masks of the bound device `dev`: the addresses it can
 /// reach.
 pub fn set_mask_and_coherent(dev: &impl BoundDevice, mask: u64) -> Result {

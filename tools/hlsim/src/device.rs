@@ -15,12 +15,13 @@ use vmm_sys_util::eventfd::EventFd;
 use crate::eq::EventQueue;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
+use crate::nic::Nic;
 use crate::qman::{self, Control};
 use crate::regs::{
-    CAPS_COMPUTE, CAPS_DMA_SELFTEST, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ, CLK_MAX_MHZ, CMD_IRQ,
-    DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM, NUM_QUEUES, NUM_VECTORS,
-    Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_QMAN0, VERSION_1_0,
-    identity, mailbox, model_ctl, qman as qman_regs,
+    CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ, CLK_MAX_MHZ,
+    CMD_IRQ, DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM, NUM_PORTS,
+    NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL,
+    VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs,
 };
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
@@ -48,9 +49,9 @@ pub fn mac_address(serial: u64, port: u8) -> [u8; 6] {
 
 /// The state the device's threads share.
 pub(crate) struct Shared {
-    pub(crate) bar: SharedMem,
+    pub(crate) bar: Arc<SharedMem>,
     pub(crate) ram: Arc<SharedMem>,
-    pub(crate) irq: Interrupts,
+    pub(crate) irq: Arc<Interrupts>,
     pub(crate) sm: SyncManager,
     pub(crate) eq: EventQueue,
     pub(crate) qmans: [Control; NUM_QUEUES],
@@ -60,12 +61,14 @@ pub(crate) struct Shared {
 pub struct Device {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    nic: Nic,
 }
 
 impl Device {
     /// Creates a device named `name` with a BAR2 of `size` bytes (a power
     /// of two, at least [`MIN_SIZE`]), writes its identity and starts its
-    /// QMAN threads.
+    /// QMAN and port threads. Its ports are unwired until [`Device::wire`]
+    /// or [`Device::attach_tap`].
     pub fn new(name: &str, size: u64, serial: u64, ram: Arc<SharedMem>) -> io::Result<Self> {
         if !size.is_power_of_two() || size < MIN_SIZE {
             return Err(io::Error::new(
@@ -76,7 +79,7 @@ impl Device {
         let bar = SharedMem::create(&format!("hlsim-{name}"), size)?;
         bar.write32(identity::MAGIC, MAGIC_HLSM);
         bar.write32(identity::VERSION, VERSION_1_0);
-        bar.write32(identity::CAPS, CAPS_DMA_SELFTEST | CAPS_COMPUTE);
+        bar.write32(identity::CAPS, CAPS_DMA_SELFTEST | CAPS_COMPUTE | CAPS_NIC);
         bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
         bar.write64(identity::SERIAL_LO, serial);
         bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
@@ -102,10 +105,13 @@ impl Device {
         for q in 0..NUM_QUEUES {
             bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
         }
+        let bar = Arc::new(bar);
+        let irq = Arc::new(Interrupts::default());
+        let nic = Nic::new(name, bar.clone(), ram.clone(), irq.clone(), serial)?;
         let shared = Arc::new(Shared {
             bar,
             ram,
-            irq: Interrupts::default(),
+            irq,
             sm: SyncManager::default(),
             eq: EventQueue::default(),
             qmans: Default::default(),
@@ -113,6 +119,7 @@ impl Device {
         let mut device = Self {
             shared,
             threads: Vec::new(),
+            nic,
         };
         for q in 0..NUM_QUEUES {
             device
@@ -120,6 +127,25 @@ impl Device {
                 .push(qman::spawn(name, device.shared.clone(), q)?);
         }
         Ok(device)
+    }
+
+    /// Wires each port of `a` to the same port of `b`.
+    pub fn wire(a: &Device, b: &Device) {
+        for p in 0..NUM_PORTS {
+            Nic::wire(&a.nic, &b.nic, p);
+        }
+    }
+
+    /// Bridges port `port` to the host TAP interface `ifname`, which is
+    /// created if it does not exist; the port's peer, if any, is unwired.
+    pub fn attach_tap(&self, port: usize, ifname: &str) -> io::Result<()> {
+        if port >= NUM_PORTS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no port {port}"),
+            ));
+        }
+        self.nic.attach_tap(port, ifname)
     }
 
     /// BAR2: registers and DRAM.
@@ -143,20 +169,23 @@ impl Device {
     }
 
     /// Returns every block but Identity and Model control to its power-on
-    /// state, once the QMANs have stopped: registers and DRAM read as
-    /// zeroes, but for the QMANs' `ENGINE`.
+    /// state, once the QMANs and ports have stopped: registers and DRAM
+    /// read as zeroes, but for the QMANs' `ENGINE` and the port EEPROMs.
+    /// The peers of the ports see their links go down.
     pub fn reset(&self) -> io::Result<()> {
         let (shared, bar) = (&self.shared, &self.shared.bar);
         for ctl in &shared.qmans {
             ctl.halt();
         }
-        // With the QMANs stopped, nothing else writes the blocks.
-        bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
-            .expect("the register blocks are inside BAR2")
-            .fill(0);
-        for q in 0..NUM_QUEUES {
-            bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
-        }
+        // With the QMANs and ports stopped, nothing else writes the blocks.
+        self.nic.reset(|| {
+            bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
+                .expect("the register blocks are inside BAR2")
+                .fill(0);
+            for q in 0..NUM_QUEUES {
+                bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
+            }
+        });
         bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
     }
 
@@ -171,6 +200,10 @@ impl Device {
             VECTOR_CONTROL if self.faults() & FAULT_MAILBOX_HANG == 0 => self.run_mailbox(),
             v if (VECTOR_QMAN0..VECTOR_QMAN0 + NUM_QUEUES as u32).contains(&v) => {
                 self.shared.qmans[(v - VECTOR_QMAN0) as usize].ring();
+                Ok(None)
+            }
+            v if (VECTOR_PORT0..VECTOR_PORT0 + NUM_PORTS as u32).contains(&v) => {
+                self.nic.ring((v - VECTOR_PORT0) as usize);
                 Ok(None)
             }
             _ => Ok(None),
@@ -368,7 +401,7 @@ mod tests {
         bar.file().read_at(&mut raw, 0).unwrap();
         assert_eq!(&raw, b"HLSM");
         assert_eq!(bar.read32(identity::VERSION), 0x0001_0000);
-        assert_eq!(bar.read32(identity::CAPS), 3);
+        assert_eq!(bar.read32(identity::CAPS), 7);
         assert_eq!(bar.read32(identity::CHIP_ID) & 0xffff, 0x1000);
         assert_eq!(bar.read32(identity::SERIAL_LO), 0x9abc_def0);
         assert_eq!(bar.read32(identity::SERIAL_HI), 0x1234_5678);
@@ -397,7 +430,10 @@ mod tests {
             assert_eq!(engine, [0x000, 0x100, 0x001, 0x101][q], "queue {q}");
         }
         for off in (mailbox::BASE..0x100000).step_by(4) {
-            if off % qman_regs::SIZE != qman_regs::ENGINE || !(0x1000..0x1400).contains(&off) {
+            let eeprom = (0x30000..0x32800).contains(&off);
+            let engine =
+                off % qman_regs::SIZE == qman_regs::ENGINE && (0x1000..0x1400).contains(&off);
+            if !eeprom && !engine {
                 assert_eq!(bar.read32(off), 0, "register {off:#x}");
             }
         }

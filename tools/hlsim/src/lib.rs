@@ -12,6 +12,7 @@ pub mod eq;
 pub mod irq;
 pub mod mem;
 pub mod mmu;
+pub mod nic;
 pub mod packets;
 pub mod qman;
 pub mod regs;

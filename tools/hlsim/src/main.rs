@@ -19,6 +19,7 @@ use vmm_sys_util::signal::create_sigset;
 
 const USAGE: &str = "\
 usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
+             [--tap DEV.PORT=IFNAME ...]
        hlsim --bench-memcpy SIZE[,ITERATIONS]
 
   --guest-ram PATH  the file backing guest RAM; DMA address A is its byte A
@@ -28,6 +29,11 @@ usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--devic
       serial=N      serial number, decimal or 0x-prefixed hex, unique in
                     its low 32 bits, from which the MAC addresses derive
                     (default: the device's position, from 1)
+                    Port p of device 2k is wired to port p of device 2k + 1.
+  --tap DEV.PORT=IFNAME
+                    bridges port PORT of device DEV (from 0, in --device
+                    order) to the host TAP interface IFNAME instead,
+                    creating it if need be
   --bench-memcpy    times the copy LIN_DMA does, of SIZE bytes (1 byte to
                     4G - 1, K, M and G suffixes) between two memory files,
                     ITERATIONS times (default 9), and prints the median:
@@ -47,6 +53,14 @@ struct DeviceOpts {
     serial: u64,
 }
 
+/// One `--tap`.
+#[derive(Debug, PartialEq)]
+struct TapOpts {
+    device: usize,
+    port: usize,
+    ifname: String,
+}
+
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 enum Command {
@@ -54,6 +68,7 @@ enum Command {
     Run {
         guest_ram: PathBuf,
         devices: Vec<DeviceOpts>,
+        taps: Vec<TapOpts>,
     },
     BenchMemcpy {
         size: u64,
@@ -68,6 +83,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     let mut guest_ram = None;
     let mut devices: Vec<DeviceOpts> = Vec::new();
     let mut bench = None;
+    let mut taps: Vec<TapOpts> = Vec::new();
     while let Some(arg) = args.next() {
         match arg?.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
@@ -99,11 +115,21 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                 }
                 devices.push(opts);
             }
+            "--tap" => {
+                let tap = parse_tap(&args.next().ok_or("--tap needs DEV.PORT=IFNAME")??)?;
+                if taps
+                    .iter()
+                    .any(|t| (t.device, t.port) == (tap.device, tap.port) || t.ifname == tap.ifname)
+                {
+                    return Err(format!("--tap {}.{} given twice", tap.device, tap.port));
+                }
+                taps.push(tap);
+            }
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
     if let Some((size, iterations)) = bench {
-        if guest_ram.is_some() || !devices.is_empty() {
+        if guest_ram.is_some() || !devices.is_empty() || !taps.is_empty() {
             return Err("--bench-memcpy serves no device".into());
         }
         return Ok(Command::BenchMemcpy { size, iterations });
@@ -112,7 +138,32 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     if devices.is_empty() {
         return Err("at least one --device is required".into());
     }
-    Ok(Command::Run { guest_ram, devices })
+    if let Some(tap) = taps.iter().find(|t| t.device >= devices.len()) {
+        return Err(format!("--tap: no device {}", tap.device));
+    }
+    Ok(Command::Run {
+        guest_ram,
+        devices,
+        taps,
+    })
+}
+
+/// Parses a `--tap` value, `DEV.PORT=IFNAME`.
+fn parse_tap(spec: &str) -> Result<TapOpts, String> {
+    let bad = || format!("bad --tap '{spec}': DEV.PORT=IFNAME");
+    let (at, ifname) = spec.split_once('=').ok_or_else(bad)?;
+    let (device, port) = at.split_once('.').ok_or_else(bad)?;
+    let (Ok(device), Ok(port)) = (device.parse(), port.parse::<usize>()) else {
+        return Err(bad());
+    };
+    if port >= hlsim::regs::NUM_PORTS || ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ {
+        return Err(bad());
+    }
+    Ok(TapOpts {
+        device,
+        port,
+        ifname: ifname.into(),
+    })
 }
 
 /// Parses the `--device` value of the device at `index`.
@@ -173,8 +224,9 @@ fn parse_u64(val: &str) -> Option<u64> {
     }
 }
 
-/// Serves `devices` until a signal or a device's failure.
-fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>) -> Result<(), String> {
+/// Serves `devices`, wired pairwise and to `taps`, until a signal or a
+/// device's failure.
+fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>, taps: Vec<TapOpts>) -> Result<(), String> {
     // One thread takes SIGINT and SIGTERM synchronously; the mask is set
     // before any other thread starts, so that all inherit it.
     let signals = create_sigset(&[libc::SIGINT, libc::SIGTERM]).map_err(|e| e.to_string())?;
@@ -187,11 +239,29 @@ fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>) -> Result<(), String> {
     let ram = SharedMem::open(&guest_ram).map_err(|e| format!("{}: {e}", guest_ram.display()))?;
     let ram = Arc::new(ram);
     let stop = EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC).map_err(|e| e.to_string())?;
-    let mut servers = Vec::new();
+    let mut models = Vec::new();
     for (index, opts) in devices.iter().enumerate() {
         let name = format!("dev{index}");
-        let server = Device::new(&name, opts.size, opts.serial, ram.clone())
-            .and_then(|device| Server::bind(name.clone(), &opts.sock, device, stop.try_clone()?))
+        let device = Device::new(&name, opts.size, opts.serial, ram.clone())
+            .map_err(|e| format!("{name}: {e}"))?;
+        models.push(device);
+    }
+    for pair in models.chunks(2) {
+        if let [a, b] = pair {
+            Device::wire(a, b);
+        }
+    }
+    for tap in &taps {
+        models[tap.device]
+            .attach_tap(tap.port, &tap.ifname)
+            .map_err(|e| format!("dev{}: tap {}: {e}", tap.device, tap.ifname))?;
+    }
+    let mut servers = Vec::new();
+    for ((index, opts), device) in devices.iter().enumerate().zip(models) {
+        let name = format!("dev{index}");
+        let server = stop
+            .try_clone()
+            .and_then(|stop| Server::bind(name.clone(), &opts.sock, device, stop))
             .map_err(|e| format!("{name}: {e}"))?;
         eprintln!(
             "hlsim: {name}: listening on {} ({} MiB, serial {:#x})",
@@ -286,7 +356,11 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Run { guest_ram, devices }) => run(guest_ram, devices),
+        Ok(Command::Run {
+            guest_ram,
+            devices,
+            taps,
+        }) => run(guest_ram, devices, taps),
         Ok(Command::BenchMemcpy { size, iterations }) => bench_memcpy(size, iterations),
         Err(e) => {
             eprintln!("hlsim: {e}\n{USAGE}");
@@ -352,10 +426,47 @@ mod tests {
             cmd,
             Ok(Command::Run {
                 guest_ram: "/r".into(),
-                devices
+                devices,
+                taps: Vec::new(),
             })
         );
         assert_eq!(parse(&["--guest-ram", "/r", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn taps() {
+        let cmd = parse(&[
+            "--guest-ram",
+            "/r",
+            "--device",
+            "sock=/a",
+            "--tap",
+            "0.9=hltap0",
+        ]);
+        let Ok(Command::Run { taps, .. }) = cmd else {
+            panic!("{cmd:?}");
+        };
+        let want = TapOpts {
+            device: 0,
+            port: 9,
+            ifname: "hltap0".into(),
+        };
+        assert_eq!(taps, [want]);
+        let base = ["--guest-ram", "/r", "--device", "sock=/a"];
+        for bad in [
+            &["--tap", "1.0=t"][..],
+            &["--tap", "0.10=t"],
+            &["--tap", "0.1="],
+            &["--tap", "0=t"],
+            &["--tap", "x.1=t"],
+            &["--tap", "0.1=sixteen-chars-xx"],
+            &["--tap", "0.1=t", "--tap", "0.1=u"],
+            &["--tap", "0.1=t", "--tap", "0.2=t"],
+            &["--tap"],
+        ] {
+            let args: Vec<_> = base.iter().chain(bad).copied().collect();
+            assert!(parse(&args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -198,6 +198,79 @@ pub mod sync_manager {
     }
 }
 
+/// NIC port blocks; offsets are relative to [`nic::block`].
+pub mod nic {
+    /// Bytes in one port's block.
+    pub const SIZE: u64 = 0x800;
+    /// `CTL`: [`super::PORT_ENABLE`], [`super::PORT_LOOPBACK`].
+    pub const CTL: u64 = 0x000;
+    /// `LINK_CFG`: [`super::LINK_AUTONEG`], forced speed, advertised speeds.
+    pub const LINK_CFG: u64 = 0x004;
+    /// `LINK_STATUS`: [`super::LINK_UP`], speed code (written by the model).
+    pub const LINK_STATUS: u64 = 0x008;
+    /// `LINK_CHANGES`: changes of `LINK_STATUS` (written by the model).
+    pub const LINK_CHANGES: u64 = 0x00c;
+    /// `MAX_FRAME`: largest frame in bytes, 0 for the default.
+    pub const MAX_FRAME: u64 = 0x010;
+    /// `TX_BASE_LO`: DMA address of the TX ring, bits 31:0.
+    pub const TX_BASE_LO: u64 = 0x020;
+    /// `TX_BASE_HI`: bits 63:32 of the TX ring address.
+    pub const TX_BASE_HI: u64 = 0x024;
+    /// `TX_SIZE`: entries in the TX ring.
+    pub const TX_SIZE: u64 = 0x028;
+    /// `TX_PI`: descriptors posted (written by the driver).
+    pub const TX_PI: u64 = 0x02c;
+    /// `TX_CI`: descriptors done (written by the model).
+    pub const TX_CI: u64 = 0x030;
+    /// `RX_BASE_LO`: DMA address of the RX ring, bits 31:0.
+    pub const RX_BASE_LO: u64 = 0x040;
+    /// `RX_BASE_HI`: bits 63:32 of the RX ring address.
+    pub const RX_BASE_HI: u64 = 0x044;
+    /// `RX_SIZE`: entries in the RX ring.
+    pub const RX_SIZE: u64 = 0x048;
+    /// `RX_PI`: buffers posted (written by the driver).
+    pub const RX_PI: u64 = 0x04c;
+    /// `RX_CI`: buffers filled (written by the model).
+    pub const RX_CI: u64 = 0x050;
+    /// `IRQ_MASK`: `PORT_IRQ_*` bits.
+    pub const IRQ_MASK: u64 = 0x060;
+    /// `RX_COAL_USECS`: longest delay of the RX interrupt.
+    pub const RX_COAL_USECS: u64 = 0x064;
+    /// `RX_COAL_FRAMES`: frames that raise the RX interrupt at once.
+    pub const RX_COAL_FRAMES: u64 = 0x068;
+    /// `PFC_EN`: bit per priority.
+    pub const PFC_EN: u64 = 0x080;
+    /// `TC_BW`: byte `t` is TC `t`'s ETS share in percent.
+    pub const TC_BW: u64 = 0x084;
+    /// `PRIO_TC`: `[4p+2:4p]` is the traffic class of priority `p`.
+    pub const PRIO_TC: u64 = 0x08c;
+    /// `TC_TSA`: bit per TC, 1 ETS, 0 strict priority.
+    pub const TC_TSA: u64 = 0x090;
+    /// `COUNTERS`: 64-bit counters; counter `i` is at `COUNTERS + 8 * i`.
+    pub const COUNTERS: u64 = 0x100;
+
+    /// BAR2 offset of port `p`'s block.
+    pub const fn block(p: usize) -> u64 {
+        0x20000 + SIZE * p as u64
+    }
+
+    /// Offset of counter `i` within a port's block.
+    pub const fn counter(i: usize) -> u64 {
+        COUNTERS + 8 * i as u64
+    }
+}
+
+/// Port module EEPROMs.
+pub mod eeprom {
+    /// Bytes in one port's EEPROM window.
+    pub const SIZE: u64 = 0x400;
+
+    /// BAR2 offset of port `p`'s EEPROM.
+    pub const fn block(p: usize) -> u64 {
+        0x30000 + SIZE * p as u64
+    }
+}
+
 /// Model control page (tests only; survives resets).
 pub mod model_ctl {
     /// First byte of the page.
@@ -208,6 +281,16 @@ pub mod model_ctl {
     pub const DOORBELLS: u64 = 0xff004;
     /// `ENGINE_HANG`: bit `q` stops QMAN `q`'s engine before its next packet.
     pub const ENGINE_HANG: u64 = 0xff008;
+
+    /// `PORT_FAULTS` of port `p`: `PORT_FAULT_*` bits.
+    pub const fn port_faults(p: usize) -> u64 {
+        0xff010 + 4 * p as u64
+    }
+
+    /// `LINK_RATE` of port `p`: Mbit/s, 0 for unlimited.
+    pub const fn link_rate(p: usize) -> u64 {
+        0xff040 + 4 * p as u64
+    }
 }
 
 /// Offset of device memory in BAR2, the value of `DRAM_BASE`.
@@ -221,6 +304,8 @@ pub const VERSION_1_0: u32 = 1 << 16;
 pub const CAPS_DMA_SELFTEST: u32 = 1 << 0;
 /// `CAPS` bit: QMANs, MMU, event queue and sync manager are implemented.
 pub const CAPS_COMPUTE: u32 = 1 << 1;
+/// `CAPS` bit: the NIC ports are implemented.
+pub const CAPS_NIC: u32 = 1 << 2;
 /// `CHIP_ID` value: GAUDI-sim, revision 0.
 pub const CHIP_ID_GAUDI_SIM: u32 = 0x1000;
 /// `NUM_VECTORS` value.
@@ -233,12 +318,16 @@ pub const CLK_CUR_MHZ: u32 = 1500;
 pub const CLK_MAX_MHZ: u32 = 2200;
 /// `PORT_MASK` value: ten NIC ports.
 pub const PORT_MASK: u32 = 0x3ff;
+/// NIC ports.
+pub const NUM_PORTS: usize = 10;
 /// Vector of the control mailbox (doorbell and completion interrupt).
 pub const VECTOR_CONTROL: u32 = 0;
 /// Vector of the event queue interrupt.
 pub const VECTOR_EVENTS: u32 = 1;
 /// Vector of QMAN 0; QMAN `q` uses `VECTOR_QMAN0 + q`.
 pub const VECTOR_QMAN0: u32 = 2;
+/// Vector of NIC port 0; port `p` uses `VECTOR_PORT0 + p`.
+pub const VECTOR_PORT0: u32 = 6;
 
 /// `CMD` bits holding the opcode.
 pub const CMD_OPCODE_MASK: u32 = 0xff;
@@ -268,6 +357,48 @@ pub const RING_MIN_ENTRIES: u32 = 2;
 /// Largest PQ, CQ or event queue, in entries.
 pub const RING_MAX_ENTRIES: u32 = 4096;
 
+/// Port `CTL` bit: the port is enabled.
+pub const PORT_ENABLE: u32 = 1 << 0;
+/// Port `CTL` bit: MAC loopback.
+pub const PORT_LOOPBACK: u32 = 1 << 1;
+/// `LINK_CFG` bit: autonegotiate.
+pub const LINK_AUTONEG: u32 = 1 << 0;
+/// `LINK_CFG` field shift of the forced speed code (4 bits).
+pub const LINK_FORCED_SHIFT: u32 = 8;
+/// `LINK_CFG` field shift of the advertised speeds (4 bits).
+pub const LINK_ADVERTISED_SHIFT: u32 = 16;
+/// `LINK_STATUS` bit: the link is up.
+pub const LINK_UP: u32 = 1 << 0;
+/// `LINK_STATUS` field shift of the speed code.
+pub const LINK_SPEED_SHIFT: u32 = 8;
+/// Highest speed code (100G).
+pub const SPEED_MAX: u32 = 4;
+/// `IRQ_MASK` bit: TX progress raises no interrupt.
+pub const PORT_IRQ_TX: u32 = 1 << 0;
+/// `IRQ_MASK` bit: RX progress raises no interrupt.
+pub const PORT_IRQ_RX: u32 = 1 << 1;
+/// `IRQ_MASK` bit: link changes raise no interrupt.
+pub const PORT_IRQ_LINK: u32 = 1 << 2;
+/// RX descriptor `status` bit: the buffer holds a frame.
+pub const RX_DONE: u16 = 1 << 0;
+/// Smallest frame, without FCS.
+pub const FRAME_MIN: u32 = 14;
+/// Smallest `MAX_FRAME`.
+pub const MAX_FRAME_MIN: u32 = 60;
+/// Largest `MAX_FRAME`.
+pub const MAX_FRAME_MAX: u32 = 9216;
+/// `MAX_FRAME` meaning of 0.
+pub const MAX_FRAME_DEFAULT: u32 = 1514;
+/// Priorities and traffic classes.
+pub const NUM_PRIOS: usize = 8;
+
+/// `PORT_FAULTS` bit: the link is down as if unplugged.
+pub const PORT_FAULT_LINK_DOWN: u32 = 1 << 0;
+/// `PORT_FAULTS` bit: looped-back frames arrive corrupted.
+pub const PORT_FAULT_LOOPBACK_CORRUPT: u32 = 1 << 1;
+/// `PORT_FAULTS` bit: the FEC and PCS counters advance.
+pub const PORT_FAULT_FEC_ERRORS: u32 = 1 << 2;
+
 /// `FAULTS` bit: the self-test copy flips one byte.
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
 /// `FAULTS` bit: control doorbells are ignored.
@@ -281,8 +412,14 @@ const _: () = assert!(mailbox::BASE + mailbox::SIZE <= mmu::BASE);
 const _: () = assert!(mmu::BASE + mmu::SIZE <= eq::BASE);
 const _: () = assert!(eq::BASE + eq::SIZE <= qman::block(0));
 const _: () = assert!(qman::block(NUM_QUEUES) <= sync_manager::BASE);
-const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= model_ctl::BASE);
-const _: () = assert!(model_ctl::ENGINE_HANG + 4 <= DRAM_OFFSET);
+const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= nic::block(0));
+const _: () = assert!(nic::block(NUM_PORTS) <= eeprom::block(0));
+const _: () = assert!(eeprom::block(NUM_PORTS) <= model_ctl::BASE);
+const _: () = assert!(model_ctl::link_rate(NUM_PORTS) <= DRAM_OFFSET);
+const _: () = assert!(model_ctl::port_faults(NUM_PORTS) <= model_ctl::link_rate(0));
+const _: () = assert!(PORT_MASK == (1 << NUM_PORTS) - 1);
+const _: () = assert!(VECTOR_PORT0 == VECTOR_QMAN0 + NUM_QUEUES as u32);
+const _: () = assert!(VECTOR_PORT0 + NUM_PORTS as u32 <= NUM_VECTORS);
 const _: () = assert!(sync_manager::sob(sync_manager::NUM_SOBS) <= sync_manager::MON);
 const _: () = assert!(sync_manager::mon(sync_manager::NUM_MONITORS, 0) <= sync_manager::FENCE);
 const _: () = assert!(VECTOR_QMAN0 + NUM_QUEUES as u32 <= NUM_VECTORS);
@@ -383,5 +520,9 @@ mod tests {
         assert_eq!(sync_manager::mon(255, sync_manager::STATUS), 0x3ff0);
         assert_eq!(sync_manager::fence(3, 3), 0x803c);
         assert_eq!(identity::mac_hi(9), 0x0cc);
+        assert_eq!(nic::block(9) + nic::counter(56), 0x24ac0);
+        assert_eq!(eeprom::block(9), 0x32400);
+        assert_eq!(model_ctl::port_faults(9), 0xff034);
+        assert_eq!(model_ctl::link_rate(9), 0xff064);
     }
 }

@@ -259,7 +259,7 @@ fn setup_messages_and_identity() {
     qemu.bar2.read_exact_at(&mut magic, 0).unwrap();
     assert_eq!(&magic, b"HLSM");
     assert_eq!(qemu.read32(identity::VERSION), 1 << 16);
-    assert_eq!(qemu.read32(identity::CAPS), 3);
+    assert_eq!(qemu.read32(identity::CAPS), 7);
     assert_eq!(qemu.read32(identity::CHIP_ID), 0x1000);
     assert_eq!(qemu.read32(identity::SERIAL_LO), 1);
     assert_eq!(qemu.read32(identity::SERIAL_HI), 0xfeed);
@@ -597,4 +597,42 @@ fn binary_rejects_bad_setups() {
         Some(1)
     );
     assert!(!host.path("s.sock").exists());
+}
+
+#[test]
+fn nic_loopback_frame_over_ivshmem() {
+    use hlsim::regs::nic;
+    let model = Model::start();
+    let qemu = model.connect();
+    let (p, vector) = (2, 8);
+    let port = |off| nic::block(p) + off;
+    let (tx, rx, buf, data) = (0x1000u64, 0x2000u64, 0x3000u64, 0x4000u64);
+    let frame = pattern(1514, 6);
+    model.host.ram.write_all_at(&frame, data).unwrap();
+    let mut desc = [0u8; 16];
+    desc[..8].copy_from_slice(&buf.to_le_bytes());
+    desc[8..10].copy_from_slice(&2048u16.to_le_bytes());
+    model.host.ram.write_all_at(&desc, rx).unwrap();
+    desc[..8].copy_from_slice(&data.to_le_bytes());
+    desc[8..10].copy_from_slice(&1514u16.to_le_bytes());
+    desc[10] = 6;
+    model.host.ram.write_all_at(&desc, tx).unwrap();
+    qemu.write32(port(nic::TX_BASE_LO), tx as u32);
+    qemu.write32(port(nic::TX_SIZE), 2);
+    qemu.write32(port(nic::RX_BASE_LO), rx as u32);
+    qemu.write32(port(nic::RX_SIZE), 2);
+    qemu.write32(port(nic::RX_PI), 1);
+    qemu.write32(port(nic::LINK_CFG), 1 << 8);
+    qemu.write32(port(nic::CTL), 3);
+    qemu.ring(vector);
+    assert_eq!(qemu.wait_interrupt(vector), 1, "link change");
+    assert_eq!(qemu.read32(port(nic::LINK_STATUS)), 1 | 1 << 8);
+    qemu.write32(port(nic::TX_PI), 1);
+    qemu.ring(vector);
+    wait_for("the frame", || qemu.read32(port(nic::RX_CI)) == 1);
+    assert!(qemu.wait_interrupt(vector) >= 1);
+    assert_eq!(qemu.read32(port(nic::TX_CI)), 1);
+    assert_eq!(model.host.ram_bytes(buf, 1514), frame);
+    let desc = model.host.ram_bytes(rx, 16);
+    assert_eq!(desc[10..16], [0xea, 0x05, 1, 0, 6, 0]);
 }

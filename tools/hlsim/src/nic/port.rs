@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One NIC port: its TX path (descriptors into a bounded backlog, then
+//! scheduled, paced and delivered to the peer), its RX ring, interrupt
+//! coalescing and link.
+//!
+//! Locks, always taken in this order: a port's `tx` (held by its worker
+//! while it works), any one port's `rx` (the receiver's, while a frame is
+//! written into its ring), the process-wide [`LINK`] lock; `wake`, `wire`
+//! and the interrupt lock are leaves. A worker never holds two `rx` locks,
+//! so two devices sending to each other cannot deadlock, and a reset, which
+//! takes all its ports' `tx` then `rx` locks, waits at most for one frame.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use super::counters::{self as c, FCS_LEN, rmon_bucket};
+use super::link::{self, End, Peer};
+use super::sched::Scheduler;
+use super::tap::Tap;
+use crate::irq::Interrupts;
+use crate::mem::SharedMem;
+use crate::regs::{
+    FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
+    PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
+    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_DONE, VECTOR_PORT0, model_ctl, nic,
+};
+use crate::ring::Ring;
+
+/// Bytes in a TX or RX descriptor.
+const DESC_SIZE: u64 = 16;
+/// Frames a port takes off its TX ring before it has sent them.
+pub const BACKLOG_FRAMES: usize = 256;
+/// Period of a paused sender's retries, besides when the receiver's
+/// doorbell rings.
+const PAUSE_RETRY: Duration = Duration::from_millis(1);
+/// Period at which an idle worker looks at `PORT_FAULTS`.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Serialises link evaluation across all devices of the process.
+static LINK: Mutex<()> = Mutex::new(());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Holds off link evaluation everywhere, for a reset.
+pub(crate) fn lock_links() -> MutexGuard<'static, ()> {
+    lock(&LINK)
+}
+
+/// The other end of a port's wire.
+#[derive(Clone, Default)]
+pub(crate) enum Wire {
+    /// Unwired.
+    #[default]
+    None,
+    /// A port of this or another device.
+    Port(Weak<Port>),
+    /// A host TAP interface.
+    Tap(Arc<Tap>),
+}
+
+/// Why a worker was woken.
+#[derive(Clone, Copy, Default)]
+struct Wake {
+    /// The port's doorbell rang.
+    doorbell: bool,
+    /// The receiver that paused this port posted buffers.
+    resume: bool,
+    /// An RX interrupt is being coalesced.
+    timer: bool,
+    /// The device is going away.
+    exit: bool,
+}
+
+/// A frame taken off the TX ring.
+struct Frame {
+    seq: u64,
+    prio: usize,
+    data: Vec<u8>,
+}
+
+/// The TX side, owned by the worker while it works.
+#[derive(Default)]
+pub(crate) struct Tx {
+    /// The backlog, by priority.
+    queues: [VecDeque<Frame>; NUM_PRIOS],
+    held: usize,
+    seq: u64,
+    /// Priorities the peer paused, until [`Tx::retry`].
+    paused: u8,
+    retry: Option<Instant>,
+    sched: Scheduler,
+    /// When the link is free for the next frame, if `LINK_RATE` is set.
+    next_send: Option<Instant>,
+    /// `PORT_FAULTS` at the last look.
+    faults: u32,
+}
+
+/// The RX side, locked by whoever delivers a frame to the port.
+#[derive(Default)]
+pub(crate) struct Rx {
+    /// Frames received without an interrupt yet, and when the first came.
+    pending: u32,
+    first: Option<Instant>,
+    /// Priorities this port has paused at its peer.
+    paused: u8,
+}
+
+/// What became of a frame delivered to a port.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// It went onto the wire: received, or dropped and counted there.
+    Taken,
+    /// The receiver paused its priority: the sender keeps it. `first` if
+    /// this starts the pause.
+    Paused { first: bool },
+    /// The receiver's link is down.
+    LinkDown,
+}
+
+/// One port.
+pub(crate) struct Port {
+    index: usize,
+    bar: Arc<SharedMem>,
+    ram: Arc<SharedMem>,
+    irq: Arc<Interrupts>,
+    wake: Mutex<Wake>,
+    cond: Condvar,
+    pub(crate) tx: Mutex<Tx>,
+    pub(crate) rx: Mutex<Rx>,
+    wire: Mutex<Wire>,
+}
+
+impl Port {
+    pub(crate) fn new(
+        index: usize,
+        bar: Arc<SharedMem>,
+        ram: Arc<SharedMem>,
+        irq: Arc<Interrupts>,
+    ) -> Self {
+        Self {
+            index,
+            bar,
+            ram,
+            irq,
+            wake: Mutex::default(),
+            cond: Condvar::new(),
+            tx: Mutex::default(),
+            rx: Mutex::default(),
+            wire: Mutex::default(),
+        }
+    }
+
+    fn read(&self, off: u64) -> u32 {
+        self.bar.read32(nic::block(self.index) + off)
+    }
+
+    fn write(&self, off: u64, val: u32) {
+        self.bar.write32(nic::block(self.index) + off, val);
+    }
+
+    fn faults(&self) -> u32 {
+        self.bar.read32(model_ctl::port_faults(self.index))
+    }
+
+    fn count(&self, counter: usize, n: u64) {
+        self.bar
+            .atomic64(nic::block(self.index) + nic::counter(counter))
+            .expect("the counters are inside BAR2")
+            .fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Raises the port's interrupt unless `IRQ_MASK` has `bit`.
+    fn raise(&self, bit: u32) {
+        if self.read(nic::IRQ_MASK) & bit == 0 {
+            self.irq.raise(VECTOR_PORT0 + self.index as u32);
+        }
+    }
+
+    fn max_frame(&self) -> usize {
+        match self.read(nic::MAX_FRAME) {
+            0 => MAX_FRAME_DEFAULT as usize,
+            n => n.clamp(MAX_FRAME_MIN, MAX_FRAME_MAX) as usize,
+        }
+    }
+
+    pub(crate) fn wire(&self) -> Wire {
+        lock(&self.wire).clone()
+    }
+
+    pub(crate) fn set_wire(&self, wire: Wire) {
+        *lock(&self.wire) = wire;
+    }
+
+    fn peer_port(&self) -> Option<Arc<Port>> {
+        match self.wire() {
+            Wire::Port(peer) => peer.upgrade(),
+            _ => None,
+        }
+    }
+
+    fn notify(&self, set: impl FnOnce(&mut Wake)) {
+        set(&mut lock(&self.wake));
+        self.cond.notify_all();
+    }
+
+    /// The doorbell rang.
+    pub(crate) fn ring(&self) {
+        self.notify(|w| w.doorbell = true);
+    }
+
+    /// Makes the worker return.
+    pub(crate) fn exit(&self) {
+        self.notify(|w| w.exit = true);
+    }
+
+    /// Waits for a reason to work, at most until `deadline` or [`POLL`];
+    /// `None` on exit.
+    fn wait(&self, deadline: Option<Instant>) -> Option<Wake> {
+        let limit = Instant::now() + POLL;
+        let until = deadline.map_or(limit, |d| d.min(limit));
+        let mut wake = lock(&self.wake);
+        loop {
+            if wake.exit {
+                return None;
+            }
+            if wake.doorbell || wake.resume || wake.timer {
+                return Some(std::mem::take(&mut *wake));
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Some(Wake::default());
+            }
+            wake = self
+                .cond
+                .wait_timeout(wake, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// The worker thread's loop.
+    pub(crate) fn run(&self) {
+        let mut deadline = None;
+        while let Some(wake) = self.wait(deadline) {
+            let mut tx = lock(&self.tx);
+            deadline = self.step(&mut tx, wake);
+        }
+    }
+
+    /// Does what `wake` and the time call for; returns when to look again.
+    fn step(&self, tx: &mut Tx, wake: Wake) -> Option<Instant> {
+        let now = Instant::now();
+        let faults = self.faults();
+        if wake.doorbell || (faults ^ tx.faults) & PORT_FAULT_LINK_DOWN != 0 {
+            self.relink();
+        }
+        tx.faults = faults;
+        if wake.resume || tx.retry.is_some_and(|t| now >= t) {
+            tx.paused = 0;
+            tx.retry = None;
+        }
+        if wake.doorbell && lock(&self.rx).paused != 0 {
+            // New buffers, perhaps: whoever we paused may try again.
+            self.notify(|w| w.resume = true);
+            if let Some(peer) = self.peer_port() {
+                peer.notify(|w| w.resume = true);
+            }
+        }
+        let coalesce = self.coalesce(&mut lock(&self.rx), now);
+        let transmit = if self.read(nic::CTL) & PORT_ENABLE != 0 {
+            self.transmit(tx)
+        } else {
+            None
+        };
+        match (coalesce, transmit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Re-evaluates the link of this port and of its peer.
+    pub(crate) fn relink(&self) {
+        let _link = lock(&LINK);
+        self.update_link();
+        if let Some(peer) = self.peer_port() {
+            peer.update_link();
+        }
+    }
+
+    fn end(&self) -> End {
+        End {
+            ctl: self.read(nic::CTL),
+            cfg: self.read(nic::LINK_CFG),
+            faults: self.faults(),
+        }
+    }
+
+    /// Writes `LINK_STATUS`, under [`LINK`], counting and signalling a change.
+    fn update_link(&self) {
+        let peer = match self.wire() {
+            Wire::None => Peer::None,
+            Wire::Tap(_) => Peer::Tap,
+            Wire::Port(peer) => peer.upgrade().map_or(Peer::None, |p| Peer::Port(p.end())),
+        };
+        let status = link::status(self.end(), peer);
+        if status != self.read(nic::LINK_STATUS) {
+            self.write(nic::LINK_STATUS, status);
+            self.write(
+                nic::LINK_CHANGES,
+                self.read(nic::LINK_CHANGES).wrapping_add(1),
+            );
+            self.raise(PORT_IRQ_LINK);
+        }
+    }
+
+    fn ring_regs(&self, base_lo: u64, size: u64) -> Option<Ring> {
+        let base = self.bar.read64(nic::block(self.index) + base_lo);
+        Ring::new(&self.ram, base, self.read(size), DESC_SIZE)
+    }
+
+    /// Takes descriptors off the TX ring into the backlog while it has room.
+    fn fetch(&self, tx: &mut Tx) {
+        let Some(ring) = self.ring_regs(nic::TX_BASE_LO, nic::TX_SIZE) else {
+            return;
+        };
+        let pi = self.bar.read32_acquire(nic::block(self.index) + nic::TX_PI);
+        let mut ci = self.read(nic::TX_CI);
+        let Some(mut posted) = ring.used(pi, ci) else {
+            return;
+        };
+        let start = ci;
+        let max_frame = self.max_frame();
+        while posted > 0 && tx.held < BACKLOG_FRAMES {
+            let slot = ring.slot(ci);
+            let word = |off| {
+                self.ram
+                    .atomic32(slot + off)
+                    .map_or(0, |w| w.load(Ordering::Relaxed))
+            };
+            let addr = u64::from(word(0)) | u64::from(word(4)) << 32;
+            let (info, zero) = (word(8), word(12));
+            let (len, prio, flags) = (info & 0xffff, (info >> 16) & 0xff, info >> 24);
+            let frame = self
+                .ram
+                .slice(addr, len.into())
+                .filter(|_| (FRAME_MIN as usize..=max_frame).contains(&(len as usize)))
+                .filter(|_| prio < NUM_PRIOS as u32 && flags == 0 && zero == 0);
+            match frame {
+                Some(src) => {
+                    let mut data = vec![0; len as usize];
+                    src.read_to(&mut data);
+                    tx.seq += 1;
+                    let prio = prio as usize;
+                    tx.queues[prio].push_back(Frame {
+                        seq: tx.seq,
+                        prio,
+                        data,
+                    });
+                    tx.held += 1;
+                }
+                None => self.count(c::TX_ERRORS, 1),
+            }
+            ci = ci.wrapping_add(1);
+            posted -= 1;
+        }
+        if ci != start {
+            self.bar
+                .write32_release(nic::block(self.index) + nic::TX_CI, ci);
+            self.raise(PORT_IRQ_TX);
+        }
+    }
+
+    /// The priority whose frame goes next: in ring order while the link is
+    /// unlimited, else as the scheduler says.
+    fn pick(&self, tx: &mut Tx, limited: bool) -> Option<usize> {
+        let ready = |p: usize| tx.paused & 1 << p == 0 && !tx.queues[p].is_empty();
+        let oldest = |prios: &mut dyn Iterator<Item = usize>| {
+            prios
+                .filter(|&p| ready(p))
+                .min_by_key(|&p| tx.queues[p][0].seq)
+        };
+        if !limited {
+            return oldest(&mut (0..NUM_PRIOS));
+        }
+        let prio_tc = self.read(nic::PRIO_TC);
+        let tc_of = |p: usize| (prio_tc >> (4 * p) & 7) as usize;
+        let heads: [Option<usize>; NUM_PRIOS] =
+            std::array::from_fn(|t| oldest(&mut (0..NUM_PRIOS).filter(|&p| tc_of(p) == t)));
+        let lens = heads.map(|p| p.map(|p| tx.queues[p][0].data.len() + FCS_LEN));
+        let bw = self
+            .bar
+            .read64(nic::block(self.index) + nic::TC_BW)
+            .to_le_bytes();
+        let tc = tx.sched.pick(&lens, self.read(nic::TC_TSA), bw)?;
+        heads[tc]
+    }
+
+    /// Sends the backlog until it is empty, paused or waiting for the link;
+    /// returns when to go on.
+    fn transmit(&self, tx: &mut Tx) -> Option<Instant> {
+        loop {
+            self.fetch(tx);
+            let rate = u64::from(self.bar.read32(model_ctl::link_rate(self.index)));
+            let Some(prio) = self.pick(tx, rate != 0) else {
+                return tx.retry;
+            };
+            let now = Instant::now();
+            if let Some(at) = tx.next_send.filter(|&at| rate != 0 && at > now) {
+                return Some(at);
+            }
+            let frame = tx.queues[prio].pop_front().expect("picked a waiting frame");
+            tx.held -= 1;
+            match self.send(&frame) {
+                Arrival::Paused { first } => {
+                    if first {
+                        self.count(c::RX_PAUSE + prio, 1);
+                    }
+                    tx.queues[prio].push_front(frame);
+                    tx.held += 1;
+                    tx.paused |= 1 << prio;
+                    tx.retry = Some(now + PAUSE_RETRY);
+                }
+                Arrival::LinkDown => self.count(c::TX_DROPPED, 1),
+                Arrival::Taken => {
+                    let len = frame.data.len();
+                    let tc = (self.read(nic::PRIO_TC) >> (4 * prio) & 7) as usize;
+                    self.count(c::TX_FRAMES, 1);
+                    self.count(c::TX_BYTES, len as u64);
+                    self.count(c::TX_TC_BYTES + tc, len as u64);
+                    if let Some(b) = rmon_bucket(len) {
+                        self.count(c::TX_SIZE + b, 1);
+                    }
+                    let bits = 8 * (len + FCS_LEN) as u64;
+                    if let Some(ns) = (bits * 1000).checked_div(rate) {
+                        let time = Duration::from_nanos(ns);
+                        tx.next_send = Some(tx.next_send.map_or(now, |at| at.max(now)) + time);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts `frame` on the wire.
+    fn send(&self, frame: &Frame) -> Arrival {
+        if self.read(nic::LINK_STATUS) & LINK_UP == 0 {
+            return Arrival::LinkDown;
+        }
+        if self.read(nic::CTL) & PORT_LOOPBACK != 0 {
+            let corrupt = self.faults() & PORT_FAULT_LOOPBACK_CORRUPT != 0;
+            return self.receive(&frame.data, frame.prio, corrupt, true);
+        }
+        match self.wire() {
+            Wire::None => Arrival::LinkDown,
+            Wire::Port(peer) => peer.upgrade().map_or(Arrival::LinkDown, |peer| {
+                peer.receive(&frame.data, frame.prio, false, true)
+            }),
+            Wire::Tap(tap) if tap.send(&frame.data) => Arrival::Taken,
+            Wire::Tap(_) => Arrival::LinkDown,
+        }
+    }
+
+    /// A frame of priority `prio` arrives: into the RX ring, or dropped and
+    /// counted, or paused if `pausable` and PFC says so.
+    pub(crate) fn receive(
+        &self,
+        data: &[u8],
+        prio: usize,
+        corrupt: bool,
+        pausable: bool,
+    ) -> Arrival {
+        let mut rx = lock(&self.rx);
+        if self.read(nic::CTL) & PORT_ENABLE == 0 || self.read(nic::LINK_STATUS) & LINK_UP == 0 {
+            return Arrival::LinkDown;
+        }
+        if self.faults() & PORT_FAULT_FEC_ERRORS != 0 {
+            self.count(c::FEC_CORRECTED, 1);
+            self.count(c::PCS_ERRORS, 1);
+        }
+        if corrupt {
+            self.count(c::RX_FCS_ERRORS, 1);
+            return Arrival::Taken;
+        }
+        let len = data.len();
+        if len > self.max_frame() {
+            self.count(c::RX_OVERSIZE, 1);
+            return Arrival::Taken;
+        }
+        let block = nic::block(self.index);
+        let ring = self.ring_regs(nic::RX_BASE_LO, nic::RX_SIZE);
+        let pi = self.bar.read32_acquire(block + nic::RX_PI);
+        let ci = self.read(nic::RX_CI);
+        let Some(ring) = ring.filter(|r| r.used(pi, ci).is_some_and(|n| n > 0)) else {
+            let bit = 1u8 << prio;
+            if pausable && self.read(nic::PFC_EN) & u32::from(bit) != 0 {
+                let first = rx.paused & bit == 0;
+                if first {
+                    rx.paused |= bit;
+                    self.count(c::TX_PAUSE + prio, 1);
+                }
+                return Arrival::Paused { first };
+            }
+            self.count(c::RX_NO_BUFFER, 1);
+            return Arrival::Taken;
+        };
+        let slot = ring.slot(ci);
+        let word = |off| {
+            self.ram
+                .atomic32(slot + off)
+                .expect("the RX ring is in guest RAM")
+        };
+        let addr = u64::from(word(0).load(Ordering::Relaxed))
+            | u64::from(word(4).load(Ordering::Relaxed)) << 32;
+        let buf_len = word(8).load(Ordering::Relaxed) & 0xffff;
+        if len > buf_len as usize {
+            self.count(c::RX_OVERSIZE, 1);
+            return Arrival::Taken;
+        }
+        let Some(dst) = self.ram.slice(addr, len as u64) else {
+            self.count(c::RX_NO_BUFFER, 1);
+            return Arrival::Taken;
+        };
+        dst.write_from(data);
+        word(8).store(buf_len | (len as u32) << 16, Ordering::Relaxed);
+        word(12).store(u32::from(RX_DONE) | (prio as u32) << 16, Ordering::Release);
+        self.bar
+            .write32_release(block + nic::RX_CI, ci.wrapping_add(1));
+        self.count(c::RX_FRAMES, 1);
+        self.count(c::RX_BYTES, len as u64);
+        match rmon_bucket(len) {
+            Some(b) => self.count(c::RX_SIZE + b, 1),
+            None => self.count(c::RX_UNDERSIZE, 1),
+        }
+        rx.paused &= !(1 << prio);
+        rx.pending += 1;
+        let now = Instant::now();
+        rx.first.get_or_insert(now);
+        if self.coalesce(&mut rx, now).is_some() {
+            self.notify(|w| w.timer = true);
+        }
+        Arrival::Taken
+    }
+
+    /// Raises the RX interrupt if the coalescing rules say it is due;
+    /// returns when it will be, if it waits for time.
+    fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
+        let first = rx.first?;
+        if self.read(nic::IRQ_MASK) & PORT_IRQ_RX != 0 {
+            // Progress while masked is never signalled.
+            *rx = Rx {
+                paused: rx.paused,
+                ..Rx::default()
+            };
+            return None;
+        }
+        let usecs = self.read(nic::RX_COAL_USECS);
+        let frames = self.read(nic::RX_COAL_FRAMES);
+        let at = first + Duration::from_micros(usecs.into());
+        let due = (usecs == 0 && frames == 0)
+            || (frames != 0 && rx.pending >= frames)
+            || (usecs != 0 && now >= at);
+        if due {
+            *rx = Rx {
+                paused: rx.paused,
+                ..Rx::default()
+            };
+            self.raise(PORT_IRQ_RX);
+            return None;
+        }
+        (usecs != 0).then_some(at)
+    }
+}

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The NIC: devices wired in one process, driven through BAR2 and rings in
+//! a temporary guest RAM file, as a driver would.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hlsim::device::Device;
+use hlsim::mem::SharedMem;
+use hlsim::nic::counters as c;
+use hlsim::nic::eeprom;
+use hlsim::regs::{eeprom as eeprom_regs, mailbox, model_ctl, nic};
+use tempfile::NamedTempFile;
+use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+const RAM_SIZE: u64 = 64 << 20;
+const BAR_SIZE: u64 = 2 << 20;
+const ENABLE: u32 = 1;
+const LOOPBACK: u32 = 2;
+/// Autonegotiation advertising every speed.
+const AUTO_ALL: u32 = 1 | 0xf << 16;
+const UP_100G: u32 = 1 | 4 << 8;
+const BUF_LEN: u64 = 9216;
+
+fn frame(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed) ^ (i >> 8) as u8)
+        .collect()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A TX descriptor: address, length, priority, flags, reserved word.
+type Desc = (u64, u16, u8, u8, u32);
+
+/// A port's rings in guest RAM.
+#[derive(Default)]
+struct Rings {
+    tx: u64,
+    tx_n: u32,
+    rx: u64,
+    rx_n: u32,
+    /// RX descriptors the test has read.
+    seen: u32,
+}
+
+/// Devices sharing a guest RAM file, wired pairwise.
+struct Rig {
+    devs: Vec<Device>,
+    irqs: Vec<Vec<EventFd>>,
+    ram: Arc<SharedMem>,
+    next: RefCell<u64>,
+    rings: RefCell<HashMap<(usize, usize), Rings>>,
+    _file: NamedTempFile,
+}
+
+fn rig(n: usize) -> Rig {
+    let file = NamedTempFile::new().unwrap();
+    file.as_file().set_len(RAM_SIZE).unwrap();
+    let ram = Arc::new(SharedMem::open(file.path()).unwrap());
+    let mut devs = Vec::new();
+    let mut irqs = Vec::new();
+    for d in 0..n {
+        let dev = Device::new(&format!("n{d}"), BAR_SIZE, 0x100 + d as u64, ram.clone()).unwrap();
+        let fds: Vec<_> = (0..32)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        dev.attach(fds.iter().map(|f| f.try_clone().unwrap()).collect());
+        devs.push(dev);
+        irqs.push(fds);
+    }
+    for pair in devs.chunks(2) {
+        if let [a, b] = pair {
+            Device::wire(a, b);
+        }
+    }
+    Rig {
+        devs,
+        irqs,
+        ram,
+        next: RefCell::new(0x1000),
+        rings: RefCell::default(),
+        _file: file,
+    }
+}
+
+impl Rig {
+    fn bar(&self, d: usize) -> &SharedMem {
+        self.devs[d].bar2()
+    }
+
+    fn reg(&self, d: usize, p: usize, off: u64) -> u32 {
+        self.bar(d).read32(nic::block(p) + off)
+    }
+
+    fn set(&self, d: usize, p: usize, off: u64, val: u32) {
+        self.bar(d).write32(nic::block(p) + off, val);
+    }
+
+    fn counter(&self, d: usize, p: usize, i: usize) -> u64 {
+        self.bar(d).read64(nic::block(p) + nic::counter(i))
+    }
+
+    fn ring(&self, d: usize, p: usize) {
+        self.devs[d].doorbell(6 + p as u32, 1).unwrap();
+    }
+
+    /// Rings port `p`'s doorbell and waits until its worker has served it.
+    fn sync(&self, d: usize, p: usize) {
+        self.ring(d, p);
+        // The worker serves doorbells in order; a second one is served
+        // only after the first.
+        thread::sleep(Duration::from_millis(20));
+    }
+
+    fn irq(&self, d: usize, p: usize) -> u64 {
+        self.irqs[d][6 + p].read().unwrap_or(0)
+    }
+
+    fn alloc(&self, len: u64) -> u64 {
+        let mut next = self.next.borrow_mut();
+        let at = *next;
+        *next = (at + len + 63) & !63;
+        assert!(*next <= RAM_SIZE);
+        at
+    }
+
+    fn write(&self, at: u64, data: &[u8]) {
+        self.ram.file().write_all_at(data, at).unwrap();
+    }
+
+    fn read(&self, at: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.ram.file().read_exact_at(&mut buf, at).unwrap();
+        buf
+    }
+
+    /// Sets up rings (TX `tx_n`, RX `rx_n` entries, `bufs` buffers of
+    /// `buf_len` posted) and enables the port with `cfg`.
+    fn port(
+        &self,
+        d: usize,
+        p: usize,
+        (tx_n, rx_n): (u32, u32),
+        bufs: u32,
+        buf_len: u64,
+        cfg: u32,
+    ) {
+        let rings = Rings {
+            tx: self.alloc(16 * u64::from(tx_n)),
+            tx_n,
+            rx: self.alloc(16 * u64::from(rx_n)),
+            rx_n,
+            seen: 0,
+        };
+        self.bar(d)
+            .write64(nic::block(p) + nic::TX_BASE_LO, rings.tx);
+        self.set(d, p, nic::TX_SIZE, tx_n);
+        self.bar(d)
+            .write64(nic::block(p) + nic::RX_BASE_LO, rings.rx);
+        self.set(d, p, nic::RX_SIZE, rx_n);
+        self.set(d, p, nic::LINK_CFG, cfg);
+        self.rings.borrow_mut().insert((d, p), rings);
+        self.post(d, p, bufs, buf_len);
+        self.set(d, p, nic::CTL, ENABLE | self.reg(d, p, nic::CTL));
+        self.ring(d, p);
+    }
+
+    /// Posts `n` RX buffers of `len` bytes.
+    fn post(&self, d: usize, p: usize, n: u32, len: u64) {
+        let rings = self.rings.borrow();
+        let r = &rings[&(d, p)];
+        let mut pi = self.reg(d, p, nic::RX_PI);
+        for _ in 0..n {
+            let buf = self.alloc(len);
+            let slot = r.rx + 16 * u64::from(pi % r.rx_n);
+            let mut desc = [0u8; 16];
+            desc[..8].copy_from_slice(&buf.to_le_bytes());
+            desc[8..10].copy_from_slice(&(len as u16).to_le_bytes());
+            self.write(slot, &desc);
+            pi = pi.wrapping_add(1);
+        }
+        self.set(d, p, nic::RX_PI, pi);
+    }
+
+    /// Posts a TX descriptor with the given fields; returns TX_PI.
+    fn post_tx(&self, d: usize, p: usize, (addr, len, prio, flags, zero): Desc) -> u32 {
+        let rings = self.rings.borrow();
+        let r = &rings[&(d, p)];
+        let pi = self.reg(d, p, nic::TX_PI);
+        let mut desc = [0u8; 16];
+        desc[..8].copy_from_slice(&addr.to_le_bytes());
+        desc[8..10].copy_from_slice(&len.to_le_bytes());
+        desc[10] = prio;
+        desc[11] = flags;
+        desc[12..].copy_from_slice(&zero.to_le_bytes());
+        self.write(r.tx + 16 * u64::from(pi % r.tx_n), &desc);
+        self.set(d, p, nic::TX_PI, pi.wrapping_add(1));
+        pi.wrapping_add(1)
+    }
+
+    /// Queues `data` at priority `prio` without ringing.
+    fn queue(&self, d: usize, p: usize, data: &[u8], prio: u8) -> u32 {
+        let at = self.alloc(data.len() as u64);
+        self.write(at, data);
+        self.post_tx(d, p, (at, data.len() as u16, prio, 0, 0))
+    }
+
+    /// Sends `data` and waits for the port to take it off the ring.
+    fn send(&self, d: usize, p: usize, data: &[u8], prio: u8) {
+        let pi = self.queue(d, p, data, prio);
+        self.ring(d, p);
+        wait_for("TX_CI", || self.reg(d, p, nic::TX_CI) == pi);
+    }
+
+    /// Frames received since the last call: data and priority.
+    fn received(&self, d: usize, p: usize) -> Vec<(Vec<u8>, u8)> {
+        let mut rings = self.rings.borrow_mut();
+        let r = rings.get_mut(&(d, p)).unwrap();
+        let ci = self.reg(d, p, nic::RX_CI);
+        let mut out = Vec::new();
+        while r.seen != ci {
+            let desc = self.read(r.rx + 16 * u64::from(r.seen % r.rx_n), 16);
+            let addr = u64::from_le_bytes(desc[..8].try_into().unwrap());
+            let len = u16::from_le_bytes([desc[10], desc[11]]);
+            assert_eq!(u16::from_le_bytes([desc[12], desc[13]]), 1, "DONE");
+            assert_eq!(desc[15], 0);
+            out.push((self.read(addr, len.into()), desc[14]));
+            r.seen = r.seen.wrapping_add(1);
+        }
+        out
+    }
+
+    /// Waits until port `p` of `d` has received `n` frames since the last call.
+    fn wait_rx(&self, d: usize, p: usize, n: usize) -> Vec<(Vec<u8>, u8)> {
+        let seen = self.rings.borrow()[&(d, p)].seen;
+        wait_for("RX_CI", || {
+            self.reg(d, p, nic::RX_CI).wrapping_sub(seen) as usize >= n
+        });
+        self.received(d, p)
+    }
+
+    /// Enables port `p` on devices 0 and 1, links it up and drains the
+    /// link interrupts.
+    fn pair(&self, p: usize, bufs: u32) {
+        self.port(0, p, (512, 512), bufs, BUF_LEN, AUTO_ALL);
+        self.port(1, p, (512, 512), bufs, BUF_LEN, AUTO_ALL);
+        wait_for("link", || {
+            self.reg(0, p, nic::LINK_STATUS) == UP_100G
+                && self.reg(1, p, nic::LINK_STATUS) == UP_100G
+        });
+        self.irq(0, p);
+        self.irq(1, p);
+    }
+}
+
+#[test]
+fn link_rules_between_devices() {
+    let r = rig(3);
+    let (p, q) = (2, 5);
+    r.set(0, p, nic::LINK_CFG, AUTO_ALL);
+    r.set(0, p, nic::CTL, ENABLE);
+    r.sync(0, p);
+    assert_eq!(r.reg(0, p, nic::LINK_STATUS), 0, "peer disabled");
+    assert_eq!(r.reg(0, p, nic::LINK_CHANGES), 0);
+    assert_eq!(r.irq(0, p), 0);
+
+    // The peer comes up at the highest common speed: both ends change.
+    r.set(1, p, nic::LINK_CFG, 1 | 0b0011 << 16);
+    r.set(1, p, nic::CTL, ENABLE);
+    r.sync(1, p);
+    for d in 0..2 {
+        assert_eq!(r.reg(d, p, nic::LINK_STATUS), 1 | 2 << 8, "device {d}");
+        assert_eq!(r.reg(d, p, nic::LINK_CHANGES), 1);
+        assert_eq!(r.irq(d, p), 1);
+    }
+    // Other ports are untouched.
+    assert_eq!(r.reg(1, q, nic::LINK_STATUS), 0);
+
+    // Forced at one end, autonegotiating at the other: down.
+    r.set(1, p, nic::LINK_CFG, 2 << 8);
+    r.sync(1, p);
+    assert_eq!(
+        (r.reg(0, p, nic::LINK_STATUS), r.reg(1, p, nic::LINK_STATUS)),
+        (0, 0)
+    );
+    // Both forced to the same speed: up.
+    r.set(0, p, nic::LINK_CFG, 2 << 8);
+    r.sync(0, p);
+    assert_eq!(r.reg(1, p, nic::LINK_STATUS), 1 | 2 << 8);
+    assert_eq!(r.reg(0, p, nic::LINK_CHANGES), 3);
+
+    // A fault unplugs the link without a doorbell; masked, it is counted
+    // but raises nothing at that end.
+    r.irq(0, p);
+    r.irq(1, p);
+    r.set(1, p, nic::IRQ_MASK, 4);
+    r.bar(0).write32(model_ctl::port_faults(p), 1);
+    wait_for("link down", || r.reg(1, p, nic::LINK_STATUS) == 0);
+    assert_eq!(r.reg(0, p, nic::LINK_STATUS), 0);
+    assert_eq!((r.irq(0, p), r.irq(1, p)), (1, 0));
+    assert_eq!(r.reg(1, p, nic::LINK_CHANGES), 4);
+    r.bar(0).write32(model_ctl::port_faults(p), 0);
+    wait_for("link up", || r.reg(1, p, nic::LINK_STATUS) != 0);
+
+    // Loopback: the port is its own peer, and none to the other end.
+    r.set(0, p, nic::CTL, ENABLE | LOOPBACK);
+    r.sync(0, p);
+    assert_eq!(r.reg(0, p, nic::LINK_STATUS), 1 | 2 << 8);
+    assert_eq!(r.reg(1, p, nic::LINK_STATUS), 0);
+
+    // The odd device out: down unless in loopback.
+    r.set(2, q, nic::LINK_CFG, AUTO_ALL);
+    r.set(2, q, nic::CTL, ENABLE);
+    r.sync(2, q);
+    assert_eq!(r.reg(2, q, nic::LINK_STATUS), 0);
+    r.set(2, q, nic::CTL, ENABLE | LOOPBACK);
+    r.sync(2, q);
+    assert_eq!(r.reg(2, q, nic::LINK_STATUS), UP_100G);
+    assert_eq!(r.irq(2, q), 1);
+    r.set(2, q, nic::CTL, 0);
+    r.sync(2, q);
+    assert_eq!(r.reg(2, q, nic::LINK_STATUS), 0);
+    assert_eq!(r.reg(2, q, nic::LINK_CHANGES), 2);
+}
+
+#[test]
+fn frames_cross_byte_exact_with_counters() {
+    let r = rig(2);
+    let p = 7;
+    r.pair(p, 64);
+    r.set(0, p, nic::MAX_FRAME, 9216);
+    r.set(1, p, nic::MAX_FRAME, 9216);
+    let sizes = [14, 59, 60, 61, 1514, 1515, 4092, 9216];
+    for (i, &len) in sizes.iter().enumerate() {
+        r.send(0, p, &frame(len, i as u8), (i % 8) as u8);
+    }
+    let got = r.wait_rx(1, p, sizes.len());
+    assert_eq!(got.len(), sizes.len());
+    for (i, (&len, (data, prio))) in sizes.iter().zip(&got).enumerate() {
+        assert_eq!(*data, frame(len, i as u8), "frame {i}");
+        assert_eq!(*prio as usize, i % 8);
+    }
+    let bytes: u64 = sizes.iter().map(|&l| l as u64).sum();
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), sizes.len() as u64);
+    assert_eq!(r.counter(0, p, c::TX_BYTES), bytes);
+    assert_eq!(r.counter(1, p, c::RX_FRAMES), sizes.len() as u64);
+    assert_eq!(r.counter(1, p, c::RX_BYTES), bytes);
+    // With FCS: 18, 63 undersize; 64; 65, 1518 (1024-1518), 1519, 4096,
+    // 9220 (last bucket).
+    let rmon = [1, 1, 0, 0, 0, 1, 1, 0, 1, 1];
+    for (b, &n) in rmon.iter().enumerate() {
+        assert_eq!(r.counter(1, p, c::RX_SIZE + b), n, "rx bucket {b}");
+        assert_eq!(r.counter(0, p, c::TX_SIZE + b), n, "tx bucket {b}");
+    }
+    assert_eq!(r.counter(1, p, c::RX_UNDERSIZE), 2);
+    // Priorities map to TC 0 by default.
+    assert_eq!(r.counter(0, p, c::TX_TC_BYTES), bytes);
+
+    // The other way, MAX_FRAME at its default on the receiver.
+    r.set(0, p, nic::MAX_FRAME, 0);
+    r.send(1, p, &frame(1515, 1), 0);
+    r.send(1, p, &frame(1514, 2), 0);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(1514, 2), 0)]);
+    assert_eq!(r.counter(0, p, c::RX_OVERSIZE), 1);
+    assert_eq!(r.counter(1, p, c::TX_FRAMES), 2);
+}
+
+#[test]
+fn bad_descriptors_and_small_buffers() {
+    let r = rig(2);
+    let p = 0;
+    r.pair(p, 0);
+    r.post(1, p, 1, 100);
+    let data = frame(200, 3);
+    let at = r.alloc(200);
+    r.write(at, &data);
+    r.set(0, p, nic::MAX_FRAME, 150);
+    let cases: [Desc; 8] = [
+        (RAM_SIZE - 10, 20, 0, 0, 0),
+        (u64::MAX - 4, 20, 0, 0, 0),
+        (at, 13, 0, 0, 0),
+        (at, 151, 0, 0, 0),
+        (at, 0, 0, 0, 0),
+        (at, 20, 8, 0, 0),
+        (at, 20, 0, 1, 0),
+        (at, 20, 0, 0, 1),
+    ];
+    for desc in cases {
+        r.post_tx(0, p, desc);
+    }
+    r.ring(0, p);
+    wait_for("TX_CI", || r.reg(0, p, nic::TX_CI) == 8);
+    assert_eq!(r.counter(0, p, c::TX_ERRORS), 8);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 0);
+    assert!(r.irq(0, p) >= 1);
+
+    // Longer than the buffer: dropped, the buffer stays posted.
+    r.send(0, p, &data[..150], 0);
+    wait_for("rx_oversize", || r.counter(1, p, c::RX_OVERSIZE) == 1);
+    r.send(0, p, &data[..100], 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(data[..100].to_vec(), 0)]);
+    // No buffer and no PFC: dropped and counted.
+    r.send(0, p, &data[..64], 0);
+    wait_for("rx_no_buffer", || r.counter(1, p, c::RX_NO_BUFFER) == 1);
+
+    // Inconsistent ring counters: nothing is taken.
+    r.set(0, p, nic::TX_PI, r.reg(0, p, nic::TX_CI).wrapping_add(513));
+    r.sync(0, p);
+    assert_eq!(r.counter(0, p, c::TX_ERRORS), 8);
+    assert_eq!(r.reg(0, p, nic::TX_CI), 11);
+}
+
+#[test]
+fn pfc_holds_paused_frames_others_flow() {
+    let r = rig(2);
+    let p = 4;
+    r.pair(p, 2);
+    r.set(1, p, nic::PFC_EN, 1 << 3);
+    let held: Vec<_> = (0..4).map(|i| frame(300 + i, i as u8)).collect();
+    for f in &held {
+        r.send(0, p, f, 3);
+    }
+    assert_eq!(
+        r.wait_rx(1, p, 2),
+        [(held[0].clone(), 3), (held[1].clone(), 3)]
+    );
+    wait_for("pause", || r.counter(1, p, c::TX_PAUSE + 3) == 1);
+    assert_eq!(r.counter(0, p, c::RX_PAUSE + 3), 1);
+    // Priority 0 is not held behind priority 3: it is dropped for want of
+    // a buffer, without PFC.
+    r.send(0, p, &frame(64, 9), 0);
+    wait_for("rx_no_buffer", || r.counter(1, p, c::RX_NO_BUFFER) == 1);
+    thread::sleep(Duration::from_millis(20));
+    // Still one pause each way, however often the sender retried.
+    assert_eq!(r.counter(1, p, c::TX_PAUSE + 3), 1);
+    assert_eq!(r.counter(0, p, c::RX_PAUSE + 3), 1);
+    assert_eq!(r.counter(1, p, c::RX_FRAMES), 2);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 3);
+
+    // Buffers: the held frames arrive, in order, then new ones.
+    r.post(1, p, 4, BUF_LEN);
+    r.ring(1, p);
+    assert_eq!(
+        r.wait_rx(1, p, 2),
+        [(held[2].clone(), 3), (held[3].clone(), 3)]
+    );
+    r.send(0, p, &frame(64, 10), 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(frame(64, 10), 0)]);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 6);
+    assert_eq!(r.counter(1, p, c::RX_NO_BUFFER), 1);
+    for prio in (0..8).filter(|&q| q != 3) {
+        assert_eq!(r.counter(1, p, c::TX_PAUSE + prio), 0);
+        assert_eq!(r.counter(0, p, c::RX_PAUSE + prio), 0);
+    }
+}
+
+#[test]
+fn loopback_and_fault_injection() {
+    let r = rig(1);
+    let p = 9;
+    r.set(0, p, nic::CTL, LOOPBACK);
+    r.port(0, p, (16, 16), 8, BUF_LEN, 3 << 8);
+    wait_for("link", || r.reg(0, p, nic::LINK_STATUS) == 1 | 3 << 8);
+    r.send(0, p, &frame(100, 1), 5);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(100, 1), 5)]);
+    assert_eq!(r.counter(0, p, c::FEC_CORRECTED), 0);
+
+    r.bar(0).write32(model_ctl::port_faults(p), 2 | 4);
+    r.send(0, p, &frame(100, 2), 0);
+    wait_for("rx_fcs_errors", || r.counter(0, p, c::RX_FCS_ERRORS) == 1);
+    assert_eq!(r.counter(0, p, c::RX_FRAMES), 1);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 2);
+    assert_eq!(r.counter(0, p, c::FEC_CORRECTED), 1);
+    assert_eq!(r.counter(0, p, c::PCS_ERRORS), 1);
+
+    // Down, frames are dropped at the sender.
+    r.bar(0).write32(model_ctl::port_faults(p), 1);
+    wait_for("link down", || r.reg(0, p, nic::LINK_STATUS) == 0);
+    r.send(0, p, &frame(100, 3), 0);
+    wait_for("tx_dropped", || r.counter(0, p, c::TX_DROPPED) == 1);
+    r.bar(0).write32(model_ctl::port_faults(p), 0);
+    wait_for("link up", || r.reg(0, p, nic::LINK_STATUS) != 0);
+    r.send(0, p, &frame(1000, 4), 1);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(1000, 4), 1)]);
+}
+
+#[test]
+fn irq_masking_and_rx_coalescing() {
+    let r = rig(2);
+    let p = 1;
+    r.pair(p, 64);
+    // TX masked at the sender: no interrupt.
+    r.set(0, p, nic::IRQ_MASK, 1);
+    r.send(0, p, &frame(60, 0), 0);
+    r.wait_rx(1, p, 1);
+    thread::sleep(Duration::from_millis(10));
+    assert_eq!(r.irq(0, p), 0);
+    assert_eq!(r.irq(1, p), 1, "RX at once by default");
+
+    // Every third frame.
+    r.set(1, p, nic::RX_COAL_FRAMES, 3);
+    r.sync(1, p);
+    for i in 0..2 {
+        r.send(0, p, &frame(60, i), 0);
+    }
+    r.wait_rx(1, p, 2);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.irq(1, p), 0);
+    r.send(0, p, &frame(60, 2), 0);
+    r.wait_rx(1, p, 1);
+    wait_for("coalesced interrupt", || r.irq(1, p) == 1);
+
+    // At most 50 ms after the first frame.
+    r.set(1, p, nic::RX_COAL_FRAMES, 0);
+    r.set(1, p, nic::RX_COAL_USECS, 50_000);
+    r.sync(1, p);
+    let start = Instant::now();
+    r.send(0, p, &frame(60, 3), 0);
+    r.wait_rx(1, p, 1);
+    assert_eq!(r.irq(1, p), 0);
+    wait_for("timed interrupt", || r.irq(1, p) == 1);
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(45), "{waited:?}");
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+
+    // Masked: never.
+    r.set(1, p, nic::IRQ_MASK, 2);
+    r.send(0, p, &frame(60, 4), 0);
+    r.wait_rx(1, p, 1);
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(r.irq(1, p), 0);
+}
+
+/// Sends 1000-byte frames alternating priorities 0 and 1 at 20 Mbit/s and
+/// returns the bytes of TC 0 and TC 1 once `total` frames are out.
+fn tc_shares(tsa: u32, bw: [u8; 2], total: u64) -> (u64, u64) {
+    let r = rig(2);
+    let p = 3;
+    r.pair(p, 0);
+    r.bar(0).write32(model_ctl::link_rate(p), 20);
+    r.set(0, p, nic::PRIO_TC, 1 << 4);
+    r.set(0, p, nic::TC_TSA, tsa);
+    r.set(0, p, nic::TC_BW, u32::from_le_bytes([bw[0], bw[1], 0, 0]));
+    for i in 0..200 {
+        r.queue(0, p, &frame(1000, i), i % 2);
+    }
+    r.ring(0, p);
+    wait_for("frames out", || r.counter(0, p, c::TX_FRAMES) >= total);
+    let shares = (
+        r.counter(0, p, c::TX_TC_BYTES),
+        r.counter(0, p, c::TX_TC_BYTES + 1),
+    );
+    // Paced: 1004 bytes at 20 Mbit/s take 400 us.
+    let all = r.counter(1, p, c::RX_NO_BUFFER);
+    assert!(all <= 200, "{all}");
+    shares
+}
+
+#[test]
+fn ets_shares_with_link_rate() {
+    let start = Instant::now();
+    let (tc0, tc1) = tc_shares(0b11, [25, 75], 80);
+    let share = tc1 as f64 / (tc0 + tc1) as f64;
+    assert!((share - 0.75).abs() < 0.08, "TC 1 share {share}");
+    assert!(start.elapsed() >= Duration::from_millis(25), "not paced");
+
+    // TC 1 strict: it goes first, all of it.
+    let (tc0, tc1) = tc_shares(0b01, [100, 0], 60);
+    assert!(
+        tc0 <= 2000,
+        "TC 0 sent {tc0} bytes before strict TC 1 was done"
+    );
+    assert!(tc1 >= 58_000);
+}
+
+#[test]
+fn eeprom_pages_and_check_codes() {
+    let r = rig(2);
+    for d in 0..2 {
+        for p in [0, 9] {
+            let mut e = vec![0; 1024];
+            r.bar(d)
+                .file()
+                .read_exact_at(&mut e, eeprom_regs::block(p))
+                .unwrap();
+            assert_eq!((e[0], e[128]), (0x11, 0x11));
+            assert_eq!(&e[148..164], b"HLSIM           ");
+            let sum = |range: std::ops::Range<usize>| {
+                e[range].iter().fold(0u8, |s, &b| s.wrapping_add(b))
+            };
+            assert_eq!(e[191], sum(128..191));
+            assert_eq!(e[223], sum(192..223));
+            let serial = format!("HL{:08X}-P{p:02}  ", 0x100 + d);
+            assert_eq!(&e[196..212], serial.as_bytes());
+            assert_eq!(e[192], 0x0b, "100GBASE-CR4");
+            assert_eq!(u16::from_be_bytes([e[256], e[257]]), 75 << 8);
+            assert!(e[384..].iter().all(|&b| b == 0));
+        }
+    }
+    assert_eq!(eeprom::module_serial(0x1_2345_6789, 3), "HL23456789-P03");
+}
+
+#[test]
+fn reset_with_traffic_in_flight() {
+    let r = rig(2);
+    let p = 6;
+    r.pair(p, 256);
+    r.pair(p + 1, 256);
+    r.set(1, p, nic::PFC_EN, 0xff);
+    for d in 0..2 {
+        r.bar(d).write32(model_ctl::link_rate(p), 50);
+        for i in 0..300 {
+            r.queue(d, p, &frame(1500, i as u8), (i % 8) as u8);
+        }
+        r.ring(d, p);
+    }
+    wait_for("traffic", || r.counter(1, p, c::RX_FRAMES) > 10);
+    let changes = r.reg(1, p, nic::LINK_CHANGES);
+    r.irq(1, p);
+    // RESET device 0 through its mailbox.
+    r.bar(0).write32(mailbox::CMD, 1);
+    r.bar(0).write32(mailbox::CMD_SEQ, 1);
+    r.devs[0].doorbell(0, 1).unwrap().expect("reset completes");
+    for q in [p, p + 1] {
+        for off in (0..nic::SIZE).step_by(4) {
+            assert_eq!(r.reg(0, q, off), 0, "port {q} register {off:#x}");
+        }
+        assert_eq!(r.reg(1, q, nic::LINK_STATUS), 0, "peer of port {q}");
+    }
+    assert_eq!(r.reg(1, p, nic::LINK_CHANGES), changes + 1);
+    assert!(r.irq(1, p) >= 1);
+    let mut e = [0; 1];
+    r.bar(0)
+        .file()
+        .read_exact_at(&mut e, eeprom_regs::block(p))
+        .unwrap();
+    assert_eq!(e[0], 0x11);
+    // Device 1's backlog drains as dropped; device 0 stays quiet.
+    wait_for("drops", || r.counter(1, p, c::TX_DROPPED) > 0);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.counter(0, p, c::RX_FRAMES), 0);
+    assert_eq!(r.reg(0, p, nic::TX_CI), 0);
+
+    // Set up again, it carries traffic.
+    r.bar(1).write32(model_ctl::link_rate(p), 0);
+    wait_for("backlog drained", || {
+        r.reg(1, p, nic::TX_CI) == 300
+            && r.counter(1, p, c::TX_FRAMES) + r.counter(1, p, c::TX_DROPPED) == 300
+    });
+    r.port(0, p, (16, 16), 4, BUF_LEN, AUTO_ALL);
+    wait_for("link", || r.reg(1, p, nic::LINK_STATUS) == UP_100G);
+    r.received(1, p);
+    r.send(1, p, &frame(99, 1), 2);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(99, 1), 2)]);
+}
+
+#[test]
+fn tap_bridge() {
+    let name = "hlsimt0";
+    let r = rig(2);
+    let p = 8;
+    if let Err(e) = r.devs[0].attach_tap(p, name) {
+        eprintln!("skipped: cannot create TAP {name}: {e}");
+        return;
+    }
+    let sock = tap_socket(name);
+    r.port(0, p, (16, 64), 64, BUF_LEN, 1 << 16 | 1);
+    wait_for("link", || r.reg(0, p, nic::LINK_STATUS) == 1 | 1 << 8);
+    // Device 1's port lost its peer.
+    r.port(1, p, (16, 16), 4, BUF_LEN, AUTO_ALL);
+    r.sync(1, p);
+    assert_eq!(r.reg(1, p, nic::LINK_STATUS), 0);
+
+    let mut out = frame(200, 5);
+    out[..6].copy_from_slice(&[0xff; 6]);
+    out[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+    r.send(0, p, &out, 0);
+    let mut buf = vec![0; 2048];
+    // SAFETY: `buf` is writable for its length.
+    let n = unsafe { libc::recv(sock, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    assert_eq!(n, 200, "{}", std::io::Error::last_os_error());
+    assert_eq!(buf[..200], out[..]);
+
+    let mut back = frame(300, 6);
+    back[..6].copy_from_slice(&[0xff; 6]);
+    back[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+    // SAFETY: `back` is readable for its length.
+    let n = unsafe { libc::send(sock, back.as_ptr().cast(), back.len(), 0) };
+    assert_eq!(n, 300);
+    // The host may send frames of its own (IPv6 and the like).
+    wait_for("frame from the host", || {
+        r.received(0, p)
+            .into_iter()
+            .any(|(data, prio)| data == back && prio == 0)
+    });
+    // SAFETY: `sock` is an open descriptor the test owns.
+    unsafe { libc::close(sock) };
+}
+
+/// Brings `name` up and returns a packet socket bound to it for
+/// EtherType 0x88b5.
+fn tap_socket(name: &str) -> i32 {
+    let proto = 0x88b5u16.to_be();
+    // SAFETY: plain socket calls on descriptors and structs the test owns.
+    unsafe {
+        let ctl = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        assert!(ctl >= 0);
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(ctl, libc::SIOCGIFFLAGS, &mut ifr), 0);
+        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        assert_eq!(libc::ioctl(ctl, libc::SIOCSIFFLAGS, &ifr), 0);
+        libc::close(ctl);
+        let index = libc::if_nametoindex(ifr.ifr_name.as_ptr());
+        assert!(index > 0);
+        let sock = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, proto.into());
+        assert!(sock >= 0);
+        let mut addr: libc::sockaddr_ll = std::mem::zeroed();
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = proto;
+        addr.sll_ifindex = index as i32;
+        let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        assert_eq!(libc::bind(sock, (&raw const addr).cast(), len), 0);
+        let tv = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
+        let tvlen = std::mem::size_of::<libc::timeval>() as u32;
+        libc::setsockopt(
+            sock,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const tv).cast(),
+            tvlen,
+        );
+        sock
+    }
+}
