@@ -291,6 +291,17 @@ pub mod model_ctl {
     pub const fn link_rate(p: usize) -> u64 {
         0xff040 + 4 * p as u64
     }
+
+    /// `PORT_SYNC` of port `p`: a token the port echoes in `PORT_SYNC_ACK`
+    /// once it has served a doorbell rung after the token was written.
+    pub const fn port_sync(p: usize) -> u64 {
+        0xff080 + 8 * p as u64
+    }
+
+    /// `PORT_SYNC_ACK` of port `p`.
+    pub const fn port_sync_ack(p: usize) -> u64 {
+        0xff084 + 8 * p as u64
+    }
 }
 
 /// Offset of device memory in BAR2, the value of `DRAM_BASE`.

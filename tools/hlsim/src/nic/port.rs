@@ -254,6 +254,19 @@ impl Port {
 
     /// Does what `wake` and the time call for; returns when to look again.
     fn step(&self, tx: &mut Tx, wake: Wake) -> Option<Instant> {
+        // A test's token, read before serving the doorbell and echoed after.
+        let sync = wake
+            .doorbell
+            .then(|| self.bar.read32(model_ctl::port_sync(self.index)));
+        let next = self.serve(tx, wake);
+        if let Some(token) = sync {
+            self.bar
+                .write32(model_ctl::port_sync_ack(self.index), token);
+        }
+        next
+    }
+
+    fn serve(&self, tx: &mut Tx, wake: Wake) -> Option<Instant> {
         let now = Instant::now();
         let faults = self.faults();
         if wake.doorbell || (faults ^ tx.faults) & PORT_FAULT_LINK_DOWN != 0 {
