@@ -162,7 +162,12 @@ impl HlDevice {
         let mailbox = Mailbox::new(regs.access(pdev)?);
         let mut engines = KVec::new();
         for q in 0..identity.num_queues {
-            engines.push(Engine(regs.access(pdev)?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?), GFP_KERNEL)?;
+            let engine = Engine(regs.access(pdev)?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?);
+            if !engine.is_valid() {
+                dev_err!(pdev, "queue {}: unknown engine {:#x}\n", q, engine.0);
+                return Err(EIO);
+            }
+            engines.push(engine, GFP_KERNEL)?;
         }
         let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
 

@@ -211,6 +211,11 @@ impl Engine {
     pub(crate) fn index(self) -> u8 {
         (self.0 >> 8) as u8
     }
+
+    /// A type this driver knows, an index that fits the uAPI's engine masks, nothing else set.
+    pub(crate) fn is_valid(self) -> bool {
+        matches!(self.kind(), Self::DMA | Self::TPC) && self.index() < 32 && self.0 >> 16 == 0
+    }
 }
 
 /// The value written to ivshmem's `Doorbell` to ring `vector` of `peer`.
