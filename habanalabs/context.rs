@@ -5,6 +5,7 @@
 
 use core::sync::atomic::Ordering;
 use kernel::{
+    dma::UserPages,
     mm::{flags, VmArea},
     new_mutex,
     page::PAGE_SIZE,
@@ -25,7 +26,6 @@ use crate::{
     qman::Job,
     regs,
 };
-use kernel::dma::UserPages;
 
 /// Command buffers one context may hold.
 const MAX_CBS: usize = 1024;

@@ -92,11 +92,6 @@ impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
         self.dma_handle
     }
 
-    /// The number of elements.
-    pub fn count(&self) -> usize {
-        self.count
-    }
-
     /// The size in bytes.
     pub fn size(&self) -> usize {
         self.count * core::mem::size_of::<T>()

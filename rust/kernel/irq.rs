@@ -22,6 +22,15 @@ pub enum IrqReturn {
     Handled,
 }
 
+impl IrqReturn {
+    fn into_raw(self) -> bindings::irqreturn_t {
+        match self {
+            IrqReturn::None => bindings::irqreturn_IRQ_NONE,
+            IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
+        }
+    }
+}
+
 /// An interrupt handler. It runs in hard interrupt context: it may not sleep.
 pub trait Handler: Sync {
     /// Handles an interrupt on the line the handler was registered for.
@@ -80,11 +89,7 @@ pub struct Registration<H: Handler> {
 unsafe extern "C" fn handle_irq<H: Handler>(_irq: c_int, cookie: *mut c_void) -> bindings::irqreturn_t {
     // SAFETY: By the function's safety requirements; the IRQ is freed before the handler is
     // dropped.
-    let handler = unsafe { &*cookie.cast::<H>() };
-    match handler.handle() {
-        IrqReturn::None => bindings::irqreturn_IRQ_NONE,
-        IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
-    }
+    unsafe { &*cookie.cast::<H>() }.handle().into_raw()
 }
 
 /// Requests `irq` with the given C handlers and `cookie`, tied to `dev`'s binding.
@@ -169,11 +174,7 @@ unsafe extern "C" fn handle_threaded_irq<H: ThreadedHandler>(
 ) -> bindings::irqreturn_t {
     // SAFETY: By the function's safety requirements; the IRQ is freed before the handler is
     // dropped.
-    let handler = unsafe { &*cookie.cast::<H>() };
-    match handler.handle_threaded() {
-        IrqReturn::None => bindings::irqreturn_IRQ_NONE,
-        IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
-    }
+    unsafe { &*cookie.cast::<H>() }.handle_threaded().into_raw()
 }
 
 impl<H: ThreadedHandler + Send + 'static> ThreadedRegistration<H> {
@@ -198,10 +199,5 @@ impl<H: ThreadedHandler + Send + 'static> ThreadedRegistration<H> {
                 request(dev, irq, None, Some(handle_threaded_irq::<H>), flags, name, cookie)?
             },
         })
-    }
-
-    /// The handler.
-    pub fn handler(&self) -> &H {
-        &self.handler
     }
 }

@@ -153,11 +153,6 @@ impl<T: MiscDevice> Registration<T> {
             })
         }
     }
-
-    /// The data every open receives.
-    pub fn data(&self) -> &T::RegistrationData {
-        &self.data
-    }
 }
 
 #[pinned_drop]

@@ -100,11 +100,10 @@ pub trait Driver: Send + Sync + Sized + 'static {
     const ID_TABLE: &'static dyn IdTable<Self::IdInfo>;
 
     /// Binds to `dev`, which matched the entry with `info`.
+    ///
+    /// The returned data is dropped when the driver unbinds, before the device-managed
+    /// resources are released: teardown belongs in its `Drop`, in field order.
     fn probe(dev: &Device<Core>, info: &Self::IdInfo) -> Result<Pin<KBox<Self>>>;
-
-    /// Called when the driver unbinds, before the per-device data is dropped and before the
-    /// device-managed resources are released.
-    fn unbind(&self, _dev: &Device<Core>) {}
 }
 
 /// The registration of a PCI driver with the PCI core, undone on drop.
@@ -194,12 +193,9 @@ unsafe extern "C" fn probe_callback<T: Driver>(
 /// Called by the PCI core with a valid `pdev` that `probe_callback::<T>` bound, under its
 /// device lock.
 unsafe extern "C" fn remove_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
-    // SAFETY: As for probe: valid and locked for the call.
-    let dev = unsafe { Device::<Core>::from_raw(pdev) };
-    // SAFETY: Probe succeeded (the core only calls remove then) and stored this pointer.
-    let data = unsafe { Pin::<KBox<T>>::from_foreign(bindings::pci_get_drvdata(pdev)) };
-    data.unbind(dev);
-    drop(data);
+    // SAFETY: Probe succeeded (the core only calls remove then) and stored this pointer; the
+    // device is locked for the call, so `Drop` still runs while it is bound.
+    drop(unsafe { Pin::<KBox<T>>::from_foreign(bindings::pci_get_drvdata(pdev)) });
 }
 
 /// Device contexts: what a reference to a [`Device`] allows.
