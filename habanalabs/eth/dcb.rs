@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: GPL-2.0
+//! stub
+use kernel::{net::dcbnl::Operations, prelude::*};
+use super::port::Port;
+#[vtable]
+impl Operations for Port {}
