@@ -33,18 +33,16 @@ impl auxiliary::Driver for EthDriver {
     fn probe(adev: &auxiliary::Device, nic: &NicDevice) -> Result<Pin<KBox<Self>>> {
         let mut ports = KVec::new();
         for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
-            let netdev = {
-                let bound = nic.bound()?;
-                Registration::new(adev.as_ref(), Port::new(nic.clone(), p, &bound), |b| {
-                    b.set_mac(&nic.mac(p));
-                    b.set_mtu_range(port::MTU_MIN, port::MTU_MAX);
-                    b.set_dev_port(p.into());
-                    b.set_watchdog_timeout(port::WATCHDOG_MS);
-                    b.set_ethtool_ops();
-                    b.set_dcbnl_ops();
-                    b.add_napi(Port::napi)
-                })?
-            };
+            let rings = Port::alloc_rings(&nic.bound()?)?;
+            let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, rings), |b| {
+                b.set_mac(&nic.mac(p));
+                b.set_mtu_range(port::MTU_MIN, port::MTU_MAX);
+                b.set_dev_port(p.into());
+                b.set_watchdog_timeout(port::WATCHDOG_MS);
+                b.set_ethtool_ops();
+                b.set_dcbnl_ops();
+                b.add_napi(Port::napi)
+            })?;
             let irq = KBox::pin_init(
                 irq::Registration::new::<core::convert::Infallible>(
                     adev,

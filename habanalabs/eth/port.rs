@@ -166,17 +166,28 @@ pub(crate) struct Port {
 }
 
 impl Port {
-    pub(crate) fn new<'a>(
+    /// The descriptor rings of a port, at their largest; allocate them before registering
+    /// the netdev, which takes RTNL: the binding guard must not be held then.
+    pub(crate) fn alloc_rings(
+        bound: &BindingGuard<'_>,
+    ) -> Result<(CoherentAllocation<TxDesc>, CoherentAllocation<RxDesc>)> {
+        Ok((
+            CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
+            CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
+        ))
+    }
+
+    pub(crate) fn new(
         nic: NicDevice,
         index: u8,
-        bound: &'a BindingGuard<'a>,
-    ) -> impl PinInit<Self, Error> + 'a {
+        (tx_descs, rx_descs): (CoherentAllocation<TxDesc>, CoherentAllocation<RxDesc>),
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             nic,
             index,
             napi <- Napi::new(),
-            tx_descs: CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
-            rx_descs: CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
+            tx_descs,
+            rx_descs,
             tx <- new_spinlock!(Ring::default()),
             rx <- new_spinlock!(Ring::default()),
             rx_buf_len: core::sync::atomic::AtomicU32::new(0),
@@ -463,7 +474,7 @@ impl Port {
         if live {
             Self::down(dev);
         }
-        let res = port.run_loopback_test(&dev.data().nic.mac(port.index));
+        let res = port.run_loopback_test(dev);
         if let Err(e) = port.nic.stop_port(port.index) {
             dev_err!(dev.as_dev(), "port {}: stop failed: {}\n", port.index, e.to_errno());
         }
@@ -475,7 +486,8 @@ impl Port {
         res
     }
 
-    fn run_loopback_test(&self, mac: &[u8; 6]) -> Result<bool> {
+    fn run_loopback_test(&self, dev: &Device<Port>) -> Result<bool> {
+        let mac = self.nic.mac(self.index);
         const LEN: usize = 128;
         // A local experimental EtherType (IEEE 802), so nothing would take the frame for its
         // own if it leaked.
@@ -514,30 +526,34 @@ impl Port {
         self.write(regs::RX_BASE_HI, (rx_base >> 32) as u32)?;
         self.write(regs::RX_SIZE, SIZE)?;
         self.write(regs::RX_PI, rx_at.wrapping_add(1))?;
-        self.write(regs::TX_PI, tx_at.wrapping_add(1))?;
         self.write(regs::CTL, regs::CTL_ENABLE | regs::CTL_LOOPBACK)?;
         self.kick()?;
-        let arrived = read_poll_timeout(
-            || self.read(regs::RX_CI),
-            |&ci| ci != rx_at,
-            Duration::from_micros(200),
-            Duration::from_millis(500),
-        );
-        match arrived {
-            Ok(_) => {}
-            Err(e) if e == ETIMEDOUT => return Ok(false),
-            Err(e) => return Err(e),
-        }
-        let desc = self.rx_descs.read(slot(rx_at)).ok_or(EIO)?;
-        if u16::from_le(desc.status) & regs::RX_DONE == 0 || usize::from(u16::from_le(desc.len)) != LEN {
+        // The frame goes out once the looped-back link is up.
+        let poll = |reg, done: &dyn Fn(u32) -> bool| {
+            read_poll_timeout(|| self.read(reg), |&v| done(v), Duration::from_micros(200), Duration::from_secs(1))
+        };
+        let outcome = poll(regs::LINK_STATUS, &|s| s & regs::LINK_UP != 0)
+            .map_err(|e| (e, "the looped-back link did not come up"))
+            .and_then(|_| {
+                self.write(regs::TX_PI, tx_at.wrapping_add(1)).map_err(|e| (e, ""))?;
+                self.kick().map_err(|e| (e, ""))?;
+                poll(regs::RX_CI, &|ci| ci != rx_at).map_err(|e| (e, "the frame did not come back"))
+            });
+        if let Err((e, why)) = outcome {
+            if e != ETIMEDOUT {
+                return Err(e);
+            }
+            dev_info!(dev.as_dev(), "loopback self-test: {}\n", why);
             return Ok(false);
         }
-        for i in 0..LEN {
-            if echo.read(i) != Some(pattern(i)) {
-                return Ok(false);
-            }
+        let desc = self.rx_descs.read(slot(rx_at)).ok_or(EIO)?;
+        let intact = u16::from_le(desc.status) & regs::RX_DONE != 0
+            && usize::from(u16::from_le(desc.len)) == LEN
+            && (0..LEN).all(|i| echo.read(i) == Some(pattern(i)));
+        if !intact {
+            dev_info!(dev.as_dev(), "loopback self-test: the frame came back changed\n");
         }
-        Ok(true)
+        Ok(intact)
     }
 
     /// The link speed while up.
