@@ -12,7 +12,6 @@ use core::{
     time::Duration,
 };
 use kernel::{
-    bindings,
     dma::CoherentAllocation,
     devres::BindingGuard,
     fmt,
@@ -66,8 +65,6 @@ pub(crate) struct Config {
     pub(crate) tc_bw: [u8; 8],
     pub(crate) prio_tc: [u8; 8],
     pub(crate) tc_ets: u8,
-    /// The DCBX mode (`DCB_CAP_DCBX_*`).
-    pub(crate) dcbx: u8,
 }
 
 impl Default for Config {
@@ -86,7 +83,6 @@ impl Default for Config {
             tc_bw: [100, 0, 0, 0, 0, 0, 0, 0],
             prio_tc: [0; 8],
             tc_ets: 0xff,
-            dcbx: (bindings::DCB_CAP_DCBX_HOST | bindings::DCB_CAP_DCBX_VER_IEEE) as u8,
         }
     }
 }

@@ -181,7 +181,7 @@ pub trait Operations: dev::Operations {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// The DCBX mode, [`dcbx`] bits.
+    /// The DCBX mode, [`dcbx`] bits. Called under a spinlock: must not sleep.
     fn getdcbx(_dev: &Device<Self>) -> u8 {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
