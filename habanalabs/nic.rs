@@ -50,11 +50,6 @@ impl NicDevice {
         self.dev.identity.port_mask
     }
 
-    /// The device's serial number.
-    pub(crate) fn serial(&self) -> u64 {
-        self.dev.identity.serial
-    }
-
     /// The device model's version, `(major, minor)`.
     pub(crate) fn version(&self) -> (u16, u16) {
         (self.dev.identity.version.major(), self.dev.identity.version.minor())

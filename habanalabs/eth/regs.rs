@@ -14,7 +14,6 @@ pub(crate) const LINK_AUTONEG: u32 = 1 << 0;
 /// `LINK_STATUS`: bit 0 `UP`, `[11:8]` the speed while up.
 pub(crate) const LINK_STATUS: usize = 0x008;
 pub(crate) const LINK_UP: u32 = 1 << 0;
-pub(crate) const LINK_CHANGES: usize = 0x00c;
 /// `MAX_FRAME`: the largest frame, without FCS.
 pub(crate) const MAX_FRAME: usize = 0x010;
 pub(crate) const TX_BASE_LO: usize = 0x020;
@@ -99,8 +98,6 @@ pub(crate) mod counter {
     pub(crate) const FEC_UNCORRECTABLE: usize = 47;
     pub(crate) const PCS_ERRORS: usize = 48;
     pub(crate) const TX_TC_BYTES: usize = 49;
-    /// How many there are.
-    pub(crate) const COUNT: usize = 57;
 }
 
 /// A TX descriptor: one frame to send.

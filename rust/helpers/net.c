@@ -14,11 +14,6 @@ void rust_helper_netdev_write_mtu(struct net_device *dev, unsigned int mtu)
 	WRITE_ONCE(dev->mtu, mtu);
 }
 
-bool rust_helper_netif_running(const struct net_device *dev)
-{
-	return netif_running(dev);
-}
-
 bool rust_helper_netif_carrier_ok(const struct net_device *dev)
 {
 	return netif_carrier_ok(dev);

@@ -74,12 +74,6 @@ impl<T> Device<T> {
         unsafe { bindings::netdev_write_mtu(self.as_raw(), mtu) };
     }
 
-    /// Whether the interface is administratively up.
-    pub fn is_running(&self) -> bool {
-        // SAFETY: The netdev is valid.
-        unsafe { bindings::netif_running(self.as_raw()) }
-    }
-
     /// Reports that the link came up.
     pub fn carrier_on(&self) {
         // SAFETY: The netdev is valid; callable from any context.

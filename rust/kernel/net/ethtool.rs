@@ -31,8 +31,6 @@ use core::{fmt, marker::PhantomData, ops::RangeInclusive};
 const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
 /// Buckets of an RMON histogram.
 pub const RMON_HIST_MAX: usize = bindings::ETHTOOL_RMON_HIST_MAX as usize;
-/// Lanes of per-lane FEC counters.
-pub const MAX_LANES: usize = bindings::ETHTOOL_MAX_LANES as usize;
 /// Bytes of a module EEPROM page half (what one `get_module_eeprom_by_page` call may span).
 pub const MODULE_EEPROM_PAGE_LEN: u32 = bindings::ETH_MODULE_EEPROM_PAGE_LEN;
 
@@ -125,11 +123,6 @@ impl DrvInfo {
     /// Sets the firmware version.
     pub fn set_fw_version(&mut self, version: impl fmt::Display) {
         set_c_string(&mut self.0.fw_version, version);
-    }
-
-    /// Sets the expansion ROM version.
-    pub fn set_erom_version(&mut self, version: impl fmt::Display) {
-        set_c_string(&mut self.0.erom_version, version);
     }
 
     /// Sets the bus address to `dev`'s name, e.g. a PCI function's `0000:00:04.0`.
@@ -258,11 +251,6 @@ impl LinkModes {
         }
     }
 
-    /// Removes every mode.
-    pub fn clear(&mut self) {
-        self.0.fill(0);
-    }
-
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|&w| w == 0)
@@ -276,14 +264,6 @@ impl LinkModes {
                 // CAST: A bit number of the mask, far below `u32::MAX`.
                 .map(move |bit| LinkMode::from_bit(word as u32 * c_ulong::BITS + bit))
         })
-    }
-
-    /// Whether every mode of the set is also in `other`.
-    pub fn is_subset(&self, other: &LinkModes) -> bool {
-        self.0
-            .iter()
-            .zip(other.0.iter())
-            .all(|(&a, &b)| a & !b == 0)
     }
 }
 
@@ -422,11 +402,6 @@ impl LinkSettings {
     pub fn lp_advertising(&self) -> &LinkModes {
         LinkModes::from_mask(&self.0.link_modes.lp_advertising)
     }
-
-    /// The modes the link partner advertised, to fill.
-    pub fn lp_advertising_mut(&mut self) -> &mut LinkModes {
-        LinkModes::from_mask_mut(&mut self.0.link_modes.lp_advertising)
-    }
 }
 
 /// Ring sizes (`struct ethtool_ringparam`): filled by [`Operations::get_ringparam`], read by
@@ -534,46 +509,6 @@ impl Coalesce {
     pub fn set_rx_max_frames(&mut self, frames: u32) {
         self.0.rx_max_coalesced_frames = frames;
     }
-
-    /// `tx-usecs`.
-    pub fn tx_usecs(&self) -> u32 {
-        self.0.tx_coalesce_usecs
-    }
-
-    /// Sets `tx-usecs`.
-    pub fn set_tx_usecs(&mut self, usecs: u32) {
-        self.0.tx_coalesce_usecs = usecs;
-    }
-
-    /// `tx-frames`.
-    pub fn tx_max_frames(&self) -> u32 {
-        self.0.tx_max_coalesced_frames
-    }
-
-    /// Sets `tx-frames`.
-    pub fn set_tx_max_frames(&mut self, frames: u32) {
-        self.0.tx_max_coalesced_frames = frames;
-    }
-
-    /// `adaptive-rx`.
-    pub fn use_adaptive_rx(&self) -> bool {
-        self.0.use_adaptive_rx_coalesce != 0
-    }
-
-    /// Sets `adaptive-rx`.
-    pub fn set_use_adaptive_rx(&mut self, on: bool) {
-        self.0.use_adaptive_rx_coalesce = on.into();
-    }
-
-    /// `adaptive-tx`.
-    pub fn use_adaptive_tx(&self) -> bool {
-        self.0.use_adaptive_tx_coalesce != 0
-    }
-
-    /// Sets `adaptive-tx`.
-    pub fn set_use_adaptive_tx(&mut self, on: bool) {
-        self.0.use_adaptive_tx_coalesce = on.into();
-    }
 }
 
 /// Link-level flow control (`struct ethtool_pauseparam`): filled by
@@ -625,16 +560,6 @@ impl SelfTest<'_> {
     /// Whether the user allowed offline tests, which may interrupt traffic.
     pub fn offline(&self) -> bool {
         *self.flags & bindings::ethtool_test_flags_ETH_TEST_FL_OFFLINE != 0
-    }
-
-    /// Whether the user asked for an external loopback test (a loopback plug is in place).
-    pub fn external_loopback(&self) -> bool {
-        *self.flags & bindings::ethtool_test_flags_ETH_TEST_FL_EXTERNAL_LB != 0
-    }
-
-    /// Reports that the external loopback test ran.
-    pub fn set_external_loopback_done(&mut self) {
-        *self.flags |= bindings::ethtool_test_flags_ETH_TEST_FL_EXTERNAL_LB_DONE;
     }
 
     fn set(&mut self, test: usize, value: u64) {
@@ -771,11 +696,6 @@ impl FecParam {
     pub fn set_configured(&mut self, modes: FecModes) {
         self.0.fec = modes.0;
     }
-
-    /// Sets the mode in use on the link (one mode, or [`FecModes::OFF`]).
-    pub fn set_active(&mut self, mode: FecModes) {
-        self.0.active_fec = mode.0;
-    }
 }
 
 /// Generates setters for the counters of a standard statistics group: the C structures keep
@@ -906,7 +826,7 @@ impl RmonStats {
     }
 }
 
-/// One FEC counter, in total and per lane.
+/// One FEC counter.
 #[repr(transparent)]
 pub struct FecStat(bindings::ethtool_fec_stats_ethtool_fec_stat);
 
@@ -914,13 +834,6 @@ impl FecStat {
     /// Sets the total over the lanes.
     pub fn set_total(&mut self, value: u64) {
         self.0.total = value;
-    }
-
-    /// Sets the counter of lane `lane`; lanes beyond [`MAX_LANES`] are ignored.
-    pub fn set_lane(&mut self, lane: usize, value: u64) {
-        if let Some(l) = self.0.lanes.get_mut(lane) {
-            *l = value;
-        }
     }
 }
 
