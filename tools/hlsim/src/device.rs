@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The device: identity, control mailbox, reset, fault injection, and the
-//! compute blocks its QMAN threads run.
+//! compute blocks and NIC queues its QMAN threads run.
 //!
 //! The device acts only when a doorbell rings. Everything it reads from
 //! BAR2 or guest RAM was written by the guest and is validated before use.
@@ -16,12 +16,13 @@ use crate::eq::EventQueue;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::nic::Nic;
-use crate::qman::{self, Control};
+use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
-    CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ, CLK_MAX_MHZ,
-    CMD_IRQ, DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM, NUM_PORTS,
-    NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL,
-    VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs,
+    CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
+    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM,
+    NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State,
+    Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity,
+    mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
@@ -54,7 +55,22 @@ pub(crate) struct Shared {
     pub(crate) irq: Arc<Interrupts>,
     pub(crate) sm: SyncManager,
     pub(crate) eq: EventQueue,
-    pub(crate) qmans: [Control; NUM_QUEUES],
+    /// In the order of [`qman::queue`].
+    pub(crate) qmans: [Control; NUM_QMANS],
+}
+
+impl Shared {
+    /// The control of QMAN `q`, which exists.
+    pub(crate) fn qman(&self, q: usize) -> &Control {
+        &self.qmans[qman::index(q).expect("the queue exists")]
+    }
+}
+
+/// Writes the `ENGINE` register of every QMAN.
+fn write_engines(bar: &SharedMem) {
+    for q in (0..NUM_QMANS).map(qman::queue) {
+        bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
+    }
 }
 
 /// One modelled device.
@@ -79,7 +95,8 @@ impl Device {
         let bar = SharedMem::create(&format!("hlsim-{name}"), size)?;
         bar.write32(identity::MAGIC, MAGIC_HLSM);
         bar.write32(identity::VERSION, VERSION_1_0);
-        bar.write32(identity::CAPS, CAPS_DMA_SELFTEST | CAPS_COMPUTE | CAPS_NIC);
+        let caps = CAPS_DMA_SELFTEST | CAPS_COMPUTE | CAPS_NIC | CAPS_RDMA;
+        bar.write32(identity::CAPS, caps);
         bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
         bar.write64(identity::SERIAL_LO, serial);
         bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
@@ -91,6 +108,8 @@ impl Device {
         bar.write32(identity::CLK_CUR_MHZ, CLK_CUR_MHZ);
         bar.write32(identity::CLK_MAX_MHZ, CLK_MAX_MHZ);
         bar.write32(identity::PORT_MASK, PORT_MASK);
+        bar.write32(identity::RDMA_CONNS, rdma::NUM_CONNS as u32);
+        bar.write32(identity::RDMA_CQS, rdma::NUM_CQS as u32);
         for port in (0..identity::MAX_PORTS).filter(|p| PORT_MASK & 1 << p != 0) {
             let mac = mac_address(serial, port as u8);
             bar.write32(
@@ -102,29 +121,25 @@ impl Device {
                 u32::from_le_bytes([mac[4], mac[5], 0, 0]),
             );
         }
-        for q in 0..NUM_QUEUES {
-            bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
-        }
-        let bar = Arc::new(bar);
-        let irq = Arc::new(Interrupts::default());
-        let nic = Nic::new(name, bar.clone(), ram.clone(), irq.clone(), serial)?;
+        write_engines(&bar);
         let shared = Arc::new(Shared {
-            bar,
+            bar: Arc::new(bar),
             ram,
-            irq,
+            irq: Arc::new(Interrupts::default()),
             sm: SyncManager::default(),
             eq: EventQueue::default(),
             qmans: Default::default(),
         });
+        let nic = Nic::new(name, &shared, serial)?;
         let mut device = Self {
             shared,
             threads: Vec::new(),
             nic,
         };
-        for q in 0..NUM_QUEUES {
-            device
-                .threads
-                .push(qman::spawn(name, device.shared.clone(), q)?);
+        for q in (0..NUM_QMANS).map(qman::queue) {
+            let port = (q >= NIC_QUEUE0).then(|| device.nic.port(q - NIC_QUEUE0));
+            let thread = qman::spawn(name, device.shared.clone(), q, port)?;
+            device.threads.push(thread);
         }
         Ok(device)
     }
@@ -169,9 +184,10 @@ impl Device {
     }
 
     /// Returns every block but Identity and Model control to its power-on
-    /// state, once the QMANs and ports have stopped: registers and DRAM
-    /// read as zeroes, but for the QMANs' `ENGINE` and the port EEPROMs.
-    /// The peers of the ports see their links go down.
+    /// state, once the QMANs, ports and RDMA steps have stopped: registers
+    /// and DRAM read as zeroes, but for the QMANs' `ENGINE` and the port
+    /// EEPROMs. The peers of the ports see their links go down, and their
+    /// operations with this device fail.
     pub fn reset(&self) -> io::Result<()> {
         let (shared, bar) = (&self.shared, &self.shared.bar);
         for ctl in &shared.qmans {
@@ -182,9 +198,7 @@ impl Device {
             bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
                 .expect("the register blocks are inside BAR2")
                 .fill(0);
-            for q in 0..NUM_QUEUES {
-                bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
-            }
+            write_engines(bar);
         });
         bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
     }
@@ -204,6 +218,11 @@ impl Device {
             }
             v if (VECTOR_PORT0..VECTOR_PORT0 + NUM_PORTS as u32).contains(&v) => {
                 self.nic.ring((v - VECTOR_PORT0) as usize);
+                Ok(None)
+            }
+            v if (VECTOR_NIC0..VECTOR_NIC0 + NUM_PORTS as u32).contains(&v) => {
+                let q = NIC_QUEUE0 + (v - VECTOR_NIC0) as usize;
+                self.shared.qman(q).ring();
                 Ok(None)
             }
             _ => Ok(None),
@@ -232,6 +251,8 @@ impl Device {
             Some(Opcode::DmaSelftest) => self.dma_selftest(),
             Some(Opcode::QmanReset) => self.qman_reset(),
             Some(Opcode::PortStop) => self.port_stop(),
+            Some(Opcode::ConnReset) => self.conn_reset(),
+            Some(Opcode::CqReset) => self.cq_reset(),
             None => Status::BadOpcode,
         };
         bar.write32(mailbox::CMD_STATUS, status as u32);
@@ -273,11 +294,14 @@ impl Device {
     /// counters to their power-on state.
     fn qman_reset(&self) -> Status {
         let [q, ..] = self.args();
-        let Some(q) = usize::try_from(q).ok().filter(|&q| q < NUM_QUEUES) else {
+        let Some(q) = usize::try_from(q)
+            .ok()
+            .filter(|&q| qman::index(q).is_some())
+        else {
             return Status::BadSize;
         };
         let (shared, bar) = (&self.shared, &self.shared.bar);
-        shared.qmans[q].halt();
+        shared.qman(q).halt();
         let block = qman_regs::block(q);
         bar.slice(block, qman_regs::SIZE)
             .expect("the QMAN blocks are inside BAR2")
@@ -291,17 +315,49 @@ impl Device {
     /// no longer touches guest RAM, its backlog dropped and its link down.
     fn port_stop(&self) -> Status {
         let [p, ..] = self.args();
-        let present = |p: &u32| PORT_MASK.checked_shr(*p).is_some_and(|m| m & 1 != 0);
-        let Some(p) = u32::try_from(p).ok().filter(present) else {
+        let Some(p) = present(p) else {
             return Status::BadSize;
         };
-        self.nic.stop(p as usize);
+        self.nic.stop(p);
+        Status::Ok
+    }
+
+    /// `CONN_RESET`: zeroes both contexts of connection `ARG1` of port
+    /// `ARG0` and returns once no RDMA step uses them.
+    fn conn_reset(&self) -> Status {
+        let [p, c, ..] = self.args();
+        match (present(p), below(c, rdma::NUM_CONNS)) {
+            (Some(p), Some(c)) => self.nic.conn_reset(p, c),
+            _ => return Status::BadSize,
+        }
+        Status::Ok
+    }
+
+    /// `CQ_RESET`: zeroes the registers of completion queue `ARG1` of port
+    /// `ARG0` and returns once no RDMA step writes the queue.
+    fn cq_reset(&self) -> Status {
+        let [p, k, ..] = self.args();
+        match (present(p), below(k, rdma::NUM_CQS)) {
+            (Some(p), Some(k)) => self.nic.cq_reset(p, k),
+            _ => return Status::BadSize,
+        }
         Status::Ok
     }
 
     fn args(&self) -> [u64; mailbox::NUM_ARGS] {
         std::array::from_fn(|n| self.shared.bar.read64(mailbox::ARG0_LO + 8 * n as u64))
     }
+}
+
+/// Port `arg`, if it is in `PORT_MASK`.
+fn present(arg: u64) -> Option<usize> {
+    let p = u32::try_from(arg).ok()?;
+    (PORT_MASK.checked_shr(p)? & 1 != 0).then_some(p as usize)
+}
+
+/// `arg`, if it is below `limit`.
+fn below(arg: u64, limit: usize) -> Option<usize> {
+    usize::try_from(arg).ok().filter(|&n| n < limit)
 }
 
 impl Drop for Device {
@@ -414,7 +470,7 @@ mod tests {
         bar.file().read_at(&mut raw, 0).unwrap();
         assert_eq!(&raw, b"HLSM");
         assert_eq!(bar.read32(identity::VERSION), 0x0001_0000);
-        assert_eq!(bar.read32(identity::CAPS), 7);
+        assert_eq!(bar.read32(identity::CAPS), 0xf);
         assert_eq!(bar.read32(identity::CHIP_ID) & 0xffff, 0x1000);
         assert_eq!(bar.read32(identity::SERIAL_LO), 0x9abc_def0);
         assert_eq!(bar.read32(identity::SERIAL_HI), 0x1234_5678);
@@ -428,6 +484,8 @@ mod tests {
         assert_eq!(bar.read32(identity::CLK_CUR_MHZ), 1500);
         assert_eq!(bar.read32(identity::CLK_MAX_MHZ), 2200);
         assert_eq!(bar.read32(identity::PORT_MASK), 0x3ff);
+        assert_eq!(bar.read32(identity::RDMA_CONNS), 64);
+        assert_eq!(bar.read32(identity::RDMA_CQS), 16);
         for port in 0..10 {
             let mut mac = [0; 8];
             bar.file()
@@ -442,10 +500,14 @@ mod tests {
             let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
             assert_eq!(engine, [0x000, 0x100, 0x001, 0x101][q], "queue {q}");
         }
+        for p in 0..NUM_PORTS {
+            let engine = bar.read32(0x2000 + 0x100 * p as u64 + qman_regs::ENGINE);
+            assert_eq!(engine, 2 | (p as u32) << 8, "port {p}");
+        }
         for off in (mailbox::BASE..0x100000).step_by(4) {
             let eeprom = (0x30000..0x32800).contains(&off);
-            let engine =
-                off % qman_regs::SIZE == qman_regs::ENGINE && (0x1000..0x1400).contains(&off);
+            let engine = off % qman_regs::SIZE == qman_regs::ENGINE
+                && ((0x1000..0x1400).contains(&off) || (0x2000..0x2a00).contains(&off));
             if !eeprom && !engine {
                 assert_eq!(bar.read32(off), 0, "register {off:#x}");
             }
@@ -537,7 +599,7 @@ mod tests {
     #[test]
     fn unknown_opcodes() {
         let f = fixture();
-        for (seq, cmd) in (1..).zip([0x00, 0x05, 0xff, CMD_IRQ | 0x7f]) {
+        for (seq, cmd) in (1..).zip([0x00, 0x07, 0xff, CMD_IRQ | 0x7f]) {
             assert_eq!(f.run(cmd, seq, [0; 4]), Status::BadOpcode, "cmd {cmd:#x}");
         }
         assert_eq!(f.run(CMD_IRQ | 0x01, 10, [0; 4]), Status::Ok);

@@ -7,6 +7,7 @@
 //! packets in order), `[23:0]` packet fields, reserved bits 0.
 
 use crate::regs::JobStatus;
+use crate::regs::rdma::{NUM_CONNS, NUM_CQS};
 
 /// Opcode of `WREG_32`.
 pub const OP_WREG_32: u32 = 0x01;
@@ -36,6 +37,12 @@ pub const OP_ARB_POINT: u32 = 0x0c;
 pub const OP_WAIT: u32 = 0x0d;
 /// Opcode of `LOAD_AND_EXE`.
 pub const OP_LOAD_AND_EXE: u32 = 0x0f;
+/// Opcode of `NIC_WRITE`.
+pub const OP_NIC_WRITE: u32 = 0x1c;
+/// Opcode of `NIC_SEND`.
+pub const OP_NIC_SEND: u32 = 0x1d;
+/// Opcode of `NIC_RECV`.
+pub const OP_NIC_RECV: u32 = 0x1e;
 
 /// `ctl` bits holding the opcode.
 const CTL_OPCODE_SHIFT: u32 = 24;
@@ -50,6 +57,14 @@ pub const REPEAT_START: u32 = 1 << 31;
 const REPEAT_COUNT: u32 = 0xffff;
 /// `FENCE` `cfg` bits that may be set.
 const FENCE_FIELDS: u32 = 0xc00f_000f;
+/// NIC packet `ctl` bits holding the SOB.
+pub const NIC_SOB_MASK: u32 = 0x3ff;
+/// NIC packet `ctl` bit: add 1 to the SOB when the operation succeeds.
+pub const NIC_SOB: u32 = 1 << 10;
+/// NIC packet `ctl` bit: write a CQE when the operation succeeds.
+pub const NIC_CQE: u32 = 1 << 11;
+/// NIC packet `ctl` bits that may be set.
+const NIC_FIELDS: u32 = NIC_CQE | NIC_SOB | NIC_SOB_MASK;
 
 /// The engine type a packet needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +73,27 @@ pub enum Engine {
     Dma,
     /// A TPC.
     Tpc,
+    /// A NIC port.
+    Nic,
+}
+
+/// The fields the NIC packets share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NicOp {
+    /// Bytes to move, or the size of a receive buffer; at least 1.
+    pub len: u32,
+    /// Connection, below `RDMA_CONNS`.
+    pub conn: u16,
+    /// Completion queue of the port that takes the CQE, below `RDMA_CQS`.
+    pub cq: u8,
+    /// Echoed in the CQE.
+    pub wr_id: u32,
+    /// Local device address: the source, or the receive buffer.
+    pub addr: u64,
+    /// SOB that gets 1 added when the operation succeeds.
+    pub sob: Option<u16>,
+    /// Whether success writes a CQE (failure always does).
+    pub cqe: bool,
 }
 
 /// A decoded packet.
@@ -124,6 +160,18 @@ pub enum Packet {
         /// Device address of the kernel descriptor.
         desc: u64,
     },
+    /// `NIC_WRITE`: writes `op.len` bytes at `op.addr` to the responder's
+    /// device address `dst`.
+    NicWrite {
+        /// The operation.
+        op: NicOp,
+        /// Device address at the responder.
+        dst: u64,
+    },
+    /// `NIC_SEND`: sends `op.len` bytes at `op.addr` as a message.
+    NicSend(NicOp),
+    /// `NIC_RECV`: posts the receive buffer of `op.len` bytes at `op.addr`.
+    NicRecv(NicOp),
 }
 
 impl Packet {
@@ -132,13 +180,14 @@ impl Packet {
         match self {
             Self::LinDma { .. } => Some(Engine::Dma),
             Self::LoadAndExe { .. } => Some(Engine::Tpc),
+            Self::NicWrite { .. } | Self::NicSend(_) | Self::NicRecv(_) => Some(Engine::Nic),
             _ => None,
         }
     }
 }
 
 /// Largest packet, in 32-bit words.
-const MAX_WORDS: usize = 6;
+const MAX_WORDS: usize = 8;
 
 /// Decodes the packet at byte `off` of `cb`; returns it and its size.
 pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
@@ -159,6 +208,8 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
         OP_MSG_SHORT => (8, 0x3ff),
         OP_LIN_DMA => (24, LIN_DMA_MEMSET),
         OP_REPEAT | OP_FENCE | OP_NOP | OP_STOP | OP_ARB_POINT => (8, 0),
+        OP_NIC_WRITE => (32, NIC_FIELDS),
+        OP_NIC_SEND | OP_NIC_RECV => (24, NIC_FIELDS),
         OP_WREG_BULK | OP_CP_DMA | OP_MSG_PROT | OP_WAIT => return Err(JobStatus::NotSupported),
         _ => return Err(JobStatus::BadOpcode),
     };
@@ -168,10 +219,26 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
     if size < 4 * MAX_WORDS {
         w[size / 4..].fill(0);
     }
-    let (a, b) = (
+    let (a, b, c) = (
         u64::from(w[2]) | u64::from(w[3]) << 32,
         u64::from(w[4]) | u64::from(w[5]) << 32,
+        u64::from(w[6]) | u64::from(w[7]) << 32,
     );
+    // The NIC packets: w[2] holds the connection and the CQ, w[3] `wr_id`.
+    let nic = || {
+        let (conn, cq) = (w[2] & 0xffff, (w[2] >> 16) & 0xff);
+        let valid =
+            cfg != 0 && w[2] >> 24 == 0 && (conn as usize) < NUM_CONNS && (cq as usize) < NUM_CQS;
+        valid.then_some(NicOp {
+            len: cfg,
+            conn: conn as u16,
+            cq: cq as u8,
+            wr_id: w[3],
+            addr: b,
+            sob: (ctl & NIC_SOB != 0).then_some((ctl & NIC_SOB_MASK) as u16),
+            cqe: ctl & NIC_CQE != 0,
+        })
+    };
     let packet = match opcode {
         OP_WREG_32 => Packet::Wreg32 {
             offset: ctl as u16,
@@ -207,6 +274,12 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
         OP_STOP => Packet::Stop,
         OP_ARB_POINT => Packet::ArbPoint,
         OP_LOAD_AND_EXE if cfg == 0 => Packet::LoadAndExe { desc: a },
+        OP_NIC_WRITE => Packet::NicWrite {
+            op: nic().ok_or(JobStatus::BadPacket)?,
+            dst: c,
+        },
+        OP_NIC_SEND => Packet::NicSend(nic().ok_or(JobStatus::BadPacket)?),
+        OP_NIC_RECV => Packet::NicRecv(nic().ok_or(JobStatus::BadPacket)?),
         _ => return Err(JobStatus::BadPacket),
     };
     Ok((packet, size))
@@ -301,6 +374,57 @@ mod tests {
                 },
                 16,
             ),
+            (
+                &[
+                    u32::MAX,
+                    ctl(OP_NIC_WRITE, NIC_CQE | NIC_SOB | 0x3ff) | MB,
+                    15 << 16 | 63,
+                    0xdead_beef,
+                    0x40,
+                    0x1,
+                    0x80,
+                    0x2,
+                ],
+                Packet::NicWrite {
+                    op: NicOp {
+                        len: u32::MAX,
+                        conn: 63,
+                        cq: 15,
+                        wr_id: 0xdead_beef,
+                        addr: 0x1_0000_0040,
+                        sob: Some(1023),
+                        cqe: true,
+                    },
+                    dst: 0x2_0000_0080,
+                },
+                32,
+            ),
+            (
+                &[1, ctl(OP_NIC_SEND, 0x3ff), 0, 7, 0, 0x1],
+                Packet::NicSend(NicOp {
+                    len: 1,
+                    conn: 0,
+                    cq: 0,
+                    wr_id: 7,
+                    addr: 0x1_0000_0000,
+                    sob: None,
+                    cqe: false,
+                }),
+                24,
+            ),
+            (
+                &[4096, ctl(OP_NIC_RECV, NIC_SOB | 5), 3 << 16 | 2, 9, 8, 0x1],
+                Packet::NicRecv(NicOp {
+                    len: 4096,
+                    conn: 2,
+                    cq: 3,
+                    wr_id: 9,
+                    addr: 0x1_0000_0008,
+                    sob: Some(5),
+                    cqe: false,
+                }),
+                24,
+            ),
         ];
         for &(words, packet, size) in cases {
             assert_eq!(one(words), Ok((packet, size)), "{words:x?}");
@@ -321,6 +445,8 @@ mod tests {
         );
         assert_eq!(Packet::Nop.engine(), None);
         assert_eq!(Packet::LoadAndExe { desc: 0 }.engine(), Some(Engine::Tpc));
+        let recv = one(&[1, ctl(OP_NIC_RECV, 0), 0, 0, 0, 0]).unwrap().0;
+        assert_eq!(recv.engine(), Some(Engine::Nic));
         assert_eq!(
             one(&[1, ctl(OP_LIN_DMA, 0), 0, 0, 0, 0])
                 .unwrap()
@@ -358,6 +484,9 @@ mod tests {
             &[1, ctl(OP_LIN_DMA, 0), 0, 0],
             &[1, ctl(OP_LIN_DMA, 0), 0, 0, 0],
             &[0, ctl(OP_LOAD_AND_EXE, 0)],
+            &[1, ctl(OP_NIC_WRITE, 0), 0, 0, 0, 0, 0],
+            &[1, ctl(OP_NIC_SEND, 0), 0, 0, 0],
+            &[1, ctl(OP_NIC_RECV, 0), 0, 0],
             // Reserved ctl bits.
             &[0, ctl(OP_WREG_32, 1 << 16)],
             &[0, ctl(OP_WREG_32, 1 << 23)],
@@ -371,6 +500,8 @@ mod tests {
             &[0, ctl(OP_STOP, 0x80_0000)],
             &[0, ctl(OP_ARB_POINT, 2)],
             &[0, ctl(OP_LOAD_AND_EXE, 4), 0, 0],
+            &[1, ctl(OP_NIC_WRITE, 1 << 12), 0, 0, 0, 0, 0, 0],
+            &[1, ctl(OP_NIC_SEND, 1 << 23), 0, 0, 0, 0],
             // Bad fields.
             &[REPEAT_START, ctl(OP_REPEAT, 0)],
             &[REPEAT_START | 1 << 16 | 1, ctl(OP_REPEAT, 0)],
@@ -381,6 +512,12 @@ mod tests {
             &[1 << 29, ctl(OP_FENCE, 0)],
             &[0, ctl(OP_LIN_DMA, LIN_DMA_MEMSET), 0, 0, 0, 0],
             &[1, ctl(OP_LOAD_AND_EXE, 0), 0, 0],
+            &[0, ctl(OP_NIC_WRITE, 0), 0, 0, 0, 0, 0, 0],
+            &[0, ctl(OP_NIC_RECV, 0), 0, 0, 0, 0],
+            &[1, ctl(OP_NIC_SEND, 0), 64, 0, 0, 0],
+            &[1, ctl(OP_NIC_SEND, 0), 0xffff, 0, 0, 0],
+            &[1, ctl(OP_NIC_RECV, 0), 16 << 16, 0, 0, 0],
+            &[1, ctl(OP_NIC_WRITE, 0), 1 << 24, 0, 0, 0, 0, 0],
         ];
         for &words in cases {
             assert_eq!(one(words), Err(JobStatus::BadPacket), "{words:x?}");

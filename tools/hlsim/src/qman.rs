@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The QMANs. Each runs in its own thread: woken by its doorbell, it fetches
-//! buffer descriptors from its PQ, runs the packets of their command
-//! buffers on its engine and writes a completion to its CQ for each.
+//! The QMANs: the compute queues' and the ports' NIC queues. Each runs in its
+//! own thread: woken by its doorbell, it fetches buffer descriptors from its
+//! PQ, runs the packets of their command buffers on its engine and writes a
+//! completion to its CQ for each.
 //!
 //! A reset halts a QMAN through its [`Control`]: the job it runs stops at
 //! the next packet or chunk of work and is dropped without a completion.
@@ -13,10 +14,13 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::device::Shared;
+use crate::nic::port::Port;
+use crate::nic::rdma;
 use crate::packets::{self, Engine, Packet};
 use crate::regs::{
-    ENGINE_DMA, ENGINE_TPC, JobStatus, NUM_QUEUES, QMAN_ENABLE, QMAN_STATUS_BUSY,
-    QMAN_STATUS_CONFIG_ERROR, VECTOR_QMAN0, model_ctl, qman, sync_manager as sm,
+    ENGINE_DMA, ENGINE_NIC, ENGINE_TPC, JobStatus, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, QMAN_ENABLE,
+    QMAN_STATUS_BUSY, QMAN_STATUS_CONFIG_ERROR, VECTOR_NIC0, VECTOR_QMAN0, model_ctl, qman,
+    sync_manager as sm,
 };
 use crate::ring::Ring;
 use crate::space::{Fault, Space};
@@ -40,11 +44,36 @@ const BD_TAG_MASK: u32 = 0xffff;
 /// `FENCE` at its counter, besides when woken.
 const POLL: Duration = Duration::from_millis(1);
 
+/// QMANs: the compute queues, then a NIC queue per port. They are indexed
+/// `0..NUM_QMANS` in that order, and numbered as the spec does: 0 to 3, then
+/// `NIC_QUEUE0 + p`.
+pub const NUM_QMANS: usize = NUM_QUEUES + NUM_PORTS;
+
+/// The queue number of the QMAN at `index`.
+pub fn queue(index: usize) -> usize {
+    if index < NUM_QUEUES {
+        index
+    } else {
+        NIC_QUEUE0 + index - NUM_QUEUES
+    }
+}
+
+/// The index of queue `q`, if it exists.
+pub fn index(q: usize) -> Option<usize> {
+    if q < NUM_QUEUES {
+        Some(q)
+    } else {
+        let p = q.checked_sub(NIC_QUEUE0).filter(|&p| p < NUM_PORTS)?;
+        Some(NUM_QUEUES + p)
+    }
+}
+
 /// The engine type of QMAN `q`, and its index within the type.
 pub fn engine(q: usize) -> (Engine, u32) {
     match q {
         0 | 1 => (Engine::Dma, q as u32),
-        _ => (Engine::Tpc, q as u32 - 2),
+        2 | 3 => (Engine::Tpc, q as u32 - 2),
+        _ => (Engine::Nic, (q - NIC_QUEUE0) as u32),
     }
 }
 
@@ -53,6 +82,15 @@ pub fn engine_reg(q: usize) -> u32 {
     match engine(q) {
         (Engine::Dma, index) => ENGINE_DMA | index << 8,
         (Engine::Tpc, index) => ENGINE_TPC | index << 8,
+        (Engine::Nic, index) => ENGINE_NIC | index << 8,
+    }
+}
+
+/// The vector of QMAN `q`: its doorbell and its completion interrupt.
+pub fn vector(q: usize) -> u32 {
+    match engine(q) {
+        (Engine::Nic, p) => VECTOR_NIC0 + p,
+        _ => VECTOR_QMAN0 + q as u32,
     }
 }
 
@@ -141,8 +179,24 @@ impl Control {
         self.cond.notify_all();
     }
 
-    fn aborted(&self) -> bool {
+    /// Whether a reset is stopping the thread.
+    pub(crate) fn aborted(&self) -> bool {
         self.abort.load(Ordering::Relaxed)
+    }
+
+    /// Waits for `time`; `Err(Aborted)` as soon as a reset comes.
+    pub(crate) fn pause(&self, time: Duration) -> Result<(), JobError> {
+        let deadline = Instant::now() + time;
+        loop {
+            if self.aborted() {
+                return Err(JobError::Aborted);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.sleep(self.kicks(), left);
+        }
     }
 
     /// Marks the thread idle and waits for a doorbell; `false` on exit.
@@ -180,17 +234,32 @@ impl Control {
     }
 }
 
-/// Starts the thread of QMAN `q` of the device `shared`.
-pub(crate) fn spawn(name: &str, shared: Arc<Shared>, q: usize) -> std::io::Result<JoinHandle<()>> {
+/// Starts the thread of QMAN `q` of the device `shared`; a NIC queue's
+/// `port` too.
+pub(crate) fn spawn(
+    name: &str,
+    shared: Arc<Shared>,
+    q: usize,
+    port: Option<Arc<Port>>,
+) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name(format!("{name}-q{q}"))
-        .spawn(move || Worker { shared: &shared, q }.run())
+        .spawn(move || {
+            Worker {
+                shared: &shared,
+                q,
+                port: port.as_ref(),
+            }
+            .run()
+        })
 }
 
 /// A QMAN's thread.
 struct Worker<'a> {
     shared: &'a Shared,
     q: usize,
+    /// A NIC queue's port.
+    port: Option<&'a Arc<Port>>,
 }
 
 /// A job failure: why, and the offset of the failing packet in its CB.
@@ -198,7 +267,7 @@ type Failure = (JobError, u32);
 
 impl Worker<'_> {
     fn ctl(&self) -> &Control {
-        &self.shared.qmans[self.q]
+        self.shared.qman(self.q)
     }
 
     fn reg(&self, off: u64) -> u64 {
@@ -317,7 +386,7 @@ impl Worker<'_> {
         shared
             .bar
             .write32_release(self.reg(qman::CQ_PI), cq_pi.wrapping_add(1));
-        shared.irq.raise(VECTOR_QMAN0 + self.q as u32);
+        shared.irq.raise(vector(self.q));
         true
     }
 
@@ -383,7 +452,9 @@ impl Worker<'_> {
     /// Runs one packet other than `REPEAT` and `STOP`.
     fn execute(&self, packet: Packet) -> Result<(), JobError> {
         let (shared, space) = (self.shared, self.space());
-        let kick = |q: usize| shared.qmans[q].kick();
+        let kick = |q: usize| shared.qman(q).kick();
+        // Only NIC queues get this far with a NIC packet.
+        let port = || self.port.expect("a NIC queue has a port");
         match packet {
             Packet::Wreg32 { offset, value } => {
                 shared.sm.write_reg(space, offset.into(), value, kick)?
@@ -406,6 +477,18 @@ impl Worker<'_> {
                 dst,
             } => dma::lin_dma(space, tsize.into(), memset, src, dst, &self.ctl().abort)?,
             Packet::LoadAndExe { desc } => tpc::run(space, desc, &self.ctl().abort)?,
+            Packet::NicWrite { op, dst } => {
+                space.dram(op.addr, op.len.into())?;
+                rdma::request(port(), &op, Some(dst), self.ctl())?
+            }
+            Packet::NicSend(op) => {
+                space.dram(op.addr, op.len.into())?;
+                rdma::request(port(), &op, None, self.ctl())?
+            }
+            Packet::NicRecv(op) => {
+                space.dram(op.addr, op.len.into())?;
+                rdma::post_recv(port(), &op)
+            }
             Packet::Nop
             | Packet::ArbPoint
             | Packet::Stop

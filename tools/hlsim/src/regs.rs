@@ -41,6 +41,10 @@ pub mod identity {
     pub const CLK_MAX_MHZ: u64 = 0x03c;
     /// `PORT_MASK`: NIC ports present, a bit per port.
     pub const PORT_MASK: u64 = 0x040;
+    /// `RDMA_CONNS`: RDMA connections per port.
+    pub const RDMA_CONNS: u64 = 0x044;
+    /// `RDMA_CQS`: RDMA completion queues per port.
+    pub const RDMA_CQS: u64 = 0x048;
 
     /// Ports the `MAC` registers have room for.
     pub const MAX_PORTS: u64 = 16;
@@ -112,7 +116,8 @@ pub mod eq {
     pub const EQ_LOST: u64 = 0x318;
 }
 
-/// QMAN blocks; offsets are relative to [`qman::block`].
+/// QMAN blocks, of the compute queues and of the ports' NIC queues;
+/// offsets are relative to [`qman::block`].
 pub mod qman {
     /// Bytes in one QMAN's block.
     pub const SIZE: u64 = 0x100;
@@ -143,7 +148,8 @@ pub mod qman {
     /// `ENGINE`: `[7:0]` type, `[15:8]` index within the type.
     pub const ENGINE: u64 = 0x30;
 
-    /// BAR2 offset of QMAN `q`'s block.
+    /// BAR2 offset of QMAN `q`'s block: compute queue `q`, or the NIC
+    /// queue of port `q - NIC_QUEUE0`.
     pub const fn block(q: usize) -> u64 {
         0x1000 + SIZE * q as u64
     }
@@ -260,6 +266,85 @@ pub mod nic {
     }
 }
 
+/// RDMA connections and completion queues; offsets within a connection
+/// are relative to [`rdma::conn`], within a CQ to [`rdma::cq`].
+pub mod rdma {
+    /// Connections per port, the value of `RDMA_CONNS`.
+    pub const NUM_CONNS: usize = 64;
+    /// Completion queues per port, the value of `RDMA_CQS`.
+    pub const NUM_CQS: usize = 16;
+    /// BAR2 offset of the connections.
+    pub const CONNS: u64 = 0x40000;
+    /// Bytes of one port's connections.
+    pub const CONNS_SIZE: u64 = 0x2000;
+    /// Bytes of one connection.
+    pub const CONN_SIZE: u64 = 0x80;
+    /// `REQ_CTL`: bit 0 [`super::CONN_VALID`].
+    pub const REQ_CTL: u64 = 0x00;
+    /// `REQ_PEER_MAC_LO`: the responder's port MAC, bytes 0-3.
+    pub const REQ_PEER_MAC_LO: u64 = 0x04;
+    /// `REQ_PEER_MAC_HI`: bytes 4-5 of the responder's MAC in bits 15:0.
+    pub const REQ_PEER_MAC_HI: u64 = 0x08;
+    /// `REQ_PEER_CONN`: the responder's connection.
+    pub const REQ_PEER_CONN: u64 = 0x0c;
+    /// `RES_CTL`: bit 0 [`super::CONN_VALID`].
+    pub const RES_CTL: u64 = 0x20;
+    /// `RES_PEER_MAC_LO`: the requester's port MAC, bytes 0-3.
+    pub const RES_PEER_MAC_LO: u64 = 0x24;
+    /// `RES_PEER_MAC_HI`: bytes 4-5 of the requester's MAC in bits 15:0.
+    pub const RES_PEER_MAC_HI: u64 = 0x28;
+    /// `RES_PEER_CONN`: the requester's connection.
+    pub const RES_PEER_CONN: u64 = 0x2c;
+    /// `WIN_BASE_LO`: device address of the WRITE window, bits 31:0.
+    pub const WIN_BASE_LO: u64 = 0x30;
+    /// `WIN_BASE_HI`: bits 63:32 of the window address.
+    pub const WIN_BASE_HI: u64 = 0x34;
+    /// `WIN_SIZE_LO`: bytes in the window, bits 31:0.
+    pub const WIN_SIZE_LO: u64 = 0x38;
+    /// `WIN_SIZE_HI`: bits 63:32 of the window size.
+    pub const WIN_SIZE_HI: u64 = 0x3c;
+    /// `RQ_BASE_LO`: DMA address of the receive queue, bits 31:0.
+    pub const RQ_BASE_LO: u64 = 0x40;
+    /// `RQ_BASE_HI`: bits 63:32 of the receive queue address.
+    pub const RQ_BASE_HI: u64 = 0x44;
+    /// `RQ_SIZE`: entries in the receive queue.
+    pub const RQ_SIZE: u64 = 0x48;
+    /// `RQ_PI`: buffers posted (written by the model).
+    pub const RQ_PI: u64 = 0x4c;
+    /// `RQ_CI`: buffers filled (written by the model).
+    pub const RQ_CI: u64 = 0x50;
+    /// BAR2 offset of the completion queues.
+    pub const CQS: u64 = 0x54000;
+    /// Bytes of one port's completion queues.
+    pub const CQS_SIZE: u64 = 0x200;
+    /// Bytes of one completion queue's registers.
+    pub const CQ_REGS: u64 = 0x20;
+    /// `CQ_BASE_LO`: DMA address of the ring, bits 31:0.
+    pub const CQ_BASE_LO: u64 = 0x00;
+    /// `CQ_BASE_HI`: bits 63:32 of the ring address.
+    pub const CQ_BASE_HI: u64 = 0x04;
+    /// `CQ_SIZE`: entries in the ring.
+    pub const CQ_SIZE: u64 = 0x08;
+    /// `CQ_PI`: entries produced (written by the model).
+    pub const CQ_PI: u64 = 0x0c;
+    /// `CQ_CI`: entries consumed (written by the driver).
+    pub const CQ_CI: u64 = 0x10;
+    /// `CQ_CTL`: [`super::CQ_ENABLE`], [`super::CQ_IRQ`].
+    pub const CQ_CTL: u64 = 0x14;
+    /// `CQ_LOST`: entries dropped (written by the model).
+    pub const CQ_LOST: u64 = 0x18;
+
+    /// BAR2 offset of connection `c` of port `p`.
+    pub const fn conn(p: usize, c: usize) -> u64 {
+        CONNS + CONNS_SIZE * p as u64 + CONN_SIZE * c as u64
+    }
+
+    /// BAR2 offset of completion queue `k` of port `p`.
+    pub const fn cq(p: usize, k: usize) -> u64 {
+        CQS + CQS_SIZE * p as u64 + CQ_REGS * k as u64
+    }
+}
+
 /// Port module EEPROMs.
 pub mod eeprom {
     /// Bytes in one port's EEPROM window.
@@ -317,12 +402,17 @@ pub const CAPS_DMA_SELFTEST: u32 = 1 << 0;
 pub const CAPS_COMPUTE: u32 = 1 << 1;
 /// `CAPS` bit: the NIC ports are implemented.
 pub const CAPS_NIC: u32 = 1 << 2;
+/// `CAPS` bit: the NIC QMANs, RDMA connections and completion queues are
+/// implemented.
+pub const CAPS_RDMA: u32 = 1 << 3;
 /// `CHIP_ID` value: GAUDI-sim, revision 0.
 pub const CHIP_ID_GAUDI_SIM: u32 = 0x1000;
 /// `NUM_VECTORS` value.
 pub const NUM_VECTORS: u32 = 32;
-/// `NUM_QUEUES` value.
+/// `NUM_QUEUES` value: the compute QMANs.
 pub const NUM_QUEUES: usize = 4;
+/// Queue number of port 0's NIC QMAN; port `p`'s is `NIC_QUEUE0 + p`.
+pub const NIC_QUEUE0: usize = 16;
 /// `CLK_CUR_MHZ` value.
 pub const CLK_CUR_MHZ: u32 = 1500;
 /// `CLK_MAX_MHZ` value.
@@ -339,6 +429,9 @@ pub const VECTOR_EVENTS: u32 = 1;
 pub const VECTOR_QMAN0: u32 = 2;
 /// Vector of NIC port 0; port `p` uses `VECTOR_PORT0 + p`.
 pub const VECTOR_PORT0: u32 = 6;
+/// Vector of port 0's NIC QMAN and RDMA completion queues; port `p` uses
+/// `VECTOR_NIC0 + p`.
+pub const VECTOR_NIC0: u32 = 16;
 
 /// `CMD` bits holding the opcode.
 pub const CMD_OPCODE_MASK: u32 = 0xff;
@@ -361,6 +454,8 @@ pub const QMAN_STATUS_CONFIG_ERROR: u32 = 1 << 1;
 pub const ENGINE_DMA: u32 = 0;
 /// QMAN `ENGINE` type of a TPC engine.
 pub const ENGINE_TPC: u32 = 1;
+/// QMAN `ENGINE` type of a NIC engine.
+pub const ENGINE_NIC: u32 = 2;
 /// Monitor `STATUS` bit: armed.
 pub const MON_ARMED: u32 = 1 << 0;
 /// Smallest PQ, CQ or event queue, in entries.
@@ -403,6 +498,13 @@ pub const MAX_FRAME_DEFAULT: u32 = 1514;
 /// Priorities and traffic classes.
 pub const NUM_PRIOS: usize = 8;
 
+/// `REQ_CTL` and `RES_CTL` bit: the context is valid.
+pub const CONN_VALID: u32 = 1 << 0;
+/// `CQ_CTL` bit: the completion queue is enabled.
+pub const CQ_ENABLE: u32 = 1 << 0;
+/// `CQ_CTL` bit: each entry raises the port's RDMA vector.
+pub const CQ_IRQ: u32 = 1 << 1;
+
 /// `PORT_FAULTS` bit: the link is down as if unplugged.
 pub const PORT_FAULT_LINK_DOWN: u32 = 1 << 0;
 /// `PORT_FAULTS` bit: looped-back frames arrive corrupted.
@@ -424,8 +526,16 @@ const _: () = assert!(mmu::BASE + mmu::SIZE <= eq::BASE);
 const _: () = assert!(eq::BASE + eq::SIZE <= qman::block(0));
 const _: () = assert!(qman::block(NUM_QUEUES) <= sync_manager::BASE);
 const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= nic::block(0));
+const _: () = assert!(qman::block(NUM_QUEUES) <= qman::block(NIC_QUEUE0));
+const _: () = assert!(qman::block(NIC_QUEUE0 + NUM_PORTS) <= sync_manager::BASE);
 const _: () = assert!(nic::block(NUM_PORTS) <= eeprom::block(0));
-const _: () = assert!(eeprom::block(NUM_PORTS) <= model_ctl::BASE);
+const _: () = assert!(eeprom::block(NUM_PORTS) <= rdma::CONNS);
+const _: () = assert!(rdma::conn(0, rdma::NUM_CONNS) <= rdma::conn(1, 0));
+const _: () = assert!(rdma::RQ_CI < rdma::CONN_SIZE);
+const _: () = assert!(rdma::conn(NUM_PORTS, 0) <= rdma::CQS);
+const _: () = assert!(rdma::cq(0, rdma::NUM_CQS) <= rdma::cq(1, 0));
+const _: () = assert!(rdma::CQ_LOST < rdma::CQ_REGS);
+const _: () = assert!(rdma::cq(NUM_PORTS, 0) <= model_ctl::BASE);
 const _: () = assert!(model_ctl::link_rate(NUM_PORTS) <= DRAM_OFFSET);
 const _: () = assert!(model_ctl::port_faults(NUM_PORTS) <= model_ctl::link_rate(0));
 const _: () = assert!(PORT_MASK == (1 << NUM_PORTS) - 1);
@@ -434,6 +544,13 @@ const _: () = assert!(VECTOR_PORT0 + NUM_PORTS as u32 <= NUM_VECTORS);
 const _: () = assert!(sync_manager::sob(sync_manager::NUM_SOBS) <= sync_manager::MON);
 const _: () = assert!(sync_manager::mon(sync_manager::NUM_MONITORS, 0) <= sync_manager::FENCE);
 const _: () = assert!(VECTOR_QMAN0 + NUM_QUEUES as u32 <= NUM_VECTORS);
+const _: () = assert!(VECTOR_PORT0 + NUM_PORTS as u32 <= VECTOR_NIC0);
+const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= NUM_VECTORS);
+const _: () = assert!(VECTOR_NIC0 as usize == NIC_QUEUE0);
+const _: () = assert!(NUM_QUEUES <= NIC_QUEUE0);
+// A queue's bit in ENGINE_HANG and in the sync manager's kicks.
+const _: () = assert!(NIC_QUEUE0 + NUM_PORTS <= 32);
+const _: () = assert!(sync_manager::fence(NIC_QUEUE0 + NUM_PORTS, 0) <= sync_manager::SIZE);
 
 /// `STATE` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -456,6 +573,10 @@ pub enum Opcode {
     QmanReset,
     /// `PORT_STOP`.
     PortStop,
+    /// `CONN_RESET`.
+    ConnReset,
+    /// `CQ_RESET`.
+    CqReset,
 }
 
 impl Opcode {
@@ -466,6 +587,8 @@ impl Opcode {
             0x02 => Some(Self::DmaSelftest),
             0x03 => Some(Self::QmanReset),
             0x04 => Some(Self::PortStop),
+            0x05 => Some(Self::ConnReset),
+            0x06 => Some(Self::CqReset),
             _ => None,
         }
     }
@@ -520,7 +643,9 @@ mod tests {
         assert_eq!(Opcode::from_cmd(0x0102), Some(Opcode::DmaSelftest));
         assert_eq!(Opcode::from_cmd(0x03), Some(Opcode::QmanReset));
         assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x04), Some(Opcode::PortStop));
-        for cmd in [0x00, 0x05, 0xff, CMD_IRQ] {
+        assert_eq!(Opcode::from_cmd(0x05), Some(Opcode::ConnReset));
+        assert_eq!(Opcode::from_cmd(0x06), Some(Opcode::CqReset));
+        for cmd in [0x00, 0x07, 0xff, CMD_IRQ] {
             assert_eq!(Opcode::from_cmd(cmd), None, "cmd {cmd:#x}");
         }
     }
@@ -539,5 +664,9 @@ mod tests {
         assert_eq!(eeprom::block(9), 0x32400);
         assert_eq!(model_ctl::port_faults(9), 0xff034);
         assert_eq!(model_ctl::link_rate(9), 0xff064);
+        assert_eq!(qman::block(NIC_QUEUE0 + 9) + qman::ENGINE, 0x2930);
+        assert_eq!(sync_manager::fence(NIC_QUEUE0 + 9, 3), 0x819c);
+        assert_eq!(rdma::conn(9, 63) + rdma::RQ_CI, 0x53fd0);
+        assert_eq!(rdma::cq(9, 15) + rdma::CQ_LOST, 0x553f8);
     }
 }

@@ -13,11 +13,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 
 use crate::mem::SharedMem;
-use crate::regs::{MON_ARMED, NUM_QUEUES, sync_manager as sm};
+use crate::qman;
+use crate::regs::{MON_ARMED, sync_manager as sm};
 use crate::space::{Fault, Region, Space};
 
 /// `SOB` write bit: add instead of set.
-const SOB_ADD: u32 = 1 << 31;
+pub const SOB_ADD: u32 = 1 << 31;
 /// Bits of a SOB value.
 const SOB_MASK: u32 = 0x7fff;
 /// `ARM` bits holding the SOB.
@@ -62,7 +63,7 @@ impl SyncManager {
                 res = res.and(done);
             }
         }
-        (0..NUM_QUEUES)
+        (0..u32::BITS as usize)
             .filter(|q| step.kicks & 1 << q != 0)
             .for_each(kick);
         res
@@ -164,8 +165,10 @@ impl Step<'_> {
                 }
                 _ => return Err(Fault::BadAddress),
             }
-        } else if (sm::FENCE..sm::fence(NUM_QUEUES, 0)).contains(&off) {
-            let q = (off - sm::FENCE) / sm::FENCE_STRIDE;
+        } else if let Some(q) = (off >= sm::FENCE)
+            .then(|| ((off - sm::FENCE) / sm::FENCE_STRIDE) as usize)
+            .filter(|&q| qman::index(q).is_some())
+        {
             let counter = self.space.bar().atomic32(sm::BASE + off);
             counter
                 .expect("fence counters are inside BAR2")

@@ -259,7 +259,7 @@ fn setup_messages_and_identity() {
     qemu.bar2.read_exact_at(&mut magic, 0).unwrap();
     assert_eq!(&magic, b"HLSM");
     assert_eq!(qemu.read32(identity::VERSION), 1 << 16);
-    assert_eq!(qemu.read32(identity::CAPS), 7);
+    assert_eq!(qemu.read32(identity::CAPS), 0xf);
     assert_eq!(qemu.read32(identity::CHIP_ID), 0x1000);
     assert_eq!(qemu.read32(identity::SERIAL_LO), 1);
     assert_eq!(qemu.read32(identity::SERIAL_HI), 0xfeed);

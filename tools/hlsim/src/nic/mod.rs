@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The NIC: ten ports, each with a worker thread, wired pairwise to ports
-//! of other devices of the process or bridged to host TAP interfaces.
+//! of other devices of the process or bridged to host TAP interfaces, and
+//! the RDMA they carry for the NIC QMANs.
 
 pub mod counters;
 pub mod eeprom;
 pub mod link;
-mod port;
+pub(crate) mod port;
+pub mod rdma;
 pub mod sched;
 pub mod tap;
 
@@ -15,8 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use crate::irq::Interrupts;
-use crate::mem::SharedMem;
+use crate::device::Shared;
 use crate::regs::{NUM_PORTS, eeprom as eeprom_regs};
 use port::{Port, Wire};
 use tap::{Bridge, Tap};
@@ -28,28 +29,22 @@ pub(crate) struct Nic {
     ports: Vec<Arc<Port>>,
     threads: Vec<JoinHandle<()>>,
     bridges: Mutex<Vec<Bridge>>,
-    bar: Arc<SharedMem>,
+    dev: Arc<Shared>,
     serial: u64,
 }
 
 impl Nic {
-    /// Creates the ports of the device named `name`, unwired, writes their
-    /// EEPROMs and starts their workers.
-    pub(crate) fn new(
-        name: &str,
-        bar: Arc<SharedMem>,
-        ram: Arc<SharedMem>,
-        irq: Arc<Interrupts>,
-        serial: u64,
-    ) -> io::Result<Self> {
+    /// Creates the ports of the device `dev` named `name`, unwired, writes
+    /// their EEPROMs and starts their workers.
+    pub(crate) fn new(name: &str, dev: &Arc<Shared>, serial: u64) -> io::Result<Self> {
         let ports: Vec<_> = (0..NUM_PORTS)
-            .map(|p| Arc::new(Port::new(p, bar.clone(), ram.clone(), irq.clone())))
+            .map(|p| Arc::new(Port::new(p, dev.clone())))
             .collect();
         let mut nic = Self {
             ports,
             threads: Vec::new(),
             bridges: Mutex::default(),
-            bar,
+            dev: dev.clone(),
             serial,
         };
         nic.write_eeproms();
@@ -66,11 +61,17 @@ impl Nic {
     fn write_eeproms(&self) {
         for p in 0..NUM_PORTS {
             let image = eeprom::image(self.serial, p);
-            self.bar
+            self.dev
+                .bar
                 .slice(eeprom_regs::block(p), image.len() as u64)
                 .expect("the EEPROMs are inside BAR2")
                 .write_from(&image);
         }
+    }
+
+    /// Port `p`.
+    pub(crate) fn port(&self, p: usize) -> Arc<Port> {
+        self.ports[p].clone()
     }
 
     /// Port `p`'s doorbell rang.
@@ -78,16 +79,19 @@ impl Nic {
         self.ports[p].ring();
     }
 
-    /// Runs `clear`, which zeroes the port registers, with every port
-    /// stopped and its state dropped; then restores the EEPROMs and
+    /// Runs `clear`, which zeroes the port, connection and completion queue
+    /// registers, with every port stopped and its state dropped and no RDMA
+    /// step in progress at any of them; then restores the EEPROMs and
     /// re-evaluates the links, so that peers see theirs go down.
     pub(crate) fn reset(&self, clear: impl FnOnce()) {
         {
             let mut tx: Vec<_> = self.ports.iter().map(|p| lock(&p.tx)).collect();
             let mut rx: Vec<_> = self.ports.iter().map(|p| lock(&p.rx)).collect();
             let _link = port::lock_links();
+            let mut rdma = rdma::lock_all(&self.ports);
             tx.iter_mut().for_each(|t| **t = Default::default());
             rx.iter_mut().for_each(|r| **r = Default::default());
+            rdma.iter_mut().for_each(|r| r.reset_all());
             clear();
             self.write_eeproms();
         }
@@ -99,6 +103,16 @@ impl Nic {
     /// Stops port `p` for `PORT_STOP`: see [`Port::stop`].
     pub(crate) fn stop(&self, p: usize) {
         self.ports[p].stop();
+    }
+
+    /// `CONN_RESET` of connection `c` of port `p`: see [`rdma::conn_reset`].
+    pub(crate) fn conn_reset(&self, p: usize, c: usize) {
+        rdma::conn_reset(&self.ports[p], c);
+    }
+
+    /// `CQ_RESET` of completion queue `k` of port `p`: see [`rdma::cq_reset`].
+    pub(crate) fn cq_reset(&self, p: usize, k: usize) {
+        rdma::cq_reset(&self.ports[p], k);
     }
 
     /// Wires port `p` of `a` to port `p` of `b`.

@@ -12,6 +12,10 @@
 //! takes all its ports' `tx` then `rx` locks, waits at most for one frame.
 //! `PORT_STOP` takes one port's `tx` then its `rx`, lets both go, then takes
 //! the [`LINK`] lock and, last and alone, the peer's `rx`.
+//!
+//! RDMA ([`super::rdma`]) runs in the NIC QMANs' threads under the ports'
+//! `rdma` locks, which come after all of the above; the sync manager, event
+//! queue, QMAN control and interrupt locks are leaves below them.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -20,14 +24,16 @@ use std::time::{Duration, Instant};
 
 use super::counters::{self as c, FCS_LEN, rmon_bucket};
 use super::link::{self, End, Peer};
+use super::rdma;
 use super::sched::Scheduler;
 use super::tap::Tap;
+use crate::device::Shared;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::regs::{
     FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
     PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
-    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_DONE, VECTOR_PORT0, model_ctl, nic,
+    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_DONE, VECTOR_PORT0, identity, model_ctl, nic,
 };
 use crate::ring::Ring;
 
@@ -126,55 +132,77 @@ pub(crate) enum Arrival {
 
 /// One port.
 pub(crate) struct Port {
-    index: usize,
-    bar: Arc<SharedMem>,
-    ram: Arc<SharedMem>,
-    irq: Arc<Interrupts>,
+    pub(super) index: usize,
+    /// The device the port belongs to.
+    pub(super) dev: Arc<Shared>,
     wake: Mutex<Wake>,
     cond: Condvar,
     pub(crate) tx: Mutex<Tx>,
     pub(crate) rx: Mutex<Rx>,
+    /// Held while an RDMA step reads or writes anything of this port.
+    pub(crate) rdma: Mutex<rdma::State>,
     wire: Mutex<Wire>,
 }
 
 impl Port {
-    pub(crate) fn new(
-        index: usize,
-        bar: Arc<SharedMem>,
-        ram: Arc<SharedMem>,
-        irq: Arc<Interrupts>,
-    ) -> Self {
+    pub(crate) fn new(index: usize, dev: Arc<Shared>) -> Self {
         Self {
             index,
-            bar,
-            ram,
-            irq,
+            dev,
             wake: Mutex::default(),
             cond: Condvar::new(),
             tx: Mutex::default(),
             rx: Mutex::default(),
+            rdma: Mutex::default(),
             wire: Mutex::default(),
         }
     }
 
-    fn read(&self, off: u64) -> u32 {
-        self.bar.read32(nic::block(self.index) + off)
+    fn bar(&self) -> &SharedMem {
+        &self.dev.bar
+    }
+
+    fn ram(&self) -> &SharedMem {
+        &self.dev.ram
+    }
+
+    fn irq(&self) -> &Interrupts {
+        &self.dev.irq
+    }
+
+    pub(super) fn read(&self, off: u64) -> u32 {
+        self.bar().read32(nic::block(self.index) + off)
     }
 
     fn write(&self, off: u64, val: u32) {
-        self.bar.write32(nic::block(self.index) + off, val);
+        self.bar().write32(nic::block(self.index) + off, val);
     }
 
     fn enabled(&self) -> bool {
         self.read(nic::CTL) & PORT_ENABLE != 0
     }
 
+    /// Whether the port is enabled and its link up.
+    pub(super) fn live(&self) -> bool {
+        self.enabled() && self.read(nic::LINK_STATUS) & LINK_UP != 0
+    }
+
+    /// The port's MAC address as its `MAC` registers hold it: bytes 0-3,
+    /// and bytes 4-5 in bits 15:0.
+    pub(super) fn mac(&self) -> (u32, u32) {
+        let (bar, p) = (self.bar(), self.index as u64);
+        (
+            bar.read32(identity::mac_lo(p)),
+            bar.read32(identity::mac_hi(p)),
+        )
+    }
+
     fn faults(&self) -> u32 {
-        self.bar.read32(model_ctl::port_faults(self.index))
+        self.bar().read32(model_ctl::port_faults(self.index))
     }
 
     fn count(&self, counter: usize, n: u64) {
-        self.bar
+        self.bar()
             .atomic64(nic::block(self.index) + nic::counter(counter))
             .expect("the counters are inside BAR2")
             .fetch_add(n, Ordering::Relaxed);
@@ -183,7 +211,7 @@ impl Port {
     /// Raises the port's interrupt unless `IRQ_MASK` has `bit`.
     fn raise(&self, bit: u32) {
         if self.read(nic::IRQ_MASK) & bit == 0 {
-            self.irq.raise(VECTOR_PORT0 + self.index as u32);
+            self.irq().raise(VECTOR_PORT0 + self.index as u32);
         }
     }
 
@@ -202,7 +230,7 @@ impl Port {
         *lock(&self.wire) = wire;
     }
 
-    fn peer_port(&self) -> Option<Arc<Port>> {
+    pub(super) fn peer_port(&self) -> Option<Arc<Port>> {
         match self.wire() {
             Wire::Port(peer) => peer.upgrade(),
             _ => None,
@@ -263,10 +291,10 @@ impl Port {
         // A test's token, read before serving the doorbell and echoed after.
         let sync = wake
             .doorbell
-            .then(|| self.bar.read32(model_ctl::port_sync(self.index)));
+            .then(|| self.bar().read32(model_ctl::port_sync(self.index)));
         let next = self.serve(tx, wake);
         if let Some(token) = sync {
-            self.bar
+            self.bar()
                 .write32(model_ctl::port_sync_ack(self.index), token);
         }
         next
@@ -304,12 +332,13 @@ impl Port {
 
     /// `PORT_STOP`: clears `ENABLE` and returns once the port no longer
     /// reads or writes guest RAM, with its backlog dropped (counted in
-    /// `tx_dropped`), its pause and coalescing state gone and its link down.
-    /// The other registers keep their values.
+    /// `tx_dropped`), its pause and coalescing state gone and its link down,
+    /// and no RDMA step using it in progress. The other registers keep their
+    /// values.
     pub(crate) fn stop(&self) {
         // Seen by the worker before its next frame and by `receive` under
         // `rx`, ENABLE clear bounds the waits below to one frame each.
-        self.bar
+        self.bar()
             .atomic32(nic::block(self.index) + nic::CTL)
             .expect("the port registers are inside BAR2")
             .fetch_and(!PORT_ENABLE, Ordering::Release);
@@ -324,6 +353,9 @@ impl Port {
             *tx = Tx::default();
             *rx = Rx::default();
         }
+        // An RDMA step in either direction finishes; the next one sees
+        // ENABLE clear.
+        drop(lock(&self.rdma));
         self.relink();
         // The pauses the peer sent this port are over with the link: the
         // peer forgets them, so that it pauses afresh once the link is back.
@@ -368,8 +400,8 @@ impl Port {
     }
 
     fn ring_regs(&self, base_lo: u64, size: u64) -> Option<Ring> {
-        let base = self.bar.read64(nic::block(self.index) + base_lo);
-        Ring::new(&self.ram, base, self.read(size), DESC_SIZE)
+        let base = self.bar().read64(nic::block(self.index) + base_lo);
+        Ring::new(self.ram(), base, self.read(size), DESC_SIZE)
     }
 
     /// Takes descriptors off the TX ring into the backlog while it has room.
@@ -377,7 +409,9 @@ impl Port {
         let Some(ring) = self.ring_regs(nic::TX_BASE_LO, nic::TX_SIZE) else {
             return;
         };
-        let pi = self.bar.read32_acquire(nic::block(self.index) + nic::TX_PI);
+        let pi = self
+            .bar()
+            .read32_acquire(nic::block(self.index) + nic::TX_PI);
         let mut ci = self.read(nic::TX_CI);
         let Some(mut posted) = ring.used(pi, ci) else {
             return;
@@ -388,7 +422,7 @@ impl Port {
         while posted > 0 && tx.held < BACKLOG_FRAMES && self.enabled() {
             let slot = ring.slot(ci);
             let word = |off| {
-                self.ram
+                self.ram()
                     .atomic32(slot + off)
                     .map_or(0, |w| w.load(Ordering::Relaxed))
             };
@@ -396,7 +430,7 @@ impl Port {
             let (info, zero) = (word(8), word(12));
             let (len, prio, flags) = (info & 0xffff, (info >> 16) & 0xff, info >> 24);
             let frame = self
-                .ram
+                .ram()
                 .slice(addr, len.into())
                 .filter(|_| (FRAME_MIN as usize..=max_frame).contains(&(len as usize)))
                 .filter(|_| prio < NUM_PRIOS as u32 && flags == 0 && zero == 0);
@@ -419,7 +453,7 @@ impl Port {
             posted -= 1;
         }
         if ci != start {
-            self.bar
+            self.bar()
                 .write32_release(nic::block(self.index) + nic::TX_CI, ci);
             self.raise(PORT_IRQ_TX);
         }
@@ -443,7 +477,7 @@ impl Port {
             std::array::from_fn(|t| oldest(&mut (0..NUM_PRIOS).filter(|&p| tc_of(p) == t)));
         let lens = heads.map(|p| p.map(|p| tx.queues[p][0].data.len() + FCS_LEN));
         let bw = self
-            .bar
+            .bar()
             .read64(nic::block(self.index) + nic::TC_BW)
             .to_le_bytes();
         let tc = tx.sched.pick(&lens, self.read(nic::TC_TSA), bw)?;
@@ -460,7 +494,7 @@ impl Port {
                 return None;
             }
             self.fetch(tx);
-            let rate = u64::from(self.bar.read32(model_ctl::link_rate(self.index)));
+            let rate = u64::from(self.bar().read32(model_ctl::link_rate(self.index)));
             let Some(prio) = self.pick(tx, rate != 0) else {
                 return tx.retry;
             };
@@ -547,7 +581,7 @@ impl Port {
         }
         let block = nic::block(self.index);
         let ring = self.ring_regs(nic::RX_BASE_LO, nic::RX_SIZE);
-        let pi = self.bar.read32_acquire(block + nic::RX_PI);
+        let pi = self.bar().read32_acquire(block + nic::RX_PI);
         let ci = self.read(nic::RX_CI);
         let Some(ring) = ring.filter(|r| r.used(pi, ci).is_some_and(|n| n > 0)) else {
             let bit = 1u8 << prio;
@@ -564,7 +598,7 @@ impl Port {
         };
         let slot = ring.slot(ci);
         let word = |off| {
-            self.ram
+            self.ram()
                 .atomic32(slot + off)
                 .expect("the RX ring is in guest RAM")
         };
@@ -575,14 +609,14 @@ impl Port {
             self.count(c::RX_OVERSIZE, 1);
             return Arrival::Taken;
         }
-        let Some(dst) = self.ram.slice(addr, len as u64) else {
+        let Some(dst) = self.ram().slice(addr, len as u64) else {
             self.count(c::RX_NO_BUFFER, 1);
             return Arrival::Taken;
         };
         dst.write_from(data);
         word(8).store(buf_len | (len as u32) << 16, Ordering::Relaxed);
         word(12).store(u32::from(RX_DONE) | (prio as u32) << 16, Ordering::Release);
-        self.bar
+        self.bar()
             .write32_release(block + nic::RX_CI, ci.wrapping_add(1));
         self.count(c::RX_FRAMES, 1);
         self.count(c::RX_BYTES, len as u64);
