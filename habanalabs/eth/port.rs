@@ -362,7 +362,8 @@ impl Port {
             dev_err!(dev.as_dev(), "port {}: stop failed: {}\n", port.index, e.to_errno());
         }
         // The device no longer touches the buffers.
-        let (tx, rx) = with_bh_disabled(|| (port.tx.lock().drain(), port.rx.lock().drain()));
+        let tx = with_bh_disabled(|| port.tx.lock().drain());
+        let rx = with_bh_disabled(|| port.rx.lock().drain());
         for m in tx.into_iter().flatten() {
             m.unmap().drop_reason(DropReason::DevReady);
         }
@@ -404,30 +405,30 @@ impl Port {
     /// Passes up to `budget` received frames to the stack and refills the ring.
     fn receive(&self, dev: &Device<Port>, napi: &Napi, budget: i32) -> i32 {
         let Ok(ci) = self.read(regs::RX_CI) else { return 0 };
-        let mut rx = self.rx.lock();
-        if rx.size == 0 {
-            return 0;
-        }
-        if !rx.valid_ci(ci) {
-            self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-            return 0;
-        }
         let room = self.rx_buf_len.load(Ordering::Relaxed);
         let mut done = 0;
-        while done < budget && rx.ci != ci {
-            let slot = rx.slot(rx.ci);
-            rx.ci = rx.ci.wrapping_add(1);
+        while done < budget {
+            // Not held while the stack takes a frame: what it sends in reply takes the TX lock.
+            let next = {
+                let mut rx = self.rx.lock();
+                if rx.size == 0 || rx.ci == ci {
+                    break;
+                }
+                if !rx.valid_ci(ci) {
+                    self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                let slot = rx.slot(rx.ci);
+                rx.ci = rx.ci.wrapping_add(1);
+                rx.slots[slot].take().map(|m| (m, slot))
+            };
             done += 1;
-            let Some(m) = rx.slots[slot].take() else { continue };
+            let Some((m, slot)) = next else { continue };
             let desc = self.rx_descs.read(slot).unwrap_or_default();
             let (len, status) = (u32::from(u16::from_le(desc.len)), u16::from_le(desc.status));
             let mut skb = m.unmap();
-            if status & regs::RX_DONE == 0 || !(FRAME_MIN..=room).contains(&len) {
+            if status & regs::RX_DONE == 0 || !(FRAME_MIN..=room).contains(&len) || skb.put(len).is_err() {
                 self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-                skb.drop_reason(DropReason::DevHdr);
-                continue;
-            }
-            if skb.put(len).is_err() {
                 skb.drop_reason(DropReason::DevHdr);
                 continue;
             }
@@ -435,6 +436,7 @@ impl Port {
             dev.count_rx(len);
             napi.gro_receive(skb);
         }
+        let mut rx = self.rx.lock();
         if self.refill(dev, &mut rx) {
             let pi = rx.pi;
             drop(rx);
