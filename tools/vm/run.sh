@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Boots the test kernel in QEMU (TCG) with two hlsim devices and a foreign
-# ivshmem device, habanalabs.ko and the selftests in the initramfs.
+# ivshmem device, habanalabs.ko and the selftests in the initramfs, and
+# build/vm/netroot (initramfs.sh) shared read-only over 9p.
 #
 #   run.sh                 interactive: the guest loads the driver, lists the
 #                          bound devices and gives a shell when stdin is a
@@ -75,6 +76,7 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -device ivshmem-doorbell,chardev=hl1,vectors=32,addr=0x5
       -object memory-backend-file,id=plain,size=1M,mem-path="$tmp/plain",share=on
       -device ivshmem-plain,memdev=plain,addr=0x6
+      -virtfs local,path="$HL_BUILD/vm/netroot",mount_tag=hlnet,security_model=none,readonly=on
       -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
 cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
 
