@@ -16,7 +16,8 @@
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
-# build/vm/hlsim.log.
+# build/vm/hlsim.log. HL_NET_PAIRS is passed on to the selftests (see
+# their lib.sh).
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
@@ -79,6 +80,7 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -virtfs local,path="$HL_BUILD/vm/netroot",mount_tag=hlnet,security_model=none,readonly=on
       -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
 cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
+[ -z "${HL_NET_PAIRS:-}" ] || cmdline+=" hl.net_pairs=$(echo $HL_NET_PAIRS | tr ' ' ,)"
 
 if [ $mode != interactive ]; then
 	: > "$logs/$out"
