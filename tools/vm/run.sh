@@ -11,8 +11,11 @@
 #                          kselftest TAP goes to build/vm/tap.log and to
 #                          stdout, the console to build/vm/console.log
 #   run.sh --bench [ARG..] runs hl-thunk bench ARGs (no commas) in the
-#                          guest; its output goes to build/vm/bench.log and
-#                          to stdout, the console to build/vm/console.log
+#                          guest, then the network benchmark (nic_bench.sh)
+#                          with two more NICs, virtio-net on a QEMU hub, as
+#                          its reference; the output goes to
+#                          build/vm/bench.log and to stdout, the console to
+#                          build/vm/console.log
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
@@ -79,6 +82,9 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -device ivshmem-plain,memdev=plain,addr=0x6
       -virtfs local,path="$HL_BUILD/vm/netroot",mount_tag=hlnet,security_model=none,readonly=on
       -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
+[ $mode != bench ] ||
+	qemu+=(-netdev hubport,id=vn0,hubid=0 -device virtio-net-pci,netdev=vn0,addr=0x7
+	       -netdev hubport,id=vn1,hubid=0 -device virtio-net-pci,netdev=vn1,addr=0x8)
 cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
 [ -z "${HL_NET_PAIRS:-}" ] || cmdline+=" hl.net_pairs=$(echo $HL_NET_PAIRS | tr ' ' ,)"
 
