@@ -63,7 +63,8 @@ impl Identity {
         let num_vectors = regs.read32(regs::NUM_VECTORS);
         let peer = regs.read32(regs::MODEL_PEER);
         let num_queues = regs.read32(regs::NUM_QUEUES);
-        let port_mask = regs.read32(regs::PORT_MASK);
+        let port_mask = if caps & caps::NIC != 0 { regs.read32(regs::PORT_MASK) } else { 0 };
+        let port_span = (u32::BITS - port_mask.leading_zeros()) as u8;
         let dram_end = dram_size.checked_add(REGS_SIZE as u64);
         let wanted = caps::DMA_SELFTEST | caps::COMPUTE;
         if chip.chip() != ChipId::GAUDI_SIM
@@ -72,7 +73,7 @@ impl Identity {
             || peer > u32::from(u16::MAX)
             || caps & wanted != wanted
             || num_queues as usize != uapi::HL_QUEUE_COUNT as usize
-            || num_vectors < regs::vectors_used(num_queues as usize)
+            || num_vectors < regs::vectors_used(port_span)
             || port_mask >> uapi::HL_MAX_PORTS != 0
         {
             dev_err!(
@@ -157,7 +158,7 @@ impl HlDevice {
         pdev.set_master();
         dma::set_mask_and_coherent(pdev, dma::bit_mask(64))?;
 
-        let nvec = regs::vectors_used(identity.num_queues);
+        let nvec = regs::vectors_used((u32::BITS - identity.port_mask.leading_zeros()) as u8);
         pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::MSIX)?;
         let mailbox = Mailbox::new(regs.access(pdev)?);
         let mut engines = KVec::new();

@@ -4,7 +4,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    c_str, fmt,
+    auxiliary, c_str, fmt,
     miscdevice::Registration,
     pci,
     prelude::*,
@@ -15,6 +15,7 @@ use kernel::{
 use crate::{
     device::HlDevice,
     file::{self, ComputeNode, ControlNode},
+    nic::{EthKind, NicDevice},
 };
 
 /// Red Hat's ivshmem function, which the device model is attached through. Probe checks the
@@ -62,9 +63,11 @@ impl Drop for Quiesce {
     }
 }
 
-/// The driver's per-device data: the device and its nodes, torn down in this order.
+/// The driver's per-device data: the Ethernet half, the device nodes and the device, torn
+/// down in this order.
 #[pin_data]
 pub(crate) struct HlDriver {
+    _eth: Option<auxiliary::Registration<EthKind>>,
     #[pin]
     compute: Registration<ComputeNode>,
     #[pin]
@@ -86,6 +89,11 @@ impl pci::Driver for HlDriver {
         let parent = pdev.as_ref();
         KBox::pin_init(
             try_pin_init!(Self {
+                _eth: if dev.identity.port_mask != 0 {
+                    Some(auxiliary::Registration::new(pdev, n, NicDevice::new(dev.clone()))?)
+                } else {
+                    None
+                },
                 compute <- Registration::new(
                     CString::try_from_fmt(fmt!("hl{}", n))?,
                     parent,

@@ -6,7 +6,7 @@
 //! the only ASIC is the device model described in
 //! `Documentation/accel/habanalabs/device-model.rst`.
 
-use kernel::{pci, prelude::*};
+use kernel::{auxiliary, pci, prelude::*};
 
 mod cb;
 mod context;
@@ -14,12 +14,14 @@ mod cs;
 mod device;
 mod driver;
 mod eq;
+mod eth;
 mod file;
 mod hw;
 mod info;
 mod ioctl;
 mod mailbox;
 mod memory;
+mod nic;
 mod qman;
 mod regs;
 mod selftest;
@@ -32,12 +34,17 @@ module! {
     license: "GPL",
 }
 
+/// The PCI driver and the Ethernet driver of its auxiliary devices; the PCI driver goes
+/// first, deleting the auxiliary devices.
 struct HabanalabsModule {
     _pci: Pin<KBox<pci::Registration<driver::HlDriver>>>,
+    _eth: Pin<KBox<auxiliary::DriverRegistration<eth::EthDriver>>>,
 }
 
 impl kernel::Module for HabanalabsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _pci: KBox::pin_init(pci::Registration::new(module), GFP_KERNEL)? })
+        let eth = KBox::pin_init(auxiliary::DriverRegistration::new(module), GFP_KERNEL)?;
+        let pci = KBox::pin_init(pci::Registration::new(module), GFP_KERNEL)?;
+        Ok(Self { _pci: pci, _eth: eth })
     }
 }

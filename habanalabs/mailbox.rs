@@ -30,6 +30,8 @@ pub(crate) enum Command {
     DmaSelftest { src: u64, dst: u64, dev_offset: u64, size: u64 },
     /// Abort what QMAN `queue` runs, drop its queued jobs and return it to power-on state.
     QmanReset { queue: u64 },
+    /// Disable NIC port `port` and wait until it no longer touches host memory.
+    PortStop { port: u64 },
 }
 
 impl Command {
@@ -38,6 +40,7 @@ impl Command {
             Self::Reset => Opcode::Reset,
             Self::DmaSelftest { .. } => Opcode::DmaSelftest,
             Self::QmanReset { .. } => Opcode::QmanReset,
+            Self::PortStop { .. } => Opcode::PortStop,
         }
     }
 
@@ -46,6 +49,7 @@ impl Command {
             Self::Reset => [0; regs::CMD_ARGS],
             Self::DmaSelftest { src, dst, dev_offset, size } => [src, dst, dev_offset, size],
             Self::QmanReset { queue } => [queue, 0, 0, 0],
+            Self::PortStop { port } => [port, 0, 0, 0],
         }
     }
 }

@@ -64,6 +64,11 @@ pub(crate) const CTL_ENABLE: u32 = 1 << 0;
 pub(crate) const SYNC_MANAGER: usize = 0x10000;
 pub(crate) const SYNC_MANAGER_SIZE: usize = 0x10000;
 
+/// The NIC port blocks, 2 KiB each.
+pub(crate) const PORTS: usize = 0x20000;
+/// The ports' module EEPROMs, 1 KiB each.
+pub(crate) const EEPROMS: usize = 0x30000;
+
 /// The registers of QMAN `q`, at `qman(q) + offset`.
 pub(crate) const fn qman(q: usize) -> usize {
     0x1000 + 0x100 * q
@@ -130,6 +135,7 @@ impl ChipId {
 pub(crate) mod caps {
     pub(crate) const DMA_SELFTEST: u32 = 1 << 0;
     pub(crate) const COMPUTE: u32 = 1 << 1;
+    pub(crate) const NIC: u32 = 1 << 2;
 }
 
 /// Mailbox opcodes (`CMD[7:0]`).
@@ -139,6 +145,7 @@ pub(crate) enum Opcode {
     Reset = 0x01,
     DmaSelftest = 0x02,
     QmanReset = 0x03,
+    PortStop = 0x04,
 }
 
 /// `CMD`: an opcode, and whether the device raises vector 0 when done.
@@ -191,9 +198,14 @@ pub(crate) fn vector_qman(q: usize) -> u16 {
     2 + q as u16
 }
 
-/// Vectors the driver uses: control, event queue, the QMANs.
-pub(crate) const fn vectors_used(queues: usize) -> u32 {
-    2 + queues as u32
+/// The vector of NIC port `p`: its doorbell and its interrupt.
+pub(crate) fn vector_port(p: u8) -> u16 {
+    6 + u16::from(p)
+}
+
+/// Vectors the driver uses: control, event queue, the QMANs, the ports.
+pub(crate) const fn vectors_used(ports: u8) -> u32 {
+    6 + ports as u32
 }
 
 /// `ENGINE` of a QMAN.

@@ -11,3 +11,15 @@ void rust_helper_dma_rmb(void)
 {
 	dma_rmb();
 }
+
+dma_addr_t rust_helper_dma_map_single(struct device *dev, void *ptr, size_t size,
+				      enum dma_data_direction dir)
+{
+	return dma_map_single(dev, ptr, size, dir);
+}
+
+void rust_helper_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size,
+				  enum dma_data_direction dir)
+{
+	dma_unmap_single(dev, addr, size, dir);
+}

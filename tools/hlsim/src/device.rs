@@ -231,6 +231,7 @@ impl Device {
             }
             Some(Opcode::DmaSelftest) => self.dma_selftest(),
             Some(Opcode::QmanReset) => self.qman_reset(),
+            Some(Opcode::PortStop) => self.port_stop(),
             None => Status::BadOpcode,
         };
         bar.write32(mailbox::CMD_STATUS, status as u32);
@@ -286,6 +287,18 @@ impl Device {
         Status::Ok
     }
 
+    /// `PORT_STOP`: clears port `ARG0`'s `ENABLE` and returns once the port
+    /// no longer touches guest RAM, its backlog dropped and its link down.
+    fn port_stop(&self) -> Status {
+        let [p, ..] = self.args();
+        let present = |p: &u32| PORT_MASK.checked_shr(*p).is_some_and(|m| m & 1 != 0);
+        let Some(p) = u32::try_from(p).ok().filter(present) else {
+            return Status::BadSize;
+        };
+        self.nic.stop(p as usize);
+        Status::Ok
+    }
+
     fn args(&self) -> [u64; mailbox::NUM_ARGS] {
         std::array::from_fn(|n| self.shared.bar.read64(mailbox::ARG0_LO + 8 * n as u64))
     }
@@ -306,7 +319,7 @@ impl Drop for Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::regs::{eq, mmu, sync_manager};
+    use crate::regs::{PORT_ENABLE, PORT_LOOPBACK, eq, mmu, nic, sync_manager};
     use std::os::unix::fs::FileExt;
     use tempfile::NamedTempFile;
     use vmm_sys_util::eventfd::EFD_NONBLOCK;
@@ -524,7 +537,7 @@ mod tests {
     #[test]
     fn unknown_opcodes() {
         let f = fixture();
-        for (seq, cmd) in (1..).zip([0x00, 0x04, 0xff, CMD_IRQ | 0x7f]) {
+        for (seq, cmd) in (1..).zip([0x00, 0x05, 0xff, CMD_IRQ | 0x7f]) {
             assert_eq!(f.run(cmd, seq, [0; 4]), Status::BadOpcode, "cmd {cmd:#x}");
         }
         assert_eq!(f.run(CMD_IRQ | 0x01, 10, [0; 4]), Status::Ok);
@@ -543,6 +556,30 @@ mod tests {
         assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::PQ_SIZE), 0);
         assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::ENGINE), 0x100);
         assert_eq!(bar.read32(qman_regs::block(2) + qman_regs::PQ_SIZE), 8);
+    }
+
+    #[test]
+    fn port_stop_checks_the_port() {
+        let f = fixture();
+        let bar = f.dev.bar2();
+        let (ctl, max_frame) = (nic::block(9) + nic::CTL, nic::block(9) + nic::MAX_FRAME);
+        let other = nic::block(0) + nic::CTL;
+        bar.write32(ctl, PORT_ENABLE | PORT_LOOPBACK);
+        bar.write32(max_frame, 1500);
+        bar.write32(other, PORT_ENABLE);
+        for (seq, p) in (1..).zip([10, 31, 32, 64, 1 << 32 | 9, u64::MAX]) {
+            assert_eq!(f.run(0x04, seq, [p, 0, 0, 0]), Status::BadSize, "port {p}");
+        }
+        assert_eq!(bar.read32(ctl), PORT_ENABLE | PORT_LOOPBACK);
+        // ENABLE goes, LOOPBACK and the rest stay; other ports are untouched.
+        assert_eq!(f.run(CMD_IRQ | 0x04, 10, [9, 0, 0, 0]), Status::Ok);
+        assert!(f.irq0());
+        assert_eq!(bar.read32(ctl), PORT_LOOPBACK);
+        assert_eq!(bar.read32(max_frame), 1500);
+        assert_eq!(bar.read32(other), PORT_ENABLE);
+        // Stopping a stopped port is harmless.
+        assert_eq!(f.run(0x04, 11, [9, 0, 0, 0]), Status::Ok);
+        assert_eq!(bar.read32(ctl), PORT_LOOPBACK);
     }
 
     #[test]

@@ -454,6 +454,8 @@ pub enum Opcode {
     DmaSelftest,
     /// `QMAN_RESET`.
     QmanReset,
+    /// `PORT_STOP`.
+    PortStop,
 }
 
 impl Opcode {
@@ -463,6 +465,7 @@ impl Opcode {
             0x01 => Some(Self::Reset),
             0x02 => Some(Self::DmaSelftest),
             0x03 => Some(Self::QmanReset),
+            0x04 => Some(Self::PortStop),
             _ => None,
         }
     }
@@ -516,7 +519,8 @@ mod tests {
         assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x02), Some(Opcode::DmaSelftest));
         assert_eq!(Opcode::from_cmd(0x0102), Some(Opcode::DmaSelftest));
         assert_eq!(Opcode::from_cmd(0x03), Some(Opcode::QmanReset));
-        for cmd in [0x00, 0x04, 0xff, CMD_IRQ] {
+        assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x04), Some(Opcode::PortStop));
+        for cmd in [0x00, 0x05, 0xff, CMD_IRQ] {
             assert_eq!(Opcode::from_cmd(cmd), None, "cmd {cmd:#x}");
         }
     }

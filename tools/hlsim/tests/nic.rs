@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use hlsim::device::Device;
 use hlsim::mem::SharedMem;
 use hlsim::nic::counters as c;
-use hlsim::nic::eeprom;
-use hlsim::regs::{eeprom as eeprom_regs, mailbox, model_ctl, nic};
+use hlsim::nic::{BACKLOG_FRAMES, eeprom};
+use hlsim::regs::{CMD_IRQ, Status, eeprom as eeprom_regs, mailbox, model_ctl, nic};
 use tempfile::NamedTempFile;
 use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
 
@@ -254,6 +254,30 @@ impl Rig {
             self.reg(d, p, nic::RX_CI).wrapping_sub(seen) as usize >= n
         });
         self.received(d, p)
+    }
+
+    /// Runs `PORT_STOP` for port `p` of device `d` through its mailbox and
+    /// checks that it completed with the interrupt.
+    fn port_stop(&self, d: usize, p: u64) -> Status {
+        let bar = self.bar(d);
+        let seq = bar.read32(mailbox::CMD_SEQ) + 1;
+        bar.write64(mailbox::ARG0_LO, p);
+        bar.write32(mailbox::CMD, CMD_IRQ | 0x04);
+        bar.write32(mailbox::CMD_SEQ, seq);
+        let done = self.devs[d].doorbell(0, 1).unwrap();
+        let done = done.expect("PORT_STOP completes");
+        assert_eq!(bar.read32(mailbox::CMD_DONE_SEQ), seq);
+        assert_eq!(bar.read32(mailbox::CMD_STATUS), done.status as u32);
+        assert_eq!(self.irqs[d][0].read().unwrap_or(0), 1);
+        done.status
+    }
+
+    /// The RX ring of port `p` of device `d`: the descriptors and `RX_CI`.
+    fn rx_ring(&self, d: usize, p: usize) -> (Vec<u8>, u32) {
+        let rings = self.rings.borrow();
+        let r = &rings[&(d, p)];
+        let ring = self.read(r.rx, 16 * r.rx_n as usize);
+        (ring, self.reg(d, p, nic::RX_CI))
     }
 
     /// Enables port `p` on devices 0 and 1, links it up and drains the
@@ -754,4 +778,127 @@ fn tap_socket(name: &str) -> i32 {
         );
         sock
     }
+}
+
+#[test]
+fn port_stop_drops_the_backlog_and_held_frames() {
+    let r = rig(2);
+    let p = 5;
+    r.pair(p, 2);
+    // Only link interrupts from here on.
+    r.set(0, p, nic::IRQ_MASK, 1);
+    r.set(1, p, nic::IRQ_MASK, 2);
+    r.set(1, p, nic::PFC_EN, 1 << 3);
+    let frames: Vec<_> = (0..300).map(|i| frame(200 + i, i as u8)).collect();
+    for f in &frames {
+        r.queue(0, p, f, 3);
+    }
+    r.ring(0, p);
+    // Two frames take device 1's buffers, a pause holds the third, and the
+    // backlog fills up behind it.
+    assert_eq!(
+        r.wait_rx(1, p, 2),
+        [(frames[0].clone(), 3), (frames[1].clone(), 3)]
+    );
+    wait_for("pause", || r.counter(0, p, c::RX_PAUSE + 3) == 1);
+    let ci = 2 + BACKLOG_FRAMES as u32;
+    wait_for("a full backlog", || r.reg(0, p, nic::TX_CI) == ci);
+    let regs: Vec<_> = (0..nic::SIZE)
+        .step_by(4)
+        .map(|off| r.reg(0, p, off))
+        .collect();
+    let changes = [0, 1].map(|d| r.reg(d, p, nic::LINK_CHANGES));
+
+    assert_eq!(r.port_stop(0, p as u64), Status::Ok);
+    // ENABLE is clear and the link down at both ends, counted and signalled.
+    assert_eq!(r.reg(0, p, nic::CTL), 0);
+    for (d, changes) in changes.into_iter().enumerate() {
+        assert_eq!(r.reg(d, p, nic::LINK_STATUS), 0, "device {d}");
+        assert_eq!(r.reg(d, p, nic::LINK_CHANGES), changes + 1);
+        assert_eq!(r.irq(d, p), 1);
+    }
+    // The backlog, the held frame included, is dropped and counted; every
+    // other register keeps its value.
+    assert_eq!(r.counter(0, p, c::TX_DROPPED), BACKLOG_FRAMES as u64);
+    let dropped = nic::counter(c::TX_DROPPED);
+    let changed = [nic::CTL, nic::LINK_STATUS, nic::LINK_CHANGES, dropped];
+    for (off, &val) in (0..nic::SIZE).step_by(4).zip(&regs) {
+        if !changed.contains(&off) && off != dropped + 4 {
+            assert_eq!(r.reg(0, p, off), val, "register {off:#x}");
+        }
+    }
+
+    // Stopped, the port leaves its rings alone: the rest of the TX ring
+    // stays posted, and what device 1 sends is dropped there.
+    let rx = r.rx_ring(0, p);
+    r.send(1, p, &frame(100, 1), 0);
+    wait_for("tx_dropped", || r.counter(1, p, c::TX_DROPPED) == 1);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.reg(0, p, nic::TX_CI), ci);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 2);
+    assert_eq!(r.counter(0, p, c::TX_DROPPED), BACKLOG_FRAMES as u64);
+    assert_eq!(r.rx_ring(0, p), rx);
+    assert_eq!(r.counter(0, p, c::RX_FRAMES), 0);
+
+    // Enabled again with buffers at device 1, the port goes on from TX_CI:
+    // none of the dropped frames arrives.
+    r.post(1, p, 64, BUF_LEN);
+    r.ring(1, p);
+    r.set(0, p, nic::CTL, ENABLE);
+    r.ring(0, p);
+    let rest: Vec<_> = frames[ci as usize..]
+        .iter()
+        .map(|f| (f.clone(), 3))
+        .collect();
+    assert_eq!(r.wait_rx(1, p, rest.len()), rest);
+    assert_eq!(r.reg(0, p, nic::LINK_STATUS), UP_100G);
+    r.send(1, p, &frame(99, 2), 0);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(99, 2), 0)]);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.received(1, p), []);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 2 + rest.len() as u64);
+    assert_eq!(r.counter(0, p, c::TX_DROPPED), BACKLOG_FRAMES as u64);
+}
+
+#[test]
+fn port_stop_waits_for_frames_in_flight() {
+    let r = rig(2);
+    let p = 2;
+    r.pair(p, 500);
+    for d in 0..2 {
+        r.set(d, p, nic::MAX_FRAME, 9216);
+    }
+    // 9004 bytes at 100 Mbit/s: 720 us a frame, 360 ms for all, so the
+    // stop comes in mid-stream. Dropped frames take no time.
+    r.bar(1).write32(model_ctl::link_rate(p), 100);
+    for i in 0..500 {
+        r.queue(1, p, &frame(9000, i as u8), (i % 8) as u8);
+    }
+    r.ring(1, p);
+    wait_for("traffic", || r.reg(0, p, nic::RX_CI) >= 2);
+    assert_eq!(r.port_stop(0, p as u64), Status::Ok);
+    // From the completion on, the RX ring, its buffers and the counters
+    // stay as they are.
+    let (ring, ci) = r.rx_ring(0, p);
+    let next = u64::from_le_bytes(ring[16 * (ci % 512) as usize..][..8].try_into().unwrap());
+    let counters = [c::RX_FRAMES, c::RX_BYTES, c::RX_NO_BUFFER, c::RX_OVERSIZE];
+    let rx = counters.map(|i| r.counter(0, p, i));
+    assert_eq!(rx, [u64::from(ci), 9000 * u64::from(ci), 0, 0]);
+    wait_for("device 1 drained", || {
+        r.counter(1, p, c::TX_FRAMES) + r.counter(1, p, c::TX_DROPPED) == 500
+    });
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.rx_ring(0, p), (ring, ci));
+    assert_eq!(r.read(next, BUF_LEN as usize), vec![0; BUF_LEN as usize]);
+    assert_eq!(counters.map(|i| r.counter(0, p, i)), rx);
+    assert_eq!(r.counter(1, p, c::TX_FRAMES), u64::from(ci));
+    assert!(r.counter(1, p, c::TX_DROPPED) > 0);
+
+    // Enabled again, the port receives.
+    r.received(0, p);
+    r.set(0, p, nic::CTL, ENABLE);
+    r.ring(0, p);
+    wait_for("link", || r.reg(1, p, nic::LINK_STATUS) == UP_100G);
+    r.send(1, p, &frame(9000, 1), 7);
+    assert_eq!(r.wait_rx(0, p, 1), [(frame(9000, 1), 7)]);
 }

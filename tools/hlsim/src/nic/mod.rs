@@ -96,6 +96,11 @@ impl Nic {
         }
     }
 
+    /// Stops port `p` for `PORT_STOP`: see [`Port::stop`].
+    pub(crate) fn stop(&self, p: usize) {
+        self.ports[p].stop();
+    }
+
     /// Wires port `p` of `a` to port `p` of `b`.
     pub(crate) fn wire(a: &Nic, b: &Nic, p: usize) {
         a.ports[p].set_wire(Wire::Port(Arc::downgrade(&b.ports[p])));

@@ -10,6 +10,8 @@
 //! and the interrupt lock are leaves. A worker never holds two `rx` locks,
 //! so two devices sending to each other cannot deadlock, and a reset, which
 //! takes all its ports' `tx` then `rx` locks, waits at most for one frame.
+//! `PORT_STOP` takes one port's `tx` then its `rx`, lets both go, then takes
+//! the [`LINK`] lock and, last and alone, the peer's `rx`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -163,6 +165,10 @@ impl Port {
         self.bar.write32(nic::block(self.index) + off, val);
     }
 
+    fn enabled(&self) -> bool {
+        self.read(nic::CTL) & PORT_ENABLE != 0
+    }
+
     fn faults(&self) -> u32 {
         self.bar.read32(model_ctl::port_faults(self.index))
     }
@@ -285,7 +291,7 @@ impl Port {
             }
         }
         let coalesce = self.coalesce(&mut lock(&self.rx), now);
-        let transmit = if self.read(nic::CTL) & PORT_ENABLE != 0 {
+        let transmit = if self.enabled() {
             self.transmit(tx)
         } else {
             None
@@ -293,6 +299,36 @@ impl Port {
         match (coalesce, transmit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// `PORT_STOP`: clears `ENABLE` and returns once the port no longer
+    /// reads or writes guest RAM, with its backlog dropped (counted in
+    /// `tx_dropped`), its pause and coalescing state gone and its link down.
+    /// The other registers keep their values.
+    pub(crate) fn stop(&self) {
+        // Seen by the worker before its next frame and by `receive` under
+        // `rx`, ENABLE clear bounds the waits below to one frame each.
+        self.bar
+            .atomic32(nic::block(self.index) + nic::CTL)
+            .expect("the port registers are inside BAR2")
+            .fetch_and(!PORT_ENABLE, Ordering::Release);
+        {
+            // In the order of the worker (`tx`: fetching and sending) and of
+            // a sender (`rx`: writing the RX ring). Whoever takes either
+            // lock after this sees ENABLE clear and leaves the rings alone.
+            let mut tx = lock(&self.tx);
+            let mut rx = lock(&self.rx);
+            // Frames held by a pause are in the backlog too.
+            self.count(c::TX_DROPPED, tx.held as u64);
+            *tx = Tx::default();
+            *rx = Rx::default();
+        }
+        self.relink();
+        // The pauses the peer sent this port are over with the link: the
+        // peer forgets them, so that it pauses afresh once the link is back.
+        if let Some(peer) = self.peer_port() {
+            lock(&peer.rx).paused = 0;
         }
     }
 
@@ -348,7 +384,8 @@ impl Port {
         };
         let start = ci;
         let max_frame = self.max_frame();
-        while posted > 0 && tx.held < BACKLOG_FRAMES {
+        // Cleared ENABLE (PORT_STOP) ends the copying at a frame boundary.
+        while posted > 0 && tx.held < BACKLOG_FRAMES && self.enabled() {
             let slot = ring.slot(ci);
             let word = |off| {
                 self.ram
@@ -417,6 +454,11 @@ impl Port {
     /// returns when to go on.
     fn transmit(&self, tx: &mut Tx) -> Option<Instant> {
         loop {
+            // Cleared ENABLE stops the port after the frame it was sending,
+            // so that PORT_STOP waits for at most one frame.
+            if !self.enabled() {
+                return None;
+            }
             self.fetch(tx);
             let rate = u64::from(self.bar.read32(model_ctl::link_rate(self.index)));
             let Some(prio) = self.pick(tx, rate != 0) else {
@@ -487,7 +529,7 @@ impl Port {
         pausable: bool,
     ) -> Arrival {
         let mut rx = lock(&self.rx);
-        if self.read(nic::CTL) & PORT_ENABLE == 0 || self.read(nic::LINK_STATUS) & LINK_UP == 0 {
+        if !self.enabled() || self.read(nic::LINK_STATUS) & LINK_UP == 0 {
             return Arrival::LinkDown;
         }
         if self.faults() & PORT_FAULT_FEC_ERRORS != 0 {

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The Ethernet driver: binds the `habanalabs.eth` auxiliary device of each device and
+//! registers a netdev per NIC port.
+//!
+//! It reaches the hardware only through [`NicDevice`], so it could live in drivers/net.
+
+use kernel::{auxiliary, c_str, irq, net::dev::Registration, prelude::*};
+
+use crate::nic::{EthKind, NicDevice, MAX_PORTS};
+
+mod dcb;
+mod ethtool;
+mod port;
+mod regs;
+
+use port::{Port, PortIrq};
+
+/// A port's netdev and interrupt, freed in this order.
+struct PortEntry {
+    _irq: Pin<KBox<irq::Registration<PortIrq>>>,
+    _netdev: Registration<Port>,
+}
+
+/// The driver's data for one device: its ports.
+pub(crate) struct EthDriver {
+    _ports: KVec<PortEntry>,
+}
+
+impl auxiliary::Driver for EthDriver {
+    type Kind = EthKind;
+
+    fn probe(adev: &auxiliary::Device, nic: &NicDevice) -> Result<Pin<KBox<Self>>> {
+        let mut ports = KVec::new();
+        for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
+            let rings = Port::alloc_rings(&nic.bound()?)?;
+            let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, rings), |b| {
+                b.set_mac(&nic.mac(p));
+                b.set_mtu_range(port::MTU_MIN, port::MTU_MAX);
+                b.set_dev_port(p.into());
+                b.set_watchdog_timeout(port::WATCHDOG_MS);
+                b.set_ethtool_ops();
+                b.set_dcbnl_ops();
+                b.add_napi(Port::napi)
+            })?;
+            let irq = KBox::pin_init(
+                irq::Registration::new::<core::convert::Infallible>(
+                    adev,
+                    nic.irq(p)?,
+                    irq::Flags::NONE,
+                    c_str!("habanalabs-eth"),
+                    PortIrq { dev: netdev.handle() },
+                ),
+                GFP_KERNEL,
+            )?;
+            ports.push(PortEntry { _irq: irq, _netdev: netdev }, GFP_KERNEL)?;
+        }
+        dev_info!(adev.as_ref(), "{} ports\n", ports.len());
+        Ok(KBox::pin(Self { _ports: ports }, GFP_KERNEL)?)
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DCB operations of a port: priority flow control and ETS (IEEE 802.1Qbb, 802.1Qaz).
+//!
+//! The host runs DCBX, if anyone does (`DCB_CAP_DCBX_HOST | DCB_CAP_DCBX_VER_IEEE`, the only
+//! mode accepted); the device has no agent of its own, so "willing" and the peer's
+//! recommendations do not apply. Link-level pause (`ethtool -A`) is PFC on every priority:
+//! see `ethtool.rs`.
+
+use kernel::{
+    net::{
+        dcbnl::{dcbx, Ets, Operations, Pfc, Tsa, MAX_TCS},
+        dev::Device,
+    },
+    prelude::*,
+};
+
+use super::{port::Port, regs::counter};
+
+/// The DCBX mode: the host's, IEEE.
+const DCBX_MODE: u8 = dcbx::HOST | dcbx::VER_IEEE;
+
+/// Traffic classes and priorities, as the registers count them.
+// CAST: 8.
+const TCS: u8 = MAX_TCS as u8;
+
+/// The eight per-priority counters from `first`.
+fn per_prio(port: &Port, first: usize) -> [u64; MAX_TCS] {
+    core::array::from_fn(|p| port.counter(first + p))
+}
+
+#[vtable]
+impl Operations for Port {
+    fn ieee_getets(dev: &Device<Self>, ets: &mut Ets) -> Result {
+        let cfg = dev.data().config.lock();
+        ets.set_ets_cap(TCS);
+        ets.set_tc_tx_bw(cfg.tc_bw);
+        ets.set_tc_tsa(core::array::from_fn(|tc| {
+            if cfg.tc_ets & (1 << tc) != 0 {
+                Tsa::ETS
+            } else {
+                Tsa::STRICT
+            }
+        }));
+        ets.set_prio_tc(cfg.prio_tc);
+        Ok(())
+    }
+
+    /// Strict classes keep the share they were given (the device ignores it); the ETS
+    /// classes' shares must add up to 100.
+    fn ieee_setets(dev: &Device<Self>, ets: &Ets) -> Result {
+        let (bw, prio_tc) = (*ets.tc_tx_bw(), *ets.prio_tc());
+        let mut tc_ets = 0u8;
+        let mut ets_bw = 0u32;
+        for (tc, tsa) in ets.tc_tsa().into_iter().enumerate() {
+            if tsa == Tsa::ETS {
+                tc_ets |= 1 << tc;
+                ets_bw += u32::from(bw[tc]);
+            } else if tsa != Tsa::STRICT {
+                return Err(EINVAL);
+            }
+        }
+        if bw.iter().any(|&b| b > 100)
+            || (tc_ets != 0 && ets_bw != 100)
+            || prio_tc.iter().any(|&tc| tc >= TCS)
+        {
+            return Err(EINVAL);
+        }
+        Port::reconfigure(dev, false, |cfg| {
+            cfg.tc_bw = bw;
+            cfg.prio_tc = prio_tc;
+            cfg.tc_ets = tc_ets;
+            Ok(())
+        })
+    }
+
+    fn ieee_getpfc(dev: &Device<Self>, pfc: &mut Pfc) -> Result {
+        let port = dev.data();
+        pfc.set_pfc_cap(TCS);
+        pfc.set_enabled(port.config.lock().pfc);
+        // Requests are the pauses this port sent, indications those it received.
+        pfc.set_requests(per_prio(port, counter::TX_PAUSE));
+        pfc.set_indications(per_prio(port, counter::RX_PAUSE));
+        Ok(())
+    }
+
+    fn ieee_setpfc(dev: &Device<Self>, pfc: &Pfc) -> Result {
+        let enabled = pfc.enabled();
+        Port::reconfigure(dev, false, |cfg| {
+            cfg.pfc = enabled;
+            Ok(())
+        })
+    }
+
+    // The one mode there is: no state to keep, and `getdcbx` is called under a spinlock.
+    fn getdcbx(_dev: &Device<Self>) -> u8 {
+        DCBX_MODE
+    }
+
+    fn setdcbx(_dev: &Device<Self>, mode: u8) -> Result {
+        if mode != DCBX_MODE {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+}

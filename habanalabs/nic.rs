@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core's side of the NIC: the auxiliary device through which the Ethernet driver
+//! (`eth/`) reaches the ports.
+//!
+//! The Ethernet driver only sees [`NicDevice`]: port registers by offset within a port's
+//! block, counters, the module EEPROM, doorbells, interrupt numbers, the DMA device and the
+//! `PORT_STOP` command. It never touches the compute half, so it could move to drivers/net.
+
+use kernel::{
+    auxiliary, c_str, device,
+    devres::BindingGuard,
+    prelude::*,
+    str::CStr,
+    sync::Arc,
+};
+
+use crate::{device::HlDevice, mailbox::Command, regs};
+
+/// Ports a device may have.
+pub(crate) const MAX_PORTS: u8 = kernel::uapi::HL_MAX_PORTS as u8;
+/// The size of a port's register block.
+const PORT_BLOCK: usize = 0x800;
+/// The size of a port's module EEPROM window.
+pub(crate) const EEPROM_SIZE: usize = 0x400;
+
+/// The auxiliary device of the Ethernet half: `habanalabs.eth.N`.
+pub(crate) struct EthKind;
+
+impl auxiliary::Kind for EthKind {
+    const MODNAME: &'static CStr = c_str!("habanalabs");
+    const NAME: &'static CStr = c_str!("eth");
+    const MATCH: &'static CStr = c_str!("habanalabs.eth");
+    type Data = NicDevice;
+}
+
+/// The NIC of one device, as the Ethernet driver sees it.
+#[derive(Clone)]
+pub(crate) struct NicDevice {
+    dev: Arc<HlDevice>,
+}
+
+impl NicDevice {
+    pub(crate) fn new(dev: Arc<HlDevice>) -> Self {
+        Self { dev }
+    }
+
+    /// The ports present, a bit each.
+    pub(crate) fn port_mask(&self) -> u32 {
+        self.dev.identity.port_mask
+    }
+
+    /// The device model's version, `(major, minor)`.
+    pub(crate) fn version(&self) -> (u16, u16) {
+        (self.dev.identity.version.major(), self.dev.identity.version.minor())
+    }
+
+    /// Port `port`'s MAC address.
+    pub(crate) fn mac(&self, port: u8) -> [u8; 6] {
+        self.dev.identity.macs[usize::from(port)]
+    }
+
+    /// The device that does DMA: the PCI function.
+    pub(crate) fn dma_device(&self) -> &device::Device {
+        self.dev.pdev().as_ref()
+    }
+
+    /// A proof that the PCI function is bound, for DMA allocations; `ENODEV` once unbound.
+    pub(crate) fn bound(&self) -> Result<BindingGuard<'_>> {
+        self.dev.binding.enter()
+    }
+
+    /// The Linux interrupt number of port `port`'s vector.
+    pub(crate) fn irq(&self, port: u8) -> Result<u32> {
+        self.dev.pdev().irq_vector(u32::from(regs::vector_port(port)))
+    }
+
+    fn reg(port: u8, offset: usize) -> Result<usize> {
+        if port >= MAX_PORTS || offset >= PORT_BLOCK {
+            return Err(EINVAL);
+        }
+        Ok(regs::PORTS + PORT_BLOCK * usize::from(port) + offset)
+    }
+
+    /// Reads register `offset` of port `port`. Callable from any context.
+    pub(crate) fn read(&self, port: u8, offset: usize) -> Result<u32> {
+        self.dev.hw.regs()?.try_read32(Self::reg(port, offset)?)
+    }
+
+    /// Writes register `offset` of port `port`. Callable from any context.
+    pub(crate) fn write(&self, port: u8, offset: usize, value: u32) -> Result {
+        self.dev.hw.regs()?.try_write32(value, Self::reg(port, offset)?)
+    }
+
+    /// Reads the 64-bit counter at `offset` of port `port`, written by the device as two
+    /// halves: reads until the high half is stable.
+    pub(crate) fn read64(&self, port: u8, offset: usize) -> Result<u64> {
+        let regs = self.dev.hw.regs()?;
+        let (lo, hi) = (Self::reg(port, offset)?, Self::reg(port, offset + 4)?);
+        let mut high = regs.try_read32(hi)?;
+        loop {
+            let low = regs.try_read32(lo)?;
+            let again = regs.try_read32(hi)?;
+            if again == high {
+                return Ok(u64::from(high) << 32 | u64::from(low));
+            }
+            high = again;
+        }
+    }
+
+    /// Reads `buf.len()` bytes of port `port`'s module EEPROM from `offset`.
+    pub(crate) fn read_eeprom(&self, port: u8, offset: usize, buf: &mut [u8]) -> Result {
+        if port >= MAX_PORTS || offset.checked_add(buf.len()).is_none_or(|end| end > EEPROM_SIZE) {
+            return Err(EINVAL);
+        }
+        let regs = self.dev.hw.regs()?;
+        let base = regs::EEPROMS + EEPROM_SIZE * usize::from(port) + offset;
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = regs.try_read8(base + i)?;
+        }
+        Ok(())
+    }
+
+    /// Rings port `port`'s doorbell: the device looks at its registers again.
+    pub(crate) fn kick(&self, port: u8) -> Result {
+        if port >= MAX_PORTS {
+            return Err(EINVAL);
+        }
+        self.dev.hw.ring(regs::vector_port(port))
+    }
+
+    /// Disables port `port` and waits until it no longer touches host memory. Sleeps.
+    pub(crate) fn stop_port(&self, port: u8) -> Result {
+        self.dev.run(Command::PortStop { port: u64::from(port) })
+    }
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+
+void *rust_helper_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+void rust_helper_netdev_write_mtu(struct net_device *dev, unsigned int mtu)
+{
+	WRITE_ONCE(dev->mtu, mtu);
+}
+
+bool rust_helper_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+void rust_helper_netif_stop_queue(struct net_device *dev)
+{
+	netif_stop_queue(dev);
+}
+
+void rust_helper_netif_wake_queue(struct net_device *dev)
+{
+	netif_wake_queue(dev);
+}
+
+bool rust_helper_netif_queue_stopped(const struct net_device *dev)
+{
+	return netif_queue_stopped(dev);
+}
+
+struct netdev_queue *rust_helper_netdev_get_tx_queue(const struct net_device *dev,
+						     unsigned int index)
+{
+	return netdev_get_tx_queue(dev, index);
+}
+
+void rust_helper_netdev_tx_sent_queue(struct netdev_queue *q, unsigned int bytes)
+{
+	netdev_tx_sent_queue(q, bytes);
+}
+
+void rust_helper_netdev_tx_completed_queue(struct netdev_queue *q, unsigned int pkts,
+					   unsigned int bytes)
+{
+	netdev_tx_completed_queue(q, pkts, bytes);
+}
+
+void rust_helper_netdev_tx_reset_queue(struct netdev_queue *q)
+{
+	netdev_tx_reset_queue(q);
+}
+
+void rust_helper_dev_sw_netstats_rx_add(struct net_device *dev, unsigned int len)
+{
+	dev_sw_netstats_rx_add(dev, len);
+}
+
+void rust_helper_dev_sw_netstats_tx_add(struct net_device *dev, unsigned int packets,
+					unsigned int len)
+{
+	dev_sw_netstats_tx_add(dev, packets, len);
+}
+
+void rust_helper_netdev_fetch_tstats(struct rtnl_link_stats64 *s, struct net_device *dev)
+{
+	dev_fetch_sw_netstats(s, dev->tstats);
+}
+
+void rust_helper_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
+{
+	eth_hw_addr_set(dev, addr);
+}
+
+void rust_helper_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+				int (*poll)(struct napi_struct *, int))
+{
+	netif_napi_add(dev, napi, poll);
+}
+
+bool rust_helper_napi_schedule(struct napi_struct *n)
+{
+	return napi_schedule(n);
+}
+
+unsigned long rust_helper_msecs_to_jiffies(const unsigned int m)
+{
+	return msecs_to_jiffies(m);
+}
+
+struct sk_buff *rust_helper_netdev_alloc_skb_ip_align(struct net_device *dev,
+						      unsigned int length)
+{
+	return netdev_alloc_skb_ip_align(dev, length);
+}
+
+unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+unsigned int rust_helper_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+
+void rust_helper_dev_consume_skb_any(struct sk_buff *skb)
+{
+	dev_consume_skb_any(skb);
+}
+
+void rust_helper_netif_tx_disable(struct net_device *dev)
+{
+	netif_tx_disable(dev);
+}
+
+bool rust_helper_netdev_xmit_more(void)
+{
+	return netdev_xmit_more();
+}
+
+void rust_helper_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void rust_helper_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+u32 rust_helper_skb_priority(const struct sk_buff *skb)
+{
+	return skb->priority;
+}
+
+void rust_helper_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+void rust_helper_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void rust_helper_local_bh_enable(void)
+{
+	local_bh_enable();
+}

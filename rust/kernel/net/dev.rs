@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ethernet network devices: registration, `net_device_ops`, NAPI and the transmit queue.
+//!
+//! A driver's per-netdev data `T` lives in the netdev's private area, pinned there from
+//! [`Registration::new`] until the `Registration` is dropped, which unregisters the netdev
+//! first. Callbacks get a [`Device<T>`], through which they reach `T` and the netdev.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
+
+use crate::{
+    bindings, device,
+    error::{from_result, to_result},
+    ffi::{c_char, c_int},
+    net::skb::SkBuff,
+    prelude::*,
+    str::CStr,
+    types::{ARef, AlwaysRefCounted, Opaque},
+};
+use core::{fmt, marker::PhantomData, ptr::NonNull};
+
+/// An Ethernet netdev whose private data is `T` (`struct net_device`).
+///
+/// # Invariants
+///
+/// The netdev was allocated by [`Registration::new`] with an initialised `T` in its private
+/// area, and is valid for as long as the reference exists.
+#[repr(transparent)]
+pub struct Device<T>(Opaque<bindings::net_device>, PhantomData<T>);
+
+// SAFETY: The netdev core synchronises its own state; `T` is shared as `&T`, which is `Sync`.
+unsafe impl<T: Sync> Sync for Device<T> {}
+// SAFETY: A reference to a netdev may be passed to and dropped on any thread.
+unsafe impl<T: Send + Sync> Send for Device<T> {}
+
+impl<T> Device<T> {
+    /// # Safety
+    ///
+    /// `ptr` must be a netdev created by [`Registration::<T>::new`], valid for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper; validity is guaranteed by the caller.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The C `struct net_device`.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The driver's private data.
+    pub fn data(&self) -> &T {
+        // SAFETY: By the type invariant the private area holds an initialised `T`, which is
+        // only ever shared.
+        unsafe { &*bindings::netdev_priv(self.as_raw()).cast::<T>() }
+    }
+
+    /// The interface name, e.g. `eth0`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `name` is a NUL-terminated array in the netdev.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
+    }
+
+    /// The current MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: Reading an `unsigned int` of a valid netdev; the core changes it under RTNL
+        // and readers outside RTNL tolerate a stale value, as in C.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).mtu)) }
+    }
+
+    /// Sets the MTU, from [`Operations::change_mtu`] once the device accepted it.
+    pub fn set_mtu(&self, mtu: u32) {
+        // SAFETY: The core calls `ndo_change_mtu` under RTNL, which serialises MTU writers.
+        unsafe { bindings::netdev_write_mtu(self.as_raw(), mtu) };
+    }
+
+    /// Reports that the link came up.
+    pub fn carrier_on(&self) {
+        // SAFETY: The netdev is valid; callable from any context.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) }
+    }
+
+    /// Reports that the link went down.
+    pub fn carrier_off(&self) {
+        // SAFETY: The netdev is valid; callable from any context.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Whether the link is up, as last reported.
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: The netdev is valid.
+        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Stops the stack from calling [`Operations::start_xmit`] (the ring is full).
+    pub fn stop_queue(&self) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netif_stop_queue(self.as_raw()) }
+    }
+
+    /// Stops the transmit queue and waits for a [`Operations::start_xmit`] running on another
+    /// CPU to return.
+    pub fn tx_disable(&self) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netif_tx_disable(self.as_raw()) }
+    }
+
+    /// Whether the stack has more frames for [`Operations::start_xmit`] right after this one:
+    /// the doorbell may wait for the last.
+    pub fn xmit_more(&self) -> bool {
+        // SAFETY: Reads this CPU's transmit state; called from `start_xmit`.
+        unsafe { bindings::netdev_xmit_more() }
+    }
+
+    /// Lets the stack transmit again and schedules it if it was stopped.
+    pub fn wake_queue(&self) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netif_wake_queue(self.as_raw()) }
+    }
+
+    /// Whether the transmit queue is stopped.
+    pub fn queue_stopped(&self) -> bool {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netif_queue_stopped(self.as_raw()) }
+    }
+
+    /// Byte queue limits: `bytes` were handed to the device.
+    pub fn tx_sent(&self, bytes: u32) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netdev_tx_sent_queue(bindings::netdev_get_tx_queue(self.as_raw(), 0), bytes) }
+    }
+
+    /// Byte queue limits: the device finished `frames` frames of `bytes` bytes.
+    pub fn tx_completed(&self, frames: u32, bytes: u32) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe {
+            bindings::netdev_tx_completed_queue(
+                bindings::netdev_get_tx_queue(self.as_raw(), 0),
+                frames,
+                bytes,
+            )
+        }
+    }
+
+    /// Byte queue limits: forget what is in flight (the ring was emptied without completions).
+    pub fn tx_reset(&self) {
+        // SAFETY: The netdev is valid and has one TX queue.
+        unsafe { bindings::netdev_tx_reset_queue(bindings::netdev_get_tx_queue(self.as_raw(), 0)) }
+    }
+
+    /// Counts a received frame of `len` bytes in the per-CPU statistics.
+    pub fn count_rx(&self, len: u32) {
+        // SAFETY: `Registration::new` asked the core for per-CPU `tstats`.
+        unsafe { bindings::dev_sw_netstats_rx_add(self.as_raw(), len) }
+    }
+
+    /// Counts `frames` transmitted frames of `bytes` bytes in the per-CPU statistics.
+    pub fn count_tx(&self, frames: u32, bytes: u32) {
+        // SAFETY: `Registration::new` asked the core for per-CPU `tstats`.
+        unsafe { bindings::dev_sw_netstats_tx_add(self.as_raw(), frames, bytes) }
+    }
+
+    /// The underlying `struct device`, for logging.
+    pub fn as_dev(&self) -> &device::Device {
+        // SAFETY: The embedded `struct device` is valid for as long as the netdev is.
+        unsafe { device::Device::as_ref(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
+    }
+}
+
+// SAFETY: `dev_hold` and `dev_put` manage the netdev's reference count, and
+// `unregister_netdev` waits for every reference to go before `Registration` drops `T`.
+unsafe impl<T: Sync> AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of `&self` proves the netdev is alive.
+        unsafe { bindings::dev_hold(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it holds.
+        unsafe { bindings::dev_put(obj.cast().as_ptr()) };
+    }
+}
+
+/// Runs `f` with bottom halves (softirqs, hence NAPI polls and transmits) disabled on this
+/// CPU: for process-context code taking a lock that the data path also takes.
+pub fn with_bh_disabled<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: Balanced by the `local_bh_enable` below.
+    unsafe { bindings::local_bh_disable() };
+    let r = f();
+    // SAFETY: Disabled above.
+    unsafe { bindings::local_bh_enable() };
+    r
+}
+
+/// The RTNL lock, which serialises configuration of all netdevs; the core holds it around
+/// `open`, `stop`, `change_mtu` and the ethtool and DCB operations.
+pub struct Rtnl(());
+
+impl Rtnl {
+    /// Takes the lock; sleeps.
+    pub fn lock() -> Self {
+        // SAFETY: No preconditions; released in `drop`.
+        unsafe { bindings::rtnl_lock() };
+        Self(())
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `lock`.
+        unsafe { bindings::rtnl_unlock() };
+    }
+}
+
+/// Interface statistics (`struct rtnl_link_stats64`), filled by [`Operations::get_stats64`].
+#[repr(transparent)]
+pub struct Stats64(bindings::rtnl_link_stats64);
+
+impl Stats64 {
+    /// Adds the per-CPU counters of [`Device::count_rx`] and [`Device::count_tx`].
+    pub fn add_sw_counters<T>(&mut self, dev: &Device<T>) {
+        // SAFETY: The netdev has per-CPU `tstats` (see `Registration::new`).
+        unsafe { bindings::netdev_fetch_tstats(&mut self.0, dev.as_raw()) }
+    }
+}
+
+impl core::ops::Deref for Stats64 {
+    type Target = bindings::rtnl_link_stats64;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Stats64 {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// A writer for [`Operations::get_phys_port_name`]: formats into the caller's buffer.
+pub struct NameWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl fmt::Write for NameWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Keep room for the NUL.
+        let end = self.pos + s.len();
+        if end >= self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.pos..end].copy_from_slice(s.as_bytes());
+        self.pos = end;
+        Ok(())
+    }
+}
+
+/// The callbacks of a netdev (`struct net_device_ops`).
+#[vtable]
+pub trait Operations: Send + Sync + Sized + 'static {
+    /// The interface is brought up.
+    fn open(dev: &Device<Self>) -> Result;
+
+    /// The interface is brought down.
+    fn stop(dev: &Device<Self>) -> Result;
+
+    /// Transmits `skb`, which the driver now owns. Runs with bottom halves disabled and is
+    /// serialised by the core; stop the queue before the ring is full, there is no "busy".
+    fn start_xmit(dev: &Device<Self>, skb: SkBuff);
+
+    /// Fills the interface statistics. May run in atomic context.
+    fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The transmit queue made no progress within the watchdog timeout.
+    fn tx_timeout(_dev: &Device<Self>, _queue: u32) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the MTU, already checked against the range the driver set; call
+    /// [`Device::set_mtu`] once the device accepted it.
+    fn change_mtu(_dev: &Device<Self>, _mtu: u32) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Names the port within its device, e.g. `p3`.
+    fn get_phys_port_name(_dev: &Device<Self>, _name: &mut NameWriter<'_>) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// Holds the C callbacks of `T`.
+struct Callbacks<T>(PhantomData<T>);
+
+impl<T: Operations> Callbacks<T> {
+    /// # Safety
+    ///
+    /// The netdev callbacks below are called by the core with a netdev registered through
+    /// `Registration::<T>::new`, valid for the call.
+    unsafe fn dev<'a>(dev: *mut bindings::net_device) -> &'a Device<T> {
+        // SAFETY: By the safety requirements above.
+        unsafe { Device::from_raw(dev) }
+    }
+
+    unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: See `Callbacks::dev`.
+        from_result(|| T::open(unsafe { Self::dev(dev) }).map(|()| 0))
+    }
+
+    unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: See `Callbacks::dev`.
+        from_result(|| T::stop(unsafe { Self::dev(dev) }).map(|()| 0))
+    }
+
+    unsafe extern "C" fn start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: The core hands over its reference to `skb`; see `Callbacks::dev`.
+        unsafe { T::start_xmit(Self::dev(dev), SkBuff::from_raw(skb)) };
+        bindings::netdev_tx_NETDEV_TX_OK
+    }
+
+    unsafe extern "C" fn get_stats64(dev: *mut bindings::net_device, stats: *mut bindings::rtnl_link_stats64) {
+        // SAFETY: `stats` is valid and exclusive for the call; see `Callbacks::dev`.
+        unsafe { T::get_stats64(Self::dev(dev), &mut *stats.cast::<Stats64>()) }
+    }
+
+    unsafe extern "C" fn tx_timeout(dev: *mut bindings::net_device, queue: u32) {
+        // SAFETY: See `Callbacks::dev`.
+        unsafe { T::tx_timeout(Self::dev(dev), queue) }
+    }
+
+    unsafe extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
+        // SAFETY: See `Callbacks::dev`.
+        from_result(|| T::change_mtu(unsafe { Self::dev(dev) }, mtu as u32).map(|()| 0))
+    }
+
+    unsafe extern "C" fn get_phys_port_name(
+        dev: *mut bindings::net_device,
+        name: *mut c_char,
+        len: usize,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a buffer of `len` bytes, exclusive for the call.
+            let buf = unsafe { core::slice::from_raw_parts_mut(name.cast::<u8>(), len) };
+            let mut w = NameWriter { buf, pos: 0 };
+            // SAFETY: See `Callbacks::dev`.
+            T::get_phys_port_name(unsafe { Self::dev(dev) }, &mut w)?;
+            let end = w.pos;
+            w.buf[end] = 0;
+            Ok(0)
+        })
+    }
+
+    const OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: Some(Self::open),
+        ndo_stop: Some(Self::stop),
+        ndo_start_xmit: Some(Self::start_xmit),
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_set_mac_address: Some(bindings::eth_mac_addr),
+        ndo_get_stats64: if T::HAS_GET_STATS64 { Some(Self::get_stats64) } else { None },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT { Some(Self::tx_timeout) } else { None },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU { Some(Self::change_mtu) } else { None },
+        ndo_get_phys_port_name: if T::HAS_GET_PHYS_PORT_NAME {
+            Some(Self::get_phys_port_name)
+        } else {
+            None
+        },
+        // SAFETY: The remaining members are optional callbacks; null is valid for each.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+}
+
+/// A NAPI context (`struct napi_struct`), a field of the netdev's private data.
+#[repr(transparent)]
+pub struct Napi(Opaque<bindings::napi_struct>);
+
+// SAFETY: The NAPI core synchronises the context's state.
+unsafe impl Send for Napi {}
+// SAFETY: The methods of `&Napi` are safe to call concurrently, as in C.
+unsafe impl Sync for Napi {}
+
+impl Napi {
+    /// A context to be added with [`Builder::add_napi`].
+    pub fn new() -> impl PinInit<Self> {
+        // SAFETY: The closure initialises the whole context, to all zeroes, the state
+        // `netif_napi_add` expects; it cannot fail.
+        unsafe {
+            init::pin_init_from_closure(|slot: *mut Self| {
+                slot.write_bytes(0, 1);
+                Ok(())
+            })
+        }
+    }
+
+    fn as_raw(&self) -> *mut bindings::napi_struct {
+        self.0.get()
+    }
+
+    /// Allows polling; from [`Operations::open`].
+    pub fn enable(&self) {
+        // SAFETY: The context was added to its netdev (`Builder::add_napi`).
+        unsafe { bindings::napi_enable(self.as_raw()) }
+    }
+
+    /// Waits for a running poll and forbids new ones; from [`Operations::stop`]. Sleeps.
+    pub fn disable(&self) {
+        // SAFETY: The context was added and enabled.
+        unsafe { bindings::napi_disable(self.as_raw()) }
+    }
+
+    /// Schedules a poll, typically from the interrupt handler.
+    pub fn schedule(&self) {
+        // SAFETY: The context was added; `napi_schedule` is callable from any context.
+        unsafe { bindings::napi_schedule(self.as_raw()) };
+    }
+
+    /// Ends a poll that did `work` (less than its budget). Returns false if the poll was
+    /// rescheduled meanwhile, in which case the driver must not unmask its interrupt.
+    pub fn complete_done(&self, work: i32) -> bool {
+        // SAFETY: Called from the poll function of this context.
+        unsafe { bindings::napi_complete_done(self.as_raw(), work) }
+    }
+
+    /// Passes a received frame up the stack through GRO.
+    pub fn gro_receive(&self, skb: SkBuff) {
+        // SAFETY: Called from the poll function; GRO takes over the reference.
+        unsafe { bindings::napi_gro_receive(self.as_raw(), skb.into_raw()) };
+    }
+}
+
+/// The poll function of the NAPI context of netdevs whose private data is `Self`.
+pub trait NapiPoll: Operations {
+    /// Does at most `budget` units of receive work and returns how many it did; reclaiming
+    /// transmitted frames is free. Runs in softirq context.
+    fn poll(dev: &Device<Self>, napi: &Napi, budget: i32) -> i32;
+}
+
+/// # Safety
+///
+/// `napi` was added by `Builder::<T>::add_napi`, so its `dev` is a netdev of `T`.
+unsafe extern "C" fn napi_poll<T: NapiPoll>(napi: *mut bindings::napi_struct, budget: c_int) -> c_int {
+    // SAFETY: By the function's safety requirements; the netdev outlives its NAPI contexts.
+    let dev = unsafe { Device::<T>::from_raw((*napi).dev) };
+    // SAFETY: `Napi` is a transparent wrapper of the valid `napi`.
+    let n = unsafe { &*napi.cast::<Napi>() };
+    T::poll(dev, n, budget)
+}
+
+/// Set-up of a netdev before it is registered, from [`Registration::new`].
+pub struct Builder<'a, T> {
+    dev: &'a Device<T>,
+}
+
+impl<T: Operations> Builder<'_, T> {
+    /// The netdev being set up.
+    pub fn device(&self) -> &Device<T> {
+        self.dev
+    }
+
+    /// Sets the permanent and current MAC address.
+    pub fn set_mac(&mut self, mac: &[u8; 6]) {
+        // SAFETY: The netdev is not registered yet: nothing else uses it.
+        unsafe {
+            bindings::eth_hw_addr_set(self.dev.as_raw(), mac.as_ptr());
+            (&mut (*self.dev.as_raw()).perm_addr)[..6].copy_from_slice(mac);
+        }
+    }
+
+    /// Sets the MTU range; [`Operations::change_mtu`] only sees values within it.
+    pub fn set_mtu_range(&mut self, min: u32, max: u32) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe {
+            (*self.dev.as_raw()).min_mtu = min;
+            (*self.dev.as_raw()).max_mtu = max;
+        }
+    }
+
+    /// Sets the port number within the device (sysfs `dev_port`).
+    pub fn set_dev_port(&mut self, port: u16) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe { (*self.dev.as_raw()).dev_port = port };
+    }
+
+    /// Sets how long the transmit queue may stall before [`Operations::tx_timeout`].
+    pub fn set_watchdog_timeout(&mut self, ms: u32) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe { (*self.dev.as_raw()).watchdog_timeo = bindings::msecs_to_jiffies(ms) as c_int };
+    }
+
+    /// Uses `T`'s ethtool operations.
+    pub fn set_ethtool_ops(&mut self)
+    where
+        T: crate::net::ethtool::Operations,
+    {
+        // SAFETY: The netdev is not registered yet; the table is static and matches `T`.
+        unsafe { (*self.dev.as_raw()).ethtool_ops = crate::net::ethtool::vtable::<T>() };
+    }
+
+    /// Uses `T`'s DCB operations.
+    pub fn set_dcbnl_ops(&mut self)
+    where
+        T: crate::net::dcbnl::Operations,
+    {
+        // SAFETY: The netdev is not registered yet; the table is static and matches `T`.
+        unsafe { (*self.dev.as_raw()).dcbnl_ops = crate::net::dcbnl::vtable::<T>() };
+    }
+
+    /// Adds the NAPI context that `field` picks out of the private data.
+    pub fn add_napi(&mut self, field: impl FnOnce(&T) -> &Napi) -> Result
+    where
+        T: NapiPoll,
+    {
+        let data = self.dev.data();
+        let napi = field(data);
+        // The context must live in the private data, which lives as long as the netdev.
+        let start = data as *const T as usize;
+        let at = napi as *const Napi as usize;
+        if at < start || at + core::mem::size_of::<Napi>() > start + core::mem::size_of::<T>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The context is in the private data, pinned until after the netdev is
+        // unregistered; `free_netdev` deletes it. The netdev's private data is `T`.
+        unsafe { bindings::netif_napi_add(self.dev.as_raw(), napi.as_raw(), Some(napi_poll::<T>)) };
+        Ok(())
+    }
+}
+
+/// A registered Ethernet netdev with private data `T`, unregistered and freed on drop.
+///
+/// # Invariants
+///
+/// `dev` is a registered netdev whose private area holds an initialised `T`.
+pub struct Registration<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _data: PhantomData<T>,
+}
+
+// SAFETY: Unregistering may happen on any thread; `T` is `Send`.
+unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: `&Registration` only gives `&Device<T>`, which is `Sync`.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+impl<T: Operations> Registration<T> {
+    /// Allocates an Ethernet netdev under `parent`, initialises its private data with `init`,
+    /// lets `setup` configure it and registers it.
+    pub fn new(
+        parent: &device::Device,
+        init: impl PinInit<T, Error>,
+        setup: impl FnOnce(&mut Builder<'_, T>) -> Result,
+    ) -> Result<Self> {
+        const { assert!(core::mem::align_of::<T>() <= bindings::NETDEV_ALIGN as usize) };
+        // SAFETY: One TX and one RX queue, private area of `T`'s size.
+        let raw = unsafe { bindings::alloc_etherdev_mqs(core::mem::size_of::<T>() as c_int, 1, 1) };
+        let raw = NonNull::new(raw).ok_or(ENOMEM)?;
+        let dev = raw.as_ptr();
+        // SAFETY: The private area is sized and aligned for `T` (aligned to `NETDEV_ALIGN`).
+        if let Err(e) = unsafe { init.__pinned_init(bindings::netdev_priv(dev).cast::<T>()) } {
+            // SAFETY: Nothing else knows the netdev; its private area holds no `T`.
+            unsafe { bindings::free_netdev(dev) };
+            return Err(e);
+        }
+        // SAFETY: `dev` is valid and unregistered; `Callbacks::OPS` is a static table for `T`
+        // and per-CPU `tstats` are what `Device::count_rx` and friends use.
+        unsafe {
+            (*dev).netdev_ops = &Callbacks::<T>::OPS;
+            (*dev).dev.parent = parent.as_raw();
+            (*dev).set_pcpu_stat_type(bindings::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
+        }
+        // SAFETY: `dev` now holds an initialised `T`.
+        let mut builder = Builder { dev: unsafe { Device::from_raw(dev) } };
+        let res = setup(&mut builder).and_then(|()| {
+            // SAFETY: `dev` is fully set up.
+            to_result(unsafe { bindings::register_netdev(dev) })
+        });
+        if let Err(e) = res {
+            // SAFETY: Not registered: drop the data we initialised and free the netdev.
+            unsafe {
+                core::ptr::drop_in_place(bindings::netdev_priv(dev).cast::<T>());
+                bindings::free_netdev(dev);
+            }
+            return Err(e);
+        }
+        // INVARIANT: Registered above with an initialised `T`.
+        Ok(Self { dev: raw, _data: PhantomData })
+    }
+
+    /// The registered netdev.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariant.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// A counted reference to the netdev; dropping the `Registration` waits until every such
+    /// reference is gone.
+    pub fn handle(&self) -> ARef<Device<T>> {
+        self.device().into()
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let dev = self.dev.as_ptr();
+        // SAFETY: By the type invariant the netdev is registered and holds a `T`.
+        // Unregistering stops it (`ndo_stop`) and waits until nobody uses it; only then is
+        // `T` dropped, and `free_netdev` (which deletes the NAPI contexts) frees the memory.
+        unsafe {
+            bindings::unregister_netdev(dev);
+            core::ptr::drop_in_place(bindings::netdev_priv(dev).cast::<T>());
+            bindings::free_netdev(dev);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers (`struct sk_buff`) owned by a driver, and their streaming DMA mappings.
+//!
+//! An [`SkBuff`] is one reference to a buffer. It ends explicitly: handed to the stack,
+//! consumed once transmitted ([`SkBuff::consume`]), or dropped with a [`DropReason`] that
+//! `dropwatch` and the `kfree_skb` tracepoint show. Letting it go out of scope drops it with
+//! `NOT_SPECIFIED`.
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use crate::{bindings, device::Device, dma::DmaAddress, net::dev, prelude::*, types::ARef};
+use core::ptr::NonNull;
+
+/// Why a driver dropped a buffer (`enum skb_drop_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DropReason {
+    /// No better reason.
+    NotSpecified = bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+    /// The device is not ready: the link is down or the interface stopped.
+    DevReady = bindings::skb_drop_reason_SKB_DROP_REASON_DEV_READY,
+    /// A ring was full.
+    FullRing = bindings::skb_drop_reason_SKB_DROP_REASON_FULL_RING,
+    /// Out of memory (for a mapping or a replacement buffer).
+    NoMem = bindings::skb_drop_reason_SKB_DROP_REASON_NOMEM,
+    /// The frame does not fit the device's limits.
+    PktTooBig = bindings::skb_drop_reason_SKB_DROP_REASON_PKT_TOO_BIG,
+    /// The device reported something invalid about the frame.
+    DevHdr = bindings::skb_drop_reason_SKB_DROP_REASON_DEV_HDR,
+}
+
+/// One owned reference to a socket buffer.
+///
+/// # Invariants
+///
+/// `self.0` is a valid `sk_buff` to which this value holds a reference.
+pub struct SkBuff(NonNull<bindings::sk_buff>);
+
+// SAFETY: A buffer reference may be passed between threads, as in C.
+unsafe impl Send for SkBuff {}
+// SAFETY: `&SkBuff` only reads the buffer's metadata.
+unsafe impl Sync for SkBuff {}
+
+impl SkBuff {
+    /// # Safety
+    ///
+    /// `skb` must be valid, and the caller gives its reference to the returned value.
+    pub unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
+        // SAFETY: Valid pointers are non-null.
+        Self(unsafe { NonNull::new_unchecked(skb) })
+    }
+
+    /// Gives up the reference without dropping it.
+    pub fn into_raw(self) -> *mut bindings::sk_buff {
+        let skb = self.0.as_ptr();
+        core::mem::forget(self);
+        skb
+    }
+
+    fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Allocates a receive buffer for `len` bytes of frame, with the IP header aligned, in
+    /// atomic context.
+    pub fn alloc_rx<T>(dev: &dev::Device<T>, len: u32) -> Option<Self> {
+        // SAFETY: The netdev is valid; a null result means no memory.
+        let skb = unsafe { bindings::netdev_alloc_skb_ip_align(dev.as_raw(), len) };
+        // INVARIANT: A newly allocated buffer, whose reference we own.
+        NonNull::new(skb).map(Self)
+    }
+
+    /// The frame's length.
+    pub fn len(&self) -> u32 {
+        // SAFETY: By the type invariant.
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Whether the frame is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether all of the frame is in the linear buffer (no fragments).
+    pub fn is_linear(&self) -> bool {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_headlen(self.as_raw()) == self.len() }
+    }
+
+    /// The frame's priority (`skb->priority`), which the stack sets from the socket or the
+    /// egress QoS map.
+    pub fn priority(&self) -> u32 {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_priority(self.as_raw()) }
+    }
+
+    /// The linear part of the frame.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: `data` points to `skb_headlen` initialised bytes owned by the buffer.
+        unsafe {
+            core::slice::from_raw_parts((*self.as_raw()).data, bindings::skb_headlen(self.as_raw()) as usize)
+        }
+    }
+
+    /// Appends `len` bytes of tail room, written by the device, to the frame.
+    pub fn put(&mut self, len: u32) -> Result {
+        // SAFETY: By the type invariant.
+        if len > unsafe { bindings::skb_tailroom(self.as_raw()) } {
+            return Err(EINVAL);
+        }
+        // SAFETY: `len` fits the tail room, so `skb_put` cannot panic.
+        unsafe { bindings::skb_put(self.as_raw(), len) };
+        Ok(())
+    }
+
+    /// Sets the protocol from the Ethernet header and pulls the header, as received on `dev`.
+    pub fn eth_type_trans<T>(&mut self, dev: &dev::Device<T>) {
+        // SAFETY: The buffer holds a received frame of at least `ETH_HLEN` bytes, which the
+        // caller's `put` and the device's minimum frame size guarantee.
+        unsafe { bindings::skb_eth_type_trans(self.as_raw(), dev.as_raw()) };
+    }
+
+    /// Frees the buffer as successfully used (transmitted), from any context.
+    pub fn consume(self) {
+        // SAFETY: We give up our reference.
+        unsafe { bindings::dev_consume_skb_any(self.into_raw()) }
+    }
+
+    /// Frees the buffer as dropped for `reason`, from any context.
+    pub fn drop_reason(self, reason: DropReason) {
+        // SAFETY: We give up our reference; `reason` is a valid drop reason.
+        unsafe { bindings::dev_kfree_skb_any_reason(self.into_raw(), reason as _) }
+    }
+
+    /// Maps the frame for the device to read (transmit). The frame must be linear.
+    pub fn map_to_device(self, dev: &Device) -> core::result::Result<Mapped, Self> {
+        if !self.is_linear() {
+            return Err(self);
+        }
+        let len = self.len();
+        Mapped::new(self, dev, len, bindings::dma_data_direction_DMA_TO_DEVICE)
+    }
+
+    /// Maps `len` bytes of the tail room for the device to write (receive).
+    pub fn map_from_device(self, dev: &Device, len: u32) -> core::result::Result<Mapped, Self> {
+        // SAFETY: By the type invariant.
+        if len > unsafe { bindings::skb_tailroom(self.as_raw()) } || !self.is_empty() {
+            return Err(self);
+        }
+        Mapped::new(self, dev, len, bindings::dma_data_direction_DMA_FROM_DEVICE)
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference, which is given up here.
+        unsafe {
+            bindings::dev_kfree_skb_any_reason(
+                self.as_raw(),
+                bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+            )
+        }
+    }
+}
+
+/// A buffer mapped for streaming DMA: the device may access its data until it is unmapped.
+///
+/// The device must stay bound while mappings exist; a netdev's buffers satisfy this, since
+/// the netdev is unregistered (and its rings emptied) before its device unbinds.
+///
+/// # Invariants
+///
+/// `addr` is a mapping of `len` bytes at the buffer's `data` for `dev` in direction `dir`.
+pub struct Mapped {
+    skb: core::mem::ManuallyDrop<SkBuff>,
+    dev: ARef<Device>,
+    addr: DmaAddress,
+    len: u32,
+    dir: bindings::dma_data_direction,
+}
+
+impl Mapped {
+    fn new(
+        skb: SkBuff,
+        dev: &Device,
+        len: u32,
+        dir: bindings::dma_data_direction,
+    ) -> core::result::Result<Self, SkBuff> {
+        // SAFETY: `data` has at least `len` bytes (checked by the callers) that stay allocated
+        // while the buffer is, which the mapping owns until it unmaps.
+        let addr = unsafe {
+            bindings::dma_map_single(dev.as_raw(), (*skb.as_raw()).data.cast(), len as usize, dir)
+        };
+        // SAFETY: `addr` was just returned for `dev`.
+        if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+            return Err(skb);
+        }
+        // INVARIANT: Mapped above.
+        Ok(Self { skb: core::mem::ManuallyDrop::new(skb), dev: dev.into(), addr, len, dir })
+    }
+
+    /// The address the device uses.
+    pub fn dma_address(&self) -> DmaAddress {
+        self.addr
+    }
+
+    /// The mapped length.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Ends the mapping; what the device wrote is visible to the CPU afterwards.
+    pub fn unmap(mut self) -> SkBuff {
+        self.release();
+        // SAFETY: `release` unmapped; the buffer is taken once and `self` is forgotten.
+        let skb = unsafe { core::mem::ManuallyDrop::take(&mut self.skb) };
+        // SAFETY: `dev` is dropped here, as `forget` would leak its reference.
+        unsafe { core::ptr::drop_in_place(&mut self.dev) };
+        core::mem::forget(self);
+        skb
+    }
+
+    fn release(&mut self) {
+        // SAFETY: By the type invariant; called once, by `unmap` or `drop`.
+        unsafe { bindings::dma_unmap_single(self.dev.as_raw(), self.addr, self.len as usize, self.dir) };
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        self.release();
+        // SAFETY: Unmapped above; the buffer is dropped once.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.skb) };
+    }
+}

@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# DCB with iproute2's dcb on port 2 of devices 0 (sender, $a) and 1
+# (receiver, $b), each in its own network namespace: PFC, ETS and DCBX
+# settings round-trip and reach the device, and change what it does:
+# with PFC a receiver out of buffers pauses the sender instead of
+# dropping, and ETS shares a slow link by the configured bandwidth.
+. ./lib.sh
+
+HL_PORTS=0x20000
+PORT=2
+REG_PFC_EN=0x080
+REG_TC_BW=0x084
+REG_PRIO_TC=0x08c
+REG_TC_TSA=0x090
+REG_COUNTERS=0x100
+C_RX_NO_BUFFER=6
+C_TX_PAUSE=9
+C_RX_PAUSE=17
+C_TX_TC_BYTES=49
+HL_CTL_LINK_RATE=0xff040
+
+set -- $HL_DEVS
+port_if() {
+	for _n in "$HL_PCI/$1"/habanalabs.eth.*/net/*; do
+		[ "$(cat "$_n/dev_port")" = "$2" ] && { echo "${_n##*/}"; return; }
+	done
+}
+a=$(port_if "$1" $PORT)
+b=$(port_if "$2" $PORT)
+if [ -z "$a" ] || [ -z "$b" ]; then
+	hl_fail "port $PORT of both devices has a netdev"
+	hl_exit
+fi
+hl_diag "sender $a ($1 p$PORT), receiver $b ($2 p$PORT)"
+port_rd() { hl_rd "$1" $((HL_PORTS + 0x800 * PORT + $2)); }
+counter() { hl_rd64 "$1" $((HL_PORTS + 0x800 * PORT + REG_COUNTERS + 8 * $2)); }
+has() { echo "$1" | grep -qE "$2"; }
+
+mkdir -p /run/netns
+ip netns add hl-dcb-a
+ip netns add hl-dcb-b
+cleanup_ns() {
+	ip netns del hl-dcb-a 2>/dev/null
+	ip netns del hl-dcb-b 2>/dev/null
+	hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 0
+	hl_cleanup
+}
+trap 'cleanup_ns '"$1" EXIT
+ip link set "$a" netns hl-dcb-a
+ip link set "$b" netns hl-dcb-b
+A() { ip netns exec hl-dcb-a "$@"; }
+B() { ip netns exec hl-dcb-b "$@"; }
+A ip addr add 10.77.0.1/24 dev "$a"
+B ip addr add 10.77.0.2/24 dev "$b"
+A ip link set "$a" up
+B ip link set "$b" up
+hl_check "link up" A ping -c 1 -W 5 10.77.0.2
+
+# --- DCBX --------------------------------------------------------------------------
+hl_check "DCBX is host-managed IEEE" has "$(A dcb dcbx show dev "$a")" "host.*ieee|ieee.*host"
+hl_check "DCBX CEE is refused" hl_not A dcb dcbx set dev "$a" cee
+hl_check "DCBX host ieee is accepted" A dcb dcbx set dev "$a" host ieee
+
+# --- PFC ---------------------------------------------------------------------------
+A dcb pfc set dev "$a" prio-pfc all:off 3:on
+hl_check "PFC round-trips" has "$(A dcb pfc show dev "$a" prio-pfc)" "3:on"
+hl_check "PFC_EN is 0x08" [ "$(port_rd "$1" $REG_PFC_EN)" -eq 8 ]
+hl_check "pfc-cap is 8" has "$(A dcb pfc show dev "$a" pfc-cap)" "pfc-cap 8"
+A dcb pfc set dev "$a" prio-pfc all:off
+
+# A receiver that takes its time: a small RX ring and a long interrupt delay,
+# so that a burst finds it out of buffers.
+B ethtool -G "$b" rx 64
+B ethtool -C "$b" rx-usecs 20000 rx-frames 0
+B ip link set "$b" up
+A ping -c 1 -W 5 10.77.0.2 > /dev/null
+# burst: 400 UDP datagrams of 1000 bytes at priority 0.
+burst() {
+	A socat -u -b 1000 OPEN:/dev/zero,readbytes=400000 \
+		UDP:10.77.0.2:9,setsockopt-int=1:12:0 2>/dev/null
+}
+nobuf=$(counter "$2" $C_RX_NO_BUFFER)
+burst
+hl_check "without PFC the receiver drops for want of buffers" \
+	[ "$(counter "$2" $C_RX_NO_BUFFER)" -gt "$nobuf" ]
+
+B dcb pfc set dev "$b" prio-pfc 0:on
+hl_check "receiver PFC_EN is 0x01" [ "$(port_rd "$2" $REG_PFC_EN)" -eq 1 ]
+nobuf=$(counter "$2" $C_RX_NO_BUFFER)
+txp=$(counter "$2" $C_TX_PAUSE)
+rxp=$(counter "$1" $C_RX_PAUSE)
+burst
+hl_check "with PFC the receiver sends pauses" [ "$(counter "$2" $C_TX_PAUSE)" -gt "$txp" ]
+hl_check "with PFC the sender sees pauses" [ "$(counter "$1" $C_RX_PAUSE)" -gt "$rxp" ]
+hl_check "with PFC nothing is dropped for want of buffers" \
+	[ "$(counter "$2" $C_RX_NO_BUFFER)" -eq "$nobuf" ]
+requests=$(B dcb -s pfc show dev "$b" requests)
+hl_check "PFC requests count the pauses sent ($requests)" has "$requests" "0:[1-9]"
+B dcb pfc set dev "$b" prio-pfc all:off
+B ethtool -C "$b" rx-usecs 0 rx-frames 0
+B ethtool -G "$b" rx 512
+
+# --- ETS ---------------------------------------------------------------------------
+A dcb ets set dev "$a" tc-tsa all:ets tc-bw 0:0 1:75 2:25 3:0 4:0 5:0 6:0 7:0 \
+	prio-tc all:0 1:1 2:2
+ets=$(A dcb ets show dev "$a")
+hl_check "ETS round-trips (tc-bw)" has "$ets" "1:75 2:25"
+hl_check "ETS round-trips (prio-tc)" has "$ets" "1:1 2:2"
+hl_check "TC_BW reaches the device" [ "$(port_rd "$1" $REG_TC_BW)" -eq $((0x194b00)) ]
+hl_check "PRIO_TC reaches the device" [ "$(port_rd "$1" $REG_PRIO_TC)" -eq $((0x210)) ]
+hl_check "TC_TSA reaches the device" [ "$(port_rd "$1" $REG_TC_TSA)" -eq 255 ]
+hl_check "bandwidths not summing to 100 are refused" \
+	hl_not A dcb ets set dev "$a" tc-bw 0:50 1:20 2:20 3:0 4:0 5:0 6:0 7:0
+
+# Two flows at priorities 1 and 2 through a 20 Mbit/s link: the link is
+# shared 75/25 while both are backlogged.
+hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 20
+tc1=$(counter "$1" $((C_TX_TC_BYTES + 1)))
+tc2=$(counter "$1" $((C_TX_TC_BYTES + 2)))
+for prio in 1 2; do
+	A socat -u -b 1400 OPEN:/dev/zero,readbytes=4200000 \
+		UDP:10.77.0.2:9,setsockopt-int=1:12:$prio 2>/dev/null &
+done
+sleep 2
+d1=$(($(counter "$1" $((C_TX_TC_BYTES + 1))) - tc1))
+d2=$(($(counter "$1" $((C_TX_TC_BYTES + 2))) - tc2))
+wait
+hl_diag "in 2 s: TC 1 sent $d1 bytes, TC 2 $d2"
+hl_check "ETS: TC 1 gets about three times TC 2" \
+	[ "$d2" -gt 0 ] && [ $((d1 * 10 / d2)) -ge 20 ] && [ $((d1 * 10 / d2)) -le 45 ]
+hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 0
+A dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
+
+hl_exit
