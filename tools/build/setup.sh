@@ -13,6 +13,8 @@ packages=(
 	make flex bison bc libelf-dev libssl-dev cpio clang libclang-dev lld llvm
 	# Runner, guest userspace, hl-thunk's C ABI test.
 	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip gcc g++ libc6-dev
+	# The guest's network tests and the kernel's python and shell selftests.
+	python3 python3-yaml socat iperf3 iputils-ping jq netsniff-ng
 )
 
 missing=()

@@ -11,8 +11,12 @@
 # ioctl and a NOP submission's round trip (K times each, default 1000) and
 # a host-to-device LIN_DMA of BYTES. Prints the numbers and two ratios: the
 # round trip over the null ioctl, and the DMA's throughput over the model's
-# memcpy. Logs in build/vm/: bench.log (the guest's output), bench-run.log
-# (run.sh's), console.log and hlsim.log.
+# memcpy. Then, from the same VM (the selftests' nic_bench.sh), TCP and UDP
+# throughput (iperf3) and ping latency over a pair of habanalabs ports, a
+# veth pair and two virtio-net NICs on a QEMU hub, each end in a network
+# namespace of its own, with the habanalabs numbers over the others. Logs
+# in build/vm/: bench.log (the guest's output), bench-run.log (run.sh's),
+# console.log and hlsim.log.
 set -uo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
@@ -40,7 +44,15 @@ value() {
 		awk '$1 > 0 { print $1 }'
 }
 
+# not_measured: says which numbers are missing, with the guest's output.
+not_measured() {
+	echo "bench: not measured: ${missing[*]}; the guest's output ($logs/bench.log):"
+	tail -n 20 <<< "$guest" | sed 's/^/    /'
+	[ $rc = 0 ] || echo "  run.sh exited with $rc: $logs/bench-run.log, $logs/console.log"
+}
+
 declare -A v
+kinds=(habanalabs veth virtio)
 echo "bench: model memcpy of $size on the host"
 memcpy=$("$hlsim" --bench-memcpy "$size" 2>&1)
 v[memcpy_mb_per_s]=$(value mb_per_s "$memcpy")
@@ -59,11 +71,19 @@ for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s; do
 	[ -n "${v[$key]}" ] || missing+=("$key")
 done
 if [ ${#missing[@]} != 0 ]; then
-	echo "bench: not measured: ${missing[*]}; the guest's output ($logs/bench.log):"
-	tail -n 20 <<< "$guest" | sed 's/^/    /'
-	[ $rc = 0 ] || echo "  run.sh exited with $rc: $logs/bench-run.log, $logs/console.log"
+	not_measured
 	exit 1
 fi
+# UDP loss may be 0.
+for kind in "${kinds[@]}"; do
+	for key in tcp_mbps udp_mbps ping_avg_us ping_median_us; do
+		v[${kind}_$key]=$(value ${kind}_$key "$guest")
+		[ -n "${v[${kind}_$key]}" ] || missing+=("${kind}_$key")
+	done
+	v[${kind}_udp_loss_pct]=$(grep -o "\b${kind}_udp_loss_pct=[0-9.]*" <<< "$guest" |
+		head -n 1 | cut -d= -f2)
+	[ -n "${v[${kind}_udp_loss_pct]}" ] || missing+=("${kind}_udp_loss_pct")
+done
 [ $rc = 0 ] || echo "bench: run.sh exited with $rc after the numbers ($logs/bench-run.log)"
 
 rounds=$(sed -n 's/^cs_roundtrip_us=.* iterations=\([0-9]*\).*/\1/p' <<< "$guest")
@@ -85,3 +105,32 @@ BEGIN {
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
 	row("model memcpy (hlsim, host)", memcpy, "MB/s")
 }'
+echo
+awk -v net="$(for key in "${!v[@]}"; do echo "$key=${v[$key]}"; done)" '
+function cell(x) { return x == "" ? sprintf("%11s", "-") : sprintf("%11.1f", x) }
+function ratio(a, b) { return a == "" || b == "" || b == 0 ? sprintf("%10s", "-") : sprintf("%10.3g", a / b) }
+function row(name, key, ratios,    h, e, o) {
+	h = v["habanalabs_" key]; e = v["veth_" key]; o = v["virtio_" key]
+	printf "  %-30s%s%s%s", name, cell(h), cell(e), cell(o)
+	if (ratios)
+		printf "%s%s", ratio(h, e), ratio(h, o)
+	printf "\n"
+}
+BEGIN {
+	n = split(net, kv, "\n")
+	for (i = 1; i <= n; i++) {
+		split(kv[i], p, "=")
+		v[p[1]] = p[2]
+	}
+	printf "  %-30s%11s%11s%11s%10s%10s\n", "network (netns to netns)", "habanalabs",
+	       "veth", "virtio-net", "hl/veth", "hl/virtio"
+	row("TCP, iperf3 (Mbit/s)", "tcp_mbps", 1)
+	row("UDP, 10G offered (Mbit/s)", "udp_mbps", 1)
+	row("UDP loss (%)", "udp_loss_pct", 0)
+	row("ping RTT, average (us)", "ping_avg_us", 1)
+	row("ping RTT, median (us)", "ping_median_us", 1)
+}'
+if [ ${#missing[@]} != 0 ]; then
+	not_measured
+	exit 1
+fi

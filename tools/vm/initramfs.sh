@@ -8,20 +8,72 @@
 #    hlthunk-c-smoke (tests/c_smoke.c, compiled here with gcc against
 #    include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt;
-#  - tools/vm/init as /init.
-# It is rebuilt only when one of these inputs (or this script) changed.
+#  - tools/vm/init as /init;
+#  - a symlink into /net for each file of build/vm/netroot;
+# and build/vm/netroot, the network tests' userland, which run.sh shares
+# with the guest over 9p and init mounts on /net (unpacking it with the
+# initramfs would take a CPU for longer than RCU lets one go unscheduled,
+# under TCG on a busy machine):
+#  - Debian's tc, ping (iputils), socat, iperf3, jq, mausezahn, bash,
+#    coreutils' timeout, env, date, readlink and comm (busybox's timeout
+#    and env run its own applets for ip and ping; the kernel's scripts want
+#    date +%N, readlink -e and comm) with their shared libraries;
+#  - python3 with the part of its library and of PyYAML that the kernel's
+#    python selftests import (found by importing their libraries here);
+#  - the kernel's selftests nic_upstream.sh runs, with what they source and
+#    import and ynl's specs, from the kernel tree to /usr/src/linux as laid
+#    out there, and its uapi ethtool.h to /usr/include/linux (ethtool_lib.sh
+#    reads it).
+# Both are rebuilt only when one of these inputs (or this script) changed.
 # Prints the archive's path.
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
 out=$HL_BUILD/vm/initramfs.cpio.gz
+netroot=$HL_BUILD/vm/netroot
 module=$HL_BUILD/module/habanalabs/habanalabs.ko
 collection=drivers/accel/habanalabs
 tests=$HL_TOP/tools/testing/selftests/$collection
 busybox=/bin/busybox
 bins=(/usr/sbin/ip /usr/sbin/ethtool /usr/sbin/dcb)
-mapfile -t libs < <(ldd "${bins[@]}" |
-	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' | sort -u)
+net_bins=(/usr/sbin/tc /usr/bin/ping /usr/bin/socat /usr/bin/iperf3 /usr/bin/jq
+	  /usr/sbin/mausezahn /usr/bin/bash /usr/bin/timeout /usr/bin/env
+	  /usr/bin/date /usr/bin/readlink /usr/bin/comm /usr/bin/python3.11)
+
+# needed_libs FILE...: the shared libraries and ld.so that FILEs load.
+needed_libs() {
+	ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' |
+		sort -u
+}
+mapfile -t libs < <(needed_libs "${bins[@]}")
+
+ksrc_files=()
+ethtool_h=$HL_KSRC/include/uapi/linux/ethtool.h
+py_files=()
+if [ -e "$HL_KSRC/Makefile" ]; then
+	ksrc_files=(tools/testing/selftests/drivers/net/{ping,stats,queues}.py
+		    tools/testing/selftests/drivers/net/hw/{ethtool,ethtool_lib,ethtool_rmon,loopback}.sh
+		    tools/testing/selftests/net/{lib,forwarding/lib,forwarding/tc_common}.sh
+		    Documentation/netlink/specs/{ethtool,netdev,rt_link}.yaml)
+	mapfile -t -O ${#ksrc_files[@]} ksrc_files < <(cd "$HL_KSRC" &&
+		find tools/testing/selftests/{drivers/,}net/lib/py tools/net/ynl/lib \
+			-maxdepth 1 -name '*.py' | sort)
+	mapfile -t py_files < <(cd "$HL_KSRC/tools/testing/selftests/drivers/net" &&
+		/usr/bin/python3.11 -I -c '
+import os, sys, glob, errno, importlib.util, encodings.ascii, encodings.latin_1
+sys.path.insert(0, ".")
+import lib.py
+for m in list(sys.modules.values()):
+    f = getattr(m, "__file__", None) or ""
+    if (f.startswith(("/usr/lib/python3.11/", "/usr/lib/python3/dist-packages/yaml/"))
+            and not f.endswith("/sitecustomize.py")):
+        print(f)
+        if f.endswith(".py") and os.path.exists(importlib.util.cache_from_source(f)):
+            print(importlib.util.cache_from_source(f))' | sort -u)
+else
+	hl_log "warning: no kernel tree in $HL_KSRC; the VM will not have the kernel's selftests"
+fi
+mapfile -t net_libs < <(needed_libs "${net_bins[@]}" $(printf '%s\n' "${py_files[@]}" | grep '\.so$'))
 
 hl_thunk=$HL_TOP/tools/hl-thunk
 hl_thunk_out=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release
@@ -35,15 +87,14 @@ if [ -e "$hl_thunk_lib" ] && [ -e "$hl_thunk_out/hl-thunk" ] &&
 		-I"$HL_TOP/include/uapi" "$hl_thunk/tests/c_smoke.c" \
 		-L"$hl_thunk_out" -lhlthunk -o "$hl_thunk_c"
 	hl_thunk_bins=("$hl_thunk_out/hl-thunk" "$hl_thunk_out/hl-compute-tests" "$hl_thunk_c")
-	mapfile -t libs < <({ printf '%s\n' "${libs[@]}"
-		ldd "${hl_thunk_bins[@]}" "$hl_thunk_lib" |
-		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }'
-		} | sort -u)
+	mapfile -t libs < <(needed_libs "${bins[@]}" "${hl_thunk_bins[@]}" "$hl_thunk_lib")
 else
 	hl_log "warning: hl-thunk is not built (make tools); the VM will not have it"
 fi
 
 inputs=("$0" "$HL_TOP/tools/vm/init" "$busybox" "${bins[@]}" "${libs[@]}")
+inputs+=("${net_bins[@]}" "${net_libs[@]}" "${py_files[@]}")
+[ ${#ksrc_files[@]} = 0 ] || inputs+=("${ksrc_files[@]/#/$HL_KSRC/}" "$ethtool_h")
 inputs+=("${hl_thunk_bins[@]}")
 [ ${#hl_thunk_bins[@]} = 0 ] || inputs+=("$hl_thunk_lib")
 mapfile -t -O ${#inputs[@]} inputs < <(find "$tests" -type f | sort)
@@ -55,60 +106,89 @@ fi
 
 mkdir -p "$HL_BUILD/vm"
 stamp=$(sha256sum "${inputs[@]}" | sha256sum | cut -c1-16)
-if [ -e "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
+if [ -e "$out" ] && [ -d "$netroot" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
 	echo "$out"
 	exit 0
 fi
 
-hl_log "building $out"
+hl_log "building $out and $netroot"
 stage=$(mktemp -d "$HL_BUILD/vm/initramfs.XXXXXX")
 trap 'rm -rf "$stage" "$stage.cpio.gz"' EXIT
+net=$stage/netroot root=$stage/root
 
-mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,dev,proc,sys,tmp,root,etc}
-cp "$busybox" "$stage/bin/busybox"
+# copy_libs DIR LIB...: LIBs into DIR at their paths, under their real file
+# names (ip reads libbpf's version from it) and linked from their own.
+copy_libs() {
+	local dir=$1 lib real
+	shift
+	for lib; do
+		real=$(readlink -f "$lib")
+		mkdir -p "$dir${lib%/*}"
+		cp "$real" "$dir${lib%/*}/"
+		[ "${real##*/}" = "${lib##*/}" ] || ln -s "${real##*/}" "$dir$lib"
+	done
+}
+
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,dev,proc,sys,tmp,root,etc,net,run,var}
+ln -s ../run "$root/var/run"
+cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list-full); do
-	[ "$applet" = bin/busybox ] || ln -s /bin/busybox "$stage/$applet"
+	[ "$applet" = bin/busybox ] || ln -s /bin/busybox "$root/$applet"
 done
-
 # Debian's tools replace busybox's applets of the same name.
-for bin in "${bins[@]}"; do
-	rm -f "$stage"/{bin,sbin,usr/bin,usr/sbin}/"$(basename "$bin")"
-	cp "$bin" "$stage/usr/sbin/"
+for bin in "${bins[@]}" "${net_bins[@]}"; do
+	rm -f "$root"/{bin,sbin,usr/bin,usr/sbin}/"${bin##*/}"
 done
-# Libraries keep their real file names (ip reads libbpf's version from it).
-for lib in "${libs[@]}"; do
-	dir=$(dirname "$lib") real=$(readlink -f "$lib")
-	mkdir -p "$stage$dir"
-	cp "$real" "$stage$dir/"
-	[ "$(basename "$real")" = "$(basename "$lib")" ] ||
-		ln -s "$(basename "$real")" "$stage$lib"
-done
+cp --parents "${bins[@]}" "$root/"
+copy_libs "$root" "${libs[@]}"
+ln -s /usr/bin/bash "$root/bin/bash"
 # busybox sh runs its applets before searching PATH: a function makes the
 # interactive shell run Debian's tool instead of the applet of that name.
-for bin in "${bins[@]}"; do
-	name=$(basename "$bin")
-	"$busybox" --list | grep -qx "$name" && echo "$name() { $bin \"\$@\"; }"
-done > "$stage/etc/profile"
+for bin in "${bins[@]}" "${net_bins[@]}"; do
+	"$busybox" --list | grep -qx "${bin##*/}" && echo "${bin##*/}() { $bin \"\$@\"; }"
+done > "$root/etc/profile"
 
-[ -e "$module" ] && cp "$module" "$stage/lib/modules/"
+mkdir "$net"
+cp --parents "${net_bins[@]}" "$net/"
+copy_libs "$net" "${net_libs[@]}"
+ln -s python3.11 "$net/usr/bin/python3"
+# --preserve keeps the modules' times, which their compiled copies are
+# checked by.
+[ ${#py_files[@]} = 0 ] || cp --parents --preserve=timestamps "${py_files[@]}" "$net/"
+if [ ${#ksrc_files[@]} != 0 ]; then
+	mkdir -p "$net/usr/src/linux" "$net/usr/include/linux"
+	(cd "$HL_KSRC" && cp --parents "${ksrc_files[@]}" "$net/usr/src/linux/")
+	cp "$ethtool_h" "$net/usr/include/linux/"
+	/usr/bin/python3.11 -m compileall -q "$net/usr/src/linux" > /dev/null
+fi
+(cd "$net" && find . -mindepth 1 ! -type d) | while read -r f; do
+	f=${f#.}
+	[ -e "$root$f" ] || [ -L "$root$f" ] && continue
+	mkdir -p "$root${f%/*}"
+	ln -s "/net$f" "$root$f"
+done
+
+[ -e "$module" ] && cp "$module" "$root/lib/modules/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then
-	cp "${hl_thunk_bins[@]}" "$stage/usr/bin/"
-	mkdir -p "$stage/usr/lib"
-	cp "$hl_thunk_lib" "$stage/usr/lib/"
+	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"
+	mkdir -p "$root/usr/lib"
+	cp "$hl_thunk_lib" "$root/usr/lib/"
 fi
 
-mkdir -p "$stage/selftests/$collection"
-cp -a "$tests/." "$stage/selftests/$collection/"
+mkdir -p "$root/selftests/$collection"
+cp -a "$tests/." "$root/selftests/$collection/"
 # kselftest's list of installed tests: TEST_PROGS of the Makefile.
 sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' "$tests/Makefile" |
 	sed -n 's/^TEST_PROGS[[:space:]]*[:+]*=//p' | tr -s ' \t' '\n' |
-	sed -n "s|^\(..*\)$|$collection:\1|p" > "$stage/selftests/kselftest-list.txt"
+	sed -n "s|^\(..*\)$|$collection:\1|p" > "$root/selftests/kselftest-list.txt"
 
-install -m 755 "$HL_TOP/tools/vm/init" "$stage/init"
+install -m 755 "$HL_TOP/tools/vm/init" "$root/init"
 
-(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$stage.cpio.gz"
+rm -rf "$netroot"
+mv "$net" "$netroot"
 mv "$stage.cpio.gz" "$out"
 echo "$stamp" > "$out.stamp"
 echo "$out"

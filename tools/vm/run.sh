@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Boots the test kernel in QEMU (TCG) with two hlsim devices and a foreign
-# ivshmem device, habanalabs.ko and the selftests in the initramfs.
+# ivshmem device, habanalabs.ko and the selftests in the initramfs, and
+# build/vm/netroot (initramfs.sh) shared read-only over 9p.
 #
 #   run.sh                 interactive: the guest loads the driver, lists the
 #                          bound devices and gives a shell when stdin is a
@@ -10,12 +11,16 @@
 #                          kselftest TAP goes to build/vm/tap.log and to
 #                          stdout, the console to build/vm/console.log
 #   run.sh --bench [ARG..] runs hl-thunk bench ARGs (no commas) in the
-#                          guest; its output goes to build/vm/bench.log and
-#                          to stdout, the console to build/vm/console.log
+#                          guest, then the network benchmark (nic_bench.sh)
+#                          with two more NICs, virtio-net on a QEMU hub, as
+#                          its reference; the output goes to
+#                          build/vm/bench.log and to stdout, the console to
+#                          build/vm/console.log
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
-# build/vm/hlsim.log.
+# build/vm/hlsim.log. HL_NET_PAIRS is passed on to the selftests (see
+# their lib.sh).
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
@@ -75,8 +80,13 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -device ivshmem-doorbell,chardev=hl1,vectors=32,addr=0x5
       -object memory-backend-file,id=plain,size=1M,mem-path="$tmp/plain",share=on
       -device ivshmem-plain,memdev=plain,addr=0x6
+      -virtfs local,path="$HL_BUILD/vm/netroot",mount_tag=hlnet,security_model=none,readonly=on
       -nic none -kernel "$bzimage" -initrd "$initramfs" -no-reboot)
+[ $mode != bench ] ||
+	qemu+=(-netdev hubport,id=vn0,hubid=0 -device virtio-net-pci,netdev=vn0,addr=0x7
+	       -netdev hubport,id=vn1,hubid=0 -device virtio-net-pci,netdev=vn1,addr=0x8)
 cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
+[ -z "${HL_NET_PAIRS:-}" ] || cmdline+=" hl.net_pairs=$(echo $HL_NET_PAIRS | tr ' ' ,)"
 
 if [ $mode != interactive ]; then
 	: > "$logs/$out"

@@ -22,16 +22,25 @@ HL_MAGIC=0x4d534c48
 HL_MAJOR=1
 HL_REG_MAGIC=0x000
 HL_REG_VERSION=0x004
+HL_REG_CAPS=0x008
+HL_CAP_NIC=0x4
 HL_REG_SERIAL_LO=0x010
 HL_REG_SERIAL_HI=0x014
 HL_REG_DRAM_SIZE_LO=0x020
 HL_REG_DRAM_SIZE_HI=0x024
+HL_REG_PORT_MASK=0x040
+# Port p's MAC address: bytes 0-3 at HL_REG_MAC + 8p, 4-5 at + 4.
+HL_REG_MAC=0x080
 HL_CTL_FAULTS=0xff000
 HL_CTL_DOORBELLS=0xff004
 HL_FAULT_SELFTEST_CORRUPT=0x1
 HL_FAULT_MAILBOX_HANG=0x2
 # Bit q stops QMAN q's engine (the compute tests set it).
 HL_CTL_ENGINE_HANG=0xff008
+# Per port p at + 4p.
+HL_CTL_PORT_FAULTS=0xff010
+HL_CTL_LINK_RATE=0xff040
+HL_PORT_LINK_DOWN=0x1
 
 # busybox sh runs its own applets before searching PATH: ip must be
 # iproute2's.
@@ -193,9 +202,242 @@ hl_log_show() {
 	hl_log | grep -F "habanalabs $1: " | sed 's/^/# /'
 }
 
+# --- Waiting ---------------------------------------------------------------
+
+# hl_uptime: whole seconds since boot.
+hl_uptime() {
+	read -r _up _ < /proc/uptime
+	echo "${_up%.*}"
+}
+
+# hl_poll SECONDS CMD [ARG...]: runs CMD every 50 ms until it succeeds, for
+# at most SECONDS; fails if it never did.
+hl_poll() {
+	_poll_end=$(($(hl_uptime) + $1))
+	shift
+	until "$@"; do
+		[ "$(hl_uptime)" -lt $_poll_end ] || return 1
+		sleep 0.05
+	done
+}
+
+# --- NIC ports -------------------------------------------------------------
+#
+# A bound device with the NIC capability has an auxiliary device,
+# habanalabs.eth.N, under its PCI device, and under that a netdev per port.
+# Tests find the ports through sysfs, never by name. hl_nic_setup lists the
+# wired pairs, port p of device 2k with port p of device 2k + 1. With
+# HL_NET_PAIRS="A:B C:D" (run.sh passes it on from the host) the tests use
+# those interfaces instead, with HL_NET_PAIRS=veth ten veth pairs, so that
+# they can be tried without the driver.
+
+HL_AUX=/sys/bus/auxiliary/devices
+HL_NET_PAIRS=${HL_NET_PAIRS:-}
+HL_PAIRS=
+HL_NIC_FAULTS=0
+
+hl_has_nic() { [ $(($(hl_rd "$1" $HL_REG_CAPS) & HL_CAP_NIC)) -ne 0 ]; }
+
+# hl_port_count DEV: the ports PORT_MASK shows.
+hl_port_count() {
+	_mask=$(hl_rd "$1" $HL_REG_PORT_MASK) _n=0
+	while [ "$_mask" -ne 0 ]; do
+		_n=$((_n + (_mask & 1))) _mask=$((_mask >> 1))
+	done
+	echo $_n
+}
+
+# hl_mac DEV PORT: the port's MAC address, from the identity registers.
+hl_mac() {
+	_lo=$(hl_rd "$1" $((HL_REG_MAC + 8 * $2)))
+	_hi=$(hl_rd "$1" $((HL_REG_MAC + 8 * $2 + 4)))
+	printf '%02x:%02x:%02x:%02x:%02x:%02x\n' $((_lo & 255)) $((_lo >> 8 & 255)) \
+		$((_lo >> 16 & 255)) $((_lo >> 24 & 255)) $((_hi & 255)) $((_hi >> 8 & 255))
+}
+
+# hl_eth_aux DEV: the sysfs directory of DEV's auxiliary Ethernet device.
+hl_eth_aux() {
+	for _a in "$HL_AUX"/habanalabs.eth.*; do
+		[ -e "$_a" ] || continue
+		_a=$(readlink -f "$_a")
+		[ "${_a%/*}" = "$(readlink -f "$HL_PCI/$1")" ] && echo "$_a"
+	done
+}
+
+# hl_ports DEV: "PORT IFNAME" for each netdev of DEV in this namespace, by
+# port.
+hl_ports() {
+	_a=$(hl_eth_aux "$1")
+	[ -n "$_a" ] || return 0
+	for _i in "$_a"/net/*; do
+		[ -e "$_i/dev_port" ] && echo "$(cat "$_i/dev_port") ${_i##*/}"
+	done | sort -n
+}
+
+hl_all_ports_here() {
+	[ "$(hl_ports "$1" | wc -l)" -eq "$(hl_port_count "$1")" ]
+}
+
+# hl_port_if DEV PORT: the netdev of DEV's port PORT.
+hl_port_if() { hl_ports "$1" | awk -v p="$2" '$1 == p { print $2 }'; }
+
+# hl_if_port IF: "DEV PORT" of a habanalabs netdev in this namespace.
+hl_if_port() {
+	_a=$(readlink -f "/sys/class/net/$1/device") || return 1
+	_a=${_a%/*}
+	echo "${_a##*/} $(cat "/sys/class/net/$1/dev_port")"
+}
+
+# hl_port_fault DEV PORT BITS: sets the port's PORT_FAULTS.
+hl_port_fault() {
+	HL_NIC_FAULTS=1
+	hl_wr "$1" $((HL_CTL_PORT_FAULTS + 4 * $2)) "$3"
+}
+
+# hl_nic_setup: sets HL_PAIRS, an "IFA IFB" line per pair of wired ports,
+# with one TAP result per device: all its ports show up in this namespace
+# within 20 s (the netdevs of a deleted namespace come back in the
+# background). Fails if there is no pair.
+hl_nic_setup() {
+	HL_PAIRS=
+	case $HL_NET_PAIRS in
+	veth)
+		for _p in 0 1 2 3 4 5 6 7 8 9; do
+			ip link show dev hlva$_p > /dev/null 2>&1 ||
+				ip link add hlva$_p type veth peer name hlvb$_p || return 1
+			HL_PAIRS="$HL_PAIRS
+hlva$_p hlvb$_p"
+		done
+		;;
+	?*)
+		for _p in $HL_NET_PAIRS; do
+			HL_PAIRS="$HL_PAIRS
+${_p%%:*} ${_p#*:}"
+		done
+		;;
+	*)
+		set -- $HL_DEVS
+		while [ $# -ge 2 ]; do
+			for _d in "$1" "$2"; do
+				hl_check "$_d: NIC capability" hl_has_nic "$_d"
+				hl_check "$_d: $(hl_port_count "$_d") ports" \
+					hl_poll 20 hl_all_ports_here "$_d"
+			done
+			for _p in $(hl_ports "$1" | cut -d' ' -f1); do
+				_a=$(hl_port_if "$1" "$_p") _b=$(hl_port_if "$2" "$_p")
+				[ -n "$_b" ] && HL_PAIRS="$HL_PAIRS
+$_a $_b"
+			done
+			shift 2
+		done
+		;;
+	esac
+	HL_PAIRS=${HL_PAIRS#?}
+	hl_diag "port pairs: $(echo $HL_PAIRS)"
+	[ -n "$HL_PAIRS" ]
+}
+
+# hl_addr I HOST, hl_addr6 I HOST: pair I's address of HOST (1 or 2), from
+# the benchmarking range (RFC 2544) and the documentation prefix.
+hl_addr() { echo "198.18.$1.$2"; }
+hl_addr6() { echo "2001:db8:$1::$2"; }
+
+# hl_pair_up I IFA IFB: IFA into namespace hla<I> as host 1, IFB into hlb<I>
+# as host 2, both up.
+hl_pair_up() {
+	ip -batch - <<-EOF &&
+	netns add hla$1
+	netns add hlb$1
+	link set dev $2 netns hla$1
+	link set dev $3 netns hlb$1
+	EOF
+		hl_host_up "hla$1" "$2" "$1" 1 && hl_host_up "hlb$1" "$3" "$1" 2
+}
+
+# hl_host_up NS IF I HOST
+hl_host_up() {
+	ip -n "$1" -batch - <<-EOF
+	link set dev lo up
+	address add $(hl_addr "$3" "$4")/24 dev $2
+	address add $(hl_addr6 "$3" "$4")/64 dev $2 nodad
+	link set dev $2 up
+	EOF
+}
+
+# hl_pair_down I: the Ethernet interfaces of pair I's namespaces back into
+# this one at MTU 1500, their processes killed, the namespaces deleted.
+hl_pair_down() { hl_ns_del "hla$1" && hl_ns_del "hlb$1"; }
+
+hl_ns_del() {
+	kill -9 $(ip netns pids "$1") 2> /dev/null
+	for _i in $(ip -n "$1" -o link show | grep link/ether |
+		awk -F': ' '{ sub("@.*", "", $2); print $2 }'); do
+		ip -n "$1" link set dev "$_i" netns 1 mtu 1500 || return 1
+	done
+	ip netns del "$1"
+}
+
+# hl_carrier NS IF: the interface has a carrier; hl_no_carrier: it has not
+# and its operstate is DOWN.
+hl_carrier() { ip -n "$1" -o link show dev "$2" | grep -q 'LOWER_UP'; }
+hl_no_carrier() {
+	ip -n "$1" -o link show dev "$2" | grep 'NO-CARRIER' | grep -q ' state DOWN '
+}
+
+# hl_ping NS ADDR [ARG...]: a ping from NS gets its answer.
+hl_ping() {
+	_ns=$1 _to=$2
+	shift 2
+	ip netns exec "$_ns" ping -q -c 1 -W 5 "$@" "$_to" > /dev/null
+}
+
+# hl_tcp_xfer FROM TO ADDR FILE: sends FILE with socat over TCP from
+# namespace FROM to ADDR in namespace TO; succeeds if what arrived has
+# FILE's sha256. Either side gives up after 60 s without progress.
+hl_tcp_xfer() {
+	case $3 in
+	*:*) _listen=TCP6-LISTEN _conn="TCP6:[$3]" ;;
+	*) _listen=TCP4-LISTEN _conn="TCP4:$3" ;;
+	esac
+	_rx=/tmp/hl-rx.$$
+	rm -f "$_rx"
+	ip netns exec "$2" socat -T 60 -u "$_listen:7000,reuseaddr" "OPEN:$_rx,creat,trunc" &
+	_rx_pid=$!
+	if ! ip netns exec "$1" socat -T 60 -u "OPEN:$4" "$_conn:7000,retry=100,interval=0.1"; then
+		kill "$_rx_pid"
+		wait "$_rx_pid"
+		return 1
+	fi
+	wait "$_rx_pid" || return 1
+	set -- $(sha256sum "$4" "$_rx")
+	rm -f "$_rx"
+	[ "$1" = "$3" ]
+}
+
+hl_nic_cleanup() {
+	for _ns in $(ip netns list | cut -d' ' -f1); do
+		case $_ns in
+		hl*) hl_ns_del "$_ns" || hl_diag "cleanup: cannot delete netns $_ns" ;;
+		esac
+	done
+	if [ "$HL_NET_PAIRS" = veth ]; then
+		for _p in 0 1 2 3 4 5 6 7 8 9; do
+			ip link del "hlva$_p" 2> /dev/null
+		done
+	fi
+	[ $HL_NIC_FAULTS = 0 ] && return
+	for _d in $HL_DEVS; do
+		for _p in 0 1 2 3 4 5 6 7 8 9; do
+			hl_wr "$_d" $((HL_CTL_PORT_FAULTS + 4 * _p)) 0
+			hl_wr "$_d" $((HL_CTL_LINK_RATE + 4 * _p)) 0
+		done
+	done
+}
+
 # --- Set-up and clean-up ---------------------------------------------------
 
 hl_cleanup() {
+	hl_nic_cleanup
 	for _d in $HL_DEVS; do
 		hl_set_faults "$_d" 0
 		hl_wr "$_d" $HL_CTL_ENGINE_HANG 0

@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The carrier follows the link, on the first and the last pair of wired
+# ports: when one end is set down the other loses its carrier (operstate
+# DOWN), and when it is set up again both have their carrier back and pings
+# pass; the same when the model takes the link down (PORT_FAULTS.LINK_DOWN)
+# and back up.
+. ./lib.sh
+
+# flap PAIR NS IF PEER_NS PEER_IF I: IF's peer down, then up.
+flap() {
+	ip -n "$4" link set dev "$5" down
+	hl_check "$1: $5 down, $3 loses its carrier" hl_poll 10 hl_no_carrier "$2" "$3"
+	ip -n "$4" link set dev "$5" up
+	both_back "$1: $5 up again" "$6"
+}
+
+# both_back WHAT I: both ends of pair I have their carrier and pings pass.
+both_back() {
+	hl_check "$1: carrier at A" hl_poll 10 hl_carrier "hla$2" "$a"
+	hl_check "$1: carrier at B" hl_poll 10 hl_carrier "hlb$2" "$b"
+	hl_check "$1: ping B from A" hl_ping "hla$2" "$(hl_addr "$2" 2)"
+}
+
+hl_check "wired port pairs" hl_nic_setup
+[ -n "$HL_PAIRS" ] || hl_exit
+i=0
+for line in 1 $(echo "$HL_PAIRS" | wc -l); do
+	set -- $(echo "$HL_PAIRS" | sed -n "${line}p")
+	a=$1 b=$2 pair="pair $i ($1, $2)"
+	port=
+	if [ -z "$HL_NET_PAIRS" ]; then
+		port=$(hl_if_port "$a")
+		hl_check "$pair: A is port ${port:-?} of the model" [ -n "$port" ]
+	fi
+	hl_check "$pair: each end in a namespace, up" hl_pair_up $i "$a" "$b"
+	both_back "$pair" $i
+	flap "$pair" hla$i "$a" hlb$i "$b" $i
+	flap "$pair" hlb$i "$b" hla$i "$a" $i
+	if [ -n "$port" ]; then
+		hl_port_fault $port $HL_PORT_LINK_DOWN
+		hl_check "$pair: LINK_DOWN at $port, A loses its carrier" \
+			hl_poll 10 hl_no_carrier hla$i "$a"
+		hl_check "$pair: LINK_DOWN at $port, B loses its carrier" \
+			hl_poll 10 hl_no_carrier hlb$i "$b"
+		hl_port_fault $port 0
+		both_back "$pair: LINK_DOWN cleared" $i
+	else
+		hl_pass "$pair: LINK_DOWN # SKIP $a is not a port of the model"
+	fi
+	hl_check "$pair: back in the initial namespace" hl_pair_down $i
+	i=$((i + 1))
+done
+hl_exit
