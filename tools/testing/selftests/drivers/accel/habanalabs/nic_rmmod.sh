@@ -32,11 +32,12 @@ iperf() {
 	ip netns exec "hla$_i" iperf3 -c "$(hl_addr "$_i" 2)" -t 120 "$@" > /dev/null 2>&1 &
 }
 
-# ports_gone: the pairs' namespaces hold only their loopback.
+# ports_gone: the pairs' namespaces hold no Ethernet device (only lo and
+# the per-namespace tunnel devices such as sit0).
 ports_gone() {
 	for _i in 0 1 2 3; do
 		for _ns in hla$_i hlb$_i; do
-			[ "$(ip -n $_ns -o link show | grep -vc ': lo:')" -eq 0 ] || return 1
+			[ "$(ip -n $_ns -o link show | grep -c 'link/ether')" -eq 0 ] || return 1
 		done
 	done
 }
