@@ -75,10 +75,11 @@ B ethtool -G "$b" rx 64
 B ethtool -C "$b" rx-usecs 20000 rx-frames 0
 B ip link set "$b" up
 A ping -c 1 -W 5 10.77.0.2 > /dev/null
-# burst: 400 UDP datagrams of 1000 bytes at priority 0.
+# burst: 400 UDP datagrams of 1000 bytes at priority 0, broadcast so that
+# the receiver sends nothing back (its transmit interrupts would poll RX).
 burst() {
 	A socat -u -b 1000 OPEN:/dev/zero,readbytes=400000 \
-		UDP:10.77.0.2:9,setsockopt-int=1:12:0 2>/dev/null
+		UDP-DATAGRAM:10.77.0.255:9,broadcast,setsockopt-int=1:12:0 2>/dev/null
 }
 nobuf=$(counter "$2" $C_RX_NO_BUFFER)
 burst
