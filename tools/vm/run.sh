@@ -19,8 +19,9 @@
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
-# build/vm/hlsim.log. HL_NET_PAIRS is passed on to the selftests (see
-# their lib.sh).
+# build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
+# the selftests (see their lib.sh and nic_upstream_hw.sh), HL_TEST_TIMEOUT
+# (seconds) replaces the time limit of their settings file.
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
@@ -85,10 +86,14 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
 [ $mode != bench ] ||
 	qemu+=(-netdev hubport,id=vn0,hubid=0 -device virtio-net-pci,netdev=vn0,addr=0x7
 	       -netdev hubport,id=vn1,hubid=0 -device virtio-net-pci,netdev=vn1,addr=0x8)
-# Under TCG on a busy 2-core host a vCPU can go unscheduled for tens of
-# seconds; RCU's 21 s stall warning would then blame the guest.
-cmdline="console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M rcupdate.rcu_cpu_stall_timeout=300 hl.mode=$mode"
-[ -z "${HL_NET_PAIRS:-}" ] || cmdline+=" hl.net_pairs=$(echo $HL_NET_PAIRS | tr ' ' ,)"
+# acpi=noirq: routing a virtio device's INTx through ACPI keeps the AML
+# interpreter busy for some 20 s under TCG with KASAN and kmemleak, at
+# boot, while the other CPU waits in stop_machine; the BIOS's PIRQ table
+# routes it at once.
+cmdline="acpi=noirq console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M hl.mode=$mode"
+for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT; do
+	[ -z "${!var:-}" ] || cmdline+=" hl.env.$var=$(echo ${!var} | tr ' ' ,)"
+done
 
 if [ $mode != interactive ]; then
 	: > "$logs/$out"

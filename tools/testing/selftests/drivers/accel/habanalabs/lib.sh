@@ -295,9 +295,9 @@ hl_port_fault() {
 }
 
 # hl_nic_setup: sets HL_PAIRS, an "IFA IFB" line per pair of wired ports,
-# with one TAP result per device: all its ports show up in this namespace
-# within 20 s (the netdevs of a deleted namespace come back in the
-# background). Fails if there is no pair.
+# with two TAP results per device: it has the NIC capability, and all its
+# ports show up in this namespace within 20 s (the netdevs of a deleted
+# namespace come back in the background). Fails if there is no pair.
 hl_nic_setup() {
 	HL_PAIRS=
 	case $HL_NET_PAIRS in
@@ -364,15 +364,21 @@ hl_host_up() {
 	EOF
 }
 
-# hl_pair_down I: the Ethernet interfaces of pair I's namespaces back into
-# this one at MTU 1500, their processes killed, the namespaces deleted.
-hl_pair_down() { hl_ns_del "hla$1" && hl_ns_del "hlb$1"; }
+# hl_pair_down I IFA IFB: IFA and IFB back from pair I's namespaces into
+# this one at MTU 1500, the namespaces deleted.
+hl_pair_down() {
+	ip -n "hla$1" link set dev "$2" netns 1 mtu 1500 &&
+		ip -n "hlb$1" link set dev "$3" netns 1 mtu 1500 &&
+		hl_ns_del "hla$1" && hl_ns_del "hlb$1"
+}
 
+# hl_ns_del NS: NS's processes killed, its Ethernet interfaces that may
+# leave back in this namespace at MTU 1500, NS deleted.
 hl_ns_del() {
 	kill -9 $(ip netns pids "$1") 2> /dev/null
 	for _i in $(ip -n "$1" -o link show | grep link/ether |
 		awk -F': ' '{ sub("@.*", "", $2); print $2 }'); do
-		ip -n "$1" link set dev "$_i" netns 1 mtu 1500 || return 1
+		ip -n "$1" link set dev "$_i" netns 1 mtu 1500 2> /dev/null
 	done
 	ip netns del "$1"
 }
@@ -432,6 +438,49 @@ hl_nic_cleanup() {
 			hl_wr "$_d" $((HL_CTL_LINK_RATE + 4 * _p)) 0
 		done
 	done
+}
+
+# --- The kernel's selftests -----------------------------------------------
+#
+# tools/vm/initramfs.sh puts those nic_upstream*.sh run, from the 6.12 tree,
+# in /usr/src/linux as laid out there.
+
+HL_KSFT=/usr/src/linux/tools/testing/selftests
+HL_KSFT_OUT=/tmp/hl-ksft.out
+
+# hl_ksft_report NAME RC START: the cases NAME wrote to $HL_KSFT_OUT (KTAP
+# from the python tests, "TEST: ... [ OK ]" from the shell ones) as TAP
+# lines with their SKIP or XFAIL reasons; RC is its exit status,
+# kselftest's (0 pass, 2 xfail, 4 skip, others fail), START when it started
+# (hl_uptime). A case failing, or NAME failing before it reported any case,
+# is a failure, and then its output follows as diagnostics.
+hl_ksft_report() {
+	hl_diag "$1: exit status $2 after $(($(hl_uptime) - $3)) s"
+	_cases=$(sed -n -E \
+		-e 's/^(not )?ok [0-9]+ ([^ ]+)( # (SKIP|XFAIL) ?(.*))?$/\1\4|\2|\5/p' \
+		-e 's/^TEST: (.*[^ ]) +\[ ?(OK|FAIL|SKIP|XFAIL) ?\]$/\2|\1|/p' "$HL_KSFT_OUT" |
+		sed -E 's/^(not |FAIL)\|/fail|/; s/^OK\|SKIP: /skip|/; s/^(OK)?\|/pass|/
+			s/^(not )?SKIP\|/skip|/; s/^(not )?XFAIL\|/xfail|/')
+	_nfail0=$hl_nfail _n=0
+	while IFS='|' read -r _res _case _why <&3; do
+		[ -n "$_res" ] || continue
+		_n=$((_n + 1))
+		case $_res in
+		pass) hl_pass "$1: $_case" ;;
+		skip) hl_pass "$1: $_case # SKIP${_why:+ $_why}" ;;
+		xfail) hl_pass "$1: $_case # XFAIL${_why:+ $_why}" ;;
+		*) hl_fail "$1: $_case" ;;
+		esac
+	done 3<<EOF
+$_cases
+EOF
+	if [ $_n = 0 ] && [ "$2" = 4 ]; then
+		hl_pass "$1 # SKIP $(grep -m 1 SKIP "$HL_KSFT_OUT")"
+	elif [ $_n = 0 ] || { [ "$2" != 0 ] && [ "$2" != 2 ] && [ "$2" != 4 ] &&
+			[ $hl_nfail = $_nfail0 ]; }; then
+		hl_fail "$1: ran and reported its cases (exit status $2, $_n cases)"
+	fi
+	[ $hl_nfail = $_nfail0 ] || sed 's/^/# /' "$HL_KSFT_OUT"
 }
 
 # --- Set-up and clean-up ---------------------------------------------------

@@ -36,7 +36,7 @@ bench() {
 		awk -v k="$1" '{ t[NR] = $1 * 1000; sum += t[NR] }
 			NR == 200 { printf "%s_ping_avg_us=%.1f %s_ping_median_us=%.1f\n",
 				k, sum / NR, k, (t[100] + t[101]) / 2 }'
-	hl_pair_down "$2"
+	hl_pair_down "$2" "$3" "$4"
 }
 
 # virtio_nics: the virtio-net interfaces.

@@ -22,7 +22,7 @@ both_back() {
 	hl_check "$1: ping B from A" hl_ping "hla$2" "$(hl_addr "$2" 2)"
 }
 
-hl_check "wired port pairs" hl_nic_setup
+hl_nic_setup || hl_fail "wired port pairs"
 [ -n "$HL_PAIRS" ] || hl_exit
 i=0
 for line in 1 $(echo "$HL_PAIRS" | wc -l); do
@@ -48,7 +48,7 @@ for line in 1 $(echo "$HL_PAIRS" | wc -l); do
 	else
 		hl_pass "$pair: LINK_DOWN # SKIP $a is not a port of the model"
 	fi
-	hl_check "$pair: back in the initial namespace" hl_pair_down $i
+	hl_check "$pair: back in the initial namespace" hl_pair_down $i "$a" "$b"
 	i=$((i + 1))
 done
 hl_exit

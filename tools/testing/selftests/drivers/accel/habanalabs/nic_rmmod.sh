@@ -32,17 +32,16 @@ iperf() {
 	ip netns exec "hla$_i" iperf3 -c "$(hl_addr "$_i" 2)" -t 120 "$@" > /dev/null 2>&1 &
 }
 
-# ports_gone: the pairs' namespaces hold no Ethernet device (only lo and
-# the per-namespace tunnel devices such as sit0).
+# ports_gone: the pairs' namespaces hold no Ethernet interface.
 ports_gone() {
 	for _i in 0 1 2 3; do
 		for _ns in hla$_i hlb$_i; do
-			[ "$(ip -n $_ns -o link show | grep -c 'link/ether')" -eq 0 ] || return 1
+			[ "$(ip -n $_ns -o link show | grep -c link/ether)" -eq 0 ] || return 1
 		done
 	done
 }
 
-hl_check "wired port pairs" hl_nic_setup
+hl_nic_setup || hl_fail "wired port pairs"
 hl_check "four pairs at least" [ "$(echo "$HL_PAIRS" | wc -l)" -ge 4 ]
 [ $hl_nfail = 0 ] || hl_exit
 for i in 0 1 2 3; do
@@ -75,9 +74,10 @@ fi
 hl_check "insmod" hl_load
 hl_check "every device bound" hl_all_bound
 for i in 0 1 2 3; do
-	hl_pair_down $i
+	hl_ns_del hla$i
+	hl_ns_del hlb$i
 done
-hl_check "wired port pairs after insmod" hl_nic_setup
+hl_nic_setup || hl_fail "wired port pairs after insmod"
 set -- $(echo "$HL_PAIRS" | head -n 1)
 hl_check "pair 0 ($1, $2): each end in a namespace, up" hl_pair_up 0 "$1" "$2"
 hl_check "pair 0: carrier" hl_poll 20 hl_carrier hla0 "$1"

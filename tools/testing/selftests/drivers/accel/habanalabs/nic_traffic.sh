@@ -31,7 +31,7 @@ set_mtu() {
 		ip -n "$1" -o link show dev "$2" | grep -q " mtu $3 "
 }
 
-hl_check "wired port pairs" hl_nic_setup
+hl_nic_setup || hl_fail "wired port pairs"
 [ -n "$HL_PAIRS" ] || hl_exit
 i=0
 while read -r a b <&3; do
@@ -43,7 +43,7 @@ while read -r a b <&3; do
 	hl_check "$pair: MTU 8000 at A" set_mtu hla$i "$a" 8000
 	hl_check "$pair: MTU 8000 at B" set_mtu hlb$i "$b" 8000
 	traffic "$pair, MTU 8000" $i 8000
-	hl_check "$pair: back in the initial namespace" hl_pair_down $i
+	hl_check "$pair: back in the initial namespace" hl_pair_down $i "$a" "$b"
 	i=$((i + 1))
 done 3<<EOF
 $HL_PAIRS
