@@ -461,7 +461,7 @@ hl_ksft_report() {
 		-e 's/^TEST: (.*[^ ]) +\[ ?(OK|FAIL|SKIP|XFAIL) ?\]$/\2|\1|/p' "$HL_KSFT_OUT" |
 		sed -E 's/^(not |FAIL)\|/fail|/; s/^OK\|SKIP: /skip|/; s/^(OK)?\|/pass|/
 			s/^(not )?SKIP\|/skip|/; s/^(not )?XFAIL\|/xfail|/')
-	_nfail0=$hl_nfail _n=0
+	_nfail0=$hl_nfail _n=0 _known=0
 	while IFS='|' read -r _res _case _why <&3; do
 		[ -n "$_res" ] || continue
 		_n=$((_n + 1))
@@ -469,7 +469,14 @@ hl_ksft_report() {
 		pass) hl_pass "$1: $_case" ;;
 		skip) hl_pass "$1: $_case # SKIP${_why:+ $_why}" ;;
 		xfail) hl_pass "$1: $_case # XFAIL${_why:+ $_why}" ;;
-		*) hl_fail "$1: $_case" ;;
+		*)
+			_why=$(hl_ksft_known "$_case")
+			if [ -n "$_why" ]; then
+				_known=$((_known + 1))
+				hl_pass "$1: $_case # XFAIL $_why"
+			else
+				hl_fail "$1: $_case"
+			fi ;;
 		esac
 	done 3<<EOF
 $_cases
@@ -477,10 +484,21 @@ EOF
 	if [ $_n = 0 ] && [ "$2" = 4 ]; then
 		hl_pass "$1 # SKIP $(grep -m 1 SKIP "$HL_KSFT_OUT")"
 	elif [ $_n = 0 ] || { [ "$2" != 0 ] && [ "$2" != 2 ] && [ "$2" != 4 ] &&
-			[ $hl_nfail = $_nfail0 ]; }; then
+			[ $hl_nfail = $_nfail0 ] && [ $_known = 0 ]; }; then
 		hl_fail "$1: ran and reported its cases (exit status $2, $_n cases)"
 	fi
 	[ $hl_nfail = $_nfail0 ] || sed 's/^/# /' "$HL_KSFT_OUT"
+}
+
+# hl_ksft_known CASE: why upstream CASE fails by design on these ports, if
+# it does; such a case is reported as XFAIL.
+hl_ksft_known() {
+	case $1 in
+	"force speed "*" vs. autoneg")
+		echo "100GBASE-CR ports autonegotiate by clause 73: a forced end and an" \
+			"autonegotiating end never link (device-model.rst, Link); the" \
+			"script expects BASE-T parallel detection" ;;
+	esac
 }
 
 # --- Set-up and clean-up ---------------------------------------------------

@@ -50,11 +50,11 @@ a=$1 b=$2
 hl_check "$a and $b in namespace hlu" both_in hlu
 modes=$(link_modes hlu "$a")
 if [ "$modes" -ge 2 ]; then
-	hw_test ethtool.sh 220
+	hw_test ethtool.sh 900
 else
 	hl_pass "drivers/net/hw/ethtool.sh # SKIP $a has $modes link modes, the test forces two"
 fi
-hw_test loopback.sh 40
+hw_test loopback.sh 120
 if [ "${HL_UPSTREAM_RMON:-0}" = 1 ]; then
 	hw_test ethtool_rmon.sh 3900
 else
