@@ -18,7 +18,7 @@
 #                          build/vm/console.log
 #
 # The exit status is QEMU's, 124 when the guest ran out of time
-# (HL_VM_TIMEOUT seconds, default 1200). hlsim's output is in
+# (HL_VM_TIMEOUT seconds, default 1800). hlsim's output is in
 # build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
 # the selftests (see their lib.sh and nic_upstream_hw.sh), HL_TEST_TIMEOUT
 # (seconds) replaces the time limit of their settings file.
@@ -32,7 +32,7 @@ case ${1:-} in
 *) echo "usage: $0 [--test [NAME...] | --bench [ARG...]]" >&2; exit 2 ;;
 esac
 args=$(IFS=,; echo "$*")
-timeout_s=${HL_VM_TIMEOUT:-1200}
+timeout_s=${HL_VM_TIMEOUT:-1800}
 
 bzimage=$HL_KOUT/arch/x86/boot/bzImage
 hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
