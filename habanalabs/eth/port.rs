@@ -47,6 +47,12 @@ const TX_WAKE: u32 = 32;
 /// How long the TX queue may stall before `tx_timeout`, in milliseconds.
 pub(crate) const WATCHDOG_MS: u32 = 5000;
 
+/// The longest frame: `MAX_FRAME` and the size of an RX buffer. The MTU changes only while the
+/// rings are down (see [`Operations::change_mtu`]).
+fn max_frame(dev: &Device<Port>) -> u32 {
+    dev.mtu() + FRAME_OVERHEAD
+}
+
 /// Settings that survive `ip link set down`, changed by ethtool and DCB.
 pub(crate) struct Config {
     pub(crate) tx_ring: u32,
@@ -152,8 +158,6 @@ pub(crate) struct Port {
     tx: SpinLock<Ring>,
     #[pin]
     rx: SpinLock<Ring>,
-    /// RX buffer size while up.
-    rx_buf_len: core::sync::atomic::AtomicU32,
     /// Whether the rings are live (between `up` and `down`).
     live: AtomicBool,
     #[pin]
@@ -186,7 +190,6 @@ impl Port {
             rx_descs,
             tx <- new_spinlock!(Ring::default()),
             rx <- new_spinlock!(Ring::default()),
-            rx_buf_len: core::sync::atomic::AtomicU32::new(0),
             live: AtomicBool::new(false),
             config <- new_mutex!(Config::default()),
             counters: DriverCounters::default(),
@@ -260,7 +263,7 @@ impl Port {
 
     /// Posts fresh RX buffers until the ring is full; returns whether it posted any.
     fn refill(&self, dev: &Device<Port>, rx: &mut Ring) -> bool {
-        let len = self.rx_buf_len.load(Ordering::Relaxed);
+        let len = max_frame(dev);
         let mut posted = false;
         while rx.free() > 0 {
             let Some(skb) = SkBuff::alloc_rx(dev, len) else {
@@ -327,8 +330,7 @@ impl Port {
         tx_slots: KVec<Option<Mapped>>,
         rx_slots: KVec<Option<Mapped>>,
     ) -> Result {
-        let frame = dev.mtu() + FRAME_OVERHEAD;
-        self.rx_buf_len.store(frame, Ordering::Relaxed);
+        let frame = max_frame(dev);
         // The device keeps its indices across a stop: continue from them.
         let (tx_at, rx_at) = (self.read(regs::TX_CI)?, self.read(regs::RX_CI)?);
         let rx_pi = with_bh_disabled(|| {
@@ -405,7 +407,7 @@ impl Port {
     /// Passes up to `budget` received frames to the stack and refills the ring.
     fn receive(&self, dev: &Device<Port>, napi: &Napi, budget: i32) -> i32 {
         let Ok(ci) = self.read(regs::RX_CI) else { return 0 };
-        let room = self.rx_buf_len.load(Ordering::Relaxed);
+        let room = max_frame(dev);
         let mut done = 0;
         while done < budget {
             // Not held while the stack takes a frame: what it sends in reply takes the TX lock.
@@ -578,7 +580,7 @@ impl Operations for Port {
     fn start_xmit(dev: &Device<Self>, skb: SkBuff) {
         let port = dev.data();
         let len = skb.len();
-        if !(FRAME_MIN..=dev.mtu() + FRAME_OVERHEAD).contains(&len) {
+        if !(FRAME_MIN..=max_frame(dev)).contains(&len) {
             port.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::PktTooBig);
             return;
@@ -648,16 +650,11 @@ impl Operations for Port {
     }
 
     fn change_mtu(dev: &Device<Self>, mtu: u32) -> Result {
-        let port = dev.data();
-        let live = port.live.load(Ordering::Acquire);
-        if live {
-            Self::down(dev);
-        }
-        dev.set_mtu(mtu);
-        if live {
-            Self::up(dev)?;
-        }
-        Ok(())
+        // The RX buffers are sized for the MTU: new rings around the change.
+        Self::reconfigure(dev, true, |_| {
+            dev.set_mtu(mtu);
+            Ok(())
+        })
     }
 
     fn get_phys_port_name(dev: &Device<Self>, name: &mut NameWriter<'_>) -> Result {
