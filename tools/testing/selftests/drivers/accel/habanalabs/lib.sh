@@ -38,6 +38,7 @@ HL_FAULT_MAILBOX_HANG=0x2
 # Bit q stops QMAN q's engine (the compute tests set it).
 HL_CTL_ENGINE_HANG=0xff008
 # Per port p at + 4p.
+HL_PORT_BLOCKS=0x20000
 HL_CTL_PORT_FAULTS=0xff010
 HL_CTL_LINK_RATE=0xff040
 HL_PORT_LINK_DOWN=0x1
@@ -293,6 +294,18 @@ hl_port_fault() {
 	HL_NIC_FAULTS=1
 	hl_wr "$1" $((HL_CTL_PORT_FAULTS + 4 * $2)) "$3"
 }
+
+# hl_link_rate DEV PORT MBPS: the port's LINK_RATE (0: unlimited).
+hl_link_rate() {
+	HL_NIC_FAULTS=1
+	hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * $2)) "$3"
+}
+
+# hl_port_rd DEV PORT REG: register REG of DEV's port PORT.
+hl_port_rd() { hl_rd "$1" $((HL_PORT_BLOCKS + 0x800 * $2 + $3)); }
+
+# hl_port_counter DEV PORT I: the port's 64-bit counter I.
+hl_port_counter() { hl_rd64 "$1" $((HL_PORT_BLOCKS + 0x800 * $2 + 0x100 + 8 * $3)); }
 
 # hl_nic_setup: sets HL_PAIRS, an "IFA IFB" line per pair of wired ports,
 # with two TAP results per device: it has the NIC capability, and all its

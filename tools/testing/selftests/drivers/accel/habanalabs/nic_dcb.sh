@@ -7,46 +7,31 @@
 # dropping, and ETS shares a slow link by the configured bandwidth.
 . ./lib.sh
 
-HL_PORTS=0x20000
 PORT=2
 REG_PFC_EN=0x080
 REG_TC_BW=0x084
 REG_PRIO_TC=0x08c
 REG_TC_TSA=0x090
-REG_COUNTERS=0x100
 C_RX_NO_BUFFER=6
 C_TX_PAUSE=9
 C_RX_PAUSE=17
 C_TX_TC_BYTES=49
-HL_CTL_LINK_RATE=0xff040
 
 set -- $HL_DEVS
-port_if() {
-	for _n in "$HL_PCI/$1"/habanalabs.eth.*/net/*; do
-		[ "$(cat "$_n/dev_port")" = "$2" ] && { echo "${_n##*/}"; return; }
-	done
-}
-a=$(port_if "$1" $PORT)
-b=$(port_if "$2" $PORT)
+a=$(hl_port_if "$1" $PORT)
+b=$(hl_port_if "$2" $PORT)
 if [ -z "$a" ] || [ -z "$b" ]; then
 	hl_fail "port $PORT of both devices has a netdev"
 	hl_exit
 fi
 hl_diag "sender $a ($1 p$PORT), receiver $b ($2 p$PORT)"
-port_rd() { hl_rd "$1" $((HL_PORTS + 0x800 * PORT + $2)); }
-counter() { hl_rd64 "$1" $((HL_PORTS + 0x800 * PORT + REG_COUNTERS + 8 * $2)); }
+port_rd() { hl_port_rd "$1" $PORT "$2"; }
+counter() { hl_port_counter "$1" $PORT "$2"; }
 has() { echo "$1" | grep -qE "$2"; }
 
-mkdir -p /run/netns
+# lib.sh's clean-up deletes the hl* namespaces and resets LINK_RATE.
 ip netns add hl-dcb-a
 ip netns add hl-dcb-b
-cleanup_ns() {
-	ip netns del hl-dcb-a 2>/dev/null
-	ip netns del hl-dcb-b 2>/dev/null
-	hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 0
-	hl_cleanup
-}
-trap 'cleanup_ns '"$1" EXIT
 ip link set "$a" netns hl-dcb-a
 ip link set "$b" netns hl-dcb-b
 A() { ip netns exec hl-dcb-a "$@"; }
@@ -116,7 +101,7 @@ hl_check "bandwidths not summing to 100 are refused" \
 
 # Two flows at priorities 1 and 2 through a 20 Mbit/s link: the link is
 # shared 75/25 while both are backlogged.
-hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 20
+hl_link_rate "$1" $PORT 20
 tc1=$(counter "$1" $((C_TX_TC_BYTES + 1)))
 tc2=$(counter "$1" $((C_TX_TC_BYTES + 2)))
 for prio in 1 2; do
@@ -130,7 +115,7 @@ wait
 hl_diag "in 2 s: TC 1 sent $d1 bytes, TC 2 $d2"
 hl_check "ETS: TC 1 gets about three times TC 2" \
 	[ "$d2" -gt 0 ] && [ $((d1 * 10 / d2)) -ge 20 ] && [ $((d1 * 10 / d2)) -le 45 ]
-hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * PORT)) 0
+hl_link_rate "$1" $PORT 0
 A dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
 
 hl_exit

@@ -6,7 +6,6 @@
 # once the model corrupts looped-back frames.
 . ./lib.sh
 
-HL_PORTS=0x20000
 REG_CTL=0x000
 REG_LINK_CFG=0x004
 REG_LINK_STATUS=0x008
@@ -14,26 +13,19 @@ REG_TX_SIZE=0x028
 REG_RX_SIZE=0x048
 REG_COAL_USECS=0x064
 REG_COAL_FRAMES=0x068
-HL_CTL_PORT_FAULTS=0xff010
 FAULT_LOOPBACK_CORRUPT=0x2
 
 set -- $HL_DEVS
-# port_if DEV PORT: the netdev of port PORT of PCI device DEV.
-port_if() {
-	for _n in "$HL_PCI/$1"/habanalabs.eth.*/net/*; do
-		[ "$(cat "$_n/dev_port")" = "$2" ] && { echo "${_n##*/}"; return; }
-	done
-}
-a=$(port_if "$1" 1)
-b=$(port_if "$2" 1)
+a=$(hl_port_if "$1" 1)
+b=$(hl_port_if "$2" 1)
 if [ -z "$a" ] || [ -z "$b" ]; then
 	hl_fail "port 1 of both devices has a netdev"
 	hl_exit
 fi
 hl_diag "ports: $a ($1 p1), $b ($2 p1)"
 # port_rd DEV REG: register REG of port 1 of device DEV.
-port_rd() { hl_rd "$1" $((HL_PORTS + 0x800 + $2)); }
-port_fault() { hl_wr "$1" $((HL_CTL_PORT_FAULTS + 4)) "$2"; }
+port_rd() { hl_port_rd "$1" 1 "$2"; }
+port_fault() { hl_port_fault "$1" 1 "$2"; }
 
 # wait_for CMD...: polls CMD for up to 10 s.
 wait_for() {
