@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The compute context: what the one user of the compute node owns (command buffers,
-//! submissions, device memory, host mappings) and the ioctls that manage it.
+//! submissions, device memory, host mappings, RDMA connections and completion queues) and the
+//! ioctls that manage it.
 
 use core::sync::atomic::Ordering;
 use kernel::{
@@ -24,6 +25,7 @@ use crate::{
     ioctl::from_bytes,
     memory::{Mmu, RangeAllocator, HOST_VA_SIZE},
     qman::Job,
+    rdma::{self, Cq, Rdma, Request},
     regs,
 };
 
@@ -38,6 +40,19 @@ struct DramBlock {
     offset: u64,
     size: u64,
     mapped: bool,
+}
+
+impl DramBlock {
+    /// The block's device address.
+    fn addr(&self) -> u64 {
+        regs::DRAM_ADDR_BASE + self.offset
+    }
+
+    /// Whether `[addr, addr + size)` lies in the block.
+    fn contains(&self, addr: u64, size: u64) -> bool {
+        let end = addr.checked_add(size);
+        addr >= self.addr() && end.is_some_and(|end| end <= self.addr() + self.size)
+    }
 }
 
 struct HostMap {
@@ -57,6 +72,7 @@ struct Context {
     host_va: RangeAllocator,
     /// Host mappings by offset in the host region.
     host: RBTree<u64, HostMap>,
+    rdma: Rdma,
 }
 
 impl Context {
@@ -73,6 +89,18 @@ impl Context {
     fn in_flight(&self) -> impl Iterator<Item = &Arc<Cs>> {
         self.active.values().filter(|cs| !cs.is_done())
     }
+}
+
+/// Maps `object` into `vma` with `mmap`, and keeps it alive as long as the mapping.
+fn map_into<T: Send + Sync + 'static>(
+    vma: &VmArea,
+    object: Arc<T>,
+    mmap: fn(&T, &VmArea) -> Result,
+) -> Result {
+    vma.set_flags(flags::DONTEXPAND | flags::DONTDUMP | flags::DONTCOPY);
+    mmap(&object, vma)?;
+    vma.keep_alive(object);
+    Ok(())
 }
 
 /// An open compute node.
@@ -127,6 +155,7 @@ impl ComputeFile {
             mmu,
             host_va,
             host: RBTree::new(),
+            rdma: Rdma::new(),
         })
     }
 
@@ -148,7 +177,11 @@ impl ComputeFile {
                 if ctx.cbs.iter().count() >= MAX_CBS {
                     return Err(ENOSPC);
                 }
-                let handle = ctx.next_cb.checked_mul(PAGE_SIZE as u64).ok_or(ENOSPC)?;
+                let handle = ctx
+                    .next_cb
+                    .checked_mul(PAGE_SIZE as u64)
+                    .filter(|&h| h < rdma::CQ_MMAP_BASE)
+                    .ok_or(ENOSPC)?;
                 ctx.cbs.try_create_and_insert(handle, cb, GFP_KERNEL)?;
                 ctx.next_cb += 1;
                 Ok(uapi::hl_cb_out { cb_handle: handle })
@@ -161,14 +194,17 @@ impl ComputeFile {
         }
     }
 
-    /// `mmap` of a command buffer: the offset is its handle.
+    /// `mmap` of a command buffer or of an RDMA completion queue's ring: the offset is the CB's
+    /// handle or the offset `CQ_CREATE` returned.
     pub(crate) fn mmap(&self, vma: &VmArea) -> Result {
-        let handle = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
-        let cb = self.ctx.lock().cbs.get(&handle).cloned().ok_or(EINVAL)?;
-        vma.set_flags(flags::DONTEXPAND | flags::DONTDUMP | flags::DONTCOPY);
-        cb.mmap(vma)?;
-        vma.keep_alive(cb);
-        Ok(())
+        let offset = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
+        if offset >= rdma::CQ_MMAP_BASE {
+            let cq = self.ctx.lock().rdma.cq_at(offset).ok_or(EINVAL)?;
+            map_into(vma, cq, Cq::mmap)
+        } else {
+            let cb = self.ctx.lock().cbs.get(&offset).cloned().ok_or(EINVAL)?;
+            map_into(vma, cb, Cb::mmap)
+        }
     }
 
     /// `HL_IOCTL_CS`.
@@ -191,14 +227,19 @@ impl ComputeFile {
         self.recover_expired();
         let mut ctx = self.ctx.lock();
         let mut jobs = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut per_queue = [0usize; uapi::HL_QUEUE_COUNT as usize];
+        let mut per_queue = [0usize; regs::MAX_QUEUES];
         let mut queues = 0u32;
         for raw in bytes.chunks_exact(chunk_size) {
             let chunk: uapi::hl_cs_chunk = from_bytes(raw)?;
             let q = chunk.queue_index as usize;
             let cb = ctx.cbs.get(&chunk.cb_handle).cloned().ok_or(EINVAL)?;
-            if q >= self.dev.queues.len()
-                || chunk.cs_chunk_flags != 0
+            // CBs are not parsed, NIC ones included. Engines reach host memory only through the
+            // context's MMU. A NIC packet names a connection, a CQ and a SOB of this device and
+            // a range of its memory: the compute node has one user at a time, so all of them
+            // are this context's (and were reset when the previous user closed), and the device
+            // checks each operation against the contexts this user set up, at both ends.
+            let queue = self.dev.queue(q).ok_or(EINVAL)?;
+            if chunk.cs_chunk_flags != 0
                 || chunk.pad != 0
                 || chunk.cb_size < 8
                 || chunk.cb_size % 8 != 0
@@ -208,7 +249,7 @@ impl ComputeFile {
             }
             per_queue[q] += 1;
             queues |= 1 << q;
-            jobs.push((q, cb, chunk.cb_size), GFP_KERNEL)?;
+            jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)?;
         }
 
         let seq = ctx.next_seq;
@@ -221,8 +262,9 @@ impl ComputeFile {
         let active = RBTreeNode::new(seq, cs.clone(), GFP_KERNEL)?;
         let dev = &self.dev;
         let _submit = dev.submit_lock.lock();
-        for (q, &count) in per_queue.iter().enumerate() {
-            if count > 0 && dev.queues[q].free_slots() < count {
+        for queue in dev.queues() {
+            let count = per_queue[queue.index];
+            if count > 0 && queue.free_slots() < count {
                 return Err(EBUSY);
             }
         }
@@ -230,11 +272,11 @@ impl ComputeFile {
         ctx.history[slot] = Some(cs.clone());
         ctx.active.insert(active);
         let mut ret = Ok(());
-        for (q, cb, len) in jobs {
-            ret = ret.and_then(|_| dev.queues[q].push(&dev.hw, Job { cs: cs.clone(), cb }, len));
+        for (queue, cb, len) in jobs {
+            ret = ret.and_then(|_| queue.push(&dev.hw, Job { cs: cs.clone(), cb }, len));
             if ret.is_err() {
                 // The device went away: the jobs that were not queued end here.
-                cs.job_done(q, crate::cs::JobEnd::Reset);
+                cs.job_done(queue.index, crate::cs::JobEnd::Reset);
             }
         }
         ret.map(|_| uapi::hl_cs_out { seq })
@@ -328,7 +370,7 @@ impl ComputeFile {
             }
             (uapi::HL_MEM_OP_FREE, 0) => {
                 let block = ctx.dram.get(&a).ok_or(EINVAL)?;
-                if block.mapped {
+                if block.mapped || ctx.rdma.has_window(block.addr(), block.size) {
                     return Err(EBUSY);
                 }
                 let block = ctx.dram.remove(&a).ok_or(EINVAL)?;
@@ -338,7 +380,7 @@ impl ComputeFile {
             (uapi::HL_MEM_OP_MAP, 0) => {
                 let block = ctx.dram.get_mut(&a).ok_or(EINVAL)?;
                 block.mapped = true;
-                Ok(out(regs::DRAM_ADDR_BASE + block.offset))
+                Ok(out(block.addr()))
             }
             (uapi::HL_MEM_OP_UNMAP, 0) => {
                 if let Some(va) = a.checked_sub(regs::HOST_VA_BASE) {
@@ -363,6 +405,19 @@ impl ComputeFile {
 }
 
 impl ComputeFile {
+    /// `HL_IOCTL_NIC`.
+    pub(crate) fn nic(&self, args: uapi::hl_nic_in) -> Result<uapi::hl_nic_out> {
+        let request = Request::prepare(&self.dev, &args)?;
+        let answer = {
+            let mut guard = self.ctx.lock();
+            let ctx = &mut *guard;
+            let dram = &ctx.dram;
+            let in_dram = |addr, size| dram.values().any(|b: &DramBlock| b.contains(addr, size));
+            ctx.rdma.run(&self.dev, request, in_dram)?
+        };
+        answer.finish(&self.dev)
+    }
+
     /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU;
     /// returns their device address.
     fn map_host(&self, addr: u64, size: u64) -> Result<u64> {
@@ -404,10 +459,12 @@ impl PinnedDrop for ComputeFile {
                 let _ = cs.completion().wait_timeout(msecs_to_jiffies(wait_ms));
             }
         }
+        let mut ctx = self.ctx.lock();
+        // Before the memory it names goes: the receive queues, the rings, device memory.
+        ctx.rdma.teardown(&self.dev);
         if let Ok(regs) = self.dev.hw.regs() {
             regs.write32(0, regs::MMU_CTL);
         }
-        let mut ctx = self.ctx.lock();
         let mut dram = self.dev.dram.lock();
         for block in ctx.dram.values() {
             // Each block came from this allocator.

@@ -23,9 +23,15 @@ use crate::{
     mailbox::{Command, Mailbox, Wait},
     memory::RangeAllocator,
     qman::{Qman, QmanIrq},
-    regs::{self, caps, ChipId, Engine, Regs, Version, IVSHMEM_SIZE, REGS_SIZE},
+    rdma::CqEvents,
+    regs::{self, caps, rdma, ChipId, Engine, Regs, Version, IVSHMEM_SIZE, REGS_SIZE},
     selftest,
 };
+
+/// The highest port in `mask` plus one: the ports' vectors go up to there.
+fn port_span(mask: u32) -> u8 {
+    (u32::BITS - mask.leading_zeros()) as u8
+}
 
 /// What the device says it is, checked when it is read.
 pub(crate) struct Identity {
@@ -40,6 +46,15 @@ pub(crate) struct Identity {
     pub(crate) clk_max_mhz: u32,
     pub(crate) port_mask: u32,
     pub(crate) macs: [[u8; 6]; uapi::HL_MAX_PORTS as usize],
+    /// With `CAPS.RDMA`: the connections and completion queues of each port.
+    pub(crate) rdma: Option<RdmaLimits>,
+}
+
+/// How many connections and completion queues each port has.
+#[derive(Clone, Copy)]
+pub(crate) struct RdmaLimits {
+    pub(crate) conns: u32,
+    pub(crate) cqs: u32,
 }
 
 impl Identity {
@@ -64,7 +79,15 @@ impl Identity {
         let peer = regs.read32(regs::MODEL_PEER);
         let num_queues = regs.read32(regs::NUM_QUEUES);
         let port_mask = if caps & caps::NIC != 0 { regs.read32(regs::PORT_MASK) } else { 0 };
-        let port_span = (u32::BITS - port_mask.leading_zeros()) as u8;
+        let rdma = (caps & caps::RDMA != 0).then(|| RdmaLimits {
+            conns: regs.read32(regs::RDMA_CONNS),
+            cqs: regs.read32(regs::RDMA_CQS),
+        });
+        // The register blocks have room for so many; RDMA needs ports.
+        let rdma_valid = rdma.map_or(true, |r| {
+            let conns = (1..=rdma::MAX_CONNS).contains(&r.conns);
+            conns && (1..=rdma::MAX_CQS).contains(&r.cqs) && port_mask != 0
+        });
         let dram_end = dram_size.checked_add(REGS_SIZE as u64);
         let wanted = caps::DMA_SELFTEST | caps::COMPUTE;
         if chip.chip() != ChipId::GAUDI_SIM
@@ -73,8 +96,9 @@ impl Identity {
             || peer > u32::from(u16::MAX)
             || caps & wanted != wanted
             || num_queues as usize != uapi::HL_QUEUE_COUNT as usize
-            || num_vectors < regs::vectors_used(port_span)
+            || num_vectors < regs::vectors_used(port_span(port_mask), rdma.is_some())
             || port_mask >> uapi::HL_MAX_PORTS != 0
+            || !rdma_valid
         {
             dev_err!(
                 pdev,
@@ -102,7 +126,14 @@ impl Identity {
             clk_max_mhz: regs.read32(regs::CLK_MAX_MHZ),
             port_mask,
             macs,
+            rdma,
         })
+    }
+
+    /// The ports with RDMA: those present, if the device has it.
+    pub(crate) fn rdma_ports(&self) -> impl Iterator<Item = u8> + '_ {
+        let mask = if self.rdma.is_some() { self.port_mask } else { 0 };
+        (0..uapi::HL_MAX_PORTS as u8).filter(move |&p| mask & (1 << p) != 0)
     }
 }
 
@@ -134,7 +165,10 @@ pub(crate) struct HlDevice {
     #[pin]
     mailbox: Mailbox,
     pub(crate) eq: Arc<EventQueue>,
-    pub(crate) queues: KVec<Arc<Qman>>,
+    /// The compute QMANs, then the NIC QMANs: see [`HlDevice::queue`].
+    queues: KVec<Arc<Qman>>,
+    /// Where waits for the RDMA completion queues of each RDMA port sleep.
+    cq_events: KVec<Arc<CqEvents>>,
     /// Proves the device is bound to code that allocates DMA memory outside probe.
     pub(crate) binding: Binding,
     /// Serialises submissions, so each is queued whole or not at all.
@@ -158,17 +192,25 @@ impl HlDevice {
         pdev.set_master();
         dma::set_mask_and_coherent(pdev, dma::bit_mask(64))?;
 
-        let nvec = regs::vectors_used((u32::BITS - identity.port_mask.leading_zeros()) as u8);
+        let nvec = regs::vectors_used(port_span(identity.port_mask), identity.rdma.is_some());
         pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::MSIX)?;
         let mailbox = Mailbox::new(regs.access(pdev)?);
+        // The compute queues, then the NIC queue of each RDMA port, with the engine each must
+        // have: a compute one, or the port's NIC.
         let mut engines = KVec::new();
-        for q in 0..identity.num_queues {
+        let compute = (0..identity.num_queues).map(|q| (q, None));
+        let nic = identity.rdma_ports().map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
+        for (q, port) in Iterator::chain(compute, nic) {
             let engine = Engine(regs.access(pdev)?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?);
-            if !engine.is_valid() {
+            let expected = match port {
+                None => engine.kind() != Engine::NIC,
+                Some(p) => engine.kind() == Engine::NIC && engine.index() == p,
+            };
+            if !engine.is_valid() || !expected {
                 dev_err!(pdev, "queue {}: unknown engine {:#x}\n", q, engine.0);
                 return Err(EIO);
             }
-            engines.push(engine, GFP_KERNEL)?;
+            engines.push((q, engine, port), GFP_KERNEL)?;
         }
         let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
 
@@ -185,20 +227,26 @@ impl HlDevice {
         )?;
         let mut queues = KVec::new();
         let mut queue_irqs = KVec::new();
-        for (q, &engine) in engines.iter().enumerate() {
+        let mut cq_events = KVec::new();
+        for &(q, engine, port) in engines.iter() {
             let qman = Arc::pin_init(Qman::new(pdev, q, engine)?, GFP_KERNEL)?;
+            // A port's RDMA completion queues interrupt on its NIC QMAN's vector.
+            let events = port.map(|p| Arc::pin_init(CqEvents::new(p), GFP_KERNEL)).transpose()?;
             let reg = KBox::pin_init(
                 irq::ThreadedRegistration::new::<core::convert::Infallible>(
                     pdev,
                     pdev.irq_vector(u32::from(regs::vector_qman(q)))?,
                     irq::Flags::NONE,
                     c_str!("habanalabs-qman"),
-                    QmanIrq { qman: qman.clone(), hw: hw.clone() },
+                    QmanIrq { qman: qman.clone(), hw: hw.clone(), cq_events: events.clone() },
                 ),
                 GFP_KERNEL,
             )?;
             queues.push(qman, GFP_KERNEL)?;
             queue_irqs.push(reg, GFP_KERNEL)?;
+            if let Some(events) = events {
+                cq_events.push(events, GFP_KERNEL)?;
+            }
         }
 
         let binding = Binding::new(pdev)?;
@@ -220,6 +268,7 @@ impl HlDevice {
                 mailbox <- mailbox,
                 eq,
                 queues,
+                cq_events,
                 binding,
                 submit_lock <- new_mutex!(()),
                 compute_busy: AtomicBool::new(false),
@@ -255,8 +304,23 @@ impl HlDevice {
         self.mailbox.run(&self.hw, command, Wait::Irq(&self.control_irq.handler().done))
     }
 
-    /// Resets the queues in `mask` (a bit per queue): what they ran and had queued ends as
-    /// reset, and they start again empty.
+    /// The queue with uAPI index `index`: a compute queue, or the NIC queue of an RDMA port.
+    pub(crate) fn queue(&self, index: usize) -> Option<&Arc<Qman>> {
+        self.queues.iter().find(|q| q.index == index)
+    }
+
+    /// The queues, compute then NIC.
+    pub(crate) fn queues(&self) -> impl Iterator<Item = &Arc<Qman>> {
+        self.queues.iter()
+    }
+
+    /// Where waits for the RDMA completion queues of port `port` sleep.
+    pub(crate) fn cq_events(&self, port: u8) -> Option<&CqEvents> {
+        self.cq_events.iter().find(|e| e.port == port).map(|e| &**e)
+    }
+
+    /// Resets the queues in `mask` (a bit per queue index): what they ran and had queued ends
+    /// as reset, and they start again empty.
     pub(crate) fn reset_queues(&self, mask: u32) {
         for qman in self.queues.iter().filter(|q| mask & (1 << q.index) != 0) {
             let ret = qman.reset(&self.hw, || self.run(Command::QmanReset { queue: qman.index as u64 }));
@@ -267,7 +331,8 @@ impl HlDevice {
     }
 
     /// Stops every engine before the driver lets go of the device: nothing may DMA into
-    /// memory that is about to be freed.
+    /// memory that is about to be freed. The reset also resets every RDMA connection and
+    /// completion queue, so the device writes no receive queue or completion ring any more.
     pub(crate) fn quiesce(&self) {
         if let Err(e) = self.mailbox.run(&self.hw, Command::Reset, Wait::Poll) {
             dev_err!(self.pdev, "reset at unbind failed: {}\n", e.to_errno());

@@ -23,6 +23,7 @@ mod mailbox;
 mod memory;
 mod nic;
 mod qman;
+mod rdma;
 mod regs;
 mod selftest;
 

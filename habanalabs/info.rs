@@ -32,8 +32,7 @@ pub(crate) fn info(dev: &HlDevice, args: uapi::hl_info_args) -> Result<()> {
     match args.op {
         uapi::HL_INFO_HW_IP_INFO => {
             let mask = |kind| {
-                dev.queues
-                    .iter()
+                dev.queues()
                     .filter(|q| q.engine.kind() == kind)
                     .fold(0u32, |m, q| m | 1 << q.engine.index())
             };
@@ -48,6 +47,8 @@ pub(crate) fn info(dev: &HlDevice, args: uapi::hl_info_args) -> Result<()> {
                 dma_enabled_mask: mask(Engine::DMA),
                 tpc_enabled_mask: mask(Engine::TPC),
                 port_mask: id.port_mask,
+                nic_conns_per_port: id.rdma.map_or(0, |r| r.conns),
+                nic_cqs_per_port: id.rdma.map_or(0, |r| r.cqs),
                 ..Default::default()
             };
             for (dst, src) in info.card_name.iter_mut().zip(card_name()) {

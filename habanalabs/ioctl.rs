@@ -35,7 +35,9 @@ pub(crate) unsafe trait UapiArg: Copy {}
 macro_rules! uapi_args {
     ($($t:ident),* $(,)?) => {
         // SAFETY: These are bindgen's translations of the uAPI header, whose structs are made
-        // of fixed-size integers and arrays of them, with explicit padding fields.
+        // of fixed-size integers and arrays of them, with explicit padding fields. The driver
+        // makes the unions among them from bytes (copied in) or from `Default` (all zeroes),
+        // so all their bytes are initialised whichever member is set.
         $(unsafe impl UapiArg for uapi::$t {})*
     };
 }
@@ -43,7 +45,10 @@ macro_rules! uapi_args {
 uapi_args!(
     hl_info_args, hl_cb_in, hl_cb_out, hl_cs_in, hl_cs_out, hl_cs_chunk, hl_wait_cs_in,
     hl_wait_cs_out, hl_mem_in, hl_mem_out, hl_info_hw_ip_info, hl_info_hw_events,
-    hl_info_dram_usage, hl_info_device_status, hl_info_clk_rate, hl_info_mac_addr,
+    hl_info_dram_usage, hl_info_device_status, hl_info_clk_rate, hl_info_mac_addr, hl_nic_in,
+    hl_nic_out, hl_nic_peer, hl_nic_res_ctx, hl_nic_in__bindgen_ty_1,
+    hl_nic_in__bindgen_ty_1__bindgen_ty_1, hl_nic_in__bindgen_ty_1__bindgen_ty_2,
+    hl_nic_in__bindgen_ty_1__bindgen_ty_3,
 );
 
 // SAFETY: `()` has no bytes.
@@ -122,6 +127,7 @@ const TABLE: [Desc; (uapi::HL_COMMAND_END - uapi::HL_COMMAND_START) as usize] = 
     desc!(Compute, 0x03, uapi::hl_cs_args, uapi::hl_cs_in, uapi::hl_cs_out, ComputeFile::cs),
     desc!(Compute, 0x04, uapi::hl_wait_cs_args, uapi::hl_wait_cs_in, uapi::hl_wait_cs_out, ComputeFile::wait_cs),
     desc!(Compute, 0x05, uapi::hl_mem_args, uapi::hl_mem_in, uapi::hl_mem_out, ComputeFile::memory),
+    desc!(Compute, 0x06, uapi::hl_nic_args, uapi::hl_nic_in, uapi::hl_nic_out, ComputeFile::nic),
 ];
 
 /// Runs command `cmd` with its argument at user address `arg`, arriving on `node`.

@@ -32,6 +32,12 @@ pub(crate) enum Command {
     QmanReset { queue: u64 },
     /// Disable NIC port `port` and wait until it no longer touches host memory.
     PortStop { port: u64 },
+    /// Zero both contexts of connection `conn` of port `port`, and wait until no RDMA step
+    /// uses them.
+    ConnReset { port: u64, conn: u64 },
+    /// Zero the registers of completion queue `cq` of port `port`, and wait until no RDMA
+    /// step writes its ring.
+    CqReset { port: u64, cq: u64 },
 }
 
 impl Command {
@@ -41,6 +47,8 @@ impl Command {
             Self::DmaSelftest { .. } => Opcode::DmaSelftest,
             Self::QmanReset { .. } => Opcode::QmanReset,
             Self::PortStop { .. } => Opcode::PortStop,
+            Self::ConnReset { .. } => Opcode::ConnReset,
+            Self::CqReset { .. } => Opcode::CqReset,
         }
     }
 
@@ -50,6 +58,8 @@ impl Command {
             Self::DmaSelftest { src, dst, dev_offset, size } => [src, dst, dev_offset, size],
             Self::QmanReset { queue } => [queue, 0, 0, 0],
             Self::PortStop { port } => [port, 0, 0, 0],
+            Self::ConnReset { port, conn } => [port, conn, 0, 0],
+            Self::CqReset { port, cq } => [port, cq, 0, 0],
         }
     }
 }

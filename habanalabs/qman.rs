@@ -16,6 +16,7 @@ use crate::{
     cb::Cb,
     cs::{Cs, JobEnd},
     hw::Hw,
+    rdma::CqEvents,
     regs::{self, Engine},
 };
 
@@ -223,12 +224,17 @@ impl Qman {
 pub(crate) struct QmanIrq {
     pub(crate) qman: Arc<Qman>,
     pub(crate) hw: Arc<Hw>,
+    /// A NIC QMAN's: the waiters of its port's RDMA completion queues, which share the vector.
+    pub(crate) cq_events: Option<Arc<CqEvents>>,
 }
 
 impl ThreadedHandler for QmanIrq {
     fn handle_threaded(&self) -> IrqReturn {
         // A failure means the device went away; its jobs end when the driver unbinds.
         let _ = self.qman.reap(&self.hw);
+        if let Some(events) = &self.cq_events {
+            events.notify();
+        }
         IrqReturn::Handled
     }
 }

@@ -35,6 +35,8 @@ pub(crate) const NUM_QUEUES: usize = 0x034;
 pub(crate) const CLK_CUR_MHZ: usize = 0x038;
 pub(crate) const CLK_MAX_MHZ: usize = 0x03c;
 pub(crate) const PORT_MASK: usize = 0x040;
+pub(crate) const RDMA_CONNS: usize = 0x044;
+pub(crate) const RDMA_CQS: usize = 0x048;
 /// Port `p`'s MAC: bytes 0-3 at `MAC + 8 * p`, bytes 4-5 in the low half of the next word.
 pub(crate) const MAC: usize = 0x080;
 
@@ -57,7 +59,7 @@ pub(crate) const EQ_CI: usize = 0x310;
 pub(crate) const EQ_CTL: usize = 0x314;
 pub(crate) const EQ_LOST: usize = 0x318;
 
-/// `ENABLE`, bit 0 of `MMU_CTL`, `EQ_CTL` and a QMAN's `CTL`.
+/// `ENABLE`, bit 0 of `MMU_CTL`, `EQ_CTL`, a QMAN's `CTL` and an RDMA CQ's `CQ_CTL`.
 pub(crate) const CTL_ENABLE: u32 = 1 << 0;
 
 /// The sync manager: SOBs, monitors and fence counters, all state in BAR2.
@@ -68,6 +70,62 @@ pub(crate) const SYNC_MANAGER_SIZE: usize = 0x10000;
 pub(crate) const PORTS: usize = 0x20000;
 /// The ports' module EEPROMs, 1 KiB each.
 pub(crate) const EEPROMS: usize = 0x30000;
+
+/// The RDMA registers of the ports: connection contexts and completion queues.
+pub(crate) mod rdma {
+    /// Connections a port may have: its block holds this many contexts.
+    pub(crate) const MAX_CONNS: u32 = 64;
+    /// Completion queues a port may have: its block holds this many.
+    pub(crate) const MAX_CQS: u32 = 16;
+
+    /// The contexts of connection `c` of port `p` (`c` below [`MAX_CONNS`]), at
+    /// `conn(p, c) + offset`.
+    pub(crate) const fn conn(p: u8, c: u32) -> usize {
+        0x40000 + 0x2000 * p as usize + 0x80 * c as usize
+    }
+
+    pub(crate) const REQ_CTL: usize = 0x00;
+    pub(crate) const REQ_PEER_MAC_LO: usize = 0x04;
+    pub(crate) const REQ_PEER_MAC_HI: usize = 0x08;
+    pub(crate) const REQ_PEER_CONN: usize = 0x0c;
+    pub(crate) const RES_CTL: usize = 0x20;
+    pub(crate) const RES_PEER_MAC_LO: usize = 0x24;
+    pub(crate) const RES_PEER_MAC_HI: usize = 0x28;
+    pub(crate) const RES_PEER_CONN: usize = 0x2c;
+    pub(crate) const WIN_BASE_LO: usize = 0x30;
+    pub(crate) const WIN_BASE_HI: usize = 0x34;
+    pub(crate) const WIN_SIZE_LO: usize = 0x38;
+    pub(crate) const WIN_SIZE_HI: usize = 0x3c;
+    pub(crate) const RQ_BASE_LO: usize = 0x40;
+    pub(crate) const RQ_BASE_HI: usize = 0x44;
+    pub(crate) const RQ_SIZE: usize = 0x48;
+
+    /// `VALID`, bit 0 of `REQ_CTL` and `RES_CTL`.
+    pub(crate) const CONN_VALID: u32 = 1 << 0;
+
+    /// The registers of completion queue `k` of port `p` (`k` below [`MAX_CQS`]), at
+    /// `cq(p, k) + offset`.
+    pub(crate) const fn cq(p: u8, k: u32) -> usize {
+        0x54000 + 0x200 * p as usize + 0x20 * k as usize
+    }
+
+    pub(crate) const CQ_BASE_LO: usize = 0x00;
+    pub(crate) const CQ_BASE_HI: usize = 0x04;
+    pub(crate) const CQ_SIZE: usize = 0x08;
+    pub(crate) const CQ_PI: usize = 0x0c;
+    pub(crate) const CQ_CI: usize = 0x10;
+    pub(crate) const CQ_CTL: usize = 0x14;
+    pub(crate) const CQ_LOST: usize = 0x18;
+
+    /// `IRQ`, bit 1 of `CQ_CTL`: raise the port's NIC QMAN vector after each entry.
+    pub(crate) const CQ_CTL_IRQ: u32 = 1 << 1;
+
+    /// A MAC address as the `*_MAC_LO` and `*_MAC_HI` registers hold it.
+    pub(crate) fn mac_words(mac: [u8; 6]) -> (u32, u32) {
+        let lo = u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]);
+        (lo, u32::from_le_bytes([mac[4], mac[5], 0, 0]))
+    }
+}
 
 /// The registers of QMAN `q`, at `qman(q) + offset`.
 pub(crate) const fn qman(q: usize) -> usize {
@@ -136,6 +194,7 @@ pub(crate) mod caps {
     pub(crate) const DMA_SELFTEST: u32 = 1 << 0;
     pub(crate) const COMPUTE: u32 = 1 << 1;
     pub(crate) const NIC: u32 = 1 << 2;
+    pub(crate) const RDMA: u32 = 1 << 3;
 }
 
 /// Mailbox opcodes (`CMD[7:0]`).
@@ -146,6 +205,8 @@ pub(crate) enum Opcode {
     DmaSelftest = 0x02,
     QmanReset = 0x03,
     PortStop = 0x04,
+    ConnReset = 0x05,
+    CqReset = 0x06,
 }
 
 /// `CMD`: an opcode, and whether the device raises vector 0 when done.
@@ -193,9 +254,21 @@ pub(crate) const VECTOR_CONTROL: u16 = 0;
 /// Vector 1: the event queue's interrupt.
 pub(crate) const VECTOR_EQ: u16 = 1;
 
-/// The vector of QMAN `q`: its doorbell and its completion interrupt.
+/// The queue index of port `p`'s NIC QMAN.
+pub(crate) const NIC_QUEUE_0: usize = kernel::uapi::HL_QUEUE_NIC_0 as usize;
+
+/// Queue indices are below this: a submission's queues fit a `u32` mask.
+pub(crate) const MAX_QUEUES: usize = 32;
+const _: () = assert!(NIC_QUEUE_0 + kernel::uapi::HL_MAX_PORTS as usize <= MAX_QUEUES);
+
+/// The vector of QMAN `q`: its doorbell and its completion interrupt. A NIC QMAN's vector is
+/// its queue index; it also signals its port's RDMA completion queues.
 pub(crate) fn vector_qman(q: usize) -> u16 {
-    2 + q as u16
+    if q >= NIC_QUEUE_0 {
+        q as u16
+    } else {
+        2 + q as u16
+    }
 }
 
 /// The vector of NIC port `p`: its doorbell and its interrupt.
@@ -203,9 +276,14 @@ pub(crate) fn vector_port(p: u8) -> u16 {
     6 + u16::from(p)
 }
 
-/// Vectors the driver uses: control, event queue, the QMANs, the ports.
-pub(crate) const fn vectors_used(ports: u8) -> u32 {
-    6 + ports as u32
+/// Vectors the driver uses: control, event queue, the QMANs, the ports and, with RDMA, the
+/// NIC QMANs.
+pub(crate) const fn vectors_used(ports: u8, rdma: bool) -> u32 {
+    if rdma {
+        NIC_QUEUE_0 as u32 + ports as u32
+    } else {
+        6 + ports as u32
+    }
 }
 
 /// `ENGINE` of a QMAN.
@@ -215,6 +293,7 @@ pub(crate) struct Engine(pub(crate) u32);
 impl Engine {
     pub(crate) const DMA: u8 = 0;
     pub(crate) const TPC: u8 = 1;
+    pub(crate) const NIC: u8 = 2;
 
     pub(crate) fn kind(self) -> u8 {
         self.0 as u8
@@ -226,7 +305,8 @@ impl Engine {
 
     /// A type this driver knows, an index that fits the uAPI's engine masks, nothing else set.
     pub(crate) fn is_valid(self) -> bool {
-        matches!(self.kind(), Self::DMA | Self::TPC) && self.index() < 32 && self.0 >> 16 == 0
+        let known = matches!(self.kind(), Self::DMA | Self::TPC | Self::NIC);
+        known && self.index() < 32 && self.0 >> 16 == 0
     }
 }
 

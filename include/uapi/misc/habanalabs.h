@@ -30,7 +30,9 @@
 #define HL_QUEUE_DMA_1		1
 #define HL_QUEUE_TPC_0		2
 #define HL_QUEUE_TPC_1		3
-#define HL_QUEUE_COUNT		4
+#define HL_QUEUE_COUNT		4	/* compute queues */
+/* Port p's NIC QMAN (RDMA, see NIC below) is queue HL_QUEUE_NIC_0 + p. */
+#define HL_QUEUE_NIC_0		16
 
 #define HL_MAX_PORTS		10
 
@@ -61,6 +63,8 @@ struct hl_info_hw_ip_info {
 	__u32 port_mask;		/* bit per NIC port */
 	__u32 pad;
 	char card_name[32];		/* NUL-terminated */
+	__u32 nic_conns_per_port;	/* RDMA connections; 0: no RDMA */
+	__u32 nic_cqs_per_port;		/* RDMA completion queues */
 };
 
 /* Causes, as the device reports them (index of hl_info_hw_events). */
@@ -280,6 +284,181 @@ union hl_mem_args {
 	struct hl_mem_out out;
 };
 
+/* ------------------------------------------------------------------ NIC */
+
+/*
+ * GAUDI-to-GAUDI RDMA. Each port in port_mask has nic_conns_per_port
+ * connections and nic_cqs_per_port completion queues (hl_info_hw_ip_info),
+ * numbered from 0 at each port. The compute context allocates them; they
+ * are its own until it destroys them or closes the compute node, which
+ * tears everything down (after its submissions end). A connection, CQ or
+ * port this context did not allocate or that does not exist is EINVAL;
+ * a device without RDMA gives EOPNOTSUPP.
+ *
+ * Data moves by NIC packets (NIC_WRITE, NIC_SEND, NIC_RECV: see the
+ * device's spec) in jobs on the port's NIC QMAN, queue HL_QUEUE_NIC_0 +
+ * port, submitted with HL_IOCTL_CS like any job. They name the connection,
+ * the CQ of their completion and the SOB to increment on success. The
+ * port's Ethernet interface must be up: on a port that is down or has no
+ * link, operations complete with HL_NIC_CQE_STATUS_LINK_DOWN.
+ *
+ * ALLOC_CONN       returns the lowest free connection of the port (ENOSPC
+ *                  if none).
+ * SET_REQ_CONN_CTX the requester side of conn_id: the peer (the port at
+ *                  the other end of this port's link) by MAC and IPv4
+ *                  address, and its connection. Once per connection
+ *                  (EBUSY after).
+ * SET_RES_CONN_CTX the responder side: the peer's connection that may
+ *                  reach this one, and the window of this context's
+ *                  device memory it may write (NIC_WRITE). Its receive
+ *                  queue for NIC_SEND is the one USER_WQ_SET gave the
+ *                  connection, if any. Once per connection (EBUSY after).
+ * DESTROY_CONN     resets both sides (operations on them fail) and frees
+ *                  the connection.
+ * USER_WQ_SET      gives conn_id a receive queue of num_entries (a power
+ *                  of two, 2 to HL_NIC_MAX_ENTRIES) buffers that NIC_RECV
+ *                  packets post; only before SET_RES_CONN_CTX and if it
+ *                  has none (EBUSY).
+ * USER_WQ_UNSET    takes it away (EINVAL if none); likewise only before
+ *                  SET_RES_CONN_CTX.
+ * CQ_CREATE        returns the lowest free CQ of the port (ENOSPC if none)
+ *                  with num_entries (a power of two, 2 to
+ *                  HL_NIC_MAX_ENTRIES) entries of struct hl_nic_cqe, and
+ *                  the offset and length to mmap() it (read-write, to
+ *                  clear READY). Entries are produced in ring order.
+ * CQ_DESTROY       stops the CQ (what would complete on it is lost) and
+ *                  frees it; a mapping keeps its memory.
+ * CQ_WAIT          waits up to timeout_us (0: just look) until at least
+ *                  num_cqes (1 to num_entries) entries are produced and
+ *                  not yet consumed; returns how many there are, whether
+ *                  enough came (COMPLETED) or not (BUSY), and how many
+ *                  entries the device dropped because the ring was full
+ *                  since the CQ was created. EINTR on a signal.
+ * CQ_UPDATE_CONSUMED
+ *                  consumes num_cqes (1 to the number produced and not
+ *                  yet consumed) entries: their slots may be reused. The
+ *                  consumer clears HL_NIC_CQE_READY of each entry first.
+ */
+#define HL_NIC_OP_ALLOC_CONN		0
+#define HL_NIC_OP_SET_REQ_CONN_CTX	1
+#define HL_NIC_OP_SET_RES_CONN_CTX	2
+#define HL_NIC_OP_DESTROY_CONN		3
+#define HL_NIC_OP_USER_WQ_SET		4
+#define HL_NIC_OP_USER_WQ_UNSET		5
+#define HL_NIC_OP_CQ_CREATE		6
+#define HL_NIC_OP_CQ_DESTROY		7
+#define HL_NIC_OP_CQ_WAIT		8
+#define HL_NIC_OP_CQ_UPDATE_CONSUMED	9
+
+#define HL_NIC_MAX_ENTRIES		4096
+
+/*
+ * The peer: a unicast MAC, an IPv4 address in network byte order that is
+ * not 0.0.0.0, loopback (127/8), multicast or broadcast, and a connection
+ * below nic_conns_per_port. The device routes by MAC (its links are point
+ * to point); real hardware would put the address in its RoCE headers.
+ */
+struct hl_nic_peer {
+	__u8 mac[6];
+	__u16 pad;
+	__u32 ip;
+	__u32 conn_id;
+};
+
+/*
+ * The responder's window: win_addr and win_size multiples of 4 KiB, the
+ * window inside one block of device memory this context allocated (which
+ * it cannot free meanwhile: EBUSY); win_size 0 refuses every NIC_WRITE.
+ */
+struct hl_nic_res_ctx {
+	struct hl_nic_peer peer;
+	__u64 win_addr;
+	__u64 win_size;
+};
+
+struct hl_nic_in {
+	__u32 op;
+	__u32 port;
+	__u32 conn_id;		/* SET_*, DESTROY_CONN, USER_WQ_* */
+	__u32 cq_id;		/* CQ_DESTROY, CQ_WAIT, CQ_UPDATE_CONSUMED */
+	union {
+		struct hl_nic_peer req;		/* SET_REQ_CONN_CTX */
+		struct hl_nic_res_ctx res;	/* SET_RES_CONN_CTX */
+		struct {
+			__u32 num_entries;
+			__u32 pad;
+		} wq_set, cq_create;
+		struct {
+			__u32 num_cqes;
+			__u32 pad;
+			__u64 timeout_us;
+		} cq_wait;
+		struct {
+			__u32 num_cqes;
+			__u32 pad;
+		} cq_update;
+	};
+	__u32 flags;		/* 0 */
+	__u32 pad;
+};
+
+#define HL_NIC_CQ_WAIT_STATUS_COMPLETED	0
+#define HL_NIC_CQ_WAIT_STATUS_BUSY	1
+
+struct hl_nic_out {
+	union {
+		struct {
+			__u32 conn_id;
+			__u32 pad;
+		} alloc_conn;
+		struct {
+			__u32 cq_id;
+			__u32 pad;
+			__u64 mmap_handle;	/* mmap() offset */
+			__u64 mmap_size;	/* bytes, whole pages */
+		} cq_create;
+		struct {
+			__u32 num_cqes;		/* produced, not consumed */
+			__u32 status;		/* HL_NIC_CQ_WAIT_STATUS_* */
+			__u64 lost;		/* dropped on a full ring */
+		} cq_wait;
+	};
+};
+
+union hl_nic_args {
+	struct hl_nic_in in;
+	struct hl_nic_out out;
+};
+
+/*
+ * A completion queue entry, as the device writes it: READY, then the
+ * operation, its status (the syndrome of a failure), the connection, the
+ * bytes that reached the destination and the packet's wr_id.
+ */
+struct hl_nic_cqe {
+	__u32 ctl;
+	__u32 len;
+	__u32 wr_id;
+	__u32 pad;
+};
+
+#define HL_NIC_CQE_READY		0x80000000u
+#define HL_NIC_CQE_OPCODE(ctl)		(((ctl) >> 24) & 0xf)
+#define HL_NIC_CQE_STATUS(ctl)		(((ctl) >> 16) & 0xff)
+#define HL_NIC_CQE_CONN(ctl)		((ctl) & 0xffff)
+
+#define HL_NIC_CQE_OP_WRITE		1
+#define HL_NIC_CQE_OP_SEND		2
+#define HL_NIC_CQE_OP_RECV		3
+
+#define HL_NIC_CQE_STATUS_OK		0
+#define HL_NIC_CQE_STATUS_BAD_CONN	1	/* not set up, or destroyed */
+#define HL_NIC_CQE_STATUS_LINK_DOWN	2
+#define HL_NIC_CQE_STATUS_WRONG_PEER	3	/* the MAC is not the peer's */
+#define HL_NIC_CQE_STATUS_REMOTE_ACCESS	4	/* the responder refused */
+#define HL_NIC_CQE_STATUS_RNR		5	/* no receive buffer in 1 s */
+#define HL_NIC_CQE_STATUS_RQ_FULL	6
+
 /* --------------------------------------------------------------- ioctls */
 
 #define HL_IOCTL_INFO		_IOWR('H', 0x01, struct hl_info_args)
@@ -287,8 +466,9 @@ union hl_mem_args {
 #define HL_IOCTL_CS		_IOWR('H', 0x03, union hl_cs_args)
 #define HL_IOCTL_WAIT_CS	_IOWR('H', 0x04, union hl_wait_cs_args)
 #define HL_IOCTL_MEMORY		_IOWR('H', 0x05, union hl_mem_args)
+#define HL_IOCTL_NIC		_IOWR('H', 0x06, union hl_nic_args)
 
 #define HL_COMMAND_START	0x01
-#define HL_COMMAND_END		0x06	/* one past the last */
+#define HL_COMMAND_END		0x07	/* one past the last */
 
 #endif /* _UAPI_MISC_HABANALABS_H_ */

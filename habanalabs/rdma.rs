@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! GAUDI-to-GAUDI RDMA: the connections and completion queues the compute context owns on the
+//! ports, and the `HL_IOCTL_NIC` operations on them.
+//!
+//! Glossary:
+//! - connection: one end of a link between two ports' NIC QMANs, numbered per port.
+//! - requester context: whom this end's `NIC_WRITE` and `NIC_SEND` reach.
+//! - responder context: who may reach this end, and the window of device memory it may write.
+//! - receive queue (the uAPI's WQ): where `NIC_RECV` posts buffers for incoming messages.
+//! - completion queue (CQ): a ring of entries for finished operations, mapped by the user.
+//!
+//! The data moves by NIC packets in jobs on the NIC QMANs; the driver only sets up and tears
+//! down what those packets name, for the one user of the compute node.
+
+mod conn;
+mod cq;
+
+use kernel::{
+    dma::CoherentAllocation,
+    page::PAGE_SIZE,
+    prelude::*,
+    rbtree::{RBTree, RBTreeNode},
+    sync::Arc,
+    uapi,
+};
+
+use crate::{
+    device::HlDevice,
+    ioctl::{as_bytes, from_bytes},
+    mailbox::Command,
+    regs::rdma::MAX_CQS,
+};
+use conn::{Conn, Peer, ReceiveQueue, Window};
+pub(crate) use cq::{Cq, CqEvents};
+
+/// The first `mmap` offset of completion queues: CQ `k` of port `p` is at
+/// `CQ_MMAP_BASE + (p * MAX_CQS + k) * PAGE_SIZE`. Command buffer handles stay below it.
+pub(crate) const CQ_MMAP_BASE: u64 = 1 << 40;
+
+/// The outcome of a reset command. `ENODEV` means that the driver unbound, which reset the
+/// whole device first (see `HlDevice::quiesce`): as good as the command.
+fn reset_done(ret: Result) -> Result {
+    match ret {
+        Err(e) if e == ENODEV => Ok(()),
+        ret => ret,
+    }
+}
+
+/// A ring size from the uAPI: a power of two from 2 to `HL_NIC_MAX_ENTRIES`.
+fn ring_entries(entries: u32, pad: u32) -> Result<u32> {
+    let in_range = (2..=uapi::HL_NIC_MAX_ENTRIES).contains(&entries);
+    if pad != 0 || !entries.is_power_of_two() || !in_range {
+        return Err(EINVAL);
+    }
+    Ok(entries)
+}
+
+/// A checked `HL_IOCTL_NIC` request, with the memory it needs.
+pub(crate) enum Request {
+    /// `ALLOC_CONN`.
+    AllocConn { port: u8 },
+    /// `SET_REQ_CONN_CTX`.
+    SetRequester { port: u8, conn: u32, peer: Peer },
+    /// `SET_RES_CONN_CTX`.
+    SetResponder { port: u8, conn: u32, peer: Peer, window: Window },
+    /// `DESTROY_CONN`.
+    DestroyConn { port: u8, conn: u32 },
+    /// `USER_WQ_SET`, with the queue.
+    WqSet { port: u8, conn: u32, rq: ReceiveQueue },
+    /// `USER_WQ_UNSET`.
+    WqUnset { port: u8, conn: u32 },
+    /// `CQ_CREATE`, with the ring.
+    CqCreate { port: u8, entries: u32, ring: CoherentAllocation<u64> },
+    /// `CQ_DESTROY`.
+    CqDestroy { port: u8, cq: u32 },
+    /// `CQ_WAIT`, for at least `count` entries.
+    CqWait { port: u8, cq: u32, count: u32, timeout_ms: u32 },
+    /// `CQ_UPDATE_CONSUMED` of `count` entries.
+    CqUpdate { port: u8, cq: u32, count: u32 },
+}
+
+impl Request {
+    /// Checks `args` against the device and allocates the rings the request needs; for before
+    /// the context is locked (`Binding::enter` comes first in the lock order).
+    pub(crate) fn prepare(dev: &HlDevice, args: &uapi::hl_nic_in) -> Result<Self> {
+        let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
+        let present = dev.identity.port_mask.checked_shr(args.port).is_some_and(|m| m & 1 != 0);
+        if !present || args.flags != 0 || args.pad != 0 {
+            return Err(EINVAL);
+        }
+        let (port, conn, cq) = (args.port as u8, args.conn_id, args.cq_id);
+        // The union's members all start at its start.
+        let arg = as_bytes(&args.__bindgen_anon_1);
+        Ok(match args.op {
+            uapi::HL_NIC_OP_ALLOC_CONN => Self::AllocConn { port },
+            uapi::HL_NIC_OP_SET_REQ_CONN_CTX => {
+                let peer = Peer::new(&from_bytes(arg)?, limits.conns)?;
+                Self::SetRequester { port, conn, peer }
+            }
+            uapi::HL_NIC_OP_SET_RES_CONN_CTX => {
+                let res: uapi::hl_nic_res_ctx = from_bytes(arg)?;
+                let peer = Peer::new(&res.peer, limits.conns)?;
+                let window = Window::new(res.win_addr, res.win_size)?;
+                Self::SetResponder { port, conn, peer, window }
+            }
+            uapi::HL_NIC_OP_DESTROY_CONN => Self::DestroyConn { port, conn },
+            uapi::HL_NIC_OP_USER_WQ_SET => {
+                let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = from_bytes(arg)?;
+                let entries = ring_entries(wq.num_entries, wq.pad)?;
+                Self::WqSet { port, conn, rq: ReceiveQueue::new(&dev.binding.enter()?, entries)? }
+            }
+            uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
+            uapi::HL_NIC_OP_CQ_CREATE => {
+                let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = from_bytes(arg)?;
+                let entries = ring_entries(create.num_entries, create.pad)?;
+                let ring = Cq::alloc_ring(&dev.binding.enter()?, entries)?;
+                Self::CqCreate { port, entries, ring }
+            }
+            uapi::HL_NIC_OP_CQ_DESTROY => Self::CqDestroy { port, cq },
+            uapi::HL_NIC_OP_CQ_WAIT => {
+                let wait: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_2 = from_bytes(arg)?;
+                if wait.pad != 0 {
+                    return Err(EINVAL);
+                }
+                let timeout_ms = wait.timeout_us.div_ceil(1000).min(u64::from(u32::MAX)) as u32;
+                Self::CqWait { port, cq, count: wait.num_cqes, timeout_ms }
+            }
+            uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED => {
+                let update: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_3 = from_bytes(arg)?;
+                if update.pad != 0 {
+                    return Err(EINVAL);
+                }
+                Self::CqUpdate { port, cq, count: update.num_cqes }
+            }
+            _ => return Err(EINVAL),
+        })
+    }
+}
+
+/// What a request comes to under the context's lock.
+pub(crate) enum Answer {
+    Done(uapi::hl_nic_out),
+    /// `CQ_WAIT`, which sleeps: see [`Answer::finish`].
+    Wait { cq: Arc<Cq>, count: u32, timeout_ms: u32 },
+}
+
+impl Answer {
+    /// The answer to the request; for `CQ_WAIT`, once the wait is over. For after the context's
+    /// lock is dropped.
+    pub(crate) fn finish(self, dev: &HlDevice) -> Result<uapi::hl_nic_out> {
+        match self {
+            Answer::Done(out) => Ok(out),
+            Answer::Wait { cq, count, timeout_ms } => {
+                let mut out = zeroed_out();
+                out.__bindgen_anon_1.cq_wait = cq.wait(dev, count, timeout_ms)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// An answer with all its bytes zero, whichever member of its union is set later.
+fn zeroed_out() -> uapi::hl_nic_out {
+    // The largest member spans the union.
+    type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
+    const _: () = assert!(size_of::<Largest>() == size_of::<uapi::hl_nic_out>());
+    uapi::hl_nic_out {
+        __bindgen_anon_1: uapi::hl_nic_out__bindgen_ty_1 { cq_create: Largest::default() },
+    }
+}
+
+/// The connections and completion queues of a context, by port and number.
+pub(crate) struct Rdma {
+    conns: RBTree<(u8, u32), Conn>,
+    cqs: RBTree<(u8, u32), Arc<Cq>>,
+}
+
+impl Rdma {
+    pub(crate) fn new() -> Self {
+        Self { conns: RBTree::new(), cqs: RBTree::new() }
+    }
+
+    fn conn(&mut self, port: u8, conn: u32) -> Result<&mut Conn> {
+        self.conns.get_mut(&(port, conn)).ok_or(EINVAL)
+    }
+
+    fn cq(&self, port: u8, cq: u32) -> Result<&Arc<Cq>> {
+        self.cqs.get(&(port, cq)).ok_or(EINVAL)
+    }
+
+    /// Runs `request`. `in_dram(addr, size)` says whether a range lies in one block of the
+    /// context's device memory.
+    pub(crate) fn run(
+        &mut self,
+        dev: &HlDevice,
+        request: Request,
+        in_dram: impl Fn(u64, u64) -> bool,
+    ) -> Result<Answer> {
+        let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
+        let mut out = zeroed_out();
+        match request {
+            Request::AllocConn { port } => {
+                let free = |&c: &u32| self.conns.get(&(port, c)).is_none();
+                let conn = (0..limits.conns).find(free).ok_or(ENOSPC)?;
+                self.conns.try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
+                out.__bindgen_anon_1.alloc_conn =
+                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 { conn_id: conn, pad: 0 };
+            }
+            Request::SetRequester { port, conn, peer } => {
+                self.conn(port, conn)?.set_requester(&dev.hw, port, conn, &peer)?;
+            }
+            Request::SetResponder { port, conn, peer, window } => {
+                let target = self.conn(port, conn)?;
+                if window.size != 0 && !in_dram(window.addr, window.size) {
+                    return Err(EINVAL);
+                }
+                target.set_responder(&dev.hw, port, conn, &peer, window)?;
+            }
+            Request::DestroyConn { port, conn } => {
+                self.conn(port, conn)?;
+                reset_done(dev.run(Command::ConnReset { port: port.into(), conn: conn.into() }))?;
+                // No step of an operation uses the receive queue any more: free it.
+                self.conns.remove(&(port, conn));
+            }
+            Request::WqSet { port, conn, rq } => self.conn(port, conn)?.set_rq(rq)?,
+            Request::WqUnset { port, conn } => self.conn(port, conn)?.unset_rq()?,
+            Request::CqCreate { port, entries, ring } => {
+                let free = |&k: &u32| self.cqs.get(&(port, k)).is_none();
+                let k = (0..limits.cqs).find(free).ok_or(ENOSPC)?;
+                let cq = Arc::pin_init(Cq::new(port, k, entries, ring), GFP_KERNEL)?;
+                let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
+                cq.start(dev)?;
+                self.cqs.insert(node);
+                out.__bindgen_anon_1.cq_create = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
+                    cq_id: k,
+                    pad: 0,
+                    mmap_handle: mmap_offset(port, k),
+                    mmap_size: cq.ring_size() as u64,
+                };
+            }
+            Request::CqDestroy { port, cq } => {
+                self.cq(port, cq)?.reset(dev)?;
+                self.cqs.remove(&(port, cq));
+                // Its waiters give up.
+                if let Some(events) = dev.cq_events(port) {
+                    events.notify();
+                }
+            }
+            Request::CqWait { port, cq, count, timeout_ms } => {
+                return Ok(Answer::Wait { cq: self.cq(port, cq)?.clone(), count, timeout_ms });
+            }
+            Request::CqUpdate { port, cq, count } => self.cq(port, cq)?.consume(dev, count)?,
+        }
+        Ok(Answer::Done(out))
+    }
+
+    /// Whether a responder window lies in `[start, start + len)` of device memory.
+    pub(crate) fn has_window(&self, start: u64, len: u64) -> bool {
+        self.conns.values().any(|c| c.window().is_some_and(|w| w.overlaps(start, len)))
+    }
+
+    /// The completion queue whose ring is at `mmap` offset `offset`.
+    pub(crate) fn cq_at(&self, offset: u64) -> Option<Arc<Cq>> {
+        let n = offset.checked_sub(CQ_MMAP_BASE)? / PAGE_SIZE as u64;
+        let port = u8::try_from(n / u64::from(MAX_CQS)).ok()?;
+        self.cqs.get(&(port, (n % u64::from(MAX_CQS)) as u32)).cloned()
+    }
+
+    /// Resets every connection, then every completion queue, and lets them go: afterwards the
+    /// device writes none of the context's host memory and takes no operation into its device
+    /// memory. What failed to reset is leaked, as the device may still write it.
+    pub(crate) fn teardown(&mut self, dev: &HlDevice) {
+        while let Some(cursor) = self.conns.cursor_front() {
+            let ((port, c), conn) = cursor.remove_current().1.to_key_value();
+            let command = Command::ConnReset { port: port.into(), conn: c.into() };
+            if let Err(e) = reset_done(dev.run(command)) {
+                let errno = e.to_errno();
+                dev_err!(dev.pdev(), "port {} connection {}: reset failed: {}\n", port, c, errno);
+                core::mem::forget(conn);
+            }
+        }
+        while let Some(cursor) = self.cqs.cursor_front() {
+            let ((port, k), cq) = cursor.remove_current().1.to_key_value();
+            if let Err(e) = cq.reset(dev) {
+                dev_err!(dev.pdev(), "port {} CQ {}: reset failed: {}\n", port, k, e.to_errno());
+                core::mem::forget(cq);
+            }
+        }
+    }
+}
+
+/// The `mmap` offset of CQ `k` of port `port`.
+fn mmap_offset(port: u8, k: u32) -> u64 {
+    CQ_MMAP_BASE + (u64::from(port) * u64::from(MAX_CQS) + u64::from(k)) * PAGE_SIZE as u64
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RDMA connections: the requester and responder contexts the driver writes for the user, and
+//! the receive queue through which a responder takes messages.
+//!
+//! A context is written only while it is not `VALID` (a connection this context allocated
+//! was reset by the previous user's close, by probe or by `CONN_RESET`), `VALID` last, and
+//! at most once: to take it down the driver resets the whole connection.
+
+use kernel::{devres::BoundDevice, dma::CoherentAllocation, prelude::*, uapi};
+
+use crate::{
+    hw::Hw,
+    regs::rdma::{self, mac_words},
+};
+
+/// Bytes in a receive queue entry.
+const RQE_SIZE: usize = 32;
+/// Device memory windows are in pages of this size.
+const WINDOW_GRANULE: u64 = 4096;
+
+/// The other end of a connection, checked.
+pub(crate) struct Peer {
+    mac: [u8; 6],
+    conn: u32,
+}
+
+impl Peer {
+    /// Checks `peer`: a unicast MAC, an IPv4 address a remote host may have (not 0.0.0.0,
+    /// loopback, multicast or broadcast) and a connection below `conns`.
+    ///
+    /// The links are point to point and the device routes by MAC, so the address goes no
+    /// further; a real port would put it in its RoCE headers.
+    pub(crate) fn new(peer: &uapi::hl_nic_peer, conns: u32) -> Result<Self> {
+        // The address is in network byte order: its bytes in memory are the dotted quad.
+        let ip = peer.ip.to_ne_bytes();
+        let mac_ok = peer.mac[0] & 1 == 0 && peer.mac != [0; 6];
+        let ip_ok = ip != [0; 4] && ip[0] != 127 && !(224..240).contains(&ip[0]) && ip != [255; 4];
+        if peer.pad != 0 || !mac_ok || !ip_ok || peer.conn_id >= conns {
+            return Err(EINVAL);
+        }
+        Ok(Self { mac: peer.mac, conn: peer.conn_id })
+    }
+}
+
+/// The device memory a responder lets its requester write, checked for alignment only: the
+/// caller checks that it lies in the context's memory.
+#[derive(Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) addr: u64,
+    pub(crate) size: u64,
+}
+
+impl Window {
+    pub(crate) fn new(addr: u64, size: u64) -> Result<Self> {
+        let aligned = addr % WINDOW_GRANULE == 0 && size % WINDOW_GRANULE == 0;
+        if !aligned || addr.checked_add(size).is_none() {
+            return Err(EINVAL);
+        }
+        Ok(Self { addr, size })
+    }
+
+    /// Whether the window shares a byte with `[start, start + len)`.
+    pub(crate) fn overlaps(&self, start: u64, len: u64) -> bool {
+        let end = self.addr + self.size;
+        self.size != 0 && len != 0 && self.addr < start.saturating_add(len) && start < end
+    }
+}
+
+/// A receive queue: host memory the device writes the entries of `NIC_RECV` into.
+pub(crate) struct ReceiveQueue {
+    mem: CoherentAllocation<u64>,
+    entries: u32,
+}
+
+impl ReceiveQueue {
+    /// Allocates a queue of `entries` entries (checked by the caller).
+    pub(crate) fn new(dev: &impl BoundDevice, entries: u32) -> Result<Self> {
+        let words = entries as usize * RQE_SIZE / size_of::<u64>();
+        Ok(Self { mem: CoherentAllocation::alloc(dev, words, GFP_KERNEL)?, entries })
+    }
+}
+
+/// A connection this context allocated, and what it set up on it.
+#[derive(Default)]
+pub(crate) struct Conn {
+    requester: bool,
+    /// The responder context's window, once it is set.
+    responder: Option<Window>,
+    rq: Option<ReceiveQueue>,
+}
+
+/// Writes `value` to register `offset` of connection `conn` of port `port`.
+fn write(hw: &Hw, port: u8, conn: u32, offset: usize, value: u32) -> Result {
+    hw.regs()?.try_write32(value, rdma::conn(port, conn) + offset)
+}
+
+/// Writes a 64-bit value to the register pair `(lo, hi)`.
+fn write64(hw: &Hw, port: u8, conn: u32, (lo, hi): (usize, usize), value: u64) -> Result {
+    write(hw, port, conn, lo, value as u32)?;
+    write(hw, port, conn, hi, (value >> 32) as u32)
+}
+
+impl Conn {
+    /// The responder context's window, if set.
+    pub(crate) fn window(&self) -> Option<Window> {
+        self.responder
+    }
+
+    /// `SET_REQ_CONN_CTX` on connection `conn` of port `port`.
+    pub(crate) fn set_requester(&mut self, hw: &Hw, port: u8, conn: u32, peer: &Peer) -> Result {
+        if self.requester {
+            return Err(EBUSY);
+        }
+        let (lo, hi) = mac_words(peer.mac);
+        write(hw, port, conn, rdma::REQ_PEER_MAC_LO, lo)?;
+        write(hw, port, conn, rdma::REQ_PEER_MAC_HI, hi)?;
+        write(hw, port, conn, rdma::REQ_PEER_CONN, peer.conn)?;
+        write(hw, port, conn, rdma::REQ_CTL, rdma::CONN_VALID)?;
+        self.requester = true;
+        Ok(())
+    }
+
+    /// `SET_RES_CONN_CTX` on connection `conn` of port `port`, with the receive queue, if any.
+    pub(crate) fn set_responder(
+        &mut self,
+        hw: &Hw,
+        port: u8,
+        conn: u32,
+        peer: &Peer,
+        window: Window,
+    ) -> Result {
+        if self.responder.is_some() {
+            return Err(EBUSY);
+        }
+        let (lo, hi) = mac_words(peer.mac);
+        write(hw, port, conn, rdma::RES_PEER_MAC_LO, lo)?;
+        write(hw, port, conn, rdma::RES_PEER_MAC_HI, hi)?;
+        write(hw, port, conn, rdma::RES_PEER_CONN, peer.conn)?;
+        write64(hw, port, conn, (rdma::WIN_BASE_LO, rdma::WIN_BASE_HI), window.addr)?;
+        write64(hw, port, conn, (rdma::WIN_SIZE_LO, rdma::WIN_SIZE_HI), window.size)?;
+        if let Some(rq) = &self.rq {
+            let base = rq.mem.dma_handle();
+            write64(hw, port, conn, (rdma::RQ_BASE_LO, rdma::RQ_BASE_HI), base)?;
+            write(hw, port, conn, rdma::RQ_SIZE, rq.entries)?;
+        }
+        write(hw, port, conn, rdma::RES_CTL, rdma::CONN_VALID)?;
+        self.responder = Some(window);
+        Ok(())
+    }
+
+    /// `USER_WQ_SET`: only before the responder context, and once.
+    pub(crate) fn set_rq(&mut self, rq: ReceiveQueue) -> Result {
+        if self.responder.is_some() || self.rq.is_some() {
+            return Err(EBUSY);
+        }
+        self.rq = Some(rq);
+        Ok(())
+    }
+
+    /// `USER_WQ_UNSET`: only before the responder context; `EINVAL` without a queue.
+    pub(crate) fn unset_rq(&mut self) -> Result {
+        if self.responder.is_some() {
+            return Err(EBUSY);
+        }
+        self.rq.take().map(drop).ok_or(EINVAL)
+    }
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RDMA completion queues: rings in host memory that the device fills, the user reads through
+//! a mapping, and the driver accounts for with the device's producer index.
+
+use kernel::{
+    devres::BoundDevice,
+    dma::CoherentAllocation,
+    mm::VmArea,
+    new_condvar, new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{CondVar, CondVarTimeoutResult, Mutex},
+    time::{msecs_to_jiffies, Ktime},
+    uapi,
+};
+
+use crate::{
+    device::HlDevice,
+    mailbox::Command,
+    regs::{self, rdma},
+};
+
+/// Bytes in an entry (`struct hl_nic_cqe`).
+const CQE_SIZE: usize = size_of::<uapi::hl_nic_cqe>();
+
+/// Where `CQ_WAIT` sleeps for the completion queues of one port. The queues raise the port's
+/// NIC QMAN vector, whose handler wakes every waiter of the port.
+#[pin_data]
+pub(crate) struct CqEvents {
+    pub(crate) port: u8,
+    #[pin]
+    lock: Mutex<()>,
+    #[pin]
+    wake: CondVar,
+}
+
+impl CqEvents {
+    pub(crate) fn new(port: u8) -> impl PinInit<Self> {
+        pin_init!(Self { port, lock <- new_mutex!(()), wake <- new_condvar!() })
+    }
+
+    /// Wakes the port's waiters: an entry may have arrived, or a queue gone away.
+    pub(crate) fn notify(&self) {
+        // A waiter holds the lock from its look at the queue until it sleeps: taking it here
+        // means none is in between, so none misses the wake-up.
+        drop(self.lock.lock());
+        self.wake.notify_all();
+    }
+}
+
+struct CqState {
+    /// Entries consumed (`CQ_CI`).
+    consumed: u32,
+    /// `CQ_LOST` as last read, and the entries lost since the queue was created.
+    lost_seen: u32,
+    lost: u64,
+    /// Reset by `CQ_DESTROY`: nobody may use it any more.
+    destroyed: bool,
+}
+
+/// One completion queue, kept alive by the context and by the user's mappings of its ring.
+#[pin_data]
+pub(crate) struct Cq {
+    port: u8,
+    index: u32,
+    entries: u32,
+    ring: CoherentAllocation<u64>,
+    #[pin]
+    state: Mutex<CqState>,
+}
+
+impl Cq {
+    /// Allocates a zeroed ring of `entries` entries, in whole pages.
+    pub(crate) fn alloc_ring(
+        dev: &impl BoundDevice,
+        entries: u32,
+    ) -> Result<CoherentAllocation<u64>> {
+        let bytes = (entries as usize * CQE_SIZE).next_multiple_of(PAGE_SIZE);
+        CoherentAllocation::alloc(dev, bytes / size_of::<u64>(), GFP_KERNEL)
+    }
+
+    /// Completion queue `index` of port `port`, of `entries` entries in `ring`; its registers
+    /// are in their reset state.
+    pub(crate) fn new(
+        port: u8,
+        index: u32,
+        entries: u32,
+        ring: CoherentAllocation<u64>,
+    ) -> impl PinInit<Self> {
+        let state = CqState { consumed: 0, lost_seen: 0, lost: 0, destroyed: false };
+        pin_init!(Self { port, index, entries, ring, state <- new_mutex!(state) })
+    }
+
+    /// The size of the ring and of its mapping.
+    pub(crate) fn ring_size(&self) -> usize {
+        self.ring.size()
+    }
+
+    fn reg(&self, offset: usize) -> usize {
+        rdma::cq(self.port, self.index) + offset
+    }
+
+    /// Hands the ring to the device, enabled, with an interrupt per entry.
+    pub(crate) fn start(&self, dev: &HlDevice) -> Result {
+        let regs = dev.hw.regs()?;
+        let base = self.ring.dma_handle();
+        regs.try_write32(base as u32, self.reg(rdma::CQ_BASE_LO))?;
+        regs.try_write32((base >> 32) as u32, self.reg(rdma::CQ_BASE_HI))?;
+        regs.try_write32(self.entries, self.reg(rdma::CQ_SIZE))?;
+        regs.try_write32(0, self.reg(rdma::CQ_CI))?;
+        regs.try_write32(regs::CTL_ENABLE | rdma::CQ_CTL_IRQ, self.reg(rdma::CQ_CTL))
+    }
+
+    /// Resets the queue with `CQ_RESET`: once this returns, the device no longer writes the
+    /// ring. Nobody may use the queue afterwards; the ring lives on in the user's mappings.
+    pub(crate) fn reset(&self, dev: &HlDevice) -> Result {
+        let mut state = self.state.lock();
+        let command = Command::CqReset { port: self.port.into(), cq: self.index.into() };
+        super::reset_done(dev.run(command))?;
+        state.destroyed = true;
+        Ok(())
+    }
+
+    /// Entries produced and not consumed, from the device's `CQ_PI`, which is checked; also
+    /// brings the count of lost entries up to date.
+    fn available(&self, dev: &HlDevice, state: &mut CqState) -> Result<u32> {
+        if state.destroyed {
+            return Err(EINVAL);
+        }
+        let regs = dev.hw.regs()?;
+        let produced = regs.try_read32(self.reg(rdma::CQ_PI))?;
+        let lost = regs.try_read32(self.reg(rdma::CQ_LOST))?;
+        drop(regs);
+        let available = produced.wrapping_sub(state.consumed);
+        if available > self.entries {
+            dev_err!(
+                dev.pdev(),
+                "port {} CQ {}: {} entries produced, {} consumed, in a ring of {}\n",
+                self.port, self.index, produced, state.consumed, self.entries
+            );
+            return Err(EIO);
+        }
+        // The device's counter wraps; this one counts from the queue's creation.
+        state.lost += u64::from(lost.wrapping_sub(state.lost_seen));
+        state.lost_seen = lost;
+        Ok(available)
+    }
+
+    /// `CQ_WAIT`: waits up to `timeout_ms` until at least `count` entries are there.
+    pub(crate) fn wait(
+        &self,
+        dev: &HlDevice,
+        count: u32,
+        timeout_ms: u32,
+    ) -> Result<uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3> {
+        let events = dev.cq_events(self.port).ok_or(EINVAL)?;
+        if count == 0 || count > self.entries {
+            return Err(EINVAL);
+        }
+        let start = Ktime::ktime_get();
+        let mut signalled = false;
+        let mut guard = events.lock.lock();
+        loop {
+            let (available, lost) = {
+                let mut state = self.state.lock();
+                (self.available(dev, &mut state)?, state.lost)
+            };
+            let left_ms = i64::from(timeout_ms) - (Ktime::ktime_get() - start).to_ms();
+            if available >= count || left_ms <= 0 {
+                return Ok(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3 {
+                    num_cqes: available,
+                    status: if available >= count {
+                        uapi::HL_NIC_CQ_WAIT_STATUS_COMPLETED
+                    } else {
+                        uapi::HL_NIC_CQ_WAIT_STATUS_BUSY
+                    },
+                    lost,
+                });
+            }
+            if signalled {
+                return Err(EINTR);
+            }
+            let jiffies = msecs_to_jiffies(left_ms as u32);
+            signalled = matches!(
+                events.wake.wait_interruptible_timeout(&mut guard, jiffies),
+                CondVarTimeoutResult::Signal { .. }
+            );
+        }
+    }
+
+    /// `CQ_UPDATE_CONSUMED`: hands `count` entries (1 to those available) back to the device.
+    pub(crate) fn consume(&self, dev: &HlDevice, count: u32) -> Result {
+        let mut state = self.state.lock();
+        if count == 0 || count > self.available(dev, &mut state)? {
+            return Err(EINVAL);
+        }
+        let consumed = state.consumed.wrapping_add(count);
+        dev.hw.regs()?.try_write32(consumed, self.reg(rdma::CQ_CI))?;
+        state.consumed = consumed;
+        Ok(())
+    }
+
+    /// Maps the ring into `vma`; the caller keeps the queue alive as long as the mapping.
+    pub(crate) fn mmap(&self, vma: &VmArea) -> Result {
+        self.ring.mmap(vma)
+    }
+}
