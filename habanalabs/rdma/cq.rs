@@ -101,8 +101,11 @@ impl Cq {
         rdma::cq(self.port, self.index) + offset
     }
 
-    /// Hands the ring to the device, enabled, with an interrupt per entry.
+    /// Hands the ring to the device, enabled, with an interrupt per entry. Entries lost
+    /// before, while the queue was free, are not this queue's: they count from here.
     pub(crate) fn start(&self, dev: &HlDevice) -> Result {
+        let lost = dev.hw.regs()?.try_read32(self.reg(rdma::CQ_LOST))?;
+        self.state.lock().lost_seen = lost;
         let regs = dev.hw.regs()?;
         let base = self.ring.dma_handle();
         regs.try_write32(base as u32, self.reg(rdma::CQ_BASE_LO))?;

@@ -7,11 +7,15 @@
 #   bench.sh [--size BYTES] [--iterations K]
 #
 # On the host, hlsim --bench-memcpy times the model's own copy of BYTES
-# (default 64M); in the VM (run.sh --bench), hl-thunk bench times the null
-# ioctl and a NOP submission's round trip (K times each, default 1000) and
-# a host-to-device LIN_DMA of BYTES. Prints the numbers and two ratios: the
-# round trip over the null ioctl, and the DMA's throughput over the model's
-# memcpy. Then, from the same VM (the selftests' nic_bench.sh), TCP and UDP
+# (default 64M) and of 16M; in the VM (run.sh --bench), hl-thunk bench
+# times the null ioctl and a NOP submission's round trip (K times each,
+# default 1000), a host-to-device LIN_DMA of BYTES, an RDMA WRITE of BYTES
+# from device 0 to device 1 over port 0, and an all-reduce of 16M of fp32
+# per device between them (WRITEs both ways, then the TPC's ADD). Prints
+# the numbers and four ratios: the round trip over the null ioctl, the
+# DMA's and the WRITE's throughput over the model's memcpy of BYTES, and
+# the all-reduce's time over that of the memcpy of 16M. Then, from the
+# same VM (the selftests' nic_bench.sh), TCP and UDP
 # throughput (iperf3) and ping latency over a pair of habanalabs ports, a
 # veth pair and two virtio-net NICs on a QEMU hub, each end in a network
 # namespace of its own, with the habanalabs numbers over the others. Logs
@@ -32,7 +36,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-args+=(--size "$size")
+# fp32 bytes per device of the all-reduce.
+allreduce=16M
+args+=(--size "$size" --allreduce "$allreduce")
 
 logs=$HL_BUILD/vm
 hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
@@ -53,20 +59,25 @@ not_measured() {
 
 declare -A v
 kinds=(habanalabs veth virtio)
-echo "bench: model memcpy of $size on the host"
-memcpy=$("$hlsim" --bench-memcpy "$size" 2>&1)
-v[memcpy_mb_per_s]=$(value mb_per_s "$memcpy")
-if [ -z "${v[memcpy_mb_per_s]}" ]; then
-	echo "bench: not measured: the model's memcpy"
-	head -n 5 <<< "$memcpy" | sed 's/^/    /'
-	exit 1
-fi
+for bytes in "$size" "$allreduce"; do
+	echo "bench: model memcpy of $bytes on the host"
+	memcpy=$("$hlsim" --bench-memcpy "$bytes" 2>&1)
+	v[memcpy_$bytes]=$(value mb_per_s "$memcpy")
+	v[memcpy_seconds_$bytes]=$(value seconds "$memcpy")
+	if [ -z "${v[memcpy_$bytes]}" ] || [ -z "${v[memcpy_seconds_$bytes]}" ]; then
+		echo "bench: not measured: the model's memcpy of $bytes"
+		head -n 5 <<< "$memcpy" | sed 's/^/    /'
+		exit 1
+	fi
+done
+v[memcpy_mb_per_s]=${v[memcpy_$size]}
 
 echo "bench: booting the VM for hl-thunk bench ${args[*]}"
 guest=$("$HL_TOP/tools/vm/run.sh" --bench "${args[@]}" 2> "$logs/bench-run.log" | tr -d '\r')
 rc=$?
 missing=()
-for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s; do
+for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s \
+	rdma_write_mb_per_s allreduce_bytes allreduce_seconds; do
 	v[$key]=$(value $key "$guest")
 	[ -n "${v[$key]}" ] || missing+=("$key")
 done
@@ -90,7 +101,9 @@ rounds=$(sed -n 's/^cs_roundtrip_us=.* iterations=\([0-9]*\).*/\1/p' <<< "$guest
 echo
 echo "make bench, $(date -u '+%F %H:%M UTC'): ${v[dma_h2d_bytes]} bytes, $rounds round trips (medians)"
 awk -v null="${v[null_ioctl_us]}" -v cs="${v[cs_roundtrip_us]}" \
-    -v dma="${v[dma_h2d_mb_per_s]}" -v memcpy="${v[memcpy_mb_per_s]}" '
+    -v dma="${v[dma_h2d_mb_per_s]}" -v memcpy="${v[memcpy_mb_per_s]}" \
+    -v rdma="${v[rdma_write_mb_per_s]}" -v ar="${v[allreduce_seconds]}" \
+    -v ar_bytes="${v[allreduce_bytes]}" -v ar_memcpy="${v[memcpy_seconds_$allreduce]}" '
 function row(name, x, unit, note,    line) {
 	line = sprintf("  %-36s %10.1f %s", name, x, unit)
 	if (note != "")
@@ -98,12 +111,18 @@ function row(name, x, unit, note,    line) {
 	print line
 }
 BEGIN {
+	mib = sprintf("%d MiB", ar_bytes / 1048576)
 	row("null ioctl (INFO, control node)", null, "us")
 	row("CS round trip (one NOP job, dma0)", cs, "us",
 	    sprintf("%.1fx the null ioctl", cs / null))
 	row("DMA host -> device (LIN_DMA, guest)", dma, "MB/s",
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
+	row("RDMA WRITE device 0 -> 1 (guest)", rdma, "MB/s",
+	    sprintf("%.3gx the model memcpy", rdma / memcpy))
 	row("model memcpy (hlsim, host)", memcpy, "MB/s")
+	row("all-reduce, " mib " fp32 each (guest)", ar * 1e3, "ms",
+	    sprintf("%.3gx the model memcpy of " mib, ar / ar_memcpy))
+	row("model memcpy of " mib " (hlsim, host)", ar_memcpy * 1e3, "ms")
 }'
 echo
 awk -v net="$(for key in "${!v[@]}"; do echo "$key=${v[$key]}"; done)" '

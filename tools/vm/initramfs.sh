@@ -4,9 +4,9 @@
 #  - busybox (static) with a symlink per applet;
 #  - Debian's ip, ethtool and dcb with their shared libraries and ld.so;
 #  - habanalabs.ko as /lib/modules/habanalabs.ko;
-#  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests and
-#    hlthunk-c-smoke (tests/c_smoke.c, compiled here with gcc against
-#    include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
+#  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests,
+#    hl-rdma-tests and hlthunk-c-smoke (tests/c_smoke.c, compiled here with
+#    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt;
 #  - tools/vm/init as /init;
 #  - a symlink into /net for each file of build/vm/netroot;
@@ -81,12 +81,13 @@ hl_thunk_lib=$hl_thunk_out/libhlthunk.so
 hl_thunk_c=$HL_BUILD/vm/hlthunk-c-smoke
 hl_thunk_bins=()
 if [ -e "$hl_thunk_lib" ] && [ -e "$hl_thunk_out/hl-thunk" ] &&
-   [ -e "$hl_thunk_out/hl-compute-tests" ]; then
+   [ -e "$hl_thunk_out/hl-compute-tests" ] && [ -e "$hl_thunk_out/hl-rdma-tests" ]; then
 	mkdir -p "$HL_BUILD/vm"
 	gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$hl_thunk/include" \
 		-I"$HL_TOP/include/uapi" "$hl_thunk/tests/c_smoke.c" \
 		-L"$hl_thunk_out" -lhlthunk -o "$hl_thunk_c"
-	hl_thunk_bins=("$hl_thunk_out/hl-thunk" "$hl_thunk_out/hl-compute-tests" "$hl_thunk_c")
+	hl_thunk_bins=("$hl_thunk_out/hl-thunk" "$hl_thunk_out/hl-compute-tests"
+		       "$hl_thunk_out/hl-rdma-tests" "$hl_thunk_c")
 	mapfile -t libs < <(needed_libs "${bins[@]}" "${hl_thunk_bins[@]}" "$hl_thunk_lib")
 else
 	hl_log "warning: hl-thunk is not built (make tools); the VM will not have it"

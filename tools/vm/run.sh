@@ -11,7 +11,9 @@
 #                          kselftest TAP goes to build/vm/tap.log and to
 #                          stdout, the console to build/vm/console.log
 #   run.sh --bench [ARG..] runs hl-thunk bench ARGs (no commas) in the
-#                          guest, then the network benchmark (nic_bench.sh)
+#                          guest, with port 0 of both devices up for its
+#                          RDMA part (hl_thunk_bench.sh), then the network
+#                          benchmark (nic_bench.sh)
 #                          with two more NICs, virtio-net on a QEMU hub, as
 #                          its reference; the output goes to
 #                          build/vm/bench.log and to stdout, the console to

@@ -14,8 +14,8 @@
  *  - every failure also sets errno.
  * Some arguments the uAPI rules out (a command buffer size out of range,
  * unaligned or empty host memory) fail with -EINVAL before the driver sees
- * them; submissions go to the driver as they are. File descriptors are the
- * caller's; the library keeps none.
+ * them; submissions and the RDMA calls go to the driver as they are. File
+ * descriptors are the caller's; the library keeps none.
  */
 #ifndef HLTHUNK_H
 #define HLTHUNK_H
@@ -151,6 +151,87 @@ uint64_t hlthunk_host_memory_map(int fd, void *host_virt_addr,
 
 /* Undoes hlthunk_device_memory_map() or hlthunk_host_memory_map(). */
 int hlthunk_memory_unmap(int fd, uint64_t device_virt_addr);
+
+/*
+ * RDMA between the devices at the ends of a port's link (HL_IOCTL_NIC).
+ * Connections and completion queues (CQs) are numbered per port. Data
+ * moves by NIC packets in jobs on queue HL_QUEUE_NIC_0 + port.
+ */
+
+/* Allocates the lowest free connection of port; its number goes to *conn_id. */
+int hlthunk_alloc_conn(int fd, uint32_t port, uint32_t *conn_id);
+
+/* Connection conn_id of port reaches *peer (SET_REQ_CONN_CTX). */
+int hlthunk_set_requester_conn_ctx(int fd, uint32_t port, uint32_t conn_id,
+				   const struct hl_nic_peer *peer);
+
+/*
+ * ctx->peer may reach connection conn_id of port and write its window of
+ * device memory (SET_RES_CONN_CTX).
+ */
+int hlthunk_set_responder_conn_ctx(int fd, uint32_t port, uint32_t conn_id,
+				   const struct hl_nic_res_ctx *ctx);
+
+/* Resets both sides of the connection and frees it. */
+int hlthunk_destroy_conn(int fd, uint32_t port, uint32_t conn_id);
+
+/*
+ * Gives the connection a receive queue of num_entries buffers (posted by
+ * NIC_RECV), or takes it away; both before its responder context is set.
+ */
+int hlthunk_set_user_wq(int fd, uint32_t port, uint32_t conn_id,
+			uint32_t num_entries);
+int hlthunk_unset_user_wq(int fd, uint32_t port, uint32_t conn_id);
+
+/*
+ * A CQ with its ring mapped, as hlthunk_create_cq() fills it in the
+ * caller's memory. The library tracks what was taken from the ring here.
+ */
+struct hlthunk_cq {
+	struct hl_nic_cqe *ring;	/* num_entries entries */
+	uint64_t mmap_size;		/* bytes mapped at ring */
+	uint32_t port;
+	uint32_t cq_id;
+	uint32_t num_entries;
+	uint32_t ci;			/* entries taken, free-running */
+	uint32_t polled;		/* taken, not yet handed back */
+	uint32_t pad;
+};
+
+/* Creates a CQ of num_entries entries on port and maps its ring into *cq. */
+int hlthunk_create_cq(int fd, uint32_t port, uint32_t num_entries,
+		      struct hlthunk_cq *cq);
+
+/* Unmaps and destroys the CQ. */
+int hlthunk_destroy_cq(int fd, struct hlthunk_cq *cq);
+
+/*
+ * Takes up to max entries the device produced, in ring order, into cqes
+ * (as they were, HL_NIC_CQE_READY set) and clears their READY in the ring.
+ * Returns how many (0: none yet), or a negative errno.
+ */
+int hlthunk_poll_cq(struct hlthunk_cq *cq, struct hl_nic_cqe *cqes,
+		    uint32_t max);
+
+struct hlthunk_cq_wait_out {
+	uint32_t num_cqes;		/* produced, not yet handed back */
+	uint32_t status;		/* HL_NIC_CQ_WAIT_STATUS_* */
+	uint64_t lost;			/* dropped on a full ring */
+};
+
+/*
+ * Waits up to timeout_us (0: just looks) until num_cqes entries are
+ * produced and not yet handed back (taken ones included). Returns 0
+ * whatever the status.
+ */
+int hlthunk_wait_cq(int fd, const struct hlthunk_cq *cq, uint32_t num_cqes,
+		    uint64_t timeout_us, struct hlthunk_cq_wait_out *out);
+
+/*
+ * Hands the entries hlthunk_poll_cq() took back to the driver, so that
+ * their slots may be reused (CQ_UPDATE_CONSUMED). Returns how many.
+ */
+int hlthunk_update_cq_consumed(int fd, struct hlthunk_cq *cq);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::mem::HostMapping;
+use crate::mem::{DeviceMemory, HostMapping};
 use crate::packets::Packet;
 use crate::uapi::*;
 
@@ -79,7 +79,7 @@ impl Device {
     ///
     /// `T` must be the argument type of `request`, and any pointer in `arg`
     /// must be valid for what the driver does with it.
-    unsafe fn ioctl<T>(
+    pub(crate) unsafe fn ioctl<T>(
         &self,
         request: libc::c_ulong,
         arg: &mut T,
@@ -217,14 +217,20 @@ impl Device {
 
     /// Maps command buffer `handle` (`size` bytes) read-write.
     pub(crate) fn cb_mmap(&self, handle: u64, size: u32) -> Result<NonNull<u8>> {
-        let offset = libc::off_t::try_from(handle)
-            .map_err(|_| Error::invalid(format!("CB handle {handle:#x} is not an mmap offset")))?;
+        self.mmap(handle, size as usize, "mmap CB")
+    }
+
+    /// Maps `len` bytes of the node at `offset` (a handle the driver gave
+    /// for it) read-write and shared.
+    pub(crate) fn mmap(&self, offset: u64, len: usize, what: &'static str) -> Result<NonNull<u8>> {
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| Error::invalid(format!("{what}: {offset:#x} is not an mmap offset")))?;
         // SAFETY: a new shared mapping where the kernel chooses; it replaces
         // nothing of this process.
         let p = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                size as usize,
+                len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 self.file.as_raw_fd(),
@@ -232,9 +238,9 @@ impl Device {
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(Error::last_os("mmap CB"));
+            return Err(Error::last_os(what));
         }
-        NonNull::new(p.cast()).ok_or_else(|| Error::new(libc::ENOMEM, "mmap CB"))
+        NonNull::new(p.cast()).ok_or_else(|| Error::new(libc::ENOMEM, what))
     }
 
     /// Creates and maps a command buffer of `size` bytes.
@@ -254,6 +260,17 @@ impl Device {
                 Err(e)
             }
         }
+    }
+
+    /// Creates and maps a command buffer holding `packets` (at least 8
+    /// bytes).
+    pub fn command_buffer_of(&self, packets: &[Packet]) -> Result<CommandBuffer<'_>> {
+        let size: usize = packets.iter().map(|p| p.as_bytes().len()).sum();
+        let size = u32::try_from(size.max(8))
+            .map_err(|_| Error::invalid(format!("CB: {size} bytes of packets")))?;
+        let mut cb = self.command_buffer(size)?;
+        cb.push_all(packets)?;
+        Ok(cb)
     }
 
     /// The raw CS ioctl: returns the sequence number.
@@ -383,6 +400,12 @@ impl Device {
         mem.__bindgen_anon_1.unmap.device_virt_addr = device_addr;
         // SAFETY: unmapping hands no host range to the device.
         unsafe { self.mem_raw(mem, "MEMORY unmap") }.map(drop)
+    }
+
+    /// Allocates `size` bytes of device memory and maps it, until the
+    /// returned [`DeviceMemory`] is dropped.
+    pub fn device_memory(&self, size: u64) -> Result<DeviceMemory<'_>> {
+        DeviceMemory::new(self, size)
     }
 
     /// Maps `buf` (page aligned, e.g. a [`crate::HostBuffer`]) for the
@@ -531,6 +554,10 @@ pub struct HwIpInfo {
     pub port_mask: u32,
     /// The card's name.
     pub card_name: String,
+    /// RDMA connections per port; 0 without RDMA.
+    pub nic_conns_per_port: u32,
+    /// RDMA completion queues per port.
+    pub nic_cqs_per_port: u32,
 }
 
 impl From<hl_info_hw_ip_info> for HwIpInfo {
@@ -554,6 +581,8 @@ impl From<hl_info_hw_ip_info> for HwIpInfo {
             tpc_enabled_mask: i.tpc_enabled_mask,
             port_mask: i.port_mask,
             card_name: String::from_utf8_lossy(&name).into_owned(),
+            nic_conns_per_port: i.nic_conns_per_port,
+            nic_cqs_per_port: i.nic_cqs_per_port,
         }
     }
 }
@@ -706,41 +735,53 @@ pub struct MacAddrs {
 
 /// A queue: the engine behind a QMAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum Queue {
     /// DMA engine 0: `LIN_DMA`.
-    Dma0 = HL_QUEUE_DMA_0,
+    Dma0,
     /// DMA engine 1.
-    Dma1 = HL_QUEUE_DMA_1,
+    Dma1,
     /// TPC engine 0: `LOAD_AND_EXE`.
-    Tpc0 = HL_QUEUE_TPC_0,
+    Tpc0,
     /// TPC engine 1.
-    Tpc1 = HL_QUEUE_TPC_1,
+    Tpc1,
+    /// The NIC QMAN of a port: `NIC_WRITE`, `NIC_SEND`, `NIC_RECV`.
+    Nic(u32),
 }
 
 impl Queue {
-    /// Every queue, by index.
+    /// Every compute queue, by index.
     pub const ALL: [Self; HL_QUEUE_COUNT as usize] =
         [Self::Dma0, Self::Dma1, Self::Tpc0, Self::Tpc1];
 
-    /// The `HL_QUEUE_*` index.
+    /// The `HL_QUEUE_*` index; `HL_QUEUE_NIC_0 + port` for a NIC queue.
     pub fn index(self) -> u32 {
-        self as u32
+        match self {
+            Self::Dma0 => HL_QUEUE_DMA_0,
+            Self::Dma1 => HL_QUEUE_DMA_1,
+            Self::Tpc0 => HL_QUEUE_TPC_0,
+            Self::Tpc1 => HL_QUEUE_TPC_1,
+            Self::Nic(port) => HL_QUEUE_NIC_0.saturating_add(port),
+        }
     }
 
     /// The queue of index `i`.
     pub fn from_index(i: u32) -> Option<Self> {
-        Self::ALL.get(i as usize).copied()
+        match i.checked_sub(HL_QUEUE_NIC_0) {
+            Some(port) if port < HL_MAX_PORTS => Some(Self::Nic(port)),
+            Some(_) => None,
+            None => Self::ALL.get(i as usize).copied(),
+        }
     }
 }
 
 impl fmt::Display for Queue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (kind, n) = match self {
+        let (kind, n) = match *self {
             Self::Dma0 => ("dma", 0),
             Self::Dma1 => ("dma", 1),
             Self::Tpc0 => ("tpc", 0),
             Self::Tpc1 => ("tpc", 1),
+            Self::Nic(port) => ("nic", port),
         };
         write!(f, "{kind}{n}")
     }
@@ -749,12 +790,18 @@ impl fmt::Display for Queue {
 impl FromStr for Queue {
     type Err = Error;
 
-    /// An index ("2") or a name ("tpc0").
+    /// An index ("2", "17") or a name ("tpc0", "nic1").
     fn from_str(s: &str) -> Result<Self> {
+        let nic = (0..HL_MAX_PORTS).map(Self::Nic);
         Self::ALL
             .into_iter()
+            .chain(nic)
             .find(|q| s == q.index().to_string() || s.eq_ignore_ascii_case(&q.to_string()))
-            .ok_or_else(|| Error::invalid(format!("no queue {s:?}: dma0, dma1, tpc0, tpc1 or 0-3")))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "no queue {s:?}: dma0, dma1, tpc0, tpc1, nic0-nic9 or their index"
+                ))
+            })
     }
 }
 
@@ -964,6 +1011,17 @@ mod tests {
         }
         assert_eq!("TPC1".parse::<Queue>().unwrap(), Queue::Tpc1);
         assert_eq!(Queue::from_index(HL_QUEUE_COUNT), None);
+        for p in 0..HL_MAX_PORTS {
+            let q = Queue::Nic(p);
+            assert_eq!(q.index(), 16 + p);
+            assert_eq!(Queue::from_index(16 + p), Some(q));
+            assert_eq!(q.to_string().parse::<Queue>().unwrap(), q);
+            assert_eq!((16 + p).to_string().parse::<Queue>().unwrap(), q);
+        }
+        assert_eq!(Queue::from_index(15), None);
+        assert_eq!(Queue::from_index(16 + HL_MAX_PORTS), None);
+        assert_eq!("NIC9".parse::<Queue>().unwrap(), Queue::Nic(9));
+        assert!("nic10".parse::<Queue>().is_err());
         assert_eq!("4".parse::<Queue>().unwrap_err().errno(), libc::EINVAL);
         assert!("dma2".parse::<Queue>().is_err());
     }
@@ -1077,6 +1135,8 @@ mod tests {
         let mut raw = hl_info_hw_ip_info {
             serial: 0xa000_0001,
             model_version: 0x0001_0002,
+            nic_conns_per_port: 64,
+            nic_cqs_per_port: 16,
             ..Default::default()
         };
         for (d, s) in raw.card_name.iter_mut().zip(b"GAUDI-sim\0junk") {
@@ -1086,5 +1146,6 @@ mod tests {
         assert_eq!(info.card_name, "GAUDI-sim");
         assert_eq!((info.model_major, info.model_minor), (1, 2));
         assert_eq!(info.serial, 0xa000_0001);
+        assert_eq!((info.nic_conns_per_port, info.nic_cqs_per_port), (64, 16));
     }
 }

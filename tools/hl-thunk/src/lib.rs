@@ -2,12 +2,14 @@
 
 //! hl-thunk: the userspace library of habanalabs-rs.
 //!
-//! A safe interface to the compute uAPI of `habanalabs.ko`
+//! A safe interface to the uAPI of `habanalabs.ko`
 //! (`include/uapi/misc/habanalabs.h`): [`Device`] opens a device's compute
-//! or control node and wraps each ioctl; [`packets`] and [`tpc`] encode
+//! or control node and wraps each ioctl, RDMA's [`Connection`]s and
+//! completion queues ([`Cq`]) included; [`packets`] and [`tpc`] encode
 //! what the device runs, as specified in
-//! `Documentation/accel/habanalabs/device-model.rst`. The same library
-//! exports the C interface of `include/hlthunk.h`.
+//! `Documentation/accel/habanalabs/device-model.rst`; [`collective`] is an
+//! all-reduce between two devices. The same library exports the C
+//! interface of `include/hlthunk.h`.
 //!
 //! ```no_run
 //! use hlthunk::{Device, Packet, Queue};
@@ -24,9 +26,11 @@
 #![warn(missing_docs)]
 
 mod capi;
+pub mod collective;
 mod device;
 mod error;
 mod mem;
+mod nic;
 pub mod packets;
 pub mod sync;
 pub mod tpc;
@@ -37,6 +41,7 @@ pub use device::{
     HwIpInfo, Job, MacAddrs, Queue,
 };
 pub use error::{Error, Result};
-pub use mem::{HostBuffer, HostMapping};
-pub use packets::Packet;
+pub use mem::{DeviceMemory, HostBuffer, HostMapping};
+pub use nic::{Connection, Cq, CqCreated, CqWait, Cqe, CqeOpcode, CqeStatus, Peer};
+pub use packets::{NicOp, Packet};
 pub use tpc::{TpcKernel, TpcKernelDesc};

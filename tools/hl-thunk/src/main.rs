@@ -2,34 +2,57 @@
 
 //! hl-thunk: habanalabs devices from the command line, through libhlthunk.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
 use std::{env, fs};
 
+use hlthunk::collective::AllReduce;
 use hlthunk::uapi::{HL_CS_DEFAULT_TIMEOUT_MS, HL_EVENT_COUNT, HL_MAX_CB_SIZE};
-use hlthunk::{Cause, CsStatus, Device, HostBuffer, Job, Packet, Queue};
+use hlthunk::{
+    Cause, CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, HostBuffer,
+    Job, NicOp, Packet, Peer, Queue,
+};
 
 const USAGE: &str = "\
 usage: hl-thunk info [-d N]
        hl-thunk dma-test [-d N] [--size BYTES]
        hl-thunk submit [-d N] --queue Q [--timeout MS] FILE
+       hl-thunk rdma-transfer [--from N] [--to M] [--port P] [--size BYTES]
+                              [--op write|send] [--iterations K]
        hl-thunk bench [-d N] [--size BYTES] [--iterations K]
+                      [--rdma P [--peer M] [--allreduce BYTES]]
 
-  info      device N's identity, memory, status, clocks, MAC addresses and
-            events, from its control node (/dev/hl_controlDN)
-  dma-test  copies BYTES (default 1M; K, M and G suffixes) from host memory
-            to device memory and back with LIN_DMA on queue dma0, and
-            checks the copy
-  submit    runs FILE, packets encoded as in the device's spec, as one job
-            on queue Q (dma0, dma1, tpc0, tpc1 or 0-3) and waits for it;
-            MS is the submission's timeout (default: the driver's)
-  bench     times the cheapest ioctl (INFO DEVICE_STATUS on the control
-            node) and the round trip of a submission of one NOP job on
-            dma0, K times each (default 1000), and a LIN_DMA of BYTES
-            (default 64M) from host to device memory, 5 times; prints
-            the medians as key=value lines (MB: 10^6 bytes)
-  -d N      device N, /dev/hlN (default 0)
+  info           device N's identity, memory, status, clocks, MAC
+                 addresses, RDMA resources and events, from its control
+                 node (/dev/hl_controlDN)
+  dma-test       copies BYTES (default 1M; K, M and G suffixes) from host
+                 memory to device memory and back with LIN_DMA on queue
+                 dma0, and checks the copy
+  submit         runs FILE, packets encoded as in the device's spec, as one
+                 job on queue Q (dma0, dma1, tpc0, tpc1, nic0-nic9 or their
+                 index) and waits for it; MS is the submission's timeout
+                 (default: the driver's)
+  rdma-transfer  connects port P (default 0) of device N (default 0) to
+                 port P of device M (default 1), the other end of its
+                 link, and moves BYTES (default 1M) of random data from
+                 N's device memory to M's with a NIC_WRITE into a window,
+                 or a NIC_SEND into a buffer M posted with NIC_RECV (--op,
+                 default write), K times (default 1); checks every copy
+                 byte for byte and prints its time and bandwidth. The
+                 ports' Ethernet interfaces must be up
+  bench          times the cheapest ioctl (INFO DEVICE_STATUS on the
+                 control node) and the round trip of a submission of one
+                 NOP job on dma0, K times each (default 1000), and a
+                 LIN_DMA of BYTES (default 64M) from host to device memory,
+                 5 times; with --rdma, also a NIC_WRITE of BYTES from
+                 device N to device M (default: 1, or 0 for N = 1) over
+                 port P, and an all-reduce of BYTES (default 16M) of fp32
+                 per device between them, 5 times each; prints the medians
+                 as key=value lines (MB: 10^6 bytes)
+  -d N           device N, /dev/hlN (default 0)
 
 Exit status: 0 success, 1 failure, 2 usage error.";
 
@@ -50,18 +73,60 @@ enum Command {
         timeout: Option<Duration>,
         file: PathBuf,
     },
+    RdmaTransfer {
+        from: u32,
+        to: u32,
+        port: u32,
+        size: u32,
+        op: RdmaOp,
+        iterations: u32,
+    },
     Bench {
         device: u32,
         size: u32,
         iterations: u32,
+        rdma: Option<RdmaBench>,
     },
+}
+
+/// How a transfer moves its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RdmaOp {
+    /// A NIC_WRITE into the responder's window.
+    Write,
+    /// A NIC_SEND into a buffer the responder posted with NIC_RECV.
+    Send,
+}
+
+impl FromStr for RdmaOp {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "write" => Ok(Self::Write),
+            "send" => Ok(Self::Send),
+            _ => Err(format!("bad op {s:?}: write or send")),
+        }
+    }
+}
+
+/// What `bench --rdma` measures besides the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RdmaBench {
+    port: u32,
+    peer: u32,
+    allreduce_bytes: u32,
 }
 
 /// `bench`'s defaults: bytes to copy and timed round trips.
 const BENCH_SIZE: u32 = 64 << 20;
 const BENCH_ITERATIONS: u32 = 1000;
-/// Timed copies of `bench`.
+/// Timed copies of `bench`, and timed RDMA transfers and all-reduces.
 const BENCH_DMA_RUNS: u32 = 5;
+/// `bench --rdma`'s default: fp32 bytes per device of the all-reduce.
+const BENCH_ALLREDUCE: u32 = 16 << 20;
+/// `rdma-transfer`'s default size.
+const TRANSFER_SIZE: u32 = 1 << 20;
 
 /// A number with an optional K, M or G suffix (powers of 1024).
 fn parse_size(s: &str) -> Option<u64> {
@@ -74,37 +139,47 @@ fn parse_size(s: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
+/// A size of 1 byte to 4 GiB - 1.
+fn parse_u32_size(v: &str) -> std::result::Result<u32, String> {
+    parse_size(v)
+        .and_then(|s| u32::try_from(s).ok())
+        .filter(|&s| s > 0)
+        .ok_or_else(|| format!("bad size {v:?}: 1 byte to 4G - 1"))
+}
+
+/// A number of at least 1.
+fn parse_count(what: &str, v: &str) -> std::result::Result<u32, String> {
+    v.parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("bad {what} {v:?}"))
+}
+
+fn parse_index(what: &str, v: &str) -> std::result::Result<u32, String> {
+    v.parse().map_err(|_| format!("bad {what} {v:?}"))
+}
+
 fn parse(args: &[String]) -> std::result::Result<Command, String> {
     let Some((cmd, mut rest)) = args.split_first() else {
         return Err("no command".into());
     };
     let (mut device, mut size, mut queue, mut timeout, mut file) = (0, None, None, None, None);
-    let mut iterations = BENCH_ITERATIONS;
+    let mut iterations = None;
+    let (mut from, mut to, mut port, mut op) = (0, None, 0, RdmaOp::Write);
+    let (mut rdma, mut peer, mut allreduce) = (None, None, None);
     while let Some((arg, tail)) = rest.split_first() {
         let value = || tail.first().ok_or_else(|| format!("{arg} needs a value"));
         let mut consumed = 2;
         match (cmd.as_str(), arg.as_str()) {
             (_, "-h" | "--help") => return Ok(Command::Help),
-            (_, "-d" | "--device") => {
-                let v = value()?;
-                device = v.parse().map_err(|_| format!("bad device index {v:?}"))?;
+            (c, "-d" | "--device") if c != "rdma-transfer" => {
+                device = parse_index("device index", value()?)?;
             }
-            ("dma-test" | "bench", "--size") => {
-                let v = value()?;
-                size = Some(
-                    parse_size(v)
-                        .and_then(|s| u32::try_from(s).ok())
-                        .filter(|&s| s > 0)
-                        .ok_or_else(|| format!("bad size {v:?}: 1 byte to 4G - 1"))?,
-                );
+            ("dma-test" | "bench" | "rdma-transfer", "--size") => {
+                size = Some(parse_u32_size(value()?)?);
             }
-            ("bench", "--iterations") => {
-                let v = value()?;
-                iterations = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("bad iteration count {v:?}"))?;
+            ("bench" | "rdma-transfer", "--iterations") => {
+                iterations = Some(parse_count("iteration count", value()?)?);
             }
             ("submit", "--queue") => {
                 queue = Some(
@@ -122,9 +197,27 @@ fn parse(args: &[String]) -> std::result::Result<Command, String> {
                 file = Some(PathBuf::from(f));
                 consumed = 1;
             }
+            ("rdma-transfer", "--from") => from = parse_index("device index", value()?)?,
+            ("rdma-transfer", "--to") => to = Some(parse_index("device index", value()?)?),
+            ("rdma-transfer", "--port") => port = parse_index("port", value()?)?,
+            ("rdma-transfer", "--op") => op = value()?.parse()?,
+            ("bench", "--rdma") => rdma = Some(parse_index("port", value()?)?),
+            ("bench", "--peer") => peer = Some(parse_index("device index", value()?)?),
+            ("bench", "--allreduce") => {
+                let v = value()?;
+                allreduce = Some(
+                    parse_u32_size(v)
+                        .ok()
+                        .filter(|b| b % 4 == 0)
+                        .ok_or_else(|| format!("bad all-reduce size {v:?}: fp32, whole"))?,
+                );
+            }
             _ => return Err(format!("{cmd}: unexpected {arg:?}")),
         }
         rest = &rest[consumed..];
+    }
+    if rdma.is_none() && (peer.is_some() || allreduce.is_some()) {
+        return Err("--peer and --allreduce go with --rdma".into());
     }
     Ok(match cmd.as_str() {
         "-h" | "--help" | "help" => Command::Help,
@@ -139,11 +232,36 @@ fn parse(args: &[String]) -> std::result::Result<Command, String> {
             timeout,
             file: file.ok_or("submit needs a FILE")?,
         },
-        "bench" => Command::Bench {
-            device,
-            size: size.unwrap_or(BENCH_SIZE),
-            iterations,
-        },
+        "rdma-transfer" => {
+            let to = to.unwrap_or(u32::from(from == 0));
+            if to == from {
+                return Err("rdma-transfer: --from and --to are the same device".into());
+            }
+            Command::RdmaTransfer {
+                from,
+                to,
+                port,
+                size: size.unwrap_or(TRANSFER_SIZE),
+                op,
+                iterations: iterations.unwrap_or(1),
+            }
+        }
+        "bench" => {
+            let peer = peer.unwrap_or(u32::from(device == 0));
+            if rdma.is_some() && peer == device {
+                return Err("bench: --peer is the device itself".into());
+            }
+            Command::Bench {
+                device,
+                size: size.unwrap_or(BENCH_SIZE),
+                iterations: iterations.unwrap_or(BENCH_ITERATIONS),
+                rdma: rdma.map(|port| RdmaBench {
+                    port,
+                    peer,
+                    allreduce_bytes: allreduce.unwrap_or(BENCH_ALLREDUCE),
+                }),
+            }
+        }
         _ => return Err(format!("unknown command {cmd:?}")),
     })
 }
@@ -188,6 +306,10 @@ fn info(index: u32) -> Result<()> {
         clk.cur_mhz, clk.max_mhz
     );
     println!("ports:         mask {:#x}", hw.port_mask);
+    println!(
+        "rdma:          {} connections and {} CQs per port",
+        hw.nic_conns_per_port, hw.nic_cqs_per_port
+    );
     for (port, a) in dev.mac_addrs()?.ports {
         let mac: Vec<_> = a.iter().map(|b| format!("{b:02x}")).collect();
         println!("{:<15}{}", format!("  port {port}:"), mac.join(":"));
@@ -284,6 +406,201 @@ fn submit(index: u32, queue: Queue, timeout: Option<Duration>, file: &PathBuf) -
     Ok(status == CsStatus::Completed)
 }
 
+/// How long a transfer or an all-reduce may take.
+const RDMA_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Copies between a host buffer and device memory with LIN_DMA on dma0:
+/// `host` to `dram`, or back if `to_host`.
+fn host_copy(dev: &Device, host: &mut HostBuffer, dram: u64, to_host: bool) -> Result<()> {
+    let len = host.len() as u32;
+    let map = dev.map_host(host)?;
+    let (src, dst) = if to_host {
+        (dram, map.device_addr())
+    } else {
+        (map.device_addr(), dram)
+    };
+    let cb = dev.command_buffer_of(&[Packet::lin_dma(src, dst, len)?])?;
+    let seq = dev.submit_timeout(&[cb.job(Queue::Dma0)], RDMA_TIMEOUT)?;
+    match dev.wait_cs(seq, RDMA_TIMEOUT)? {
+        CsStatus::Completed => Ok(()),
+        status => Err(format!("LIN_DMA on dma0: {status}").into()),
+    }
+}
+
+/// One direction of a link set up for transfers of `size` bytes: the
+/// requester's connection (device 0 of `devs`) reaches the responder's
+/// (device 1), which takes WRITEs into a window over `dst` or SENDs into
+/// `dst` posted as a receive buffer. Fields drop in order: jobs, then
+/// connections, then CQs and memory.
+struct Transfer<'d> {
+    devs: [&'d Device; 2],
+    port: u32,
+    op: RdmaOp,
+    size: u32,
+    /// The requester's job; the responder's RECV for a SEND.
+    jobs: [CommandBuffer<'d>; 2],
+    _conns: [Connection<'d>; 2],
+    cqs: [Cq<'d>; 2],
+    src: DeviceMemory<'d>,
+    dst: DeviceMemory<'d>,
+}
+
+impl<'d> Transfer<'d> {
+    fn new(devs: [&'d Device; 2], port: u32, op: RdmaOp, size: u32) -> Result<Self> {
+        let src = devs[0].device_memory(size.into())?;
+        let dst = devs[1].device_memory(size.into())?;
+        let conns = [devs[0].connection(port)?, devs[1].connection(port)?];
+        let cqs = [
+            devs[0].completion_queue(port, 8)?,
+            devs[1].completion_queue(port, 8)?,
+        ];
+        let peer = |d: usize| {
+            let ip = Ipv4Addr::new(198, 18, port as u8, d as u8 + 1);
+            Peer::of(devs[d], port, conns[d].id(), ip)
+        };
+        if op == RdmaOp::Send {
+            conns[1].set_user_wq(2)?;
+        }
+        let window = u64::from(size).next_multiple_of(4096);
+        conns[1].set_responder(&peer(0)?, dst.addr(), window)?;
+        conns[0].set_requester(&peer(1)?)?;
+        let ops = [0, 1].map(|d| NicOp::new(conns[d].id(), cqs[d].id()));
+        let (request, recv) = match op {
+            RdmaOp::Write => (
+                Packet::nic_write(&ops[0], src.addr(), dst.addr(), size)?,
+                Packet::nop(),
+            ),
+            RdmaOp::Send => (
+                Packet::nic_send(&ops[0], src.addr(), size)?,
+                Packet::nic_recv(&ops[1], dst.addr(), size)?,
+            ),
+        };
+        Ok(Self {
+            devs,
+            port,
+            op,
+            size,
+            jobs: [
+                devs[0].command_buffer_of(&[request])?,
+                devs[1].command_buffer_of(&[recv])?,
+            ],
+            _conns: conns,
+            cqs,
+            src,
+            dst,
+        })
+    }
+
+    /// Runs job `d` on its device's NIC queue and waits for it.
+    fn run_job(&self, d: usize) -> Result<()> {
+        let job = self.jobs[d].job(Queue::Nic(self.port));
+        let seq = self.devs[d].submit_timeout(&[job], RDMA_TIMEOUT)?;
+        match self.devs[d].wait_cs(seq, RDMA_TIMEOUT + Duration::from_secs(10))? {
+            CsStatus::Completed => Ok(()),
+            status => Err(format!("the NIC job on device {d}: {status}").into()),
+        }
+    }
+
+    /// Takes device `d`'s completion, which must be a success of `size`
+    /// bytes.
+    fn completion(&mut self, d: usize) -> Result<()> {
+        let cqe = self.cqs[d].next(RDMA_TIMEOUT)?;
+        if cqe.status != CqeStatus::Ok || cqe.len != self.size {
+            return Err(format!("device {d}: {cqe}").into());
+        }
+        Ok(())
+    }
+
+    /// Moves the data once; returns the time from the requester's
+    /// submission to its completion (and the RECV's, for a SEND).
+    fn run(&mut self) -> Result<Duration> {
+        if self.op == RdmaOp::Send {
+            self.run_job(1)?;
+        }
+        let start = Instant::now();
+        self.run_job(0)?;
+        self.completion(0)?;
+        if self.op == RdmaOp::Send {
+            self.completion(1)?;
+        }
+        Ok(start.elapsed())
+    }
+}
+
+/// MB (10^6 bytes) per second.
+fn mb_per_s(bytes: u32, t: Duration) -> f64 {
+    f64::from(bytes) / t.as_secs_f64() / 1e6
+}
+
+fn rdma_transfer(
+    [from, to]: [u32; 2],
+    port: u32,
+    op: RdmaOp,
+    size: u32,
+    iterations: u32,
+) -> Result<bool> {
+    let devs = [Device::open(from)?, Device::open(to)?];
+    let mut t = Transfer::new([&devs[0], &devs[1]], port, op, size)?;
+    let mut src = HostBuffer::new(size as usize)?;
+    let mut dst = HostBuffer::new(size as usize)?;
+    let what = format!(
+        "rdma-transfer: {size} bytes, {} device {from} port {port} -> device {to}",
+        if op == RdmaOp::Write { "WRITE" } else { "SEND" }
+    );
+    for i in 1..=iterations {
+        fill_random(&mut src);
+        host_copy(&devs[0], &mut src, t.src.addr(), false)?;
+        dst.fill(!src[0]);
+        host_copy(&devs[1], &mut dst, t.dst.addr(), false)?;
+        let elapsed = t.run()?;
+        host_copy(&devs[1], &mut dst, t.dst.addr(), true)?;
+        let round = if iterations > 1 {
+            format!(" ({i} of {iterations})")
+        } else {
+            String::new()
+        };
+        if let Some(at) = src.iter().zip(dst.iter()).position(|(a, b)| a != b) {
+            let bad = src.iter().zip(dst.iter()).filter(|(a, b)| a != b).count();
+            println!(
+                "{what}{round}: {bad} bytes differ, the first at {at}: {:#04x}, expected {:#04x}",
+                dst[at], src[at]
+            );
+            return Ok(false);
+        }
+        println!(
+            "{what}{round}: ok, {:.3} ms, {:.1} MB/s",
+            elapsed.as_secs_f64() * 1e3,
+            mb_per_s(size, elapsed)
+        );
+    }
+    Ok(true)
+}
+
+/// `bench --rdma`: a WRITE of `size` bytes and an all-reduce, each timed
+/// BENCH_DMA_RUNS times after an untimed run.
+fn bench_rdma(dev: &Device, r: &RdmaBench, size: u32) -> Result<()> {
+    let peer = Device::open(r.peer)?;
+    let devs = [dev, &peer];
+    let mut t = Transfer::new(devs, r.port, RdmaOp::Write, size)?;
+    let (median_us, _) = median_mean_us(time_runs(BENCH_DMA_RUNS, || t.run().map(drop))?);
+    println!(
+        "rdma_write_bytes={size} rdma_write_seconds={:.6} rdma_write_mb_per_s={:.1} port={} iterations={BENCH_DMA_RUNS}",
+        median_us / 1e6,
+        f64::from(size) / median_us,
+        r.port
+    );
+    drop(t);
+    let mut ar = AllReduce::new(devs, r.port, r.allreduce_bytes / 4)?;
+    let run = || ar.run(RDMA_TIMEOUT).map_err(Into::into);
+    let (median_us, _) = median_mean_us(time_runs(BENCH_DMA_RUNS, run)?);
+    println!(
+        "allreduce_bytes={} allreduce_seconds={:.6} iterations={BENCH_DMA_RUNS}",
+        r.allreduce_bytes,
+        median_us / 1e6
+    );
+    Ok(())
+}
+
 /// The median and the mean of `samples`, in microseconds.
 fn median_mean_us(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
@@ -306,7 +623,7 @@ fn time_runs(n: u32, mut op: impl FnMut() -> Result<()>) -> Result<Vec<Duration>
         .collect()
 }
 
-fn bench(index: u32, size: u32, iterations: u32) -> Result<()> {
+fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Result<()> {
     let control = Device::open_control(index)?;
     let status = || control.device_status().map(drop).map_err(Into::into);
     let (median, mean) = median_mean_us(time_runs(iterations, status)?);
@@ -344,7 +661,7 @@ fn bench(index: u32, size: u32, iterations: u32) -> Result<()> {
     src.unmap()?;
     dev.unmap(dram)?;
     dev.free(handle)?;
-    Ok(())
+    rdma.map_or(Ok(()), |r| bench_rdma(&dev, r, size))
 }
 
 fn main() -> ExitCode {
@@ -369,11 +686,20 @@ fn main() -> ExitCode {
             timeout,
             file,
         } => submit(*device, *queue, *timeout, file),
+        Command::RdmaTransfer {
+            from,
+            to,
+            port,
+            size,
+            op,
+            iterations,
+        } => rdma_transfer([*from, *to], *port, *op, *size, *iterations),
         Command::Bench {
             device,
             size,
             iterations,
-        } => bench(*device, *size, *iterations).map(|()| true),
+            rdma,
+        } => bench(*device, *size, *iterations, rdma.as_ref()).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -436,7 +762,8 @@ mod tests {
             Ok(Command::Bench {
                 device: 0,
                 size: BENCH_SIZE,
-                iterations: BENCH_ITERATIONS
+                iterations: BENCH_ITERATIONS,
+                rdma: None
             })
         );
         assert_eq!(
@@ -444,7 +771,58 @@ mod tests {
             Ok(Command::Bench {
                 device: 1,
                 size: 1 << 20,
-                iterations: 10
+                iterations: 10,
+                rdma: None
+            })
+        );
+        assert_eq!(
+            parse(&args("bench --rdma 3 --allreduce 4M")),
+            Ok(Command::Bench {
+                device: 0,
+                size: BENCH_SIZE,
+                iterations: BENCH_ITERATIONS,
+                rdma: Some(RdmaBench {
+                    port: 3,
+                    peer: 1,
+                    allreduce_bytes: 4 << 20
+                })
+            })
+        );
+        assert_eq!(
+            parse(&args("bench -d 1 --rdma 0")),
+            Ok(Command::Bench {
+                device: 1,
+                size: BENCH_SIZE,
+                iterations: BENCH_ITERATIONS,
+                rdma: Some(RdmaBench {
+                    port: 0,
+                    peer: 0,
+                    allreduce_bytes: BENCH_ALLREDUCE
+                })
+            })
+        );
+        assert_eq!(
+            parse(&args("rdma-transfer")),
+            Ok(Command::RdmaTransfer {
+                from: 0,
+                to: 1,
+                port: 0,
+                size: TRANSFER_SIZE,
+                op: RdmaOp::Write,
+                iterations: 1
+            })
+        );
+        assert_eq!(
+            parse(&args(
+                "rdma-transfer --from 1 --port 9 --size 64M --op send --iterations 3"
+            )),
+            Ok(Command::RdmaTransfer {
+                from: 1,
+                to: 0,
+                port: 9,
+                size: 64 << 20,
+                op: RdmaOp::Send,
+                iterations: 3
             })
         );
         assert_eq!(parse(&args("info --help")), Ok(Command::Help));
@@ -470,6 +848,18 @@ mod tests {
             "bench --iterations x",
             "bench --queue 0",
             "dma-test --iterations 3",
+            "bench --peer 1",
+            "bench --allreduce 16M",
+            "bench --rdma 0 --peer 0",
+            "bench --rdma 0 --allreduce 6",
+            "bench --rdma x",
+            "rdma-transfer --from 1 --to 1",
+            "rdma-transfer -d 1",
+            "rdma-transfer --op read",
+            "rdma-transfer --size 0",
+            "rdma-transfer --iterations 0",
+            "rdma-transfer --port",
+            "info --op write",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host memory for the device: page-aligned buffers and their mappings.
+//! Memory for the device: page-aligned host buffers and their mappings,
+//! and device memory.
 
 use std::ops::{Deref, DerefMut};
 use std::ptr::{self, NonNull};
@@ -127,6 +128,76 @@ impl Drop for HostMapping<'_> {
 impl fmt::Debug for HostMapping<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HostMapping({:#x}, {} bytes)", self.addr, self.buf.len())
+    }
+}
+
+/// Device memory, allocated and mapped by [`Device::device_memory`];
+/// dropping it unmaps and frees it.
+pub struct DeviceMemory<'d> {
+    dev: &'d Device,
+    handle: u64,
+    addr: u64,
+    size: u64,
+}
+
+impl<'d> DeviceMemory<'d> {
+    pub(crate) fn new(dev: &'d Device, size: u64) -> Result<Self> {
+        let handle = dev.alloc(size)?;
+        match dev.map(handle) {
+            Ok(addr) => Ok(Self {
+                dev,
+                handle,
+                addr,
+                size,
+            }),
+            Err(e) => {
+                // The allocation is useless unmapped; the map error is the news.
+                let _ = dev.free(handle);
+                Err(e)
+            }
+        }
+    }
+
+    /// The device address of the first byte.
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// The handle, for [`Device::free`].
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// Bytes asked for (the driver rounds up to 4 KiB).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Unmaps and frees the memory, reporting a failure that dropping
+    /// would ignore.
+    pub fn free(self) -> Result<()> {
+        let (dev, handle, addr) = (self.dev, self.handle, self.addr);
+        std::mem::forget(self);
+        dev.unmap(addr)?;
+        dev.free(handle)
+    }
+}
+
+impl Drop for DeviceMemory<'_> {
+    fn drop(&mut self) {
+        // Nothing to do about a failure; closing the device frees anyway.
+        let _ = self.dev.unmap(self.addr);
+        let _ = self.dev.free(self.handle);
+    }
+}
+
+impl fmt::Debug for DeviceMemory<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DeviceMemory({:#x}, {} bytes, handle {:#x})",
+            self.addr, self.size, self.handle
+        )
     }
 }
 

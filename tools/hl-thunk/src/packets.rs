@@ -6,7 +6,8 @@
 //! Every packet starts with two little-endian 32-bit words: a per-packet
 //! value, then the control word `ctl` (`[28:24]` opcode, bits 29-31 the
 //! barriers); 64-bit fields follow. Constructors reject what the packet's
-//! fields cannot hold or the spec rules out.
+//! fields cannot hold or the spec rules out. The NIC packets (`RDMA` in the
+//! spec) run on NIC queues only.
 
 use crate::error::{Error, Result};
 use crate::sync::{FENCE_COUNTERS, SOB_COUNT, SYNC_MNGR_SIZE};
@@ -33,6 +34,12 @@ pub const OP_STOP: u8 = 0x0b;
 pub const OP_ARB_POINT: u8 = 0x0c;
 /// `LOAD_AND_EXE`: runs a TPC kernel (TPC engines).
 pub const OP_LOAD_AND_EXE: u8 = 0x0f;
+/// `NIC_WRITE`: writes the responder's device memory (NIC queues).
+pub const OP_NIC_WRITE: u8 = 0x1c;
+/// `NIC_SEND`: sends a message into the responder's next receive buffer.
+pub const OP_NIC_SEND: u8 = 0x1d;
+/// `NIC_RECV`: posts a receive buffer.
+pub const OP_NIC_RECV: u8 = 0x1e;
 
 const CTL_OPCODE_SHIFT: u32 = 24;
 const CTL_EB: u32 = 1 << 29;
@@ -40,17 +47,64 @@ const CTL_RB: u32 = 1 << 30;
 const CTL_MB: u32 = 1 << 31;
 const LIN_DMA_MEMSET: u32 = 1 << 4;
 const REPEAT_START: u32 = 1 << 31;
+const NIC_SOB: u32 = 1 << 10;
+const NIC_CQE: u32 = 1 << 11;
 
-/// One encoded packet: 8, 16 or 24 bytes.
+/// What a NIC packet names besides its data: the connection, the
+/// completion queue of its CQE, the caller's `wr_id` echoed there, and
+/// what it signals on success. A failure always writes a CQE and never
+/// increments the SOB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NicOp {
+    /// The connection, of the queue's port.
+    pub conn: u32,
+    /// The completion queue, of the queue's port.
+    pub cq: u32,
+    /// Echoed in the CQE.
+    pub wr_id: u32,
+    /// A SOB (below 1024) to increment by 1 on success.
+    pub sob: Option<u32>,
+    /// Whether success writes a CQE too.
+    pub cqe: bool,
+}
+
+impl NicOp {
+    /// An operation on connection `conn` completing in CQ `cq` with a CQE,
+    /// `wr_id` 0, no SOB.
+    pub fn new(conn: u32, cq: u32) -> Self {
+        Self {
+            conn,
+            cq,
+            wr_id: 0,
+            sob: None,
+            cqe: true,
+        }
+    }
+
+    /// `ctl[11:0]` and the `conn` word.
+    fn fields(&self) -> Result<(u32, u32)> {
+        if self.conn > 0xffff || self.cq > 0xff || self.sob.is_some_and(|s| s >= SOB_COUNT) {
+            return Err(Error::invalid(format!(
+                "NIC packet: connection {}, CQ {} or SOB {:?} out of range",
+                self.conn, self.cq, self.sob
+            )));
+        }
+        let sob = self.sob.map_or(0, |s| NIC_SOB | s);
+        let cqe = if self.cqe { NIC_CQE } else { 0 };
+        Ok((sob | cqe, self.cq << 16 | self.conn))
+    }
+}
+
+/// One encoded packet: 8, 16, 24 or 32 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Packet {
-    bytes: [u8; 24],
+    bytes: [u8; 32],
     len: u8,
 }
 
 impl Packet {
-    /// Longest packet, `LIN_DMA`.
-    pub const MAX_LEN: usize = 24;
+    /// Longest packet, `NIC_WRITE`.
+    pub const MAX_LEN: usize = 32;
 
     /// A packet of `opcode` with first word `value`, `ctl` bits besides the
     /// opcode, and `tail` (the 64-bit fields).
@@ -171,6 +225,36 @@ impl Packet {
     /// `desc` (see [`crate::tpc`]).
     pub fn load_and_exe(desc: u64) -> Self {
         Self::new(OP_LOAD_AND_EXE, 0, 0, &[desc])
+    }
+
+    /// A NIC packet: `len`, `ctl`, the `conn` and `wr_id` words, `addrs`.
+    fn nic(opcode: u8, op: &NicOp, len: u32, addrs: &[u64]) -> Result<Self> {
+        if len == 0 {
+            return Err(Error::invalid("NIC packet: length must be at least 1"));
+        }
+        let (ctl, conn) = op.fields()?;
+        let mut tail = [u64::from(op.wr_id) << 32 | u64::from(conn), 0, 0];
+        tail[1..=addrs.len()].copy_from_slice(addrs);
+        Ok(Self::new(opcode, len, ctl, &tail[..=addrs.len()]))
+    }
+
+    /// `NIC_WRITE`: writes `len` bytes (at least 1) at `src`, this device's
+    /// memory, to `dst` of the responder's.
+    pub fn nic_write(op: &NicOp, src: u64, dst: u64, len: u32) -> Result<Self> {
+        Self::nic(OP_NIC_WRITE, op, len, &[src, dst])
+    }
+
+    /// `NIC_SEND`: sends `len` bytes (at least 1) at `src`, this device's
+    /// memory, into the responder's next receive buffer.
+    pub fn nic_send(op: &NicOp, src: u64, len: u32) -> Result<Self> {
+        Self::nic(OP_NIC_SEND, op, len, &[src])
+    }
+
+    /// `NIC_RECV`: posts the buffer of `len` bytes (at least 1) at `addr`,
+    /// this device's memory, on the connection's receive queue. It
+    /// completes when a message fills it.
+    pub fn nic_recv(op: &NicOp, addr: u64, len: u32) -> Result<Self> {
+        Self::nic(OP_NIC_RECV, op, len, &[addr])
     }
 
     /// The packet with its engine barrier (`EB`) bit set.
@@ -312,6 +396,77 @@ mod tests {
     }
 
     #[test]
+    fn nic_write() {
+        let op = NicOp {
+            wr_id: 0xdead_beef,
+            sob: Some(1023),
+            ..NicOp::new(0xffff, 0xff)
+        };
+        let p = Packet::nic_write(&op, 0x1_0000_1000, 0x1_0000_2000, 65537).unwrap();
+        assert_eq!(
+            p.as_bytes(),
+            words(&[
+                65537,
+                0x1c00_0fff,
+                0x00ff_ffff,
+                0xdead_beef,
+                0x1000,
+                1,
+                0x2000,
+                1
+            ])
+        );
+        assert_eq!(p.opcode(), OP_NIC_WRITE);
+    }
+
+    #[test]
+    fn nic_send_and_recv() {
+        let op = NicOp::new(3, 1);
+        let p = Packet::nic_send(&op, 0x1_0000_0040, 4).unwrap();
+        assert_eq!(
+            p.as_bytes(),
+            words(&[4, 0x1d00_0800, 0x0001_0003, 0, 0x40, 1])
+        );
+        let op = NicOp {
+            cqe: false,
+            sob: Some(7),
+            wr_id: 9,
+            ..NicOp::new(0, 15)
+        };
+        let p = Packet::nic_recv(&op, 0x1_0000_0000, 1).unwrap();
+        assert_eq!(p.as_bytes(), words(&[1, 0x1e00_0407, 0x000f_0000, 9, 0, 1]));
+        let silent = NicOp {
+            cqe: false,
+            ..NicOp::new(0, 0)
+        };
+        assert_eq!(
+            Packet::nic_send(&silent, 0, 1).unwrap().as_bytes()[4..8],
+            0x1d00_0000u32.to_le_bytes()
+        );
+    }
+
+    #[test]
+    fn nic_fields_out_of_range() {
+        let ok = NicOp::new(1, 1);
+        assert!(Packet::nic_write(&ok, 0, 0, 0).is_err());
+        assert!(Packet::nic_send(&ok, 0, 0).is_err());
+        assert!(Packet::nic_recv(&ok, 0, 0).is_err());
+        for bad in [
+            NicOp::new(0x1_0000, 0),
+            NicOp::new(0, 0x100),
+            NicOp {
+                sob: Some(SOB_COUNT),
+                ..ok
+            },
+        ] {
+            assert_eq!(
+                Packet::nic_write(&bad, 0, 0, 1).unwrap_err().errno(),
+                libc::EINVAL
+            );
+        }
+    }
+
+    #[test]
     fn barriers() {
         let p = Packet::nop().engine_barrier();
         assert_eq!(p.as_bytes(), words(&[0, 0x2a00_0000]));
@@ -335,6 +490,9 @@ mod tests {
             (Packet::stop(), 8),
             (Packet::arb_point(), 8),
             (Packet::load_and_exe(0), 16),
+            (Packet::nic_write(&NicOp::new(0, 0), 0, 0, 1).unwrap(), 32),
+            (Packet::nic_send(&NicOp::new(0, 0), 0, 1).unwrap(), 24),
+            (Packet::nic_recv(&NicOp::new(0, 0), 0, 1).unwrap(), 24),
         ];
         for (p, len) in all {
             assert_eq!(p.as_bytes().len(), len, "{p:?}");

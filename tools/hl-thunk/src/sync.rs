@@ -12,7 +12,7 @@
 use crate::device::Queue;
 use crate::error::{Error, Result};
 use crate::packets::Packet;
-use crate::uapi::HL_SYNC_MNGR_BASE;
+use crate::uapi::{HL_MAX_PORTS, HL_SYNC_MNGR_BASE};
 
 /// Bytes of sync manager registers, from `HL_SYNC_MNGR_BASE`.
 pub const SYNC_MNGR_SIZE: u32 = 64 << 10;
@@ -58,6 +58,9 @@ pub fn fence_addr(queue: Queue, counter: u32) -> Result<u64> {
         return Err(Error::invalid(format!(
             "fence counter {counter} is not below {FENCE_COUNTERS}"
         )));
+    }
+    if matches!(queue, Queue::Nic(port) if port >= HL_MAX_PORTS) {
+        return Err(Error::invalid(format!("{queue} has no fence counters")));
     }
     let offset = FENCE_BASE + FENCE_QMAN_STRIDE * queue.index() + 4 * counter;
     Ok(HL_SYNC_MNGR_BASE + u64::from(offset))
@@ -112,6 +115,9 @@ mod tests {
         assert_eq!(fence_addr(Queue::Dma0, 0).unwrap(), 0x1000_8000);
         assert_eq!(fence_addr(Queue::Tpc1, 3).unwrap(), 0x1000_803c);
         assert!(fence_addr(Queue::Tpc0, 4).is_err());
+        assert_eq!(fence_addr(Queue::Nic(0), 0).unwrap(), 0x1000_8100);
+        assert_eq!(fence_addr(Queue::Nic(9), 3).unwrap(), 0x1000_819c);
+        assert!(fence_addr(Queue::Nic(10), 0).is_err());
     }
 
     #[test]

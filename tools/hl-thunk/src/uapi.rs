@@ -41,6 +41,7 @@ mod tests {
         assert_eq!(ioc_size(HL_IOCTL_CS), size_of::<hl_cs_args>());
         assert_eq!(ioc_size(HL_IOCTL_WAIT_CS), size_of::<hl_wait_cs_args>());
         assert_eq!(ioc_size(HL_IOCTL_MEMORY), size_of::<hl_mem_args>());
+        assert_eq!(ioc_size(HL_IOCTL_NIC), size_of::<hl_nic_args>());
 
         assert_eq!(size_of::<hl_info_args>(), 16);
         assert_eq!(size_of::<hl_cb_args>(), 24);
@@ -48,12 +49,18 @@ mod tests {
         assert_eq!(size_of::<hl_cs_args>(), 24);
         assert_eq!(size_of::<hl_wait_cs_args>(), 16);
         assert_eq!(size_of::<hl_mem_args>(), 24);
-        assert_eq!(size_of::<hl_info_hw_ip_info>(), 88);
+        assert_eq!(size_of::<hl_info_hw_ip_info>(), 96);
         assert_eq!(size_of::<hl_info_hw_events>(), 72);
         assert_eq!(size_of::<hl_info_dram_usage>(), 16);
         assert_eq!(size_of::<hl_info_device_status>(), 8);
         assert_eq!(size_of::<hl_info_clk_rate>(), 8);
         assert_eq!(size_of::<hl_info_mac_addr>(), 88);
+        assert_eq!(size_of::<hl_nic_peer>(), 16);
+        assert_eq!(size_of::<hl_nic_res_ctx>(), 32);
+        assert_eq!(size_of::<hl_nic_in>(), 56);
+        assert_eq!(size_of::<hl_nic_out>(), 24);
+        assert_eq!(size_of::<hl_nic_args>(), 56);
+        assert_eq!(size_of::<hl_nic_cqe>(), 16);
     }
 
     /// _IOWR('H', nr, size): direction 3, type 'H'.
@@ -65,6 +72,7 @@ mod tests {
             HL_IOCTL_CS,
             HL_IOCTL_WAIT_CS,
             HL_IOCTL_MEMORY,
+            HL_IOCTL_NIC,
         ];
         for (i, req) in nrs.into_iter().enumerate() {
             assert_eq!(req >> 30, 3);
@@ -94,5 +102,18 @@ mod tests {
         assert_eq!(HL_SYNC_MNGR_BASE, 0x1000_0000);
         assert_eq!(HL_DRAM_BASE, 0x1_0000_0000);
         assert_eq!(HL_HOST_VA_BASE, 0x8000_0000_0000_0000);
+    }
+
+    /// The NIC constants the device's spec fixes.
+    #[test]
+    fn nic_constants() {
+        assert_eq!(HL_QUEUE_NIC_0, 16);
+        assert_eq!(HL_NIC_MAX_ENTRIES, 4096);
+        assert_eq!(HL_NIC_CQE_READY, 1 << 31);
+        assert_eq!(
+            [HL_NIC_CQE_OP_WRITE, HL_NIC_CQE_OP_SEND, HL_NIC_CQE_OP_RECV],
+            [1, 2, 3]
+        );
+        assert_eq!(HL_NIC_CQE_STATUS_RQ_FULL, 6);
     }
 }

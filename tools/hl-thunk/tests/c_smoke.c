@@ -2,12 +2,15 @@
 /*
  * hlthunk-c-smoke: libhlthunk from C, with nothing but include/hlthunk.h
  * and the uAPI header: INFO on both nodes, then LIN_DMA from host memory
- * to device memory and back, and a job that aborts. TAP on stdout; exit
+ * to device memory and back, a job that aborts, and the RDMA calls on one
+ * device: connections, a receive queue, a CQ that takes the error
+ * completion of a WRITE on a connection never set up. TAP on stdout; exit
  * status 0 pass, 1 fail, 4 skip (no device).
  *
  *   hlthunk-c-smoke [INDEX]   device INDEX (default: the first free one)
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +26,22 @@
 /* Packets, as the device's spec encodes them (on a little-endian host). */
 #define PKT_CTL(op)	((uint32_t)(op) << 24)
 #define OP_LIN_DMA	0x09
+#define OP_NIC_WRITE	0x1c
+#define NIC_CQE		(1u << 11)	/* a CQE on success too */
+#define NIC_PORT	0
 
 struct lin_dma_pkt {
 	uint32_t tsize;
 	uint32_t ctl;
+	uint64_t src;
+	uint64_t dst;
+};
+
+struct nic_write_pkt {
+	uint32_t len;
+	uint32_t ctl;
+	uint32_t conn;			/* [15:0] connection, [23:16] CQ */
+	uint32_t wr_id;
 	uint64_t src;
 	uint64_t dst;
 };
@@ -121,12 +136,13 @@ static void info(int fd)
 	check(hlthunk_close(ctl) == 0, "hlthunk_close of the control node", 0);
 }
 
-/* Submits one job of cb_size bytes on DMA 0. */
-static int submit(int fd, uint64_t cb, uint32_t cb_size, uint64_t *seq)
+/* Submits one job of cb_size bytes on queue. */
+static int submit(int fd, uint32_t queue, uint64_t cb, uint32_t cb_size,
+		  uint64_t *seq)
 {
 	struct hl_cs_chunk chunk = {
 		.cb_handle = cb,
-		.queue_index = HL_QUEUE_DMA_0,
+		.queue_index = queue,
 		.cb_size = cb_size,
 	};
 	struct hlthunk_cs_in in = {
@@ -173,7 +189,7 @@ static void dma(int fd)
 					       src_va, dram };
 		pkt[1] = (struct lin_dma_pkt){ DMA_SIZE, PKT_CTL(OP_LIN_DMA),
 					       dram, dst_va };
-		rc = submit(fd, cb, 2 * sizeof(*pkt), &seq);
+		rc = submit(fd, HL_QUEUE_DMA_0, cb, 2 * sizeof(*pkt), &seq);
 		check(rc == 0, "hlthunk_command_submission", rc);
 		rc = hlthunk_wait_for_cs(fd, seq, WAIT_US, &status);
 		check(rc == 0 && status == HL_WAIT_CS_STATUS_COMPLETED,
@@ -183,7 +199,7 @@ static void dma(int fd)
 		/* An unknown opcode, 0x1f, after one good packet. */
 		memset(&pkt[1], 0, sizeof(pkt[1]));
 		pkt[1].ctl = PKT_CTL(0x1f);
-		rc = submit(fd, cb, sizeof(*pkt) + 8, &seq);
+		rc = submit(fd, HL_QUEUE_DMA_0, cb, sizeof(*pkt) + 8, &seq);
 		rc = rc ? rc : hlthunk_wait_for_cs_info(fd, seq, WAIT_US, &out);
 		check(rc == 0 && out.status == HL_WAIT_CS_STATUS_ABORTED &&
 		      out.error == HL_EVENT_BAD_OPCODE &&
@@ -208,6 +224,124 @@ static void dma(int fd)
 	munmap(dst, DMA_SIZE);
 }
 
+/*
+ * A WRITE on connection conn of NIC_PORT, completing in cq with wr_id
+ * 0x1234, run as a job on the port's NIC queue.
+ */
+static int nic_write(int fd, uint32_t conn, uint32_t cq, uint64_t dram)
+{
+	struct nic_write_pkt *pkt;
+	struct hl_wait_cs_out out;
+	uint64_t cb, seq;
+	int rc;
+
+	rc = hlthunk_request_command_buffer(fd, CB_SIZE, &cb);
+	if (rc)
+		return rc;
+	pkt = hlthunk_cb_mmap(fd, CB_SIZE, cb);
+	if (!pkt) {
+		rc = -errno;
+		goto out;
+	}
+	*pkt = (struct nic_write_pkt){ 64, PKT_CTL(OP_NIC_WRITE) | NIC_CQE,
+				       cq << 16 | conn, 0x1234, dram, dram };
+	rc = submit(fd, HL_QUEUE_NIC_0 + NIC_PORT, cb, sizeof(*pkt), &seq);
+	rc = rc ? rc : hlthunk_wait_for_cs_info(fd, seq, WAIT_US, &out);
+	if (!rc && out.status != HL_WAIT_CS_STATUS_COMPLETED)
+		rc = -EIO;
+	hlthunk_cb_munmap(pkt, CB_SIZE);
+out:
+	hlthunk_destroy_command_buffer(fd, cb);
+	return rc;
+}
+
+static void nic(int fd)
+{
+	struct hl_info_hw_ip_info hw;
+	struct hl_info_mac_addr macs;
+	struct hl_nic_res_ctx res;
+	struct hlthunk_cq_wait_out w;
+	struct hlthunk_cq cq;
+	struct hl_nic_cqe cqe[2];
+	uint64_t handle, dram;
+	uint32_t a, b;
+	int rc;
+
+	rc = hlthunk_get_hw_ip_info(fd, &hw);
+	if (!check(rc == 0 && hw.nic_conns_per_port && hw.nic_cqs_per_port,
+		   "hw_ip_info: RDMA connections and CQs per port", rc))
+		return;
+	rc = hlthunk_get_mac_addr_info(fd, &macs);
+	if (!check(rc == 0 && (macs.port_mask & 2), "a MAC address for the peer", rc))
+		return;
+	handle = hlthunk_device_memory_alloc(fd, 4096, false, false);
+	dram = handle ? hlthunk_device_memory_map(fd, handle, 0) : 0;
+	if (!check(dram != 0, "device memory for the window", -errno))
+		return;
+
+	rc = hlthunk_alloc_conn(fd, NIC_PORT, &a);
+	rc = rc ? rc : hlthunk_alloc_conn(fd, NIC_PORT, &b);
+	check(rc == 0 && a != b, "hlthunk_alloc_conn, twice", rc);
+	rc = hlthunk_set_user_wq(fd, NIC_PORT, a, 4);
+	rc = rc ? rc : hlthunk_unset_user_wq(fd, NIC_PORT, a);
+	rc = rc ? rc : hlthunk_set_user_wq(fd, NIC_PORT, a, 4);
+	check(rc == 0, "hlthunk_set_user_wq, hlthunk_unset_user_wq", rc);
+
+	/* Any unicast MAC is a valid peer: port 1's. */
+	memset(&res, 0, sizeof(res));
+	memcpy(res.peer.mac, macs.addr[1], sizeof(res.peer.mac));
+	res.peer.ip = htonl(0xc6120002);	/* 198.18.0.2 */
+	res.win_addr = dram;
+	res.win_size = 4096;
+	rc = hlthunk_set_responder_conn_ctx(fd, NIC_PORT, a, &res);
+	check(rc == 0, "hlthunk_set_responder_conn_ctx", rc);
+	rc = hlthunk_set_responder_conn_ctx(fd, NIC_PORT, a, &res);
+	check(rc == -EBUSY, "hlthunk_set_responder_conn_ctx again: -EBUSY", rc);
+
+	rc = hlthunk_create_cq(fd, NIC_PORT, 4, &cq);
+	if (!check(rc == 0 && cq.ring && cq.num_entries == 4 &&
+		   cq.mmap_size >= 4 * sizeof(*cq.ring), "hlthunk_create_cq", rc))
+		goto conns;
+	rc = hlthunk_poll_cq(&cq, cqe, 2);
+	check(rc == 0, "hlthunk_poll_cq of an empty CQ: nothing", rc);
+	rc = hlthunk_wait_cq(fd, &cq, 1, 0, &w);
+	check(rc == 0 && w.status == HL_NIC_CQ_WAIT_STATUS_BUSY && w.num_cqes == 0,
+	      "hlthunk_wait_cq of an empty CQ: busy", rc);
+
+	/* b has no requester context: the WRITE fails with BAD_CONN. */
+	rc = nic_write(fd, b, cq.cq_id, dram);
+	check(rc == 0, "a WRITE job on the NIC queue completes", rc);
+	rc = hlthunk_wait_cq(fd, &cq, 1, WAIT_US, &w);
+	check(rc == 0 && w.status == HL_NIC_CQ_WAIT_STATUS_COMPLETED &&
+	      w.num_cqes == 1 && w.lost == 0, "hlthunk_wait_cq: one entry", rc);
+	rc = hlthunk_poll_cq(&cq, cqe, 2);
+	check(rc == 1 && (cqe[0].ctl & HL_NIC_CQE_READY) &&
+	      HL_NIC_CQE_OPCODE(cqe[0].ctl) == HL_NIC_CQE_OP_WRITE &&
+	      HL_NIC_CQE_STATUS(cqe[0].ctl) == HL_NIC_CQE_STATUS_BAD_CONN &&
+	      HL_NIC_CQE_CONN(cqe[0].ctl) == b && cqe[0].len == 0 &&
+	      cqe[0].wr_id == 0x1234,
+	      "hlthunk_poll_cq: the WRITE's BAD_CONN entry", rc);
+	check(!(cq.ring[0].ctl & HL_NIC_CQE_READY) && cq.polled == 1,
+	      "hlthunk_poll_cq clears READY in the ring", 0);
+	rc = hlthunk_update_cq_consumed(fd, &cq);
+	check(rc == 1, "hlthunk_update_cq_consumed: one entry", rc);
+	rc = hlthunk_wait_cq(fd, &cq, 1, 0, &w);
+	check(rc == 0 && w.num_cqes == 0, "nothing left to consume", rc);
+	rc = hlthunk_destroy_cq(fd, &cq);
+	check(rc == 0 && !cq.ring, "hlthunk_destroy_cq", rc);
+
+conns:
+	rc = hlthunk_set_requester_conn_ctx(fd, NIC_PORT, b, &res.peer);
+	check(rc == 0, "hlthunk_set_requester_conn_ctx", rc);
+	rc = hlthunk_destroy_conn(fd, NIC_PORT, a);
+	rc = rc ? rc : hlthunk_destroy_conn(fd, NIC_PORT, b);
+	check(rc == 0, "hlthunk_destroy_conn", rc);
+	rc = hlthunk_destroy_conn(fd, NIC_PORT, a);
+	check(rc == -EINVAL, "hlthunk_destroy_conn again: -EINVAL", rc);
+	hlthunk_memory_unmap(fd, dram);
+	hlthunk_device_memory_free(fd, handle);
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -225,6 +359,7 @@ int main(int argc, char **argv)
 
 	info(fd);
 	dma(fd);
+	nic(fd);
 	check(hlthunk_close(fd) == 0, "hlthunk_close", -errno);
 	return finish();
 }

@@ -9,7 +9,7 @@ use hlthunk::uapi::*;
 use hlthunk::{CsStatus, Device, HostBuffer, Job, Packet, Queue};
 
 use crate::Env;
-use crate::util::{Dram, Fail, NoAccess, R, Tap, all_bytes, cb_of, ensure, expect_errno, run_ok};
+use crate::util::{Fail, NoAccess, R, Tap, all_bytes, cb_of, ensure, expect_errno, run_ok};
 
 /// Errors for a handle or address the driver does not know.
 const UNKNOWN: &[i32] = &[libc::EINVAL, libc::ENOENT];
@@ -131,14 +131,14 @@ fn destroy_while_mapped(dev: &Device) -> R {
 /// must run all the same.
 fn submission_keeps_cb(dev: &Device) -> R {
     let size = 8 << 20;
-    let dram = Dram::new(dev, size)?;
+    let dram = dev.device_memory(size)?;
     let mut host = HostBuffer::new(size as usize)?;
     let map = dev.map_host(&mut host)?;
     let cb = cb_of(
         dev,
         &[
-            Packet::memset(dram.addr, 0x77, size as u32)?,
-            Packet::lin_dma(dram.addr, map.device_addr(), size as u32)?,
+            Packet::memset(dram.addr(), 0x77, size as u32)?,
+            Packet::lin_dma(dram.addr(), map.device_addr(), size as u32)?,
         ],
     )?;
     let seq = dev.submit(&[cb.job(Queue::Dma0)])?;
@@ -207,20 +207,20 @@ pub fn cb(t: &mut Tap, env: &Env) {
 
 fn alloc_and_map(dev: &Device) -> R {
     let dram_size = dev.hw_ip_info()?.dram_size;
-    let a = Dram::new(dev, 1 << 20)?;
-    let b = Dram::new(dev, 4097)?;
+    let a = dev.device_memory(1 << 20)?;
+    let b = dev.device_memory(4097)?;
     let end = HL_DRAM_BASE + dram_size;
-    for (addr, len) in [(a.addr, 1 << 20), (b.addr, 4097)] {
+    for (addr, len) in [(a.addr(), 1 << 20), (b.addr(), 4097)] {
         ensure!(
             addr >= HL_DRAM_BASE && addr + len <= end,
             "{len} bytes at {addr:#x}: not inside DRAM"
         );
     }
     ensure!(
-        a.addr + (1 << 20) <= b.addr || b.addr + 4097 <= a.addr,
+        a.addr() + (1 << 20) <= b.addr() || b.addr() + 4097 <= a.addr(),
         "allocations overlap: {:#x}, {:#x}",
-        a.addr,
-        b.addr
+        a.addr(),
+        b.addr()
     );
     Ok(())
 }

@@ -8,7 +8,7 @@ use hlthunk::{Device, HostBuffer, Packet, Queue};
 
 use crate::Env;
 use crate::util::{
-    Dram, R, Rng, Tap, all_bytes, download, ensure, run_ok, run_packets, same_bytes, upload,
+    R, Rng, Tap, all_bytes, download, ensure, run_ok, run_packets, same_bytes, upload,
 };
 
 /// What surrounds a transfer, to catch bytes written past it.
@@ -35,19 +35,19 @@ fn round_trip(dev: &Device, rng: &mut Rng, queue: Queue, c: &Copy) -> R {
     rng.fill(&mut src);
     dst.fill(HOST_FILL);
     image.fill(HOST_FILL);
-    let dram = Dram::new(dev, total as u64)?;
+    let dram = dev.device_memory(total as u64)?;
     let src = dev.map_host(&mut src)?;
     let dst = dev.map_host(&mut dst)?;
     let image = dev.map_host(&mut image)?;
-    let (dram_at, size) = (dram.addr + c.dram as u64, c.size as u32);
+    let (dram_at, size) = (dram.addr() + c.dram as u64, c.size as u32);
     run_packets(
         dev,
         queue,
         &[
-            Packet::memset(dram.addr, DRAM_FILL, total as u32)?,
+            Packet::memset(dram.addr(), DRAM_FILL, total as u32)?,
             Packet::lin_dma(src.device_addr() + c.src as u64, dram_at, size)?,
             Packet::lin_dma(dram_at, dst.device_addr() + c.dst as u64, size)?,
-            Packet::lin_dma(dram.addr, image.device_addr(), total as u32)?,
+            Packet::lin_dma(dram.addr(), image.device_addr(), total as u32)?,
         ],
     )?;
     let data = &src[c.src..];
@@ -82,16 +82,16 @@ fn memset_host(dev: &Device, queue: Queue, size: usize, at: usize, value: u8) ->
 /// Fills `size` bytes at offset `at` of device memory cleared before.
 fn memset_dram(dev: &Device, queue: Queue, size: usize, at: usize, value: u8) -> R {
     let total = at + size + GUARD;
-    let dram = Dram::new(dev, total as u64)?;
+    let dram = dev.device_memory(total as u64)?;
     run_packets(
         dev,
         queue,
         &[
-            Packet::memset(dram.addr, 0, total as u32)?,
-            Packet::memset(dram.addr + at as u64, value, size as u32)?,
+            Packet::memset(dram.addr(), 0, total as u32)?,
+            Packet::memset(dram.addr() + at as u64, value, size as u32)?,
         ],
     )?;
-    let image = download(dev, dram.addr, total)?;
+    let image = download(dev, dram.addr(), total)?;
     all_bytes("filled bytes", &image[at..at + size], value)?;
     all_bytes("bytes before", &image[..at], 0)?;
     all_bytes("bytes after", &image[at + size..], 0)
@@ -100,10 +100,10 @@ fn memset_dram(dev: &Device, queue: Queue, size: usize, at: usize, value: u8) ->
 /// Copies within device memory with `dst - src = shift`, overlapping:
 /// LIN_DMA moves as memmove does.
 fn memmove(dev: &Device, rng: &mut Rng, len: usize, shift: isize) -> R {
-    let dram = Dram::new(dev, len as u64)?;
+    let dram = dev.device_memory(len as u64)?;
     let mut data = vec![0; len];
     rng.fill(&mut data);
-    upload(dev, dram.addr, &data)?;
+    upload(dev, dram.addr(), &data)?;
     let n = len - shift.unsigned_abs();
     let (from, to) = if shift > 0 {
         (0, shift as usize)
@@ -114,14 +114,14 @@ fn memmove(dev: &Device, rng: &mut Rng, len: usize, shift: isize) -> R {
         dev,
         Queue::Dma1,
         &[Packet::lin_dma(
-            dram.addr + from as u64,
-            dram.addr + to as u64,
+            dram.addr() + from as u64,
+            dram.addr() + to as u64,
             n as u32,
         )?],
     )?;
     let mut want = data.clone();
     want.copy_within(from..from + n, to);
-    same_bytes("device memory", &download(dev, dram.addr, len)?, &want)
+    same_bytes("device memory", &download(dev, dram.addr(), len)?, &want)
 }
 
 pub fn dma(t: &mut Tap, env: &Env) {
@@ -213,19 +213,19 @@ fn control_packets(dev: &Device) -> R {
 
 /// MSG_LONG from a DMA and a TPC queue writes 32 bits where it says.
 fn msg_long(dev: &Device) -> R {
-    let dram = Dram::new(dev, 4096)?;
-    run_packets(dev, Queue::Dma0, &[Packet::memset(dram.addr, 0, 32)?])?;
+    let dram = dev.device_memory(4096)?;
+    run_packets(dev, Queue::Dma0, &[Packet::memset(dram.addr(), 0, 32)?])?;
     run_packets(
         dev,
         Queue::Dma1,
-        &[Packet::msg_long(dram.addr + 8, 0xdead_beef)],
+        &[Packet::msg_long(dram.addr() + 8, 0xdead_beef)],
     )?;
     run_packets(
         dev,
         Queue::Tpc1,
-        &[Packet::msg_long(dram.addr + 20, 0x0102_0304)],
+        &[Packet::msg_long(dram.addr() + 20, 0x0102_0304)],
     )?;
-    let got = download(dev, dram.addr, 32)?;
+    let got = download(dev, dram.addr(), 32)?;
     let mut want = [0; 32];
     want[8..12].copy_from_slice(&0xdead_beef_u32.to_le_bytes());
     want[20..24].copy_from_slice(&0x0102_0304_u32.to_le_bytes());
@@ -241,10 +241,10 @@ const MON_PAST: u32 = 31;
 /// target is reached writes its payload (at once: it is armed after the
 /// SOB got there), the one just past it only after one more increment.
 fn sob_repeat_monitor(dev: &Device) -> R {
-    let dram = Dram::new(dev, 4096)?;
-    let (at, past) = (dram.addr, dram.addr + 4);
+    let dram = dev.device_memory(4096)?;
+    let (at, past) = (dram.addr(), dram.addr() + 4);
     let mut packets = vec![
-        Packet::memset(dram.addr, 0, 8)?,
+        Packet::memset(dram.addr(), 0, 8)?,
         Packet::wreg32(sob_offset(SOB)?, 2)?,
         Packet::msg_long(sob_addr(SOB)?, SOB_ADD | 1),
         Packet::repeat_start(10)?,
@@ -254,7 +254,7 @@ fn sob_repeat_monitor(dev: &Device) -> R {
     packets.extend(arm_monitor(MON_AT, SOB, 13, at, 0x600d)?);
     packets.extend(arm_monitor(MON_PAST, SOB, 14, past, 0xbad0)?);
     run_packets(dev, Queue::Dma0, &packets)?;
-    let got = download(dev, dram.addr, 8)?;
+    let got = download(dev, dram.addr(), 8)?;
     let word = |i: usize| u32::from_le_bytes(got[4 * i..4 * i + 4].try_into().unwrap());
     ensure!(
         (word(0), word(1)) == (0x600d, 0),
@@ -263,7 +263,7 @@ fn sob_repeat_monitor(dev: &Device) -> R {
         word(1)
     );
     run_packets(dev, Queue::Dma1, &[Packet::msg_short(SOB, SOB_ADD | 1)?])?;
-    let got = download(dev, dram.addr, 8)?;
+    let got = download(dev, dram.addr(), 8)?;
     let word = |i: usize| u32::from_le_bytes(got[4 * i..4 * i + 4].try_into().unwrap());
     ensure!(
         word(1) == 0xbad0,

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use hlthunk::packets::{OP_LIN_DMA, OP_NOP, OP_WREG_BULK};
 use hlthunk::uapi::{HL_DRAM_BASE, HL_HOST_VA_BASE};
 use hlthunk::{
-    Cause, CommandBuffer, CsError, CsStatus, Device, DeviceStatus, HostBuffer, Packet, Queue,
-    TpcKernel, TpcKernelDesc,
+    Cause, CommandBuffer, CsError, CsStatus, Device, DeviceMemory, DeviceStatus, HostBuffer,
+    Packet, Queue, TpcKernel, TpcKernelDesc,
 };
 
 use crate::Env;
 use crate::model::EngineHang;
 use crate::util::{
-    Dram, Fail, R, Tap, cb_of, ensure, expect_errno, poll, run, run_ok, run_packets, upload,
+    Fail, R, Tap, cb_of, ensure, expect_errno, poll, run, run_ok, run_packets, upload,
 };
 
 /// A packet header: first word, then `ctl` with `opcode` and `bits`.
@@ -74,9 +74,9 @@ fn expect_abort(dev: &Device, bad: &Bad) -> R {
     run_packets(dev, bad.queue, &[Packet::nop()]).map_err(|e| Fail(format!("next job: {e}")))
 }
 
-fn bad_jobs(dev: &Device, dram: &Dram) -> R<Vec<Bad>> {
+fn bad_jobs(dev: &Device, dram: &DeviceMemory) -> R<Vec<Bad>> {
     let dram_size = dev.hw_ip_info()?.dram_size;
-    let d = dram.addr;
+    let d = dram.addr();
     let lin_dma = Packet::lin_dma(d, d + 4096, 8)?;
     let mut truncated = bytes(&[Packet::nop()]);
     truncated.extend_from_slice(&lin_dma.as_bytes()[..8]);
@@ -206,9 +206,9 @@ pub fn aborts(t: &mut Tap, env: &Env) {
         Ok(d) => d,
         Err(e) => return t.check("aborts: open", Err(e)),
     };
-    let dram = match Dram::new(&dev, 4 << 20) {
+    let dram = match dev.device_memory(4 << 20) {
         Ok(d) => d,
-        Err(e) => return t.check("aborts: device memory", Err(e)),
+        Err(e) => return t.check("aborts: device memory", Err(e.into())),
     };
     let bad = match bad_jobs(&dev, &dram) {
         Ok(b) => b,

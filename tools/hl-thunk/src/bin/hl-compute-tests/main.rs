@@ -15,18 +15,19 @@ mod dma;
 mod faults;
 mod info;
 mod ioctls;
+#[path = "../common/model.rs"]
 mod model;
 mod sync;
 mod tpc;
 mod unbind;
+#[path = "../common/util.rs"]
 mod util;
 
-use std::env;
 use std::process::ExitCode;
 
 use hlthunk::Device;
 
-use util::{Fail, R, Tap};
+use util::{Cmdline, Fail, Group, R, Tap};
 
 /// What the tests run against.
 pub struct Env {
@@ -55,9 +56,7 @@ impl Env {
     }
 }
 
-type Group = fn(&mut Tap, &Env);
-
-const GROUPS: &[(&str, Group)] = &[
+const GROUPS: &[(&str, Group<Env>)] = &[
     ("info", info::info),
     ("nodes", info::nodes),
     ("control", info::control),
@@ -76,28 +75,16 @@ const GROUPS: &[(&str, Group)] = &[
 const USAGE: &str = "usage: hl-compute-tests [-d N] [GROUP...]";
 
 fn main() -> ExitCode {
+    let cmd = match Cmdline::parse(USAGE, GROUPS, &["-d"]) {
+        Ok(cmd) => cmd,
+        Err(code) => return code,
+    };
     let mut index = 0;
-    let mut groups = Vec::new();
-    let mut args = env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "-d" {
-            match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) => index = n,
-                None => {
-                    eprintln!("{USAGE}");
-                    return ExitCode::from(2);
-                }
-            }
-        } else if let Some(&(_, g)) = GROUPS.iter().find(|(name, _)| *name == arg) {
-            groups.push(g);
-        } else {
-            let names: Vec<_> = GROUPS.iter().map(|(n, _)| *n).collect();
-            eprintln!("{USAGE}\ngroups: {}", names.join(" "));
-            return ExitCode::from(2);
+    for (_, value) in &cmd.options {
+        match value.parse() {
+            Ok(n) => index = n,
+            Err(_) => return cmd.usage_error(),
         }
-    }
-    if groups.is_empty() {
-        groups = GROUPS.iter().map(|&(_, g)| g).collect();
     }
 
     let mut tap = Tap::default();
@@ -120,13 +107,5 @@ fn main() -> ExitCode {
     if let Err(e) = &bar2 {
         tap.diag(format!("model BAR2: {e}"));
     }
-    let env = Env { index, bar2 };
-    for group in groups {
-        group(&mut tap, &env);
-    }
-    if tap.finish() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    cmd.run(&mut tap, &Env { index, bar2 })
 }

@@ -8,9 +8,7 @@ use hlthunk::{Device, HostBuffer, Packet, Queue, TpcKernel, TpcKernelDesc};
 
 use crate::Env;
 use crate::tpc::{from_bytes, to_bytes};
-use crate::util::{
-    Dram, R, Rng, Tap, cb_of, download, ensure, run_ok, run_packets, same_bytes, upload,
-};
+use crate::util::{R, Rng, Tap, cb_of, download, ensure, run_ok, run_packets, same_bytes, upload};
 
 const SOB: u32 = 200;
 const MON: u32 = 20;
@@ -32,8 +30,8 @@ fn tpc_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
     let count = 1 << 16;
     let bytes = 4 * count;
     let (a_at, out_at) = (64, 64 + bytes);
-    let dram = Dram::new(dev, (64 + 2 * bytes) as u64)?;
-    let scratch = Dram::new(dev, DELAY as u64)?;
+    let dram = dev.device_memory((64 + 2 * bytes) as u64)?;
+    let scratch = dev.device_memory(DELAY as u64)?;
     let old: Vec<f32> = (0..count).map(|i| i as f32).collect();
     let new: Vec<f32> = (0..count)
         .map(|_| (rng.next_u64() % 1_000_000) as f32 - 5e5)
@@ -41,15 +39,15 @@ fn tpc_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
     let desc = TpcKernelDesc {
         kernel: TpcKernel::Scale,
         count: count as u32,
-        a: dram.addr + a_at as u64,
+        a: dram.addr() + a_at as u64,
         b: 0,
-        out: dram.addr + out_at as u64,
+        out: dram.addr() + out_at as u64,
         scalar: 2.0,
     };
     let mut image = vec![0; 64 + 2 * bytes];
     image[..TpcKernelDesc::SIZE].copy_from_slice(&desc.to_bytes()?);
     image[a_at..out_at].copy_from_slice(&to_bytes(&old));
-    upload(dev, dram.addr, &image)?;
+    upload(dev, dram.addr(), &image)?;
     reset_sob(dev)?;
 
     let mut delay = HostBuffer::new(DELAY)?;
@@ -58,12 +56,12 @@ fn tpc_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
     let delay = dev.map_host(&mut delay)?;
     let data = dev.map_host(&mut data)?;
     let mut waiter = wait_for_sob(Queue::Tpc0, MON, SOB, 1, COUNTER)?.to_vec();
-    waiter.push(Packet::load_and_exe(dram.addr));
+    waiter.push(Packet::load_and_exe(dram.addr()));
     let waiter = cb_of(dev, &waiter)?;
     let signaller = cb_of(
         dev,
         &[
-            Packet::lin_dma(delay.device_addr(), scratch.addr, DELAY as u32)?,
+            Packet::lin_dma(delay.device_addr(), scratch.addr(), DELAY as u32)?,
             Packet::lin_dma(data.device_addr(), desc.a, bytes as u32)?,
             Packet::msg_short(SOB, SOB_ADD | 1)?,
         ],
@@ -84,8 +82,8 @@ fn tpc_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
 /// has signalled.
 fn dma_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
     let len = 1 << 20;
-    let dram = Dram::new(dev, len as u64)?;
-    let scratch = Dram::new(dev, DELAY as u64)?;
+    let dram = dev.device_memory(len as u64)?;
+    let scratch = dev.device_memory(DELAY as u64)?;
     let mut src = HostBuffer::new(len)?;
     let mut dst = HostBuffer::new(len)?;
     let mut delay = HostBuffer::new(DELAY)?;
@@ -94,19 +92,19 @@ fn dma_waits_for_dma(dev: &Device, rng: &mut Rng) -> R {
     run_packets(
         dev,
         Queue::Dma0,
-        &[Packet::memset(dram.addr, 0, len as u32)?],
+        &[Packet::memset(dram.addr(), 0, len as u32)?],
     )?;
     let src = dev.map_host(&mut src)?;
     let dst = dev.map_host(&mut dst)?;
     let delay = dev.map_host(&mut delay)?;
     let mut waiter = wait_for_sob(Queue::Dma1, MON, SOB, 1, COUNTER)?.to_vec();
-    waiter.push(Packet::lin_dma(dram.addr, dst.device_addr(), len as u32)?);
+    waiter.push(Packet::lin_dma(dram.addr(), dst.device_addr(), len as u32)?);
     let waiter = cb_of(dev, &waiter)?;
     let signaller = cb_of(
         dev,
         &[
-            Packet::lin_dma(delay.device_addr(), scratch.addr, DELAY as u32)?,
-            Packet::lin_dma(src.device_addr(), dram.addr, len as u32)?,
+            Packet::lin_dma(delay.device_addr(), scratch.addr(), DELAY as u32)?,
+            Packet::lin_dma(src.device_addr(), dram.addr(), len as u32)?,
             Packet::msg_short(SOB, SOB_ADD | 1)?,
         ],
     )?;

@@ -5,7 +5,7 @@
 use hlthunk::{Device, Packet, Queue, TpcKernel, TpcKernelDesc};
 
 use crate::Env;
-use crate::util::{Dram, Fail, R, Rng, Tap, all_bytes, download, run_packets, upload};
+use crate::util::{Fail, R, Rng, Tap, all_bytes, download, run_packets, upload};
 
 const SENTINEL: u8 = 0xee;
 const GUARD: usize = 64;
@@ -140,8 +140,8 @@ fn kernel(
     let b = inputs(rng, count, finite);
     let scalar = nice(rng);
     let l = Layout::new(count);
-    let dram = Dram::new(dev, l.total as u64)?;
-    let at = |offset: usize| dram.addr + offset as u64;
+    let dram = dev.device_memory(l.total as u64)?;
+    let at = |offset: usize| dram.addr() + offset as u64;
     let out = if setup == Setup::InPlace { l.a } else { l.out };
     let desc = TpcKernelDesc {
         kernel,
@@ -158,13 +158,13 @@ fn kernel(
     }
     image[l.a..l.a + 4 * count].copy_from_slice(&to_bytes(&a));
     image[l.b..l.b + 4 * count].copy_from_slice(&to_bytes(&b));
-    upload(dev, dram.addr, &image)?;
+    upload(dev, dram.addr(), &image)?;
 
     let mut packets = Vec::new();
     if setup == Setup::MsgLong {
-        packets.extend(desc.msg_long_packets(dram.addr)?);
+        packets.extend(desc.msg_long_packets(dram.addr())?);
     }
-    packets.push(Packet::load_and_exe(dram.addr));
+    packets.push(Packet::load_and_exe(dram.addr()));
     run_packets(dev, queue, &packets)?;
 
     let want = reference(kernel, &a, &b, scalar);

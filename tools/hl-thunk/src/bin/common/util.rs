@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the tests share: results, TAP, device memory, running jobs.
+//! What the test programs share: results, TAP, running jobs, moving data
+//! between host and device memory.
 
 use std::fmt::{self, Debug, Display};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use hlthunk::{CommandBuffer, CsStatus, Device, HostBuffer, Job, Packet, Queue};
@@ -78,6 +80,72 @@ impl Tap {
             println!("# {} of {} checks failed", self.failed, self.count);
         }
         self.failed == 0 && self.count != 0
+    }
+}
+
+/// A group of checks on what the tests run against.
+pub type Group<E> = fn(&mut Tap, &E);
+
+/// A test program's command line: options with a value (`-d N`), then the
+/// names of the groups to run.
+pub struct Cmdline<E: 'static> {
+    usage: &'static str,
+    all: &'static [(&'static str, Group<E>)],
+    /// The options given, with their values, in order.
+    pub options: Vec<(String, String)>,
+    /// The groups named, or all of them.
+    pub groups: Vec<Group<E>>,
+}
+
+impl<E> Cmdline<E> {
+    /// The process's arguments: options among `options`, then names of
+    /// groups among `all`; anything else is a usage error.
+    pub fn parse(
+        usage: &'static str,
+        all: &'static [(&'static str, Group<E>)],
+        options: &[&str],
+    ) -> Result<Self, ExitCode> {
+        let mut cmd = Self {
+            usage,
+            all,
+            options: Vec::new(),
+            groups: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            if options.contains(&arg.as_str()) {
+                let value = args.next().ok_or_else(|| cmd.usage_error())?;
+                cmd.options.push((arg, value));
+            } else if let Some(&(_, g)) = all.iter().find(|(name, _)| *name == arg) {
+                cmd.groups.push(g);
+            } else {
+                return Err(cmd.usage_error());
+            }
+        }
+        if cmd.groups.is_empty() {
+            cmd.groups = all.iter().map(|&(_, g)| g).collect();
+        }
+        Ok(cmd)
+    }
+
+    /// Prints the usage and the groups' names: the exit status of a usage
+    /// error.
+    pub fn usage_error(&self) -> ExitCode {
+        let names: Vec<_> = self.all.iter().map(|(n, _)| *n).collect();
+        eprintln!("{}\ngroups: {}", self.usage, names.join(" "));
+        ExitCode::from(2)
+    }
+
+    /// Runs the groups against `env` and prints the plan: the exit status.
+    pub fn run(&self, tap: &mut Tap, env: &E) -> ExitCode {
+        for group in &self.groups {
+            group(tap, env);
+        }
+        if tap.finish() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -183,45 +251,13 @@ pub fn run_ok(dev: &Device, jobs: &[Job]) -> R {
 
 /// A command buffer of `packets`.
 pub fn cb_of<'d>(dev: &'d Device, packets: &[Packet]) -> R<CommandBuffer<'d>> {
-    let size: usize = packets.iter().map(|p| p.as_bytes().len()).sum();
-    let mut cb = dev.command_buffer(size.max(8) as u32)?;
-    cb.push_all(packets)?;
-    Ok(cb)
+    Ok(dev.command_buffer_of(packets)?)
 }
 
 /// Runs `packets` as one job on `queue` and expects it to complete.
 pub fn run_packets(dev: &Device, queue: Queue, packets: &[Packet]) -> R {
     let cb = cb_of(dev, packets)?;
     run_ok(dev, &[cb.job(queue)])
-}
-
-/// Allocated and mapped device memory, freed on drop.
-pub struct Dram<'d> {
-    dev: &'d Device,
-    handle: u64,
-    /// Device address of the first byte.
-    pub addr: u64,
-}
-
-impl<'d> Dram<'d> {
-    pub fn new(dev: &'d Device, size: u64) -> R<Self> {
-        let handle = dev.alloc(size)?;
-        match dev.map(handle) {
-            Ok(addr) => Ok(Self { dev, handle, addr }),
-            Err(e) => {
-                let _ = dev.free(handle);
-                Err(e.into())
-            }
-        }
-    }
-}
-
-impl Drop for Dram<'_> {
-    fn drop(&mut self) {
-        // Leaks are the driver's to reclaim when the node closes.
-        let _ = self.dev.unmap(self.addr);
-        let _ = self.dev.free(self.handle);
-    }
 }
 
 /// Copies `data` to device address `addr` with DMA 0.

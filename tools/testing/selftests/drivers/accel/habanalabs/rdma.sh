@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# GAUDI-to-GAUDI RDMA between /dev/hl0 and /dev/hl1 over port 0, whose
+# Ethernet interfaces it brings up at both ends (RDMA needs them):
+# hl-rdma-tests (tools/hl-thunk) with its results as this test's (the
+# uAPI's checks, WRITE and SEND/RECV up to 64 MiB byte for byte, error
+# CQEs with the destination unchanged, SOBs fencing compute jobs, CQs,
+# contexts, an all-reduce with the TPC, a context closed mid-transfer);
+# "hl-thunk rdma-transfer" with both ops both ways; LINK_DOWN with an
+# interface down at either end; and a transfer killed with SIGKILL in the
+# middle (the model's LINK_RATE slows it), after which both devices still
+# transfer and compute.
+. ./lib.sh
+
+port=0
+tmp=/tmp/$HL_TEST.$$
+
+for tool in hl-thunk hl-rdma-tests; do
+	if ! command -v $tool > /dev/null; then
+		hl_fail "$tool is installed"
+		hl_exit
+	fi
+done
+
+# pci N: the PCI address of /dev/hlN.
+pci() { hl-thunk info -d "$1" | sed -n 's/^pci: *//p'; }
+
+# carrier IF: IF, in this namespace, has a carrier.
+carrier() { ip -o link show dev "$1" | grep -q 'LOWER_UP'; }
+
+# nic_busy DEV: DEV's NIC QMAN of the port is running a job (its STATUS).
+nic_busy() { [ $(($(hl_rd "$1" $((0x1000 + 0x100 * (16 + port) + 0x2c))) & 1)) = 1 ]; }
+
+# diag CMD [ARG...]: runs CMD with its output as TAP diagnostics.
+diag() {
+	"$@" > "$tmp.diag" 2>&1
+	_rc=$?
+	sed 's/^/# /' "$tmp.diag"
+	return $_rc
+}
+
+# merge CMD [ARG...]: CMD's TAP results, as they come, as this test's
+# under CMD's name, and its diagnostics; CMD failing without a failed
+# result fails too.
+merge() {
+	_nfail0=$hl_nfail
+	rm -f "$tmp.fifo"
+	mkfifo "$tmp.fifo"
+	"$@" > "$tmp.fifo" 2>&1 &
+	_pid=$!
+	while IFS= read -r _line; do
+		case $_line in
+		"ok "*) hl_pass "$1: ${_line#ok [0-9]* }" ;;
+		"not ok "*) hl_fail "$1: ${_line#not ok [0-9]* }" ;;
+		"#"*) echo "$_line" ;;
+		esac
+	done < "$tmp.fifo"
+	wait $_pid
+	_rc=$?
+	[ $_rc = 0 ] || [ $hl_nfail != $_nfail0 ] || hl_fail "$1: exit status $_rc"
+}
+
+# fails_with WHAT ARG...: hl-thunk rdma-transfer ARGs fails, naming WHAT.
+fails_with() {
+	_what=$1
+	shift
+	hl-thunk rdma-transfer "$@" > "$tmp.out" 2>&1
+	_rc=$?
+	sed 's/^/# /' "$tmp.out"
+	[ $_rc != 0 ] && grep -q "$_what" "$tmp.out"
+}
+
+pcis= ifs=
+for n in 0 1; do
+	d=$(pci $n)
+	if ! hl_check "/dev/hl$n is a device of the model ($d)" hl_is_model "$d" ||
+		! hl_check "$d: its ports are in this namespace" hl_poll 20 hl_all_ports_here "$d"; then
+		hl_exit
+	fi
+	pcis="$pcis $d" ifs="$ifs $(hl_port_if "$d" $port)"
+done
+set -- $pcis
+dev0=$1 dev1=$2
+set -- $ifs
+if0=$1 if1=$2
+for i in $if0 $if1; do
+	ip link set dev "$i" up
+done
+for i in $if0 $if1; do
+	hl_check "port $port ($i): up, with a carrier" hl_poll 20 carrier "$i"
+done
+
+merge hl-rdma-tests -p $port
+
+for op in write send; do
+	hl_check "rdma-transfer: 64 MiB, $op, device 0 to 1" \
+		diag hl-thunk rdma-transfer --from 0 --to 1 --port $port --op $op --size 64M
+	hl_check "rdma-transfer: 1 MiB + 1, $op, device 1 to 0, 3 times" \
+		diag hl-thunk rdma-transfer --from 1 --to 0 --port $port --op $op \
+		--size 1048577 --iterations 3
+done
+
+for i in $if0 $if1; do
+	ip link set dev "$i" down
+	hl_check "rdma-transfer with $i down: LINK_DOWN" \
+		fails_with LINK_DOWN --port $port --size 64K
+	ip link set dev "$i" up
+	hl_check "$i up again, with a carrier" hl_poll 20 carrier "$i"
+	hl_check "rdma-transfer with $i up again" \
+		diag hl-thunk rdma-transfer --port $port --size 64K
+done
+
+# 64 MiB at 200 Mbit/s: almost 3 s on the link.
+hl_link_rate "$dev0" $port 200
+hl-thunk rdma-transfer --port $port --size 64M --iterations 100 > "$tmp.kill" 2>&1 &
+pid=$!
+hl_check "kill: a transfer is on the link" hl_poll 60 nic_busy "$dev0"
+kill -9 $pid
+hl_link_rate "$dev0" $port 0
+wait $pid
+rc=$?
+sed 's/^/# /' "$tmp.kill"
+hl_check "kill: the transfer died of SIGKILL (exit status $rc)" [ $rc = 137 ]
+hl_check "after the kill: rdma-transfer, write, device 0 to 1" \
+	diag hl-thunk rdma-transfer --from 0 --to 1 --port $port --size 16M
+hl_check "after the kill: rdma-transfer, send, device 1 to 0" \
+	diag hl-thunk rdma-transfer --from 1 --to 0 --port $port --op send --size 16M
+# NOP, STOP: a value word, then ctl with the opcode in [28:24].
+printf '\000\000\000\000\000\000\000\012\000\000\000\000\000\000\000\013' > "$tmp.nop"
+for n in 0 1; do
+	hl_check "after the kill: device $n: dma-test" diag hl-thunk dma-test -d $n --size 1M
+	hl_check "after the kill: device $n: a TPC job" \
+		diag hl-thunk submit -d $n --queue tpc0 "$tmp.nop"
+done
+
+for i in $if0 $if1; do
+	ip link set dev "$i" down
+done
+rm -f "$tmp".*
+hl_exit
