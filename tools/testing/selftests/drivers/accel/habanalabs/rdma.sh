@@ -9,7 +9,8 @@
 # "hl-thunk rdma-transfer" with both ops both ways; LINK_DOWN with an
 # interface down at either end; and a transfer killed with SIGKILL in the
 # middle (the model's LINK_RATE slows it), after which both devices still
-# transfer and compute.
+# transfer and compute; and pings and TCP over the same port's Ethernet
+# while RDMA runs on it.
 . ./lib.sh
 
 port=0
@@ -132,6 +133,27 @@ for n in 0 1; do
 	hl_check "after the kill: device $n: a TPC job" \
 		diag hl-thunk submit -d $n --queue tpc0 "$tmp.nop"
 done
+
+# Ethernet on the same port while RDMA runs: each interface in its own
+# namespace, pings and a TCP transfer while rdma-transfer loops over the
+# link (slowed so that it lasts), which then completes byte for byte.
+hl_check "ethernet: $if0 and $if1 each in a namespace, up" hl_pair_up 0 "$if0" "$if1"
+hl_link_rate "$dev0" $port 200
+hl-thunk rdma-transfer --port $port --size 64M --iterations 20 > "$tmp.bg" 2>&1 &
+pid=$!
+hl_check "ethernet: an RDMA transfer is on the link" hl_poll 60 nic_busy "$dev0"
+head -c 1M /dev/urandom > "$tmp.data"
+hl_check "ethernet: ping device 0 -> 1 during RDMA" hl_ping hla0 "$(hl_addr 0 2)"
+hl_check "ethernet: ping device 1 -> 0 during RDMA" hl_ping hlb0 "$(hl_addr 0 1)"
+hl_check "ethernet: 1 MiB over TCP during RDMA, sha256 equal" \
+	hl_tcp_xfer hla0 hlb0 "$(hl_addr 0 2)" "$tmp.data"
+hl_check "ethernet: RDMA still running meanwhile" kill -0 $pid
+hl_link_rate "$dev0" $port 0
+wait $pid
+rc=$?
+sed 's/^/# /' "$tmp.bg"
+hl_check "ethernet: the RDMA transfers were exact (exit status $rc)" [ $rc = 0 ]
+hl_check "ethernet: back in the initial namespace" hl_pair_down 0 "$if0" "$if1"
 
 for i in $if0 $if1; do
 	ip link set dev "$i" down
