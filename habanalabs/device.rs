@@ -332,8 +332,12 @@ impl HlDevice {
 
     /// Stops every engine before the driver lets go of the device: nothing may DMA into
     /// memory that is about to be freed. The reset also resets every RDMA connection and
-    /// completion queue, so the device writes no receive queue or completion ring any more.
+    /// completion queue, so the device writes no receive queue or completion ring any more;
+    /// waits on those queues end first, with `ENODEV`.
     pub(crate) fn quiesce(&self) {
+        for events in self.cq_events.iter() {
+            events.close();
+        }
         if let Err(e) = self.mailbox.run(&self.hw, Command::Reset, Wait::Poll) {
             dev_err!(self.pdev, "reset at unbind failed: {}\n", e.to_errno());
         }

@@ -3,6 +3,7 @@
 //! RDMA completion queues: rings in host memory that the device fills, the user reads through
 //! a mapping, and the driver accounts for with the device's producer index.
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     devres::BoundDevice,
     dma::CoherentAllocation,
@@ -29,6 +30,8 @@ const CQE_SIZE: usize = size_of::<uapi::hl_nic_cqe>();
 #[pin_data]
 pub(crate) struct CqEvents {
     pub(crate) port: u8,
+    /// The driver is letting go of the device: the queues' registers mean nothing any more.
+    gone: AtomicBool,
     #[pin]
     lock: Mutex<()>,
     #[pin]
@@ -37,7 +40,19 @@ pub(crate) struct CqEvents {
 
 impl CqEvents {
     pub(crate) fn new(port: u8) -> impl PinInit<Self> {
-        pin_init!(Self { port, lock <- new_mutex!(()), wake <- new_condvar!() })
+        pin_init!(Self {
+            port,
+            gone: AtomicBool::new(false),
+            lock <- new_mutex!(()),
+            wake <- new_condvar!(),
+        })
+    }
+
+    /// For unbind, before the device is reset: every look at the port's queues fails with
+    /// `ENODEV` from now on, and the waiters wake up to see it.
+    pub(crate) fn close(&self) {
+        self.gone.store(true, Ordering::Release);
+        self.notify();
     }
 
     /// Wakes the port's waiters: an entry may have arrived, or a queue gone away.
@@ -130,6 +145,9 @@ impl Cq {
     fn available(&self, dev: &HlDevice, state: &mut CqState) -> Result<u32> {
         if state.destroyed {
             return Err(EINVAL);
+        }
+        if dev.cq_events(self.port).is_none_or(|events| events.gone.load(Ordering::Acquire)) {
+            return Err(ENODEV);
         }
         let regs = dev.hw.regs()?;
         let produced = regs.try_read32(self.reg(rdma::CQ_PI))?;

@@ -9,7 +9,8 @@
 # "hl-thunk rdma-transfer" with both ops both ways; LINK_DOWN with an
 # interface down at either end; and a transfer killed with SIGKILL in the
 # middle (the model's LINK_RATE slows it), after which both devices still
-# transfer and compute; and pings and TCP over the same port's Ethernet
+# transfer and compute; device 0 unbound under a transfer and bound
+# again; and pings and TCP over the same port's Ethernet
 # while RDMA runs on it.
 . ./lib.sh
 
@@ -133,6 +134,30 @@ for n in 0 1; do
 	hl_check "after the kill: device $n: a TPC job" \
 		diag hl-thunk submit -d $n --queue tpc0 "$tmp.nop"
 done
+
+# Unbinding device 0 under a transfer (a connection at each end, a mapped
+# CQ, a NIC job on the link): the transfer fails and exits, and once bound
+# again, with new interfaces, the device transfers (kmemleak and the splat
+# scan judge the rest).
+hl_link_rate "$dev0" $port 200
+hl-thunk rdma-transfer --port $port --size 64M --iterations 100 > "$tmp.unbind" 2>&1 &
+pid=$!
+hl_check "unbind: a transfer is on the link" hl_poll 60 nic_busy "$dev0"
+hl_check "unbind: $dev0 unbinds under it" hl_unbind "$dev0"
+wait $pid
+rc=$?
+sed 's/^/# /' "$tmp.unbind"
+hl_check "unbind: the transfer failed (exit status $rc)" [ $rc -ne 0 -a $rc -ne 137 ]
+hl_link_rate "$dev0" $port 0
+hl_check "unbind: $dev0 binds again" hl_bind "$dev0"
+hl_check "unbind: $dev0's ports are back" hl_poll 20 hl_all_ports_here "$dev0"
+if0=$(hl_port_if "$dev0" $port)
+ip link set dev "$if0" up
+hl_check "unbind: port $port ($if0): up, with a carrier" hl_poll 20 carrier "$if0"
+hl_check "after the rebind: rdma-transfer, write, device 0 to 1" \
+	diag hl-thunk rdma-transfer --from 0 --to 1 --port $port --size 16M
+hl_check "after the rebind: rdma-transfer, send, device 1 to 0" \
+	diag hl-thunk rdma-transfer --from 1 --to 0 --port $port --op send --size 16M
 
 # Ethernet on the same port while RDMA runs: each interface in its own
 # namespace, pings and a TCP transfer while rdma-transfer loops over the
