@@ -20,3 +20,11 @@ HL_KSRC=$HL_KDIR/src
 HL_KOUT=$HL_KDIR/out
 
 hl_log() { printf '==> %s\n' "$*" >&2; }
+
+# hl_selftests_var VAR: the words of VAR in the selftests' Makefile, one a
+# line.
+hl_selftests_var() {
+	sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' \
+		"$HL_TOP/tools/testing/selftests/drivers/accel/habanalabs/Makefile" |
+		sed -n "s/^$1[[:space:]]*[:+]*=//p" | tr -s ' \t' '\n' | sed '/^$/d'
+}

@@ -6,17 +6,22 @@
 #   check.sh           cargo test of tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
-# Besides the selftests' own results (kselftest TAP from run.sh --test) two
-# tests judge the VM run as a whole: "guest ran to completion" (every
-# planned test reported, the guest finished in time) and "kernel log has
-# no splats" (no BUG, WARNING, KASAN, lockdep, kmemleak, ... report in the
-# guest's console log). Logs are kept in build/vm/.
+# The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
+# four devices (run.sh --devices 4), booted only if one of them is to run;
+# the others in the VM of two. Besides the selftests' own results
+# (kselftest TAP from run.sh --test) two tests judge each VM run as a
+# whole: "guest ran to completion" (every planned test reported, the guest
+# finished in time) and "kernel log has no splats" (no BUG, WARNING, KASAN,
+# lockdep, kmemleak, ... report in the guest's console log), prefixed with
+# "four devices: " for the VM of four. Logs are kept in build/vm/, those of
+# the VM of four in build/vm/four/.
 set -uo pipefail
 . "$(dirname "$0")/../build/env.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HL_BUILD/target}
 
 logs=$HL_BUILD/vm
 mkdir -p "$logs"
+mapfile -t four_tests < <(hl_selftests_var TEST_PROGS_FOUR)
 
 npass=0 nfail=0 nskip=0
 # result pass|fail|skip NAME
@@ -72,13 +77,17 @@ cargo_tests() {
 	[ $nfail = $nfail0 ] || echo "      cargo's output: $log"
 }
 
-# vm_tests [NAME...]: the selftests in the VM, reported as their TAP
-# results arrive.
+# vm_tests DEVICES [NAME...]: the selftests in the VM of DEVICES devices,
+# reported as their TAP results arrive.
 vm_tests() {
-	local tap=$logs/tap.log console=$logs/console.log runlog=$logs/run.log
+	local devices=$1 dir=$logs vm=
+	shift
+	[ "$devices" = 2 ] || dir=$logs/four vm="four devices: "
+	mkdir -p "$dir"
+	local tap=$dir/tap.log console=$dir/console.log runlog=$dir/run.log
 	local plan= count=0 output= line name rc=0 fd pid nfail0=$nfail
 	rm -f "$tap" "$console"
-	exec {fd}< <(exec "$HL_TOP/tools/vm/run.sh" --test "$@" 2> "$runlog")
+	exec {fd}< <(exec "$HL_TOP/tools/vm/run.sh" --devices "$devices" --test "$@" 2> "$runlog")
 	pid=$!
 	while IFS= read -r -u $fd line; do
 		if [[ $line =~ ^1\.\.([0-9]+) ]]; then
@@ -116,16 +125,16 @@ vm_tests() {
 		why="the guest did not finish its leak check"
 	fi
 	if [ -z "$why" ]; then
-		result pass "guest ran to completion"
+		result pass "${vm}guest ran to completion"
 	else
-		result fail "guest ran to completion ($why)"
+		result fail "${vm}guest ran to completion ($why)"
 		tail -n 20 "$runlog" | indent
 		[ -s "$console" ] && tail -n 30 "$console" | indent
 	fi
 
-	splats "$console"
+	splats "$console" "$vm"
 	[ $nfail = $nfail0 ] ||
-		echo "      logs: $console, $tap, $runlog, $logs/hlsim.log"
+		echo "      logs: $console, $tap, $runlog, $dir/hlsim.log"
 }
 
 splat_re='BUG:|WARNING:|KASAN|possible recursive locking|circular locking'
@@ -135,20 +144,21 @@ splat_re+='|UBSAN|Call Trace'
 # Boot messages that match but report nothing.
 benign_re='RCU lockdep checking is enabled'
 
-# splats LOG: the kernel log has no report of a bug; on failure, shows the
-# matching lines and the context of the first one.
+# splats LOG [PREFIX]: the kernel log has no report of a bug; on failure,
+# shows the matching lines and the context of the first one. PREFIX
+# starts the result's name.
 splats() {
-	local found first
+	local found first name="${2:-}kernel log has no splats"
 	if [ ! -s "$1" ]; then
-		result fail "kernel log has no splats (no log)"
+		result fail "$name (no log)"
 		return
 	fi
 	found=$(grep -n -E "$splat_re" "$1" | grep -v -E "$benign_re")
 	if [ -z "$found" ]; then
-		result pass "kernel log has no splats"
+		result pass "$name"
 		return
 	fi
-	result fail "kernel log has no splats"
+	result fail "$name"
 	first=${found%%:*}
 	printf '%s\n' "$found" | cut -d: -f2- | indent 20
 	echo "      the first one:"
@@ -171,11 +181,32 @@ uapi_header() {
 	done
 }
 
+# is_four NAME: NAME is a selftest of the VM of four devices.
+is_four() {
+	local t
+	for t in "${four_tests[@]}"; do
+		[ "${1%.sh}" = "${t%.sh}" ] && return 0
+	done
+	return 1
+}
+
 if [ $# = 0 ]; then
 	uapi_header
 	cargo_tests
+	vm_tests 2
+	vm_tests 4
+else
+	two=() four=()
+	for name; do
+		if is_four "$name"; then
+			four+=("$name")
+		else
+			two+=("$name")
+		fi
+	done
+	[ ${#two[@]} = 0 ] || vm_tests 2 "${two[@]}"
+	[ ${#four[@]} = 0 ] || vm_tests 4 "${four[@]}"
 fi
-vm_tests "$@"
 
 summary="$npass passed, $nfail failed"
 [ $nskip = 0 ] || summary+=", $nskip skipped"

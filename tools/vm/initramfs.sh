@@ -7,7 +7,8 @@
 #  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests,
 #    hl-rdma-tests and hlthunk-c-smoke (tests/c_smoke.c, compiled here with
 #    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
-#  - the selftests under /selftests/<collection>/ plus kselftest-list.txt;
+#  - the selftests under /selftests/<collection>/ plus kselftest-list.txt
+#    and kselftest-list-four.txt;
 #  - tools/vm/init as /init;
 #  - a symlink into /net for each file of build/vm/netroot;
 # and build/vm/netroot, the network tests' userland, which run.sh shares
@@ -179,10 +180,11 @@ fi
 
 mkdir -p "$root/selftests/$collection"
 cp -a "$tests/." "$root/selftests/$collection/"
-# kselftest's list of installed tests: TEST_PROGS of the Makefile.
-sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' "$tests/Makefile" |
-	sed -n 's/^TEST_PROGS[[:space:]]*[:+]*=//p' | tr -s ' \t' '\n' |
-	sed -n "s|^\(..*\)$|$collection:\1|p" > "$root/selftests/kselftest-list.txt"
+# kselftest's list of installed tests, TEST_PROGS of the Makefile, and
+# the list of those the VM of four devices runs, TEST_PROGS_FOUR.
+hl_selftests_var TEST_PROGS | sed "s|^|$collection:|" > "$root/selftests/kselftest-list.txt"
+hl_selftests_var TEST_PROGS_FOUR | sed "s|^|$collection:|" \
+	> "$root/selftests/kselftest-list-four.txt"
 
 install -m 755 "$HL_TOP/tools/vm/init" "$root/init"
 

@@ -1,16 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boots the test kernel in QEMU (TCG) with two hlsim devices and a foreign
-# ivshmem device, habanalabs.ko and the selftests in the initramfs, and
-# build/vm/netroot (initramfs.sh) shared read-only over 9p.
+# Boots the test kernel in QEMU (TCG) with two hlsim devices (or four) and
+# a foreign ivshmem device, habanalabs.ko and the selftests in the
+# initramfs, and build/vm/netroot (initramfs.sh) shared read-only over 9p.
 #
-#   run.sh                 interactive: the guest loads the driver, lists the
+#   run.sh [--devices 2|4] [MODE]
+#
+# --devices 4 gives the VM four devices, wired as a 2-cube: port p of
+# device 0 to port p of device 1, and of device 2 to device 3, but port 9,
+# which links device 0 with device 2 and device 1 with device 3; its logs
+# go to build/vm/four/ instead of build/vm/. MODE is one of:
+#
+#   (none)                 interactive: the guest loads the driver, lists the
 #                          bound devices and gives a shell when stdin is a
 #                          terminal (poweroff -f or Ctrl-A x to leave)
-#   run.sh --test [NAME..] runs the selftests (all, or the named ones); the
+#   --test [NAME...]       runs the selftests (all of the VM's, see
+#                          tools/vm/init, or the named ones); the
 #                          kselftest TAP goes to build/vm/tap.log and to
 #                          stdout, the console to build/vm/console.log
-#   run.sh --bench [ARG..] runs hl-thunk bench ARGs (no commas) in the
+#   --bench [ARG...]       runs hl-thunk bench ARGs (no commas) in the
 #                          guest, with port 0 of both devices up for its
 #                          RDMA part (hl_thunk_bench.sh), then the network
 #                          benchmark (nic_bench.sh)
@@ -27,11 +35,22 @@
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
+usage() {
+	echo "usage: $0 [--devices 2|4] [--test [NAME...] | --bench [ARG...]]" >&2
+	exit 2
+}
+devices=2
+if [ "${1:-}" = --devices ]; then
+	[ $# -ge 2 ] || usage
+	devices=$2
+	shift 2
+fi
+case $devices in 2 | 4) ;; *) usage ;; esac
 case ${1:-} in
 --test) mode=test out=tap.log param=hl.tests; shift ;;
 --bench) mode=bench out=bench.log param=hl.bench; shift ;;
 '') mode=interactive ;;
-*) echo "usage: $0 [--test [NAME...] | --bench [ARG...]]" >&2; exit 2 ;;
+*) usage ;;
 esac
 args=$(IFS=,; echo "$*")
 timeout_s=${HL_VM_TIMEOUT:-2400}
@@ -39,6 +58,8 @@ timeout_s=${HL_VM_TIMEOUT:-2400}
 bzimage=$HL_KOUT/arch/x86/boot/bzImage
 hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
 logs=$HL_BUILD/vm
+[ $devices = 2 ] || logs+=/four
+mkdir -p "$logs"
 for f in "$bzimage" "$hlsim"; do
 	[ -e "$f" ] || { echo "$f is missing: run make build" >&2; exit 1; }
 done
@@ -62,10 +83,13 @@ trap 'exit 130' INT TERM
 truncate -s 1G "$tmp/ram"
 truncate -s 1M "$tmp/plain"
 
-"$hlsim" --guest-ram "$tmp/ram" \
-	--device sock="$tmp/hl0.sock",size=256M,serial=0xa0000001 \
-	--device sock="$tmp/hl1.sock",size=256M,serial=0xa0000002 \
-	> "$logs/hlsim.log" 2>&1 &
+hlsim_args=(--device sock="$tmp/hl0.sock",size=256M,serial=0xa0000001
+	    --device sock="$tmp/hl1.sock",size=256M,serial=0xa0000002)
+[ $devices = 2 ] ||
+	hlsim_args+=(--device sock="$tmp/hl2.sock",size=256M,serial=0xa0000003
+		     --device sock="$tmp/hl3.sock",size=256M,serial=0xa0000004
+		     --wire 0:9-2:9 --wire 1:9-3:9)
+"$hlsim" --guest-ram "$tmp/ram" "${hlsim_args[@]}" > "$logs/hlsim.log" 2>&1 &
 hlsim_pid=$!
 for _ in $(seq 100); do
 	grep -q '^hlsim: ready' "$logs/hlsim.log" && break
@@ -88,6 +112,12 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
 [ $mode != bench ] ||
 	qemu+=(-netdev hubport,id=vn0,hubid=0 -device virtio-net-pci,netdev=vn0,addr=0x7
 	       -netdev hubport,id=vn1,hubid=0 -device virtio-net-pci,netdev=vn1,addr=0x8)
+# Devices 2 and 3 in slots none of the above takes: the rest keep theirs.
+[ $devices = 2 ] ||
+	qemu+=(-chardev socket,path="$tmp/hl2.sock",id=hl2
+	       -device ivshmem-doorbell,chardev=hl2,vectors=32,addr=0x9
+	       -chardev socket,path="$tmp/hl3.sock",id=hl3
+	       -device ivshmem-doorbell,chardev=hl3,vectors=32,addr=0xa)
 # acpi=noirq: routing a virtio device's INTx through ACPI keeps the AML
 # interpreter busy for some 20 s under TCG with KASAN and kmemleak, at
 # boot, while the other CPU waits in stop_machine; the BIOS's PIRQ table
@@ -99,6 +129,8 @@ cmdline+=" rcupdate.rcu_cpu_stall_timeout=300 hl.mode=$mode"
 for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT; do
 	[ -z "${!var:-}" ] || cmdline+=" hl.env.$var=$(echo ${!var} | tr ' ' ,)"
 done
+# The selftests' lib.sh assumes two devices unless told.
+[ $devices = 2 ] || cmdline+=" hl.env.HL_NUM_DEVICES=$devices"
 
 if [ $mode != interactive ]; then
 	: > "$logs/$out"

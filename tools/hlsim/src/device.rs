@@ -73,6 +73,18 @@ fn write_engines(bar: &SharedMem) {
     }
 }
 
+/// Fails unless `port` is a port of the NIC.
+fn check_port(port: usize) -> io::Result<()> {
+    if port < NUM_PORTS {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no port {port}"),
+        ))
+    }
+}
+
 /// One modelled device.
 pub struct Device {
     shared: Arc<Shared>,
@@ -83,8 +95,8 @@ pub struct Device {
 impl Device {
     /// Creates a device named `name` with a BAR2 of `size` bytes (a power
     /// of two, at least [`MIN_SIZE`]), writes its identity and starts its
-    /// QMAN and port threads. Its ports are unwired until [`Device::wire`]
-    /// or [`Device::attach_tap`].
+    /// QMAN and port threads. Its ports are unwired until [`Device::wire`],
+    /// [`Device::wire_ports`] or [`Device::attach_tap`].
     pub fn new(name: &str, size: u64, serial: u64, ram: Arc<SharedMem>) -> io::Result<Self> {
         if !size.is_power_of_two() || size < MIN_SIZE {
             return Err(io::Error::new(
@@ -147,19 +159,31 @@ impl Device {
     /// Wires each port of `a` to the same port of `b`.
     pub fn wire(a: &Device, b: &Device) {
         for p in 0..NUM_PORTS {
-            Nic::wire(&a.nic, &b.nic, p);
+            Nic::wire(&a.nic, p, &b.nic, p);
         }
+    }
+
+    /// Wires port `p` of `a` to port `q` of `b`, another port or another
+    /// device's, unwiring the ports they were wired to; neither may be
+    /// bridged to a TAP interface.
+    pub fn wire_ports(a: &Device, p: usize, b: &Device, q: usize) -> io::Result<()> {
+        check_port(p)?;
+        check_port(q)?;
+        let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        if std::ptr::eq(a, b) && p == q {
+            return invalid("a port cannot be wired to itself");
+        }
+        if a.nic.tapped(p) || b.nic.tapped(q) {
+            return invalid("the port is bridged to a TAP interface");
+        }
+        Nic::wire(&a.nic, p, &b.nic, q);
+        Ok(())
     }
 
     /// Bridges port `port` to the host TAP interface `ifname`, which is
     /// created if it does not exist; the port's peer, if any, is unwired.
     pub fn attach_tap(&self, port: usize, ifname: &str) -> io::Result<()> {
-        if port >= NUM_PORTS {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("no port {port}"),
-            ));
-        }
+        check_port(port)?;
         self.nic.attach_tap(port, ifname)
     }
 

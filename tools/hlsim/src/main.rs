@@ -19,7 +19,7 @@ use vmm_sys_util::signal::create_sigset;
 
 const USAGE: &str = "\
 usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
-             [--tap DEV.PORT=IFNAME ...]
+             [--wire A:P-B:Q ...] [--tap DEV.PORT=IFNAME ...]
        hlsim --bench-memcpy SIZE[,ITERATIONS]
 
   --guest-ram PATH  the file backing guest RAM; DMA address A is its byte A
@@ -30,6 +30,9 @@ usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--devic
                     its low 32 bits, from which the MAC addresses derive
                     (default: the device's position, from 1)
                     Port p of device 2k is wired to port p of device 2k + 1.
+  --wire A:P-B:Q    wires port P of device A to port Q of device B instead
+                    (devices from 0, in --device order), unwiring the ports
+                    they were wired to
   --tap DEV.PORT=IFNAME
                     bridges port PORT of device DEV (from 0, in --device
                     order) to the host TAP interface IFNAME instead,
@@ -53,6 +56,13 @@ struct DeviceOpts {
     serial: u64,
 }
 
+/// A port: its device's index and its own.
+type PortAt = (usize, usize);
+
+/// One `--wire`: the ports at its ends.
+#[derive(Debug, PartialEq)]
+struct WireOpts(PortAt, PortAt);
+
 /// One `--tap`.
 #[derive(Debug, PartialEq)]
 struct TapOpts {
@@ -68,6 +78,7 @@ enum Command {
     Run {
         guest_ram: PathBuf,
         devices: Vec<DeviceOpts>,
+        wires: Vec<WireOpts>,
         taps: Vec<TapOpts>,
     },
     BenchMemcpy {
@@ -83,7 +94,17 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     let mut guest_ram = None;
     let mut devices: Vec<DeviceOpts> = Vec::new();
     let mut bench = None;
+    let mut wires: Vec<WireOpts> = Vec::new();
     let mut taps: Vec<TapOpts> = Vec::new();
+    // The ports --wire and --tap name: none twice.
+    let mut named: Vec<PortAt> = Vec::new();
+    let mut name = |at: PortAt, option: &str| {
+        if named.contains(&at) {
+            return Err(format!("{option}: port {}.{} given twice", at.0, at.1));
+        }
+        named.push(at);
+        Ok(())
+    };
     while let Some(arg) = args.next() {
         match arg?.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
@@ -115,21 +136,25 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                 }
                 devices.push(opts);
             }
+            "--wire" => {
+                let wire = parse_wire(&args.next().ok_or("--wire needs A:P-B:Q")??)?;
+                name(wire.0, "--wire")?;
+                name(wire.1, "--wire")?;
+                wires.push(wire);
+            }
             "--tap" => {
                 let tap = parse_tap(&args.next().ok_or("--tap needs DEV.PORT=IFNAME")??)?;
-                if taps
-                    .iter()
-                    .any(|t| (t.device, t.port) == (tap.device, tap.port) || t.ifname == tap.ifname)
-                {
-                    return Err(format!("--tap {}.{} given twice", tap.device, tap.port));
+                if taps.iter().any(|t| t.ifname == tap.ifname) {
+                    return Err(format!("--tap: {} given twice", tap.ifname));
                 }
+                name((tap.device, tap.port), "--tap")?;
                 taps.push(tap);
             }
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
     if let Some((size, iterations)) = bench {
-        if guest_ram.is_some() || !devices.is_empty() || !taps.is_empty() {
+        if guest_ram.is_some() || !devices.is_empty() || !wires.is_empty() || !taps.is_empty() {
             return Err("--bench-memcpy serves no device".into());
         }
         return Ok(Command::BenchMemcpy { size, iterations });
@@ -141,11 +166,34 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     if let Some(tap) = taps.iter().find(|t| t.device >= devices.len()) {
         return Err(format!("--tap: no device {}", tap.device));
     }
+    if let Some(&(device, _)) = wires
+        .iter()
+        .flat_map(|WireOpts(a, b)| [a, b])
+        .find(|(device, _)| *device >= devices.len())
+    {
+        return Err(format!("--wire: no device {device}"));
+    }
     Ok(Command::Run {
         guest_ram,
         devices,
+        wires,
         taps,
     })
+}
+
+/// Parses a `--wire` value, `A:P-B:Q`.
+fn parse_wire(spec: &str) -> Result<WireOpts, String> {
+    let bad = || format!("bad --wire '{spec}': A:P-B:Q");
+    let end = |at: &str| {
+        let (device, port) = at.split_once(':')?;
+        let port = port.parse().ok().filter(|&p| p < hlsim::regs::NUM_PORTS)?;
+        Some((device.parse().ok()?, port))
+    };
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    match (end(a), end(b)) {
+        (Some(a), Some(b)) if a != b => Ok(WireOpts(a, b)),
+        _ => Err(bad()),
+    }
 }
 
 /// Parses a `--tap` value, `DEV.PORT=IFNAME`.
@@ -224,9 +272,14 @@ fn parse_u64(val: &str) -> Option<u64> {
     }
 }
 
-/// Serves `devices`, wired pairwise and to `taps`, until a signal or a
-/// device's failure.
-fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>, taps: Vec<TapOpts>) -> Result<(), String> {
+/// Serves `devices`, wired pairwise, then as `wires` say, and to `taps`,
+/// until a signal or a device's failure.
+fn run(
+    guest_ram: PathBuf,
+    devices: Vec<DeviceOpts>,
+    wires: Vec<WireOpts>,
+    taps: Vec<TapOpts>,
+) -> Result<(), String> {
     // One thread takes SIGINT and SIGTERM synchronously; the mask is set
     // before any other thread starts, so that all inherit it.
     let signals = create_sigset(&[libc::SIGINT, libc::SIGTERM]).map_err(|e| e.to_string())?;
@@ -250,6 +303,10 @@ fn run(guest_ram: PathBuf, devices: Vec<DeviceOpts>, taps: Vec<TapOpts>) -> Resu
         if let [a, b] = pair {
             Device::wire(a, b);
         }
+    }
+    for WireOpts((a, p), (b, q)) in wires {
+        Device::wire_ports(&models[a], p, &models[b], q)
+            .map_err(|e| format!("--wire {a}:{p}-{b}:{q}: {e}"))?;
     }
     for tap in &taps {
         models[tap.device]
@@ -359,8 +416,9 @@ fn main() -> ExitCode {
         Ok(Command::Run {
             guest_ram,
             devices,
+            wires,
             taps,
-        }) => run(guest_ram, devices, taps),
+        }) => run(guest_ram, devices, wires, taps),
         Ok(Command::BenchMemcpy { size, iterations }) => bench_memcpy(size, iterations),
         Err(e) => {
             eprintln!("hlsim: {e}\n{USAGE}");
@@ -427,6 +485,7 @@ mod tests {
             Ok(Command::Run {
                 guest_ram: "/r".into(),
                 devices,
+                wires: Vec::new(),
                 taps: Vec::new(),
             })
         );
@@ -467,6 +526,48 @@ mod tests {
             let args: Vec<_> = base.iter().chain(bad).copied().collect();
             assert!(parse(&args).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn wires() {
+        let base = [
+            "--guest-ram",
+            "/r",
+            "--device",
+            "sock=/a",
+            "--device",
+            "sock=/b",
+            "--device",
+            "sock=/c",
+        ];
+        let with = |more: &[&str]| {
+            let args: Vec<_> = base.iter().chain(more).copied().collect();
+            parse(&args)
+        };
+        let cmd = with(&["--wire", "0:9-2:3", "--wire", "1:4-1:5", "--tap", "1.9=t"]);
+        let Ok(Command::Run { wires, taps, .. }) = cmd else {
+            panic!("{cmd:?}");
+        };
+        assert_eq!(wires, [WireOpts((0, 9), (2, 3)), WireOpts((1, 4), (1, 5))]);
+        assert_eq!(taps.len(), 1);
+        for bad in [
+            &["--wire", "0:1-3:1"][..],
+            &["--wire", "0:10-1:0"],
+            &["--wire", "0:1-0:1"],
+            &["--wire", "0:1"],
+            &["--wire", "0:1-1"],
+            &["--wire", "0-1:1"],
+            &["--wire", "0:1-1:x"],
+            &["--wire", "0:1+1:1"],
+            &["--wire", "0:1-1:1", "--wire", "2:1-1:1"],
+            &["--wire", "0:1-1:1", "--wire", "0:1-2:1"],
+            &["--wire", "0:1-1:1", "--tap", "1.1=t"],
+            &["--tap", "0.1=t", "--wire", "2:3-0:1"],
+            &["--wire"],
+        ] {
+            assert!(with(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(&["--bench-memcpy", "1M", "--wire", "0:1-1:1"]).is_err());
     }
 
     #[test]

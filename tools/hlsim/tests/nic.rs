@@ -406,6 +406,51 @@ fn frames_cross_byte_exact_with_counters() {
     assert_eq!(r.counter(1, p, c::TX_FRAMES), 2);
 }
 
+/// Port `p` of device 0 wired to port `q` of device 2, of four devices:
+/// frames cross both ways, and the ports' former peers have no link.
+#[test]
+fn frames_cross_between_ports_of_different_numbers() {
+    let r = rig(4);
+    let (p, q) = (9, 3);
+    assert!(Device::wire_ports(&r.devs[0], p, &r.devs[0], p).is_err());
+    assert!(Device::wire_ports(&r.devs[0], 10, &r.devs[2], q).is_err());
+    Device::wire_ports(&r.devs[0], p, &r.devs[2], q).unwrap();
+    let ends = [(0, p), (2, q), (1, p), (3, q)];
+    for (d, port) in ends {
+        r.port(d, port, (64, 64), 16, BUF_LEN, AUTO_ALL);
+    }
+    wait_for("link", || {
+        r.reg(0, p, nic::LINK_STATUS) == UP_100G && r.reg(2, q, nic::LINK_STATUS) == UP_100G
+    });
+    for (d, port) in [(1, p), (3, q)] {
+        r.sync(d, port);
+        assert_eq!(
+            r.reg(d, port, nic::LINK_STATUS),
+            0,
+            "device {d} port {port}"
+        );
+    }
+    let sizes = [60, 1000, 1514];
+    for (i, &len) in sizes.iter().enumerate() {
+        r.send(0, p, &frame(len, i as u8), 1);
+        r.send(2, q, &frame(len, 0x80 + i as u8), 2);
+    }
+    let (to2, to0) = (r.wait_rx(2, q, sizes.len()), r.wait_rx(0, p, sizes.len()));
+    for (i, &len) in sizes.iter().enumerate() {
+        assert_eq!(to2[i], (frame(len, i as u8), 1), "frame {i} to device 2");
+        assert_eq!(
+            to0[i],
+            (frame(len, 0x80 + i as u8), 2),
+            "frame {i} to device 0"
+        );
+    }
+    for (d, port) in ends {
+        let n = if d % 2 == 0 { sizes.len() as u64 } else { 0 };
+        assert_eq!(r.counter(d, port, c::TX_FRAMES), n, "device {d}");
+        assert_eq!(r.counter(d, port, c::RX_FRAMES), n, "device {d}");
+    }
+}
+
 #[test]
 fn bad_descriptors_and_small_buffers() {
     let r = rig(2);

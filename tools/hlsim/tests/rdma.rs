@@ -439,14 +439,21 @@ impl Rig {
 
     /// Enables port `p` of devices 0 and 1 and waits for the link.
     fn up(&self, p: usize) {
-        for d in 0..2 {
+        self.link([(0, p), (1, p)]);
+    }
+
+    /// Enables the two ports `ends`, (device, port), and waits for their
+    /// link.
+    fn link(&self, ends: [(usize, usize); 2]) {
+        for (d, p) in ends {
             let block = nic::block(p);
             self.bar(d).write32(block + nic::LINK_CFG, AUTO_ALL);
             self.bar(d).write32(block + nic::CTL, 1);
             self.doorbell(d, 6 + p);
         }
         wait_for("the link", || {
-            (0..2).all(|d| self.bar(d).read32(nic::block(p) + nic::LINK_STATUS) == UP_100G)
+            ends.iter()
+                .all(|&(d, p)| self.bar(d).read32(nic::block(p) + nic::LINK_STATUS) == UP_100G)
         });
     }
 
@@ -503,11 +510,18 @@ impl Rig {
     /// `c1` of device 1 both ways: windows of `size` bytes at `base` at
     /// each end, receive queues of `rq` entries.
     fn connect(&self, p: usize, (c0, c1): (usize, usize), window: (u64, u64), rq: u32) {
-        let (m0, m1) = (self.mac(0, p), self.mac(1, p));
-        self.req((0, p, c0), m1, c1);
-        self.req((1, p, c1), m0, c0);
-        self.res((0, p, c0), m1, c1, window, rq);
-        self.res((1, p, c1), m0, c0, window, rq);
+        self.connect_ends([(0, p, c0), (1, p, c1)], window, rq);
+    }
+
+    /// Connects the two connections `ends`, (device, port, connection),
+    /// both ways, as [`Rig::connect`] does.
+    fn connect_ends(&self, ends: [(usize, usize, usize); 2], window: (u64, u64), rq: u32) {
+        let [a, b] = ends;
+        let (ma, mb) = (self.mac(a.0, a.1), self.mac(b.0, b.1));
+        self.req(a, mb, b.2);
+        self.req(b, ma, a.2);
+        self.res(a, mb, b.2, window, rq);
+        self.res(b, ma, a.2, window, rq);
     }
 
     /// Sets up and enables RDMA CQ `k` of port `p` of device `d` with
@@ -1021,6 +1035,58 @@ fn unwired_and_loopback_ports() {
     );
     assert_eq!(r.cqe((2, p, 0)), cqe(WRITE, OK, 0, 1000, 0));
     assert!(r.dram_read(2, 0x10_0000, 1000) == pattern(1000, 5));
+}
+
+/// Port `p` of device 0 wired to port `q` of device 2, of four devices:
+/// RDMA between them reaches the port at the other end of the wire, which
+/// its MAC names; the ports' former peers are no peers any more.
+#[test]
+fn rdma_between_ports_of_different_numbers() {
+    let r = rig(4, 4 << 20);
+    let (p, q) = (9, 4);
+    Device::wire_ports(&r.devs[0], p, &r.devs[2], q).unwrap();
+    r.link([(0, p), (2, q)]);
+    let window = (0x10_0000, 0x10_0000);
+    let ends = [(0, p, 1), (2, q, 2)];
+    r.connect_ends(ends, window, 2);
+    for (d, port, _) in ends {
+        r.queue(d, nicq(port));
+        r.cq((d, port, 0), 16, false);
+    }
+
+    // A WRITE of a few steps from device 0 to device 2, byte for byte.
+    let len = 3 * STEP + 5;
+    let data = pattern(len as usize, 7);
+    r.dram_write(0, 0, &data);
+    let dst = window.0 + 0x40;
+    let write = Cb::default().write(op(1, 0, len as u32), DRAM + dst);
+    r.run_ok(0, nicq(p), &write);
+    assert_eq!(r.cqe((0, p, 0)), cqe(WRITE, OK, 1, len as u32, 0));
+    assert!(r.dram_read(2, dst, len as usize) == data);
+    assert_eq!(r.dram_read(2, dst + len, 1), [0], "byte after");
+
+    // A SEND back, into the buffer device 0 posted.
+    let msg = pattern(5000, 8);
+    r.dram_write(2, 0, &msg);
+    let buf = 0x20_0000;
+    r.run_ok(0, nicq(p), &Cb::default().recv(op(1, buf, 8192)));
+    r.run_ok(2, nicq(q), &Cb::default().send(op(2, 0, 5000)));
+    assert_eq!(r.cqe((2, q, 0)), cqe(SEND, OK, 2, 5000, 0));
+    assert_eq!(r.cqe((0, p, 0)), cqe(RECV, OK, 1, 5000, 0));
+    assert!(r.dram_read(0, buf, 5000) == msg);
+
+    // Aimed at the former peer, port p of device 1, or at port p of
+    // device 2: WRONG_PEER, and nothing written.
+    for mac in [r.mac(1, p), r.mac(2, p)] {
+        r.req((0, p, 1), mac, 2);
+        r.run_ok(
+            0,
+            nicq(p),
+            &Cb::default().write(op(1, 0, 64), DRAM + window.0),
+        );
+        assert_eq!(r.cqe((0, p, 0)), cqe(WRITE, WRONG_PEER, 1, 0, 0));
+    }
+    assert_eq!(r.dram_read(2, window.0, 0x40), [0; 0x40]);
 }
 
 #[test]

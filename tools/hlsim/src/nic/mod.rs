@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The NIC: ten ports, each with a worker thread, wired pairwise to ports
-//! of other devices of the process or bridged to host TAP interfaces, and
-//! the RDMA they carry for the NIC QMANs.
+//! The NIC: ten ports, each with a worker thread, each wired to a port of
+//! a device of the process or bridged to a host TAP interface, and the
+//! RDMA they carry for the NIC QMANs.
 
 pub mod counters;
 pub mod eeprom;
@@ -115,11 +115,20 @@ impl Nic {
         rdma::cq_reset(&self.ports[p], k);
     }
 
-    /// Wires port `p` of `a` to port `p` of `b`.
-    pub(crate) fn wire(a: &Nic, b: &Nic, p: usize) {
-        a.ports[p].set_wire(Wire::Port(Arc::downgrade(&b.ports[p])));
-        b.ports[p].set_wire(Wire::Port(Arc::downgrade(&a.ports[p])));
-        a.ports[p].relink();
+    /// Whether port `p` is bridged to a TAP interface.
+    pub(crate) fn tapped(&self, p: usize) -> bool {
+        matches!(self.ports[p].wire(), Wire::Tap(_))
+    }
+
+    /// Wires port `p` of `a` to port `q` of `b`, unwiring the ports they
+    /// were wired to. Neither is bridged to a TAP interface.
+    pub(crate) fn wire(a: &Nic, p: usize, b: &Nic, q: usize) {
+        let (a, b) = (&a.ports[p], &b.ports[q]);
+        unwire_peer(a);
+        unwire_peer(b);
+        a.set_wire(Wire::Port(Arc::downgrade(b)));
+        b.set_wire(Wire::Port(Arc::downgrade(a)));
+        a.relink();
     }
 
     /// Bridges port `p` to the host TAP interface `ifname`, unwiring its
@@ -127,12 +136,7 @@ impl Nic {
     pub(crate) fn attach_tap(&self, p: usize, ifname: &str) -> io::Result<()> {
         let tap = Arc::new(Tap::open(ifname)?);
         let port = self.ports[p].clone();
-        if let Wire::Port(peer) = port.wire() {
-            if let Some(peer) = peer.upgrade() {
-                peer.set_wire(Wire::None);
-                peer.relink();
-            }
-        }
+        unwire_peer(&port);
         port.set_wire(Wire::Tap(tap.clone()));
         port.relink();
         let stop = Arc::new(AtomicBool::new(false));
@@ -158,6 +162,15 @@ impl Drop for Nic {
             bridge.stop.store(true, Ordering::Relaxed);
             let _ = bridge.thread.join();
         }
+    }
+}
+
+/// Unwires the port at the other end of `port`'s wire, if any, and
+/// re-evaluates its link.
+fn unwire_peer(port: &Port) {
+    if let Some(peer) = port.peer_port() {
+        peer.set_wire(Wire::None);
+        peer.relink();
     }
 }
 

@@ -105,13 +105,23 @@ impl<E> Cmdline<E> {
         all: &'static [(&'static str, Group<E>)],
         options: &[&str],
     ) -> Result<Self, ExitCode> {
+        Self::parse_from(usage, all, options, std::env::args().skip(1))
+    }
+
+    /// [`Cmdline::parse`] of the arguments `args`.
+    pub fn parse_from(
+        usage: &'static str,
+        all: &'static [(&'static str, Group<E>)],
+        options: &[&str],
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Self, ExitCode> {
         let mut cmd = Self {
             usage,
             all,
             options: Vec::new(),
             groups: Vec::new(),
         };
-        let mut args = std::env::args().skip(1);
+        let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if options.contains(&arg.as_str()) {
                 let value = args.next().ok_or_else(|| cmd.usage_error())?;

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The all-reduce of hlthunk::collective: each device WRITEs its fp32
-//! vector to the other and SENDs a note after it, and its TPC ADD job,
-//! fenced on the SOB the other's note increments, sums the two. Both
-//! devices' sums must equal the host's, bit for bit, computed in the same
-//! order (this device's element plus the other's).
+//! The all-reduces of hlthunk::collective. Between two devices: each
+//! WRITEs its fp32 vector to the other and SENDs a note after it, and its
+//! TPC ADD job, fenced on the SOB the other's note increments, sums the
+//! two. Both devices' sums must equal the host's, bit for bit, computed in
+//! the same order (this device's element plus the other's). Among four, by
+//! recursive doubling: every device's sums must equal the host's
+//! `(a0 + a1) + (a2 + a3)`.
 
 use std::time::Duration;
 
 use hlthunk::Device;
 use hlthunk::collective::AllReduce;
 
-use crate::Env;
 use crate::util::{Fail, R, Rng, Tap, download, upload};
+use crate::{Env, Four};
 
 /// Values whose sums show rounding, signs, subnormals and overflow to
 /// infinity (no NaN, whose payload IEEE leaves open).
@@ -50,44 +52,70 @@ fn to_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// The order in which the host sums the inputs.
+#[derive(Clone, Copy)]
+enum Order {
+    /// Two devices: this device's element plus the other's.
+    Pair,
+    /// Four devices, on every one: `(a0 + a1) + (a2 + a3)`.
+    Four,
+}
+
+impl Order {
+    /// Device `d`'s sum of element `i` of the inputs `v`.
+    fn sum(self, v: &[Vec<f32>], d: usize, i: usize) -> f32 {
+        match self {
+            Self::Pair => v[d][i] + v[1 - d][i],
+            Self::Four => (v[0][i] + v[1][i]) + (v[2][i] + v[3][i]),
+        }
+    }
+
+    /// The terms of that sum, for messages.
+    fn terms(self, v: &[Vec<f32>], d: usize, i: usize) -> String {
+        match self {
+            Self::Pair => format!("{:e} + {:e}", v[d][i], v[1 - d][i]),
+            Self::Four => format!(
+                "({:e} + {:e}) + ({:e} + {:e})",
+                v[0][i], v[1][i], v[2][i], v[3][i]
+            ),
+        }
+    }
+}
+
 /// Compares device `d`'s sums with the host's.
-fn check(d: usize, got: &[u8], mine: &[f32], theirs: &[f32]) -> R {
-    let bad = got
-        .chunks_exact(4)
-        .zip(mine.iter().zip(theirs))
-        .position(|(g, (a, b))| g != (a + b).to_le_bytes());
-    match bad {
+fn check(d: usize, got: &[u8], v: &[Vec<f32>], order: Order) -> R {
+    let mut sums = got.chunks_exact(4).enumerate();
+    match sums.find(|&(i, g)| g != order.sum(v, d, i).to_le_bytes()) {
         None => Ok(()),
-        Some(i) => {
-            let g = f32::from_le_bytes(got[4 * i..4 * i + 4].try_into().unwrap());
+        Some((i, g)) => {
+            let g = f32::from_le_bytes(g.try_into().unwrap());
             Err(Fail(format!(
-                "device {d}, element {i}: {g:e} ({:#010x}), expected {:e} + {:e} = {:e}",
+                "device {d}, element {i}: {g:e} ({:#010x}), expected {} = {:e}",
                 g.to_bits(),
-                mine[i],
-                theirs[i],
-                mine[i] + theirs[i]
+                order.terms(v, d, i),
+                order.sum(v, d, i)
             )))
         }
     }
 }
 
-/// Sets up an all-reduce of `count` elements and runs it `runs` times,
-/// each time on new vectors.
-fn all_reduce(devs: [&Device; 2], port: u32, rng: &mut Rng, count: usize, runs: u32) -> R {
-    let mut ar = AllReduce::new(devs, port, count as u32)?;
+/// Runs `ar`, of `count` elements among `devs`, `runs` times, each time
+/// on new vectors; checks every device's sums.
+fn run_checked(
+    devs: &[&Device],
+    mut ar: AllReduce,
+    rng: &mut Rng,
+    (count, runs): (usize, u32),
+    order: Order,
+) -> R {
     for _ in 0..runs {
-        let v = [vector(rng, count), vector(rng, count)];
+        let v: Vec<_> = devs.iter().map(|_| vector(rng, count)).collect();
         for (d, dev) in devs.iter().enumerate() {
             upload(dev, ar.input(d), &to_bytes(&v[d]))?;
         }
         ar.run(Duration::from_secs(30))?;
         for (d, dev) in devs.iter().enumerate() {
-            check(
-                d,
-                &download(dev, ar.output(d), 4 * count)?,
-                &v[d],
-                &v[1 - d],
-            )?;
+            check(d, &download(dev, ar.output(d), 4 * count)?, &v, order)?;
         }
     }
     Ok(())
@@ -98,6 +126,7 @@ pub fn allreduce(t: &mut Tap, env: &Env) {
         Ok(d) => d,
         Err(e) => return t.check("allreduce: open both devices", Err(e)),
     };
+    let devs = [&devs[0], &devs[1]];
     let mut rng = Rng::new(0xa11_4ed);
     for (count, runs) in [(1, 1), (1027, 3), ((1 << 20) + 3, 1), (4 << 20, 2)] {
         t.check(
@@ -105,7 +134,35 @@ pub fn allreduce(t: &mut Tap, env: &Env) {
                 "allreduce: {count} fp32 elements ({} bytes) per device, {runs} runs: both sums bit-exact with the host's",
                 4 * count
             ),
-            all_reduce([&devs[0], &devs[1]], env.port, &mut rng, count, runs),
+            AllReduce::new(devs, env.port, count as u32)
+                .map_err(Fail::from)
+                .and_then(|ar| run_checked(&devs, ar, &mut rng, (count, runs), Order::Pair)),
+        );
+    }
+}
+
+pub fn allreduce_four(t: &mut Tap, env: &Four) {
+    let devs = match env
+        .index
+        .map(Device::open)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(d) => d,
+        Err(e) => return t.check("allreduce: open the four devices", Err(e.into())),
+    };
+    let devs: Vec<_> = devs.iter().collect();
+    let mut rng = Rng::new(0xf0_a11_4ed);
+    for (count, runs) in [(1, 1), (1027, 3), ((1 << 20) + 3, 1)] {
+        t.check(
+            format!(
+                "allreduce: {count} fp32 elements ({} bytes) per device, {runs} runs, recursive doubling over ports {:?}: the four sums bit-exact with the host's (a0 + a1) + (a2 + a3)",
+                4 * count,
+                env.ports
+            ),
+            AllReduce::recursive_doubling(&devs, &env.ports, count as u32)
+                .map_err(Fail::from)
+                .and_then(|ar| run_checked(&devs, ar, &mut rng, (count, runs), Order::Four)),
         );
     }
 }

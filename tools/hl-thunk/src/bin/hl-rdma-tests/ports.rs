@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use crate::Env;
 use crate::model::Bar2;
 use crate::util::{R, ensure, poll};
+use crate::{Env, Four};
 
 pub const CAPS: usize = 0x008;
 pub const CAP_RDMA: u32 = 1 << 3;
@@ -42,15 +42,29 @@ fn link_up(bar: &Bar2, port: u32) -> bool {
     bar.read(PORT_BLOCKS + PORT_STRIDE * port as usize + LINK_STATUS) & LINK_UP != 0
 }
 
+/// Waits for the links of `ports` to be up at each of `bars`' devices.
+fn wait_up(bars: &[Bar2], ports: &[u32]) -> R<bool> {
+    poll(LINK_WAIT, || {
+        Ok(bars.iter().all(|b| ports.iter().all(|&p| link_up(b, p))))
+    })
+}
+
 /// Waits for the tests' link to be up at both ends.
 pub fn wait_link_up(env: &Env) -> R {
-    let up = poll(LINK_WAIT, || {
-        Ok(env.bar2.iter().all(|b| link_up(b, env.port)))
-    })?;
     ensure!(
-        up,
+        wait_up(&env.bar2, &[env.port])?,
         "no link after {LINK_WAIT:?} (is the Ethernet interface of port {} up on both devices?)",
         env.port
+    );
+    Ok(())
+}
+
+/// Waits for the four-device tests' links to be up at all their ends.
+pub fn wait_links_up_four(env: &Four) -> R {
+    ensure!(
+        wait_up(&env.bar2, &env.ports)?,
+        "no links after {LINK_WAIT:?} (are the Ethernet interfaces of ports {:?} up on all four devices?)",
+        env.ports
     );
     Ok(())
 }

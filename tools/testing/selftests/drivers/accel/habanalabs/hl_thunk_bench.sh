@@ -11,12 +11,9 @@
 
 port=0
 
-# carrier IF: IF, in this namespace, has a carrier.
-carrier() { ip -o link show dev "$1" | grep -q 'LOWER_UP'; }
-
 ifs=
 for n in 0 1; do
-	d=$(hl-thunk info -d $n | sed -n 's/^pci: *//p')
+	d=$(hl_dev_pci $n)
 	hl_poll 20 hl_all_ports_here "$d" || hl_diag "$d: not all its ports are here"
 	ifs="$ifs $(hl_port_if "$d" $port)"
 done
@@ -24,7 +21,7 @@ for i in $ifs; do
 	ip link set dev "$i" up
 done
 for i in $ifs; do
-	hl_poll 20 carrier "$i" || hl_diag "$i has no carrier"
+	hl_poll 20 hl_if_carrier "$i" || hl_diag "$i has no carrier"
 done
 hl-thunk bench "$@" --rdma $port
 rc=$?

@@ -83,6 +83,28 @@ hl_exit() {
 	exit 0
 }
 
+# hl_merge CMD [ARG...]: CMD's TAP results, as they come, as this test's
+# under CMD's name, and its diagnostics; CMD failing without a failed
+# result fails too.
+hl_merge() {
+	_nfail0=$hl_nfail _fifo=/tmp/hl-merge.$$
+	rm -f "$_fifo"
+	mkfifo "$_fifo"
+	"$@" > "$_fifo" 2>&1 &
+	_pid=$!
+	while IFS= read -r _line; do
+		case $_line in
+		"ok "*) hl_pass "$1: ${_line#ok [0-9]* }" ;;
+		"not ok "*) hl_fail "$1: ${_line#not ok [0-9]* }" ;;
+		"#"*) echo "$_line" ;;
+		esac
+	done < "$_fifo"
+	wait $_pid
+	_rc=$?
+	rm -f "$_fifo"
+	[ $_rc = 0 ] || [ $hl_nfail != $_nfail0 ] || hl_fail "$1: exit status $_rc"
+}
+
 # --- BAR2 and the model ----------------------------------------------------
 
 # hl_bar2 DEV: BAR2's physical address (the third line of "resource").
@@ -129,6 +151,9 @@ done
 hl_loaded() { [ -d /sys/module/habanalabs ]; }
 
 hl_load() { hl_loaded || insmod "$HL_MODULE"; }
+
+# hl_dev_pci N: the PCI address of /dev/hlN.
+hl_dev_pci() { hl-thunk info -d "$1" | sed -n 's/^pci: *//p'; }
 
 hl_driver_of() { readlink "$HL_PCI/$1/driver" 2>/dev/null | sed 's|.*/||'; }
 
@@ -397,8 +422,10 @@ hl_ns_del() {
 }
 
 # hl_carrier NS IF: the interface has a carrier; hl_no_carrier: it has not
-# and its operstate is DOWN.
+# and its operstate is DOWN; hl_if_carrier IF: IF, in this namespace, has a
+# carrier.
 hl_carrier() { ip -n "$1" -o link show dev "$2" | grep -q 'LOWER_UP'; }
+hl_if_carrier() { ip -o link show dev "$1" | grep -q 'LOWER_UP'; }
 hl_no_carrier() {
 	ip -n "$1" -o link show dev "$2" | grep 'NO-CARRIER' | grep -q ' state DOWN '
 }

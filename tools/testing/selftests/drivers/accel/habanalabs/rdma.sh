@@ -24,12 +24,6 @@ for tool in hl-thunk hl-rdma-tests; do
 	fi
 done
 
-# pci N: the PCI address of /dev/hlN.
-pci() { hl-thunk info -d "$1" | sed -n 's/^pci: *//p'; }
-
-# carrier IF: IF, in this namespace, has a carrier.
-carrier() { ip -o link show dev "$1" | grep -q 'LOWER_UP'; }
-
 # nic_busy DEV: DEV's NIC QMAN of the port is running a job (its STATUS).
 nic_busy() { [ $(($(hl_rd "$1" $((0x1000 + 0x100 * (16 + port) + 0x2c))) & 1)) = 1 ]; }
 
@@ -39,27 +33,6 @@ diag() {
 	_rc=$?
 	sed 's/^/# /' "$tmp.diag"
 	return $_rc
-}
-
-# merge CMD [ARG...]: CMD's TAP results, as they come, as this test's
-# under CMD's name, and its diagnostics; CMD failing without a failed
-# result fails too.
-merge() {
-	_nfail0=$hl_nfail
-	rm -f "$tmp.fifo"
-	mkfifo "$tmp.fifo"
-	"$@" > "$tmp.fifo" 2>&1 &
-	_pid=$!
-	while IFS= read -r _line; do
-		case $_line in
-		"ok "*) hl_pass "$1: ${_line#ok [0-9]* }" ;;
-		"not ok "*) hl_fail "$1: ${_line#not ok [0-9]* }" ;;
-		"#"*) echo "$_line" ;;
-		esac
-	done < "$tmp.fifo"
-	wait $_pid
-	_rc=$?
-	[ $_rc = 0 ] || [ $hl_nfail != $_nfail0 ] || hl_fail "$1: exit status $_rc"
 }
 
 # fails_with WHAT ARG...: hl-thunk rdma-transfer ARGs fails, naming WHAT.
@@ -74,7 +47,7 @@ fails_with() {
 
 pcis= ifs=
 for n in 0 1; do
-	d=$(pci $n)
+	d=$(hl_dev_pci $n)
 	if ! hl_check "/dev/hl$n is a device of the model ($d)" hl_is_model "$d" ||
 		! hl_check "$d: its ports are in this namespace" hl_poll 20 hl_all_ports_here "$d"; then
 		hl_exit
@@ -89,10 +62,10 @@ for i in $if0 $if1; do
 	ip link set dev "$i" up
 done
 for i in $if0 $if1; do
-	hl_check "port $port ($i): up, with a carrier" hl_poll 20 carrier "$i"
+	hl_check "port $port ($i): up, with a carrier" hl_poll 20 hl_if_carrier "$i"
 done
 
-merge hl-rdma-tests -p $port
+hl_merge hl-rdma-tests -p $port
 
 for op in write send; do
 	hl_check "rdma-transfer: 64 MiB, $op, device 0 to 1" \
@@ -107,7 +80,7 @@ for i in $if0 $if1; do
 	hl_check "rdma-transfer with $i down: LINK_DOWN" \
 		fails_with LINK_DOWN --port $port --size 64K
 	ip link set dev "$i" up
-	hl_check "$i up again, with a carrier" hl_poll 20 carrier "$i"
+	hl_check "$i up again, with a carrier" hl_poll 20 hl_if_carrier "$i"
 	hl_check "rdma-transfer with $i up again" \
 		diag hl-thunk rdma-transfer --port $port --size 64K
 done
@@ -153,7 +126,7 @@ hl_check "unbind: $dev0 binds again" hl_bind "$dev0"
 hl_check "unbind: $dev0's ports are back" hl_poll 20 hl_all_ports_here "$dev0"
 if0=$(hl_port_if "$dev0" $port)
 ip link set dev "$if0" up
-hl_check "unbind: port $port ($if0): up, with a carrier" hl_poll 20 carrier "$if0"
+hl_check "unbind: port $port ($if0): up, with a carrier" hl_poll 20 hl_if_carrier "$if0"
 hl_check "after the rebind: rdma-transfer, write, device 0 to 1" \
 	diag hl-thunk rdma-transfer --from 0 --to 1 --port $port --size 16M
 hl_check "after the rebind: rdma-transfer, send, device 1 to 0" \
