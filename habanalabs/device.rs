@@ -315,8 +315,8 @@ impl HlDevice {
     }
 
     /// Where waits for the RDMA completion queues of port `port` sleep.
-    pub(crate) fn cq_events(&self, port: u8) -> Option<&CqEvents> {
-        self.cq_events.iter().find(|e| e.port == port).map(|e| &**e)
+    pub(crate) fn cq_events(&self, port: u8) -> Option<&Arc<CqEvents>> {
+        self.cq_events.iter().find(|e| e.port == port)
     }
 
     /// Resets the queues in `mask` (a bit per queue index): what they ran and had queued ends

@@ -160,7 +160,8 @@ impl Answer {
     }
 }
 
-/// An answer with all its bytes zero, whichever member of its union is set later.
+/// An answer with all its bytes zero, whichever member of its union is set later. (bindgen's
+/// `Default` for unions is not inlined, and the kernel does not export it to modules.)
 fn zeroed_out() -> uapi::hl_nic_out {
     // The largest member spans the union.
     type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
@@ -228,7 +229,8 @@ impl Rdma {
             Request::CqCreate { port, entries, ring } => {
                 let free = |&k: &u32| self.cqs.get(&(port, k)).is_none();
                 let k = (0..limits.cqs).find(free).ok_or(ENOSPC)?;
-                let cq = Arc::pin_init(Cq::new(port, k, entries, ring), GFP_KERNEL)?;
+                let events = dev.cq_events(port).ok_or(EINVAL)?.clone();
+                let cq = Arc::pin_init(Cq::new(port, k, entries, ring, events), GFP_KERNEL)?;
                 let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
                 cq.start(dev)?;
                 self.cqs.insert(node);
@@ -241,11 +243,8 @@ impl Rdma {
             }
             Request::CqDestroy { port, cq } => {
                 self.cq(port, cq)?.reset(dev)?;
-                self.cqs.remove(&(port, cq));
                 // Its waiters give up.
-                if let Some(events) = dev.cq_events(port) {
-                    events.notify();
-                }
+                self.cqs.remove(&(port, cq)).inspect(|cq| cq.events.notify());
             }
             Request::CqWait { port, cq, count, timeout_ms } => {
                 return Ok(Answer::Wait { cq: self.cq(port, cq)?.clone(), count, timeout_ms });

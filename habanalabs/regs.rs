@@ -84,14 +84,15 @@ pub(crate) mod rdma {
         0x40000 + 0x2000 * p as usize + 0x80 * c as usize
     }
 
-    pub(crate) const REQ_CTL: usize = 0x00;
-    pub(crate) const REQ_PEER_MAC_LO: usize = 0x04;
-    pub(crate) const REQ_PEER_MAC_HI: usize = 0x08;
-    pub(crate) const REQ_PEER_CONN: usize = 0x0c;
-    pub(crate) const RES_CTL: usize = 0x20;
-    pub(crate) const RES_PEER_MAC_LO: usize = 0x24;
-    pub(crate) const RES_PEER_MAC_HI: usize = 0x28;
-    pub(crate) const RES_PEER_CONN: usize = 0x2c;
+    /// The requester context and the responder context start alike, at these offsets: `CTL`,
+    /// then the peer's port MAC and connection.
+    pub(crate) const REQ: usize = 0x00;
+    pub(crate) const RES: usize = 0x20;
+    pub(crate) const CTL: usize = 0x00;
+    pub(crate) const PEER_MAC_LO: usize = 0x04;
+    pub(crate) const PEER_MAC_HI: usize = 0x08;
+    pub(crate) const PEER_CONN: usize = 0x0c;
+    /// The responder context's own registers.
     pub(crate) const WIN_BASE_LO: usize = 0x30;
     pub(crate) const WIN_BASE_HI: usize = 0x34;
     pub(crate) const WIN_SIZE_LO: usize = 0x38;
@@ -100,7 +101,7 @@ pub(crate) mod rdma {
     pub(crate) const RQ_BASE_HI: usize = 0x44;
     pub(crate) const RQ_SIZE: usize = 0x48;
 
-    /// `VALID`, bit 0 of `REQ_CTL` and `RES_CTL`.
+    /// `VALID`, bit 0 of either context's `CTL`.
     pub(crate) const CONN_VALID: u32 = 1 << 0;
 
     /// The registers of completion queue `k` of port `p` (`k` below [`MAX_CQS`]), at

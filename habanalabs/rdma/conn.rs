@@ -11,7 +11,10 @@ use kernel::{devres::BoundDevice, dma::CoherentAllocation, prelude::*, uapi};
 
 use crate::{
     hw::Hw,
-    regs::rdma::{self, mac_words},
+    regs::{
+        rdma::{self, mac_words},
+        Regs,
+    },
 };
 
 /// Bytes in a receive queue entry.
@@ -90,15 +93,30 @@ pub(crate) struct Conn {
     rq: Option<ReceiveQueue>,
 }
 
-/// Writes `value` to register `offset` of connection `conn` of port `port`.
-fn write(hw: &Hw, port: u8, conn: u32, offset: usize, value: u32) -> Result {
-    hw.regs()?.try_write32(value, rdma::conn(port, conn) + offset)
+/// The registers of one connection, through the device's register window.
+struct ConnRegs<'a> {
+    regs: &'a Regs,
+    base: usize,
 }
 
-/// Writes a 64-bit value to the register pair `(lo, hi)`.
-fn write64(hw: &Hw, port: u8, conn: u32, (lo, hi): (usize, usize), value: u64) -> Result {
-    write(hw, port, conn, lo, value as u32)?;
-    write(hw, port, conn, hi, (value >> 32) as u32)
+impl ConnRegs<'_> {
+    fn write(&self, offset: usize, value: u32) -> Result {
+        self.regs.try_write32(value, self.base + offset)
+    }
+
+    /// Writes a 64-bit value to the register pair `(lo, hi)`.
+    fn write64(&self, (lo, hi): (usize, usize), value: u64) -> Result {
+        self.write(lo, value as u32)?;
+        self.write(hi, (value >> 32) as u32)
+    }
+
+    /// Writes the peer of context `side` (`rdma::REQ` or `rdma::RES`), not yet `VALID`.
+    fn write_peer(&self, side: usize, peer: &Peer) -> Result {
+        let (lo, hi) = mac_words(peer.mac);
+        self.write(side + rdma::PEER_MAC_LO, lo)?;
+        self.write(side + rdma::PEER_MAC_HI, hi)?;
+        self.write(side + rdma::PEER_CONN, peer.conn)
+    }
 }
 
 impl Conn {
@@ -112,11 +130,10 @@ impl Conn {
         if self.requester {
             return Err(EBUSY);
         }
-        let (lo, hi) = mac_words(peer.mac);
-        write(hw, port, conn, rdma::REQ_PEER_MAC_LO, lo)?;
-        write(hw, port, conn, rdma::REQ_PEER_MAC_HI, hi)?;
-        write(hw, port, conn, rdma::REQ_PEER_CONN, peer.conn)?;
-        write(hw, port, conn, rdma::REQ_CTL, rdma::CONN_VALID)?;
+        let regs = hw.regs()?;
+        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
+        c.write_peer(rdma::REQ, peer)?;
+        c.write(rdma::REQ + rdma::CTL, rdma::CONN_VALID)?;
         self.requester = true;
         Ok(())
     }
@@ -133,18 +150,16 @@ impl Conn {
         if self.responder.is_some() {
             return Err(EBUSY);
         }
-        let (lo, hi) = mac_words(peer.mac);
-        write(hw, port, conn, rdma::RES_PEER_MAC_LO, lo)?;
-        write(hw, port, conn, rdma::RES_PEER_MAC_HI, hi)?;
-        write(hw, port, conn, rdma::RES_PEER_CONN, peer.conn)?;
-        write64(hw, port, conn, (rdma::WIN_BASE_LO, rdma::WIN_BASE_HI), window.addr)?;
-        write64(hw, port, conn, (rdma::WIN_SIZE_LO, rdma::WIN_SIZE_HI), window.size)?;
+        let regs = hw.regs()?;
+        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
+        c.write_peer(rdma::RES, peer)?;
+        c.write64((rdma::WIN_BASE_LO, rdma::WIN_BASE_HI), window.addr)?;
+        c.write64((rdma::WIN_SIZE_LO, rdma::WIN_SIZE_HI), window.size)?;
         if let Some(rq) = &self.rq {
-            let base = rq.mem.dma_handle();
-            write64(hw, port, conn, (rdma::RQ_BASE_LO, rdma::RQ_BASE_HI), base)?;
-            write(hw, port, conn, rdma::RQ_SIZE, rq.entries)?;
+            c.write64((rdma::RQ_BASE_LO, rdma::RQ_BASE_HI), rq.mem.dma_handle())?;
+            c.write(rdma::RQ_SIZE, rq.entries)?;
         }
-        write(hw, port, conn, rdma::RES_CTL, rdma::CONN_VALID)?;
+        c.write(rdma::RES + rdma::CTL, rdma::CONN_VALID)?;
         self.responder = Some(window);
         Ok(())
     }

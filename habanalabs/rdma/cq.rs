@@ -11,7 +11,7 @@ use kernel::{
     new_condvar, new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    sync::{CondVar, CondVarTimeoutResult, Mutex},
+    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex},
     time::{msecs_to_jiffies, Ktime},
     uapi,
 };
@@ -81,6 +81,8 @@ pub(crate) struct Cq {
     index: u32,
     entries: u32,
     ring: CoherentAllocation<u64>,
+    /// Where its waiters sleep: those of its port.
+    pub(crate) events: Arc<CqEvents>,
     #[pin]
     state: Mutex<CqState>,
 }
@@ -102,9 +104,10 @@ impl Cq {
         index: u32,
         entries: u32,
         ring: CoherentAllocation<u64>,
+        events: Arc<CqEvents>,
     ) -> impl PinInit<Self> {
         let state = CqState { consumed: 0, lost_seen: 0, lost: 0, destroyed: false };
-        pin_init!(Self { port, index, entries, ring, state <- new_mutex!(state) })
+        pin_init!(Self { port, index, entries, ring, events, state <- new_mutex!(state) })
     }
 
     /// The size of the ring and of its mapping.
@@ -146,7 +149,7 @@ impl Cq {
         if state.destroyed {
             return Err(EINVAL);
         }
-        if dev.cq_events(self.port).is_none_or(|events| events.gone.load(Ordering::Acquire)) {
+        if self.events.gone.load(Ordering::Acquire) {
             return Err(ENODEV);
         }
         let regs = dev.hw.regs()?;
@@ -175,7 +178,7 @@ impl Cq {
         count: u32,
         timeout_ms: u32,
     ) -> Result<uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3> {
-        let events = dev.cq_events(self.port).ok_or(EINVAL)?;
+        let events = &self.events;
         if count == 0 || count > self.entries {
             return Err(EINVAL);
         }
