@@ -344,7 +344,6 @@ impl Worker<'_> {
             {
                 return;
             }
-            self.write(qman::STATUS, 0);
         }
     }
 
@@ -371,6 +370,9 @@ impl Worker<'_> {
                 (status, off)
             }
         };
+        // Idle before the completion is visible, so a driver that sees
+        // the CQE never reads a stale BUSY.
+        self.write(qman::STATUS, 0);
         let entry = cq.slot(cq_pi);
         let word = |off| {
             shared

@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -161,6 +162,14 @@ struct Qemu {
     bar2: File,
     doorbells: Vec<File>,
     interrupts: Vec<File>,
+}
+
+/// Hangs up the socket itself, not just this descriptor: a process that
+/// another test thread is forking may hold a copy of it until its exec.
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
 }
 
 impl Qemu {

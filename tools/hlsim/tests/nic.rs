@@ -579,9 +579,8 @@ fn irq_masking_and_rx_coalescing() {
     r.set(0, p, nic::IRQ_MASK, 1);
     r.send(0, p, &frame(60, 0), 0);
     r.wait_rx(1, p, 1);
-    thread::sleep(Duration::from_millis(10));
+    wait_for("RX interrupt at once by default", || r.irq(1, p) == 1);
     assert_eq!(r.irq(0, p), 0);
-    assert_eq!(r.irq(1, p), 1, "RX at once by default");
 
     // Every third frame.
     r.set(1, p, nic::RX_COAL_FRAMES, 3);
@@ -596,9 +595,9 @@ fn irq_masking_and_rx_coalescing() {
     r.wait_rx(1, p, 1);
     wait_for("coalesced interrupt", || r.irq(1, p) == 1);
 
-    // At most 50 ms after the first frame.
+    // 300 ms after the first frame, not before.
     r.set(1, p, nic::RX_COAL_FRAMES, 0);
-    r.set(1, p, nic::RX_COAL_USECS, 50_000);
+    r.set(1, p, nic::RX_COAL_USECS, 300_000);
     r.sync(1, p);
     let start = Instant::now();
     r.send(0, p, &frame(60, 3), 0);
@@ -606,8 +605,7 @@ fn irq_masking_and_rx_coalescing() {
     assert_eq!(r.irq(1, p), 0);
     wait_for("timed interrupt", || r.irq(1, p) == 1);
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(45), "{waited:?}");
-    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    assert!(waited >= Duration::from_millis(290), "{waited:?}");
 
     // Masked: never.
     r.set(1, p, nic::IRQ_MASK, 2);

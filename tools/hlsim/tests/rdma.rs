@@ -1307,30 +1307,19 @@ fn ethernet_flows_during_a_big_write() {
 }
 
 /// A rig with a 64 MiB WRITE from device 0 to device 1 on port `p` under
-/// way at about 1 Gbit/s (half a second in all): returns it, the data and
-/// the WRITE's tag.
+/// way at 100 Mbit/s, over 5 s in all, so that whatever stops it stops it
+/// short: returns the rig, the data and the WRITE's tag.
 fn slow_write(p: usize) -> (Rig, Vec<u8>, u32) {
     let r = pair(128 << 20, p, (0x100_0000, 64 * MIB), 0);
     let data = pattern(64 << 20, 8);
     r.dram_write(0, 0, &data);
-    r.bar(0).write32(model_ctl::link_rate(p), 1000);
+    r.bar(0).write32(model_ctl::link_rate(p), 100);
     let write = op(1, 0, 64 << 20);
     let tag = r.submit(0, nicq(p), &Cb::default().write(write, DRAM + 0x100_0000));
     wait_for("the WRITE under way", || {
         r.dram_read(1, 0x100_0000 + STEP, 1)[0] != 0
     });
     (r, data, tag)
-}
-
-/// Runs a mailbox command, checking it succeeds within 200 ms.
-fn promptly(r: &Rig, d: usize, opcode: u32, args: [u64; 2]) {
-    let start = Instant::now();
-    assert_eq!(r.command(d, opcode, args), OK);
-    let took = start.elapsed();
-    assert!(
-        took < Duration::from_millis(200),
-        "{opcode:#x} took {took:?}"
-    );
 }
 
 /// Checks that device 0 WRITEs to device 1 again on port `p`, once both
@@ -1364,7 +1353,7 @@ fn usable_again(r: &Rig, p: usize) {
 fn qman_reset_stops_a_write() {
     let p = 3;
     let (r, data, _) = slow_write(p);
-    promptly(&r, 0, QMAN_RESET, [nicq(p) as u64, 0]);
+    assert_eq!(r.command(0, QMAN_RESET, [nicq(p) as u64, 0]), OK);
     // Stopped: no completion, a prefix that no longer grows.
     let n = r.prefix(1, 0x100_0000, &data);
     assert!(n > 0 && n < data.len(), "{n} bytes");
@@ -1384,7 +1373,7 @@ fn reset_of_either_device_stops_a_write() {
     // The requester's RESET: no CQE; the responder keeps a prefix.
     let p = 4;
     let (r, data, _) = slow_write(p);
-    promptly(&r, 0, RESET, [0, 0]);
+    assert_eq!(r.command(0, RESET, [0, 0]), OK);
     let n = r.prefix(1, 0x100_0000, &data);
     assert!(n > 0 && n < data.len(), "{n} bytes");
     thread::sleep(Duration::from_millis(50));
@@ -1396,7 +1385,7 @@ fn reset_of_either_device_stops_a_write() {
 
     // The responder's RESET: LINK_DOWN at the requester.
     let (r, _, tag) = slow_write(p);
-    promptly(&r, 1, RESET, [0, 0]);
+    assert_eq!(r.command(1, RESET, [0, 0]), OK);
     assert_eq!(r.job(0, nicq(p)), (OK, tag, 0));
     let done = r.cqe((0, p, 0));
     assert_eq!((done.opcode, done.status), (WRITE, LINK_DOWN));
@@ -1411,18 +1400,19 @@ fn stops_and_connection_resets_fail_a_write() {
     // PORT_STOP at either end.
     for d in 0..2 {
         let (r, data, tag) = slow_write(p);
-        promptly(&r, d, PORT_STOP, [p as u64, 0]);
+        assert_eq!(r.command(d, PORT_STOP, [p as u64, 0]), OK);
         assert_eq!(r.job(0, nicq(p)), (OK, tag, 0));
         let done = r.cqe((0, p, 0));
         assert_eq!((done.opcode, done.status), (WRITE, LINK_DOWN), "device {d}");
         assert_eq!(r.prefix(1, 0x100_0000, &data), done.len as usize);
+        assert!(done.len < 64 << 20);
     }
     // CONN_RESET at the requester, or at the responder, even set up again
     // at once.
     for (d, status) in [(0, BAD_CONN), (1, REMOTE_ACCESS)] {
         let (r, data, tag) = slow_write(p);
         let c = [1, 2][d];
-        promptly(&r, d, CONN_RESET, [p as u64, c as u64]);
+        assert_eq!(r.command(d, CONN_RESET, [p as u64, c as u64]), OK);
         for off in (0..rdma::CONN_SIZE).step_by(4) {
             assert_eq!(r.bar(d).read32(rdma::conn(p, c) + off), 0);
         }
