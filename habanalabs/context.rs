@@ -12,7 +12,10 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::{Arc, Mutex},
+    sync::{
+        poll::{PollTable, POLLERR, POLLHUP},
+        Arc, Mutex,
+    },
     time::msecs_to_jiffies,
     uaccess::UserSlice,
     uapi,
@@ -205,6 +208,23 @@ impl ComputeFile {
             let cb = self.ctx.lock().cbs.get(&offset).cloned().ok_or(EINVAL)?;
             map_into(vma, cb, Cb::mmap)
         }
+    }
+
+    /// `poll(2)`: readable while one of the context's RDMA completion queues has entries not
+    /// consumed; an error and a hang-up once the device is going away. The waits are on every
+    /// RDMA port, so that a queue created after an epoll registration wakes it too.
+    pub(crate) fn poll(&self, table: &mut PollTable<'_>) -> u32 {
+        let mut gone = false;
+        for events in self.dev.all_cq_events() {
+            // SAFETY: The file holds `dev`, which holds every port's `CqEvents` as long as it
+            // lives, so the condition variable outlives any `poll(2)` of this file.
+            unsafe { table.register_wait(events.poll_wait()) };
+            gone |= events.is_gone();
+        }
+        if gone {
+            return POLLERR | POLLHUP;
+        }
+        self.ctx.lock().rdma.poll_events(&self.dev)
     }
 
     /// `HL_IOCTL_CS`.

@@ -314,6 +314,11 @@ impl HlDevice {
         self.queues.iter()
     }
 
+    /// Where waits for the RDMA completion queues of each RDMA port sleep.
+    pub(crate) fn all_cq_events(&self) -> impl Iterator<Item = &Arc<CqEvents>> {
+        self.cq_events.iter()
+    }
+
     /// Where waits for the RDMA completion queues of port `port` sleep.
     pub(crate) fn cq_events(&self, port: u8) -> Option<&Arc<CqEvents>> {
         self.cq_events.iter().find(|e| e.port == port)

@@ -8,7 +8,7 @@ use kernel::{
     miscdevice::MiscDevice,
     mm::VmArea,
     prelude::*,
-    sync::Arc,
+    sync::{poll::PollTable, Arc},
 };
 
 use crate::{
@@ -35,6 +35,10 @@ impl MiscDevice for ComputeNode {
 
     fn mmap(file: Pin<&ComputeFile>, vma: &VmArea) -> Result {
         file.mmap(vma)
+    }
+
+    fn poll(file: Pin<&ComputeFile>, table: &mut PollTable<'_>) -> u32 {
+        file.poll(table)
     }
 }
 

@@ -199,6 +199,13 @@ impl Rdma {
         in_dram: impl Fn(u64, u64) -> bool,
     ) -> Result<Answer> {
         let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
+        // Programming a context or a CQ hands memory to the device: not after unbind's reset.
+        let arming = match request {
+            Request::SetRequester { port, .. }
+            | Request::SetResponder { port, .. }
+            | Request::CqCreate { port, .. } => Some(dev.cq_events(port).ok_or(EINVAL)?.arm()?),
+            _ => None,
+        };
         let mut out = zeroed_out();
         match request {
             Request::AllocConn { port } => {
@@ -251,7 +258,13 @@ impl Rdma {
             }
             Request::CqUpdate { port, cq, count } => self.cq(port, cq)?.consume(dev, count)?,
         }
+        drop(arming);
         Ok(Answer::Done(out))
+    }
+
+    /// The `POLL*` events of the context's completion queues together.
+    pub(crate) fn poll_events(&self, dev: &HlDevice) -> u32 {
+        self.cqs.values().fold(0, |events, cq| events | cq.poll_events(dev))
     }
 
     /// Whether a responder window lies in `[start, start + len)` of device memory.

@@ -8,10 +8,14 @@ use kernel::{
     devres::BoundDevice,
     dma::CoherentAllocation,
     mm::VmArea,
-    new_condvar, new_mutex,
+    new_mutex, new_poll_condvar,
     page::PAGE_SIZE,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex},
+    sync::{
+        poll::{PollCondVar, POLLERR, POLLHUP, POLLIN, POLLRDNORM},
+        lock::{mutex::MutexBackend, Guard},
+        Arc, CondVarTimeoutResult, Mutex,
+    },
     time::{msecs_to_jiffies, Ktime},
     uapi,
 };
@@ -25,8 +29,8 @@ use crate::{
 /// Bytes in an entry (`struct hl_nic_cqe`).
 const CQE_SIZE: usize = size_of::<uapi::hl_nic_cqe>();
 
-/// Where `CQ_WAIT` sleeps for the completion queues of one port. The queues raise the port's
-/// NIC QMAN vector, whose handler wakes every waiter of the port.
+/// Where `CQ_WAIT` and `poll(2)` sleep for the completion queues of one port. The queues raise
+/// the port's NIC QMAN vector, whose handler wakes every waiter of the port.
 #[pin_data]
 pub(crate) struct CqEvents {
     pub(crate) port: u8,
@@ -35,7 +39,7 @@ pub(crate) struct CqEvents {
     #[pin]
     lock: Mutex<()>,
     #[pin]
-    wake: CondVar,
+    wake: PollCondVar,
 }
 
 impl CqEvents {
@@ -44,15 +48,38 @@ impl CqEvents {
             port,
             gone: AtomicBool::new(false),
             lock <- new_mutex!(()),
-            wake <- new_condvar!(),
+            wake <- new_poll_condvar!(),
         })
     }
 
     /// For unbind, before the device is reset: every look at the port's queues fails with
-    /// `ENODEV` from now on, and the waiters wake up to see it.
+    /// `ENODEV` from now on, and the waiters wake up to see it. Once this returns, nobody is
+    /// programming the port (see [`CqEvents::arm`]) or will.
     pub(crate) fn close(&self) {
+        let guard = self.lock.lock();
         self.gone.store(true, Ordering::Release);
-        self.notify();
+        drop(guard);
+        self.wake.notify_all();
+    }
+
+    /// Allows programming the port's connections and queues until the guard is dropped, unless
+    /// [`CqEvents::close`] already ran (`ENODEV`).
+    pub(crate) fn arm(&self) -> Result<Guard<'_, (), MutexBackend>> {
+        let guard = self.lock.lock();
+        if self.is_gone() {
+            return Err(ENODEV);
+        }
+        Ok(guard)
+    }
+
+    /// Whether [`CqEvents::close`] ran.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// The wait queue of `poll(2)` on a compute file: see [`Cq::poll_events`].
+    pub(crate) fn poll_wait(&self) -> &PollCondVar {
+        &self.wake
     }
 
     /// Wakes the port's waiters: an entry may have arrived, or a queue gone away.
@@ -72,6 +99,8 @@ struct CqState {
     lost: u64,
     /// Reset by `CQ_DESTROY`: nobody may use it any more.
     destroyed: bool,
+    /// The device's `CQ_PI` was found outside the ring (and logged).
+    faulted: bool,
 }
 
 /// One completion queue, kept alive by the context and by the user's mappings of its ring.
@@ -106,7 +135,8 @@ impl Cq {
         ring: CoherentAllocation<u64>,
         events: Arc<CqEvents>,
     ) -> impl PinInit<Self> {
-        let state = CqState { consumed: 0, lost_seen: 0, lost: 0, destroyed: false };
+        let state =
+            CqState { consumed: 0, lost_seen: 0, lost: 0, destroyed: false, faulted: false };
         pin_init!(Self { port, index, entries, ring, events, state <- new_mutex!(state) })
     }
 
@@ -149,7 +179,7 @@ impl Cq {
         if state.destroyed {
             return Err(EINVAL);
         }
-        if self.events.gone.load(Ordering::Acquire) {
+        if self.events.is_gone() {
             return Err(ENODEV);
         }
         let regs = dev.hw.regs()?;
@@ -158,15 +188,19 @@ impl Cq {
         drop(regs);
         let available = produced.wrapping_sub(state.consumed);
         if available > self.entries {
-            dev_err!(
-                dev.pdev(),
-                "port {} CQ {}: {} entries produced, {} consumed, in a ring of {}\n",
-                self.port, self.index, produced, state.consumed, self.entries
-            );
+            // Once per queue: poll(2) looks again at every wake-up.
+            if !state.faulted {
+                state.faulted = true;
+                dev_err!(
+                    dev.pdev(),
+                    "port {} CQ {}: {} entries produced, {} consumed, in a ring of {}\n",
+                    self.port, self.index, produced, state.consumed, self.entries
+                );
+            }
             return Err(EIO);
         }
         // The device's counter wraps; this one counts from the queue's creation.
-        state.lost += u64::from(lost.wrapping_sub(state.lost_seen));
+        state.lost = state.lost.saturating_add(lost.wrapping_sub(state.lost_seen).into());
         state.lost_seen = lost;
         Ok(available)
     }
@@ -210,6 +244,17 @@ impl Cq {
                 events.wake.wait_interruptible_timeout(&mut guard, jiffies),
                 CondVarTimeoutResult::Signal { .. }
             );
+        }
+    }
+
+    /// The `POLL*` events of the queue: readable while it has entries not consumed, an error
+    /// once it is unusable (the device going away, or a producer index out of the ring).
+    pub(crate) fn poll_events(&self, dev: &HlDevice) -> u32 {
+        match self.available(dev, &mut self.state.lock()) {
+            Ok(0) => 0,
+            Ok(_) => POLLIN | POLLRDNORM,
+            Err(e) if e == ENODEV => POLLERR | POLLHUP,
+            Err(_) => POLLERR,
         }
     }
 

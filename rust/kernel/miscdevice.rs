@@ -18,6 +18,7 @@ use crate::{
     mm::VmArea,
     prelude::*,
     str::CString,
+    sync::poll::PollTable,
     types::{ForeignOwnable, Opaque},
 };
 use core::marker::PhantomData;
@@ -52,6 +53,12 @@ pub trait MiscDevice: Sized + 'static {
     fn mmap(_file: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _vma: &VmArea) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Returns the `POLL*` events the file has now, having first registered with `table` the
+    /// waits that announce a change.
+    fn poll(_file: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _table: &mut PollTable<'_>) -> u32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The file operations of a [`MiscDevice`], with the module that implements them as owner.
@@ -81,6 +88,9 @@ impl<T: MiscDevice> FileOps<T> {
         }
         if T::HAS_MMAP {
             fops.mmap = Some(mmap::<T>);
+        }
+        if T::HAS_POLL {
+            fops.poll = Some(poll::<T>);
         }
         fops.llseek = Some(bindings::noop_llseek);
         Self(fops, PhantomData)
@@ -228,4 +238,19 @@ unsafe extern "C" fn mmap<T: MiscDevice>(
         T::mmap(data, vma)?;
         Ok(0)
     })
+}
+
+/// # Safety
+///
+/// Called by the VFS on a file `open::<T>` opened, while it is open, with the poll table of
+/// this call (possibly null).
+unsafe extern "C" fn poll<T: MiscDevice>(
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: The file is open, so `release` has not taken the pointer back.
+    let data = unsafe { T::Ptr::borrow((*file).private_data) };
+    // SAFETY: `file` is being polled with `table`, both valid until this returns.
+    let mut table = unsafe { PollTable::from_raw(file, table) };
+    T::poll(data, &mut table)
 }

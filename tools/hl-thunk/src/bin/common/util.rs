@@ -378,6 +378,19 @@ pub fn poll(timeout: Duration, mut f: impl FnMut() -> R<bool>) -> R<bool> {
     }
 }
 
+/// poll(2) on `fd` for `POLLIN`: the events it returned (0 on timeout).
+pub fn poll_in(fd: std::os::fd::RawFd, timeout: Duration) -> R<i16> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
+    ensure!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    Ok(pfd.revents)
+}
+
 /// Compares two byte ranges, naming the first difference.
 pub fn same_bytes(what: &str, got: &[u8], want: &[u8]) -> R {
     ensure!(

@@ -4,13 +4,15 @@
 //! mapped, host memory mapped and a submission hung on an engine.
 
 use std::fs;
+use std::os::fd::AsRawFd;
+use std::thread;
 use std::time::Duration;
 
 use hlthunk::{CsStatus, Device, HostBuffer, Packet, Queue};
 
 use crate::Env;
 use crate::model::EngineHang;
-use crate::util::{R, Tap, cb_of, ensure, expect_errno, run_ok};
+use crate::util::{R, Tap, cb_of, ensure, expect_errno, poll_in, run_ok};
 
 const DRIVER: &str = "/sys/bus/pci/drivers/habanalabs";
 
@@ -54,9 +56,27 @@ pub fn unbind(t: &mut Tap, env: &Env) {
         Err(e) => return t.check("unbind: submit", Err(e.into())),
     };
 
+    // A poller asleep on the node wakes up to an error and a hang-up.
+    let fd = dev.as_raw_fd();
+    let (unbound, polled) = thread::scope(|s| {
+        let poller = s.spawn(|| poll_in(fd, Duration::from_secs(30)));
+        thread::sleep(Duration::from_millis(200));
+        let unbound = sysfs("unbind", &bdf);
+        let polled = poller
+            .join()
+            .unwrap_or_else(|_| Err("the poller panicked".into()));
+        (unbound, polled)
+    });
+    t.check("unbind: the device unbinds under an open node", unbound);
     t.check(
-        "unbind: the device unbinds under an open node",
-        sysfs("unbind", &bdf),
+        "unbind: a poller of the node wakes up with POLLERR | POLLHUP",
+        polled.and_then(|ev| {
+            ensure!(
+                ev & (libc::POLLERR | libc::POLLHUP) == libc::POLLERR | libc::POLLHUP,
+                "{ev:#x}"
+            );
+            Ok(())
+        }),
     );
     t.check(
         "unbind: the hung submission ends as aborted",

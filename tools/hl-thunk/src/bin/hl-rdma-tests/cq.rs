@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Completion queues: waiting, the ring as the user reads it, a full ring
-//! counting what it lost, and a destroyed CQ.
+//! Completion queues: waiting, poll(2) and epoll on the file, the ring as
+//! the user reads it, a full ring counting what it lost, and a destroyed CQ.
 
+use std::os::fd::{AsRawFd, RawFd};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use hlthunk::CqeOpcode::Write;
@@ -13,7 +15,7 @@ use hlthunk::{Cqe, Device, NicOp, Packet, Queue};
 use crate::Env;
 use crate::link::{Pair, WAIT, fill_sentinel, untouched, window};
 use crate::ports::cq_lost;
-use crate::util::{R, Tap, download, ensure, expect_errno, upload};
+use crate::util::{R, Tap, download, ensure, expect_errno, poll_in, upload};
 
 /// `n` one-byte WRITEs into the window, to offsets 0 to n - 1, with
 /// wr_ids `first` on, completing in CQ `cq` of device 0.
@@ -57,6 +59,92 @@ fn waits(p: &mut Pair, src: u64, dst: u64) -> R {
     ensure!(took < Duration::from_secs(5), "the wait took {took:?}");
     p.devs[0].wait_cs(seq, WAIT)?;
     p.expect(0, Write, Done, 1, 0)
+}
+
+/// An epoll instance watching one file for `EPOLLIN`.
+struct Epoll(RawFd);
+
+impl Epoll {
+    fn watch(fd: RawFd) -> R<Self> {
+        // SAFETY: A plain system call; the descriptor is owned by the result.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        ensure!(
+            ep >= 0,
+            "epoll_create1: {}",
+            std::io::Error::last_os_error()
+        );
+        let ep = Self(ep);
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 7,
+        };
+        // SAFETY: `event` is valid for the call; `ep.0` and `fd` are open.
+        let rc = unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, fd, &mut event) };
+        ensure!(rc == 0, "epoll_ctl: {}", std::io::Error::last_os_error());
+        Ok(ep)
+    }
+
+    /// The events of the watched file, or 0 if none came within `timeout`.
+    fn wait(&self, timeout: Duration) -> R<u32> {
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: `event` has room for the one event asked for.
+        let n = unsafe { libc::epoll_wait(self.0, &mut event, 1, timeout.as_millis() as i32) };
+        ensure!(n >= 0, "epoll_wait: {}", std::io::Error::last_os_error());
+        let (events, data) = (event.events, event.u64);
+        ensure!(n == 0 || data == 7, "epoll_wait: unknown data {data}");
+        Ok(if n == 0 { 0 } else { events })
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is the epoll descriptor this owns.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// The file polls readable exactly while a CQ of the context has entries
+/// not handed back: a poller asleep before a completion wakes up, and so
+/// does an epoll set that watched the file before the CQ existed.
+fn polls(p: &Pair, src: u64, dst: u64) -> R {
+    let dev = p.devs[0];
+    let fd = dev.as_raw_fd();
+    let ep = Epoll::watch(fd)?;
+    let mut cq = dev.completion_queue(p.port, 4)?;
+    let quiet = Duration::from_millis(200);
+    ensure!(poll_in(fd, quiet)? == 0, "readable before any completion");
+    ensure!(
+        ep.wait(Duration::ZERO)? == 0,
+        "epoll: readable before any completion"
+    );
+
+    let woke = thread::scope(|s| -> R<i16> {
+        let poller = s.spawn(|| poll_in(fd, WAIT));
+        thread::sleep(quiet);
+        p.run(0, &writes(p, src, dst, cq.id(), 0, 1)?)?;
+        poller.join().map_err(|_| "the poller panicked")?
+    })?;
+    ensure!(woke == libc::POLLIN, "the sleeping poller got {woke:#x}");
+    let events = ep.wait(WAIT)?;
+    ensure!(events == libc::EPOLLIN as u32, "epoll: {events:#x}");
+
+    // Taking the entry is not enough: handing it back is.
+    let e = cq.poll().ok_or("the entry is not in the ring")?;
+    ensure!(e.wr_id == 0 && e.status == Done, "{e}");
+    ensure!(
+        poll_in(fd, Duration::ZERO)? == libc::POLLIN,
+        "not readable before the hand-back"
+    );
+    cq.update_consumed()?;
+    ensure!(
+        poll_in(fd, Duration::ZERO)? == 0,
+        "readable after the hand-back"
+    );
+    ensure!(
+        ep.wait(Duration::ZERO)? == 0,
+        "epoll: readable after the hand-back"
+    );
+    Ok(())
 }
 
 /// Entries come in ring order, each `READY` until taken and cleared after;
@@ -202,5 +290,9 @@ pub fn cq(t: &mut Tap, env: &Env) {
     t.check(
         "cq: a destroyed CQ's completions are lost; its number is reused, empty",
         destroyed(&p, s, d, 4096),
+    );
+    t.check(
+        "cq: poll(2) and epoll: readable while a CQ holds entries not handed back",
+        polls(&p, s, d),
     );
 }
