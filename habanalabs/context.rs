@@ -481,15 +481,19 @@ impl PinnedDrop for ComputeFile {
         }
         let mut ctx = self.ctx.lock();
         // Before the memory it names goes: the receive queues, the rings, device memory.
-        ctx.rdma.teardown(&self.dev);
+        let clean = ctx.rdma.teardown(&self.dev);
         if let Ok(regs) = self.dev.hw.regs() {
             regs.write32(0, regs::MMU_CTL);
         }
         let mut dram = self.dev.dram.lock();
-        for block in ctx.dram.values() {
-            // Each block came from this allocator.
-            let _ = dram.free(block.offset, block.size);
+        if clean {
+            for block in ctx.dram.values() {
+                // Each block came from this allocator.
+                let _ = dram.free(block.offset, block.size);
+            }
         }
+        // Otherwise a connection that failed to reset may still take WRITEs into its window:
+        // the memory stays allocated until the device goes.
         ctx.dram = RBTree::new();
         drop(dram);
         drop(ctx);

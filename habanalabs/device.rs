@@ -23,7 +23,7 @@ use crate::{
     mailbox::{Command, Mailbox, Wait},
     memory::RangeAllocator,
     qman::{Qman, QmanIrq},
-    rdma::CqEvents,
+    rdma::{CqEvents, Quarantine},
     regs::{self, caps, rdma, ChipId, Engine, Regs, Version, IVSHMEM_SIZE, REGS_SIZE},
     selftest,
 };
@@ -179,6 +179,9 @@ pub(crate) struct HlDevice {
     pub(crate) dram: Mutex<RangeAllocator>,
     /// Whether the compute node is open (it is exclusive).
     pub(crate) compute_busy: AtomicBool,
+    /// What failed to reset when its context closed, kept until the device goes.
+    #[pin]
+    pub(crate) rdma_quarantine: Mutex<Quarantine>,
 }
 
 impl HlDevice {
@@ -272,6 +275,7 @@ impl HlDevice {
                 binding,
                 submit_lock <- new_mutex!(()),
                 compute_busy: AtomicBool::new(false),
+                rdma_quarantine <- new_mutex!(Quarantine::default()),
             }),
             GFP_KERNEL,
         )?;
@@ -312,6 +316,15 @@ impl HlDevice {
     /// The queues, compute then NIC.
     pub(crate) fn queues(&self) -> impl Iterator<Item = &Arc<Qman>> {
         self.queues.iter()
+    }
+
+    /// `EIO` once a connection or CQ failed to reset (see [`Quarantine`]), until the device is
+    /// bound again, and so reset.
+    pub(crate) fn rdma_usable(&self) -> Result {
+        if !self.rdma_quarantine.lock().is_empty() {
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// Where waits for the RDMA completion queues of each RDMA port sleep.

@@ -171,6 +171,32 @@ fn zeroed_out() -> uapi::hl_nic_out {
     }
 }
 
+/// Connections and completion queues that failed to reset when their context closed. The
+/// device may still use them, so their memory is kept until the device goes (unbind resets
+/// it), and no new ones are handed out meanwhile: see [`HlDevice::rdma_usable`].
+#[derive(Default)]
+pub(crate) struct Quarantine {
+    conns: KVec<Conn>,
+    cqs: KVec<Arc<Cq>>,
+}
+
+impl Quarantine {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.conns.is_empty() && self.cqs.is_empty()
+    }
+}
+
+/// Adds `x` to `list`; without memory for it, leaks it rather than free what the device may
+/// still use.
+fn keep<T>(list: &mut KVec<T>, x: T) {
+    if list.reserve(1, GFP_KERNEL).is_err() {
+        core::mem::forget(x);
+        return;
+    }
+    // Room is reserved: this cannot fail, and so cannot drop `x`.
+    let _ = list.push(x, GFP_KERNEL);
+}
+
 /// The connections and completion queues of a context, by port and number.
 pub(crate) struct Rdma {
     conns: RBTree<(u8, u32), Conn>,
@@ -209,6 +235,7 @@ impl Rdma {
         let mut out = zeroed_out();
         match request {
             Request::AllocConn { port } => {
+                dev.rdma_usable()?;
                 let free = |&c: &u32| self.conns.get(&(port, c)).is_none();
                 let conn = (0..limits.conns).find(free).ok_or(ENOSPC)?;
                 self.conns.try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
@@ -234,6 +261,7 @@ impl Rdma {
             Request::WqSet { port, conn, rq } => self.conn(port, conn)?.set_rq(rq)?,
             Request::WqUnset { port, conn } => self.conn(port, conn)?.unset_rq()?,
             Request::CqCreate { port, entries, ring } => {
+                dev.rdma_usable()?;
                 let free = |&k: &u32| self.cqs.get(&(port, k)).is_none();
                 let k = (0..limits.cqs).find(free).ok_or(ENOSPC)?;
                 let events = dev.cq_events(port).ok_or(EINVAL)?.clone();
@@ -281,24 +309,29 @@ impl Rdma {
 
     /// Resets every connection, then every completion queue, and lets them go: afterwards the
     /// device writes none of the context's host memory and takes no operation into its device
-    /// memory. What failed to reset is leaked, as the device may still write it.
-    pub(crate) fn teardown(&mut self, dev: &HlDevice) {
+    /// memory. What failed to reset goes to the device's [`Quarantine`], and `false` is
+    /// returned: the context's device memory must not be handed out again either.
+    pub(crate) fn teardown(&mut self, dev: &HlDevice) -> bool {
+        let mut clean = true;
         while let Some(cursor) = self.conns.cursor_front() {
             let ((port, c), conn) = cursor.remove_current().1.to_key_value();
             let command = Command::ConnReset { port: port.into(), conn: c.into() };
             if let Err(e) = reset_done(dev.run(command)) {
                 let errno = e.to_errno();
                 dev_err!(dev.pdev(), "port {} connection {}: reset failed: {}\n", port, c, errno);
-                core::mem::forget(conn);
+                keep(&mut dev.rdma_quarantine.lock().conns, conn);
+                clean = false;
             }
         }
         while let Some(cursor) = self.cqs.cursor_front() {
             let ((port, k), cq) = cursor.remove_current().1.to_key_value();
             if let Err(e) = cq.reset(dev) {
                 dev_err!(dev.pdev(), "port {} CQ {}: reset failed: {}\n", port, k, e.to_errno());
-                core::mem::forget(cq);
+                keep(&mut dev.rdma_quarantine.lock().cqs, cq);
+                clean = false;
             }
         }
+        clean
     }
 }
 

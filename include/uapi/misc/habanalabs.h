@@ -338,6 +338,12 @@ union hl_mem_args {
  *                  consumes num_cqes (1 to the number produced and not
  *                  yet consumed) entries: their slots may be reused. The
  *                  consumer clears HL_NIC_CQE_READY of each entry first.
+ *
+ * poll(2) and epoll on the compute node report POLLIN while a CQ of the
+ * context has entries not yet consumed, POLLERR | POLLHUP once the device
+ * is being removed. ALLOC_CONN and CQ_CREATE fail with EIO when a
+ * connection or CQ of an earlier user failed to reset at its close (the
+ * device may still use it), until the device is bound again.
  */
 #define HL_NIC_OP_ALLOC_CONN		0
 #define HL_NIC_OP_SET_REQ_CONN_CTX	1

@@ -20,6 +20,8 @@ pub const CLK_CUR_MHZ: usize = 0x038;
 pub const CLK_MAX_MHZ: usize = 0x03c;
 pub const PORT_MASK: usize = 0x040;
 pub const MAC: usize = 0x080;
+pub const FAULTS: usize = 0xff000;
+pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
 pub const ENGINE_HANG: usize = 0xff008;
 
 pub const MAGIC_VALUE: u32 = 0x4d53_4c48;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use hlthunk::{CsStatus, Device, HostBuffer, Packet, Queue};
 
 use crate::Env;
-use crate::model::EngineHang;
+use crate::model::{Bar2, EngineHang, FAULT_MAILBOX_HANG, FAULTS};
 use crate::util::{R, Tap, cb_of, ensure, expect_errno, poll_in, run_ok};
 
 const DRIVER: &str = "/sys/bus/pci/drivers/habanalabs";
@@ -28,14 +28,37 @@ fn aborted(dev: &Device, seq: u64) -> R {
     Ok(())
 }
 
+/// A close that cannot reset a CQ (the mailbox hangs) leaves RDMA refused
+/// with `EIO`, as the device may still write the CQ's ring; compute goes on.
+fn reset_fails_at_close(env: &Env, bar: &Bar2) -> R {
+    let dev = env.open()?;
+    dev.cq_create(0, 2)?;
+    bar.write(FAULTS, bar.read(FAULTS) | FAULT_MAILBOX_HANG);
+    drop(dev);
+    bar.write(FAULTS, bar.read(FAULTS) & !FAULT_MAILBOX_HANG);
+    let dev = env.open()?;
+    expect_errno(dev.cq_create(0, 2).map(drop), &[libc::EIO])?;
+    expect_errno(dev.alloc_conn(0).map(drop), &[libc::EIO])?;
+    let cb = cb_of(&dev, &[Packet::nop()])?;
+    run_ok(&dev, &[cb.job(Queue::Dma0)])
+}
+
 pub fn unbind(t: &mut Tap, env: &Env) {
     let mut host = match HostBuffer::new(4096) {
         Ok(h) => h,
         Err(e) => return t.check("unbind: host memory", Err(e.into())),
     };
-    let (dev, bar) = match (env.open(), env.bar2()) {
-        (Ok(d), Ok(b)) => (d, b),
-        (d, b) => return t.check("unbind: open and map BAR2", d.map(drop).and(b.map(drop))),
+    let bar = match env.bar2() {
+        Ok(b) => b,
+        Err(e) => return t.check("unbind: map BAR2", Err(e)),
+    };
+    t.check(
+        "unbind: a CQ that fails to reset at close leaves RDMA refused (EIO); compute goes on",
+        reset_fails_at_close(env, bar),
+    );
+    let dev = match env.open() {
+        Ok(d) => d,
+        Err(e) => return t.check("unbind: open", Err(e)),
     };
     let bdf = match dev.pci_bus_id() {
         Ok(b) => b,
@@ -95,10 +118,12 @@ pub fn unbind(t: &mut Tap, env: &Env) {
     drop(dev);
     t.check("unbind: the device binds again", sysfs("bind", &bdf));
     t.check(
-        "unbind: and runs jobs",
+        "unbind: and runs jobs, and RDMA is allowed again",
         env.open().and_then(|dev| {
             let cb = cb_of(&dev, &[Packet::nop()])?;
-            run_ok(&dev, &[cb.job(Queue::Dma0)])
+            run_ok(&dev, &[cb.job(Queue::Dma0)])?;
+            dev.completion_queue(0, 2)?;
+            Ok(())
         }),
     );
 }
