@@ -25,10 +25,10 @@ use crate::{
     cb::Cb,
     cs::Cs,
     device::HlDevice,
-    ioctl::from_bytes,
+    ioctl::{from_bytes, Arg},
     memory::{Mmu, RangeAllocator, HOST_VA_SIZE},
     qman::Job,
-    rdma::{self, Cq, Rdma, Request},
+    rdma::{self, Cq, NicOut, Rdma, Request},
     regs,
 };
 
@@ -167,7 +167,7 @@ impl ComputeFile {
     }
 
     /// `HL_IOCTL_CB`.
-    pub(crate) fn cb(&self, args: uapi::hl_cb_in) -> Result<uapi::hl_cb_out> {
+    pub(crate) fn cb(&self, args: Arg<'_, uapi::hl_cb_in>) -> Result<uapi::hl_cb_out> {
         if args.flags != 0 || args.pad != 0 {
             return Err(EINVAL);
         }
@@ -228,7 +228,7 @@ impl ComputeFile {
     }
 
     /// `HL_IOCTL_CS`.
-    pub(crate) fn cs(&self, args: uapi::hl_cs_in) -> Result<uapi::hl_cs_out> {
+    pub(crate) fn cs(&self, args: Arg<'_, uapi::hl_cs_in>) -> Result<uapi::hl_cs_out> {
         let n = args.num_chunks_execute as usize;
         if n == 0 || n > uapi::HL_MAX_JOBS_PER_CS as usize || args.pad != 0 {
             return Err(EINVAL);
@@ -323,7 +323,7 @@ impl ComputeFile {
     }
 
     /// `HL_IOCTL_WAIT_CS`.
-    pub(crate) fn wait_cs(&self, args: uapi::hl_wait_cs_in) -> Result<uapi::hl_wait_cs_out> {
+    pub(crate) fn wait_cs(&self, args: Arg<'_, uapi::hl_wait_cs_in>) -> Result<uapi::hl_wait_cs_out> {
         let cs = {
             let ctx = self.ctx.lock();
             if args.seq == 0 || args.seq >= ctx.next_seq {
@@ -365,12 +365,10 @@ impl ComputeFile {
     }
 
     /// `HL_IOCTL_MEMORY`.
-    pub(crate) fn memory(&self, args: uapi::hl_mem_in) -> Result<uapi::hl_mem_out> {
+    pub(crate) fn memory(&self, args: Arg<'_, uapi::hl_mem_in>) -> Result<uapi::hl_mem_out> {
         // The union's members are all one or two `u64`s.
-        let [a, b]: [u64; 2] = {
-            let bytes = crate::ioctl::as_bytes(&args);
-            [from_bytes(&bytes[0..8])?, from_bytes(&bytes[8..16])?]
-        };
+        let union = core::mem::offset_of!(uapi::hl_mem_in, __bindgen_anon_1);
+        let [a, b]: [u64; 2] = [args.read(union)?, args.read(union + 8)?];
         let out = |v: u64| uapi::hl_mem_out { __bindgen_anon_1: uapi::hl_mem_out__bindgen_ty_1 { handle: v } };
         if (args.op, args.flags) == (uapi::HL_MEM_OP_MAP, uapi::HL_MEM_USERPTR) {
             return self.map_host(a, b).map(out);
@@ -426,7 +424,7 @@ impl ComputeFile {
 
 impl ComputeFile {
     /// `HL_IOCTL_NIC`.
-    pub(crate) fn nic(&self, args: uapi::hl_nic_in) -> Result<uapi::hl_nic_out> {
+    pub(crate) fn nic(&self, args: Arg<'_, uapi::hl_nic_in>) -> Result<NicOut> {
         let request = Request::prepare(&self.dev, &args)?;
         let answer = {
             let mut guard = self.ctx.lock();

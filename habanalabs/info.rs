@@ -6,12 +6,12 @@ use kernel::{prelude::*, uaccess::UserSlice, uapi};
 
 use crate::{
     device::HlDevice,
-    ioctl::{as_bytes, UapiArg},
+    ioctl::{as_bytes, Arg, AsBytes},
     regs::{self, Engine},
 };
 
 /// Copies `value` to the caller's buffer, at most `return_size` bytes of it.
-fn reply<T: UapiArg>(args: &uapi::hl_info_args, value: &T) -> Result {
+fn reply<T: AsBytes>(args: &uapi::hl_info_args, value: &T) -> Result {
     if args.return_size == 0 {
         return Err(EINVAL);
     }
@@ -27,7 +27,7 @@ fn card_name() -> [u8; 32] {
     name
 }
 
-pub(crate) fn info(dev: &HlDevice, args: uapi::hl_info_args) -> Result<()> {
+pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<()> {
     let id = &dev.identity;
     match args.op {
         uapi::HL_INFO_HW_IP_INFO => {

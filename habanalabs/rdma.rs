@@ -27,7 +27,7 @@ use kernel::{
 
 use crate::{
     device::HlDevice,
-    ioctl::{as_bytes, from_bytes},
+    ioctl::{Arg, AsBytes, FromBytes},
     mailbox::Command,
     regs::rdma::MAX_CQS,
 };
@@ -83,7 +83,7 @@ pub(crate) enum Request {
 impl Request {
     /// Checks `args` against the device and allocates the rings the request needs; for before
     /// the context is locked (`Binding::enter` comes first in the lock order).
-    pub(crate) fn prepare(dev: &HlDevice, args: &uapi::hl_nic_in) -> Result<Self> {
+    pub(crate) fn prepare(dev: &HlDevice, args: &Arg<'_, uapi::hl_nic_in>) -> Result<Self> {
         let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
         let present = dev.identity.port_mask.checked_shr(args.port).is_some_and(|m| m & 1 != 0);
         if !present || args.flags != 0 || args.pad != 0 {
@@ -91,35 +91,35 @@ impl Request {
         }
         let (port, conn, cq) = (args.port as u8, args.conn_id, args.cq_id);
         // The union's members all start at its start.
-        let arg = as_bytes(&args.__bindgen_anon_1);
+        let union = core::mem::offset_of!(uapi::hl_nic_in, __bindgen_anon_1);
         Ok(match args.op {
             uapi::HL_NIC_OP_ALLOC_CONN => Self::AllocConn { port },
             uapi::HL_NIC_OP_SET_REQ_CONN_CTX => {
-                let peer = Peer::new(&from_bytes(arg)?, limits.conns)?;
+                let peer = Peer::new(&args.read(union)?, limits.conns)?;
                 Self::SetRequester { port, conn, peer }
             }
             uapi::HL_NIC_OP_SET_RES_CONN_CTX => {
-                let res: uapi::hl_nic_res_ctx = from_bytes(arg)?;
+                let res: uapi::hl_nic_res_ctx = args.read(union)?;
                 let peer = Peer::new(&res.peer, limits.conns)?;
                 let window = Window::new(res.win_addr, res.win_size)?;
                 Self::SetResponder { port, conn, peer, window }
             }
             uapi::HL_NIC_OP_DESTROY_CONN => Self::DestroyConn { port, conn },
             uapi::HL_NIC_OP_USER_WQ_SET => {
-                let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = from_bytes(arg)?;
+                let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(wq.num_entries, wq.pad)?;
                 Self::WqSet { port, conn, rq: ReceiveQueue::new(&dev.binding.enter()?, entries)? }
             }
             uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
             uapi::HL_NIC_OP_CQ_CREATE => {
-                let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = from_bytes(arg)?;
+                let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(create.num_entries, create.pad)?;
                 let ring = Cq::alloc_ring(&dev.binding.enter()?, entries)?;
                 Self::CqCreate { port, entries, ring }
             }
             uapi::HL_NIC_OP_CQ_DESTROY => Self::CqDestroy { port, cq },
             uapi::HL_NIC_OP_CQ_WAIT => {
-                let wait: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_2 = from_bytes(arg)?;
+                let wait: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_2 = args.read(union)?;
                 if wait.pad != 0 {
                     return Err(EINVAL);
                 }
@@ -127,7 +127,7 @@ impl Request {
                 Self::CqWait { port, cq, count: wait.num_cqes, timeout_ms }
             }
             uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED => {
-                let update: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_3 = from_bytes(arg)?;
+                let update: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_3 = args.read(union)?;
                 if update.pad != 0 {
                     return Err(EINVAL);
                 }
@@ -140,7 +140,7 @@ impl Request {
 
 /// What a request comes to under the context's lock.
 pub(crate) enum Answer {
-    Done(uapi::hl_nic_out),
+    Done(NicOut),
     /// `CQ_WAIT`, which sleeps: see [`Answer::finish`].
     Wait { cq: Arc<Cq>, count: u32, timeout_ms: u32 },
 }
@@ -148,28 +148,58 @@ pub(crate) enum Answer {
 impl Answer {
     /// The answer to the request; for `CQ_WAIT`, once the wait is over. For after the context's
     /// lock is dropped.
-    pub(crate) fn finish(self, dev: &HlDevice) -> Result<uapi::hl_nic_out> {
+    pub(crate) fn finish(self, dev: &HlDevice) -> Result<NicOut> {
         match self {
             Answer::Done(out) => Ok(out),
             Answer::Wait { cq, count, timeout_ms } => {
-                let mut out = zeroed_out();
-                out.__bindgen_anon_1.cq_wait = cq.wait(dev, count, timeout_ms)?;
+                let mut out = NicOut::zeroed();
+                out.set(Member::CqWait(cq.wait(dev, count, timeout_ms)?));
                 Ok(out)
             }
         }
     }
 }
 
-/// An answer with all its bytes zero, whichever member of its union is set later. (bindgen's
-/// `Default` for unions is not inlined, and the kernel does not export it to modules.)
-fn zeroed_out() -> uapi::hl_nic_out {
-    // The largest member spans the union.
-    type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
-    const _: () = assert!(size_of::<Largest>() == size_of::<uapi::hl_nic_out>());
-    uapi::hl_nic_out {
-        __bindgen_anon_1: uapi::hl_nic_out__bindgen_ty_1 { cq_create: Largest::default() },
+/// The answer of `HL_IOCTL_NIC`: an `hl_nic_out` with all its bytes initialised.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct NicOut(uapi::hl_nic_out);
+
+/// A member of the answer's union.
+enum Member {
+    AllocConn(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1),
+    CqCreate(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2),
+    CqWait(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3),
+}
+
+impl NicOut {
+    /// All zeroes.
+    fn zeroed() -> Self {
+        // The largest member spans the union; bindgen's `Default` for unions is not inlined,
+        // and the kernel does not export it to modules.
+        type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
+        const _: () = assert!(size_of::<Largest>() == size_of::<uapi::hl_nic_out>());
+        let u = uapi::hl_nic_out__bindgen_ty_1 { cq_create: Largest::default() };
+        Self(uapi::hl_nic_out { __bindgen_anon_1: u })
+    }
+
+    /// Writes `member` over the start of the union; the bytes past it keep their values.
+    fn set(&mut self, member: Member) {
+        let u = &mut self.0.__bindgen_anon_1;
+        match member {
+            Member::AllocConn(m) => u.alloc_conn = m,
+            Member::CqCreate(m) => u.cq_create = m,
+            Member::CqWait(m) => u.cq_wait = m,
+        }
     }
 }
+
+// SAFETY: `hl_nic_out` is `FromBytes`, and so is this transparent wrapper of it.
+unsafe impl FromBytes for NicOut {}
+// SAFETY: Made only by `NicOut::zeroed` (every byte initialised), then changed only by
+// `NicOut::set`, which writes one member, a struct without implicit padding: no byte becomes
+// uninitialised.
+unsafe impl AsBytes for NicOut {}
 
 /// Connections and completion queues that failed to reset when their context closed. The
 /// device may still use them, so their memory is kept until the device goes (unbind resets
@@ -232,15 +262,17 @@ impl Rdma {
             | Request::CqCreate { port, .. } => Some(dev.cq_events(port).ok_or(EINVAL)?.arm()?),
             _ => None,
         };
-        let mut out = zeroed_out();
+        let mut out = NicOut::zeroed();
         match request {
             Request::AllocConn { port } => {
                 dev.rdma_usable()?;
                 let free = |&c: &u32| self.conns.get(&(port, c)).is_none();
                 let conn = (0..limits.conns).find(free).ok_or(ENOSPC)?;
                 self.conns.try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
-                out.__bindgen_anon_1.alloc_conn =
-                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 { conn_id: conn, pad: 0 };
+                out.set(Member::AllocConn(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 {
+                    conn_id: conn,
+                    pad: 0,
+                }));
             }
             Request::SetRequester { port, conn, peer } => {
                 self.conn(port, conn)?.set_requester(&dev.hw, port, conn, &peer)?;
@@ -269,12 +301,12 @@ impl Rdma {
                 let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
                 cq.start(dev)?;
                 self.cqs.insert(node);
-                out.__bindgen_anon_1.cq_create = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
+                out.set(Member::CqCreate(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
                     cq_id: k,
                     pad: 0,
                     mmap_handle: mmap_offset(port, k),
                     mmap_size: cq.ring_size() as u64,
-                };
+                }));
             }
             Request::CqDestroy { port, cq } => {
                 self.cq(port, cq)?.reset(dev)?;
