@@ -12,7 +12,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{
-        poll::{PollCondVar, POLLERR, POLLHUP, POLLIN, POLLRDNORM},
+        poll::{PollCondVar, POLLERR, POLLIN, POLLRDNORM},
         lock::{mutex::MutexBackend, Guard},
         Arc, CondVarTimeoutResult, Mutex,
     },
@@ -248,12 +248,12 @@ impl Cq {
     }
 
     /// The `POLL*` events of the queue: readable while it has entries not consumed, an error
-    /// once it is unusable (the device going away, or a producer index out of the ring).
+    /// once it is unusable (a producer index out of the ring). The hang-up of a device going
+    /// away is the file's to report, CQs or not.
     pub(crate) fn poll_events(&self, dev: &HlDevice) -> u32 {
         match self.available(dev, &mut self.state.lock()) {
             Ok(0) => 0,
             Ok(_) => POLLIN | POLLRDNORM,
-            Err(e) if e == ENODEV => POLLERR | POLLHUP,
             Err(_) => POLLERR,
         }
     }
