@@ -8,6 +8,9 @@
 //! `hlsim::regs`), hl-thunk's tests read the model through it, and the
 //! selftests' `regs.sh` is generated from it by [`shell`] (this crate's
 //! binary prints it; a test fails when the file and the map differ).
+//! A change to the layout is made in device-model.rst, here and in the
+//! driver's `habanalabs/regs.rs`, which no test compares with this map
+//! yet; then `regs.sh` is regenerated.
 //!
 //! All registers are 32-bit; a 64-bit value is a `_LO`/`_HI` pair. BAR2
 //! holds, in order:
