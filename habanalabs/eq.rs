@@ -29,9 +29,9 @@ pub(crate) struct EqEntry {
     info: u64,
 }
 
-// SAFETY: Plain integers, no padding: every bit pattern is valid and fully initialised.
+// SAFETY: Plain integers without padding: every bit pattern is valid.
 unsafe impl FromBytes for EqEntry {}
-// SAFETY: As above.
+// SAFETY: Plain integers without padding: all bytes are initialised.
 unsafe impl AsBytes for EqEntry {}
 
 const READY: u32 = 1 << 31;
@@ -62,7 +62,14 @@ impl EventQueue {
     /// Hands the ring to the device (after a reset: empty).
     pub(crate) fn start(&self, hw: &Hw) -> Result {
         for i in 0..EQ_ENTRIES {
-            self.ring.write(i, EqEntry { hdr: 0, cause: 0, info: 0 })?;
+            self.ring.write(
+                i,
+                EqEntry {
+                    hdr: 0,
+                    cause: 0,
+                    info: 0,
+                },
+            )?;
         }
         self.ci.store(0, Ordering::Relaxed);
         let regs = hw.regs()?;
@@ -77,7 +84,10 @@ impl EventQueue {
 
     /// Events counted by cause (index 0: causes this driver does not know), and events lost.
     pub(crate) fn counts(&self) -> ([u64; uapi::HL_EVENT_COUNT as usize], u64) {
-        (self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)), self.lost.load(Ordering::Relaxed))
+        (
+            self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)),
+            self.lost.load(Ordering::Relaxed),
+        )
     }
 
     /// Consumes the entries the device has written.
@@ -98,7 +108,8 @@ impl EventQueue {
         self.ci.store(ci, Ordering::Relaxed);
         let regs = hw.regs()?;
         regs.write32(ci, regs::EQ_CI);
-        self.lost.store(u64::from(regs.read32(regs::EQ_LOST)), Ordering::Relaxed);
+        self.lost
+            .store(u64::from(regs.read32(regs::EQ_LOST)), Ordering::Relaxed);
         Ok(())
     }
 

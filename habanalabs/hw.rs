@@ -22,7 +22,11 @@ impl Hw {
         ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
         model_peer: u16,
     ) -> Self {
-        Self { regs, ivshmem, model_peer }
+        Self {
+            regs,
+            ivshmem,
+            model_peer,
+        }
     }
 
     /// The BAR2 register window. The guard holds an RCU read lock: do not sleep with it.
@@ -33,7 +37,10 @@ impl Hw {
     /// Rings doorbell `vector` of the device.
     pub(crate) fn ring(&self, vector: u16) -> Result {
         let bar = self.ivshmem.try_access().ok_or(ENODEV)?;
-        bar.write32(regs::doorbell(self.model_peer, vector), regs::IVSHMEM_DOORBELL);
+        bar.write32(
+            regs::doorbell(self.model_peer, vector),
+            regs::IVSHMEM_DOORBELL,
+        );
         Ok(())
     }
 }

@@ -6,9 +6,16 @@
 use kernel::{
     devres::BoundDevice,
     dma::{CoherentAllocation, UserPages},
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
+    sync::Mutex,
 };
+
+use crate::{hw::Hw, regs};
+
+/// Device memory and host mappings are managed in pages of this size.
+pub(crate) const GRANULE: u64 = 4096;
 
 /// A first-fit allocator of ranges in `[0, size)`.
 pub(crate) struct RangeAllocator {
@@ -60,9 +67,17 @@ impl RangeAllocator {
 
     /// Returns `[start, start + len)`, which `alloc` handed out, to the free list.
     pub(crate) fn free(&mut self, start: u64, len: u64) -> Result {
-        let end = start.checked_add(len).filter(|&e| e <= self.size).ok_or(EINVAL)?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e <= self.size)
+            .ok_or(EINVAL)?;
         let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let prev = self.free.iter().filter(|(&s, _)| s < start).last().map(|(&s, &l)| (s, l));
+        let prev = self
+            .free
+            .iter()
+            .filter(|(&s, _)| s < start)
+            .last()
+            .map(|(&s, &l)| (s, l));
         let next = self.free.get(&end).copied();
         let (mut start, mut len) = (start, len);
         if let Some((ps, pl)) = prev.filter(|&(ps, pl)| ps + pl == start) {
@@ -76,6 +91,71 @@ impl RangeAllocator {
         }
         self.free.insert(reservation.into_node(start, len));
         Ok(())
+    }
+}
+
+/// The device's memory (DRAM): what no context holds.
+#[pin_data]
+pub(crate) struct Dram {
+    size: u64,
+    #[pin]
+    free: Mutex<RangeAllocator>,
+}
+
+/// A range of device memory taken from [`Dram`]. Not `Clone`: only its holder gives it back,
+/// once, with [`Dram::free`]; a block dropped instead stays allocated until the device goes.
+pub(crate) struct DramBlock {
+    offset: u64,
+    size: u64,
+}
+
+impl DramBlock {
+    /// The block's device address.
+    pub(crate) fn addr(&self) -> u64 {
+        regs::DRAM_ADDR_BASE + self.offset
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether `[addr, addr + size)` lies in the block.
+    pub(crate) fn contains(&self, addr: u64, size: u64) -> bool {
+        let end = addr.checked_add(size);
+        addr >= self.addr() && end.is_some_and(|end| end <= self.addr() + self.size)
+    }
+}
+
+impl Dram {
+    pub(crate) fn new(size: u64) -> Result<impl PinInit<Self>> {
+        let free = RangeAllocator::new(size)?;
+        Ok(pin_init!(Self { size, free <- new_mutex!(free) }))
+    }
+
+    /// Takes `size` bytes (rounded up to whole granules, not zero).
+    pub(crate) fn alloc(&self, size: u64) -> Result<DramBlock> {
+        let size = size
+            .checked_next_multiple_of(GRANULE)
+            .filter(|&s| s > 0)
+            .ok_or(EINVAL)?;
+        let offset = self.free.lock().alloc(size, GRANULE)?;
+        Ok(DramBlock { offset, size })
+    }
+
+    /// Gives `block` back; without memory for the free list, it stays allocated.
+    pub(crate) fn free(&self, block: DramBlock) -> Result {
+        // The block came from this allocator and comes back once (it is not `Clone`).
+        self.free.lock().free(block.offset, block.size)
+    }
+
+    /// Bytes no context holds.
+    pub(crate) fn available(&self) -> u64 {
+        self.free.lock().available()
+    }
+
+    /// The memory's size.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
     }
 }
 
@@ -103,7 +183,10 @@ impl Table {
                 children.push(None, GFP_KERNEL)?;
             }
         }
-        Ok(Self { mem: CoherentAllocation::alloc(dev, ENTRIES, GFP_KERNEL)?, children })
+        Ok(Self {
+            mem: CoherentAllocation::alloc(dev, ENTRIES, GFP_KERNEL)?,
+            children,
+        })
     }
 
     /// The table below entry `index`, created if missing.
@@ -111,7 +194,8 @@ impl Table {
         let slot = self.children.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
-            self.mem.write(index, (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
+            self.mem
+                .write(index, (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
             *slot = Some(table);
         }
         slot.as_deref_mut().ok_or(EINVAL)
@@ -129,12 +213,26 @@ fn indices(va: u64) -> [usize; 3] {
 
 impl Mmu {
     pub(crate) fn new(dev: &impl BoundDevice) -> Result<Self> {
-        Ok(Self { root: Table::new(dev, false)? })
+        Ok(Self {
+            root: Table::new(dev, false)?,
+        })
     }
 
-    /// The DMA address of the level 0 table.
-    pub(crate) fn root(&self) -> u64 {
-        self.root.mem.dma_handle()
+    /// Points the device's MMU at these tables and turns it on.
+    pub(crate) fn enable(&self, hw: &Hw) -> Result {
+        let regs = hw.regs()?;
+        let root = self.root.mem.dma_handle();
+        regs.write32(root as u32, regs::MMU_ROOT_LO);
+        regs.write32((root >> 32) as u32, regs::MMU_ROOT_HI);
+        regs.write32(regs::CTL_ENABLE, regs::MMU_CTL);
+        Ok(())
+    }
+
+    /// Turns the device's MMU off, unless the device is gone.
+    pub(crate) fn disable(hw: &Hw) {
+        if let Ok(regs) = hw.regs() {
+            regs.write32(0, regs::MMU_CTL);
+        }
     }
 
     /// Maps `pages` at host offset `va` (page aligned, inside [`HOST_VA_SIZE`]).

@@ -42,7 +42,10 @@ impl Peer {
         if peer.pad != 0 || !mac_ok || !ip_ok || peer.conn_id >= conns {
             return Err(EINVAL);
         }
-        Ok(Self { mac: peer.mac, conn: peer.conn_id })
+        Ok(Self {
+            mac: peer.mac,
+            conn: peer.conn_id,
+        })
     }
 }
 
@@ -80,7 +83,10 @@ impl ReceiveQueue {
     /// Allocates a queue of `entries` entries (checked by the caller).
     pub(crate) fn new(dev: &impl BoundDevice, entries: u32) -> Result<Self> {
         let words = entries as usize * RQE_SIZE / size_of::<u64>();
-        Ok(Self { mem: CoherentAllocation::alloc(dev, words, GFP_KERNEL)?, entries })
+        Ok(Self {
+            mem: CoherentAllocation::alloc(dev, words, GFP_KERNEL)?,
+            entries,
+        })
     }
 }
 
@@ -131,7 +137,10 @@ impl Conn {
             return Err(EBUSY);
         }
         let regs = hw.regs()?;
-        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
+        let c = ConnRegs {
+            regs: &regs,
+            base: rdma::conn(port, conn),
+        };
         c.write_peer(rdma::REQ, peer)?;
         c.write(rdma::REQ + rdma::CTL, rdma::CONN_VALID)?;
         self.requester = true;
@@ -151,7 +160,10 @@ impl Conn {
             return Err(EBUSY);
         }
         let regs = hw.regs()?;
-        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
+        let c = ConnRegs {
+            regs: &regs,
+            base: rdma::conn(port, conn),
+        };
         c.write_peer(rdma::RES, peer)?;
         c.write64((rdma::WIN_BASE_LO, rdma::WIN_BASE_HI), window.addr)?;
         c.write64((rdma::WIN_SIZE_LO, rdma::WIN_SIZE_HI), window.size)?;
