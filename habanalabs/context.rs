@@ -32,7 +32,7 @@ use crate::{
     device::{ComputeClaim, HlDevice},
     marshal::{from_bytes, Arg},
     rdma::{self, Cq, NicOut, Rdma, Request},
-    regs,
+    regs::SYNC_MANAGER,
 };
 use buffers::Buffers;
 use memory::Memory;
@@ -82,8 +82,8 @@ impl ComputeFile {
         // Nothing of the previous user's may act for this one: its SOB values, armed monitors
         // (which would write to this user's memory) and fence counters are cleared. No job runs
         // between users, so the sync manager is idle.
-        for offset in (0..regs::SYNC_MANAGER_SIZE).step_by(4) {
-            regs.try_write32(0, regs::SYNC_MANAGER + offset)?;
+        for i in 0..SYNC_MANAGER::COUNT {
+            SYNC_MANAGER::default().try_write_at(&regs, i)?;
         }
         drop(regs);
         memory.enable_mmu(dev.hw())?;

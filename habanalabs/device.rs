@@ -25,7 +25,7 @@ use crate::{
     nic::NicDevice,
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
-    regs::{self, Engine, IVSHMEM_SIZE, REGS_SIZE},
+    regs::{self, QmanBlock, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
     selftest,
 };
 
@@ -90,16 +90,18 @@ impl HlDevice {
             .rdma_ports()
             .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
         for (q, port) in Iterator::chain(compute, nic) {
-            let engine = Engine(
-                regs.access(pdev)?
-                    .try_read32(regs::qman(q) + regs::QMAN_ENGINE)?,
-            );
+            let engine = QMAN_ENGINE::try_read(regs.access(pdev)?, &QmanBlock(q))?;
             let expected = match port {
-                None => engine.kind() != Engine::NIC,
-                Some(p) => engine.kind() == Engine::NIC && engine.index() == p,
+                None => engine.kind() != QMAN_ENGINE::NIC,
+                Some(p) => engine.kind() == QMAN_ENGINE::NIC && engine.index() == p,
             };
             if !engine.is_valid() || !expected {
-                dev_err!(pdev, "queue {}: unknown engine {:#x}\n", q, engine.0);
+                dev_err!(
+                    pdev,
+                    "queue {}: unknown engine {:#x}\n",
+                    q,
+                    u32::from(engine)
+                );
                 return Err(EIO);
             }
             engines.push((q, engine, port), GFP_KERNEL)?;

@@ -7,7 +7,7 @@
 
 use kernel::{devres::Devres, pci::Bar, prelude::*, revocable::RevocableGuard};
 
-use crate::regs::{self, IVSHMEM_SIZE, REGS_SIZE};
+use crate::regs::{DOORBELL, IVSHMEM_SIZE, REGS_SIZE};
 
 /// The register windows of one device.
 pub(crate) struct Hw {
@@ -37,10 +37,10 @@ impl Hw {
     /// Rings doorbell `vector` of the device.
     pub(crate) fn ring(&self, vector: u16) -> Result {
         let bar = self.ivshmem.try_access().ok_or(ENODEV)?;
-        bar.write32(
-            regs::doorbell(self.model_peer, vector),
-            regs::IVSHMEM_DOORBELL,
-        );
+        DOORBELL::default()
+            .set_peer(self.model_peer)
+            .set_vector(vector)
+            .write(&bar);
         Ok(())
     }
 }

@@ -5,7 +5,11 @@
 
 use kernel::{pci, prelude::*, uapi};
 
-use crate::regs::{self, caps, rdma, ChipId, Regs, Version, REGS_SIZE};
+use crate::regs::{
+    self, rdma, Regs, CAPS, CHIP_ID, CLK_CUR_MHZ, CLK_MAX_MHZ, DRAM_BASE, DRAM_SIZE, MAC, MAGIC,
+    MODEL_PEER, NUM_QUEUES, NUM_VECTORS, PORT_MASK, RDMA_CONNS, RDMA_CQS, REGS_SIZE, SERIAL,
+    VERSION,
+};
 
 /// The highest port in `mask` plus one: the ports' vectors go up to there.
 pub(crate) fn port_span(mask: u32) -> u8 {
@@ -14,8 +18,8 @@ pub(crate) fn port_span(mask: u32) -> u8 {
 
 /// What the device says it is, checked when it is read.
 pub(crate) struct Identity {
-    pub(crate) version: Version,
-    pub(crate) chip: ChipId,
+    pub(crate) version: VERSION,
+    pub(crate) chip: CHIP_ID,
     pub(crate) serial: u64,
     pub(crate) dram_size: u64,
     pub(crate) num_vectors: u32,
@@ -40,7 +44,7 @@ impl Identity {
     /// Reads the identity block. Fails with `ENODEV` if this is not a device this driver knows
     /// (another user of ivshmem), with `EIO` if the device reports nonsense.
     pub(crate) fn read(pdev: &pci::Device, regs: &Regs) -> Result<Self> {
-        let magic = regs.read32(regs::MAGIC);
+        let magic = u32::from(MAGIC::read(regs));
         if magic != regs::MAGIC_VALUE {
             dev_info!(
                 pdev,
@@ -49,7 +53,7 @@ impl Identity {
             );
             return Err(ENODEV);
         }
-        let version = Version(regs.read32(regs::VERSION));
+        let version = VERSION::read(regs);
         if version.major() != regs::VERSION_MAJOR {
             dev_err!(
                 pdev,
@@ -59,21 +63,20 @@ impl Identity {
             );
             return Err(ENODEV);
         }
-        let caps = regs.read32(regs::CAPS);
-        let chip = ChipId(regs.read32(regs::CHIP_ID));
-        let dram_size = u64::from(regs.read32(regs::DRAM_SIZE_LO))
-            | (u64::from(regs.read32(regs::DRAM_SIZE_HI)) << 32);
-        let num_vectors = regs.read32(regs::NUM_VECTORS);
-        let peer = regs.read32(regs::MODEL_PEER);
-        let num_queues = regs.read32(regs::NUM_QUEUES);
-        let port_mask = if caps & caps::NIC != 0 {
-            regs.read32(regs::PORT_MASK)
+        let caps = CAPS::read(regs);
+        let chip = CHIP_ID::read(regs);
+        let dram_size = u64::from(DRAM_SIZE::read(regs));
+        let num_vectors = u32::from(NUM_VECTORS::read(regs));
+        let peer = u32::from(MODEL_PEER::read(regs));
+        let num_queues = u32::from(NUM_QUEUES::read(regs));
+        let port_mask = if caps.nic() {
+            PORT_MASK::read(regs).into()
         } else {
             0
         };
-        let rdma = (caps & caps::RDMA != 0).then(|| RdmaLimits {
-            conns: regs.read32(regs::RDMA_CONNS),
-            cqs: regs.read32(regs::RDMA_CQS),
+        let rdma = caps.rdma().then(|| RdmaLimits {
+            conns: RDMA_CONNS::read(regs).into(),
+            cqs: RDMA_CQS::read(regs).into(),
         });
         // The register blocks have room for so many; RDMA needs ports.
         let rdma_valid = rdma.map_or(true, |r| {
@@ -81,12 +84,12 @@ impl Identity {
             conns && (1..=rdma::MAX_CQS).contains(&r.cqs) && port_mask != 0
         });
         let dram_end = dram_size.checked_add(REGS_SIZE as u64);
-        let wanted = caps::DMA_SELFTEST | caps::COMPUTE;
-        if chip.chip() != ChipId::GAUDI_SIM
-            || regs.read32(regs::DRAM_BASE) != regs::DRAM_BASE_VALUE
+        if chip.chip() != CHIP_ID::GAUDI_SIM
+            || u32::from(DRAM_BASE::read(regs)) != regs::DRAM_BASE_VALUE
             || dram_end.map_or(true, |end| end > pdev.resource_len(2))
             || peer > u32::from(u16::MAX)
-            || caps & wanted != wanted
+            || !caps.dma_selftest()
+            || !caps.compute()
             || num_queues as usize != uapi::HL_QUEUE_COUNT as usize
             || num_vectors < regs::vectors_used(port_span(port_mask), rdma.is_some())
             || port_mask >> uapi::HL_MAX_PORTS != 0
@@ -95,27 +98,24 @@ impl Identity {
             dev_err!(
                 pdev,
                 "inconsistent identity (chip {:#x}, caps {:#x}, {} bytes of memory, {} queues, {} vectors, peer {})\n",
-                chip.chip(), caps, dram_size, num_queues, num_vectors, peer
+                chip.chip(), u32::from(caps), dram_size, num_queues, num_vectors, peer
             );
             return Err(EIO);
         }
         let mut macs = [[0u8; 6]; uapi::HL_MAX_PORTS as usize];
         for (p, mac) in macs.iter_mut().enumerate() {
-            let lo = regs.try_read32(regs::MAC + 8 * p)?.to_le_bytes();
-            let hi = regs.try_read32(regs::MAC + 8 * p + 4)?.to_le_bytes();
-            *mac = [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1]];
+            *mac = MAC::try_read_at(regs, p)?.bytes();
         }
         Ok(Self {
             version,
             chip,
-            serial: u64::from(regs.read32(regs::SERIAL_LO))
-                | (u64::from(regs.read32(regs::SERIAL_HI)) << 32),
+            serial: SERIAL::read(regs).into(),
             dram_size,
             num_vectors,
             model_peer: peer as u16,
             num_queues: num_queues as usize,
-            clk_cur_mhz: regs.read32(regs::CLK_CUR_MHZ),
-            clk_max_mhz: regs.read32(regs::CLK_MAX_MHZ),
+            clk_cur_mhz: CLK_CUR_MHZ::read(regs).into(),
+            clk_max_mhz: CLK_MAX_MHZ::read(regs).into(),
             port_mask,
             macs,
             rdma,

@@ -7,7 +7,7 @@ use kernel::{prelude::*, uaccess::UserSlice, uapi};
 use crate::{
     device::HlDevice,
     marshal::{as_bytes, Arg, UapiOut},
-    regs::{self, Engine},
+    regs::{self, QMAN_ENGINE},
 };
 
 /// Copies `value` to the caller's buffer, at most `return_size` bytes of it.
@@ -45,10 +45,10 @@ pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<
                 dram_size: id.dram_size,
                 device_id: u32::from(id.chip.chip()),
                 revision: u32::from(id.chip.revision()),
-                model_version: id.version.0,
+                model_version: id.version.into(),
                 queue_count: id.num_queues as u32,
-                dma_enabled_mask: mask(Engine::DMA),
-                tpc_enabled_mask: mask(Engine::TPC),
+                dma_enabled_mask: mask(QMAN_ENGINE::DMA),
+                tpc_enabled_mask: mask(QMAN_ENGINE::TPC),
                 port_mask: id.port_mask,
                 nic_conns_per_port: id.rdma.map_or(0, |r| r.conns),
                 nic_cqs_per_port: id.rdma.map_or(0, |r| r.cqs),

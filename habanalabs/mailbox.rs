@@ -16,7 +16,7 @@ use kernel::{
 use crate::{
     deadline::Deadline,
     hw::Hw,
-    regs::{self, Opcode, Status},
+    regs::{self, Opcode, Status, CMD, CMD_ARG, CMD_DONE_SEQ, CMD_SEQ, CMD_STATUS},
 };
 
 /// How long the device may take for any command.
@@ -59,9 +59,9 @@ impl Command {
         }
     }
 
-    fn args(&self) -> [u64; regs::CMD_ARGS] {
+    fn args(&self) -> [u64; CMD_ARG::COUNT] {
         match *self {
-            Self::Reset => [0; regs::CMD_ARGS],
+            Self::Reset => [0; CMD_ARG::COUNT],
             Self::DmaSelftest {
                 src,
                 dst,
@@ -115,7 +115,9 @@ impl Mailbox {
         pdev: &'a pci::Device<pci::Core>,
         hw: Arc<Hw>,
     ) -> Result<impl PinInit<Self, Error> + 'a> {
-        let last = hw.regs()?.read32(regs::CMD_DONE_SEQ);
+        let regs = hw.regs()?;
+        let last = CMD_DONE_SEQ::read(&regs).into();
+        drop(regs);
         let irq = pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?;
         Ok(try_pin_init!(Self {
             irq <- irq::Registration::new(
@@ -152,22 +154,24 @@ impl Mailbox {
         {
             let regs = hw.regs()?;
             for (i, arg) in command.args().into_iter().enumerate() {
-                regs.try_write32(arg as u32, regs::CMD_ARG0 + 8 * i)?;
-                regs.try_write32((arg >> 32) as u32, regs::CMD_ARG0 + 8 * i + 4)?;
+                CMD_ARG::from(arg).try_write_at(&regs, i)?;
             }
-            regs.write32(
-                regs::cmd(command.opcode(), matches!(wait, Wait::Irq)),
-                regs::CMD,
-            );
+            CMD::default()
+                .set_opcode(command.opcode() as u8)
+                .set_irq(matches!(wait, Wait::Irq))
+                .write(&regs);
             if let Wait::Irq = wait {
                 done.reinit();
             }
-            regs.write32(seq, regs::CMD_SEQ);
+            CMD_SEQ::from(seq).write(&regs);
         }
         *last = seq;
         hw.ring(regs::VECTOR_CONTROL)?;
 
-        let is_done = || -> Result<bool> { Ok(hw.regs()?.read32(regs::CMD_DONE_SEQ) == seq) };
+        let is_done = || -> Result<bool> {
+            let regs = hw.regs()?;
+            Ok(u32::from(CMD_DONE_SEQ::read(&regs)) == seq)
+        };
         match wait {
             Wait::Poll => {
                 read_poll_timeout(is_done, |&done| done, POLL_INTERVAL, TIMEOUT)?;
@@ -184,6 +188,7 @@ impl Mailbox {
                 }
             }
         }
-        Status::from_raw(hw.regs()?.read32(regs::CMD_STATUS))?.to_result()
+        let regs = hw.regs()?;
+        Status::from_raw(CMD_STATUS::read(&regs).into())?.to_result()
     }
 }

@@ -12,9 +12,12 @@ use kernel::{
     sync::Mutex,
 };
 
-use crate::{hw::Hw, regs};
+use crate::{
+    hw::Hw,
+    regs::{self, HOST_VA, MMU_CTL, MMU_ROOT, PTE},
+};
 
-/// Device memory and host mappings are managed in pages of this size.
+/// Device memory and host mappings are managed in pages of this size, the MMU's.
 pub(crate) const GRANULE: u64 = 4096;
 
 /// A first-fit allocator of ranges in `[0, size)`.
@@ -161,9 +164,6 @@ impl Dram {
 
 /// Entries per MMU table; each table is one 4 KiB page.
 const ENTRIES: usize = 512;
-const PRESENT: u64 = 1 << 0;
-const WRITABLE: u64 = 1 << 1;
-const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 /// Host addresses the MMU translates: 2^39 bytes.
 pub(crate) const HOST_VA_SIZE: u64 = 1 << 39;
 
@@ -195,7 +195,7 @@ impl Table {
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
             self.mem
-                .write(index, (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
+                .write(index, PTE::to(table.mem.dma_handle()).into())?;
             *slot = Some(table);
         }
         slot.as_deref_mut().ok_or(EINVAL)
@@ -205,10 +205,6 @@ impl Table {
 /// The page tables through which the engines reach host memory, owned by the compute context.
 pub(crate) struct Mmu {
     root: Table,
-}
-
-fn indices(va: u64) -> [usize; 3] {
-    [30, 21, 12].map(|shift| ((va >> shift) as usize) % ENTRIES)
 }
 
 impl Mmu {
@@ -221,17 +217,15 @@ impl Mmu {
     /// Points the device's MMU at these tables and turns it on.
     pub(crate) fn enable(&self, hw: &Hw) -> Result {
         let regs = hw.regs()?;
-        let root = self.root.mem.dma_handle();
-        regs.write32(root as u32, regs::MMU_ROOT_LO);
-        regs.write32((root >> 32) as u32, regs::MMU_ROOT_HI);
-        regs.write32(regs::CTL_ENABLE, regs::MMU_CTL);
+        MMU_ROOT::from(self.root.mem.dma_handle()).write(&regs);
+        MMU_CTL::default().set_enable(true).write(&regs);
         Ok(())
     }
 
     /// Turns the device's MMU off, unless the device is gone.
     pub(crate) fn disable(hw: &Hw) {
         if let Ok(regs) = hw.regs() {
-            regs.write32(0, regs::MMU_CTL);
+            MMU_CTL::default().write(&regs);
         }
     }
 
@@ -239,13 +233,13 @@ impl Mmu {
     pub(crate) fn map(&mut self, dev: &impl BoundDevice, va: u64, pages: &UserPages) -> Result {
         for i in 0..pages.len() {
             let addr = pages.dma_address(i).ok_or(EINVAL)?;
-            let page_va = va + (i as u64) * 4096;
-            let [l0, l1, l2] = indices(page_va);
+            let page_va = va + (i as u64) * GRANULE;
+            let [l0, l1, l2] = HOST_VA::from(page_va).indices();
             let ret = self
                 .root
                 .child(dev, l0, false)
                 .and_then(|t| t.child(dev, l1, true))
-                .and_then(|t| t.mem.write(l2, (addr & ADDR_MASK) | PRESENT | WRITABLE));
+                .and_then(|t| t.mem.write(l2, PTE::to(addr).set_writable(true).into()));
             if let Err(e) = ret {
                 self.unmap(va, i);
                 return Err(e);
@@ -257,7 +251,7 @@ impl Mmu {
     /// Unmaps `npages` pages at host offset `va`. Tables stay until the context goes.
     pub(crate) fn unmap(&mut self, va: u64, npages: usize) {
         for i in 0..npages {
-            let [l0, l1, l2] = indices(va + (i as u64) * 4096);
+            let [l0, l1, l2] = HOST_VA::from(va + (i as u64) * GRANULE).indices();
             let leaf = self.root.children[l0]
                 .as_deref()
                 .and_then(|t| t.children.get(l1))

@@ -9,14 +9,15 @@
 
 use kernel::{auxiliary, c_str, device, devres::BindingGuard, prelude::*, str::CStr};
 
-use crate::{control::Control, identity::Identity, mailbox::Command, regs};
+use crate::{
+    control::Control,
+    identity::Identity,
+    mailbox::Command,
+    regs::{self, EEPROM_SIZE},
+};
 
 /// Ports a device may have.
 pub(crate) const MAX_PORTS: u8 = kernel::uapi::HL_MAX_PORTS as u8;
-/// The size of a port's register block.
-const PORT_BLOCK: usize = 0x800;
-/// The size of a port's module EEPROM window.
-pub(crate) const EEPROM_SIZE: usize = 0x400;
 
 /// The auxiliary device of the Ethernet half: `habanalabs.eth.N`.
 pub(crate) struct EthKind;
@@ -80,19 +81,12 @@ impl NicDevice {
             .irq_vector(u32::from(regs::vector_port(port)))
     }
 
-    fn reg(port: u8, offset: usize) -> Result<usize> {
-        if port >= MAX_PORTS || offset >= PORT_BLOCK {
-            return Err(EINVAL);
-        }
-        Ok(regs::PORTS + PORT_BLOCK * usize::from(port) + offset)
-    }
-
     /// Reads register `offset` of port `port`. Callable from any context.
     pub(crate) fn read(&self, port: u8, offset: usize) -> Result<u32> {
         self.control
             .hw()
             .regs()?
-            .try_read32(Self::reg(port, offset)?)
+            .try_read32(regs::port_reg(port, offset)?)
     }
 
     /// Writes register `offset` of port `port`. Callable from any context.
@@ -100,14 +94,17 @@ impl NicDevice {
         self.control
             .hw()
             .regs()?
-            .try_write32(value, Self::reg(port, offset)?)
+            .try_write32(value, regs::port_reg(port, offset)?)
     }
 
     /// Reads the 64-bit counter at `offset` of port `port`, written by the device as two
     /// halves: reads until the high half is stable.
     pub(crate) fn read64(&self, port: u8, offset: usize) -> Result<u64> {
         let regs = self.control.hw().regs()?;
-        let (lo, hi) = (Self::reg(port, offset)?, Self::reg(port, offset + 4)?);
+        let (lo, hi) = (
+            regs::port_reg(port, offset)?,
+            regs::port_reg(port, offset + 4)?,
+        );
         let mut high = regs.try_read32(hi)?;
         loop {
             let low = regs.try_read32(lo)?;
@@ -129,7 +126,7 @@ impl NicDevice {
             return Err(EINVAL);
         }
         let regs = self.control.hw().regs()?;
-        let base = regs::EEPROMS + EEPROM_SIZE * usize::from(port) + offset;
+        let base = regs::eeprom(port, offset);
         for (i, b) in buf.iter_mut().enumerate() {
             *b = regs.try_read8(base + i)?;
         }

@@ -17,7 +17,10 @@ use crate::{
     cs::{Cs, JobEnd},
     hw::Hw,
     mailbox::Command,
-    regs::{self, Engine},
+    regs::{
+        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, PQ_BASE, PQ_PI,
+        PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
+    },
 };
 
 /// Entries of each PQ and CQ: at most this many jobs in flight per queue.
@@ -49,15 +52,9 @@ unsafe impl FromBytes for Cqe {}
 // SAFETY: Two `u32`s, no padding: all bytes are initialised.
 unsafe impl AsBytes for Cqe {}
 
-const CQE_READY: u32 = 1 << 31;
-
 impl Cqe {
-    fn tag(self) -> usize {
-        (self.ctl & 0xffff) as usize
-    }
-
-    fn status(self) -> u32 {
-        (self.ctl >> 16) & 0xff
+    fn ctl(self) -> CQE_CTL {
+        CQE_CTL::from(self.ctl)
     }
 }
 
@@ -81,7 +78,7 @@ struct Ring {
 #[pin_data]
 pub(crate) struct Qman {
     pub(crate) index: usize,
-    pub(crate) engine: Engine,
+    pub(crate) engine: QMAN_ENGINE,
     pdev: ARef<pci::Device>,
     pq: CoherentAllocation<Bd>,
     cq: CoherentAllocation<Cqe>,
@@ -93,7 +90,7 @@ impl Qman {
     pub(crate) fn new(
         pdev: &pci::Device<pci::Core>,
         index: usize,
-        engine: Engine,
+        engine: QMAN_ENGINE,
     ) -> Result<impl PinInit<Self, Error>> {
         let mut slots = KVec::with_capacity(QUEUE_ENTRIES, GFP_KERNEL)?;
         for _ in 0..QUEUE_ENTRIES {
@@ -140,19 +137,18 @@ impl Qman {
             self.cq.write(i, Cqe { ctl: 0, info: 0 })?;
         }
         let regs = hw.regs()?;
-        let base = regs::qman(self.index);
-        let pq = self.pq.dma_handle();
-        let cq = self.cq.dma_handle();
-        regs.try_write32(0, base + regs::QMAN_CTL)?;
-        regs.try_write32(pq as u32, base + regs::PQ_BASE_LO)?;
-        regs.try_write32((pq >> 32) as u32, base + regs::PQ_BASE_HI)?;
-        regs.try_write32(QUEUE_ENTRIES as u32, base + regs::PQ_SIZE)?;
-        regs.try_write32(0, base + regs::PQ_PI)?;
-        regs.try_write32(cq as u32, base + regs::CQ_BASE_LO)?;
-        regs.try_write32((cq >> 32) as u32, base + regs::CQ_BASE_HI)?;
-        regs.try_write32(QUEUE_ENTRIES as u32, base + regs::CQ_SIZE)?;
-        regs.try_write32(0, base + regs::CQ_CI)?;
-        regs.try_write32(regs::CTL_ENABLE, base + regs::QMAN_CTL)
+        let block = &QmanBlock(self.index);
+        QMAN_CTL::default().try_write(&regs, block)?;
+        PQ_BASE::from(self.pq.dma_handle()).try_write(&regs, block)?;
+        PQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+        PQ_PI::default().try_write(&regs, block)?;
+        // The CQ's address is not 8-byte aligned in the block: two writes.
+        let (cq_lo, cq_hi) = regs::cq_base(self.cq.dma_handle());
+        cq_lo.try_write(&regs, block)?;
+        cq_hi.try_write(&regs, block)?;
+        CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+        CQ_CI::default().try_write(&regs, block)?;
+        QMAN_CTL::default().set_enable(true).try_write(&regs, block)
     }
 
     /// How many more jobs the queue takes now.
@@ -174,11 +170,11 @@ impl Qman {
             Bd {
                 ptr: job.cb.dma_handle(),
                 len,
-                ctl: tag as u32,
+                ctl: BD_CTL::default().set_tag(tag as u16).into(),
             },
         )?;
         let pi = ring.pi.wrapping_add(1);
-        regs.try_write32(pi, regs::qman(self.index) + regs::PQ_PI)?;
+        PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index))?;
         drop(regs);
         ring.slots[tag] = Some(job);
         ring.in_flight += 1;
@@ -195,7 +191,7 @@ impl Qman {
         let start = ring.cq_ci;
         loop {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
-            if self.cq.read(index).ok_or(EINVAL)?.ctl & CQE_READY == 0 {
+            if !self.cq.read(index).ok_or(EINVAL)?.ctl().ready() {
                 break;
             }
             // The QMAN writes `info`, then `ctl` with READY: read it all after seeing READY.
@@ -203,14 +199,14 @@ impl Qman {
             let cqe = self.cq.read(index).ok_or(EINVAL)?;
             self.cq.write(index, Cqe { ctl: 0, info: 0 })?;
             ring.cq_ci = ring.cq_ci.wrapping_add(1);
-            let tag = cqe.tag();
+            let tag = usize::from(cqe.ctl().tag());
             match ring.slots.get_mut(tag).and_then(Option::take) {
                 Some(job) => {
                     ring.in_flight -= 1;
                     job.cs.job_done(
                         self.index,
                         JobEnd::Device {
-                            status: cqe.status(),
+                            status: cqe.ctl().status().into(),
                             info: cqe.info,
                         },
                     );
@@ -224,8 +220,9 @@ impl Qman {
             }
         }
         if ring.cq_ci != start {
-            hw.regs()?
-                .try_write32(ring.cq_ci, regs::qman(self.index) + regs::CQ_CI)?;
+            let regs = hw.regs()?;
+            CQ_CI::from(ring.cq_ci).try_write(&regs, &QmanBlock(self.index))?;
+            drop(regs);
             drop(ring);
             // A QMAN stalled on a full CQ resumes at its next doorbell.
             hw.ring(regs::vector_qman(self.index))?;

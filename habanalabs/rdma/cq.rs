@@ -26,7 +26,7 @@ use super::Resources;
 use crate::{
     deadline::Deadline,
     mailbox::Command,
-    regs::{self, rdma},
+    regs::rdma::{CqBlock, CQ_BASE, CQ_CI, CQ_CTL, CQ_LOST, CQ_PI, CQ_SIZE},
 };
 
 /// Bytes in an entry (`struct hl_nic_cqe`).
@@ -153,26 +153,29 @@ impl Cq {
         self.ring.size()
     }
 
-    fn reg(&self, offset: usize) -> usize {
-        rdma::cq(self.port, self.index) + offset
+    fn block(&self) -> CqBlock {
+        CqBlock {
+            port: self.port,
+            cq: self.index,
+        }
     }
 
     /// Hands the ring to the device, enabled, with an interrupt per entry. Entries lost
     /// before, while the queue was free, are not this queue's: they count from here.
     pub(crate) fn start(&self, res: &Resources) -> Result {
-        let lost = res
-            .control
-            .hw()
-            .regs()?
-            .try_read32(self.reg(rdma::CQ_LOST))?;
-        self.state.lock().lost_seen = lost;
+        let block = &self.block();
         let regs = res.control.hw().regs()?;
-        let base = self.ring.dma_handle();
-        regs.try_write32(base as u32, self.reg(rdma::CQ_BASE_LO))?;
-        regs.try_write32((base >> 32) as u32, self.reg(rdma::CQ_BASE_HI))?;
-        regs.try_write32(self.entries, self.reg(rdma::CQ_SIZE))?;
-        regs.try_write32(0, self.reg(rdma::CQ_CI))?;
-        regs.try_write32(regs::CTL_ENABLE | rdma::CQ_CTL_IRQ, self.reg(rdma::CQ_CTL))
+        let lost = CQ_LOST::try_read(&regs, block)?;
+        drop(regs);
+        self.state.lock().lost_seen = lost.into();
+        let regs = res.control.hw().regs()?;
+        CQ_BASE::from(self.ring.dma_handle()).try_write(&regs, block)?;
+        CQ_SIZE::from(self.entries).try_write(&regs, block)?;
+        CQ_CI::default().try_write(&regs, block)?;
+        CQ_CTL::default()
+            .set_enable(true)
+            .set_irq(true)
+            .try_write(&regs, block)
     }
 
     /// Resets the queue with `CQ_RESET`: once this returns, the device no longer writes the
@@ -198,8 +201,8 @@ impl Cq {
             return Err(ENODEV);
         }
         let regs = res.control.hw().regs()?;
-        let produced = regs.try_read32(self.reg(rdma::CQ_PI))?;
-        let lost = regs.try_read32(self.reg(rdma::CQ_LOST))?;
+        let produced = u32::from(CQ_PI::try_read(&regs, &self.block())?);
+        let lost = u32::from(CQ_LOST::try_read(&regs, &self.block())?);
         drop(regs);
         let available = produced.wrapping_sub(state.consumed);
         if available > self.entries {
@@ -286,10 +289,9 @@ impl Cq {
             return Err(EINVAL);
         }
         let consumed = state.consumed.wrapping_add(count);
-        res.control
-            .hw()
-            .regs()?
-            .try_write32(consumed, self.reg(rdma::CQ_CI))?;
+        let regs = res.control.hw().regs()?;
+        CQ_CI::from(consumed).try_write(&regs, &self.block())?;
+        drop(regs);
         state.consumed = consumed;
         Ok(())
     }
