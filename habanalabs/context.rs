@@ -3,9 +3,6 @@
 //! The compute context: what the one user of the compute node owns (command buffers,
 //! submissions, device memory, host mappings, RDMA connections and completion queues) and the
 //! ioctls that manage it.
-//!
-//! Lock order: the binding (`HlDevice::bound`), then the context, then what the device's parts
-//! lock inside (queues, device memory, RDMA quarantine and waiters).
 
 mod buffers;
 mod memory;
@@ -38,7 +35,9 @@ use buffers::Buffers;
 use memory::Memory;
 use submissions::Submissions;
 
-/// What the context's lock protects.
+/// What the context's lock protects. Taken after the binding (`HlDevice::bound`) and before
+/// the locks of the device's parts: the submit lock, the device memory's, the RDMA
+/// quarantine's and a port's CQ waiters'.
 struct Context {
     buffers: Buffers,
     submissions: Submissions,

@@ -52,15 +52,20 @@ impl ThreadedHandler for QueueIrq {
 /// A bound accelerator, shared by the PCI driver and the files open on its nodes.
 #[pin_data]
 pub(crate) struct HlDevice {
-    // The interrupts go first, so none runs once the rest goes away.
+    // The event and queue interrupts go first, so none runs once the rest goes away. The
+    // control interrupt is the mailbox's, and its handler touches nothing else.
     eq_irq: Pin<KBox<irq::ThreadedRegistration<EqIrq>>>,
     queue_irqs: KVec<Pin<KBox<irq::ThreadedRegistration<QueueIrq>>>>,
     identity: Identity,
+    /// Registers, mailbox and binding, a clone of which each part below holds.
     control: Control,
     eq: Arc<EventQueue>,
+    /// The QMANs and the lock that queues a submission whole.
     #[pin]
     queues: Queues,
+    /// Device memory not held by the compute context.
     dram: Arc<Dram>,
+    /// CQ waiters per RDMA port, and what failed to reset.
     #[pin]
     rdma: rdma::Resources,
     /// The Ethernet half's auxiliary data.
