@@ -3,7 +3,9 @@
 //! Command buffers: host memory the driver owns, that userspace fills with packets through
 //! mmap and the device reads jobs from.
 
-use kernel::{devres::BoundDevice, dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi};
+use kernel::{
+    devres::BoundDevice, dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi,
+};
 
 /// One command buffer.
 pub(crate) struct Cb {
