@@ -2,7 +2,12 @@
 
 //! A port's registers, counters and descriptors (`device-model.rst`, section NIC).
 
-use kernel::types::{AsBytes, FromBytes};
+use kernel::{
+    prelude::*,
+    types::{AsBytes, FromBytes},
+};
+
+use crate::nic::NicDevice;
 
 /// `CTL`: bit 0 `ENABLE`, bit 1 `LOOPBACK`.
 pub(crate) const CTL: usize = 0x000;
@@ -126,11 +131,63 @@ pub(crate) struct RxDesc {
 /// `RxDesc::status`: the device filled the buffer.
 pub(crate) const RX_DONE: u16 = 1 << 0;
 
-// SAFETY: Plain integers without padding (16 bytes each); every bit pattern is valid.
+// SAFETY: `TxDesc` is `repr(C)` integers of 8, 2, 1, 1 and 4 bytes: no padding.
 unsafe impl AsBytes for TxDesc {}
-// SAFETY: As above.
+// SAFETY: `TxDesc` holds only integers, for which every bit pattern is valid.
 unsafe impl FromBytes for TxDesc {}
-// SAFETY: As above.
+// SAFETY: `RxDesc` is `repr(C)` integers of 8, 2, 2, 2, 1 and 1 bytes: no padding.
 unsafe impl AsBytes for RxDesc {}
-// SAFETY: As above.
+// SAFETY: `RxDesc` holds only integers, for which every bit pattern is valid.
 unsafe impl FromBytes for RxDesc {}
+
+/// One port's part of the device, through the core's [`NicDevice`]: its registers, counters,
+/// doorbell and module EEPROM, and the `PORT_STOP` command.
+#[derive(Clone)]
+pub(crate) struct PortIo {
+    nic: NicDevice,
+    index: u8,
+}
+
+impl PortIo {
+    pub(crate) fn new(nic: NicDevice, index: u8) -> Self {
+        Self { nic, index }
+    }
+
+    /// The device's NIC, for what is not the port's: DMA, identity.
+    pub(crate) fn nic(&self) -> &NicDevice {
+        &self.nic
+    }
+
+    /// The port's number.
+    pub(crate) fn index(&self) -> u8 {
+        self.index
+    }
+
+    pub(crate) fn read(&self, reg: usize) -> Result<u32> {
+        self.nic.read(self.index, reg)
+    }
+
+    pub(crate) fn write(&self, reg: usize, value: u32) -> Result {
+        self.nic.write(self.index, reg, value)
+    }
+
+    /// Device counter `i` (see [`counter`]), 0 if the device is gone.
+    pub(crate) fn counter(&self, i: usize) -> u64 {
+        self.nic.read64(self.index, COUNTERS + 8 * i).unwrap_or(0)
+    }
+
+    /// Rings the port's doorbell: the device looks at the registers again.
+    pub(crate) fn kick(&self) -> Result {
+        self.nic.kick(self.index)
+    }
+
+    /// Disables the port and waits until it no longer touches host memory. Sleeps.
+    pub(crate) fn stop(&self) -> Result {
+        self.nic.stop_port(self.index)
+    }
+
+    /// Reads `buf.len()` bytes of the module EEPROM from `offset` in the device's layout.
+    pub(crate) fn read_module(&self, offset: usize, buf: &mut [u8]) -> Result {
+        self.nic.read_eeprom(self.index, offset, buf)
+    }
+}
