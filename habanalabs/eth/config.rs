@@ -6,7 +6,9 @@
 
 use kernel::prelude::*;
 
-use super::regs::{self, PortIo, Speed};
+use super::regs::{
+    PortIo, Speed, LINK_CFG, PFC_EN, PRIO_TC, RX_COAL_FRAMES, RX_COAL_USECS, TC_BW, TC_TSA,
+};
 
 /// Ring sizes: the default and the limits `ethtool -G` accepts.
 pub(crate) const RING_DEFAULT: u32 = 512;
@@ -37,10 +39,11 @@ impl Default for LinkConfig {
 impl LinkConfig {
     /// Writes `LINK_CFG`. The loopback is in `CTL`, which the port writes with `ENABLE`.
     fn write(&self, io: &PortIo) -> Result {
-        let link = if self.autoneg { regs::LINK_AUTONEG } else { 0 }
-            | (self.forced as u32) << 8
-            | u32::from(self.advertised) << 16;
-        io.write(regs::LINK_CFG, link)
+        let link = LINK_CFG::default()
+            .set_autoneg(self.autoneg)
+            .set_forced(self.forced)
+            .set_advertised(self.advertised);
+        io.write(link)
     }
 }
 
@@ -69,8 +72,8 @@ pub(crate) struct CoalesceConfig {
 
 impl CoalesceConfig {
     fn write(&self, io: &PortIo) -> Result {
-        io.write(regs::RX_COAL_USECS, self.usecs)?;
-        io.write(regs::RX_COAL_FRAMES, self.frames)
+        io.write(RX_COAL_USECS::from(self.usecs))?;
+        io.write(RX_COAL_FRAMES::from(self.frames))
     }
 }
 
@@ -100,23 +103,10 @@ impl Default for DcbConfig {
 
 impl DcbConfig {
     fn write(&self, io: &PortIo) -> Result {
-        let bw = &self.tc_bw;
-        io.write(regs::PFC_EN, u32::from(self.pfc))?;
-        io.write(
-            regs::TC_BW,
-            u32::from_le_bytes([bw[0], bw[1], bw[2], bw[3]]),
-        )?;
-        io.write(
-            regs::TC_BW + 4,
-            u32::from_le_bytes([bw[4], bw[5], bw[6], bw[7]]),
-        )?;
-        let prio_tc = self
-            .prio_tc
-            .iter()
-            .enumerate()
-            .fold(0, |m, (p, &tc)| m | u32::from(tc & 7) << (4 * p));
-        io.write(regs::PRIO_TC, prio_tc)?;
-        io.write(regs::TC_TSA, u32::from(self.tc_ets))
+        io.write(PFC_EN::default().set_prios(self.pfc))?;
+        io.write(TC_BW::from(u64::from_le_bytes(self.tc_bw)))?;
+        io.write(PRIO_TC::from_classes(&self.prio_tc))?;
+        io.write(TC_TSA::default().set_ets(self.tc_ets))
     }
 }
 

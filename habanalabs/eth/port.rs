@@ -24,7 +24,7 @@ use kernel::{
 
 use super::{
     config::Config,
-    regs::{self, counter, PortIo, Speed},
+    regs::{counter, PortIo, Speed, CTL, IRQ_MASK, LINK_STATUS},
     txrx::{Descriptors, Rings},
 };
 use crate::nic::NicDevice;
@@ -72,14 +72,11 @@ impl Port {
 
     /// Writes `cfg` to the device (all but the ring sizes, used at `up`) and rings.
     pub(crate) fn apply(&self, cfg: &Config) -> Result {
-        let enable = if self.live() { regs::CTL_ENABLE } else { 0 };
-        let loopback = if cfg.link.loopback {
-            regs::CTL_LOOPBACK
-        } else {
-            0
-        };
         cfg.write(&self.io)?;
-        self.io.write(regs::CTL, enable | loopback)?;
+        let ctl = CTL::default()
+            .set_enable(self.live())
+            .set_loopback(cfg.link.loopback);
+        self.io.write(ctl)?;
         self.io.kick()
     }
 
@@ -114,7 +111,7 @@ impl Port {
         let res = port
             .rings
             .start(dev, &cfg.rings)
-            .and_then(|()| port.io.write(regs::IRQ_MASK, 0))
+            .and_then(|()| port.io.write(IRQ_MASK::NONE))
             .and_then(|()| port.apply(&cfg));
         drop(cfg);
         if let Err(e) = res {
@@ -134,7 +131,7 @@ impl Port {
         dev.tx_disable();
         port.napi().disable();
         port.live.store(false, Ordering::Release);
-        let _ = port.io.write(regs::IRQ_MASK, regs::IRQ_ALL);
+        let _ = port.io.write(IRQ_MASK::ALL);
         port.stop(dev);
         port.rings.drain();
         dev.tx_reset();
@@ -155,10 +152,7 @@ impl Port {
 
     /// Makes the carrier follow the link.
     pub(crate) fn update_link(&self, dev: &Device<Port>) {
-        let up = self
-            .io
-            .read(regs::LINK_STATUS)
-            .is_ok_and(|s| s & regs::LINK_UP != 0);
+        let up = self.io.read::<LINK_STATUS>().is_ok_and(|s| s.up());
         if up != dev.carrier_ok() {
             if up {
                 dev.carrier_on();
@@ -170,11 +164,11 @@ impl Port {
 
     /// The link speed while up.
     pub(crate) fn link_speed(&self) -> Option<Speed> {
-        let status = self.io.read(regs::LINK_STATUS).ok()?;
-        if status & regs::LINK_UP == 0 {
+        let status = self.io.read::<LINK_STATUS>().ok()?;
+        if !status.up() {
             return None;
         }
-        Speed::from_code((status >> 8) & 0xf)
+        status.speed().ok()
     }
 }
 

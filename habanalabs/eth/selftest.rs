@@ -5,7 +5,11 @@
 use core::time::Duration;
 use kernel::{dma::CoherentAllocation, io::poll::read_poll_timeout, net::dev::Device, prelude::*};
 
-use super::{port::Port, regs, txrx::max_frame};
+use super::{
+    port::Port,
+    regs::{CTL, IRQ_MASK, LINK_STATUS},
+    txrx::max_frame,
+};
 
 /// The test frame's length, unless the MTU allows less.
 const LEN: u32 = 128;
@@ -55,7 +59,7 @@ impl Port {
         for i in 0..len as usize {
             frame.write(i, self.test_byte(i))?;
         }
-        self.io.write(regs::IRQ_MASK, regs::IRQ_ALL)?;
+        self.io.write(IRQ_MASK::ALL)?;
         let started = {
             let cfg = self.config.lock();
             self.rings.start(dev, &cfg.rings)
@@ -87,9 +91,9 @@ impl Port {
         len: u32,
     ) -> Result<bool> {
         self.io
-            .write(regs::CTL, regs::CTL_ENABLE | regs::CTL_LOOPBACK)?;
+            .write(CTL::default().set_enable(true).set_loopback(true))?;
         self.io.kick()?;
-        let link_up = || Ok(self.io.read(regs::LINK_STATUS)? & regs::LINK_UP != 0);
+        let link_up = || Ok(self.io.read::<LINK_STATUS>()?.up());
         if !wait_for(link_up)? {
             dev_info!(
                 dev.as_dev(),

@@ -24,7 +24,10 @@ use kernel::{
 use super::{
     config::{RingConfig, RING_MAX},
     port::Port,
-    regs::{self, PortIo, RxDesc, TxDesc},
+    regs::{
+        PortIo, RxDesc, TxDesc, IRQ_MASK, MAX_FRAME, RX_BASE, RX_CI, RX_PI, RX_SIZE, TX_BASE,
+        TX_CI, TX_DESC_CTL, TX_PI, TX_SIZE,
+    },
 };
 
 /// The MTU range.
@@ -161,7 +164,7 @@ impl Rings {
         let (tx_slots, rx_slots) = (Ring::empty_slots(sizes.tx)?, Ring::empty_slots(sizes.rx)?);
         let io = &self.io;
         // The device keeps its indices across a stop: continue from them.
-        let (tx_at, rx_at) = (io.read(regs::TX_CI)?, io.read(regs::RX_CI)?);
+        let (tx_at, rx_at) = (io.read::<TX_CI>()?.into(), io.read::<RX_CI>()?.into());
         let rx_pi = with_bh_disabled(|| {
             self.tx.lock().restart(tx_at, sizes.tx, tx_slots);
             let mut rx = self.rx.lock();
@@ -170,15 +173,13 @@ impl Rings {
             rx.pi
         });
         let (tx_base, rx_base) = (self.descs.tx.dma_handle(), self.descs.rx.dma_handle());
-        io.write(regs::MAX_FRAME, max_frame(dev))?;
-        io.write(regs::TX_BASE_LO, tx_base as u32)?;
-        io.write(regs::TX_BASE_HI, (tx_base >> 32) as u32)?;
-        io.write(regs::TX_SIZE, sizes.tx)?;
-        io.write(regs::TX_PI, tx_at)?;
-        io.write(regs::RX_BASE_LO, rx_base as u32)?;
-        io.write(regs::RX_BASE_HI, (rx_base >> 32) as u32)?;
-        io.write(regs::RX_SIZE, sizes.rx)?;
-        io.write(regs::RX_PI, rx_pi)
+        io.write(MAX_FRAME::from(max_frame(dev)))?;
+        io.write(TX_BASE::from(tx_base))?;
+        io.write(TX_SIZE::from(sizes.tx))?;
+        io.write(TX_PI::from(tx_at))?;
+        io.write(RX_BASE::from(rx_base))?;
+        io.write(RX_SIZE::from(sizes.rx))?;
+        io.write(RX_PI::from(rx_pi))
     }
 
     /// Frees what the rings held. Called once the device stopped (`PORT_STOP`): it no longer
@@ -211,11 +212,7 @@ impl Rings {
                 }
             };
             let slot = rx.slot(rx.pi);
-            let desc = RxDesc {
-                addr: mapped.dma_address().to_le(),
-                buf_len: (len as u16).to_le(),
-                ..Default::default()
-            };
+            let desc = RxDesc::new(mapped.dma_address(), len as u16);
             if self.descs.rx.write(slot, desc).is_err() {
                 break;
             }
@@ -230,12 +227,10 @@ impl Rings {
     /// next `TX_PI` write posts; returns the slot.
     fn push_tx(&self, tx: &mut Ring, addr: DmaAddress, len: u32, prio: u8) -> Result<usize> {
         let slot = tx.slot(tx.pi);
-        let desc = TxDesc {
-            addr: addr.to_le(),
-            len: (len as u16).to_le(),
-            prio,
-            ..Default::default()
-        };
+        let desc = TxDesc::new(
+            addr,
+            TX_DESC_CTL::default().set_len(len as u16).set_prio(prio),
+        );
         self.descs.tx.write(slot, desc)?;
         tx.pi = tx.pi.wrapping_add(1);
         Ok(slot)
@@ -279,7 +274,7 @@ impl Rings {
             dev.stop_queue();
         }
         if !dev.xmit_more() || dev.queue_stopped() {
-            let _ = self.io.write(regs::TX_PI, tx.pi);
+            let _ = self.io.write(TX_PI::from(tx.pi));
             let _ = self.io.kick();
         }
     }
@@ -295,13 +290,13 @@ impl Rings {
             self.push_tx(&mut tx, addr, len, 0)?;
             Ok(tx.pi)
         })?;
-        self.io.write(regs::TX_PI, pi)?;
+        self.io.write(TX_PI::from(pi))?;
         self.io.kick()
     }
 
     /// Reclaims transmitted frames and wakes the queue if it was stopped for room.
     fn reclaim(&self, dev: &Device<Port>) {
-        let Ok(ci) = self.io.read(regs::TX_CI) else {
+        let Ok(ci) = self.io.read::<TX_CI>().map(u32::from) else {
             return;
         };
         let mut tx = self.tx.lock();
@@ -348,13 +343,10 @@ impl Rings {
                 None => return Some(None),
             }
         };
-        let desc = self.descs.rx.read(slot).unwrap_or_default();
-        let (len, status) = (u32::from(u16::from_le(desc.len)), u16::from_le(desc.status));
+        let desc = self.descs.rx.read(slot).unwrap_or_default().ctl();
+        let len = u32::from(desc.len());
         let mut skb = m.unmap();
-        if status & regs::RX_DONE == 0
-            || !(FRAME_MIN..=max_frame(dev)).contains(&len)
-            || skb.put(len).is_err()
-        {
+        if !desc.done() || !(FRAME_MIN..=max_frame(dev)).contains(&len) || skb.put(len).is_err() {
             self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::DevHdr);
             return Some(None);
@@ -364,7 +356,7 @@ impl Rings {
 
     /// Passes up to `budget` received frames to the stack and refills the ring.
     fn receive(&self, dev: &Device<Port>, napi: &Napi, budget: i32) -> i32 {
-        let Ok(ci) = self.io.read(regs::RX_CI) else {
+        let Ok(ci) = self.io.read::<RX_CI>().map(u32::from) else {
             return 0;
         };
         let mut done = 0;
@@ -384,7 +376,7 @@ impl Rings {
         if self.refill(dev, &mut rx) {
             let pi = rx.pi;
             drop(rx);
-            let _ = self.io.write(regs::RX_PI, pi);
+            let _ = self.io.write(RX_PI::from(pi));
             let _ = self.io.kick();
         }
         done
@@ -393,25 +385,25 @@ impl Rings {
     /// Takes the next received frame if the device has filled a buffer, with NAPI off: for the
     /// self-test. `Ok(None)` if there is none or it was not a valid frame.
     pub(crate) fn take_rx(&self, dev: &Device<Port>) -> Result<Option<SkBuff>> {
-        let ci = self.io.read(regs::RX_CI)?;
+        let ci = self.io.read::<RX_CI>()?.into();
         Ok(with_bh_disabled(|| self.next_rx(dev, ci)).flatten())
     }
 
     /// Whether the device filled RX buffers the driver has not taken.
     pub(crate) fn rx_pending(&self) -> Result<bool> {
-        Ok(self.io.read(regs::RX_CI)? != with_bh_disabled(|| self.rx.lock().ci))
+        Ok(u32::from(self.io.read::<RX_CI>()?) != with_bh_disabled(|| self.rx.lock().ci))
     }
 
     /// Whether the device made progress the driver has not seen. Called in NAPI.
     fn pending(&self) -> bool {
         let tx = self
             .io
-            .read(regs::TX_CI)
-            .is_ok_and(|ci| ci != self.tx.lock().ci);
+            .read::<TX_CI>()
+            .is_ok_and(|ci| u32::from(ci) != self.tx.lock().ci);
         tx || self
             .io
-            .read(regs::RX_CI)
-            .is_ok_and(|ci| ci != self.rx.lock().ci)
+            .read::<RX_CI>()
+            .is_ok_and(|ci| u32::from(ci) != self.rx.lock().ci)
     }
 }
 
@@ -424,7 +416,7 @@ impl NapiPoll for Port {
         port.update_link(dev);
         if done < budget && napi.complete_done(done) {
             // Progress made while masked raises nothing: unmask, then look once more.
-            if rings.io.write(regs::IRQ_MASK, 0).is_ok() {
+            if rings.io.write(IRQ_MASK::NONE).is_ok() {
                 let _ = rings.io.kick();
             }
             if rings.pending() {
@@ -443,7 +435,7 @@ pub(crate) struct PortIrq {
 impl Handler for PortIrq {
     fn handle(&self) -> IrqReturn {
         let rings = &self.dev.data().rings;
-        let _ = rings.io.write(regs::IRQ_MASK, regs::IRQ_ALL);
+        let _ = rings.io.write(IRQ_MASK::ALL);
         rings.napi.schedule();
         IrqReturn::Handled
     }
