@@ -130,7 +130,7 @@ impl ComputeFile {
     }
 
     fn new_context(dev: &HlDevice) -> Result<Context> {
-        let mmu = Mmu::new(&dev.binding.enter()?)?;
+        let mmu = Mmu::new(&*dev.binding.enter()?)?;
         let mut history = KVec::with_capacity(HISTORY, GFP_KERNEL)?;
         for _ in 0..HISTORY {
             history.push(None, GFP_KERNEL)?;
@@ -175,7 +175,7 @@ impl ComputeFile {
             uapi::HL_CB_OP_CREATE => {
                 // Allocated before the context is locked: `Binding::enter` comes first in the
                 // lock order.
-                let cb = Arc::new(Cb::new(&self.dev.binding.enter()?, args.cb_size)?, GFP_KERNEL)?;
+                let cb = Arc::new(Cb::new(&*self.dev.binding.enter()?, args.cb_size)?, GFP_KERNEL)?;
                 let mut ctx = self.ctx.lock();
                 if ctx.cbs.iter().count() >= MAX_CBS {
                     return Err(ENOSPC);

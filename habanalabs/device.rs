@@ -5,9 +5,9 @@
 
 use core::sync::atomic::AtomicBool;
 use kernel::{
-    c_str,
+    c_str, device,
     devres::Binding,
-    dma,
+    dma::{self, Device as _},
     irq::{self, IrqReturn},
     new_mutex,
     pci,
@@ -187,24 +187,25 @@ pub(crate) struct HlDevice {
 impl HlDevice {
     /// Brings the device up: maps it, checks what it is, resets it, sets up its queues and
     /// interrupts, and proves that DMA works.
-    pub(crate) fn probe(pdev: &pci::Device<pci::Core>) -> Result<Arc<Self>> {
-        pdev.enable_device()?;
+    pub(crate) fn probe(pdev: &pci::Device<device::Core>) -> Result<Arc<Self>> {
+        pdev.enable_device_mem()?;
         let regs = pdev.iomap_region_sized::<REGS_SIZE>(2, c_str!("habanalabs"))?;
-        let identity = Identity::read(pdev, regs.access(pdev)?)?;
+        let identity = Identity::read(pdev, regs.access(pdev.as_ref())?)?;
         let ivshmem = pdev.iomap_region_sized::<IVSHMEM_SIZE>(0, c_str!("habanalabs"))?;
         pdev.set_master();
-        dma::set_mask_and_coherent(pdev, dma::bit_mask(64))?;
+        // SAFETY: Probe has not allocated or mapped any DMA memory for the device yet.
+        unsafe { pdev.dma_set_mask_and_coherent(dma::DmaMask::new::<64>())? };
 
         let nvec = regs::vectors_used(port_span(identity.port_mask), identity.rdma.is_some());
-        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::MSIX)?;
-        let mailbox = Mailbox::new(regs.access(pdev)?);
+        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::default().with(pci::IrqType::MsiX))?;
+        let mailbox = Mailbox::new(regs.access(pdev.as_ref())?);
         // The compute queues, then the NIC queue of each RDMA port, with the engine each must
         // have: a compute one, or the port's NIC.
         let mut engines = KVec::new();
         let compute = (0..identity.num_queues).map(|q| (q, None));
         let nic = identity.rdma_ports().map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
         for (q, port) in Iterator::chain(compute, nic) {
-            let engine = Engine(regs.access(pdev)?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?);
+            let engine = Engine(regs.access(pdev.as_ref())?.try_read32(regs::qman(q) + regs::QMAN_ENGINE)?);
             let expected = match port {
                 None => engine.kind() != Engine::NIC,
                 Some(p) => engine.kind() == Engine::NIC && engine.index() == p,
@@ -219,10 +220,9 @@ impl HlDevice {
 
         let eq = Arc::new(EventQueue::new(pdev)?, GFP_KERNEL)?;
         let eq_irq = KBox::pin_init(
-            irq::ThreadedRegistration::new::<core::convert::Infallible>(
-                pdev,
+            irq::ThreadedRegistration::new(
                 pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
-                irq::Flags::NONE,
+                irq::Flags::TRIGGER_NONE,
                 c_str!("habanalabs-events"),
                 EqIrq { eq: eq.clone(), hw: hw.clone() },
             ),
@@ -236,10 +236,9 @@ impl HlDevice {
             // A port's RDMA completion queues interrupt on its NIC QMAN's vector.
             let events = port.map(|p| Arc::pin_init(CqEvents::new(p), GFP_KERNEL)).transpose()?;
             let reg = KBox::pin_init(
-                irq::ThreadedRegistration::new::<core::convert::Infallible>(
-                    pdev,
+                irq::ThreadedRegistration::new(
                     pdev.irq_vector(u32::from(regs::vector_qman(q)))?,
-                    irq::Flags::NONE,
+                    irq::Flags::TRIGGER_NONE,
                     c_str!("habanalabs-qman"),
                     QmanIrq { qman: qman.clone(), hw: hw.clone(), cq_events: events.clone() },
                 ),
@@ -252,15 +251,14 @@ impl HlDevice {
             }
         }
 
-        let binding = Binding::new(pdev)?;
+        let binding = Binding::new(pdev.as_ref())?;
         let dev = Arc::pin_init(
             try_pin_init!(Self {
                 control_irq <- irq::Registration::new(
-                    pdev,
                     pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?,
-                    irq::Flags::NONE,
+                    irq::Flags::TRIGGER_NONE,
                     c_str!("habanalabs-control"),
-                    pin_init!(ControlIrq { done <- Completion::new() }),
+                    try_pin_init!(ControlIrq { done <- Completion::new() }),
                 ),
                 eq_irq,
                 queue_irqs,

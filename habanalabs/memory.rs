@@ -4,8 +4,9 @@
 //! device's MMU.
 
 use kernel::{
-    devres::BoundDevice,
+    device::{self, Bound},
     dma::{CoherentAllocation, UserPages},
+    dma_write,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
 };
@@ -95,7 +96,7 @@ struct Table {
 }
 
 impl Table {
-    fn new(dev: &impl BoundDevice, leaf: bool) -> Result<Self> {
+    fn new(dev: &device::Device<Bound>, leaf: bool) -> Result<Self> {
         let mut children = KVec::new();
         if !leaf {
             children.reserve(ENTRIES, GFP_KERNEL)?;
@@ -103,15 +104,15 @@ impl Table {
                 children.push(None, GFP_KERNEL)?;
             }
         }
-        Ok(Self { mem: CoherentAllocation::alloc(dev, ENTRIES, GFP_KERNEL)?, children })
+        Ok(Self { mem: CoherentAllocation::alloc_coherent(dev, ENTRIES, GFP_KERNEL)?, children })
     }
 
     /// The table below entry `index`, created if missing.
-    fn child(&mut self, dev: &impl BoundDevice, index: usize, leaf: bool) -> Result<&mut Table> {
+    fn child(&mut self, dev: &device::Device<Bound>, index: usize, leaf: bool) -> Result<&mut Table> {
         let slot = self.children.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
-            self.mem.write(index, (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
+            dma_write!(self.mem[index] = (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
             *slot = Some(table);
         }
         slot.as_deref_mut().ok_or(EINVAL)
@@ -128,7 +129,7 @@ fn indices(va: u64) -> [usize; 3] {
 }
 
 impl Mmu {
-    pub(crate) fn new(dev: &impl BoundDevice) -> Result<Self> {
+    pub(crate) fn new(dev: &device::Device<Bound>) -> Result<Self> {
         Ok(Self { root: Table::new(dev, false)? })
     }
 
@@ -138,7 +139,7 @@ impl Mmu {
     }
 
     /// Maps `pages` at host offset `va` (page aligned, inside [`HOST_VA_SIZE`]).
-    pub(crate) fn map(&mut self, dev: &impl BoundDevice, va: u64, pages: &UserPages) -> Result {
+    pub(crate) fn map(&mut self, dev: &device::Device<Bound>, va: u64, pages: &UserPages) -> Result {
         for i in 0..pages.len() {
             let addr = pages.dma_address(i).ok_or(EINVAL)?;
             let page_va = va + (i as u64) * 4096;
@@ -147,7 +148,7 @@ impl Mmu {
                 .root
                 .child(dev, l0, false)
                 .and_then(|t| t.child(dev, l1, true))
-                .and_then(|t| t.mem.write(l2, (addr & ADDR_MASK) | PRESENT | WRITABLE));
+                .and_then(|t| dma_write!(t.mem[l2] = (addr & ADDR_MASK) | PRESENT | WRITABLE));
             if let Err(e) = ret {
                 self.unmap(va, i);
                 return Err(e);
@@ -166,7 +167,7 @@ impl Mmu {
                 .and_then(|t| t.as_deref());
             if let Some(leaf) = leaf {
                 // The index is in range: `indices` reduces modulo `ENTRIES`.
-                let _ = leaf.mem.write(l2, 0);
+                let _ = dma_write!(leaf.mem[l2] = 0);
             }
         }
     }

@@ -10,6 +10,7 @@
 use kernel::{
     auxiliary, c_str, device,
     devres::BindingGuard,
+    irq, pci,
     prelude::*,
     str::CStr,
     sync::Arc,
@@ -70,9 +71,14 @@ impl NicDevice {
         self.dev.binding.enter()
     }
 
-    /// The Linux interrupt number of port `port`'s vector.
-    pub(crate) fn irq(&self, port: u8) -> Result<u32> {
-        self.dev.pdev().irq_vector(u32::from(regs::vector_port(port)))
+    /// The interrupt of port `port`'s vector, for the Ethernet driver bound to `adev`.
+    pub(crate) fn irq<'a>(
+        &self,
+        adev: &'a auxiliary::Device<device::Bound>,
+        port: u8,
+    ) -> Result<irq::IrqRequest<'a>> {
+        let pdev: &pci::Device<device::Bound> = adev.parent().try_into()?;
+        pdev.irq_vector(u32::from(regs::vector_port(port)))
     }
 
     fn reg(port: u8, offset: usize) -> Result<usize> {

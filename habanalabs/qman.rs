@@ -4,7 +4,9 @@
 //! (completions out).
 
 use kernel::{
+    device,
     dma::{self, CoherentAllocation},
+    dma_read, dma_write,
     irq::{IrqReturn, ThreadedHandler},
     new_mutex, pci,
     prelude::*,
@@ -90,13 +92,13 @@ pub(crate) struct Qman {
 }
 
 impl Qman {
-    pub(crate) fn new(pdev: &pci::Device<pci::Core>, index: usize, engine: Engine) -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(pdev: &pci::Device<device::Core>, index: usize, engine: Engine) -> Result<impl PinInit<Self, Error>> {
         let mut slots = KVec::with_capacity(QUEUE_ENTRIES, GFP_KERNEL)?;
         for _ in 0..QUEUE_ENTRIES {
             slots.push(None, GFP_KERNEL)?;
         }
-        let pq = CoherentAllocation::alloc(pdev, QUEUE_ENTRIES, GFP_KERNEL)?;
-        let cq = CoherentAllocation::alloc(pdev, QUEUE_ENTRIES, GFP_KERNEL)?;
+        let pq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
+        let cq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
         let pdev: ARef<pci::Device> = pdev.into();
         Ok(try_pin_init!(Self {
             index,
@@ -133,7 +135,7 @@ impl Qman {
     fn restart(&self, hw: &Hw, ring: &mut Ring) -> Result {
         Self::end_all(self.index, ring);
         for i in 0..QUEUE_ENTRIES {
-            self.cq.write(i, Cqe { ctl: 0, info: 0 })?;
+            dma_write!(self.cq[i] = Cqe { ctl: 0, info: 0 })?;
         }
         let regs = hw.regs()?;
         let base = regs::qman(self.index);
@@ -165,7 +167,7 @@ impl Qman {
         if ring.slots[tag].is_some() {
             return Err(EBUSY);
         }
-        self.pq.write(tag, Bd { ptr: job.cb.dma_handle(), len, ctl: tag as u32 })?;
+        dma_write!(self.pq[tag] = Bd { ptr: job.cb.dma_handle(), len, ctl: tag as u32 })?;
         let pi = ring.pi.wrapping_add(1);
         regs.try_write32(pi, regs::qman(self.index) + regs::PQ_PI)?;
         drop(regs);
@@ -184,13 +186,13 @@ impl Qman {
         let start = ring.cq_ci;
         loop {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
-            if self.cq.read(index).ok_or(EINVAL)?.ctl & CQE_READY == 0 {
+            if dma_read!(self.cq[index])?.ctl & CQE_READY == 0 {
                 break;
             }
             // The QMAN writes `info`, then `ctl` with READY: read it all after seeing READY.
             dma::rmb();
-            let cqe = self.cq.read(index).ok_or(EINVAL)?;
-            self.cq.write(index, Cqe { ctl: 0, info: 0 })?;
+            let cqe = dma_read!(self.cq[index])?;
+            dma_write!(self.cq[index] = Cqe { ctl: 0, info: 0 })?;
             ring.cq_ci = ring.cq_ci.wrapping_add(1);
             let tag = cqe.tag();
             match ring.slots.get_mut(tag).and_then(Option::take) {

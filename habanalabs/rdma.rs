@@ -108,13 +108,13 @@ impl Request {
             uapi::HL_NIC_OP_USER_WQ_SET => {
                 let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(wq.num_entries, wq.pad)?;
-                Self::WqSet { port, conn, rq: ReceiveQueue::new(&dev.binding.enter()?, entries)? }
+                Self::WqSet { port, conn, rq: ReceiveQueue::new(&*dev.binding.enter()?, entries)? }
             }
             uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
             uapi::HL_NIC_OP_CQ_CREATE => {
                 let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(create.num_entries, create.pad)?;
-                let ring = Cq::alloc_ring(&dev.binding.enter()?, entries)?;
+                let ring = Cq::alloc_ring(&*dev.binding.enter()?, entries)?;
                 Self::CqCreate { port, entries, ring }
             }
             uapi::HL_NIC_OP_CQ_DESTROY => Self::CqDestroy { port, cq },

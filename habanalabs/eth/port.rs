@@ -14,6 +14,7 @@ use core::{
 use kernel::{
     dma::CoherentAllocation,
     devres::BindingGuard,
+    dma_read, dma_write,
     fmt,
     io::poll::read_poll_timeout,
     irq::{Handler, IrqReturn},
@@ -172,8 +173,8 @@ impl Port {
         bound: &BindingGuard<'_>,
     ) -> Result<(CoherentAllocation<TxDesc>, CoherentAllocation<RxDesc>)> {
         Ok((
-            CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
-            CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
+            CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
+            CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
         ))
     }
 
@@ -283,7 +284,7 @@ impl Port {
                 buf_len: (len as u16).to_le(),
                 ..Default::default()
             };
-            if self.rx_descs.write(slot, desc).is_err() {
+            if dma_write!(self.rx_descs[slot] = desc).is_err() {
                 break;
             }
             rx.slots[slot] = Some(mapped);
@@ -426,7 +427,7 @@ impl Port {
             };
             done += 1;
             let Some((m, slot)) = next else { continue };
-            let desc = self.rx_descs.read(slot).unwrap_or_default();
+            let desc = dma_read!(self.rx_descs[slot]).unwrap_or_default();
             let (len, status) = (u32::from(u16::from_le(desc.len)), u16::from_le(desc.status));
             let mut skb = m.unmap();
             if status & regs::RX_DONE == 0 || !(FRAME_MIN..=room).contains(&len) || skb.put(len).is_err() {
@@ -493,8 +494,8 @@ impl Port {
         // own if it leaked.
         const ETHERTYPE: [u8; 2] = [0x88, 0xb5];
         let bound = self.nic.bound()?;
-        let frame = CoherentAllocation::<u8>::alloc(&bound, LEN, GFP_KERNEL)?;
-        let echo = CoherentAllocation::<u8>::alloc(&bound, LEN, GFP_KERNEL)?;
+        let frame = CoherentAllocation::<u8>::alloc_coherent(&bound, LEN, GFP_KERNEL)?;
+        let echo = CoherentAllocation::<u8>::alloc_coherent(&bound, LEN, GFP_KERNEL)?;
         drop(bound);
         let pattern = |i: usize| match i {
             0..=5 | 6..=11 => mac[i % 6],
@@ -502,19 +503,19 @@ impl Port {
             _ => (i as u8).wrapping_mul(29) ^ self.index,
         };
         for i in 0..LEN {
-            frame.write(i, pattern(i))?;
+            dma_write!(frame[i] = pattern(i))?;
         }
         // Two-entry rings with one descriptor each, from where the device's indices are.
         const SIZE: u32 = 2;
         let (tx_at, rx_at) = (self.read(regs::TX_CI)?, self.read(regs::RX_CI)?);
         let slot = |at: u32| (at & (SIZE - 1)) as usize;
-        self.rx_descs.write(
-            slot(rx_at),
-            RxDesc { addr: echo.dma_handle().to_le(), buf_len: (LEN as u16).to_le(), ..Default::default() },
+        dma_write!(
+            self.rx_descs[slot(rx_at)] =
+                RxDesc { addr: echo.dma_handle().to_le(), buf_len: (LEN as u16).to_le(), ..Default::default() }
         )?;
-        self.tx_descs.write(
-            slot(tx_at),
-            TxDesc { addr: frame.dma_handle().to_le(), len: (LEN as u16).to_le(), ..Default::default() },
+        dma_write!(
+            self.tx_descs[slot(tx_at)] =
+                TxDesc { addr: frame.dma_handle().to_le(), len: (LEN as u16).to_le(), ..Default::default() }
         )?;
         let (tx_base, rx_base) = (self.tx_descs.dma_handle(), self.rx_descs.dma_handle());
         self.write(regs::IRQ_MASK, regs::IRQ_ALL)?;
@@ -546,10 +547,10 @@ impl Port {
             dev_info!(dev.as_dev(), "loopback self-test: {}\n", why);
             return Ok(false);
         }
-        let desc = self.rx_descs.read(slot(rx_at)).ok_or(EIO)?;
+        let desc = dma_read!(self.rx_descs[slot(rx_at)]).map_err(|_| EIO)?;
         let intact = u16::from_le(desc.status) & regs::RX_DONE != 0
             && usize::from(u16::from_le(desc.len)) == LEN
-            && (0..LEN).all(|i| echo.read(i) == Some(pattern(i)));
+            && (0..LEN).all(|i| dma_read!(echo[i]).ok() == Some(pattern(i)));
         if !intact {
             dev_info!(dev.as_dev(), "loopback self-test: the frame came back changed\n");
         }
@@ -604,7 +605,7 @@ impl Operations for Port {
         }
         let slot = tx.slot(tx.pi);
         let desc = TxDesc { addr: mapped.dma_address().to_le(), len: (len as u16).to_le(), prio, ..Default::default() };
-        if port.tx_descs.write(slot, desc).is_err() {
+        if dma_write!(port.tx_descs[slot] = desc).is_err() {
             drop(tx);
             mapped.unmap().drop_reason(DropReason::NotSpecified);
             return;
