@@ -7,6 +7,7 @@
 use crate::{bindings, build_assert, ffi::c_void, prelude::*};
 
 pub mod poll;
+pub mod register;
 
 /// The address and length of an IO mapping, with `SIZE` the length known at compile time.
 ///
