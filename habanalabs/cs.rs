@@ -2,8 +2,18 @@
 
 //! Command submissions: jobs on several queues that complete, fail or time out together.
 
-use core::sync::atomic::{AtomicU32, Ordering};
-use kernel::{new_mutex, prelude::*, sync::{Completion, Mutex}, time::Ktime, uapi};
+use core::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{Completion, Mutex},
+    uapi,
+};
+
+use crate::deadline::Deadline;
 
 /// How a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +39,7 @@ pub(crate) struct Cs {
     pub(crate) seq: u64,
     /// Queues it has jobs on, a bit each.
     pub(crate) queues: u32,
-    deadline: Ktime,
+    deadline: Deadline,
     remaining: AtomicU32,
     #[pin]
     failure: Mutex<Option<Failure>>,
@@ -39,9 +49,7 @@ pub(crate) struct Cs {
 
 impl Cs {
     pub(crate) fn new(seq: u64, queues: u32, jobs: u32, timeout_ms: u32) -> impl PinInit<Self> {
-        let deadline = Ktime::from_raw(
-            Ktime::ktime_get().to_ns() + i64::from(timeout_ms) * kernel::time::NSEC_PER_MSEC,
-        );
+        let deadline = Deadline::after(Duration::from_millis(timeout_ms.into()));
         pin_init!(Self {
             seq,
             queues,
@@ -62,7 +70,11 @@ impl Cs {
         if let Some((cause, info)) = cause {
             let mut failure = self.failure.lock();
             if failure.is_none() {
-                *failure = Some(Failure::Aborted { cause, queue: queue as u32, info });
+                *failure = Some(Failure::Aborted {
+                    cause,
+                    queue: queue as u32,
+                    info,
+                });
             }
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -81,12 +93,12 @@ impl Cs {
 
     /// Whether the submission is still running past its deadline.
     pub(crate) fn expired(&self) -> bool {
-        !self.is_done() && (Ktime::ktime_get() - self.deadline).to_ns() >= 0
+        !self.is_done() && self.deadline.passed()
     }
 
-    /// Nanoseconds left before the deadline (0 if passed).
-    pub(crate) fn ns_left(&self) -> i64 {
-        (self.deadline - Ktime::ktime_get()).to_ns().max(0)
+    /// When the submission times out.
+    pub(crate) fn deadline(&self) -> Deadline {
+        self.deadline
     }
 
     pub(crate) fn completion(&self) -> &Completion {

@@ -4,20 +4,14 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    auxiliary, c_str, device,
-    devres::Devres,
-    fmt,
-    miscdevice::Registration,
-    pci,
-    prelude::*,
-    str::CString,
-    sync::Arc,
+    auxiliary, c_str, device, devres::Devres, fmt, miscdevice::Registration, pci, prelude::*,
+    str::CString, sync::Arc,
 };
 
 use crate::{
     device::HlDevice,
     file::{self, ComputeNode, ControlNode},
-    nic::{EthKind, NicDevice},
+    nic::EthKind,
 };
 
 /// Red Hat's ivshmem function, which the device model is attached through. Probe checks the
@@ -42,7 +36,12 @@ fn take_number() -> Result<u32> {
         if n >= u32::BITS {
             return Err(ENOSPC);
         }
-        match NODE_NUMBERS.compare_exchange(used, used | 1 << n, Ordering::AcqRel, Ordering::Relaxed) {
+        match NODE_NUMBERS.compare_exchange(
+            used,
+            used | 1 << n,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
             Ok(_) => return Ok(n),
             Err(now) => used = now,
         }
@@ -95,8 +94,8 @@ impl pci::Driver for HlDriver {
         let parent = pdev.as_ref();
         KBox::pin_init(
             try_pin_init!(Self {
-                _eth: if dev.identity.port_mask != 0 {
-                    Some(auxiliary::Registration::new(pdev.as_ref(), n, NicDevice::new(dev.clone()))?)
+                _eth: if dev.identity().port_mask != 0 {
+                    Some(auxiliary::Registration::new(pdev.as_ref(), n, dev.nic().clone())?)
                 } else {
                     None
                 },

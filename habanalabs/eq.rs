@@ -15,7 +15,10 @@ use kernel::{
     uapi,
 };
 
-use crate::{hw::Hw, regs};
+use crate::{
+    hw::Hw,
+    regs::{EQE_HDR, EQ_BASE, EQ_CI, EQ_CTL, EQ_LOST, EQ_SIZE},
+};
 
 /// Entries in the ring.
 const EQ_ENTRIES: usize = 256;
@@ -31,13 +34,10 @@ pub(crate) struct EqEntry {
     info: u64,
 }
 
-// SAFETY: Plain integers, no padding: every bit pattern is valid and fully initialised.
+// SAFETY: Plain integers without padding: every bit pattern is valid.
 unsafe impl FromBytes for EqEntry {}
-// SAFETY: As above.
+// SAFETY: Plain integers without padding: all bytes are initialised.
 unsafe impl AsBytes for EqEntry {}
-
-const READY: u32 = 1 << 31;
-const TYPE_QMAN_ERROR: u32 = 1;
 
 /// The ring and what it has reported since the driver bound.
 pub(crate) struct EventQueue {
@@ -64,22 +64,28 @@ impl EventQueue {
     /// Hands the ring to the device (after a reset: empty).
     pub(crate) fn start(&self, hw: &Hw) -> Result {
         for i in 0..EQ_ENTRIES {
-            dma_write!(self.ring[i] = EqEntry { hdr: 0, cause: 0, info: 0 })?;
+            dma_write!(self.ring[i] = EqEntry {
+                    hdr: 0,
+                    cause: 0,
+                    info: 0,
+                })?;
         }
         self.ci.store(0, Ordering::Relaxed);
         let regs = hw.regs()?;
         let base = self.ring.dma_handle();
-        regs.write32(base as u32, regs::EQ_BASE_LO);
-        regs.write32((base >> 32) as u32, regs::EQ_BASE_HI);
-        regs.write32(EQ_ENTRIES as u32, regs::EQ_SIZE);
-        regs.write32(0, regs::EQ_CI);
-        regs.write32(regs::CTL_ENABLE, regs::EQ_CTL);
+        EQ_BASE::from(base).write(&regs);
+        EQ_SIZE::from(EQ_ENTRIES as u32).write(&regs);
+        EQ_CI::default().write(&regs);
+        EQ_CTL::default().set_enable(true).write(&regs);
         Ok(())
     }
 
     /// Events counted by cause (index 0: causes this driver does not know), and events lost.
     pub(crate) fn counts(&self) -> ([u64; uapi::HL_EVENT_COUNT as usize], u64) {
-        (self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)), self.lost.load(Ordering::Relaxed))
+        (
+            self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)),
+            self.lost.load(Ordering::Relaxed),
+        )
     }
 
     /// Consumes the entries the device has written.
@@ -87,7 +93,7 @@ impl EventQueue {
         let mut ci = self.ci.load(Ordering::Relaxed);
         loop {
             let index = ci as usize % EQ_ENTRIES;
-            if dma_read!(self.ring[index])?.hdr & READY == 0 {
+            if !EQE_HDR::from(dma_read!(self.ring[index])?.hdr).ready() {
                 break;
             }
             // The device writes the entry, then its READY bit: read the rest after seeing it.
@@ -99,15 +105,18 @@ impl EventQueue {
         }
         self.ci.store(ci, Ordering::Relaxed);
         let regs = hw.regs()?;
-        regs.write32(ci, regs::EQ_CI);
-        self.lost.store(u64::from(regs.read32(regs::EQ_LOST)), Ordering::Relaxed);
+        EQ_CI::from(ci).write(&regs);
+        self.lost.store(
+            u64::from(u32::from(EQ_LOST::read(&regs))),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 
     fn record(&self, entry: &EqEntry) {
-        let ty = entry.hdr & 0xffff;
-        let queue = (entry.hdr >> 16) & 0xff;
-        let known = ty == TYPE_QMAN_ERROR && entry.cause < uapi::HL_EVENT_COUNT;
+        let hdr = EQE_HDR::from(entry.hdr);
+        let (ty, queue) = (hdr.kind(), hdr.queue());
+        let known = ty == EQE_HDR::QMAN_ERROR && entry.cause < uapi::HL_EVENT_COUNT;
         let slot = if known { entry.cause as usize } else { 0 };
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
         if self.logged.fetch_add(1, Ordering::Relaxed) < EVENTS_LOGGED {

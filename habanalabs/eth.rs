@@ -9,12 +9,16 @@ use kernel::{auxiliary, c_str, device, irq, net::dev::Registration, prelude::*};
 
 use crate::nic::{EthKind, NicDevice, MAX_PORTS};
 
+mod config;
 mod dcb;
 mod ethtool;
 mod port;
 mod regs;
+mod selftest;
+mod txrx;
 
-use port::{Port, PortIrq};
+use port::Port;
+use txrx::{Descriptors, PortIrq};
 
 /// A port's netdev and interrupt, freed in this order.
 struct PortEntry {
@@ -33,10 +37,10 @@ impl auxiliary::Driver for EthDriver {
     fn probe(adev: &auxiliary::Device<device::Core>, nic: &NicDevice) -> Result<Pin<KBox<Self>>> {
         let mut ports = KVec::new();
         for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
-            let rings = Port::alloc_rings(&nic.bound()?)?;
-            let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, rings), |b| {
+            let descs = Descriptors::alloc(&nic.bound()?)?;
+            let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, descs), |b| {
                 b.set_mac(&nic.mac(p));
-                b.set_mtu_range(port::MTU_MIN, port::MTU_MAX);
+                b.set_mtu_range(txrx::MTU_MIN, txrx::MTU_MAX);
                 b.set_dev_port(p.into());
                 b.set_watchdog_timeout(port::WATCHDOG_MS);
                 b.set_ethtool_ops();
@@ -48,11 +52,19 @@ impl auxiliary::Driver for EthDriver {
                     nic.irq(adev, p)?,
                     irq::Flags::TRIGGER_NONE,
                     c_str!("habanalabs-eth"),
-                    PortIrq { dev: netdev.handle() },
+                    PortIrq {
+                        dev: netdev.handle(),
+                    },
                 ),
                 GFP_KERNEL,
             )?;
-            ports.push(PortEntry { _irq: irq, _netdev: netdev }, GFP_KERNEL)?;
+            ports.push(
+                PortEntry {
+                    _irq: irq,
+                    _netdev: netdev,
+                },
+                GFP_KERNEL,
+            )?;
         }
         dev_info!(adev.as_ref(), "{} ports\n", ports.len());
         Ok(KBox::pin(Self { _ports: ports }, GFP_KERNEL)?)

@@ -10,16 +10,20 @@ use kernel::{auxiliary, pci, prelude::*};
 
 mod cb;
 mod context;
+mod control;
 mod cs;
+mod deadline;
 mod device;
 mod driver;
 mod eq;
 mod eth;
 mod file;
 mod hw;
+mod identity;
 mod info;
 mod ioctl;
 mod mailbox;
+mod marshal;
 mod memory;
 mod nic;
 mod qman;
@@ -46,6 +50,9 @@ impl kernel::Module for HabanalabsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let eth = KBox::pin_init(auxiliary::DriverRegistration::new(module), GFP_KERNEL)?;
         let pci = KBox::pin_init(pci::Registration::new(module), GFP_KERNEL)?;
-        Ok(Self { _pci: pci, _eth: eth })
+        Ok(Self {
+            _pci: pci,
+            _eth: eth,
+        })
     }
 }

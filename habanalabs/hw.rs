@@ -7,7 +7,7 @@
 
 use kernel::{devres::Devres, pci::Bar, prelude::*, revocable::RevocableGuard};
 
-use crate::regs::{self, IVSHMEM_SIZE, REGS_SIZE};
+use crate::regs::{DOORBELL, IVSHMEM_SIZE, REGS_SIZE};
 
 /// The register windows of one device.
 pub(crate) struct Hw {
@@ -22,7 +22,11 @@ impl Hw {
         ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
         model_peer: u16,
     ) -> Self {
-        Self { regs, ivshmem, model_peer }
+        Self {
+            regs,
+            ivshmem,
+            model_peer,
+        }
     }
 
     /// The BAR2 register window. The guard holds an RCU read lock: do not sleep with it.
@@ -33,7 +37,10 @@ impl Hw {
     /// Rings doorbell `vector` of the device.
     pub(crate) fn ring(&self, vector: u16) -> Result {
         let bar = self.ivshmem.try_access().ok_or(ENODEV)?;
-        bar.write32(regs::doorbell(self.model_peer, vector), regs::IVSHMEM_DOORBELL);
+        DOORBELL::default()
+            .set_peer(self.model_peer)
+            .set_vector(vector)
+            .write(&bar);
         Ok(())
     }
 }

@@ -6,18 +6,20 @@ use kernel::{prelude::*, uaccess::UserSlice, uapi};
 
 use crate::{
     device::HlDevice,
-    ioctl::{as_bytes, Arg, AsBytes},
-    regs::{self, Engine},
+    marshal::{as_bytes, Arg, UapiOut},
+    regs::{self, QMAN_ENGINE},
 };
 
 /// Copies `value` to the caller's buffer, at most `return_size` bytes of it.
-fn reply<T: AsBytes>(args: &uapi::hl_info_args, value: &T) -> Result {
+fn reply<T: UapiOut>(args: &uapi::hl_info_args, value: &T) -> Result {
     if args.return_size == 0 {
         return Err(EINVAL);
     }
     let bytes = as_bytes(value);
     let len = bytes.len().min(args.return_size as usize);
-    UserSlice::new(args.return_pointer as usize, len).writer().write_slice(&bytes[..len])
+    UserSlice::new(args.return_pointer as usize, len)
+        .writer()
+        .write_slice(&bytes[..len])
 }
 
 fn card_name() -> [u8; 32] {
@@ -28,11 +30,12 @@ fn card_name() -> [u8; 32] {
 }
 
 pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<()> {
-    let id = &dev.identity;
+    let id = dev.identity();
     match args.op {
         uapi::HL_INFO_HW_IP_INFO => {
             let mask = |kind| {
                 dev.queues()
+                    .iter()
                     .filter(|q| q.engine.kind() == kind)
                     .fold(0u32, |m, q| m | 1 << q.engine.index())
             };
@@ -42,10 +45,10 @@ pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<
                 dram_size: id.dram_size,
                 device_id: u32::from(id.chip.chip()),
                 revision: u32::from(id.chip.revision()),
-                model_version: id.version.0,
+                model_version: id.version.into(),
                 queue_count: id.num_queues as u32,
-                dma_enabled_mask: mask(Engine::DMA),
-                tpc_enabled_mask: mask(Engine::TPC),
+                dma_enabled_mask: mask(QMAN_ENGINE::DMA),
+                tpc_enabled_mask: mask(QMAN_ENGINE::TPC),
                 port_mask: id.port_mask,
                 nic_conns_per_port: id.rdma.map_or(0, |r| r.conns),
                 nic_cqs_per_port: id.rdma.map_or(0, |r| r.cqs),
@@ -57,19 +60,20 @@ pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<
             reply(&args, &info)
         }
         uapi::HL_INFO_HW_EVENTS => {
-            let (count, lost) = dev.eq.counts();
+            let (count, lost) = dev.eq().counts();
             reply(&args, &uapi::hl_info_hw_events { count, lost })
         }
         uapi::HL_INFO_DRAM_USAGE => {
-            let free = dev.dram.lock().available();
+            let dram = dev.dram();
+            let free = dram.available();
             let usage = uapi::hl_info_dram_usage {
                 dram_free_mem: free,
-                ctx_dram_mem: id.dram_size - free,
+                ctx_dram_mem: dram.size() - free,
             };
             reply(&args, &usage)
         }
         uapi::HL_INFO_DEVICE_STATUS => {
-            let status = if dev.hw.regs().is_ok() {
+            let status = if dev.hw().regs().is_ok() {
                 uapi::HL_DEVICE_STATUS_OPERATIONAL
             } else {
                 uapi::HL_DEVICE_STATUS_MALFUNCTION
@@ -84,7 +88,10 @@ pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<
             reply(&args, &clk)
         }
         uapi::HL_INFO_MAC_ADDR => {
-            let mut mac = uapi::hl_info_mac_addr { port_mask: u64::from(id.port_mask), ..Default::default() };
+            let mut mac = uapi::hl_info_mac_addr {
+                port_mask: u64::from(id.port_mask),
+                ..Default::default()
+            };
             for (dst, src) in mac.addr.iter_mut().zip(id.macs.iter()) {
                 dst[..6].copy_from_slice(src);
             }

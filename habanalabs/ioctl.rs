@@ -16,102 +16,19 @@ use kernel::{
     uapi,
 };
 
-use crate::{context::ComputeFile, device::HlDevice, info, rdma::NicOut};
+use crate::{
+    context::ComputeFile,
+    device::HlDevice,
+    info,
+    marshal::{as_bytes, Arg},
+    rdma::NicOut,
+};
 
 /// The largest argument of any command.
 const MAX_ARG: usize = 64;
 
 /// The magic of every command (`'H'`).
 const MAGIC: u32 = b'H' as u32;
-
-/// A uAPI type any bytes make a valid value of.
-///
-/// # Safety
-///
-/// The type must be `repr(C)` plain data: fixed-size integers, arrays of them, and structs and
-/// unions of such, with no implicit padding.
-pub(crate) unsafe trait FromBytes: Copy {}
-
-/// A uAPI type whose every value, however made, has all its bytes initialised.
-///
-/// # Safety
-///
-/// The type must be [`FromBytes`] and hold no union with members of different sizes (which
-/// safe code can set through a small member, leaving bytes uninitialised).
-pub(crate) unsafe trait AsBytes: FromBytes {}
-
-macro_rules! uapi_types {
-    (from_bytes: [$($f:ident),* $(,)?], as_bytes: [$($a:ident),* $(,)?] $(,)?) => {
-        // SAFETY: bindgen's translations of the uAPI header, whose structs and unions are made
-        // of fixed-size integers and arrays of them, with explicit padding fields.
-        $(unsafe impl FromBytes for uapi::$f {})*
-        $(unsafe impl FromBytes for uapi::$a {})*
-        // SAFETY: These hold no union, except `hl_mem_out`, whose members are each one `u64`.
-        $(unsafe impl AsBytes for uapi::$a {})*
-    };
-}
-
-uapi_types!(
-    from_bytes: [hl_mem_in, hl_nic_in, hl_nic_in__bindgen_ty_1, hl_nic_out],
-    as_bytes: [
-        hl_info_args, hl_cb_in, hl_cb_out, hl_cs_in, hl_cs_out, hl_cs_chunk, hl_wait_cs_in,
-        hl_wait_cs_out, hl_mem_out, hl_info_hw_ip_info, hl_info_hw_events, hl_info_dram_usage,
-        hl_info_device_status, hl_info_clk_rate, hl_info_mac_addr, hl_nic_peer, hl_nic_res_ctx,
-        hl_nic_in__bindgen_ty_1__bindgen_ty_1, hl_nic_in__bindgen_ty_1__bindgen_ty_2,
-        hl_nic_in__bindgen_ty_1__bindgen_ty_3,
-    ],
-);
-const _: () = assert!(size_of::<uapi::hl_mem_out>() == size_of::<u64>());
-
-// SAFETY: `()` has no bytes.
-unsafe impl FromBytes for () {}
-// SAFETY: `()` has no bytes.
-unsafe impl AsBytes for () {}
-// SAFETY: Any bit pattern is a valid `u64`, which has no padding.
-unsafe impl FromBytes for u64 {}
-// SAFETY: A `u64` is all initialised bytes.
-unsafe impl AsBytes for u64 {}
-
-/// The bytes of `value`.
-pub(crate) fn as_bytes<T: AsBytes>(value: &T) -> &[u8] {
-    // SAFETY: All of `T`'s bytes are initialised (`AsBytes`).
-    unsafe { core::slice::from_raw_parts(core::ptr::from_ref(value).cast(), size_of::<T>()) }
-}
-
-/// Reads a `T` from the start of `bytes` (which must be long enough).
-pub(crate) fn from_bytes<T: FromBytes>(bytes: &[u8]) -> Result<T> {
-    if bytes.len() < size_of::<T>() {
-        return Err(EINVAL);
-    }
-    // SAFETY: In bounds (checked above); any bit pattern is a valid `T` (`FromBytes`).
-    Ok(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
-}
-
-/// An argument as copied in: a `T`, and the bytes it was read from, for the members of its
-/// unions (which safe code may only read from bytes known to be initialised).
-pub(crate) struct Arg<'a, T> {
-    value: T,
-    bytes: &'a [u8],
-}
-
-impl<'a, T: FromBytes> Arg<'a, T> {
-    fn new(bytes: &'a [u8]) -> Result<Self> {
-        Ok(Self { value: from_bytes(bytes)?, bytes: &bytes[..size_of::<T>()] })
-    }
-
-    /// The `U` at byte `offset` of the argument: one member of a union.
-    pub(crate) fn read<U: FromBytes>(&self, offset: usize) -> Result<U> {
-        from_bytes(self.bytes.get(offset..).ok_or(EINVAL)?)
-    }
-}
-
-impl<T> core::ops::Deref for Arg<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
 
 /// The node a command arrives on.
 pub(crate) enum Node<'a> {
@@ -164,12 +81,54 @@ macro_rules! desc {
 }
 
 const TABLE: [Desc; (uapi::HL_COMMAND_END - uapi::HL_COMMAND_START) as usize] = [
-    desc!(Any, 0x01, uapi::hl_info_args, uapi::hl_info_args, (), info::info),
-    desc!(Compute, 0x02, uapi::hl_cb_args, uapi::hl_cb_in, uapi::hl_cb_out, ComputeFile::cb),
-    desc!(Compute, 0x03, uapi::hl_cs_args, uapi::hl_cs_in, uapi::hl_cs_out, ComputeFile::cs),
-    desc!(Compute, 0x04, uapi::hl_wait_cs_args, uapi::hl_wait_cs_in, uapi::hl_wait_cs_out, ComputeFile::wait_cs),
-    desc!(Compute, 0x05, uapi::hl_mem_args, uapi::hl_mem_in, uapi::hl_mem_out, ComputeFile::memory),
-    desc!(Compute, 0x06, uapi::hl_nic_args, uapi::hl_nic_in, NicOut, ComputeFile::nic),
+    desc!(
+        Any,
+        0x01,
+        uapi::hl_info_args,
+        uapi::hl_info_args,
+        (),
+        info::info
+    ),
+    desc!(
+        Compute,
+        0x02,
+        uapi::hl_cb_args,
+        uapi::hl_cb_in,
+        uapi::hl_cb_out,
+        ComputeFile::cb
+    ),
+    desc!(
+        Compute,
+        0x03,
+        uapi::hl_cs_args,
+        uapi::hl_cs_in,
+        uapi::hl_cs_out,
+        ComputeFile::cs
+    ),
+    desc!(
+        Compute,
+        0x04,
+        uapi::hl_wait_cs_args,
+        uapi::hl_wait_cs_in,
+        uapi::hl_wait_cs_out,
+        ComputeFile::wait_cs
+    ),
+    desc!(
+        Compute,
+        0x05,
+        uapi::hl_mem_args,
+        uapi::hl_mem_in,
+        uapi::hl_mem_out,
+        ComputeFile::memory
+    ),
+    desc!(
+        Compute,
+        0x06,
+        uapi::hl_nic_args,
+        uapi::hl_nic_in,
+        NicOut,
+        ComputeFile::nic
+    ),
 ];
 
 /// Runs command `cmd` with its argument at user address `arg`, arriving on `node`.

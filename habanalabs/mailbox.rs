@@ -5,16 +5,18 @@
 
 use core::time::Duration;
 use kernel::{
+    c_str, device,
     io::poll::read_poll_timeout,
-    new_mutex,
+    irq::{self, IrqReturn},
+    new_mutex, pci,
     prelude::*,
-    sync::{Completion, Mutex},
-    time::{msecs_to_jiffies, Ktime},
+    sync::{Arc, Completion, Mutex},
 };
 
 use crate::{
+    deadline::Deadline,
     hw::Hw,
-    regs::{self, Opcode, Regs, Status},
+    regs::{self, Opcode, Status, CMD, CMD_ARG, CMD_DONE_SEQ, CMD_SEQ, CMD_STATUS},
 };
 
 /// How long the device may take for any command.
@@ -27,7 +29,12 @@ pub(crate) enum Command {
     /// Return the device to its power-on state.
     Reset,
     /// Copy `size` bytes from host `src` through device memory at `dev_offset` to host `dst`.
-    DmaSelftest { src: u64, dst: u64, dev_offset: u64, size: u64 },
+    DmaSelftest {
+        src: u64,
+        dst: u64,
+        dev_offset: u64,
+        size: u64,
+    },
     /// Abort what QMAN `queue` runs, drop its queued jobs and return it to power-on state.
     QmanReset { queue: u64 },
     /// Disable NIC port `port` and wait until it no longer touches host memory.
@@ -52,10 +59,15 @@ impl Command {
         }
     }
 
-    fn args(&self) -> [u64; regs::CMD_ARGS] {
+    fn args(&self) -> [u64; CMD_ARG::COUNT] {
         match *self {
-            Self::Reset => [0; regs::CMD_ARGS],
-            Self::DmaSelftest { src, dst, dev_offset, size } => [src, dst, dev_offset, size],
+            Self::Reset => [0; CMD_ARG::COUNT],
+            Self::DmaSelftest {
+                src,
+                dst,
+                dev_offset,
+                size,
+            } => [src, dst, dev_offset, size],
             Self::QmanReset { queue } => [queue, 0, 0, 0],
             Self::PortStop { port } => [port, 0, 0, 0],
             Self::ConnReset { port, conn } => [port, conn, 0, 0],
@@ -65,31 +77,74 @@ impl Command {
 }
 
 /// How to wait for a command.
-pub(crate) enum Wait<'a> {
+enum Wait {
     /// Poll the device; for when interrupts are not set up (yet).
     Poll,
-    /// Sleep until the vector 0 handler signals this completion.
-    Irq(&'a Completion),
+    /// Sleep until the vector 0 handler signals completion.
+    Irq,
 }
 
-/// The mailbox and the sequence number of the last command posted.
+/// The control interrupt (vector 0): signals mailbox completions.
+#[pin_data]
+struct ControlIrq {
+    #[pin]
+    done: Completion,
+}
+
+impl irq::Handler for ControlIrq {
+    fn handle(&self) -> IrqReturn {
+        self.done.complete();
+        IrqReturn::Handled
+    }
+}
+
+/// The mailbox, its interrupt and the sequence number of the last command posted.
 #[pin_data]
 pub(crate) struct Mailbox {
+    #[pin]
+    irq: irq::Registration<ControlIrq>,
+    hw: Arc<Hw>,
     #[pin]
     last_seq: Mutex<u32>,
 }
 
 impl Mailbox {
     /// Takes over the mailbox, continuing from the last sequence number the device completed
-    /// (an earlier driver instance may have used it).
-    pub(crate) fn new(regs: &Regs) -> impl PinInit<Self> {
-        let last = regs.read32(regs::CMD_DONE_SEQ);
-        pin_init!(Self { last_seq <- new_mutex!(last) })
+    /// (an earlier driver instance may have used it), and registers its interrupt.
+    pub(crate) fn new<'a>(
+        pdev: &'a pci::Device<device::Core>,
+        hw: Arc<Hw>,
+    ) -> Result<impl PinInit<Self, Error> + 'a> {
+        let regs = hw.regs()?;
+        let last = CMD_DONE_SEQ::read(&regs).into();
+        drop(regs);
+        let irq = pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?;
+        Ok(try_pin_init!(Self {
+            irq <- irq::Registration::new(
+                irq,
+                irq::Flags::TRIGGER_NONE,
+                c_str!("habanalabs-control"),
+                try_pin_init!(ControlIrq { done <- Completion::new() }),
+            ),
+            hw,
+            last_seq <- new_mutex!(last),
+        }? Error))
     }
 
-    /// Runs `command` and returns when the device reports it done, with its status as the
-    /// result.
-    pub(crate) fn run(&self, hw: &Hw, command: Command, wait: Wait<'_>) -> Result {
+    /// Runs `command`, waiting for it by interrupt, and returns its status as the result.
+    pub(crate) fn run(&self, command: Command) -> Result {
+        self.exec(command, Wait::Irq)
+    }
+
+    /// Runs `command`, polling for its end; for probe's reset, which comes before any
+    /// interrupt, and for unbind's.
+    pub(crate) fn run_polled(&self, command: Command) -> Result {
+        self.exec(command, Wait::Poll)
+    }
+
+    fn exec(&self, command: Command, wait: Wait) -> Result {
+        let hw = &self.hw;
+        let done = &self.irq.handler().done;
         let mut last = self.last_seq.lock();
         let seq = match last.wrapping_add(1) {
             0 => 1,
@@ -98,37 +153,41 @@ impl Mailbox {
         {
             let regs = hw.regs()?;
             for (i, arg) in command.args().into_iter().enumerate() {
-                regs.try_write32(arg as u32, regs::CMD_ARG0 + 8 * i)?;
-                regs.try_write32((arg >> 32) as u32, regs::CMD_ARG0 + 8 * i + 4)?;
+                CMD_ARG::from(arg).try_write_at(&regs, i)?;
             }
-            regs.write32(regs::cmd(command.opcode(), matches!(wait, Wait::Irq(_))), regs::CMD);
-            if let Wait::Irq(done) = wait {
+            CMD::default()
+                .set_opcode(command.opcode() as u8)
+                .set_irq(matches!(wait, Wait::Irq))
+                .write(&regs);
+            if let Wait::Irq = wait {
                 done.reinit();
             }
-            regs.write32(seq, regs::CMD_SEQ);
+            CMD_SEQ::from(seq).write(&regs);
         }
         *last = seq;
         hw.ring(regs::VECTOR_CONTROL)?;
 
-        let is_done = || -> Result<bool> { Ok(hw.regs()?.read32(regs::CMD_DONE_SEQ) == seq) };
+        let is_done = || -> Result<bool> {
+            let regs = hw.regs()?;
+            Ok(u32::from(CMD_DONE_SEQ::read(&regs)) == seq)
+        };
         match wait {
             Wait::Poll => {
                 read_poll_timeout(is_done, |&done| done, POLL_INTERVAL, TIMEOUT)?;
             }
-            Wait::Irq(done) => {
-                let start = Ktime::ktime_get();
+            Wait::Irq => {
+                let deadline = Deadline::after(TIMEOUT);
                 // The completion may be stale (a late interrupt of an earlier command), so the
                 // sequence number decides.
                 while !is_done()? {
-                    let elapsed_ms = (Ktime::ktime_get() - start).to_ms();
-                    let left_ms = TIMEOUT.as_millis() as i64 - elapsed_ms;
-                    if left_ms <= 0 {
+                    if deadline.passed() {
                         return Err(ETIMEDOUT);
                     }
-                    let _ = done.wait_timeout(msecs_to_jiffies(left_ms as u32));
+                    let _ = done.wait_timeout(deadline.sleep());
                 }
             }
         }
-        Status::from_raw(hw.regs()?.read32(regs::CMD_STATUS))?.to_result()
+        let regs = hw.regs()?;
+        Status::from_raw(CMD_STATUS::read(&regs).into())?.to_result()
     }
 }

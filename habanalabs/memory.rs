@@ -7,9 +7,19 @@ use kernel::{
     device::{self, Bound},
     dma::{CoherentAllocation, UserPages},
     dma_write,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
+    sync::Mutex,
 };
+
+use crate::{
+    hw::Hw,
+    regs::{self, HOST_VA, MMU_CTL, MMU_ROOT, PTE},
+};
+
+/// Device memory and host mappings are managed in pages of this size, the MMU's.
+pub(crate) const GRANULE: u64 = 4096;
 
 /// A first-fit allocator of ranges in `[0, size)`.
 pub(crate) struct RangeAllocator {
@@ -61,9 +71,17 @@ impl RangeAllocator {
 
     /// Returns `[start, start + len)`, which `alloc` handed out, to the free list.
     pub(crate) fn free(&mut self, start: u64, len: u64) -> Result {
-        let end = start.checked_add(len).filter(|&e| e <= self.size).ok_or(EINVAL)?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e <= self.size)
+            .ok_or(EINVAL)?;
         let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let prev = self.free.iter().filter(|(&s, _)| s < start).last().map(|(&s, &l)| (s, l));
+        let prev = self
+            .free
+            .iter()
+            .filter(|(&s, _)| s < start)
+            .last()
+            .map(|(&s, &l)| (s, l));
         let next = self.free.get(&end).copied();
         let (mut start, mut len) = (start, len);
         if let Some((ps, pl)) = prev.filter(|&(ps, pl)| ps + pl == start) {
@@ -80,11 +98,73 @@ impl RangeAllocator {
     }
 }
 
+/// The device's memory (DRAM): what no context holds.
+#[pin_data]
+pub(crate) struct Dram {
+    size: u64,
+    #[pin]
+    free: Mutex<RangeAllocator>,
+}
+
+/// A range of device memory taken from [`Dram`]. Not `Clone`: only its holder gives it back,
+/// once, with [`Dram::free`]; a block dropped instead stays allocated until the device goes.
+pub(crate) struct DramBlock {
+    offset: u64,
+    size: u64,
+}
+
+impl DramBlock {
+    /// The block's device address.
+    pub(crate) fn addr(&self) -> u64 {
+        regs::DRAM_ADDR_BASE + self.offset
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether `[addr, addr + size)` lies in the block.
+    pub(crate) fn contains(&self, addr: u64, size: u64) -> bool {
+        let end = addr.checked_add(size);
+        addr >= self.addr() && end.is_some_and(|end| end <= self.addr() + self.size)
+    }
+}
+
+impl Dram {
+    pub(crate) fn new(size: u64) -> Result<impl PinInit<Self>> {
+        let free = RangeAllocator::new(size)?;
+        Ok(pin_init!(Self { size, free <- new_mutex!(free) }))
+    }
+
+    /// Takes `size` bytes (rounded up to whole granules, not zero).
+    pub(crate) fn alloc(&self, size: u64) -> Result<DramBlock> {
+        let size = size
+            .checked_next_multiple_of(GRANULE)
+            .filter(|&s| s > 0)
+            .ok_or(EINVAL)?;
+        let offset = self.free.lock().alloc(size, GRANULE)?;
+        Ok(DramBlock { offset, size })
+    }
+
+    /// Gives `block` back; without memory for the free list, it stays allocated.
+    pub(crate) fn free(&self, block: DramBlock) -> Result {
+        // The block came from this allocator and comes back once (it is not `Clone`).
+        self.free.lock().free(block.offset, block.size)
+    }
+
+    /// Bytes no context holds.
+    pub(crate) fn available(&self) -> u64 {
+        self.free.lock().available()
+    }
+
+    /// The memory's size.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 /// Entries per MMU table; each table is one 4 KiB page.
 const ENTRIES: usize = 512;
-const PRESENT: u64 = 1 << 0;
-const WRITABLE: u64 = 1 << 1;
-const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 /// Host addresses the MMU translates: 2^39 bytes.
 pub(crate) const HOST_VA_SIZE: u64 = 1 << 39;
 
@@ -104,7 +184,10 @@ impl Table {
                 children.push(None, GFP_KERNEL)?;
             }
         }
-        Ok(Self { mem: CoherentAllocation::alloc_coherent(dev, ENTRIES, GFP_KERNEL)?, children })
+        Ok(Self {
+            mem: CoherentAllocation::alloc_coherent(dev, ENTRIES, GFP_KERNEL)?,
+            children,
+        })
     }
 
     /// The table below entry `index`, created if missing.
@@ -112,7 +195,7 @@ impl Table {
         let slot = self.children.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
-            dma_write!(self.mem[index] = (table.mem.dma_handle() & ADDR_MASK) | PRESENT)?;
+            dma_write!(self.mem[index] = PTE::to(table.mem.dma_handle()).into())?;
             *slot = Some(table);
         }
         slot.as_deref_mut().ok_or(EINVAL)
@@ -124,31 +207,39 @@ pub(crate) struct Mmu {
     root: Table,
 }
 
-fn indices(va: u64) -> [usize; 3] {
-    [30, 21, 12].map(|shift| ((va >> shift) as usize) % ENTRIES)
-}
-
 impl Mmu {
     pub(crate) fn new(dev: &device::Device<Bound>) -> Result<Self> {
-        Ok(Self { root: Table::new(dev, false)? })
+        Ok(Self {
+            root: Table::new(dev, false)?,
+        })
     }
 
-    /// The DMA address of the level 0 table.
-    pub(crate) fn root(&self) -> u64 {
-        self.root.mem.dma_handle()
+    /// Points the device's MMU at these tables and turns it on.
+    pub(crate) fn enable(&self, hw: &Hw) -> Result {
+        let regs = hw.regs()?;
+        MMU_ROOT::from(self.root.mem.dma_handle()).write(&regs);
+        MMU_CTL::default().set_enable(true).write(&regs);
+        Ok(())
+    }
+
+    /// Turns the device's MMU off, unless the device is gone.
+    pub(crate) fn disable(hw: &Hw) {
+        if let Ok(regs) = hw.regs() {
+            MMU_CTL::default().write(&regs);
+        }
     }
 
     /// Maps `pages` at host offset `va` (page aligned, inside [`HOST_VA_SIZE`]).
     pub(crate) fn map(&mut self, dev: &device::Device<Bound>, va: u64, pages: &UserPages) -> Result {
         for i in 0..pages.len() {
             let addr = pages.dma_address(i).ok_or(EINVAL)?;
-            let page_va = va + (i as u64) * 4096;
-            let [l0, l1, l2] = indices(page_va);
+            let page_va = va + (i as u64) * GRANULE;
+            let [l0, l1, l2] = HOST_VA::from(page_va).indices();
             let ret = self
                 .root
                 .child(dev, l0, false)
                 .and_then(|t| t.child(dev, l1, true))
-                .and_then(|t| dma_write!(t.mem[l2] = (addr & ADDR_MASK) | PRESENT | WRITABLE));
+                .and_then(|t| dma_write!(t.mem[l2] = PTE::to(addr).set_writable(true).into()));
             if let Err(e) = ret {
                 self.unmap(va, i);
                 return Err(e);
@@ -160,7 +251,7 @@ impl Mmu {
     /// Unmaps `npages` pages at host offset `va`. Tables stay until the context goes.
     pub(crate) fn unmap(&mut self, va: u64, npages: usize) {
         for i in 0..npages {
-            let [l0, l1, l2] = indices(va + (i as u64) * 4096);
+            let [l0, l1, l2] = HOST_VA::from(va + (i as u64) * GRANULE).indices();
             let leaf = self.root.children[l0]
                 .as_deref()
                 .and_then(|t| t.children.get(l1))

@@ -7,23 +7,17 @@
 //! block, counters, the module EEPROM, doorbells, interrupt numbers, the DMA device and the
 //! `PORT_STOP` command. It never touches the compute half, so it could move to drivers/net.
 
-use kernel::{
-    auxiliary, c_str, device,
-    devres::BindingGuard,
-    irq, pci,
-    prelude::*,
-    str::CStr,
-    sync::Arc,
-};
+use kernel::{auxiliary, c_str, device, devres::BindingGuard, irq, pci, prelude::*, str::CStr};
 
-use crate::{device::HlDevice, mailbox::Command, regs};
+use crate::{
+    control::Control,
+    identity::Identity,
+    mailbox::Command,
+    regs::{self, EEPROM_SIZE},
+};
 
 /// Ports a device may have.
 pub(crate) const MAX_PORTS: u8 = kernel::uapi::HL_MAX_PORTS as u8;
-/// The size of a port's register block.
-const PORT_BLOCK: usize = 0x800;
-/// The size of a port's module EEPROM window.
-pub(crate) const EEPROM_SIZE: usize = 0x400;
 
 /// The auxiliary device of the Ethernet half: `habanalabs.eth.N`.
 pub(crate) struct EthKind;
@@ -35,40 +29,49 @@ impl auxiliary::Kind for EthKind {
     type Data = NicDevice;
 }
 
-/// The NIC of one device, as the Ethernet driver sees it.
+/// The NIC of one device, as the Ethernet driver sees it: the Ethernet part of the device,
+/// given what it needs when the device is probed.
 #[derive(Clone)]
 pub(crate) struct NicDevice {
-    dev: Arc<HlDevice>,
+    control: Control,
+    port_mask: u32,
+    version: (u16, u16),
+    macs: [[u8; 6]; MAX_PORTS as usize],
 }
 
 impl NicDevice {
-    pub(crate) fn new(dev: Arc<HlDevice>) -> Self {
-        Self { dev }
+    pub(crate) fn new(control: Control, id: &Identity) -> Self {
+        Self {
+            control,
+            port_mask: id.port_mask,
+            version: (id.version.major(), id.version.minor()),
+            macs: id.macs,
+        }
     }
 
     /// The ports present, a bit each.
     pub(crate) fn port_mask(&self) -> u32 {
-        self.dev.identity.port_mask
+        self.port_mask
     }
 
     /// The device model's version, `(major, minor)`.
     pub(crate) fn version(&self) -> (u16, u16) {
-        (self.dev.identity.version.major(), self.dev.identity.version.minor())
+        self.version
     }
 
     /// Port `port`'s MAC address.
     pub(crate) fn mac(&self, port: u8) -> [u8; 6] {
-        self.dev.identity.macs[usize::from(port)]
+        self.macs[usize::from(port)]
     }
 
     /// The device that does DMA: the PCI function.
     pub(crate) fn dma_device(&self) -> &device::Device {
-        self.dev.pdev().as_ref()
+        self.control.pdev().as_ref()
     }
 
     /// A proof that the PCI function is bound, for DMA allocations; `ENODEV` once unbound.
     pub(crate) fn bound(&self) -> Result<BindingGuard<'_>> {
-        self.dev.binding.enter()
+        self.control.bound()
     }
 
     /// The interrupt of port `port`'s vector, for the Ethernet driver bound to `adev`.
@@ -81,28 +84,30 @@ impl NicDevice {
         pdev.irq_vector(u32::from(regs::vector_port(port)))
     }
 
-    fn reg(port: u8, offset: usize) -> Result<usize> {
-        if port >= MAX_PORTS || offset >= PORT_BLOCK {
-            return Err(EINVAL);
-        }
-        Ok(regs::PORTS + PORT_BLOCK * usize::from(port) + offset)
-    }
-
     /// Reads register `offset` of port `port`. Callable from any context.
     pub(crate) fn read(&self, port: u8, offset: usize) -> Result<u32> {
-        self.dev.hw.regs()?.try_read32(Self::reg(port, offset)?)
+        self.control
+            .hw()
+            .regs()?
+            .try_read32(regs::port_reg(port, offset)?)
     }
 
     /// Writes register `offset` of port `port`. Callable from any context.
     pub(crate) fn write(&self, port: u8, offset: usize, value: u32) -> Result {
-        self.dev.hw.regs()?.try_write32(value, Self::reg(port, offset)?)
+        self.control
+            .hw()
+            .regs()?
+            .try_write32(value, regs::port_reg(port, offset)?)
     }
 
     /// Reads the 64-bit counter at `offset` of port `port`, written by the device as two
     /// halves: reads until the high half is stable.
     pub(crate) fn read64(&self, port: u8, offset: usize) -> Result<u64> {
-        let regs = self.dev.hw.regs()?;
-        let (lo, hi) = (Self::reg(port, offset)?, Self::reg(port, offset + 4)?);
+        let regs = self.control.hw().regs()?;
+        let (lo, hi) = (
+            regs::port_reg(port, offset)?,
+            regs::port_reg(port, offset + 4)?,
+        );
         let mut high = regs.try_read32(hi)?;
         loop {
             let low = regs.try_read32(lo)?;
@@ -116,11 +121,15 @@ impl NicDevice {
 
     /// Reads `buf.len()` bytes of port `port`'s module EEPROM from `offset`.
     pub(crate) fn read_eeprom(&self, port: u8, offset: usize, buf: &mut [u8]) -> Result {
-        if port >= MAX_PORTS || offset.checked_add(buf.len()).is_none_or(|end| end > EEPROM_SIZE) {
+        if port >= MAX_PORTS
+            || offset
+                .checked_add(buf.len())
+                .is_none_or(|end| end > EEPROM_SIZE)
+        {
             return Err(EINVAL);
         }
-        let regs = self.dev.hw.regs()?;
-        let base = regs::EEPROMS + EEPROM_SIZE * usize::from(port) + offset;
+        let regs = self.control.hw().regs()?;
+        let base = regs::eeprom(port, offset);
         for (i, b) in buf.iter_mut().enumerate() {
             *b = regs.try_read8(base + i)?;
         }
@@ -132,11 +141,13 @@ impl NicDevice {
         if port >= MAX_PORTS {
             return Err(EINVAL);
         }
-        self.dev.hw.ring(regs::vector_port(port))
+        self.control.hw().ring(regs::vector_port(port))
     }
 
     /// Disables port `port` and waits until it no longer touches host memory. Sleeps.
     pub(crate) fn stop_port(&self, port: u8) -> Result {
-        self.dev.run(Command::PortStop { port: u64::from(port) })
+        self.control.run(Command::PortStop {
+            port: u64::from(port),
+        })
     }
 }

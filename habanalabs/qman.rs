@@ -7,7 +7,6 @@ use kernel::{
     device,
     dma::{self, CoherentAllocation},
     dma_read, dma_write,
-    irq::{IrqReturn, ThreadedHandler},
     new_mutex, pci,
     prelude::*,
     sync::{Arc, Mutex},
@@ -16,10 +15,14 @@ use kernel::{
 
 use crate::{
     cb::Cb,
+    control::Control,
     cs::{Cs, JobEnd},
     hw::Hw,
-    rdma::CqEvents,
-    regs::{self, Engine},
+    mailbox::Command,
+    regs::{
+        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, PQ_BASE, PQ_PI,
+        PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
+    },
 };
 
 /// Entries of each PQ and CQ: at most this many jobs in flight per queue.
@@ -44,29 +47,23 @@ struct Cqe {
 
 // SAFETY: Plain integers, no padding: every bit pattern is valid and fully initialised.
 unsafe impl FromBytes for Bd {}
-// SAFETY: As above.
+// SAFETY: Plain integers without padding: all bytes are initialised.
 unsafe impl AsBytes for Bd {}
-// SAFETY: As above.
+// SAFETY: Two `u32`s, no padding: every bit pattern is valid.
 unsafe impl FromBytes for Cqe {}
-// SAFETY: As above.
+// SAFETY: Two `u32`s, no padding: all bytes are initialised.
 unsafe impl AsBytes for Cqe {}
 
-const CQE_READY: u32 = 1 << 31;
-
 impl Cqe {
-    fn tag(self) -> usize {
-        (self.ctl & 0xffff) as usize
-    }
-
-    fn status(self) -> u32 {
-        (self.ctl >> 16) & 0xff
+    fn ctl(self) -> CQE_CTL {
+        CQE_CTL::from(self.ctl)
     }
 }
 
 /// A job the device may be running: what it needs stays alive until it completes.
-pub(crate) struct Job {
-    pub(crate) cs: Arc<Cs>,
-    pub(crate) cb: Arc<Cb>,
+struct Job {
+    cs: Arc<Cs>,
+    cb: Arc<Cb>,
 }
 
 struct Ring {
@@ -83,7 +80,7 @@ struct Ring {
 #[pin_data]
 pub(crate) struct Qman {
     pub(crate) index: usize,
-    pub(crate) engine: Engine,
+    pub(crate) engine: QMAN_ENGINE,
     pdev: ARef<pci::Device>,
     pq: CoherentAllocation<Bd>,
     cq: CoherentAllocation<Cqe>,
@@ -92,7 +89,11 @@ pub(crate) struct Qman {
 }
 
 impl Qman {
-    pub(crate) fn new(pdev: &pci::Device<device::Core>, index: usize, engine: Engine) -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(
+        pdev: &pci::Device<device::Core>,
+        index: usize,
+        engine: QMAN_ENGINE,
+    ) -> Result<impl PinInit<Self, Error>> {
         let mut slots = KVec::with_capacity(QUEUE_ENTRIES, GFP_KERNEL)?;
         for _ in 0..QUEUE_ENTRIES {
             slots.push(None, GFP_KERNEL)?;
@@ -111,13 +112,13 @@ impl Qman {
     }
 
     /// Programs the QMAN's rings (empty) and enables it. Jobs still in the ring end as reset.
-    pub(crate) fn start(&self, hw: &Hw) -> Result {
+    fn start(&self, hw: &Hw) -> Result {
         let mut ring = self.ring.lock();
         self.restart(hw, &mut ring)
     }
 
     /// Ends every job in the ring as reset; for after the device dropped them.
-    pub(crate) fn abort_jobs(&self) {
+    fn abort_jobs(&self) {
         Self::end_all(self.index, &mut self.ring.lock());
     }
 
@@ -138,38 +139,41 @@ impl Qman {
             dma_write!(self.cq[i] = Cqe { ctl: 0, info: 0 })?;
         }
         let regs = hw.regs()?;
-        let base = regs::qman(self.index);
-        let pq = self.pq.dma_handle();
-        let cq = self.cq.dma_handle();
-        regs.try_write32(0, base + regs::QMAN_CTL)?;
-        regs.try_write32(pq as u32, base + regs::PQ_BASE_LO)?;
-        regs.try_write32((pq >> 32) as u32, base + regs::PQ_BASE_HI)?;
-        regs.try_write32(QUEUE_ENTRIES as u32, base + regs::PQ_SIZE)?;
-        regs.try_write32(0, base + regs::PQ_PI)?;
-        regs.try_write32(cq as u32, base + regs::CQ_BASE_LO)?;
-        regs.try_write32((cq >> 32) as u32, base + regs::CQ_BASE_HI)?;
-        regs.try_write32(QUEUE_ENTRIES as u32, base + regs::CQ_SIZE)?;
-        regs.try_write32(0, base + regs::CQ_CI)?;
-        regs.try_write32(regs::CTL_ENABLE, base + regs::QMAN_CTL)
+        let block = &QmanBlock(self.index);
+        QMAN_CTL::default().try_write(&regs, block)?;
+        PQ_BASE::from(self.pq.dma_handle()).try_write(&regs, block)?;
+        PQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+        PQ_PI::default().try_write(&regs, block)?;
+        // The CQ's address is not 8-byte aligned in the block: two writes.
+        let (cq_lo, cq_hi) = regs::cq_base(self.cq.dma_handle());
+        cq_lo.try_write(&regs, block)?;
+        cq_hi.try_write(&regs, block)?;
+        CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+        CQ_CI::default().try_write(&regs, block)?;
+        QMAN_CTL::default().set_enable(true).try_write(&regs, block)
     }
 
     /// How many more jobs the queue takes now.
-    pub(crate) fn free_slots(&self) -> usize {
+    fn free_slots(&self) -> usize {
         QUEUE_ENTRIES - self.ring.lock().in_flight
     }
 
     /// Posts `job`, which runs `len` bytes of its CB, and rings the QMAN's doorbell. On error
     /// the job was not posted; once posted, it ends through [`JobEnd`] however it goes.
-    pub(crate) fn push(&self, hw: &Hw, job: Job, len: u32) -> Result {
+    fn push(&self, hw: &Hw, job: Job, len: u32) -> Result {
         let mut ring = self.ring.lock();
         let regs = hw.regs()?;
         let tag = ring.pi as usize % QUEUE_ENTRIES;
         if ring.slots[tag].is_some() {
             return Err(EBUSY);
         }
-        dma_write!(self.pq[tag] = Bd { ptr: job.cb.dma_handle(), len, ctl: tag as u32 })?;
+        dma_write!(self.pq[tag] = Bd {
+                ptr: job.cb.dma_handle(),
+                len,
+                ctl: BD_CTL::default().set_tag(tag as u16).into(),
+            })?;
         let pi = ring.pi.wrapping_add(1);
-        regs.try_write32(pi, regs::qman(self.index) + regs::PQ_PI)?;
+        PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index))?;
         drop(regs);
         ring.slots[tag] = Some(job);
         ring.in_flight += 1;
@@ -181,12 +185,12 @@ impl Qman {
     }
 
     /// Consumes the completions the QMAN has written and ends their jobs.
-    fn reap(&self, hw: &Hw) -> Result {
+    pub(crate) fn reap(&self, hw: &Hw) -> Result {
         let mut ring = self.ring.lock();
         let start = ring.cq_ci;
         loop {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
-            if dma_read!(self.cq[index])?.ctl & CQE_READY == 0 {
+            if !dma_read!(self.cq[index])?.ctl().ready() {
                 break;
             }
             // The QMAN writes `info`, then `ctl` with READY: read it all after seeing READY.
@@ -194,17 +198,30 @@ impl Qman {
             let cqe = dma_read!(self.cq[index])?;
             dma_write!(self.cq[index] = Cqe { ctl: 0, info: 0 })?;
             ring.cq_ci = ring.cq_ci.wrapping_add(1);
-            let tag = cqe.tag();
+            let tag = usize::from(cqe.ctl().tag());
             match ring.slots.get_mut(tag).and_then(Option::take) {
                 Some(job) => {
                     ring.in_flight -= 1;
-                    job.cs.job_done(self.index, JobEnd::Device { status: cqe.status(), info: cqe.info });
+                    job.cs.job_done(
+                        self.index,
+                        JobEnd::Device {
+                            status: cqe.ctl().status().into(),
+                            info: cqe.info,
+                        },
+                    );
                 }
-                None => dev_warn!(self.pdev, "queue {}: completion for unknown tag {}\n", self.index, tag),
+                None => dev_warn!(
+                    self.pdev,
+                    "queue {}: completion for unknown tag {}\n",
+                    self.index,
+                    tag
+                ),
             }
         }
         if ring.cq_ci != start {
-            hw.regs()?.try_write32(ring.cq_ci, regs::qman(self.index) + regs::CQ_CI)?;
+            let regs = hw.regs()?;
+            CQ_CI::from(ring.cq_ci).try_write(&regs, &QmanBlock(self.index))?;
+            drop(regs);
             drop(ring);
             // A QMAN stalled on a full CQ resumes at its next doorbell.
             hw.ring(regs::vector_qman(self.index))?;
@@ -214,7 +231,7 @@ impl Qman {
 
     /// Resets the QMAN through `reset` (the device command), ends its jobs as reset and starts
     /// it again.
-    pub(crate) fn reset(&self, hw: &Hw, reset: impl FnOnce() -> Result) -> Result {
+    fn reset(&self, hw: &Hw, reset: impl FnOnce() -> Result) -> Result {
         let mut ring = self.ring.lock();
         let ret = reset();
         self.restart(hw, &mut ring)?;
@@ -222,21 +239,92 @@ impl Qman {
     }
 }
 
-/// The completion interrupt of one QMAN.
-pub(crate) struct QmanIrq {
-    pub(crate) qman: Arc<Qman>,
-    pub(crate) hw: Arc<Hw>,
-    /// A NIC QMAN's: the waiters of its port's RDMA completion queues, which share the vector.
-    pub(crate) cq_events: Option<Arc<CqEvents>>,
+/// The queues of a device, compute then NIC, and what keeps each submission whole.
+#[pin_data]
+pub(crate) struct Queues {
+    list: KVec<Arc<Qman>>,
+    control: Control,
+    /// Serialises submissions, so each is queued whole or not at all.
+    #[pin]
+    submit: Mutex<()>,
 }
 
-impl ThreadedHandler for QmanIrq {
-    fn handle_threaded(&self) -> IrqReturn {
-        // A failure means the device went away; its jobs end when the driver unbinds.
-        let _ = self.qman.reap(&self.hw);
-        if let Some(events) = &self.cq_events {
-            events.notify();
+impl Queues {
+    pub(crate) fn new(list: KVec<Arc<Qman>>, control: Control) -> impl PinInit<Self> {
+        pin_init!(Self { list, control, submit <- new_mutex!(()) })
+    }
+
+    /// The queue with uAPI index `index`: a compute queue, or the NIC queue of an RDMA port.
+    pub(crate) fn get(&self, index: usize) -> Option<&Arc<Qman>> {
+        self.list.iter().find(|q| q.index == index)
+    }
+
+    /// The queues, compute then NIC.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Qman>> {
+        self.list.iter()
+    }
+
+    /// Starts every queue, empty.
+    pub(crate) fn start(&self) -> Result {
+        self.list
+            .iter()
+            .try_for_each(|qman| qman.start(self.control.hw()))
+    }
+
+    /// Queues the jobs of `cs`, each a queue, a CB and the bytes of it to run, whole or not at
+    /// all: `EBUSY` if a queue has no room for its jobs. `commit` runs once the room is known,
+    /// before the first job is posted. A job that fails to post (the device went away) ends as
+    /// reset.
+    pub(crate) fn submit(
+        &self,
+        cs: &Arc<Cs>,
+        jobs: KVec<(Arc<Qman>, Arc<Cb>, u32)>,
+        commit: impl FnOnce(),
+    ) -> Result {
+        let mut per_queue = [0usize; regs::MAX_QUEUES];
+        for (queue, _, _) in jobs.iter() {
+            per_queue[queue.index] += 1;
         }
-        IrqReturn::Handled
+        let _submit = self.submit.lock();
+        for queue in self.list.iter() {
+            let count = per_queue[queue.index];
+            if count > 0 && queue.free_slots() < count {
+                return Err(EBUSY);
+            }
+        }
+        commit();
+        let mut ret = Ok(());
+        for (queue, cb, len) in jobs {
+            ret = ret.and_then(|_| queue.push(self.control.hw(), Job { cs: cs.clone(), cb }, len));
+            if ret.is_err() {
+                cs.job_done(queue.index, JobEnd::Reset);
+            }
+        }
+        ret
+    }
+
+    /// Resets the queues in `mask` (a bit per queue index): what they ran and had queued ends
+    /// as reset, and they start again empty.
+    pub(crate) fn reset(&self, mask: u32) {
+        for qman in self.list.iter().filter(|q| mask & (1 << q.index) != 0) {
+            let command = Command::QmanReset {
+                queue: qman.index as u64,
+            };
+            if let Err(e) = qman.reset(self.control.hw(), || self.control.run(command)) {
+                dev_err!(
+                    qman.pdev,
+                    "queue {}: reset failed: {}\n",
+                    qman.index,
+                    e.to_errno()
+                );
+            }
+        }
+    }
+
+    /// Ends every queued job as reset; for after the device dropped them.
+    pub(crate) fn abort_jobs(&self) {
+        for qman in self.list.iter() {
+            qman.abort_jobs();
+        }
     }
 }

@@ -18,17 +18,20 @@ mod cq;
 
 use kernel::{
     dma::CoherentAllocation,
+    new_mutex,
     page::PAGE_SIZE,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::Arc,
+    sync::{Arc, Mutex},
     uapi,
 };
 
 use crate::{
-    device::HlDevice,
-    ioctl::{Arg, AsBytes, FromBytes},
+    control::Control,
+    deadline::ms_from_us,
+    identity::{Identity, RdmaLimits},
     mailbox::Command,
+    marshal::{Arg, UapiIn, UapiOut},
     regs::rdma::MAX_CQS,
 };
 use conn::{Conn, Peer, ReceiveQueue, Window};
@@ -63,19 +66,37 @@ pub(crate) enum Request {
     /// `SET_REQ_CONN_CTX`.
     SetRequester { port: u8, conn: u32, peer: Peer },
     /// `SET_RES_CONN_CTX`.
-    SetResponder { port: u8, conn: u32, peer: Peer, window: Window },
+    SetResponder {
+        port: u8,
+        conn: u32,
+        peer: Peer,
+        window: Window,
+    },
     /// `DESTROY_CONN`.
     DestroyConn { port: u8, conn: u32 },
     /// `USER_WQ_SET`, with the queue.
-    WqSet { port: u8, conn: u32, rq: ReceiveQueue },
+    WqSet {
+        port: u8,
+        conn: u32,
+        rq: ReceiveQueue,
+    },
     /// `USER_WQ_UNSET`.
     WqUnset { port: u8, conn: u32 },
     /// `CQ_CREATE`, with the ring.
-    CqCreate { port: u8, entries: u32, ring: CoherentAllocation<u64> },
+    CqCreate {
+        port: u8,
+        entries: u32,
+        ring: CoherentAllocation<u64>,
+    },
     /// `CQ_DESTROY`.
     CqDestroy { port: u8, cq: u32 },
     /// `CQ_WAIT`, for at least `count` entries.
-    CqWait { port: u8, cq: u32, count: u32, timeout_ms: u32 },
+    CqWait {
+        port: u8,
+        cq: u32,
+        count: u32,
+        timeout_ms: u32,
+    },
     /// `CQ_UPDATE_CONSUMED` of `count` entries.
     CqUpdate { port: u8, cq: u32, count: u32 },
 }
@@ -83,9 +104,12 @@ pub(crate) enum Request {
 impl Request {
     /// Checks `args` against the device and allocates the rings the request needs; for before
     /// the context is locked (`Binding::enter` comes first in the lock order).
-    pub(crate) fn prepare(dev: &HlDevice, args: &Arg<'_, uapi::hl_nic_in>) -> Result<Self> {
-        let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
-        let present = dev.identity.port_mask.checked_shr(args.port).is_some_and(|m| m & 1 != 0);
+    pub(crate) fn prepare(res: &Resources, args: &Arg<'_, uapi::hl_nic_in>) -> Result<Self> {
+        let limits = res.limits.ok_or(EOPNOTSUPP)?;
+        let present = res
+            .port_mask
+            .checked_shr(args.port)
+            .is_some_and(|m| m & 1 != 0);
         if !present || args.flags != 0 || args.pad != 0 {
             return Err(EINVAL);
         }
@@ -99,23 +123,36 @@ impl Request {
                 Self::SetRequester { port, conn, peer }
             }
             uapi::HL_NIC_OP_SET_RES_CONN_CTX => {
-                let res: uapi::hl_nic_res_ctx = args.read(union)?;
-                let peer = Peer::new(&res.peer, limits.conns)?;
-                let window = Window::new(res.win_addr, res.win_size)?;
-                Self::SetResponder { port, conn, peer, window }
+                let ctx: uapi::hl_nic_res_ctx = args.read(union)?;
+                let peer = Peer::new(&ctx.peer, limits.conns)?;
+                let window = Window::new(ctx.win_addr, ctx.win_size)?;
+                Self::SetResponder {
+                    port,
+                    conn,
+                    peer,
+                    window,
+                }
             }
             uapi::HL_NIC_OP_DESTROY_CONN => Self::DestroyConn { port, conn },
             uapi::HL_NIC_OP_USER_WQ_SET => {
                 let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(wq.num_entries, wq.pad)?;
-                Self::WqSet { port, conn, rq: ReceiveQueue::new(&*dev.binding.enter()?, entries)? }
+                Self::WqSet {
+                    port,
+                    conn,
+                    rq: ReceiveQueue::new(&*res.control.bound()?, entries)?,
+                }
             }
             uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
             uapi::HL_NIC_OP_CQ_CREATE => {
                 let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(create.num_entries, create.pad)?;
-                let ring = Cq::alloc_ring(&*dev.binding.enter()?, entries)?;
-                Self::CqCreate { port, entries, ring }
+                let ring = Cq::alloc_ring(&*res.control.bound()?, entries)?;
+                Self::CqCreate {
+                    port,
+                    entries,
+                    ring,
+                }
             }
             uapi::HL_NIC_OP_CQ_DESTROY => Self::CqDestroy { port, cq },
             uapi::HL_NIC_OP_CQ_WAIT => {
@@ -123,15 +160,24 @@ impl Request {
                 if wait.pad != 0 {
                     return Err(EINVAL);
                 }
-                let timeout_ms = wait.timeout_us.div_ceil(1000).min(u64::from(u32::MAX)) as u32;
-                Self::CqWait { port, cq, count: wait.num_cqes, timeout_ms }
+                let timeout_ms = ms_from_us(wait.timeout_us);
+                Self::CqWait {
+                    port,
+                    cq,
+                    count: wait.num_cqes,
+                    timeout_ms,
+                }
             }
             uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED => {
                 let update: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_3 = args.read(union)?;
                 if update.pad != 0 {
                     return Err(EINVAL);
                 }
-                Self::CqUpdate { port, cq, count: update.num_cqes }
+                Self::CqUpdate {
+                    port,
+                    cq,
+                    count: update.num_cqes,
+                }
             }
             _ => return Err(EINVAL),
         })
@@ -142,18 +188,26 @@ impl Request {
 pub(crate) enum Answer {
     Done(NicOut),
     /// `CQ_WAIT`, which sleeps: see [`Answer::finish`].
-    Wait { cq: Arc<Cq>, count: u32, timeout_ms: u32 },
+    Wait {
+        cq: Arc<Cq>,
+        count: u32,
+        timeout_ms: u32,
+    },
 }
 
 impl Answer {
     /// The answer to the request; for `CQ_WAIT`, once the wait is over. For after the context's
     /// lock is dropped.
-    pub(crate) fn finish(self, dev: &HlDevice) -> Result<NicOut> {
+    pub(crate) fn finish(self, res: &Resources) -> Result<NicOut> {
         match self {
             Answer::Done(out) => Ok(out),
-            Answer::Wait { cq, count, timeout_ms } => {
+            Answer::Wait {
+                cq,
+                count,
+                timeout_ms,
+            } => {
                 let mut out = NicOut::zeroed();
-                out.set(Member::CqWait(cq.wait(dev, count, timeout_ms)?));
+                out.set(Member::CqWait(cq.wait(res, count, timeout_ms)?));
                 Ok(out)
             }
         }
@@ -179,8 +233,12 @@ impl NicOut {
         // and the kernel does not export it to modules.
         type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
         const _: () = assert!(size_of::<Largest>() == size_of::<uapi::hl_nic_out>());
-        let u = uapi::hl_nic_out__bindgen_ty_1 { cq_create: Largest::default() };
-        Self(uapi::hl_nic_out { __bindgen_anon_1: u })
+        let u = uapi::hl_nic_out__bindgen_ty_1 {
+            cq_create: Largest::default(),
+        };
+        Self(uapi::hl_nic_out {
+            __bindgen_anon_1: u,
+        })
     }
 
     /// Writes `member` over the start of the union; the bytes past it keep their values.
@@ -194,25 +252,84 @@ impl NicOut {
     }
 }
 
-// SAFETY: `hl_nic_out` is `FromBytes`, and so is this transparent wrapper of it.
-unsafe impl FromBytes for NicOut {}
+// SAFETY: `hl_nic_out` is `UapiIn`, and so is this transparent wrapper of it.
+unsafe impl UapiIn for NicOut {}
 // SAFETY: Made only by `NicOut::zeroed` (every byte initialised), then changed only by
 // `NicOut::set`, which writes one member, a struct without implicit padding: no byte becomes
 // uninitialised.
-unsafe impl AsBytes for NicOut {}
+unsafe impl UapiOut for NicOut {}
 
 /// Connections and completion queues that failed to reset when their context closed. The
 /// device may still use them, so their memory is kept until the device goes (unbind resets
-/// it), and no new ones are handed out meanwhile: see [`HlDevice::rdma_usable`].
+/// it), and no new ones are handed out meanwhile: see [`Resources::usable`].
 #[derive(Default)]
-pub(crate) struct Quarantine {
+struct Quarantine {
     conns: KVec<Conn>,
     cqs: KVec<Arc<Cq>>,
 }
 
 impl Quarantine {
-    pub(crate) fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.conns.is_empty() && self.cqs.is_empty()
+    }
+}
+
+/// The device's RDMA part: what the contexts' connections and completion queues need of it,
+/// where their waiters sleep, and what failed to reset.
+#[pin_data]
+pub(crate) struct Resources {
+    control: Control,
+    /// `None` without `CAPS.RDMA`: every request fails with `EOPNOTSUPP`.
+    limits: Option<RdmaLimits>,
+    port_mask: u32,
+    /// Where waits for the completion queues of each RDMA port sleep.
+    cq_events: KVec<Arc<CqEvents>>,
+    #[pin]
+    quarantine: Mutex<Quarantine>,
+}
+
+impl Resources {
+    /// The RDMA part of a device of identity `id`; `cq_events` has an entry per RDMA port.
+    pub(crate) fn new(
+        control: Control,
+        id: &Identity,
+        cq_events: KVec<Arc<CqEvents>>,
+    ) -> impl PinInit<Self> {
+        let (limits, port_mask) = (id.rdma, id.port_mask);
+        pin_init!(Self {
+            control,
+            limits,
+            port_mask,
+            cq_events,
+            quarantine <- new_mutex!(Quarantine::default()),
+        })
+    }
+
+    /// `EIO` once a connection or CQ failed to reset (see [`Quarantine`]), until the device is
+    /// bound again, and so reset.
+    fn usable(&self) -> Result {
+        if !self.quarantine.lock().is_empty() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Where waits for the RDMA completion queues of each RDMA port sleep.
+    pub(crate) fn all_events(&self) -> impl Iterator<Item = &Arc<CqEvents>> {
+        self.cq_events.iter()
+    }
+
+    /// Where waits for the RDMA completion queues of port `port` sleep.
+    fn events(&self, port: u8) -> Option<&Arc<CqEvents>> {
+        self.cq_events.iter().find(|e| e.port == port)
+    }
+
+    /// For unbind, before the device is reset: ends every wait on the completion queues, with
+    /// `ENODEV`, and lets nobody program a port any more (see [`CqEvents::close`]).
+    pub(crate) fn close(&self) {
+        for events in self.cq_events.iter() {
+            events.close();
+        }
     }
 }
 
@@ -235,7 +352,10 @@ pub(crate) struct Rdma {
 
 impl Rdma {
     pub(crate) fn new() -> Self {
-        Self { conns: RBTree::new(), cqs: RBTree::new() }
+        Self {
+            conns: RBTree::new(),
+            cqs: RBTree::new(),
+        }
     }
 
     fn conn(&mut self, port: u8, conn: u32) -> Result<&mut Conn> {
@@ -250,116 +370,166 @@ impl Rdma {
     /// context's device memory.
     pub(crate) fn run(
         &mut self,
-        dev: &HlDevice,
+        res: &Resources,
         request: Request,
         in_dram: impl Fn(u64, u64) -> bool,
     ) -> Result<Answer> {
-        let limits = dev.identity.rdma.ok_or(EOPNOTSUPP)?;
+        let limits = res.limits.ok_or(EOPNOTSUPP)?;
         // Programming a context or a CQ hands memory to the device: not after unbind's reset.
         let arming = match request {
             Request::SetRequester { port, .. }
             | Request::SetResponder { port, .. }
-            | Request::CqCreate { port, .. } => Some(dev.cq_events(port).ok_or(EINVAL)?.arm()?),
+            | Request::CqCreate { port, .. } => Some(res.events(port).ok_or(EINVAL)?.arm()?),
             _ => None,
         };
         let mut out = NicOut::zeroed();
         match request {
             Request::AllocConn { port } => {
-                dev.rdma_usable()?;
+                res.usable()?;
                 let free = |&c: &u32| self.conns.get(&(port, c)).is_none();
                 let conn = (0..limits.conns).find(free).ok_or(ENOSPC)?;
-                self.conns.try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
-                out.set(Member::AllocConn(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 {
-                    conn_id: conn,
-                    pad: 0,
-                }));
+                self.conns
+                    .try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
+                out.set(Member::AllocConn(
+                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 {
+                        conn_id: conn,
+                        pad: 0,
+                    },
+                ));
             }
             Request::SetRequester { port, conn, peer } => {
-                self.conn(port, conn)?.set_requester(&dev.hw, port, conn, &peer)?;
+                self.conn(port, conn)?
+                    .set_requester(res.control.hw(), port, conn, &peer)?;
             }
-            Request::SetResponder { port, conn, peer, window } => {
+            Request::SetResponder {
+                port,
+                conn,
+                peer,
+                window,
+            } => {
                 let target = self.conn(port, conn)?;
                 if window.size != 0 && !in_dram(window.addr, window.size) {
                     return Err(EINVAL);
                 }
-                target.set_responder(&dev.hw, port, conn, &peer, window)?;
+                target.set_responder(res.control.hw(), port, conn, &peer, window)?;
             }
             Request::DestroyConn { port, conn } => {
                 self.conn(port, conn)?;
-                reset_done(dev.run(Command::ConnReset { port: port.into(), conn: conn.into() }))?;
+                reset_done(res.control.run(Command::ConnReset {
+                    port: port.into(),
+                    conn: conn.into(),
+                }))?;
                 // No step of an operation uses the receive queue any more: free it.
                 self.conns.remove(&(port, conn));
             }
             Request::WqSet { port, conn, rq } => self.conn(port, conn)?.set_rq(rq)?,
             Request::WqUnset { port, conn } => self.conn(port, conn)?.unset_rq()?,
-            Request::CqCreate { port, entries, ring } => {
-                dev.rdma_usable()?;
+            Request::CqCreate {
+                port,
+                entries,
+                ring,
+            } => {
+                res.usable()?;
                 let free = |&k: &u32| self.cqs.get(&(port, k)).is_none();
                 let k = (0..limits.cqs).find(free).ok_or(ENOSPC)?;
-                let events = dev.cq_events(port).ok_or(EINVAL)?.clone();
+                let events = res.events(port).ok_or(EINVAL)?.clone();
                 let cq = Arc::pin_init(Cq::new(port, k, entries, ring, events), GFP_KERNEL)?;
                 let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
-                cq.start(dev)?;
+                cq.start(res)?;
                 self.cqs.insert(node);
-                out.set(Member::CqCreate(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
-                    cq_id: k,
-                    pad: 0,
-                    mmap_handle: mmap_offset(port, k),
-                    mmap_size: cq.ring_size() as u64,
-                }));
+                out.set(Member::CqCreate(
+                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
+                        cq_id: k,
+                        pad: 0,
+                        mmap_handle: mmap_offset(port, k),
+                        mmap_size: cq.ring_size() as u64,
+                    },
+                ));
             }
             Request::CqDestroy { port, cq } => {
-                self.cq(port, cq)?.reset(dev)?;
+                self.cq(port, cq)?.reset(res)?;
                 // Its waiters give up.
-                self.cqs.remove(&(port, cq)).inspect(|cq| cq.events.notify());
+                self.cqs
+                    .remove(&(port, cq))
+                    .inspect(|cq| cq.events.notify());
             }
-            Request::CqWait { port, cq, count, timeout_ms } => {
-                return Ok(Answer::Wait { cq: self.cq(port, cq)?.clone(), count, timeout_ms });
+            Request::CqWait {
+                port,
+                cq,
+                count,
+                timeout_ms,
+            } => {
+                return Ok(Answer::Wait {
+                    cq: self.cq(port, cq)?.clone(),
+                    count,
+                    timeout_ms,
+                });
             }
-            Request::CqUpdate { port, cq, count } => self.cq(port, cq)?.consume(dev, count)?,
+            Request::CqUpdate { port, cq, count } => self.cq(port, cq)?.consume(res, count)?,
         }
         drop(arming);
         Ok(Answer::Done(out))
     }
 
     /// The `POLL*` events of the context's completion queues together.
-    pub(crate) fn poll_events(&self, dev: &HlDevice) -> u32 {
-        self.cqs.values().fold(0, |events, cq| events | cq.poll_events(dev))
+    pub(crate) fn poll_events(&self, res: &Resources) -> u32 {
+        self.cqs
+            .values()
+            .fold(0, |events, cq| events | cq.poll_events(res))
     }
 
     /// Whether a responder window lies in `[start, start + len)` of device memory.
     pub(crate) fn has_window(&self, start: u64, len: u64) -> bool {
-        self.conns.values().any(|c| c.window().is_some_and(|w| w.overlaps(start, len)))
+        self.conns
+            .values()
+            .any(|c| c.window().is_some_and(|w| w.overlaps(start, len)))
     }
 
     /// The completion queue whose ring is at `mmap` offset `offset`.
     pub(crate) fn cq_at(&self, offset: u64) -> Option<Arc<Cq>> {
         let n = offset.checked_sub(CQ_MMAP_BASE)? / PAGE_SIZE as u64;
         let port = u8::try_from(n / u64::from(MAX_CQS)).ok()?;
-        self.cqs.get(&(port, (n % u64::from(MAX_CQS)) as u32)).cloned()
+        self.cqs
+            .get(&(port, (n % u64::from(MAX_CQS)) as u32))
+            .cloned()
     }
 
     /// Resets every connection, then every completion queue, and lets them go: afterwards the
     /// device writes none of the context's host memory and takes no operation into its device
     /// memory. What failed to reset goes to the device's [`Quarantine`], and `false` is
     /// returned: the context's device memory must not be handed out again either.
-    pub(crate) fn teardown(&mut self, dev: &HlDevice) -> bool {
+    pub(crate) fn teardown(&mut self, res: &Resources) -> bool {
         let mut clean = true;
         while let Some(cursor) = self.conns.cursor_front() {
             let ((port, c), conn) = cursor.remove_current().1.to_key_value();
-            let command = Command::ConnReset { port: port.into(), conn: c.into() };
-            if let Err(e) = reset_done(dev.run(command)) {
+            let command = Command::ConnReset {
+                port: port.into(),
+                conn: c.into(),
+            };
+            if let Err(e) = reset_done(res.control.run(command)) {
                 let errno = e.to_errno();
-                dev_err!(dev.pdev(), "port {} connection {}: reset failed: {}\n", port, c, errno);
-                keep(&mut dev.rdma_quarantine.lock().conns, conn);
+                dev_err!(
+                    res.control.pdev(),
+                    "port {} connection {}: reset failed: {}\n",
+                    port,
+                    c,
+                    errno
+                );
+                keep(&mut res.quarantine.lock().conns, conn);
                 clean = false;
             }
         }
         while let Some(cursor) = self.cqs.cursor_front() {
             let ((port, k), cq) = cursor.remove_current().1.to_key_value();
-            if let Err(e) = cq.reset(dev) {
-                dev_err!(dev.pdev(), "port {} CQ {}: reset failed: {}\n", port, k, e.to_errno());
-                keep(&mut dev.rdma_quarantine.lock().cqs, cq);
+            if let Err(e) = cq.reset(res) {
+                dev_err!(
+                    res.control.pdev(),
+                    "port {} CQ {}: reset failed: {}\n",
+                    port,
+                    k,
+                    e.to_errno()
+                );
+                keep(&mut res.quarantine.lock().cqs, cq);
                 clean = false;
             }
         }

@@ -8,9 +8,14 @@
 //! - doorbell: a write of `(peer << 16) | vector` to BAR0 that wakes the device.
 //! - mailbox: the control block through which the driver posts one command at a time.
 //!
-//! Raw offsets stay in this file: the rest of the driver uses the typed values below.
+//! Each register and each word format the device shares with the driver through memory is
+//! declared once, here, with `register!`: the rest of the driver uses the typed values.
 
-use kernel::{io::Io, prelude::*};
+use kernel::{
+    io::{register::RegisterBlock, Io},
+    prelude::*,
+    register,
+};
 
 /// The part of BAR2 the driver maps: everything before device memory.
 pub(crate) const REGS_SIZE: usize = 0x10_0000;
@@ -20,132 +25,476 @@ pub(crate) const IVSHMEM_SIZE: usize = 0x100;
 /// BAR2 registers.
 pub(crate) type Regs = Io<REGS_SIZE>;
 
-pub(crate) const MAGIC: usize = 0x000;
-pub(crate) const VERSION: usize = 0x004;
-pub(crate) const CAPS: usize = 0x008;
-pub(crate) const CHIP_ID: usize = 0x00c;
-pub(crate) const SERIAL_LO: usize = 0x010;
-pub(crate) const SERIAL_HI: usize = 0x014;
-pub(crate) const DRAM_BASE: usize = 0x018;
-pub(crate) const DRAM_SIZE_LO: usize = 0x020;
-pub(crate) const DRAM_SIZE_HI: usize = 0x024;
-pub(crate) const NUM_VECTORS: usize = 0x028;
-pub(crate) const MODEL_PEER: usize = 0x02c;
-pub(crate) const NUM_QUEUES: usize = 0x034;
-pub(crate) const CLK_CUR_MHZ: usize = 0x038;
-pub(crate) const CLK_MAX_MHZ: usize = 0x03c;
-pub(crate) const PORT_MASK: usize = 0x040;
-pub(crate) const RDMA_CONNS: usize = 0x044;
-pub(crate) const RDMA_CQS: usize = 0x048;
-/// Port `p`'s MAC: bytes 0-3 at `MAC + 8 * p`, bytes 4-5 in the low half of the next word.
-pub(crate) const MAC: usize = 0x080;
+// The identity block, written by the device when it is created.
+register! {
+    /// The bytes "HLSM" ([`MAGIC_VALUE`]).
+    pub(crate) MAGIC(u32) @ 0x000 {}
+}
+register! {
+    /// The device model's version.
+    pub(crate) VERSION(u32) @ 0x004 {
+        /// Changes compatibly.
+        15:0 minor as u16;
+        /// Changes incompatibly: the driver speaks [`VERSION_MAJOR`].
+        31:16 major as u16;
+    }
+}
+register! {
+    /// What the device has.
+    pub(crate) CAPS(u32) @ 0x008 {
+        /// The `DMA_SELFTEST` mailbox command.
+        0:0 dma_selftest as bool;
+        /// Compute engines and their queues.
+        1:1 compute as bool;
+        /// NIC ports.
+        2:2 nic as bool;
+        /// RDMA on the ports.
+        3:3 rdma as bool;
+    }
+}
+register! {
+    /// Which chip this is.
+    pub(crate) CHIP_ID(u32) @ 0x00c {
+        /// The chip: [`CHIP_ID::GAUDI_SIM`].
+        15:0 chip as u16;
+        /// Its revision.
+        23:16 revision as u8;
+    }
+}
+register! {
+    /// The serial number, unique per device.
+    pub(crate) SERIAL(u64) @ 0x010 {}
+}
+register! {
+    /// Where device memory starts in BAR2: [`DRAM_BASE_VALUE`].
+    pub(crate) DRAM_BASE(u32) @ 0x018 {}
+}
+register! {
+    /// Bytes of device memory.
+    pub(crate) DRAM_SIZE(u64) @ 0x020 {}
+}
+register! {
+    /// The ivshmem vectors the device has.
+    pub(crate) NUM_VECTORS(u32) @ 0x028 {}
+}
+register! {
+    /// The ivshmem peer id doorbells are sent to.
+    pub(crate) MODEL_PEER(u32) @ 0x02c {}
+}
+register! {
+    /// Compute QMANs.
+    pub(crate) NUM_QUEUES(u32) @ 0x034 {}
+}
+register! {
+    /// The engines' current clock, in MHz.
+    pub(crate) CLK_CUR_MHZ(u32) @ 0x038 {}
+}
+register! {
+    /// The engines' maximum clock, in MHz.
+    pub(crate) CLK_MAX_MHZ(u32) @ 0x03c {}
+}
+register! {
+    /// The NIC ports present, a bit each.
+    pub(crate) PORT_MASK(u32) @ 0x040 {}
+}
+register! {
+    /// With `CAPS.RDMA`: connections per port.
+    pub(crate) RDMA_CONNS(u32) @ 0x044 {}
+}
+register! {
+    /// With `CAPS.RDMA`: completion queues per port.
+    pub(crate) RDMA_CQS(u32) @ 0x048 {}
+}
+register! {
+    /// Port `p`'s MAC address, first byte lowest; the upper 16 bits are not the address's.
+    pub(crate) MAC(u64) @ 0x080[10; 8] {
+        /// The address.
+        47:0 addr as u64;
+    }
+}
+const _: () = assert!(MAC::COUNT == kernel::uapi::HL_MAX_PORTS as usize);
 
-pub(crate) const CMD: usize = 0x100;
-pub(crate) const CMD_SEQ: usize = 0x104;
-pub(crate) const CMD_DONE_SEQ: usize = 0x108;
-pub(crate) const CMD_STATUS: usize = 0x10c;
-/// `ARGn_LO` is at `CMD_ARG0 + 8 * n`, `ARGn_HI` 4 bytes later.
-pub(crate) const CMD_ARG0: usize = 0x110;
-pub(crate) const CMD_ARGS: usize = 4;
+impl MAC {
+    /// The address's bytes, first on the wire first.
+    pub(crate) fn bytes(self) -> [u8; 6] {
+        let b = self.addr().to_le_bytes();
+        [b[0], b[1], b[2], b[3], b[4], b[5]]
+    }
+}
 
-pub(crate) const MMU_ROOT_LO: usize = 0x200;
-pub(crate) const MMU_ROOT_HI: usize = 0x204;
-pub(crate) const MMU_CTL: usize = 0x208;
+// The control mailbox.
+register! {
+    /// The command posted.
+    pub(crate) CMD(u32) @ 0x100 {
+        /// Its [`Opcode`].
+        7:0 opcode as u8;
+        /// Raise vector [`VECTOR_CONTROL`] when done.
+        31:31 irq as bool;
+    }
+}
+register! {
+    /// The sequence number of the command posted; the device runs it when this changes.
+    pub(crate) CMD_SEQ(u32) @ 0x104 {}
+}
+register! {
+    /// The sequence number of the last command the device completed.
+    pub(crate) CMD_DONE_SEQ(u32) @ 0x108 {}
+}
+register! {
+    /// How that command ended: a [`Status`] code.
+    pub(crate) CMD_STATUS(u32) @ 0x10c {}
+}
+register! {
+    /// The command's four arguments.
+    pub(crate) CMD_ARG(u64) @ 0x110[4; 8] {}
+}
 
-pub(crate) const EQ_BASE_LO: usize = 0x300;
-pub(crate) const EQ_BASE_HI: usize = 0x304;
-pub(crate) const EQ_SIZE: usize = 0x308;
-pub(crate) const EQ_CI: usize = 0x310;
-pub(crate) const EQ_CTL: usize = 0x314;
-pub(crate) const EQ_LOST: usize = 0x318;
+// The MMU.
+register! {
+    /// The DMA address of the level 0 table.
+    pub(crate) MMU_ROOT(u64) @ 0x200 {}
+}
+register! {
+    /// The MMU's control; while not enabled, every host access faults.
+    pub(crate) MMU_CTL(u32) @ 0x208 {
+        0:0 enable as bool;
+    }
+}
 
-/// `ENABLE`, bit 0 of `MMU_CTL`, `EQ_CTL`, a QMAN's `CTL` and an RDMA CQ's `CQ_CTL`.
-pub(crate) const CTL_ENABLE: u32 = 1 << 0;
+// The event queue.
+register! {
+    /// The DMA address of the ring.
+    pub(crate) EQ_BASE(u64) @ 0x300 {}
+}
+register! {
+    /// Entries in the ring.
+    pub(crate) EQ_SIZE(u32) @ 0x308 {}
+}
+register! {
+    /// Events consumed, written by the driver.
+    pub(crate) EQ_CI(u32) @ 0x310 {}
+}
+register! {
+    /// The event queue's control.
+    pub(crate) EQ_CTL(u32) @ 0x314 {
+        0:0 enable as bool;
+    }
+}
+register! {
+    /// Events the device dropped because the ring was full.
+    pub(crate) EQ_LOST(u32) @ 0x318 {}
+}
 
-/// The sync manager: SOBs, monitors and fence counters, all state in BAR2.
-pub(crate) const SYNC_MANAGER: usize = 0x10000;
-pub(crate) const SYNC_MANAGER_SIZE: usize = 0x10000;
+register! {
+    /// The sync manager: SOBs, monitors and fence counters, all state in BAR2.
+    pub(crate) SYNC_MANAGER(u32) @ 0x10000[16384; 4] {}
+}
 
-/// The NIC port blocks, 2 KiB each.
-pub(crate) const PORTS: usize = 0x20000;
-/// The ports' module EEPROMs, 1 KiB each.
-pub(crate) const EEPROMS: usize = 0x30000;
+/// The register block of QMAN `q` (a uAPI queue index).
+pub(crate) struct QmanBlock(pub(crate) usize);
+
+impl RegisterBlock for QmanBlock {
+    fn base(&self) -> usize {
+        0x1000 + 0x100 * self.0
+    }
+}
+
+register! {
+    /// The DMA address of the primary queue (PQ).
+    pub(crate) PQ_BASE(u64) @ QmanBlock[0x00] {}
+}
+register! {
+    /// Entries in the PQ.
+    pub(crate) PQ_SIZE(u32) @ QmanBlock[0x08] {}
+}
+register! {
+    /// Buffer descriptors posted, written by the driver.
+    pub(crate) PQ_PI(u32) @ QmanBlock[0x0c] {}
+}
+// The CQ's DMA address is not 8-byte aligned in the block, so it is two registers.
+register! {
+    /// The low half of the completion queue's (CQ's) DMA address.
+    pub(crate) CQ_BASE_LO(u32) @ QmanBlock[0x14] {}
+}
+register! {
+    /// The high half of the CQ's DMA address.
+    pub(crate) CQ_BASE_HI(u32) @ QmanBlock[0x18] {}
+}
+/// The CQ's DMA address `addr` as its two registers.
+pub(crate) fn cq_base(addr: u64) -> (CQ_BASE_LO, CQ_BASE_HI) {
+    (CQ_BASE_LO::from(addr as u32), CQ_BASE_HI::from((addr >> 32) as u32))
+}
+
+register! {
+    /// Entries in the CQ.
+    pub(crate) CQ_SIZE(u32) @ QmanBlock[0x1c] {}
+}
+register! {
+    /// Completions consumed, written by the driver.
+    pub(crate) CQ_CI(u32) @ QmanBlock[0x24] {}
+}
+register! {
+    /// The QMAN's control.
+    pub(crate) QMAN_CTL(u32) @ QmanBlock[0x28] {
+        0:0 enable as bool;
+    }
+}
+register! {
+    /// The engine the QMAN feeds.
+    pub(crate) QMAN_ENGINE(u32) @ QmanBlock[0x30] {
+        /// [`QMAN_ENGINE::DMA`], [`QMAN_ENGINE::TPC`] or [`QMAN_ENGINE::NIC`].
+        7:0 kind as u8;
+        /// Its index among the engines of its kind.
+        15:8 index as u8;
+        /// Nothing: 0.
+        31:16 reserved as u16;
+    }
+}
+
+impl QMAN_ENGINE {
+    pub(crate) const DMA: u8 = 0;
+    pub(crate) const TPC: u8 = 1;
+    pub(crate) const NIC: u8 = 2;
+
+    /// A type this driver knows, an index that fits the uAPI's engine masks, nothing else set.
+    pub(crate) fn is_valid(self) -> bool {
+        let known = matches!(self.kind(), Self::DMA | Self::TPC | Self::NIC);
+        known && self.index() < 32 && self.reserved() == 0
+    }
+}
+
+register! {
+    /// The `ctl` word of a buffer descriptor.
+    pub(crate) BD_CTL(u32) {
+        /// Echoed in the job's completion entry.
+        15:0 tag as u16;
+    }
+}
+register! {
+    /// The `ctl` word of a QMAN completion entry.
+    pub(crate) CQE_CTL(u32) {
+        /// The tag of the job's buffer descriptor.
+        15:0 tag as u16;
+        /// How the job ended (0: success).
+        23:16 status as u8;
+        /// Written last by the device; cleared by the driver when it consumes the entry.
+        31:31 ready as bool;
+    }
+}
+register! {
+    /// The `hdr` word of an event queue entry.
+    pub(crate) EQE_HDR(u32) {
+        /// The event's type: [`EQE_HDR::QMAN_ERROR`] or one this driver does not know.
+        15:0 kind as u16;
+        /// The queue it happened on.
+        23:16 queue as u8;
+        /// Written last by the device; cleared by the driver when it consumes the entry.
+        31:31 ready as bool;
+    }
+}
+
+impl EQE_HDR {
+    /// A QMAN reported an error; the entry's `cause` is a uAPI event cause.
+    pub(crate) const QMAN_ERROR: u16 = 1;
+}
+
+register! {
+    /// An entry of an MMU table.
+    pub(crate) PTE(u64) {
+        /// The entry maps something.
+        0:0 present as bool;
+        /// The page may be written (leaf entries only).
+        1:1 writable as bool;
+        /// The 4 KiB frame of the next table or of the page.
+        51:12 frame as u64;
+    }
+}
+
+impl PTE {
+    /// A present entry pointing to the table or page at DMA address `addr` (4 KiB aligned).
+    pub(crate) fn to(addr: u64) -> Self {
+        Self::default().set_present(true).set_frame(addr >> 12)
+    }
+}
+
+register! {
+    /// An offset in the host region of the device address space, as the MMU splits it.
+    pub(crate) HOST_VA(u64) {
+        /// The entry in the level 0 table.
+        38:30 l0 as u16;
+        /// The entry in the level 1 table.
+        29:21 l1 as u16;
+        /// The entry in the level 2 (leaf) table.
+        20:12 l2 as u16;
+    }
+}
+
+impl HOST_VA {
+    /// The table entries that translate `self`, level 0 first.
+    pub(crate) fn indices(self) -> [usize; 3] {
+        [self.l0(), self.l1(), self.l2()].map(usize::from)
+    }
+}
+
+/// The NIC port blocks, 2 KiB each: registers by offset in the block, for the Ethernet
+/// driver (`eth/regs.rs`), which names them.
+const PORTS: usize = 0x20000;
+/// The size of a port's register block.
+const PORT_BLOCK: usize = 0x800;
+/// The ports' module EEPROMs.
+const EEPROMS: usize = 0x30000;
+/// The size of a port's module EEPROM window.
+pub(crate) const EEPROM_SIZE: usize = 0x400;
+
+/// The BAR2 offset of register `offset` of port `port`'s block.
+pub(crate) fn port_reg(port: u8, offset: usize) -> Result<usize> {
+    if port >= kernel::uapi::HL_MAX_PORTS as u8 || offset >= PORT_BLOCK {
+        return Err(EINVAL);
+    }
+    Ok(PORTS + PORT_BLOCK * usize::from(port) + offset)
+}
+
+/// The BAR2 offset of byte `offset` of port `port`'s module EEPROM (`offset` below
+/// [`EEPROM_SIZE`], checked by the caller).
+pub(crate) fn eeprom(port: u8, offset: usize) -> usize {
+    EEPROMS + EEPROM_SIZE * usize::from(port) + offset
+}
 
 /// The RDMA registers of the ports: connection contexts and completion queues.
 pub(crate) mod rdma {
+    use kernel::{io::register::RegisterBlock, register};
+
     /// Connections a port may have: its block holds this many contexts.
     pub(crate) const MAX_CONNS: u32 = 64;
     /// Completion queues a port may have: its block holds this many.
     pub(crate) const MAX_CQS: u32 = 16;
 
-    /// The contexts of connection `c` of port `p` (`c` below [`MAX_CONNS`]), at
-    /// `conn(p, c) + offset`.
-    pub(crate) const fn conn(p: u8, c: u32) -> usize {
-        0x40000 + 0x2000 * p as usize + 0x80 * c as usize
+    /// Connection `conn` of port `port` (`conn` below [`MAX_CONNS`]): the responder's own
+    /// registers.
+    pub(crate) struct ConnBlock {
+        pub(crate) port: u8,
+        pub(crate) conn: u32,
     }
 
-    /// The requester context and the responder context start alike, at these offsets: `CTL`,
-    /// then the peer's port MAC and connection.
-    pub(crate) const REQ: usize = 0x00;
-    pub(crate) const RES: usize = 0x20;
-    pub(crate) const CTL: usize = 0x00;
-    pub(crate) const PEER_MAC_LO: usize = 0x04;
-    pub(crate) const PEER_MAC_HI: usize = 0x08;
-    pub(crate) const PEER_CONN: usize = 0x0c;
-    /// The responder context's own registers.
-    pub(crate) const WIN_BASE_LO: usize = 0x30;
-    pub(crate) const WIN_BASE_HI: usize = 0x34;
-    pub(crate) const WIN_SIZE_LO: usize = 0x38;
-    pub(crate) const WIN_SIZE_HI: usize = 0x3c;
-    pub(crate) const RQ_BASE_LO: usize = 0x40;
-    pub(crate) const RQ_BASE_HI: usize = 0x44;
-    pub(crate) const RQ_SIZE: usize = 0x48;
-
-    /// `VALID`, bit 0 of either context's `CTL`.
-    pub(crate) const CONN_VALID: u32 = 1 << 0;
-
-    /// The registers of completion queue `k` of port `p` (`k` below [`MAX_CQS`]), at
-    /// `cq(p, k) + offset`.
-    pub(crate) const fn cq(p: u8, k: u32) -> usize {
-        0x54000 + 0x200 * p as usize + 0x20 * k as usize
+    impl RegisterBlock for ConnBlock {
+        fn base(&self) -> usize {
+            0x40000 + 0x2000 * self.port as usize + 0x80 * self.conn as usize
+        }
     }
 
-    pub(crate) const CQ_BASE_LO: usize = 0x00;
-    pub(crate) const CQ_BASE_HI: usize = 0x04;
-    pub(crate) const CQ_SIZE: usize = 0x08;
-    pub(crate) const CQ_PI: usize = 0x0c;
-    pub(crate) const CQ_CI: usize = 0x10;
-    pub(crate) const CQ_CTL: usize = 0x14;
-    pub(crate) const CQ_LOST: usize = 0x18;
+    /// Which of a connection's two contexts.
+    #[derive(Clone, Copy)]
+    pub(crate) enum Side {
+        /// Whom this end's `NIC_WRITE` and `NIC_SEND` reach.
+        Requester,
+        /// Who may reach this end.
+        Responder,
+    }
 
-    /// `IRQ`, bit 1 of `CQ_CTL`: raise the port's NIC QMAN vector after each entry.
-    pub(crate) const CQ_CTL_IRQ: u32 = 1 << 1;
+    /// One context of a connection: the requester's and the responder's start alike.
+    pub(crate) struct ContextBlock {
+        pub(crate) conn: ConnBlock,
+        pub(crate) side: Side,
+    }
 
-    /// A MAC address as the `*_MAC_LO` and `*_MAC_HI` registers hold it.
-    pub(crate) fn mac_words(mac: [u8; 6]) -> (u32, u32) {
-        let lo = u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]);
-        (lo, u32::from_le_bytes([mac[4], mac[5], 0, 0]))
+    impl RegisterBlock for ContextBlock {
+        fn base(&self) -> usize {
+            let side = match self.side {
+                Side::Requester => 0x00,
+                Side::Responder => 0x20,
+            };
+            self.conn.base() + side
+        }
+    }
+
+    register! {
+        /// A context's control; written last, once the context is set up.
+        pub(crate) CONN_CTL(u32) @ ContextBlock[0x00] {
+            /// The context is in use: the device reads the others.
+            0:0 valid as bool;
+        }
+    }
+    // The peer's MAC is not 8-byte aligned in the context, so it is two registers.
+    register! {
+        /// Bytes 0-3 of the peer port's MAC, first byte lowest.
+        pub(crate) PEER_MAC_LO(u32) @ ContextBlock[0x04] {}
+    }
+    register! {
+        /// Bytes 4-5 of the peer port's MAC.
+        pub(crate) PEER_MAC_HI(u32) @ ContextBlock[0x08] {
+            15:0 bytes as u16;
+        }
+    }
+    register! {
+        /// The peer's connection.
+        pub(crate) PEER_CONN(u32) @ ContextBlock[0x0c] {}
+    }
+    register! {
+        /// The device address of the responder's window.
+        pub(crate) WIN_BASE(u64) @ ConnBlock[0x30] {}
+    }
+    register! {
+        /// The window's size in bytes.
+        pub(crate) WIN_SIZE(u64) @ ConnBlock[0x38] {}
+    }
+    register! {
+        /// The DMA address of the responder's receive queue.
+        pub(crate) RQ_BASE(u64) @ ConnBlock[0x40] {}
+    }
+    register! {
+        /// Entries in the receive queue.
+        pub(crate) RQ_SIZE(u32) @ ConnBlock[0x48] {}
+    }
+
+    /// Completion queue `cq` of port `port` (`cq` below [`MAX_CQS`]).
+    pub(crate) struct CqBlock {
+        pub(crate) port: u8,
+        pub(crate) cq: u32,
+    }
+
+    impl RegisterBlock for CqBlock {
+        fn base(&self) -> usize {
+            0x54000 + 0x200 * self.port as usize + 0x20 * self.cq as usize
+        }
+    }
+
+    register! {
+        /// The DMA address of the ring.
+        pub(crate) CQ_BASE(u64) @ CqBlock[0x00] {}
+    }
+    register! {
+        /// Entries in the ring.
+        pub(crate) CQ_SIZE(u32) @ CqBlock[0x08] {}
+    }
+    register! {
+        /// Entries produced, written by the device.
+        pub(crate) CQ_PI(u32) @ CqBlock[0x0c] {}
+    }
+    register! {
+        /// Entries consumed, written by the driver.
+        pub(crate) CQ_CI(u32) @ CqBlock[0x10] {}
+    }
+    register! {
+        /// The queue's control.
+        pub(crate) CQ_CTL(u32) @ CqBlock[0x14] {
+            0:0 enable as bool;
+            /// Raise the port's NIC QMAN vector after each entry.
+            1:1 irq as bool;
+        }
+    }
+    register! {
+        /// Entries the device dropped because the ring was full.
+        pub(crate) CQ_LOST(u32) @ CqBlock[0x18] {}
     }
 }
 
-/// The registers of QMAN `q`, at `qman(q) + offset`.
-pub(crate) const fn qman(q: usize) -> usize {
-    0x1000 + 0x100 * q
+register! {
+    /// BAR0 (ivshmem) `Doorbell`: wakes vector `vector` of peer `peer`.
+    pub(crate) DOORBELL(u32) @ 0x0c {
+        15:0 vector as u16;
+        31:16 peer as u16;
+    }
 }
-
-pub(crate) const PQ_BASE_LO: usize = 0x00;
-pub(crate) const PQ_BASE_HI: usize = 0x04;
-pub(crate) const PQ_SIZE: usize = 0x08;
-pub(crate) const PQ_PI: usize = 0x0c;
-pub(crate) const CQ_BASE_LO: usize = 0x14;
-pub(crate) const CQ_BASE_HI: usize = 0x18;
-pub(crate) const CQ_SIZE: usize = 0x1c;
-pub(crate) const CQ_CI: usize = 0x24;
-pub(crate) const QMAN_CTL: usize = 0x28;
-pub(crate) const QMAN_ENGINE: usize = 0x30;
-
-/// BAR0 (ivshmem) `Doorbell`.
-pub(crate) const IVSHMEM_DOORBELL: usize = 0x0c;
 
 /// Where device memory starts in the device address space.
 pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
@@ -159,43 +508,9 @@ pub(crate) const VERSION_MAJOR: u16 = 1;
 /// `DRAM_BASE` must be where the register window ends.
 pub(crate) const DRAM_BASE_VALUE: u32 = REGS_SIZE as u32;
 
-/// `VERSION`.
-#[derive(Clone, Copy)]
-pub(crate) struct Version(pub(crate) u32);
-
-impl Version {
-    pub(crate) fn major(self) -> u16 {
-        (self.0 >> 16) as u16
-    }
-
-    pub(crate) fn minor(self) -> u16 {
-        self.0 as u16
-    }
-}
-
-/// `CHIP_ID`.
-#[derive(Clone, Copy)]
-pub(crate) struct ChipId(pub(crate) u32);
-
-impl ChipId {
+impl CHIP_ID {
     /// GAUDI-sim, the device model.
     pub(crate) const GAUDI_SIM: u16 = 0x1000;
-
-    pub(crate) fn chip(self) -> u16 {
-        self.0 as u16
-    }
-
-    pub(crate) fn revision(self) -> u8 {
-        (self.0 >> 16) as u8
-    }
-}
-
-/// `CAPS` bits.
-pub(crate) mod caps {
-    pub(crate) const DMA_SELFTEST: u32 = 1 << 0;
-    pub(crate) const COMPUTE: u32 = 1 << 1;
-    pub(crate) const NIC: u32 = 1 << 2;
-    pub(crate) const RDMA: u32 = 1 << 3;
 }
 
 /// Mailbox opcodes (`CMD[7:0]`).
@@ -208,12 +523,6 @@ pub(crate) enum Opcode {
     PortStop = 0x04,
     ConnReset = 0x05,
     CqReset = 0x06,
-}
-
-/// `CMD`: an opcode, and whether the device raises vector 0 when done.
-pub(crate) fn cmd(opcode: Opcode, irq: bool) -> u32 {
-    const IRQ: u32 = 1 << 31;
-    u32::from(opcode as u8) | if irq { IRQ } else { 0 }
 }
 
 /// `CMD_STATUS`, as the device reports it.
@@ -254,6 +563,10 @@ impl Status {
 pub(crate) const VECTOR_CONTROL: u16 = 0;
 /// Vector 1: the event queue's interrupt.
 pub(crate) const VECTOR_EQ: u16 = 1;
+/// The vector of compute QMAN 0; the others follow.
+const VECTOR_QMAN_0: u16 = 2;
+/// The vector of NIC port 0; the others follow.
+const VECTOR_PORT_0: u16 = 6;
 
 /// The queue index of port `p`'s NIC QMAN.
 pub(crate) const NIC_QUEUE_0: usize = kernel::uapi::HL_QUEUE_NIC_0 as usize;
@@ -268,13 +581,13 @@ pub(crate) fn vector_qman(q: usize) -> u16 {
     if q >= NIC_QUEUE_0 {
         q as u16
     } else {
-        2 + q as u16
+        VECTOR_QMAN_0 + q as u16
     }
 }
 
 /// The vector of NIC port `p`: its doorbell and its interrupt.
 pub(crate) fn vector_port(p: u8) -> u16 {
-    6 + u16::from(p)
+    VECTOR_PORT_0 + u16::from(p)
 }
 
 /// Vectors the driver uses: control, event queue, the QMANs, the ports and, with RDMA, the
@@ -283,35 +596,6 @@ pub(crate) const fn vectors_used(ports: u8, rdma: bool) -> u32 {
     if rdma {
         NIC_QUEUE_0 as u32 + ports as u32
     } else {
-        6 + ports as u32
+        VECTOR_PORT_0 as u32 + ports as u32
     }
-}
-
-/// `ENGINE` of a QMAN.
-#[derive(Clone, Copy)]
-pub(crate) struct Engine(pub(crate) u32);
-
-impl Engine {
-    pub(crate) const DMA: u8 = 0;
-    pub(crate) const TPC: u8 = 1;
-    pub(crate) const NIC: u8 = 2;
-
-    pub(crate) fn kind(self) -> u8 {
-        self.0 as u8
-    }
-
-    pub(crate) fn index(self) -> u8 {
-        (self.0 >> 8) as u8
-    }
-
-    /// A type this driver knows, an index that fits the uAPI's engine masks, nothing else set.
-    pub(crate) fn is_valid(self) -> bool {
-        let known = matches!(self.kind(), Self::DMA | Self::TPC | Self::NIC);
-        known && self.index() < 32 && self.0 >> 16 == 0
-    }
-}
-
-/// The value written to ivshmem's `Doorbell` to ring `vector` of `peer`.
-pub(crate) fn doorbell(peer: u16, vector: u16) -> u32 {
-    (u32::from(peer) << 16) | u32::from(vector)
 }

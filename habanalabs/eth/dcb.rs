@@ -26,13 +26,13 @@ const TCS: u8 = MAX_TCS as u8;
 
 /// The eight per-priority counters from `first`.
 fn per_prio(port: &Port, first: usize) -> [u64; MAX_TCS] {
-    core::array::from_fn(|p| port.counter(first + p))
+    core::array::from_fn(|p| port.io.counter(first + p))
 }
 
 #[vtable]
 impl Operations for Port {
     fn ieee_getets(dev: &Device<Self>, ets: &mut Ets) -> Result {
-        let cfg = dev.data().config.lock();
+        let cfg = &dev.data().config.lock().dcb;
         ets.set_ets_cap(TCS);
         ets.set_tc_tx_bw(cfg.tc_bw);
         ets.set_tc_tsa(core::array::from_fn(|tc| {
@@ -67,9 +67,9 @@ impl Operations for Port {
             return Err(EINVAL);
         }
         Port::reconfigure(dev, false, |cfg| {
-            cfg.tc_bw = bw;
-            cfg.prio_tc = prio_tc;
-            cfg.tc_ets = tc_ets;
+            cfg.dcb.tc_bw = bw;
+            cfg.dcb.prio_tc = prio_tc;
+            cfg.dcb.tc_ets = tc_ets;
             Ok(())
         })
     }
@@ -77,7 +77,7 @@ impl Operations for Port {
     fn ieee_getpfc(dev: &Device<Self>, pfc: &mut Pfc) -> Result {
         let port = dev.data();
         pfc.set_pfc_cap(TCS);
-        pfc.set_enabled(port.config.lock().pfc);
+        pfc.set_enabled(port.config.lock().dcb.pfc);
         // Requests are the pauses this port sent, indications those it received.
         pfc.set_requests(per_prio(port, counter::TX_PAUSE));
         pfc.set_indications(per_prio(port, counter::RX_PAUSE));
@@ -87,7 +87,7 @@ impl Operations for Port {
     fn ieee_setpfc(dev: &Device<Self>, pfc: &Pfc) -> Result {
         let enabled = pfc.enabled();
         Port::reconfigure(dev, false, |cfg| {
-            cfg.pfc = enabled;
+            cfg.dcb.pfc = enabled;
             Ok(())
         })
     }

@@ -37,7 +37,8 @@ use kernel::{
 };
 
 use super::{
-    port::{Port, RING_MAX, RING_MIN},
+    config::{RING_MAX, RING_MIN},
+    port::Port,
     regs::{counter, Speed},
 };
 
@@ -161,22 +162,17 @@ const HALF_PAGE: usize = MODULE_EEPROM_PAGE_LEN as usize;
 const DEVICE_PAGE_3: usize = 2 * HALF_PAGE;
 
 impl Port {
-    /// Reads `buf.len()` bytes of the module EEPROM from `offset` in the device's layout.
-    fn read_module(&self, offset: usize, buf: &mut [u8]) -> Result {
-        self.nic.read_eeprom(self.index, offset, buf)
-    }
-
     /// Whether the module has only upper page 00h.
     fn module_flat(&self) -> Result<bool> {
         let mut status = [0];
-        self.read_module(SFF8636_STATUS, &mut status)?;
+        self.io.read_module(SFF8636_STATUS, &mut status)?;
         Ok(status[0] & SFF8636_FLAT_MEM != 0)
     }
 
     /// The sum of the eight per-priority counters from `first`.
     fn sum_prio(&self, first: usize) -> u64 {
         (first..first + 8)
-            .map(|i| self.counter(i))
+            .map(|i| self.io.counter(i))
             .fold(0, u64::wrapping_add)
     }
 }
@@ -203,19 +199,19 @@ impl Operations for Port {
     ];
 
     fn get_drvinfo(dev: &Device<Self>, info: &mut DrvInfo) {
-        let port = dev.data();
-        let (major, minor) = port.nic.version();
+        let nic = dev.data().io.nic();
+        let (major, minor) = nic.version();
         info.set_driver("habanalabs");
         // The device model plays the firmware's part.
         info.set_fw_version(format_args!("{major}.{minor}"));
-        info.set_bus_info(port.nic.dma_device());
+        info.set_bus_info(nic.dma_device());
     }
 
     fn get_link_ksettings(dev: &Device<Self>, ks: &mut LinkSettings) -> Result {
         let port = dev.data();
         let (autoneg, advertised) = {
-            let cfg = port.config.lock();
-            (cfg.autoneg, cfg.advertised)
+            let link = &port.config.lock().link;
+            (link.autoneg, link.advertised)
         };
         let supported = ks.supported_mut();
         supported.insert(LinkMode::Autoneg);
@@ -273,8 +269,8 @@ impl Operations for Port {
                 return Err(EINVAL);
             }
             return Port::reconfigure(dev, false, |cfg| {
-                cfg.autoneg = true;
-                cfg.advertised = advertised;
+                cfg.link.autoneg = true;
+                cfg.link.advertised = advertised;
                 Ok(())
             });
         }
@@ -289,23 +285,23 @@ impl Operations for Port {
             }
         }
         Port::reconfigure(dev, false, |cfg| {
-            cfg.autoneg = false;
+            cfg.link.autoneg = false;
             if let Some(speed) = forced {
-                cfg.forced = speed;
+                cfg.link.forced = speed;
             }
             if advertised != 0 {
-                cfg.advertised = advertised;
+                cfg.link.advertised = advertised;
             }
             Ok(())
         })
     }
 
     fn get_ringparam(dev: &Device<Self>, ring: &mut RingParam) {
-        let cfg = dev.data().config.lock();
+        let rings = &dev.data().config.lock().rings;
         ring.set_rx_max_pending(RING_MAX);
         ring.set_tx_max_pending(RING_MAX);
-        ring.set_rx_pending(cfg.rx_ring);
-        ring.set_tx_pending(cfg.tx_ring);
+        ring.set_rx_pending(rings.rx);
+        ring.set_tx_pending(rings.tx);
     }
 
     fn set_ringparam(dev: &Device<Self>, ring: &RingParam, extack: &mut ExtAck<'_>) -> Result {
@@ -321,44 +317,44 @@ impl Operations for Port {
         );
         {
             let cfg = dev.data().config.lock();
-            if (rx, tx) == (cfg.rx_ring, cfg.tx_ring) {
+            if (rx, tx) == (cfg.rings.rx, cfg.rings.tx) {
                 return Ok(());
             }
-            if rx < cfg.coalesce_frames {
+            if rx < cfg.coalesce.frames {
                 extack.set_message(c_str!("RX ring smaller than rx-frames"));
                 return Err(EINVAL);
             }
         }
         Port::reconfigure(dev, true, |cfg| {
-            cfg.rx_ring = rx;
-            cfg.tx_ring = tx;
+            cfg.rings.rx = rx;
+            cfg.rings.tx = tx;
             Ok(())
         })
     }
 
     fn get_coalesce(dev: &Device<Self>, coalesce: &mut Coalesce) -> Result {
-        let cfg = dev.data().config.lock();
-        coalesce.set_rx_usecs(cfg.coalesce_usecs);
-        coalesce.set_rx_max_frames(cfg.coalesce_frames);
+        let cfg = &dev.data().config.lock().coalesce;
+        coalesce.set_rx_usecs(cfg.usecs);
+        coalesce.set_rx_max_frames(cfg.frames);
         Ok(())
     }
 
     fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce, extack: &mut ExtAck<'_>) -> Result {
         let (usecs, frames) = (coalesce.rx_usecs(), coalesce.rx_max_frames());
         // More frames than the ring holds would never raise the interrupt.
-        if frames > dev.data().config.lock().rx_ring {
+        if frames > dev.data().config.lock().rings.rx {
             extack.set_message(c_str!("rx-frames larger than the RX ring"));
             return Err(EINVAL);
         }
         Port::reconfigure(dev, false, |cfg| {
-            cfg.coalesce_usecs = usecs;
-            cfg.coalesce_frames = frames;
+            cfg.coalesce.usecs = usecs;
+            cfg.coalesce.frames = frames;
             Ok(())
         })
     }
 
     fn get_pauseparam(dev: &Device<Self>, pause: &mut PauseParam) {
-        let all = dev.data().config.lock().pfc == PFC_ALL;
+        let all = dev.data().config.lock().dcb.pfc == PFC_ALL;
         pause.set_autoneg(false);
         pause.set_rx_pause(all);
         pause.set_tx_pause(all);
@@ -369,13 +365,13 @@ impl Operations for Port {
             return Err(EINVAL);
         }
         let pfc = if pause.rx_pause() { PFC_ALL } else { 0 };
-        let current = dev.data().config.lock().pfc;
+        let current = dev.data().config.lock().dcb.pfc;
         if current != 0 && current != PFC_ALL {
             // DCB set flow control on some priorities: leave it to DCB.
             return Err(EBUSY);
         }
         Port::reconfigure(dev, false, |cfg| {
-            cfg.pfc = pfc;
+            cfg.dcb.pfc = pfc;
             Ok(())
         })
     }
@@ -390,15 +386,17 @@ impl Operations for Port {
         let port = dev.data();
         for (value, stat) in data.iter_mut().zip(STAT_TABLE.iter()) {
             *value = match stat.source {
-                Source::Device(i) => port.counter(i),
-                Source::DriverTxDropped => port.counters.tx_dropped.load(Ordering::Relaxed),
-                Source::DriverDeviceErrors => port.counters.device_errors.load(Ordering::Relaxed),
+                Source::Device(i) => port.io.counter(i),
+                Source::DriverTxDropped => port.rings.counters.tx_dropped.load(Ordering::Relaxed),
+                Source::DriverDeviceErrors => {
+                    port.rings.counters.device_errors.load(Ordering::Relaxed)
+                }
             };
         }
     }
 
     fn get_priv_flags(dev: &Device<Self>) -> u32 {
-        if dev.data().config.lock().loopback {
+        if dev.data().config.lock().link.loopback {
             PRIV_MAC_LOOPBACK
         } else {
             0
@@ -407,7 +405,7 @@ impl Operations for Port {
 
     fn set_priv_flags(dev: &Device<Self>, flags: u32) -> Result {
         Port::reconfigure(dev, false, |cfg| {
-            cfg.loopback = flags & PRIV_MAC_LOOPBACK != 0;
+            cfg.link.loopback = flags & PRIV_MAC_LOOPBACK != 0;
             Ok(())
         })
     }
@@ -427,7 +425,7 @@ impl Operations for Port {
 
     fn get_module_info(dev: &Device<Self>, info: &mut ModuleInfo) -> Result {
         let mut id = [0; 3];
-        dev.data().read_module(0, &mut id)?;
+        dev.data().io.read_module(0, &mut id)?;
         let flat = id[SFF8636_STATUS] & SFF8636_FLAT_MEM != 0;
         let sff8636 = match id[0] {
             SFF8024_ID_QSFP28 => true,
@@ -461,7 +459,7 @@ impl Operations for Port {
             let len = (end - at).min(rest.len());
             let (chunk, tail) = core::mem::take(&mut rest).split_at_mut(len);
             match device {
-                Some(from) => port.read_module(from, chunk)?,
+                Some(from) => port.io.read_module(from, chunk)?,
                 None => chunk.fill(0),
             }
             at += chunk.len();
@@ -490,7 +488,7 @@ impl Operations for Port {
             }
         };
         let data = page.data();
-        port.read_module(from, data)?;
+        port.io.read_module(from, data)?;
         Ok(data.len())
     }
 
@@ -505,18 +503,18 @@ impl Operations for Port {
         let port = dev.data();
         stats
             .corrected_blocks()
-            .set_total(port.counter(counter::FEC_CORRECTED));
+            .set_total(port.io.counter(counter::FEC_CORRECTED));
         stats
             .uncorrectable_blocks()
-            .set_total(port.counter(counter::FEC_UNCORRECTABLE));
+            .set_total(port.io.counter(counter::FEC_UNCORRECTABLE));
     }
 
     fn get_eth_phy_stats(dev: &Device<Self>, stats: &mut EthPhyStats) {
-        stats.set_symbol_error_during_carrier(dev.data().counter(counter::PCS_ERRORS));
+        stats.set_symbol_error_during_carrier(dev.data().io.counter(counter::PCS_ERRORS));
     }
 
     fn get_eth_mac_stats(dev: &Device<Self>, stats: &mut EthMacStats) {
-        let c = |i| dev.data().counter(i);
+        let c = |i| dev.data().io.counter(i);
         stats.set_frames_transmitted_ok(c(counter::TX_FRAMES));
         stats.set_octets_transmitted_ok(c(counter::TX_BYTES));
         stats.set_frames_received_ok(c(counter::RX_FRAMES));
@@ -527,10 +525,10 @@ impl Operations for Port {
 
     fn get_rmon_stats(dev: &Device<Self>, stats: &mut RmonStats) {
         let port = dev.data();
-        stats.set_undersize_pkts(port.counter(counter::RX_UNDERSIZE));
+        stats.set_undersize_pkts(port.io.counter(counter::RX_UNDERSIZE));
         for bucket in 0..Self::RMON_HIST_RANGES.len() {
-            stats.set_hist(bucket, port.counter(counter::RX_SIZE + bucket));
-            stats.set_hist_tx(bucket, port.counter(counter::TX_SIZE + bucket));
+            stats.set_hist(bucket, port.io.counter(counter::RX_SIZE + bucket));
+            stats.set_hist_tx(bucket, port.io.counter(counter::TX_SIZE + bucket));
         }
     }
 }

@@ -2,47 +2,210 @@
 
 //! A port's registers, counters and descriptors (`device-model.rst`, section NIC).
 
-use kernel::types::{AsBytes, FromBytes};
+//!
+//! [`NicDevice`] reaches a port's registers by offset within the port's block; each register is
+//! declared here with [`register!`], and [`PortReg`] gives its offset. The rest of `eth/` reads
+//! and writes typed values through [`PortIo`].
 
-/// `CTL`: bit 0 `ENABLE`, bit 1 `LOOPBACK`.
-pub(crate) const CTL: usize = 0x000;
-pub(crate) const CTL_ENABLE: u32 = 1 << 0;
-pub(crate) const CTL_LOOPBACK: u32 = 1 << 1;
-/// `LINK_CFG`: bit 0 `AUTONEG`, `[11:8]` forced speed, `[19:16]` advertised speeds.
-pub(crate) const LINK_CFG: usize = 0x004;
-pub(crate) const LINK_AUTONEG: u32 = 1 << 0;
-/// `LINK_STATUS`: bit 0 `UP`, `[11:8]` the speed while up.
-pub(crate) const LINK_STATUS: usize = 0x008;
-pub(crate) const LINK_UP: u32 = 1 << 0;
-/// `MAX_FRAME`: the largest frame, without FCS.
-pub(crate) const MAX_FRAME: usize = 0x010;
-pub(crate) const TX_BASE_LO: usize = 0x020;
-pub(crate) const TX_BASE_HI: usize = 0x024;
-pub(crate) const TX_SIZE: usize = 0x028;
-pub(crate) const TX_PI: usize = 0x02c;
-pub(crate) const TX_CI: usize = 0x030;
-pub(crate) const RX_BASE_LO: usize = 0x040;
-pub(crate) const RX_BASE_HI: usize = 0x044;
-pub(crate) const RX_SIZE: usize = 0x048;
-pub(crate) const RX_PI: usize = 0x04c;
-pub(crate) const RX_CI: usize = 0x050;
-/// `IRQ_MASK`: bit 0 TX, bit 1 RX, bit 2 link.
-pub(crate) const IRQ_MASK: usize = 0x060;
-pub(crate) const IRQ_ALL: u32 = 0x7;
-pub(crate) const RX_COAL_USECS: usize = 0x064;
-pub(crate) const RX_COAL_FRAMES: usize = 0x068;
-/// `PFC_EN`: a bit per priority.
-pub(crate) const PFC_EN: usize = 0x080;
-/// `TC_BW`: TC `t`'s share in percent, a byte each at `0x084 + t`.
-pub(crate) const TC_BW: usize = 0x084;
-/// `PRIO_TC`: priority `p`'s traffic class in `[4p+2:4p]`.
-pub(crate) const PRIO_TC: usize = 0x08c;
-/// `TC_TSA`: a bit per TC, 1 ETS, 0 strict.
-pub(crate) const TC_TSA: usize = 0x090;
-/// The 64-bit counters, at `COUNTERS + 8 * i`.
-pub(crate) const COUNTERS: usize = 0x100;
+use kernel::{
+    prelude::*,
+    register,
+    types::{AsBytes, FromBytes},
+};
 
-/// Link speed codes in `LINK_CFG` and `LINK_STATUS`.
+use crate::nic::NicDevice;
+
+/// A register of a port's block.
+pub(crate) trait PortReg: Copy + Into<Self::Raw> + From<Self::Raw> {
+    /// Its storage type.
+    type Raw: Words;
+    /// Its offset in a port's block.
+    const OFFSET: usize;
+}
+
+/// Declares a register of a port's block with [`register!`], at its offset in the block.
+macro_rules! port_register {
+    ($(#[$attr:meta])* $name:ident($raw:ident) @ $offset:literal { $($fields:tt)* }) => {
+        register! {
+            $(#[$attr])*
+            pub(crate) $name($raw) { $($fields)* }
+        }
+
+        impl PortReg for $name {
+            type Raw = $raw;
+            const OFFSET: usize = $offset;
+        }
+    };
+}
+
+port_register! {
+    /// The port's control.
+    CTL(u32) @ 0x000 {
+        /// The port sends and receives.
+        0:0 enable as bool;
+        /// MAC loopback: transmitted frames come back on this port's RX ring, none reach the
+        /// peer.
+        1:1 loopback as bool;
+    }
+}
+
+port_register! {
+    /// How the link is set up.
+    LINK_CFG(u32) @ 0x004 {
+        /// Autonegotiate among the advertised speeds.
+        0:0 autoneg as bool;
+        /// The speed when not autonegotiating.
+        11:8 forced as u8 ?=> Speed;
+        /// The advertised speeds, a [`Speed::bit`] each.
+        19:16 advertised as u8;
+    }
+}
+
+port_register! {
+    /// The link, as the device reports it.
+    LINK_STATUS(u32) @ 0x008 {
+        /// The link is up.
+        0:0 up as bool;
+        /// The speed while up.
+        11:8 speed as u8 ?=> Speed;
+    }
+}
+
+port_register! {
+    /// The largest frame, without FCS; also the size of the driver's RX buffers.
+    MAX_FRAME(u32) @ 0x010 {}
+}
+
+port_register! {
+    /// The DMA address of the TX ring (16-byte aligned).
+    TX_BASE(u64) @ 0x020 {}
+}
+
+port_register! {
+    /// The TX ring's entries, a power of two.
+    TX_SIZE(u32) @ 0x028 {}
+}
+
+port_register! {
+    /// Written by the driver: the TX descriptors posted (a free-running index).
+    TX_PI(u32) @ 0x02c {}
+}
+
+port_register! {
+    /// Written by the device: the TX descriptors done (a free-running index).
+    TX_CI(u32) @ 0x030 {}
+}
+
+port_register! {
+    /// The DMA address of the RX ring (16-byte aligned).
+    RX_BASE(u64) @ 0x040 {}
+}
+
+port_register! {
+    /// The RX ring's entries, a power of two.
+    RX_SIZE(u32) @ 0x048 {}
+}
+
+port_register! {
+    /// Written by the driver: the RX buffers posted (a free-running index).
+    RX_PI(u32) @ 0x04c {}
+}
+
+port_register! {
+    /// Written by the device: the RX buffers filled (a free-running index).
+    RX_CI(u32) @ 0x050 {}
+}
+
+port_register! {
+    /// Progress that raises no interrupt while its bit is set.
+    IRQ_MASK(u32) @ 0x060 {
+        /// TX progress.
+        0:0 tx as bool;
+        /// RX progress.
+        1:1 rx as bool;
+        /// Link changes.
+        2:2 link as bool;
+    }
+}
+
+impl IRQ_MASK {
+    /// Every interrupt masked.
+    pub(crate) const ALL: Self = Self::NONE.set_tx(true).set_rx(true).set_link(true);
+    /// Every interrupt unmasked.
+    pub(crate) const NONE: Self = Self(0);
+}
+
+port_register! {
+    /// The RX interrupt comes at most this many microseconds after the first unsignalled
+    /// frame...
+    RX_COAL_USECS(u32) @ 0x064 {}
+}
+
+port_register! {
+    /// ... or once this many frames wait (0 and 0: at once).
+    RX_COAL_FRAMES(u32) @ 0x068 {}
+}
+
+port_register! {
+    /// Priority flow control.
+    PFC_EN(u32) @ 0x080 {
+        /// The priorities with flow control, a bit each.
+        7:0 prios as u8;
+    }
+}
+
+port_register! {
+    /// The traffic classes' shares of the link in percent: byte `t` is TC `t`'s
+    /// ([`u64::from_le_bytes`] of the eight shares).
+    TC_BW(u64) @ 0x084 {}
+}
+
+port_register! {
+    /// The traffic class of each priority.
+    PRIO_TC(u32) @ 0x08c {
+        /// Priority 0's traffic class.
+        2:0 prio0 as u8;
+        /// Priority 1's.
+        6:4 prio1 as u8;
+        /// Priority 2's.
+        10:8 prio2 as u8;
+        /// Priority 3's.
+        14:12 prio3 as u8;
+        /// Priority 4's.
+        18:16 prio4 as u8;
+        /// Priority 5's.
+        22:20 prio5 as u8;
+        /// Priority 6's.
+        26:24 prio6 as u8;
+        /// Priority 7's.
+        30:28 prio7 as u8;
+    }
+}
+
+impl PRIO_TC {
+    /// The register for `prio_tc`, each priority's traffic class.
+    pub(crate) fn from_classes(tc: &[u8; 8]) -> Self {
+        Self::default()
+            .set_prio0(tc[0])
+            .set_prio1(tc[1])
+            .set_prio2(tc[2])
+            .set_prio3(tc[3])
+            .set_prio4(tc[4])
+            .set_prio5(tc[5])
+            .set_prio6(tc[6])
+            .set_prio7(tc[7])
+    }
+}
+
+port_register! {
+    /// Each traffic class's scheduling.
+    TC_TSA(u32) @ 0x090 {
+        /// The classes that are ETS, a bit each; the others have strict priority.
+        7:0 ets as u8;
+    }
+}
+
+/// Link speed codes in [`LINK_CFG`] and [`LINK_STATUS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Speed {
     G10 = 1,
@@ -53,10 +216,6 @@ pub(crate) enum Speed {
 
 impl Speed {
     pub(crate) const ALL: [Speed; 4] = [Speed::G10, Speed::G25, Speed::G50, Speed::G100];
-
-    pub(crate) fn from_code(code: u32) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| *s as u32 == code)
-    }
 
     /// The speed in Mb/s.
     pub(crate) fn mbps(self) -> u32 {
@@ -72,13 +231,30 @@ impl Speed {
         Self::ALL.into_iter().find(|s| s.mbps() == mbps)
     }
 
-    /// Its bit in `LINK_CFG`'s advertised speeds.
+    /// Its bit in [`LINK_CFG::advertised`]: bit `code - 1`.
     pub(crate) fn bit(self) -> u8 {
         1 << (self as u8 - 1)
     }
 }
 
-/// The counters (index `i` at `COUNTERS + 8 * i`).
+impl TryFrom<u8> for Speed {
+    type Error = Error;
+
+    fn try_from(code: u8) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| *s as u8 == code)
+            .ok_or(EINVAL)
+    }
+}
+
+impl From<Speed> for u8 {
+    fn from(speed: Speed) -> u8 {
+        speed as u8
+    }
+}
+
+/// The device's 64-bit counters, at `COUNTERS + 8 * i`: `i` for each.
 pub(crate) mod counter {
     pub(crate) const TX_FRAMES: usize = 0;
     pub(crate) const TX_BYTES: usize = 1;
@@ -100,37 +276,162 @@ pub(crate) mod counter {
     pub(crate) const TX_TC_BYTES: usize = 49;
 }
 
-/// A TX descriptor: one frame to send.
+/// The counters' offset in a port's block.
+const COUNTERS: usize = 0x100;
+
+register! {
+    /// The second word of a TX descriptor.
+    pub(crate) TX_DESC_CTL(u64) {
+        /// The frame's bytes, 14 to [`MAX_FRAME`].
+        15:0 len as u16;
+        /// The frame's priority, 0 to 7.
+        23:16 prio as u8;
+    }
+}
+
+/// A TX descriptor: one frame to send. Little-endian words.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct TxDesc {
-    pub(crate) addr: u64,
-    pub(crate) len: u16,
-    pub(crate) prio: u8,
-    pub(crate) flags: u8,
-    pub(crate) zero: u32,
+    /// The frame's DMA address.
+    addr: u64,
+    ctl: u64,
 }
 
-/// An RX descriptor: a buffer the driver posts, filled in by the device.
+impl TxDesc {
+    pub(crate) fn new(addr: u64, ctl: TX_DESC_CTL) -> Self {
+        Self {
+            addr: addr.to_le(),
+            ctl: u64::from(ctl).to_le(),
+        }
+    }
+}
+
+register! {
+    /// The second word of an RX descriptor: the driver writes `buf_len` with the rest 0, the
+    /// device the rest when it fills the buffer.
+    pub(crate) RX_DESC_CTL(u64) {
+        /// The buffer's size.
+        15:0 buf_len as u16;
+        /// The frame's length.
+        31:16 len as u16;
+        /// The device filled the buffer.
+        32:32 done as bool;
+    }
+}
+
+/// An RX descriptor: a buffer the driver posts, filled in by the device. Little-endian words.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct RxDesc {
-    pub(crate) addr: u64,
-    pub(crate) buf_len: u16,
-    pub(crate) len: u16,
-    pub(crate) status: u16,
-    pub(crate) prio: u8,
-    pub(crate) zero: u8,
+    /// The buffer's DMA address.
+    addr: u64,
+    ctl: u64,
 }
 
-/// `RxDesc::status`: the device filled the buffer.
-pub(crate) const RX_DONE: u16 = 1 << 0;
+impl RxDesc {
+    /// A buffer of `buf_len` bytes at `addr`, to be filled.
+    pub(crate) fn new(addr: u64, buf_len: u16) -> Self {
+        let ctl = RX_DESC_CTL::default().set_buf_len(buf_len);
+        Self {
+            addr: addr.to_le(),
+            ctl: u64::from(ctl).to_le(),
+        }
+    }
 
-// SAFETY: Plain integers without padding (16 bytes each); every bit pattern is valid.
+    pub(crate) fn ctl(&self) -> RX_DESC_CTL {
+        RX_DESC_CTL::from(u64::from_le(self.ctl))
+    }
+}
+
+// SAFETY: `TxDesc` is two `u64`s under `repr(C)`: no padding.
 unsafe impl AsBytes for TxDesc {}
-// SAFETY: As above.
+// SAFETY: `TxDesc` holds only integers, for which every bit pattern is valid.
 unsafe impl FromBytes for TxDesc {}
-// SAFETY: As above.
+// SAFETY: `RxDesc` is two `u64`s under `repr(C)`: no padding.
 unsafe impl AsBytes for RxDesc {}
-// SAFETY: As above.
+// SAFETY: `RxDesc` holds only integers, for which every bit pattern is valid.
 unsafe impl FromBytes for RxDesc {}
+
+/// A register's value as the 32-bit words [`NicDevice`] reads and writes.
+pub(crate) trait Words: Copy {
+    /// The words, lowest first.
+    type Array: AsRef<[u32]>;
+
+    fn to_words(self) -> Self::Array;
+}
+
+impl Words for u32 {
+    type Array = [u32; 1];
+
+    fn to_words(self) -> [u32; 1] {
+        [self]
+    }
+}
+
+impl Words for u64 {
+    type Array = [u32; 2];
+
+    fn to_words(self) -> [u32; 2] {
+        [self as u32, (self >> 32) as u32]
+    }
+}
+
+/// One port's part of the device, through the core's [`NicDevice`]: its registers, counters,
+/// doorbell and module EEPROM, and the `PORT_STOP` command.
+#[derive(Clone)]
+pub(crate) struct PortIo {
+    nic: NicDevice,
+    index: u8,
+}
+
+impl PortIo {
+    pub(crate) fn new(nic: NicDevice, index: u8) -> Self {
+        Self { nic, index }
+    }
+
+    /// The device's NIC, for what is not the port's: DMA, identity.
+    pub(crate) fn nic(&self) -> &NicDevice {
+        &self.nic
+    }
+
+    /// The port's number.
+    pub(crate) fn index(&self) -> u8 {
+        self.index
+    }
+
+    /// Reads register `R`.
+    pub(crate) fn read<R: PortReg<Raw = u32>>(&self) -> Result<R> {
+        Ok(R::from(self.nic.read(self.index, R::OFFSET)?))
+    }
+
+    /// Writes `value` to its register; a 64-bit one as its two halves, which the device takes
+    /// together when the doorbell rings.
+    pub(crate) fn write<R: PortReg>(&self, value: R) -> Result {
+        let words = value.into().to_words();
+        for (i, &word) in words.as_ref().iter().enumerate() {
+            self.nic.write(self.index, R::OFFSET + 4 * i, word)?;
+        }
+        Ok(())
+    }
+
+    /// Device counter `i` (see [`counter`]), 0 if the device is gone.
+    pub(crate) fn counter(&self, i: usize) -> u64 {
+        self.nic.read64(self.index, COUNTERS + 8 * i).unwrap_or(0)
+    }
+
+    /// Rings the port's doorbell: the device looks at the registers again.
+    pub(crate) fn kick(&self) -> Result {
+        self.nic.kick(self.index)
+    }
+
+    /// Disables the port and waits until it no longer touches host memory. Sleeps.
+    pub(crate) fn stop(&self) -> Result {
+        self.nic.stop_port(self.index)
+    }
+
+    /// Reads `buf.len()` bytes of the module EEPROM from `offset` in the device's layout.
+    pub(crate) fn read_module(&self, offset: usize, buf: &mut [u8]) -> Result {
+        self.nic.read_eeprom(self.index, offset, buf)
+    }
+}

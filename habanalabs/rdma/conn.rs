@@ -14,7 +14,10 @@ use kernel::{
 use crate::{
     hw::Hw,
     regs::{
-        rdma::{self, mac_words},
+        rdma::{
+            ConnBlock, ContextBlock, Side, CONN_CTL, PEER_CONN, PEER_MAC_HI, PEER_MAC_LO, RQ_BASE,
+            RQ_SIZE, WIN_BASE, WIN_SIZE,
+        },
         Regs,
     },
 };
@@ -44,7 +47,10 @@ impl Peer {
         if peer.pad != 0 || !mac_ok || !ip_ok || peer.conn_id >= conns {
             return Err(EINVAL);
         }
-        Ok(Self { mac: peer.mac, conn: peer.conn_id })
+        Ok(Self {
+            mac: peer.mac,
+            conn: peer.conn_id,
+        })
     }
 }
 
@@ -82,7 +88,10 @@ impl ReceiveQueue {
     /// Allocates a queue of `entries` entries (checked by the caller).
     pub(crate) fn new(dev: &device::Device<Bound>, entries: u32) -> Result<Self> {
         let words = entries as usize * RQE_SIZE / size_of::<u64>();
-        Ok(Self { mem: CoherentAllocation::alloc_coherent(dev, words, GFP_KERNEL)?, entries })
+        Ok(Self {
+            mem: CoherentAllocation::alloc_coherent(dev, words, GFP_KERNEL)?,
+            entries,
+        })
     }
 }
 
@@ -95,30 +104,23 @@ pub(crate) struct Conn {
     rq: Option<ReceiveQueue>,
 }
 
-/// The registers of one connection, through the device's register window.
-struct ConnRegs<'a> {
-    regs: &'a Regs,
-    base: usize,
-}
-
-impl ConnRegs<'_> {
-    fn write(&self, offset: usize, value: u32) -> Result {
-        self.regs.try_write32(value, self.base + offset)
-    }
-
-    /// Writes a 64-bit value to the register pair `(lo, hi)`.
-    fn write64(&self, (lo, hi): (usize, usize), value: u64) -> Result {
-        self.write(lo, value as u32)?;
-        self.write(hi, (value >> 32) as u32)
-    }
-
-    /// Writes the peer of context `side` (`rdma::REQ` or `rdma::RES`), not yet `VALID`.
-    fn write_peer(&self, side: usize, peer: &Peer) -> Result {
-        let (lo, hi) = mac_words(peer.mac);
-        self.write(side + rdma::PEER_MAC_LO, lo)?;
-        self.write(side + rdma::PEER_MAC_HI, hi)?;
-        self.write(side + rdma::PEER_CONN, peer.conn)
-    }
+/// Sets context `side` of connection `conn` up for `peer`, and then makes it `VALID`, after
+/// `more` (the responder's own registers) has run.
+fn set_context(
+    regs: &Regs,
+    conn: ConnBlock,
+    side: Side,
+    peer: &Peer,
+    more: impl FnOnce(&ConnBlock) -> Result,
+) -> Result {
+    let m = peer.mac;
+    let ctx = ContextBlock { conn, side };
+    PEER_MAC_LO::from(u32::from_le_bytes([m[0], m[1], m[2], m[3]])).try_write(regs, &ctx)?;
+    let hi = u16::from_le_bytes([m[4], m[5]]);
+    PEER_MAC_HI::default().set_bytes(hi).try_write(regs, &ctx)?;
+    PEER_CONN::from(peer.conn).try_write(regs, &ctx)?;
+    more(&ctx.conn)?;
+    CONN_CTL::default().set_valid(true).try_write(regs, &ctx)
 }
 
 impl Conn {
@@ -132,10 +134,9 @@ impl Conn {
         if self.requester {
             return Err(EBUSY);
         }
+        let block = ConnBlock { port, conn };
         let regs = hw.regs()?;
-        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
-        c.write_peer(rdma::REQ, peer)?;
-        c.write(rdma::REQ + rdma::CTL, rdma::CONN_VALID)?;
+        set_context(&regs, block, Side::Requester, peer, |_| Ok(()))?;
         self.requester = true;
         Ok(())
     }
@@ -153,15 +154,16 @@ impl Conn {
             return Err(EBUSY);
         }
         let regs = hw.regs()?;
-        let c = ConnRegs { regs: &regs, base: rdma::conn(port, conn) };
-        c.write_peer(rdma::RES, peer)?;
-        c.write64((rdma::WIN_BASE_LO, rdma::WIN_BASE_HI), window.addr)?;
-        c.write64((rdma::WIN_SIZE_LO, rdma::WIN_SIZE_HI), window.size)?;
-        if let Some(rq) = &self.rq {
-            c.write64((rdma::RQ_BASE_LO, rdma::RQ_BASE_HI), rq.mem.dma_handle())?;
-            c.write(rdma::RQ_SIZE, rq.entries)?;
-        }
-        c.write(rdma::RES + rdma::CTL, rdma::CONN_VALID)?;
+        let block = ConnBlock { port, conn };
+        set_context(&regs, block, Side::Responder, peer, |c| {
+            WIN_BASE::from(window.addr).try_write(&regs, c)?;
+            WIN_SIZE::from(window.size).try_write(&regs, c)?;
+            if let Some(rq) = &self.rq {
+                RQ_BASE::from(rq.mem.dma_handle()).try_write(&regs, c)?;
+                RQ_SIZE::from(rq.entries).try_write(&regs, c)?;
+            }
+            Ok(())
+        })?;
         self.responder = Some(window);
         Ok(())
     }

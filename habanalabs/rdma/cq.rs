@@ -3,7 +3,10 @@
 //! RDMA completion queues: rings in host memory that the device fills, the user reads through
 //! a mapping, and the driver accounts for with the device's producer index.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 use kernel::{
     device::{self, Bound},
     dma::CoherentAllocation,
@@ -12,18 +15,18 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{
-        poll::{PollCondVar, POLLERR, POLLIN, POLLRDNORM},
         lock::{mutex::MutexBackend, Guard},
+        poll::{PollCondVar, POLLERR, POLLIN, POLLRDNORM},
         Arc, CondVarTimeoutResult, Mutex,
     },
-    time::{msecs_to_jiffies, Ktime},
     uapi,
 };
 
+use super::Resources;
 use crate::{
-    device::HlDevice,
+    deadline::Deadline,
     mailbox::Command,
-    regs::{self, rdma},
+    regs::rdma::{CqBlock, CQ_BASE, CQ_CI, CQ_CTL, CQ_LOST, CQ_PI, CQ_SIZE},
 };
 
 /// Bytes in an entry (`struct hl_nic_cqe`).
@@ -135,8 +138,13 @@ impl Cq {
         ring: CoherentAllocation<u64>,
         events: Arc<CqEvents>,
     ) -> impl PinInit<Self> {
-        let state =
-            CqState { consumed: 0, lost_seen: 0, lost: 0, destroyed: false, faulted: false };
+        let state = CqState {
+            consumed: 0,
+            lost_seen: 0,
+            lost: 0,
+            destroyed: false,
+            faulted: false,
+        };
         pin_init!(Self { port, index, entries, ring, events, state <- new_mutex!(state) })
     }
 
@@ -145,46 +153,56 @@ impl Cq {
         self.ring.size()
     }
 
-    fn reg(&self, offset: usize) -> usize {
-        rdma::cq(self.port, self.index) + offset
+    fn block(&self) -> CqBlock {
+        CqBlock {
+            port: self.port,
+            cq: self.index,
+        }
     }
 
     /// Hands the ring to the device, enabled, with an interrupt per entry. Entries lost
     /// before, while the queue was free, are not this queue's: they count from here.
-    pub(crate) fn start(&self, dev: &HlDevice) -> Result {
-        let lost = dev.hw.regs()?.try_read32(self.reg(rdma::CQ_LOST))?;
-        self.state.lock().lost_seen = lost;
-        let regs = dev.hw.regs()?;
-        let base = self.ring.dma_handle();
-        regs.try_write32(base as u32, self.reg(rdma::CQ_BASE_LO))?;
-        regs.try_write32((base >> 32) as u32, self.reg(rdma::CQ_BASE_HI))?;
-        regs.try_write32(self.entries, self.reg(rdma::CQ_SIZE))?;
-        regs.try_write32(0, self.reg(rdma::CQ_CI))?;
-        regs.try_write32(regs::CTL_ENABLE | rdma::CQ_CTL_IRQ, self.reg(rdma::CQ_CTL))
+    pub(crate) fn start(&self, res: &Resources) -> Result {
+        let block = &self.block();
+        let regs = res.control.hw().regs()?;
+        let lost = CQ_LOST::try_read(&regs, block)?;
+        drop(regs);
+        self.state.lock().lost_seen = lost.into();
+        let regs = res.control.hw().regs()?;
+        CQ_BASE::from(self.ring.dma_handle()).try_write(&regs, block)?;
+        CQ_SIZE::from(self.entries).try_write(&regs, block)?;
+        CQ_CI::default().try_write(&regs, block)?;
+        CQ_CTL::default()
+            .set_enable(true)
+            .set_irq(true)
+            .try_write(&regs, block)
     }
 
     /// Resets the queue with `CQ_RESET`: once this returns, the device no longer writes the
     /// ring. Nobody may use the queue afterwards; the ring lives on in the user's mappings.
-    pub(crate) fn reset(&self, dev: &HlDevice) -> Result {
+    pub(crate) fn reset(&self, res: &Resources) -> Result {
         let mut state = self.state.lock();
-        let command = Command::CqReset { port: self.port.into(), cq: self.index.into() };
-        super::reset_done(dev.run(command))?;
+        let command = Command::CqReset {
+            port: self.port.into(),
+            cq: self.index.into(),
+        };
+        super::reset_done(res.control.run(command))?;
         state.destroyed = true;
         Ok(())
     }
 
     /// Entries produced and not consumed, from the device's `CQ_PI`, which is checked; also
     /// brings the count of lost entries up to date.
-    fn available(&self, dev: &HlDevice, state: &mut CqState) -> Result<u32> {
+    fn available(&self, res: &Resources, state: &mut CqState) -> Result<u32> {
         if state.destroyed {
             return Err(EINVAL);
         }
         if self.events.is_gone() {
             return Err(ENODEV);
         }
-        let regs = dev.hw.regs()?;
-        let produced = regs.try_read32(self.reg(rdma::CQ_PI))?;
-        let lost = regs.try_read32(self.reg(rdma::CQ_LOST))?;
+        let regs = res.control.hw().regs()?;
+        let produced = u32::from(CQ_PI::try_read(&regs, &self.block())?);
+        let lost = u32::from(CQ_LOST::try_read(&regs, &self.block())?);
         drop(regs);
         let available = produced.wrapping_sub(state.consumed);
         if available > self.entries {
@@ -192,15 +210,21 @@ impl Cq {
             if !state.faulted {
                 state.faulted = true;
                 dev_err!(
-                    dev.pdev(),
+                    res.control.pdev(),
                     "port {} CQ {}: {} entries produced, {} consumed, in a ring of {}\n",
-                    self.port, self.index, produced, state.consumed, self.entries
+                    self.port,
+                    self.index,
+                    produced,
+                    state.consumed,
+                    self.entries
                 );
             }
             return Err(EIO);
         }
         // The device's counter wraps; this one counts from the queue's creation.
-        state.lost = state.lost.saturating_add(lost.wrapping_sub(state.lost_seen).into());
+        state.lost = state
+            .lost
+            .saturating_add(lost.wrapping_sub(state.lost_seen).into());
         state.lost_seen = lost;
         Ok(available)
     }
@@ -208,7 +232,7 @@ impl Cq {
     /// `CQ_WAIT`: waits up to `timeout_ms` until at least `count` entries are there.
     pub(crate) fn wait(
         &self,
-        dev: &HlDevice,
+        res: &Resources,
         count: u32,
         timeout_ms: u32,
     ) -> Result<uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3> {
@@ -216,16 +240,15 @@ impl Cq {
         if count == 0 || count > self.entries {
             return Err(EINVAL);
         }
-        let start = Ktime::ktime_get();
+        let deadline = Deadline::after(Duration::from_millis(timeout_ms.into()));
         let mut signalled = false;
         let mut guard = events.lock.lock();
         loop {
             let (available, lost) = {
                 let mut state = self.state.lock();
-                (self.available(dev, &mut state)?, state.lost)
+                (self.available(res, &mut state)?, state.lost)
             };
-            let left_ms = i64::from(timeout_ms) - (Ktime::ktime_get() - start).to_ms();
-            if available >= count || left_ms <= 0 {
+            if available >= count || deadline.passed() {
                 return Ok(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3 {
                     num_cqes: available,
                     status: if available >= count {
@@ -239,9 +262,10 @@ impl Cq {
             if signalled {
                 return Err(EINTR);
             }
-            let jiffies = msecs_to_jiffies(left_ms as u32);
             signalled = matches!(
-                events.wake.wait_interruptible_timeout(&mut guard, jiffies),
+                events
+                    .wake
+                    .wait_interruptible_timeout(&mut guard, deadline.sleep()),
                 CondVarTimeoutResult::Signal { .. }
             );
         }
@@ -250,8 +274,8 @@ impl Cq {
     /// The `POLL*` events of the queue: readable while it has entries not consumed, an error
     /// once it is unusable (a producer index out of the ring). The hang-up of a device going
     /// away is the file's to report, CQs or not.
-    pub(crate) fn poll_events(&self, dev: &HlDevice) -> u32 {
-        match self.available(dev, &mut self.state.lock()) {
+    pub(crate) fn poll_events(&self, res: &Resources) -> u32 {
+        match self.available(res, &mut self.state.lock()) {
             Ok(0) => 0,
             Ok(_) => POLLIN | POLLRDNORM,
             Err(_) => POLLERR,
@@ -259,13 +283,15 @@ impl Cq {
     }
 
     /// `CQ_UPDATE_CONSUMED`: hands `count` entries (1 to those available) back to the device.
-    pub(crate) fn consume(&self, dev: &HlDevice, count: u32) -> Result {
+    pub(crate) fn consume(&self, res: &Resources, count: u32) -> Result {
         let mut state = self.state.lock();
-        if count == 0 || count > self.available(dev, &mut state)? {
+        if count == 0 || count > self.available(res, &mut state)? {
             return Err(EINVAL);
         }
         let consumed = state.consumed.wrapping_add(count);
-        dev.hw.regs()?.try_write32(consumed, self.reg(rdma::CQ_CI))?;
+        let regs = res.control.hw().regs()?;
+        CQ_CI::from(consumed).try_write(&regs, &self.block())?;
+        drop(regs);
         state.consumed = consumed;
         Ok(())
     }

@@ -158,7 +158,7 @@ macro_rules! register {
         $(#[$fattr])*
         #[inline(always)]
         $vis const fn $field(self) -> $ft {
-            $crate::register!(@get $ft, (self.0 & $crate::register!(@mask $st, $hi, $lo)) >> $lo)
+            $crate::register!(@raw $st, $ft, self.0, $hi, $lo)
         }
 
         $crate::macros::paste! {
@@ -179,13 +179,34 @@ macro_rules! register {
         $(#[$fattr])*
         #[inline(always)]
         $vis fn $field(self) -> $conv {
-            let raw = $crate::register!(
-                @get $ft,
-                (self.0 & $crate::register!(@mask $st, $hi, $lo)) >> $lo
-            );
+            let raw = $crate::register!(@raw $st, $ft, self.0, $hi, $lo);
             <$conv as ::core::convert::From<$ft>>::from(raw)
         }
 
+        $crate::register!(@set_from $vis $st $(#[$fattr])* $hi:$lo $field as $ft => $conv);
+    };
+
+    // A field read through `TryFrom`: values the type has no meaning for are errors.
+    (@field $vis:vis $name:ident($st:ident) $(#[$fattr:meta])* $hi:literal:$lo:literal
+        $field:ident as $ft:ident ?=> $conv:ty
+    ) => {
+        $(#[$fattr])*
+        #[inline(always)]
+        $vis fn $field(
+            self,
+        ) -> ::core::result::Result<$conv, <$conv as ::core::convert::TryFrom<$ft>>::Error> {
+            let raw = $crate::register!(@raw $st, $ft, self.0, $hi, $lo);
+            <$conv as ::core::convert::TryFrom<$ft>>::try_from(raw)
+        }
+
+        $crate::register!(@set_from $vis $st $(#[$fattr])* $hi:$lo $field as $ft => $conv);
+    };
+
+    // The setter of a field converted with `From` or `TryFrom`: its type converts into the
+    // field's.
+    (@set_from $vis:vis $st:ident $(#[$fattr:meta])* $hi:literal:$lo:literal
+        $field:ident as $ft:ident => $conv:ty
+    ) => {
         $crate::macros::paste! {
             $(#[$fattr])*
             #[inline(always)]
@@ -198,32 +219,9 @@ macro_rules! register {
         }
     };
 
-    // A field read through `TryFrom`: values the type has no meaning for are errors.
-    (@field $vis:vis $name:ident($st:ident) $(#[$fattr:meta])* $hi:literal:$lo:literal
-        $field:ident as $ft:ident ?=> $conv:ty
-    ) => {
-        $(#[$fattr])*
-        #[inline(always)]
-        $vis fn $field(
-            self,
-        ) -> ::core::result::Result<$conv, <$conv as ::core::convert::TryFrom<$ft>>::Error> {
-            let raw = $crate::register!(
-                @get $ft,
-                (self.0 & $crate::register!(@mask $st, $hi, $lo)) >> $lo
-            );
-            <$conv as ::core::convert::TryFrom<$ft>>::try_from(raw)
-        }
-
-        $crate::macros::paste! {
-            $(#[$fattr])*
-            #[inline(always)]
-            #[must_use]
-            $vis fn [<set_ $field>](self, value: $conv) -> Self {
-                let mask = $crate::register!(@mask $st, $hi, $lo);
-                let value = <$ft as ::core::convert::From<$conv>>::from(value);
-                Self((self.0 & !mask) | (((value as $st) << $lo) & mask))
-            }
-        }
+    // A field's value as its raw type.
+    (@raw $st:ident, $ft:ident, $v:expr, $hi:literal, $lo:literal) => {
+        $crate::register!(@get $ft, ($v & $crate::register!(@mask $st, $hi, $lo)) >> $lo)
     };
 
     // Build-time checks of a field's range.

@@ -2,32 +2,19 @@
 
 //! The device model's BAR2, mapped through sysfs (`resourceN`): its
 //! identity, to check what INFO reports, and its model-control page, to
-//! inject faults. Offsets are from `device-model.rst`.
+//! inject faults. Offsets and values are the model's own, from
+//! `hlsim_regs`.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::ptr::{self, NonNull};
 
+use hlsim_regs::{DRAM_OFFSET, MAGIC_HLSM, identity, model_ctl};
+
 use crate::util::{Fail, R};
 
-pub const MAGIC: usize = 0x000;
-pub const VERSION: usize = 0x004;
-pub const CHIP_ID: usize = 0x00c;
-pub const SERIAL_LO: usize = 0x010;
-pub const DRAM_SIZE_LO: usize = 0x020;
-pub const NUM_QUEUES: usize = 0x034;
-pub const CLK_CUR_MHZ: usize = 0x038;
-pub const CLK_MAX_MHZ: usize = 0x03c;
-pub const PORT_MASK: usize = 0x040;
-pub const MAC: usize = 0x080;
-pub const FAULTS: usize = 0xff000;
-pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
-pub const ENGINE_HANG: usize = 0xff008;
-
-pub const MAGIC_VALUE: u32 = 0x4d53_4c48;
-
 /// What the tests map: the register file, up to device memory.
-const LEN: usize = 0x10_0000;
+const LEN: usize = DRAM_OFFSET as usize;
 
 /// BAR2 of one device.
 pub struct Bar2 {
@@ -64,37 +51,46 @@ impl Bar2 {
         let bar = Self {
             regs: NonNull::new(p.cast()).ok_or("mmap returned NULL")?,
         };
-        let magic = bar.read(MAGIC);
-        if magic != MAGIC_VALUE {
+        let magic = bar.read(identity::MAGIC);
+        if magic != MAGIC_HLSM {
             return Err(Fail(format!("{path}: magic {magic:#x}, not the model's")));
         }
         Ok(bar)
     }
 
+    /// The index of the 32-bit register at `offset` in the mapping.
+    fn word(offset: u64) -> usize {
+        assert!(offset < LEN as u64 && offset.is_multiple_of(4));
+        (offset / 4) as usize
+    }
+
     /// The 32-bit register at `offset`.
-    pub fn read(&self, offset: usize) -> u32 {
-        assert!(offset < LEN && offset.is_multiple_of(4));
-        // SAFETY: inside the mapping and aligned; registers are plain memory
-        // another party changes, hence volatile.
-        unsafe { self.regs.as_ptr().add(offset / 4).read_volatile() }
+    pub fn read(&self, offset: u64) -> u32 {
+        // SAFETY: inside the mapping and aligned (`word` checks); registers
+        // are plain memory another party changes, hence volatile.
+        unsafe { self.regs.as_ptr().add(Self::word(offset)).read_volatile() }
     }
 
     /// A `_LO`/`_HI` register pair.
-    pub fn read64(&self, offset: usize) -> u64 {
+    pub fn read64(&self, offset: u64) -> u64 {
         u64::from(self.read(offset + 4)) << 32 | u64::from(self.read(offset))
     }
 
     /// Writes the 32-bit register at `offset`.
-    pub fn write(&self, offset: usize, value: u32) {
-        assert!(offset < LEN && offset.is_multiple_of(4));
+    pub fn write(&self, offset: u64, value: u32) {
         // SAFETY: as in read.
-        unsafe { self.regs.as_ptr().add(offset / 4).write_volatile(value) }
+        unsafe {
+            self.regs
+                .as_ptr()
+                .add(Self::word(offset))
+                .write_volatile(value)
+        }
     }
 
     /// The MAC address of port `p`.
     pub fn mac(&self, p: usize) -> [u8; 6] {
-        let lo = self.read(MAC + 8 * p).to_le_bytes();
-        let hi = self.read(MAC + 8 * p + 4).to_le_bytes();
+        let lo = self.read(identity::mac_lo(p as u64)).to_le_bytes();
+        let hi = self.read(identity::mac_hi(p as u64)).to_le_bytes();
         [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1]]
     }
 }
@@ -114,14 +110,17 @@ pub struct EngineHang<'a> {
 
 impl<'a> EngineHang<'a> {
     pub fn new(bar: &'a Bar2, bits: u32) -> Self {
-        bar.write(ENGINE_HANG, bar.read(ENGINE_HANG) | bits);
+        bar.write(
+            model_ctl::ENGINE_HANG,
+            bar.read(model_ctl::ENGINE_HANG) | bits,
+        );
         Self { bar, bits }
     }
 }
 
 impl Drop for EngineHang<'_> {
     fn drop(&mut self) {
-        let hang = self.bar.read(ENGINE_HANG);
-        self.bar.write(ENGINE_HANG, hang & !self.bits);
+        let hang = self.bar.read(model_ctl::ENGINE_HANG);
+        self.bar.write(model_ctl::ENGINE_HANG, hang & !self.bits);
     }
 }

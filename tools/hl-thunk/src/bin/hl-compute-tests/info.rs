@@ -6,14 +6,14 @@ use std::os::fd::AsRawFd;
 use std::ptr;
 use std::time::Duration;
 
+use hlsim_regs::CHIP_ID_GAUDI_SIM;
+use hlsim_regs::identity as id;
 use hlthunk::uapi::*;
 use hlthunk::{Device, DeviceStatus, HostBuffer, Job, Queue};
 
 use crate::Env;
-use crate::model::{self, Bar2};
+use crate::model::Bar2;
 use crate::util::{R, Tap, ensure, expect_errno, poll, raw_ioctl};
-
-const DEVICE_ID_GAUDI_SIM: u32 = 0x1000;
 
 /// Every INFO op succeeds.
 fn all_ops(dev: &Device) -> R {
@@ -47,7 +47,7 @@ fn identity(dev: &Device) -> R {
         hw.queue_count
     );
     ensure!(
-        hw.device_id == DEVICE_ID_GAUDI_SIM,
+        hw.device_id == CHIP_ID_GAUDI_SIM & 0xffff,
         "device_id {:#x}",
         hw.device_id
     );
@@ -68,11 +68,11 @@ fn identity(dev: &Device) -> R {
 
 fn identity_vs_model(dev: &Device, bar: &Bar2) -> R {
     let hw = dev.hw_ip_info()?;
-    let chip = bar.read(model::CHIP_ID);
-    let version = bar.read(model::VERSION);
+    let chip = bar.read(id::CHIP_ID);
+    let version = bar.read(id::VERSION);
     let want = [
-        ("serial", hw.serial, bar.read64(model::SERIAL_LO)),
-        ("dram_size", hw.dram_size, bar.read64(model::DRAM_SIZE_LO)),
+        ("serial", hw.serial, bar.read64(id::SERIAL_LO)),
+        ("dram_size", hw.dram_size, bar.read64(id::DRAM_SIZE_LO)),
         ("device_id", hw.device_id.into(), (chip & 0xffff).into()),
         ("revision", hw.revision.into(), (chip >> 16 & 0xff).into()),
         ("model major", hw.model_major.into(), (version >> 16).into()),
@@ -84,12 +84,12 @@ fn identity_vs_model(dev: &Device, bar: &Bar2) -> R {
         (
             "queue_count",
             hw.queue_count.into(),
-            bar.read(model::NUM_QUEUES).into(),
+            bar.read(id::NUM_QUEUES).into(),
         ),
         (
             "port_mask",
             hw.port_mask.into(),
-            bar.read(model::PORT_MASK).into(),
+            bar.read(id::PORT_MASK).into(),
         ),
     ];
     for (what, got, want) in want {
@@ -103,13 +103,13 @@ fn identity_vs_model(dev: &Device, bar: &Bar2) -> R {
 
 fn clocks_and_macs_vs_model(dev: &Device, bar: &Bar2) -> R {
     let clk = dev.clk_rate()?;
-    let (cur, max) = (bar.read(model::CLK_CUR_MHZ), bar.read(model::CLK_MAX_MHZ));
+    let (cur, max) = (bar.read(id::CLK_CUR_MHZ), bar.read(id::CLK_MAX_MHZ));
     ensure!(
         (clk.cur_mhz, clk.max_mhz) == (cur, max),
         "clocks {clk:?}, the model {cur}/{max} MHz"
     );
     let macs = dev.mac_addrs()?;
-    let mask = bar.read(model::PORT_MASK);
+    let mask = bar.read(id::PORT_MASK);
     ensure!(
         macs.port_mask == mask.into(),
         "port_mask {:#x}, the model {mask:#x}",

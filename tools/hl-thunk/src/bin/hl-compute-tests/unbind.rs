@@ -8,10 +8,12 @@ use std::os::fd::AsRawFd;
 use std::thread;
 use std::time::Duration;
 
+use hlsim_regs::FAULT_MAILBOX_HANG;
+use hlsim_regs::model_ctl::FAULTS;
 use hlthunk::{CsStatus, Device, HostBuffer, Packet, Queue};
 
 use crate::Env;
-use crate::model::{Bar2, EngineHang, FAULT_MAILBOX_HANG, FAULTS};
+use crate::model::{Bar2, EngineHang};
 use crate::util::{R, Tap, cb_of, ensure, expect_errno, poll_in, run_ok};
 
 const DRIVER: &str = "/sys/bus/pci/drivers/habanalabs";

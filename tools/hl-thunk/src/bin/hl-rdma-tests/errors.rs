@@ -3,6 +3,7 @@
 //! Operations that fail: each ends in an error CQE with its syndrome at the
 //! requester, none at the responder, and the responder's memory unchanged.
 
+use hlsim_regs::PORT_FAULT_LINK_DOWN;
 use hlthunk::CqeOpcode::{Send, Write};
 use hlthunk::CqeStatus::{BadConn, LinkDown, Ok as Done, RemoteAccess, WrongPeer};
 use hlthunk::uapi::HL_MAX_PORTS;
@@ -10,7 +11,7 @@ use hlthunk::{Device, DeviceMemory, Packet, Peer};
 
 use crate::Env;
 use crate::link::{Pair, SENTINEL, fill_sentinel, random, untouched};
-use crate::ports::{FAULT_LINK_DOWN, PortCtl, wait_link_down, wait_link_up};
+use crate::ports::{PortCtl, wait_link_down, wait_link_up};
 use crate::util::{R, Rng, Tap, download, ensure, same_bytes, upload};
 
 const PAGE: u64 = 4096;
@@ -183,7 +184,7 @@ fn responder_names_another(s: &Setup) -> R {
 fn link_down(s: &Setup, env: &Env, d: usize) -> R {
     let mut p = s.pair()?;
     {
-        let _fault = PortCtl::fault(&env.bar2[d], s.port, FAULT_LINK_DOWN);
+        let _fault = PortCtl::fault(&env.bar2[d], s.port, PORT_FAULT_LINK_DOWN);
         wait_link_down(env)?;
         s.refused(&mut p, PAGE, LEN, LinkDown)?;
     }

@@ -5,11 +5,12 @@
 
 use std::ptr;
 
+use hlsim_regs::CAPS_RDMA;
+use hlsim_regs::identity::{CAPS, RDMA_CONNS, RDMA_CQS};
 use hlthunk::uapi::{HL_DRAM_BASE, HL_IOCTL_CS, HL_QUEUE_NIC_0, hl_cs_args, hl_cs_chunk, hl_cs_in};
 use hlthunk::{Cause, CsError, CsStatus, Device, NicOp, Packet, Queue};
 
 use crate::Env;
-use crate::ports::{CAP_RDMA, CAPS, RDMA_CONNS, RDMA_CQS};
 use crate::util::{Fail, R, Tap, cb_of, ensure, expect_ioctl_errno, raw_ioctl, run, run_packets};
 
 /// INFO on both nodes of device `d`: the RDMA counts the model has, and
@@ -19,7 +20,7 @@ fn identity(env: &Env, d: usize) -> R {
     let on_control = Device::open_control(env.index[d])?.hw_ip_info()?;
     ensure!(hw == on_control, "the nodes differ: {hw:?}, {on_control:?}");
     let bar = &env.bar2[d];
-    ensure!(bar.read(CAPS) & CAP_RDMA != 0, "the model has no RDMA");
+    ensure!(bar.read(CAPS) & CAPS_RDMA != 0, "the model has no RDMA");
     let want = (bar.read(RDMA_CONNS), bar.read(RDMA_CQS));
     let got = (hw.nic_conns_per_port, hw.nic_cqs_per_port);
     ensure!(

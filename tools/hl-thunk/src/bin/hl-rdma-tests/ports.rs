@@ -1,45 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The model's RDMA registers and its port faults, in BAR2 (offsets from
-//! `device-model.rst`): what the tests compare the driver's answers with,
-//! and how they take a link down or slow it.
+//! The model's RDMA registers and its port faults, in BAR2 (the map of
+//! `hlsim_regs`): what the tests compare the driver's answers with, and
+//! how they take a link down or slow it.
 
 use std::time::Duration;
+
+use hlsim_regs::{CONN_VALID, LINK_UP, model_ctl, nic, rdma, sync_manager};
 
 use crate::model::Bar2;
 use crate::util::{R, ensure, poll};
 use crate::{Env, Four};
 
-pub const CAPS: usize = 0x008;
-pub const CAP_RDMA: u32 = 1 << 3;
-pub const RDMA_CONNS: usize = 0x044;
-pub const RDMA_CQS: usize = 0x048;
-
-const PORT_BLOCKS: usize = 0x2_0000;
-const PORT_STRIDE: usize = 0x800;
-const LINK_STATUS: usize = 0x008;
-const LINK_UP: u32 = 1;
-const CONNS: usize = 0x4_0000;
-const CONN_PORT_STRIDE: usize = 0x2000;
-const CONN_STRIDE: usize = 0x80;
-const REQ_CTL: usize = 0x00;
-const RES_CTL: usize = 0x20;
-const CONN_VALID: u32 = 1;
-const CQS: usize = 0x5_4000;
-const CQ_PORT_STRIDE: usize = 0x200;
-const CQ_STRIDE: usize = 0x20;
-const CQ_LOST: usize = 0x18;
-const SOBS: usize = 0x1_0000;
-const PORT_FAULTS: usize = 0xff010;
-const LINK_RATE: usize = 0xff040;
-/// `PORT_FAULTS` bit: the link goes down as if unplugged.
-pub const FAULT_LINK_DOWN: u32 = 1;
-
 /// How long a link takes to come back up.
 const LINK_WAIT: Duration = Duration::from_secs(20);
 
 fn link_up(bar: &Bar2, port: u32) -> bool {
-    bar.read(PORT_BLOCKS + PORT_STRIDE * port as usize + LINK_STATUS) & LINK_UP != 0
+    bar.read(nic::block(port as usize) + nic::LINK_STATUS) & LINK_UP != 0
 }
 
 /// Waits for the links of `ports` to be up at each of `bars`' devices.
@@ -81,40 +58,40 @@ pub fn wait_link_down(env: &Env) -> R {
 /// Whether connection `conn` of `port` has its requester and its
 /// responder context valid.
 pub fn conn_valid(bar: &Bar2, port: u32, conn: u32) -> (bool, bool) {
-    let block = CONNS + CONN_PORT_STRIDE * port as usize + CONN_STRIDE * conn as usize;
+    let block = rdma::conn(port as usize, conn as usize);
     let valid = |off| bar.read(block + off) & CONN_VALID != 0;
-    (valid(REQ_CTL), valid(RES_CTL))
+    (valid(rdma::REQ_CTL), valid(rdma::RES_CTL))
 }
 
 /// `CQ_LOST` of CQ `cq` of `port`.
 pub fn cq_lost(bar: &Bar2, port: u32, cq: u32) -> u32 {
-    bar.read(CQS + CQ_PORT_STRIDE * port as usize + CQ_STRIDE * cq as usize + CQ_LOST)
+    bar.read(rdma::cq(port as usize, cq as usize) + rdma::CQ_LOST)
 }
 
 /// The value of SOB `sob`.
 pub fn sob_value(bar: &Bar2, sob: u32) -> u32 {
-    bar.read(SOBS + 4 * sob as usize)
+    bar.read(sync_manager::BASE + sync_manager::sob(sob.into()))
 }
 
 /// A model-control register of a port set for the guard's lifetime, 0
 /// after.
 pub struct PortCtl<'a> {
     bar: &'a Bar2,
-    offset: usize,
+    offset: u64,
 }
 
 impl<'a> PortCtl<'a> {
     /// `PORT_FAULTS` of `port` set to `bits`.
     pub fn fault(bar: &'a Bar2, port: u32, bits: u32) -> Self {
-        Self::set(bar, PORT_FAULTS + 4 * port as usize, bits)
+        Self::set(bar, model_ctl::port_faults(port as usize), bits)
     }
 
     /// `LINK_RATE` of `port` set to `mbps` Mbit/s.
     pub fn rate(bar: &'a Bar2, port: u32, mbps: u32) -> Self {
-        Self::set(bar, LINK_RATE + 4 * port as usize, mbps)
+        Self::set(bar, model_ctl::link_rate(port as usize), mbps)
     }
 
-    fn set(bar: &'a Bar2, offset: usize, value: u32) -> Self {
+    fn set(bar: &'a Bar2, offset: u64, value: u32) -> Self {
         bar.write(offset, value);
         Self { bar, offset }
     }

@@ -8,8 +8,9 @@
 #
 # Devices are found by PCI id (ivshmem, 1af4:1110) and by the model's
 # magic at the start of BAR2; BAR2 is read and written through /dev/mem
-# (busybox devmem). Offsets and bits are from
-# Documentation/accel/habanalabs/device-model.rst.
+# (busybox devmem). Offsets and bits are those of regs.sh, generated from
+# the device model's register map (tools/hlsim-regs, after
+# Documentation/accel/habanalabs/device-model.rst).
 
 HL_DRV=/sys/bus/pci/drivers/habanalabs
 HL_PCI=/sys/bus/pci/devices
@@ -18,30 +19,8 @@ HL_TEST=${0##*/}
 # tools/vm/run.sh gives the VM this many model devices.
 HL_NUM_DEVICES=${HL_NUM_DEVICES:-2}
 
-HL_MAGIC=0x4d534c48
-HL_MAJOR=1
-HL_REG_MAGIC=0x000
-HL_REG_VERSION=0x004
-HL_REG_CAPS=0x008
-HL_CAP_NIC=0x4
-HL_REG_SERIAL_LO=0x010
-HL_REG_SERIAL_HI=0x014
-HL_REG_DRAM_SIZE_LO=0x020
-HL_REG_DRAM_SIZE_HI=0x024
-HL_REG_PORT_MASK=0x040
-# Port p's MAC address: bytes 0-3 at HL_REG_MAC + 8p, 4-5 at + 4.
-HL_REG_MAC=0x080
-HL_CTL_FAULTS=0xff000
-HL_CTL_DOORBELLS=0xff004
-HL_FAULT_SELFTEST_CORRUPT=0x1
-HL_FAULT_MAILBOX_HANG=0x2
-# Bit q stops QMAN q's engine (the compute tests set it).
-HL_CTL_ENGINE_HANG=0xff008
-# Per port p at + 4p.
-HL_PORT_BLOCKS=0x20000
-HL_CTL_PORT_FAULTS=0xff010
-HL_CTL_LINK_RATE=0xff040
-HL_PORT_LINK_DOWN=0x1
+# Registers and their values: HL_REG_*, HL_CTL_*, HL_PORT_*, ...
+. ./regs.sh
 
 # busybox sh runs its own applets before searching PATH: ip must be
 # iproute2's.
@@ -124,8 +103,8 @@ hl_is_ivshmem() {
 
 hl_is_model() {
 	[ $(($(hl_bar2 "$1"))) -ne 0 ] &&
-		[ "$(hl_rd "$1" $HL_REG_MAGIC)" -eq $((HL_MAGIC)) ] &&
-		[ $(($(hl_rd "$1" $HL_REG_VERSION) >> 16)) -eq $HL_MAJOR ]
+		[ "$(hl_rd "$1" $HL_REG_MAGIC)" -eq $((HL_MAGIC_HLSM)) ] &&
+		[ $(($(hl_rd "$1" $HL_REG_VERSION) >> 16)) -eq $HL_VERSION_MAJOR ]
 }
 
 # hl_rd64 DEV OFFSET: a _LO/_HI register pair.
@@ -262,7 +241,7 @@ HL_NET_PAIRS=${HL_NET_PAIRS:-}
 HL_PAIRS=
 HL_NIC_FAULTS=0
 
-hl_has_nic() { [ $(($(hl_rd "$1" $HL_REG_CAPS) & HL_CAP_NIC)) -ne 0 ]; }
+hl_has_nic() { [ $(($(hl_rd "$1" $HL_REG_CAPS) & HL_CAPS_NIC)) -ne 0 ]; }
 
 # hl_port_count DEV: the ports PORT_MASK shows.
 hl_port_count() {
@@ -275,8 +254,8 @@ hl_port_count() {
 
 # hl_mac DEV PORT: the port's MAC address, from the identity registers.
 hl_mac() {
-	_lo=$(hl_rd "$1" $((HL_REG_MAC + 8 * $2)))
-	_hi=$(hl_rd "$1" $((HL_REG_MAC + 8 * $2 + 4)))
+	_lo=$(hl_rd "$1" $((HL_REG_MAC_LO + HL_REG_MAC_STRIDE * $2)))
+	_hi=$(hl_rd "$1" $((HL_REG_MAC_HI + HL_REG_MAC_STRIDE * $2)))
 	printf '%02x:%02x:%02x:%02x:%02x:%02x\n' $((_lo & 255)) $((_lo >> 8 & 255)) \
 		$((_lo >> 16 & 255)) $((_lo >> 24 & 255)) $((_hi & 255)) $((_hi >> 8 & 255))
 }
@@ -317,20 +296,23 @@ hl_if_port() {
 # hl_port_fault DEV PORT BITS: sets the port's PORT_FAULTS.
 hl_port_fault() {
 	HL_NIC_FAULTS=1
-	hl_wr "$1" $((HL_CTL_PORT_FAULTS + 4 * $2)) "$3"
+	hl_wr "$1" $((HL_CTL_PORT_FAULTS + HL_CTL_PORT_FAULTS_STRIDE * $2)) "$3"
 }
 
 # hl_link_rate DEV PORT MBPS: the port's LINK_RATE (0: unlimited).
 hl_link_rate() {
 	HL_NIC_FAULTS=1
-	hl_wr "$1" $((HL_CTL_LINK_RATE + 4 * $2)) "$3"
+	hl_wr "$1" $((HL_CTL_LINK_RATE + HL_CTL_LINK_RATE_STRIDE * $2)) "$3"
 }
 
 # hl_port_rd DEV PORT REG: register REG of DEV's port PORT.
-hl_port_rd() { hl_rd "$1" $((HL_PORT_BLOCKS + 0x800 * $2 + $3)); }
+hl_port_rd() { hl_rd "$1" $((HL_PORT_BLOCKS + HL_PORT_SIZE * $2 + $3)); }
 
 # hl_port_counter DEV PORT I: the port's 64-bit counter I.
-hl_port_counter() { hl_rd64 "$1" $((HL_PORT_BLOCKS + 0x800 * $2 + 0x100 + 8 * $3)); }
+hl_port_counter() {
+	hl_rd64 "$1" $((HL_PORT_BLOCKS + HL_PORT_SIZE * $2 + HL_PORT_COUNTERS +
+		HL_PORT_COUNTER_STRIDE * $3))
+}
 
 # hl_nic_setup: sets HL_PAIRS, an "IFA IFB" line per pair of wired ports,
 # with two TAP results per device: it has the NIC capability, and all its
@@ -474,8 +456,8 @@ hl_nic_cleanup() {
 	[ $HL_NIC_FAULTS = 0 ] && return
 	for _d in $HL_DEVS; do
 		for _p in 0 1 2 3 4 5 6 7 8 9; do
-			hl_wr "$_d" $((HL_CTL_PORT_FAULTS + 4 * _p)) 0
-			hl_wr "$_d" $((HL_CTL_LINK_RATE + 4 * _p)) 0
+			hl_wr "$_d" $((HL_CTL_PORT_FAULTS + HL_CTL_PORT_FAULTS_STRIDE * _p)) 0
+			hl_wr "$_d" $((HL_CTL_LINK_RATE + HL_CTL_LINK_RATE_STRIDE * _p)) 0
 		done
 	done
 }

@@ -38,7 +38,7 @@ for line in 1 $(echo "$HL_PAIRS" | wc -l); do
 	flap "$pair" hla$i "$a" hlb$i "$b" $i
 	flap "$pair" hlb$i "$b" hla$i "$a" $i
 	if [ -n "$port" ]; then
-		hl_port_fault $port $HL_PORT_LINK_DOWN
+		hl_port_fault $port $HL_PORT_FAULT_LINK_DOWN
 		hl_check "$pair: LINK_DOWN at $port, A loses its carrier" \
 			hl_poll 10 hl_no_carrier hla$i "$a"
 		hl_check "$pair: LINK_DOWN at $port, B loses its carrier" \

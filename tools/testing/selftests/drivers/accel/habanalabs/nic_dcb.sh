@@ -8,14 +8,6 @@
 . ./lib.sh
 
 PORT=2
-REG_PFC_EN=0x080
-REG_TC_BW=0x084
-REG_PRIO_TC=0x08c
-REG_TC_TSA=0x090
-C_RX_NO_BUFFER=6
-C_TX_PAUSE=9
-C_RX_PAUSE=17
-C_TX_TC_BYTES=49
 
 set -- $HL_DEVS
 a=$(hl_port_if "$1" $PORT)
@@ -50,7 +42,7 @@ hl_check "DCBX host ieee is accepted" A dcb dcbx set dev "$a" host ieee
 # --- PFC ---------------------------------------------------------------------------
 A dcb pfc set dev "$a" prio-pfc all:off 3:on
 hl_check "PFC round-trips" has "$(A dcb pfc show dev "$a" prio-pfc)" "3:on"
-hl_check "PFC_EN is 0x08" [ "$(port_rd "$1" $REG_PFC_EN)" -eq 8 ]
+hl_check "PFC_EN is 0x08" [ "$(port_rd "$1" $HL_PORT_PFC_EN)" -eq 8 ]
 hl_check "pfc-cap is 8" has "$(A dcb pfc show dev "$a" pfc-cap)" "pfc-cap 8"
 A dcb pfc set dev "$a" prio-pfc all:off
 
@@ -66,21 +58,21 @@ burst() {
 	A socat -u -b 1000 OPEN:/dev/zero,readbytes=400000 \
 		UDP-DATAGRAM:10.77.0.255:9,broadcast,setsockopt-int=1:12:0 2>/dev/null
 }
-nobuf=$(counter "$2" $C_RX_NO_BUFFER)
+nobuf=$(counter "$2" $HL_COUNTER_RX_NO_BUFFER)
 burst
 hl_check "without PFC the receiver drops for want of buffers" \
-	[ "$(counter "$2" $C_RX_NO_BUFFER)" -gt "$nobuf" ]
+	[ "$(counter "$2" $HL_COUNTER_RX_NO_BUFFER)" -gt "$nobuf" ]
 
 B dcb pfc set dev "$b" prio-pfc 0:on
-hl_check "receiver PFC_EN is 0x01" [ "$(port_rd "$2" $REG_PFC_EN)" -eq 1 ]
-nobuf=$(counter "$2" $C_RX_NO_BUFFER)
-txp=$(counter "$2" $C_TX_PAUSE)
-rxp=$(counter "$1" $C_RX_PAUSE)
+hl_check "receiver PFC_EN is 0x01" [ "$(port_rd "$2" $HL_PORT_PFC_EN)" -eq 1 ]
+nobuf=$(counter "$2" $HL_COUNTER_RX_NO_BUFFER)
+txp=$(counter "$2" $HL_COUNTER_TX_PAUSE)
+rxp=$(counter "$1" $HL_COUNTER_RX_PAUSE)
 burst
-hl_check "with PFC the receiver sends pauses" [ "$(counter "$2" $C_TX_PAUSE)" -gt "$txp" ]
-hl_check "with PFC the sender sees pauses" [ "$(counter "$1" $C_RX_PAUSE)" -gt "$rxp" ]
+hl_check "with PFC the receiver sends pauses" [ "$(counter "$2" $HL_COUNTER_TX_PAUSE)" -gt "$txp" ]
+hl_check "with PFC the sender sees pauses" [ "$(counter "$1" $HL_COUNTER_RX_PAUSE)" -gt "$rxp" ]
 hl_check "with PFC nothing is dropped for want of buffers" \
-	[ "$(counter "$2" $C_RX_NO_BUFFER)" -eq "$nobuf" ]
+	[ "$(counter "$2" $HL_COUNTER_RX_NO_BUFFER)" -eq "$nobuf" ]
 requests=$(B dcb -s pfc show dev "$b" requests)
 hl_check "PFC requests count the pauses sent ($requests)" has "$requests" "0:[1-9]"
 B dcb pfc set dev "$b" prio-pfc all:off
@@ -93,9 +85,9 @@ A dcb ets set dev "$a" tc-tsa all:ets tc-bw 0:0 1:75 2:25 3:0 4:0 5:0 6:0 7:0 \
 ets=$(A dcb ets show dev "$a")
 hl_check "ETS round-trips (tc-bw)" has "$ets" "1:75 2:25"
 hl_check "ETS round-trips (prio-tc)" has "$ets" "1:1 2:2"
-hl_check "TC_BW reaches the device" [ "$(port_rd "$1" $REG_TC_BW)" -eq $((0x194b00)) ]
-hl_check "PRIO_TC reaches the device" [ "$(port_rd "$1" $REG_PRIO_TC)" -eq $((0x210)) ]
-hl_check "TC_TSA reaches the device" [ "$(port_rd "$1" $REG_TC_TSA)" -eq 255 ]
+hl_check "TC_BW reaches the device" [ "$(port_rd "$1" $HL_PORT_TC_BW)" -eq $((0x194b00)) ]
+hl_check "PRIO_TC reaches the device" [ "$(port_rd "$1" $HL_PORT_PRIO_TC)" -eq $((0x210)) ]
+hl_check "TC_TSA reaches the device" [ "$(port_rd "$1" $HL_PORT_TC_TSA)" -eq 255 ]
 hl_check "bandwidths not summing to 100 are refused" \
 	hl_not A dcb ets set dev "$a" tc-bw 0:50 1:20 2:20 3:0 4:0 5:0 6:0 7:0
 

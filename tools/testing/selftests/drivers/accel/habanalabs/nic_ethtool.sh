@@ -6,15 +6,6 @@
 # once the model corrupts looped-back frames.
 . ./lib.sh
 
-REG_CTL=0x000
-REG_LINK_CFG=0x004
-REG_LINK_STATUS=0x008
-REG_TX_SIZE=0x028
-REG_RX_SIZE=0x048
-REG_COAL_USECS=0x064
-REG_COAL_FRAMES=0x068
-FAULT_LOOPBACK_CORRUPT=0x2
-
 set -- $HL_DEVS
 a=$(hl_port_if "$1" 1)
 b=$(hl_port_if "$2" 1)
@@ -54,19 +45,21 @@ for mode in 10000baseCR/Full 25000baseCR/Full 50000baseCR2/Full 100000baseCR4/Fu
 	hl_check "supports $mode" has "$settings" "$mode"
 done
 hl_check "autonegotiated 100G" speed_is "$a" 100000
-hl_check "autoneg on in LINK_CFG" [ $(($(port_rd "$1" $REG_LINK_CFG) & 1)) -eq 1 ]
+hl_check "autoneg on in LINK_CFG" [ $(($(port_rd "$1" $HL_PORT_LINK_CFG) & HL_LINK_AUTONEG)) -ne 0 ]
 
 # Link mode bits: 25G CR 31, 50G CR2 34, 100G CR4 38, 10G CR 42.
 ethtool -s "$a" autoneg on advertise 0x80000000
 hl_check "advertising 25G only reaches LINK_CFG" \
-	[ $((($(port_rd "$1" $REG_LINK_CFG) >> 16) & 0xf)) -eq 2 ]
+	[ $(($(port_rd "$1" $HL_PORT_LINK_CFG) >> HL_LINK_ADVERTISED_SHIFT & 0xf)) -eq 2 ]
 hl_check "both ends agree on 25G" wait_for speed_is "$a" 25000
 hl_check "the peer sees 25G" speed_is "$b" 25000
 ethtool -s "$a" advertise 0x44480000000
 
 ethtool -s "$a" autoneg off speed 50000
+# Autoneg off, speed code 3 (50G).
 hl_check "forced speed reaches LINK_CFG" \
-	[ $(($(port_rd "$1" $REG_LINK_CFG) & 0xf01)) -eq $((0x300)) ]
+	[ $(($(port_rd "$1" $HL_PORT_LINK_CFG) & (0xf << HL_LINK_FORCED_SHIFT | HL_LINK_AUTONEG))) \
+		-eq $((3 << HL_LINK_FORCED_SHIFT)) ]
 hl_check "forced at one end only: no link" wait_for carrier "$a" 0
 ethtool -s "$b" autoneg off speed 50000
 hl_check "forced 50G at both ends: link up" wait_for carrier "$a" 1
@@ -77,22 +70,21 @@ ethtool -s "$b" autoneg on
 hl_check "autoneg again: 100G" wait_for speed_is "$a" 100000
 
 # --- pause ------------------------------------------------------------------------
-REG_PFC_EN=0x080
 ethtool -A "$a" autoneg off rx on tx on
 hl_check "pause round-trips" has "$(ethtool -a "$a")" "RX:[[:space:]]+on"
 hl_check "pause is flow control on every priority (PFC_EN 0xff)" \
-	[ "$(port_rd "$1" $REG_PFC_EN)" -eq 255 ]
+	[ "$(port_rd "$1" $HL_PORT_PFC_EN)" -eq 255 ]
 hl_check "asymmetric pause is refused" hl_not ethtool -A "$a" rx on tx off
 ethtool -A "$a" rx off tx off
-hl_check "pause off clears PFC_EN" [ "$(port_rd "$1" $REG_PFC_EN)" -eq 0 ]
+hl_check "pause off clears PFC_EN" [ "$(port_rd "$1" $HL_PORT_PFC_EN)" -eq 0 ]
 
 # --- rings and coalescing ----------------------------------------------------
 ethtool -G "$a" rx 1024 tx 256
 rings=$(ethtool -g "$a" | sed -n '/Current/,$p')
 hl_check "ringparam round-trips (rx)" has "$rings" "RX:[[:space:]]+1024"
 hl_check "ringparam round-trips (tx)" has "$rings" "TX:[[:space:]]+256"
-hl_check "RX_SIZE is 1024" [ "$(port_rd "$1" $REG_RX_SIZE)" -eq 1024 ]
-hl_check "TX_SIZE is 256" [ "$(port_rd "$1" $REG_TX_SIZE)" -eq 256 ]
+hl_check "RX_SIZE is 1024" [ "$(port_rd "$1" $HL_PORT_RX_SIZE)" -eq 1024 ]
+hl_check "TX_SIZE is 256" [ "$(port_rd "$1" $HL_PORT_TX_SIZE)" -eq 256 ]
 hl_check "a ring beyond the maximum is refused" hl_not ethtool -G "$a" rx 65536
 hl_check "link back after the ring change" wait_for carrier "$a" 1
 
@@ -100,8 +92,8 @@ ethtool -C "$a" rx-usecs 40 rx-frames 16
 coal=$(ethtool -c "$a")
 hl_check "coalesce round-trips (usecs)" has "$coal" "rx-usecs:[[:space:]]+40"
 hl_check "coalesce round-trips (frames)" has "$coal" "rx-frames:[[:space:]]+16"
-hl_check "RX_COAL_USECS is 40" [ "$(port_rd "$1" $REG_COAL_USECS)" -eq 40 ]
-hl_check "RX_COAL_FRAMES is 16" [ "$(port_rd "$1" $REG_COAL_FRAMES)" -eq 16 ]
+hl_check "RX_COAL_USECS is 40" [ "$(port_rd "$1" $HL_PORT_RX_COAL_USECS)" -eq 40 ]
+hl_check "RX_COAL_FRAMES is 16" [ "$(port_rd "$1" $HL_PORT_RX_COAL_FRAMES)" -eq 16 ]
 ethtool -C "$a" rx-usecs 0 rx-frames 0
 
 # --- statistics ----------------------------------------------------------------
@@ -139,14 +131,14 @@ hl_check "module EEPROM: vendor HLSIM" has "$module" "Vendor name[[:space:]]+: H
 # --- private flag, self-test -------------------------------------------------------
 ethtool --set-priv-flags "$a" mac-loopback on
 hl_check "mac-loopback round-trips" has "$(ethtool --show-priv-flags "$a")" "mac-loopback[[:space:]]*: on"
-hl_check "mac-loopback sets CTL.LOOPBACK" [ $(($(port_rd "$1" $REG_CTL) & 2)) -eq 2 ]
+hl_check "mac-loopback sets CTL.LOOPBACK" [ $(($(port_rd "$1" $HL_PORT_CTL) & HL_PORT_LOOPBACK)) -ne 0 ]
 hl_check "the peer loses its link" wait_for carrier "$b" 0
 ethtool --set-priv-flags "$a" mac-loopback off
-hl_check "mac-loopback off clears CTL.LOOPBACK" [ $(($(port_rd "$1" $REG_CTL) & 2)) -eq 0 ]
+hl_check "mac-loopback off clears CTL.LOOPBACK" [ $(($(port_rd "$1" $HL_PORT_CTL) & HL_PORT_LOOPBACK)) -eq 0 ]
 hl_check "the peer's link is back" wait_for carrier "$b" 1
 
 hl_check "self-test passes" ethtool -t "$a" offline
-port_fault "$1" $FAULT_LOOPBACK_CORRUPT
+port_fault "$1" $HL_PORT_FAULT_LOOPBACK_CORRUPT
 hl_check "self-test fails with corrupted loopback" hl_not ethtool -t "$a" offline
 port_fault "$1" 0
 hl_check "self-test passes again" ethtool -t "$a" offline

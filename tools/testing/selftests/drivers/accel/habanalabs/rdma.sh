@@ -25,7 +25,11 @@ for tool in hl-thunk hl-rdma-tests; do
 done
 
 # nic_busy DEV: DEV's NIC QMAN of the port is running a job (its STATUS).
-nic_busy() { [ $(($(hl_rd "$1" $((0x1000 + 0x100 * (16 + port) + 0x2c))) & 1)) = 1 ]; }
+nic_busy() {
+	_q=$((HL_NIC_QUEUE0 + port))
+	_s=$(hl_rd "$1" $((HL_QMAN_BLOCKS + HL_QMAN_SIZE * _q + HL_QMAN_STATUS)))
+	[ $((_s & HL_QMAN_STATUS_BUSY)) != 0 ]
+}
 
 # diag CMD [ARG...]: runs CMD with its output as TAP diagnostics.
 diag() {

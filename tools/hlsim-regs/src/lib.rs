@@ -1,11 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! BAR2 layout and register values, named as in
-//! `Documentation/accel/habanalabs/device-model.rst`.
+//! The device model's register map: the BAR2 layout, the registers' values
+//! and the codes of `Documentation/accel/habanalabs/device-model.rst`, with
+//! its names.
 //!
-//! All registers are 32-bit; a 64-bit value is a `_LO`/`_HI` pair. Offsets
-//! are absolute BAR2 offsets, except in [`qman`] and [`sync_manager`],
-//! whose registers are relative to their block.
+//! This is userspace's one copy of the map: hlsim implements it (as
+//! `hlsim::regs`), hl-thunk's tests read the model through it, and the
+//! selftests' `regs.sh` is generated from it by [`shell`] (this crate's
+//! binary prints it; a test fails when the file and the map differ).
+//! A change to the layout is made in device-model.rst, here and in the
+//! driver's `habanalabs/regs.rs`, which no test compares with this map
+//! yet; then `regs.sh` is regenerated.
+//!
+//! All registers are 32-bit; a 64-bit value is a `_LO`/`_HI` pair. BAR2
+//! holds, in order:
+//!
+//! | Offset     | Block                                                |
+//! |------------|------------------------------------------------------|
+//! | `0x000`    | [`identity`], the ports' MAC addresses from `0x080`  |
+//! | `0x100`    | [`mailbox`], one control command at a time           |
+//! | `0x200`    | [`mmu`]                                              |
+//! | `0x300`    | [`eq`], the event queue                              |
+//! | `0x1000`   | [`qman`], a block per compute or NIC queue           |
+//! | `0x10000`  | [`sync_manager`]: SOBs, monitors, fence counters     |
+//! | `0x20000`  | [`nic`], a block per port, with its [`counters`]     |
+//! | `0x30000`  | [`eeprom`], a window per port                        |
+//! | `0x40000`  | [`rdma`] connections, from `0x54000` its CQs         |
+//! | `0xff000`  | [`model_ctl`], the tests' page                       |
+//! | `0x100000` | device memory, [`DRAM_OFFSET`]                       |
+//!
+//! A block's module gives absolute BAR2 offsets, except for the blocks
+//! repeated per queue, port, connection or CQ, and the sync manager, whose
+//! registers are relative to the block (`block()`, `conn()`, `cq()`,
+//! [`sync_manager::BASE`]). The values of the identity registers, and the
+//! bits and codes of all registers, follow the blocks, in the same order.
+
+#![warn(missing_docs)]
+
+mod shell;
+
+pub use shell::{SHELL_PATH, shell};
 
 /// Identity block: written when the device is created.
 pub mod identity {
@@ -266,6 +300,49 @@ pub mod nic {
     }
 }
 
+/// A port's 64-bit counters, by their index `i` in its `COUNTERS` array
+/// ([`nic::counter`]).
+pub mod counters {
+    /// `tx_frames`: frames sent.
+    pub const TX_FRAMES: usize = 0;
+    /// `tx_bytes`: their bytes.
+    pub const TX_BYTES: usize = 1;
+    /// `rx_frames`: frames received into the RX ring.
+    pub const RX_FRAMES: usize = 2;
+    /// `rx_bytes`: their bytes.
+    pub const RX_BYTES: usize = 3;
+    /// `tx_errors`: bad TX descriptors.
+    pub const TX_ERRORS: usize = 4;
+    /// `tx_dropped`: frames sent while the link was down.
+    pub const TX_DROPPED: usize = 5;
+    /// `rx_no_buffer`: frames dropped for want of an RX buffer.
+    pub const RX_NO_BUFFER: usize = 6;
+    /// `rx_oversize`: frames longer than `MAX_FRAME` or the buffer.
+    pub const RX_OVERSIZE: usize = 7;
+    /// `rx_fcs_errors`: frames that arrived corrupted.
+    pub const RX_FCS_ERRORS: usize = 8;
+    /// `tx_pause[0]`; priority `p` is `TX_PAUSE + p`.
+    pub const TX_PAUSE: usize = 9;
+    /// `rx_pause[0]`; priority `p` is `RX_PAUSE + p`.
+    pub const RX_PAUSE: usize = 17;
+    /// `rx_size[0]`; RMON bucket `b` is `RX_SIZE + b`.
+    pub const RX_SIZE: usize = 25;
+    /// `tx_size[0]`; RMON bucket `b` is `TX_SIZE + b`.
+    pub const TX_SIZE: usize = 35;
+    /// `rx_undersize`: frames shorter than 64 bytes with FCS.
+    pub const RX_UNDERSIZE: usize = 45;
+    /// `fec_corrected`: FEC corrected codewords.
+    pub const FEC_CORRECTED: usize = 46;
+    /// `fec_uncorrectable`: FEC uncorrectable codewords.
+    pub const FEC_UNCORRECTABLE: usize = 47;
+    /// `pcs_errors`: PCS symbol errors.
+    pub const PCS_ERRORS: usize = 48;
+    /// `tx_tc_bytes[0]`; traffic class `t` is `TX_TC_BYTES + t`.
+    pub const TX_TC_BYTES: usize = 49;
+    /// Counters in the array.
+    pub const NUM_COUNTERS: usize = 57;
+}
+
 /// RDMA connections and completion queues; offsets within a connection
 /// are relative to [`rdma::conn`], within a CQ to [`rdma::cq`].
 pub mod rdma {
@@ -389,6 +466,8 @@ pub mod model_ctl {
     }
 }
 
+// ---- Values of the identity registers, and interrupt vectors ----------
+
 /// Offset of device memory in BAR2, the value of `DRAM_BASE`.
 pub const DRAM_OFFSET: u64 = 0x10_0000;
 
@@ -433,12 +512,16 @@ pub const VECTOR_PORT0: u32 = 6;
 /// `VECTOR_NIC0 + p`.
 pub const VECTOR_NIC0: u32 = 16;
 
+// ---- Mailbox --------------------------------------------------------------
+
 /// `CMD` bits holding the opcode.
 pub const CMD_OPCODE_MASK: u32 = 0xff;
 /// `CMD` bit: raise [`VECTOR_CONTROL`] on completion.
 pub const CMD_IRQ: u32 = 1 << 31;
 /// Largest `DMA_SELFTEST` size.
 pub const SELFTEST_MAX_SIZE: u64 = 1 << 20;
+
+// ---- MMU, event queue, QMANs and sync manager -----------------------------
 
 /// MMU `CTL` bit: translation enabled.
 pub const MMU_ENABLE: u32 = 1 << 0;
@@ -462,6 +545,8 @@ pub const MON_ARMED: u32 = 1 << 0;
 pub const RING_MIN_ENTRIES: u32 = 2;
 /// Largest PQ, CQ or event queue, in entries.
 pub const RING_MAX_ENTRIES: u32 = 4096;
+
+// ---- NIC ports ------------------------------------------------------------
 
 /// Port `CTL` bit: the port is enabled.
 pub const PORT_ENABLE: u32 = 1 << 0;
@@ -498,12 +583,16 @@ pub const MAX_FRAME_DEFAULT: u32 = 1514;
 /// Priorities and traffic classes.
 pub const NUM_PRIOS: usize = 8;
 
+// ---- RDMA -----------------------------------------------------------------
+
 /// `REQ_CTL` and `RES_CTL` bit: the context is valid.
 pub const CONN_VALID: u32 = 1 << 0;
 /// `CQ_CTL` bit: the completion queue is enabled.
 pub const CQ_ENABLE: u32 = 1 << 0;
 /// `CQ_CTL` bit: each entry raises the port's RDMA vector.
 pub const CQ_IRQ: u32 = 1 << 1;
+
+// ---- Model control page ---------------------------------------------------
 
 /// `PORT_FAULTS` bit: the link is down as if unplugged.
 pub const PORT_FAULT_LINK_DOWN: u32 = 1 << 0;
@@ -516,6 +605,8 @@ pub const PORT_FAULT_FEC_ERRORS: u32 = 1 << 2;
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
 /// `FAULTS` bit: control doorbells are ignored.
 pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
+
+// ---- Layout checks ---------------------------------------------------------
 
 // The blocks are in order and do not overlap.
 const _: () = assert!(mailbox::ARG0_LO + 8 * mailbox::NUM_ARGS as u64 == 0x130);
@@ -532,6 +623,7 @@ const _: () = assert!(nic::block(NUM_PORTS) <= eeprom::block(0));
 const _: () = assert!(eeprom::block(NUM_PORTS) <= rdma::CONNS);
 const _: () = assert!(rdma::conn(0, rdma::NUM_CONNS) <= rdma::conn(1, 0));
 const _: () = assert!(rdma::RQ_CI < rdma::CONN_SIZE);
+const _: () = assert!(nic::counter(counters::NUM_COUNTERS) <= nic::SIZE);
 const _: () = assert!(rdma::conn(NUM_PORTS, 0) <= rdma::CQS);
 const _: () = assert!(rdma::cq(0, rdma::NUM_CQS) <= rdma::cq(1, 0));
 const _: () = assert!(rdma::CQ_LOST < rdma::CQ_REGS);

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The context's command buffers, by handle.
+
+use kernel::{page::PAGE_SIZE, prelude::*, rbtree::RBTree, sync::Arc};
+
+use crate::{cb::Cb, rdma};
+
+/// Command buffers one context may hold.
+const MAX_CBS: usize = 1024;
+
+/// The command buffers of a context. A CB's handle is also its `mmap` offset: page aligned,
+/// below the completion queues' offsets.
+pub(super) struct Buffers {
+    cbs: RBTree<u64, Arc<Cb>>,
+    next: u64,
+}
+
+impl Buffers {
+    pub(super) fn new() -> Self {
+        Self {
+            cbs: RBTree::new(),
+            next: 1,
+        }
+    }
+
+    /// Adds `cb`; returns its handle.
+    pub(super) fn add(&mut self, cb: Arc<Cb>) -> Result<u64> {
+        if self.cbs.iter().count() >= MAX_CBS {
+            return Err(ENOSPC);
+        }
+        let handle = self
+            .next
+            .checked_mul(PAGE_SIZE as u64)
+            .filter(|&h| h < rdma::CQ_MMAP_BASE)
+            .ok_or(ENOSPC)?;
+        self.cbs.try_create_and_insert(handle, cb, GFP_KERNEL)?;
+        self.next += 1;
+        Ok(handle)
+    }
+
+    /// Forgets the CB of `handle`; the jobs and mappings that use it keep it alive.
+    pub(super) fn remove(&mut self, handle: u64) -> Result {
+        self.cbs.remove(&handle).map(drop).ok_or(EINVAL)
+    }
+
+    /// The CB of `handle`.
+    pub(super) fn get(&self, handle: u64) -> Result<Arc<Cb>> {
+        self.cbs.get(&handle).cloned().ok_or(EINVAL)
+    }
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The context's memory: blocks of device memory by handle, and host pages mapped through the
+//! device's MMU.
+
+use kernel::{
+    device::{self, Bound},
+    dma::UserPages,
+    page::PAGE_SIZE,
+    prelude::*,
+    rbtree::{RBTree, RBTreeNodeReservation},
+    sync::Arc,
+};
+
+use crate::{
+    hw::Hw,
+    memory::{Dram, DramBlock, Mmu, RangeAllocator, GRANULE, HOST_VA_SIZE},
+    regs,
+};
+
+struct Block {
+    block: DramBlock,
+    mapped: bool,
+}
+
+/// Device memory and host mappings of a context. The device memory it holds comes back to
+/// [`Dram`] when it is freed, or at [`Memory::release`].
+pub(super) struct Memory {
+    dram: Arc<Dram>,
+    blocks: RBTree<u64, Block>,
+    next_handle: u64,
+    mmu: Mmu,
+    host_va: RangeAllocator,
+    /// Host mappings by offset in the host region: their pinned pages.
+    host: RBTree<u64, UserPages>,
+}
+
+impl Memory {
+    pub(super) fn new(dev: &device::Device<Bound>, dram: Arc<Dram>) -> Result<Self> {
+        Ok(Self {
+            dram,
+            blocks: RBTree::new(),
+            next_handle: 1,
+            mmu: Mmu::new(dev)?,
+            host_va: RangeAllocator::new(HOST_VA_SIZE)?,
+            host: RBTree::new(),
+        })
+    }
+
+    /// Points the device's MMU at the context's page tables.
+    pub(super) fn enable_mmu(&self, hw: &Hw) -> Result {
+        self.mmu.enable(hw)
+    }
+
+    /// `HL_MEM_OP_ALLOC` of `size` bytes: returns the block's handle.
+    pub(super) fn alloc(&mut self, size: u64) -> Result<u64> {
+        // First the node, so that nothing fails once the block is taken.
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let block = self.dram.alloc(size)?;
+        let handle = self.next_handle;
+        self.blocks.insert(node.into_node(
+            handle,
+            Block {
+                block,
+                mapped: false,
+            },
+        ));
+        self.next_handle += 1;
+        Ok(handle)
+    }
+
+    /// `HL_MEM_OP_FREE` of the block `handle`; `EBUSY` while it is mapped or `in_use` says
+    /// that something uses its range.
+    pub(super) fn free(&mut self, handle: u64, in_use: impl Fn(u64, u64) -> bool) -> Result {
+        let b = self.blocks.get(&handle).ok_or(EINVAL)?;
+        if b.mapped || in_use(b.block.addr(), b.block.size()) {
+            return Err(EBUSY);
+        }
+        let b = self.blocks.remove(&handle).ok_or(EINVAL)?;
+        self.dram.free(b.block)
+    }
+
+    /// `HL_MEM_OP_MAP` of the block `handle`: its device address.
+    pub(super) fn map(&mut self, handle: u64) -> Result<u64> {
+        let b = self.blocks.get_mut(&handle).ok_or(EINVAL)?;
+        b.mapped = true;
+        Ok(b.block.addr())
+    }
+
+    /// `HL_MEM_OP_UNMAP` of device address `addr`: a host mapping, which fails with `EBUSY`
+    /// unless `idle` says that no engine runs, or a mapped block.
+    pub(super) fn unmap(&mut self, addr: u64, idle: impl FnOnce() -> bool) -> Result {
+        if let Some(va) = addr.checked_sub(regs::HOST_VA_BASE) {
+            if !idle() {
+                return Err(EBUSY);
+            }
+            let pages = self.host.remove(&va).ok_or(EINVAL)?;
+            let npages = pages.len();
+            self.mmu.unmap(va, npages);
+            return self.host_va.free(va, (npages * PAGE_SIZE) as u64);
+        }
+        let b = self
+            .blocks
+            .values_mut()
+            .find(|b| b.block.addr() == addr && b.mapped);
+        b.ok_or(EINVAL)?.mapped = false;
+        Ok(())
+    }
+
+    /// Maps `pages` (pinned user memory) through the MMU; returns their device address.
+    pub(super) fn map_host(&mut self, dev: &device::Device<Bound>, pages: UserPages) -> Result<u64> {
+        let npages = pages.len();
+        let len = (npages * PAGE_SIZE) as u64;
+        let va = self.host_va.alloc(len, GRANULE)?;
+        let mapped = self.mmu.map(dev, va, &pages);
+        let mapped = mapped.and_then(|_| {
+            self.host
+                .try_create_and_insert(va, pages, GFP_KERNEL)
+                .map(|_| ())
+        });
+        if let Err(e) = mapped {
+            self.mmu.unmap(va, npages);
+            self.host_va.free(va, len)?;
+            return Err(e);
+        }
+        Ok(regs::HOST_VA_BASE + va)
+    }
+
+    /// Whether `[addr, addr + size)` lies in one block.
+    pub(super) fn contains(&self, addr: u64, size: u64) -> bool {
+        self.blocks.values().any(|b| b.block.contains(addr, size))
+    }
+
+    /// Turns the MMU off and lets the blocks go: back to [`Dram`] if `clean`, otherwise kept
+    /// allocated until the device goes (something that failed to reset may still write them).
+    pub(super) fn release(&mut self, hw: &Hw, clean: bool) {
+        Mmu::disable(hw);
+        while let Some(cursor) = self.blocks.cursor_front() {
+            let (_, b) = cursor.remove_current().1.to_key_value();
+            if clean {
+                // Without memory for the free list, the block stays allocated.
+                let _ = self.dram.free(b.block);
+            }
+        }
+    }
+}

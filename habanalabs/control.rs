@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device's control part: its register windows, its mailbox and the proof that it is
+//! bound, handed to each part that programs the device.
+
+use kernel::{
+    devres::{Binding, BindingGuard},
+    pci,
+    prelude::*,
+    sync::Arc,
+    types::ARef,
+};
+
+use crate::{
+    hw::Hw,
+    mailbox::{Command, Mailbox},
+};
+
+/// What a part needs to program the device; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Control {
+    pdev: ARef<pci::Device>,
+    hw: Arc<Hw>,
+    mailbox: Arc<Mailbox>,
+    binding: Arc<Binding>,
+}
+
+impl Control {
+    pub(crate) fn new(
+        pdev: &pci::Device,
+        hw: Arc<Hw>,
+        mailbox: Arc<Mailbox>,
+        binding: Arc<Binding>,
+    ) -> Self {
+        Self {
+            pdev: pdev.into(),
+            hw,
+            mailbox,
+            binding,
+        }
+    }
+
+    /// The PCI function, for logging and its interrupt vectors.
+    pub(crate) fn pdev(&self) -> &pci::Device {
+        &self.pdev
+    }
+
+    /// The register windows.
+    pub(crate) fn hw(&self) -> &Hw {
+        &self.hw
+    }
+
+    /// Runs a mailbox command, waiting for it by interrupt.
+    pub(crate) fn run(&self, command: Command) -> Result {
+        self.mailbox.run(command)
+    }
+
+    /// Runs a mailbox command, polling for its end.
+    pub(crate) fn run_polled(&self, command: Command) -> Result {
+        self.mailbox.run_polled(command)
+    }
+
+    /// A proof that the device is bound, for DMA allocations; `ENODEV` once unbound.
+    pub(crate) fn bound(&self) -> Result<BindingGuard<'_>> {
+        self.binding.enter()
+    }
+}
