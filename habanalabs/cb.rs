@@ -4,7 +4,8 @@
 //! mmap and the device reads jobs from.
 
 use kernel::{
-    devres::BoundDevice, dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi,
+    device::{self, Bound},
+    dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi,
 };
 
 /// One command buffer.
@@ -15,12 +16,12 @@ pub(crate) struct Cb {
 
 impl Cb {
     /// Allocates a zeroed CB of `size` bytes (8 to `HL_MAX_CB_SIZE`), in whole pages.
-    pub(crate) fn new(dev: &impl BoundDevice, size: u32) -> Result<Self> {
+    pub(crate) fn new(dev: &device::Device<Bound>, size: u32) -> Result<Self> {
         if !(8..=uapi::HL_MAX_CB_SIZE).contains(&size) {
             return Err(EINVAL);
         }
         let bytes = (size as usize).next_multiple_of(PAGE_SIZE);
-        let mem = CoherentAllocation::alloc(dev, bytes / 8, GFP_KERNEL)?;
+        let mem = CoherentAllocation::alloc_coherent(dev, bytes / 8, GFP_KERNEL)?;
         Ok(Self { mem, size })
     }
 

@@ -75,7 +75,7 @@ impl ComputeFile {
     }
 
     fn new_context(dev: &HlDevice) -> Result<Context> {
-        let memory = Memory::new(&dev.bound()?, dev.dram().clone())?;
+        let memory = Memory::new(&*dev.bound()?, dev.dram().clone())?;
         let submissions = Submissions::new()?;
         let regs = dev.hw().regs()?;
         // Nothing of the previous user's may act for this one: its SOB values, armed monitors
@@ -107,7 +107,7 @@ impl ComputeFile {
             uapi::HL_CB_OP_CREATE => {
                 // Allocated before the context is locked: the binding comes first in the lock
                 // order.
-                let cb = Arc::new(Cb::new(&self.dev.bound()?, args.cb_size)?, GFP_KERNEL)?;
+                let cb = Arc::new(Cb::new(&*self.dev.bound()?, args.cb_size)?, GFP_KERNEL)?;
                 let cb_handle = self.ctx.lock().buffers.add(cb)?;
                 Ok(uapi::hl_cb_out { cb_handle })
             }

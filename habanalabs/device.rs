@@ -6,9 +6,9 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
-    c_str,
+    c_str, device,
     devres::{Binding, BindingGuard},
-    dma,
+    dma::{self, Device as _},
     irq::{self, IrqReturn, ThreadedHandler},
     pci,
     prelude::*,
@@ -77,16 +77,17 @@ pub(crate) struct HlDevice {
 impl HlDevice {
     /// Brings the device up: maps it, checks what it is, resets it, sets up its queues and
     /// interrupts, and proves that DMA works.
-    pub(crate) fn probe(pdev: &pci::Device<pci::Core>) -> Result<Arc<Self>> {
-        pdev.enable_device()?;
+    pub(crate) fn probe(pdev: &pci::Device<device::Core>) -> Result<Arc<Self>> {
+        pdev.enable_device_mem()?;
         let regs = pdev.iomap_region_sized::<REGS_SIZE>(2, c_str!("habanalabs"))?;
-        let identity = Identity::read(pdev, regs.access(pdev)?)?;
+        let identity = Identity::read(pdev, regs.access(pdev.as_ref())?)?;
         let ivshmem = pdev.iomap_region_sized::<IVSHMEM_SIZE>(0, c_str!("habanalabs"))?;
         pdev.set_master();
-        dma::set_mask_and_coherent(pdev, dma::bit_mask(64))?;
+        // SAFETY: Probe has not allocated or mapped any DMA memory for the device yet.
+        unsafe { pdev.dma_set_mask_and_coherent(dma::DmaMask::new::<64>())? };
 
         let nvec = regs::vectors_used(port_span(identity.port_mask), identity.rdma.is_some());
-        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::MSIX)?;
+        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::default().with(pci::IrqType::MsiX))?;
         // The compute queues, then the NIC queue of each RDMA port, with the engine each must
         // have: a compute one, or the port's NIC.
         let mut engines = KVec::new();
@@ -95,7 +96,7 @@ impl HlDevice {
             .rdma_ports()
             .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
         for (q, port) in Iterator::chain(compute, nic) {
-            let engine = QMAN_ENGINE::try_read(regs.access(pdev)?, &QmanBlock(q))?;
+            let engine = QMAN_ENGINE::try_read(regs.access(pdev.as_ref())?, &QmanBlock(q))?;
             let expected = match port {
                 None => engine.kind() != QMAN_ENGINE::NIC,
                 Some(p) => engine.kind() == QMAN_ENGINE::NIC && engine.index() == p,
@@ -116,10 +117,9 @@ impl HlDevice {
 
         let eq = Arc::new(EventQueue::new(pdev)?, GFP_KERNEL)?;
         let eq_irq = KBox::pin_init(
-            irq::ThreadedRegistration::new::<core::convert::Infallible>(
-                pdev,
+            irq::ThreadedRegistration::new(
                 pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
-                irq::Flags::NONE,
+                irq::Flags::TRIGGER_NONE,
                 c_str!("habanalabs-events"),
                 EqIrq {
                     eq: eq.clone(),
@@ -138,10 +138,9 @@ impl HlDevice {
                 .map(|p| Arc::pin_init(CqEvents::new(p), GFP_KERNEL))
                 .transpose()?;
             let reg = KBox::pin_init(
-                irq::ThreadedRegistration::new::<core::convert::Infallible>(
-                    pdev,
+                irq::ThreadedRegistration::new(
                     pdev.irq_vector(u32::from(regs::vector_qman(q)))?,
-                    irq::Flags::NONE,
+                    irq::Flags::TRIGGER_NONE,
                     c_str!("habanalabs-qman"),
                     QueueIrq {
                         qman: qman.clone(),
@@ -159,7 +158,7 @@ impl HlDevice {
         }
 
         // Proves the device is bound to code that allocates DMA memory outside probe.
-        let binding = Arc::new(Binding::new(pdev)?, GFP_KERNEL)?;
+        let binding = Arc::new(Binding::new(pdev.as_ref())?, GFP_KERNEL)?;
         let control = Control::new(pdev, hw, mailbox, binding);
         let dram = Arc::pin_init(Dram::new(identity.dram_size)?, GFP_KERNEL)?;
         let dev = Arc::pin_init(

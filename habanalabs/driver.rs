@@ -4,7 +4,8 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    auxiliary, c_str, fmt, miscdevice::Registration, pci, prelude::*, str::CString, sync::Arc,
+    auxiliary, c_str, device, devres::Devres, fmt, miscdevice::Registration, pci, prelude::*,
+    str::CString, sync::Arc,
 };
 
 use crate::{
@@ -17,8 +18,12 @@ use crate::{
 /// model's magic, so other ivshmem users are left alone.
 const IVSHMEM: (u16, u16) = (0x1af4, 0x1110);
 
-static ID_TABLE: pci::IdArray<(), 1> =
-    pci::IdArray::new([pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1)], [()]);
+kernel::pci_device_table!(
+    PCI_TABLE,
+    MODULE_PCI_TABLE,
+    <HlDriver as pci::Driver>::IdInfo,
+    [(pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1), ())]
+);
 
 /// Node numbers in use (the `N` of `/dev/hlN`), a bit each.
 static NODE_NUMBERS: AtomicU32 = AtomicU32::new(0);
@@ -67,7 +72,7 @@ impl Drop for Quiesce {
 /// down in this order.
 #[pin_data]
 pub(crate) struct HlDriver {
-    _eth: Option<auxiliary::Registration<EthKind>>,
+    _eth: Option<Devres<auxiliary::Registration<EthKind>>>,
     #[pin]
     compute: Registration<ComputeNode>,
     #[pin]
@@ -80,9 +85,9 @@ impl pci::Driver for HlDriver {
     type IdInfo = ();
 
     const NAME: &'static CStr = c_str!("habanalabs");
-    const ID_TABLE: &'static dyn pci::IdTable<()> = &ID_TABLE;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
-    fn probe(pdev: &pci::Device<pci::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
+    fn probe(pdev: &pci::Device<device::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
         let dev = HlDevice::probe(pdev)?;
         let number = NodeNumber(take_number()?);
         let n = number.0;
@@ -90,7 +95,7 @@ impl pci::Driver for HlDriver {
         KBox::pin_init(
             try_pin_init!(Self {
                 _eth: if dev.identity().port_mask != 0 {
-                    Some(auxiliary::Registration::new(pdev, n, dev.nic().clone())?)
+                    Some(auxiliary::Registration::new(pdev.as_ref(), n, dev.nic().clone())?)
                 } else {
                     None
                 },

@@ -4,7 +4,9 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{
+    device,
     dma::{self, CoherentAllocation},
+    dma_read, dma_write,
     irq::{IrqReturn, ThreadedHandler},
     pci,
     prelude::*,
@@ -48,10 +50,10 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
-    pub(crate) fn new(pdev: &pci::Device<pci::Core>) -> Result<Self> {
+    pub(crate) fn new(pdev: &pci::Device<device::Core>) -> Result<Self> {
         Ok(Self {
             pdev: pdev.into(),
-            ring: CoherentAllocation::alloc(pdev, EQ_ENTRIES, GFP_KERNEL)?,
+            ring: CoherentAllocation::alloc_coherent(pdev.as_ref(), EQ_ENTRIES, GFP_KERNEL)?,
             ci: AtomicU32::new(0),
             counts: Default::default(),
             lost: AtomicU64::new(0),
@@ -62,14 +64,11 @@ impl EventQueue {
     /// Hands the ring to the device (after a reset: empty).
     pub(crate) fn start(&self, hw: &Hw) -> Result {
         for i in 0..EQ_ENTRIES {
-            self.ring.write(
-                i,
-                EqEntry {
+            dma_write!(self.ring[i] = EqEntry {
                     hdr: 0,
                     cause: 0,
                     info: 0,
-                },
-            )?;
+                })?;
         }
         self.ci.store(0, Ordering::Relaxed);
         let regs = hw.regs()?;
@@ -94,14 +93,14 @@ impl EventQueue {
         let mut ci = self.ci.load(Ordering::Relaxed);
         loop {
             let index = ci as usize % EQ_ENTRIES;
-            if !EQE_HDR::from(self.ring.read(index).ok_or(EINVAL)?.hdr).ready() {
+            if !EQE_HDR::from(dma_read!(self.ring[index])?.hdr).ready() {
                 break;
             }
             // The device writes the entry, then its READY bit: read the rest after seeing it.
             dma::rmb();
-            let entry = self.ring.read(index).ok_or(EINVAL)?;
+            let entry = dma_read!(self.ring[index])?;
             self.record(&entry);
-            self.ring.write(index, EqEntry { hdr: 0, ..entry })?;
+            dma_write!(self.ring[index] = EqEntry { hdr: 0, ..entry })?;
             ci = ci.wrapping_add(1);
         }
         self.ci.store(ci, Ordering::Relaxed);

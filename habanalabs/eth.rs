@@ -5,7 +5,7 @@
 //!
 //! It reaches the hardware only through [`NicDevice`], so it could live in drivers/net.
 
-use kernel::{auxiliary, c_str, irq, net::dev::Registration, prelude::*};
+use kernel::{auxiliary, c_str, device, irq, net::dev::Registration, prelude::*};
 
 use crate::nic::{EthKind, NicDevice, MAX_PORTS};
 
@@ -34,7 +34,7 @@ pub(crate) struct EthDriver {
 impl auxiliary::Driver for EthDriver {
     type Kind = EthKind;
 
-    fn probe(adev: &auxiliary::Device, nic: &NicDevice) -> Result<Pin<KBox<Self>>> {
+    fn probe(adev: &auxiliary::Device<device::Core>, nic: &NicDevice) -> Result<Pin<KBox<Self>>> {
         let mut ports = KVec::new();
         for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
             let descs = Descriptors::alloc(&nic.bound()?)?;
@@ -48,10 +48,9 @@ impl auxiliary::Driver for EthDriver {
                 b.add_napi(Port::napi)
             })?;
             let irq = KBox::pin_init(
-                irq::Registration::new::<core::convert::Infallible>(
-                    adev,
-                    nic.irq(p)?,
-                    irq::Flags::NONE,
+                irq::Registration::new(
+                    nic.irq(adev, p)?,
+                    irq::Flags::TRIGGER_NONE,
                     c_str!("habanalabs-eth"),
                     PortIrq {
                         dev: netdev.handle(),

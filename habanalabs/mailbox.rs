@@ -5,7 +5,7 @@
 
 use core::time::Duration;
 use kernel::{
-    c_str,
+    c_str, device,
     io::poll::read_poll_timeout,
     irq::{self, IrqReturn},
     new_mutex, pci,
@@ -112,7 +112,7 @@ impl Mailbox {
     /// Takes over the mailbox, continuing from the last sequence number the device completed
     /// (an earlier driver instance may have used it), and registers its interrupt.
     pub(crate) fn new<'a>(
-        pdev: &'a pci::Device<pci::Core>,
+        pdev: &'a pci::Device<device::Core>,
         hw: Arc<Hw>,
     ) -> Result<impl PinInit<Self, Error> + 'a> {
         let regs = hw.regs()?;
@@ -121,11 +121,10 @@ impl Mailbox {
         let irq = pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?;
         Ok(try_pin_init!(Self {
             irq <- irq::Registration::new(
-                pdev,
                 irq,
-                irq::Flags::NONE,
+                irq::Flags::TRIGGER_NONE,
                 c_str!("habanalabs-control"),
-                pin_init!(ControlIrq { done <- Completion::new() }),
+                try_pin_init!(ControlIrq { done <- Completion::new() }),
             ),
             hw,
             last_seq <- new_mutex!(last),

@@ -4,8 +4,9 @@
 //! device's MMU.
 
 use kernel::{
-    devres::BoundDevice,
+    device::{self, Bound},
     dma::{CoherentAllocation, UserPages},
+    dma_write,
     new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
@@ -175,7 +176,7 @@ struct Table {
 }
 
 impl Table {
-    fn new(dev: &impl BoundDevice, leaf: bool) -> Result<Self> {
+    fn new(dev: &device::Device<Bound>, leaf: bool) -> Result<Self> {
         let mut children = KVec::new();
         if !leaf {
             children.reserve(ENTRIES, GFP_KERNEL)?;
@@ -184,18 +185,17 @@ impl Table {
             }
         }
         Ok(Self {
-            mem: CoherentAllocation::alloc(dev, ENTRIES, GFP_KERNEL)?,
+            mem: CoherentAllocation::alloc_coherent(dev, ENTRIES, GFP_KERNEL)?,
             children,
         })
     }
 
     /// The table below entry `index`, created if missing.
-    fn child(&mut self, dev: &impl BoundDevice, index: usize, leaf: bool) -> Result<&mut Table> {
+    fn child(&mut self, dev: &device::Device<Bound>, index: usize, leaf: bool) -> Result<&mut Table> {
         let slot = self.children.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
-            self.mem
-                .write(index, PTE::to(table.mem.dma_handle()).into())?;
+            dma_write!(self.mem[index] = PTE::to(table.mem.dma_handle()).into())?;
             *slot = Some(table);
         }
         slot.as_deref_mut().ok_or(EINVAL)
@@ -208,7 +208,7 @@ pub(crate) struct Mmu {
 }
 
 impl Mmu {
-    pub(crate) fn new(dev: &impl BoundDevice) -> Result<Self> {
+    pub(crate) fn new(dev: &device::Device<Bound>) -> Result<Self> {
         Ok(Self {
             root: Table::new(dev, false)?,
         })
@@ -230,7 +230,7 @@ impl Mmu {
     }
 
     /// Maps `pages` at host offset `va` (page aligned, inside [`HOST_VA_SIZE`]).
-    pub(crate) fn map(&mut self, dev: &impl BoundDevice, va: u64, pages: &UserPages) -> Result {
+    pub(crate) fn map(&mut self, dev: &device::Device<Bound>, va: u64, pages: &UserPages) -> Result {
         for i in 0..pages.len() {
             let addr = pages.dma_address(i).ok_or(EINVAL)?;
             let page_va = va + (i as u64) * GRANULE;
@@ -239,7 +239,7 @@ impl Mmu {
                 .root
                 .child(dev, l0, false)
                 .and_then(|t| t.child(dev, l1, true))
-                .and_then(|t| t.mem.write(l2, PTE::to(addr).set_writable(true).into()));
+                .and_then(|t| dma_write!(t.mem[l2] = PTE::to(addr).set_writable(true).into()));
             if let Err(e) = ret {
                 self.unmap(va, i);
                 return Err(e);
@@ -258,7 +258,7 @@ impl Mmu {
                 .and_then(|t| t.as_deref());
             if let Some(leaf) = leaf {
                 // The index is in range: `indices` reduces modulo `ENTRIES`.
-                let _ = leaf.mem.write(l2, 0);
+                let _ = dma_write!(leaf.mem[l2] = 0);
             }
         }
     }

@@ -7,7 +7,7 @@
 //! block, counters, the module EEPROM, doorbells, interrupt numbers, the DMA device and the
 //! `PORT_STOP` command. It never touches the compute half, so it could move to drivers/net.
 
-use kernel::{auxiliary, c_str, device, devres::BindingGuard, prelude::*, str::CStr};
+use kernel::{auxiliary, c_str, device, devres::BindingGuard, irq, pci, prelude::*, str::CStr};
 
 use crate::{
     control::Control,
@@ -74,11 +74,14 @@ impl NicDevice {
         self.control.bound()
     }
 
-    /// The Linux interrupt number of port `port`'s vector.
-    pub(crate) fn irq(&self, port: u8) -> Result<u32> {
-        self.control
-            .pdev()
-            .irq_vector(u32::from(regs::vector_port(port)))
+    /// The interrupt of port `port`'s vector, for the Ethernet driver bound to `adev`.
+    pub(crate) fn irq<'a>(
+        &self,
+        adev: &'a auxiliary::Device<device::Bound>,
+        port: u8,
+    ) -> Result<irq::IrqRequest<'a>> {
+        let pdev: &pci::Device<device::Bound> = adev.parent().try_into()?;
+        pdev.irq_vector(u32::from(regs::vector_port(port)))
     }
 
     /// Reads register `offset` of port `port`. Callable from any context.

@@ -4,7 +4,9 @@
 //! (completions out).
 
 use kernel::{
+    device,
     dma::{self, CoherentAllocation},
+    dma_read, dma_write,
     new_mutex, pci,
     prelude::*,
     sync::{Arc, Mutex},
@@ -88,7 +90,7 @@ pub(crate) struct Qman {
 
 impl Qman {
     pub(crate) fn new(
-        pdev: &pci::Device<pci::Core>,
+        pdev: &pci::Device<device::Core>,
         index: usize,
         engine: QMAN_ENGINE,
     ) -> Result<impl PinInit<Self, Error>> {
@@ -96,8 +98,8 @@ impl Qman {
         for _ in 0..QUEUE_ENTRIES {
             slots.push(None, GFP_KERNEL)?;
         }
-        let pq = CoherentAllocation::alloc(pdev, QUEUE_ENTRIES, GFP_KERNEL)?;
-        let cq = CoherentAllocation::alloc(pdev, QUEUE_ENTRIES, GFP_KERNEL)?;
+        let pq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
+        let cq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
         let pdev: ARef<pci::Device> = pdev.into();
         Ok(try_pin_init!(Self {
             index,
@@ -134,7 +136,7 @@ impl Qman {
     fn restart(&self, hw: &Hw, ring: &mut Ring) -> Result {
         Self::end_all(self.index, ring);
         for i in 0..QUEUE_ENTRIES {
-            self.cq.write(i, Cqe { ctl: 0, info: 0 })?;
+            dma_write!(self.cq[i] = Cqe { ctl: 0, info: 0 })?;
         }
         let regs = hw.regs()?;
         let block = &QmanBlock(self.index);
@@ -165,14 +167,11 @@ impl Qman {
         if ring.slots[tag].is_some() {
             return Err(EBUSY);
         }
-        self.pq.write(
-            tag,
-            Bd {
+        dma_write!(self.pq[tag] = Bd {
                 ptr: job.cb.dma_handle(),
                 len,
                 ctl: BD_CTL::default().set_tag(tag as u16).into(),
-            },
-        )?;
+            })?;
         let pi = ring.pi.wrapping_add(1);
         PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index))?;
         drop(regs);
@@ -191,13 +190,13 @@ impl Qman {
         let start = ring.cq_ci;
         loop {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
-            if !self.cq.read(index).ok_or(EINVAL)?.ctl().ready() {
+            if !dma_read!(self.cq[index])?.ctl().ready() {
                 break;
             }
             // The QMAN writes `info`, then `ctl` with READY: read it all after seeing READY.
             dma::rmb();
-            let cqe = self.cq.read(index).ok_or(EINVAL)?;
-            self.cq.write(index, Cqe { ctl: 0, info: 0 })?;
+            let cqe = dma_read!(self.cq[index])?;
+            dma_write!(self.cq[index] = Cqe { ctl: 0, info: 0 })?;
             ring.cq_ci = ring.cq_ci.wrapping_add(1);
             let tag = usize::from(cqe.ctl().tag());
             match ring.slots.get_mut(tag).and_then(Option::take) {

@@ -140,14 +140,14 @@ impl Request {
                 Self::WqSet {
                     port,
                     conn,
-                    rq: ReceiveQueue::new(&res.control.bound()?, entries)?,
+                    rq: ReceiveQueue::new(&*res.control.bound()?, entries)?,
                 }
             }
             uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
             uapi::HL_NIC_OP_CQ_CREATE => {
                 let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
                 let entries = ring_entries(create.num_entries, create.pad)?;
-                let ring = Cq::alloc_ring(&res.control.bound()?, entries)?;
+                let ring = Cq::alloc_ring(&*res.control.bound()?, entries)?;
                 Self::CqCreate {
                     port,
                     entries,

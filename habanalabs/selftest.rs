@@ -3,7 +3,7 @@
 //! The DMA self-test run at probe: the device copies a host buffer through its own memory into
 //! another host buffer, and the driver checks every byte.
 
-use kernel::{dma::CoherentAllocation, pci, prelude::*, time::Ktime};
+use kernel::{device, dma::CoherentAllocation, dma_read, dma_write, pci, prelude::*, time::Ktime};
 
 use crate::{control::Control, mailbox::Command};
 
@@ -18,16 +18,16 @@ fn next(x: u64) -> u64 {
 }
 
 /// Runs the DMA self-test; `EIO` if the data that came back is not the data that went out.
-pub(crate) fn dma(pdev: &pci::Device<pci::Core>, control: &Control, serial: u64) -> Result {
-    let src = CoherentAllocation::<u64>::alloc(pdev, WORDS, GFP_KERNEL)?;
-    let dst = CoherentAllocation::<u64>::alloc(pdev, WORDS, GFP_KERNEL)?;
+pub(crate) fn dma(pdev: &pci::Device<device::Core>, control: &Control, serial: u64) -> Result {
+    let src = CoherentAllocation::<u64>::alloc_coherent(pdev.as_ref(), WORDS, GFP_KERNEL)?;
+    let dst = CoherentAllocation::<u64>::alloc_coherent(pdev.as_ref(), WORDS, GFP_KERNEL)?;
     let seed = (serial ^ Ktime::ktime_get().to_ns() as u64) | 1;
 
     let mut x = seed;
     for i in 0..WORDS {
         x = next(x);
-        src.write(i, x)?;
-        dst.write(i, !x)?;
+        dma_write!(src[i] = x)?;
+        dma_write!(dst[i] = !x)?;
     }
 
     control
@@ -42,7 +42,7 @@ pub(crate) fn dma(pdev: &pci::Device<pci::Core>, control: &Control, serial: u64)
     let mut x = seed;
     for i in 0..WORDS {
         x = next(x);
-        let got = dst.read(i).ok_or(EINVAL)?;
+        let got = dma_read!(dst[i])?;
         if got != x {
             dev_err!(
                 pdev,

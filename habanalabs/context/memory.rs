@@ -4,7 +4,7 @@
 //! device's MMU.
 
 use kernel::{
-    devres::BoundDevice,
+    device::{self, Bound},
     dma::UserPages,
     page::PAGE_SIZE,
     prelude::*,
@@ -36,7 +36,7 @@ pub(super) struct Memory {
 }
 
 impl Memory {
-    pub(super) fn new(dev: &impl BoundDevice, dram: Arc<Dram>) -> Result<Self> {
+    pub(super) fn new(dev: &device::Device<Bound>, dram: Arc<Dram>) -> Result<Self> {
         Ok(Self {
             dram,
             blocks: RBTree::new(),
@@ -108,7 +108,7 @@ impl Memory {
     }
 
     /// Maps `pages` (pinned user memory) through the MMU; returns their device address.
-    pub(super) fn map_host(&mut self, dev: &impl BoundDevice, pages: UserPages) -> Result<u64> {
+    pub(super) fn map_host(&mut self, dev: &device::Device<Bound>, pages: UserPages) -> Result<u64> {
         let npages = pages.len();
         let len = (npages * PAGE_SIZE) as u64;
         let va = self.host_va.alloc(len, GRANULE)?;

@@ -3,7 +3,7 @@
 //! The offline self-test: one frame through the MAC loopback, on the port's ordinary rings.
 
 use core::time::Duration;
-use kernel::{dma::CoherentAllocation, io::poll::read_poll_timeout, net::dev::Device, prelude::*};
+use kernel::{dma::CoherentAllocation, dma_write, io::poll::read_poll_timeout, net::dev::Device, prelude::*};
 
 use super::{
     port::Port,
@@ -54,10 +54,10 @@ impl Port {
         let len = LEN.min(max_frame(dev));
         let frame = {
             let bound = self.io.nic().bound()?;
-            CoherentAllocation::<u8>::alloc(&bound, len as usize, GFP_KERNEL)?
+            CoherentAllocation::<u8>::alloc_coherent(&bound, len as usize, GFP_KERNEL)?
         };
         for i in 0..len as usize {
-            frame.write(i, self.test_byte(i))?;
+            dma_write!(frame[i] = self.test_byte(i))?;
         }
         self.io.write(IRQ_MASK::ALL)?;
         let started = {

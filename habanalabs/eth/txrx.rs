@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     devres::BindingGuard,
     dma::{CoherentAllocation, DmaAddress},
+    dma_read, dma_write,
     irq::{Handler, IrqReturn},
     net::{
         dev::{with_bh_disabled, Device, Napi, NapiPoll},
@@ -119,8 +120,8 @@ impl Descriptors {
     /// be held then.
     pub(crate) fn alloc(bound: &BindingGuard<'_>) -> Result<Self> {
         Ok(Self {
-            tx: CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
-            rx: CoherentAllocation::alloc(bound, RING_MAX as usize, GFP_KERNEL)?,
+            tx: CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
+            rx: CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
         })
     }
 }
@@ -213,7 +214,7 @@ impl Rings {
             };
             let slot = rx.slot(rx.pi);
             let desc = RxDesc::new(mapped.dma_address(), len as u16);
-            if self.descs.rx.write(slot, desc).is_err() {
+            if dma_write!(self.descs.rx[slot] = desc).is_err() {
                 break;
             }
             rx.slots[slot] = Some(mapped);
@@ -231,7 +232,7 @@ impl Rings {
             addr,
             TX_DESC_CTL::default().set_len(len as u16).set_prio(prio),
         );
-        self.descs.tx.write(slot, desc)?;
+        dma_write!(self.descs.tx[slot] = desc)?;
         tx.pi = tx.pi.wrapping_add(1);
         Ok(slot)
     }
@@ -343,7 +344,7 @@ impl Rings {
                 None => return Some(None),
             }
         };
-        let desc = self.descs.rx.read(slot).unwrap_or_default().ctl();
+        let desc = dma_read!(self.descs.rx[slot]).unwrap_or_default().ctl();
         let len = u32::from(desc.len());
         let mut skb = m.unmap();
         if !desc.done() || !(FRAME_MIN..=max_frame(dev)).contains(&len) || skb.put(len).is_err() {

@@ -7,7 +7,9 @@
 //! was reset by the previous user's close, by probe or by `CONN_RESET`), `VALID` last, and
 //! at most once: to take it down the driver resets the whole connection.
 
-use kernel::{devres::BoundDevice, dma::CoherentAllocation, prelude::*, uapi};
+use kernel::{
+    device::{self, Bound},
+    dma::CoherentAllocation, prelude::*, uapi};
 
 use crate::{
     hw::Hw,
@@ -84,10 +86,10 @@ pub(crate) struct ReceiveQueue {
 
 impl ReceiveQueue {
     /// Allocates a queue of `entries` entries (checked by the caller).
-    pub(crate) fn new(dev: &impl BoundDevice, entries: u32) -> Result<Self> {
+    pub(crate) fn new(dev: &device::Device<Bound>, entries: u32) -> Result<Self> {
         let words = entries as usize * RQE_SIZE / size_of::<u64>();
         Ok(Self {
-            mem: CoherentAllocation::alloc(dev, words, GFP_KERNEL)?,
+            mem: CoherentAllocation::alloc_coherent(dev, words, GFP_KERNEL)?,
             entries,
         })
     }

@@ -8,7 +8,7 @@ use core::{
     time::Duration,
 };
 use kernel::{
-    devres::BoundDevice,
+    device::{self, Bound},
     dma::CoherentAllocation,
     mm::VmArea,
     new_mutex, new_poll_condvar,
@@ -122,11 +122,11 @@ pub(crate) struct Cq {
 impl Cq {
     /// Allocates a zeroed ring of `entries` entries, in whole pages.
     pub(crate) fn alloc_ring(
-        dev: &impl BoundDevice,
+        dev: &device::Device<Bound>,
         entries: u32,
     ) -> Result<CoherentAllocation<u64>> {
         let bytes = (entries as usize * CQE_SIZE).next_multiple_of(PAGE_SIZE);
-        CoherentAllocation::alloc(dev, bytes / size_of::<u64>(), GFP_KERNEL)
+        CoherentAllocation::alloc_coherent(dev, bytes / size_of::<u64>(), GFP_KERNEL)
     }
 
     /// Completion queue `index` of port `port`, of `entries` entries in `ring`; its registers

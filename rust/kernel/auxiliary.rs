@@ -10,8 +10,9 @@
 //! C header: [`include/linux/auxiliary_bus.h`](srctree/include/linux/auxiliary_bus.h)
 
 use crate::{
-    bindings, device,
-    devres::BoundDevice,
+    bindings,
+    device::{self, Bound, Core, DeviceContext, Normal},
+    devres::Devres,
     error::{from_result, to_result},
     ffi::c_int,
     prelude::*,
@@ -73,10 +74,9 @@ unsafe extern "C" fn release(dev: *mut bindings::device) {
     unsafe { ((*header).free)(header) };
 }
 
-/// A registered auxiliary device, deleted when dropped.
-///
-/// Keep it in the parent's driver data so that it is deleted, and its driver unbound, before
-/// the parent finishes unbinding.
+/// A registered auxiliary device, deleted when dropped, at the latest when its parent unbinds
+/// ([`Registration::new`] returns it in a [`Devres`]): a bound auxiliary device always has a
+/// bound parent.
 ///
 /// # Invariants
 ///
@@ -92,16 +92,21 @@ unsafe impl<K: Kind> Send for Registration<K> {}
 unsafe impl<K: Kind> Sync for Registration<K> {}
 
 impl<K: Kind> Registration<K> {
-    /// Creates auxiliary device `MODNAME.NAME.id` as a child of `parent`, carrying `data`.
-    pub fn new(parent: &impl BoundDevice, id: u32, data: K::Data) -> Result<Self> {
-        let header = Header { adev: Opaque::uninit(), free: Node::<K>::free, kind: TypeId::of::<K>() };
+    /// Creates auxiliary device `MODNAME.NAME.id` as a child of `parent`, carrying `data`. It is
+    /// deleted when the returned value is dropped or when `parent` unbinds.
+    pub fn new(parent: &device::Device<Bound>, id: u32, data: K::Data) -> Result<Devres<Self>> {
+        let header = Header {
+            adev: Opaque::uninit(),
+            free: Node::<K>::free,
+            kind: TypeId::of::<K>(),
+        };
         let node = KBox::into_raw(KBox::new(Node::<K> { header, data }, GFP_KERNEL)?);
         // SAFETY: `node` is valid; its `adev` is zeroed and filled in before the C functions
         // see it.
         unsafe {
             let adev = Opaque::raw_get(core::ptr::addr_of!((*node).header.adev));
             adev.write(core::mem::zeroed());
-            (*adev).dev.parent = parent.as_ref().as_raw();
+            (*adev).dev.parent = parent.as_raw();
             (*adev).dev.release = Some(release);
             (*adev).name = K::NAME.as_char_ptr();
             (*adev).id = id;
@@ -110,7 +115,10 @@ impl<K: Kind> Registration<K> {
                 drop(KBox::from_raw(node));
                 return Err(e);
             }
-            if let Err(e) = to_result(bindings::__auxiliary_device_add(adev, K::MODNAME.as_char_ptr())) {
+            if let Err(e) = to_result(bindings::__auxiliary_device_add(
+                adev,
+                K::MODNAME.as_char_ptr(),
+            )) {
                 // Puts the initial reference: `release` frees the node.
                 bindings::put_device(core::ptr::addr_of_mut!((*adev).dev));
                 return Err(e);
@@ -118,7 +126,11 @@ impl<K: Kind> Registration<K> {
         }
         // INVARIANT: The device was added above.
         // SAFETY: `KBox::into_raw` never returns null.
-        Ok(Self { node: unsafe { NonNull::new_unchecked(node) } })
+        let this = Self {
+            node: unsafe { NonNull::new_unchecked(node) },
+        };
+        // If this fails, dropping `this` deletes the device.
+        Devres::new(parent, this)
     }
 }
 
@@ -134,16 +146,19 @@ impl<K: Kind> Drop for Registration<K> {
     }
 }
 
-/// An auxiliary device (`struct auxiliary_device`) bound to the driver.
+/// An auxiliary device (`struct auxiliary_device`), in context `Ctx` (see [`device`]).
 ///
 /// # Invariants
 ///
-/// The device is bound to the driver and locked by the driver core for as long as the
-/// reference exists: references are only handed to [`Driver::probe`].
+/// The wrapped `auxiliary_device` is valid and meets the guarantees of `Ctx` for as long as the
+/// reference exists.
 #[repr(transparent)]
-pub struct Device(Opaque<bindings::auxiliary_device>);
+pub struct Device<Ctx: DeviceContext = Normal>(
+    Opaque<bindings::auxiliary_device>,
+    PhantomData<Ctx>,
+);
 
-impl Device {
+impl<Ctx: DeviceContext> Device<Ctx> {
     fn as_raw(&self) -> *mut bindings::auxiliary_device {
         self.0.get()
     }
@@ -155,15 +170,27 @@ impl Device {
     }
 }
 
-impl AsRef<device::Device> for Device {
-    fn as_ref(&self) -> &device::Device {
-        // SAFETY: The embedded `struct device` is valid for as long as the device is.
-        unsafe { device::Device::as_ref(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
+impl Device<Bound> {
+    /// The parent device, which is bound as long as its child is: [`Registration`] deletes the
+    /// child at the latest when the parent unbinds.
+    pub fn parent(&self) -> &device::Device<Bound> {
+        // SAFETY: The device was created by `Registration::new` (probe only accepts those),
+        // which set a parent and keeps a reference to it through the device; the parent is bound
+        // while this device is bound, see above.
+        unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
     }
 }
 
-// SAFETY: By the type invariant, the device is bound while a reference exists.
-unsafe impl BoundDevice for Device {}
+// SAFETY: `Device<Ctx>` is a transparent wrapper of `auxiliary_device` for every `Ctx`.
+crate::impl_device_context_deref!(unsafe { Device });
+
+impl<Ctx: DeviceContext> AsRef<device::Device<Ctx>> for Device<Ctx> {
+    fn as_ref(&self) -> &device::Device<Ctx> {
+        // SAFETY: The embedded `struct device` is valid, in the same context, for as long as the
+        // auxiliary device is.
+        unsafe { device::Device::from_raw(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
+    }
+}
 
 /// A driver for auxiliary devices of one [`Kind`]. The implementing type is its per-device
 /// data.
@@ -174,7 +201,7 @@ pub trait Driver: Send + Sync + Sized + 'static {
     /// Binds to `dev`, whose parent attached `data`.
     ///
     /// The returned value is dropped when the driver unbinds; teardown belongs in its `Drop`.
-    fn probe(dev: &Device, data: &<Self::Kind as Kind>::Data) -> Result<Pin<KBox<Self>>>;
+    fn probe(dev: &Device<Core>, data: &<Self::Kind as Kind>::Data) -> Result<Pin<KBox<Self>>>;
 }
 
 /// The C probe callback.
@@ -202,8 +229,8 @@ unsafe extern "C" fn probe_callback<T: Driver>(
         // SAFETY: The header says `Registration::<T::Kind>::new` created the device, embedded
         // first in a `Node<T::Kind>` that lives as long as the device.
         let node = unsafe { &*adev.cast::<Node<T::Kind>>() };
-        // SAFETY: The device is bound and locked for the call: the invariant of `Device`.
-        let dev = unsafe { &*adev.cast::<Device>() };
+        // SAFETY: The device is bound and locked for the call: the `Core` context.
+        let dev = unsafe { &*adev.cast::<Device<Core>>() };
         let data = T::probe(dev, &node.data)?;
         // SAFETY: `adev` is valid; the data is taken back in `remove_callback`.
         unsafe { bindings::auxiliary_set_drvdata(adev, data.into_foreign().cast_mut()) };

@@ -5,31 +5,26 @@
 //! A [`Devres`] owns a resource whose lifetime is bounded by a device's binding to its
 //! driver: the resource is released when the `Devres` is dropped or when the driver unbinds,
 //! whichever comes first. Code that may outlive the binding (an open file, a work item) reaches
-//! the resource through [`Devres::try_access`] and sees `None` once it is gone.
+//! the resource through [`Devres::try_access`] and sees `None` once it is gone; code that holds
+//! a `&Device<Bound>` uses [`Devres::access`]. [`register`] ties a resource to the binding with
+//! no handle at all.
+//!
+//! [`Binding`] lets code outside the bus callbacks obtain a `&Device<Bound>` for a while.
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 
 use crate::{
     alloc::flags::GFP_KERNEL,
     bindings,
-    device::Device,
+    device::{Bound, Device},
     ffi::{c_int, c_void},
     init::InPlaceInit,
-    prelude::*,
     new_mutex,
+    prelude::*,
     revocable::{Revocable, RevocableGuard},
     sync::{Arc, Mutex},
     types::ARef,
 };
-
-/// A device whose reference proves it is bound to its driver.
-///
-/// # Safety
-///
-/// While a reference to the implementer exists, the device returned by `as_ref` must stay bound
-/// to the driver (for instance: the reference is only handed out to the driver's probe and
-/// remove callbacks).
-pub unsafe trait BoundDevice: AsRef<Device> {}
 
 #[pin_data]
 struct Inner<T> {
@@ -50,8 +45,8 @@ pub struct Devres<T>(Arc<Inner<T>>);
 ///
 /// # Safety
 ///
-/// `res` is the payload of a node allocated by [`Devres::new`], holding an `Arc<Inner<T>>`
-/// reference from `Arc::into_raw`.
+/// `res` is the payload of a node allocated by [`add`], holding an `Arc<Inner<T>>` reference
+/// from `Arc::into_raw`.
 unsafe extern "C" fn release<T>(_dev: *mut bindings::device, res: *mut c_void) {
     // SAFETY: By the function's safety requirements, `res` holds the node's reference, which
     // the driver core hands to us exactly once.
@@ -63,7 +58,7 @@ unsafe extern "C" fn release<T>(_dev: *mut bindings::device, res: *mut c_void) {
 ///
 /// # Safety
 ///
-/// `res` is the payload of a node allocated by [`Devres::new`].
+/// `res` is the payload of a node allocated by [`add`].
 unsafe extern "C" fn matches<T>(
     _dev: *mut bindings::device,
     res: *mut c_void,
@@ -74,47 +69,53 @@ unsafe extern "C" fn matches<T>(
     c_int::from(stored.cast::<c_void>() == data.cast_const())
 }
 
-impl<T: Send + Sync> Devres<T> {
-    /// Creates the resource with `create` and ties it to `dev`'s binding.
-    ///
-    /// Everything that can fail is done before `create` runs or by it, so a resource whose
-    /// creation succeeded is never leaked: if a later step fails, dropping it releases it.
-    pub fn new(dev: &impl BoundDevice, create: impl FnOnce() -> Result<T>) -> Result<Self> {
-        let dev = dev.as_ref();
-        // SAFETY: `release::<T>` matches the payload written below; the size is one pointer.
-        let node = unsafe {
-            bindings::__devres_alloc_node(
-                Some(release::<T>),
-                core::mem::size_of::<*const Inner<T>>(),
-                GFP_KERNEL.as_raw(),
-                bindings::NUMA_NO_NODE,
-                crate::c_str!("rust devres").as_char_ptr(),
-            )
-        };
-        if node.is_null() {
-            return Err(ENOMEM);
+/// Initialises `data` and adds a devres node to the bound `dev` that releases it at unbind; the
+/// node holds one reference to the returned `Inner`.
+///
+/// The node is allocated first, so once `data` is initialised nothing can fail: a resource is
+/// either released by dropping it here or by the node.
+fn add<T: Send + Sync>(dev: &Device<Bound>, data: impl PinInit<T, Error>) -> Result<Arc<Inner<T>>> {
+    // SAFETY: `release::<T>` matches the payload written below; the size is one pointer.
+    let node = unsafe {
+        bindings::__devres_alloc_node(
+            Some(release::<T>),
+            core::mem::size_of::<*const Inner<T>>(),
+            GFP_KERNEL.as_raw(),
+            bindings::NUMA_NO_NODE,
+            crate::c_str!("rust devres").as_char_ptr(),
+        )
+    };
+    if node.is_null() {
+        return Err(ENOMEM);
+    }
+    let inner = Arc::pin_init(
+        try_pin_init!(Inner { dev: ARef::from(dev), data <- Revocable::new(data) }),
+        GFP_KERNEL,
+    );
+    let inner = match inner {
+        Ok(inner) => inner,
+        Err(e) => {
+            // SAFETY: `node` came from `__devres_alloc_node` and was never added.
+            unsafe { bindings::devres_free(node) };
+            return Err(e);
         }
-        let inner = create().and_then(|data| {
-            Arc::pin_init(
-                pin_init!(Inner { dev: dev.into(), data <- Revocable::new::<core::convert::Infallible>(data) }),
-                GFP_KERNEL,
-            )
-        });
-        let inner = match inner {
-            Ok(inner) => inner,
-            Err(e) => {
-                // SAFETY: `node` came from `__devres_alloc_node` and was never added.
-                unsafe { bindings::devres_free(node) };
-                return Err(e);
-            }
-        };
-        // SAFETY: `node` has room for one pointer (see above).
-        unsafe { node.cast::<*const Inner<T>>().write(Arc::into_raw(inner.clone())) };
-        // INVARIANT: The node, holding its own reference, is now on the devres list.
-        // SAFETY: `dev` is valid (we hold a reference) and bound, per `BoundDevice`; `node`
-        // is a fully written devres node.
-        unsafe { bindings::devres_add(dev.as_raw(), node) };
-        Ok(Self(inner))
+    };
+    // SAFETY: `node` has room for one pointer (see above).
+    unsafe {
+        node.cast::<*const Inner<T>>()
+            .write(Arc::into_raw(inner.clone()))
+    };
+    // SAFETY: `dev` is valid and bound (`Bound`), so its devres list is released at unbind;
+    // `node` is a fully written devres node.
+    unsafe { bindings::devres_add(dev.as_raw(), node) };
+    Ok(inner)
+}
+
+impl<T: Send + Sync> Devres<T> {
+    /// Initialises `data` and ties it to the binding of `dev`.
+    pub fn new(dev: &Device<Bound>, data: impl PinInit<T, Error>) -> Result<Self> {
+        // INVARIANT: `add` put a node holding its own reference on the devres list.
+        Ok(Self(add(dev, data)?))
     }
 
     /// Returns a guard to the resource, or `None` once the device has unbound. The guard holds
@@ -126,13 +127,13 @@ impl<T: Send + Sync> Devres<T> {
     /// Gives access to the resource for as long as `dev` proves the device is bound, without
     /// RCU, so the caller may sleep. Fails with `ENXIO` if `dev` is another device or the
     /// resource was released by an earlier binding.
-    pub fn access<'a>(&'a self, dev: &'a impl BoundDevice) -> Result<&'a T> {
-        if !core::ptr::eq(dev.as_ref(), &*self.0.dev) || !self.0.data.is_available() {
+    pub fn access<'a>(&'a self, dev: &'a Device<Bound>) -> Result<&'a T> {
+        if dev.as_raw() != self.0.dev.as_raw() || !self.0.data.is_available() {
             return Err(ENXIO);
         }
-        // SAFETY: The device is bound for `'a` (`BoundDevice`) and the resource was not
-        // released, so the devres release that would revoke it cannot run during `'a`; `Drop`
-        // cannot run either while `&'a self` exists.
+        // SAFETY: The device is bound for `'a` (`Bound`) and the resource was not released,
+        // so the devres release that would revoke it cannot run during `'a`; `Drop` cannot run
+        // either while `&'a self` exists.
         Ok(unsafe { self.0.data.access_unchecked() })
     }
 }
@@ -164,6 +165,12 @@ impl<T> Drop for Devres<T> {
     }
 }
 
+/// Initialises `data` and keeps it until the driver unbinds from `dev`.
+pub fn register<T: Send + Sync>(dev: &Device<Bound>, data: impl PinInit<T, Error>) -> Result {
+    // The node holds the only other reference: dropping ours leaves the data to the release.
+    add(dev, data).map(drop)
+}
+
 /// Lets code that runs outside the driver's callbacks (an ioctl, say) prove that the device is
 /// still bound while it does something that may sleep, such as allocating DMA memory.
 ///
@@ -191,13 +198,16 @@ impl Drop for Unbind {
 
 impl Binding {
     /// Tracks the binding of `dev`.
-    pub fn new(dev: &impl BoundDevice) -> Result<Self> {
+    pub fn new(dev: &Device<Bound>) -> Result<Self> {
         let state = Arc::pin_init(
-            pin_init!(BindingState { dev: dev.as_ref().into(), bound <- new_mutex!(true) }),
+            pin_init!(BindingState { dev: ARef::from(dev), bound <- new_mutex!(true) }),
             GFP_KERNEL,
         )?;
-        let unbind = Devres::new(dev, || Ok(Unbind(state.clone())))?;
-        Ok(Self { state, _unbind: unbind })
+        let unbind = Devres::new(dev, Unbind(state.clone()))?;
+        Ok(Self {
+            state,
+            _unbind: unbind,
+        })
     }
 
     /// Returns a guard that proves the device is bound, or `ENODEV` if it no longer is.
@@ -206,23 +216,27 @@ impl Binding {
         if !*bound {
             return Err(ENODEV);
         }
-        Ok(BindingGuard { _bound: bound, dev: &self.state.dev })
+        Ok(BindingGuard {
+            _bound: bound,
+            dev: &self.state.dev,
+        })
     }
 }
 
-/// Proof that a device is bound, from [`Binding::enter`].
+/// Proof that a device is bound, from [`Binding::enter`]: it dereferences to `Device<Bound>`.
 pub struct BindingGuard<'a> {
     _bound: crate::sync::lock::Guard<'a, bool, crate::sync::lock::mutex::MutexBackend>,
     dev: &'a Device,
 }
 
-impl AsRef<Device> for BindingGuard<'_> {
-    fn as_ref(&self) -> &Device {
-        self.dev
+impl core::ops::Deref for BindingGuard<'_> {
+    type Target = Device<Bound>;
+
+    fn deref(&self) -> &Device<Bound> {
+        // SAFETY: The guard holds the lock that `Unbind::drop` takes to clear `bound`, and
+        // `bound` was true when it was taken: the devres release that drops `Unbind` during
+        // unbinding cannot finish while the guard, which the returned reference borrows,
+        // exists. The device is valid (`BindingState` holds a reference).
+        unsafe { Device::from_raw(self.dev.as_raw()) }
     }
 }
-
-// SAFETY: The guard holds the lock that `Unbind::drop` takes to clear `bound`, and `bound` was
-// true when it was taken: the devres release that drops `Unbind` during unbinding cannot finish
-// while the guard exists.
-unsafe impl BoundDevice for BindingGuard<'_> {}

@@ -6,26 +6,16 @@
 
 use crate::{
     alloc::Flags,
-    bindings,
-    devres::BoundDevice,
-    device::Device,
+    bindings, build_assert,
+    device::{self, Bound, Core},
     error::to_result,
-    prelude::*,
     mm::VmArea,
+    prelude::*,
     types::{ARef, AsBytes, FromBytes},
 };
 
 /// A DMA address, as the device sees it.
 pub type DmaAddress = bindings::dma_addr_t;
-
-/// Returns a mask of the low `n` bits, like C's `DMA_BIT_MASK(n)`.
-pub const fn bit_mask(n: u32) -> u64 {
-    if n >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << n) - 1
-    }
-}
 
 /// Orders reads of coherent memory: reads after the barrier see at least what the device wrote
 /// before the writes that reads before the barrier saw (`dma_rmb()`). Use it between reading a
@@ -35,28 +25,48 @@ pub fn rmb() {
     unsafe { bindings::dma_rmb() };
 }
 
-/// Sets the streaming and coherent DMA masks of the bound device `dev`: the addresses it can
-/// reach.
-pub fn set_mask_and_coherent(dev: &impl BoundDevice, mask: u64) -> Result {
-    let dev = dev.as_ref().as_raw();
-    // SAFETY: `dev` is a valid, bound device.
-    to_result(unsafe { bindings::dma_set_mask(dev, mask) })?;
-    // SAFETY: As above.
-    to_result(unsafe { bindings::dma_set_coherent_mask(dev, mask) })
+/// A DMA addressing mask: the addresses a device can reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaMask(u64);
+
+impl DmaMask {
+    /// The mask of the low `N` bits, like C's `DMA_BIT_MASK(N)`; `N` is at most 64.
+    pub const fn new<const N: u32>() -> Self {
+        build_assert!(N <= 64, "a DMA mask has at most 64 bits");
+        Self(if N == 64 { u64::MAX } else { (1u64 << N) - 1 })
+    }
+}
+
+/// A device that does DMA: a bus device whose probe sets its addressing mask.
+pub trait Device: AsRef<device::Device<Core>> {
+    /// Sets the streaming and coherent DMA masks of the device.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may allocate or map DMA memory for the device concurrently.
+    unsafe fn dma_set_mask_and_coherent(&self, mask: DmaMask) -> Result {
+        let dev = self.as_ref().as_raw();
+        // SAFETY: `dev` is a valid, bound device (`Core`); nothing maps memory for it
+        // concurrently, by the function's safety requirements.
+        to_result(unsafe { bindings::dma_set_mask(dev, mask.0) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::dma_set_coherent_mask(dev, mask.0) })
+    }
 }
 
 /// Memory that the CPU and the device both access, without explicit syncs, holding `count`
 /// elements of `T`.
 ///
-/// The CPU side accesses elements with volatile reads and writes (the device may change them at
-/// any time), so no Rust reference to the memory is ever created.
+/// The CPU side accesses elements with volatile reads and writes, through [`dma_read!`] and
+/// [`dma_write!`] (the device may change them at any time), so no Rust reference to the
+/// memory is ever created.
 ///
 /// # Invariants
 ///
 /// `cpu_addr` points to `count` elements of `T`, allocated for `dev` by `dma_alloc_attrs` with
 /// bus address `dma_handle`, and freed only in `Drop`.
 pub struct CoherentAllocation<T: AsBytes + FromBytes> {
-    dev: ARef<Device>,
+    dev: ARef<device::Device>,
     dma_handle: DmaAddress,
     count: usize,
     cpu_addr: *mut T,
@@ -69,22 +79,30 @@ unsafe impl<T: AsBytes + FromBytes + Sync> Sync for CoherentAllocation<T> {}
 
 impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
     /// Allocates room for `count` elements for the bound device `dev`.
-    pub fn alloc(dev: &impl BoundDevice, count: usize, gfp: Flags) -> Result<Self> {
+    pub fn alloc_coherent(
+        dev: &device::Device<Bound>,
+        count: usize,
+        gfp_flags: Flags,
+    ) -> Result<Self> {
         let size = count
             .checked_mul(core::mem::size_of::<T>())
             .filter(|&s| s > 0)
             .ok_or(EINVAL)?;
-        let dev = dev.as_ref();
         let mut dma_handle = 0;
         // SAFETY: `dev` is a valid, bound device; `dma_handle` is a valid out-pointer.
         let cpu_addr = unsafe {
-            bindings::dma_alloc_attrs(dev.as_raw(), size, &mut dma_handle, gfp.as_raw(), 0)
+            bindings::dma_alloc_attrs(dev.as_raw(), size, &mut dma_handle, gfp_flags.as_raw(), 0)
         };
         if cpu_addr.is_null() {
             return Err(ENOMEM);
         }
         // INVARIANT: Allocated above; page alignment satisfies `T`'s alignment.
-        Ok(Self { dev: dev.into(), dma_handle, count, cpu_addr: cpu_addr.cast() })
+        Ok(Self {
+            dev: dev.into(),
+            dma_handle,
+            count,
+            cpu_addr: cpu_addr.cast(),
+        })
     }
 
     /// The bus address of the first element, to hand to the device.
@@ -97,24 +115,86 @@ impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
         self.count * core::mem::size_of::<T>()
     }
 
-    /// Reads element `index`; `None` if out of range.
-    pub fn read(&self, index: usize) -> Option<T> {
-        if index >= self.count {
-            return None;
-        }
-        // SAFETY: In bounds per the check; any bit pattern is a valid `T` (`FromBytes`).
-        Some(unsafe { self.cpu_addr.add(index).read_volatile() })
-    }
-
-    /// Writes element `index`; `EINVAL` if out of range.
-    pub fn write(&self, index: usize, value: T) -> Result {
+    /// A pointer to element `index`, for [`dma_read!`] and [`dma_write!`]; `EINVAL` if out of
+    /// range.
+    #[doc(hidden)]
+    pub fn item_from_index(&self, index: usize) -> Result<*mut T> {
         if index >= self.count {
             return Err(EINVAL);
         }
-        // SAFETY: In bounds per the check.
-        unsafe { self.cpu_addr.add(index).write_volatile(value) };
-        Ok(())
+        // SAFETY: In bounds per the check, so within the allocation (type invariant).
+        Ok(unsafe { self.cpu_addr.add(index) })
     }
+
+    /// Reads `*field` with a volatile read. Use [`dma_read!`].
+    ///
+    /// # Safety
+    ///
+    /// `field` must point into an element of this allocation (from [`Self::item_from_index`]).
+    #[doc(hidden)]
+    pub unsafe fn field_read<F: FromBytes>(&self, field: *const F) -> F {
+        // SAFETY: `field` is in the allocation, by the function's safety requirements, and
+        // aligned as part of an element; any bit pattern is a valid `F` (`FromBytes`).
+        unsafe { field.read_volatile() }
+    }
+
+    /// Writes `value` to `*field` with a volatile write. Use [`dma_write!`].
+    ///
+    /// # Safety
+    ///
+    /// `field` must point into an element of this allocation (from [`Self::item_from_index`]).
+    #[doc(hidden)]
+    pub unsafe fn field_write<F: AsBytes>(&self, field: *mut F, value: F) {
+        // SAFETY: `field` is in the allocation, by the function's safety requirements, and
+        // aligned as part of an element; the memory is not referenced by Rust anywhere.
+        unsafe { field.write_volatile(value) }
+    }
+}
+
+/// Reads an element of a [`CoherentAllocation`], or one of its fields, with a volatile read:
+/// `dma_read!(alloc[index])`, `dma_read!(alloc[index].field)`. Evaluates to
+/// `Result<T>`, `EINVAL` if `index` is out of range.
+#[macro_export]
+macro_rules! dma_read {
+    ($($alloc:ident).+ [ $index:expr ] $(. $field:ident)*) => {
+        match $crate::dma::CoherentAllocation::item_from_index(&$($alloc).+, $index) {
+            ::core::result::Result::Ok(item) => ::core::result::Result::<_, $crate::error::Error>::Ok(
+                // SAFETY: `item` points to an element of the allocation; the projection stays
+                // within it.
+                unsafe {
+                    $crate::dma::CoherentAllocation::field_read(
+                        &$($alloc).+,
+                        ::core::ptr::addr_of!((*item) $(. $field)*),
+                    )
+                },
+            ),
+            ::core::result::Result::Err(e) => ::core::result::Result::Err(e),
+        }
+    };
+}
+
+/// Writes an element of a [`CoherentAllocation`], or one of its fields, with a volatile write:
+/// `dma_write!(alloc[index] = value)`, `dma_write!(alloc[index].field = value)`. Evaluates to
+/// `Result`, `EINVAL` if `index` is out of range.
+#[macro_export]
+macro_rules! dma_write {
+    ($($alloc:ident).+ [ $index:expr ] $(. $field:ident)* = $value:expr) => {
+        match $crate::dma::CoherentAllocation::item_from_index(&$($alloc).+, $index) {
+            ::core::result::Result::Ok(item) => {
+                // SAFETY: `item` points to an element of the allocation; the projection stays
+                // within it.
+                unsafe {
+                    $crate::dma::CoherentAllocation::field_write(
+                        &$($alloc).+,
+                        ::core::ptr::addr_of_mut!((*item) $(. $field)*),
+                        $value,
+                    )
+                };
+                ::core::result::Result::<(), $crate::error::Error>::Ok(())
+            }
+            ::core::result::Result::Err(e) => ::core::result::Result::Err(e),
+        }
+    };
 }
 
 impl<T: AsBytes + FromBytes> CoherentAllocation<T> {
@@ -166,7 +246,7 @@ impl<T: AsBytes + FromBytes> Drop for CoherentAllocation<T> {
 /// `pages[i]` is pinned (`pin_user_pages_fast`) and mapped for `dev` at `addrs[i]`,
 /// bidirectionally, one page each; both vectors have the same length.
 pub struct UserPages {
-    dev: ARef<Device>,
+    dev: ARef<device::Device>,
     pages: KVec<*mut bindings::page>,
     addrs: KVec<DmaAddress>,
 }
@@ -179,11 +259,10 @@ unsafe impl Sync for UserPages {}
 impl UserPages {
     /// Pins the `npages` pages of the current process starting at the page-aligned `start`, for
     /// the device to read and write, and maps them for the bound device `dev`.
-    pub fn pin(dev: &impl BoundDevice, start: usize, npages: usize) -> Result<Self> {
+    pub fn pin(dev: &device::Device<Bound>, start: usize, npages: usize) -> Result<Self> {
         if start % crate::page::PAGE_SIZE != 0 || npages == 0 || npages > i32::MAX as usize {
             return Err(EINVAL);
         }
-        let dev = dev.as_ref();
         let mut pages = KVec::with_capacity(npages, GFP_KERNEL)?;
         let mut addrs = KVec::with_capacity(npages, GFP_KERNEL)?;
         let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
@@ -195,9 +274,17 @@ impl UserPages {
             // SAFETY: The first `pinned` entries were written.
             unsafe { pages.set_len(pinned as usize) };
         }
-        let mut this = Self { dev: dev.into(), pages, addrs: KVec::new() };
+        let mut this = Self {
+            dev: dev.into(),
+            pages,
+            addrs: KVec::new(),
+        };
         if pinned != npages as i32 {
-            return Err(if pinned < 0 { Error::from_errno(pinned) } else { EFAULT });
+            return Err(if pinned < 0 {
+                Error::from_errno(pinned)
+            } else {
+                EFAULT
+            });
         }
         for &page in this.pages.iter() {
             // SAFETY: `page` is pinned; `dev` is bound.
@@ -252,7 +339,11 @@ impl Drop for UserPages {
         // SAFETY: These pages were pinned in `pin` and are unpinned once, here. The device may
         // have written them.
         unsafe {
-            bindings::unpin_user_pages_dirty_lock(self.pages.as_mut_ptr(), self.pages.len() as _, true)
+            bindings::unpin_user_pages_dirty_lock(
+                self.pages.as_mut_ptr(),
+                self.pages.len() as _,
+                true,
+            )
         };
     }
 }

@@ -6,12 +6,14 @@
 
 use crate::{
     bindings,
-    devres::{BoundDevice, Devres},
+    device::{Bound, Device},
+    devres::Devres,
     error::to_result,
     ffi::{c_int, c_void},
     prelude::*,
     str::CStr,
 };
+use core::marker::PhantomPinned;
 
 /// What a handler did with an interrupt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,10 +44,30 @@ pub trait Handler: Sync {
 pub struct Flags(crate::ffi::c_ulong);
 
 impl Flags {
-    /// No flags: an exclusive line, as MSI and MSI-X vectors are.
-    pub const NONE: Flags = Flags(0);
-    /// The line may be shared with other devices.
-    pub const SHARED: Flags = Flags(bindings::IRQF_SHARED as _);
+    /// No trigger type to configure (MSI and MSI-X vectors have none), no sharing.
+    pub const TRIGGER_NONE: Flags = Flags(bindings::IRQF_TRIGGER_NONE as _);
+}
+
+/// An interrupt of a bound device, for a [`Registration`] to request.
+///
+/// # Invariants
+///
+/// `irq` is an interrupt of `dev` that stays allocated while `dev` is bound.
+pub struct IrqRequest<'a> {
+    dev: &'a Device<Bound>,
+    irq: u32,
+}
+
+impl<'a> IrqRequest<'a> {
+    /// Describes interrupt number `irq` of `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `irq` must be an interrupt of `dev` that stays allocated while `dev` is bound.
+    pub(crate) unsafe fn new(dev: &'a Device<Bound>, irq: u32) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self { dev, irq }
+    }
 }
 
 /// An `irq` number requested with `cookie` as its `dev_id`; dropping it frees the IRQ.
@@ -79,6 +101,9 @@ pub struct Registration<H: Handler> {
     irq: Devres<RequestedIrq>,
     #[pin]
     handler: H,
+    /// The handler's address is the IRQ's cookie: it must not move.
+    #[pin]
+    _pin: PhantomPinned,
 }
 
 /// The C handler: dispatches to `H`.
@@ -86,56 +111,58 @@ pub struct Registration<H: Handler> {
 /// # Safety
 ///
 /// `cookie` must be the `handler` field of a live `Registration<H>`.
-unsafe extern "C" fn handle_irq<H: Handler>(_irq: c_int, cookie: *mut c_void) -> bindings::irqreturn_t {
+unsafe extern "C" fn handle_irq<H: Handler>(
+    _irq: c_int,
+    cookie: *mut c_void,
+) -> bindings::irqreturn_t {
     // SAFETY: By the function's safety requirements; the IRQ is freed before the handler is
     // dropped.
     unsafe { &*cookie.cast::<H>() }.handle().into_raw()
 }
 
-/// Requests `irq` with the given C handlers and `cookie`, tied to `dev`'s binding.
+/// Requests the interrupt of `request` with the given C handlers and `cookie`, tied to the
+/// binding of its device.
 ///
 /// # Safety
 ///
 /// `cookie` must be what `handler` and `thread_fn` expect, and stay valid until the returned
 /// `Devres` is dropped or revoked.
-unsafe fn request(
-    dev: &impl BoundDevice,
-    irq: u32,
+unsafe fn request_irq(
+    request: IrqRequest<'_>,
     handler: bindings::irq_handler_t,
     thread_fn: bindings::irq_handler_t,
     flags: crate::ffi::c_ulong,
     name: &'static CStr,
     cookie: *mut c_void,
 ) -> Result<Devres<RequestedIrq>> {
-    Devres::new(dev, || {
-        // SAFETY: Guaranteed by the function's safety requirements; `name` is static.
-        to_result(unsafe {
-            bindings::request_threaded_irq(irq, handler, thread_fn, flags, name.as_char_ptr(), cookie)
-        })?;
-        Ok(RequestedIrq { irq, cookie })
-    })
+    let irq = request.irq;
+    // SAFETY: Guaranteed by the function's safety requirements; `name` is static; `irq` stays
+    // allocated while the device is bound (type invariant of `IrqRequest`), and the `Devres`
+    // frees it at the latest when the device unbinds.
+    to_result(unsafe {
+        bindings::request_threaded_irq(irq, handler, thread_fn, flags, name.as_char_ptr(), cookie)
+    })?;
+    // If this fails, dropping the value frees the IRQ.
+    Devres::new(request.dev, RequestedIrq { irq, cookie })
 }
 
 impl<H: Handler + Send + 'static> Registration<H> {
-    /// Registers `handler` for interrupt number `irq` of the bound device `dev`.
-    pub fn new<'a, E>(
-        dev: &'a impl BoundDevice,
-        irq: u32,
+    /// Registers `handler` for the interrupt of `request`.
+    pub fn new<'a>(
+        request: IrqRequest<'a>,
         flags: Flags,
         name: &'static CStr,
-        handler: impl PinInit<H, E> + 'a,
-    ) -> impl PinInit<Self, Error> + 'a
-    where
-        Error: From<E>,
-    {
+        handler: impl PinInit<H, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a {
         try_pin_init!(&this in Self {
             handler <- handler,
             // SAFETY: The cookie is the handler initialised above, which is pinned and outlives
             // the IRQ (see `RequestedIrq`). Only the field's address is taken.
             irq: unsafe {
                 let cookie = core::ptr::addr_of_mut!((*this.as_ptr()).handler).cast();
-                request(dev, irq, Some(handle_irq::<H>), None, flags.0, name, cookie)?
+                request_irq(request, Some(handle_irq::<H>), None, flags.0, name, cookie)?
             },
+            _pin: PhantomPinned,
         })
     }
 
@@ -161,6 +188,9 @@ pub struct ThreadedRegistration<H: ThreadedHandler> {
     irq: Devres<RequestedIrq>,
     #[pin]
     handler: H,
+    /// The handler's address is the IRQ's cookie: it must not move.
+    #[pin]
+    _pin: PhantomPinned,
 }
 
 /// The C thread function: dispatches to `H`.
@@ -178,26 +208,22 @@ unsafe extern "C" fn handle_threaded_irq<H: ThreadedHandler>(
 }
 
 impl<H: ThreadedHandler + Send + 'static> ThreadedRegistration<H> {
-    /// Registers `handler` to run in a thread for interrupt number `irq` of the bound device
-    /// `dev`.
-    pub fn new<'a, E>(
-        dev: &'a impl BoundDevice,
-        irq: u32,
+    /// Registers `handler` to run in a thread for the interrupt of `request`.
+    pub fn new<'a>(
+        request: IrqRequest<'a>,
         flags: Flags,
         name: &'static CStr,
-        handler: impl PinInit<H, E> + 'a,
-    ) -> impl PinInit<Self, Error> + 'a
-    where
-        Error: From<E>,
-    {
+        handler: impl PinInit<H, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a {
         let flags = flags.0 | bindings::IRQF_ONESHOT as crate::ffi::c_ulong;
         try_pin_init!(&this in Self {
             handler <- handler,
             // SAFETY: As for `Registration::new`.
             irq: unsafe {
                 let cookie = core::ptr::addr_of_mut!((*this.as_ptr()).handler).cast();
-                request(dev, irq, None, Some(handle_threaded_irq::<H>), flags, name, cookie)?
+                request_irq(request, None, Some(handle_threaded_irq::<H>), flags, name, cookie)?
             },
+            _pin: PhantomPinned,
         })
     }
 }

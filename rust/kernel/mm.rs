@@ -113,7 +113,8 @@ impl<T: Send + Sync + 'static> KeepAlive<T> {
     unsafe extern "C" fn open(vma: *mut bindings::vm_area_struct) {
         // SAFETY: `vm_private_data` holds a live `Arc<T>` reference; the clone stays owned by
         // the new area.
-        let arc = ManuallyDrop::new(unsafe { Arc::<T>::from_raw((*vma).vm_private_data.cast::<T>()) });
+        let arc =
+            ManuallyDrop::new(unsafe { Arc::<T>::from_raw((*vma).vm_private_data.cast::<T>()) });
         core::mem::forget(Arc::clone(&arc));
     }
 

@@ -11,20 +11,35 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
+//! PCI devices and drivers.
+//!
+//! A driver implements [`Driver`], declares the functions it binds with [`pci_device_table!`]
+//! and registers itself with a pinned [`Registration`]. Its probe callback gets a
+//! [`Device<Core>`]: a reference that only exists while the PCI core holds the device lock for
+//! the call, which is what allows the operations that set the device up (enabling it). The
+//! resources it then takes (BAR mappings, interrupt vectors) need a [`Device<Bound>`] and are
+//! device managed: they are released when the driver unbinds, however long the driver's own
+//! objects live.
+//!
+//! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
+
 use crate::{
     alloc::KBox,
-    bindings, device,
-    devres::{BoundDevice, Devres},
+    bindings,
+    device::{self, Bound, Core, DeviceContext, Normal},
+    device_id,
+    devres::{self, Devres},
     error::to_result,
     ffi::{c_int, c_void},
     init,
     io::{Io, IoRaw},
+    irq::IrqRequest,
     prelude::*,
     str::CStr,
     types::{ARef, AlwaysRefCounted, ForeignOwnable, Opaque},
     ThisModule,
 };
-use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
+use core::{marker::PhantomData, ops::Deref, ops::RangeInclusive, ptr::NonNull};
 
 /// A PCI device ID: vendor and device, any subsystem.
 #[repr(transparent)]
@@ -44,15 +59,10 @@ impl DeviceId {
     }
 }
 
-/// A driver's table of device IDs, each with a piece of driver information.
-pub trait IdTable<U>: Sync {
-    /// The zero-terminated C table.
-    fn as_ptr(&self) -> *const bindings::pci_device_id;
-    /// The driver information of entry `index`.
-    fn info(&self, index: usize) -> Option<&U>;
-}
+/// A driver's table of PCI device IDs, each with driver information of type `U`.
+pub type IdTable<U> = &'static dyn device_id::IdTable<DeviceId, U>;
 
-/// An [`IdTable`] of `N` entries, built at compile time.
+/// A table of `N` PCI device IDs, built at compile time by [`pci_device_table!`].
 ///
 /// # Invariants
 ///
@@ -65,7 +75,8 @@ pub struct IdArray<U, const N: usize> {
 }
 
 impl<U, const N: usize> IdArray<U, N> {
-    /// Builds the table; `info[i]` belongs to `ids[i]`.
+    /// Builds the table; `info[i]` belongs to `ids[i]`. Use [`pci_device_table!`].
+    #[doc(hidden)]
     pub const fn new(mut ids: [DeviceId; N], info: [U; N]) -> Self {
         let mut i = 0;
         while i < N {
@@ -74,18 +85,41 @@ impl<U, const N: usize> IdArray<U, N> {
         }
         // INVARIANT: Set above; the sentinel is zeroed.
         // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
-        Self { ids, sentinel: DeviceId(unsafe { core::mem::zeroed() }), info }
+        Self {
+            ids,
+            sentinel: DeviceId(unsafe { core::mem::zeroed() }),
+            info,
+        }
     }
 }
 
-impl<U: Sync, const N: usize> IdTable<U> for IdArray<U, N> {
-    fn as_ptr(&self) -> *const bindings::pci_device_id {
-        self.ids.as_ptr().cast()
+impl<U: Sync, const N: usize> device_id::IdTable<DeviceId, U> for IdArray<U, N> {
+    fn as_ptr(&self) -> *const DeviceId {
+        self.ids.as_ptr()
     }
 
     fn info(&self, index: usize) -> Option<&U> {
         self.info.get(index)
     }
+}
+
+/// Declares a table of PCI device IDs, each with its driver information:
+///
+/// ```ignore
+/// kernel::pci_device_table!(PCI_TABLE, MODULE_PCI_TABLE, <MyDriver as pci::Driver>::IdInfo,
+///     [(pci::DeviceId::from_id(0x1af4, 0x1110), ())]);
+/// ```
+///
+/// `MODULE_PCI_TABLE` names the table exported for module aliases; the export is not
+/// implemented yet, so modules are not loaded automatically for their devices.
+#[macro_export]
+macro_rules! pci_device_table {
+    ($table_name:ident, $module_table_name:ident, $id_info_type:ty,
+     [$(($id:expr, $info:expr)),* $(,)?]) => {
+        const $table_name: $crate::pci::IdArray<$id_info_type, { [$($crate::pci_device_table!(@one $id)),*].len() }> =
+            $crate::pci::IdArray::new([$($id),*], [$($info),*]);
+    };
+    (@one $id:expr) => { () };
 }
 
 /// A PCI driver. The implementing type is the driver's per-device data.
@@ -97,7 +131,7 @@ pub trait Driver: Send + Sync + Sized + 'static {
     const NAME: &'static CStr;
 
     /// The devices the driver may bind to.
-    const ID_TABLE: &'static dyn IdTable<Self::IdInfo>;
+    const ID_TABLE: IdTable<Self::IdInfo>;
 
     /// Binds to `dev`, which matched the entry with `info`.
     ///
@@ -134,7 +168,7 @@ impl<T: Driver> Registration<T> {
                 // SAFETY: `pci_driver` is plain data; all zeroes is a valid value.
                 let mut c: bindings::pci_driver = core::mem::zeroed();
                 c.name = T::NAME.as_char_ptr();
-                c.id_table = T::ID_TABLE.as_ptr();
+                c.id_table = T::ID_TABLE.as_ptr().cast();
                 c.probe = Some(probe_callback::<T>);
                 c.remove = Some(remove_callback::<T>);
                 drv.write(c);
@@ -198,36 +232,19 @@ unsafe extern "C" fn remove_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
     drop(unsafe { Pin::<KBox<T>>::from_foreign(bindings::pci_get_drvdata(pdev)) });
 }
 
-/// Device contexts: what a reference to a [`Device`] allows.
-pub trait DeviceContext: private::Sealed {}
-
-/// Any reference to a PCI device: identity and information.
-pub struct Normal;
-/// The device is bound and locked by the PCI core for a driver callback: set-up operations.
-pub struct Core;
-
-impl DeviceContext for Normal {}
-impl DeviceContext for Core {}
-
-mod private {
-    pub trait Sealed {}
-    impl Sealed for super::Normal {}
-    impl Sealed for super::Core {}
-}
-
-/// A PCI device (`struct pci_dev`).
+/// A PCI device (`struct pci_dev`), in context `Ctx` (see [`device`]).
 ///
 /// # Invariants
 ///
-/// The wrapped `pci_dev` is valid; for `Device<Core>`, it is also bound to the driver and
-/// locked by the PCI core for as long as the reference exists.
+/// The wrapped `pci_dev` is valid and meets the guarantees of `Ctx` for as long as the
+/// reference exists.
 #[repr(transparent)]
 pub struct Device<Ctx: DeviceContext = Normal>(Opaque<bindings::pci_dev>, PhantomData<Ctx>);
 
 impl<Ctx: DeviceContext> Device<Ctx> {
     /// # Safety
     ///
-    /// `pdev` must be valid for `'a` and meet the invariants of `Ctx`.
+    /// `pdev` must be valid for `'a` and meet the guarantees of `Ctx` for as long.
     unsafe fn from_raw<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
         // SAFETY: `Device` is a transparent wrapper; validity is guaranteed by the caller.
         unsafe { &*pdev.cast() }
@@ -235,18 +252,6 @@ impl<Ctx: DeviceContext> Device<Ctx> {
 
     fn as_raw(&self) -> *mut bindings::pci_dev {
         self.0.get()
-    }
-
-    /// The vendor ID.
-    pub fn vendor_id(&self) -> u16 {
-        // SAFETY: By the type invariant the device is valid; the field never changes.
-        unsafe { (*self.as_raw()).vendor }
-    }
-
-    /// The device ID.
-    pub fn device_id(&self) -> u16 {
-        // SAFETY: As above.
-        unsafe { (*self.as_raw()).device }
     }
 
     /// The length of BAR `bar`, 0 if it does not exist.
@@ -257,37 +262,63 @@ impl<Ctx: DeviceContext> Device<Ctx> {
         // SAFETY: The device is valid and `bar` is a standard BAR index.
         unsafe { bindings::pci_resource_len(self.as_raw(), bar as c_int) }
     }
+}
 
-    /// The Linux IRQ number of interrupt vector `index`.
-    pub fn irq_vector(&self, index: u32) -> Result<u32> {
-        // SAFETY: The device is valid; out-of-range indices return an error.
-        let irq = unsafe { bindings::pci_irq_vector(self.as_raw(), index) };
-        to_result(irq)?;
-        Ok(irq as u32)
+/// A kind of interrupt, for [`IrqTypes`].
+#[derive(Clone, Copy, Debug)]
+pub enum IrqType {
+    /// MSI-X.
+    MsiX,
+}
+
+impl IrqType {
+    const fn as_raw(self) -> u32 {
+        match self {
+            IrqType::MsiX => bindings::PCI_IRQ_MSIX,
+        }
     }
 }
 
-/// Interrupt types for [`Device::alloc_irq_vectors`] (`PCI_IRQ_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The kinds of interrupt [`Device::alloc_irq_vectors`] may allocate (`PCI_IRQ_*`).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct IrqTypes(u32);
 
 impl IrqTypes {
-    /// MSI-X.
-    pub const MSIX: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSIX);
-    /// MSI.
-    pub const MSI: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSI);
-    /// The legacy INTx line.
-    pub const INTX: IrqTypes = IrqTypes(bindings::PCI_IRQ_INTX);
-    /// Any of them, best first.
-    pub const ALL: IrqTypes = IrqTypes(bindings::PCI_IRQ_MSIX | bindings::PCI_IRQ_MSI | bindings::PCI_IRQ_INTX);
+    /// Adds `irq_type` to the set.
+    pub const fn with(self, irq_type: IrqType) -> Self {
+        Self(self.0 | irq_type.as_raw())
+    }
+}
+
+/// Disables the device when dropped, at unbind.
+struct Enabled(ARef<Device>);
+
+impl Drop for Enabled {
+    fn drop(&mut self) {
+        // SAFETY: The device was enabled by `enable_device_mem`, which registered this value.
+        unsafe { bindings::pci_disable_device(self.0.as_raw()) };
+    }
+}
+
+/// Frees the device's interrupt vectors when dropped, at unbind.
+struct IrqVectors(ARef<Device>);
+
+impl Drop for IrqVectors {
+    fn drop(&mut self) {
+        // SAFETY: The vectors were allocated by `alloc_irq_vectors`, which registered this
+        // value after every IRQ registration on them could exist; devres releases those
+        // registrations, added later, first.
+        unsafe { bindings::pci_free_irq_vectors(self.0.as_raw()) };
+    }
 }
 
 impl Device<Core> {
-    /// Enables the device (IO and memory decoding); it is disabled again when the driver
-    /// unbinds.
-    pub fn enable_device(&self) -> Result {
+    /// Enables the device's memory decoding; it is disabled again when the driver unbinds.
+    pub fn enable_device_mem(&self) -> Result {
         // SAFETY: The device is valid and bound (`Core`).
-        to_result(unsafe { bindings::pcim_enable_device(self.as_raw()) })
+        to_result(unsafe { bindings::pci_enable_device_mem(self.as_raw()) })?;
+        // On failure the value is dropped, which disables the device again.
+        devres::register(self.as_ref(), Enabled(self.into()))
     }
 
     /// Lets the device master the bus, i.e. do DMA.
@@ -295,7 +326,9 @@ impl Device<Core> {
         // SAFETY: The device is valid and bound (`Core`).
         unsafe { bindings::pci_set_master(self.as_raw()) };
     }
+}
 
+impl Device<Bound> {
     /// Requests BAR `bar` for `name` and maps its first `SIZE` bytes; fails with `ENODEV` if the
     /// BAR is shorter. The mapping is released at the latest when the driver unbinds.
     pub fn iomap_region_sized<const SIZE: usize>(
@@ -303,45 +336,67 @@ impl Device<Core> {
         bar: u32,
         name: &'static CStr,
     ) -> Result<Devres<Bar<SIZE>>> {
-        Devres::new(self, || Bar::new(self.into(), bar, name))
+        Devres::new(self.as_ref(), Bar::new(self.into(), bar, name)?)
     }
 
     /// Allocates between `min` and `max` interrupt vectors of the allowed `types`, and returns
-    /// how many it got. They are freed when the driver unbinds (after every IRQ registered on
-    /// them through [`crate::irq::Registration`], which is released first).
-    pub fn alloc_irq_vectors(&self, min: u32, max: u32, types: IrqTypes) -> Result<u32> {
-        // SAFETY: The device is valid and bound (`Core`) and was enabled through `pcim_*`, so
-        // the vectors are device managed.
+    /// the range of their indices. They are freed when the driver unbinds, after every IRQ
+    /// registered on them through [`crate::irq::Registration`].
+    pub fn alloc_irq_vectors(
+        &self,
+        min: u32,
+        max: u32,
+        types: IrqTypes,
+    ) -> Result<RangeInclusive<u32>> {
+        // SAFETY: The device is valid and bound.
         let n = unsafe { bindings::pci_alloc_irq_vectors(self.as_raw(), min, max, types.0) };
         to_result(n)?;
-        Ok(n as u32)
+        // On failure the value is dropped, which frees the vectors again.
+        devres::register(self.as_ref(), IrqVectors(self.into()))?;
+        Ok(0..=(n as u32).saturating_sub(1))
+    }
+
+    /// The interrupt of vector `index`, to register a handler for.
+    pub fn irq_vector(&self, index: u32) -> Result<IrqRequest<'_>> {
+        // SAFETY: The device is valid; out-of-range indices return an error.
+        let irq = unsafe { bindings::pci_irq_vector(self.as_raw(), index) };
+        to_result(irq)?;
+        // SAFETY: `irq` is the interrupt of one of the device's vectors, which stay allocated
+        // while it is bound (see `alloc_irq_vectors`).
+        Ok(unsafe { IrqRequest::new(self.as_ref(), irq as u32) })
     }
 }
 
-impl Deref for Device<Core> {
-    type Target = Device;
+// SAFETY: `Device<Ctx>` is a transparent wrapper of `pci_dev` for every `Ctx`.
+crate::impl_device_context_deref!(unsafe { Device });
+crate::impl_device_context_into_aref!(Device);
 
-    fn deref(&self) -> &Device {
-        // SAFETY: `Normal` has weaker invariants than `Core`; the layout is the same.
-        unsafe { Device::from_raw(self.as_raw()) }
+impl<Ctx: DeviceContext> AsRef<device::Device<Ctx>> for Device<Ctx> {
+    fn as_ref(&self) -> &device::Device<Ctx> {
+        // SAFETY: The embedded `struct device` is valid, in the same context, for as long as
+        // the `pci_dev` is.
+        unsafe { device::Device::from_raw(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
     }
 }
 
-impl<Ctx: DeviceContext> AsRef<device::Device> for Device<Ctx> {
-    fn as_ref(&self) -> &device::Device {
-        // SAFETY: The embedded `struct device` is valid for as long as the `pci_dev` is.
-        unsafe { device::Device::as_ref(core::ptr::addr_of_mut!((*self.as_raw()).dev)) }
+impl<'a, Ctx: DeviceContext> TryFrom<&'a device::Device<Ctx>> for &'a Device<Ctx> {
+    type Error = Error;
+
+    /// The PCI device around `dev`; `EINVAL` if `dev` is not on the PCI bus.
+    fn try_from(dev: &'a device::Device<Ctx>) -> Result<Self> {
+        // SAFETY: `dev` is valid; its bus does not change while it exists.
+        let bus = unsafe { (*dev.as_raw()).bus };
+        if bus != core::ptr::addr_of!(bindings::pci_bus_type) {
+            return Err(EINVAL);
+        }
+        // SAFETY: A device on the PCI bus is the `dev` field of a `pci_dev`, valid as long as
+        // `dev`, in the same context.
+        Ok(unsafe {
+            let pdev = container_of!(dev.as_raw(), bindings::pci_dev, dev).cast_mut();
+            Device::from_raw(pdev)
+        })
     }
 }
-
-impl From<&Device<Core>> for ARef<Device> {
-    fn from(dev: &Device<Core>) -> Self {
-        (&**dev).into()
-    }
-}
-
-// SAFETY: By the type invariant of `Device<Core>`, the device is bound while a reference exists.
-unsafe impl BoundDevice for Device<Core> {}
 
 // SAFETY: `pci_dev_get` and `pci_dev_put` manage the reference count of a `pci_dev`.
 unsafe impl AlwaysRefCounted for Device {
@@ -360,7 +415,7 @@ unsafe impl AlwaysRefCounted for Device {
 unsafe impl Send for Device {}
 // SAFETY: The methods of `&Device` only read fields that do not change or call thread-safe C
 // functions.
-unsafe impl Sync for Device {}
+unsafe impl<Ctx: DeviceContext> Sync for Device<Ctx> {}
 
 /// A requested and mapped PCI BAR, unmapped and released on drop.
 ///
@@ -383,7 +438,9 @@ impl<const SIZE: usize> Bar<SIZE> {
         to_result(unsafe { bindings::pci_request_region(pdev.as_raw(), num, name.as_char_ptr()) })?;
         // SAFETY: The region is ours; `SIZE` is within the BAR (checked above).
         let addr = unsafe { bindings::pci_iomap(pdev.as_raw(), num, SIZE as _) };
-        let io = NonNull::new(addr).ok_or(ENOMEM).and_then(|a| IoRaw::new(a.as_ptr() as usize, SIZE));
+        let io = NonNull::new(addr)
+            .ok_or(ENOMEM)
+            .and_then(|a| IoRaw::new(a.as_ptr() as usize, SIZE));
         match io {
             // INVARIANT: Requested and mapped above.
             Ok(io) => Ok(Self { pdev, io, num }),
@@ -418,3 +475,5 @@ impl<const SIZE: usize> Deref for Bar<SIZE> {
         unsafe { Io::from_raw(&self.io) }
     }
 }
+
+impl crate::dma::Device for Device<Core> {}

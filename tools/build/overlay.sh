@@ -42,7 +42,9 @@ if [ -e "$manifest" ]; then
 	while IFS= read -r rel; do
 		[ -z "$rel" ] || [ -n "${ours[$rel]:-}" ] && continue
 		case $rel in
-		*.orig) cp "$dst/$rel" "$dst/${rel%.orig}"; rm "$dst/$rel" ;;
+		*.orig) # Restore the kernel's file, unless the project now replaces it whole.
+			[ -n "${ours[${rel%.orig}]:-}" ] || cp "$dst/$rel" "$dst/${rel%.orig}"
+			rm "$dst/$rel" ;;
 		*) rm -f "$dst/$rel" ;;
 		esac
 	done < "$manifest"

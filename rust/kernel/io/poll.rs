@@ -19,7 +19,10 @@ pub fn read_poll_timeout<T>(
     timeout: Duration,
 ) -> Result<T> {
     let timeout_ns = i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX);
-    let sleep_us = sleep.as_micros().try_into().unwrap_or(crate::ffi::c_ulong::MAX);
+    let sleep_us = sleep
+        .as_micros()
+        .try_into()
+        .unwrap_or(crate::ffi::c_ulong::MAX);
     let start = Ktime::ktime_get();
     loop {
         let val = op()?;

@@ -9,6 +9,7 @@
 //!
 //! C header: [`include/net/dcbnl.h`](srctree/include/net/dcbnl.h)
 
+use super::vtable::maybe;
 use crate::{
     bindings,
     error::from_result,
@@ -27,14 +28,8 @@ pub mod dcbx {
 
     /// The host runs the DCBX agent (e.g. lldpad), not the device's firmware.
     pub const HOST: u8 = bindings::DCB_CAP_DCBX_HOST as u8;
-    /// The device's firmware runs the DCBX agent.
-    pub const LLD_MANAGED: u8 = bindings::DCB_CAP_DCBX_LLD_MANAGED as u8;
-    /// CEE DCBX.
-    pub const VER_CEE: u8 = bindings::DCB_CAP_DCBX_VER_CEE as u8;
     /// IEEE DCBX.
     pub const VER_IEEE: u8 = bindings::DCB_CAP_DCBX_VER_IEEE as u8;
-    /// No DCBX exchange: the configuration is static.
-    pub const STATIC: u8 = bindings::DCB_CAP_DCBX_STATIC as u8;
 }
 
 /// A transmission selection algorithm (`IEEE_8021QAZ_TSA_*`). Requests may carry any value.
@@ -44,12 +39,8 @@ pub struct Tsa(u8);
 impl Tsa {
     /// Strict priority.
     pub const STRICT: Self = Self(bindings::IEEE_8021QAZ_TSA_STRICT as u8);
-    /// Credit-based shaper.
-    pub const CB_SHAPER: Self = Self(bindings::IEEE_8021QAZ_TSA_CB_SHAPER as u8);
     /// Enhanced transmission selection: a share of the bandwidth.
     pub const ETS: Self = Self(bindings::IEEE_8021QAZ_TSA_ETS as u8);
-    /// Vendor specific.
-    pub const VENDOR: Self = Self(bindings::IEEE_8021QAZ_TSA_VENDOR as u8);
 }
 
 /// ETS configuration (`struct ieee_ets`): filled by [`Operations::ieee_getets`] (it arrives
@@ -190,15 +181,6 @@ pub trait Operations: dev::Operations {
     /// returns nonzero).
     fn setdcbx(_dev: &Device<Self>, _mode: u8) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
-    }
-}
-
-/// `Some(f)` if `has`: a callback of a vtable.
-const fn maybe<F: Copy>(has: bool, f: F) -> Option<F> {
-    if has {
-        Some(f)
-    } else {
-        None
     }
 }
 

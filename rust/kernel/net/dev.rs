@@ -127,7 +127,9 @@ impl<T> Device<T> {
     /// Byte queue limits: `bytes` were handed to the device.
     pub fn tx_sent(&self, bytes: u32) {
         // SAFETY: The netdev is valid and has one TX queue.
-        unsafe { bindings::netdev_tx_sent_queue(bindings::netdev_get_tx_queue(self.as_raw(), 0), bytes) }
+        unsafe {
+            bindings::netdev_tx_sent_queue(bindings::netdev_get_tx_queue(self.as_raw(), 0), bytes)
+        }
     }
 
     /// Byte queue limits: the device finished `frames` frames of `bytes` bytes.
@@ -304,16 +306,28 @@ impl<T: Operations> Callbacks<T> {
         unsafe { Device::from_raw(dev) }
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: See `Callbacks::dev`.
         from_result(|| T::open(unsafe { Self::dev(dev) }).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: See `Callbacks::dev`.
         from_result(|| T::stop(unsafe { Self::dev(dev) }).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn start_xmit(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -323,21 +337,40 @@ impl<T: Operations> Callbacks<T> {
         bindings::netdev_tx_NETDEV_TX_OK
     }
 
-    unsafe extern "C" fn get_stats64(dev: *mut bindings::net_device, stats: *mut bindings::rtnl_link_stats64) {
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
+    unsafe extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
         // SAFETY: `stats` is valid and exclusive for the call; see `Callbacks::dev`.
         unsafe { T::get_stats64(Self::dev(dev), &mut *stats.cast::<Stats64>()) }
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn tx_timeout(dev: *mut bindings::net_device, queue: u32) {
         // SAFETY: See `Callbacks::dev`.
         unsafe { T::tx_timeout(Self::dev(dev), queue) }
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         // SAFETY: See `Callbacks::dev`.
         from_result(|| T::change_mtu(unsafe { Self::dev(dev) }, mtu as u32).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`; the
+    /// other pointers are the core's arguments, valid for the call.
     unsafe extern "C" fn get_phys_port_name(
         dev: *mut bindings::net_device,
         name: *mut c_char,
@@ -361,9 +394,21 @@ impl<T: Operations> Callbacks<T> {
         ndo_start_xmit: Some(Self::start_xmit),
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
-        ndo_get_stats64: if T::HAS_GET_STATS64 { Some(Self::get_stats64) } else { None },
-        ndo_tx_timeout: if T::HAS_TX_TIMEOUT { Some(Self::tx_timeout) } else { None },
-        ndo_change_mtu: if T::HAS_CHANGE_MTU { Some(Self::change_mtu) } else { None },
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64)
+        } else {
+            None
+        },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(Self::tx_timeout)
+        } else {
+            None
+        },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU {
+            Some(Self::change_mtu)
+        } else {
+            None
+        },
         ndo_get_phys_port_name: if T::HAS_GET_PHYS_PORT_NAME {
             Some(Self::get_phys_port_name)
         } else {
@@ -442,7 +487,10 @@ pub trait NapiPoll: Operations {
 /// # Safety
 ///
 /// `napi` was added by `Builder::<T>::add_napi`, so its `dev` is a netdev of `T`.
-unsafe extern "C" fn napi_poll<T: NapiPoll>(napi: *mut bindings::napi_struct, budget: c_int) -> c_int {
+unsafe extern "C" fn napi_poll<T: NapiPoll>(
+    napi: *mut bindings::napi_struct,
+    budget: c_int,
+) -> c_int {
     // SAFETY: By the function's safety requirements; the netdev outlives its NAPI contexts.
     let dev = unsafe { Device::<T>::from_raw((*napi).dev) };
     // SAFETY: `Napi` is a transparent wrapper of the valid `napi`.
@@ -571,7 +619,9 @@ impl<T: Operations> Registration<T> {
             (*dev).set_pcpu_stat_type(bindings::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
         }
         // SAFETY: `dev` now holds an initialised `T`.
-        let mut builder = Builder { dev: unsafe { Device::from_raw(dev) } };
+        let mut builder = Builder {
+            dev: unsafe { Device::from_raw(dev) },
+        };
         let res = setup(&mut builder).and_then(|()| {
             // SAFETY: `dev` is fully set up.
             to_result(unsafe { bindings::register_netdev(dev) })
@@ -585,7 +635,10 @@ impl<T: Operations> Registration<T> {
             return Err(e);
         }
         // INVARIANT: Registered above with an initialised `T`.
-        Ok(Self { dev: raw, _data: PhantomData })
+        Ok(Self {
+            dev: raw,
+            _data: PhantomData,
+        })
     }
 
     /// The registered netdev.

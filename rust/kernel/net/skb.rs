@@ -99,7 +99,10 @@ impl SkBuff {
     pub fn data(&self) -> &[u8] {
         // SAFETY: `data` points to `skb_headlen` initialised bytes owned by the buffer.
         unsafe {
-            core::slice::from_raw_parts((*self.as_raw()).data, bindings::skb_headlen(self.as_raw()) as usize)
+            core::slice::from_raw_parts(
+                (*self.as_raw()).data,
+                bindings::skb_headlen(self.as_raw()) as usize,
+            )
         }
     }
 
@@ -197,7 +200,13 @@ impl Mapped {
             return Err(skb);
         }
         // INVARIANT: Mapped above.
-        Ok(Self { skb: core::mem::ManuallyDrop::new(skb), dev: dev.into(), addr, len, dir })
+        Ok(Self {
+            skb: core::mem::ManuallyDrop::new(skb),
+            dev: dev.into(),
+            addr,
+            len,
+            dir,
+        })
     }
 
     /// The address the device uses.
@@ -228,7 +237,9 @@ impl Mapped {
 
     fn release(&mut self) {
         // SAFETY: By the type invariant; called once, by `unmap` or `drop`.
-        unsafe { bindings::dma_unmap_single(self.dev.as_raw(), self.addr, self.len as usize, self.dir) };
+        unsafe {
+            bindings::dma_unmap_single(self.dev.as_raw(), self.addr, self.len as usize, self.dir)
+        };
     }
 }
 

@@ -67,9 +67,8 @@ impl Completion {
     /// came, `Ok(false)` on timeout, `Err(ERESTARTSYS)` on a signal.
     pub fn wait_interruptible_timeout(&self, timeout: Jiffies) -> Result<bool> {
         // SAFETY: By the type invariant the completion is initialised; the caller may sleep.
-        let left = unsafe {
-            bindings::wait_for_completion_interruptible_timeout(self.as_raw(), timeout)
-        };
+        let left =
+            unsafe { bindings::wait_for_completion_interruptible_timeout(self.as_raw(), timeout) };
         match left {
             0 => Ok(false),
             l if l < 0 => Err(Error::from_errno(l as i32)),

@@ -46,7 +46,11 @@ impl<'a> PollTable<'a> {
         file: *mut bindings::file,
         table: *mut bindings::poll_table_struct,
     ) -> Self {
-        Self { file, table, _call: PhantomData }
+        Self {
+            file,
+            table,
+            _call: PhantomData,
+        }
     }
 
     /// Makes the poller wake up when `cv` is notified. Register before looking at the state
