@@ -5,7 +5,11 @@
 
 use kernel::{
     device::{self, Bound},
-    dma::CoherentAllocation, mm::VmArea, page::PAGE_SIZE, prelude::*, uapi,
+    dma::CoherentAllocation,
+    mm::VmArea,
+    page::PAGE_SIZE,
+    prelude::*,
+    uapi,
 };
 
 /// One command buffer.

@@ -87,7 +87,11 @@ impl HlDevice {
         unsafe { pdev.dma_set_mask_and_coherent(dma::DmaMask::new::<64>())? };
 
         let nvec = regs::vectors_used(port_span(identity.port_mask), identity.rdma.is_some());
-        pdev.alloc_irq_vectors(nvec, nvec, pci::IrqTypes::default().with(pci::IrqType::MsiX))?;
+        pdev.alloc_irq_vectors(
+            nvec,
+            nvec,
+            pci::IrqTypes::default().with(pci::IrqType::MsiX),
+        )?;
         // The compute queues, then the NIC queue of each RDMA port, with the engine each must
         // have: a compute one, or the port's NIC.
         let mut engines = KVec::new();

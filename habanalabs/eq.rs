@@ -64,11 +64,13 @@ impl EventQueue {
     /// Hands the ring to the device (after a reset: empty).
     pub(crate) fn start(&self, hw: &Hw) -> Result {
         for i in 0..EQ_ENTRIES {
-            dma_write!(self.ring[i] = EqEntry {
+            dma_write!(
+                self.ring[i] = EqEntry {
                     hdr: 0,
                     cause: 0,
                     info: 0,
-                })?;
+                }
+            )?;
         }
         self.ci.store(0, Ordering::Relaxed);
         let regs = hw.regs()?;

@@ -6,8 +6,7 @@
 use kernel::{
     device::{self, Bound},
     dma::{CoherentAllocation, UserPages},
-    dma_write,
-    new_mutex,
+    dma_write, new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
     sync::Mutex,
@@ -191,7 +190,12 @@ impl Table {
     }
 
     /// The table below entry `index`, created if missing.
-    fn child(&mut self, dev: &device::Device<Bound>, index: usize, leaf: bool) -> Result<&mut Table> {
+    fn child(
+        &mut self,
+        dev: &device::Device<Bound>,
+        index: usize,
+        leaf: bool,
+    ) -> Result<&mut Table> {
         let slot = self.children.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
             let table = KBox::new(Table::new(dev, leaf)?, GFP_KERNEL)?;
@@ -230,7 +234,12 @@ impl Mmu {
     }
 
     /// Maps `pages` at host offset `va` (page aligned, inside [`HOST_VA_SIZE`]).
-    pub(crate) fn map(&mut self, dev: &device::Device<Bound>, va: u64, pages: &UserPages) -> Result {
+    pub(crate) fn map(
+        &mut self,
+        dev: &device::Device<Bound>,
+        va: u64,
+        pages: &UserPages,
+    ) -> Result {
         for i in 0..pages.len() {
             let addr = pages.dma_address(i).ok_or(EINVAL)?;
             let page_va = va + (i as u64) * GRANULE;

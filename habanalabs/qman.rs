@@ -6,8 +6,7 @@
 use kernel::{
     device,
     dma::{self, CoherentAllocation},
-    dma_read, dma_write,
-    new_mutex, pci,
+    dma_read, dma_write, new_mutex, pci,
     prelude::*,
     sync::{Arc, Mutex},
     types::{ARef, AsBytes, FromBytes},
@@ -20,8 +19,8 @@ use crate::{
     hw::Hw,
     mailbox::Command,
     regs::{
-        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, PQ_BASE, PQ_PI,
-        PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
+        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, PQ_BASE, PQ_PI, PQ_SIZE, QMAN_CTL,
+        QMAN_ENGINE,
     },
 };
 
@@ -167,11 +166,13 @@ impl Qman {
         if ring.slots[tag].is_some() {
             return Err(EBUSY);
         }
-        dma_write!(self.pq[tag] = Bd {
+        dma_write!(
+            self.pq[tag] = Bd {
                 ptr: job.cb.dma_handle(),
                 len,
                 ctl: BD_CTL::default().set_tag(tag as u16).into(),
-            })?;
+            }
+        )?;
         let pi = ring.pi.wrapping_add(1);
         PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index))?;
         drop(regs);

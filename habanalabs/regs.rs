@@ -222,7 +222,10 @@ register! {
 }
 /// The CQ's DMA address `addr` as its two registers.
 pub(crate) fn cq_base(addr: u64) -> (CQ_BASE_LO, CQ_BASE_HI) {
-    (CQ_BASE_LO::from(addr as u32), CQ_BASE_HI::from((addr >> 32) as u32))
+    (
+        CQ_BASE_LO::from(addr as u32),
+        CQ_BASE_HI::from((addr >> 32) as u32),
+    )
 }
 
 register! {

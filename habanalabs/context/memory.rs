@@ -108,7 +108,11 @@ impl Memory {
     }
 
     /// Maps `pages` (pinned user memory) through the MMU; returns their device address.
-    pub(super) fn map_host(&mut self, dev: &device::Device<Bound>, pages: UserPages) -> Result<u64> {
+    pub(super) fn map_host(
+        &mut self,
+        dev: &device::Device<Bound>,
+        pages: UserPages,
+    ) -> Result<u64> {
         let npages = pages.len();
         let len = (npages * PAGE_SIZE) as u64;
         let va = self.host_va.alloc(len, GRANULE)?;

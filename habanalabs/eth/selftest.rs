@@ -3,7 +3,9 @@
 //! The offline self-test: one frame through the MAC loopback, on the port's ordinary rings.
 
 use core::time::Duration;
-use kernel::{dma::CoherentAllocation, dma_write, io::poll::read_poll_timeout, net::dev::Device, prelude::*};
+use kernel::{
+    dma::CoherentAllocation, dma_write, io::poll::read_poll_timeout, net::dev::Device, prelude::*,
+};
 
 use super::{
     port::Port,

@@ -9,7 +9,10 @@
 
 use kernel::{
     device::{self, Bound},
-    dma::CoherentAllocation, prelude::*, uapi};
+    dma::CoherentAllocation,
+    prelude::*,
+    uapi,
+};
 
 use crate::{
     hw::Hw,

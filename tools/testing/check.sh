@@ -3,7 +3,8 @@
 # Runs the project's tests (make check) and prints one line per test, then
 # "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
 #
-#   check.sh           cargo test of tools/, then every selftest in the VM
+#   check.sh           static checks (uAPI header, rustfmt), cargo test of
+#                      tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
@@ -181,6 +182,21 @@ uapi_header() {
 	done
 }
 
+# rustfmt_kernel: the kernel Rust (rust/, habanalabs/) is formatted as the
+# kernel tree's .rustfmt.toml wants (what its `make rustfmtcheck` runs).
+rustfmt_kernel() {
+	local conf=$HL_KSRC/.rustfmt.toml dir out
+	for dir in rust habanalabs; do
+		if out=$(cd "$HL_TOP" && find "$dir" -name '*.rs' -print0 |
+			xargs -0 rustfmt --color never --edition 2021 --config-path "$conf" --check 2>&1); then
+			result pass "rustfmt: $dir/"
+		else
+			result fail "rustfmt: $dir/"
+			printf '%s\n' "$out" | indent 20
+		fi
+	done
+}
+
 # is_four NAME: NAME is a selftest of the VM of four devices.
 is_four() {
 	local t
@@ -192,6 +208,7 @@ is_four() {
 
 if [ $# = 0 ]; then
 	uapi_header
+	rustfmt_kernel
 	cargo_tests
 	vm_tests 2
 	vm_tests 4
