@@ -37,7 +37,7 @@ pub mod tpc;
 pub mod uapi;
 
 pub use device::{
-    Cause, ClkRate, CommandBuffer, CsError, CsStatus, Device, DeviceStatus, DramUsage, HwEvents,
+    Cause, ClkRate, CommandBuffer, CsStatus, Device, DeviceStatus, DramUsage, HwEvents, HwIdle,
     HwIpInfo, Job, MacAddrs, Queue,
 };
 pub use error::{Error, Result};
