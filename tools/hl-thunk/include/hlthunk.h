@@ -227,13 +227,13 @@ int hlthunk_wait_for_multi_cs(int fd, struct hlthunk_wait_multi_cs_in *in,
 
 /*
  * HL_MEM_OP_ALLOC of size bytes of device memory: returns the handle, or 0
- * on failure and where the driver only counts the bytes (GAUDI, whose user
- * places its buffers in [dram_base_address, + dram_size) itself).
+ * on failure (and on mainline GAUDI, whose driver only counts the bytes:
+ * its user places its buffers in [dram_base_address, + dram_size) itself).
  */
 uint64_t hlthunk_device_memory_alloc(int fd, uint64_t size, uint64_t page_size,
 				     bool contiguous, bool shared);
 
-/* HL_MEM_OP_FREE of a handle (GAUDI: of the size allocated). */
+/* HL_MEM_OP_FREE of a handle (mainline GAUDI: of the size allocated). */
 int hlthunk_device_memory_free(int fd, uint64_t handle);
 
 /* Returns the device address of an allocation, or 0. */

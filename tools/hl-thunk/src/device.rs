@@ -25,7 +25,7 @@ use crate::uapi::*;
 #[derive(Debug)]
 pub struct Device {
     file: File,
-    /// Device memory the library placed (GAUDI: see [`DeviceMemory`]),
+    /// Device memory the library placed (mainline GAUDI: see [`DeviceMemory`]),
     /// set up at the first placement.
     dram: Mutex<Option<DramPool>>,
 }
@@ -507,7 +507,7 @@ impl Device {
     }
 
     /// `HL_MEM_OP_ALLOC` of `size` bytes of device memory: its handle, or 0
-    /// where the driver only counts them (GAUDI). [`Device::device_memory`]
+    /// where the driver only counts them (mainline GAUDI). [`Device::device_memory`]
     /// also places or maps it.
     pub fn alloc(&self, size: u64) -> Result<u64> {
         if size == 0 {

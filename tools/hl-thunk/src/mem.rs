@@ -133,11 +133,12 @@ impl fmt::Debug for HostMapping<'_> {
 
 /// Device memory, from [`Device::device_memory`]; dropping it frees it.
 ///
-/// Where the driver hands out device memory by handle (device virtual
-/// memory), it is allocated and mapped. GAUDI has none: its `ALLOC`
-/// answers handle 0 and only counts the bytes (`HL_INFO_DRAM_USAGE`), and
-/// the user places its buffers in device memory itself; the library does
-/// that, in the range `HL_INFO_HW_IP_INFO` gives, per open device.
+/// Where the driver hands out device memory by handle (habanalabs-rs), it
+/// is allocated and mapped. Mainline GAUDI has no device virtual memory:
+/// its `ALLOC` answers handle 0 and only counts the bytes
+/// (`HL_INFO_DRAM_USAGE`), and the user places its buffers in device memory
+/// itself; the library does that, in the range `HL_INFO_HW_IP_INFO` gives,
+/// per open device.
 pub struct DeviceMemory<'d> {
     dev: &'d Device,
     handle: u64,

@@ -402,7 +402,9 @@ impl Device {
         let w = self.cq_wait_raw(handle, num_cqes, timeout_us)?;
         let completed = match w.status {
             HL_NIC_CQ_SUCCESS => true,
-            HL_NIC_CQ_TIMEOUT | HL_NIC_CQ_OVERFLOW => false,
+            HL_NIC_CQ_TIMEOUT => false,
+            // Entries were lost since the last wait; enough may be there.
+            HL_NIC_CQ_OVERFLOW => w.num_of_cqes >= num_cqes.max(1),
             s => {
                 return Err(Error::new(
                     libc::EPROTO,

@@ -225,31 +225,37 @@ fn alloc_and_map(dev: &Device) -> R {
     Ok(())
 }
 
-/// GAUDI's device memory (mainline's, without device virtual memory):
-/// ALLOC counts and answers handle 0, there is no handle to map, FREE
-/// takes the size back.
-fn gaudi_alloc(dev: &Device) -> R {
-    let before = dev.dram_usage()?;
+fn free_mapped(dev: &Device) -> R {
     let handle = dev.alloc(4096)?;
-    ensure!(handle == 0, "ALLOC answered handle {handle:#x}");
-    let during = dev.dram_usage()?;
-    expect_errno(dev.map(handle), UNKNOWN).map_err(|e| format!("MAP of handle 0: {e}"))?;
-    dev.free(4096)?;
-    let after = dev.dram_usage()?;
-    ensure!(
-        during.allocated == before.allocated + 4096 && after == before,
-        "usage {before:?}, {during:?} after ALLOC, {after:?} after FREE"
-    );
+    let addr = dev.map(handle)?;
+    expect_errno(dev.free(handle), &[libc::EBUSY])
+        .map_err(|e| format!("free while mapped: {e}"))?;
+    dev.unmap(addr)?;
+    dev.free(handle)?;
     Ok(())
 }
 
-fn unknown_addresses(dev: &Device) -> R {
-    let mut host = HostBuffer::new(4096)?;
-    let addr = dev.map_host(&mut host)?.device_addr();
+fn unknown_handles(dev: &Device) -> R {
+    let handle = dev.alloc(4096)?;
+    let addr = dev.map(handle)?;
+    dev.unmap(addr)?;
+    dev.free(handle)?;
     let what = [
+        (
+            "free of a freed handle",
+            expect_errno(dev.free(handle), UNKNOWN),
+        ),
+        (
+            "map of a freed handle",
+            expect_errno(dev.map(handle), UNKNOWN),
+        ),
         (
             "unmap of an unmapped address",
             expect_errno(dev.unmap(addr), UNKNOWN),
+        ),
+        (
+            "free of a made-up handle",
+            expect_errno(dev.free(0xdead_0000_0000), UNKNOWN),
         ),
         (
             "unmap of an address never mapped",
@@ -306,16 +312,16 @@ pub fn memory(t: &mut Tap, env: &Env) {
         Err(e) => return t.check("memory: open", Err(e)),
     };
     t.check(
-        "memory: device memory the library places is inside DRAM, apart",
+        "memory: device allocations map inside DRAM, apart",
         alloc_and_map(&dev),
     );
     t.check(
-        "memory: ALLOC counts and answers handle 0 (GAUDI), FREE takes it back",
-        gaudi_alloc(&dev),
+        "memory: free while mapped fails with EBUSY",
+        free_mapped(&dev),
     );
     t.check(
-        "memory: unknown addresses are refused",
-        unknown_addresses(&dev),
+        "memory: unknown handles and addresses are refused",
+        unknown_handles(&dev),
     );
     t.check("memory: allocations past DRAM's size fail", too_much(&dev));
     t.check(
