@@ -2,9 +2,12 @@
 /*
  * hl-thunk: the userspace library of habanalabs-rs, C interface.
  *
- * A subset of HabanaLabs' hl-thunk with the same names, for the uAPI in
- * <misc/habanalabs.h> (include/uapi of the kernel tree): build with
- * -I<kernel>/include/uapi and link with -lhlthunk.
+ * Where it overlaps HabanaLabs' hl-thunk (hl-thunk-open, as of v5.20) it is
+ * a drop-in for it: the same function names, signatures, enums and
+ * structs, over the habanalabs uAPI of <misc/habanalabs.h> (Linux 6.1's,
+ * or include/uapi of the kernel tree). Build with -I<kernel>/include/uapi
+ * and link with -lhlthunk. The RDMA calls below are those of the 2020
+ * hl-thunk NIC series, for HL_IOCTL_NIC.
  *
  * Conventions, as in hl-thunk:
  *  - functions returning int return 0 (or a file descriptor, or a status)
@@ -13,14 +16,15 @@
  *    0 (NULL) on failure;
  *  - every failure also sets errno.
  * Some arguments the uAPI rules out (a command buffer size out of range,
- * unaligned or empty host memory) fail with -EINVAL before the driver sees
- * them; submissions and the RDMA calls go to the driver as they are. File
+ * empty host memory) fail with -EINVAL before the driver sees them;
+ * submissions and the RDMA calls go to the driver as they are. File
  * descriptors are the caller's; the library keeps none.
  */
 #ifndef HLTHUNK_H
 #define HLTHUNK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <misc/habanalabs.h>
@@ -30,26 +34,105 @@ extern "C" {
 #endif
 
 /* Device nodes, by index N; indices 0 to HLTHUNK_MAX_MINOR - 1 are searched. */
-#define HLTHUNK_MAX_MINOR		16
+#define HLTHUNK_MAX_MINOR		256
 #define HLTHUNK_DEV_NAME_PRIMARY	"/dev/hl%d"
 #define HLTHUNK_DEV_NAME_CONTROL	"/dev/hl_controlD%d"
 
+enum hlthunk_node_type {
+	HLTHUNK_NODE_PRIMARY,
+	HLTHUNK_NODE_CONTROL,
+	HLTHUNK_NODE_MAX
+};
+
+/* Kinds of device, by PCI device id (GAUDI: 0x1000 and 0x1010). */
 enum hlthunk_device_name {
-	HLTHUNK_DEVICE_GAUDI_SIM,	/* device_id 0x1000: the device model */
-	HLTHUNK_DEVICE_INVALID,		/* a device_id the library does not know */
+	HLTHUNK_DEVICE_GOYA,
+	HLTHUNK_DEVICE_PLACEHOLDER1,
+	HLTHUNK_DEVICE_GAUDI,
+	HLTHUNK_DEVICE_INVALID,		/* a device id the library does not know */
 	HLTHUNK_DEVICE_DONT_CARE,	/* hlthunk_open(): any device */
+	HLTHUNK_DEVICE_GAUDI2,
+	HLTHUNK_DEVICE_PLACEHOLDER2,
+	HLTHUNK_DEVICE_PLACEHOLDER3,
 	HLTHUNK_DEVICE_MAX
 };
 
+/* HL_INFO_HW_IP_INFO, as hlthunk_get_hw_ip_info() copies it. */
+struct hlthunk_hw_ip_info {
+	uint64_t sram_base_address;
+	uint64_t dram_base_address;
+	uint64_t dram_size;
+	uint32_t sram_size;
+	uint32_t num_of_events;
+	uint32_t device_id;
+	uint32_t cpld_version;
+	uint32_t psoc_pci_pll_nr;
+	uint32_t psoc_pci_pll_nf;
+	uint32_t psoc_pci_pll_od;
+	uint32_t psoc_pci_pll_div_factor;
+	uint16_t tpc_enabled_mask;
+	uint8_t dram_enabled;
+	uint8_t cpucp_version[HL_INFO_VERSION_MAX_LEN];
+	uint32_t module_id;
+	uint8_t card_name[HL_INFO_CARD_NAME_MAX_LEN];
+	uint32_t decoder_enabled_mask;
+	uint8_t mme_master_slave_mode;
+	uint64_t tpc_enabled_mask_ext;
+	uint64_t dram_page_size;
+	uint16_t first_available_interrupt_id;
+	uint32_t edma_enabled_mask;
+	uint16_t server_type;
+	uint16_t number_of_user_interrupts;
+	uint64_t device_mem_alloc_default_page_size;
+};
+
+struct hlthunk_dram_usage_info {
+	uint64_t dram_free_mem;
+	uint64_t ctx_dram_mem;
+};
+
+/* HL_INFO_HW_IDLE: mask[] has a bit per busy engine (enum gaudi_engine_id). */
+struct hlthunk_engines_idle_info {
+	uint32_t is_idle;
+	uint32_t pad;
+	uint64_t mask[HL_BUSY_ENGINES_MASK_EXT_SIZE];
+};
+
+struct hlthunk_reset_count_info {
+	uint32_t hard_reset_count;
+	uint32_t soft_reset_count;
+};
+
+struct hlthunk_time_sync_info {
+	uint64_t device_time;
+	uint64_t host_time;
+};
+
+/* A submission: arrays of struct hl_cs_chunk, and HL_CS_FLAGS_*. */
 struct hlthunk_cs_in {
-	struct hl_cs_chunk *chunks_execute;
+	void *chunks_restore;
+	void *chunks_execute;
+	uint32_t num_chunks_restore;
 	uint32_t num_chunks_execute;
-	uint32_t flags;			/* HL_CS_FLAGS_* */
-	uint32_t timeout_ms;		/* with HL_CS_FLAGS_CUSTOM_TIMEOUT */
+	uint32_t flags;
 };
 
 struct hlthunk_cs_out {
 	uint64_t seq;			/* for hlthunk_wait_for_cs() */
+	uint32_t status;		/* HL_CS_STATUS_* */
+	uint16_t sob_count_before_submission;
+};
+
+struct hlthunk_wait_multi_cs_in {
+	uint64_t *seq;
+	uint64_t timeout_us;
+	uint32_t seq_len;		/* 1 to HL_WAIT_MULTI_CS_LIST_MAX_LEN */
+};
+
+struct hlthunk_wait_multi_cs_out {
+	uint32_t status;		/* HL_WAIT_CS_STATUS_* */
+	uint32_t seq_set;		/* a bit per completed seq[] */
+	uint8_t completed;		/* how many bits seq_set has */
 };
 
 /*
@@ -61,9 +144,6 @@ struct hlthunk_cs_out {
  */
 int hlthunk_open(enum hlthunk_device_name device_name, const char *busid);
 
-/* Opens /dev/hl<dev_id>. Not in HabanaLabs' hl-thunk. */
-int hlthunk_open_by_index(int dev_id);
-
 /*
  * Opens the control node of the device at PCI address busid or, if busid is
  * NULL, /dev/hl_controlD<dev_id>. The control node allows INFO only, and
@@ -74,6 +154,9 @@ int hlthunk_open_control(int dev_id, const char *busid);
 /* Closes a descriptor hlthunk_open*() returned: 0 or -errno. */
 int hlthunk_close(int fd);
 
+/* The PCI device id of fd's device (either node), 0 on error. */
+uint32_t hlthunk_get_device_id_from_fd(int fd);
+
 /* The kind of device behind fd (either node), HLTHUNK_DEVICE_INVALID on error. */
 enum hlthunk_device_name hlthunk_get_device_name_from_fd(int fd);
 
@@ -83,18 +166,33 @@ enum hlthunk_device_name hlthunk_get_device_name_from_fd(int fd);
  */
 int hlthunk_get_pci_bus_id_from_fd(int fd, char *pci_bus_id, int len);
 
+/* The index N of /dev/hlN for the device at PCI address busid. */
+int hlthunk_get_device_index_from_pci_bus_id(const char *busid);
+
 /* The raw INFO ioctl. */
 int hlthunk_get_info(int fd, struct hl_info_args *info);
 
 /* INFO ops, on either node. */
-int hlthunk_get_hw_ip_info(int fd, struct hl_info_hw_ip_info *hw_ip);
-int hlthunk_get_hw_events(int fd, struct hl_info_hw_events *events);
-int hlthunk_get_dram_usage(int fd, struct hl_info_dram_usage *dram_usage);
+int hlthunk_get_hw_ip_info(int fd, struct hlthunk_hw_ip_info *hw_ip);
+int hlthunk_get_dram_usage(int fd, struct hlthunk_dram_usage_info *dram_usage);
 int hlthunk_get_clk_rate(int fd, uint32_t *cur_clk_mhz, uint32_t *max_clk_mhz);
-int hlthunk_get_mac_addr_info(int fd, struct hl_info_mac_addr *mac_addr);
+int hlthunk_get_reset_count_info(int fd, struct hlthunk_reset_count_info *info);
+int hlthunk_get_time_sync_info(int fd, struct hlthunk_time_sync_info *info);
+int hlthunk_get_busy_engines_mask(int fd, struct hlthunk_engines_idle_info *info);
+
+/* Whether no engine is busy; false on error too. */
+bool hlthunk_is_device_idle(int fd);
 
 /* HL_DEVICE_STATUS_*, or a negative errno. */
-int hlthunk_get_device_status_info(int fd);
+enum hl_device_status hlthunk_get_device_status_info(int fd);
+
+/*
+ * The device's event counters by GAUDI async event id (num_of_events of
+ * them, hlthunk_get_hw_ip_info()) into hw_events_arr, hw_events_arr_size
+ * bytes: since the last reset, or with aggregate since the driver loaded.
+ */
+int hlthunk_get_hw_events_arr(int fd, bool aggregate, uint32_t hw_events_arr_size,
+			      uint32_t *hw_events_arr);
 
 /* Creates a command buffer of cb_size bytes; its handle goes to *cb_handle. */
 int hlthunk_request_command_buffer(int fd, uint32_t cb_size, uint64_t *cb_handle);
@@ -103,54 +201,66 @@ int hlthunk_request_command_buffer(int fd, uint32_t cb_size, uint64_t *cb_handle
 int hlthunk_destroy_command_buffer(int fd, uint64_t cb_handle);
 
 /*
- * Maps a command buffer read-write for writing packets: returns its CPU
- * address, or NULL. Not in HabanaLabs' hl-thunk (its tests' hltests_cb_mmap).
+ * Submits the jobs (restore jobs first); the sequence number and status
+ * go to *out. With a timeout (seconds, not 0), HL_CS_FLAGS_CUSTOM_TIMEOUT.
  */
-void *hlthunk_cb_mmap(int fd, uint32_t cb_size, uint64_t cb_handle);
-
-/* Unmaps what hlthunk_cb_mmap() returned. */
-int hlthunk_cb_munmap(void *ptr, uint32_t cb_size);
-
-/* Submits in->num_chunks_execute jobs; the sequence number goes to out->seq. */
 int hlthunk_command_submission(int fd, struct hlthunk_cs_in *in,
 			       struct hlthunk_cs_out *out);
+int hlthunk_command_submission_timeout(int fd, struct hlthunk_cs_in *in,
+				       struct hlthunk_cs_out *out, uint32_t timeout);
 
 /*
  * Waits up to timeout_us (0: just looks) for submission seq; its
- * HL_WAIT_CS_STATUS_* goes to *status. Returns 0 whatever the status.
+ * HL_WAIT_CS_STATUS_* goes to *status, on failure too: a submission that
+ * timed out gives -ETIMEDOUT, one that was aborted -EIO.
  */
 int hlthunk_wait_for_cs(int fd, uint64_t seq, uint64_t timeout_us,
 			uint32_t *status);
 
-/*
- * As hlthunk_wait_for_cs(), with the cause, queue and packet offset of an
- * aborted submission. Not in HabanaLabs' hl-thunk.
- */
-int hlthunk_wait_for_cs_info(int fd, uint64_t seq, uint64_t timeout_us,
-			     struct hl_wait_cs_out *out);
+/* As hlthunk_wait_for_cs(), with the completion time of a HL_CS_FLAGS_TIMESTAMP submission. */
+int hlthunk_wait_for_cs_with_timestamp(int fd, uint64_t seq, uint64_t timeout_us,
+				       uint32_t *status, uint64_t *timestamp);
+
+/* Waits for any of in->seq (HL_WAIT_CS_FLAGS_MULTI_CS). */
+int hlthunk_wait_for_multi_cs(int fd, struct hlthunk_wait_multi_cs_in *in,
+			      struct hlthunk_wait_multi_cs_out *out);
 
 /*
- * Allocates size bytes of device memory: returns the handle, or 0.
- * Allocations are not shared with other processes: shared must be false.
- * contiguous is accepted and has no effect.
+ * HL_MEM_OP_ALLOC of size bytes of device memory: returns the handle, or 0
+ * on failure (and on mainline GAUDI, whose driver only counts the bytes:
+ * its user places its buffers in [dram_base_address, + dram_size) itself).
  */
-uint64_t hlthunk_device_memory_alloc(int fd, uint64_t size, bool contiguous,
-				     bool shared);
+uint64_t hlthunk_device_memory_alloc(int fd, uint64_t size, uint64_t page_size,
+				     bool contiguous, bool shared);
 
+/* HL_MEM_OP_FREE of a handle (mainline GAUDI: of the size allocated). */
 int hlthunk_device_memory_free(int fd, uint64_t handle);
 
-/* Returns the device address of an allocation, or 0. hint_addr is ignored. */
+/* Returns the device address of an allocation, or 0. */
 uint64_t hlthunk_device_memory_map(int fd, uint64_t handle, uint64_t hint_addr);
 
 /*
- * Pins host_size bytes at host_virt_addr (page aligned) and returns the
- * device address engines reach them at, or 0. hint_addr is ignored.
+ * Pins host_size bytes at host_virt_addr (any alignment) and returns the
+ * device address engines reach them at, or 0.
  */
 uint64_t hlthunk_host_memory_map(int fd, void *host_virt_addr,
 				 uint64_t hint_addr, uint64_t host_size);
 
 /* Undoes hlthunk_device_memory_map() or hlthunk_host_memory_map(). */
 int hlthunk_memory_unmap(int fd, uint64_t device_virt_addr);
+
+/* Zeroed memory, and its release. */
+void *hlthunk_malloc(size_t size);
+void hlthunk_free(void *pt);
+
+/*
+ * Not in HabanaLabs' hl-thunk: opens /dev/hl<dev_id>; maps a command
+ * buffer read-write for writing packets (its tests' hltests_cb_mmap),
+ * returning its CPU address or NULL, and unmaps it.
+ */
+int hlthunk_open_by_index(int dev_id);
+void *hlthunk_cb_mmap(int fd, uint32_t cb_size, uint64_t cb_handle);
+int hlthunk_cb_munmap(void *ptr, uint32_t cb_size);
 
 /*
  * RDMA between the devices at the ends of a port's link (HL_IOCTL_NIC).
@@ -161,16 +271,20 @@ int hlthunk_memory_unmap(int fd, uint64_t device_virt_addr);
 /* Allocates the lowest free connection of port; its number goes to *conn_id. */
 int hlthunk_alloc_conn(int fd, uint32_t port, uint32_t *conn_id);
 
-/* Connection conn_id of port reaches *peer (SET_REQ_CONN_CTX). */
+/*
+ * Connection conn_id of port reaches the peer ctx names: its MAC, IPv4
+ * address and connection (SET_REQ_CONN_CTX; ctx's port and conn_id are
+ * the arguments').
+ */
 int hlthunk_set_requester_conn_ctx(int fd, uint32_t port, uint32_t conn_id,
-				   const struct hl_nic_peer *peer);
+				   const struct hl_nic_req_conn_ctx_in *ctx);
 
 /*
- * ctx->peer may reach connection conn_id of port and write its window of
- * device memory (SET_RES_CONN_CTX).
+ * The peer ctx names may reach connection conn_id of port and write its
+ * window of device memory (SET_RES_CONN_CTX; likewise).
  */
 int hlthunk_set_responder_conn_ctx(int fd, uint32_t port, uint32_t conn_id,
-				   const struct hl_nic_res_ctx *ctx);
+				   const struct hl_nic_res_conn_ctx_in *ctx);
 
 /* Resets both sides of the connection and frees it. */
 int hlthunk_destroy_conn(int fd, uint32_t port, uint32_t conn_id);
@@ -190,8 +304,9 @@ int hlthunk_unset_user_wq(int fd, uint32_t port, uint32_t conn_id);
 struct hlthunk_cq {
 	struct hl_nic_cqe *ring;	/* num_entries entries */
 	uint64_t mmap_size;		/* bytes mapped at ring */
+	uint64_t handle;		/* the driver's, for the CQ ops */
 	uint32_t port;
-	uint32_t cq_id;
+	uint32_t cq_id;			/* as NIC packets name it */
 	uint32_t num_entries;
 	uint32_t ci;			/* entries taken, free-running */
 	uint32_t polled;		/* taken, not yet handed back */
@@ -215,7 +330,7 @@ int hlthunk_poll_cq(struct hlthunk_cq *cq, struct hl_nic_cqe *cqes,
 
 struct hlthunk_cq_wait_out {
 	uint32_t num_cqes;		/* produced, not yet handed back */
-	uint32_t status;		/* HL_NIC_CQ_WAIT_STATUS_* */
+	uint32_t status;		/* enum hl_nic_cq_status */
 	uint64_t lost;			/* dropped on a full ring */
 };
 

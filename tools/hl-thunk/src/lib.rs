@@ -3,13 +3,15 @@
 //! hl-thunk: the userspace library of habanalabs-rs.
 //!
 //! A safe interface to the uAPI of `habanalabs.ko`
-//! (`include/uapi/misc/habanalabs.h`): [`Device`] opens a device's compute
+//! (`include/uapi/misc/habanalabs.h`, Linux 6.1's habanalabs uAPI and the
+//! 2020 series' NIC ioctl): [`Device`] opens a device's compute
 //! or control node and wraps each ioctl, RDMA's [`Connection`]s and
 //! completion queues ([`Cq`]) included; [`packets`] and [`tpc`] encode
 //! what the device runs, as specified in
 //! `Documentation/accel/habanalabs/device-model.rst`; [`collective`] is an
 //! all-reduce between two devices. The same library exports the C
-//! interface of `include/hlthunk.h`.
+//! interface of `include/hlthunk.h`, a drop-in for HabanaLabs' hl-thunk
+//! where the two overlap.
 //!
 //! ```no_run
 //! use hlthunk::{Device, Packet, Queue};
@@ -37,7 +39,7 @@ pub mod tpc;
 pub mod uapi;
 
 pub use device::{
-    Cause, ClkRate, CommandBuffer, CsError, CsStatus, Device, DeviceStatus, DramUsage, HwEvents,
+    Cause, ClkRate, CommandBuffer, CsStatus, Device, DeviceStatus, DramUsage, HwEvents, HwIdle,
     HwIpInfo, Job, MacAddrs, Queue,
 };
 pub use error::{Error, Result};

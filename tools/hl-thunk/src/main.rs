@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use std::{env, fs};
 
 use hlthunk::collective::AllReduce;
-use hlthunk::uapi::{HL_CS_DEFAULT_TIMEOUT_MS, HL_EVENT_COUNT, HL_MAX_CB_SIZE};
+use hlthunk::uapi::{HL_EVENT_COUNT, HL_MAX_CB_SIZE};
 use hlthunk::{
     Cause, CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, HostBuffer,
     Job, NicOp, Packet, Peer, Queue,
@@ -25,16 +25,18 @@ usage: hl-thunk info [-d N]
        hl-thunk bench [-d N] [--size BYTES] [--iterations K]
                       [--rdma P [--peer M] [--allreduce BYTES]]
 
-  info           device N's identity, memory, status, clocks, MAC
-                 addresses, RDMA resources and events, from its control
-                 node (/dev/hl_controlDN)
+  info           device N's identity, memory, status, clocks, idle
+                 engines, resets, MAC addresses and events, from its
+                 control node (/dev/hl_controlDN)
   dma-test       copies BYTES (default 1M; K, M and G suffixes) from host
                  memory to device memory and back with LIN_DMA on queue
                  dma0, and checks the copy
   submit         runs FILE, packets encoded as in the device's spec, as one
                  job on queue Q (dma0, dma1, tpc0, tpc1, nic0-nic9 or their
-                 index) and waits for it; MS is the submission's timeout
-                 (default: the driver's)
+                 index) and waits for it; MS is the submission's timeout,
+                 rounded up to seconds (default: the driver's); an abort
+                 is reported with the causes the device counted
+                 (HL_INFO_HW_EVENTS)
   rdma-transfer  connects port P (default 0) of device N (default 0) to
                  port P of device M (default 1), the other end of its
                  link, and moves BYTES (default 1M) of random data from
@@ -279,16 +281,12 @@ fn info(index: u32) -> Result<()> {
         Err(e) => println!("pci:           unknown ({e})"),
     }
     println!("card name:     {}", hw.card_name);
-    println!(
-        "device id:     {:#06x} revision {}",
-        hw.device_id, hw.revision
-    );
-    println!("serial:        {:#018x}", hw.serial);
-    println!("model version: {}.{}", hw.model_major, hw.model_minor);
-    println!(
-        "queues:        {} (DMA mask {:#x}, TPC mask {:#x})",
-        hw.queue_count, hw.dma_enabled_mask, hw.tpc_enabled_mask
-    );
+    println!("device id:     {:#06x}", hw.device_id);
+    println!("firmware:      {}", hw.cpucp_version);
+    println!("cpld version:  {:#x}", hw.cpld_version);
+    println!("tpc mask:      {:#x}", hw.tpc_enabled_mask);
+    println!("sram base:     {:#x}", hw.sram_base);
+    println!("sram size:     {} bytes", hw.sram_size);
     println!("dram base:     {:#x}", hw.dram_base);
     println!(
         "dram size:     {} bytes ({} MiB)",
@@ -305,18 +303,25 @@ fn info(index: u32) -> Result<()> {
         "clock:         {} MHz (max {} MHz)",
         clk.cur_mhz, clk.max_mhz
     );
-    println!("ports:         mask {:#x}", hw.port_mask);
+    let idle = dev.hw_idle()?;
     println!(
-        "rdma:          {} connections and {} CQs per port",
-        hw.nic_conns_per_port, hw.nic_cqs_per_port
+        "idle:          {} (busy engines {:#x})",
+        idle.idle, idle.busy_mask
     );
-    for (port, a) in dev.mac_addrs()?.ports {
+    let resets = dev.reset_count()?;
+    println!(
+        "resets:        {} hard, {} soft",
+        resets.hard_reset_cnt, resets.soft_reset_cnt
+    );
+    let macs = dev.mac_addrs()?;
+    println!("ports:         mask {:#x}", macs.port_mask);
+    for (port, a) in macs.ports {
         let mac: Vec<_> = a.iter().map(|b| format!("{b:02x}")).collect();
         println!("{:<15}{}", format!("  port {port}:"), mac.join(":"));
     }
-    let events = dev.hw_events()?;
-    println!("events lost:   {}", events.lost);
-    for code in 0..HL_EVENT_COUNT {
+    let events = dev.hw_events(false)?;
+    println!("events:        {} counters", events.counts.len());
+    for code in 0..HL_EVENT_COUNT.min(events.counts.len() as u32) {
         let n = events.counts[code as usize];
         if n != 0 {
             let cause = Cause::from(code);
@@ -345,8 +350,8 @@ fn dma_test(index: u32, size: u32) -> Result<bool> {
     let mut src = HostBuffer::new(size as usize)?;
     let mut dst = HostBuffer::new(size as usize)?;
     fill_random(&mut src);
-    let handle = dev.alloc(size.into())?;
-    let dram = dev.map(handle)?;
+    let mem = dev.device_memory(size.into())?;
+    let dram = mem.addr();
     let src = dev.map_host(&mut src)?;
     let dst = dev.map_host(&mut dst)?;
     let mut cb = dev.command_buffer(64)?;
@@ -374,8 +379,7 @@ fn dma_test(index: u32, size: u32) -> Result<bool> {
     drop(cb);
     src.unmap()?;
     dst.unmap()?;
-    dev.unmap(dram)?;
-    dev.free(handle)?;
+    mem.free()?;
     Ok(ok)
 }
 
@@ -394,17 +398,35 @@ fn submit(index: u32, queue: Queue, timeout: Option<Duration>, file: &PathBuf) -
     let mut cb = dev.command_buffer(len)?;
     cb.push_bytes(&bytes)?;
     let jobs = [cb.job(queue)];
+    let before = dev.hw_events(false)?;
     let seq = match timeout {
         Some(t) => dev.submit_timeout(&jobs, t)?,
         None => dev.submit(&jobs)?,
     };
     // The driver ends the submission by its timeout; wait a little longer.
-    let limit = timeout.unwrap_or(Duration::from_millis(HL_CS_DEFAULT_TIMEOUT_MS.into()))
-        + Duration::from_secs(10);
+    let limit = timeout.unwrap_or(DEFAULT_CS_TIMEOUT) + Duration::from_secs(10);
     let status = dev.wait_cs(seq, limit)?;
-    println!("submit: seq {seq} on {queue}: {status}");
+    // What the device reported meanwhile: the events that were counted.
+    let after = dev.hw_events(false)?;
+    let causes: Vec<String> = (1..HL_EVENT_COUNT)
+        .map(Cause::from)
+        .filter(|&c| after.count(c) > before.count(c))
+        .map(|c| c.to_string())
+        .collect();
+    if causes.is_empty() {
+        println!("submit: seq {seq} on {queue}: {status}");
+    } else {
+        println!(
+            "submit: seq {seq} on {queue}: {status}: {}",
+            causes.join(", ")
+        );
+    }
     Ok(status == CsStatus::Completed)
 }
+
+/// The driver's submission timeout unless the submission has its own
+/// (mainline's `timeout_locked` module parameter, 30 s).
+const DEFAULT_CS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a transfer or an all-reduce may take.
 const RDMA_TIMEOUT: Duration = Duration::from_secs(60);
@@ -645,8 +667,8 @@ fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Re
 
     let mut host = HostBuffer::new(size as usize)?;
     host.fill(0x5a);
-    let handle = dev.alloc(size.into())?;
-    let dram = dev.map(handle)?;
+    let mem = dev.device_memory(size.into())?;
+    let dram = mem.addr();
     let src = dev.map_host(&mut host)?;
     let mut cb = dev.command_buffer(64)?;
     cb.push(&Packet::lin_dma(src.device_addr(), dram, size)?)?;
@@ -659,8 +681,7 @@ fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Re
     );
     drop(cb);
     src.unmap()?;
-    dev.unmap(dram)?;
-    dev.free(handle)?;
+    mem.free()?;
     rdma.map_or(Ok(()), |r| bench_rdma(&dev, r, size))
 }
 

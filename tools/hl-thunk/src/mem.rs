@@ -131,8 +131,14 @@ impl fmt::Debug for HostMapping<'_> {
     }
 }
 
-/// Device memory, allocated and mapped by [`Device::device_memory`];
-/// dropping it unmaps and frees it.
+/// Device memory, from [`Device::device_memory`]; dropping it frees it.
+///
+/// Where the driver hands out device memory by handle (habanalabs-rs), it
+/// is allocated and mapped. Mainline GAUDI has no device virtual memory:
+/// its `ALLOC` answers handle 0 and only counts the bytes
+/// (`HL_INFO_DRAM_USAGE`), and the user places its buffers in device memory
+/// itself; the library does that, in the range `HL_INFO_HW_IP_INFO` gives,
+/// per open device.
 pub struct DeviceMemory<'d> {
     dev: &'d Device,
     handle: u64,
@@ -143,7 +149,12 @@ pub struct DeviceMemory<'d> {
 impl<'d> DeviceMemory<'d> {
     pub(crate) fn new(dev: &'d Device, size: u64) -> Result<Self> {
         let handle = dev.alloc(size)?;
-        match dev.map(handle) {
+        let addr = if handle == 0 {
+            dev.dram_place(size)
+        } else {
+            dev.map(handle)
+        };
+        match addr {
             Ok(addr) => Ok(Self {
                 dev,
                 handle,
@@ -151,8 +162,8 @@ impl<'d> DeviceMemory<'d> {
                 size,
             }),
             Err(e) => {
-                // The allocation is useless unmapped; the map error is the news.
-                let _ = dev.free(handle);
+                // The allocation is useless unplaced; that error is the news.
+                let _ = dev.release(handle, size);
                 Err(e)
             }
         }
@@ -163,31 +174,37 @@ impl<'d> DeviceMemory<'d> {
         self.addr
     }
 
-    /// The handle, for [`Device::free`].
+    /// The driver's handle: 0 where the library placed the memory.
     pub fn handle(&self) -> u64 {
         self.handle
     }
 
-    /// Bytes asked for (the driver rounds up to 4 KiB).
+    /// Bytes asked for (allocations are rounded up to 4 KiB).
     pub fn size(&self) -> u64 {
         self.size
     }
 
-    /// Unmaps and frees the memory, reporting a failure that dropping
-    /// would ignore.
+    /// Frees the memory, reporting a failure that dropping would ignore.
     pub fn free(self) -> Result<()> {
-        let (dev, handle, addr) = (self.dev, self.handle, self.addr);
+        let (dev, handle, addr, size) = (self.dev, self.handle, self.addr, self.size);
         std::mem::forget(self);
-        dev.unmap(addr)?;
-        dev.free(handle)
+        Self::release(dev, handle, addr, size)
+    }
+
+    fn release(dev: &Device, handle: u64, addr: u64, size: u64) -> Result<()> {
+        if handle == 0 {
+            dev.dram_unplace(addr);
+        } else {
+            dev.unmap(addr)?;
+        }
+        dev.release(handle, size)
     }
 }
 
 impl Drop for DeviceMemory<'_> {
     fn drop(&mut self) {
         // Nothing to do about a failure; closing the device frees anyway.
-        let _ = self.dev.unmap(self.addr);
-        let _ = self.dev.free(self.handle);
+        let _ = Self::release(self.dev, self.handle, self.addr, self.size);
     }
 }
 
@@ -198,6 +215,58 @@ impl fmt::Debug for DeviceMemory<'_> {
             "DeviceMemory({:#x}, {} bytes, handle {:#x})",
             self.addr, self.size, self.handle
         )
+    }
+}
+
+/// Device memory the library places itself (GAUDI's model, see
+/// [`DeviceMemory`]): the blocks in use, by address, in `[base, end)`.
+#[derive(Debug)]
+pub(crate) struct DramPool {
+    base: u64,
+    end: u64,
+    used: Vec<(u64, u64)>,
+}
+
+/// Placement granularity.
+const DRAM_ALIGN: u64 = 4096;
+
+impl DramPool {
+    pub(crate) fn new(base: u64, size: u64) -> Self {
+        Self {
+            base,
+            end: base.saturating_add(size),
+            used: Vec::new(),
+        }
+    }
+
+    /// The lowest free block of `size` bytes (rounded up to 4 KiB).
+    pub(crate) fn place(&mut self, size: u64) -> Result<u64> {
+        let len = size
+            .checked_next_multiple_of(DRAM_ALIGN)
+            .filter(|&l| l > 0)
+            .ok_or_else(|| Error::invalid(format!("device memory: {size} bytes")))?;
+        let mut at = self.base;
+        let mut slot = self.used.len();
+        for (i, &(start, used)) in self.used.iter().enumerate() {
+            if start - at >= len {
+                slot = i;
+                break;
+            }
+            at = start + used;
+        }
+        if slot == self.used.len() && self.end.saturating_sub(at) < len {
+            return Err(Error::new(
+                libc::ENOMEM,
+                format!("device memory: no {len} bytes free"),
+            ));
+        }
+        self.used.insert(slot, (at, len));
+        Ok(at)
+    }
+
+    /// Frees the block at `addr`.
+    pub(crate) fn unplace(&mut self, addr: u64) {
+        self.used.retain(|&(start, _)| start != addr);
     }
 }
 
@@ -215,5 +284,19 @@ mod tests {
         b[4999] = 1;
         assert_eq!(b[4999], 1);
         assert_eq!(HostBuffer::new(0).unwrap_err().errno(), libc::EINVAL);
+    }
+
+    #[test]
+    fn dram_pool_first_fit() {
+        let mut p = DramPool::new(0x1000_0000, 5 * DRAM_ALIGN);
+        let a = p.place(1).unwrap();
+        let b = p.place(DRAM_ALIGN + 1).unwrap();
+        let c = p.place(DRAM_ALIGN).unwrap();
+        assert_eq!((a, b, c), (0x1000_0000, 0x1000_1000, 0x1000_3000));
+        assert_eq!(p.place(2 * DRAM_ALIGN).unwrap_err().errno(), libc::ENOMEM);
+        p.unplace(b);
+        assert_eq!(p.place(2 * DRAM_ALIGN).unwrap(), b);
+        assert_eq!(p.place(DRAM_ALIGN).unwrap(), 0x1000_4000);
+        assert_eq!(p.place(0).unwrap_err().errno(), libc::EINVAL);
     }
 }

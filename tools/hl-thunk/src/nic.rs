@@ -53,6 +53,18 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// `SET_REQ_CONN_CTX`'s input for connection `conn` of `port` to it.
+    fn requester(&self, port: u32, conn: u32) -> hl_nic_req_conn_ctx_in {
+        hl_nic_req_conn_ctx_in {
+            dst_ip_addr: u32::from(self.ip).to_be(),
+            dst_conn_id: self.conn,
+            port,
+            conn_id: conn,
+            dst_mac_addr: self.mac,
+            ..Default::default()
+        }
+    }
+
     /// Connection `conn` of port `port` of `dev`, with address `ip`.
     pub fn of(dev: &Device, port: u32, conn: u32, ip: Ipv4Addr) -> Result<Self> {
         let mac = dev
@@ -62,17 +74,6 @@ impl Peer {
             .find_map(|(p, mac)| (p == port).then_some(mac))
             .ok_or_else(|| Error::invalid(format!("port {port} has no MAC address")))?;
         Ok(Self { mac, ip, conn })
-    }
-}
-
-impl From<Peer> for hl_nic_peer {
-    fn from(p: Peer) -> Self {
-        Self {
-            mac: p.mac,
-            pad: 0,
-            ip: u32::from(p.ip).to_be(),
-            conn_id: p.conn,
-        }
     }
 }
 
@@ -90,10 +91,11 @@ pub struct CqWait {
 /// A CQ as `CQ_CREATE` returns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CqCreated {
-    /// The CQ's number, of its port.
+    /// The CQ's number, of its port, as NIC packets name it.
     pub id: u32,
-    /// The offset to mmap() the ring at.
-    pub mmap_handle: u64,
+    /// The driver's handle, which names the CQ in the other CQ ops and is
+    /// the offset to mmap() the ring at.
+    pub handle: u64,
     /// The ring's mapping length, whole pages.
     pub mmap_size: u64,
 }
@@ -210,59 +212,96 @@ impl fmt::Display for Cqe {
     }
 }
 
-/// An op's own fields in `hl_nic_in`.
-type Fields = hl_nic_in__bindgen_ty_1;
+/// An input struct of a NIC op: plain integers.
+///
+/// # Safety
+///
+/// The struct holds no pointer the driver would follow, and any bytes make
+/// a valid value.
+pub(crate) unsafe trait NicIo: Default + Copy {}
 
-/// Leaves an op's own fields 0.
-fn none(_: &mut Fields) {}
+macro_rules! nic_io {
+    ($($t:ty),* $(,)?) => {$(
+        // SAFETY: integers and arrays of integers only.
+        unsafe impl NicIo for $t {}
+    )*};
+}
+
+nic_io!(
+    hl_nic_alloc_conn_in,
+    hl_nic_alloc_conn_out,
+    hl_nic_req_conn_ctx_in,
+    hl_nic_res_conn_ctx_in,
+    hl_nic_destroy_conn_in,
+    hl_nic_cq_create_in,
+    hl_nic_cq_create_out,
+    hl_nic_cq_destroy_in,
+    hl_nic_cq_update_consumed_cqes_in,
+    hl_nic_cq_poll_wait_in,
+    hl_nic_cq_poll_wait_out,
+    hl_nic_user_wq_arr_set_in,
+    hl_nic_user_wq_arr_unset_in,
+);
+
+/// No output.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct NoOutput;
+// SAFETY: nothing.
+unsafe impl NicIo for NoOutput {}
+
+/// The CQ of `handle` as NIC packets name it (their `cq` field): the
+/// driver's handle is the ring's mmap() offset, `CQ_MMAP_BASE` plus a page
+/// per CQ, `port * CQS_PER_PORT + cq`.
+pub(crate) fn cq_number(handle: u64) -> u32 {
+    const CQ_MMAP_BASE: u64 = 1 << 40;
+    const CQS_PER_PORT: u64 = 16;
+    let page = crate::device::page_size() as u64;
+    (handle.wrapping_sub(CQ_MMAP_BASE) / page % CQS_PER_PORT) as u32
+}
 
 impl Device {
-    /// The NIC ioctl: `op` on `port`, about connection `conn` or CQ `cq`,
-    /// with the op's own fields as `set` leaves them (the rest 0).
-    fn nic(
+    /// The NIC ioctl: `op` with `input`, its output (if any) returned.
+    pub(crate) fn nic<I: NicIo, O: NicIo>(
         &self,
         op: u32,
-        (port, conn, cq): (u32, u32, u32),
-        set: impl FnOnce(&mut Fields),
+        input: &I,
         what: &'static str,
-    ) -> Result<hl_nic_out> {
-        let mut arg = hl_nic_in {
+    ) -> Result<O> {
+        let mut out = O::default();
+        let out_size = mem::size_of::<O>();
+        let mut args = hl_nic_args {
+            input_ptr: ptr::from_ref(input) as u64,
+            output_ptr: if out_size == 0 {
+                0
+            } else {
+                ptr::from_mut(&mut out) as u64
+            },
+            input_size: mem::size_of::<I>() as u32,
+            output_size: out_size as u32,
+            ctx_id: 0,
             op,
-            port,
-            conn_id: conn,
-            cq_id: cq,
-            ..Default::default()
         };
-        set(&mut arg.__bindgen_anon_1);
-        let mut args = hl_nic_args { in_: arg };
-        // SAFETY: hl_nic_args is NIC's argument; it holds no pointer.
+        // SAFETY: hl_nic_args is NIC's argument; its pointers are `input`
+        // and `out`, of the sizes given, plain integers (NicIo).
         unsafe { self.ioctl(HL_IOCTL_NIC, &mut args, what) }?;
-        // SAFETY: every byte of the union is initialised, and `out` is made
-        // of integers.
-        Ok(unsafe { args.out })
+        Ok(out)
     }
 
     /// `ALLOC_CONN`: the lowest free connection of `port`.
     pub fn alloc_conn(&self, port: u32) -> Result<u32> {
-        let out = self.nic(HL_NIC_OP_ALLOC_CONN, (port, 0, 0), none, "ALLOC_CONN")?;
-        // SAFETY: ALLOC_CONN's answer is `alloc_conn`, integers.
-        Ok(unsafe { out.__bindgen_anon_1.alloc_conn.conn_id })
+        let input = hl_nic_alloc_conn_in { port, pad: 0 };
+        let out: hl_nic_alloc_conn_out = self.nic(HL_NIC_OP_ALLOC_CONN, &input, "ALLOC_CONN")?;
+        Ok(out.conn_id)
     }
 
     /// `SET_REQ_CONN_CTX`: connection `conn` of `port` reaches `peer`.
     pub fn set_requester_conn_ctx(&self, port: u32, conn: u32, peer: &Peer) -> Result<()> {
-        self.set_requester_raw(port, conn, hl_nic_peer::from(*peer))
+        self.set_requester_raw(&peer.requester(port, conn))
     }
 
-    pub(crate) fn set_requester_raw(&self, port: u32, conn: u32, peer: hl_nic_peer) -> Result<()> {
-        let set = |f: &mut Fields| f.req = peer;
-        self.nic(
-            HL_NIC_OP_SET_REQ_CONN_CTX,
-            (port, conn, 0),
-            set,
-            "SET_REQ_CONN_CTX",
-        )
-        .map(drop)
+    pub(crate) fn set_requester_raw(&self, input: &hl_nic_req_conn_ctx_in) -> Result<()> {
+        self.nic(HL_NIC_OP_SET_REQ_CONN_CTX, input, "SET_REQ_CONN_CTX")
+            .map(|NoOutput| ())
     }
 
     /// `SET_RES_CONN_CTX`: `peer` may reach connection `conn` of `port`,
@@ -276,88 +315,96 @@ impl Device {
         win_addr: u64,
         win_size: u64,
     ) -> Result<()> {
-        let res = hl_nic_res_ctx {
-            peer: hl_nic_peer::from(*peer),
+        let input = hl_nic_res_conn_ctx_in {
+            dst_ip_addr: u32::from(peer.ip).to_be(),
+            dst_conn_id: peer.conn,
+            port,
+            conn_id: conn,
+            dst_mac_addr: peer.mac,
+            conn_peer: peer.conn,
             win_addr,
             win_size,
+            ..Default::default()
         };
-        self.set_responder_raw(port, conn, res)
+        self.set_responder_raw(&input)
     }
 
-    pub(crate) fn set_responder_raw(
-        &self,
-        port: u32,
-        conn: u32,
-        res: hl_nic_res_ctx,
-    ) -> Result<()> {
-        let set = |f: &mut Fields| f.res = res;
-        self.nic(
-            HL_NIC_OP_SET_RES_CONN_CTX,
-            (port, conn, 0),
-            set,
-            "SET_RES_CONN_CTX",
-        )
-        .map(drop)
+    pub(crate) fn set_responder_raw(&self, input: &hl_nic_res_conn_ctx_in) -> Result<()> {
+        self.nic(HL_NIC_OP_SET_RES_CONN_CTX, input, "SET_RES_CONN_CTX")
+            .map(|NoOutput| ())
     }
 
     /// `DESTROY_CONN`: resets both sides of the connection and frees it.
     pub fn destroy_conn(&self, port: u32, conn: u32) -> Result<()> {
-        self.nic(
-            HL_NIC_OP_DESTROY_CONN,
-            (port, conn, 0),
-            none,
-            "DESTROY_CONN",
-        )
-        .map(drop)
+        let input = hl_nic_destroy_conn_in {
+            port,
+            conn_id: conn,
+        };
+        self.nic(HL_NIC_OP_DESTROY_CONN, &input, "DESTROY_CONN")
+            .map(|NoOutput| ())
     }
 
     /// `USER_WQ_SET`: gives connection `conn` a receive queue of
     /// `num_entries` buffers, before its responder context is set.
     pub fn set_user_wq(&self, port: u32, conn: u32, num_entries: u32) -> Result<()> {
-        let set = |f: &mut Fields| f.wq_set.num_entries = num_entries;
-        self.nic(HL_NIC_OP_USER_WQ_SET, (port, conn, 0), set, "USER_WQ_SET")
-            .map(drop)
+        let input = hl_nic_user_wq_arr_set_in {
+            port,
+            num_of_wqs: 1,
+            num_of_wq_entries: num_entries,
+            type_: HL_NIC_USER_WQ_RECV,
+            conn_id: conn,
+            ..Default::default()
+        };
+        self.nic(HL_NIC_OP_USER_WQ_SET, &input, "USER_WQ_SET")
+            .map(|NoOutput| ())
     }
 
     /// `USER_WQ_UNSET`: takes the receive queue away again.
     pub fn unset_user_wq(&self, port: u32, conn: u32) -> Result<()> {
-        self.nic(
-            HL_NIC_OP_USER_WQ_UNSET,
-            (port, conn, 0),
-            none,
-            "USER_WQ_UNSET",
-        )
-        .map(drop)
+        let input = hl_nic_user_wq_arr_unset_in {
+            port,
+            type_: HL_NIC_USER_WQ_RECV,
+            conn_id: conn,
+            pad: 0,
+        };
+        self.nic(HL_NIC_OP_USER_WQ_UNSET, &input, "USER_WQ_UNSET")
+            .map(|NoOutput| ())
     }
 
-    /// `CQ_CREATE`: the lowest free CQ of `port`, of `num_entries` entries.
+    /// `CQ_CREATE`: a CQ of `num_entries` entries on `port`.
     /// [`Device::completion_queue`] also maps it.
     pub fn cq_create(&self, port: u32, num_entries: u32) -> Result<CqCreated> {
-        let set = |f: &mut Fields| f.cq_create.num_entries = num_entries;
-        let out = self.nic(HL_NIC_OP_CQ_CREATE, (port, 0, 0), set, "CQ_CREATE")?;
-        // SAFETY: CQ_CREATE's answer is `cq_create`, integers.
-        let c = unsafe { out.__bindgen_anon_1.cq_create };
+        let input = hl_nic_cq_create_in {
+            cq_num_of_entries: num_entries,
+            port,
+            ..Default::default()
+        };
+        let out: hl_nic_cq_create_out = self.nic(HL_NIC_OP_CQ_CREATE, &input, "CQ_CREATE")?;
+        let bytes = u64::from(num_entries) * mem::size_of::<hl_nic_cqe>() as u64;
         Ok(CqCreated {
-            id: c.cq_id,
-            mmap_handle: c.mmap_handle,
-            mmap_size: c.mmap_size,
+            id: cq_number(out.handle),
+            handle: out.handle,
+            mmap_size: bytes.next_multiple_of(crate::device::page_size() as u64),
         })
     }
 
-    /// `CQ_DESTROY`: stops the CQ and frees it.
-    pub fn cq_destroy(&self, port: u32, cq: u32) -> Result<()> {
-        self.nic(HL_NIC_OP_CQ_DESTROY, (port, 0, cq), none, "CQ_DESTROY")
-            .map(drop)
+    /// `CQ_DESTROY`: stops the CQ of `handle` and frees it.
+    pub fn cq_destroy(&self, handle: u64) -> Result<()> {
+        let input = hl_nic_cq_destroy_in { handle };
+        self.nic(HL_NIC_OP_CQ_DESTROY, &input, "CQ_DESTROY")
+            .map(|NoOutput| ())
     }
 
-    /// `CQ_WAIT`: waits up to `timeout` (zero: just looks) for `num_cqes`
-    /// entries produced and not yet consumed.
-    pub fn cq_wait(&self, port: u32, cq: u32, num_cqes: u32, timeout: Duration) -> Result<CqWait> {
+    /// `CQ_WAIT`: waits up to `timeout` (zero: `CQ_POLL`, just looks) for
+    /// `num_cqes` entries produced and not yet consumed.
+    pub fn cq_wait(&self, handle: u64, num_cqes: u32, timeout: Duration) -> Result<CqWait> {
         let timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
-        let w = self.cq_wait_raw(port, cq, num_cqes, timeout_us)?;
+        let w = self.cq_wait_raw(handle, num_cqes, timeout_us)?;
         let completed = match w.status {
-            HL_NIC_CQ_WAIT_STATUS_COMPLETED => true,
-            HL_NIC_CQ_WAIT_STATUS_BUSY => false,
+            HL_NIC_CQ_SUCCESS => true,
+            HL_NIC_CQ_TIMEOUT => false,
+            // Entries were lost since the last wait; enough may be there.
+            HL_NIC_CQ_OVERFLOW => w.num_of_cqes >= num_cqes.max(1),
             s => {
                 return Err(Error::new(
                     libc::EPROTO,
@@ -366,7 +413,7 @@ impl Device {
             }
         };
         Ok(CqWait {
-            count: w.num_cqes,
+            count: w.num_of_cqes,
             completed,
             lost: w.lost,
         })
@@ -374,26 +421,36 @@ impl Device {
 
     pub(crate) fn cq_wait_raw(
         &self,
-        port: u32,
-        cq: u32,
+        handle: u64,
         num_cqes: u32,
         timeout_us: u64,
-    ) -> Result<hl_nic_out__bindgen_ty_1__bindgen_ty_3> {
-        let set = |f: &mut Fields| {
-            f.cq_wait.num_cqes = num_cqes;
-            f.cq_wait.timeout_us = timeout_us;
+    ) -> Result<hl_nic_cq_poll_wait_out> {
+        let input = hl_nic_cq_poll_wait_in {
+            handle,
+            timeout_us,
+            num_cqes,
+            pad: 0,
         };
-        let out = self.nic(HL_NIC_OP_CQ_WAIT, (port, 0, cq), set, "CQ_WAIT")?;
-        // SAFETY: CQ_WAIT's answer is `cq_wait`, integers.
-        Ok(unsafe { out.__bindgen_anon_1.cq_wait })
+        if timeout_us == 0 {
+            self.nic(HL_NIC_OP_CQ_POLL, &input, "CQ_POLL")
+        } else {
+            self.nic(HL_NIC_OP_CQ_WAIT, &input, "CQ_WAIT")
+        }
     }
 
-    /// `CQ_UPDATE_CONSUMED`: hands `num_cqes` consumed entries back.
-    pub fn cq_update_consumed(&self, port: u32, cq: u32, num_cqes: u32) -> Result<()> {
-        let set = |f: &mut Fields| f.cq_update.num_cqes = num_cqes;
-        let what = "CQ_UPDATE_CONSUMED";
-        self.nic(HL_NIC_OP_CQ_UPDATE_CONSUMED, (port, 0, cq), set, what)
-            .map(drop)
+    /// `CQ_UPDATE_CONSUMED_CQES`: hands `num_cqes` consumed entries back.
+    pub fn cq_update_consumed(&self, handle: u64, num_cqes: u32) -> Result<()> {
+        let input = hl_nic_cq_update_consumed_cqes_in {
+            handle,
+            cq_num_of_consumed_entries: num_cqes,
+            pad: 0,
+        };
+        self.nic(
+            HL_NIC_OP_CQ_UPDATE_CONSUMED_CQES,
+            &input,
+            "CQ_UPDATE_CONSUMED_CQES",
+        )
+        .map(|NoOutput| ())
     }
 
     /// Allocates a connection of `port`, destroyed when the returned
@@ -414,6 +471,7 @@ impl Device {
             dev: self,
             port,
             id: c.id,
+            handle: c.handle,
             // SAFETY: the mapping holds `num_entries` entries and lives as
             // long as the Cq, which unmaps it.
             ring: unsafe { CqRing::new(ring, num_entries) },
@@ -433,7 +491,7 @@ impl Device {
         let fits = usize::try_from(c.mmap_size)
             .is_ok_and(|len| len / mem::size_of::<hl_nic_cqe>() >= num_entries as usize);
         let mapped = if fits {
-            self.mmap(c.mmap_handle, c.mmap_size as usize, "mmap CQ")
+            self.mmap(c.handle, c.mmap_size as usize, "mmap CQ")
         } else {
             Err(Error::new(
                 libc::EPROTO,
@@ -444,7 +502,7 @@ impl Device {
             Ok(map) => Ok((c, map.cast())),
             Err(e) => {
                 // The CQ is useless unmapped; the mmap error is the news.
-                let _ = self.cq_destroy(port, c.id);
+                let _ = self.cq_destroy(c.handle);
                 Err(e)
             }
         }
@@ -567,6 +625,7 @@ pub struct Cq<'d> {
     dev: &'d Device,
     port: u32,
     id: u32,
+    handle: u64,
     ring: CqRing,
     map_len: usize,
     /// Entries taken, free-running.
@@ -584,6 +643,11 @@ impl Cq<'_> {
     /// Its port.
     pub fn port(&self) -> u32 {
         self.port
+    }
+
+    /// The driver's handle of it.
+    pub fn handle(&self) -> u64 {
+        self.handle
     }
 
     /// Its ring's entries.
@@ -608,14 +672,14 @@ impl Cq<'_> {
     /// Waits up to `timeout` for `n` entries produced and not yet handed
     /// back (taken ones included).
     pub fn wait(&self, n: u32, timeout: Duration) -> Result<CqWait> {
-        self.dev.cq_wait(self.port, self.id, n, timeout)
+        self.dev.cq_wait(self.handle, n, timeout)
     }
 
     /// Hands the entries taken so far back to the driver; returns how many.
     pub fn update_consumed(&mut self) -> Result<u32> {
         let n = self.polled;
         if n != 0 {
-            self.dev.cq_update_consumed(self.port, self.id, n)?;
+            self.dev.cq_update_consumed(self.handle, n)?;
             self.polled = 0;
         }
         Ok(n)
@@ -651,7 +715,7 @@ impl Drop for Cq<'_> {
         // outlives `self`.
         unsafe { libc::munmap(self.ring.base.as_ptr().cast(), self.map_len) };
         // Nothing to do about a failure; closing the device destroys it.
-        let _ = self.dev.cq_destroy(self.port, self.id);
+        let _ = self.dev.cq_destroy(self.handle);
     }
 }
 
@@ -674,14 +738,23 @@ mod tests {
 
     #[test]
     fn peer_layout() {
-        let p = hl_nic_peer::from(Peer {
+        let p = Peer {
             mac: [2, 0xa0, 0, 0, 1, 3],
             ip: Ipv4Addr::new(198, 18, 3, 2),
             conn: 7,
-        });
-        assert_eq!(p.mac, [2, 0xa0, 0, 0, 1, 3]);
-        assert_eq!(p.ip.to_ne_bytes(), [198, 18, 3, 2]);
-        assert_eq!((p.pad, p.conn_id), (0, 7));
+        }
+        .requester(1, 5);
+        assert_eq!(p.dst_mac_addr, [2, 0xa0, 0, 0, 1, 3]);
+        assert_eq!(p.dst_ip_addr.to_ne_bytes(), [198, 18, 3, 2]);
+        assert_eq!((p.dst_conn_id, p.port, p.conn_id), (7, 1, 5));
+        assert_eq!((p.src_ip_addr, p.cq_number, p.pad), (0, 0, 0));
+    }
+
+    #[test]
+    fn cq_numbers() {
+        let page = crate::device::page_size() as u64;
+        assert_eq!(cq_number((1 << 40) + 3 * page), 3);
+        assert_eq!(cq_number((1 << 40) + (2 * 16 + 5) * page), 5);
     }
 
     #[test]

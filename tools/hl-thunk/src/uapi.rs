@@ -33,7 +33,8 @@ mod tests {
     use super::*;
     use std::mem::size_of;
 
-    /// Each ioctl encodes the size of its argument; the spec'd sizes hold.
+    /// Each ioctl encodes the size of its argument; the sizes are Linux
+    /// 6.1's.
     #[test]
     fn ioctl_sizes_match_structs() {
         assert_eq!(ioc_size(HL_IOCTL_INFO), size_of::<hl_info_args>());
@@ -41,29 +42,22 @@ mod tests {
         assert_eq!(ioc_size(HL_IOCTL_CS), size_of::<hl_cs_args>());
         assert_eq!(ioc_size(HL_IOCTL_WAIT_CS), size_of::<hl_wait_cs_args>());
         assert_eq!(ioc_size(HL_IOCTL_MEMORY), size_of::<hl_mem_args>());
+        assert_eq!(ioc_size(HL_IOCTL_DEBUG), size_of::<hl_debug_args>());
         assert_eq!(ioc_size(HL_IOCTL_NIC), size_of::<hl_nic_args>());
 
-        assert_eq!(size_of::<hl_info_args>(), 16);
+        assert_eq!(size_of::<hl_info_args>(), 24);
         assert_eq!(size_of::<hl_cb_args>(), 24);
-        assert_eq!(size_of::<hl_cs_chunk>(), 24);
-        assert_eq!(size_of::<hl_cs_args>(), 24);
-        assert_eq!(size_of::<hl_wait_cs_args>(), 16);
-        assert_eq!(size_of::<hl_mem_args>(), 24);
-        assert_eq!(size_of::<hl_info_hw_ip_info>(), 96);
-        assert_eq!(size_of::<hl_info_hw_events>(), 72);
-        assert_eq!(size_of::<hl_info_dram_usage>(), 16);
-        assert_eq!(size_of::<hl_info_device_status>(), 8);
-        assert_eq!(size_of::<hl_info_clk_rate>(), 8);
-        assert_eq!(size_of::<hl_info_mac_addr>(), 88);
-        assert_eq!(size_of::<hl_nic_peer>(), 16);
-        assert_eq!(size_of::<hl_nic_res_ctx>(), 32);
-        assert_eq!(size_of::<hl_nic_in>(), 56);
-        assert_eq!(size_of::<hl_nic_out>(), 24);
-        assert_eq!(size_of::<hl_nic_args>(), 56);
+        assert_eq!(size_of::<hl_cs_chunk>(), 64);
+        assert_eq!(size_of::<hl_cs_args>(), 48);
+        assert_eq!(size_of::<hl_wait_cs_args>(), 56);
+        assert_eq!(size_of::<hl_mem_args>(), 40);
+        assert_eq!(size_of::<hl_debug_args>(), 40);
+        assert_eq!(size_of::<hl_info_hw_ip_info>(), 256);
+        assert_eq!(size_of::<hl_nic_args>(), 32);
         assert_eq!(size_of::<hl_nic_cqe>(), 16);
     }
 
-    /// _IOWR('H', nr, size): direction 3, type 'H'.
+    /// _IOWR('H', nr, size): 6.1's numbers, then the 2020 NIC ioctl.
     #[test]
     fn ioctl_numbers() {
         let nrs = [
@@ -72,6 +66,7 @@ mod tests {
             HL_IOCTL_CS,
             HL_IOCTL_WAIT_CS,
             HL_IOCTL_MEMORY,
+            HL_IOCTL_DEBUG,
             HL_IOCTL_NIC,
         ];
         for (i, req) in nrs.into_iter().enumerate() {
@@ -83,7 +78,33 @@ mod tests {
             HL_COMMAND_END as usize,
             HL_COMMAND_START as usize + nrs.len()
         );
-        assert_eq!(HL_IOCTL_INFO, 0xc010_4801);
+        let linux_6_1 = [
+            0xc018_4801,
+            0xc018_4802,
+            0xc030_4803,
+            0xc038_4804,
+            0xc028_4805,
+            0xc028_4806,
+        ];
+        assert_eq!(nrs[..6], linux_6_1);
+    }
+
+    /// Values a caller built against Linux 6.1's header passes.
+    #[test]
+    fn linux_6_1_values() {
+        assert_eq!(
+            [HL_INFO_DEVICE_STATUS, HL_INFO_CLK_RATE, HL_INFO_HW_IDLE],
+            [4, 8, 3]
+        );
+        assert_eq!(HL_INFO_ENGINE_STATUS, 32);
+        assert_eq!(HL_CS_FLAGS_FORCE_RESTORE, 0x1);
+        assert_eq!(HL_CS_FLAGS_CUSTOM_TIMEOUT, 0x200);
+        assert_eq!(HL_MEM_CONTIGUOUS, 0x1);
+        assert_eq!(HL_MEM_USERPTR, 0x4);
+        assert_eq!(HL_MAX_CB_SIZE, 0x20_0000 - 32);
+        assert_eq!(HL_MAX_JOBS_PER_CS, 512);
+        assert_eq!(HL_WAIT_CS_STATUS_ABORTED, 3);
+        assert_eq!(HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD, 2);
     }
 
     #[test]
@@ -115,5 +136,6 @@ mod tests {
             [1, 2, 3]
         );
         assert_eq!(HL_NIC_CQE_STATUS_RQ_FULL, 6);
+        assert_eq!(HL_NIC_OP_USER_WQ_UNSET, 10);
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::{self, Debug, Display};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hlthunk::{CommandBuffer, CsStatus, Device, HostBuffer, Job, Packet, Queue};
+use hlthunk::{Cause, CommandBuffer, CsStatus, Device, HostBuffer, Job, Packet, Queue};
 
 /// Why a check failed.
 #[derive(Debug)]
@@ -257,6 +257,22 @@ pub fn run_ok(dev: &Device, jobs: &[Job]) -> R {
     let status = run(dev, jobs)?;
     ensure!(status == CsStatus::Completed, "submission {status}");
     Ok(())
+}
+
+/// Runs the job of `bytes` on `queue`, which must abort (WAIT_CS: EIO,
+/// ABORTED) with `cause` counted in `HL_INFO_HW_EVENTS`; then the queue
+/// must run the next job.
+pub fn expect_abort(dev: &Device, queue: Queue, bytes: &[u8], cause: Cause) -> R {
+    let before = dev.hw_events(false)?.count(cause);
+    let mut cb = dev.command_buffer(bytes.len() as u32)?;
+    cb.push_bytes(bytes)?;
+    let status = run(dev, &[cb.job(queue)])?;
+    ensure!(status == CsStatus::Aborted, "{status}, expected aborted");
+    let counted = poll(Duration::from_secs(2), || {
+        Ok(dev.hw_events(false)?.count(cause) > before)
+    })?;
+    ensure!(counted, "no {cause} event counted");
+    run_packets(dev, queue, &[Packet::nop()]).map_err(|e| Fail(format!("next job: {e}")))
 }
 
 /// A command buffer of `packets`.

@@ -271,8 +271,8 @@ fn unknown_handles(dev: &Device) -> R {
 fn too_much(dev: &Device) -> R {
     let dram_size = dev.hw_ip_info()?.dram_size;
     let nomem = &[libc::ENOMEM, libc::EINVAL];
-    expect_errno(dev.alloc(dram_size + 4096), nomem)?;
-    expect_errno(dev.alloc(u64::MAX), nomem)
+    expect_errno(dev.device_memory(dram_size + 4096).map(drop), nomem)?;
+    expect_errno(dev.device_memory(u64::MAX).map(drop), nomem)
 }
 
 fn host_region(dev: &Device) -> R {

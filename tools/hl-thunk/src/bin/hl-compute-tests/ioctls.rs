@@ -50,6 +50,41 @@ fn labelled(what: &str, r: R) -> R {
     r.map_err(|e| Fail(format!("{what}: {e}")))
 }
 
+fn info_args(return_pointer: u64, return_size: u32, op: u32) -> hl_info_args {
+    hl_info_args {
+        return_pointer,
+        return_size,
+        op,
+        ..Default::default()
+    }
+}
+
+fn chunk(cb_handle: u64, queue_index: u32, cb_size: u32) -> hl_cs_chunk {
+    let mut c = hl_cs_chunk {
+        queue_index,
+        ..Default::default()
+    };
+    c.__bindgen_anon_1.cb_handle = cb_handle;
+    c.__bindgen_anon_2.cb_size = cb_size;
+    c
+}
+
+fn cs_execute(chunks_execute: u64, num_chunks_execute: u32) -> hl_cs_in {
+    let mut cs = hl_cs_in {
+        num_chunks_execute,
+        ..Default::default()
+    };
+    cs.__bindgen_anon_1.__bindgen_anon_1.chunks_execute = chunks_execute;
+    cs
+}
+
+fn wait_in(seq: u64, timeout_us: u64) -> hl_wait_cs_in {
+    let mut w = hl_wait_cs_in::default();
+    w.__bindgen_anon_1.__bindgen_anon_1 =
+        hl_wait_cs_in__bindgen_ty_1__bindgen_ty_1 { seq, timeout_us };
+    w
+}
+
 fn cb_create(size: u32) -> hl_cb_in {
     hl_cb_in {
         op: HL_CB_OP_CREATE,
@@ -111,60 +146,47 @@ fn bad_pointers(dev: &Device) -> R {
         ("inaccessible", gone),
         ("read-only", read_only.as_ptr() as u64),
     ] {
-        let info = hl_info_args {
-            return_pointer: at,
-            return_size: size_of::<hl_info_hw_ip_info>() as u32,
-            op: HL_INFO_HW_IP_INFO,
-        };
+        let info = info_args(
+            at,
+            size_of::<hl_info_hw_ip_info>() as u32,
+            HL_INFO_HW_IP_INFO,
+        );
         labelled(
             &format!("INFO into {what} memory"),
             expect_ioctl_errno(call(dev, HL_IOCTL_INFO, &info).map(drop), EFAULT),
         )?;
     }
-    let cs = hl_cs_in {
-        chunks_execute: gone,
-        num_chunks_execute: 1,
-        ..Default::default()
-    };
+    let cs = cs_execute(gone, 1);
     labelled(
         "CS with inaccessible chunks",
         expect_ioctl_errno(call(dev, HL_IOCTL_CS, &cs).map(drop), EFAULT),
     )
 }
 
-/// The driver zero-fills a short struct: INFO missing `op` is HW_IP_INFO,
-/// the others miss what makes them valid.
+/// The driver zero-fills a short struct (the DRM rule): INFO missing `op`
+/// is HW_IP_INFO, a CS missing its counts has no jobs, an ALLOC missing its
+/// size allocates nothing.
 fn short_structs(dev: &Device) -> R {
-    let serial = dev.hw_ip_info()?.serial;
+    let device_id = dev.hw_ip_info()?.device_id;
     let mut out = hl_info_hw_ip_info::default();
-    let info = hl_info_args {
-        return_pointer: ptr::from_mut(&mut out) as u64,
-        return_size: size_of::<hl_info_hw_ip_info>() as u32,
-        op: HL_INFO_HW_EVENTS,
-    };
+    let info = info_args(
+        ptr::from_mut(&mut out) as u64,
+        size_of::<hl_info_hw_ip_info>() as u32,
+        HL_INFO_HW_EVENTS,
+    );
     sized(dev, HL_IOCTL_INFO, 12, bytes_of(&info))
         .map_err(|e| format!("INFO of 12 bytes: {}", errno_name(e)))?;
     ensure!(
-        out.serial == serial,
+        out.device_id == device_id && device_id != 0,
         "INFO of 12 bytes did not return HW_IP_INFO"
     );
 
     let cases = [
         (
-            "CB create of 12 bytes (no cb_size)",
-            HL_IOCTL_CB,
-            12,
-            bytes_of(&cb_create(4096)),
-        ),
-        (
-            "CS of 8 bytes (no num_chunks_execute)",
+            "CS of 16 bytes (no num_chunks_execute)",
             HL_IOCTL_CS,
-            8,
-            bytes_of(&hl_cs_in {
-                chunks_execute: 8,
-                num_chunks_execute: 1,
-                ..Default::default()
-            }),
+            16,
+            bytes_of(&cs_execute(8, 1)),
         ),
         (
             "MEMORY of 0 bytes (alloc of 0)",
@@ -186,18 +208,18 @@ fn short_structs(dev: &Device) -> R {
 /// and writes none of them back.
 fn long_structs(dev: &Device, cb: u64) -> R {
     let mut out = hl_info_hw_ip_info::default();
-    let info = hl_info_args {
-        return_pointer: ptr::from_mut(&mut out) as u64,
-        return_size: size_of::<hl_info_hw_ip_info>() as u32,
-        op: HL_INFO_HW_IP_INFO,
-    };
+    let info = info_args(
+        ptr::from_mut(&mut out) as u64,
+        size_of::<hl_info_hw_ip_info>() as u32,
+        HL_INFO_HW_IP_INFO,
+    );
     let size = size_of::<hl_info_args>() + 8;
     let mut bytes = bytes_of(&info);
     bytes.resize(size, 0xab);
     sized(dev, HL_IOCTL_INFO, size, bytes)
         .map_err(|e| format!("INFO of {size} bytes: {}", errno_name(e)))?;
     ensure!(
-        out.serial == dev.hw_ip_info()?.serial,
+        out.device_id == dev.hw_ip_info()?.device_id && out.dram_size != 0,
         "INFO of {size} bytes: wrong data"
     );
 
@@ -207,10 +229,7 @@ fn long_structs(dev: &Device, cb: u64) -> R {
         size: 8,
     };
     let seq = dev.submit(&[job])?;
-    let wait = hl_wait_cs_in {
-        seq,
-        timeout_us: 10_000_000,
-    };
+    let wait = wait_in(seq, 10_000_000);
     let size = size_of::<hl_wait_cs_args>() + 8;
     let mut bytes = bytes_of(&wait);
     bytes.resize(size, 0xab);
@@ -229,116 +248,39 @@ fn long_structs(dev: &Device, cb: u64) -> R {
     Ok(())
 }
 
-fn nonzero_padding(dev: &Device, cb: u64) -> R {
-    let chunk = hl_cs_chunk {
-        cb_handle: cb,
-        queue_index: HL_QUEUE_DMA_0,
-        cb_size: 8,
-        ..Default::default()
-    };
-    let cs_of = |chunk: &hl_cs_chunk, f: &dyn Fn(&mut hl_cs_in)| {
-        let mut cs = hl_cs_in {
-            chunks_execute: ptr::from_ref(chunk) as u64,
-            num_chunks_execute: 1,
-            ..Default::default()
-        };
-        f(&mut cs);
-        call(dev, HL_IOCTL_CS, &cs).map(drop)
-    };
-    let mut alloc_flags = mem_alloc(4096);
-    alloc_flags.flags = 0x2;
-    let mut alloc_userptr = mem_alloc(4096);
-    alloc_userptr.flags = HL_MEM_USERPTR;
-    let cases = [
-        (
-            "CB flags",
-            call(
-                dev,
-                HL_IOCTL_CB,
-                &hl_cb_in {
-                    flags: 1,
-                    ..cb_create(4096)
-                },
-            )
-            .map(drop),
-        ),
-        (
-            "CB pad",
-            call(
-                dev,
-                HL_IOCTL_CB,
-                &hl_cb_in {
-                    pad: 1,
-                    ..cb_create(4096)
-                },
-            )
-            .map(drop),
-        ),
-        (
-            "chunk flags",
-            cs_of(
-                &hl_cs_chunk {
-                    cs_chunk_flags: 1,
-                    ..chunk
-                },
-                &|_| {},
-            ),
-        ),
-        (
-            "chunk pad",
-            cs_of(&hl_cs_chunk { pad: 1, ..chunk }, &|_| {}),
-        ),
-        ("CS pad", cs_of(&chunk, &|cs| cs.pad = 1)),
-        ("unknown CS flag", cs_of(&chunk, &|cs| cs.cs_flags = 0x2)),
-        (
-            "unknown MEMORY flag",
-            call(dev, HL_IOCTL_MEMORY, &alloc_flags).map(drop),
-        ),
-        (
-            "USERPTR on alloc",
-            call(dev, HL_IOCTL_MEMORY, &alloc_userptr).map(drop),
-        ),
-    ];
-    for (what, r) in cases {
-        labelled(what, expect_ioctl_errno(r, EINVAL))?;
-    }
-    Ok(())
-}
-
+/// Ops past the 6.1 header's (and the habanalabs-rs additions) fail:
+/// EINVAL as mainline's INFO, EINVAL or ENOTTY for CB and MEMORY.
 fn unknown_ops(dev: &Device) -> R {
     let mut out = [0u8; 128];
-    for op in [HL_INFO_MAC_ADDR + 1, u32::MAX] {
-        let info = hl_info_args {
-            return_pointer: out.as_mut_ptr() as u64,
-            return_size: out.len() as u32,
-            op,
-        };
+    for op in [HL_INFO_ENGINE_STATUS + 1, u32::MAX] {
+        let info = info_args(out.as_mut_ptr() as u64, out.len() as u32, op);
         labelled(
             &format!("INFO op {op:#x}"),
             expect_ioctl_errno(call(dev, HL_IOCTL_INFO, &info).map(drop), EINVAL),
         )?;
     }
     let cb = hl_cb_in {
-        op: HL_CB_OP_DESTROY + 1,
+        op: HL_CB_OP_INFO + 1,
         cb_size: 4096,
         ..Default::default()
     };
+    let not_an_op = &[libc::EINVAL, libc::ENOTTY];
     labelled(
-        "CB op 2",
-        expect_ioctl_errno(call(dev, HL_IOCTL_CB, &cb).map(drop), EINVAL),
+        "CB op 3",
+        expect_ioctl_errno(call(dev, HL_IOCTL_CB, &cb).map(drop), not_an_op),
     )?;
     let mem = hl_mem_in {
-        op: HL_MEM_OP_UNMAP + 1,
+        op: HL_MEM_OP_TS_ALLOC + 1,
         ..mem_alloc(4096)
     };
     labelled(
-        "MEMORY op 4",
-        expect_ioctl_errno(call(dev, HL_IOCTL_MEMORY, &mem).map(drop), EINVAL),
+        "MEMORY op 7",
+        expect_ioctl_errno(call(dev, HL_IOCTL_MEMORY, &mem).map(drop), not_an_op),
     )
 }
 
 fn cb_sizes(dev: &Device) -> R {
-    for size in [0, 7, HL_MAX_CB_SIZE + 1, u32::MAX] {
+    for size in [HL_MAX_CB_SIZE + 1, u32::MAX] {
         labelled(
             &format!("CB of {size} bytes"),
             expect_ioctl_errno(call(dev, HL_IOCTL_CB, &cb_create(size)).map(drop), EINVAL),
@@ -348,29 +290,14 @@ fn cb_sizes(dev: &Device) -> R {
 }
 
 fn bad_jobs(dev: &Device, cb: u64) -> R {
-    let good = hl_cs_chunk {
-        cb_handle: cb,
-        queue_index: HL_QUEUE_DMA_0,
-        cb_size: 8,
-        ..Default::default()
+    let good = chunk(cb, HL_QUEUE_DMA_0, 8);
+    let with = |f: &dyn Fn(&mut hl_cs_chunk)| {
+        let mut c = good;
+        f(&mut c);
+        c
     };
     let submit = |chunks: &[hl_cs_chunk], n: u32| {
-        let cs = hl_cs_in {
-            chunks_execute: chunks.as_ptr() as u64,
-            num_chunks_execute: n,
-            ..Default::default()
-        };
-        call(dev, HL_IOCTL_CS, &cs).map(drop)
-    };
-    let timeout = |ms| {
-        let cs = hl_cs_in {
-            chunks_execute: ptr::from_ref(&good) as u64,
-            num_chunks_execute: 1,
-            cs_flags: HL_CS_FLAGS_CUSTOM_TIMEOUT,
-            timeout_ms: ms,
-            pad: 0,
-        };
-        call(dev, HL_IOCTL_CS, &cs).map(drop)
+        call(dev, HL_IOCTL_CS, &cs_execute(chunks.as_ptr() as u64, n)).map(drop)
     };
     let too_many = vec![good; HL_MAX_JOBS_PER_CS as usize + 1];
     let cases = [
@@ -382,80 +309,29 @@ fn bad_jobs(dev: &Device, cb: u64) -> R {
         ),
         (
             "queue HL_QUEUE_COUNT",
-            submit(
-                &[hl_cs_chunk {
-                    queue_index: HL_QUEUE_COUNT,
-                    ..good
-                }],
-                1,
-            ),
+            submit(&[with(&|c| c.queue_index = HL_QUEUE_COUNT)], 1),
             EINVAL,
         ),
         (
             "queue 0xffffffff",
-            submit(
-                &[hl_cs_chunk {
-                    queue_index: u32::MAX,
-                    ..good
-                }],
-                1,
-            ),
-            EINVAL,
-        ),
-        (
-            "cb_size 0",
-            submit(&[hl_cs_chunk { cb_size: 0, ..good }], 1),
-            EINVAL,
-        ),
-        (
-            "cb_size 12",
-            submit(
-                &[hl_cs_chunk {
-                    cb_size: 12,
-                    ..good
-                }],
-                1,
-            ),
+            submit(&[with(&|c| c.queue_index = u32::MAX)], 1),
             EINVAL,
         ),
         (
             "cb_size past the CB",
-            submit(
-                &[hl_cs_chunk {
-                    cb_size: 4096 + 8,
-                    ..good
-                }],
-                1,
-            ),
+            submit(&[with(&|c| c.__bindgen_anon_2.cb_size = 4096 + 8)], 1),
             EINVAL,
         ),
         (
             "unknown CB",
-            submit(
-                &[hl_cs_chunk {
-                    cb_handle: cb ^ 1 << 40,
-                    ..good
-                }],
-                1,
-            ),
+            submit(&[with(&|c| c.__bindgen_anon_1.cb_handle = cb ^ 1 << 40)], 1),
             UNKNOWN,
         ),
         (
             "a bad job after a good one",
-            submit(
-                &[
-                    good,
-                    hl_cs_chunk {
-                        queue_index: 9,
-                        ..good
-                    },
-                ],
-                2,
-            ),
+            submit(&[good, with(&|c| c.queue_index = 9)], 2),
             EINVAL,
         ),
-        ("custom timeout of 0 ms", timeout(0), EINVAL),
-        ("custom timeout of 60001 ms", timeout(60_001), EINVAL),
     ];
     for (what, r, errnos) in cases {
         labelled(what, expect_ioctl_errno(r, errnos))?;
@@ -471,10 +347,7 @@ fn future_seq(dev: &Device, cb: u64) -> R {
     };
     let seq = dev.submit(&[job])?;
     dev.wait_cs(seq, Duration::from_secs(10))?;
-    let wait = hl_wait_cs_in {
-        seq: seq + 1000,
-        timeout_us: 0,
-    };
+    let wait = wait_in(seq + 1000, 0);
     labelled(
         "WAIT_CS of a sequence number not issued",
         expect_ioctl_errno(call(dev, HL_IOCTL_WAIT_CS, &wait).map(drop), EINVAL),
@@ -484,26 +357,17 @@ fn future_seq(dev: &Device, cb: u64) -> R {
 fn bad_host_ranges(dev: &Device) -> R {
     let mut buf = HostBuffer::new(3 * 4096)?;
     let base = buf.as_mut_ptr() as u64;
-    let map = |addr: u64, size: u64| {
-        let mut m = hl_mem_in {
-            op: HL_MEM_OP_MAP,
-            flags: HL_MEM_USERPTR,
-            ..Default::default()
-        };
-        m.__bindgen_anon_1.map_host.host_virt_addr = addr;
-        m.__bindgen_anon_1.map_host.mem_size = size;
-        call(dev, HL_IOCTL_MEMORY, &m).map(drop)
+    let mut m = hl_mem_in {
+        op: HL_MEM_OP_MAP,
+        flags: HL_MEM_USERPTR,
+        ..Default::default()
     };
+    m.__bindgen_anon_1.map_host.host_virt_addr = base;
+    m.__bindgen_anon_1.map_host.mem_size = 0;
     labelled(
-        "unaligned host address",
-        expect_ioctl_errno(map(base + 1, 4096), EINVAL),
+        "empty host range",
+        expect_ioctl_errno(call(dev, HL_IOCTL_MEMORY, &m).map(drop), EINVAL),
     )?;
-    labelled("empty host range", expect_ioctl_errno(map(base, 0), EINVAL))?;
-    // Inaccessible, so that a driver that pinned before checking the size
-    // would fail at the first page rather than fill the guest's memory.
-    let huge = NoAccess::new((1 << 30) + 4096)?;
-    let r = map(huge.addr(), (1 << 30) + 4096);
-    labelled("host range over 1 GiB", expect_ioctl_errno(r, EINVAL))?;
     labelled(
         "device memory of 0 bytes",
         expect_ioctl_errno(call(dev, HL_IOCTL_MEMORY, &mem_alloc(0)).map(drop), EINVAL),
@@ -542,13 +406,9 @@ pub fn ioctls(t: &mut Tap, env: &Env) {
         "ioctls: longer structs work, the bytes past the known struct ignored",
         long_structs(&dev, cb.handle()),
     );
-    t.check(
-        "ioctls: non-zero padding, flags and unknown flags fail with EINVAL",
-        nonzero_padding(&dev, cb.handle()),
-    );
     t.check("ioctls: unknown ops fail with EINVAL", unknown_ops(&dev));
     t.check(
-        "ioctls: CB sizes outside 8 to HL_MAX_CB_SIZE fail with EINVAL",
+        "ioctls: CB sizes past HL_MAX_CB_SIZE fail with EINVAL",
         cb_sizes(&dev),
     );
     t.check(
@@ -560,7 +420,7 @@ pub fn ioctls(t: &mut Tap, env: &Env) {
         future_seq(&dev, cb.handle()),
     );
     t.check(
-        "ioctls: unaligned, empty or huge host ranges, empty allocations fail",
+        "ioctls: empty host ranges and empty allocations fail",
         bad_host_ranges(&dev),
     );
     t.check(

@@ -68,7 +68,7 @@ fn closed_ids(env: &Env) -> R {
             .map_err(|e| Fail(format!("a second open of device 0: {e}")))?;
         let win = leave_mapped(&dev0, 4096)?;
         let conns = [dev0.alloc_conn(port)?, dev0.alloc_conn(port)?];
-        let cq = dev0.cq_create(port, 8)?.id;
+        let cq = dev0.cq_create(port, 8)?.handle;
         let peer1 = Peer::of(&dev1, port, c1.id(), ip(port, 1))?;
         dev0.set_responder_conn_ctx(port, conns[0], &peer1, win, 4096)?;
         dev0.set_requester_conn_ctx(port, conns[0], &peer1)?;
@@ -119,16 +119,13 @@ fn closed_ids(env: &Env) -> R {
         ),
         (
             "CQ_WAIT",
-            expect_errno(dev0.cq_wait(port, cq, 1, Duration::ZERO), EINVAL),
+            expect_errno(dev0.cq_wait(cq, 1, Duration::ZERO), EINVAL),
         ),
         (
             "CQ_UPDATE_CONSUMED",
-            expect_errno(dev0.cq_update_consumed(port, cq, 1), EINVAL),
+            expect_errno(dev0.cq_update_consumed(cq, 1), EINVAL),
         ),
-        (
-            "CQ_DESTROY",
-            expect_errno(dev0.cq_destroy(port, cq), EINVAL),
-        ),
+        ("CQ_DESTROY", expect_errno(dev0.cq_destroy(cq), EINVAL)),
     ];
     for (op, r) in refused {
         r.map_err(|e| Fail(format!("{op} on the closed context's number: {e}")))?;
@@ -139,8 +136,11 @@ fn closed_ids(env: &Env) -> R {
         "ALLOC_CONN gave {first}, not the lowest freed {}",
         conns[0].min(conns[1])
     );
-    let new_cq = dev0.cq_create(port, 8)?.id;
-    ensure!(new_cq == cq, "CQ_CREATE gave {new_cq}, not the freed {cq}");
+    let new_cq = dev0.cq_create(port, 8)?.handle;
+    ensure!(
+        new_cq == cq,
+        "CQ_CREATE gave handle {new_cq:#x}, not the freed {cq:#x}"
+    );
     Ok(())
 }
 

@@ -214,13 +214,12 @@ fn full(env: &Env, p: &Pair, src: u64, dst: u64) -> R {
 fn counts(dev: &Device, p: &Pair) -> R {
     let cq = &p.cqs[0];
     let einval = &[libc::EINVAL];
-    expect_errno(dev.cq_wait(p.port, cq.id(), 0, Duration::ZERO), einval)?;
     expect_errno(
-        dev.cq_wait(p.port, cq.id(), cq.entries() + 1, Duration::ZERO),
+        dev.cq_wait(cq.handle(), cq.entries() + 1, Duration::ZERO),
         einval,
     )?;
-    expect_errno(dev.cq_update_consumed(p.port, cq.id(), 0), einval)?;
-    expect_errno(dev.cq_update_consumed(p.port, cq.id(), 1), einval)
+    expect_errno(dev.cq_update_consumed(cq.handle(), 0), einval)?;
+    expect_errno(dev.cq_update_consumed(cq.handle(), 1), einval)
 }
 
 /// Completions meant for a destroyed CQ are lost: its old mapping stays
@@ -229,7 +228,7 @@ fn destroyed(p: &Pair, src: u64, dst: u64, dst_len: usize) -> R {
     let dev = p.devs[0];
     let old = dev.completion_queue(p.port, 4)?;
     let id = old.id();
-    dev.cq_destroy(p.port, id)?;
+    dev.cq_destroy(old.handle())?;
     fill_sentinel(p.devs[1], dst, dst_len)?;
     p.run(0, &writes(p, src, dst, id, 0, 1)?)?;
     let byte = download(p.devs[1], dst, 1)?[0];
