@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Compares our uAPI header with the system's <misc/habanalabs.h>.
 
-    compare.py [-v] [OURS [SYSTEM]]
+    compare.py [-v] [OURS [SYSTEM [DIFFERENCES]]]
 
 OURS defaults to include/uapi/misc/habanalabs.h of this tree, SYSTEM to
 /usr/include/misc/habanalabs.h (Debian's linux-libc-dev, Linux 6.1). Every
@@ -19,9 +19,16 @@ name both headers define is compared:
   of anonymous structs and unions, by offset, size and type (bit-fields by
   the bits they occupy).
 
-Prints "compared N items (...)", then each difference, and exits 1 on a
-difference, or if nothing was compared or a header yielded nothing (the
-parser would be broken), 2 if a tool failed. Needs cc (gcc) and clang (its
+A macro, enum constant, record or member of the system header that ours
+lacks is a difference too ("missing macro NAME", ... in DIFFERENCES).
+The differences listed in DIFFERENCES (default: the file "differences"
+beside this script, "KEY | OURS | SYSTEM | why" a line) are intended and
+expected, with exactly those values.
+
+Prints "compared N items (...)", then each difference, and exits 1 on an
+unlisted difference or a listed one that did not occur, or if nothing was
+compared or a header yielded nothing (the parser would be broken), 2 if a
+tool failed. Needs cc (gcc) and clang (its
 JSON AST gives the records).
 """
 
@@ -273,6 +280,13 @@ def main(argv):
     argv = [a for a in argv if a != "-v"]
     ours = argv[0] if argv else os.path.join(TOP, "include/uapi/misc/habanalabs.h")
     system = argv[1] if len(argv) > 1 else "/usr/include/misc/habanalabs.h"
+    expected = {}
+    with open(argv[2] if len(argv) > 2 else os.path.join(os.path.dirname(__file__),
+                                                         "differences")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                key, va, vb, why = [x.strip() for x in line.split("|", 3)]
+                expected[key] = (va, vb, why)
     tmp = tempfile.mkdtemp(prefix="hl-uapi-")
     try:
         a, b = Header("ours", ours, tmp), Header("system", system, tmp)
@@ -289,6 +303,13 @@ def main(argv):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    def shared(x, y):
+        return len(set(x) & set(y))
+
+    def only(x, y):
+        return sorted(set(x) - set(y))
+
+    records = set(a.records) & set(b.records)
     report = []
     for key, expr, fallback in entries:
         if key in values:
@@ -297,19 +318,37 @@ def main(argv):
         else:
             va, vb = fallback
             how = "text"
-        if va != vb:
+        listed = expected.pop(key, None)
+        if listed and listed[:2] == (va, vb):
+            report.append("expected: %s (%s): ours %s, system %s: %s"
+                          % (key, how, va, vb, listed[2]))
+        elif listed:
+            report.append("differs: %s (%s): ours %s, system %s, listed as ours %s, system %s"
+                          % (key, how, va, vb, listed[0], listed[1]))
+        elif va != vb:
             report.append("differs: %s (%s): ours %s, system %s" % (key, how, va, vb))
         elif verbose:
             report.append("same:    %s (%s): %s" % (key, how, va))
+    # What the system header has and ours lacks was not compared.
+    missing = ["macro %s" % n for n in only(b.macros, a.macros)]
+    missing += ["enum constant %s" % n for n in only(b.enums, a.enums)]
+    missing += ["record %s" % n for n in only(b.records, a.records)]
+    missing += ["member %s.%s" % (r, m) for r in sorted(records)
+                for m in only(b.records[r][1], a.records[r][1])]
+    for key in missing:
+        listed = expected.pop("missing " + key, None)
+        if listed:
+            report.append("expected: missing %s: %s" % (key, listed[2]))
+        else:
+            report.append("differs: %s is only in the system header" % key)
+    for key in sorted(expected):
+        report.append("differs: %s: listed, but not in both headers" % key)
     ndiff = sum(r.startswith("differs") for r in report)
 
-    shared = lambda x, y: len(set(x) & set(y))
     print("compared %d items: %d macros, %d enum constants, %d records (%d members); "
-          "%d differ" % (len(entries), shared(a.macros, b.macros), shared(a.enums, b.enums),
-                         shared(a.records, b.records),
-                         sum(shared(a.records[r][1], b.records[r][1])
-                             for r in set(a.records) & set(b.records)), ndiff))
-    only = lambda x, y: sorted(set(x) - set(y))
+          "%d differ unexpectedly"
+          % (len(entries), shared(a.macros, b.macros), shared(a.enums, b.enums), len(records),
+             sum(shared(a.records[r][1], b.records[r][1]) for r in records), ndiff))
     print("only in ours: %d macros, %d records; only in the system header: %d macros, "
           "%d records" % (len(only(a.macros, b.macros)), len(only(a.records, b.records)),
                           len(only(b.macros, a.macros)), len(only(b.records, a.records))))
