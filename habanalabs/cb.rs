@@ -3,6 +3,7 @@
 //! Command buffers: host memory the driver owns, that userspace fills with packets through
 //! mmap and the device reads jobs from.
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     device::{self, Bound},
     dma::CoherentAllocation,
@@ -16,17 +17,38 @@ use kernel::{
 pub(crate) struct Cb {
     mem: CoherentAllocation<u64>,
     size: u32,
+    /// Jobs queued or running on it (`HL_CB_OP_INFO`'s `usage_cnt`).
+    jobs: AtomicU32,
 }
 
 impl Cb {
-    /// Allocates a zeroed CB of `size` bytes (8 to `HL_MAX_CB_SIZE`), in whole pages.
+    /// Allocates a zeroed CB of `size` bytes (at most `HL_MAX_CB_SIZE`; a page at least, as
+    /// mainline rounds up), in whole pages.
     pub(crate) fn new(dev: &device::Device<Bound>, size: u32) -> Result<Self> {
-        if !(8..=uapi::HL_MAX_CB_SIZE).contains(&size) {
+        if size > uapi::HL_MAX_CB_SIZE {
             return Err(EINVAL);
         }
+        let size = size.max(PAGE_SIZE as u32);
         let bytes = (size as usize).next_multiple_of(PAGE_SIZE);
         let mem = CoherentAllocation::alloc_coherent(dev, bytes / 8, GFP_KERNEL)?;
-        Ok(Self { mem, size })
+        Ok(Self {
+            mem,
+            size,
+            jobs: AtomicU32::new(0),
+        })
+    }
+
+    pub(crate) fn job_started(&self) {
+        self.jobs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn job_ended(&self) {
+        self.jobs.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Jobs queued or running on the CB.
+    pub(crate) fn jobs(&self) -> u32 {
+        self.jobs.load(Ordering::Relaxed)
     }
 
     /// The size userspace asked for: jobs may run at most this many bytes.

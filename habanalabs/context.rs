@@ -8,6 +8,10 @@ mod buffers;
 mod memory;
 mod submissions;
 
+use core::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 use kernel::{
     dma::UserPages,
     mm::{flags, VmArea},
@@ -25,15 +29,117 @@ use kernel::{
 use crate::{
     cb::Cb,
     cs::Cs,
-    deadline::{ms_from_us, Deadline},
+    deadline::Deadline,
     device::{ComputeClaim, HlDevice},
-    marshal::{from_bytes, Arg},
-    rdma::{self, Cq, NicOut, Rdma, Request},
+    marshal::{from_bytes, Arg, UapiIn, UapiOut},
+    rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
+    stats::{Drop, DropCounters},
 };
 use buffers::Buffers;
 use memory::Memory;
 use submissions::Submissions;
+
+/// GAUDI's default submission timeout on mainline.
+const CS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The `cs_flags` of 6.1, and those the device model takes.
+const CS_FLAGS_KNOWN: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
+    | uapi::HL_CS_FLAGS_SIGNAL
+    | uapi::HL_CS_FLAGS_WAIT
+    | uapi::HL_CS_FLAGS_COLLECTIVE_WAIT
+    | uapi::HL_CS_FLAGS_TIMESTAMP
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION_FIRST
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION_LAST
+    | uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT
+    | uapi::HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT
+    | uapi::HL_CS_FLAGS_ENCAP_SIGNALS
+    | uapi::HL_CS_FLAGS_RESERVE_SIGNALS_ONLY
+    | uapi::HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY
+    | uapi::HL_CS_FLAGS_ENGINE_CORE_COMMAND;
+const CS_FLAGS_SUPPORTED: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
+    | uapi::HL_CS_FLAGS_TIMESTAMP
+    | uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT;
+
+/// How often a `MULTI_CS` wait looks at the submissions it does not sleep on.
+const MULTI_CS_POLL: Duration = Duration::from_millis(1);
+
+/// The largest host buffer one `USERPTR` map takes, with its first page's offset.
+const MAX_HOST_MAP: u64 = 1 << 30;
+
+/// `struct hl_cb_out`, a union of 8-byte members: the handle, the usage count or an address.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub(crate) struct CbOut {
+    value: u64,
+}
+const _: () = assert!(size_of::<CbOut>() == size_of::<uapi::hl_cb_out>());
+
+/// `struct hl_cs_out` for submissions of execute chunks.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub(crate) struct CsOut {
+    seq: u64,
+    status: u32,
+    sob_base_addr_offset: u32,
+    sob_count_before_submission: u16,
+    pad: [u16; 3],
+}
+const _: () = assert!(size_of::<CsOut>() == size_of::<uapi::hl_cs_out>());
+const _: () =
+    assert!(core::mem::offset_of!(CsOut, status) == core::mem::offset_of!(uapi::hl_cs_out, status));
+
+/// `struct hl_mem_out`: the handle or the device address.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub(crate) struct MemOut {
+    value: u64,
+    pad: u64,
+}
+const _: () = assert!(size_of::<MemOut>() == size_of::<uapi::hl_mem_out>());
+
+// SAFETY: `repr(C)` structs of integers without implicit padding (checked against the uAPI's
+// sizes above): any bytes are a valid value, and every byte is initialised.
+unsafe impl UapiIn for CbOut {}
+// SAFETY: See above.
+unsafe impl UapiOut for CbOut {}
+// SAFETY: See above.
+unsafe impl UapiIn for CsOut {}
+// SAFETY: See above.
+unsafe impl UapiOut for CsOut {}
+// SAFETY: See above.
+unsafe impl UapiIn for MemOut {}
+// SAFETY: See above.
+unsafe impl UapiOut for MemOut {}
+
+/// A `struct hl_cs_chunk` of execute or restore chunks, from its bytes (its unions hold
+/// `cb_handle` and `cb_size` there).
+struct Chunk {
+    cb_handle: u64,
+    queue_index: u32,
+    cb_size: u32,
+    flags: u32,
+}
+
+impl Chunk {
+    fn read(raw: &[u8]) -> Result<Self> {
+        let _: uapi::hl_cs_chunk = from_bytes(raw)?;
+        let at = |i: usize| raw.get(i..).ok_or(EINVAL);
+        Ok(Self {
+            cb_handle: from_bytes(at(0)?)?,
+            queue_index: from_bytes(at(core::mem::offset_of!(uapi::hl_cs_chunk, queue_index))?)?,
+            cb_size: from_bytes(at(core::mem::offset_of!(
+                uapi::hl_cs_chunk,
+                __bindgen_anon_2
+            ))?)?,
+            flags: from_bytes(at(core::mem::offset_of!(
+                uapi::hl_cs_chunk,
+                cs_chunk_flags
+            ))?)?,
+        })
+    }
+}
 
 /// What the context's lock protects. Taken after the binding (`HlDevice::bound`) and before
 /// the locks of the device's parts: the submit lock, the device memory's, the RDMA
@@ -62,6 +168,11 @@ fn map_into<T: Send + Sync + 'static>(
 pub(crate) struct ComputeFile {
     #[pin]
     ctx: Mutex<Context>,
+    /// Whether the restore chunks of a first submission have run.
+    restored: AtomicBool,
+    /// `HL_DEBUG_OP_SET_MODE`.
+    debug_mode: AtomicBool,
+    drops: DropCounters,
     /// Dropped last: the node is free for the next user once everything above is gone.
     dev: ComputeClaim,
 }
@@ -71,7 +182,17 @@ impl ComputeFile {
     pub(crate) fn open(dev: &Arc<HlDevice>) -> Result<Pin<KBox<Self>>> {
         let dev = dev.claim_compute()?;
         let ctx = Self::new_context(&dev)?;
-        KBox::pin_init(pin_init!(Self { ctx <- new_mutex!(ctx), dev }), GFP_KERNEL)
+        dev.stats().opened();
+        KBox::pin_init(
+            pin_init!(Self {
+                ctx <- new_mutex!(ctx),
+                restored: AtomicBool::new(false),
+                debug_mode: AtomicBool::new(false),
+                drops: DropCounters::default(),
+                dev,
+            }),
+            GFP_KERNEL,
+        )
     }
 
     fn new_context(dev: &HlDevice) -> Result<Context> {
@@ -98,27 +219,30 @@ impl ComputeFile {
         &self.dev
     }
 
-    /// `HL_IOCTL_CB`.
-    pub(crate) fn cb(&self, args: Arg<'_, uapi::hl_cb_in>) -> Result<uapi::hl_cb_out> {
-        if args.flags != 0 || args.pad != 0 {
-            return Err(EINVAL);
-        }
+    /// `HL_IOCTL_CB`. A handle is also the CB's `mmap` offset.
+    pub(crate) fn cb(&self, args: Arg<'_, uapi::hl_cb_in>, out: &mut CbOut) -> Result {
         match args.op {
             uapi::HL_CB_OP_CREATE => {
+                // GAUDI's CBs are not mapped to its MMU.
+                if args.flags & uapi::HL_CB_FLAGS_MAP != 0 {
+                    return Err(EINVAL);
+                }
                 // Allocated before the context is locked: the binding comes first in the lock
                 // order.
                 let cb = Arc::new(Cb::new(&*self.dev.bound()?, args.cb_size)?, GFP_KERNEL)?;
-                let cb_handle = self.ctx.lock().buffers.add(cb)?;
-                Ok(uapi::hl_cb_out { cb_handle })
+                out.value = self.ctx.lock().buffers.add(cb)?;
             }
-            uapi::HL_CB_OP_DESTROY => {
-                self.ctx.lock().buffers.remove(args.cb_handle)?;
-                Ok(uapi::hl_cb_out {
-                    cb_handle: args.cb_handle,
-                })
+            uapi::HL_CB_OP_DESTROY => self.ctx.lock().buffers.remove(args.cb_handle)?,
+            uapi::HL_CB_OP_INFO => {
+                let cb = self.ctx.lock().buffers.get(args.cb_handle)?;
+                if args.flags & uapi::HL_CB_FLAGS_GET_DEVICE_VA != 0 {
+                    return Err(EINVAL);
+                }
+                out.value = cb.jobs().into();
             }
-            _ => Err(EINVAL),
+            _ => return Err(EINVAL),
         }
+        Ok(())
     }
 
     /// `mmap` of a command buffer or of an RDMA completion queue's ring: the offset is the CB's
@@ -127,12 +251,12 @@ impl ComputeFile {
         let offset = (vma.pgoff() as u64)
             .checked_mul(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
-        if offset >= rdma::CQ_MMAP_BASE {
-            let cq = self.ctx.lock().rdma.cq_at(offset).ok_or(EINVAL)?;
-            map_into(vma, cq, Cq::mmap)
-        } else {
+        if Buffers::is_handle(offset) {
             let cb = self.ctx.lock().buffers.get(offset)?;
             map_into(vma, cb, Cb::mmap)
+        } else {
+            let cq = self.ctx.lock().rdma.cq_at(offset).ok_or(EINVAL)?;
+            map_into(vma, cq, Cq::mmap)
         }
     }
 
@@ -153,34 +277,112 @@ impl ComputeFile {
         self.ctx.lock().rdma.poll_events(self.dev.rdma())
     }
 
-    /// `HL_IOCTL_CS`.
-    pub(crate) fn cs(&self, args: Arg<'_, uapi::hl_cs_in>) -> Result<uapi::hl_cs_out> {
-        let n = args.num_chunks_execute as usize;
-        if n == 0 || n > uapi::HL_MAX_JOBS_PER_CS as usize || args.pad != 0 {
+    /// `HL_IOCTL_CS`: on failure too, `status` says why (a negative errno) and `seq` is all
+    /// ones, as mainline.
+    pub(crate) fn cs(&self, args: Arg<'_, uapi::hl_cs_in>, out: &mut CsOut) -> Result {
+        let ret = self.submit_cs(&args);
+        *out = match ret {
+            Ok(seq) => CsOut {
+                seq,
+                ..Default::default()
+            },
+            Err(e) => CsOut {
+                seq: u64::MAX,
+                status: e.to_errno() as u32,
+                ..Default::default()
+            },
+        };
+        ret.map(|_| ())
+    }
+
+    /// The context's refused submissions.
+    pub(crate) fn drops(&self) -> &DropCounters {
+        &self.drops
+    }
+
+    fn submit_cs(&self, args: &Arg<'_, uapi::hl_cs_in>) -> Result<u64> {
+        let flags = args.cs_flags;
+        if args.pad != [0; 4] {
             return Err(EINVAL);
         }
-        let timeout_ms = match args.cs_flags {
-            0 => uapi::HL_CS_DEFAULT_TIMEOUT_MS,
-            uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT
-                if (1..=uapi::HL_CS_MAX_TIMEOUT_MS).contains(&args.timeout_ms) =>
-            {
-                args.timeout_ms
-            }
-            _ => return Err(EINVAL),
+        // What GAUDI has on mainline and the device model not yet: sync streams, staged and
+        // encapsulated-signal submissions; engine core commands are not GAUDI's.
+        if flags & !CS_FLAGS_SUPPORTED & CS_FLAGS_KNOWN != 0 {
+            return Err(EINVAL);
+        }
+        // The chunk arrays are the union's first member.
+        let [restore, execute]: [u64; 2] = [args.read(0)?, args.read(8)?];
+        if args.num_chunks_execute == 0 {
+            return Err(EINVAL);
+        }
+        let timeout = if flags & uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT != 0 {
+            Duration::from_secs(args.timeout.into())
+        } else {
+            CS_DEFAULT_TIMEOUT
         };
+        // The restore chunks run first on the context's first submission and on request, as
+        // a submission of their own that must complete.
+        let first = !self.restored.swap(true, Ordering::AcqRel);
+        if (first || flags & uapi::HL_CS_FLAGS_FORCE_RESTORE != 0) && args.num_chunks_restore != 0 {
+            let cs =
+                self.submit_chunks(restore, args.num_chunks_restore, CS_DEFAULT_TIMEOUT, false)?;
+            let deadline = Deadline::after(CS_DEFAULT_TIMEOUT);
+            if !self.wait_done(&cs, deadline)? || cs.failed() {
+                return Err(ENOEXEC);
+            }
+        }
+        let timestamp = flags & uapi::HL_CS_FLAGS_TIMESTAMP != 0;
+        let cs = self.submit_chunks(execute, args.num_chunks_execute, timeout, timestamp)?;
+        Ok(cs.seq)
+    }
+
+    /// Submits the `n` chunks at user address `chunks` as one submission.
+    fn submit_chunks(
+        &self,
+        chunks: u64,
+        n: u32,
+        timeout: Duration,
+        stamp: bool,
+    ) -> Result<Arc<Cs>> {
+        let count = |why| {
+            self.drops.count(why);
+            self.dev.stats().drops.count(why);
+        };
+        let ret = self.try_submit_chunks(chunks, n, timeout, stamp);
+        if let Err((why, _)) = &ret {
+            count(*why);
+        }
+        ret.map_err(|(_, e)| e)
+    }
+
+    fn try_submit_chunks(
+        &self,
+        chunks: u64,
+        n: u32,
+        timeout: Duration,
+        stamp: bool,
+    ) -> core::result::Result<Arc<Cs>, (Drop, Error)> {
+        let invalid = |e| (Drop::Validation, e);
+        let no_mem = |e| (Drop::OutOfMem, e);
+        let n = n as usize;
+        if n > uapi::HL_MAX_JOBS_PER_CS as usize {
+            return Err(invalid(EINVAL));
+        }
         let chunk_size = size_of::<uapi::hl_cs_chunk>();
-        let mut bytes = KVec::from_elem(0u8, n * chunk_size, GFP_KERNEL)?;
-        UserSlice::new(args.chunks_execute as usize, bytes.len())
+        let mut bytes =
+            KVec::from_elem(0u8, n * chunk_size, GFP_KERNEL).map_err(|e| no_mem(e.into()))?;
+        UserSlice::new(chunks as usize, bytes.len())
             .reader()
-            .read_slice(&mut bytes)?;
+            .read_slice(&mut bytes)
+            .map_err(invalid)?;
 
         self.recover_expired();
         let mut ctx = self.ctx.lock();
-        let mut jobs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut jobs = KVec::with_capacity(n, GFP_KERNEL).map_err(|e| no_mem(e.into()))?;
         let mut queues = 0u32;
         for raw in bytes.chunks_exact(chunk_size) {
-            let chunk: uapi::hl_cs_chunk = from_bytes(raw)?;
-            let cb = ctx.buffers.get(chunk.cb_handle)?;
+            let chunk = Chunk::read(raw).map_err(invalid)?;
+            let cb = ctx.buffers.get(chunk.cb_handle).map_err(invalid)?;
             // CBs are not parsed, NIC ones included. Engines reach host memory only through the
             // context's MMU. A NIC packet names a connection, a CQ and a SOB of this device and
             // a range of its memory: the compute node has one user at a time, so all of them
@@ -190,26 +392,51 @@ impl ComputeFile {
                 .dev
                 .queues()
                 .get(chunk.queue_index as usize)
-                .ok_or(EINVAL)?;
-            if chunk.cs_chunk_flags != 0
-                || chunk.pad != 0
+                .ok_or(invalid(EINVAL))?;
+            // Every queue of the device model takes a CB of the driver's.
+            if chunk.flags & uapi::HL_CS_CHUNK_FLAGS_USER_ALLOC_CB != 0
                 || chunk.cb_size < 8
                 || chunk.cb_size % 8 != 0
                 || chunk.cb_size > cb.size()
             {
-                return Err(EINVAL);
+                return Err(invalid(EINVAL));
             }
             queues |= 1 << queue.index;
-            jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)?;
+            jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)
+                .map_err(|e| no_mem(e.into()))?;
         }
 
-        let seq = ctx.submissions.next_seq()?;
-        let cs = Arc::pin_init(Cs::new(seq, queues, n as u32, timeout_ms), GFP_KERNEL)?;
+        let seq = ctx
+            .submissions
+            .next_seq()
+            .map_err(|e| (Drop::MaxInFlight, e))?;
+        let cs = Arc::pin_init(Cs::new(seq, queues, n as u32, timeout, stamp), GFP_KERNEL)
+            .map_err(no_mem)?;
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
-            .submit(&cs, jobs, || submissions.add(cs.clone()))?;
-        Ok(uapi::hl_cs_out { seq })
+            .submit(&cs, jobs, || submissions.add(cs.clone()))
+            .map_err(|e| (Drop::QueueFull, e))?;
+        Ok(cs)
+    }
+
+    /// Waits until `cs` is done or `deadline` passes, recovering it if it runs past its
+    /// timeout: whether it is done. `EINTR` if a signal came first.
+    fn wait_done(&self, cs: &Cs, deadline: Deadline) -> Result<bool> {
+        loop {
+            if cs.is_done() {
+                return Ok(true);
+            }
+            if cs.expired() {
+                self.recover(cs);
+                continue;
+            }
+            if deadline.passed() {
+                return Ok(false);
+            }
+            let sleep = deadline.min(cs.deadline()).sleep();
+            cs.completion().wait_interruptible_timeout(sleep)?;
+        }
     }
 
     /// Resets the queues of the submissions that ran past their timeout.
@@ -235,78 +462,193 @@ impl ComputeFile {
             return;
         }
         cs.time_out();
+        self.dev.stats().cs_timed_out(cs.seq);
         self.dev.queues().reset(cs.queues);
     }
 
-    /// `HL_IOCTL_WAIT_CS`.
+    /// `HL_IOCTL_WAIT_CS`: on one submission, or the first of several to end (`MULTI_CS`).
+    /// GAUDI has no user interrupts to wait for (`EPERM`).
     pub(crate) fn wait_cs(
         &self,
         args: Arg<'_, uapi::hl_wait_cs_in>,
-    ) -> Result<uapi::hl_wait_cs_out> {
-        let Some(cs) = self.ctx.lock().submissions.find(args.seq)? else {
-            return Ok(uapi::hl_wait_cs_out {
-                status: uapi::HL_WAIT_CS_STATUS_COMPLETED,
-                ..Default::default()
-            });
-        };
-        let deadline = Deadline::after(core::time::Duration::from_millis(
-            ms_from_us(args.timeout_us).into(),
-        ));
-        loop {
-            if cs.is_done() {
-                return Ok(cs.result());
+        out: &mut uapi::hl_wait_cs_out,
+    ) -> Result {
+        let [seq, timeout_us]: [u64; 2] = [args.read(0)?, args.read(8)?];
+        let deadline = Deadline::after(Duration::from_micros(timeout_us));
+        if args.flags & uapi::HL_WAIT_CS_FLAGS_INTERRUPT != 0 {
+            return Err(EPERM);
+        }
+        if args.flags & uapi::HL_WAIT_CS_FLAGS_MULTI_CS != 0 {
+            // seq_arr_len, then 7 bytes of padding that must be 0.
+            let union = core::mem::offset_of!(uapi::hl_wait_cs_in, __bindgen_anon_2);
+            let bytes = args.read::<u64>(union)?.to_ne_bytes();
+            if bytes[1..] != [0; 7] {
+                return Err(EINVAL);
             }
-            if cs.expired() {
-                self.recover(&cs);
-                continue;
+            return self.wait_multi(seq, bytes[0], deadline, out);
+        }
+        let Some(cs) = self.ctx.lock().submissions.find(seq)? else {
+            out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
+            out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE;
+            return Ok(());
+        };
+        if !self.wait_done(&cs, deadline)? {
+            out.status = uapi::HL_WAIT_CS_STATUS_BUSY;
+            return Ok(());
+        }
+        cs.result(out)
+    }
+
+    /// `MULTI_CS`: waits for the first of the `len` submissions whose numbers are at user
+    /// address `seqs` to end; `cs_completion_map` has a bit for each that has.
+    fn wait_multi(
+        &self,
+        seqs: u64,
+        len: u8,
+        deadline: Deadline,
+        out: &mut uapi::hl_wait_cs_out,
+    ) -> Result {
+        if u32::from(len) > uapi::HL_WAIT_MULTI_CS_LIST_MAX_LEN {
+            return Err(EINVAL);
+        }
+        let mut raw = [0u8; 8 * uapi::HL_WAIT_MULTI_CS_LIST_MAX_LEN as usize];
+        let raw = &mut raw[..8 * usize::from(len)];
+        UserSlice::new(seqs as usize, raw.len())
+            .reader()
+            .read_slice(raw)?;
+        let mut list = KVec::with_capacity(len.into(), GFP_KERNEL)?;
+        {
+            let ctx = self.ctx.lock();
+            for seq in raw.chunks_exact(8) {
+                list.push(ctx.submissions.find(from_bytes(seq)?)?, GFP_KERNEL)?;
+            }
+        }
+        loop {
+            let mut map = 0u32;
+            let mut stamp = 0i64;
+            let mut gone = false;
+            for (i, cs) in list.iter().enumerate() {
+                match cs {
+                    None => gone = true,
+                    Some(cs) if cs.is_done() => stamp = stamp.max(cs.end_ns()),
+                    Some(_) => continue,
+                }
+                map |= 1 << i;
+            }
+            if map != 0 {
+                out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
+                out.cs_completion_map = map;
+                if stamp != 0 {
+                    out.timestamp_nsec = stamp;
+                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
+                } else if gone {
+                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE;
+                }
+                return Ok(());
             }
             if deadline.passed() {
-                return Ok(uapi::hl_wait_cs_out {
-                    status: uapi::HL_WAIT_CS_STATUS_BUSY,
-                    ..Default::default()
-                });
+                out.status = uapi::HL_WAIT_CS_STATUS_BUSY;
+                return Ok(());
             }
-            let sleep = deadline.min(cs.deadline()).sleep();
-            cs.completion().wait_interruptible_timeout(sleep)?;
+            // Every submission in the list runs: sleep on the first, a tick at a time.
+            let Some(Some(first)) = list.first() else {
+                out.status = uapi::HL_WAIT_CS_STATUS_BUSY;
+                return Ok(());
+            };
+            if first.expired() {
+                self.recover(first);
+            }
+            let sleep = deadline.min(Deadline::after(MULTI_CS_POLL)).sleep();
+            first.completion().wait_interruptible_timeout(sleep)?;
         }
     }
 
-    /// `HL_IOCTL_MEMORY`.
-    pub(crate) fn memory(&self, args: Arg<'_, uapi::hl_mem_in>) -> Result<uapi::hl_mem_out> {
-        // The union's members are all one or two `u64`s.
+    /// `HL_IOCTL_MEMORY`, on the device model's memory: device memory by handle (`ALLOC`, then
+    /// `MAP` for its address), host memory mapped with `USERPTR`.
+    pub(crate) fn memory(&self, args: Arg<'_, uapi::hl_mem_in>, out: &mut MemOut) -> Result {
+        // The union's members are up to three `u64`s.
         let union = core::mem::offset_of!(uapi::hl_mem_in, __bindgen_anon_1);
-        let [a, b]: [u64; 2] = [args.read(union)?, args.read(union + 8)?];
-        let out = |v: u64| uapi::hl_mem_out {
-            __bindgen_anon_1: uapi::hl_mem_out__bindgen_ty_1 { handle: v },
-        };
-        if (args.op, args.flags) == (uapi::HL_MEM_OP_MAP, uapi::HL_MEM_USERPTR) {
-            return self.map_host(a, b).map(out);
+        let [a, b, c]: [u64; 3] = [
+            args.read(union)?,
+            args.read(union + 8)?,
+            args.read(union + 16)?,
+        ];
+        let userptr = args.flags & uapi::HL_MEM_USERPTR != 0;
+        // Hints are not taken: one that must be is refused.
+        if args.flags & uapi::HL_MEM_FORCE_HINT != 0 && args.op == uapi::HL_MEM_OP_MAP {
+            return Err(EINVAL);
+        }
+        if (args.op, userptr) == (uapi::HL_MEM_OP_MAP, true) {
+            // host_virt_addr, hint_addr, mem_size
+            out.value = self.map_host(a, c)?;
+            return Ok(());
         }
         let mut guard = self.ctx.lock();
         let ctx = &mut *guard;
-        match (args.op, args.flags) {
-            (uapi::HL_MEM_OP_ALLOC, 0) => ctx.memory.alloc(a).map(out),
-            (uapi::HL_MEM_OP_FREE, 0) => {
+        out.value = match args.op {
+            uapi::HL_MEM_OP_ALLOC if a == 0 => return Err(EINVAL),
+            uapi::HL_MEM_OP_ALLOC => ctx.memory.alloc(a)?,
+            uapi::HL_MEM_OP_FREE => {
                 let rdma = &ctx.rdma;
                 ctx.memory
-                    .free(a, |addr, size| rdma.has_window(addr, size))
-                    .map(|_| out(0))
+                    .free(a, |addr, size| rdma.has_window(addr, size))?;
+                0
             }
-            (uapi::HL_MEM_OP_MAP, 0) => ctx.memory.map(a).map(out),
-            (uapi::HL_MEM_OP_UNMAP, 0) => {
+            // hint_addr, handle
+            uapi::HL_MEM_OP_MAP => ctx.memory.map(b)?,
+            uapi::HL_MEM_OP_UNMAP => {
                 // The engines may be using a host mapping.
                 let submissions = &ctx.submissions;
                 let idle = || submissions.in_flight().next().is_none();
-                ctx.memory.unmap(a, idle).map(|_| out(0))
+                ctx.memory.unmap(a, idle)?;
+                0
+            }
+            // GAUDI has no HW blocks to map (mainline's `EPERM`); dma-buf export and timestamp
+            // buffers are not there yet.
+            uapi::HL_MEM_OP_MAP_BLOCK => return Err(EPERM),
+            uapi::HL_MEM_OP_EXPORT_DMABUF_FD | uapi::HL_MEM_OP_TS_ALLOC => return Err(EOPNOTSUPP),
+            _ => return Err(EINVAL),
+        };
+        Ok(())
+    }
+
+    /// `HL_IOCTL_DEBUG`, as mainline for GAUDI: `SET_MODE` enters and leaves debug mode (each
+    /// `EFAULT` if already there); the trace components need it (`EFAULT` outside it), and
+    /// the device model has none of them (`EOPNOTSUPP` inside).
+    pub(crate) fn debug(&self, args: Arg<'_, uapi::hl_debug_args>, _out: &mut ()) -> Result {
+        match args.op {
+            uapi::HL_DEBUG_OP_ETR..=uapi::HL_DEBUG_OP_TIMESTAMP => {
+                if !self.debug_mode.load(Ordering::Acquire) {
+                    return Err(EFAULT);
+                }
+                Err(EOPNOTSUPP)
+            }
+            uapi::HL_DEBUG_OP_SET_MODE => {
+                let enable = args.enable != 0;
+                self.debug_mode
+                    .compare_exchange(!enable, enable, Ordering::AcqRel, Ordering::Acquire)
+                    .map(|_| ())
+                    .map_err(|_| EFAULT)
             }
             _ => Err(EINVAL),
         }
     }
 
-    /// `HL_IOCTL_NIC`.
-    pub(crate) fn nic(&self, args: Arg<'_, uapi::hl_nic_in>) -> Result<NicOut> {
+    /// `HL_IOCTL_NIC`: the input struct is read from `input_ptr` (at most `input_size` bytes
+    /// of it, zero-extended), the output written to `output_ptr` (at most `output_size`).
+    pub(crate) fn nic(&self, args: Arg<'_, uapi::hl_nic_args>, _out: &mut ()) -> Result {
+        if args.ctx_id != 0 {
+            return Err(EINVAL);
+        }
+        let mut input = [0u8; rdma::MAX_INPUT];
+        let size = (args.input_size as usize).min(rdma::input_size(args.op)?);
+        if size > 0 {
+            UserSlice::new(args.input_ptr as usize, size)
+                .reader()
+                .read_slice(&mut input[..size])?;
+        }
         let rdma = self.dev.rdma();
-        let request = Request::prepare(rdma, &args)?;
+        let request = Request::prepare(rdma, args.op, &input)?;
         let answer = {
             let mut guard = self.ctx.lock();
             let ctx = &mut *guard;
@@ -314,20 +656,33 @@ impl ComputeFile {
             ctx.rdma
                 .run(rdma, request, |addr, size| memory.contains(addr, size))?
         };
-        answer.finish(rdma)
+        let output = answer.finish(rdma)?;
+        let bytes = output.bytes();
+        let len = (args.output_size as usize).min(bytes.len());
+        if len > 0 {
+            UserSlice::new(args.output_ptr as usize, len)
+                .writer()
+                .write_slice(&bytes[..len])?;
+        }
+        Ok(())
     }
 
     /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU;
     /// returns their device address.
     fn map_host(&self, addr: u64, size: u64) -> Result<u64> {
-        if addr % PAGE_SIZE as u64 != 0 || size == 0 || size > u64::from(uapi::HL_MAX_HOST_MAP) {
+        // Any buffer: the pages it touches are mapped, and the address returned is where in
+        // them it starts.
+        let page = PAGE_SIZE as u64;
+        let offset = addr % page;
+        let span = size.checked_add(offset).ok_or(EINVAL)?;
+        if size == 0 || span > MAX_HOST_MAP {
             return Err(EINVAL);
         }
-        let npages = (size.next_multiple_of(PAGE_SIZE as u64) / PAGE_SIZE as u64) as usize;
+        let npages = (span.next_multiple_of(page) / page) as usize;
         let bound = self.dev.bound()?;
         // Pinning takes the mmap lock, and `mmap` takes the context's lock under it: pin first.
-        let pages = UserPages::pin(&bound, addr as usize, npages)?;
-        self.ctx.lock().memory.map_host(&bound, pages)
+        let pages = UserPages::pin(&bound, (addr - offset) as usize, npages)?;
+        Ok(self.ctx.lock().memory.map_host(&bound, pages)? + offset)
     }
 }
 
@@ -349,5 +704,6 @@ impl PinnedDrop for ComputeFile {
         // Before the memory it names goes: the receive queues, the rings, device memory.
         let clean = ctx.rdma.teardown(self.dev.rdma());
         ctx.memory.release(self.dev.hw(), clean);
+        self.dev.stats().closed();
     }
 }

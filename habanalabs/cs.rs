@@ -3,7 +3,7 @@
 //! Command submissions: jobs on several queues that complete, fail or time out together.
 
 use core::{
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicI64, AtomicU32, Ordering},
     time::Duration,
 };
 use kernel::{
@@ -13,13 +13,13 @@ use kernel::{
     uapi,
 };
 
-use crate::deadline::Deadline;
+use crate::{deadline::Deadline, stats::now_ns};
 
 /// How a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum JobEnd {
-    /// The device completed it with this status (0: success) and info.
-    Device { status: u32, info: u32 },
+    /// The device completed it with this status (0: success).
+    Device { status: u32 },
     /// The driver reset its queue before it completed.
     Reset,
 }
@@ -27,8 +27,8 @@ pub(crate) enum JobEnd {
 /// Why a submission failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// A job failed on `queue` with a device `cause` (0 if its queue was reset).
-    Aborted { cause: u32, queue: u32, info: u32 },
+    /// A job failed, or its queue was reset under it.
+    Aborted,
     /// The submission did not complete within its timeout.
     TimedOut,
 }
@@ -41,6 +41,9 @@ pub(crate) struct Cs {
     pub(crate) queues: u32,
     deadline: Deadline,
     remaining: AtomicU32,
+    /// With `HL_CS_FLAGS_TIMESTAMP`: when it completed (monotonic ns), once it has.
+    stamp: bool,
+    end_ns: AtomicI64,
     #[pin]
     failure: Mutex<Option<Failure>>,
     #[pin]
@@ -48,36 +51,38 @@ pub(crate) struct Cs {
 }
 
 impl Cs {
-    pub(crate) fn new(seq: u64, queues: u32, jobs: u32, timeout_ms: u32) -> impl PinInit<Self> {
-        let deadline = Deadline::after(Duration::from_millis(timeout_ms.into()));
+    pub(crate) fn new(
+        seq: u64,
+        queues: u32,
+        jobs: u32,
+        timeout: Duration,
+        stamp: bool,
+    ) -> impl PinInit<Self> {
+        let deadline = Deadline::after(timeout);
         pin_init!(Self {
             seq,
             queues,
             deadline,
             remaining: AtomicU32::new(jobs),
+            stamp,
+            end_ns: AtomicI64::new(0),
             failure <- new_mutex!(None),
             done <- Completion::new(),
         })
     }
 
     /// Records the end of one job on `queue`; the last one completes the submission.
-    pub(crate) fn job_done(&self, queue: usize, end: JobEnd) {
-        let cause = match end {
-            JobEnd::Device { status: 0, .. } => None,
-            JobEnd::Device { status, info } => Some((status, info)),
-            JobEnd::Reset => Some((0, 0)),
-        };
-        if let Some((cause, info)) = cause {
+    pub(crate) fn job_done(&self, end: JobEnd) {
+        if end != (JobEnd::Device { status: 0 }) {
             let mut failure = self.failure.lock();
             if failure.is_none() {
-                *failure = Some(Failure::Aborted {
-                    cause,
-                    queue: queue as u32,
-                    info,
-                });
+                *failure = Some(Failure::Aborted);
             }
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if self.stamp {
+                self.end_ns.store(now_ns(), Ordering::Relaxed);
+            }
             self.done.complete_all();
         }
     }
@@ -105,19 +110,36 @@ impl Cs {
         &self.done
     }
 
-    /// The `WAIT_CS` answer for a finished submission.
-    pub(crate) fn result(&self) -> uapi::hl_wait_cs_out {
-        let mut out = uapi::hl_wait_cs_out::default();
+    /// Whether the submission failed (for a finished one).
+    pub(crate) fn failed(&self) -> bool {
+        self.failure.lock().is_some()
+    }
+
+    /// With `HL_CS_FLAGS_TIMESTAMP`, when the submission completed; 0 otherwise.
+    pub(crate) fn end_ns(&self) -> i64 {
+        self.end_ns.load(Ordering::Relaxed)
+    }
+
+    /// The `WAIT_CS` answer for a finished submission, and the ioctl's error as mainline's:
+    /// `ETIMEDOUT` for a submission that timed out, `EIO` for one aborted.
+    pub(crate) fn result(&self, out: &mut uapi::hl_wait_cs_out) -> Result {
         match *self.failure.lock() {
-            None => out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED,
-            Some(Failure::TimedOut) => out.status = uapi::HL_WAIT_CS_STATUS_TIMEDOUT,
-            Some(Failure::Aborted { cause, queue, info }) => {
+            None => {
+                out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
+                if self.stamp {
+                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
+                    out.timestamp_nsec = self.end_ns();
+                }
+                Ok(())
+            }
+            Some(Failure::TimedOut) => {
+                out.status = uapi::HL_WAIT_CS_STATUS_TIMEDOUT;
+                Err(ETIMEDOUT)
+            }
+            Some(Failure::Aborted) => {
                 out.status = uapi::HL_WAIT_CS_STATUS_ABORTED;
-                out.error = cause;
-                out.failed_queue = queue;
-                out.error_info = info;
+                Err(EIO)
             }
         }
-        out
     }
 }

@@ -27,6 +27,7 @@ use crate::{
     rdma::{self, CqEvents},
     regs::{self, QmanBlock, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
     selftest,
+    stats::Stats,
 };
 
 /// The completion interrupt of one QMAN; a NIC QMAN's also signals its port's RDMA completion
@@ -72,6 +73,8 @@ pub(crate) struct HlDevice {
     nic: NicDevice,
     /// Whether the compute node is open (it is exclusive): see [`ComputeClaim`].
     compute_busy: AtomicBool,
+    /// What `INFO` reports of the device's history.
+    stats: Stats,
 }
 
 impl HlDevice {
@@ -177,6 +180,7 @@ impl HlDevice {
                 eq,
                 dram,
                 compute_busy: AtomicBool::new(false),
+                stats: Stats::default(),
             }),
             GFP_KERNEL,
         )?;
@@ -240,6 +244,15 @@ impl HlDevice {
     /// A proof that the device is bound, for DMA allocations; `ENODEV` once unbound.
     pub(crate) fn bound(&self) -> Result<BindingGuard<'_>> {
         self.control.bound()
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether the compute node is open.
+    pub(crate) fn compute_open(&self) -> bool {
+        self.compute_busy.load(Ordering::Acquire)
     }
 
     /// Claims the compute node, which has one user at a time: `EBUSY` while another holds it.

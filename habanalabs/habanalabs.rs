@@ -30,6 +30,7 @@ mod qman;
 mod rdma;
 mod regs;
 mod selftest;
+mod stats;
 
 module! {
     type: HabanalabsModule,

@@ -6,9 +6,8 @@
 use kernel::{pci, prelude::*, uapi};
 
 use crate::regs::{
-    self, rdma, Regs, CAPS, CHIP_ID, CLK_CUR_MHZ, CLK_MAX_MHZ, DRAM_BASE, DRAM_SIZE, MAC, MAGIC,
-    MODEL_PEER, NUM_QUEUES, NUM_VECTORS, PORT_MASK, RDMA_CONNS, RDMA_CQS, REGS_SIZE, SERIAL,
-    VERSION,
+    self, rdma, Regs, CAPS, CHIP_ID, DRAM_BASE, DRAM_SIZE, MAC, MAGIC, MODEL_PEER, NUM_QUEUES,
+    NUM_VECTORS, PORT_MASK, RDMA_CONNS, RDMA_CQS, REGS_SIZE, SERIAL, VERSION,
 };
 
 /// The highest port in `mask` plus one: the ports' vectors go up to there.
@@ -25,8 +24,6 @@ pub(crate) struct Identity {
     pub(crate) num_vectors: u32,
     pub(crate) model_peer: u16,
     pub(crate) num_queues: usize,
-    pub(crate) clk_cur_mhz: u32,
-    pub(crate) clk_max_mhz: u32,
     pub(crate) port_mask: u32,
     pub(crate) macs: [[u8; 6]; uapi::HL_MAX_PORTS as usize],
     /// With `CAPS.RDMA`: the connections and completion queues of each port.
@@ -114,8 +111,6 @@ impl Identity {
             num_vectors,
             model_peer: peer as u16,
             num_queues: num_queues as usize,
-            clk_cur_mhz: CLK_CUR_MHZ::read(regs).into(),
-            clk_max_mhz: CLK_MAX_MHZ::read(regs).into(),
             port_mask,
             macs,
             rdma,

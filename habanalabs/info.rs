@@ -1,101 +1,312 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `HL_IOCTL_INFO`: what the device is and how it is doing. Allowed on both nodes.
+//! `HL_IOCTL_INFO`: what the device is and how it is doing, as mainline answers for GAUDI.
+//! Allowed on both nodes; the control node has no context, so the context's figures are 0
+//! there and the opcodes of a context's events are `EOPNOTSUPP`.
+//!
+//! Every answer is copied to `return_pointer`, at most `return_size` bytes of it; a size or
+//! pointer of 0 is `EINVAL`. The values are read from the device or counted by the driver
+//! when asked; what the device model has no sensor for is `EOPNOTSUPP`.
 
-use kernel::{prelude::*, uaccess::UserSlice, uapi};
+use kernel::{prelude::*, str::CString, uaccess::UserSlice, uapi};
 
 use crate::{
     device::HlDevice,
-    marshal::{as_bytes, Arg, UapiOut},
-    regs::{self, QMAN_ENGINE},
+    ioctl::Node,
+    marshal::{as_bytes, zeroed, Arg, UapiOut},
+    regs::{self, CLK_CUR_MHZ, CLK_MAX_MHZ, QMAN_ENGINE},
 };
 
-/// Copies `value` to the caller's buffer, at most `return_size` bytes of it.
-fn reply<T: UapiOut>(args: &uapi::hl_info_args, value: &T) -> Result {
-    if args.return_size == 0 {
+/// The name of the card (`card_name`).
+const CARD_NAME: &[u8] = b"GAUDI-sim";
+
+/// The largest answer of `HL_INFO_ENGINE_STATUS` (`HL_ENGINES_DATA_MAX_SIZE`), and the
+/// smallest buffer it takes.
+const ENGINES_DATA_MAX: u32 = 1 << 20;
+const ENGINES_DATA_MIN: u32 = 1 << 10;
+
+/// GAUDI's engine id (`enum gaudi_engine_id`) of a queue's engine.
+fn engine_id(engine: QMAN_ENGINE) -> Option<u32> {
+    let index = engine.index();
+    match engine.kind() {
+        QMAN_ENGINE::DMA => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_DMA_0 + u32::from(index)),
+        QMAN_ENGINE::TPC => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_TPC_0 + u32::from(index)),
+        QMAN_ENGINE::NIC => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_NIC_0 + u32::from(index)),
+        _ => None,
+    }
+}
+
+/// The engine's name in `HL_INFO_ENGINE_STATUS`.
+fn engine_name(engine: QMAN_ENGINE) -> &'static str {
+    match engine.kind() {
+        QMAN_ENGINE::DMA => "DMA",
+        QMAN_ENGINE::TPC => "TPC",
+        QMAN_ENGINE::NIC => "NIC",
+        _ => "?",
+    }
+}
+
+/// The buffer an answer goes to: `EINVAL` without one.
+fn out(args: &uapi::hl_info_args) -> Result<UserSlice> {
+    if args.return_size == 0 || args.return_pointer == 0 {
         return Err(EINVAL);
     }
-    let bytes = as_bytes(value);
+    Ok(UserSlice::new(
+        args.return_pointer as usize,
+        args.return_size as usize,
+    ))
+}
+
+/// Copies `bytes` to the caller's buffer, at most `return_size` of them.
+fn reply_bytes(args: &uapi::hl_info_args, bytes: &[u8]) -> Result {
     let len = bytes.len().min(args.return_size as usize);
-    UserSlice::new(args.return_pointer as usize, len)
-        .writer()
-        .write_slice(&bytes[..len])
+    out(args)?.writer().write_slice(&bytes[..len])
 }
 
-fn card_name() -> [u8; 32] {
-    let mut name = [0u8; 32];
-    let text = b"GAUDI-sim";
-    name[..text.len()].copy_from_slice(text);
-    name
+fn reply<T: UapiOut>(args: &uapi::hl_info_args, value: &T) -> Result {
+    reply_bytes(args, as_bytes(value))
 }
 
-pub(crate) fn info(dev: &HlDevice, args: Arg<'_, uapi::hl_info_args>) -> Result<()> {
+/// Copies `text` into `dst`, NUL-terminated (cut short if need be).
+fn set_text(dst: &mut [u8], text: &[u8]) {
+    let len = text.len().min(dst.len() - 1);
+    dst[..len].copy_from_slice(&text[..len]);
+}
+
+fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     let id = dev.identity();
-    match args.op {
-        uapi::HL_INFO_HW_IP_INFO => {
-            let mask = |kind| {
-                dev.queues()
-                    .iter()
-                    .filter(|q| q.engine.kind() == kind)
-                    .fold(0u32, |m, q| m | 1 << q.engine.index())
-            };
-            let mut info = uapi::hl_info_hw_ip_info {
-                serial: id.serial,
-                dram_base_address: regs::DRAM_ADDR_BASE,
-                dram_size: id.dram_size,
-                device_id: u32::from(id.chip.chip()),
-                revision: u32::from(id.chip.revision()),
-                model_version: id.version.into(),
-                queue_count: id.num_queues as u32,
-                dma_enabled_mask: mask(QMAN_ENGINE::DMA),
-                tpc_enabled_mask: mask(QMAN_ENGINE::TPC),
-                port_mask: id.port_mask,
-                nic_conns_per_port: id.rdma.map_or(0, |r| r.conns),
-                nic_cqs_per_port: id.rdma.map_or(0, |r| r.cqs),
-                ..Default::default()
-            };
-            for (dst, src) in info.card_name.iter_mut().zip(card_name()) {
-                *dst = src as _;
-            }
-            reply(&args, &info)
+    let mask = |kind| {
+        dev.queues()
+            .iter()
+            .filter(|q| q.engine.kind() == kind)
+            .fold(0u64, |m, q| m | 1 << q.engine.index())
+    };
+    let tpc = mask(QMAN_ENGINE::TPC);
+    let mut info: uapi::hl_info_hw_ip_info = zeroed();
+    info.dram_base_address = regs::DRAM_ADDR_BASE;
+    info.dram_size = id.dram_size;
+    info.num_of_events = uapi::HL_EVENT_COUNT;
+    info.device_id = u32::from(id.chip.chip());
+    info.tpc_enabled_mask = tpc as u8;
+    info.tpc_enabled_mask_ext = tpc;
+    info.dram_enabled = 1;
+    info.dram_page_size = crate::memory::GRANULE;
+    info.device_mem_alloc_default_page_size = crate::memory::GRANULE;
+    info.server_type = uapi::hl_server_type_HL_SERVER_TYPE_UNKNOWN as u16;
+    // The device model's version is its firmware's.
+    let version = CString::try_from_fmt(kernel::fmt!(
+        "hlsim {}.{} rev {}",
+        id.version.major(),
+        id.version.minor(),
+        id.chip.revision()
+    ))?;
+    set_text(&mut info.cpucp_version, version.as_bytes());
+    set_text(&mut info.card_name, CARD_NAME);
+    Ok(info)
+}
+
+/// `HL_INFO_HW_IDLE`: whether no queue has a job, and GAUDI's engine ids of the busy ones.
+fn hw_idle(dev: &HlDevice) -> uapi::hl_info_hw_idle {
+    let mut busy = 0u64;
+    for q in dev.queues().iter().filter(|q| q.busy()) {
+        if let Some(id) = engine_id(q.engine) {
+            busy |= 1 << id;
         }
-        uapi::HL_INFO_HW_EVENTS => {
-            let (count, lost) = dev.eq().counts();
-            reply(&args, &uapi::hl_info_hw_events { count, lost })
+    }
+    uapi::hl_info_hw_idle {
+        is_idle: (busy == 0).into(),
+        busy_engines_mask: busy as u32,
+        busy_engines_mask_ext: [busy, 0],
+    }
+}
+
+/// `HL_INFO_ENGINE_STATUS`: a line per engine; returns the text.
+fn engine_status(dev: &HlDevice) -> Result<KVec<u8>> {
+    let mut text = KVec::new();
+    let mut line = CString::try_from_fmt(kernel::fmt!("engine  queue  is_idle  jobs\n"))?;
+    for q in dev.queues().iter() {
+        text.extend_from_slice(line.as_bytes(), GFP_KERNEL)?;
+        let jobs = q.jobs();
+        line = CString::try_from_fmt(kernel::fmt!(
+            "{}{:<5} {:<6} {:<8} {}\n",
+            engine_name(q.engine),
+            q.engine.index(),
+            q.index,
+            if jobs == 0 { "Y" } else { "N" },
+            jobs
+        ))?;
+    }
+    text.extend_from_slice(line.as_bytes(), GFP_KERNEL)?;
+    Ok(text)
+}
+
+/// `HL_INFO_MAC_ADDR` (the 2020 NIC series): each port's address.
+fn mac_addr(dev: &HlDevice) -> uapi::hl_info_mac_addr {
+    let id = dev.identity();
+    let mut mac: uapi::hl_info_mac_addr = zeroed();
+    mac.mask[0] = u64::from(id.port_mask);
+    for (dst, src) in mac.array.iter_mut().zip(id.macs.iter()) {
+        dst.addr = *src;
+    }
+    mac
+}
+
+/// Runs `HL_IOCTL_INFO`; `answer` is the argument as copied back (`ENGINE_STATUS` sets the
+/// size of its text there).
+pub(crate) fn info(
+    node: &Node<'_>,
+    args: Arg<'_, uapi::hl_info_args>,
+    answer: &mut uapi::hl_info_args,
+) -> Result {
+    *answer = *args;
+    let union = core::mem::offset_of!(uapi::hl_info_args, __bindgen_anon_1);
+    let input: u32 = args.read(union)?;
+    if args.pad != 0 {
+        return Err(EINVAL);
+    }
+    let dev = node.device();
+    let compute = match node {
+        Node::Compute(file) => Some(*file),
+        Node::Control(_) => None,
+    };
+    let stats = dev.stats();
+    match args.op {
+        uapi::HL_INFO_HW_IP_INFO => reply(&args, &hw_ip_info(dev)?),
+        uapi::HL_INFO_HW_EVENTS | uapi::HL_INFO_HW_EVENTS_AGGREGATE => {
+            out(&args)?;
+            // No reset clears the counts: the aggregate is the same.
+            let (counts, _) = dev.eq().counts();
+            let mut bytes = [0u8; 4 * uapi::HL_EVENT_COUNT as usize];
+            for (dst, c) in bytes.chunks_exact_mut(4).zip(counts) {
+                dst.copy_from_slice(&(c.min(u32::MAX.into()) as u32).to_ne_bytes());
+            }
+            reply_bytes(&args, &bytes)
         }
         uapi::HL_INFO_DRAM_USAGE => {
             let dram = dev.dram();
             let free = dram.available();
             let usage = uapi::hl_info_dram_usage {
                 dram_free_mem: free,
-                ctx_dram_mem: dram.size() - free,
+                ctx_dram_mem: compute.map_or(0, |_| dram.size() - free),
             };
             reply(&args, &usage)
         }
+        uapi::HL_INFO_HW_IDLE => reply(&args, &hw_idle(dev)),
         uapi::HL_INFO_DEVICE_STATUS => {
-            let status = if dev.hw().regs().is_ok() {
-                uapi::HL_DEVICE_STATUS_OPERATIONAL
+            let status = if dev.hw().regs().is_err() {
+                uapi::hl_device_status_HL_DEVICE_STATUS_MALFUNCTION
+            } else if dev.queues().resetting() {
+                uapi::hl_device_status_HL_DEVICE_STATUS_IN_RESET
             } else {
-                uapi::HL_DEVICE_STATUS_MALFUNCTION
+                uapi::hl_device_status_HL_DEVICE_STATUS_OPERATIONAL
             };
             reply(&args, &uapi::hl_info_device_status { status, pad: 0 })
         }
         uapi::HL_INFO_CLK_RATE => {
+            let regs = dev.hw().regs()?;
             let clk = uapi::hl_info_clk_rate {
-                cur_clk_rate_mhz: id.clk_cur_mhz,
-                max_clk_rate_mhz: id.clk_max_mhz,
+                cur_clk_rate_mhz: CLK_CUR_MHZ::read(&regs).into(),
+                max_clk_rate_mhz: CLK_MAX_MHZ::read(&regs).into(),
             };
             reply(&args, &clk)
         }
-        uapi::HL_INFO_MAC_ADDR => {
-            let mut mac = uapi::hl_info_mac_addr {
-                port_mask: u64::from(id.port_mask),
-                ..Default::default()
+        uapi::HL_INFO_RESET_COUNT => {
+            let count = uapi::hl_info_reset_count {
+                hard_reset_cnt: 0,
+                soft_reset_cnt: stats.soft_resets(),
             };
-            for (dst, src) in mac.addr.iter_mut().zip(id.macs.iter()) {
-                dst[..6].copy_from_slice(src);
+            reply(&args, &count)
+        }
+        uapi::HL_INFO_CS_COUNTERS => {
+            let total = stats.drops.values();
+            let ctx = compute.map_or([0; 6], |f| f.drops().values());
+            let c = uapi::hl_info_cs_counters {
+                total_out_of_mem_drop_cnt: total[0],
+                ctx_out_of_mem_drop_cnt: ctx[0],
+                total_parsing_drop_cnt: total[1],
+                ctx_parsing_drop_cnt: ctx[1],
+                total_queue_full_drop_cnt: total[2],
+                ctx_queue_full_drop_cnt: ctx[2],
+                total_device_in_reset_drop_cnt: total[3],
+                ctx_device_in_reset_drop_cnt: ctx[3],
+                total_max_cs_in_flight_drop_cnt: total[4],
+                ctx_max_cs_in_flight_drop_cnt: ctx[4],
+                total_validation_drop_cnt: total[5],
+                ctx_validation_drop_cnt: ctx[5],
+            };
+            reply(&args, &c)
+        }
+        // The device model's clock is never throttled.
+        uapi::HL_INFO_CLK_THROTTLE_REASON => reply(&args, &uapi::hl_info_clk_throttle::default()),
+        uapi::HL_INFO_SYNC_MANAGER => {
+            out(&args)?;
+            if input >= uapi::gaudi_dcores_HL_GAUDI_ES_DCORE + 1 {
+                return Err(EINVAL);
             }
-            reply(&args, &mac)
+            // The driver keeps no sync object, monitor or CQ of the device model's for itself.
+            reply(&args, &uapi::hl_info_sync_manager::default())
+        }
+        uapi::HL_INFO_OPEN_STATS => reply(&args, &stats.open_stats(dev.compute_open())),
+        uapi::HL_INFO_LAST_ERR_OPEN_DEV_TIME => {
+            let t = uapi::hl_info_last_err_open_dev_time {
+                timestamp: stats.last_err_open(),
+            };
+            reply(&args, &t)
+        }
+        uapi::HL_INFO_CS_TIMEOUT_EVENT => reply(&args, &stats.cs_timeout()),
+        // No RAZWI or undefined opcode has a record yet: all zero, as before the first.
+        uapi::HL_INFO_RAZWI_EVENT => reply(&args, &uapi::hl_info_razwi_event::default()),
+        uapi::HL_INFO_UNDEFINED_OPCODE_EVENT => {
+            reply(&args, &zeroed::<uapi::hl_info_undefined_opcode_event>())
+        }
+        // One page size only: an empty mask, as for every ASIC without several.
+        uapi::HL_INFO_DEV_MEM_ALLOC_PAGE_SIZES => {
+            reply(&args, &uapi::hl_info_dev_memalloc_page_sizes::default())
+        }
+        uapi::HL_INFO_GET_EVENTS => {
+            if compute.is_none() {
+                return Err(EOPNOTSUPP);
+            }
+            if args.return_size < size_of::<u64>() as u32 || args.return_pointer == 0 {
+                return Err(EINVAL);
+            }
+            reply(&args, &stats.take_events())
+        }
+        uapi::HL_INFO_ENGINE_STATUS => {
+            let size = args.return_size;
+            if !(ENGINES_DATA_MIN..=ENGINES_DATA_MAX).contains(&size) || args.return_pointer == 0 {
+                return Err(EINVAL);
+            }
+            let text = engine_status(dev)?;
+            if text.len() > size as usize {
+                return Err(ENOMEM);
+            }
+            reply_bytes(&args, &text)?;
+            // SAFETY: Writing a `u32` member of the union is sound: every member is a `u32`.
+            answer.__bindgen_anon_1.user_buffer_actual_size = text.len() as u32;
+            Ok(())
+        }
+        uapi::HL_INFO_MAC_ADDR => reply(&args, &mac_addr(dev)),
+        uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => {
+            if compute.is_none() {
+                return Err(EOPNOTSUPP);
+            }
+            // Not yet: the kernel crate has no eventfd abstraction.
+            Err(EOPNOTSUPP)
+        }
+        // The device model has no power, energy, PLL or PCIe sensors, no row replacement, no
+        // device clock to sample and no attestation.
+        uapi::HL_INFO_DEVICE_UTILIZATION
+        | uapi::HL_INFO_TIME_SYNC
+        | uapi::HL_INFO_PCI_COUNTERS
+        | uapi::HL_INFO_TOTAL_ENERGY
+        | uapi::HL_INFO_PLL_FREQUENCY
+        | uapi::HL_INFO_POWER
+        | uapi::HL_INFO_DRAM_REPLACED_ROWS
+        | uapi::HL_INFO_DRAM_PENDING_ROWS
+        | uapi::HL_INFO_SECURED_ATTESTATION => {
+            out(&args)?;
+            Err(EOPNOTSUPP)
         }
         _ => Err(EINVAL),
     }

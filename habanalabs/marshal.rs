@@ -34,31 +34,47 @@ macro_rules! uapi_types {
         // of fixed-size integers and arrays of them, with explicit padding fields.
         $(unsafe impl UapiIn for uapi::$f {})*
         $(unsafe impl UapiIn for uapi::$a {})*
-        // SAFETY: These hold no union, except `hl_mem_out`, whose members are each one `u64`.
+        // SAFETY: These hold no union, except `hl_info_args`, whose members are each a `u32`.
         $(unsafe impl UapiOut for uapi::$a {})*
     };
 }
 
 uapi_types!(
-    input: [hl_mem_in, hl_nic_in, hl_nic_in__bindgen_ty_1, hl_nic_out],
+    input: [hl_cs_in, hl_cs_chunk, hl_wait_cs_in, hl_mem_in],
     output: [
-        hl_info_args, hl_cb_in, hl_cb_out, hl_cs_in, hl_cs_out, hl_cs_chunk, hl_wait_cs_in,
-        hl_wait_cs_out, hl_mem_out, hl_info_hw_ip_info, hl_info_hw_events, hl_info_dram_usage,
-        hl_info_device_status, hl_info_clk_rate, hl_info_mac_addr, hl_nic_peer, hl_nic_res_ctx,
-        hl_nic_in__bindgen_ty_1__bindgen_ty_1, hl_nic_in__bindgen_ty_1__bindgen_ty_2,
-        hl_nic_in__bindgen_ty_1__bindgen_ty_3,
+        hl_info_args, hl_cb_in, hl_wait_cs_out, hl_debug_args, hl_info_hw_ip_info, hl_info_dram_usage,
+        hl_info_hw_idle, hl_info_device_status, hl_info_device_utilization, hl_info_clk_rate,
+        hl_info_reset_count, hl_info_time_sync, hl_info_clk_throttle, hl_open_stats_info,
+        hl_info_sync_manager, hl_info_cs_counters, hl_info_last_err_open_dev_time,
+        hl_info_cs_timeout_event, hl_info_razwi_event, hl_info_undefined_opcode_event,
+        hl_info_dev_memalloc_page_sizes, hl_mac_addr, hl_info_mac_addr, hl_nic_args,
+        hl_nic_alloc_conn_in, hl_nic_alloc_conn_out, hl_nic_req_conn_ctx_in,
+        hl_nic_res_conn_ctx_in, hl_nic_destroy_conn_in, hl_nic_cq_create_in,
+        hl_nic_cq_create_out, hl_nic_cq_destroy_in, hl_nic_cq_update_consumed_cqes_in,
+        hl_nic_cq_poll_wait_in, hl_nic_cq_poll_wait_out, hl_nic_user_wq_arr_set_in,
+        hl_nic_user_wq_arr_unset_in,
     ],
 );
-const _: () = assert!(size_of::<uapi::hl_mem_out>() == size_of::<u64>());
 
 // SAFETY: `()` has no bytes.
 unsafe impl UapiIn for () {}
 // SAFETY: `()` has no bytes.
 unsafe impl UapiOut for () {}
+// SAFETY: Any bit pattern is a valid `u32`, which has no padding.
+unsafe impl UapiIn for u32 {}
+// SAFETY: A `u32` is all initialised bytes.
+unsafe impl UapiOut for u32 {}
 // SAFETY: Any bit pattern is a valid `u64`, which has no padding.
 unsafe impl UapiIn for u64 {}
 // SAFETY: A `u64` is all initialised bytes.
 unsafe impl UapiOut for u64 {}
+
+/// A `T` of zero bytes. For the uAPI's structs whose `Default` bindgen writes by hand (those
+/// with long arrays), which is not inlined into modules.
+pub(crate) fn zeroed<T: UapiIn>() -> T {
+    // SAFETY: Any bit pattern, zeroes included, is a valid `T` (`UapiIn`).
+    unsafe { core::mem::zeroed() }
+}
 
 /// The bytes of `value`.
 pub(crate) fn as_bytes<T: UapiOut>(value: &T) -> &[u8] {

@@ -3,6 +3,7 @@
 //! Queue managers: the driver's side of a QMAN's primary queue (jobs in) and completion queue
 //! (completions out).
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     device,
     dma::{self, CoherentAllocation},
@@ -65,6 +66,19 @@ struct Job {
     cb: Arc<Cb>,
 }
 
+impl Job {
+    fn new(cs: Arc<Cs>, cb: Arc<Cb>) -> Self {
+        cb.job_started();
+        Self { cs, cb }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.cb.job_ended();
+    }
+}
+
 struct Ring {
     /// Jobs posted (`PQ_PI`).
     pi: u32,
@@ -118,13 +132,13 @@ impl Qman {
 
     /// Ends every job in the ring as reset; for after the device dropped them.
     fn abort_jobs(&self) {
-        Self::end_all(self.index, &mut self.ring.lock());
+        Self::end_all(&mut self.ring.lock());
     }
 
-    fn end_all(index: usize, ring: &mut Ring) {
+    fn end_all(ring: &mut Ring) {
         for slot in ring.slots.iter_mut() {
             if let Some(job) = slot.take() {
-                job.cs.job_done(index, JobEnd::Reset);
+                job.cs.job_done(JobEnd::Reset);
             }
         }
         ring.pi = 0;
@@ -133,7 +147,7 @@ impl Qman {
     }
 
     fn restart(&self, hw: &Hw, ring: &mut Ring) -> Result {
-        Self::end_all(self.index, ring);
+        Self::end_all(ring);
         for i in 0..QUEUE_ENTRIES {
             dma_write!(self.cq[i] = Cqe { ctl: 0, info: 0 })?;
         }
@@ -150,6 +164,16 @@ impl Qman {
         CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
         CQ_CI::default().try_write(&regs, block)?;
         QMAN_CTL::default().set_enable(true).try_write(&regs, block)
+    }
+
+    /// Jobs queued or running.
+    pub(crate) fn jobs(&self) -> usize {
+        self.ring.lock().in_flight
+    }
+
+    /// Whether the engine has a job queued or running.
+    pub(crate) fn busy(&self) -> bool {
+        self.jobs() != 0
     }
 
     /// How many more jobs the queue takes now.
@@ -203,13 +227,17 @@ impl Qman {
             match ring.slots.get_mut(tag).and_then(Option::take) {
                 Some(job) => {
                     ring.in_flight -= 1;
-                    job.cs.job_done(
-                        self.index,
-                        JobEnd::Device {
-                            status: cqe.ctl().status().into(),
-                            info: cqe.info,
-                        },
-                    );
+                    let status = cqe.ctl().status().into();
+                    if status != 0 {
+                        pr_debug!(
+                            "queue {}: job of CS {} failed: cause {} at {:#x}\n",
+                            self.index,
+                            job.cs.seq,
+                            status,
+                            cqe.info
+                        );
+                    }
+                    job.cs.job_done(JobEnd::Device { status });
                 }
                 None => dev_warn!(
                     self.pdev,
@@ -248,11 +276,18 @@ pub(crate) struct Queues {
     /// Serialises submissions, so each is queued whole or not at all.
     #[pin]
     submit: Mutex<()>,
+    /// Queue resets under way.
+    resetting: AtomicU32,
 }
 
 impl Queues {
     pub(crate) fn new(list: KVec<Arc<Qman>>, control: Control) -> impl PinInit<Self> {
-        pin_init!(Self { list, control, submit <- new_mutex!(()) })
+        pin_init!(Self {
+            list,
+            control,
+            submit <- new_mutex!(()),
+            resetting: AtomicU32::new(0),
+        })
     }
 
     /// The queue with uAPI index `index`: a compute queue, or the NIC queue of an RDMA port.
@@ -296,9 +331,9 @@ impl Queues {
         commit();
         let mut ret = Ok(());
         for (queue, cb, len) in jobs {
-            ret = ret.and_then(|_| queue.push(self.control.hw(), Job { cs: cs.clone(), cb }, len));
+            ret = ret.and_then(|_| queue.push(self.control.hw(), Job::new(cs.clone(), cb), len));
             if ret.is_err() {
-                cs.job_done(queue.index, JobEnd::Reset);
+                cs.job_done(JobEnd::Reset);
             }
         }
         ret
@@ -307,6 +342,7 @@ impl Queues {
     /// Resets the queues in `mask` (a bit per queue index): what they ran and had queued ends
     /// as reset, and they start again empty.
     pub(crate) fn reset(&self, mask: u32) {
+        self.resetting.fetch_add(1, Ordering::Relaxed);
         for qman in self.list.iter().filter(|q| mask & (1 << q.index) != 0) {
             let command = Command::QmanReset {
                 queue: qman.index as u64,
@@ -320,6 +356,12 @@ impl Queues {
                 );
             }
         }
+        self.resetting.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether queues are being reset (`HL_DEVICE_STATUS_IN_RESET`).
+    pub(crate) fn resetting(&self) -> bool {
+        self.resetting.load(Ordering::Relaxed) != 0
     }
 
     /// Ends every queued job as reset; for after the device dropped them.

@@ -31,14 +31,15 @@ use crate::{
     deadline::ms_from_us,
     identity::{Identity, RdmaLimits},
     mailbox::Command,
-    marshal::{Arg, UapiIn, UapiOut},
+    marshal::{as_bytes, from_bytes},
     regs::rdma::MAX_CQS,
 };
 use conn::{Conn, Peer, ReceiveQueue, Window};
 pub(crate) use cq::{Cq, CqEvents};
 
 /// The first `mmap` offset of completion queues: CQ `k` of port `p` is at
-/// `CQ_MMAP_BASE + (p * MAX_CQS + k) * PAGE_SIZE`. Command buffer handles stay below it.
+/// `CQ_MMAP_BASE + (p * MAX_CQS + k) * PAGE_SIZE`, which is also its handle. Command buffer
+/// handles are above them all.
 pub(crate) const CQ_MMAP_BASE: u64 = 1 << 40;
 
 /// The outcome of a reset command. `ENODEV` means that the driver unbound, which reset the
@@ -51,12 +52,50 @@ fn reset_done(ret: Result) -> Result {
 }
 
 /// A ring size from the uAPI: a power of two from 2 to `HL_NIC_MAX_ENTRIES`.
-fn ring_entries(entries: u32, pad: u32) -> Result<u32> {
+fn ring_entries(entries: u32) -> Result<u32> {
     let in_range = (2..=uapi::HL_NIC_MAX_ENTRIES).contains(&entries);
-    if pad != 0 || !entries.is_power_of_two() || !in_range {
+    if !entries.is_power_of_two() || !in_range {
         return Err(EINVAL);
     }
     Ok(entries)
+}
+
+/// The largest input struct of an operation.
+pub(crate) const MAX_INPUT: usize = 64;
+
+/// The size of operation `op`'s input struct; `ENOTTY` for an unknown operation, as the 2020
+/// series answered.
+pub(crate) fn input_size(op: u32) -> Result<usize> {
+    Ok(match op {
+        uapi::HL_NIC_OP_ALLOC_CONN => size_of::<uapi::hl_nic_alloc_conn_in>(),
+        uapi::HL_NIC_OP_SET_REQ_CONN_CTX => size_of::<uapi::hl_nic_req_conn_ctx_in>(),
+        uapi::HL_NIC_OP_SET_RES_CONN_CTX => size_of::<uapi::hl_nic_res_conn_ctx_in>(),
+        uapi::HL_NIC_OP_DESTROY_CONN => size_of::<uapi::hl_nic_destroy_conn_in>(),
+        uapi::HL_NIC_OP_CQ_CREATE => size_of::<uapi::hl_nic_cq_create_in>(),
+        uapi::HL_NIC_OP_CQ_DESTROY => size_of::<uapi::hl_nic_cq_destroy_in>(),
+        uapi::HL_NIC_OP_CQ_WAIT | uapi::HL_NIC_OP_CQ_POLL => {
+            size_of::<uapi::hl_nic_cq_poll_wait_in>()
+        }
+        uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED_CQES => {
+            size_of::<uapi::hl_nic_cq_update_consumed_cqes_in>()
+        }
+        uapi::HL_NIC_OP_USER_WQ_SET => size_of::<uapi::hl_nic_user_wq_arr_set_in>(),
+        uapi::HL_NIC_OP_USER_WQ_UNSET => size_of::<uapi::hl_nic_user_wq_arr_unset_in>(),
+        _ => return Err(ENOTTY),
+    })
+}
+const _: () = assert!(size_of::<uapi::hl_nic_res_conn_ctx_in>() <= MAX_INPUT);
+const _: () = assert!(size_of::<uapi::hl_nic_req_conn_ctx_in>() <= MAX_INPUT);
+
+/// The port and CQ a CQ handle (its `mmap` offset) names.
+fn cq_of_handle(handle: u64) -> Result<(u8, u32)> {
+    let n = handle.checked_sub(CQ_MMAP_BASE).ok_or(EINVAL)?;
+    if n % PAGE_SIZE as u64 != 0 {
+        return Err(EINVAL);
+    }
+    let n = n / PAGE_SIZE as u64;
+    let port = u8::try_from(n / u64::from(MAX_CQS)).map_err(|_| EINVAL)?;
+    Ok((port, (n % u64::from(MAX_CQS)) as u32))
 }
 
 /// A checked `HL_IOCTL_NIC` request, with the memory it needs.
@@ -90,63 +129,108 @@ pub(crate) enum Request {
     },
     /// `CQ_DESTROY`.
     CqDestroy { port: u8, cq: u32 },
-    /// `CQ_WAIT`, for at least `count` entries.
+    /// `CQ_WAIT` (`CQ_POLL`: a timeout of 0), for at least `count` entries.
     CqWait {
         port: u8,
         cq: u32,
         count: u32,
         timeout_ms: u32,
     },
-    /// `CQ_UPDATE_CONSUMED` of `count` entries.
+    /// `CQ_UPDATE_CONSUMED_CQES` of `count` entries.
     CqUpdate { port: u8, cq: u32, count: u32 },
 }
 
 impl Request {
-    /// Checks `args` against the device and allocates the rings the request needs; for before
-    /// the context is locked (`Binding::enter` comes first in the lock order).
-    pub(crate) fn prepare(res: &Resources, args: &Arg<'_, uapi::hl_nic_in>) -> Result<Self> {
+    /// Checks operation `op` with input `input` (its struct, zero-extended) against the device,
+    /// and allocates the rings the request needs; for before the context is locked
+    /// (`Binding::enter` comes first in the lock order).
+    pub(crate) fn prepare(res: &Resources, op: u32, input: &[u8; MAX_INPUT]) -> Result<Self> {
         let limits = res.limits.ok_or(EOPNOTSUPP)?;
-        let present = res
-            .port_mask
-            .checked_shr(args.port)
-            .is_some_and(|m| m & 1 != 0);
-        if !present || args.flags != 0 || args.pad != 0 {
-            return Err(EINVAL);
-        }
-        let (port, conn, cq) = (args.port as u8, args.conn_id, args.cq_id);
-        // The union's members all start at its start.
-        let union = core::mem::offset_of!(uapi::hl_nic_in, __bindgen_anon_1);
-        Ok(match args.op {
-            uapi::HL_NIC_OP_ALLOC_CONN => Self::AllocConn { port },
-            uapi::HL_NIC_OP_SET_REQ_CONN_CTX => {
-                let peer = Peer::new(&args.read(union)?, limits.conns)?;
-                Self::SetRequester { port, conn, peer }
+        let port_of = |port: u32| -> Result<u8> {
+            let present = res.port_mask.checked_shr(port).is_some_and(|m| m & 1 != 0);
+            if !present {
+                return Err(EINVAL);
             }
-            uapi::HL_NIC_OP_SET_RES_CONN_CTX => {
-                let ctx: uapi::hl_nic_res_ctx = args.read(union)?;
-                let peer = Peer::new(&ctx.peer, limits.conns)?;
-                let window = Window::new(ctx.win_addr, ctx.win_size)?;
-                Self::SetResponder {
-                    port,
-                    conn,
-                    peer,
-                    window,
+            Ok(port as u8)
+        };
+        let cq_of = |handle: u64| -> Result<(u8, u32)> {
+            let (port, cq) = cq_of_handle(handle)?;
+            port_of(port.into())?;
+            Ok((port, cq))
+        };
+        Ok(match op {
+            uapi::HL_NIC_OP_ALLOC_CONN => {
+                let i: uapi::hl_nic_alloc_conn_in = from_bytes(input)?;
+                if i.pad != 0 {
+                    return Err(EINVAL);
+                }
+                Self::AllocConn {
+                    port: port_of(i.port)?,
                 }
             }
-            uapi::HL_NIC_OP_DESTROY_CONN => Self::DestroyConn { port, conn },
+            uapi::HL_NIC_OP_SET_REQ_CONN_CTX => {
+                let i: uapi::hl_nic_req_conn_ctx_in = from_bytes(input)?;
+                let peer = Peer::new(i.dst_mac_addr, i.dst_ip_addr, i.dst_conn_id, limits.conns)?;
+                Self::SetRequester {
+                    port: port_of(i.port)?,
+                    conn: i.conn_id,
+                    peer,
+                }
+            }
+            uapi::HL_NIC_OP_SET_RES_CONN_CTX => {
+                let i: uapi::hl_nic_res_conn_ctx_in = from_bytes(input)?;
+                if i.pad != 0 {
+                    return Err(EINVAL);
+                }
+                let peer = Peer::new(i.dst_mac_addr, i.dst_ip_addr, i.dst_conn_id, limits.conns)?;
+                Self::SetResponder {
+                    port: port_of(i.port)?,
+                    conn: i.conn_id,
+                    peer,
+                    window: Window::new(i.win_addr, i.win_size)?,
+                }
+            }
+            uapi::HL_NIC_OP_DESTROY_CONN => {
+                let i: uapi::hl_nic_destroy_conn_in = from_bytes(input)?;
+                Self::DestroyConn {
+                    port: port_of(i.port)?,
+                    conn: i.conn_id,
+                }
+            }
             uapi::HL_NIC_OP_USER_WQ_SET => {
-                let wq: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
-                let entries = ring_entries(wq.num_entries, wq.pad)?;
+                let i: uapi::hl_nic_user_wq_arr_set_in = from_bytes(input)?;
+                // The device model keeps receive queues itself, one per connection.
+                if i.type_ != uapi::HL_NIC_USER_WQ_RECV
+                    || i.addr != 0
+                    || i.num_of_wqs != 1
+                    || i.pad != 0
+                {
+                    return Err(EINVAL);
+                }
+                let entries = ring_entries(i.num_of_wq_entries)?;
                 Self::WqSet {
-                    port,
-                    conn,
+                    port: port_of(i.port)?,
+                    conn: i.conn_id,
                     rq: ReceiveQueue::new(&*res.control.bound()?, entries)?,
                 }
             }
-            uapi::HL_NIC_OP_USER_WQ_UNSET => Self::WqUnset { port, conn },
+            uapi::HL_NIC_OP_USER_WQ_UNSET => {
+                let i: uapi::hl_nic_user_wq_arr_unset_in = from_bytes(input)?;
+                if i.type_ != uapi::HL_NIC_USER_WQ_RECV || i.pad != 0 {
+                    return Err(EINVAL);
+                }
+                Self::WqUnset {
+                    port: port_of(i.port)?,
+                    conn: i.conn_id,
+                }
+            }
             uapi::HL_NIC_OP_CQ_CREATE => {
-                let create: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_1 = args.read(union)?;
-                let entries = ring_entries(create.num_entries, create.pad)?;
+                let i: uapi::hl_nic_cq_create_in = from_bytes(input)?;
+                if i.pad != 0 || i.pad2 != 0 {
+                    return Err(EINVAL);
+                }
+                let entries = ring_entries(i.cq_num_of_entries)?;
+                let port = port_of(i.port)?;
                 let ring = Cq::alloc_ring(&*res.control.bound()?, entries)?;
                 Self::CqCreate {
                     port,
@@ -154,32 +238,42 @@ impl Request {
                     ring,
                 }
             }
-            uapi::HL_NIC_OP_CQ_DESTROY => Self::CqDestroy { port, cq },
-            uapi::HL_NIC_OP_CQ_WAIT => {
-                let wait: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_2 = args.read(union)?;
-                if wait.pad != 0 {
+            uapi::HL_NIC_OP_CQ_DESTROY => {
+                let i: uapi::hl_nic_cq_destroy_in = from_bytes(input)?;
+                let (port, cq) = cq_of(i.handle)?;
+                Self::CqDestroy { port, cq }
+            }
+            uapi::HL_NIC_OP_CQ_WAIT | uapi::HL_NIC_OP_CQ_POLL => {
+                let i: uapi::hl_nic_cq_poll_wait_in = from_bytes(input)?;
+                if i.pad != 0 {
                     return Err(EINVAL);
                 }
-                let timeout_ms = ms_from_us(wait.timeout_us);
+                let (port, cq) = cq_of(i.handle)?;
+                let timeout_ms = if op == uapi::HL_NIC_OP_CQ_POLL {
+                    0
+                } else {
+                    ms_from_us(i.timeout_us)
+                };
                 Self::CqWait {
                     port,
                     cq,
-                    count: wait.num_cqes,
+                    count: i.num_cqes.max(1),
                     timeout_ms,
                 }
             }
-            uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED => {
-                let update: uapi::hl_nic_in__bindgen_ty_1__bindgen_ty_3 = args.read(union)?;
-                if update.pad != 0 {
+            uapi::HL_NIC_OP_CQ_UPDATE_CONSUMED_CQES => {
+                let i: uapi::hl_nic_cq_update_consumed_cqes_in = from_bytes(input)?;
+                if i.pad != 0 {
                     return Err(EINVAL);
                 }
+                let (port, cq) = cq_of(i.handle)?;
                 Self::CqUpdate {
                     port,
                     cq,
-                    count: update.num_cqes,
+                    count: i.cq_num_of_consumed_entries,
                 }
             }
-            _ => return Err(EINVAL),
+            _ => return Err(ENOTTY),
         })
     }
 }
@@ -205,59 +299,29 @@ impl Answer {
                 cq,
                 count,
                 timeout_ms,
-            } => {
-                let mut out = NicOut::zeroed();
-                out.set(Member::CqWait(cq.wait(res, count, timeout_ms)?));
-                Ok(out)
-            }
+            } => Ok(NicOut::CqWait(cq.wait(res, count, timeout_ms)?)),
         }
     }
 }
 
-/// The answer of `HL_IOCTL_NIC`: an `hl_nic_out` with all its bytes initialised.
-#[derive(Clone, Copy)]
-#[repr(transparent)]
-pub(crate) struct NicOut(uapi::hl_nic_out);
-
-/// A member of the answer's union.
-enum Member {
-    AllocConn(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1),
-    CqCreate(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2),
-    CqWait(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3),
+/// The output struct of an `HL_IOCTL_NIC` operation.
+pub(crate) enum NicOut {
+    None,
+    AllocConn(uapi::hl_nic_alloc_conn_out),
+    CqCreate(uapi::hl_nic_cq_create_out),
+    CqWait(uapi::hl_nic_cq_poll_wait_out),
 }
 
 impl NicOut {
-    /// All zeroes.
-    fn zeroed() -> Self {
-        // The largest member spans the union; bindgen's `Default` for unions is not inlined,
-        // and the kernel does not export it to modules.
-        type Largest = uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2;
-        const _: () = assert!(size_of::<Largest>() == size_of::<uapi::hl_nic_out>());
-        let u = uapi::hl_nic_out__bindgen_ty_1 {
-            cq_create: Largest::default(),
-        };
-        Self(uapi::hl_nic_out {
-            __bindgen_anon_1: u,
-        })
-    }
-
-    /// Writes `member` over the start of the union; the bytes past it keep their values.
-    fn set(&mut self, member: Member) {
-        let u = &mut self.0.__bindgen_anon_1;
-        match member {
-            Member::AllocConn(m) => u.alloc_conn = m,
-            Member::CqCreate(m) => u.cq_create = m,
-            Member::CqWait(m) => u.cq_wait = m,
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            NicOut::None => &[],
+            NicOut::AllocConn(o) => as_bytes(o),
+            NicOut::CqCreate(o) => as_bytes(o),
+            NicOut::CqWait(o) => as_bytes(o),
         }
     }
 }
-
-// SAFETY: `hl_nic_out` is `UapiIn`, and so is this transparent wrapper of it.
-unsafe impl UapiIn for NicOut {}
-// SAFETY: Made only by `NicOut::zeroed` (every byte initialised), then changed only by
-// `NicOut::set`, which writes one member, a struct without implicit padding: no byte becomes
-// uninitialised.
-unsafe impl UapiOut for NicOut {}
 
 /// Connections and completion queues that failed to reset when their context closed. The
 /// device may still use them, so their memory is kept until the device goes (unbind resets
@@ -382,7 +446,7 @@ impl Rdma {
             | Request::CqCreate { port, .. } => Some(res.events(port).ok_or(EINVAL)?.arm()?),
             _ => None,
         };
-        let mut out = NicOut::zeroed();
+        let mut out = NicOut::None;
         match request {
             Request::AllocConn { port } => {
                 res.usable()?;
@@ -390,12 +454,10 @@ impl Rdma {
                 let conn = (0..limits.conns).find(free).ok_or(ENOSPC)?;
                 self.conns
                     .try_create_and_insert((port, conn), Conn::default(), GFP_KERNEL)?;
-                out.set(Member::AllocConn(
-                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_1 {
-                        conn_id: conn,
-                        pad: 0,
-                    },
-                ));
+                out = NicOut::AllocConn(uapi::hl_nic_alloc_conn_out {
+                    conn_id: conn,
+                    pad: 0,
+                });
             }
             Request::SetRequester { port, conn, peer } => {
                 self.conn(port, conn)?
@@ -437,14 +499,9 @@ impl Rdma {
                 let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
                 cq.start(res)?;
                 self.cqs.insert(node);
-                out.set(Member::CqCreate(
-                    uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_2 {
-                        cq_id: k,
-                        pad: 0,
-                        mmap_handle: mmap_offset(port, k),
-                        mmap_size: cq.ring_size() as u64,
-                    },
-                ));
+                out = NicOut::CqCreate(uapi::hl_nic_cq_create_out {
+                    handle: mmap_offset(port, k),
+                });
             }
             Request::CqDestroy { port, cq } => {
                 self.cq(port, cq)?.reset(res)?;

@@ -4,13 +4,17 @@
 
 use kernel::{page::PAGE_SIZE, prelude::*, rbtree::RBTree, sync::Arc};
 
-use crate::{cb::Cb, rdma};
+use crate::cb::Cb;
 
 /// Command buffers one context may hold.
 const MAX_CBS: usize = 1024;
 
-/// The command buffers of a context. A CB's handle is also its `mmap` offset: page aligned,
-/// below the completion queues' offsets.
+/// The type bits of a CB's handle, as mainline makes them (`HL_MMAP_TYPE_CB` shifted by the
+/// page shift): bit 60. The completion queues' `mmap` offsets are below.
+const CB_HANDLE_TYPE: u64 = 1 << 60;
+
+/// The command buffers of a context. A CB's handle is also its `mmap` offset, as mainline's:
+/// the type bits and a page number.
 pub(super) struct Buffers {
     cbs: RBTree<u64, Arc<Cb>>,
     next: u64,
@@ -32,11 +36,17 @@ impl Buffers {
         let handle = self
             .next
             .checked_mul(PAGE_SIZE as u64)
-            .filter(|&h| h < rdma::CQ_MMAP_BASE)
-            .ok_or(ENOSPC)?;
+            .filter(|&h| h < CB_HANDLE_TYPE)
+            .ok_or(ENOSPC)?
+            | CB_HANDLE_TYPE;
         self.cbs.try_create_and_insert(handle, cb, GFP_KERNEL)?;
         self.next += 1;
         Ok(handle)
+    }
+
+    /// Whether `mmap` offset `offset` is a CB's.
+    pub(super) fn is_handle(offset: u64) -> bool {
+        offset & CB_HANDLE_TYPE != 0
     }
 
     /// Forgets the CB of `handle`; the jobs and mappings that use it keep it alive.

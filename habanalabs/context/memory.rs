@@ -87,10 +87,12 @@ impl Memory {
         Ok(b.block.addr())
     }
 
-    /// `HL_MEM_OP_UNMAP` of device address `addr`: a host mapping, which fails with `EBUSY`
-    /// unless `idle` says that no engine runs, or a mapped block.
+    /// `HL_MEM_OP_UNMAP` of device address `addr`: a host mapping (any address in its first
+    /// page, as `map_host` returns where the buffer starts), which fails with `EBUSY` unless
+    /// `idle` says that no engine runs, or a mapped block.
     pub(super) fn unmap(&mut self, addr: u64, idle: impl FnOnce() -> bool) -> Result {
         if let Some(va) = addr.checked_sub(regs::HOST_VA_BASE) {
+            let va = va - va % PAGE_SIZE as u64;
             if !idle() {
                 return Err(EBUSY);
             }

@@ -11,7 +11,6 @@ use kernel::{
     device::{self, Bound},
     dma::CoherentAllocation,
     prelude::*,
-    uapi,
 };
 
 use crate::{
@@ -37,23 +36,20 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// Checks `peer`: a unicast MAC, an IPv4 address a remote host may have (not 0.0.0.0,
+    /// Checks the peer: a unicast MAC, an IPv4 address a remote host may have (not 0.0.0.0,
     /// loopback, multicast or broadcast) and a connection below `conns`.
     ///
     /// The links are point to point and the device routes by MAC, so the address goes no
     /// further; a real port would put it in its RoCE headers.
-    pub(crate) fn new(peer: &uapi::hl_nic_peer, conns: u32) -> Result<Self> {
+    pub(crate) fn new(mac: [u8; 6], ip: u32, conn: u32, conns: u32) -> Result<Self> {
         // The address is in network byte order: its bytes in memory are the dotted quad.
-        let ip = peer.ip.to_ne_bytes();
-        let mac_ok = peer.mac[0] & 1 == 0 && peer.mac != [0; 6];
+        let ip = ip.to_ne_bytes();
+        let mac_ok = mac[0] & 1 == 0 && mac != [0; 6];
         let ip_ok = ip != [0; 4] && ip[0] != 127 && !(224..240).contains(&ip[0]) && ip != [255; 4];
-        if peer.pad != 0 || !mac_ok || !ip_ok || peer.conn_id >= conns {
+        if !mac_ok || !ip_ok || conn >= conns {
             return Err(EINVAL);
         }
-        Ok(Self {
-            mac: peer.mac,
-            conn: peer.conn_id,
-        })
+        Ok(Self { mac, conn })
     }
 }
 

@@ -100,6 +100,8 @@ struct CqState {
     /// `CQ_LOST` as last read, and the entries lost since the queue was created.
     lost_seen: u32,
     lost: u64,
+    /// `lost` as the last `CQ_WAIT` reported it.
+    lost_reported: u64,
     /// Reset by `CQ_DESTROY`: nobody may use it any more.
     destroyed: bool,
     /// The device's `CQ_PI` was found outside the ring (and logged).
@@ -142,15 +144,11 @@ impl Cq {
             consumed: 0,
             lost_seen: 0,
             lost: 0,
+            lost_reported: 0,
             destroyed: false,
             faulted: false,
         };
         pin_init!(Self { port, index, entries, ring, events, state <- new_mutex!(state) })
-    }
-
-    /// The size of the ring and of its mapping.
-    pub(crate) fn ring_size(&self) -> usize {
-        self.ring.size()
     }
 
     fn block(&self) -> CqBlock {
@@ -229,13 +227,15 @@ impl Cq {
         Ok(available)
     }
 
-    /// `CQ_WAIT`: waits up to `timeout_ms` until at least `count` entries are there.
+    /// `CQ_WAIT`: waits up to `timeout_ms` until at least `count` entries are there; reports
+    /// where they start, how many there are, and `HL_NIC_CQ_OVERFLOW` if the device dropped
+    /// entries since the last report.
     pub(crate) fn wait(
         &self,
         res: &Resources,
         count: u32,
         timeout_ms: u32,
-    ) -> Result<uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3> {
+    ) -> Result<uapi::hl_nic_cq_poll_wait_out> {
         let events = &self.events;
         if count == 0 || count > self.entries {
             return Err(EINVAL);
@@ -244,21 +244,26 @@ impl Cq {
         let mut signalled = false;
         let mut guard = events.lock.lock();
         loop {
-            let (available, lost) = {
-                let mut state = self.state.lock();
-                (self.available(res, &mut state)?, state.lost)
-            };
+            let mut state = self.state.lock();
+            let available = self.available(res, &mut state)?;
             if available >= count || deadline.passed() {
-                return Ok(uapi::hl_nic_out__bindgen_ty_1__bindgen_ty_3 {
-                    num_cqes: available,
-                    status: if available >= count {
-                        uapi::HL_NIC_CQ_WAIT_STATUS_COMPLETED
-                    } else {
-                        uapi::HL_NIC_CQ_WAIT_STATUS_BUSY
-                    },
-                    lost,
+                let status = if state.lost != state.lost_reported {
+                    uapi::hl_nic_cq_status_HL_NIC_CQ_OVERFLOW
+                } else if available >= count {
+                    uapi::hl_nic_cq_status_HL_NIC_CQ_SUCCESS
+                } else {
+                    uapi::hl_nic_cq_status_HL_NIC_CQ_TIMEOUT
+                };
+                state.lost_reported = state.lost;
+                return Ok(uapi::hl_nic_cq_poll_wait_out {
+                    pi: state.consumed % self.entries,
+                    num_of_cqes: available,
+                    status,
+                    pad: 0,
+                    lost: state.lost,
                 });
             }
+            drop(state);
             if signalled {
                 return Err(EINTR);
             }
