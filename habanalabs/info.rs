@@ -203,10 +203,13 @@ pub(crate) fn info(
             reply(&args, &uapi::hl_info_device_status { status, pad: 0 })
         }
         uapi::HL_INFO_CLK_RATE => {
-            let regs = dev.hw().regs()?;
-            let clk = uapi::hl_info_clk_rate {
-                cur_clk_rate_mhz: CLK_CUR_MHZ::read(&regs).into(),
-                max_clk_rate_mhz: CLK_MAX_MHZ::read(&regs).into(),
+            let clk = {
+                // Not held across the copy to the user, which may sleep.
+                let regs = dev.hw().regs()?;
+                uapi::hl_info_clk_rate {
+                    cur_clk_rate_mhz: CLK_CUR_MHZ::read(&regs).into(),
+                    max_clk_rate_mhz: CLK_MAX_MHZ::read(&regs).into(),
+                }
             };
             reply(&args, &clk)
         }
