@@ -94,14 +94,45 @@ static void vresult(const char *status, const char *directive, const char *fmt, 
 	fflush(stdout);
 }
 
+/*
+ * What the driver does not answer as mainline GAUDI yet, as
+ * Documentation/accel/habanalabs/uapi.rst says (its "Differences"): the
+ * next case is expected to fail, and fails the run if it passes (XPASS),
+ * so the mark goes when the driver catches up.
+ */
+#define GAP_EVENTS	"uapi.rst: the model's event causes (HL_EVENT_*), not GAUDI's ids"
+#define GAP_DRAM	"uapi.rst: the model's DRAM allocator, not GAUDI's memory model"
+#define GAP_SRAM	"uapi.rst: the device model has no SRAM"
+#define GAP_SENSOR	"uapi.rst: the device model has no sensor for it"
+#define GAP_EVENTFD	"uapi.rst: eventfd notification not yet"
+#define GAP_SYNC	"uapi.rst: sync streams and staged submissions not yet"
+#define GAP_TS		"uapi.rst: TS_ALLOC not yet"
+
+static const char *gap;	/* the next case's, or NULL */
+
+static void xfail(const char *why)
+{
+	gap = why;
+}
+
 static int check(int ok, const char *fmt, ...)
 {
+	const char *why = gap;
+	char directive[256];
 	va_list ap;
 
+	gap = NULL;
 	va_start(ap, fmt);
-	if (!ok)
-		nfail++;
-	vresult(ok ? "ok" : "not ok", NULL, fmt, ap);
+	if (why) {
+		snprintf(directive, sizeof(directive), "%s %s", ok ? "XPASS" : "XFAIL", why);
+		if (ok)
+			nfail++;
+		vresult(ok ? "not ok" : "ok", directive, fmt, ap);
+	} else {
+		if (!ok)
+			nfail++;
+		vresult(ok ? "ok" : "not ok", NULL, fmt, ap);
+	}
 	va_end(ap);
 	return ok;
 }
@@ -316,14 +347,17 @@ static void test_info_hw_ip(int fd, const char *node)
 		return;
 	check(hw.device_id == GAUDI_PCI_ID, "%s: HW_IP_INFO device_id is GAUDI's (%#x)", node,
 	      hw.device_id);
+	xfail(GAP_EVENTS);
 	check(hw.num_of_events == GAUDI_NUM_EVENTS, "%s: HW_IP_INFO num_of_events %u (GAUDI: %u)",
 	      node, hw.num_of_events, GAUDI_NUM_EVENTS);
+	xfail(GAP_DRAM);
 	check(hw.dram_enabled == 1 && hw.dram_size && hw.dram_page_size == GAUDI_PAGE_SIZE_2MB &&
 	      hw.dram_size % hw.dram_page_size == 0,
 	      "%s: HW_IP_INFO DRAM enabled, %llu bytes in %llu-byte pages", node,
 	      (unsigned long long)hw.dram_size, (unsigned long long)hw.dram_page_size);
 	check(hw.device_mem_alloc_default_page_size == hw.dram_page_size,
 	      "%s: HW_IP_INFO default allocation page size is the DRAM page size", node);
+	xfail(GAP_SRAM);
 	check(hw.sram_size != 0, "%s: HW_IP_INFO SRAM at %#llx, %u bytes", node,
 	      (unsigned long long)hw.sram_base_address, hw.sram_size);
 	check(hw.tpc_enabled_mask != 0 && hw.tpc_enabled_mask_ext == hw.tpc_enabled_mask,
@@ -415,7 +449,9 @@ static void test_info_common(int fd, const char *node)
 
 	memset(&u, 0xff, sizeof(u));
 	err = info(fd, HL_INFO_DEVICE_UTILIZATION, &u, sizeof(u.util), 1000);
+	xfail(GAP_SENSOR);
 	expect(err, 0, "%s: INFO DEVICE_UTILIZATION", node);
+	xfail(GAP_SENSOR);
 	check(!err && u.util.utilization <= 100, "%s: DEVICE_UTILIZATION %u%%", node,
 	      u.util.utilization);
 
@@ -431,9 +467,11 @@ static void test_info_common(int fd, const char *node)
 
 	t0 = now_ns();
 	err = info(fd, HL_INFO_TIME_SYNC, &ts0, sizeof(ts0), 0);
+	xfail(GAP_SENSOR);
 	expect(err, 0, "%s: INFO TIME_SYNC", node);
 	usleep(2000);
 	err = info(fd, HL_INFO_TIME_SYNC, &u, sizeof(u.ts), 0);
+	xfail(GAP_SENSOR);
 	check(!err && u.ts.device_time > ts0.device_time && u.ts.host_time > ts0.host_time &&
 	      ts0.host_time >= t0,
 	      "%s: TIME_SYNC device and host times move (device +%llu, host +%llu)", node,
@@ -441,6 +479,7 @@ static void test_info_common(int fd, const char *node)
 	      (unsigned long long)(u.ts.host_time - ts0.host_time));
 
 	expect(info(fd, HL_INFO_CS_COUNTERS, &u, sizeof(u.cs), 0), 0, "%s: INFO CS_COUNTERS", node);
+	xfail(GAP_SENSOR);
 	expect(info(fd, HL_INFO_PCI_COUNTERS, &u, sizeof(u.pci), 0), 0, "%s: INFO PCI_COUNTERS",
 	       node);
 	expect(info(fd, HL_INFO_CLK_THROTTLE_REASON, &u, sizeof(u.thr), 0), 0,
@@ -449,12 +488,16 @@ static void test_info_common(int fd, const char *node)
 	       "%s: INFO SYNC_MANAGER of dcore 0", node);
 	expect(info(fd, HL_INFO_SYNC_MANAGER, &u, sizeof(u.sm), GAUDI_MAX_DCORES), EINVAL,
 	       "%s: INFO SYNC_MANAGER of dcore %d", node, GAUDI_MAX_DCORES);
+	xfail(GAP_SENSOR);
 	expect(info(fd, HL_INFO_TOTAL_ENERGY, &u, sizeof(u.energy), 0), 0, "%s: INFO TOTAL_ENERGY",
 	       node);
+	xfail(GAP_SENSOR);
 	expect(info(fd, HL_INFO_PLL_FREQUENCY, &u, sizeof(u.pll), HL_GAUDI_CPU_PLL), 0,
 	       "%s: INFO PLL_FREQUENCY of the CPU PLL", node);
+	xfail(GAP_SENSOR);
 	expect(info(fd, HL_INFO_PLL_FREQUENCY, &u, sizeof(u.pll), 1000), EINVAL,
 	       "%s: INFO PLL_FREQUENCY of PLL 1000", node);
+	xfail(GAP_SENSOR);
 	expect(info(fd, HL_INFO_POWER, &u, sizeof(u.power), 0), 0, "%s: INFO POWER", node);
 	expect(info(fd, HL_INFO_LAST_ERR_OPEN_DEV_TIME, &u, sizeof(u.last), 0), 0,
 	       "%s: INFO LAST_ERR_OPEN_DEV_TIME", node);
@@ -475,12 +518,14 @@ static void test_info_common(int fd, const char *node)
 	memset(&u, 0xab, sizeof(u));
 	err = info(fd, HL_INFO_HW_EVENTS, &u, sizeof(u.events), 0);
 	expect(err, 0, "%s: INFO HW_EVENTS", node);
+	xfail(GAP_EVENTS);
 	check(!err && ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4] == 0xab &&
 	      ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4 - 1] != 0xab,
 	      "%s: HW_EVENTS is a counter per GAUDI event id (%u)", node, GAUDI_NUM_EVENTS);
 	memset(&u, 0xab, sizeof(u));
 	err = info(fd, HL_INFO_HW_EVENTS_AGGREGATE, &u, sizeof(u.events), 0);
 	expect(err, 0, "%s: INFO HW_EVENTS_AGGREGATE", node);
+	xfail(GAP_EVENTS);
 	check(!err && ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4] == 0xab &&
 	      ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4 - 1] != 0xab,
 	      "%s: HW_EVENTS_AGGREGATE is a counter per GAUDI event id", node);
@@ -533,12 +578,17 @@ static void test_info_compute(void)
 	       "INFO GET_EVENTS into 4 bytes");
 
 	efd = eventfd(0, EFD_NONBLOCK);
+	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, efd), 0, "INFO REGISTER_EVENTFD");
+	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, efd), EINVAL,
 	       "INFO REGISTER_EVENTFD again");
+	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_UNREGISTER_EVENTFD, NULL, 0, 0), 0, "INFO UNREGISTER_EVENTFD");
+	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_UNREGISTER_EVENTFD, NULL, 0, 0), EINVAL,
 	       "INFO UNREGISTER_EVENTFD again");
+	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, (__u32)-1), EBADF,
 	       "INFO REGISTER_EVENTFD of fd -1");
 	close(efd);
@@ -757,6 +807,7 @@ static void test_cs(void)
 	err = cs_submit(chunk, 1, HL_CS_FLAGS_STAGED_SUBMISSION |
 			HL_CS_FLAGS_STAGED_SUBMISSION_FIRST | HL_CS_FLAGS_STAGED_SUBMISSION_LAST,
 			0, &seq);
+	xfail(GAP_SYNC);
 	expect(err, 0, "CS STAGED_SUBMISSION, FIRST and LAST");
 	if (!err) {
 		err = cs_wait(seq, 5000000, &out);
@@ -790,6 +841,7 @@ static void test_cs(void)
 	a.in.encaps_signals_q_idx = dev.ext_queue[0];
 	a.in.cs_flags = HL_CS_FLAGS_RESERVE_SIGNALS_ONLY;
 	err = xioctl(cfd, HL_IOCTL_CS, &a);
+	xfail(GAP_SYNC);
 	expect(err, 0, "CS RESERVE_SIGNALS_ONLY of 1 on queue %u", dev.ext_queue[0]);
 	if (!err) {
 		__u32 id = a.out.handle_id;
@@ -806,6 +858,7 @@ static void test_cs(void)
 	memset(&chunk[1], 0, sizeof(chunk[1]));
 	chunk[1].queue_index = dev.ext_queue[0];
 	err = cs_submit(&chunk[1], 1, HL_CS_FLAGS_SIGNAL, 0, &seq);
+	xfail(GAP_SYNC);
 	expect(err, 0, "CS SIGNAL on queue %u", dev.ext_queue[0]);
 	if (!err) {
 		err = cs_wait(seq, 5000000, &out);
@@ -840,6 +893,7 @@ static void test_memory(void)
 	a.in.alloc.mem_size = size;
 	err = mem(&a);
 	expect(err, 0, "MEMORY ALLOC of 2 MiB of device memory");
+	xfail(GAP_DRAM);
 	check(!err && a.out.handle == 0, "MEMORY ALLOC: handle 0, as GAUDI's (%#llx)",
 	      (unsigned long long)a.out.handle);
 	err = info(cfd, HL_INFO_DRAM_USAGE, &du1, sizeof(du1), 0);
@@ -854,8 +908,10 @@ static void test_memory(void)
 	memset(&a, 0, sizeof(a));
 	a.in.op = HL_MEM_OP_FREE;
 	a.in.alloc.mem_size = size;
+	xfail(GAP_DRAM);
 	expect(mem(&a), 0, "MEMORY FREE of the 2 MiB");
 	err = info(cfd, HL_INFO_DRAM_USAGE, &du1, sizeof(du1), 0);
+	xfail(GAP_DRAM);
 	check(!err && du1.ctx_dram_mem == du0.ctx_dram_mem && du1.dram_free_mem == du0.dram_free_mem,
 	      "DRAM_USAGE is back after FREE");
 	memset(&a, 0, sizeof(a));
@@ -914,7 +970,9 @@ static void test_memory(void)
 	a.in.op = HL_MEM_OP_TS_ALLOC;
 	a.in.num_of_elements = 16;
 	err = mem(&a);
+	xfail(GAP_TS);
 	expect(err, 0, "MEMORY TS_ALLOC of 16 elements");
+	xfail(GAP_TS);
 	check(!err && a.out.handle != 0, "MEMORY TS_ALLOC gives a handle (%#llx)",
 	      (unsigned long long)a.out.handle);
 
