@@ -34,7 +34,7 @@ use crate::{
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
     rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
-    stats::{Drop, DropCounters},
+    stats::{DropCounters, Refusal},
 };
 use buffers::Buffers;
 use memory::Memory;
@@ -361,9 +361,9 @@ impl ComputeFile {
         n: u32,
         timeout: Duration,
         stamp: bool,
-    ) -> core::result::Result<Arc<Cs>, (Drop, Error)> {
-        let invalid = |e| (Drop::Validation, e);
-        let no_mem = |e| (Drop::OutOfMem, e);
+    ) -> core::result::Result<Arc<Cs>, (Refusal, Error)> {
+        let invalid = |e| (Refusal::Validation, e);
+        let no_mem = |e| (Refusal::OutOfMem, e);
         let n = n as usize;
         if n > uapi::HL_MAX_JOBS_PER_CS as usize {
             return Err(invalid(EINVAL));
@@ -409,14 +409,14 @@ impl ComputeFile {
         let seq = ctx
             .submissions
             .next_seq()
-            .map_err(|e| (Drop::MaxInFlight, e))?;
+            .map_err(|e| (Refusal::MaxInFlight, e))?;
         let cs = Arc::pin_init(Cs::new(seq, queues, n as u32, timeout, stamp), GFP_KERNEL)
             .map_err(no_mem)?;
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
             .submit(&cs, jobs, || submissions.add(cs.clone()))
-            .map_err(|e| (Drop::QueueFull, e))?;
+            .map_err(|e| (Refusal::QueueFull, e))?;
         Ok(cs)
     }
 

@@ -74,7 +74,7 @@ pub(crate) struct HlDevice {
     /// Whether the compute node is open (it is exclusive): see [`ComputeClaim`].
     compute_busy: AtomicBool,
     /// What `INFO` reports of the device's history.
-    stats: Stats,
+    stats: Arc<Stats>,
 }
 
 impl HlDevice {
@@ -122,7 +122,8 @@ impl HlDevice {
         let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
         let mailbox = Arc::pin_init(Mailbox::new(pdev, hw.clone())?, GFP_KERNEL)?;
 
-        let eq = Arc::new(EventQueue::new(pdev)?, GFP_KERNEL)?;
+        let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
+        let eq = Arc::new(EventQueue::new(pdev, stats.clone())?, GFP_KERNEL)?;
         let eq_irq = KBox::pin_init(
             irq::ThreadedRegistration::new(
                 pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
@@ -180,7 +181,7 @@ impl HlDevice {
                 eq,
                 dram,
                 compute_busy: AtomicBool::new(false),
-                stats: Stats::default(),
+                stats,
             }),
             GFP_KERNEL,
         )?;

@@ -18,6 +18,7 @@ use kernel::{
 use crate::{
     hw::Hw,
     regs::{EQE_HDR, EQ_BASE, EQ_CI, EQ_CTL, EQ_LOST, EQ_SIZE},
+    stats::Stats,
 };
 
 /// Entries in the ring.
@@ -47,10 +48,12 @@ pub(crate) struct EventQueue {
     counts: [AtomicU64; uapi::HL_EVENT_COUNT as usize],
     lost: AtomicU64,
     logged: AtomicU32,
+    /// The device's history, where the errors of queues are kept for `INFO`.
+    stats: Arc<Stats>,
 }
 
 impl EventQueue {
-    pub(crate) fn new(pdev: &pci::Device<device::Core>) -> Result<Self> {
+    pub(crate) fn new(pdev: &pci::Device<device::Core>, stats: Arc<Stats>) -> Result<Self> {
         Ok(Self {
             pdev: pdev.into(),
             ring: CoherentAllocation::alloc_coherent(pdev.as_ref(), EQ_ENTRIES, GFP_KERNEL)?,
@@ -58,6 +61,7 @@ impl EventQueue {
             counts: Default::default(),
             lost: AtomicU64::new(0),
             logged: AtomicU32::new(0),
+            stats,
         })
     }
 
@@ -121,6 +125,9 @@ impl EventQueue {
         let known = ty == EQE_HDR::QMAN_ERROR && entry.cause < uapi::HL_EVENT_COUNT;
         let slot = if known { entry.cause as usize } else { 0 };
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        if known {
+            self.stats.device_error(entry.cause, queue, entry.info);
+        }
         if self.logged.fetch_add(1, Ordering::Relaxed) < EVENTS_LOGGED {
             dev_warn!(
                 self.pdev,

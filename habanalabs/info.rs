@@ -36,6 +36,11 @@ fn engine_id(engine: QMAN_ENGINE) -> Option<u32> {
     }
 }
 
+/// GAUDI's engine id of the engine of queue `queue`.
+fn queue_engine(dev: &HlDevice, queue: u32) -> Option<u32> {
+    engine_id(dev.queues().get(queue as usize)?.engine)
+}
+
 /// The engine's name in `HL_INFO_ENGINE_STATUS`.
 fn engine_name(engine: QMAN_ENGINE) -> &'static str {
     match engine.kind() {
@@ -257,10 +262,32 @@ pub(crate) fn info(
             reply(&args, &t)
         }
         uapi::HL_INFO_CS_TIMEOUT_EVENT => reply(&args, &stats.cs_timeout()),
-        // No RAZWI or undefined opcode has a record yet: all zero, as before the first.
-        uapi::HL_INFO_RAZWI_EVENT => reply(&args, &uapi::hl_info_razwi_event::default()),
+        // All zero until the first since the compute node was opened.
+        uapi::HL_INFO_RAZWI_EVENT => {
+            let mut razwi = uapi::hl_info_razwi_event::default();
+            if let Some((ns, cause, queue, addr)) = stats.razwi.get() {
+                razwi.timestamp = ns;
+                razwi.addr = addr;
+                match queue_engine(dev, queue) {
+                    Some(id) => razwi.engine_id_1 = id as u16,
+                    None => razwi.no_engine_id = 1,
+                }
+                razwi.engine_id_2 = u16::MAX;
+                razwi.error_type = if cause == uapi::HL_EVENT_MMU_FAULT {
+                    uapi::HL_RAZWI_PAGE_FAULT
+                } else {
+                    uapi::HL_RAZWI_MMU_ACCESS_ERROR
+                } as u8;
+            }
+            reply(&args, &razwi)
+        }
         uapi::HL_INFO_UNDEFINED_OPCODE_EVENT => {
-            reply(&args, &zeroed::<uapi::hl_info_undefined_opcode_event>())
+            let mut undef: uapi::hl_info_undefined_opcode_event = zeroed();
+            if let Some((ns, _, queue, _)) = stats.undefined_opcode.get() {
+                undef.timestamp = ns;
+                undef.engine_id = queue_engine(dev, queue).unwrap_or(u32::MAX);
+            }
+            reply(&args, &undef)
         }
         // One page size only: an empty mask, as for every ASIC without several.
         uapi::HL_INFO_DEV_MEM_ALLOC_PAGE_SIZES => {

@@ -8,7 +8,7 @@ use kernel::{time::Ktime, uapi};
 
 /// Why the driver refused a submission, as `HL_INFO_CS_COUNTERS` counts them.
 #[derive(Clone, Copy)]
-pub(crate) enum Drop {
+pub(crate) enum Refusal {
     OutOfMem,
     QueueFull,
     MaxInFlight,
@@ -25,12 +25,12 @@ pub(crate) struct DropCounters {
 }
 
 impl DropCounters {
-    pub(crate) fn count(&self, why: Drop) {
+    pub(crate) fn count(&self, why: Refusal) {
         let counter = match why {
-            Drop::OutOfMem => &self.out_of_mem,
-            Drop::QueueFull => &self.queue_full,
-            Drop::MaxInFlight => &self.max_in_flight,
-            Drop::Validation => &self.validation,
+            Refusal::OutOfMem => &self.out_of_mem,
+            Refusal::QueueFull => &self.queue_full,
+            Refusal::MaxInFlight => &self.max_in_flight,
+            Refusal::Validation => &self.validation,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -47,6 +47,46 @@ impl DropCounters {
             get(&self.max_in_flight),
             get(&self.validation),
         ]
+    }
+}
+
+/// The first error of a kind since the compute node was opened, as mainline captures it: when
+/// (0: none yet), the device's cause, the queue and the device's information.
+#[derive(Default)]
+pub(crate) struct Captured {
+    ns: AtomicI64,
+    cause: AtomicU32,
+    queue: AtomicU32,
+    info: AtomicU64,
+}
+
+impl Captured {
+    /// Keeps the error unless one is kept already. The event queue's one thread calls this.
+    fn capture(&self, cause: u32, queue: u8, info: u64) {
+        if self.ns.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        self.cause.store(cause, Ordering::Relaxed);
+        self.queue.store(queue.into(), Ordering::Relaxed);
+        self.info.store(info, Ordering::Relaxed);
+        self.ns.store(now_ns(), Ordering::Release);
+    }
+
+    fn clear(&self) {
+        self.ns.store(0, Ordering::Release);
+    }
+
+    /// `(when, cause, queue, info)` of the error kept, if one is.
+    pub(crate) fn get(&self) -> Option<(i64, u32, u32, u64)> {
+        let ns = self.ns.load(Ordering::Acquire);
+        (ns != 0).then(|| {
+            (
+                ns,
+                self.cause.load(Ordering::Relaxed),
+                self.queue.load(Ordering::Relaxed),
+                self.info.load(Ordering::Relaxed),
+            )
+        })
     }
 }
 
@@ -72,6 +112,9 @@ pub(crate) struct Stats {
     cs_timeout_seq: AtomicU64,
     /// `HL_NOTIFIER_EVENT_*` bits not yet read by `HL_INFO_GET_EVENTS`.
     events: AtomicU64,
+    /// The first undefined opcode and the first bad address since the open.
+    pub(crate) undefined_opcode: Captured,
+    pub(crate) razwi: Captured,
 }
 
 impl Stats {
@@ -80,6 +123,8 @@ impl Stats {
         self.open_ns.store(now_ns(), Ordering::Relaxed);
         self.closed_ns.store(0, Ordering::Relaxed);
         self.events.store(0, Ordering::Relaxed);
+        self.undefined_opcode.clear();
+        self.razwi.clear();
     }
 
     pub(crate) fn closed(&self) {
@@ -93,6 +138,23 @@ impl Stats {
         self.cs_timeout_ns.store(now, Ordering::Relaxed);
         self.resets.fetch_add(1, Ordering::Relaxed);
         self.error(uapi::HL_NOTIFIER_EVENT_CS_TIMEOUT.into());
+    }
+
+    /// An error a queue's engine reported (an `HL_EVENT_*` cause): kept for `INFO` as
+    /// mainline GAUDI keeps its undefined opcodes and RAZWIs, and told to the user.
+    pub(crate) fn device_error(&self, cause: u32, queue: u8, info: u64) {
+        let event = match cause {
+            uapi::HL_EVENT_BAD_OPCODE => {
+                self.undefined_opcode.capture(cause, queue, info);
+                uapi::HL_NOTIFIER_EVENT_UNDEFINED_OPCODE
+            }
+            uapi::HL_EVENT_BAD_ADDRESS | uapi::HL_EVENT_MMU_FAULT => {
+                self.razwi.capture(cause, queue, info);
+                uapi::HL_NOTIFIER_EVENT_USER_ENGINE_ERR
+            }
+            _ => uapi::HL_NOTIFIER_EVENT_USER_ENGINE_ERR,
+        };
+        self.error(event.into());
     }
 
     /// An error the user is told of by `HL_INFO_GET_EVENTS` (a `HL_NOTIFIER_EVENT_*` bit).
