@@ -3,8 +3,9 @@
 # Runs the project's tests (make check) and prints one line per test, then
 # "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
 #
-#   check.sh           static checks (uAPI header, rustfmt), cargo test of
-#                      tools/, then every selftest in the VM
+#   check.sh           static checks (uAPI header, its agreement with the
+#                      system's, rustfmt), cargo test of tools/, then every
+#                      selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
@@ -185,6 +186,19 @@ uapi_header() {
 	done
 }
 
+# uapi_compare: every macro, enum constant, struct size and member offset
+# our uAPI header shares with the system's <misc/habanalabs.h> (Linux 6.1,
+# from linux-libc-dev) has the same value there (tools/testing/uapi/).
+uapi_compare() {
+	local name="uapi header agrees with Linux 6.1's <misc/habanalabs.h>" out
+	if out=$("$HL_TOP/tools/testing/uapi/compare.py" 2>&1); then
+		result pass "$name ($(printf '%s\n' "$out" | sed -n 's/^compared \([0-9]*\) items.*/\1 items/p'))"
+	else
+		result fail "$name"
+		printf '%s\n' "$out" | indent 60
+	fi
+}
+
 # rustfmt_kernel: the kernel Rust (rust/, habanalabs/) is formatted as the
 # kernel tree's .rustfmt.toml wants (what its `make rustfmtcheck` runs).
 rustfmt_kernel() {
@@ -211,6 +225,7 @@ is_four() {
 
 if [ $# = 0 ]; then
 	uapi_header
+	uapi_compare
 	rustfmt_kernel
 	cargo_tests
 	vm_tests 2

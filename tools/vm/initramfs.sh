@@ -7,6 +7,8 @@
 #  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests,
 #    hl-rdma-tests and hlthunk-c-smoke (tests/c_smoke.c, compiled here with
 #    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
+#  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
+#    here (static) against the system's <misc/habanalabs.h>, not ours;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt
 #    and kselftest-list-four.txt;
 #  - tools/vm/init as /init;
@@ -94,7 +96,14 @@ else
 	hl_log "warning: hl-thunk is not built (make tools); the VM will not have it"
 fi
 
+# The uAPI conformance program sees the system's header only: no -I to
+# include/uapi.
+conform=$HL_BUILD/vm/hl-uapi-conform
+mkdir -p "$HL_BUILD/vm"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static "$tests/uapi_conform.c" -o "$conform"
+
 inputs=("$0" "$HL_TOP/tools/vm/init" "$busybox" "${bins[@]}" "${libs[@]}")
+inputs+=(/usr/include/misc/habanalabs.h)
 inputs+=("${net_bins[@]}" "${net_libs[@]}" "${py_files[@]}")
 [ ${#ksrc_files[@]} = 0 ] || inputs+=("${ksrc_files[@]/#/$HL_KSRC/}" "$ethtool_h")
 inputs+=("${hl_thunk_bins[@]}")
@@ -171,6 +180,7 @@ fi
 done
 
 [ -e "$module" ] && cp "$module" "$root/lib/modules/"
+cp "$conform" "$root/usr/bin/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then
 	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"

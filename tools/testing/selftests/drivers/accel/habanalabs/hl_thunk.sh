@@ -30,12 +30,8 @@ info() { hl-thunk info -d "$1" > "$tmp.info"; }
 # field NAME: the value of "NAME:" in the last info.
 field() { sed -n "s/^$1: *//p" "$tmp.info"; }
 
-set -- $HL_DEVS
-ndevs=$#
-set -- /dev/hl[0-9]*
-[ -e "$1" ] || set --
-hl_check "a compute node per device ($# for $ndevs)" [ $# -eq $ndevs ]
-for node; do
+hl_check_nodes
+for node in $HL_NODES; do
 	n=${node#/dev/hl}
 	hl_check "hl-thunk info -d $n" info "$n"
 	sed 's/^/# /' "$tmp.info"

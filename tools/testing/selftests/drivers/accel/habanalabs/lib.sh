@@ -125,6 +125,17 @@ for _d in "$HL_PCI"/*; do
 	fi
 done
 
+# hl_check_nodes: one result, a compute node /dev/hlN per device; sets
+# HL_NODES to them.
+hl_check_nodes() {
+	set -- $HL_DEVS
+	_ndevs=$#
+	set -- /dev/hl[0-9]*
+	[ -e "$1" ] || set --
+	HL_NODES="$*"
+	hl_check "a compute node per device ($# for $_ndevs)" [ $# -eq $_ndevs ]
+}
+
 # --- The driver --------------------------------------------------------
 
 hl_loaded() { [ -d /sys/module/habanalabs ]; }
