@@ -98,10 +98,10 @@ impl<U, const N: usize> IdArray<U, N> {
             i += 1;
         }
         // INVARIANT: Set above; the sentinel is zeroed.
-        // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
         Self {
             raw: RawIdArray {
                 ids,
+                // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
                 sentinel: DeviceId(unsafe { core::mem::zeroed() }),
             },
             info,
@@ -227,7 +227,7 @@ unsafe extern "C" fn probe_callback<T: Driver>(
     // call: the `Core` context.
     let dev = unsafe { Device::<Core>::from_raw(pdev) };
     // SAFETY: `id` points into `T::ID_TABLE`.
-    let index = unsafe { (*id).driver_data } as usize;
+    let index = unsafe { (*id).driver_data };
     let Some(info) = T::ID_TABLE.info(index) else {
         return EINVAL.to_errno();
     };

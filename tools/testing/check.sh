@@ -3,7 +3,7 @@
 # Runs the project's tests (make check) and prints one line per test, then
 # "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
 #
-#   check.sh           static checks (uAPI header, rustfmt), cargo test of
+#   check.sh           static checks (uAPI header, rustfmt, clippy), cargo test of
 #                      tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
@@ -197,6 +197,27 @@ rustfmt_kernel() {
 	done
 }
 
+# clippy_kernel: clippy finds nothing in rust/ and habanalabs/, run through
+# the kernel's build with its lints (tools/build/clippy.sh, make CLIPPY=1).
+clippy_kernel() {
+	local out rc=0 dir
+	out=$("$HL_TOP/tools/build/clippy.sh" 2>&1) || rc=$?
+	if [ $rc = 2 ]; then
+		result fail "clippy: ran"
+		printf '%s\n' "$out" | indent 20
+		return
+	fi
+	for dir in rust habanalabs; do
+		if grep -q "^$dir: [0-9]* warnings\?$" <<< "$out"; then
+			result fail "clippy: $dir/"
+			printf '%s\n' "$out" | sed -n "/^$dir: /,/^[a-z]*: [0-9]* warnings\?$/p" |
+				grep -E "^$dir: |^  warning|^ *--> " | indent 40
+		else
+			result pass "clippy: $dir/"
+		fi
+	done
+}
+
 # is_four NAME: NAME is a selftest of the VM of four devices.
 is_four() {
 	local t
@@ -209,6 +230,7 @@ is_four() {
 if [ $# = 0 ]; then
 	uapi_header
 	rustfmt_kernel
+	clippy_kernel
 	cargo_tests
 	vm_tests 2
 	vm_tests 4
