@@ -3,8 +3,9 @@
 # Runs the project's tests (make check) and prints one line per test, then
 # "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
 #
-#   check.sh           static checks (uAPI header, rustfmt, clippy), cargo test of
-#                      tools/, then every selftest in the VM
+#   check.sh           static checks (uAPI header, rustfmt and clippy of the
+#                      kernel Rust and of tools/), cargo test of tools/, then
+#                      every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
@@ -218,6 +219,33 @@ clippy_kernel() {
 	done
 }
 
+# cargo_lints: every crate of the tools/ workspace is formatted as rustfmt
+# wants (cargo fmt --check) and clippy finds nothing in it, tests and
+# binaries included (cargo clippy --all-targets -D warnings).
+cargo_lints() {
+	local manifest=$HL_TOP/tools/Cargo.toml m pkg out
+	if [ ! -e "$manifest" ]; then
+		result skip "cargo fmt, cargo clippy (no tools/Cargo.toml)"
+		return
+	fi
+	for m in "$HL_TOP"/tools/*/Cargo.toml; do
+		pkg=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$m" | head -n 1)
+		if out=$(cargo fmt --manifest-path "$manifest" --check -p "$pkg" -- --color never 2>&1); then
+			result pass "cargo fmt: $pkg"
+		else
+			result fail "cargo fmt: $pkg"
+			printf '%s\n' "$out" | indent 20
+		fi
+		if out=$(cargo clippy --manifest-path "$manifest" -p "$pkg" --all-targets \
+				--color never -- -D warnings 2>&1); then
+			result pass "cargo clippy: $pkg"
+		else
+			result fail "cargo clippy: $pkg"
+			printf '%s\n' "$out" | grep -E '^(error|warning)|^ *--> ' | indent 40
+		fi
+	done
+}
+
 # is_four NAME: NAME is a selftest of the VM of four devices.
 is_four() {
 	local t
@@ -231,6 +259,7 @@ if [ $# = 0 ]; then
 	uapi_header
 	rustfmt_kernel
 	clippy_kernel
+	cargo_lints
 	cargo_tests
 	vm_tests 2
 	vm_tests 4
