@@ -125,8 +125,8 @@ impl<K: Kind> Registration<K> {
             }
         }
         // INVARIANT: The device was added above.
-        // SAFETY: `KBox::into_raw` never returns null.
         let this = Self {
+            // SAFETY: `KBox::into_raw` never returns null.
             node: unsafe { NonNull::new_unchecked(node) },
         };
         // If this fails, dropping `this` deletes the device.

@@ -317,6 +317,7 @@ impl UserPages {
     }
 
     /// The number of pages.
+    #[expect(clippy::len_without_is_empty, reason = "`pin` never pins zero pages")]
     pub fn len(&self) -> usize {
         self.pages.len()
     }

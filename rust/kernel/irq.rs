@@ -148,6 +148,10 @@ unsafe fn request_irq(
 
 impl<H: Handler + Send + 'static> Registration<H> {
     /// Registers `handler` for the interrupt of `request`.
+    #[expect(
+        clippy::undocumented_unsafe_blocks,
+        reason = "6.12's `try_pin_init!(&this in ...)` expands to an unsafe block without a comment"
+    )]
     pub fn new<'a>(
         request: IrqRequest<'a>,
         flags: Flags,
@@ -209,6 +213,10 @@ unsafe extern "C" fn handle_threaded_irq<H: ThreadedHandler>(
 
 impl<H: ThreadedHandler + Send + 'static> ThreadedRegistration<H> {
     /// Registers `handler` to run in a thread for the interrupt of `request`.
+    #[expect(
+        clippy::undocumented_unsafe_blocks,
+        reason = "6.12's `try_pin_init!(&this in ...)` expands to an unsafe block without a comment"
+    )]
     pub fn new<'a>(
         request: IrqRequest<'a>,
         flags: Flags,

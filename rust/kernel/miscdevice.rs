@@ -220,7 +220,7 @@ unsafe extern "C" fn ioctl<T: MiscDevice>(
 ) -> c_long {
     // SAFETY: The file is open, so `release` has not taken the pointer back.
     let data = unsafe { T::Ptr::borrow((*file).private_data) };
-    from_result(|| Ok(T::ioctl(data, cmd, arg as usize)? as c_long))
+    from_result(|| Ok(T::ioctl(data, cmd, arg)? as c_long))
 }
 
 /// # Safety

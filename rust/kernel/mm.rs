@@ -47,16 +47,17 @@ impl VmArea {
     /// The first address of the area.
     pub fn start(&self) -> usize {
         // SAFETY: Valid by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// The address just past the area.
     pub fn end(&self) -> usize {
         // SAFETY: Valid by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// The length of the area in bytes.
+    #[expect(clippy::len_without_is_empty, reason = "a VMA is never empty")]
     pub fn len(&self) -> usize {
         self.end() - self.start()
     }
@@ -64,7 +65,7 @@ impl VmArea {
     /// The offset in the file the area maps, in pages.
     pub fn pgoff(&self) -> usize {
         // SAFETY: Valid by the type invariant.
-        unsafe { (*self.as_raw()).vm_pgoff as usize }
+        unsafe { (*self.as_raw()).vm_pgoff }
     }
 
     /// Sets the file offset in pages; `mmap` handlers that use the offset as a handle reset it

@@ -62,15 +62,29 @@ impl DeviceId {
 /// A driver's table of PCI device IDs, each with driver information of type `U`.
 pub type IdTable<U> = &'static dyn device_id::IdTable<DeviceId, U>;
 
-/// A table of `N` PCI device IDs, built at compile time by [`pci_device_table!`].
+/// The IDs of a table of `N` PCI device IDs as the C side reads them: `N` IDs and a zeroed
+/// terminator.
 ///
 /// # Invariants
 ///
-/// `ids[i].driver_data == i`, and `sentinel` is all zeroes, as the C side expects.
+/// `ids[i].driver_data == i`, and `sentinel` is all zeroes.
 #[repr(C)]
-pub struct IdArray<U, const N: usize> {
+pub struct RawIdArray<const N: usize> {
     ids: [DeviceId; N],
     sentinel: DeviceId,
+}
+
+impl<const N: usize> RawIdArray<N> {
+    /// The size of the IDs in bytes, terminator included.
+    pub const fn size(&self) -> usize {
+        core::mem::size_of::<Self>()
+    }
+}
+
+/// A table of `N` PCI device IDs, built at compile time by [`pci_device_table!`].
+#[repr(C)]
+pub struct IdArray<U, const N: usize> {
+    raw: RawIdArray<N>,
     info: [U; N],
 }
 
@@ -84,18 +98,25 @@ impl<U, const N: usize> IdArray<U, N> {
             i += 1;
         }
         // INVARIANT: Set above; the sentinel is zeroed.
-        // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
         Self {
-            ids,
-            sentinel: DeviceId(unsafe { core::mem::zeroed() }),
+            raw: RawIdArray {
+                ids,
+                // SAFETY: `pci_device_id` is plain data; all zeroes is a valid value.
+                sentinel: DeviceId(unsafe { core::mem::zeroed() }),
+            },
             info,
         }
+    }
+
+    /// The IDs as the C side reads them, for [`module_device_table!`](crate::module_device_table).
+    pub const fn raw_ids(&self) -> &RawIdArray<N> {
+        &self.raw
     }
 }
 
 impl<U: Sync, const N: usize> device_id::IdTable<DeviceId, U> for IdArray<U, N> {
     fn as_ptr(&self) -> *const DeviceId {
-        self.ids.as_ptr()
+        self.raw.ids.as_ptr()
     }
 
     fn info(&self, index: usize) -> Option<&U> {
@@ -103,21 +124,21 @@ impl<U: Sync, const N: usize> device_id::IdTable<DeviceId, U> for IdArray<U, N> 
     }
 }
 
-/// Declares a table of PCI device IDs, each with its driver information:
+/// Declares a table of PCI device IDs, each with its driver information, and exports it for
+/// module autoloading as the static `MODULE_PCI_TABLE` (see
+/// [`module_device_table!`](crate::module_device_table)):
 ///
 /// ```ignore
 /// kernel::pci_device_table!(PCI_TABLE, MODULE_PCI_TABLE, <MyDriver as pci::Driver>::IdInfo,
 ///     [(pci::DeviceId::from_id(0x1af4, 0x1110), ())]);
 /// ```
-///
-/// `MODULE_PCI_TABLE` names the table exported for module aliases; the export is not
-/// implemented yet, so modules are not loaded automatically for their devices.
 #[macro_export]
 macro_rules! pci_device_table {
     ($table_name:ident, $module_table_name:ident, $id_info_type:ty,
      [$(($id:expr, $info:expr)),* $(,)?]) => {
         const $table_name: $crate::pci::IdArray<$id_info_type, { [$($crate::pci_device_table!(@one $id)),*].len() }> =
             $crate::pci::IdArray::new([$($id),*], [$($info),*]);
+        $crate::module_device_table!("pci", $module_table_name, $table_name);
     };
     (@one $id:expr) => { () };
 }
@@ -206,7 +227,7 @@ unsafe extern "C" fn probe_callback<T: Driver>(
     // call: the `Core` context.
     let dev = unsafe { Device::<Core>::from_raw(pdev) };
     // SAFETY: `id` points into `T::ID_TABLE`.
-    let index = unsafe { (*id).driver_data } as usize;
+    let index = unsafe { (*id).driver_data };
     let Some(info) = T::ID_TABLE.info(index) else {
         return EINVAL.to_errno();
     };

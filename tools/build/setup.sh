@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 packages=(
-	# Kernel source and the kernel's Rust toolchain.
-	linux-source-6.12 rustc-web rust-web-src
+	# Kernel source and the kernel's Rust toolchain, with its clippy.
+	linux-source-6.12 rustc-web rust-web-src rust-web-clippy
 	# Kernel build.
 	make flex bison bc libelf-dev libssl-dev cpio clang libclang-dev lld llvm
 	# Runner, guest userspace, hl-thunk's C ABI test.

@@ -4,7 +4,8 @@
 # "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
 #
 #   check.sh           static checks (uAPI header, its agreement with the
-#                      system's, rustfmt), cargo test of tools/, then every
+#                      system's, rustfmt and clippy of the kernel Rust and
+#                      of tools/), cargo test of tools/, then every
 #                      selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
@@ -214,6 +215,54 @@ rustfmt_kernel() {
 	done
 }
 
+# clippy_kernel: clippy finds nothing in rust/ and habanalabs/, run through
+# the kernel's build with its lints (tools/build/clippy.sh, make CLIPPY=1).
+clippy_kernel() {
+	local out rc=0 dir
+	out=$("$HL_TOP/tools/build/clippy.sh" 2>&1) || rc=$?
+	if [ $rc = 2 ]; then
+		result fail "clippy: ran"
+		printf '%s\n' "$out" | indent 20
+		return
+	fi
+	for dir in rust habanalabs; do
+		if grep -q "^$dir: [0-9]* warnings\?$" <<< "$out"; then
+			result fail "clippy: $dir/"
+			printf '%s\n' "$out" | sed -n "/^$dir: /,/^[a-z]*: [0-9]* warnings\?$/p" |
+				grep -E "^$dir: |^  warning|^ *--> " | indent 40
+		else
+			result pass "clippy: $dir/"
+		fi
+	done
+}
+
+# cargo_lints: every crate of the tools/ workspace is formatted as rustfmt
+# wants (cargo fmt --check) and clippy finds nothing in it, tests and
+# binaries included (cargo clippy --all-targets -D warnings).
+cargo_lints() {
+	local manifest=$HL_TOP/tools/Cargo.toml m pkg out
+	if [ ! -e "$manifest" ]; then
+		result skip "cargo fmt, cargo clippy (no tools/Cargo.toml)"
+		return
+	fi
+	for m in "$HL_TOP"/tools/*/Cargo.toml; do
+		pkg=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$m" | head -n 1)
+		if out=$(cargo fmt --manifest-path "$manifest" --check -p "$pkg" -- --color never 2>&1); then
+			result pass "cargo fmt: $pkg"
+		else
+			result fail "cargo fmt: $pkg"
+			printf '%s\n' "$out" | indent 20
+		fi
+		if out=$(cargo clippy --manifest-path "$manifest" -p "$pkg" --all-targets \
+				--color never -- -D warnings 2>&1); then
+			result pass "cargo clippy: $pkg"
+		else
+			result fail "cargo clippy: $pkg"
+			printf '%s\n' "$out" | grep -E '^(error|warning)|^ *--> ' | indent 40
+		fi
+	done
+}
+
 # is_four NAME: NAME is a selftest of the VM of four devices.
 is_four() {
 	local t
@@ -227,6 +276,8 @@ if [ $# = 0 ]; then
 	uapi_header
 	uapi_compare
 	rustfmt_kernel
+	clippy_kernel
+	cargo_lints
 	cargo_tests
 	vm_tests 2
 	vm_tests 4

@@ -3,7 +3,12 @@
 # Builds the test VM's initramfs, build/vm/initramfs.cpio.gz:
 #  - busybox (static) with a symlink per applet;
 #  - Debian's ip, ethtool and dcb with their shared libraries and ld.so;
-#  - habanalabs.ko as /lib/modules/habanalabs.ko;
+#  - habanalabs.ko as /lib/modules/$(uname -r)/extra/habanalabs.ko, with the
+#    kernel's modules.builtin and depmod's indexes (modules.alias, ...), so
+#    that modprobe finds it by name and by a device's modalias, and linked
+#    from /lib/modules/habanalabs.ko, which the tests insmod;
+#  - tools/vm/hotplug as /sbin/hotplug: loads the modules of an added
+#    device's MODALIAS, for a uevent listener (busybox's uevent);
 #  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests,
 #    hl-rdma-tests and hlthunk-c-smoke (tests/c_smoke.c, compiled here with
 #    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
@@ -18,6 +23,7 @@
 # initramfs would take a CPU for longer than RCU lets one go unscheduled,
 # under TCG on a busy machine):
 #  - Debian's tc, ping (iputils), socat, iperf3, jq, mausezahn, bash,
+#    kmod (as modprobe, modinfo and depmod in /usr/sbin),
 #    coreutils' timeout, env, date, readlink and comm (busybox's timeout
 #    and env run its own applets for ip and ping; the kernel's scripts want
 #    date +%N, readlink -e and comm) with their shared libraries;
@@ -41,7 +47,9 @@ busybox=/bin/busybox
 bins=(/usr/sbin/ip /usr/sbin/ethtool /usr/sbin/dcb)
 net_bins=(/usr/sbin/tc /usr/bin/ping /usr/bin/socat /usr/bin/iperf3 /usr/bin/jq
 	  /usr/sbin/mausezahn /usr/bin/bash /usr/bin/timeout /usr/bin/env
-	  /usr/bin/date /usr/bin/readlink /usr/bin/comm /usr/bin/python3.11)
+	  /usr/bin/date /usr/bin/readlink /usr/bin/comm /usr/bin/python3.11 /usr/bin/kmod)
+# kmod's commands, each a link to it (busybox has applets of these names).
+kmod_cmds=(modprobe modinfo depmod)
 
 # needed_libs FILE...: the shared libraries and ld.so that FILEs load.
 needed_libs() {
@@ -102,7 +110,10 @@ conform=$HL_BUILD/vm/hl-uapi-conform
 mkdir -p "$HL_BUILD/vm"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static "$tests/uapi_conform.c" -o "$conform"
 
-inputs=("$0" "$HL_TOP/tools/vm/init" "$busybox" "${bins[@]}" "${libs[@]}")
+krel=$(cat "$HL_KOUT/include/config/kernel.release")
+kernel_modules=("$HL_KOUT/modules.builtin" "$HL_KOUT/modules.builtin.modinfo")
+inputs=("$0" "$HL_TOP/tools/vm/init" "$HL_TOP/tools/vm/hotplug" "$busybox" "${bins[@]}")
+inputs+=("${libs[@]}" "$HL_KOUT/include/config/kernel.release" "${kernel_modules[@]}")
 inputs+=(/usr/include/misc/habanalabs.h)
 inputs+=("${net_bins[@]}" "${net_libs[@]}" "${py_files[@]}")
 [ ${#ksrc_files[@]} = 0 ] || inputs+=("${ksrc_files[@]/#/$HL_KSRC/}" "$ethtool_h")
@@ -163,6 +174,10 @@ mkdir "$net"
 cp --parents "${net_bins[@]}" "$net/"
 copy_libs "$net" "${net_libs[@]}"
 ln -s python3.11 "$net/usr/bin/python3"
+mkdir -p "$net/usr/sbin"
+for cmd in "${kmod_cmds[@]}"; do
+	ln -s ../bin/kmod "$net/usr/sbin/$cmd"
+done
 # --preserve keeps the modules' times, which their compiled copies are
 # checked by.
 [ ${#py_files[@]} = 0 ] || cp --parents --preserve=timestamps "${py_files[@]}" "$net/"
@@ -179,7 +194,15 @@ fi
 	ln -s "/net$f" "$root$f"
 done
 
-[ -e "$module" ] && cp "$module" "$root/lib/modules/"
+moddir=$root/lib/modules/$krel
+mkdir -p "$moddir/extra"
+cp "${kernel_modules[@]}" "$moddir/"
+if [ -e "$module" ]; then
+	cp "$module" "$moddir/extra/"
+	ln -s "$krel/extra/habanalabs.ko" "$root/lib/modules/habanalabs.ko"
+fi
+depmod -b "$root" "$krel"
+install -m 755 "$HL_TOP/tools/vm/hotplug" "$root/sbin/hotplug"
 cp "$conform" "$root/usr/bin/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then

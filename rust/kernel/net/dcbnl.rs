@@ -205,9 +205,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         ets: *mut bindings::ieee_ets,
     ) -> c_int {
-        // SAFETY: `ets` is valid and exclusive for the call, `Ets` a transparent wrapper; see
-        // `Table::dev`.
         from_result(|| {
+            // SAFETY: `ets` is valid and exclusive for the call, `Ets` a transparent wrapper; see
+            // `Table::dev`.
             unsafe { T::ieee_getets(Self::dev(dev), &mut *ets.cast::<Ets>()) }.map(|()| 0)
         })
     }
@@ -233,9 +233,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         pfc: *mut bindings::ieee_pfc,
     ) -> c_int {
-        // SAFETY: `pfc` is the core's own (aligned) structure, valid and exclusive for the
-        // call, `Pfc` a transparent wrapper; see `Table::dev`.
         from_result(|| {
+            // SAFETY: `pfc` is the core's own (aligned) structure, valid and exclusive for the
+            // call, `Pfc` a transparent wrapper; see `Table::dev`.
             unsafe { T::ieee_getpfc(Self::dev(dev), &mut *pfc.cast::<Pfc>()) }.map(|()| 0)
         })
     }

@@ -618,8 +618,8 @@ impl<T: Operations> Registration<T> {
             (*dev).dev.parent = parent.as_raw();
             (*dev).set_pcpu_stat_type(bindings::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
         }
-        // SAFETY: `dev` now holds an initialised `T`.
         let mut builder = Builder {
+            // SAFETY: `dev` now holds an initialised `T`.
             dev: unsafe { Device::from_raw(dev) },
         };
         let res = setup(&mut builder).and_then(|()| {

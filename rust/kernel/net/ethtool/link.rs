@@ -345,9 +345,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         ks: *mut bindings::ethtool_link_ksettings,
     ) -> c_int {
-        // SAFETY: `ks` is valid and exclusive for the call, `LinkSettings` a transparent
-        // wrapper; see `Table::dev`.
         from_result(|| {
+            // SAFETY: `ks` is valid and exclusive for the call, `LinkSettings` a transparent
+            // wrapper; see `Table::dev`.
             unsafe { T::get_link_ksettings(Self::dev(dev), &mut *ks.cast::<LinkSettings>()) }
                 .map(|()| 0)
         })
@@ -361,9 +361,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         ks: *const bindings::ethtool_link_ksettings,
     ) -> c_int {
-        // SAFETY: `ks` is valid for the call, `LinkSettings` a transparent wrapper; see
-        // `Table::dev`.
         from_result(|| {
+            // SAFETY: `ks` is valid for the call, `LinkSettings` a transparent wrapper; see
+            // `Table::dev`.
             unsafe { T::set_link_ksettings(Self::dev(dev), &*ks.cast::<LinkSettings>()) }
                 .map(|()| 0)
         })
@@ -390,9 +390,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         pause: *mut bindings::ethtool_pauseparam,
     ) -> c_int {
-        // SAFETY: `pause` is valid for the call, `PauseParam` a transparent wrapper; see
-        // `Table::dev`.
         from_result(|| {
+            // SAFETY: `pause` is valid for the call, `PauseParam` a transparent wrapper; see
+            // `Table::dev`.
             unsafe { T::set_pauseparam(Self::dev(dev), &*pause.cast::<PauseParam>()) }.map(|()| 0)
         })
     }
@@ -405,9 +405,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         fec: *mut bindings::ethtool_fecparam,
     ) -> c_int {
-        // SAFETY: `fec` is valid and exclusive for the call, `FecParam` a transparent wrapper;
-        // see `Table::dev`.
         from_result(|| {
+            // SAFETY: `fec` is valid and exclusive for the call, `FecParam` a transparent wrapper;
+            // see `Table::dev`.
             unsafe { T::get_fecparam(Self::dev(dev), &mut *fec.cast::<FecParam>()) }.map(|()| 0)
         })
     }

@@ -93,9 +93,9 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         info: *mut bindings::ethtool_modinfo,
     ) -> c_int {
-        // SAFETY: `info` is valid and exclusive for the call, `ModuleInfo` a transparent
-        // wrapper; see `Table::dev`.
         from_result(|| {
+            // SAFETY: `info` is valid and exclusive for the call, `ModuleInfo` a transparent
+            // wrapper; see `Table::dev`.
             unsafe { T::get_module_info(Self::dev(dev), &mut *info.cast::<ModuleInfo>()) }
                 .map(|()| 0)
         })

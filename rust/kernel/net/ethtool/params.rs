@@ -144,9 +144,9 @@ impl<T: Operations> Table<T> {
         _kcoalesce: *mut bindings::kernel_ethtool_coalesce,
         _extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        // SAFETY: `coalesce` is valid and exclusive for the call, `Coalesce` a transparent
-        // wrapper; see `Table::dev`.
         from_result(|| {
+            // SAFETY: `coalesce` is valid and exclusive for the call, `Coalesce` a transparent
+            // wrapper; see `Table::dev`.
             unsafe { T::get_coalesce(Self::dev(dev), &mut *coalesce.cast::<Coalesce>()) }
                 .map(|()| 0)
         })
