@@ -678,7 +678,7 @@ impl ComputeFile {
         if size == 0 || span > MAX_HOST_MAP {
             return Err(EINVAL);
         }
-        let npages = (span.next_multiple_of(page) / page) as usize;
+        let npages = span.div_ceil(page) as usize;
         let bound = self.dev.bound()?;
         // Pinning takes the mmap lock, and `mmap` takes the context's lock under it: pin first.
         let pages = UserPages::pin(&bound, (addr - offset) as usize, npages)?;

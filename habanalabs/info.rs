@@ -248,7 +248,7 @@ pub(crate) fn info(
         uapi::HL_INFO_CLK_THROTTLE_REASON => reply(&args, &uapi::hl_info_clk_throttle::default()),
         uapi::HL_INFO_SYNC_MANAGER => {
             out(&args)?;
-            if input >= uapi::gaudi_dcores_HL_GAUDI_ES_DCORE + 1 {
+            if input > uapi::gaudi_dcores_HL_GAUDI_ES_DCORE {
                 return Err(EINVAL);
             }
             // The driver keeps no sync object, monitor or CQ of the device model's for itself.
@@ -312,7 +312,7 @@ pub(crate) fn info(
                 return Err(ENOMEM);
             }
             reply_bytes(&args, &text)?;
-            // SAFETY: Writing a `u32` member of the union is sound: every member is a `u32`.
+            // Writing a `u32` member of a union is safe; every member is a `u32`.
             answer.__bindgen_anon_1.user_buffer_actual_size = text.len() as u32;
             Ok(())
         }

@@ -33,6 +33,8 @@ macro_rules! uapi_types {
         // SAFETY: bindgen's translations of the uAPI header, whose structs and unions are made
         // of fixed-size integers and arrays of them, with explicit padding fields.
         $(unsafe impl UapiIn for uapi::$f {})*
+        // SAFETY: The output types are bindgen's translations of the same header, made of
+        // fixed-size integers and arrays of them with explicit padding fields.
         $(unsafe impl UapiIn for uapi::$a {})*
         // SAFETY: These hold no union, except `hl_info_args`, whose members are each a `u32`.
         $(unsafe impl UapiOut for uapi::$a {})*

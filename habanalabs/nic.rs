@@ -124,7 +124,7 @@ impl NicDevice {
         if port >= MAX_PORTS
             || offset
                 .checked_add(buf.len())
-                .is_none_or(|end| end > EEPROM_SIZE)
+                .map_or(true, |end| end > EEPROM_SIZE)
         {
             return Err(EINVAL);
         }

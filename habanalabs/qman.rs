@@ -331,7 +331,7 @@ impl Queues {
         commit();
         let mut ret = Ok(());
         for (queue, cb, len) in jobs {
-            ret = ret.and_then(|_| queue.push(self.control.hw(), Job::new(cs.clone(), cb), len));
+            ret = ret.and_then(|()| queue.push(self.control.hw(), Job::new(cs.clone(), cb), len));
             if ret.is_err() {
                 cs.job_done(JobEnd::Reset);
             }

@@ -500,7 +500,7 @@ register! {
 }
 
 /// Where device memory starts in the device address space.
-pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
+pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE;
 /// Where host memory (through the MMU) starts in the device address space.
 pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
 

@@ -119,7 +119,7 @@ impl Memory {
         let len = (npages * PAGE_SIZE) as u64;
         let va = self.host_va.alloc(len, GRANULE)?;
         let mapped = self.mmu.map(dev, va, &pages);
-        let mapped = mapped.and_then(|_| {
+        let mapped = mapped.and_then(|()| {
             self.host
                 .try_create_and_insert(va, pages, GFP_KERNEL)
                 .map(|_| ())

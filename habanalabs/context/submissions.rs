@@ -54,7 +54,7 @@ impl Submissions {
 
     /// Adds `cs`, numbered by [`Submissions::next_seq`].
     pub(super) fn add(&mut self, cs: Arc<Cs>) {
-        while self.oldest < self.next_seq && self.get(self.oldest).is_none_or(|cs| cs.is_done()) {
+        while self.oldest < self.next_seq && self.get(self.oldest).map_or(true, |cs| cs.is_done()) {
             self.oldest += 1;
         }
         let seq = self.next_seq;

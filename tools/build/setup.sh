@@ -11,8 +11,9 @@ packages=(
 	linux-source-6.12 rustc-web rust-web-src rust-web-clippy
 	# Kernel build.
 	make flex bison bc libelf-dev libssl-dev cpio clang libclang-dev lld llvm
-	# Runner, guest userspace, hl-thunk's C ABI test.
-	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip gcc g++ libc6-dev
+	# Runner, guest userspace, hl-thunk's C ABI test; linux-libc-dev is the
+	# system <misc/habanalabs.h> the uAPI checks compare against.
+	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip gcc g++ libc6-dev linux-libc-dev
 	# The guest's network tests and the kernel's python and shell selftests.
 	python3 python3-yaml socat iperf3 iputils-ping jq netsniff-ng
 )
