@@ -391,7 +391,7 @@ impl ComputeFile {
             let queue = self
                 .dev
                 .queues()
-                .get(chunk.queue_index as usize)
+                .by_gaudi_id(chunk.queue_index)
                 .ok_or(invalid(EINVAL))?;
             // Every queue of the device model takes a CB of the driver's.
             if chunk.flags & uapi::HL_CS_CHUNK_FLAGS_USER_ALLOC_CB != 0

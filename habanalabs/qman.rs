@@ -268,6 +268,30 @@ impl Qman {
     }
 }
 
+/// The engine (`QMAN_ENGINE` kind and index) whose QMAN serves GAUDI queue id `id`; `None`
+/// for the CPU queue, the MME queues (the device has no MME) and ids past the last.
+fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
+    use kernel::uapi::{
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0 as DMA_0_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_1_3 as DMA_1_3,
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_2_0 as DMA_2_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_7_3 as DMA_7_3,
+        gaudi_queue_id_GAUDI_QUEUE_ID_NIC_0_0 as NIC_0_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_NIC_9_3 as NIC_9_3,
+        gaudi_queue_id_GAUDI_QUEUE_ID_TPC_0_0 as TPC_0_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_TPC_7_3 as TPC_7_3,
+    };
+    // Each QMAN has four streams, numbered consecutively; DMA 2 follows the CPU queue.
+    let engine = |first: u32, base: u32| (id - first) / 4 + base;
+    match id {
+        DMA_0_0..=DMA_1_3 => Some((QMAN_ENGINE::DMA, engine(DMA_0_0, 0))),
+        DMA_2_0..=DMA_7_3 => Some((QMAN_ENGINE::DMA, engine(DMA_2_0, 2))),
+        TPC_0_0..=TPC_7_3 => Some((QMAN_ENGINE::TPC, engine(TPC_0_0, 0))),
+        NIC_0_0..=NIC_9_3 => Some((QMAN_ENGINE::NIC, engine(NIC_0_0, 0))),
+        _ => None,
+    }
+}
+
 /// The queues of a device, compute then NIC, and what keeps each submission whole.
 #[pin_data]
 pub(crate) struct Queues {
@@ -290,9 +314,20 @@ impl Queues {
         })
     }
 
-    /// The queue with uAPI index `index`: a compute queue, or the NIC queue of an RDMA port.
+    /// The queue with the device's own index `index`: a compute queue, or the NIC queue of an
+    /// RDMA port.
     pub(crate) fn get(&self, index: usize) -> Option<&Arc<Qman>> {
         self.list.iter().find(|q| q.index == index)
+    }
+
+    /// The queue behind GAUDI queue id `id` (`enum gaudi_queue_id`): the QMAN of its engine,
+    /// whose four streams share the QMAN's one PQ. `None` for the CPU queue, an id out of
+    /// range, and an engine this device does not have (mainline's "not applicable").
+    pub(crate) fn by_gaudi_id(&self, id: u32) -> Option<&Arc<Qman>> {
+        let (kind, index) = gaudi_engine(id)?;
+        self.list
+            .iter()
+            .find(|q| q.engine.kind() == kind && u32::from(q.engine.index()) == index)
     }
 
     /// The queues, compute then NIC.

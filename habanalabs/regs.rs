@@ -571,8 +571,8 @@ const VECTOR_QMAN_0: u16 = 2;
 /// The vector of NIC port 0; the others follow.
 const VECTOR_PORT_0: u16 = 6;
 
-/// The queue index of port `p`'s NIC QMAN.
-pub(crate) const NIC_QUEUE_0: usize = kernel::uapi::HL_QUEUE_NIC_0 as usize;
+/// The device's own index of port `p`'s NIC QMAN (its QMAN blocks and vectors follow it).
+pub(crate) const NIC_QUEUE_0: usize = 16;
 
 /// Queue indices are below this: a submission's queues fit a `u32` mask.
 pub(crate) const MAX_QUEUES: usize = 32;

@@ -49,8 +49,8 @@ fn main() {
     // The ioctl numbers are function-like macros: clang evaluates them.
     builder()
         .header(uapi.to_str().unwrap())
-        .allowlist_type("hl_.*")
-        .allowlist_var("HL_.*")
+        .allowlist_type("hl_.*|gaudi_queue_id")
+        .allowlist_var("HL_.*|GAUDI_QUEUE_ID_.*")
         .clang_macro_fallback()
         .parse_callbacks(Box::new(MacroTypes))
         .generate()

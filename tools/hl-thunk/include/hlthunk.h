@@ -265,7 +265,8 @@ int hlthunk_cb_munmap(void *ptr, uint32_t cb_size);
 /*
  * RDMA between the devices at the ends of a port's link (HL_IOCTL_NIC).
  * Connections and completion queues (CQs) are numbered per port. Data
- * moves by NIC packets in jobs on queue HL_QUEUE_NIC_0 + port.
+ * moves by NIC packets in jobs on the port's NIC queue, GAUDI_QUEUE_ID_NIC_0_0
+ * + 4 * port (any of its four streams).
  */
 
 /* Allocates the lowest free connection of port; its number goes to *conn_id. */

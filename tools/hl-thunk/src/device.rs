@@ -945,29 +945,41 @@ pub enum Queue {
 }
 
 impl Queue {
-    /// Every compute queue, by index.
-    pub const ALL: [Self; HL_QUEUE_COUNT as usize] =
-        [Self::Dma0, Self::Dma1, Self::Tpc0, Self::Tpc1];
+    /// Every compute queue.
+    pub const ALL: [Self; 4] = [Self::Dma0, Self::Dma1, Self::Tpc0, Self::Tpc1];
 
-    /// The `HL_QUEUE_*` index (the device model's numbering, not GAUDI's
-    /// yet); `HL_QUEUE_NIC_0 + port` for a NIC queue.
+    /// The `queue_index` of a job on it: GAUDI's queue id (`enum
+    /// gaudi_queue_id`) of stream 0 of the engine's QMAN.
     pub fn index(self) -> u32 {
         match self {
-            Self::Dma0 => HL_QUEUE_DMA_0,
-            Self::Dma1 => HL_QUEUE_DMA_1,
-            Self::Tpc0 => HL_QUEUE_TPC_0,
-            Self::Tpc1 => HL_QUEUE_TPC_1,
-            Self::Nic(port) => HL_QUEUE_NIC_0.saturating_add(port),
+            Self::Dma0 => GAUDI_QUEUE_ID_DMA_0_0,
+            Self::Dma1 => GAUDI_QUEUE_ID_DMA_1_0,
+            Self::Tpc0 => GAUDI_QUEUE_ID_TPC_0_0,
+            Self::Tpc1 => GAUDI_QUEUE_ID_TPC_1_0,
+            Self::Nic(port) => GAUDI_QUEUE_ID_NIC_0_0.saturating_add(port.saturating_mul(4)),
         }
     }
 
-    /// The queue of index `i`.
-    pub fn from_index(i: u32) -> Option<Self> {
-        match i.checked_sub(HL_QUEUE_NIC_0) {
-            Some(port) if port < HL_MAX_PORTS => Some(Self::Nic(port)),
-            Some(_) => None,
-            None => Self::ALL.get(i as usize).copied(),
+    /// The device model's own number of the engine's QMAN (its block in
+    /// BAR2, its fence counters, its bit in `ENGINE_HANG`): 0-3 for the
+    /// compute queues, `16 + port` for a NIC queue.
+    pub fn qman(self) -> u32 {
+        match self {
+            Self::Dma0 => 0,
+            Self::Dma1 => 1,
+            Self::Tpc0 => 2,
+            Self::Tpc1 => 3,
+            Self::Nic(port) => 16u32.saturating_add(port),
         }
+    }
+
+    /// The queue of GAUDI queue id `i`, any of the QMAN's four streams.
+    pub fn from_index(i: u32) -> Option<Self> {
+        let nic = (0..HL_MAX_PORTS).map(Self::Nic);
+        Self::ALL
+            .into_iter()
+            .chain(nic)
+            .find(|q| (q.index()..q.index() + 4).contains(&i))
     }
 }
 
@@ -987,16 +999,20 @@ impl fmt::Display for Queue {
 impl FromStr for Queue {
     type Err = Error;
 
-    /// An index ("2", "17") or a name ("tpc0", "nic1").
+    /// A GAUDI queue id ("41", "77") or a name ("tpc0", "nic1").
     fn from_str(s: &str) -> Result<Self> {
         let nic = (0..HL_MAX_PORTS).map(Self::Nic);
-        Self::ALL
-            .into_iter()
-            .chain(nic)
-            .find(|q| s == q.index().to_string() || s.eq_ignore_ascii_case(&q.to_string()))
+        let by_id = s.parse().ok().and_then(Self::from_index);
+        by_id
+            .or_else(|| {
+                Self::ALL
+                    .into_iter()
+                    .chain(nic)
+                    .find(|q| s.eq_ignore_ascii_case(&q.to_string()))
+            })
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "no queue {s:?}: dma0, dma1, tpc0, tpc1, nic0-nic9 or their index"
+                    "no queue {s:?}: dma0, dma1, tpc0, tpc1, nic0-nic9 or a GAUDI queue id of theirs"
                 ))
             })
     }
@@ -1183,26 +1199,42 @@ mod tests {
 
     #[test]
     fn queues() {
-        for (i, q) in Queue::ALL.into_iter().enumerate() {
-            assert_eq!(q.index(), i as u32);
-            assert_eq!(Queue::from_index(i as u32), Some(q));
+        let ids = [
+            GAUDI_QUEUE_ID_DMA_0_0,
+            GAUDI_QUEUE_ID_DMA_1_0,
+            GAUDI_QUEUE_ID_TPC_0_0,
+            GAUDI_QUEUE_ID_TPC_1_0,
+        ];
+        for (i, (q, id)) in Queue::ALL.into_iter().zip(ids).enumerate() {
+            assert_eq!((q.index(), q.qman()), (id, i as u32));
+            for stream in 0..4 {
+                assert_eq!(Queue::from_index(id + stream), Some(q));
+            }
             assert_eq!(q.to_string().parse::<Queue>().unwrap(), q);
-            assert_eq!(i.to_string().parse::<Queue>().unwrap(), q);
+            assert_eq!(id.to_string().parse::<Queue>().unwrap(), q);
         }
+        assert_eq!(Queue::ALL.map(|q| q.index()), [0, 4, 41, 45]);
         assert_eq!("TPC1".parse::<Queue>().unwrap(), Queue::Tpc1);
-        assert_eq!(Queue::from_index(HL_QUEUE_COUNT), None);
+        for bad in [
+            GAUDI_QUEUE_ID_CPU_PQ,
+            GAUDI_QUEUE_ID_DMA_2_0,
+            GAUDI_QUEUE_ID_MME_0_0,
+            GAUDI_QUEUE_ID_TPC_2_0,
+            GAUDI_QUEUE_ID_SIZE,
+        ] {
+            assert_eq!(Queue::from_index(bad), None, "{bad}");
+        }
         for p in 0..HL_MAX_PORTS {
             let q = Queue::Nic(p);
-            assert_eq!(q.index(), 16 + p);
-            assert_eq!(Queue::from_index(16 + p), Some(q));
+            assert_eq!((q.index(), q.qman()), (73 + 4 * p, 16 + p));
+            assert_eq!(Queue::from_index(73 + 4 * p + 3), Some(q));
             assert_eq!(q.to_string().parse::<Queue>().unwrap(), q);
-            assert_eq!((16 + p).to_string().parse::<Queue>().unwrap(), q);
+            assert_eq!((73 + 4 * p).to_string().parse::<Queue>().unwrap(), q);
         }
-        assert_eq!(Queue::from_index(15), None);
-        assert_eq!(Queue::from_index(16 + HL_MAX_PORTS), None);
+        assert_eq!(GAUDI_QUEUE_ID_NIC_9_3, 73 + 4 * HL_MAX_PORTS - 1);
         assert_eq!("NIC9".parse::<Queue>().unwrap(), Queue::Nic(9));
         assert!("nic10".parse::<Queue>().is_err());
-        assert_eq!("4".parse::<Queue>().unwrap_err().errno(), libc::EINVAL);
+        assert_eq!("8".parse::<Queue>().unwrap_err().errno(), libc::EINVAL);
         assert!("dma2".parse::<Queue>().is_err());
     }
 
@@ -1216,7 +1248,10 @@ mod tests {
         let c = job(16).chunk().unwrap();
         // SAFETY: both unions were written whole as u64 and u32.
         let (handle, size) = unsafe { (c.__bindgen_anon_1.cb_handle, c.__bindgen_anon_2.cb_size) };
-        assert_eq!((handle, c.queue_index, size), (1, 3, 16));
+        assert_eq!(
+            (handle, c.queue_index, size),
+            (1, GAUDI_QUEUE_ID_TPC_1_0, 16)
+        );
         assert_eq!((c.cs_chunk_flags, c.pad), (0, [0; 10]));
         assert!(job(HL_MAX_CB_SIZE).chunk().is_ok());
         for bad in [0, 4, 12, HL_MAX_CB_SIZE + 8] {

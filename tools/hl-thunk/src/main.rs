@@ -32,9 +32,10 @@ usage: hl-thunk info [-d N]
                  memory to device memory and back with LIN_DMA on queue
                  dma0, and checks the copy
   submit         runs FILE, packets encoded as in the device's spec, as one
-                 job on queue Q (dma0, dma1, tpc0, tpc1, nic0-nic9 or their
-                 index) and waits for it; MS is the submission's timeout,
-                 rounded up to seconds (default: the driver's); an abort
+                 job on queue Q (dma0, dma1, tpc0, tpc1, nic0-nic9 or a
+                 GAUDI queue id of theirs) and waits for it; MS is the
+                 submission's timeout, rounded up to seconds (default:
+                 the driver's); an abort
                  is reported with the causes the device counted
                  (HL_INFO_HW_EVENTS)
   rdma-transfer  connects port P (default 0) of device N (default 0) to
@@ -861,7 +862,7 @@ mod tests {
             "dma-test --size 0",
             "dma-test --size 4G",
             "submit jobs.bin",
-            "submit --queue 4 jobs.bin",
+            "submit --queue 8 jobs.bin",
             "submit --queue 0",
             "submit --queue 0 a b",
             "bench --size 0",

@@ -62,7 +62,7 @@ pub fn fence_addr(queue: Queue, counter: u32) -> Result<u64> {
     if matches!(queue, Queue::Nic(port) if port >= HL_MAX_PORTS) {
         return Err(Error::invalid(format!("{queue} has no fence counters")));
     }
-    let offset = FENCE_BASE + FENCE_QMAN_STRIDE * queue.index() + 4 * counter;
+    let offset = FENCE_BASE + FENCE_QMAN_STRIDE * queue.qman() + 4 * counter;
     Ok(HL_SYNC_MNGR_BASE + u64::from(offset))
 }
 

@@ -128,7 +128,7 @@ mod tests {
     /// The NIC constants the device's spec fixes.
     #[test]
     fn nic_constants() {
-        assert_eq!(HL_QUEUE_NIC_0, 16);
+        assert_eq!(GAUDI_QUEUE_ID_NIC_0_0, 73);
         assert_eq!(HL_NIC_MAX_ENTRIES, 4096);
         assert_eq!(HL_NIC_CQE_READY, 1 << 31);
         assert_eq!(

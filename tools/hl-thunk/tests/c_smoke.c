@@ -225,7 +225,7 @@ static void dma(int fd)
 					       src_va, dram };
 		pkt[1] = (struct lin_dma_pkt){ DMA_SIZE, PKT_CTL(OP_LIN_DMA),
 					       dram, dst_va };
-		rc = submit(fd, HL_QUEUE_DMA_0, cb, 2 * sizeof(*pkt), 0, &seq);
+		rc = submit(fd, GAUDI_QUEUE_ID_DMA_0_0, cb, 2 * sizeof(*pkt), 0, &seq);
 		check(rc == HL_CS_STATUS_SUCCESS, "hlthunk_command_submission", rc);
 		rc = hlthunk_wait_for_cs(fd, seq, WAIT_US, &status);
 		check(rc == 0 && status == HL_WAIT_CS_STATUS_COMPLETED,
@@ -238,7 +238,7 @@ static void dma(int fd)
 		/* An unknown opcode, 0x1f, after one good packet. */
 		memset(&pkt[1], 0, sizeof(pkt[1]));
 		pkt[1].ctl = PKT_CTL(0x1f);
-		rc = submit(fd, HL_QUEUE_DMA_0, cb, sizeof(*pkt) + 8, 5, &seq);
+		rc = submit(fd, GAUDI_QUEUE_ID_DMA_0_0, cb, sizeof(*pkt) + 8, 5, &seq);
 		check(rc == 0, "hlthunk_command_submission_timeout", rc);
 		rc = hlthunk_wait_for_cs(fd, seq, WAIT_US, &status);
 		check(rc == -EIO && status == HL_WAIT_CS_STATUS_ABORTED,
@@ -284,7 +284,7 @@ static int nic_write(int fd, uint32_t conn, uint32_t cq, uint64_t dram)
 	}
 	*pkt = (struct nic_write_pkt){ 64, PKT_CTL(OP_NIC_WRITE) | NIC_CQE,
 				       cq << 16 | conn, 0x1234, dram, dram };
-	rc = submit(fd, HL_QUEUE_NIC_0 + NIC_PORT, cb, sizeof(*pkt), 0, &seq);
+	rc = submit(fd, GAUDI_QUEUE_ID_NIC_0_0 + 4 * NIC_PORT, cb, sizeof(*pkt), 0, &seq);
 	rc = rc ? rc : hlthunk_wait_for_cs(fd, seq, WAIT_US, &status);
 	hlthunk_cb_munmap(pkt, CB_SIZE);
 out:

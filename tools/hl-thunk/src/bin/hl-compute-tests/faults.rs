@@ -253,7 +253,7 @@ pub fn hang(t: &mut Tap, env: &Env) {
         Err(e) => return t.check("hang: map host memory", Err(e.into())),
     };
     {
-        let _hang = EngineHang::new(bar, 1 << Queue::Dma0.index());
+        let _hang = EngineHang::new(bar, 1 << Queue::Dma0.qman());
         let start = Instant::now();
         let seq = match dev.submit_timeout(&[cb.job(Queue::Dma0)], HANG_TIMEOUT) {
             Ok(seq) => seq,

@@ -290,7 +290,7 @@ fn cb_sizes(dev: &Device) -> R {
 }
 
 fn bad_jobs(dev: &Device, cb: u64) -> R {
-    let good = chunk(cb, HL_QUEUE_DMA_0, 8);
+    let good = chunk(cb, GAUDI_QUEUE_ID_DMA_0_0, 8);
     let with = |f: &dyn Fn(&mut hl_cs_chunk)| {
         let mut c = good;
         f(&mut c);
@@ -305,16 +305,6 @@ fn bad_jobs(dev: &Device, cb: u64) -> R {
         (
             "too many jobs",
             submit(&too_many, HL_MAX_JOBS_PER_CS + 1),
-            EINVAL,
-        ),
-        (
-            "queue HL_QUEUE_COUNT",
-            submit(&[with(&|c| c.queue_index = HL_QUEUE_COUNT)], 1),
-            EINVAL,
-        ),
-        (
-            "queue 0xffffffff",
-            submit(&[with(&|c| c.queue_index = u32::MAX)], 1),
             EINVAL,
         ),
         (
@@ -335,6 +325,18 @@ fn bad_jobs(dev: &Device, cb: u64) -> R {
     ];
     for (what, r, errnos) in cases {
         labelled(what, expect_ioctl_errno(r, errnos))?;
+    }
+    // GAUDI queue ids without a queue: past the last, the CPU queue, an MME
+    // (the device has none), a DMA engine it lacks.
+    for queue in [
+        GAUDI_QUEUE_ID_SIZE,
+        u32::MAX,
+        GAUDI_QUEUE_ID_CPU_PQ,
+        GAUDI_QUEUE_ID_MME_1_3,
+        GAUDI_QUEUE_ID_DMA_7_0,
+    ] {
+        let r = submit(&[with(&|c| c.queue_index = queue)], 1);
+        labelled(&format!("queue {queue}"), expect_ioctl_errno(r, EINVAL))?;
     }
     Ok(())
 }

@@ -75,7 +75,7 @@ pub fn unbind(t: &mut Tap, env: &Env) {
     if let Err(e) = unsafe { dev.map_host_ptr(host.as_mut_ptr(), 4096) } {
         return t.check("unbind: map host memory", Err(e.into()));
     }
-    let hang = EngineHang::new(bar, 1 << Queue::Dma0.index());
+    let hang = EngineHang::new(bar, 1 << Queue::Dma0.qman());
     let seq = match dev.submit_timeout(&[cb.job(Queue::Dma0)], Duration::from_secs(30)) {
         Ok(seq) => seq,
         Err(e) => return t.check("unbind: submit", Err(e.into())),

@@ -7,7 +7,10 @@ use std::ptr;
 
 use hlsim_regs::CAPS_RDMA;
 use hlsim_regs::identity::{CAPS, RDMA_CONNS, RDMA_CQS};
-use hlthunk::uapi::{HL_DRAM_BASE, HL_IOCTL_CS, HL_QUEUE_NIC_0, hl_cs_args, hl_cs_chunk, hl_cs_in};
+use hlthunk::uapi::{
+    GAUDI_QUEUE_ID_CPU_PQ, GAUDI_QUEUE_ID_MME_0_0, GAUDI_QUEUE_ID_NIC_9_3, GAUDI_QUEUE_ID_SIZE,
+    HL_DRAM_BASE, HL_IOCTL_CS, hl_cs_args, hl_cs_chunk, hl_cs_in,
+};
 use hlthunk::{Cause, Device, NicOp, Packet, Queue};
 
 use crate::Env;
@@ -130,10 +133,16 @@ fn bad_jobs(dev: &Device, env: &Env) -> R {
     Ok(())
 }
 
-/// Queue indices that are neither a compute nor a NIC queue: EINVAL.
+/// GAUDI queue ids the device has no queue for: EINVAL.
 fn bad_indices(dev: &Device) -> R {
     let cb = cb_of(dev, &[Packet::nop()])?;
-    for index in [4, HL_QUEUE_NIC_0 - 1, HL_QUEUE_NIC_0 + 10, u32::MAX] {
+    for index in [
+        GAUDI_QUEUE_ID_CPU_PQ,
+        GAUDI_QUEUE_ID_MME_0_0,
+        GAUDI_QUEUE_ID_NIC_9_3 + 1,
+        GAUDI_QUEUE_ID_SIZE,
+        u32::MAX,
+    ] {
         let mut chunk = hl_cs_chunk {
             queue_index: index,
             ..Default::default()

@@ -38,11 +38,11 @@
 #define GAUDI_PAGE_SIZE_2MB	(2ull << 20)	/* hw_ip.dram_page_size */
 
 /*
- * The device behind the driver: its queues, packets and memory map. The
- * device model has its own queue ids (DMA 0-1, TPC 0-1) and host virtual
- * range until it takes GAUDI's (issue 11); its packets are GAUDI's layout:
- * a 32-bit value word, then ctl with the opcode in [28:24]. This table is
- * all that changes then.
+ * The device behind the driver: its queues, packets and memory map. Queue
+ * ids are GAUDI's; the device model has its own host virtual range until
+ * it takes GAUDI's (issue 11); its packets are GAUDI's layout: a 32-bit
+ * value word, then ctl with the opcode in [28:24]. This table is all that
+ * changes then.
  */
 static const struct {
 	__u32 ext_queue[2];	/* two external (DMA) queues */
@@ -50,7 +50,7 @@ static const struct {
 	__u32 op_msg_long, op_nop;
 	__u64 host_va_start, host_va_end;	/* where USERPTR maps go */
 } dev = {
-	.ext_queue = { 0, 1 },	/* GAUDI: GAUDI_QUEUE_ID_DMA_0_0, _DMA_1_0 */
+	.ext_queue = { GAUDI_QUEUE_ID_DMA_0_0, GAUDI_QUEUE_ID_DMA_1_0 },
 	.bad_queue = GAUDI_QUEUE_ID_SIZE,
 	.op_msg_long = 0x03,
 	.op_nop = 0x0a,
