@@ -88,6 +88,10 @@ fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     };
     let tpc = mask(QMAN_ENGINE::TPC);
     let mut info: uapi::hl_info_hw_ip_info = zeroed();
+    // The SRAM past what GAUDI's driver keeps for itself, as mainline reports it.
+    let sram_kmd = u64::from(uapi::GAUDI_DRIVER_SRAM_RESERVED_SIZE_FROM_START);
+    info.sram_base_address = regs::SRAM_ADDR_BASE + sram_kmd;
+    info.sram_size = (regs::SRAM_SIZE - sram_kmd) as u32;
     info.dram_base_address = regs::DRAM_ADDR_BASE;
     info.dram_size = id.dram_size;
     info.num_of_events = uapi::HL_EVENT_COUNT;

@@ -20,8 +20,8 @@ use crate::{
     hw::Hw,
     mailbox::Command,
     regs::{
-        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, PQ_BASE, PQ_PI, PQ_SIZE, QMAN_CTL,
-        QMAN_ENGINE,
+        self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, MSG_BASE0, MSG_BASE1, PQ_BASE, PQ_PI,
+        PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
     },
 };
 
@@ -163,6 +163,8 @@ impl Qman {
         cq_hi.try_write(&regs, block)?;
         CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
         CQ_CI::default().try_write(&regs, block)?;
+        MSG_BASE0::from(regs::MON_ADDR_BASE).try_write(&regs, block)?;
+        MSG_BASE1::from(regs::SOB_ADDR_BASE).try_write(&regs, block)?;
         QMAN_CTL::default().set_enable(true).try_write(&regs, block)
     }
 

@@ -237,6 +237,15 @@ register! {
     pub(crate) CQ_CI(u32) @ QmanBlock[0x24] {}
 }
 register! {
+    /// Message base 0 of `MSG_SHORT`: the device address of the monitors, as GAUDI's driver
+    /// sets it.
+    pub(crate) MSG_BASE0(u64) @ QmanBlock[0x40] {}
+}
+register! {
+    /// Message base 1 of `MSG_SHORT`: the device address of the SOBs.
+    pub(crate) MSG_BASE1(u64) @ QmanBlock[0x48] {}
+}
+register! {
     /// The QMAN's control.
     pub(crate) QMAN_CTL(u32) @ QmanBlock[0x28] {
         0:0 enable as bool;
@@ -501,6 +510,14 @@ register! {
 
 /// Where device memory starts in the device address space.
 pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE;
+/// Where the SRAM starts in the device address space: GAUDI's `SRAM_BASE_ADDR`.
+pub(crate) const SRAM_ADDR_BASE: u64 = 0x7f_f000_0000;
+/// Bytes of SRAM: GAUDI's `SRAM_SIZE`.
+pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
+/// Where the sync manager's SOBs start in the device address space.
+pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE as u64;
+/// Where its monitors' registers start (`MON_PAY_ADDRL[0]`).
+pub(crate) const MON_ADDR_BASE: u64 = SOB_ADDR_BASE + 0x2000;
 /// Where host memory (through the MMU) starts in the device address space.
 pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
 

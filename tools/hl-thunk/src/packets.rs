@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The packets QMANs run, encoded byte for byte as in the device's spec
-//! (`device-model.rst`, "Packets").
+//! The packets QMANs run, encoded byte for byte as GAUDI's
+//! (`gaudi_packets.h`) and the device's spec (`device-model.rst`,
+//! "Packets").
 //!
 //! Every packet starts with two little-endian 32-bit words: a per-packet
 //! value, then the control word `ctl` (`[28:24]` opcode, bits 29-31 the
@@ -14,12 +15,14 @@ use crate::sync::{FENCE_COUNTERS, SOB_COUNT, SYNC_MNGR_SIZE};
 
 /// `WREG_32`: writes a sync manager register.
 pub const OP_WREG_32: u8 = 0x01;
-/// `WREG_BULK`: not supported by the device.
+/// `WREG_BULK`: writes consecutive sync manager registers.
 pub const OP_WREG_BULK: u8 = 0x02;
 /// `MSG_LONG`: writes 32 bits at a device address.
 pub const OP_MSG_LONG: u8 = 0x03;
-/// `MSG_SHORT`: writes a SOB.
+/// `MSG_SHORT`: writes at one of the QMAN's message bases plus an offset.
 pub const OP_MSG_SHORT: u8 = 0x04;
+/// `CP_DMA`: runs the packets at a device address.
+pub const OP_CP_DMA: u8 = 0x05;
 /// `REPEAT`: starts or ends a repeated block.
 pub const OP_REPEAT: u8 = 0x06;
 /// `FENCE`: waits for one of the QMAN's fence counters.
@@ -32,6 +35,8 @@ pub const OP_NOP: u8 = 0x0a;
 pub const OP_STOP: u8 = 0x0b;
 /// `ARB_POINT`.
 pub const OP_ARB_POINT: u8 = 0x0c;
+/// `WAIT`: waits some cycles, then adds to one of the QMAN's fence counters.
+pub const OP_WAIT: u8 = 0x0d;
 /// `LOAD_AND_EXE`: runs a TPC kernel (TPC engines).
 pub const OP_LOAD_AND_EXE: u8 = 0x0f;
 /// `NIC_WRITE`: writes the responder's device memory (NIC queues).
@@ -45,10 +50,25 @@ const CTL_OPCODE_SHIFT: u32 = 24;
 const CTL_EB: u32 = 1 << 29;
 const CTL_RB: u32 = 1 << 30;
 const CTL_MB: u32 = 1 << 31;
+const LIN_DMA_LIN: u32 = 1 << 3;
 const LIN_DMA_MEMSET: u32 = 1 << 4;
+const REG_OFFSET_SHIFT: u32 = 8;
+const MSG_BASE_SHIFT: u32 = 22;
+/// `MSG_SHORT` base of the SOBs, as the driver sets the bases up.
+const MSG_BASE_SOBS: u32 = 1;
 const REPEAT_START: u32 = 1 << 31;
 const NIC_SOB: u32 = 1 << 10;
 const NIC_CQE: u32 = 1 << 11;
+
+/// Checks a `WREG_32` or `WREG_BULK` register offset.
+fn check_reg_offset(packet: &str, offset: u32) -> Result<()> {
+    if !offset.is_multiple_of(4) || offset >= SYNC_MNGR_SIZE {
+        return Err(Error::invalid(format!(
+            "{packet}: register offset {offset:#x} is not a 4-byte aligned sync manager offset"
+        )));
+    }
+    Ok(())
+}
 
 /// What a NIC packet names besides its data: the connection, the
 /// completion queue of its CQE, the caller's `wr_id` echoed there, and
@@ -123,14 +143,58 @@ impl Packet {
     }
 
     /// `WREG_32`: writes `value` to the sync manager register at `offset`
-    /// (4-byte aligned, below 64 KiB).
+    /// (4-byte aligned, below 64 KiB; `reg_offset`, `ctl[23:8]`).
     pub fn wreg32(offset: u32, value: u32) -> Result<Self> {
-        if !offset.is_multiple_of(4) || offset >= SYNC_MNGR_SIZE {
+        check_reg_offset("WREG_32", offset)?;
+        Ok(Self::new(
+            OP_WREG_32,
+            value,
+            offset << REG_OFFSET_SHIFT,
+            &[],
+        ))
+    }
+
+    /// `WREG_BULK`: writes `values` (1 to 3 of them, each two registers,
+    /// low half first) to consecutive sync manager registers from `offset`.
+    pub fn wreg_bulk(offset: u32, values: &[u64]) -> Result<Self> {
+        check_reg_offset("WREG_BULK", offset)?;
+        if !(1..=3).contains(&values.len()) {
+            return Err(Error::invalid("WREG_BULK: 1 to 3 values"));
+        }
+        Ok(Self::new(
+            OP_WREG_BULK,
+            values.len() as u32,
+            offset << REG_OFFSET_SHIFT,
+            values,
+        ))
+    }
+
+    /// `CP_DMA`: runs the `size` bytes of packets (a multiple of 8, at
+    /// least 8) at device address `src`, which cannot hold another
+    /// `CP_DMA`.
+    pub fn cp_dma(src: u64, size: u32) -> Result<Self> {
+        if size == 0 || !size.is_multiple_of(8) {
             return Err(Error::invalid(format!(
-                "WREG_32: register offset {offset:#x} is not a 4-byte aligned sync manager offset"
+                "CP_DMA: size {size} is not a positive multiple of 8"
             )));
         }
-        Ok(Self::new(OP_WREG_32, value, offset, &[]))
+        Ok(Self::new(OP_CP_DMA, size, 0, &[src]))
+    }
+
+    /// `WAIT`: waits `cycles` engine cycles (below 2^24), then adds
+    /// `increment` (below 16) to fence counter `id` (below 4) of this QMAN.
+    pub fn wait(cycles: u32, increment: u32, id: u32) -> Result<Self> {
+        if cycles >> 24 != 0 || increment > 0xf || id >= FENCE_COUNTERS {
+            return Err(Error::invalid(format!(
+                "WAIT: cycles {cycles}, increment {increment} or counter {id} out of range"
+            )));
+        }
+        Ok(Self::new(
+            OP_WAIT,
+            id << 28 | increment << 24 | cycles,
+            0,
+            &[],
+        ))
     }
 
     /// `MSG_LONG`: writes `value` (32 bits) at device address `addr`.
@@ -138,7 +202,8 @@ impl Packet {
         Self::new(OP_MSG_LONG, value, 0, &[addr])
     }
 
-    /// `MSG_SHORT`: writes `value` to SOB `sob` (below 1024); see
+    /// `MSG_SHORT`: writes `value` to SOB `sob` (below 2048), through the
+    /// message base the driver points at the SOBs; see
     /// [`crate::sync::SOB_ADD`].
     pub fn msg_short(sob: u32, value: u32) -> Result<Self> {
         if sob >= SOB_COUNT {
@@ -146,7 +211,14 @@ impl Packet {
                 "MSG_SHORT: SOB {sob} is not below {SOB_COUNT}"
             )));
         }
-        Ok(Self::new(OP_MSG_SHORT, value, sob, &[]))
+        Ok(Self::msg_short_at(MSG_BASE_SOBS, 4 * sob as u16, value))
+    }
+
+    /// `MSG_SHORT`: writes `value` at the QMAN's message base `base` (0 the
+    /// monitors, 1 the SOBs; below 4) plus `offset` (`msg_addr_offset`).
+    pub fn msg_short_at(base: u32, offset: u16, value: u32) -> Self {
+        let ctl = (base & 3) << MSG_BASE_SHIFT | u32::from(offset);
+        Self::new(OP_MSG_SHORT, value, ctl, &[])
     }
 
     /// `REPEAT` start: the packets up to the next [`Packet::repeat_end`]
@@ -169,9 +241,9 @@ impl Packet {
     }
 
     /// `FENCE`: waits until fence counter `id` (below 4) of this QMAN is at
-    /// least `target`, then subtracts `decrement` (both below 16).
+    /// least `target` (below 256), then subtracts `decrement` (below 16).
     pub fn fence(id: u32, target: u32, decrement: u32) -> Result<Self> {
-        if id >= FENCE_COUNTERS || target > 0xf || decrement > 0xf {
+        if id >= FENCE_COUNTERS || target > 0xff || decrement > 0xf {
             return Err(Error::invalid(format!(
                 "FENCE: counter {id}, target {target}, decrement {decrement} out of range"
             )));
@@ -189,7 +261,7 @@ impl Packet {
         if size == 0 {
             return Err(Error::invalid("LIN_DMA: size must be at least 1"));
         }
-        Ok(Self::new(OP_LIN_DMA, size, 0, &[src, dst]))
+        Ok(Self::new(OP_LIN_DMA, size, LIN_DMA_LIN, &[src, dst]))
     }
 
     /// `LIN_DMA` with `MEMSET`: fills `size` bytes (1 to 4 GiB - 1) at `dst`
@@ -201,7 +273,7 @@ impl Packet {
         Ok(Self::new(
             OP_LIN_DMA,
             size,
-            LIN_DMA_MEMSET,
+            LIN_DMA_LIN | LIN_DMA_MEMSET,
             &[u64::from(value), dst],
         ))
     }
@@ -312,7 +384,7 @@ mod tests {
     #[test]
     fn wreg32() {
         let p = Packet::wreg32(0x2008, 0xdead_beef).unwrap();
-        assert_eq!(p.as_bytes(), words(&[0xdead_beef, 0x0100_2008]));
+        assert_eq!(p.as_bytes(), words(&[0xdead_beef, 0x0120_0800]));
         assert_eq!(p.opcode(), OP_WREG_32);
         assert!(Packet::wreg32(0xfffc, 0).is_ok());
         assert!(Packet::wreg32(0x2002, 0).is_err());
@@ -332,9 +404,11 @@ mod tests {
 
     #[test]
     fn msg_short() {
-        let p = Packet::msg_short(1023, 0x8000_0001).unwrap();
-        assert_eq!(p.as_bytes(), words(&[0x8000_0001, 0x0400_03ff]));
-        assert!(Packet::msg_short(1024, 0).is_err());
+        let p = Packet::msg_short(2047, 0x8000_0001).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0x8000_0001, 0x0440_1ffc]));
+        assert!(Packet::msg_short(2048, 0).is_err());
+        let p = Packet::msg_short_at(0, 0x1804, 5);
+        assert_eq!(p.as_bytes(), words(&[5, 0x0400_1804]));
     }
 
     #[test]
@@ -347,14 +421,14 @@ mod tests {
 
     #[test]
     fn fence() {
-        let p = Packet::fence(3, 15, 1).unwrap();
-        assert_eq!(p.as_bytes(), words(&[0xc00f_0001, 0x0800_0000]));
+        let p = Packet::fence(3, 255, 1).unwrap();
+        assert_eq!(p.as_bytes(), words(&[0xc0ff_0001, 0x0800_0000]));
         assert_eq!(
             Packet::fence(1, 2, 3).unwrap().as_bytes(),
             words(&[0x4002_0003, 0x0800_0000])
         );
         assert!(Packet::fence(4, 1, 1).is_err());
-        assert!(Packet::fence(0, 16, 1).is_err());
+        assert!(Packet::fence(0, 256, 1).is_err());
         assert!(Packet::fence(0, 1, 16).is_err());
     }
 
@@ -365,7 +439,7 @@ mod tests {
             p.as_bytes(),
             words(&[
                 0xffff_ffff,
-                0x0900_0000,
+                0x0900_0008,
                 0x0000_1001,
                 0x8000_0000,
                 0x0000_0003,
@@ -378,7 +452,7 @@ mod tests {
     #[test]
     fn memset() {
         let p = Packet::memset(0x1_0000_0000, 0xa5, 3).unwrap();
-        assert_eq!(p.as_bytes(), words(&[3, 0x0900_0010, 0xa5, 0, 0, 1]));
+        assert_eq!(p.as_bytes(), words(&[3, 0x0900_0018, 0xa5, 0, 0, 1]));
         assert!(Packet::memset(0, 0, 0).is_err());
     }
 
@@ -387,6 +461,25 @@ mod tests {
         assert_eq!(Packet::nop().as_bytes(), words(&[0, 0x0a00_0000]));
         assert_eq!(Packet::stop().as_bytes(), words(&[0, 0x0b00_0000]));
         assert_eq!(Packet::arb_point().as_bytes(), words(&[0, 0x0c00_0000]));
+    }
+
+    #[test]
+    fn wreg_bulk_cp_dma_wait() {
+        let p = Packet::wreg_bulk(0x40, &[2 << 32 | 1, 4 << 32 | 3]).unwrap();
+        assert_eq!(p.as_bytes(), words(&[2, 0x0200_4000, 1, 2, 3, 4]));
+        assert!(Packet::wreg_bulk(0x40, &[]).is_err());
+        assert!(Packet::wreg_bulk(0x42, &[0]).is_err());
+        let p = Packet::cp_dma(0x1_0000_0040, 16).unwrap();
+        assert_eq!(p.as_bytes(), words(&[16, 0x0500_0000, 0x40, 1]));
+        assert!(Packet::cp_dma(0, 12).is_err());
+        let p = Packet::wait(1500, 3, 2).unwrap();
+        assert_eq!(
+            p.as_bytes(),
+            words(&[2 << 28 | 3 << 24 | 1500, 0x0d00_0000])
+        );
+        assert!(Packet::wait(1 << 24, 0, 0).is_err());
+        assert!(Packet::wait(0, 16, 0).is_err());
+        assert!(Packet::wait(0, 0, 4).is_err());
     }
 
     #[test]

@@ -17,9 +17,9 @@ use crate::uapi::{HL_MAX_PORTS, HL_SYNC_MNGR_BASE};
 /// Bytes of sync manager registers, from `HL_SYNC_MNGR_BASE`.
 pub const SYNC_MNGR_SIZE: u32 = 64 << 10;
 /// Sync objects.
-pub const SOB_COUNT: u32 = 1024;
+pub const SOB_COUNT: u32 = 2048;
 /// Monitors.
-pub const MON_COUNT: u32 = 256;
+pub const MON_COUNT: u32 = 512;
 /// Fence counters per QMAN.
 pub const FENCE_COUNTERS: u32 = 4;
 /// Largest SOB value (15 bits), and so largest monitor target.
@@ -27,12 +27,11 @@ pub const SOB_MAX: u32 = (1 << 15) - 1;
 /// In a value written to a SOB: add `[14:0]` instead of setting the SOB.
 pub const SOB_ADD: u32 = 1 << 31;
 
-const MON_BASE: u32 = 0x2000;
-const MON_STRIDE: u32 = 32;
-const MON_PAY_ADDR_LO: u32 = 0x00;
-const MON_PAY_ADDR_HI: u32 = 0x04;
-const MON_PAY_DATA: u32 = 0x08;
-const MON_ARM: u32 = 0x0c;
+// GAUDI's monitor registers: an array each, monitor m's at + 4 * m.
+const MON_PAY_ADDR_LO: u32 = 0x2000;
+const MON_PAY_ADDR_HI: u32 = 0x2800;
+const MON_PAY_DATA: u32 = 0x3000;
+const MON_ARM: u32 = 0x3800;
 const FENCE_BASE: u32 = 0x8000;
 const FENCE_QMAN_STRIDE: u32 = 16;
 
@@ -80,13 +79,19 @@ pub fn arm_monitor(mon: u32, sob: u32, target: u32, addr: u64, data: u32) -> Res
         )));
     }
     sob_offset(sob)?;
-    let base = MON_BASE + MON_STRIDE * mon;
     Ok([
-        Packet::wreg32(base + MON_PAY_ADDR_LO, addr as u32)?,
-        Packet::wreg32(base + MON_PAY_ADDR_HI, (addr >> 32) as u32)?,
-        Packet::wreg32(base + MON_PAY_DATA, data)?,
-        Packet::wreg32(base + MON_ARM, target << 16 | sob)?,
+        Packet::wreg32(MON_PAY_ADDR_LO + 4 * mon, addr as u32)?,
+        Packet::wreg32(MON_PAY_ADDR_HI + 4 * mon, (addr >> 32) as u32)?,
+        Packet::wreg32(MON_PAY_DATA + 4 * mon, data)?,
+        Packet::wreg32(MON_ARM + 4 * mon, arm_value(sob, target))?,
     ])
+}
+
+/// GAUDI's `MON_ARM` value that watches SOB `sob` alone until it is at least
+/// `target`: `[7:0]` its sync group (eight SOBs), `[15:8]` a mask with only
+/// its bit clear, bit 16 mode 0 (at least), `[31:17]` the target.
+pub fn arm_value(sob: u32, target: u32) -> u32 {
+    target << 17 | (!(1u32 << (sob % 8)) & 0xff) << 8 | sob / 8
 }
 
 /// The packets that make a job on `queue` wait until SOB `sob` is at least
@@ -110,8 +115,8 @@ mod tests {
     #[test]
     fn addresses() {
         assert_eq!(sob_addr(0).unwrap(), 0x1000_0000);
-        assert_eq!(sob_addr(1023).unwrap(), 0x1000_0ffc);
-        assert!(sob_addr(1024).is_err());
+        assert_eq!(sob_addr(2047).unwrap(), 0x1000_1ffc);
+        assert!(sob_addr(2048).is_err());
         assert_eq!(fence_addr(Queue::Dma0, 0).unwrap(), 0x1000_8000);
         assert_eq!(fence_addr(Queue::Tpc1, 3).unwrap(), 0x1000_803c);
         assert!(fence_addr(Queue::Tpc0, 4).is_err());
@@ -122,26 +127,26 @@ mod tests {
 
     #[test]
     fn monitor_packets() {
-        let p = arm_monitor(255, 1023, 0x7fff, 0x1000_8024, 1).unwrap();
+        let p = arm_monitor(511, 2047, 0x7fff, 0x1000_8024, 1).unwrap();
         let expect: [(u32, u32); 4] = [
-            (0x3fe0, 0x1000_8024),
-            (0x3fe4, 0),
-            (0x3fe8, 1),
-            (0x3fec, 0x7fff_03ff),
+            (0x27fc, 0x1000_8024),
+            (0x2ffc, 0),
+            (0x37fc, 1),
+            (0x3ffc, 0x7fff << 17 | 0x7f << 8 | 255),
         ];
         for (p, (off, val)) in p.iter().zip(expect) {
             assert_eq!(p, &Packet::wreg32(off, val).unwrap());
         }
-        assert!(arm_monitor(256, 0, 1, 0, 1).is_err());
-        assert!(arm_monitor(0, 1024, 1, 0, 1).is_err());
+        assert!(arm_monitor(512, 0, 1, 0, 1).is_err());
+        assert!(arm_monitor(0, 2048, 1, 0, 1).is_err());
         assert!(arm_monitor(0, 0, 0x8000, 0, 1).is_err());
     }
 
     #[test]
     fn wait_for_sob_fences_on_its_own_counter() {
         let p = wait_for_sob(Queue::Tpc0, 3, 7, 2, 1).unwrap();
-        assert_eq!(p[0], Packet::wreg32(0x2060, 0x1000_8024).unwrap());
-        assert_eq!(p[3], Packet::wreg32(0x206c, 2 << 16 | 7).unwrap());
+        assert_eq!(p[0], Packet::wreg32(0x200c, 0x1000_8024).unwrap());
+        assert_eq!(p[3], Packet::wreg32(0x380c, 2 << 17 | 0x7f << 8).unwrap());
         assert_eq!(p[4], Packet::fence(1, 1, 1).unwrap());
     }
 }

@@ -181,6 +181,16 @@ pub mod qman {
     pub const STATUS: u64 = 0x2c;
     /// `ENGINE`: `[7:0]` type, `[15:8]` index within the type.
     pub const ENGINE: u64 = 0x30;
+    /// `MSG_BASE0_LO`: device address `MSG_SHORT` base 0 names, bits 31:0
+    /// (GAUDI's `CP_MSG_BASE0_ADDR_LO`); base `b` is at [`msg_base`].
+    pub const MSG_BASE0_LO: u64 = 0x40;
+    /// Message base registers (`MSG_SHORT`'s `base` field).
+    pub const NUM_MSG_BASES: u64 = 4;
+
+    /// Offset of `MSG_BASEb_LO`; `MSG_BASEb_HI` follows it.
+    pub const fn msg_base(b: u64) -> u64 {
+        MSG_BASE0_LO + 8 * b
+    }
 
     /// BAR2 offset of QMAN `q`'s block: compute queue `q`, or the NIC
     /// queue of port `q - NIC_QUEUE0`.
@@ -189,32 +199,36 @@ pub mod qman {
     }
 }
 
-/// Sync manager; offsets are relative to [`sync_manager::BASE`].
+/// Sync manager; offsets are relative to [`sync_manager::BASE`]. From
+/// `SOB` to the last `MON_STATUS` the block is laid out as GAUDI's
+/// `SYNC_MNGR_E_N` objects, from its `SOB_OBJ_0`; the fence counters are
+/// the model's.
 pub mod sync_manager {
     /// BAR2 offset of the block.
     pub const BASE: u64 = 0x10000;
     /// Bytes in the block.
     pub const SIZE: u64 = 0x10000;
-    /// `SOB[0]`; `SOB[s]` is at `SOB + 4 * s`.
+    /// `SOB_OBJ[0]`; `SOB_OBJ[s]` is at `SOB + 4 * s`.
     pub const SOB: u64 = 0x0000;
     /// Sync objects.
-    pub const NUM_SOBS: u64 = 1024;
-    /// `MON[0]`; `MON[m]` is at `MON + MON_STRIDE * m`.
-    pub const MON: u64 = 0x2000;
-    /// Bytes between monitors.
-    pub const MON_STRIDE: u64 = 32;
+    pub const NUM_SOBS: u64 = 2048;
+    /// SOBs in a sync group, the unit a monitor watches.
+    pub const GROUP_SOBS: u64 = 8;
     /// Monitors.
-    pub const NUM_MONITORS: u64 = 256;
-    /// Monitor `PAY_ADDR_LO`: payload device address, bits 31:0.
-    pub const PAY_ADDR_LO: u64 = 0x00;
-    /// Monitor `PAY_ADDR_HI`: payload address bits 63:32.
-    pub const PAY_ADDR_HI: u64 = 0x04;
-    /// Monitor `PAY_DATA`: the 32-bit payload.
-    pub const PAY_DATA: u64 = 0x08;
-    /// Monitor `ARM`: `[9:0]` SOB, `[30:16]` target; a write arms.
-    pub const ARM: u64 = 0x0c;
-    /// Monitor `STATUS`: bit 0 [`super::MON_ARMED`].
-    pub const STATUS: u64 = 0x10;
+    pub const NUM_MONITORS: u64 = 512;
+    /// `MON_PAY_ADDRL[0]`: payload device address, bits 31:0; each monitor
+    /// register is an array, monitor `m`'s at `+ 4 * m`.
+    pub const PAY_ADDR_LO: u64 = 0x2000;
+    /// `MON_PAY_ADDRH[0]`: payload address bits 63:32.
+    pub const PAY_ADDR_HI: u64 = 0x2800;
+    /// `MON_PAY_DATA[0]`: the 32-bit payload.
+    pub const PAY_DATA: u64 = 0x3000;
+    /// `MON_ARM[0]`: `[7:0]` sync group, `[15:8]` mask (a 0 bit watches
+    /// that SOB of the group), bit 16 mode (0 at least, 1 equal), `[31:17]`
+    /// target; a write arms.
+    pub const ARM: u64 = 0x3800;
+    /// `MON_STATUS[0]`: bit 0 [`super::MON_ARMED`] (GAUDI's `VALID`).
+    pub const STATUS: u64 = 0x4000;
     /// `FENCE[0][0]`; `FENCE[q][i]` is at `FENCE + FENCE_STRIDE * q + 4 * i`.
     pub const FENCE: u64 = 0x8000;
     /// Bytes between QMANs' fence counters.
@@ -222,14 +236,14 @@ pub mod sync_manager {
     /// Fence counters per QMAN.
     pub const NUM_FENCES: u64 = 4;
 
-    /// Offset of `SOB[s]`.
+    /// Offset of `SOB_OBJ[s]`.
     pub const fn sob(s: u64) -> u64 {
         SOB + 4 * s
     }
 
-    /// Offset of register `reg` of `MON[m]`.
+    /// Offset of monitor `m`'s register `reg` (`PAY_ADDR_LO` ... `STATUS`).
     pub const fn mon(m: u64, reg: u64) -> u64 {
-        MON + MON_STRIDE * m + reg
+        reg + 4 * m
     }
 
     /// Offset of `FENCE[q][i]`.
@@ -615,6 +629,7 @@ const _: () = assert!(PORT_MASK >> identity::MAX_PORTS == 0);
 const _: () = assert!(mailbox::BASE + mailbox::SIZE <= mmu::BASE);
 const _: () = assert!(mmu::BASE + mmu::SIZE <= eq::BASE);
 const _: () = assert!(eq::BASE + eq::SIZE <= qman::block(0));
+const _: () = assert!(qman::msg_base(qman::NUM_MSG_BASES) <= qman::SIZE);
 const _: () = assert!(qman::block(NUM_QUEUES) <= sync_manager::BASE);
 const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= nic::block(0));
 const _: () = assert!(qman::block(NUM_QUEUES) <= qman::block(NIC_QUEUE0));
@@ -633,8 +648,10 @@ const _: () = assert!(model_ctl::port_faults(NUM_PORTS) <= model_ctl::link_rate(
 const _: () = assert!(PORT_MASK == (1 << NUM_PORTS) - 1);
 const _: () = assert!(VECTOR_PORT0 == VECTOR_QMAN0 + NUM_QUEUES as u32);
 const _: () = assert!(VECTOR_PORT0 + NUM_PORTS as u32 <= NUM_VECTORS);
-const _: () = assert!(sync_manager::sob(sync_manager::NUM_SOBS) <= sync_manager::MON);
-const _: () = assert!(sync_manager::mon(sync_manager::NUM_MONITORS, 0) <= sync_manager::FENCE);
+const _: () = assert!(sync_manager::sob(sync_manager::NUM_SOBS) <= sync_manager::PAY_ADDR_LO);
+const _: () = assert!(
+    sync_manager::mon(sync_manager::NUM_MONITORS, sync_manager::STATUS) <= sync_manager::FENCE
+);
 const _: () = assert!(VECTOR_QMAN0 + NUM_QUEUES as u32 <= NUM_VECTORS);
 const _: () = assert!(VECTOR_PORT0 + NUM_PORTS as u32 <= VECTOR_NIC0);
 const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= NUM_VECTORS);
@@ -749,7 +766,7 @@ mod tests {
         assert_eq!(State::Ready as u32, 1);
         assert_eq!(JobStatus::BadKernel as u32, 7);
         assert_eq!(qman::block(3) + qman::ENGINE, 0x1330);
-        assert_eq!(sync_manager::mon(255, sync_manager::STATUS), 0x3ff0);
+        assert_eq!(sync_manager::mon(511, sync_manager::STATUS), 0x47fc);
         assert_eq!(sync_manager::fence(3, 3), 0x803c);
         assert_eq!(identity::mac_hi(9), 0x0cc);
         assert_eq!(nic::block(9) + nic::counter(56), 0x24ac0);

@@ -24,6 +24,7 @@ use crate::regs::{
     Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity,
     mailbox, model_ctl, qman as qman_regs, rdma,
 };
+use crate::space::{SRAM_SIZE, Space};
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
 
@@ -51,6 +52,8 @@ pub fn mac_address(serial: u64, port: u8) -> [u8; 6] {
 /// The state the device's threads share.
 pub(crate) struct Shared {
     pub(crate) bar: Arc<SharedMem>,
+    /// GAUDI's SRAM, [`crate::space::SRAM_SIZE`] bytes.
+    pub(crate) sram: SharedMem,
     pub(crate) ram: Arc<SharedMem>,
     pub(crate) irq: Arc<Interrupts>,
     pub(crate) sm: SyncManager,
@@ -60,6 +63,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The device address space.
+    pub(crate) fn space(&self) -> Space<'_> {
+        Space::new(&self.bar, &self.sram, &self.ram)
+    }
+
     /// The control of QMAN `q`, which exists.
     pub(crate) fn qman(&self, q: usize) -> &Control {
         &self.qmans[qman::index(q).expect("the queue exists")]
@@ -134,8 +142,10 @@ impl Device {
             );
         }
         write_engines(&bar);
+        let sram = SharedMem::create(&format!("hlsim-{name}-sram"), SRAM_SIZE)?;
         let shared = Arc::new(Shared {
             bar: Arc::new(bar),
+            sram,
             ram,
             irq: Arc::new(Interrupts::default()),
             sm: SyncManager::default(),
@@ -224,6 +234,7 @@ impl Device {
                 .fill(0);
             write_engines(bar);
         });
+        shared.sram.discard(0, SRAM_SIZE)?;
         bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
     }
 

@@ -18,9 +18,9 @@ use crate::nic::port::Port;
 use crate::nic::rdma;
 use crate::packets::{self, Engine, Packet};
 use crate::regs::{
-    ENGINE_DMA, ENGINE_NIC, ENGINE_TPC, JobStatus, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, QMAN_ENABLE,
-    QMAN_STATUS_BUSY, QMAN_STATUS_CONFIG_ERROR, VECTOR_NIC0, VECTOR_QMAN0, model_ctl, qman,
-    sync_manager as sm,
+    CLK_CUR_MHZ, ENGINE_DMA, ENGINE_NIC, ENGINE_TPC, JobStatus, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES,
+    QMAN_ENABLE, QMAN_STATUS_BUSY, QMAN_STATUS_CONFIG_ERROR, VECTOR_NIC0, VECTOR_QMAN0, model_ctl,
+    qman, sync_manager as sm,
 };
 use crate::ring::Ring;
 use crate::space::{Fault, Space};
@@ -283,7 +283,7 @@ impl Worker<'_> {
     }
 
     fn space(&self) -> Space<'_> {
-        Space::new(&self.shared.bar, &self.shared.ram)
+        self.shared.space()
     }
 
     fn run(&self) {
@@ -409,11 +409,12 @@ impl Worker<'_> {
             .ok_or((JobStatus::BadPacket.into(), 0))?;
         let mut cb = vec![0; len as usize];
         src.read_to(&mut cb);
-        self.interpret(&cb)
+        self.interpret(&cb, false)
     }
 
-    /// Runs the packets of `cb` in order.
-    fn interpret(&self, cb: &[u8]) -> Result<(), Failure> {
+    /// Runs the packets of `cb` in order; `nested` for the packets a
+    /// `CP_DMA` fetched, which cannot fetch more.
+    fn interpret(&self, cb: &[u8], nested: bool) -> Result<(), Failure> {
         // The open REPEAT block: its start, first packet and runs left.
         let mut block: Option<(usize, usize, u16)> = None;
         let mut off = 0;
@@ -441,6 +442,29 @@ impl Worker<'_> {
                     Some(_) => block = None,
                 },
                 Packet::Stop => return Ok(()),
+                Packet::WregBulk { offset, .. } => {
+                    // The values follow the header, each 64-bit one two registers.
+                    for (i, word) in cb[off + 8..off + size].chunks_exact(4).enumerate() {
+                        let value = u32::from_le_bytes(std::array::from_fn(|b| word[b]));
+                        let reg = u64::from(offset) + 4 * i as u64;
+                        self.wreg(reg, value).map_err(at)?;
+                    }
+                }
+                Packet::CpDma { .. } if nested => return Err(at(JobStatus::BadPacket.into())),
+                Packet::CpDma { tsize, src } => {
+                    let mut fetched = vec![0; tsize as usize];
+                    let mut pos = 0;
+                    for run in self
+                        .space()
+                        .memory(src, tsize.into(), false)
+                        .map_err(|f| at(f.into()))?
+                    {
+                        run.read_to(&mut fetched[pos..pos + run.len() as usize]);
+                        pos += run.len() as usize;
+                    }
+                    // A failure inside is reported at the CP_DMA.
+                    self.interpret(&fetched, true).map_err(|(err, _)| at(err))?;
+                }
                 packet => self.execute(packet).map_err(at)?,
             }
             off += size;
@@ -451,27 +475,44 @@ impl Worker<'_> {
         }
     }
 
-    /// Runs one packet other than `REPEAT` and `STOP`.
+    /// Writes `value` to sync-manager register `off`, as `WREG_32` does.
+    fn wreg(&self, off: u64, value: u32) -> Result<(), JobError> {
+        let kick = |q: usize| self.shared.qman(q).kick();
+        Ok(self.shared.sm.write_reg(self.space(), off, value, kick)?)
+    }
+
+    /// Runs one packet other than `REPEAT`, `STOP`, `WREG_BULK` and `CP_DMA`.
     fn execute(&self, packet: Packet) -> Result<(), JobError> {
         let (shared, space) = (self.shared, self.space());
         let kick = |q: usize| shared.qman(q).kick();
         // Only NIC queues get this far with a NIC packet.
         let port = || self.port.expect("a NIC queue has a port");
         match packet {
-            Packet::Wreg32 { offset, value } => {
-                shared.sm.write_reg(space, offset.into(), value, kick)?
-            }
+            Packet::Wreg32 { offset, value } => self.wreg(offset.into(), value)?,
             Packet::MsgLong { value, addr } => shared.sm.write(space, addr, value, kick)?,
-            Packet::MsgShort { sob, value } => {
-                shared
-                    .sm
-                    .write_reg(space, sm::sob(sob.into()), value, kick)?
+            Packet::MsgShort {
+                base,
+                offset,
+                value,
+            } => {
+                let base = shared.bar.read64(self.reg(qman::msg_base(base.into())));
+                let addr = base.wrapping_add(offset.into());
+                shared.sm.write(space, addr, value, kick)?
             }
             Packet::Fence {
                 id,
                 target,
                 decrement,
             } => self.fence(id, target, decrement)?,
+            Packet::Wait {
+                cycles,
+                increment,
+                id,
+            } => {
+                let ns = u64::from(cycles) * 1000 / u64::from(CLK_CUR_MHZ);
+                self.ctl().pause(Duration::from_nanos(ns))?;
+                self.wreg(sm::fence(self.q, id.into()), increment)?
+            }
             Packet::LinDma {
                 tsize,
                 memset,
@@ -494,6 +535,8 @@ impl Worker<'_> {
             Packet::Nop
             | Packet::ArbPoint
             | Packet::Stop
+            | Packet::WregBulk { .. }
+            | Packet::CpDma { .. }
             | Packet::RepeatStart { .. }
             | Packet::RepeatEnd => {}
         }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The device address space that packets and kernel descriptors name:
-//! the sync manager, device memory (DRAM) and host memory through the MMU.
+//! the sync manager, device memory (DRAM), GAUDI's SRAM and host memory
+//! through the MMU.
 
 use std::sync::atomic::Ordering;
 
@@ -13,6 +14,10 @@ use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
 pub const SM_BASE: u64 = 0x1000_0000;
 /// Device address of DRAM.
 pub const DRAM_BASE: u64 = 0x1_0000_0000;
+/// Device address of the SRAM, GAUDI's `SRAM_BASE_ADDR`.
+pub const SRAM_BASE: u64 = 0x7f_f000_0000;
+/// Bytes of SRAM, GAUDI's `SRAM_SIZE` (20 MiB).
+pub const SRAM_SIZE: u64 = 0x140_0000;
 /// Device address of the host region.
 pub const HOST_BASE: u64 = 0x8000_0000_0000_0000;
 /// Bytes in the host region.
@@ -25,6 +30,8 @@ pub enum Region {
     SyncManager(u64),
     /// Device memory.
     Dram(u64),
+    /// The SRAM.
+    Sram(u64),
     /// Host memory, before translation.
     Host(u64),
 }
@@ -53,13 +60,15 @@ impl Fault {
 #[derive(Clone, Copy)]
 pub struct Space<'a> {
     bar: &'a SharedMem,
+    sram: &'a SharedMem,
     ram: &'a SharedMem,
 }
 
 impl<'a> Space<'a> {
-    /// The space of the device with BAR2 `bar` attached to guest RAM `ram`.
-    pub fn new(bar: &'a SharedMem, ram: &'a SharedMem) -> Self {
-        Self { bar, ram }
+    /// The space of the device with BAR2 `bar` and SRAM `sram` (at least
+    /// [`SRAM_SIZE`] bytes) attached to guest RAM `ram`.
+    pub fn new(bar: &'a SharedMem, sram: &'a SharedMem, ram: &'a SharedMem) -> Self {
+        Self { bar, sram, ram }
     }
 
     /// BAR2.
@@ -76,6 +85,8 @@ impl<'a> Space<'a> {
             Ok(Region::SyncManager(addr - SM_BASE))
         } else if inside(DRAM_BASE, dram_size) {
             Ok(Region::Dram(addr - DRAM_BASE))
+        } else if inside(SRAM_BASE, SRAM_SIZE) {
+            Ok(Region::Sram(addr - SRAM_BASE))
         } else if inside(HOST_BASE, HOST_SIZE) {
             Ok(Region::Host(addr - HOST_BASE))
         } else {
@@ -94,8 +105,8 @@ impl<'a> Space<'a> {
         }
     }
 
-    /// The memory behind the `len` bytes at `addr`, in DRAM or the host
-    /// region, in order: one slice for DRAM, one per run of physically
+    /// The memory behind the `len` bytes at `addr`, in DRAM, SRAM or the
+    /// host region, in order: one slice for DRAM or SRAM, one per run of physically
     /// contiguous pages for host memory, translated for a read or a `write`.
     ///
     /// Every page is translated, once, before this returns.
@@ -107,6 +118,9 @@ impl<'a> Space<'a> {
     ) -> Result<Vec<VolatileSlice<'a>>, Fault> {
         let v = match self.region(addr, len)? {
             Region::Dram(_) => return Ok(vec![self.dram(addr, len)?]),
+            Region::Sram(off) => {
+                return Ok(vec![self.sram.slice(off, len).ok_or(Fault::BadAddress)?]);
+            }
             Region::Host(v) => v,
             Region::SyncManager(_) => return Err(Fault::BadAddress),
         };
@@ -130,14 +144,15 @@ impl<'a> Space<'a> {
             .collect()
     }
 
-    /// Writes the 32-bit `val` at `addr`, 4-byte aligned, in DRAM or the
-    /// host region.
+    /// Writes the 32-bit `val` at `addr`, 4-byte aligned, in DRAM, SRAM or
+    /// the host region.
     pub fn write32(&self, addr: u64, val: u32) -> Result<(), Fault> {
         if !addr.is_multiple_of(4) {
             return Err(Fault::BadAddress);
         }
         let word = match self.region(addr, 4)? {
             Region::Dram(off) => self.bar.atomic32(DRAM_OFFSET + off),
+            Region::Sram(off) => self.sram.atomic32(off),
             Region::Host(v) => {
                 let fault = Fault::Mmu(addr);
                 let dma = mmu::translate(self.bar, self.ram, v, true).ok_or(fault)?;
@@ -159,9 +174,10 @@ mod tests {
     const BAR_SIZE: u64 = 2 << 20;
     const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
 
-    fn mems() -> (SharedMem, SharedMem) {
+    fn mems() -> (SharedMem, SharedMem, SharedMem) {
         (
             SharedMem::create("bar", BAR_SIZE).unwrap(),
+            SharedMem::create("sram", SRAM_SIZE).unwrap(),
             SharedMem::create("ram", 0x20000).unwrap(),
         )
     }
@@ -194,13 +210,15 @@ mod tests {
 
     #[test]
     fn regions() {
-        let (bar, ram) = mems();
-        let space = Space::new(&bar, &ram);
+        let (bar, sram, ram) = mems();
+        let space = Space::new(&bar, &sram, &ram);
         let ok = [
             (SM_BASE, 4, Region::SyncManager(0)),
             (SM_BASE + 0xfffc, 4, Region::SyncManager(0xfffc)),
             (DRAM_BASE, DRAM_SIZE, Region::Dram(0)),
             (DRAM_BASE + DRAM_SIZE - 1, 1, Region::Dram(DRAM_SIZE - 1)),
+            (SRAM_BASE, SRAM_SIZE, Region::Sram(0)),
+            (SRAM_BASE + SRAM_SIZE - 4, 4, Region::Sram(SRAM_SIZE - 4)),
             (HOST_BASE, 1, Region::Host(0)),
             (HOST_BASE + HOST_SIZE - 8, 8, Region::Host(HOST_SIZE - 8)),
         ];
@@ -214,6 +232,8 @@ mod tests {
             (DRAM_BASE - 1, 2),
             (DRAM_BASE + DRAM_SIZE - 1, 2),
             (DRAM_BASE + DRAM_SIZE, 1),
+            (SRAM_BASE - 4, 8),
+            (SRAM_BASE + SRAM_SIZE - 4, 8),
             (HOST_BASE - 1, 1),
             (HOST_BASE + HOST_SIZE - 1, 2),
             (u64::MAX, 1),
@@ -230,9 +250,9 @@ mod tests {
 
     #[test]
     fn host_memory_is_translated_page_by_page() {
-        let (bar, ram) = mems();
+        let (bar, sram, ram) = mems();
         map(&bar, &ram);
-        let space = Space::new(&bar, &ram);
+        let space = Space::new(&bar, &sram, &ram);
         let lens =
             |slices: Vec<VolatileSlice<'_>>| slices.iter().map(|s| s.len()).collect::<Vec<_>>();
         // Pages 0 and 1 are contiguous: one run; then 0x13000 and 0x1f000.
@@ -278,6 +298,10 @@ mod tests {
             Err(Fault::Mmu(HOST_BASE + 0x4000))
         );
         assert_eq!(space.write32(DRAM_BASE + 2, 1), Err(Fault::BadAddress));
+        space.write32(SRAM_BASE + 0x80, 0x5a5a).unwrap();
+        assert_eq!(sram.read32(0x80), 0x5a5a);
+        assert_eq!(lens(space.memory(SRAM_BASE, 4096, true).unwrap()), [4096]);
+        assert_eq!(space.dram(SRAM_BASE, 4).err(), Some(Fault::BadAddress));
         assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress));
         assert_eq!(space.dram(HOST_BASE, 4).err(), Some(Fault::BadAddress));
     }

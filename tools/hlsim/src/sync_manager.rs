@@ -21,10 +21,23 @@ use crate::space::{Fault, Region, Space};
 pub const SOB_ADD: u32 = 1 << 31;
 /// Bits of a SOB value.
 const SOB_MASK: u32 = 0x7fff;
-/// `ARM` bits holding the SOB.
-const ARM_SOB_MASK: u32 = 0x3ff;
-/// `ARM` bits holding the target value.
-const ARM_TARGET_SHIFT: u32 = 16;
+/// `MON_ARM` bits holding the sync group.
+pub const ARM_GROUP_MASK: u32 = 0xff;
+/// `MON_ARM` field shift of the mask of SOBs not watched.
+pub const ARM_MASK_SHIFT: u32 = 8;
+/// `MON_ARM` bit: fire when equal to the target, not at least.
+pub const ARM_EQUAL: u32 = 1 << 16;
+/// `MON_ARM` field shift of the target value.
+pub const ARM_TARGET_SHIFT: u32 = 17;
+
+/// The `MON_ARM` value that watches SOB `sob` alone for at least `target`,
+/// as GAUDI's driver arms its monitors.
+pub fn arm_value(sob: u64, target: u32) -> u32 {
+    let (group, i) = (sob / sm::GROUP_SOBS, sob % sm::GROUP_SOBS);
+    (target & SOB_MASK) << ARM_TARGET_SHIFT
+        | (!(1u32 << i) & 0xff) << ARM_MASK_SHIFT
+        | group as u32 & ARM_GROUP_MASK
+}
 
 /// The sync manager of one device.
 #[derive(Default)]
@@ -145,25 +158,18 @@ impl Step<'_> {
                 val
             };
             self.set(off, new & SOB_MASK);
-            let sob = (off - sm::SOB) / 4;
+            let group = (off - sm::SOB) / 4 / sm::GROUP_SOBS;
             for m in 0..sm::NUM_MONITORS {
-                if self.read(sm::mon(m, sm::ARM)) & ARM_SOB_MASK == sob as u32 {
+                if u64::from(self.read(sm::mon(m, sm::ARM)) & ARM_GROUP_MASK) == group {
                     self.check(m);
                 }
             }
-        } else if (sm::MON..sm::mon(sm::NUM_MONITORS, 0)).contains(&off) {
-            let (m, reg) = (
-                (off - sm::MON) / sm::MON_STRIDE,
-                (off - sm::MON) % sm::MON_STRIDE,
-            );
-            match reg {
-                sm::PAY_ADDR_LO | sm::PAY_ADDR_HI | sm::PAY_DATA => self.set(off, val),
-                sm::ARM => {
-                    self.set(off, val);
-                    self.set(sm::mon(m, sm::STATUS), MON_ARMED);
-                    self.check(m);
-                }
-                _ => return Err(Fault::BadAddress),
+        } else if (sm::PAY_ADDR_LO..sm::STATUS).contains(&off) {
+            self.set(off, val);
+            if off >= sm::ARM {
+                let m = (off - sm::ARM) / 4;
+                self.set(sm::mon(m, sm::STATUS), MON_ARMED);
+                self.check(m);
             }
         } else if let Some(q) = (off >= sm::FENCE)
             .then(|| ((off - sm::FENCE) / sm::FENCE_STRIDE) as usize)
@@ -180,16 +186,26 @@ impl Step<'_> {
         Ok(())
     }
 
-    /// Fires monitor `m` if it is armed, has not fired in this step and its
-    /// SOB has reached the target.
+    /// Fires monitor `m` if it is armed, has not fired in this step and
+    /// every SOB it watches satisfies its condition.
     fn check(&mut self, m: u64) {
         let (word, bit) = ((m / 64) as usize, 1 << (m % 64));
         if self.read(sm::mon(m, sm::STATUS)) & MON_ARMED == 0 || self.fired[word] & bit != 0 {
             return;
         }
         let arm = self.read(sm::mon(m, sm::ARM));
-        let sob = self.read(sm::sob((arm & ARM_SOB_MASK).into())) & SOB_MASK;
-        if sob < (arm >> ARM_TARGET_SHIFT) & SOB_MASK {
+        let target = arm >> ARM_TARGET_SHIFT;
+        let first = u64::from(arm & ARM_GROUP_MASK) * sm::GROUP_SOBS;
+        let mask = (arm >> ARM_MASK_SHIFT) & 0xff;
+        let met = (0..sm::GROUP_SOBS).filter(|i| mask & 1 << i == 0).all(|i| {
+            let sob = self.read(sm::sob(first + i)) & SOB_MASK;
+            if arm & ARM_EQUAL != 0 {
+                sob == target
+            } else {
+                sob >= target
+            }
+        });
+        if !met {
             return;
         }
         self.set(sm::mon(m, sm::STATUS), 0);
@@ -210,6 +226,7 @@ mod tests {
 
     struct Fixture {
         bar: SharedMem,
+        sram: SharedMem,
         ram: SharedMem,
         sm: SyncManager,
         kicked: RefCell<Vec<usize>>,
@@ -218,6 +235,7 @@ mod tests {
     fn fixture() -> Fixture {
         Fixture {
             bar: SharedMem::create("bar", 2 << 20).unwrap(),
+            sram: SharedMem::create("sram", crate::space::SRAM_SIZE).unwrap(),
             ram: SharedMem::create("ram", 0x10000).unwrap(),
             sm: SyncManager::default(),
             kicked: RefCell::default(),
@@ -226,13 +244,13 @@ mod tests {
 
     impl Fixture {
         fn wreg(&self, off: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.ram);
             self.sm
                 .write_reg(space, off, val, |q| self.kicked.borrow_mut().push(q))
         }
 
         fn write(&self, addr: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.ram);
             self.sm
                 .write(space, addr, val, |q| self.kicked.borrow_mut().push(q))
         }
@@ -247,7 +265,8 @@ mod tests {
             self.wreg(sm::mon(m, sm::PAY_ADDR_HI), (addr >> 32) as u32)
                 .unwrap();
             self.wreg(sm::mon(m, sm::PAY_DATA), data).unwrap();
-            self.wreg(sm::mon(m, sm::ARM), sob | target << 16).unwrap();
+            self.wreg(sm::mon(m, sm::ARM), arm_value(sob.into(), target))
+                .unwrap();
         }
     }
 
@@ -258,8 +277,8 @@ mod tests {
         assert_eq!(f.reg(sm::sob(5)), 0x1234);
         f.wreg(sm::sob(5), SOB_ADD | 0x7000).unwrap();
         assert_eq!(f.reg(sm::sob(5)), 0x0234);
-        f.write(SM_BASE + sm::sob(1023), SOB_ADD | 0xffff).unwrap();
-        assert_eq!(f.reg(sm::sob(1023)), 0x7fff);
+        f.write(SM_BASE + sm::sob(2047), SOB_ADD | 0xffff).unwrap();
+        assert_eq!(f.reg(sm::sob(2047)), 0x7fff);
         // A value the guest stored in BAR2 is taken modulo 2^15.
         f.bar.write32(sm::BASE + sm::sob(7), u32::MAX);
         f.wreg(sm::sob(7), SOB_ADD | 1).unwrap();
@@ -272,12 +291,10 @@ mod tests {
         let f = fixture();
         for off in [
             2,
-            sm::sob(1024),
-            sm::MON - 4,
+            sm::PAY_ADDR_LO + 1,
             sm::mon(0, sm::STATUS),
-            sm::mon(0, 0x14),
-            sm::mon(255, 0x1c),
-            sm::mon(256, 0),
+            sm::mon(511, sm::STATUS),
+            sm::mon(512, sm::STATUS),
             sm::FENCE - 4,
             sm::fence(4, 0),
             sm::SIZE - 4,
@@ -348,11 +365,11 @@ mod tests {
         f.wreg(sm::mon(1, sm::PAY_ADDR_LO), 0x8).unwrap();
         f.wreg(sm::mon(1, sm::PAY_ADDR_HI), 0).unwrap();
         assert_eq!(
-            f.wreg(sm::mon(1, sm::ARM), 3 | 1 << 16),
+            f.wreg(sm::mon(1, sm::ARM), arm_value(3, 1)),
             Err(Fault::BadAddress)
         );
         assert_eq!(f.reg(sm::mon(1, sm::STATUS)), 0);
-        assert_eq!(f.reg(sm::mon(1, sm::ARM)), 3 | 1 << 16);
+        assert_eq!(f.reg(sm::mon(1, sm::ARM)), arm_value(3, 1));
     }
 
     #[test]
@@ -362,16 +379,16 @@ mod tests {
         let arm = |m| SM_BASE + sm::mon(m, sm::ARM);
         f.wreg(sm::sob(10), 1).unwrap();
         f.wreg(sm::mon(5, sm::PAY_ADDR_LO), arm(6) as u32).unwrap();
-        f.wreg(sm::mon(5, sm::PAY_DATA), 10 | 1 << 16).unwrap();
+        f.wreg(sm::mon(5, sm::PAY_DATA), arm_value(10, 1)).unwrap();
         f.wreg(sm::mon(6, sm::PAY_ADDR_LO), arm(5) as u32).unwrap();
-        f.wreg(sm::mon(6, sm::PAY_DATA), 10 | 1 << 16).unwrap();
-        f.monitor(7, arm(7), 10 | 1 << 16, 10, 1);
+        f.wreg(sm::mon(6, sm::PAY_DATA), arm_value(10, 1)).unwrap();
+        f.monitor(7, arm(7), arm_value(10, 1), 10, 1);
         assert_eq!(
             f.reg(sm::mon(7, sm::STATUS)),
             MON_ARMED,
             "re-armed by its payload"
         );
-        f.wreg(sm::mon(5, sm::ARM), 10 | 1 << 16).unwrap();
+        f.wreg(sm::mon(5, sm::ARM), arm_value(10, 1)).unwrap();
         assert_eq!(f.reg(sm::mon(5, sm::STATUS)), MON_ARMED);
         assert_eq!(f.reg(sm::mon(6, sm::STATUS)), 0);
         // The next write to the SOB runs the same cascade again.
@@ -379,6 +396,34 @@ mod tests {
         assert_eq!(f.reg(sm::mon(5, sm::STATUS)), MON_ARMED);
         assert_eq!(f.reg(sm::mon(6, sm::STATUS)), 0);
         assert_eq!(f.reg(sm::mon(7, sm::STATUS)), MON_ARMED);
+    }
+
+    #[test]
+    fn monitors_watch_a_group_as_gaudi_arms_them() {
+        let f = fixture();
+        let fence = SM_BASE + sm::fence(1, 0);
+        // GAUDI's layout: SOB 13 is bit 5 of group 1; the arm watches it alone.
+        assert_eq!(arm_value(13, 3), 3 << 17 | 0xdf << 8 | 1);
+        f.monitor(511, fence, 1, 13, 3);
+        assert_eq!(f.reg(sm::STATUS + 4 * 511), MON_ARMED);
+        f.wreg(sm::sob(12), 9).unwrap();
+        assert_eq!(f.reg(sm::fence(1, 0)), 0, "another SOB of the group");
+        f.wreg(sm::sob(13), 3).unwrap();
+        assert_eq!(f.reg(sm::fence(1, 0)), 1);
+        // Two SOBs of group 2 (16, 17), equal mode: both must be 4.
+        f.wreg(sm::mon(0, sm::PAY_ADDR_LO), fence as u32).unwrap();
+        f.wreg(sm::mon(0, sm::PAY_DATA), 1).unwrap();
+        let arm = 4 << ARM_TARGET_SHIFT | ARM_EQUAL | 0xfc << ARM_MASK_SHIFT | 2;
+        f.wreg(sm::mon(0, sm::ARM), arm).unwrap();
+        f.wreg(sm::sob(16), 4).unwrap();
+        f.wreg(sm::sob(17), 5).unwrap();
+        assert_eq!(f.reg(sm::mon(0, sm::STATUS)), MON_ARMED, "5 is not 4");
+        f.wreg(sm::sob(17), 4).unwrap();
+        assert_eq!(f.reg(sm::mon(0, sm::STATUS)), 0);
+        assert_eq!(f.reg(sm::fence(1, 0)), 2);
+        // The payload half of the monitor lives in HI.
+        f.wreg(sm::mon(3, sm::PAY_ADDR_HI), 0x7f).unwrap();
+        assert_eq!(f.reg(sm::PAY_ADDR_HI + 12), 0x7f);
     }
 
     #[test]

@@ -33,6 +33,9 @@ const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
 const SM: u64 = 0x1000_0000;
 const DRAM: u64 = 0x1_0000_0000;
 const HOST: u64 = 0x8000_0000_0000_0000;
+/// GAUDI's SRAM: `SRAM_BASE_ADDR`, `SRAM_SIZE`.
+const SRAM: u64 = 0x7f_f000_0000;
+const SRAM_SIZE: u64 = 0x140_0000;
 
 /// Job statuses and event causes.
 const OK: u32 = 0;
@@ -79,15 +82,35 @@ impl Cb {
     }
 
     fn wreg(self, off: u64, val: u32) -> Self {
-        self.packet(0x01, off as u32, val, &[])
+        self.packet(0x01, (off as u32) << 8, val, &[])
+    }
+
+    /// `WREG_BULK` of `values` from register `off`.
+    fn wreg_bulk(self, off: u64, values: &[u64]) -> Self {
+        self.packet(0x02, (off as u32) << 8, values.len() as u32, values)
     }
 
     fn msg_long(self, addr: u64, val: u32) -> Self {
         self.packet(0x03, 0, val, &[addr])
     }
 
+    /// `MSG_SHORT` to SOB `sob` through message base 1, as GAUDI's driver
+    /// sets the bases up.
     fn msg_short(self, sob: u32, val: u32) -> Self {
-        self.packet(0x04, sob, val, &[])
+        self.packet(0x04, 1 << 22 | 4 * sob, val, &[])
+    }
+
+    /// `MSG_SHORT` of `val` at `offset` from message base `base`.
+    fn msg_short_at(self, base: u32, offset: u32, val: u32) -> Self {
+        self.packet(0x04, base << 22 | offset, val, &[])
+    }
+
+    fn cp_dma(self, src: u64, size: u32) -> Self {
+        self.packet(0x05, 0, size, &[src])
+    }
+
+    fn wait(self, cycles: u32, increment: u32, id: u32) -> Self {
+        self.packet(0x0d, 0, id << 28 | increment << 24 | cycles, &[])
     }
 
     fn repeat(self, count: u32) -> Self {
@@ -119,7 +142,7 @@ impl Cb {
     }
 
     fn arb_point(self) -> Self {
-        self.packet(0x0c, 0, 0xffff_ffff, &[])
+        self.packet(0x0c, 0, 1 << 31 | 0xff, &[])
     }
 
     fn exe(self, desc: u64) -> Self {
@@ -133,8 +156,14 @@ impl Cb {
         self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
             .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
             .wreg(sm::mon(m, sm::PAY_DATA), data)
-            .wreg(sm::mon(m, sm::ARM), sob | target << 16)
+            .wreg(sm::mon(m, sm::ARM), arm(sob, target))
     }
+}
+
+/// The `MON_ARM` value watching SOB `sob` alone for at least `target`:
+/// its group, a mask with only its bit clear, mode 0.
+fn arm(sob: u32, target: u32) -> u32 {
+    target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | sob / 8
 }
 
 /// A completion entry, `READY` checked and stripped.
@@ -393,6 +422,9 @@ impl Guest {
         bar.write32(qman::block(q) + qman::PQ_SIZE, pq);
         bar.write64(qman::block(q) + qman::CQ_BASE_LO, cq_base);
         bar.write32(qman::block(q) + qman::CQ_SIZE, cq);
+        // GAUDI's driver: base 0 the monitors, base 1 the SOBs.
+        bar.write64(qman::block(q) + qman::msg_base(0), SM + sm::PAY_ADDR_LO);
+        bar.write64(qman::block(q) + qman::msg_base(1), SM + sm::SOB);
         self.set_qreg(q, qman::CTL, 1);
         let queue = Queue {
             pq: pq_base,
@@ -888,8 +920,15 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
         (DMA0, BAD_OPCODE, p().packet(0x1f, 0, 0, &[]), None),
         (DMA1, BAD_OPCODE, p().packet(0x00, 0, 0, &[]), None),
         (TPC0, BAD_OPCODE, p().packet(0x0e, 0, 0, &[0]), None),
-        (DMA0, NOT_SUPPORTED, p().packet(0x02, 0, 0, &[0]), None),
-        (TPC1, NOT_SUPPORTED, p().packet(0x0d, 0, 0, &[0]), None),
+        (DMA0, NOT_SUPPORTED, p().packet(0x07, 0, 0, &[0]), None),
+        (
+            DMA1,
+            NOT_SUPPORTED,
+            p().packet(0x09, 1 << 1, 1, &[DRAM, DRAM]),
+            None,
+        ),
+        (TPC1, NOT_SUPPORTED, p().packet(0x01, 1, 0, &[]), None),
+        (DMA0, BAD_PACKET, p().packet(0x02, 0, 0, &[]), None),
         (DMA1, BAD_PACKET, p().packet(0x0a, 1 << 12, 0, &[]), None),
         (
             DMA1,
@@ -898,7 +937,12 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
             None,
         ),
         (DMA0, BAD_PACKET, p().packet(0x08, 0, 1 << 8, &[]), None),
-        (TPC0, BAD_PACKET, p().packet(0x0f, 0, 1, &[DRAM]), None),
+        (
+            TPC0,
+            BAD_PACKET,
+            p().packet(0x0f, 0, 1 << 12, &[DRAM]),
+            None,
+        ),
         (DMA0, BAD_PACKET, p().end(), None),
         (DMA1, BAD_PACKET, p().repeat(0).end(), None),
         (TPC1, BAD_ADDRESS, p().msg_long(DRAM + DRAM_SIZE, 1), None),
@@ -1106,7 +1150,7 @@ fn repeat_stop_and_sync_manager_packets() {
         .wreg(sm::mon(255, sm::PAY_ADDR_LO), 0x40)
         .wreg(sm::mon(255, sm::PAY_ADDR_HI), (HOST >> 32) as u32)
         .wreg(sm::mon(255, sm::PAY_DATA), 0xfeed)
-        .wreg(sm::mon(255, sm::ARM), 3 | 10 << 16)
+        .wreg(sm::mon(255, sm::ARM), arm(3, 10))
         .stop()
         .packet(0x1f, 0xff_ffff, 0, &[])
         .msg_short(7, 1);
@@ -1118,6 +1162,72 @@ fn repeat_stop_and_sync_manager_packets() {
     assert_eq!(g.sm_reg(sm::sob(7)), 0, "after STOP");
     assert_eq!(g.host_read(HOST + 0x40, 4), 0xfeed_u32.to_le_bytes());
     assert_eq!(g.sm_reg(sm::mon(255, sm::STATUS)), 0);
+}
+
+/// The packets GAUDI has beyond the basic ones, run as GAUDI runs them.
+#[test]
+fn gaudi_packets_run() {
+    let g = Guest::new();
+    g.queue(DMA0, 4, 4);
+    g.queue(TPC1, 4, 4);
+    g.map_buffer(HOST, 1, true);
+    // A CB in device memory for CP_DMA: it adds 5 to SOB 20.
+    let inner = Cb::default().msg_short(20, 1 << 31 | 5).nop();
+    g.dram_write(0x2000, &inner.0);
+    let cb = Cb::default()
+        // WREG_BULK: SOBs 16-19 in one packet (two 64-bit values).
+        .wreg_bulk(sm::sob(16), &[2 << 32 | 1, 4 << 32 | 3])
+        .cp_dma(DRAM + 0x2000, inner.here())
+        // MSG_SHORT through base 0 (the monitors) arms monitor 40: its
+        // payload (set by WREG_32) adds 1 to fence 2 of this queue once
+        // SOB 20 reaches 5, which it has.
+        .wreg(
+            sm::mon(40, sm::PAY_ADDR_LO),
+            (SM + sm::fence(DMA0, 2)) as u32,
+        )
+        .wreg(
+            sm::mon(40, sm::PAY_ADDR_HI),
+            ((SM + sm::fence(DMA0, 2)) >> 32) as u32,
+        )
+        .wreg(sm::mon(40, sm::PAY_DATA), 1)
+        .msg_short_at(
+            0,
+            (sm::mon(40, sm::ARM) - sm::PAY_ADDR_LO) as u32,
+            arm(20, 5),
+        )
+        .fence(2, 1, 1)
+        // WAIT: 1500 cycles, then 3 added to fence 1.
+        .wait(1500, 3, 1)
+        .fence(1, 3, 3);
+    g.run_ok(DMA0, &cb);
+    let sobs: Vec<u32> = (16..=20).map(|s| g.sm_reg(sm::sob(s))).collect();
+    assert_eq!(sobs, [1, 2, 3, 4, 5]);
+    assert_eq!(g.sm_reg(sm::mon(40, sm::STATUS)), 0, "fired");
+    assert_eq!(g.sm_reg(sm::fence(DMA0, 1)), 0);
+    // A CP_DMA inside a CP_DMA is refused, reported at the outer one.
+    let nested = Cb::default().cp_dma(DRAM + 0x2000, 24);
+    g.dram_write(0x3000, &nested.0);
+    let cb = Cb::default().nop().cp_dma(DRAM + 0x3000, nested.here());
+    assert_eq!(g.run(TPC1, &cb), cqe(BAD_PACKET, 0x77, 8));
+}
+
+/// DRAM to SRAM and back, at both ends of the SRAM; past it is a RAZWI.
+#[test]
+fn sram_round_trip() {
+    let g = Guest::new();
+    g.queue(DMA1, 4, 4);
+    let data = pattern(8192, 3);
+    g.dram_write(0x1000, &data);
+    for at in [SRAM, SRAM + SRAM_SIZE - 8192] {
+        let cb = Cb::default()
+            .lin_dma(DRAM + 0x1000, at, 8192)
+            .memset(DRAM + 0x4000, 0, 8192)
+            .lin_dma(at, DRAM + 0x4000, 8192);
+        g.run_ok(DMA1, &cb);
+        assert!(g.dram_read(0x4000, 8192) == data, "through {at:#x}");
+    }
+    let cb = Cb::default().lin_dma(DRAM, SRAM + SRAM_SIZE - 4, 8);
+    assert_eq!(g.run(DMA1, &cb), cqe(BAD_ADDRESS, 0x77, 0));
 }
 
 #[test]

@@ -453,12 +453,14 @@ fn compute_job_over_doorbells_and_interrupts() {
     qemu.write32(q0 + qman::PQ_SIZE, 4);
     qemu.write32(q0 + qman::CQ_BASE_LO, 0x3000);
     qemu.write32(q0 + qman::CQ_SIZE, 4);
+    // Message base 1: the SOBs (device address 0x1000_0000).
+    qemu.write32(q0 + qman::msg_base(1), 0x1000_0000);
     qemu.write32(q0 + qman::CTL, 1);
     // Job 1: memset 256 bytes of DRAM at 0x40 to 0x5a, SOB 3 = 7.
     write_words(
         ram,
         0x4000,
-        &[256, 0x0900_0010, 0x5a, 0, 0x40, 1, 7, 0x0400_0003],
+        &[256, 0x0900_0018, 0x5a, 0, 0x40, 1, 7, 0x0440_000c],
     );
     // Job 2: a NOP, then an unknown opcode.
     write_words(ram, 0x5000, &[0, 0x0a00_0000, 0, 0x1f00_0000]);

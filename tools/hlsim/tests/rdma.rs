@@ -132,15 +132,16 @@ impl Cb {
     }
 
     fn wreg(self, off: u64, val: u32) -> Self {
-        self.packet(0x01, off as u32, val, &[])
+        self.packet(0x01, (off as u32) << 8, val, &[])
     }
 
     fn msg_long(self, addr: u64, val: u32) -> Self {
         self.packet(0x03, 0, val, &[addr as u32, (addr >> 32) as u32])
     }
 
+    /// `MSG_SHORT` to SOB `sob` through message base 1 (the SOBs).
     fn msg_short(self, sob: u32, val: u32) -> Self {
-        self.packet(0x04, sob, val, &[])
+        self.packet(0x04, 1 << 22 | 4 * sob, val, &[])
     }
 
     fn fence(self, id: u32, target: u32, decrement: u32) -> Self {
@@ -197,7 +198,10 @@ impl Cb {
         self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
             .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
             .wreg(sm::mon(m, sm::PAY_DATA), data)
-            .wreg(sm::mon(m, sm::ARM), sob | target << 16)
+            .wreg(
+                sm::mon(m, sm::ARM),
+                target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | sob / 8,
+            )
     }
 }
 
@@ -349,6 +353,8 @@ impl Rig {
         bar.write32(block + qman::PQ_SIZE, 16);
         bar.write64(block + qman::CQ_BASE_LO, cq);
         bar.write32(block + qman::CQ_SIZE, 16);
+        bar.write64(block + qman::msg_base(0), SM + sm::PAY_ADDR_LO);
+        bar.write64(block + qman::msg_base(1), SM + sm::SOB);
         bar.write32(block + qman::CTL, 1);
         let cq = Consumer {
             base: cq,

@@ -27,7 +27,7 @@ use crate::regs::{
     sync_manager as sm,
 };
 use crate::ring::Ring;
-use crate::space::{Fault, Space};
+use crate::space::Fault;
 use crate::sync_manager::SOB_ADD;
 
 /// Most bytes an operation moves in one step.
@@ -190,7 +190,7 @@ fn post_cqe(port: &Port, cq: usize, cqe: Cqe) {
 
 /// Adds 1 to SOB `sob` of `dev`.
 fn increment(dev: &Shared, sob: u16) -> Result<(), Fault> {
-    let space = Space::new(&dev.bar, &dev.ram);
+    let space = dev.space();
     dev.sm
         .write_reg(space, sm::sob(sob.into()), SOB_ADD | 1, |q| {
             dev.qman(q).kick()
@@ -414,7 +414,7 @@ impl Transfer<'_> {
 
         // The whole destination is checked at every step.
         let len = u64::from(op.len);
-        let space = Space::new(pbar, &peer.dev.ram);
+        let space = peer.dev.space();
         let to = match self.dst {
             Some(addr) => {
                 let base = pbar.read64(res + regs::WIN_BASE_LO);
@@ -453,7 +453,9 @@ impl Transfer<'_> {
             return Step::Failed(Syndrome::RemoteAccess);
         };
         let n = STEP.min(len - self.done);
-        let from = Space::new(bar, &me.dev.ram)
+        let from = me
+            .dev
+            .space()
             .dram(op.addr + self.done, n)
             .expect("the source was checked to be in DRAM");
         to.subslice(self.done, n)

@@ -3,7 +3,7 @@
 //! LIN_DMA between host and device memory, memset, and the packets that
 //! only move control: NOP, ARB_POINT, STOP, REPEAT, MSG_*, WREG_32.
 
-use hlthunk::sync::{SOB_ADD, arm_monitor, sob_addr, sob_offset};
+use hlthunk::sync::{SOB_ADD, arm_monitor, arm_value, fence_addr, sob_addr, sob_offset};
 use hlthunk::{Device, HostBuffer, Packet, Queue};
 
 use crate::Env;
@@ -124,6 +124,40 @@ fn memmove(dev: &Device, rng: &mut Rng, len: usize, shift: isize) -> R {
     same_bytes("device memory", &download(dev, dram.addr(), len)?, &want)
 }
 
+/// Host to DRAM to GAUDI's SRAM (where INFO HW_IP says the user's part of
+/// it is, at both ends) and back to DRAM and the host.
+fn sram_round_trip(dev: &Device, rng: &mut Rng, queue: Queue) -> R {
+    let hw = dev.hw_ip_info()?;
+    ensure!(
+        (hw.sram_base, hw.sram_size) == (0x7f_f000_0080, 0x140_0000 - 0x80),
+        "SRAM at {:#x}, {} bytes: not GAUDI's user SRAM",
+        hw.sram_base,
+        hw.sram_size
+    );
+    let len = 64 << 10;
+    let dram = dev.device_memory(2 * len as u64)?;
+    let (a, b) = (dram.addr(), dram.addr() + len as u64);
+    for sram in [
+        hw.sram_base,
+        hw.sram_base + u64::from(hw.sram_size) - len as u64,
+    ] {
+        let mut data = vec![0; len];
+        rng.fill(&mut data);
+        upload(dev, a, &data)?;
+        run_packets(
+            dev,
+            queue,
+            &[
+                Packet::lin_dma(a, sram, len as u32)?,
+                Packet::memset(b, 0, len as u32)?,
+                Packet::lin_dma(sram, b, len as u32)?,
+            ],
+        )?;
+        same_bytes("DRAM after SRAM", &download(dev, b, len)?, &data)?;
+    }
+    Ok(())
+}
+
 pub fn dma(t: &mut Tap, env: &Env) {
     let dev = match env.open() {
         Ok(d) => d,
@@ -173,6 +207,12 @@ pub fn dma(t: &mut Tap, env: &Env) {
         t.check(
             format!("dma: memset of {size} bytes at device+{at} on {queue}"),
             memset_dram(&dev, queue, size, at, 0x3c),
+        );
+    }
+    for queue in [Queue::Dma0, Queue::Dma1] {
+        t.check(
+            format!("dma: host -> DRAM -> SRAM -> DRAM -> host on {queue}"),
+            sram_round_trip(&dev, &mut rng, queue),
         );
     }
     for shift in [3, -5, 4096] {
@@ -273,6 +313,54 @@ fn sob_repeat_monitor(dev: &Device) -> R {
     run_packets(dev, Queue::Dma0, &[Packet::msg_short(SOB, 0)?])
 }
 
+/// GAUDI's WREG_BULK, CP_DMA, WAIT and a monitor armed by MSG_SHORT
+/// through message base 0, on each queue.
+fn gaudi_packets(dev: &Device) -> R {
+    let dram = dev.device_memory(4096)?;
+    for (i, queue) in Queue::ALL.into_iter().enumerate() {
+        let (sob, mon) = (400 + 8 * i as u32, 40 + i as u32);
+        // Packets run by CP_DMA from device memory: SOB `sob + 4` += 5.
+        let inner = Packet::msg_short(sob + 4, SOB_ADD | 5)?;
+        upload(dev, dram.addr(), inner.as_bytes())?;
+        let [lo, hi, data, _] = arm_monitor(mon, sob + 4, 5, fence_addr(queue, 2)?, 1)?;
+        // A monitor on the last register WREG_BULK writes reports it.
+        let seen = dram.addr() + 64 + 4 * i as u64;
+        let [a, b, c, d] = arm_monitor(mon + 100, sob + 3, 4, seen, 0x600d)?;
+        run_packets(
+            dev,
+            queue,
+            &[
+                Packet::wreg_bulk(sob_offset(sob)?, &[2 << 32 | 1, 4 << 32 | 3])?,
+                a,
+                b,
+                c,
+                d,
+                Packet::cp_dma(dram.addr(), 8)?,
+                lo,
+                hi,
+                data,
+                // MON_ARM[mon] from base 0, MON_PAY_ADDRL[0].
+                Packet::msg_short_at(0, (0x1800 + 4 * mon) as u16, arm_value(sob + 4, 5)),
+                Packet::fence(2, 1, 1)?,
+                Packet::wait(1500, 3, 1)?,
+                Packet::fence(1, 3, 3)?,
+            ],
+        )
+        .map_err(|e| format!("{queue}: {e}"))?;
+        let got = download(dev, seen, 4)?;
+        ensure!(
+            got == 0x600d_u32.to_le_bytes(),
+            "{queue}: WREG_BULK's SOB not seen ({got:02x?})"
+        );
+        // Back to 0 for the next run.
+        let zero: Vec<Packet> = (sob..sob + 5)
+            .map(|s| Packet::msg_short(s, 0))
+            .collect::<hlthunk::Result<_>>()?;
+        run_packets(dev, queue, &zero)?;
+    }
+    Ok(())
+}
+
 pub fn packets(t: &mut Tap, env: &Env) {
     let dev = match env.open() {
         Ok(d) => d,
@@ -286,5 +374,9 @@ pub fn packets(t: &mut Tap, env: &Env) {
     t.check(
         "packets: WREG_32, MSG_LONG, MSG_SHORT, REPEAT on a SOB; monitors fire at their target",
         sob_repeat_monitor(&dev),
+    );
+    t.check(
+        "packets: WREG_BULK, CP_DMA, WAIT and a MSG_SHORT monitor arm on every queue",
+        gaudi_packets(&dev),
     );
 }

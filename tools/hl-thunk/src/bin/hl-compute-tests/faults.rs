@@ -59,8 +59,10 @@ fn bad_jobs(dev: &Device, dram: &DeviceMemory) -> R<Vec<Bad>> {
     truncated.extend_from_slice(&lin_dma.as_bytes()[..8]);
     let mut bad_opcode = bytes(&[Packet::nop(), Packet::nop()]);
     bad_opcode.extend(raw(0x1f, 0));
-    let mut wreg_bulk = bytes(&[Packet::nop()]);
-    wreg_bulk.extend(raw(OP_WREG_BULK, 0));
+    // MSG_PROT (opcode 7) is the driver's, not a user's.
+    let mut msg_prot = bytes(&[Packet::nop()]);
+    msg_prot.extend(raw(0x07, 0));
+    msg_prot.extend([0; 8]);
     let (desc_kernel, desc_count, desc_zero) = (d + 8192, d + 8192 + 64, d + 8192 + 128);
     bad_desc(dev, desc_kernel, |b| b[0] = 9)?;
     bad_desc(dev, desc_count, |b| b[4..8].fill(0))?;
@@ -79,10 +81,16 @@ fn bad_jobs(dev: &Device, dram: &DeviceMemory) -> R<Vec<Bad>> {
             cause: Cause::BadOpcode,
         },
         Bad {
-            what: "WREG_BULK",
+            what: "MSG_PROT",
             queue: Queue::Dma1,
-            bytes: wreg_bulk,
+            bytes: msg_prot,
             cause: Cause::NotSupported,
+        },
+        Bad {
+            what: "WREG_BULK of no values",
+            queue: Queue::Dma1,
+            bytes: raw(OP_WREG_BULK, 0).to_vec(),
+            cause: Cause::BadPacket,
         },
         Bad {
             what: "LIN_DMA on a TPC",
@@ -131,7 +139,7 @@ fn bad_jobs(dev: &Device, dram: &DeviceMemory) -> R<Vec<Bad>> {
             queue: Queue::Dma1,
             bytes: {
                 let mut b = lin_dma.as_bytes().to_vec();
-                b[4..8].copy_from_slice(&(u32::from(OP_LIN_DMA) << 24 | 1 << 5).to_le_bytes());
+                b[4..8].copy_from_slice(&(u32::from(OP_LIN_DMA) << 24 | 1 << 7).to_le_bytes());
                 b
             },
             cause: Cause::BadPacket,

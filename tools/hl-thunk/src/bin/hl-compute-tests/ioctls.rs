@@ -341,6 +341,24 @@ fn bad_jobs(dev: &Device, cb: u64) -> R {
     Ok(())
 }
 
+/// A job runs on each of the four streams (GAUDI queue ids) of every queue.
+fn every_stream(dev: &Device, cb: u64) -> R {
+    for queue in Queue::ALL {
+        for id in queue.index()..queue.index() + 4 {
+            let c = chunk(cb, id, 8);
+            let out = call(dev, HL_IOCTL_CS, &cs_execute(ptr::from_ref(&c) as u64, 1))
+                .map_err(|e| Fail(format!("queue id {id}: errno {e}")))?;
+            let seq = u64::from_le_bytes(out[..8].try_into().unwrap());
+            let status = dev.wait_cs(seq, Duration::from_secs(10))?;
+            ensure!(
+                status == hlthunk::CsStatus::Completed,
+                "queue id {id}: {status}"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn future_seq(dev: &Device, cb: u64) -> R {
     let job = hlthunk::Job {
         cb_handle: cb,
@@ -416,6 +434,10 @@ pub fn ioctls(t: &mut Tap, env: &Env) {
     t.check(
         "ioctls: bad jobs and job counts fail",
         bad_jobs(&dev, cb.handle()),
+    );
+    t.check(
+        "ioctls: a job runs on every stream (GAUDI queue id) of every queue",
+        every_stream(&dev, cb.handle()),
     );
     t.check(
         "ioctls: WAIT_CS of a future sequence number fails",

@@ -102,7 +102,6 @@ static void vresult(const char *status, const char *directive, const char *fmt, 
  */
 #define GAP_EVENTS	"uapi.rst: the model's event causes (HL_EVENT_*), not GAUDI's ids"
 #define GAP_DRAM	"uapi.rst: the model's DRAM allocator, not GAUDI's memory model"
-#define GAP_SRAM	"uapi.rst: the device model has no SRAM"
 #define GAP_SENSOR	"uapi.rst: the device model has no sensor for it"
 #define GAP_EVENTFD	"uapi.rst: eventfd notification not yet"
 #define GAP_SYNC	"uapi.rst: sync streams and staged submissions not yet"
@@ -357,8 +356,10 @@ static void test_info_hw_ip(int fd, const char *node)
 	      (unsigned long long)hw.dram_size, (unsigned long long)hw.dram_page_size);
 	check(hw.device_mem_alloc_default_page_size == hw.dram_page_size,
 	      "%s: HW_IP_INFO default allocation page size is the DRAM page size", node);
-	xfail(GAP_SRAM);
-	check(hw.sram_size != 0, "%s: HW_IP_INFO SRAM at %#llx, %u bytes", node,
+	/* GAUDI's SRAM_BASE_ADDR and SRAM_SIZE, less what its driver keeps. */
+	check(hw.sram_base_address == 0x7ff0000000ull + GAUDI_DRIVER_SRAM_RESERVED_SIZE_FROM_START &&
+	      hw.sram_size == 0x1400000 - GAUDI_DRIVER_SRAM_RESERVED_SIZE_FROM_START,
+	      "%s: HW_IP_INFO SRAM at %#llx, %u bytes", node,
 	      (unsigned long long)hw.sram_base_address, hw.sram_size);
 	check(hw.tpc_enabled_mask != 0 && hw.tpc_enabled_mask_ext == hw.tpc_enabled_mask,
 	      "%s: HW_IP_INFO TPC mask %#x (ext %#llx)", node, hw.tpc_enabled_mask,
