@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     device::{self, Bound},
     dma::CoherentAllocation,
+    dma_write,
     mm::VmArea,
     page::PAGE_SIZE,
     prelude::*,
@@ -36,6 +37,15 @@ impl Cb {
             size,
             jobs: AtomicU32::new(0),
         })
+    }
+
+    /// A CB of the driver's own holding `packets`, for a job it writes.
+    pub(crate) fn of_packets(dev: &device::Device<Bound>, packets: &[u64]) -> Result<Self> {
+        let cb = Self::new(dev, (8 * packets.len()) as u32)?;
+        for (i, &packet) in packets.iter().enumerate() {
+            dma_write!(cb.mem[i] = packet)?;
+        }
+        Ok(cb)
     }
 
     pub(crate) fn job_started(&self) {

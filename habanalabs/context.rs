@@ -35,6 +35,7 @@ use crate::{
     rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
     stats::{DropCounters, Refusal},
+    sync_stream::{self, STREAMS},
 };
 use buffers::Buffers;
 use memory::Memory;
@@ -59,6 +60,8 @@ const CS_FLAGS_KNOWN: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
     | uapi::HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY
     | uapi::HL_CS_FLAGS_ENGINE_CORE_COMMAND;
 const CS_FLAGS_SUPPORTED: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
+    | uapi::HL_CS_FLAGS_SIGNAL
+    | uapi::HL_CS_FLAGS_WAIT
     | uapi::HL_CS_FLAGS_TIMESTAMP
     | uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT;
 
@@ -149,6 +152,8 @@ struct Context {
     submissions: Submissions,
     memory: Memory,
     rdma: Rdma,
+    /// The last SIGNAL value of each external stream (the SOBs start at 0 for each user).
+    signals: [u32; STREAMS],
 }
 
 /// Maps `object` into `vma` with `mmap`, and keeps it alive as long as the mapping.
@@ -212,6 +217,7 @@ impl ComputeFile {
             submissions,
             memory,
             rdma: Rdma::new(),
+            signals: [0; STREAMS],
         })
     }
 
@@ -305,9 +311,13 @@ impl ComputeFile {
         if args.pad != [0; 4] {
             return Err(EINVAL);
         }
-        // What GAUDI has on mainline and the device model not yet: sync streams, staged and
-        // encapsulated-signal submissions; engine core commands are not GAUDI's.
+        // What GAUDI has on mainline and the device model not yet: collective waits, staged
+        // and encapsulated-signal submissions; engine core commands are not GAUDI's.
         if flags & !CS_FLAGS_SUPPORTED & CS_FLAGS_KNOWN != 0 {
+            return Err(EINVAL);
+        }
+        let sync = flags & (uapi::HL_CS_FLAGS_SIGNAL | uapi::HL_CS_FLAGS_WAIT);
+        if sync.count_ones() > 1 {
             return Err(EINVAL);
         }
         // The chunk arrays are the union's first member.
@@ -332,8 +342,88 @@ impl ComputeFile {
             }
         }
         let timestamp = flags & uapi::HL_CS_FLAGS_TIMESTAMP != 0;
-        let cs = self.submit_chunks(execute, args.num_chunks_execute, timeout, timestamp)?;
+        let n = args.num_chunks_execute;
+        let cs = if sync == 0 {
+            self.submit_chunks(execute, n, timeout, timestamp)?
+        } else {
+            let signal = sync == uapi::HL_CS_FLAGS_SIGNAL;
+            self.submit_sync(signal, execute, n, timeout, timestamp)?
+        };
         Ok(cs.seq)
+    }
+
+    /// A sync-stream SIGNAL (`signal`) or WAIT: one chunk, naming an external queue and, for a
+    /// WAIT, the SIGNAL submission to wait for; the job is the driver's (`sync_stream.rs`).
+    fn submit_sync(
+        &self,
+        signal: bool,
+        chunks: u64,
+        n: u32,
+        timeout: Duration,
+        stamp: bool,
+    ) -> Result<Arc<Cs>> {
+        if n != 1 {
+            return Err(EINVAL);
+        }
+        let mut raw = [0u8; size_of::<uapi::hl_cs_chunk>()];
+        UserSlice::new(chunks as usize, raw.len())
+            .reader()
+            .read_slice(&mut raw)?;
+        // For a WAIT, `cb_handle` is `signal_seq_arr` and `cb_size` `num_signal_seq_arr`.
+        let chunk = Chunk::read(&raw)?;
+        let stream = sync_stream::stream(chunk.queue_index).ok_or(EINVAL)?;
+        let queue = self
+            .dev
+            .queues()
+            .by_gaudi_id(chunk.queue_index)
+            .ok_or(EINVAL)?;
+        let wait_for = if signal {
+            0
+        } else if chunk.cb_size == 1 {
+            let mut seq = [0u8; 8];
+            UserSlice::new(chunk.cb_handle as usize, 8)
+                .reader()
+                .read_slice(&mut seq)?;
+            u64::from_ne_bytes(seq)
+        } else {
+            return Err(EINVAL);
+        };
+        self.recover_expired();
+        let bound = self.dev.bound()?;
+        let mut ctx = self.ctx.lock();
+        let mut packets = KVec::new();
+        let mut sets = None;
+        if signal {
+            let (sob, value) = sync_stream::next_signal(stream, ctx.signals[stream]);
+            packets.extend_from_slice(&sync_stream::signal_job(sob, value), GFP_KERNEL)?;
+            sets = Some((sob, value));
+        } else {
+            // One too old to be known is done: nothing to wait for.
+            match ctx.submissions.find(wait_for)? {
+                Some(cs) => {
+                    let (sob, value) = cs.signal().ok_or(EINVAL)?;
+                    let job = sync_stream::wait_job(queue.index, stream, sob, value);
+                    packets.extend_from_slice(&job, GFP_KERNEL)?;
+                }
+                None => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
+            }
+        }
+        let cb = Arc::new(Cb::of_packets(&bound, &packets)?, GFP_KERNEL)?;
+        let seq = ctx.submissions.next_seq()?;
+        let cs = Arc::pin_init(
+            Cs::new(seq, 1 << queue.index, 1, timeout, stamp, sets),
+            GFP_KERNEL,
+        )?;
+        let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
+        jobs.push((queue.clone(), cb, 8 * packets.len() as u32), GFP_KERNEL)?;
+        let submissions = &mut ctx.submissions;
+        self.dev
+            .queues()
+            .submit(&cs, jobs, || submissions.add(cs.clone()))?;
+        if let Some((_, value)) = sets {
+            ctx.signals[stream] = value;
+        }
+        Ok(cs)
     }
 
     /// Submits the `n` chunks at user address `chunks` as one submission.
@@ -410,8 +500,11 @@ impl ComputeFile {
             .submissions
             .next_seq()
             .map_err(|e| (Refusal::MaxInFlight, e))?;
-        let cs = Arc::pin_init(Cs::new(seq, queues, n as u32, timeout, stamp), GFP_KERNEL)
-            .map_err(no_mem)?;
+        let cs = Arc::pin_init(
+            Cs::new(seq, queues, n as u32, timeout, stamp, None),
+            GFP_KERNEL,
+        )
+        .map_err(no_mem)?;
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()

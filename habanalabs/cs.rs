@@ -41,6 +41,8 @@ pub(crate) struct Cs {
     pub(crate) queues: u32,
     deadline: Deadline,
     remaining: AtomicU32,
+    /// A sync-stream SIGNAL's SOB and the value it sets.
+    signal: Option<(u32, u32)>,
     /// With `HL_CS_FLAGS_TIMESTAMP`: when it completed (monotonic ns), once it has.
     stamp: bool,
     end_ns: AtomicI64,
@@ -57,6 +59,7 @@ impl Cs {
         jobs: u32,
         timeout: Duration,
         stamp: bool,
+        signal: Option<(u32, u32)>,
     ) -> impl PinInit<Self> {
         let deadline = Deadline::after(timeout);
         pin_init!(Self {
@@ -64,6 +67,7 @@ impl Cs {
             queues,
             deadline,
             remaining: AtomicU32::new(jobs),
+            signal,
             stamp,
             end_ns: AtomicI64::new(0),
             failure <- new_mutex!(None),
@@ -90,6 +94,11 @@ impl Cs {
     /// Marks the submission as timed out; its jobs end when their queues are reset.
     pub(crate) fn time_out(&self) {
         *self.failure.lock() = Some(Failure::TimedOut);
+    }
+
+    /// For a sync-stream SIGNAL: its SOB and the value it sets.
+    pub(crate) fn signal(&self) -> Option<(u32, u32)> {
+        self.signal
     }
 
     pub(crate) fn is_done(&self) -> bool {

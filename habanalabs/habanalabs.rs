@@ -31,6 +31,7 @@ mod rdma;
 mod regs;
 mod selftest;
 mod stats;
+mod sync_stream;
 
 module! {
     type: HabanalabsModule,

@@ -190,7 +190,7 @@ register! {
     pub(crate) SYNC_MANAGER(u32) @ 0x10000[16384; 4] {}
 }
 
-/// The register block of QMAN `q` (a uAPI queue index).
+/// The register block of QMAN `q` (the device's own QMAN number, not a GAUDI queue id).
 pub(crate) struct QmanBlock(pub(crate) usize);
 
 impl RegisterBlock for QmanBlock {

@@ -104,7 +104,7 @@ static void vresult(const char *status, const char *directive, const char *fmt, 
 #define GAP_DRAM	"uapi.rst: the model's DRAM allocator, not GAUDI's memory model"
 #define GAP_SENSOR	"uapi.rst: the device model has no sensor for it"
 #define GAP_EVENTFD	"uapi.rst: eventfd notification not yet"
-#define GAP_SYNC	"uapi.rst: sync streams and staged submissions not yet"
+#define GAP_SYNC	"uapi.rst: encapsulated signals and staged submissions not yet"
 #define GAP_TS		"uapi.rst: TS_ALLOC not yet"
 
 static const char *gap;	/* the next case's, or NULL */
@@ -855,16 +855,37 @@ static void test_cs(void)
 		expect(xioctl(cfd, HL_IOCTL_CS, &a), 0, "CS UNRESERVE_SIGNALS_ONLY of it");
 	}
 
-	/* A SIGNAL CS on an external queue (GAUDI's sync stream). */
+	/* A SIGNAL CS on an external queue (GAUDI's sync stream)... */
 	memset(&chunk[1], 0, sizeof(chunk[1]));
 	chunk[1].queue_index = dev.ext_queue[0];
 	err = cs_submit(&chunk[1], 1, HL_CS_FLAGS_SIGNAL, 0, &seq);
-	xfail(GAP_SYNC);
 	expect(err, 0, "CS SIGNAL on queue %u", dev.ext_queue[0]);
 	if (!err) {
+		__u64 signal = seq, wait;
+
 		err = cs_wait(seq, 5000000, &out);
 		check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED,
 		      "WAIT_CS of the SIGNAL CS: COMPLETED (%s, %u)", err_name(err), out.status);
+		/* ... and a WAIT CS for it on the other external queue. */
+		memset(&chunk[1], 0, sizeof(chunk[1]));
+		chunk[1].queue_index = dev.ext_queue[1];
+		chunk[1].signal_seq_arr = (__u64)(uintptr_t)&signal;
+		chunk[1].num_signal_seq_arr = 1;
+		err = cs_submit(&chunk[1], 1, HL_CS_FLAGS_WAIT, 0, &seq);
+		expect(err, 0, "CS WAIT for it on queue %u", dev.ext_queue[1]);
+		wait = seq;
+		if (!err) {
+			err = cs_wait(seq, 5000000, &out);
+			check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED,
+			      "WAIT_CS of the WAIT CS: COMPLETED (%s, %u)", err_name(err),
+			      out.status);
+		}
+		/* Both flags, and a WAIT for a CS that is no SIGNAL: EINVAL. */
+		expect(cs_submit(&chunk[1], 1, HL_CS_FLAGS_SIGNAL | HL_CS_FLAGS_WAIT, 0, &seq),
+		       EINVAL, "CS SIGNAL and WAIT");
+		signal = wait;
+		expect(cs_submit(&chunk[1], 1, HL_CS_FLAGS_WAIT, 0, &seq), EINVAL,
+		       "CS WAIT for a WAIT CS");
 	}
 
 	cb_destroy(handle);
