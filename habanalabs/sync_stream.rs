@@ -82,7 +82,7 @@ pub(crate) fn wait_job(qman: usize, stream: usize, sob: u32, value: u32) -> [u64
     let mon = MON_BASE + stream as u32;
     let fence = SOB_ADDR_BASE + FENCE_OFFSET + 16 * qman as u64 + 4 * u64::from(FENCE_ID);
     // Watch `sob` alone in its group of eight, for at least `value`.
-    let arm = value << 17 | (!(1u32 << (sob % 8)) & 0xff) << 8 | sob / 8;
+    let arm = value << 17 | (!(1u32 << (sob % 8)) & 0xff) << 8 | (sob / 8);
     [
         wreg_monitor(4 * mon, fence as u32),
         wreg_monitor(MON_PAY_ADDR_HI + 4 * mon, (fence >> 32) as u32),

@@ -91,7 +91,7 @@ pub fn arm_monitor(mon: u32, sob: u32, target: u32, addr: u64, data: u32) -> Res
 /// `target`: `[7:0]` its sync group (eight SOBs), `[15:8]` a mask with only
 /// its bit clear, bit 16 mode 0 (at least), `[31:17]` the target.
 pub fn arm_value(sob: u32, target: u32) -> u32 {
-    target << 17 | (!(1u32 << (sob % 8)) & 0xff) << 8 | sob / 8
+    target << 17 | (!(1u32 << (sob % 8)) & 0xff) << 8 | (sob / 8)
 }
 
 /// The packets that make a job on `queue` wait until SOB `sob` is at least

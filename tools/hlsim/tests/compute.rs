@@ -97,7 +97,7 @@ impl Cb {
     /// `MSG_SHORT` to SOB `sob` through message base 1, as GAUDI's driver
     /// sets the bases up.
     fn msg_short(self, sob: u32, val: u32) -> Self {
-        self.packet(0x04, 1 << 22 | 4 * sob, val, &[])
+        self.packet(0x04, 1 << 22 | (4 * sob), val, &[])
     }
 
     /// `MSG_SHORT` of `val` at `offset` from message base `base`.
@@ -163,7 +163,7 @@ impl Cb {
 /// The `MON_ARM` value watching SOB `sob` alone for at least `target`:
 /// its group, a mask with only its bit clear, mode 0.
 fn arm(sob: u32, target: u32) -> u32 {
-    target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | sob / 8
+    target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | (sob / 8)
 }
 
 /// A completion entry, `READY` checked and stripped.

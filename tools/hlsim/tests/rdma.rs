@@ -141,7 +141,7 @@ impl Cb {
 
     /// `MSG_SHORT` to SOB `sob` through message base 1 (the SOBs).
     fn msg_short(self, sob: u32, val: u32) -> Self {
-        self.packet(0x04, 1 << 22 | 4 * sob, val, &[])
+        self.packet(0x04, 1 << 22 | (4 * sob), val, &[])
     }
 
     fn fence(self, id: u32, target: u32, decrement: u32) -> Self {
@@ -200,7 +200,7 @@ impl Cb {
             .wreg(sm::mon(m, sm::PAY_DATA), data)
             .wreg(
                 sm::mon(m, sm::ARM),
-                target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | sob / 8,
+                target << 17 | (!(1 << (sob % 8)) & 0xff) << 8 | (sob / 8),
             )
     }
 }
