@@ -21,10 +21,10 @@ use crate::nic::Nic;
 use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
-    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM,
-    NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State,
-    Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity,
-    mailbox, model_ctl, qman as qman_regs, rdma,
+    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT,
+    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK,
+    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0,
+    VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
