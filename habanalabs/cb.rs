@@ -14,18 +14,22 @@ use kernel::{
     uapi,
 };
 
+use crate::context::CbSlot;
+
 /// One command buffer.
 pub(crate) struct Cb {
     mem: CoherentAllocation<u64>,
     size: u32,
     /// Jobs queued or running on it (`HL_CB_OP_INFO`'s `usage_cnt`).
     jobs: AtomicU32,
+    /// Counts the CB against its context's cap until the last mapping or job lets it go.
+    _slot: CbSlot,
 }
 
 impl Cb {
     /// Allocates a zeroed CB of `size` bytes (at most `HL_MAX_CB_SIZE`; a page at least, as
     /// mainline rounds up), in whole pages.
-    pub(crate) fn new(dev: &device::Device<Bound>, size: u32) -> Result<Self> {
+    pub(crate) fn new(dev: &device::Device<Bound>, size: u32, slot: CbSlot) -> Result<Self> {
         if size > uapi::HL_MAX_CB_SIZE {
             return Err(EINVAL);
         }
@@ -36,6 +40,7 @@ impl Cb {
             mem,
             size,
             jobs: AtomicU32::new(0),
+            _slot: slot,
         })
     }
 

@@ -38,6 +38,7 @@ use crate::{
     sync_stream::{self, STREAMS},
 };
 use buffers::Buffers;
+pub(crate) use buffers::CbSlot;
 use memory::Memory;
 use submissions::Submissions;
 
@@ -213,7 +214,7 @@ impl ComputeFile {
         drop(regs);
         memory.enable_mmu(dev.hw())?;
         Ok(Context {
-            buffers: Buffers::new(),
+            buffers: Buffers::new()?,
             submissions,
             memory,
             rdma: Rdma::new(),
@@ -235,7 +236,11 @@ impl ComputeFile {
                 }
                 // Allocated before the context is locked: the binding comes first in the lock
                 // order.
-                let cb = Arc::new(Cb::new(&*self.dev.bound()?, args.cb_size)?, GFP_KERNEL)?;
+                let slot = self.ctx.lock().buffers.reserve()?;
+                let cb = Arc::new(
+                    Cb::new(&*self.dev.bound()?, args.cb_size, slot)?,
+                    GFP_KERNEL,
+                )?;
                 out.value = self.ctx.lock().buffers.add(cb)?;
             }
             uapi::HL_CB_OP_DESTROY => self.ctx.lock().buffers.remove(args.cb_handle)?,

@@ -5,7 +5,11 @@
 //!
 //! It reaches the hardware only through [`NicDevice`], so it could live in drivers/net.
 
-use kernel::{auxiliary, c_str, device, irq, net::dev::Registration, prelude::*};
+use kernel::{
+    auxiliary, c_str, device, irq,
+    net::dev::{is_valid_ether_addr, Registration},
+    prelude::*,
+};
 
 use crate::nic::{EthKind, NicDevice, MAX_PORTS};
 
@@ -39,7 +43,23 @@ impl auxiliary::Driver for EthDriver {
         for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
             let descs = Descriptors::alloc(&nic.bound()?)?;
             let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, descs), |b| {
-                b.set_mac(&nic.mac(p));
+                let mac = nic.mac(p);
+                if is_valid_ether_addr(&mac) {
+                    b.set_mac(&mac);
+                } else {
+                    dev_warn!(
+                        adev.as_ref(),
+                        "port {}: invalid MAC address {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} from the device, using a random one\n",
+                        p,
+                        mac[0],
+                        mac[1],
+                        mac[2],
+                        mac[3],
+                        mac[4],
+                        mac[5]
+                    );
+                    b.set_random_mac();
+                }
                 b.set_mtu_range(txrx::MTU_MIN, txrx::MTU_MAX);
                 b.set_dev_port(p.into());
                 b.set_watchdog_timeout(port::WATCHDOG_MS);

@@ -2,12 +2,23 @@
 
 //! The context's command buffers, by handle.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{page::PAGE_SIZE, prelude::*, rbtree::RBTree, sync::Arc};
 
 use crate::cb::Cb;
 
-/// Command buffers one context may hold.
+/// Command buffers one context may hold, counting those only a mapping or a job keeps alive.
 const MAX_CBS: usize = 1024;
+
+/// One of a context's [`MAX_CBS`] command buffers, held by the CB for as long as it exists
+/// (past its handle's destruction, while it is mapped or a job runs it).
+pub(crate) struct CbSlot(Arc<AtomicUsize>);
+
+impl Drop for CbSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The type bits of a CB's handle, as mainline makes them (`HL_MMAP_TYPE_CB` shifted by the
 /// page shift): bit 60. The completion queues' `mmap` offsets are below.
@@ -18,21 +29,31 @@ const CB_HANDLE_TYPE: u64 = 1 << 60;
 pub(super) struct Buffers {
     cbs: RBTree<u64, Arc<Cb>>,
     next: u64,
+    /// The CBs that exist, with a handle or not: each holds a [`CbSlot`].
+    live: Arc<AtomicUsize>,
 }
 
 impl Buffers {
-    pub(super) fn new() -> Self {
-        Self {
+    pub(super) fn new() -> Result<Self> {
+        Ok(Self {
             cbs: RBTree::new(),
             next: 1,
+            live: Arc::new(AtomicUsize::new(0), GFP_KERNEL)?,
+        })
+    }
+
+    /// Takes a slot for a new CB, before it is allocated; `ENOSPC` if [`MAX_CBS`] exist.
+    pub(super) fn reserve(&self) -> Result<CbSlot> {
+        let slot = CbSlot(self.live.clone());
+        if self.live.fetch_add(1, Ordering::Relaxed) >= MAX_CBS {
+            // Dropping the slot gives the count back.
+            return Err(ENOSPC);
         }
+        Ok(slot)
     }
 
     /// Adds `cb`; returns its handle.
     pub(super) fn add(&mut self, cb: Arc<Cb>) -> Result<u64> {
-        if self.cbs.iter().count() >= MAX_CBS {
-            return Err(ENOSPC);
-        }
         let handle = self
             .next
             .checked_mul(PAGE_SIZE as u64)

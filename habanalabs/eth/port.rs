@@ -125,9 +125,14 @@ impl Port {
         Ok(())
     }
 
-    /// Stops the port and frees what its rings held. Called under RTNL with the port up.
+    /// Stops the port and frees what its rings held. Called under RTNL. Does nothing if the
+    /// rings are not live: a restart whose `up` failed already took them down, and disabling
+    /// NAPI a second time would spin forever under RTNL.
     pub(crate) fn down(dev: &Device<Port>) {
         let port = dev.data();
+        if !port.live() {
+            return;
+        }
         dev.tx_disable();
         port.napi().disable();
         port.live.store(false, Ordering::Release);

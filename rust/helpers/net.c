@@ -4,6 +4,11 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 
+void rust_helper_eth_hw_addr_random(struct net_device *dev)
+{
+	eth_hw_addr_random(dev);
+}
+
 void *rust_helper_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);

@@ -22,7 +22,7 @@ use crate::{
     new_mutex,
     prelude::*,
     revocable::{Revocable, RevocableGuard},
-    sync::{Arc, Mutex},
+    sync::{Arc, Completion, Mutex},
     types::ARef,
 };
 
@@ -31,6 +31,22 @@ struct Inner<T> {
     dev: ARef<Device>,
     #[pin]
     data: Revocable<T>,
+    /// Completed once the data is dropped, by whichever of the devres release and
+    /// `Devres::drop` revoked it; the other waits for it.
+    #[pin]
+    revoked: Completion,
+}
+
+impl<T> Inner<T> {
+    /// Revokes and drops the data, or, if someone else is doing so, waits until they are done:
+    /// either way the data is gone when this returns.
+    fn revoke_and_wait(&self) {
+        if self.data.revoke() {
+            self.revoked.complete_all();
+        } else {
+            self.revoked.wait();
+        }
+    }
 }
 
 /// A resource released at the latest when its device unbinds.
@@ -51,7 +67,9 @@ unsafe extern "C" fn release<T>(_dev: *mut bindings::device, res: *mut c_void) {
     // SAFETY: By the function's safety requirements, `res` holds the node's reference, which
     // the driver core hands to us exactly once.
     let inner = unsafe { Arc::from_raw(res.cast::<*const Inner<T>>().read()) };
-    inner.data.revoke();
+    // If `Devres::drop` revoked the data first, the device must not finish unbinding before
+    // it has dropped it.
+    inner.revoke_and_wait();
 }
 
 /// Matches the node of one particular `Devres`, for `devres_remove`.
@@ -89,7 +107,11 @@ fn add<T: Send + Sync>(dev: &Device<Bound>, data: impl PinInit<T, Error>) -> Res
         return Err(ENOMEM);
     }
     let inner = Arc::pin_init(
-        try_pin_init!(Inner { dev: ARef::from(dev), data <- Revocable::new(data) }),
+        try_pin_init!(Inner {
+            dev: ARef::from(dev),
+            data <- Revocable::new(data),
+            revoked <- Completion::new(),
+        }),
         GFP_KERNEL,
     );
     let inner = match inner {
@@ -150,18 +172,20 @@ impl<T> Drop for Devres<T> {
                 ptr.cast_mut().cast(),
             )
         };
-        if node.is_null() {
-            // The device unbound: `release` has revoked the resource (or is doing so and holds
-            // its own reference).
-            return;
+        if !node.is_null() {
+            // SAFETY: We removed the node from the list, so its reference is ours to drop, and
+            // the node is ours to free.
+            unsafe {
+                drop(Arc::from_raw(node.cast::<*const Inner<T>>().read()));
+                bindings::devres_free(node);
+            }
         }
-        // SAFETY: We removed the node from the list, so its reference is ours to drop, and the
-        // node is ours to free.
-        unsafe {
-            drop(Arc::from_raw(node.cast::<*const Inner<T>>().read()));
-            bindings::devres_free(node);
-        }
-        self.0.data.revoke();
+        // Without the node the device is unbinding and `release` has run, is running or is
+        // about to run. Either way the resource (an IRQ whose handler lives next to this
+        // `Devres`, say) must be gone before our owner is freed: whoever revokes it first drops
+        // it and the other waits. A `release` not yet started does not wait for us: we revoke
+        // first, so waiting here cannot deadlock on a release queued behind our caller.
+        self.0.revoke_and_wait();
     }
 }
 

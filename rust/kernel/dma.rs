@@ -239,7 +239,64 @@ impl<T: AsBytes + FromBytes> Drop for CoherentAllocation<T> {
     }
 }
 
-/// Pages of a process, pinned and mapped for DMA by a device, released on drop.
+/// Pages charged to a process's `pinned_vm` (shown as `VmPin` in `/proc/PID/status`) against
+/// its `RLIMIT_MEMLOCK`, as RDMA's `ib_umem_get` charges them; uncharged on drop, whichever
+/// task drops it.
+///
+/// # Invariants
+///
+/// `mm` is a grabbed (`mmgrab`) reference, and `npages` were added to its `pinned_vm`.
+struct PinCharge {
+    mm: *mut bindings::mm_struct,
+    npages: usize,
+}
+
+impl PinCharge {
+    /// Charges `npages` to the current process. Fails with `ENOMEM` beyond its
+    /// `RLIMIT_MEMLOCK`, unless it has `CAP_IPC_LOCK`, and with `EFAULT` for a task without
+    /// an address space.
+    fn new(npages: usize) -> Result<Self> {
+        let delta = i64::try_from(npages).map_err(|_| ENOMEM)?;
+        // SAFETY: Called in process context; the helper takes a reference if there is an mm.
+        let mm = unsafe { bindings::current_mm_grab() };
+        if mm.is_null() {
+            return Err(EFAULT);
+        }
+        // INVARIANT: Grabbed above; charged here, uncharged by `drop` if over the limit.
+        let this = Self { mm, npages };
+        // SAFETY: `mm` is valid (grabbed).
+        let pinned = unsafe { bindings::mm_pinned_vm_add(mm, delta) };
+        // SAFETY: Reading the current task's limit has no preconditions.
+        let limit =
+            unsafe { bindings::rlimit(bindings::RLIMIT_MEMLOCK) } >> crate::page::PAGE_SHIFT;
+        if pinned as u64 > limit as u64
+            // SAFETY: `capable` has no preconditions.
+            && !unsafe { bindings::capable(bindings::CAP_IPC_LOCK as _) }
+        {
+            return Err(ENOMEM);
+        }
+        Ok(this)
+    }
+}
+
+impl Drop for PinCharge {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `mm` is grabbed and was charged `npages`, which are
+        // uncharged once, here, before the reference is dropped.
+        unsafe {
+            bindings::mm_pinned_vm_add(self.mm, -(self.npages as i64));
+            bindings::mmdrop(self.mm);
+        }
+    }
+}
+
+// SAFETY: The counter is atomic and the grabbed reference may be dropped on any thread.
+unsafe impl Send for PinCharge {}
+// SAFETY: `&PinCharge` gives no access to anything.
+unsafe impl Sync for PinCharge {}
+
+/// Pages of a process, pinned and mapped for DMA by a device, released on drop. They are
+/// charged to the process's locked memory while they live (see [`UserPages::pin`]).
 ///
 /// # Invariants
 ///
@@ -249,6 +306,8 @@ pub struct UserPages {
     dev: ARef<device::Device>,
     pages: KVec<*mut bindings::page>,
     addrs: KVec<DmaAddress>,
+    // Dropped after the pages are unpinned (`Drop::drop` runs before the fields).
+    _charge: PinCharge,
 }
 
 // SAFETY: Pinned pages and their DMA mappings may be released from any thread.
@@ -259,12 +318,17 @@ unsafe impl Sync for UserPages {}
 impl UserPages {
     /// Pins the `npages` pages of the current process starting at the page-aligned `start`, for
     /// the device to read and write, and maps them for the bound device `dev`.
+    ///
+    /// The pages are charged to the process's `pinned_vm` first: beyond its `RLIMIT_MEMLOCK`
+    /// (without `CAP_IPC_LOCK`) this fails with `ENOMEM`. The page and address vectors are
+    /// charged to the caller's memory cgroup.
     pub fn pin(dev: &device::Device<Bound>, start: usize, npages: usize) -> Result<Self> {
         if start % crate::page::PAGE_SIZE != 0 || npages == 0 || npages > i32::MAX as usize {
             return Err(EINVAL);
         }
-        let mut pages = KVec::with_capacity(npages, GFP_KERNEL)?;
-        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL)?;
+        let charge = PinCharge::new(npages)?;
+        let mut pages = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
+        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
         let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
         // SAFETY: `pages` has room for `npages` pointers; the call fills at most that many.
         let pinned = unsafe {
@@ -278,6 +342,7 @@ impl UserPages {
             dev: dev.into(),
             pages,
             addrs: KVec::new(),
+            _charge: charge,
         };
         if pinned != npages as i32 {
             return Err(if pinned < 0 {

@@ -498,6 +498,12 @@ unsafe extern "C" fn napi_poll<T: NapiPoll>(
     T::poll(dev, n, budget)
 }
 
+/// Whether `mac` may be a station's address: neither multicast (nor broadcast) nor all zeros,
+/// as C's `is_valid_ether_addr`.
+pub fn is_valid_ether_addr(mac: &[u8; 6]) -> bool {
+    mac[0] & 1 == 0 && mac.iter().any(|&b| b != 0)
+}
+
 /// Set-up of a netdev before it is registered, from [`Registration::new`].
 pub struct Builder<'a, T> {
     dev: &'a Device<T>,
@@ -516,6 +522,13 @@ impl<T: Operations> Builder<'_, T> {
             bindings::eth_hw_addr_set(self.dev.as_raw(), mac.as_ptr());
             (&mut (*self.dev.as_raw()).perm_addr)[..6].copy_from_slice(mac);
         }
+    }
+
+    /// Gives the netdev a random, locally administered MAC address (`addr_assign_type`
+    /// `NET_ADDR_RANDOM`), for a device whose own is not valid.
+    pub fn set_random_mac(&mut self) {
+        // SAFETY: The netdev is not registered yet: nothing else uses it.
+        unsafe { bindings::eth_hw_addr_random(self.dev.as_raw()) };
     }
 
     /// Sets the MTU range; [`Operations::change_mtu`] only sees values within it.

@@ -63,6 +63,13 @@ impl Completion {
         unsafe { bindings::completion_done(self.as_raw()) }
     }
 
+    /// Waits, uninterruptibly and without a timeout, until the completion comes. Only for
+    /// completions that are bound to come soon (the end of a teardown that has started).
+    pub fn wait(&self) {
+        // SAFETY: By the type invariant the completion is initialised; the caller may sleep.
+        unsafe { bindings::wait_for_completion(self.as_raw()) };
+    }
+
     /// Waits at most `timeout` jiffies, or until a signal arrives: `Ok(true)` if the completion
     /// came, `Ok(false)` on timeout, `Err(ERESTARTSYS)` on a signal.
     pub fn wait_interruptible_timeout(&self, timeout: Jiffies) -> Result<bool> {

@@ -619,6 +619,9 @@ pub const PORT_FAULT_FEC_ERRORS: u32 = 1 << 2;
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
 /// `FAULTS` bit: control doorbells are ignored.
 pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
+/// `FAULTS` bit: every vector but the control one is raised about every
+/// millisecond, whether or not there is anything to handle.
+pub const FAULT_IRQ_STORM: u32 = 1 << 2;
 
 // ---- Layout checks ---------------------------------------------------------
 

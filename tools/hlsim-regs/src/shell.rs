@@ -128,6 +128,7 @@ pub fn shell() -> String {
         crate::FAULT_SELFTEST_CORRUPT.into(),
     );
     sh.bits("FAULT_MAILBOX_HANG", crate::FAULT_MAILBOX_HANG.into());
+    sh.bits("FAULT_IRQ_STORM", crate::FAULT_IRQ_STORM.into());
     sh.bits("PORT_FAULT_LINK_DOWN", crate::PORT_FAULT_LINK_DOWN.into());
     sh.bits(
         "PORT_FAULT_LOOPBACK_CORRUPT",

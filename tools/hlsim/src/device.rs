@@ -8,7 +8,9 @@
 
 use std::io;
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use vmm_sys_util::eventfd::EventFd;
 
@@ -19,10 +21,10 @@ use crate::nic::Nic;
 use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
-    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT, MAGIC_HLSM,
-    NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, SELFTEST_MAX_SIZE, State,
-    Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity,
-    mailbox, model_ctl, qman as qman_regs, rdma,
+    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT,
+    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK,
+    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0,
+    VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::space::{SRAM_SIZE, Space};
 use crate::sync_manager::SyncManager;
@@ -97,7 +99,33 @@ fn check_port(port: usize) -> io::Result<()> {
 pub struct Device {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// Tells the threads that are not QMANs' to exit.
+    stopping: Arc<AtomicBool>,
     nic: Nic,
+}
+
+/// How often [`FAULT_IRQ_STORM`] raises the vectors.
+const STORM_PERIOD: Duration = Duration::from_millis(1);
+
+/// Spawns the thread that raises every vector but the control one while
+/// [`FAULT_IRQ_STORM`] is set, until `stopping`.
+fn spawn_storm(
+    name: &str,
+    shared: Arc<Shared>,
+    stopping: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(format!("{name}-storm"))
+        .spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                thread::sleep(STORM_PERIOD);
+                if shared.bar.read32(model_ctl::FAULTS) & FAULT_IRQ_STORM != 0 {
+                    for vector in VECTOR_CONTROL + 1..NUM_VECTORS {
+                        shared.irq.raise(vector);
+                    }
+                }
+            }
+        })
 }
 
 impl Device {
@@ -156,8 +184,11 @@ impl Device {
         let mut device = Self {
             shared,
             threads: Vec::new(),
+            stopping: Arc::new(AtomicBool::new(false)),
             nic,
         };
+        let storm = spawn_storm(name, device.shared.clone(), device.stopping.clone())?;
+        device.threads.push(storm);
         for q in (0..NUM_QMANS).map(qman::queue) {
             let port = (q >= NIC_QUEUE0).then(|| device.nic.port(q - NIC_QUEUE0));
             let thread = qman::spawn(name, device.shared.clone(), q, port)?;
@@ -396,8 +427,9 @@ fn below(arg: u64, limit: usize) -> Option<usize> {
 }
 
 impl Drop for Device {
-    /// Stops the QMAN threads.
+    /// Stops the QMAN and storm threads.
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
         for ctl in &self.shared.qmans {
             ctl.exit();
         }
@@ -772,6 +804,28 @@ mod tests {
         f.dev.bar2().write32(model_ctl::FAULTS, 0);
         assert_eq!(f.selftest(2, 0, 0x10000, 0, 4096), Status::Ok);
         assert_eq!(f.ram_bytes(0x10000, 4096), data);
+    }
+
+    #[test]
+    fn fault_irq_storm_raises_every_vector_but_control() {
+        let f = fixture();
+        let fds: Vec<_> = (0..NUM_VECTORS)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        f.dev
+            .attach(fds.iter().map(|fd| fd.try_clone().unwrap()).collect());
+        thread::sleep(STORM_PERIOD * 20);
+        assert!(fds.iter().all(|fd| fd.read().is_err()), "no storm yet");
+        f.dev.bar2().write32(model_ctl::FAULTS, FAULT_IRQ_STORM);
+        thread::sleep(STORM_PERIOD * 50);
+        f.dev.bar2().write32(model_ctl::FAULTS, 0);
+        thread::sleep(STORM_PERIOD * 20);
+        assert!(fds[VECTOR_CONTROL as usize].read().is_err());
+        for fd in &fds[VECTOR_CONTROL as usize + 1..] {
+            assert!(fd.read().unwrap() > 0);
+        }
+        thread::sleep(STORM_PERIOD * 20);
+        assert!(fds.iter().all(|fd| fd.read().is_err()), "the storm ended");
     }
 
     #[test]

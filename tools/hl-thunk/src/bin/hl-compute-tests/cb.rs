@@ -177,6 +177,32 @@ fn cb_limit(dev: &Device) -> R {
     Ok(())
 }
 
+/// A CB destroyed while mapped still counts toward the 1024 until it is
+/// unmapped: create, map and destroy cannot hold more than 1024 CBs.
+fn cb_limit_counts_mapped(dev: &Device) -> R {
+    let mut maps = Vec::new();
+    for i in 0..1024 {
+        let h = dev
+            .cb_create(4096)
+            .map_err(|e| Fail(format!("CB {i}: {e}")))?;
+        let map = Mapping::new(dev, h, 4096).map_err(|e| format!("CB {i}: mmap: errno {e}"));
+        dev.cb_destroy(h)?;
+        maps.push(map?);
+    }
+    let over = dev.cb_create(4096);
+    if let Ok(h) = over {
+        dev.cb_destroy(h)?;
+    }
+    expect_errno(over, &[libc::ENOSPC])
+        .map_err(|e| Fail(format!("CB 1025, 1024 destroyed but mapped: {e}")))?;
+    drop(maps);
+    let after = dev
+        .cb_create(4096)
+        .map_err(|e| Fail(format!("after unmapping: {e}")))?;
+    dev.cb_destroy(after)?;
+    Ok(())
+}
+
 pub fn cb(t: &mut Tap, env: &Env) {
     let dev = match env.open() {
         Ok(d) => d,
@@ -203,6 +229,10 @@ pub fn cb(t: &mut Tap, env: &Env) {
         only_cb_size_runs(&dev),
     );
     t.check("cb: at most 1024 at a time", cb_limit(&dev));
+    t.check(
+        "cb: destroyed but mapped CBs count toward the 1024",
+        cb_limit_counts_mapped(&dev),
+    );
 }
 
 fn alloc_and_map(dev: &Device) -> R {

@@ -430,10 +430,26 @@ hl_ping() {
 	ip netns exec "$_ns" ping -q -c 1 -W 5 "$@" "$_to" > /dev/null
 }
 
+# hl_same_payload A B: files A and B hold the same bytes, and they are not
+# empty (two empty files hash alike, which proves nothing).
+hl_same_payload() {
+	if [ ! -s "$1" ] || [ ! -s "$2" ]; then
+		hl_diag "empty payload: $1 $(wc -c < "$1" 2>&1) bytes, $2 $(wc -c < "$2" 2>&1) bytes"
+		return 1
+	fi
+	set -- $(sha256sum "$1" "$2")
+	[ "$1" = "$3" ]
+}
+
 # hl_tcp_xfer FROM TO ADDR FILE: sends FILE with socat over TCP from
 # namespace FROM to ADDR in namespace TO; succeeds if what arrived has
-# FILE's sha256. Either side gives up after 60 s without progress.
+# FILE's sha256. Either side gives up after 60 s without progress. An
+# empty FILE is refused before anything is sent.
 hl_tcp_xfer() {
+	if [ ! -s "$4" ]; then
+		hl_diag "hl_tcp_xfer: refusing the empty payload $4"
+		return 1
+	fi
 	case $3 in
 	*:*) _listen=TCP6-LISTEN _conn="TCP6:[$3]" ;;
 	*) _listen=TCP4-LISTEN _conn="TCP4:$3" ;;
@@ -448,9 +464,10 @@ hl_tcp_xfer() {
 		return 1
 	fi
 	wait "$_rx_pid" || return 1
-	set -- $(sha256sum "$4" "$_rx")
-	rm -f "$_rx"
-	[ "$1" = "$3" ]
+	hl_same_payload "$4" "$_rx"
+	set -- $? "$_rx"
+	rm -f "$2"
+	return "$1"
 }
 
 hl_nic_cleanup() {

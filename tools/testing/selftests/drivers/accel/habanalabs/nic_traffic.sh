@@ -40,6 +40,12 @@ while read -r a b <&3; do
 	hl_check "$pair: carrier at A" hl_poll 20 hl_carrier hla$i "$a"
 	hl_check "$pair: carrier at B" hl_poll 20 hl_carrier hlb$i "$b"
 	traffic "$pair" $i 1500
+	if [ $i = 0 ]; then
+		: > $payload.empty
+		hl_check "$pair: an empty payload is refused, not compared" \
+			hl_not hl_tcp_xfer hla$i hlb$i "$(hl_addr "$i" 2)" $payload.empty
+		rm -f $payload.empty
+	fi
 	hl_check "$pair: MTU 8000 at A" set_mtu hla$i "$a" 8000
 	hl_check "$pair: MTU 8000 at B" set_mtu hlb$i "$b" 8000
 	traffic "$pair, MTU 8000" $i 8000

@@ -144,7 +144,8 @@ hl_link_rate "$dev0" $port 200
 hl-thunk rdma-transfer --port $port --size 64M --iterations 20 > "$tmp.bg" 2>&1 &
 pid=$!
 hl_check "ethernet: an RDMA transfer is on the link" hl_poll 60 nic_busy "$dev0"
-head -c 1M /dev/urandom > "$tmp.data"
+dd if=/dev/urandom of="$tmp.data" bs=1024 count=1024 2> /dev/null
+hl_check "ethernet: the TCP payload is 1 MiB" [ "$(wc -c < "$tmp.data")" -eq 1048576 ]
 hl_check "ethernet: ping device 0 -> 1 during RDMA" hl_ping hla0 "$(hl_addr 0 2)"
 hl_check "ethernet: ping device 1 -> 0 during RDMA" hl_ping hlb0 "$(hl_addr 0 1)"
 hl_check "ethernet: 1 MiB over TCP during RDMA, sha256 equal" \
