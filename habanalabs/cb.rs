@@ -44,9 +44,14 @@ impl Cb {
         })
     }
 
-    /// A CB of the driver's own holding `packets`, for a job it writes.
-    pub(crate) fn of_packets(dev: &device::Device<Bound>, packets: &[u64]) -> Result<Self> {
-        let cb = Self::new(dev, (8 * packets.len()) as u32)?;
+    /// A CB of the driver's own holding `packets`, for a job it writes on a user's behalf (the
+    /// user's `slot`: it counts against the user's cap like the user's own CBs).
+    pub(crate) fn of_packets(
+        dev: &device::Device<Bound>,
+        packets: &[u64],
+        slot: CbSlot,
+    ) -> Result<Self> {
+        let cb = Self::new(dev, (8 * packets.len()) as u32, slot)?;
         for (i, &packet) in packets.iter().enumerate() {
             dma_write!(cb.mem[i] = packet)?;
         }

@@ -413,7 +413,8 @@ impl ComputeFile {
                 None => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
             }
         }
-        let cb = Arc::new(Cb::of_packets(&bound, &packets)?, GFP_KERNEL)?;
+        let slot = ctx.buffers.reserve()?;
+        let cb = Arc::new(Cb::of_packets(&bound, &packets, slot)?, GFP_KERNEL)?;
         let seq = ctx.submissions.next_seq()?;
         let cs = Arc::pin_init(
             Cs::new(seq, 1 << queue.index, 1, timeout, stamp, sets),
