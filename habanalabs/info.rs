@@ -326,13 +326,10 @@ pub(crate) fn info(
             Ok(())
         }
         uapi::HL_INFO_MAC_ADDR => reply(&args, &mac_addr(dev)),
-        uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => {
-            if compute.is_none() {
-                return Err(EOPNOTSUPP);
-            }
-            // Not yet: the kernel crate has no eventfd abstraction.
-            Err(EOPNOTSUPP)
-        }
+        // `eventfd`, the union's member for it.
+        uapi::HL_INFO_REGISTER_EVENTFD if compute.is_some() => stats.register_eventfd(input as i32),
+        uapi::HL_INFO_UNREGISTER_EVENTFD if compute.is_some() => stats.unregister_eventfd(),
+        uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => Err(EOPNOTSUPP),
         // The device model has no power, energy, PLL or PCIe sensors, no row replacement, no
         // device clock to sample and no attestation.
         uapi::HL_INFO_DEVICE_UTILIZATION
