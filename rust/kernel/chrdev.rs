@@ -293,7 +293,7 @@ impl<T: Attributes> Node<T> {
             bindings::cdev_init(cdev, &fops.0);
             (*cdev).owner = fops.0.owner;
             let mut ret =
-                bindings::dev_set_name(dev, b"%s\0".as_ptr().cast::<c_char>(), name.as_char_ptr());
+                bindings::dev_set_name(dev, crate::c_str!("%s").as_char_ptr(), name.as_char_ptr());
             if ret == 0 {
                 ret = bindings::cdev_device_add(cdev, dev);
             }
