@@ -36,6 +36,9 @@ for node in $HL_NODES; do
 		(
 			fd=3
 			for other in $held; do
+				# One still busy (a killed program's submissions
+				# running out) is skipped by the library anyway.
+				(exec 9<> "$other") 2> /dev/null || continue
 				eval "exec $fd<> $other"
 				fd=$((fd + 1))
 			done
@@ -49,6 +52,9 @@ for node in $HL_NODES; do
 		awk '/^\[ RUN/ { n = 0 } { line[n++] = $0 }
 		     /^\[  FAILED  \]/ { for (i = n > 30 ? n - 30 : 0; i < n; i++) print line[i]; exit }' \
 			"$tmp.out" | sed 's/^/#   /'
+		# Every failed test (cmocka lists them at the end), and how it ended.
+		failed=$(sed -n 's/^\[  FAILED  \] \([a-z_0-9]*\)$/\1/p' "$tmp.out" | sort -u)
+		[ -z "$failed" ] || echo "#   failed:" $failed
 		[ $rc = 0 ] || tail -n 3 "$tmp.out" | sed 's/^/#   | /'
 		hl_check "$prog on $node" [ $rc = 0 ]
 	done
