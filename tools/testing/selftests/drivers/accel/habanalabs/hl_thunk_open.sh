@@ -53,7 +53,7 @@ for node in $HL_NODES; do
 		     /^\[  FAILED  \]/ { for (i = n > 30 ? n - 30 : 0; i < n; i++) print line[i]; exit }' \
 			"$tmp.out" | sed 's/^/#   /'
 		# Every failed test (cmocka lists them at the end), and how it ended.
-		failed=$(sed -n 's/^\[  FAILED  \] \([a-z_0-9]*\)$/\1/p' "$tmp.out" | sort -u)
+		failed=$(sed -n 's/^\[  FAILED  \] \([A-Za-z_0-9]*\)$/\1/p' "$tmp.out" | sort -u)
 		[ -z "$failed" ] || echo "#   failed:" $failed
 		[ $rc = 0 ] || tail -n 3 "$tmp.out" | sed 's/^/#   | /'
 		hl_check "$prog on $node" [ $rc = 0 ]
