@@ -254,12 +254,18 @@ impl ComputeFile {
         if Buffers::is_handle(offset) {
             let cb = self.ctx.lock().buffers.get(offset)?;
             map_into(vma, cb, Cb::mmap)
-        } else if let Some(ts) = self.ctx.lock().buffers.ts_at(offset) {
+        } else if let Some(ts) = self.ts_at(offset) {
             map_into(vma, ts, TsBuffer::mmap)
         } else {
             let cq = self.ctx.lock().rdma.cq_at(offset).ok_or(EINVAL)?;
             map_into(vma, cq, Cq::mmap)
         }
+    }
+
+    /// The timestamp buffer at `mmap` offset `offset`; the lock is not held after (a
+    /// temporary guard in an `if let` would be held through its `else`).
+    fn ts_at(&self, offset: u64) -> Option<Arc<TsBuffer>> {
+        self.ctx.lock().buffers.ts_at(offset)
     }
 
     /// `poll(2)`: readable while one of the context's RDMA completion queues has entries not
