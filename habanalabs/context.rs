@@ -37,8 +37,8 @@ use crate::{
     stats::{DropCounters, Refusal},
     sync_stream::{self, STREAMS},
 };
-use buffers::Buffers;
 pub(crate) use buffers::CbSlot;
+use buffers::{Buffers, TsBuffer};
 use memory::Memory;
 use submissions::Submissions;
 
@@ -265,10 +265,18 @@ impl ComputeFile {
         if Buffers::is_handle(offset) {
             let cb = self.ctx.lock().buffers.get(offset)?;
             map_into(vma, cb, Cb::mmap)
+        } else if let Some(ts) = self.ts_at(offset) {
+            map_into(vma, ts, TsBuffer::mmap)
         } else {
             let cq = self.ctx.lock().rdma.cq_at(offset).ok_or(EINVAL)?;
             map_into(vma, cq, Cq::mmap)
         }
+    }
+
+    /// The timestamp buffer at `mmap` offset `offset`; the lock is not held after (a
+    /// temporary guard in an `if let` would be held through its `else`).
+    fn ts_at(&self, offset: u64) -> Option<Arc<TsBuffer>> {
+        self.ctx.lock().buffers.ts_at(offset)
     }
 
     /// `poll(2)`: readable while one of the context's RDMA completion queues has entries not
@@ -673,13 +681,21 @@ impl ComputeFile {
             args.read(union + 16)?,
         ];
         let userptr = args.flags & uapi::HL_MEM_USERPTR != 0;
-        // Hints are not taken: one that must be is refused.
-        if args.flags & uapi::HL_MEM_FORCE_HINT != 0 && args.op == uapi::HL_MEM_OP_MAP {
-            return Err(EINVAL);
-        }
+        let force_hint = args.flags & uapi::HL_MEM_FORCE_HINT != 0;
         if (args.op, userptr) == (uapi::HL_MEM_OP_MAP, true) {
             // host_virt_addr, hint_addr, mem_size
-            out.value = self.map_host(a, c)?;
+            out.value = self.map_host(a, b, c, force_hint)?;
+            return Ok(());
+        }
+        // Device memory is not mapped at a hint: one that must be taken is refused.
+        if force_hint && args.op == uapi::HL_MEM_OP_MAP {
+            return Err(EINVAL);
+        }
+        if args.op == uapi::HL_MEM_OP_TS_ALLOC {
+            // Allocated before the context is locked, as a CB.
+            let ts = TsBuffer::new(&*self.dev.bound()?, args.num_of_elements)?;
+            let ts = Arc::new(ts, GFP_KERNEL)?;
+            out.value = self.ctx.lock().buffers.add_ts(ts)?;
             return Ok(());
         }
         let mut guard = self.ctx.lock();
@@ -702,10 +718,10 @@ impl ComputeFile {
                 ctx.memory.unmap(a, idle)?;
                 0
             }
-            // GAUDI has no HW blocks to map (mainline's `EPERM`); dma-buf export and timestamp
-            // buffers are not there yet.
+            // GAUDI has no HW blocks to map (mainline's `EPERM`); dma-buf export is not there
+            // yet.
             uapi::HL_MEM_OP_MAP_BLOCK => return Err(EPERM),
-            uapi::HL_MEM_OP_EXPORT_DMABUF_FD | uapi::HL_MEM_OP_TS_ALLOC => return Err(EOPNOTSUPP),
+            uapi::HL_MEM_OP_EXPORT_DMABUF_FD => return Err(EOPNOTSUPP),
             _ => return Err(EINVAL),
         };
         Ok(())
@@ -766,9 +782,9 @@ impl ComputeFile {
         Ok(())
     }
 
-    /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU;
-    /// returns their device address.
-    fn map_host(&self, addr: u64, size: u64) -> Result<u64> {
+    /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU, at
+    /// `hint` if it can (or must: `force_hint`); returns their device address.
+    fn map_host(&self, addr: u64, hint: u64, size: u64, force_hint: bool) -> Result<u64> {
         // Any buffer: the pages it touches are mapped, and the address returned is where in
         // them it starts.
         let page = PAGE_SIZE as u64;
@@ -781,7 +797,8 @@ impl ComputeFile {
         let bound = self.dev.bound()?;
         // Pinning takes the mmap lock, and `mmap` takes the context's lock under it: pin first.
         let pages = UserPages::pin(&bound, (addr - offset) as usize, npages)?;
-        Ok(self.ctx.lock().memory.map_host(&bound, pages)? + offset)
+        let mut ctx = self.ctx.lock();
+        Ok(ctx.memory.map_host(&bound, pages, hint, force_hint)? + offset)
     }
 }
 

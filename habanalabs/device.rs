@@ -122,7 +122,7 @@ impl HlDevice {
         let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
         let mailbox = Arc::pin_init(Mailbox::new(pdev, hw.clone())?, GFP_KERNEL)?;
 
-        let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
+        let stats = Arc::pin_init(Stats::new(), GFP_KERNEL)?;
         let eq = Arc::new(EventQueue::new(pdev, stats.clone())?, GFP_KERNEL)?;
         let eq_irq = KBox::pin_init(
             irq::ThreadedRegistration::new(

@@ -4,8 +4,14 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    auxiliary, c_str, device, devres::Devres, fmt, miscdevice::Registration, pci, prelude::*,
-    str::CString, sync::Arc,
+    auxiliary, c_str,
+    chrdev::{self, Node},
+    device,
+    devres::Devres,
+    fmt, pci,
+    prelude::*,
+    str::CString,
+    sync::Arc,
 };
 
 use crate::{
@@ -24,6 +30,13 @@ kernel::pci_device_table!(
     <HlDriver as pci::Driver>::IdInfo,
     [(pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1), ())]
 );
+
+/// `/sys/class/habanalabs`, the class of the nodes.
+pub(crate) static CLASS: chrdev::Class = chrdev::Class::new(c_str!("habanalabs"));
+
+/// The nodes' minors, as mainline numbers them: `/dev/hlN` is minor `2 * N`,
+/// `/dev/hl_controlDN` minor `2 * N + 1` (hl-thunk finds one from the other so).
+pub(crate) static MINORS: chrdev::Region = chrdev::Region::new(c_str!("habanalabs"), 256);
 
 /// Node numbers in use (the `N` of `/dev/hlN`), a bit each.
 static NODE_NUMBERS: AtomicU32 = AtomicU32::new(0);
@@ -73,10 +86,8 @@ impl Drop for Quiesce {
 #[pin_data]
 pub(crate) struct HlDriver {
     _eth: Option<Devres<auxiliary::Registration<EthKind>>>,
-    #[pin]
-    compute: Registration<ComputeNode>,
-    #[pin]
-    control: Registration<ControlNode>,
+    _compute: Node<ComputeNode>,
+    _control: Node<ControlNode>,
     _dev: Quiesce,
     _number: NodeNumber,
 }
@@ -95,22 +106,32 @@ impl pci::Driver for HlDriver {
         KBox::pin_init(
             try_pin_init!(Self {
                 _eth: if dev.identity().port_mask != 0 {
-                    Some(auxiliary::Registration::new(pdev.as_ref(), n, dev.nic().clone())?)
+                    Some(auxiliary::Registration::new(
+                        pdev.as_ref(),
+                        n,
+                        dev.nic().clone(),
+                    )?)
                 } else {
                     None
                 },
-                compute <- Registration::new(
-                    CString::try_from_fmt(fmt!("hl{}", n))?,
+                _compute: Node::new(
+                    &CLASS,
+                    &MINORS,
+                    2 * n,
+                    &CString::try_from_fmt(fmt!("hl{}", n))?,
                     parent,
                     file::compute_fops(),
                     dev.clone(),
-                ),
-                control <- Registration::new(
-                    CString::try_from_fmt(fmt!("hl_controlD{}", n))?,
+                )?,
+                _control: Node::new(
+                    &CLASS,
+                    &MINORS,
+                    2 * n + 1,
+                    &CString::try_from_fmt(fmt!("hl_controlD{}", n))?,
                     parent,
                     file::control_fops(),
                     dev.clone(),
-                ),
+                )?,
                 _dev: Quiesce(dev),
                 _number: number,
             }),

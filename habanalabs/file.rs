@@ -4,7 +4,8 @@
 //! every ioctl) and `/dev/hl_controlDN` (any number of readers, `INFO` only).
 
 use kernel::{
-    declare_misc_fops,
+    chrdev::FileOps,
+    declare_chrdev_fops,
     miscdevice::MiscDevice,
     mm::VmArea,
     prelude::*,
@@ -59,13 +60,13 @@ impl MiscDevice for ControlNode {
     }
 }
 
-declare_misc_fops!(COMPUTE_FOPS, ComputeNode);
-declare_misc_fops!(CONTROL_FOPS, ControlNode);
+declare_chrdev_fops!(COMPUTE_FOPS, ComputeNode);
+declare_chrdev_fops!(CONTROL_FOPS, ControlNode);
 
-pub(crate) fn compute_fops() -> &'static kernel::miscdevice::FileOps<ComputeNode> {
+pub(crate) fn compute_fops() -> &'static FileOps<ComputeNode> {
     &COMPUTE_FOPS
 }
 
-pub(crate) fn control_fops() -> &'static kernel::miscdevice::FileOps<ControlNode> {
+pub(crate) fn control_fops() -> &'static FileOps<ControlNode> {
     &CONTROL_FOPS
 }

@@ -6,7 +6,12 @@
 //! the only ASIC is the device model described in
 //! `Documentation/accel/habanalabs/device-model.rst`.
 
-use kernel::{auxiliary, pci, prelude::*};
+use kernel::{
+    auxiliary,
+    chrdev::{ClassRegistration, RegionRegistration},
+    pci,
+    prelude::*,
+};
 
 mod cb;
 mod context;
@@ -32,6 +37,7 @@ mod regs;
 mod selftest;
 mod stats;
 mod sync_stream;
+mod sysfs;
 
 module! {
     type: HabanalabsModule,
@@ -41,20 +47,26 @@ module! {
     license: "GPL",
 }
 
-/// The PCI driver and the Ethernet driver of its auxiliary devices; the PCI driver goes
-/// first, deleting the auxiliary devices.
+/// The PCI driver, the Ethernet driver of its auxiliary devices and its nodes' class and
+/// numbers; the PCI driver goes first, deleting the auxiliary devices and the nodes.
 struct HabanalabsModule {
     _pci: Pin<KBox<pci::Registration<driver::HlDriver>>>,
     _eth: Pin<KBox<auxiliary::DriverRegistration<eth::EthDriver>>>,
+    _class: ClassRegistration,
+    _minors: RegionRegistration,
 }
 
 impl kernel::Module for HabanalabsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let minors = driver::MINORS.register()?;
+        let class = driver::CLASS.register()?;
         let eth = KBox::pin_init(auxiliary::DriverRegistration::new(module), GFP_KERNEL)?;
         let pci = KBox::pin_init(pci::Registration::new(module), GFP_KERNEL)?;
         Ok(Self {
             _pci: pci,
             _eth: eth,
+            _class: class,
+            _minors: minors,
         })
     }
 }

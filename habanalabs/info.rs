@@ -78,6 +78,28 @@ fn set_text(dst: &mut [u8], text: &[u8]) {
     dst[..len].copy_from_slice(&text[..len]);
 }
 
+/// The firmware's version (`cpucp_version`): the device model's, as it has no firmware.
+pub(crate) fn firmware_version(dev: &HlDevice) -> Result<CString> {
+    let id = dev.identity();
+    CString::try_from_fmt(kernel::fmt!(
+        "hlsim {}.{} rev {}",
+        id.version.major(),
+        id.version.minor(),
+        id.chip.revision()
+    ))
+}
+
+/// `HL_INFO_DEVICE_STATUS`: gone, resetting its queues or working.
+pub(crate) fn device_status(dev: &HlDevice) -> u32 {
+    if dev.hw().regs().is_err() {
+        uapi::hl_device_status_HL_DEVICE_STATUS_MALFUNCTION
+    } else if dev.queues().resetting() {
+        uapi::hl_device_status_HL_DEVICE_STATUS_IN_RESET
+    } else {
+        uapi::hl_device_status_HL_DEVICE_STATUS_OPERATIONAL
+    }
+}
+
 fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     let id = dev.identity();
     let mask = |kind| {
@@ -102,14 +124,7 @@ fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     info.dram_page_size = crate::memory::GRANULE;
     info.device_mem_alloc_default_page_size = crate::memory::GRANULE;
     info.server_type = uapi::hl_server_type_HL_SERVER_TYPE_UNKNOWN as u16;
-    // The device model's version is its firmware's.
-    let version = CString::try_from_fmt(kernel::fmt!(
-        "hlsim {}.{} rev {}",
-        id.version.major(),
-        id.version.minor(),
-        id.chip.revision()
-    ))?;
-    set_text(&mut info.cpucp_version, version.as_bytes());
+    set_text(&mut info.cpucp_version, firmware_version(dev)?.as_bytes());
     set_text(&mut info.card_name, CARD_NAME);
     Ok(info)
 }
@@ -202,13 +217,7 @@ pub(crate) fn info(
         }
         uapi::HL_INFO_HW_IDLE => reply(&args, &hw_idle(dev)),
         uapi::HL_INFO_DEVICE_STATUS => {
-            let status = if dev.hw().regs().is_err() {
-                uapi::hl_device_status_HL_DEVICE_STATUS_MALFUNCTION
-            } else if dev.queues().resetting() {
-                uapi::hl_device_status_HL_DEVICE_STATUS_IN_RESET
-            } else {
-                uapi::hl_device_status_HL_DEVICE_STATUS_OPERATIONAL
-            };
+            let status = device_status(dev);
             reply(&args, &uapi::hl_info_device_status { status, pad: 0 })
         }
         uapi::HL_INFO_CLK_RATE => {
@@ -321,13 +330,10 @@ pub(crate) fn info(
             Ok(())
         }
         uapi::HL_INFO_MAC_ADDR => reply(&args, &mac_addr(dev)),
-        uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => {
-            if compute.is_none() {
-                return Err(EOPNOTSUPP);
-            }
-            // Not yet: the kernel crate has no eventfd abstraction.
-            Err(EOPNOTSUPP)
-        }
+        // `eventfd`, the union's member for it.
+        uapi::HL_INFO_REGISTER_EVENTFD if compute.is_some() => stats.register_eventfd(input as i32),
+        uapi::HL_INFO_UNREGISTER_EVENTFD if compute.is_some() => stats.unregister_eventfd(),
+        uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => Err(EOPNOTSUPP),
         // The device model has no power, energy, PLL or PCIe sensors, no row replacement, no
         // device clock to sample and no attestation.
         uapi::HL_INFO_DEVICE_UTILIZATION

@@ -54,6 +54,25 @@ impl RangeAllocator {
                 (at.checked_add(len)? <= start + flen).then_some((start, flen, at))
             })
             .ok_or(ENOMEM)?;
+        self.take(start, flen, at, len)
+    }
+
+    /// Allocates `[at, at + len)`, `ENOMEM` unless all of it is free.
+    pub(crate) fn alloc_at(&mut self, at: u64, len: u64) -> Result<u64> {
+        let end = at.checked_add(len).filter(|_| len > 0).ok_or(ENOMEM)?;
+        let (start, flen) = self
+            .free
+            .iter()
+            .take_while(|(&start, _)| start <= at)
+            .last()
+            .map(|(&start, &flen)| (start, flen))
+            .filter(|&(start, flen)| start + flen >= end)
+            .ok_or(ENOMEM)?;
+        self.take(start, flen, at, len)
+    }
+
+    /// Takes `[at, at + len)` out of free range `[start, start + flen)`, which holds it.
+    fn take(&mut self, start: u64, flen: u64, at: u64, len: u64) -> Result<u64> {
         let end = at + len;
         // Allocate the nodes first, so that nothing fails half way.
         let head = RBTreeNode::new(start, at - start, GFP_KERNEL)?;

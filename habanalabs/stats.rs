@@ -4,7 +4,7 @@
 //! driver refused, the last errors, and the events a user has not read yet.
 
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use kernel::{time::Ktime, uapi};
+use kernel::{eventfd::EventFd, new_spinlock, prelude::*, sync::SpinLock, time::Ktime, uapi};
 
 /// Why the driver refused a submission, as `HL_INFO_CS_COUNTERS` counts them.
 #[derive(Clone, Copy)]
@@ -96,7 +96,7 @@ pub(crate) fn now_ns() -> i64 {
 }
 
 /// The device's history since the driver bound.
-#[derive(Default)]
+#[pin_data]
 pub(crate) struct Stats {
     pub(crate) drops: DropCounters,
     opens: AtomicU64,
@@ -112,12 +112,32 @@ pub(crate) struct Stats {
     cs_timeout_seq: AtomicU64,
     /// `HL_NOTIFIER_EVENT_*` bits not yet read by `HL_INFO_GET_EVENTS`.
     events: AtomicU64,
+    /// The compute user's eventfd (`HL_INFO_REGISTER_EVENTFD`), signalled on each event.
+    #[pin]
+    eventfd: SpinLock<Option<EventFd>>,
     /// The first undefined opcode and the first bad address since the open.
     pub(crate) undefined_opcode: Captured,
     pub(crate) razwi: Captured,
 }
 
 impl Stats {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            drops: DropCounters::default(),
+            opens: AtomicU64::new(0),
+            open_ns: AtomicI64::new(0),
+            closed_ns: AtomicI64::new(0),
+            resets: AtomicU32::new(0),
+            last_err_open_ns: AtomicI64::new(0),
+            cs_timeout_ns: AtomicI64::new(0),
+            cs_timeout_seq: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            eventfd <- new_spinlock!(None, "Stats::eventfd"),
+            undefined_opcode: Captured::default(),
+            razwi: Captured::default(),
+        })
+    }
+
     pub(crate) fn opened(&self) {
         self.opens.fetch_add(1, Ordering::Relaxed);
         self.open_ns.store(now_ns(), Ordering::Relaxed);
@@ -129,15 +149,38 @@ impl Stats {
 
     pub(crate) fn closed(&self) {
         self.closed_ns.store(now_ns(), Ordering::Relaxed);
+        // Dropped outside the lock.
+        let eventfd = self.eventfd.lock().take();
+        drop(eventfd);
     }
 
-    /// Submission `seq` ran past its timeout, and its queues were reset.
+    /// `HL_INFO_REGISTER_EVENTFD`: signal the eventfd `fd` on events; `EINVAL` if one is
+    /// registered already, as mainline (one per user).
+    pub(crate) fn register_eventfd(&self, fd: i32) -> Result {
+        let mut eventfd = self.eventfd.lock();
+        if eventfd.is_some() {
+            return Err(EINVAL);
+        }
+        *eventfd = Some(EventFd::from_fd(fd)?);
+        Ok(())
+    }
+
+    /// `HL_INFO_UNREGISTER_EVENTFD`: `EINVAL` if none is registered.
+    pub(crate) fn unregister_eventfd(&self) -> Result {
+        let eventfd = self.eventfd.lock().take();
+        eventfd.map(drop).ok_or(EINVAL)
+    }
+
+    /// Submission `seq` ran past its timeout, and its queues were reset: as mainline tells of
+    /// a timeout that resets.
     pub(crate) fn cs_timed_out(&self, seq: u64) {
         let now = now_ns();
         self.cs_timeout_seq.store(seq, Ordering::Relaxed);
         self.cs_timeout_ns.store(now, Ordering::Relaxed);
         self.resets.fetch_add(1, Ordering::Relaxed);
-        self.error(uapi::HL_NOTIFIER_EVENT_CS_TIMEOUT.into());
+        self.error(
+            (uapi::HL_NOTIFIER_EVENT_CS_TIMEOUT | uapi::HL_NOTIFIER_EVENT_DEVICE_RESET).into(),
+        );
     }
 
     /// An error a queue's engine reported (an `HL_EVENT_*` cause): kept for `INFO` as
@@ -157,11 +200,16 @@ impl Stats {
         self.error(event.into());
     }
 
-    /// An error the user is told of by `HL_INFO_GET_EVENTS` (a `HL_NOTIFIER_EVENT_*` bit).
+    /// An error the user is told of by `HL_INFO_GET_EVENTS` (`HL_NOTIFIER_EVENT_*` bits) and
+    /// through the eventfd registered, signalled once the bits are there.
     pub(crate) fn error(&self, event: u64) {
         self.last_err_open_ns
             .store(self.open_ns.load(Ordering::Relaxed), Ordering::Relaxed);
+        let eventfd = self.eventfd.lock();
         self.events.fetch_or(event, Ordering::Relaxed);
+        if let Some(eventfd) = eventfd.as_ref() {
+            eventfd.signal();
+        }
     }
 
     /// The events since the last call, which forgets them.

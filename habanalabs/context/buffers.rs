@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The context's command buffers, by handle.
+//! The context's command buffers and timestamp buffers, by handle.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::{page::PAGE_SIZE, prelude::*, rbtree::RBTree, sync::Arc};
+use kernel::{
+    device::{self, Bound},
+    dma::CoherentAllocation,
+    mm::VmArea,
+    page::PAGE_SIZE,
+    prelude::*,
+    rbtree::RBTree,
+    sync::Arc,
+    uapi,
+};
 
 use crate::cb::Cb;
 
@@ -24,10 +33,44 @@ impl Drop for CbSlot {
 /// page shift): bit 60. The completion queues' `mmap` offsets are below.
 const CB_HANDLE_TYPE: u64 = 1 << 60;
 
+/// The type bits of a timestamp buffer's handle, as mainline's (`HL_MMAP_TYPE_TS_BUFF`): bit 63.
+const TS_HANDLE_TYPE: u64 = 1 << 63;
+
+/// A timestamp buffer (`HL_MEM_OP_TS_ALLOC`): `u64` slots the user maps, where mainline writes
+/// when a registered user interrupt comes. GAUDI has no user interrupts, so they stay 0.
+pub(crate) struct TsBuffer {
+    mem: CoherentAllocation<u64>,
+}
+
+impl TsBuffer {
+    /// `elements` zeroed slots, in whole pages; as mainline, `EINVAL` above
+    /// `TS_MAX_ELEMENTS_NUM` and `ENOMEM` for none.
+    pub(crate) fn new(dev: &device::Device<Bound>, elements: u32) -> Result<Self> {
+        if elements > uapi::TS_MAX_ELEMENTS_NUM {
+            return Err(EINVAL);
+        }
+        if elements == 0 {
+            return Err(ENOMEM);
+        }
+        let slots = (elements as usize).next_multiple_of(PAGE_SIZE / 8);
+        Ok(Self {
+            mem: CoherentAllocation::alloc_coherent(dev, slots, GFP_KERNEL)?,
+        })
+    }
+
+    /// Maps the buffer into `vma`; the caller keeps it alive as long as the mapping.
+    pub(crate) fn mmap(&self, vma: &VmArea) -> Result {
+        self.mem.mmap(vma)
+    }
+}
+
 /// The command buffers of a context. A CB's handle is also its `mmap` offset, as mainline's:
 /// the type bits and a page number.
 pub(super) struct Buffers {
     cbs: RBTree<u64, Arc<Cb>>,
+    /// Timestamp buffers, kept until the node is closed, as mainline (no op frees them).
+    ts: RBTree<u64, Arc<TsBuffer>>,
+    /// The next page number, for either kind.
     next: u64,
     /// The CBs that exist, with a handle or not: each holds a [`CbSlot`].
     live: Arc<AtomicUsize>,
@@ -37,6 +80,7 @@ impl Buffers {
     pub(super) fn new() -> Result<Self> {
         Ok(Self {
             cbs: RBTree::new(),
+            ts: RBTree::new(),
             next: 1,
             live: Arc::new(AtomicUsize::new(0), GFP_KERNEL)?,
         })
@@ -54,20 +98,22 @@ impl Buffers {
 
     /// Adds `cb`; returns its handle.
     pub(super) fn add(&mut self, cb: Arc<Cb>) -> Result<u64> {
-        let handle = self
-            .next
-            .checked_mul(PAGE_SIZE as u64)
-            .filter(|&h| h < CB_HANDLE_TYPE)
-            .ok_or(ENOSPC)?
-            | CB_HANDLE_TYPE;
-        self.cbs.try_create_and_insert(handle, cb, GFP_KERNEL)?;
-        self.next += 1;
-        Ok(handle)
+        insert(&mut self.cbs, &mut self.next, CB_HANDLE_TYPE, cb)
+    }
+
+    /// Adds timestamp buffer `ts`; returns its handle.
+    pub(super) fn add_ts(&mut self, ts: Arc<TsBuffer>) -> Result<u64> {
+        insert(&mut self.ts, &mut self.next, TS_HANDLE_TYPE, ts)
     }
 
     /// Whether `mmap` offset `offset` is a CB's.
     pub(super) fn is_handle(offset: u64) -> bool {
-        offset & CB_HANDLE_TYPE != 0
+        offset & (CB_HANDLE_TYPE | TS_HANDLE_TYPE) == CB_HANDLE_TYPE
+    }
+
+    /// The timestamp buffer of `mmap` offset `offset`, if it is one's.
+    pub(super) fn ts_at(&self, offset: u64) -> Option<Arc<TsBuffer>> {
+        self.ts.get(&offset).cloned()
     }
 
     /// Forgets the CB of `handle`; the jobs and mappings that use it keep it alive.
@@ -79,4 +125,25 @@ impl Buffers {
     pub(super) fn get(&self, handle: u64) -> Result<Arc<Cb>> {
         self.cbs.get(&handle).cloned().ok_or(EINVAL)
     }
+}
+
+/// Adds `value` to `tree` (at most [`MAX_CBS`]) under the handle of type `kind` and page number
+/// `next`, which moves on; returns the handle.
+fn insert<T>(
+    tree: &mut RBTree<u64, Arc<T>>,
+    next: &mut u64,
+    kind: u64,
+    value: Arc<T>,
+) -> Result<u64> {
+    if tree.iter().count() >= MAX_CBS {
+        return Err(ENOSPC);
+    }
+    let handle = next
+        .checked_mul(PAGE_SIZE as u64)
+        .filter(|&h| h < CB_HANDLE_TYPE)
+        .ok_or(ENOSPC)?
+        | kind;
+    tree.try_create_and_insert(handle, value, GFP_KERNEL)?;
+    *next += 1;
+    Ok(handle)
 }

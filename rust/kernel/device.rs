@@ -16,6 +16,7 @@
 
 use crate::{
     bindings,
+    str::CStr,
     types::{ARef, Opaque},
 };
 use core::{marker::PhantomData, ptr};
@@ -78,6 +79,13 @@ impl<Ctx: DeviceContext> Device<Ctx> {
     /// The raw `struct device`.
     pub(crate) fn as_raw(&self) -> *mut bindings::device {
         self.0.get()
+    }
+
+    /// The device's name, as sysfs shows it (for a PCI function, its address).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `self.as_raw()` is valid; a registered device's name is a valid string that
+        // lives as long as the device and does not change.
+        unsafe { CStr::from_char_ptr(bindings::dev_name(self.as_raw())) }
     }
 
     /// Prints a message prefixed with the driver and device name, like the C `dev_printk()`.

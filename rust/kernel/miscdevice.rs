@@ -95,6 +95,11 @@ impl<T: MiscDevice> FileOps<T> {
         fops.llseek = Some(bindings::noop_llseek);
         Self(fops, PhantomData)
     }
+
+    /// The operations as C sees them, for other kinds of node to build on.
+    pub(crate) const fn into_raw(self) -> bindings::file_operations {
+        self.0
+    }
 }
 
 /// Declares `static $name: FileOps<$type>` owned by the calling module.
@@ -187,7 +192,21 @@ unsafe extern "C" fn open<T: MiscDevice>(
         let misc = (*file).private_data.cast::<Opaque<bindings::miscdevice>>();
         &*crate::container_of!(misc, Registration<T>, misc)
     };
-    match T::open(&reg.data) {
+    // SAFETY: `file` is being opened.
+    unsafe { open_file::<T>(&reg.data, file) }
+}
+
+/// Opens `file` with `data` and keeps what [`MiscDevice::open`] gives in its `private_data`,
+/// for the other operations.
+///
+/// # Safety
+///
+/// `file` is being opened, with `T`'s file operations.
+pub(crate) unsafe fn open_file<T: MiscDevice>(
+    data: &T::RegistrationData,
+    file: *mut bindings::file,
+) -> c_int {
+    match T::open(data) {
         Ok(ptr) => {
             // SAFETY: `file` is valid; `release` takes the pointer back.
             unsafe { (*file).private_data = ptr.into_foreign().cast_mut() };

@@ -14,8 +14,8 @@
 #    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
 #  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
 #    here (static) against the system's <misc/habanalabs.h>, not ours;
-#  - the selftests under /selftests/<collection>/ plus kselftest-list.txt
-#    and kselftest-list-four.txt;
+#  - the selftests under /selftests/<collection>/ plus kselftest-list.txt,
+#    kselftest-list-four.txt and kselftest-list-by-hand.txt;
 #  - tools/vm/init as /init;
 #  - a symlink into /net for each file of build/vm/netroot;
 # and build/vm/netroot, the network tests' userland, which run.sh shares
@@ -32,7 +32,11 @@
 #  - the kernel's selftests nic_upstream.sh runs, with what they source and
 #    import and ynl's specs, from the kernel tree to /usr/src/linux as laid
 #    out there, and its uapi ethtool.h to /usr/include/linux (ethtool_lib.sh
-#    reads it).
+#    reads it);
+#  - if HL_THUNK_OPEN names the build directory of HabanaAI's hl-thunk-open
+#    (cmake's, with bin/ and lib/), its test programs and libraries, with
+#    libcmocka, in /opt/hl-thunk-open/{bin,lib}, for the by-hand
+#    hl_thunk_open.sh; nothing of it otherwise.
 # Both are rebuilt only when one of these inputs (or this script) changed.
 # Prints the archive's path.
 set -euo pipefail
@@ -86,6 +90,16 @@ else
 fi
 mapfile -t net_libs < <(needed_libs "${net_bins[@]}" $(printf '%s\n' "${py_files[@]}" | grep '\.so$'))
 
+hlto_files=()
+if [ -n "${HL_THUNK_OPEN:-}" ]; then
+	[ -d "$HL_THUNK_OPEN/bin" ] && [ -d "$HL_THUNK_OPEN/lib" ] ||
+		{ echo "HL_THUNK_OPEN=$HL_THUNK_OPEN has no bin/ and lib/" >&2; exit 1; }
+	mapfile -t hlto_files < <(find "$HL_THUNK_OPEN/bin" "$HL_THUNK_OPEN/lib" \
+		-maxdepth 1 -type f -perm -u+x | sort)
+	mapfile -t -O ${#hlto_files[@]} hlto_files < <(needed_libs "${hlto_files[@]}" |
+		grep -v "^$HL_THUNK_OPEN/")
+fi
+
 hl_thunk=$HL_TOP/tools/hl-thunk
 hl_thunk_out=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release
 hl_thunk_lib=$hl_thunk_out/libhlthunk.so
@@ -117,7 +131,7 @@ inputs+=("${libs[@]}" "$HL_KOUT/include/config/kernel.release" "${kernel_modules
 inputs+=(/usr/include/misc/habanalabs.h)
 inputs+=("${net_bins[@]}" "${net_libs[@]}" "${py_files[@]}")
 [ ${#ksrc_files[@]} = 0 ] || inputs+=("${ksrc_files[@]/#/$HL_KSRC/}" "$ethtool_h")
-inputs+=("${hl_thunk_bins[@]}")
+inputs+=("${hl_thunk_bins[@]}" "${hlto_files[@]}")
 [ ${#hl_thunk_bins[@]} = 0 ] || inputs+=("$hl_thunk_lib")
 mapfile -t -O ${#inputs[@]} inputs < <(find "$tests" -type f | sort)
 if [ -e "$module" ]; then
@@ -187,6 +201,15 @@ if [ ${#ksrc_files[@]} != 0 ]; then
 	cp "$ethtool_h" "$net/usr/include/linux/"
 	/usr/bin/python3.11 -m compileall -q "$net/usr/src/linux" > /dev/null
 fi
+if [ ${#hlto_files[@]} != 0 ]; then
+	mkdir -p "$net/opt/hl-thunk-open/bin" "$net/opt/hl-thunk-open/lib"
+	for f in "${hlto_files[@]}"; do
+		case $f in
+		"$HL_THUNK_OPEN"/bin/*) cp "$f" "$net/opt/hl-thunk-open/bin/" ;;
+		*) cp "$(readlink -f "$f")" "$net/opt/hl-thunk-open/lib/${f##*/}" ;;
+		esac
+	done
+fi
 (cd "$net" && find . -mindepth 1 ! -type d) | while read -r f; do
 	f=${f#.}
 	[ -e "$root$f" ] || [ -L "$root$f" ] && continue
@@ -218,6 +241,8 @@ cp -a "$tests/." "$root/selftests/$collection/"
 hl_selftests_var TEST_PROGS | sed "s|^|$collection:|" > "$root/selftests/kselftest-list.txt"
 hl_selftests_var TEST_PROGS_FOUR | sed "s|^|$collection:|" \
 	> "$root/selftests/kselftest-list-four.txt"
+hl_selftests_var TEST_PROGS_BY_HAND | sed "s|^|$collection:|" \
+	> "$root/selftests/kselftest-list-by-hand.txt"
 
 install -m 755 "$HL_TOP/tools/vm/init" "$root/init"
 

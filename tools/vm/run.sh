@@ -30,7 +30,8 @@
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 2400). hlsim's output is in
 # build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
-# the selftests (see their lib.sh and nic_upstream_hw.sh), HL_TEST_TIMEOUT
+# the selftests (see their lib.sh and nic_upstream_hw.sh), and so are
+# HLTO_PROGS and HLTO_TIMEOUT (hl_thunk_open.sh); HL_TEST_TIMEOUT
 # (seconds) replaces the time limit of their settings file.
 set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
@@ -126,7 +127,7 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
 # blame the guest.
 cmdline="acpi=noirq console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M"
 cmdline+=" rcupdate.rcu_cpu_stall_timeout=300 hl.mode=$mode"
-for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT; do
+for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT HLTO_PROGS HLTO_TIMEOUT; do
 	[ -z "${!var:-}" ] || cmdline+=" hl.env.$var=$(echo ${!var} | tr ' ' ,)"
 done
 # The selftests' lib.sh assumes two devices unless told.

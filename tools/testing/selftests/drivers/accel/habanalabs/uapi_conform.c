@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -103,9 +104,7 @@ static void vresult(const char *status, const char *directive, const char *fmt, 
 #define GAP_EVENTS	"uapi.rst: the model's event causes (HL_EVENT_*), not GAUDI's ids"
 #define GAP_DRAM	"uapi.rst: the model's DRAM allocator, not GAUDI's memory model"
 #define GAP_SENSOR	"uapi.rst: the device model has no sensor for it"
-#define GAP_EVENTFD	"uapi.rst: eventfd notification not yet"
 #define GAP_SYNC	"uapi.rst: encapsulated signals and staged submissions not yet"
-#define GAP_TS		"uapi.rst: TS_ALLOC not yet"
 
 static const char *gap;	/* the next case's, or NULL */
 
@@ -557,8 +556,12 @@ static void test_info_compute(void)
 {
 	struct hl_open_stats_info open0, open1;
 	struct hl_info_dram_usage du;
-	__u64 events;
-	int efd, err, fd;
+	struct hl_cs_chunk chunk = { 0 };
+	struct hl_wait_cs_out out;
+	struct pollfd pfd;
+	__u64 events, handle, seq, count;
+	__u32 pkts[2];
+	int efd, err, fd, n;
 
 	err = info(cfd, HL_INFO_OPEN_STATS, &open0, sizeof(open0), 0);
 	expect(err, 0, "INFO OPEN_STATS");
@@ -579,19 +582,49 @@ static void test_info_compute(void)
 	       "INFO GET_EVENTS into 4 bytes");
 
 	efd = eventfd(0, EFD_NONBLOCK);
-	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, efd), 0, "INFO REGISTER_EVENTFD");
-	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, efd), EINVAL,
 	       "INFO REGISTER_EVENTFD again");
-	xfail(GAP_EVENTFD);
+
+	/* An undefined opcode: the eventfd fires, GET_EVENTS tells which. */
+	info(cfd, HL_INFO_GET_EVENTS, &events, sizeof(events), 0);
+	pkts[0] = 0;
+	pkts[1] = 0x1fu << PKT_OPCODE_SHIFT;
+	err = cb_with(pkts, 8, 4096, &handle);
+	if (!err) {
+		chunk.cb_handle = handle;
+		chunk.queue_index = dev.ext_queue[0];
+		chunk.cb_size = 8;
+		err = cs_submit(&chunk, 1, 0, 0, &seq);
+		if (!err)
+			cs_wait(seq, 5000000, &out);
+		cb_destroy(handle);
+	}
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, 5000);
+	count = 0;
+	if (n == 1 && read(efd, &count, sizeof(count)) != sizeof(count))
+		count = 0;
+	check(!err && count >= 1, "the eventfd fires on an undefined opcode (%s, count %llu)",
+	      err_name(err), (unsigned long long)count);
+	events = 0;
+	err = info(cfd, HL_INFO_GET_EVENTS, &events, sizeof(events), 0);
+	check(!err && (events & HL_NOTIFIER_EVENT_UNDEFINED_OPCODE),
+	      "GET_EVENTS: UNDEFINED_OPCODE (%#llx)", (unsigned long long)events);
+	err = info(cfd, HL_INFO_GET_EVENTS, &events, sizeof(events), 0);
+	check(!err && events == 0, "GET_EVENTS: read once (%#llx)", (unsigned long long)events);
+
 	expect(info(cfd, HL_INFO_UNREGISTER_EVENTFD, NULL, 0, 0), 0, "INFO UNREGISTER_EVENTFD");
-	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_UNREGISTER_EVENTFD, NULL, 0, 0), EINVAL,
 	       "INFO UNREGISTER_EVENTFD again");
-	xfail(GAP_EVENTFD);
 	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, (__u32)-1), EBADF,
 	       "INFO REGISTER_EVENTFD of fd -1");
+	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, cfd), EINVAL,
+	       "INFO REGISTER_EVENTFD of a file not an eventfd");
+	/* Left registered: closing the node lets it go. */
+	expect(info(cfd, HL_INFO_REGISTER_EVENTFD, NULL, 0, efd), 0,
+	       "INFO REGISTER_EVENTFD after UNREGISTER");
 	close(efd);
 
 	/* Reopening counts. */
@@ -891,11 +924,22 @@ static void test_cs(void)
 	cb_destroy(handle);
 }
 
+/* A MAP USERPTR of 4 KiB at p, hint at hint, with flags besides USERPTR. */
+static void map_hinted(union hl_mem_args *a, char *p, __u64 hint, __u32 flags)
+{
+	memset(a, 0, sizeof(*a));
+	a->in.op = HL_MEM_OP_MAP;
+	a->in.flags = HL_MEM_USERPTR | flags;
+	a->in.map_host.host_virt_addr = (__u64)(uintptr_t)p;
+	a->in.map_host.mem_size = 4096;
+	a->in.map_host.hint_addr = hint;
+}
+
 static void test_memory(void)
 {
 	struct hl_info_dram_usage du0, du1;
 	union hl_mem_args a;
-	__u64 size = GAUDI_PAGE_SIZE_2MB, va;
+	__u64 size = GAUDI_PAGE_SIZE_2MB, va, va2, va3, hint, *ts;
 	__u32 pkts[8];
 	struct hl_cs_chunk chunk = { 0 };
 	struct hl_wait_cs_out out;
@@ -981,6 +1025,32 @@ static void test_memory(void)
 	a.in.unmap.device_virt_addr = va;
 	expect(mem(&a), 0, "MEMORY UNMAP");
 	expect(mem(&a), EINVAL, "MEMORY UNMAP again");
+
+	/* Hints, as mainline: a free, page-aligned one is taken, an unaligned
+	 * one ignored; FORCE_HINT takes the hint or fails. va is free again.
+	 */
+	hint = (va & ~4095ULL) + 2 * 4096;
+	map_hinted(&a, buf + 100, hint, 0);
+	err = mem(&a);
+	va2 = a.out.device_virt_addr;
+	check(!err && va2 == hint + 100, "MEMORY MAP USERPTR at a free aligned hint %#llx (%s, %#llx)",
+	      (unsigned long long)hint, err_name(err), (unsigned long long)va2);
+	map_hinted(&a, buf + 100, hint, HL_MEM_FORCE_HINT);
+	expect(mem(&a), ENOMEM, "MEMORY MAP USERPTR, FORCE_HINT at a hint in use");
+	map_hinted(&a, buf + 100, hint + 8, 0);
+	err = mem(&a);
+	va3 = a.out.device_virt_addr;
+	check(!err && va3 != hint + 8 + 100 && (va3 & 4095) == 100,
+	      "MEMORY MAP USERPTR ignores an unaligned hint (%s, %#llx)", err_name(err),
+	      (unsigned long long)va3);
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_UNMAP;
+	a.in.unmap.device_virt_addr = va2;
+	expect(mem(&a), 0, "MEMORY UNMAP of the hinted map");
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_UNMAP;
+	a.in.unmap.device_virt_addr = va3;
+	expect(mem(&a), 0, "MEMORY UNMAP of the unhinted map");
 	free(buf);
 
 	memset(&a, 0, sizeof(a));
@@ -988,15 +1058,33 @@ static void test_memory(void)
 	a.in.map_block.block_addr = 0;
 	expect(mem(&a), EPERM, "MEMORY MAP_BLOCK (GAUDI maps no block)");
 
+	/* Timestamp buffers, as mainline's for every ASIC: mapped at their
+	 * handle, zeroed (GAUDI has no user interrupt to stamp them).
+	 */
 	memset(&a, 0, sizeof(a));
 	a.in.op = HL_MEM_OP_TS_ALLOC;
 	a.in.num_of_elements = 16;
 	err = mem(&a);
-	xfail(GAP_TS);
 	expect(err, 0, "MEMORY TS_ALLOC of 16 elements");
-	xfail(GAP_TS);
-	check(!err && a.out.handle != 0, "MEMORY TS_ALLOC gives a handle (%#llx)",
-	      (unsigned long long)a.out.handle);
+	handle = a.out.handle;
+	check(!err && (handle >> 63) == 1 && (handle & 4095) == 0,
+	      "MEMORY TS_ALLOC gives a handle of mainline's type (%#llx)",
+	      (unsigned long long)handle);
+	if (!err) {
+		ts = mmap(NULL, 4096, PROT_READ, MAP_SHARED, cfd, (off_t)handle);
+		check(ts != MAP_FAILED && ts[0] == 0 && ts[15] == 0,
+		      "the timestamp buffer maps at its handle, zeroed (%s)",
+		      ts == MAP_FAILED ? err_name(errno) : "mapped");
+		if (ts != MAP_FAILED)
+			munmap(ts, 4096);
+	}
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_TS_ALLOC;
+	a.in.num_of_elements = TS_MAX_ELEMENTS_NUM + 1;
+	expect(mem(&a), EINVAL, "MEMORY TS_ALLOC above TS_MAX_ELEMENTS_NUM");
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_TS_ALLOC;
+	expect(mem(&a), ENOMEM, "MEMORY TS_ALLOC of 0 elements");
 
 	skip("dma-buf export is issue 10's dma-buf issue", "MEMORY EXPORT_DMABUF_FD");
 

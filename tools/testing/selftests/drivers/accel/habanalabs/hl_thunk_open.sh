@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# HabanaAI's own userspace against the driver: the cmocka test programs of
+# hl-thunk-open (built against Debian's <misc/habanalabs.h>), each on every
+# device, one result per program and device, with cmocka's counts and the
+# first failure as diagnostics. Not part of make check: run by hand with
+#
+#   HL_THUNK_OPEN=/path/to/hl-thunk-open/build tools/vm/run.sh --test hl_thunk_open.sh
+#
+# (initramfs.sh then puts the programs in /opt/hl-thunk-open); it skips
+# when they are absent. HLTO_PROGS (default: every program for GAUDI) and
+# HLTO_TIMEOUT (seconds per program, default 300) narrow a run.
+. ./lib.sh
+
+hlto=/opt/hl-thunk-open
+[ -d $hlto/bin ] || hl_skip "hl-thunk-open is not in the VM (HL_THUNK_OPEN)"
+export LD_LIBRARY_PATH=$hlto/lib
+tmp=/tmp/$HL_TEST.$$
+progs=${HLTO_PROGS:-$(ls $hlto/bin | grep -v -e '^goya' -e '^gaudi2')}
+limit=${HLTO_TIMEOUT:-300}
+
+# count WHAT: the number in cmocka's "[  WHAT  ] N test(s)" summary line.
+count() {
+	sed -n "s/^\[ *$1 *\] \([0-9]*\) test(s).*/\1/p" "$tmp.out" | head -n 1
+}
+
+hl_check_nodes
+for node in $HL_NODES; do
+	# hl-thunk-open opens the first compute node it can: hold the others.
+	held=
+	for other in $HL_NODES; do
+		[ "$other" = "$node" ] && break
+		held="$held $other"
+	done
+	for prog in $progs; do
+		(
+			fd=3
+			for other in $held; do
+				# One still busy (a killed program's submissions
+				# running out) is skipped by the library anyway.
+				(exec 9<> "$other") 2> /dev/null || continue
+				eval "exec $fd<> $other"
+				fd=$((fd + 1))
+			done
+			cd /tmp && timeout "$limit" "$hlto/bin/$prog"
+		) > "$tmp.out" 2>&1
+		rc=$?
+		pass=$(count PASSED) fail=$(count FAILED) skip=$(count SKIPPED)
+		hl_diag "$prog on $node: exit $rc, passed ${pass:-0}, failed ${fail:-0}," \
+			"skipped ${skip:-0}"
+		# The first failed test's output, from its RUN line.
+		awk '/^\[ RUN/ { n = 0 } { line[n++] = $0 }
+		     /^\[  FAILED  \]/ { for (i = n > 30 ? n - 30 : 0; i < n; i++) print line[i]; exit }' \
+			"$tmp.out" | sed 's/^/#   /'
+		# Every failed test (cmocka lists them at the end), and how it ended.
+		failed=$(sed -n 's/^\[  FAILED  \] \([A-Za-z_0-9]*\)$/\1/p' "$tmp.out" | sort -u)
+		[ -z "$failed" ] || echo "#   failed:" $failed
+		[ $rc = 0 ] || tail -n 3 "$tmp.out" | sed 's/^/#   | /'
+		hl_check "$prog on $node" [ $rc = 0 ]
+	done
+done
+rm -f "$tmp".*
+hl_exit
