@@ -518,6 +518,70 @@ pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
 pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE as u64;
 /// Where its monitors' registers start (`MON_PAY_ADDRL[0]`).
 pub(crate) const MON_ADDR_BASE: u64 = SOB_ADDR_BASE + 0x2000;
+/// Where the model's fence counters start, from [`SOB_ADDR_BASE`]: 16 bytes per QMAN, a
+/// counter of 4 bytes per fence id.
+pub(crate) const FENCE_ADDR_OFFSET: u64 = 0x8000;
+/// Offsets of a monitor's payload address (high), payload data and arm registers from its
+/// `MON_PAY_ADDRL`, as GAUDI's sync manager lays them out (arrays of 512 registers).
+pub(crate) const MON_PAY_ADDRH: u32 = 0x800;
+pub(crate) const MON_PAY_DATA: u32 = 0x1000;
+pub(crate) const MON_ARM: u32 = 0x1800;
+
+/// Packet opcodes the driver writes itself, as `gaudi_packets.h` numbers them.
+pub(crate) const PACKET_WREG_32: u8 = 0x01;
+pub(crate) const PACKET_MSG_SHORT: u8 = 0x04;
+pub(crate) const PACKET_FENCE: u8 = 0x08;
+pub(crate) const PACKET_NOP: u8 = 0x0a;
+
+register! {
+    /// A packet's first eight bytes as `gaudi_packets.h` lays them out: the value word, then
+    /// `ctl` with the opcode-specific fields, the opcode and the barrier bits. The fields of
+    /// the packets the driver writes are named; the rest of `ctl` is zero for them.
+    pub(crate) PACKET(u64) {
+        /// The value word: the data of WREG_32 and MSG_SHORT, FENCE's configuration.
+        31:0 value as u32;
+        /// MSG_SHORT: the offset from the message base.
+        47:32 msg_offset as u16;
+        /// WREG_32: the register's offset (the model's position: `ctl` bits 23:8).
+        55:40 reg_offset as u16;
+        /// MSG_SHORT: which of the QMAN's message bases (`MSG_BASE0`..3).
+        55:54 msg_base as u8;
+        /// The packet's opcode.
+        60:56 opcode as u8;
+        /// Register barrier: earlier register writes complete first.
+        62:62 rb as bool;
+        /// Message barrier: earlier messages complete first.
+        63:63 mb as bool;
+    }
+}
+
+register! {
+    /// FENCE's value word: wait until fence counter `id` reaches `target`, then take `dec`.
+    pub(crate) FENCE_CFG(u32) {
+        /// Subtracted from the counter when the wait ends.
+        3:0 dec as u8;
+        /// The value waited for.
+        23:16 target as u8;
+        /// The fence counter (0-3) of the stream.
+        31:30 id as u8;
+    }
+}
+
+register! {
+    /// A monitor's arm value (MSG_SHORT to `MON_ARM`): fire when the unmasked SOBs of group
+    /// `group` (SOBs `8 * group` to `8 * group + 7`) reach `value`.
+    pub(crate) MON_ARM_VALUE(u32) {
+        /// The group of eight SOBs watched.
+        7:0 group as u8;
+        /// SOBs of the group ignored (bit n: SOB `8 * group + n`).
+        15:8 mask as u8;
+        /// Set: fire on equality; clear: fire on greater or equal.
+        16:16 equal as bool;
+        /// The value the SOBs must reach.
+        31:17 value as u16;
+    }
+}
+
 /// Where host memory (through the MMU) starts in the device address space.
 pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
 
