@@ -5,8 +5,8 @@
 #
 #   check.sh           static checks (uAPI header, its agreement with the
 #                      system's, rustfmt and clippy of the kernel Rust and
-#                      of tools/), cargo test of tools/, then every
-#                      selftest in the VM
+#                      of tools/, checkpatch of the C), cargo test of
+#                      tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
@@ -236,6 +236,21 @@ clippy_kernel() {
 	done
 }
 
+# checkpatch_c: the kernel's checkpatch.pl finds no error or warning in the
+# project's C: the Rust helpers (rust/helpers/) and the selftests' programs.
+checkpatch_c() {
+	local f out
+	while IFS= read -r -d '' f; do
+		if out=$(perl "$HL_KSRC/scripts/checkpatch.pl" --no-tree --terse --show-types \
+				-f "$HL_TOP/$f" 2>&1); then
+			result pass "checkpatch: $f"
+		else
+			result fail "checkpatch: $f"
+			printf '%s\n' "$out" | indent 20
+		fi
+	done < <(cd "$HL_TOP" && find rust/helpers tools/testing -name '*.c' -print0 | sort -z)
+}
+
 # cargo_lints: every crate of the tools/ workspace is formatted as rustfmt
 # wants (cargo fmt --check) and clippy finds nothing in it, tests and
 # binaries included (cargo clippy --all-targets -D warnings).
@@ -277,6 +292,7 @@ if [ $# = 0 ]; then
 	uapi_compare
 	rustfmt_kernel
 	clippy_kernel
+	checkpatch_c
 	cargo_lints
 	cargo_tests
 	vm_tests 2

@@ -24,6 +24,7 @@ use crate::regs::{
     Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity,
     mailbox, model_ctl, qman as qman_regs, rdma,
 };
+use crate::sensors::Sensors;
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
 
@@ -90,6 +91,7 @@ pub struct Device {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     nic: Nic,
+    _sensors: Sensors,
 }
 
 impl Device {
@@ -143,10 +145,12 @@ impl Device {
             qmans: Default::default(),
         });
         let nic = Nic::new(name, &shared, serial)?;
+        let sensors = Sensors::spawn(name, shared.bar.clone())?;
         let mut device = Self {
             shared,
             threads: Vec::new(),
             nic,
+            _sensors: sensors,
         };
         for q in (0..NUM_QMANS).map(qman::queue) {
             let port = (q >= NIC_QUEUE0).then(|| device.nic.port(q - NIC_QUEUE0));
