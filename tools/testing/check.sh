@@ -16,8 +16,9 @@
 # whole: "guest ran to completion" (every planned test reported, the guest
 # finished in time) and "kernel log has no splats" (no BUG, WARNING, KASAN,
 # lockdep, kmemleak, ... report in the guest's console log), prefixed with
-# "four devices: " for the VM of four. Logs are kept in build/vm/, those of
-# the VM of four in build/vm/four/.
+# "four devices: " for the VM of four; a third, "every device quiesced at
+# power off", that the driver's shutdown ran for each device. Logs are
+# kept in build/vm/, those of the VM of four in build/vm/four/.
 set -uo pipefail
 . "$(dirname "$0")/../build/env.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HL_BUILD/target}
@@ -136,6 +137,15 @@ vm_tests() {
 	fi
 
 	splats "$console" "$vm"
+	# The guest powers off with the driver bound: its shutdown quiesces
+	# every device (driver.rst, Shutdown).
+	local quiesced
+	quiesced=$(grep -c 'habanalabs .*: quiesced for shutdown' "$console")
+	if [ "$quiesced" = "$devices" ]; then
+		result pass "${vm}every device quiesced at power off"
+	else
+		result fail "${vm}every device quiesced at power off ($quiesced of $devices)"
+	fi
 	[ $nfail = $nfail0 ] ||
 		echo "      logs: $console, $tap, $runlog, $dir/hlsim.log"
 }
