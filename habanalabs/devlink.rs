@@ -80,17 +80,6 @@ impl devlink::Operations for HlDevlink {
             &CString::try_from_fmt(fmt!("{}.{}", id.version.major(), id.version.minor()))?,
         )
     }
-
-    fn reload_down(this: &Self, _dev: &device::Device<device::Bound>) -> Result {
-        this.remove_eth();
-        this.dev.quiesce();
-        Ok(())
-    }
-
-    fn reload_up(this: &Self, dev: &device::Device<device::Bound>) -> Result {
-        this.dev.reinit()?;
-        this.add_eth(dev)
-    }
 }
 
 /// The `device` reporter: errors the engines report, and submissions that time out.

@@ -74,16 +74,6 @@ hl_check "$dev: the dump names the last cause and queue" \
 hl_check "$dev: the reported error was recovered" \
 	hl_poll 10 sh -c "devlink health show '$h' reporter device | grep -q 'state healthy error [1-9][0-9]* recover [1-9]'"
 
-recovered=$(reporter_count "$dev" recover)
-hl_check "$dev: devlink health recover" devlink health recover "$h" reporter device
-hl_check "$dev: the recovery is counted" [ "$(reporter_count "$dev" recover)" -gt "$recovered" ]
-hl_check "$dev: every port is back after recover" hl_poll 20 hl_all_ports_here "$dev"
-hl_check "$dev: DMA works after recover" hl-thunk dma-test -d 0
-
-hl_check "$dev: devlink dev reload" devlink dev reload "$h"
-hl_check "$dev: every port is back after reload" hl_poll 20 hl_all_ports_here "$dev"
-hl_check "$dev: DMA works after reload" hl-thunk dma-test -d 0
-hl_check "$dev: the driver reinitialised twice" [ "$(hl_log_count "$dev" "reinitialised")" -eq 2 ]
 hl_check "$dev: the device reporter is healthy" \
 	sh -c "devlink health show '$h' reporter device | grep -q 'state healthy'"
 rm -f $bad

