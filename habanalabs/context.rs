@@ -570,6 +570,7 @@ impl ComputeFile {
         }
         cs.time_out();
         self.dev.stats().cs_timed_out(cs.seq);
+        self.dev.health().cs_timed_out(cs.seq);
         self.dev.queues().reset(cs.queues);
     }
 

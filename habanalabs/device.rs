@@ -18,6 +18,7 @@ use kernel::{
 use crate::{
     control::Control,
     eq::{EqIrq, EventQueue},
+    health::Health,
     hw::Hw,
     identity::{port_span, Identity},
     mailbox::{Command, Mailbox},
@@ -75,6 +76,8 @@ pub(crate) struct HlDevice {
     compute_busy: AtomicBool,
     /// What `INFO` reports of the device's history.
     stats: Arc<Stats>,
+    /// Errors as devlink reports them.
+    health: Arc<Health>,
 }
 
 impl HlDevice {
@@ -123,7 +126,11 @@ impl HlDevice {
         let mailbox = Arc::pin_init(Mailbox::new(pdev, hw.clone())?, GFP_KERNEL)?;
 
         let stats = Arc::pin_init(Stats::new(), GFP_KERNEL)?;
-        let eq = Arc::new(EventQueue::new(pdev, stats.clone())?, GFP_KERNEL)?;
+        let health = Arc::pin_init(Health::new(), GFP_KERNEL)?;
+        let eq = Arc::new(
+            EventQueue::new(pdev, stats.clone(), health.clone())?,
+            GFP_KERNEL,
+        )?;
         let eq_irq = KBox::pin_init(
             irq::ThreadedRegistration::new(
                 pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
@@ -175,13 +182,14 @@ impl HlDevice {
                 queue_irqs,
                 queues <- Queues::new(queues, control.clone()),
                 rdma <- rdma::Resources::new(control.clone(), &identity, cq_events),
-                nic: NicDevice::new(control.clone(), &identity),
+                nic: NicDevice::new(control.clone(), &identity, health.clone()),
                 identity,
                 control,
                 eq,
                 dram,
                 compute_busy: AtomicBool::new(false),
                 stats,
+                health,
             }),
             GFP_KERNEL,
         )?;
@@ -251,6 +259,10 @@ impl HlDevice {
         &self.stats
     }
 
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Whether the compute node is open.
     pub(crate) fn compute_open(&self) -> bool {
         self.compute_busy.load(Ordering::Acquire)
@@ -275,6 +287,20 @@ impl HlDevice {
         }
         // The reset dropped every queued job: end them.
         self.queues.abort_jobs();
+    }
+
+    /// Sets the device up again after [`HlDevice::quiesce`] or a failure: resets it and
+    /// restarts its event queue and queues, whose jobs end as reset. RDMA waits closed by
+    /// `quiesce` stay closed. For devlink's reload and its `device` reporter's recovery.
+    pub(crate) fn reinit(&self) -> Result {
+        self.control.run_polled(Command::Reset).inspect_err(|e| {
+            dev_err!(self.pdev(), "reset failed: {}\n", e.to_errno());
+        })?;
+        self.queues.abort_jobs();
+        self.eq.start(self.hw())?;
+        self.queues.start()?;
+        dev_info!(self.pdev(), "reinitialised\n");
+        Ok(())
     }
 
     pub(crate) fn pdev(&self) -> &pci::Device {

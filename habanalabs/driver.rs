@@ -4,11 +4,9 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    auxiliary, c_str,
+    c_str,
     chrdev::{self, Node},
-    device,
-    devres::Devres,
-    fmt, pci,
+    device, fmt, hwmon, pci,
     prelude::*,
     str::CString,
     sync::Arc,
@@ -16,8 +14,9 @@ use kernel::{
 
 use crate::{
     device::HlDevice,
+    devlink::Mgmt,
     file::{self, ComputeNode, ControlNode},
-    nic::EthKind,
+    hwmon::{Sensors, CHANNELS},
 };
 
 /// Red Hat's ivshmem function, which the device model is attached through. Probe checks the
@@ -81,11 +80,12 @@ impl Drop for Quiesce {
     }
 }
 
-/// The driver's per-device data: the Ethernet half, the device nodes and the device, torn
-/// down in this order.
+/// The driver's per-device data: devlink (which holds the Ethernet half), the sensors, the
+/// device nodes and the device, torn down in this order.
 #[pin_data]
 pub(crate) struct HlDriver {
-    _eth: Option<Devres<auxiliary::Registration<EthKind>>>,
+    _mgmt: Mgmt,
+    _hwmon: hwmon::Registration<Sensors>,
     _compute: Node<ComputeNode>,
     _control: Node<ControlNode>,
     _dev: Quiesce,
@@ -98,6 +98,13 @@ impl pci::Driver for HlDriver {
     const NAME: &'static CStr = c_str!("habanalabs");
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
+    fn shutdown(&self, pdev: &pci::Device<device::Core>) {
+        // Stops every engine and port: after a kexec the device does no DMA into memory the
+        // next kernel owns. Nothing else is torn down.
+        self._dev.0.quiesce();
+        dev_info!(pdev, "quiesced for shutdown\n");
+    }
+
     fn probe(pdev: &pci::Device<device::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
         let dev = HlDevice::probe(pdev)?;
         let number = NodeNumber(take_number()?);
@@ -105,15 +112,13 @@ impl pci::Driver for HlDriver {
         let parent = pdev.as_ref();
         KBox::pin_init(
             try_pin_init!(Self {
-                _eth: if dev.identity().port_mask != 0 {
-                    Some(auxiliary::Registration::new(
-                        pdev.as_ref(),
-                        n,
-                        dev.nic().clone(),
-                    )?)
-                } else {
-                    None
-                },
+                _mgmt: Mgmt::new(pdev, &dev, n)?,
+                _hwmon: hwmon::Registration::new(
+                    pdev.as_ref(),
+                    c_str!("habanalabs"),
+                    &CHANNELS,
+                    Sensors { dev: dev.clone() },
+                )?,
                 _compute: Node::new(
                     &CLASS,
                     &MINORS,

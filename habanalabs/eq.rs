@@ -16,6 +16,7 @@ use kernel::{
 };
 
 use crate::{
+    health::Health,
     hw::Hw,
     regs::{EQE_HDR, EQ_BASE, EQ_CI, EQ_CTL, EQ_LOST, EQ_SIZE},
     stats::Stats,
@@ -50,10 +51,16 @@ pub(crate) struct EventQueue {
     logged: AtomicU32,
     /// The device's history, where the errors of queues are kept for `INFO`.
     stats: Arc<Stats>,
+    /// Where devlink learns of errors and lost events.
+    health: Arc<Health>,
 }
 
 impl EventQueue {
-    pub(crate) fn new(pdev: &pci::Device<device::Core>, stats: Arc<Stats>) -> Result<Self> {
+    pub(crate) fn new(
+        pdev: &pci::Device<device::Core>,
+        stats: Arc<Stats>,
+        health: Arc<Health>,
+    ) -> Result<Self> {
         Ok(Self {
             pdev: pdev.into(),
             ring: CoherentAllocation::alloc_coherent(pdev.as_ref(), EQ_ENTRIES, GFP_KERNEL)?,
@@ -62,6 +69,7 @@ impl EventQueue {
             lost: AtomicU64::new(0),
             logged: AtomicU32::new(0),
             stats,
+            health,
         })
     }
 
@@ -112,11 +120,15 @@ impl EventQueue {
         self.ci.store(ci, Ordering::Relaxed);
         let regs = hw.regs()?;
         EQ_CI::from(ci).write(&regs);
-        self.lost.store(
-            u64::from(u32::from(EQ_LOST::read(&regs))),
-            Ordering::Relaxed,
-        );
+        let lost = u64::from(u32::from(EQ_LOST::read(&regs)));
+        self.lost.store(lost, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Tells devlink of the errors and lost events [`EventQueue::drain`] found. Sleeps.
+    fn report(&self) {
+        self.health.eq_lost(self.lost.load(Ordering::Relaxed));
+        self.health.report_pending();
     }
 
     fn record(&self, entry: &EqEntry) {
@@ -127,6 +139,7 @@ impl EventQueue {
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
         if known {
             self.stats.device_error(entry.cause, queue, entry.info);
+            self.health.device_error(entry.cause, queue, entry.info);
         }
         if self.logged.fetch_add(1, Ordering::Relaxed) < EVENTS_LOGGED {
             dev_warn!(
@@ -151,6 +164,7 @@ impl ThreadedHandler for EqIrq {
     fn handle_threaded(&self) -> IrqReturn {
         // A failure means the device went away; there is nothing left to drain.
         let _ = self.eq.drain(&self.hw);
+        self.eq.report();
         IrqReturn::Handled
     }
 }

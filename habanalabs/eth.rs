@@ -62,6 +62,12 @@ impl auxiliary::Driver for EthDriver {
                 }
                 b.set_mtu_range(txrx::MTU_MIN, txrx::MTU_MAX);
                 b.set_dev_port(p.into());
+                // The devlink port names the netdev (`pN`, the device's switch id).
+                nic.health().with_port(p, |port| {
+                    // SAFETY: The devlink ports are unregistered only after this auxiliary
+                    // device is deleted, which unregisters the netdev first.
+                    unsafe { b.set_devlink_port(port) }
+                });
                 b.set_watchdog_timeout(port::WATCHDOG_MS);
                 b.set_ethtool_ops();
                 b.set_dcbnl_ops();

@@ -7,10 +7,13 @@
 //! block, counters, the module EEPROM, doorbells, interrupt numbers, the DMA device and the
 //! `PORT_STOP` command. It never touches the compute half, so it could move to drivers/net.
 
-use kernel::{auxiliary, c_str, device, devres::BindingGuard, irq, pci, prelude::*, str::CStr};
+use kernel::{
+    auxiliary, c_str, device, devres::BindingGuard, irq, pci, prelude::*, str::CStr, sync::Arc,
+};
 
 use crate::{
     control::Control,
+    health::Health,
     identity::Identity,
     mailbox::Command,
     regs::{self, EEPROM_SIZE},
@@ -37,16 +40,24 @@ pub(crate) struct NicDevice {
     port_mask: u32,
     version: (u16, u16),
     macs: [[u8; 6]; MAX_PORTS as usize],
+    /// The device's health: transmit timeouts go there, and the devlink ports are found there.
+    health: Arc<Health>,
 }
 
 impl NicDevice {
-    pub(crate) fn new(control: Control, id: &Identity) -> Self {
+    pub(crate) fn new(control: Control, id: &Identity, health: Arc<Health>) -> Self {
         Self {
             control,
             port_mask: id.port_mask,
             version: (id.version.major(), id.version.minor()),
             macs: id.macs,
+            health,
         }
+    }
+
+    /// The device's health, for transmit timeouts and the devlink ports.
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The ports present, a bit each.

@@ -5,14 +5,10 @@
 //!
 //! Everything here runs under RTNL: `up`, `down` and `reconfigure` are never concurrent.
 
-use core::{
-    fmt::Write,
-    sync::atomic::{AtomicBool, Ordering},
-};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
-    fmt,
     net::{
-        dev::{Device, NameWriter, Napi, Operations, Rtnl, Stats64},
+        dev::{Device, Napi, Operations, Rtnl, Stats64},
         skb::SkBuff,
     },
     new_mutex, new_work,
@@ -231,11 +227,6 @@ impl Operations for Port {
             Ok(())
         })
     }
-
-    fn get_phys_port_name(dev: &Device<Self>, name: &mut NameWriter<'_>) -> Result {
-        name.write_fmt(fmt!("p{}", dev.data().index()))
-            .map_err(|_| EOPNOTSUPP)
-    }
 }
 
 /// Rebuilds a port whose transmit queue stalled, in process context.
@@ -254,6 +245,9 @@ impl WorkItem for Reset {
     type Pointer = Arc<Reset>;
 
     fn run(this: Arc<Reset>) {
+        let port = this.dev.data();
+        // Before RTNL: a devlink reload holds the instance's lock and then takes RTNL.
+        port.io.nic().health().tx_timed_out(port.index());
         let _rtnl = Rtnl::lock();
         let dev = &*this.dev;
         if dev.data().live() {

@@ -159,6 +159,10 @@ pub trait Driver: Send + Sync + Sized + 'static {
     /// The returned data is dropped when the driver unbinds, before the device-managed
     /// resources are released: teardown belongs in its `Drop`, in field order.
     fn probe(dev: &Device<Core>, info: &Self::IdInfo) -> Result<Pin<KBox<Self>>>;
+
+    /// The system is going down (reboot, power off, kexec): stop the device from doing DMA
+    /// or raising interrupts, as the next kernel finds it. The driver stays bound.
+    fn shutdown(&self, _dev: &Device<Core>) {}
 }
 
 /// The registration of a PCI driver with the PCI core, undone on drop.
@@ -192,6 +196,7 @@ impl<T: Driver> Registration<T> {
                 c.id_table = T::ID_TABLE.as_ptr().cast();
                 c.probe = Some(probe_callback::<T>);
                 c.remove = Some(remove_callback::<T>);
+                c.shutdown = Some(shutdown_callback::<T>);
                 drv.write(c);
                 // INVARIANT: Registered here, unregistered in `drop`.
                 to_result(bindings::__pci_register_driver(
@@ -251,6 +256,25 @@ unsafe extern "C" fn remove_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
     // SAFETY: Probe succeeded (the core only calls remove then) and stored this pointer; the
     // device is locked for the call, so `Drop` still runs while it is bound.
     drop(unsafe { Pin::<KBox<T>>::from_foreign(bindings::pci_get_drvdata(pdev)) });
+}
+
+/// The C shutdown callback.
+///
+/// # Safety
+///
+/// Called by the driver core with a valid `pdev`, under its device lock; the driver is bound
+/// or the device has no driver data.
+unsafe extern "C" fn shutdown_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
+    // SAFETY: `pdev` is valid.
+    let data = unsafe { bindings::pci_get_drvdata(pdev) };
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: A bound device's data is what `probe_callback::<T>` stored, until
+    // `remove_callback::<T>` takes it back, which cannot run during this call (device lock).
+    let this = unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(data) };
+    // SAFETY: The device is valid and locked for the call: the `Core` context.
+    this.shutdown(unsafe { Device::<Core>::from_raw(pdev) });
 }
 
 /// A PCI device (`struct pci_dev`), in context `Ctx` (see [`device`]).

@@ -16,6 +16,8 @@ packages=(
 	qemu-system-x86 busybox-static iproute2 ethtool kmod gzip gcc g++ libc6-dev linux-libc-dev
 	# The guest's network tests and the kernel's python and shell selftests.
 	python3 python3-yaml socat iperf3 iputils-ping jq netsniff-ng
+	# The management tests: devlink (iproute2) and sensors.
+	lm-sensors
 )
 
 missing=()

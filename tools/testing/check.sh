@@ -5,8 +5,8 @@
 #
 #   check.sh           static checks (uAPI header, its agreement with the
 #                      system's, rustfmt and clippy of the kernel Rust and
-#                      of tools/), cargo test of tools/, then every
-#                      selftest in the VM
+#                      of tools/, checkpatch of the C), cargo test of
+#                      tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
@@ -16,8 +16,9 @@
 # whole: "guest ran to completion" (every planned test reported, the guest
 # finished in time) and "kernel log has no splats" (no BUG, WARNING, KASAN,
 # lockdep, kmemleak, ... report in the guest's console log), prefixed with
-# "four devices: " for the VM of four. Logs are kept in build/vm/, those of
-# the VM of four in build/vm/four/.
+# "four devices: " for the VM of four; a third, "every device quiesced at
+# power off", that the driver's shutdown ran for each device. Logs are
+# kept in build/vm/, those of the VM of four in build/vm/four/.
 set -uo pipefail
 . "$(dirname "$0")/../build/env.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HL_BUILD/target}
@@ -136,6 +137,15 @@ vm_tests() {
 	fi
 
 	splats "$console" "$vm"
+	# The guest powers off with the driver bound: its shutdown quiesces
+	# every device (driver.rst, Shutdown).
+	local quiesced
+	quiesced=$(grep -c 'habanalabs .*: quiesced for shutdown' "$console")
+	if [ "$quiesced" = "$devices" ]; then
+		result pass "${vm}every device quiesced at power off"
+	else
+		result fail "${vm}every device quiesced at power off ($quiesced of $devices)"
+	fi
 	[ $nfail = $nfail0 ] ||
 		echo "      logs: $console, $tap, $runlog, $dir/hlsim.log"
 }
@@ -236,6 +246,21 @@ clippy_kernel() {
 	done
 }
 
+# checkpatch_c: the kernel's checkpatch.pl finds no error or warning in the
+# project's C: the Rust helpers (rust/helpers/) and the selftests' programs.
+checkpatch_c() {
+	local f out
+	while IFS= read -r -d '' f; do
+		if out=$(perl "$HL_KSRC/scripts/checkpatch.pl" --no-tree --terse --show-types \
+				-f "$HL_TOP/$f" 2>&1); then
+			result pass "checkpatch: $f"
+		else
+			result fail "checkpatch: $f"
+			printf '%s\n' "$out" | indent 20
+		fi
+	done < <(cd "$HL_TOP" && find rust/helpers tools/testing -name '*.c' -print0 | sort -z)
+}
+
 # cargo_lints: every crate of the tools/ workspace is formatted as rustfmt
 # wants (cargo fmt --check) and clippy finds nothing in it, tests and
 # binaries included (cargo clippy --all-targets -D warnings).
@@ -277,6 +302,7 @@ if [ $# = 0 ]; then
 	uapi_compare
 	rustfmt_kernel
 	clippy_kernel
+	checkpatch_c
 	cargo_lints
 	cargo_tests
 	vm_tests 2

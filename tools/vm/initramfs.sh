@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds the test VM's initramfs, build/vm/initramfs.cpio.gz:
 #  - busybox (static) with a symlink per applet;
-#  - Debian's ip, ethtool and dcb with their shared libraries and ld.so;
+#  - Debian's ip, ethtool, dcb, devlink and sensors (with its
+#    /etc/sensors3.conf) with their shared libraries and ld.so;
 #  - habanalabs.ko as /lib/modules/$(uname -r)/extra/habanalabs.ko, with the
 #    kernel's modules.builtin and depmod's indexes (modules.alias, ...), so
 #    that modprobe finds it by name and by a device's modalias, and linked
@@ -48,7 +49,7 @@ module=$HL_BUILD/module/habanalabs/habanalabs.ko
 collection=drivers/accel/habanalabs
 tests=$HL_TOP/tools/testing/selftests/$collection
 busybox=/bin/busybox
-bins=(/usr/sbin/ip /usr/sbin/ethtool /usr/sbin/dcb)
+bins=(/usr/sbin/ip /usr/sbin/ethtool /usr/sbin/dcb /usr/sbin/devlink /usr/bin/sensors)
 net_bins=(/usr/sbin/tc /usr/bin/ping /usr/bin/socat /usr/bin/iperf3 /usr/bin/jq
 	  /usr/sbin/mausezahn /usr/bin/bash /usr/bin/timeout /usr/bin/env
 	  /usr/bin/date /usr/bin/readlink /usr/bin/comm /usr/bin/python3.11 /usr/bin/kmod)
@@ -178,6 +179,8 @@ done
 cp --parents "${bins[@]}" "$root/"
 copy_libs "$root" "${libs[@]}"
 ln -s /usr/bin/bash "$root/bin/bash"
+# sensors reads its chip configuration from here.
+cp /etc/sensors3.conf "$root/etc/"
 # busybox sh runs its applets before searching PATH: a function makes the
 # interactive shell run Debian's tool instead of the applet of that name.
 for bin in "${bins[@]}" "${net_bins[@]}"; do

@@ -552,6 +552,19 @@ impl<T: Operations> Builder<'_, T> {
         unsafe { (*self.dev.as_raw()).watchdog_timeo = bindings::msecs_to_jiffies(ms) as c_int };
     }
 
+    /// Makes the netdev the Ethernet side of devlink port `port`, which then names it
+    /// (`phys_port_name`, `phys_switch_id`): [`Operations::get_phys_port_name`] must not be
+    /// implemented.
+    ///
+    /// # Safety
+    ///
+    /// `port` must stay registered until the netdev is unregistered.
+    pub unsafe fn set_devlink_port(&mut self, port: &crate::net::devlink::Port) {
+        // SAFETY: The netdev is not registered yet; the port outlives its registration (the
+        // function's safety requirements).
+        unsafe { (*self.dev.as_raw()).devlink_port = port.as_raw() };
+    }
+
     /// Uses `T`'s ethtool operations.
     pub fn set_ethtool_ops(&mut self)
     where

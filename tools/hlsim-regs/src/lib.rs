@@ -21,6 +21,7 @@
 //! | `0x100`    | [`mailbox`], one control command at a time           |
 //! | `0x200`    | [`mmu`]                                              |
 //! | `0x300`    | [`eq`], the event queue                              |
+//! | `0x400`    | [`sensors`]: temperature, power, current, voltage    |
 //! | `0x1000`   | [`qman`], a block per compute or NIC queue           |
 //! | `0x10000`  | [`sync_manager`]: SOBs, monitors, fence counters     |
 //! | `0x20000`  | [`nic`], a block per port, with its [`counters`]     |
@@ -148,6 +149,37 @@ pub mod eq {
     pub const EQ_CTL: u64 = 0x314;
     /// `EQ_LOST`: events dropped (written by the model).
     pub const EQ_LOST: u64 = 0x318;
+}
+
+/// Sensors: the model's readings, updated every [`sensors::PERIOD_MS`]
+/// from how busy its engines and ports are, and their limits. Read only.
+pub mod sensors {
+    /// First byte of the block.
+    pub const BASE: u64 = 0x400;
+    /// Bytes in the block.
+    pub const SIZE: u64 = 0x40;
+    /// `TEMP`: die temperature, millidegrees Celsius.
+    pub const TEMP: u64 = 0x400;
+    /// `TEMP_MAX`: temperature above which the device throttles.
+    pub const TEMP_MAX: u64 = 0x404;
+    /// `TEMP_CRIT`: temperature at which the device shuts down.
+    pub const TEMP_CRIT: u64 = 0x408;
+    /// `POWER`: board power, microwatts.
+    pub const POWER: u64 = 0x410;
+    /// `POWER_MAX`: the board's power limit.
+    pub const POWER_MAX: u64 = 0x414;
+    /// `CURR`: core current, milliamperes.
+    pub const CURR: u64 = 0x420;
+    /// `CURR_MAX`: the core rail's current limit.
+    pub const CURR_MAX: u64 = 0x424;
+    /// `VOLT`: core voltage, millivolts.
+    pub const VOLT: u64 = 0x430;
+    /// `VOLT_MIN`: lowest core voltage in specification.
+    pub const VOLT_MIN: u64 = 0x434;
+    /// `VOLT_MAX`: highest core voltage in specification.
+    pub const VOLT_MAX: u64 = 0x438;
+    /// How often the model updates the readings, in milliseconds.
+    pub const PERIOD_MS: u64 = 20;
 }
 
 /// QMAN blocks, of the compute queues and of the ports' NIC queues;

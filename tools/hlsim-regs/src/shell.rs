@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::{counters as c, identity as id, model_ctl as ctl, nic, qman};
+use crate::{counters as c, identity as id, model_ctl as ctl, nic, qman, sensors};
 
 /// Where [`shell`]'s output is kept, from the top of the tree.
 pub const SHELL_PATH: &str = "tools/testing/selftests/drivers/accel/habanalabs/regs.sh";
@@ -60,6 +60,15 @@ pub fn shell() -> String {
     sh.bits("CAPS_COMPUTE", crate::CAPS_COMPUTE.into());
     sh.bits("CAPS_NIC", crate::CAPS_NIC.into());
     sh.bits("CAPS_RDMA", crate::CAPS_RDMA.into());
+
+    sh.section("Sensors (HL_SENSOR_*): readings and limits.");
+    for (name, offset) in [
+        ("TEMP", sensors::TEMP),
+        ("POWER", sensors::POWER),
+        ("POWER_MAX", sensors::POWER_MAX),
+    ] {
+        sh.offset(&format!("SENSOR_{name}"), offset);
+    }
 
     sh.section("QMANs: queue q's register R at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;");
     sh.comment("port p's NIC queue is HL_NIC_QUEUE0 + p.");

@@ -26,6 +26,7 @@ use crate::regs::{
     SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0,
     VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
 };
+use crate::sensors::Sensors;
 use crate::space::{SRAM_SIZE, Space};
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
@@ -102,6 +103,7 @@ pub struct Device {
     /// Tells the threads that are not QMANs' to exit.
     stopping: Arc<AtomicBool>,
     nic: Nic,
+    _sensors: Sensors,
 }
 
 /// How often [`FAULT_IRQ_STORM`] raises the vectors.
@@ -181,11 +183,13 @@ impl Device {
             qmans: Default::default(),
         });
         let nic = Nic::new(name, &shared, serial)?;
+        let sensors = Sensors::spawn(name, shared.bar.clone())?;
         let mut device = Self {
             shared,
             threads: Vec::new(),
             stopping: Arc::new(AtomicBool::new(false)),
             nic,
+            _sensors: sensors,
         };
         let storm = spawn_storm(name, device.shared.clone(), device.stopping.clone())?;
         device.threads.push(storm);

@@ -16,6 +16,7 @@ pub mod nic;
 pub mod packets;
 pub mod qman;
 pub mod ring;
+pub mod sensors;
 pub mod server;
 pub mod space;
 pub mod sync_manager;

@@ -36,6 +36,11 @@ HL_CAPS_COMPUTE=0x2
 HL_CAPS_NIC=0x4
 HL_CAPS_RDMA=0x8
 
+# Sensors (HL_SENSOR_*): readings and limits.
+HL_SENSOR_TEMP=0x400
+HL_SENSOR_POWER=0x410
+HL_SENSOR_POWER_MAX=0x414
+
 # QMANs: queue q's register R at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;
 # port p's NIC queue is HL_NIC_QUEUE0 + p.
 HL_QMAN_BLOCKS=0x1000

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device's health as devlink reports it: errors are counted here by the parts that see
+//! them (event queue, submissions, Ethernet ports) and passed on to the devlink health
+//! reporters of [`crate::devlink`] while those are registered.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::{c_str, new_mutex, prelude::*, str::CStr, sync::Arc, sync::Mutex};
+
+use crate::{devlink::Reporters, nic::MAX_PORTS};
+
+/// The last error of a kind: when (ns, 0: none yet) and what.
+#[derive(Default)]
+pub(crate) struct LastError {
+    pub(crate) ns: AtomicU64,
+    pub(crate) what: AtomicU64,
+    pub(crate) info: AtomicU64,
+}
+
+impl LastError {
+    fn set(&self, what: u64, info: u64) {
+        self.what.store(what, Ordering::Relaxed);
+        self.info.store(info, Ordering::Relaxed);
+        self.ns
+            .store(crate::stats::now_ns() as u64, Ordering::Release);
+    }
+}
+
+/// Errors since the driver bound, and where to report them.
+#[pin_data]
+pub(crate) struct Health {
+    /// Errors the engines reported in the event queue.
+    pub(crate) device_errors: AtomicU64,
+    /// The last: its cause and `queue << 32 | info` (low half).
+    pub(crate) last_device_error: LastError,
+    /// Device errors counted but not reported yet (the event queue reports after draining).
+    pending: AtomicU64,
+    /// Submissions that ran past their timeout, and the last one's sequence number.
+    pub(crate) cs_timeouts: AtomicU64,
+    pub(crate) last_cs_timeout: LastError,
+    /// Events the device dropped because the event queue was full, as last reported.
+    pub(crate) eq_lost: AtomicU64,
+    /// Transmit timeouts per port.
+    pub(crate) tx_timeouts: [AtomicU64; MAX_PORTS as usize],
+    /// The reporters, while devlink is registered. Only held to look them up: a report takes
+    /// the instance's lock, under which reload looks up the devlink ports.
+    #[pin]
+    reporters: Mutex<Option<Arc<Reporters>>>,
+    /// Held across a report, so that [`Health::detach`] waits for those in progress. Taken
+    /// before `reporters` and the instance's lock.
+    #[pin]
+    reporting: Mutex<()>,
+}
+
+impl Health {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            device_errors: AtomicU64::new(0),
+            last_device_error: LastError::default(),
+            pending: AtomicU64::new(0),
+            cs_timeouts: AtomicU64::new(0),
+            last_cs_timeout: LastError::default(),
+            eq_lost: AtomicU64::new(0),
+            tx_timeouts: Default::default(),
+            reporters <- new_mutex!(None),
+            reporting <- new_mutex!(()),
+        })
+    }
+
+    /// Starts reporting to `reporters`.
+    pub(crate) fn attach(&self, reporters: Arc<Reporters>) {
+        *self.reporters.lock() = Some(reporters);
+    }
+
+    /// Stops reporting, once the reports in progress are done.
+    pub(crate) fn detach(&self) {
+        let reporters = self.reporters.lock().take();
+        drop(self.reporting.lock());
+        drop(reporters);
+    }
+
+    /// Runs `f` on the reporters, if attached. Sleeps.
+    fn with(&self, f: impl FnOnce(&Reporters)) {
+        let _reporting = self.reporting.lock();
+        let reporters = self.reporters.lock().clone();
+        if let Some(r) = reporters {
+            f(&r);
+        }
+    }
+
+    /// An engine reported error `cause` on `queue`. Callable from the event queue's thread,
+    /// which reports with [`Health::report_pending`] once it has drained the queue.
+    pub(crate) fn device_error(&self, cause: u32, queue: u8, info: u64) {
+        self.device_errors.fetch_add(1, Ordering::Relaxed);
+        self.last_device_error
+            .set(cause.into(), u64::from(queue) << 32 | (info & 0xffff_ffff));
+        self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports the device errors counted since the last call, as one. Sleeps.
+    pub(crate) fn report_pending(&self) {
+        if self.pending.swap(0, Ordering::Relaxed) != 0 {
+            self.with(|r| r.report_device(c_str!("engine error")));
+        }
+    }
+
+    /// The event queue lost events: `lost` in all since the driver bound. Sleeps.
+    pub(crate) fn eq_lost(&self, lost: u64) {
+        if self.eq_lost.swap(lost, Ordering::Relaxed) < lost {
+            self.with(|r| r.report_eq(c_str!("event queue overflow")));
+        }
+    }
+
+    /// Submission `seq` ran past its timeout. Sleeps.
+    pub(crate) fn cs_timed_out(&self, seq: u64) {
+        self.cs_timeouts.fetch_add(1, Ordering::Relaxed);
+        self.last_cs_timeout.set(seq, 0);
+        self.with(|r| r.report_device(c_str!("submission timed out")));
+    }
+
+    /// Port `port`'s transmit queue stalled. Sleeps.
+    pub(crate) fn tx_timed_out(&self, port: u8) {
+        if let Some(count) = self.tx_timeouts.get(usize::from(port)) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        self.with(|r| r.report_tx_timeout(port, c_str!("transmit timed out")));
+    }
+
+    /// Runs `f` on devlink port `port`, if devlink is registered.
+    pub(crate) fn with_port<R>(
+        &self,
+        port: u8,
+        f: impl FnOnce(&kernel::net::devlink::Port) -> R,
+    ) -> Option<R> {
+        let guard = self.reporters.lock();
+        guard.as_ref()?.port(port).map(f)
+    }
+}
+
+/// The name of a device error cause, for diagnose and dump.
+pub(crate) fn cause_name(cause: u64) -> &'static CStr {
+    match u32::try_from(cause).unwrap_or(u32::MAX) {
+        kernel::uapi::HL_EVENT_BAD_OPCODE => c_str!("bad opcode"),
+        kernel::uapi::HL_EVENT_BAD_ADDRESS => c_str!("bad address"),
+        kernel::uapi::HL_EVENT_MMU_FAULT => c_str!("MMU fault"),
+        kernel::uapi::HL_EVENT_NOT_SUPPORTED => c_str!("not supported"),
+        kernel::uapi::HL_EVENT_BAD_PACKET => c_str!("bad packet"),
+        kernel::uapi::HL_EVENT_BAD_KERNEL => c_str!("bad kernel"),
+        kernel::uapi::HL_EVENT_FENCE_TIMEOUT => c_str!("fence timeout"),
+        _ => c_str!("other"),
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sensors block: a thread that turns how busy the engines are into
+//! temperature, power, current and voltage readings (see
+//! [`crate::regs::sensors`]).
+//!
+//! Load is the share of QMANs running a job (`STATUS.BUSY`) or having
+//! finished one since the last period. Power follows load within a few
+//! periods, temperature follows power more slowly, as a heat sink would.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::mem::SharedMem;
+use crate::qman::{self, NUM_QMANS};
+use crate::regs::{QMAN_STATUS_BUSY, qman as qman_regs, sensors};
+
+/// Idle and full-load power, microwatts.
+const POWER_IDLE_UW: f64 = 60e6;
+const POWER_LOAD_UW: f64 = 300e6;
+/// Ambient temperature and degrees per watt above idle, millidegrees.
+const TEMP_IDLE_MC: f64 = 35_000.0;
+const TEMP_PER_W_MC: f64 = 150.0;
+/// Core voltage at idle and its droop at full load, millivolts.
+const VOLT_IDLE_MV: f64 = 850.0;
+const VOLT_DROOP_MV: f64 = 30.0;
+/// Smoothing per period: power reaches most of a step in 5 periods,
+/// temperature in 25.
+const POWER_ALPHA: f64 = 0.4;
+const TEMP_ALPHA: f64 = 0.08;
+
+/// The readings and what they follow.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Readings {
+    /// Microwatts.
+    pub power: f64,
+    /// Millidegrees Celsius.
+    pub temp: f64,
+}
+
+impl Default for Readings {
+    fn default() -> Self {
+        Self {
+            power: POWER_IDLE_UW,
+            temp: TEMP_IDLE_MC,
+        }
+    }
+}
+
+impl Readings {
+    /// One period at `load` (0 to 1).
+    pub fn step(&mut self, load: f64) {
+        let load = load.clamp(0.0, 1.0);
+        let power = POWER_IDLE_UW + (POWER_LOAD_UW - POWER_IDLE_UW) * load;
+        self.power += (power - self.power) * POWER_ALPHA;
+        let temp = TEMP_IDLE_MC + TEMP_PER_W_MC * (self.power - POWER_IDLE_UW) / 1e6;
+        self.temp += (temp - self.temp) * TEMP_ALPHA;
+    }
+
+    /// Core voltage, millivolts.
+    pub fn volt(&self) -> f64 {
+        let load = (self.power - POWER_IDLE_UW) / (POWER_LOAD_UW - POWER_IDLE_UW);
+        VOLT_IDLE_MV - VOLT_DROOP_MV * load
+    }
+
+    /// Writes the readings and limits to the block.
+    fn publish(&self, bar: &SharedMem) {
+        let volt = self.volt();
+        bar.write32(sensors::TEMP, self.temp as u32);
+        bar.write32(sensors::TEMP_MAX, 85_000);
+        bar.write32(sensors::TEMP_CRIT, 95_000);
+        bar.write32(sensors::POWER, self.power as u32);
+        bar.write32(sensors::POWER_MAX, 350_000_000);
+        // Watts over volts, in milliamperes.
+        bar.write32(sensors::CURR, (self.power / volt) as u32);
+        bar.write32(sensors::CURR_MAX, 450_000);
+        bar.write32(sensors::VOLT, volt as u32);
+        bar.write32(sensors::VOLT_MIN, 750);
+        bar.write32(sensors::VOLT_MAX, 900);
+    }
+}
+
+/// The share of QMANs that ran jobs since the last call; `last_ci` holds
+/// each one's `PQ_CI` from then.
+fn load(bar: &SharedMem, last_ci: &mut [u32; NUM_QMANS]) -> f64 {
+    let mut busy = 0;
+    for (i, last) in last_ci.iter_mut().enumerate() {
+        let block = qman_regs::block(qman::queue(i));
+        let ci = bar.read32(block + qman_regs::PQ_CI);
+        let running = bar.read32(block + qman_regs::STATUS) & QMAN_STATUS_BUSY != 0;
+        if running || ci != *last {
+            busy += 1;
+        }
+        *last = ci;
+    }
+    // A few busy engines are what a DMA or a kernel keeps busy.
+    f64::from(busy) / 2.0
+}
+
+/// The sensors' thread, stopped and joined on drop.
+pub struct Sensors {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sensors {
+    /// Starts updating the block of `bar`.
+    pub fn spawn(name: &str, bar: Arc<SharedMem>) -> io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::Builder::new()
+            .name(format!("{name}-sensors"))
+            .spawn(move || {
+                let mut readings = Readings::default();
+                let mut last_ci = [0; NUM_QMANS];
+                while !flag.load(Ordering::Relaxed) {
+                    readings.step(load(&bar, &mut last_ci));
+                    readings.publish(&bar);
+                    thread::sleep(Duration::from_millis(sensors::PERIOD_MS));
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Sensors {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_and_temperature_follow_load() {
+        let mut r = Readings::default();
+        let idle = r;
+        for _ in 0..10 {
+            r.step(1.0);
+        }
+        assert!(r.power > idle.power + 200e6);
+        assert!(r.temp > idle.temp);
+        assert!(r.volt() < VOLT_IDLE_MV);
+        for _ in 0..200 {
+            r.step(0.0);
+        }
+        assert!((r.power - idle.power).abs() < 1e6);
+    }
+}
