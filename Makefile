@@ -7,6 +7,8 @@
 #   make bench      build everything and run the benchmarks (not tests: slow
 #                   numbers do not fail), printed as ratios
 #   make build      build the kernel, habanalabs.ko and the device model
+#   make install    install hl-thunk (library, header, pkg-config file, manual
+#                   pages, CLI) under PREFIX (/usr/local); DESTDIR stages it
 #   make clean      remove build/ (the kernel cache stays, see README.md)
 
 export CARGO_TARGET_DIR := $(CURDIR)/build/target
@@ -14,7 +16,7 @@ CARGO := $(shell PATH="$$PATH:$$HOME/.cargo/bin" command -v cargo)
 
 .DEFAULT_GOAL := run
 .NOTPARALLEL:
-.PHONY: run check bench build setup kernel module tools clean
+.PHONY: run check bench build setup kernel module tools install clean
 
 run: build
 	tools/vm/run.sh
@@ -38,6 +40,9 @@ module: kernel
 
 tools: setup
 	$(CARGO) build --release --manifest-path tools/Cargo.toml
+
+install: tools
+	tools/hl-thunk/install.sh
 
 clean:
 	rm -rf build

@@ -18,6 +18,8 @@ packages=(
 	python3 python3-yaml socat iperf3 iputils-ping jq netsniff-ng
 	# The management tests: devlink (iproute2) and sensors.
 	lm-sensors
+	# hl-thunk's install test: pkg-config, groff for its manual pages, readelf.
+	pkgconf groff-base binutils
 )
 
 missing=()

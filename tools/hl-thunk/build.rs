@@ -32,6 +32,12 @@ fn main() {
     let uapi = uapi_dir.join("misc/habanalabs.h");
     let capi = manifest.join("include/hlthunk.h");
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    // The shared library's soname carries the ABI's major version, as install.sh names the
+    // file and its links.
+    println!(
+        "cargo::rustc-cdylib-link-arg=-Wl,-soname,libhlthunk.so.{}",
+        env::var("CARGO_PKG_VERSION_MAJOR").unwrap()
+    );
     for header in [&uapi, &capi] {
         println!("cargo::rerun-if-changed={}", header.display());
     }

@@ -5,9 +5,10 @@
  * Where it overlaps HabanaLabs' hl-thunk (hl-thunk-open, as of v5.20) it is
  * a drop-in for it: the same function names, signatures, enums and
  * structs, over the habanalabs uAPI of <misc/habanalabs.h> (Linux 6.1's,
- * or include/uapi of the kernel tree). Build with -I<kernel>/include/uapi
- * and link with -lhlthunk. The RDMA calls below are those of the 2020
- * hl-thunk NIC series, for HL_IOCTL_NIC.
+ * or include/uapi of the kernel tree). Installed, build with
+ * `pkg-config --cflags --libs hlthunk`, which puts the installed copy of
+ * the uAPI header first; see hlthunk(3). The RDMA calls below are those of
+ * the 2020 hl-thunk NIC series, for HL_IOCTL_NIC.
  *
  * Conventions, as in hl-thunk:
  *  - functions returning int return 0 (or a file descriptor, or a status)

@@ -5,10 +5,11 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
 use std::{env, fs};
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use hlthunk::collective::AllReduce;
 use hlthunk::uapi::{HL_EVENT_COUNT, HL_MAX_CB_SIZE};
 use hlthunk::{
@@ -16,101 +17,147 @@ use hlthunk::{
     Job, NicOp, Packet, Peer, Queue,
 };
 
-const USAGE: &str = "\
-usage: hl-thunk info [-d N]
-       hl-thunk dma-test [-d N] [--size BYTES]
-       hl-thunk submit [-d N] --queue Q [--timeout MS] FILE
-       hl-thunk rdma-transfer [--from N] [--to M] [--port P] [--size BYTES]
-                              [--op write|send] [--iterations K]
-       hl-thunk bench [-d N] [--size BYTES] [--iterations K]
-                      [--rdma P [--peer M] [--allreduce BYTES]]
-
-  info           device N's identity, memory, status, clocks, idle
-                 engines, resets, MAC addresses and events, from its
-                 control node (/dev/hl_controlDN)
-  dma-test       copies BYTES (default 1M; K, M and G suffixes) from host
-                 memory to device memory and back with LIN_DMA on queue
-                 dma0, and checks the copy
-  submit         runs FILE, packets encoded as in the device's spec, as one
-                 job on queue Q (dma0, dma1, tpc0, tpc1, nic0-nic9 or a
-                 GAUDI queue id of theirs) and waits for it; MS is the
-                 submission's timeout, rounded up to seconds (default:
-                 the driver's); an abort
-                 is reported with the causes the device counted
-                 (HL_INFO_HW_EVENTS)
-  rdma-transfer  connects port P (default 0) of device N (default 0) to
-                 port P of device M (default 1), the other end of its
-                 link, and moves BYTES (default 1M) of random data from
-                 N's device memory to M's with a NIC_WRITE into a window,
-                 or a NIC_SEND into a buffer M posted with NIC_RECV (--op,
-                 default write), K times (default 1); checks every copy
-                 byte for byte and prints its time and bandwidth. The
-                 ports' Ethernet interfaces must be up
-  bench          times the cheapest ioctl (INFO DEVICE_STATUS on the
-                 control node) and the round trip of a submission of one
-                 NOP job on dma0, K times each (default 1000), and a
-                 LIN_DMA of BYTES (default 64M) from host to device memory,
-                 5 times; with --rdma, also a NIC_WRITE of BYTES from
-                 device N to device M (default: 1, or 0 for N = 1) over
-                 port P, and an all-reduce of BYTES (default 16M) of fp32
-                 per device between them, 5 times each; prints the medians
-                 as key=value lines (MB: 10^6 bytes)
-  -d N           device N, /dev/hlN (default 0)
-
-Exit status: 0 success, 1 failure, 2 usage error.";
+/// habanalabs devices from the command line, through libhlthunk.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hl-thunk",
+    version,
+    after_help = "Sizes take K, M and G suffixes (powers of 1024). MB in bench's output is \
+                  10^6 bytes.\nExit status: 0 success, 1 failure, 2 usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
 /// What the command line asks for.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Subcommand)]
 enum Command {
-    Help,
+    /// Shows a device's identity and state
+    ///
+    /// Device N's identity, memory, status, clocks, idle engines, resets, MAC addresses and
+    /// events, from its control node (/dev/hl_controlDN).
     Info {
+        /// Device N, /dev/hlN
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
         device: u32,
     },
+    /// Copies host memory to device memory and back, and checks the copy
+    ///
+    /// Copies BYTES from host memory to device memory and back with LIN_DMA on queue dma0,
+    /// and checks the copy.
     DmaTest {
+        /// Device N, /dev/hlN
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
         device: u32,
+        /// Bytes to copy
+        #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_u32_size)]
         size: u32,
     },
+    /// Runs a file of packets as one job
+    ///
+    /// Runs FILE, packets encoded as in the device's spec, as one job on queue Q and waits
+    /// for it; an abort is reported with the causes the device counted (HL_INFO_HW_EVENTS).
     Submit {
+        /// Device N, /dev/hlN
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
         device: u32,
+        /// Queue: dma0, dma1, tpc0, tpc1, nic0-nic9 or a GAUDI queue id of theirs
+        #[arg(long, value_name = "Q", value_parser = parse_queue)]
         queue: Queue,
-        timeout: Option<Duration>,
+        /// The submission's timeout, rounded up to seconds (default: the driver's)
+        #[arg(long, value_name = "MS")]
+        timeout: Option<u64>,
+        /// The job's packets
         file: PathBuf,
     },
+    /// Moves device memory to another device over RDMA, and checks it
+    ///
+    /// Connects port P of device N to port P of device M, the other end of its link, and
+    /// moves BYTES of random data from N's device memory to M's, K times; checks every copy
+    /// byte for byte and prints its time and bandwidth. The ports' interfaces must be up.
     RdmaTransfer {
+        /// Device N, the sender
+        #[arg(long, value_name = "N", default_value_t = 0)]
         from: u32,
-        to: u32,
+        /// Device M, the receiver (default: 1, or 0 for N = 1)
+        #[arg(long, value_name = "M")]
+        to: Option<u32>,
+        /// Port P
+        #[arg(long, value_name = "P", default_value_t = 0)]
         port: u32,
+        /// Bytes per transfer
+        #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_u32_size)]
         size: u32,
+        /// A NIC_WRITE into a window, or a NIC_SEND into a buffer M posted with NIC_RECV
+        #[arg(long, value_enum, default_value_t = RdmaOp::Write)]
         op: RdmaOp,
+        /// Transfers
+        #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_count)]
         iterations: u32,
     },
+    /// Times ioctls, submissions, DMA and RDMA
+    ///
+    /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node) and the round trip
+    /// of a submission of one NOP job on dma0, K times each, and a LIN_DMA of BYTES from
+    /// host to device memory, 5 times; with --rdma, also a NIC_WRITE of BYTES to device M
+    /// over port P and an all-reduce between them, 5 times each; prints the medians as
+    /// key=value lines.
     Bench {
+        /// Device N, /dev/hlN
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
         device: u32,
+        /// Bytes of the copies
+        #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_u32_size)]
         size: u32,
+        /// Timed round trips
+        #[arg(long, value_name = "K", default_value_t = 1000, value_parser = parse_count)]
         iterations: u32,
-        rdma: Option<RdmaBench>,
+        /// Also time RDMA over port P
+        #[arg(long, value_name = "P")]
+        rdma: Option<u32>,
+        /// The RDMA peer, device M (default: 1, or 0 for N = 1)
+        #[arg(long, value_name = "M", requires = "rdma")]
+        peer: Option<u32>,
+        /// fp32 bytes per device of the all-reduce
+        #[arg(long, value_name = "BYTES", requires = "rdma", default_value = "16M",
+              value_parser = parse_allreduce)]
+        allreduce: u32,
     },
 }
 
+impl Command {
+    /// Checks what relates arguments to each other.
+    fn check(&self) -> std::result::Result<(), String> {
+        match *self {
+            Self::RdmaTransfer { from, to, .. } if to.unwrap_or(other(from)) == from => {
+                Err("--from and --to are the same device".into())
+            }
+            Self::Bench {
+                device,
+                rdma: Some(_),
+                peer,
+                ..
+            } if peer.unwrap_or(other(device)) == device => {
+                Err("--peer is the device itself".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The default other device of a pair: 1, or 0 for device 1.
+fn other(device: u32) -> u32 {
+    u32::from(device == 0)
+}
+
 /// How a transfer moves its data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum RdmaOp {
     /// A NIC_WRITE into the responder's window.
     Write,
     /// A NIC_SEND into a buffer the responder posted with NIC_RECV.
     Send,
-}
-
-impl FromStr for RdmaOp {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "write" => Ok(Self::Write),
-            "send" => Ok(Self::Send),
-            _ => Err(format!("bad op {s:?}: write or send")),
-        }
-    }
 }
 
 /// What `bench --rdma` measures besides the rest.
@@ -121,15 +168,8 @@ struct RdmaBench {
     allreduce_bytes: u32,
 }
 
-/// `bench`'s defaults: bytes to copy and timed round trips.
-const BENCH_SIZE: u32 = 64 << 20;
-const BENCH_ITERATIONS: u32 = 1000;
 /// Timed copies of `bench`, and timed RDMA transfers and all-reduces.
 const BENCH_DMA_RUNS: u32 = 5;
-/// `bench --rdma`'s default: fp32 bytes per device of the all-reduce.
-const BENCH_ALLREDUCE: u32 = 16 << 20;
-/// `rdma-transfer`'s default size.
-const TRANSFER_SIZE: u32 = 1 << 20;
 
 /// A number with an optional K, M or G suffix (powers of 1024).
 fn parse_size(s: &str) -> Option<u64> {
@@ -147,126 +187,36 @@ fn parse_u32_size(v: &str) -> std::result::Result<u32, String> {
     parse_size(v)
         .and_then(|s| u32::try_from(s).ok())
         .filter(|&s| s > 0)
-        .ok_or_else(|| format!("bad size {v:?}: 1 byte to 4G - 1"))
+        .ok_or_else(|| "1 byte to 4G - 1".into())
+}
+
+/// A size of whole fp32 values.
+fn parse_allreduce(v: &str) -> std::result::Result<u32, String> {
+    parse_u32_size(v)
+        .ok()
+        .filter(|b| b % 4 == 0)
+        .ok_or_else(|| "fp32, whole, 4 bytes to 4G - 4".into())
 }
 
 /// A number of at least 1.
-fn parse_count(what: &str, v: &str) -> std::result::Result<u32, String> {
+fn parse_count(v: &str) -> std::result::Result<u32, String> {
     v.parse()
         .ok()
         .filter(|&n| n > 0)
-        .ok_or_else(|| format!("bad {what} {v:?}"))
+        .ok_or_else(|| "a number of at least 1".into())
 }
 
-fn parse_index(what: &str, v: &str) -> std::result::Result<u32, String> {
-    v.parse().map_err(|_| format!("bad {what} {v:?}"))
+fn parse_queue(v: &str) -> std::result::Result<Queue, String> {
+    v.parse::<Queue>().map_err(|e| e.context().to_owned())
 }
 
-fn parse(args: &[String]) -> std::result::Result<Command, String> {
-    let Some((cmd, mut rest)) = args.split_first() else {
-        return Err("no command".into());
-    };
-    let (mut device, mut size, mut queue, mut timeout, mut file) = (0, None, None, None, None);
-    let mut iterations = None;
-    let (mut from, mut to, mut port, mut op) = (0, None, 0, RdmaOp::Write);
-    let (mut rdma, mut peer, mut allreduce) = (None, None, None);
-    while let Some((arg, tail)) = rest.split_first() {
-        let value = || tail.first().ok_or_else(|| format!("{arg} needs a value"));
-        let mut consumed = 2;
-        match (cmd.as_str(), arg.as_str()) {
-            (_, "-h" | "--help") => return Ok(Command::Help),
-            (c, "-d" | "--device") if c != "rdma-transfer" => {
-                device = parse_index("device index", value()?)?;
-            }
-            ("dma-test" | "bench" | "rdma-transfer", "--size") => {
-                size = Some(parse_u32_size(value()?)?);
-            }
-            ("bench" | "rdma-transfer", "--iterations") => {
-                iterations = Some(parse_count("iteration count", value()?)?);
-            }
-            ("submit", "--queue") => {
-                queue = Some(
-                    value()?
-                        .parse::<Queue>()
-                        .map_err(|e| e.context().to_owned())?,
-                );
-            }
-            ("submit", "--timeout") => {
-                let v = value()?;
-                let ms = v.parse().map_err(|_| format!("bad timeout {v:?}"))?;
-                timeout = Some(Duration::from_millis(ms));
-            }
-            ("submit", f) if !f.starts_with('-') && file.is_none() => {
-                file = Some(PathBuf::from(f));
-                consumed = 1;
-            }
-            ("rdma-transfer", "--from") => from = parse_index("device index", value()?)?,
-            ("rdma-transfer", "--to") => to = Some(parse_index("device index", value()?)?),
-            ("rdma-transfer", "--port") => port = parse_index("port", value()?)?,
-            ("rdma-transfer", "--op") => op = value()?.parse()?,
-            ("bench", "--rdma") => rdma = Some(parse_index("port", value()?)?),
-            ("bench", "--peer") => peer = Some(parse_index("device index", value()?)?),
-            ("bench", "--allreduce") => {
-                let v = value()?;
-                allreduce = Some(
-                    parse_u32_size(v)
-                        .ok()
-                        .filter(|b| b % 4 == 0)
-                        .ok_or_else(|| format!("bad all-reduce size {v:?}: fp32, whole"))?,
-                );
-            }
-            _ => return Err(format!("{cmd}: unexpected {arg:?}")),
-        }
-        rest = &rest[consumed..];
-    }
-    if rdma.is_none() && (peer.is_some() || allreduce.is_some()) {
-        return Err("--peer and --allreduce go with --rdma".into());
-    }
-    Ok(match cmd.as_str() {
-        "-h" | "--help" | "help" => Command::Help,
-        "info" => Command::Info { device },
-        "dma-test" => Command::DmaTest {
-            device,
-            size: size.unwrap_or(1 << 20),
-        },
-        "submit" => Command::Submit {
-            device,
-            queue: queue.ok_or("submit needs --queue")?,
-            timeout,
-            file: file.ok_or("submit needs a FILE")?,
-        },
-        "rdma-transfer" => {
-            let to = to.unwrap_or(u32::from(from == 0));
-            if to == from {
-                return Err("rdma-transfer: --from and --to are the same device".into());
-            }
-            Command::RdmaTransfer {
-                from,
-                to,
-                port,
-                size: size.unwrap_or(TRANSFER_SIZE),
-                op,
-                iterations: iterations.unwrap_or(1),
-            }
-        }
-        "bench" => {
-            let peer = peer.unwrap_or(u32::from(device == 0));
-            if rdma.is_some() && peer == device {
-                return Err("bench: --peer is the device itself".into());
-            }
-            Command::Bench {
-                device,
-                size: size.unwrap_or(BENCH_SIZE),
-                iterations: iterations.unwrap_or(BENCH_ITERATIONS),
-                rdma: rdma.map(|port| RdmaBench {
-                    port,
-                    peer,
-                    allreduce_bytes: allreduce.unwrap_or(BENCH_ALLREDUCE),
-                }),
-            }
-        }
-        _ => return Err(format!("unknown command {cmd:?}")),
-    })
+/// Parses the command line, `args` without the program's name.
+fn parse<I: IntoIterator<Item = String>>(args: I) -> std::result::Result<Command, clap::Error> {
+    let cli = Cli::try_parse_from(std::iter::once("hl-thunk".to_owned()).chain(args))?;
+    cli.command
+        .check()
+        .map_err(|e| Cli::command().error(ErrorKind::ArgumentConflict, e))?;
+    Ok(cli.command)
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -687,27 +637,16 @@ fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Re
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = env::args().skip(1).collect();
-    let cmd = match parse(&args) {
-        Ok(cmd) => cmd,
-        Err(e) => {
-            eprintln!("hl-thunk: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = match &cmd {
-        Command::Help => {
-            println!("{USAGE}");
-            Ok(true)
-        }
-        Command::Info { device } => info(*device).map(|()| true),
-        Command::DmaTest { device, size } => dma_test(*device, *size),
+    let cmd = parse(env::args().skip(1)).unwrap_or_else(|e| e.exit());
+    let result = match cmd {
+        Command::Info { device } => info(device).map(|()| true),
+        Command::DmaTest { device, size } => dma_test(device, size),
         Command::Submit {
             device,
             queue,
             timeout,
             file,
-        } => submit(*device, *queue, *timeout, file),
+        } => submit(device, queue, timeout.map(Duration::from_millis), &file),
         Command::RdmaTransfer {
             from,
             to,
@@ -715,13 +654,28 @@ fn main() -> ExitCode {
             size,
             op,
             iterations,
-        } => rdma_transfer([*from, *to], *port, *op, *size, *iterations),
+        } => rdma_transfer(
+            [from, to.unwrap_or(other(from))],
+            port,
+            op,
+            size,
+            iterations,
+        ),
         Command::Bench {
             device,
             size,
             iterations,
             rdma,
-        } => bench(*device, *size, *iterations, rdma.as_ref()).map(|()| true),
+            peer,
+            allreduce,
+        } => {
+            let rdma = rdma.map(|port| RdmaBench {
+                port,
+                peer: peer.unwrap_or(other(device)),
+                allreduce_bytes: allreduce,
+            });
+            bench(device, size, iterations, rdma.as_ref()).map(|()| true)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -737,8 +691,8 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse_str(s: &str) -> std::result::Result<Command, clap::Error> {
+        parse(s.split_whitespace().map(String::from))
     }
 
     #[test]
@@ -753,102 +707,98 @@ mod tests {
     }
 
     #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn commands() {
-        assert_eq!(parse(&args("info")), Ok(Command::Info { device: 0 }));
-        assert_eq!(parse(&args("info -d 1")), Ok(Command::Info { device: 1 }));
+        let ok = |s| parse_str(s).unwrap();
+        assert_eq!(ok("info"), Command::Info { device: 0 });
+        assert_eq!(ok("info -d 1"), Command::Info { device: 1 });
         assert_eq!(
-            parse(&args("dma-test --size 64M -d 1")),
-            Ok(Command::DmaTest {
+            ok("dma-test --size 64M -d 1"),
+            Command::DmaTest {
                 device: 1,
                 size: 64 << 20
-            })
+            }
         );
         assert_eq!(
-            parse(&args("dma-test")),
-            Ok(Command::DmaTest {
+            ok("dma-test"),
+            Command::DmaTest {
                 device: 0,
                 size: 1 << 20
-            })
+            }
         );
         assert_eq!(
-            parse(&args("submit --queue tpc1 --timeout 500 jobs.bin")),
-            Ok(Command::Submit {
+            ok("submit --queue tpc1 --timeout 500 jobs.bin"),
+            Command::Submit {
                 device: 0,
                 queue: Queue::Tpc1,
-                timeout: Some(Duration::from_millis(500)),
+                timeout: Some(500),
                 file: PathBuf::from("jobs.bin")
-            })
+            }
         );
         assert_eq!(
-            parse(&args("bench")),
-            Ok(Command::Bench {
+            ok("bench"),
+            Command::Bench {
                 device: 0,
-                size: BENCH_SIZE,
-                iterations: BENCH_ITERATIONS,
-                rdma: None
-            })
+                size: 64 << 20,
+                iterations: 1000,
+                rdma: None,
+                peer: None,
+                allreduce: 16 << 20,
+            }
         );
         assert_eq!(
-            parse(&args("bench -d 1 --size 1M --iterations 10")),
-            Ok(Command::Bench {
+            ok("bench -d 1 --size 1M --iterations 10"),
+            Command::Bench {
                 device: 1,
                 size: 1 << 20,
                 iterations: 10,
-                rdma: None
-            })
+                rdma: None,
+                peer: None,
+                allreduce: 16 << 20,
+            }
         );
         assert_eq!(
-            parse(&args("bench --rdma 3 --allreduce 4M")),
-            Ok(Command::Bench {
+            ok("bench --rdma 3 --allreduce 4M"),
+            Command::Bench {
                 device: 0,
-                size: BENCH_SIZE,
-                iterations: BENCH_ITERATIONS,
-                rdma: Some(RdmaBench {
-                    port: 3,
-                    peer: 1,
-                    allreduce_bytes: 4 << 20
-                })
-            })
+                size: 64 << 20,
+                iterations: 1000,
+                rdma: Some(3),
+                peer: None,
+                allreduce: 4 << 20,
+            }
         );
+        assert!(ok("bench -d 1 --rdma 0").check().is_ok());
         assert_eq!(
-            parse(&args("bench -d 1 --rdma 0")),
-            Ok(Command::Bench {
-                device: 1,
-                size: BENCH_SIZE,
-                iterations: BENCH_ITERATIONS,
-                rdma: Some(RdmaBench {
-                    port: 0,
-                    peer: 0,
-                    allreduce_bytes: BENCH_ALLREDUCE
-                })
-            })
-        );
-        assert_eq!(
-            parse(&args("rdma-transfer")),
-            Ok(Command::RdmaTransfer {
+            ok("rdma-transfer"),
+            Command::RdmaTransfer {
                 from: 0,
-                to: 1,
+                to: None,
                 port: 0,
-                size: TRANSFER_SIZE,
+                size: 1 << 20,
                 op: RdmaOp::Write,
                 iterations: 1
-            })
+            }
         );
         assert_eq!(
-            parse(&args(
-                "rdma-transfer --from 1 --port 9 --size 64M --op send --iterations 3"
-            )),
-            Ok(Command::RdmaTransfer {
+            ok("rdma-transfer --from 1 --port 9 --size 64M --op send --iterations 3"),
+            Command::RdmaTransfer {
                 from: 1,
-                to: 0,
+                to: None,
                 port: 9,
                 size: 64 << 20,
                 op: RdmaOp::Send,
                 iterations: 3
-            })
+            }
         );
-        assert_eq!(parse(&args("info --help")), Ok(Command::Help));
-        assert_eq!(parse(&args("help")), Ok(Command::Help));
+        for help in ["info --help", "help", "--help", "help bench"] {
+            let kind = parse_str(help).unwrap_err().kind();
+            assert_eq!(kind, ErrorKind::DisplayHelp, "{help:?}");
+        }
     }
 
     #[test]
@@ -873,9 +823,11 @@ mod tests {
             "bench --peer 1",
             "bench --allreduce 16M",
             "bench --rdma 0 --peer 0",
+            "bench -d 1 --rdma 0 --peer 1",
             "bench --rdma 0 --allreduce 6",
             "bench --rdma x",
             "rdma-transfer --from 1 --to 1",
+            "rdma-transfer --to 0",
             "rdma-transfer -d 1",
             "rdma-transfer --op read",
             "rdma-transfer --size 0",
@@ -883,7 +835,8 @@ mod tests {
             "rdma-transfer --port",
             "info --op write",
         ] {
-            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+            let e = parse_str(bad).expect_err(bad);
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
         }
     }
 }
