@@ -5,16 +5,17 @@
 //! there and the opcodes of a context's events are `EOPNOTSUPP`.
 //!
 //! Every answer is copied to `return_pointer`, at most `return_size` bytes of it; a size or
-//! pointer of 0 is `EINVAL`. The values are read from the device or counted by the driver
-//! when asked; what the device model has no sensor for is `EOPNOTSUPP`.
+//! pointer of 0 is `EINVAL`. The values are read from the device (its identity, clock and
+//! sensors blocks) or counted by the driver when asked; what the device model has no sensor
+//! for is `EOPNOTSUPP`.
 
-use kernel::{prelude::*, str::CString, uaccess::UserSlice, uapi};
+use kernel::{prelude::*, str::CString, time::Ktime, uaccess::UserSlice, uapi};
 
 use crate::{
     device::HlDevice,
     ioctl::Node,
     marshal::{as_bytes, zeroed, Arg, UapiOut},
-    regs::{self, CLK_CUR_MHZ, CLK_MAX_MHZ, QMAN_ENGINE},
+    regs::{self, CLK_CUR_MHZ, CLK_MAX_MHZ, ENERGY, PLL, POWER, POWER_MAX, QMAN_ENGINE, TIMESTAMP},
 };
 
 /// The name of the card (`card_name`).
@@ -87,6 +88,31 @@ pub(crate) fn firmware_version(dev: &HlDevice) -> Result<CString> {
         id.version.minor(),
         id.chip.revision()
     ))
+}
+
+/// The power GAUDI draws idle (its `dc_power_default`), in milliwatts: utilization is the
+/// share of the range from there to the power limit.
+const DC_POWER_MW: u64 = 60_000;
+
+/// `HL_INFO_POWER`'s power and the limit, in milliwatts.
+fn power_mw(dev: &HlDevice) -> Result<(u64, u64)> {
+    let regs = dev.hw().regs()?;
+    let mw = |uw: u32| u64::from(uw) / 1000;
+    Ok((
+        mw(POWER::read(&regs).into()),
+        mw(POWER_MAX::read(&regs).into()),
+    ))
+}
+
+/// `HL_INFO_DEVICE_UTILIZATION`, as mainline derives it from power: the share, in percent,
+/// of the way from idle power to the limit.
+fn utilization(dev: &HlDevice) -> Result<u32> {
+    let (power, max) = power_mw(dev)?;
+    if max <= DC_POWER_MW {
+        return Err(EOPNOTSUPP);
+    }
+    let used = power.clamp(DC_POWER_MW, max) - DC_POWER_MW;
+    Ok((used * 100 / (max - DC_POWER_MW)) as u32)
 }
 
 /// `HL_INFO_DEVICE_STATUS`: gone, resetting its queues or working.
@@ -334,14 +360,61 @@ pub(crate) fn info(
         uapi::HL_INFO_REGISTER_EVENTFD if compute.is_some() => stats.register_eventfd(input as i32),
         uapi::HL_INFO_UNREGISTER_EVENTFD if compute.is_some() => stats.unregister_eventfd(),
         uapi::HL_INFO_REGISTER_EVENTFD | uapi::HL_INFO_UNREGISTER_EVENTFD => Err(EOPNOTSUPP),
-        // The device model has no power, energy, PLL or PCIe sensors, no row replacement, no
-        // device clock to sample and no attestation.
-        uapi::HL_INFO_DEVICE_UTILIZATION
-        | uapi::HL_INFO_TIME_SYNC
-        | uapi::HL_INFO_PCI_COUNTERS
-        | uapi::HL_INFO_TOTAL_ENERGY
-        | uapi::HL_INFO_PLL_FREQUENCY
-        | uapi::HL_INFO_POWER
+        uapi::HL_INFO_POWER => {
+            out(&args)?;
+            let power = power_mw(dev)?.0;
+            reply(&args, &uapi::hl_power_info { power })
+        }
+        uapi::HL_INFO_DEVICE_UTILIZATION => {
+            out(&args)?;
+            let util = uapi::hl_info_device_utilization {
+                utilization: utilization(dev)?,
+                pad: 0,
+            };
+            reply(&args, &util)
+        }
+        uapi::HL_INFO_TOTAL_ENERGY => {
+            out(&args)?;
+            let total_energy_consumption = {
+                let regs = dev.hw().regs()?;
+                ENERGY::read(&regs).into()
+            };
+            reply(
+                &args,
+                &uapi::hl_info_energy {
+                    total_energy_consumption,
+                },
+            )
+        }
+        uapi::HL_INFO_TIME_SYNC => {
+            out(&args)?;
+            let device_time = {
+                let regs = dev.hw().regs()?;
+                TIMESTAMP::read(&regs).into()
+            };
+            let sync = uapi::hl_info_time_sync {
+                device_time,
+                host_time: Ktime::ktime_get_raw().to_ns() as u64,
+            };
+            reply(&args, &sync)
+        }
+        uapi::HL_INFO_PLL_FREQUENCY => {
+            out(&args)?;
+            // `pll_index`, the union's member for it; GAUDI's PLLs only.
+            if input >= uapi::hl_gaudi_pll_index_HL_GAUDI_PLL_MAX {
+                return Err(EINVAL);
+            }
+            let pll = {
+                let regs = dev.hw().regs()?;
+                PLL::try_read_at(&regs, input as usize)?
+            };
+            let freq = uapi::hl_pll_frequency_info {
+                output: [pll.out0(), pll.out1(), pll.out2(), pll.out3()],
+            };
+            reply(&args, &freq)
+        }
+        // The device model has no PCIe counters, no row replacement and no attestation.
+        uapi::HL_INFO_PCI_COUNTERS
         | uapi::HL_INFO_DRAM_REPLACED_ROWS
         | uapi::HL_INFO_DRAM_PENDING_ROWS
         | uapi::HL_INFO_SECURED_ATTESTATION => {

@@ -149,6 +149,34 @@ register! {
     pub(crate) CMD_ARG(u64) @ 0x110[4; 8] {}
 }
 
+// The sensors block (the hwmon device reads it whole, `hwmon.rs`).
+register! {
+    /// Board power, microwatts.
+    pub(crate) POWER(u32) @ 0x410 {}
+}
+register! {
+    /// The board's power limit, microwatts.
+    pub(crate) POWER_MAX(u32) @ 0x414 {}
+}
+register! {
+    /// Energy used since the device started, millijoules.
+    pub(crate) ENERGY(u64) @ 0x440 {}
+}
+register! {
+    /// The device's clock (GAUDI's PSOC timestamp counter), nanoseconds.
+    pub(crate) TIMESTAMP(u64) @ 0x448 {}
+}
+register! {
+    /// The four output frequencies of each PLL, in MHz, in the order of
+    /// `enum hl_gaudi_pll_index`.
+    pub(crate) PLL(u64) @ 0x480[10; 8] {
+        15:0 out0 as u16;
+        31:16 out1 as u16;
+        47:32 out2 as u16;
+        63:48 out3 as u16;
+    }
+}
+
 // The MMU.
 register! {
     /// The DMA address of the level 0 table.

@@ -12,7 +12,8 @@
 #    device's MODALIAS, for a uevent listener (busybox's uevent);
 #  - hl-thunk (make tools): the hl-thunk CLI, hl-compute-tests,
 #    hl-rdma-tests and hlthunk-c-smoke (tests/c_smoke.c, compiled here with
-#    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib;
+#    gcc against include/hlthunk.h) in /usr/bin, libhlthunk.so in /usr/lib
+#    (with its soname link, libhlthunk.so.0);
 #  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
 #    here (static) against the system's <misc/habanalabs.h>, not ours;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt,
@@ -235,6 +236,8 @@ if [ ${#hl_thunk_bins[@]} != 0 ]; then
 	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"
 	mkdir -p "$root/usr/lib"
 	cp "$hl_thunk_lib" "$root/usr/lib/"
+	# The loader looks for it by its soname.
+	ln -sf libhlthunk.so "$root/usr/lib/libhlthunk.so.0"
 fi
 
 mkdir -p "$root/selftests/$collection"

@@ -70,10 +70,23 @@ fn header_compiles_as_c_and_cxx() {
     );
 }
 
+/// A directory with the shared library as the loader looks for it: by its soname,
+/// `libhlthunk.so.0`, beside the development name the linker takes.
+fn shared_lib_dir(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("c-abi-lib");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let so = dir.join("libhlthunk.so");
+    std::fs::copy(lib_dir().join("libhlthunk.so"), &so).unwrap();
+    let soname = format!("libhlthunk.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
+    std::os::unix::fs::symlink("libhlthunk.so", dir.join(soname)).unwrap();
+    dir
+}
+
 #[test]
 fn smoke_links_shared_and_static() {
-    let lib = lib_dir();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let lib = shared_lib_dir(&tmp);
     let src = format!("{MANIFEST}/tests/c_smoke.c");
     let shared = tmp.join("hlthunk-c-smoke");
     let stat = tmp.join("hlthunk-c-smoke-static");
@@ -95,7 +108,7 @@ fn smoke_links_shared_and_static() {
         &[
             "-std=c11",
             &src,
-            lib.join("libhlthunk.a").to_str().unwrap(),
+            lib_dir().join("libhlthunk.a").to_str().unwrap(),
             "-o",
             stat.to_str().unwrap(),
         ],

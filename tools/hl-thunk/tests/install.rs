@@ -7,6 +7,7 @@
 //! format without a warning.
 
 use std::fs;
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -27,13 +28,26 @@ fn run(cmd: &mut Command) -> Output {
 /// Installs into a fresh staging root named `name` and returns it.
 fn install(name: &str) -> PathBuf {
     let stage = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = fs::remove_dir_all(&stage);
-    // Cargo puts the libraries beside the binary it built for this test.
-    let build = Path::new(env!("CARGO_BIN_EXE_hl-thunk")).parent().unwrap();
+    let build = stage.with_extension("build");
+    for dir in [&stage, &build] {
+        let _ = fs::remove_dir_all(dir);
+    }
+    // What install.sh takes from cargo's release directory: the libraries, which a test
+    // finds beside itself, and the command.
+    fs::create_dir_all(&build).unwrap();
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    for lib in ["libhlthunk.so", "libhlthunk.a"] {
+        symlink(deps.join(lib), build.join(lib)).unwrap();
+    }
+    symlink(env!("CARGO_BIN_EXE_hl-thunk"), build.join("hl-thunk")).unwrap();
     run(Command::new(format!("{MANIFEST}/install.sh"))
         .env("DESTDIR", &stage)
         .env("PREFIX", PREFIX)
-        .env("BUILD", build));
+        .env("BUILD", &build));
     stage
 }
 

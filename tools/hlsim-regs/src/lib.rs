@@ -152,12 +152,13 @@ pub mod eq {
 }
 
 /// Sensors: the model's readings, updated every [`sensors::PERIOD_MS`]
-/// from how busy its engines and ports are, and their limits. Read only.
+/// from how busy its engines and ports are, and their limits; its clock,
+/// updated every [`sensors::TICK_MS`]; its PLLs. Read only.
 pub mod sensors {
     /// First byte of the block.
     pub const BASE: u64 = 0x400;
     /// Bytes in the block.
-    pub const SIZE: u64 = 0x40;
+    pub const SIZE: u64 = 0x100;
     /// `TEMP`: die temperature, millidegrees Celsius.
     pub const TEMP: u64 = 0x400;
     /// `TEMP_MAX`: temperature above which the device throttles.
@@ -178,8 +179,25 @@ pub mod sensors {
     pub const VOLT_MIN: u64 = 0x434;
     /// `VOLT_MAX`: highest core voltage in specification.
     pub const VOLT_MAX: u64 = 0x438;
+    /// `ENERGY` (64 bits): energy used since the model started, millijoules.
+    pub const ENERGY: u64 = 0x440;
+    /// `TIMESTAMP` (64 bits): the device's clock, nanoseconds since the
+    /// model started (GAUDI's PSOC timestamp counter).
+    pub const TIMESTAMP: u64 = 0x448;
+    /// `PLL`: [`NUM_PLLS`] PLLs in the order of `enum hl_gaudi_pll_index`,
+    /// each four 16-bit output frequencies in MHz ([`pll`]).
+    pub const PLL: u64 = 0x480;
+    /// PLLs in [`PLL`].
+    pub const NUM_PLLS: usize = 10;
     /// How often the model updates the readings, in milliseconds.
     pub const PERIOD_MS: u64 = 20;
+    /// How often the model updates [`TIMESTAMP`], in milliseconds.
+    pub const TICK_MS: u64 = 1;
+
+    /// Offset of output `out` (0 to 3) of PLL `pll`.
+    pub const fn pll(pll: usize, out: usize) -> u64 {
+        PLL + 8 * pll as u64 + 2 * out as u64
+    }
 }
 
 /// QMAN blocks, of the compute queues and of the ports' NIC queues;

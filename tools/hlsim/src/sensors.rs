@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The sensors block: a thread that turns how busy the engines are into
-//! temperature, power, current and voltage readings (see
-//! [`crate::regs::sensors`]).
+//! temperature, power, current and voltage readings and the energy used,
+//! and keeps the device's clock (see [`crate::regs::sensors`]).
 //!
 //! Load is the share of QMANs running a job (`STATUS.BUSY`) or having
 //! finished one since the last period. Power follows load within a few
 //! periods, temperature follows power more slowly, as a heat sink would.
+//! Energy is power integrated over time. The PLLs are fixed.
 
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::mem::SharedMem;
 use crate::qman::{self, NUM_QMANS};
@@ -32,6 +33,12 @@ const VOLT_DROOP_MV: f64 = 30.0;
 const POWER_ALPHA: f64 = 0.4;
 const TEMP_ALPHA: f64 = 0.08;
 
+/// Each PLL's first output in MHz, in the order of `enum hl_gaudi_pll_index`
+/// (CPU, PCI, SRAM, HBM, NIC, DMA, MESH, MME, TPC, IF); its other outputs
+/// divide it by 2, 4 and 8.
+const PLL_MHZ: [u16; sensors::NUM_PLLS] =
+    [1100, 500, 1600, 1000, 1250, 1600, 1600, 1600, 1600, 1600];
+
 /// The readings and what they follow.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Readings {
@@ -39,6 +46,8 @@ pub struct Readings {
     pub power: f64,
     /// Millidegrees Celsius.
     pub temp: f64,
+    /// Microjoules used so far.
+    pub energy: f64,
 }
 
 impl Default for Readings {
@@ -46,6 +55,7 @@ impl Default for Readings {
         Self {
             power: POWER_IDLE_UW,
             temp: TEMP_IDLE_MC,
+            energy: 0.0,
         }
     }
 }
@@ -56,6 +66,7 @@ impl Readings {
         let load = load.clamp(0.0, 1.0);
         let power = POWER_IDLE_UW + (POWER_LOAD_UW - POWER_IDLE_UW) * load;
         self.power += (power - self.power) * POWER_ALPHA;
+        self.energy += self.power * sensors::PERIOD_MS as f64 / 1e3;
         let temp = TEMP_IDLE_MC + TEMP_PER_W_MC * (self.power - POWER_IDLE_UW) / 1e6;
         self.temp += (temp - self.temp) * TEMP_ALPHA;
     }
@@ -80,6 +91,24 @@ impl Readings {
         bar.write32(sensors::VOLT, volt as u32);
         bar.write32(sensors::VOLT_MIN, 750);
         bar.write32(sensors::VOLT_MAX, 900);
+        write64(bar, sensors::ENERGY, (self.energy / 1e3) as u64);
+    }
+}
+
+/// Writes the 64-bit register at `off` in one store, so that a 64-bit read
+/// never sees half of it.
+fn write64(bar: &SharedMem, off: u64, val: u64) {
+    bar.atomic64(off)
+        .expect("64-bit sensor registers are aligned")
+        .store(val, Ordering::Relaxed);
+}
+
+/// Writes the PLL table.
+fn publish_plls(bar: &SharedMem) {
+    for (pll, &mhz) in PLL_MHZ.iter().enumerate() {
+        let out = |i: usize| u32::from(mhz >> i);
+        bar.write32(sensors::pll(pll, 0), out(0) | out(1) << 16);
+        bar.write32(sensors::pll(pll, 2), out(2) | out(3) << 16);
     }
 }
 
@@ -114,12 +143,21 @@ impl Sensors {
         let thread = thread::Builder::new()
             .name(format!("{name}-sensors"))
             .spawn(move || {
+                let start = Instant::now();
                 let mut readings = Readings::default();
                 let mut last_ci = [0; NUM_QMANS];
+                let mut next_period = start;
                 while !flag.load(Ordering::Relaxed) {
-                    readings.step(load(&bar, &mut last_ci));
-                    readings.publish(&bar);
-                    thread::sleep(Duration::from_millis(sensors::PERIOD_MS));
+                    let now = Instant::now();
+                    write64(&bar, sensors::TIMESTAMP, (now - start).as_nanos() as u64);
+                    if now >= next_period {
+                        readings.step(load(&bar, &mut last_ci));
+                        readings.publish(&bar);
+                        // A device reset clears the block.
+                        publish_plls(&bar);
+                        next_period += Duration::from_millis(sensors::PERIOD_MS);
+                    }
+                    thread::sleep(Duration::from_millis(sensors::TICK_MS));
                 }
             })?;
         Ok(Self {
@@ -156,5 +194,21 @@ mod tests {
             r.step(0.0);
         }
         assert!((r.power - idle.power).abs() < 1e6);
+        // 210 periods of 20 ms (4.2 s) at 60 W or more.
+        assert!(r.energy > 4.2 * 60e6, "{} uJ", r.energy);
+    }
+
+    #[test]
+    fn plls_are_in_the_block() {
+        let bar = SharedMem::create("hlsim-sensors-test", 0x1000).unwrap();
+        publish_plls(&bar);
+        let tpc = 8;
+        let word = bar.read32(sensors::pll(tpc, 0));
+        assert_eq!(word & 0xffff, u32::from(PLL_MHZ[tpc]));
+        assert_eq!(word >> 16, u32::from(PLL_MHZ[tpc] / 2));
+        assert_eq!(
+            bar.read32(sensors::pll(tpc, 2)) >> 16,
+            u32::from(PLL_MHZ[tpc] / 8)
+        );
     }
 }
