@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # Each device of the model has an auxiliary Ethernet device under its PCI
 # device with a netdev per port: dev_port the port's index,
-# phys_port_name p<index>, no phys_switch_id, and the MAC address the
+# phys_port_name p<index>, phys_switch_id the device's serial number (both
+# from the port's devlink port, devlink.rst), and the MAC address the
 # device's identity registers hold for that port; no two ports share one.
 . ./lib.sh
 
 # sysfs_has IF ATTR VALUE: the netdev's attribute reads VALUE.
 sysfs_has() { [ "$(cat "/sys/class/net/$1/$2" 2>/dev/null)" = "$3" ]; }
 
-no_switch_id() { ! cat "/sys/class/net/$1/phys_switch_id" 2>/dev/null; }
+# serial DEV: DEV's serial number, 16 hex digits, as the switch id shows it.
+serial() {
+	printf '%08x%08x' "$(hl_rd "$1" $HL_REG_SERIAL_HI)" "$(hl_rd "$1" $HL_REG_SERIAL_LO)"
+}
 
 macs=
 for dev in $HL_DEVS; do
@@ -20,6 +24,7 @@ for dev in $HL_DEVS; do
 		[ "$(echo "$aux" | grep -c .)" -eq 1 ]
 	hl_check "$dev: $nports netdevs" hl_poll 20 hl_all_ports_here "$dev"
 	ports=$(hl_ports "$dev")
+	sn=$(serial "$dev")
 	hl_diag "$dev: $(echo $ports)"
 	hl_check "$dev: dev_port 0 to $((nports - 1))" \
 		[ "$(echo "$ports" | cut -d' ' -f1 | tr '\n' ' ')" = "$(seq -s ' ' 0 $((nports - 1))) " ]
@@ -29,7 +34,8 @@ for dev in $HL_DEVS; do
 		macs="$macs $mac"
 		hl_check "$dev port $port ($if): phys_port_name p$port" \
 			sysfs_has "$if" phys_port_name "p$port"
-		hl_check "$dev port $port ($if): no phys_switch_id" no_switch_id "$if"
+		hl_check "$dev port $port ($if): phys_switch_id $sn" \
+			sysfs_has "$if" phys_switch_id "$sn"
 		hl_check "$dev port $port ($if): MAC $mac" sysfs_has "$if" address "$mac"
 		hl_check "$dev port $port ($if): a permanent address" \
 			sysfs_has "$if" addr_assign_type 0
