@@ -16,6 +16,8 @@
 #    (with its soname link, libhlthunk.so.0);
 #  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
 #    here (static) against the system's <misc/habanalabs.h>, not ours;
+#  - hl-ioctl-fuzz in /usr/bin: the selftests' ioctl_fuzz.c, compiled here
+#    (static) against our include/uapi;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt,
 #    kselftest-list-four.txt and kselftest-list-by-hand.txt;
 #  - tools/vm/init as /init;
@@ -125,12 +127,16 @@ fi
 conform=$HL_BUILD/vm/hl-uapi-conform
 mkdir -p "$HL_BUILD/vm"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static "$tests/uapi_conform.c" -o "$conform"
+# The ioctl fuzzer knows our header's HL_IOCTL_NIC too.
+fuzz=$HL_BUILD/vm/hl-ioctl-fuzz
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -I"$HL_TOP/include/uapi" \
+	"$tests/ioctl_fuzz.c" -o "$fuzz"
 
 krel=$(cat "$HL_KOUT/include/config/kernel.release")
 kernel_modules=("$HL_KOUT/modules.builtin" "$HL_KOUT/modules.builtin.modinfo")
 inputs=("$0" "$HL_TOP/tools/vm/init" "$HL_TOP/tools/vm/hotplug" "$busybox" "${bins[@]}")
 inputs+=("${libs[@]}" "$HL_KOUT/include/config/kernel.release" "${kernel_modules[@]}")
-inputs+=(/usr/include/misc/habanalabs.h)
+inputs+=(/usr/include/misc/habanalabs.h "$HL_TOP/include/uapi/misc/habanalabs.h")
 inputs+=("${net_bins[@]}" "${net_libs[@]}" "${py_files[@]}")
 [ ${#ksrc_files[@]} = 0 ] || inputs+=("${ksrc_files[@]/#/$HL_KSRC/}" "$ethtool_h")
 inputs+=("${hl_thunk_bins[@]}" "${hlto_files[@]}")
@@ -230,7 +236,7 @@ if [ -e "$module" ]; then
 fi
 depmod -b "$root" "$krel"
 install -m 755 "$HL_TOP/tools/vm/hotplug" "$root/sbin/hotplug"
-cp "$conform" "$root/usr/bin/"
+cp "$conform" "$fuzz" "$root/usr/bin/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then
 	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"
