@@ -16,6 +16,13 @@ use kernel::{
 
 use crate::context::CbSlot;
 
+/// The flags of memory a user's ioctl allocates for it (CBs, timestamp buffers, RDMA rings):
+/// charged to the caller's memory cgroup (`__GFP_ACCOUNT`), and a size the page allocator
+/// cannot serve is the caller's `ENOMEM`, not a kernel warning (`__GFP_NOWARN`).
+pub(crate) fn user_gfp() -> kernel::alloc::Flags {
+    kernel::alloc::flags::GFP_KERNEL_ACCOUNT | kernel::alloc::flags::__GFP_NOWARN
+}
+
 /// One command buffer.
 pub(crate) struct Cb {
     mem: CoherentAllocation<u64>,
@@ -35,7 +42,8 @@ impl Cb {
         }
         let size = size.max(PAGE_SIZE as u32);
         let bytes = (size as usize).next_multiple_of(PAGE_SIZE);
-        let mem = CoherentAllocation::alloc_coherent(dev, bytes / 8, GFP_KERNEL)?;
+        // Charged to the user's memory cgroup; a failure is the user's ENOMEM, not a warning.
+        let mem = CoherentAllocation::alloc_coherent(dev, bytes / 8, user_gfp())?;
         Ok(Self {
             mem,
             size,

@@ -34,6 +34,7 @@ use crate::{
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
     rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
+    scrub,
     stats::{DropCounters, Refusal},
     sync_stream::{self, STREAMS},
 };
@@ -178,6 +179,9 @@ pub(crate) struct ComputeFile {
     restored: AtomicBool,
     /// `HL_DEBUG_OP_SET_MODE`.
     debug_mode: AtomicBool,
+    /// Whether the user submitted work or set up RDMA, and so may have written device memory,
+    /// which is then scrubbed at close.
+    used: AtomicBool,
     drops: DropCounters,
     /// Dropped last: the node is free for the next user once everything above is gone.
     dev: ComputeClaim,
@@ -194,6 +198,7 @@ impl ComputeFile {
                 ctx <- new_mutex!(ctx),
                 restored: AtomicBool::new(false),
                 debug_mode: AtomicBool::new(false),
+                used: AtomicBool::new(false),
                 drops: DropCounters::default(),
                 dev,
             }),
@@ -299,6 +304,7 @@ impl ComputeFile {
     /// `HL_IOCTL_CS`: on failure too, `status` says why (a negative errno) and `seq` is all
     /// ones, as mainline.
     pub(crate) fn cs(&self, args: Arg<'_, uapi::hl_cs_in>, out: &mut CsOut) -> Result {
+        self.used.store(true, Ordering::Relaxed);
         let ret = self.submit_cs(&args);
         *out = match ret {
             Ok(seq) => CsOut {
@@ -756,6 +762,8 @@ impl ComputeFile {
         if args.ctx_id != 0 {
             return Err(EINVAL);
         }
+        // A responder context lets the peer's engines write this device's memory.
+        self.used.store(true, Ordering::Relaxed);
         let mut input = [0u8; rdma::MAX_INPUT];
         let size = (args.input_size as usize).min(rdma::input_size(args.op)?);
         if size > 0 {
@@ -820,6 +828,19 @@ impl PinnedDrop for ComputeFile {
         let mut ctx = self.ctx.lock();
         // Before the memory it names goes: the receive queues, the rings, device memory.
         let clean = ctx.rdma.teardown(self.dev.rdma());
+        // No submission runs and no peer reaches this device's memory any more: the next user
+        // finds it zeroed (driver.rst, Memory scrubbing).
+        if clean && self.used.load(Ordering::Relaxed) {
+            match scrub::scrub(&self.dev) {
+                // Gone or going: nobody will open the node again.
+                Ok(()) | Err(ENODEV) => {}
+                Err(e) => dev_err!(
+                    self.dev.pdev().as_ref(),
+                    "device memory scrub failed: {}\n",
+                    e.to_errno()
+                ),
+            }
+        }
         ctx.memory.release(self.dev.hw(), clean);
         self.dev.stats().closed();
     }

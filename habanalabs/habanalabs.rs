@@ -30,6 +30,8 @@ mod hwmon;
 mod identity;
 mod info;
 mod ioctl;
+#[cfg(CONFIG_KUNIT)]
+mod kunit;
 mod mailbox;
 mod marshal;
 mod memory;
@@ -37,6 +39,7 @@ mod nic;
 mod qman;
 mod rdma;
 mod regs;
+mod scrub;
 mod selftest;
 mod stats;
 mod sync_stream;

@@ -52,7 +52,7 @@ fn reset_done(ret: Result) -> Result {
 }
 
 /// A ring size from the uAPI: a power of two from 2 to `HL_NIC_MAX_ENTRIES`.
-fn ring_entries(entries: u32) -> Result<u32> {
+pub(crate) fn ring_entries(entries: u32) -> Result<u32> {
     let in_range = (2..=uapi::HL_NIC_MAX_ENTRIES).contains(&entries);
     if !entries.is_power_of_two() || !in_range {
         return Err(EINVAL);
@@ -88,7 +88,7 @@ const _: () = assert!(size_of::<uapi::hl_nic_res_conn_ctx_in>() <= MAX_INPUT);
 const _: () = assert!(size_of::<uapi::hl_nic_req_conn_ctx_in>() <= MAX_INPUT);
 
 /// The port and CQ a CQ handle (its `mmap` offset) names.
-fn cq_of_handle(handle: u64) -> Result<(u8, u32)> {
+pub(crate) fn cq_of_handle(handle: u64) -> Result<(u8, u32)> {
     let n = handle.checked_sub(CQ_MMAP_BASE).ok_or(EINVAL)?;
     if n % PAGE_SIZE as u64 != 0 {
         return Err(EINVAL);
@@ -595,6 +595,6 @@ impl Rdma {
 }
 
 /// The `mmap` offset of CQ `k` of port `port`.
-fn mmap_offset(port: u8, k: u32) -> u64 {
+pub(crate) fn mmap_offset(port: u8, k: u32) -> u64 {
     CQ_MMAP_BASE + (u64::from(port) * u64::from(MAX_CQS) + u64::from(k)) * PAGE_SIZE as u64
 }

@@ -23,6 +23,13 @@ const MAX_CBS: usize = 1024;
 /// (past its handle's destruction, while it is mapped or a job runs it).
 pub(crate) struct CbSlot(Arc<AtomicUsize>);
 
+impl CbSlot {
+    /// A slot of a CB the driver writes for itself, counted against no user's cap.
+    pub(crate) fn driver() -> Result<Self> {
+        Ok(Self(Arc::new(AtomicUsize::new(1), GFP_KERNEL)?))
+    }
+}
+
 impl Drop for CbSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
@@ -54,7 +61,7 @@ impl TsBuffer {
         }
         let slots = (elements as usize).next_multiple_of(PAGE_SIZE / 8);
         Ok(Self {
-            mem: CoherentAllocation::alloc_coherent(dev, slots, GFP_KERNEL)?,
+            mem: CoherentAllocation::alloc_coherent(dev, slots, crate::cb::user_gfp())?,
         })
     }
 

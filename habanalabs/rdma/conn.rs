@@ -88,7 +88,7 @@ impl ReceiveQueue {
     pub(crate) fn new(dev: &device::Device<Bound>, entries: u32) -> Result<Self> {
         let words = entries as usize * RQE_SIZE / size_of::<u64>();
         Ok(Self {
-            mem: CoherentAllocation::alloc_coherent(dev, words, GFP_KERNEL)?,
+            mem: CoherentAllocation::alloc_coherent(dev, words, crate::cb::user_gfp())?,
             entries,
         })
     }

@@ -128,7 +128,7 @@ impl Cq {
         entries: u32,
     ) -> Result<CoherentAllocation<u64>> {
         let bytes = (entries as usize * CQE_SIZE).next_multiple_of(PAGE_SIZE);
-        CoherentAllocation::alloc_coherent(dev, bytes / size_of::<u64>(), GFP_KERNEL)
+        CoherentAllocation::alloc_coherent(dev, bytes / size_of::<u64>(), crate::cb::user_gfp())
     }
 
     /// Completion queue `index` of port `port`, of `entries` entries in `ring`; its registers

@@ -10,8 +10,9 @@
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
 # The selftests of TEST_PROGS_FOUR (their Makefile) run in a second VM, of
-# four devices (run.sh --devices 4), booted only if one of them is to run;
-# the others in the VM of two. Besides the selftests' own results
+# four devices (run.sh --devices 4), those of TEST_PROGS_KUNIT in a third,
+# booted with KUnit enabled (run.sh --kunit), each booted only if one of
+# its tests is to run; the others in the VM of two. Besides the selftests' own results
 # (kselftest TAP from run.sh --test) two tests judge each VM run as a
 # whole: "guest ran to completion" (every planned test reported, the guest
 # finished in time) and "kernel log has no splats" (no BUG, WARNING, KASAN,
@@ -26,6 +27,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HL_BUILD/target}
 logs=$HL_BUILD/vm
 mkdir -p "$logs"
 mapfile -t four_tests < <(hl_selftests_var TEST_PROGS_FOUR)
+mapfile -t kunit_tests < <(hl_selftests_var TEST_PROGS_KUNIT)
 
 npass=0 nfail=0 nskip=0
 # result pass|fail|skip NAME
@@ -81,17 +83,23 @@ cargo_tests() {
 	[ $nfail = $nfail0 ] || echo "      cargo's output: $log"
 }
 
-# vm_tests DEVICES [NAME...]: the selftests in the VM of DEVICES devices,
-# reported as their TAP results arrive.
+# vm_tests DEVICES|kunit [NAME...]: the selftests in the VM of DEVICES
+# devices, or in the VM of two booted with KUnit enabled, reported as their
+# TAP results arrive.
 vm_tests() {
-	local devices=$1 dir=$logs vm=
+	local devices=$1 dir=$logs vm= opts=()
 	shift
-	[ "$devices" = 2 ] || dir=$logs/four vm="four devices: "
+	if [ "$devices" = kunit ]; then
+		devices=2 dir=$logs/kunit vm="kunit: " opts=(--kunit)
+	elif [ "$devices" != 2 ]; then
+		dir=$logs/four vm="four devices: "
+	fi
+	opts=(--devices "$devices" "${opts[@]}")
 	mkdir -p "$dir"
 	local tap=$dir/tap.log console=$dir/console.log runlog=$dir/run.log
 	local plan= count=0 output= line name rc=0 fd pid nfail0=$nfail
 	rm -f "$tap" "$console"
-	exec {fd}< <(exec "$HL_TOP/tools/vm/run.sh" --devices "$devices" --test "$@" 2> "$runlog")
+	exec {fd}< <(exec "$HL_TOP/tools/vm/run.sh" "${opts[@]}" --test "$@" 2> "$runlog")
 	pid=$!
 	while IFS= read -r -u $fd line; do
 		if [[ $line =~ ^1\.\.([0-9]+) ]]; then
@@ -288,14 +296,18 @@ cargo_lints() {
 	done
 }
 
-# is_four NAME: NAME is a selftest of the VM of four devices.
-is_four() {
-	local t
-	for t in "${four_tests[@]}"; do
-		[ "${1%.sh}" = "${t%.sh}" ] && return 0
+# is_four NAME: NAME is a selftest of the VM of four devices; is_kunit
+# NAME: of the VM with KUnit enabled.
+in_list() {
+	local name=$1 t
+	shift
+	for t; do
+		[ "${name%.sh}" = "${t%.sh}" ] && return 0
 	done
 	return 1
 }
+is_four() { in_list "$1" "${four_tests[@]}"; }
+is_kunit() { in_list "$1" "${kunit_tests[@]}"; }
 
 if [ $# = 0 ]; then
 	uapi_header
@@ -307,17 +319,21 @@ if [ $# = 0 ]; then
 	cargo_tests
 	vm_tests 2
 	vm_tests 4
+	vm_tests kunit "${kunit_tests[@]}"
 else
-	two=() four=()
+	two=() four=() kunit=()
 	for name; do
 		if is_four "$name"; then
 			four+=("$name")
+		elif is_kunit "$name"; then
+			kunit+=("$name")
 		else
 			two+=("$name")
 		fi
 	done
 	[ ${#two[@]} = 0 ] || vm_tests 2 "${two[@]}"
 	[ ${#four[@]} = 0 ] || vm_tests 4 "${four[@]}"
+	[ ${#kunit[@]} = 0 ] || vm_tests kunit "${kunit[@]}"
 fi
 
 summary="$npass passed, $nfail failed"

@@ -16,10 +16,11 @@
 #    (with its soname link, libhlthunk.so.0);
 #  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
 #    here (static) against the system's <misc/habanalabs.h>, not ours;
-#  - hl-ioctl-fuzz in /usr/bin: the selftests' ioctl_fuzz.c, compiled here
-#    (static) against our include/uapi;
+#  - hl-ioctl-fuzz and hl-job in /usr/bin: the selftests' ioctl_fuzz.c and
+#    hl_job.c, compiled here (static) against our include/uapi;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt,
-#    kselftest-list-four.txt and kselftest-list-by-hand.txt;
+#    kselftest-list-four.txt, kselftest-list-kunit.txt and
+#    kselftest-list-by-hand.txt;
 #  - tools/vm/init as /init;
 #  - a symlink into /net for each file of build/vm/netroot;
 # and build/vm/netroot, the network tests' userland, which run.sh shares
@@ -131,6 +132,9 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static "$tests/uapi_conform.c" -o "$co
 fuzz=$HL_BUILD/vm/hl-ioctl-fuzz
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -I"$HL_TOP/include/uapi" \
 	"$tests/ioctl_fuzz.c" -o "$fuzz"
+job=$HL_BUILD/vm/hl-job
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -I"$HL_TOP/include/uapi" \
+	"$tests/hl_job.c" -o "$job"
 
 krel=$(cat "$HL_KOUT/include/config/kernel.release")
 kernel_modules=("$HL_KOUT/modules.builtin" "$HL_KOUT/modules.builtin.modinfo")
@@ -236,7 +240,7 @@ if [ -e "$module" ]; then
 fi
 depmod -b "$root" "$krel"
 install -m 755 "$HL_TOP/tools/vm/hotplug" "$root/sbin/hotplug"
-cp "$conform" "$fuzz" "$root/usr/bin/"
+cp "$conform" "$fuzz" "$job" "$root/usr/bin/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then
 	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"
@@ -253,6 +257,8 @@ cp -a "$tests/." "$root/selftests/$collection/"
 hl_selftests_var TEST_PROGS | sed "s|^|$collection:|" > "$root/selftests/kselftest-list.txt"
 hl_selftests_var TEST_PROGS_FOUR | sed "s|^|$collection:|" \
 	> "$root/selftests/kselftest-list-four.txt"
+hl_selftests_var TEST_PROGS_KUNIT | sed "s|^|$collection:|" \
+	> "$root/selftests/kselftest-list-kunit.txt"
 hl_selftests_var TEST_PROGS_BY_HAND | sed "s|^|$collection:|" \
 	> "$root/selftests/kselftest-list-by-hand.txt"
 

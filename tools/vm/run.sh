@@ -4,12 +4,15 @@
 # a foreign ivshmem device, habanalabs.ko and the selftests in the
 # initramfs, and build/vm/netroot (initramfs.sh) shared read-only over 9p.
 #
-#   run.sh [--devices 2|4] [MODE]
+#   run.sh [--devices 2|4] [--kunit] [MODE]
 #
 # --devices 4 gives the VM four devices, wired as a 2-cube: port p of
 # device 0 to port p of device 1, and of device 2 to device 3, but port 9,
 # which links device 0 with device 2 and device 1 with device 3; its logs
-# go to build/vm/four/ instead of build/vm/. MODE is one of:
+# go to build/vm/four/ instead of build/vm/. --kunit boots with
+# kunit.enable=1, so that KUnit runs the kernel crate's doctests at boot
+# and the driver's suite when it loads (the kunit.sh selftest); its logs go
+# to build/vm/kunit/. MODE is one of:
 #
 #   (none)                 interactive: the guest loads the driver, lists the
 #                          bound devices and gives a shell when stdin is a
@@ -37,7 +40,7 @@ set -euo pipefail
 . "$(dirname "$0")/../build/env.sh"
 
 usage() {
-	echo "usage: $0 [--devices 2|4] [--test [NAME...] | --bench [ARG...]]" >&2
+	echo "usage: $0 [--devices 2|4] [--kunit] [--test [NAME...] | --bench [ARG...]]" >&2
 	exit 2
 }
 devices=2
@@ -47,6 +50,11 @@ if [ "${1:-}" = --devices ]; then
 	shift 2
 fi
 case $devices in 2 | 4) ;; *) usage ;; esac
+kunit=0
+if [ "${1:-}" = --kunit ]; then
+	kunit=1
+	shift
+fi
 case ${1:-} in
 --test) mode=test out=tap.log param=hl.tests; shift ;;
 --bench) mode=bench out=bench.log param=hl.bench; shift ;;
@@ -60,6 +68,7 @@ bzimage=$HL_KOUT/arch/x86/boot/bzImage
 hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
 logs=$HL_BUILD/vm
 [ $devices = 2 ] || logs+=/four
+[ $kunit = 0 ] || logs+=/kunit
 mkdir -p "$logs"
 for f in "$bzimage" "$hlsim"; do
 	[ -e "$f" ] || { echo "$f is missing: run make build" >&2; exit 1; }
@@ -130,6 +139,7 @@ cmdline+=" rcupdate.rcu_cpu_stall_timeout=300 hl.mode=$mode"
 for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT HLTO_PROGS HLTO_TIMEOUT; do
 	[ -z "${!var:-}" ] || cmdline+=" hl.env.$var=$(echo ${!var} | tr ' ' ,)"
 done
+[ $kunit = 0 ] || cmdline+=" kunit.enable=1"
 # The selftests' lib.sh assumes two devices unless told.
 [ $devices = 2 ] || cmdline+=" hl.env.HL_NUM_DEVICES=$devices"
 

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
+//! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
+//! the sync streams' numbering, the uAPI timeouts and the scrub's packets.
+//!
+//! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
+//! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
+//! `/sys/kernel/debug/kunit/habanalabs/results` (Documentation/accel/habanalabs/testing.rst).
+
+use kernel::{kunit_check, prelude::*, uapi};
+
+use crate::{
+    deadline::ms_from_us,
+    memory::{Dram, RangeAllocator, GRANULE, HOST_VA_SIZE},
+    rdma,
+    regs::{self, HOST_VA, PTE},
+    scrub, sync_stream,
+};
+
+const MIB: u64 = 1 << 20;
+
+fn ranges(size: u64) -> RangeAllocator {
+    let r = RangeAllocator::new(size);
+    kunit_check!(r.is_ok());
+    r.unwrap_or_else(|_| unreachable!())
+}
+
+fn range_new_all_free() {
+    kunit_check!(ranges(MIB).available() == MIB);
+    kunit_check!(ranges(0).available() == 0);
+}
+
+fn range_first_fit() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc(4096, 4096) == Ok(0));
+    kunit_check!(r.alloc(4096, 4096) == Ok(4096));
+    kunit_check!(r.alloc(100, 1) == Ok(8192));
+    kunit_check!(r.available() == MIB - 8192 - 100);
+}
+
+fn range_alignment() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc(1, 1) == Ok(0));
+    kunit_check!(r.alloc(4096, 65536) == Ok(65536));
+    // The gap before the aligned block is still free.
+    kunit_check!(r.alloc(4096, 4096) == Ok(4096));
+}
+
+fn range_bad_arguments() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc(0, 4096) == Err(EINVAL));
+    kunit_check!(r.alloc(4096, 0) == Err(EINVAL));
+    kunit_check!(r.alloc(4096, 3) == Err(EINVAL));
+    kunit_check!(r.available() == MIB);
+}
+
+fn range_full() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc(MIB + 1, 1) == Err(ENOMEM));
+    kunit_check!(r.alloc(u64::MAX, 4096) == Err(ENOMEM));
+    kunit_check!(r.alloc(MIB, 4096) == Ok(0));
+    kunit_check!(r.alloc(1, 1) == Err(ENOMEM));
+    kunit_check!(r.available() == 0);
+}
+
+fn range_alloc_at() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc_at(8192, 4096) == Ok(8192));
+    kunit_check!(r.alloc_at(8192, 4096) == Err(ENOMEM));
+    kunit_check!(r.alloc_at(4096, 8192) == Err(ENOMEM));
+    kunit_check!(r.alloc_at(12288, 4096) == Ok(12288));
+    kunit_check!(r.alloc(8192, 4096) == Ok(0));
+    kunit_check!(r.alloc(4096, 4096) == Ok(16384));
+}
+
+fn range_alloc_at_edges() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.alloc_at(0, 0) == Err(ENOMEM));
+    kunit_check!(r.alloc_at(u64::MAX, 2) == Err(ENOMEM));
+    kunit_check!(r.alloc_at(MIB - 4096, 8192) == Err(ENOMEM));
+    kunit_check!(r.alloc_at(MIB - 4096, 4096) == Ok(MIB - 4096));
+    kunit_check!(r.available() == MIB - 4096);
+}
+
+fn range_free_coalesces() {
+    let mut r = ranges(MIB);
+    for i in 0..4 {
+        kunit_check!(r.alloc(4096, 4096) == Ok(i * 4096));
+    }
+    // The middle, then the neighbours on each side, then the rest of the space.
+    kunit_check!(r.free(4096, 4096).is_ok());
+    kunit_check!(r.free(0, 4096).is_ok());
+    kunit_check!(r.free(8192, 4096).is_ok());
+    kunit_check!(r.free(12288, 4096).is_ok());
+    kunit_check!(r.available() == MIB);
+    // One range again: all of it fits.
+    kunit_check!(r.alloc(MIB, 4096) == Ok(0));
+}
+
+fn range_free_bad() {
+    let mut r = ranges(MIB);
+    kunit_check!(r.free(MIB - 4096, 8192) == Err(EINVAL));
+    kunit_check!(r.free(u64::MAX, 2) == Err(EINVAL));
+    kunit_check!(r.available() == MIB);
+}
+
+fn dram_blocks() {
+    let dram = Dram::new(16 * MIB).and_then(|d| KBox::pin_init(d, GFP_KERNEL));
+    kunit_check!(dram.is_ok());
+    let Ok(dram) = dram else { return };
+    kunit_check!(dram.alloc(0).is_err());
+    let a = dram.alloc(1);
+    kunit_check!(a.is_ok());
+    let Ok(a) = a else { return };
+    // Whole granules, at the DRAM's device address.
+    kunit_check!(a.size() == GRANULE && a.addr() == regs::DRAM_ADDR_BASE);
+    kunit_check!(a.contains(a.addr(), GRANULE));
+    kunit_check!(!a.contains(a.addr(), GRANULE + 1));
+    kunit_check!(!a.contains(a.addr() - 1, 2));
+    kunit_check!(!a.contains(u64::MAX, 2));
+    kunit_check!(dram.available() == 16 * MIB - GRANULE);
+    kunit_check!(dram.alloc(16 * MIB).is_err());
+    kunit_check!(dram.free(a).is_ok());
+    kunit_check!(dram.available() == dram.size());
+}
+
+fn mmu_indices() {
+    let at = |va: u64| HOST_VA::from(va).indices();
+    kunit_check!(at(0) == [0, 0, 0]);
+    kunit_check!(at(4096) == [0, 0, 1]);
+    kunit_check!(at(4095) == [0, 0, 0]);
+    kunit_check!(at(2 * MIB) == [0, 1, 0]);
+    kunit_check!(at(1 << 30) == [1, 0, 0]);
+    kunit_check!(at(HOST_VA_SIZE - 4096) == [511, 511, 511]);
+    // Bits past the host region are not the tables'.
+    kunit_check!(at(HOST_VA_SIZE) == [0, 0, 0]);
+}
+
+fn mmu_indices_in_range() {
+    let mut va = 0;
+    while va < HOST_VA_SIZE {
+        kunit_check!(HOST_VA::from(va).indices().iter().all(|&i| i < 512));
+        va += 0x3f_fff0_1000;
+    }
+}
+
+fn mmu_entries() {
+    let pte = PTE::to(0x1234_5000);
+    kunit_check!(pte.present() && !pte.writable());
+    kunit_check!(pte.frame() == 0x12345);
+    kunit_check!(u64::from(pte) == 0x1234_5001);
+    kunit_check!(u64::from(pte.set_writable(true)) == 0x1234_5003);
+}
+
+fn rdma_ring_sizes() {
+    kunit_check!(rdma::ring_entries(0) == Err(EINVAL));
+    kunit_check!(rdma::ring_entries(1) == Err(EINVAL));
+    kunit_check!(rdma::ring_entries(2) == Ok(2));
+    kunit_check!(rdma::ring_entries(3) == Err(EINVAL));
+    kunit_check!(rdma::ring_entries(uapi::HL_NIC_MAX_ENTRIES) == Ok(uapi::HL_NIC_MAX_ENTRIES));
+    kunit_check!(rdma::ring_entries(2 * uapi::HL_NIC_MAX_ENTRIES) == Err(EINVAL));
+    kunit_check!(rdma::ring_entries(1 << 31) == Err(EINVAL));
+}
+
+fn rdma_cq_handles() {
+    for port in 0..uapi::HL_MAX_PORTS as u8 {
+        for k in 0..regs::rdma::MAX_CQS {
+            let handle = rdma::mmap_offset(port, k);
+            kunit_check!(rdma::cq_of_handle(handle) == Ok((port, k)));
+            kunit_check!(rdma::cq_of_handle(handle + 1) == Err(EINVAL));
+        }
+    }
+    kunit_check!(rdma::cq_of_handle(0) == Err(EINVAL));
+    kunit_check!(rdma::cq_of_handle(rdma::CQ_MMAP_BASE - 4096) == Err(EINVAL));
+    kunit_check!(rdma::cq_of_handle(u64::MAX).is_err());
+}
+
+fn rdma_input_sizes() {
+    for op in 0..=uapi::HL_NIC_OP_USER_WQ_UNSET {
+        let size = rdma::input_size(op);
+        kunit_check!(size.is_ok_and(|s| s > 0 && s <= rdma::MAX_INPUT));
+    }
+    kunit_check!(rdma::input_size(uapi::HL_NIC_OP_USER_WQ_UNSET + 1) == Err(ENOTTY));
+    kunit_check!(rdma::input_size(u32::MAX) == Err(ENOTTY));
+}
+
+fn sync_streams() {
+    let first = uapi::gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0;
+    for s in 0..sync_stream::STREAMS as u32 {
+        kunit_check!(sync_stream::stream(first + s) == Some(s as usize));
+    }
+    kunit_check!(sync_stream::stream(first + sync_stream::STREAMS as u32).is_none());
+    kunit_check!(sync_stream::stream(uapi::gaudi_queue_id_GAUDI_QUEUE_ID_TPC_0_0).is_none());
+    kunit_check!(sync_stream::stream(u32::MAX).is_none());
+}
+
+fn sync_signals() {
+    let (sob0, v) = sync_stream::next_signal(0, 0);
+    kunit_check!(v == 1);
+    let (sob7, _) = sync_stream::next_signal(7, 0);
+    kunit_check!(sob7 == sob0 + 7 && sob7 < 2048);
+    kunit_check!(sync_stream::next_signal(3, 41).1 == 42);
+    // The SOB's 15 bits wrap to 1, never to 0 (0 is "not signalled").
+    kunit_check!(sync_stream::next_signal(3, 0x7fff).1 == 1);
+}
+
+fn uapi_timeouts() {
+    kunit_check!(ms_from_us(0) == 0);
+    kunit_check!(ms_from_us(1) == 1);
+    kunit_check!(ms_from_us(1000) == 1);
+    kunit_check!(ms_from_us(1001) == 2);
+    kunit_check!(ms_from_us(u64::MAX) == u32::MAX);
+}
+
+fn scrub_packets() {
+    kunit_check!(scrub::tests::memset_words());
+    kunit_check!(scrub::tests::ranges());
+}
+
+kernel::kunit_suite!(
+    "habanalabs",
+    [
+        ("range_new_all_free", range_new_all_free),
+        ("range_first_fit", range_first_fit),
+        ("range_alignment", range_alignment),
+        ("range_bad_arguments", range_bad_arguments),
+        ("range_full", range_full),
+        ("range_alloc_at", range_alloc_at),
+        ("range_alloc_at_edges", range_alloc_at_edges),
+        ("range_free_coalesces", range_free_coalesces),
+        ("range_free_bad", range_free_bad),
+        ("dram_blocks", dram_blocks),
+        ("mmu_indices", mmu_indices),
+        ("mmu_indices_in_range", mmu_indices_in_range),
+        ("mmu_entries", mmu_entries),
+        ("rdma_ring_sizes", rdma_ring_sizes),
+        ("rdma_cq_handles", rdma_cq_handles),
+        ("rdma_input_sizes", rdma_input_sizes),
+        ("sync_streams", sync_streams),
+        ("sync_signals", sync_signals),
+        ("uapi_timeouts", uapi_timeouts),
+        ("scrub_packets", scrub_packets),
+    ]
+);
