@@ -13,7 +13,7 @@ use core::{
     time::Duration,
 };
 use kernel::{
-    dma::UserPages,
+    dma::{PinnedPages, UserPages},
     mm::{flags, VmArea},
     new_mutex,
     page::PAGE_SIZE,
@@ -803,9 +803,12 @@ impl ComputeFile {
             return Err(EINVAL);
         }
         let npages = span.div_ceil(page) as usize;
-        let bound = self.dev.bound()?;
         // Pinning takes the mmap lock, and `mmap` takes the context's lock under it: pin first.
-        let pages = UserPages::pin(&bound, (addr - offset) as usize, npages)?;
+        // Nor does it hold the binding: the pages may take as long as their owner wants to
+        // fault in (userfaultfd, FUSE), and unbinding waits for every binding guard.
+        let pinned = PinnedPages::pin((addr - offset) as usize, npages)?;
+        let bound = self.dev.bound()?;
+        let pages = UserPages::map(&bound, pinned)?;
         let mut ctx = self.ctx.lock();
         Ok(ctx.memory.map_host(&bound, pages, hint, force_hint)? + offset)
     }

@@ -295,40 +295,40 @@ unsafe impl Send for PinCharge {}
 // SAFETY: `&PinCharge` gives no access to anything.
 unsafe impl Sync for PinCharge {}
 
-/// Pages of a process, pinned and mapped for DMA by a device, released on drop. They are
-/// charged to the process's locked memory while they live (see [`UserPages::pin`]).
+/// Pages of a process, pinned for a device but not mapped for it yet, unpinned on drop; charged
+/// to the process's locked memory while they live.
+///
+/// Pinning needs no device: a driver pins first, without holding what keeps its device bound
+/// (pinning may wait for the pages to fault in, as long as a slow file system or a
+/// `userfaultfd` handler takes), and then maps them with [`UserPages::map`].
 ///
 /// # Invariants
 ///
-/// `pages[i]` is pinned (`pin_user_pages_fast`) and mapped for `dev` at `addrs[i]`,
-/// bidirectionally, one page each; both vectors have the same length.
-pub struct UserPages {
-    dev: ARef<device::Device>,
+/// Every entry of `pages` is pinned (`pin_user_pages_fast`), and `charge` counts them.
+pub struct PinnedPages {
     pages: KVec<*mut bindings::page>,
-    addrs: KVec<DmaAddress>,
     // Dropped after the pages are unpinned (`Drop::drop` runs before the fields).
     _charge: PinCharge,
 }
 
-// SAFETY: Pinned pages and their DMA mappings may be released from any thread.
-unsafe impl Send for UserPages {}
-// SAFETY: `&UserPages` only reads the address vector.
-unsafe impl Sync for UserPages {}
+// SAFETY: Pinned pages may be unpinned from any thread.
+unsafe impl Send for PinnedPages {}
+// SAFETY: `&PinnedPages` gives no access to the pages.
+unsafe impl Sync for PinnedPages {}
 
-impl UserPages {
-    /// Pins the `npages` pages of the current process starting at the page-aligned `start`, for
-    /// the device to read and write, and maps them for the bound device `dev`.
+impl PinnedPages {
+    /// Pins the `npages` pages of the current process starting at the page-aligned `start`,
+    /// for a device to read and write.
     ///
     /// The pages are charged to the process's `pinned_vm` first: beyond its `RLIMIT_MEMLOCK`
-    /// (without `CAP_IPC_LOCK`) this fails with `ENOMEM`. The page and address vectors are
-    /// charged to the caller's memory cgroup.
-    pub fn pin(dev: &device::Device<Bound>, start: usize, npages: usize) -> Result<Self> {
+    /// (without `CAP_IPC_LOCK`) this fails with `ENOMEM`. The page vector is charged to the
+    /// caller's memory cgroup.
+    pub fn pin(start: usize, npages: usize) -> Result<Self> {
         if start % crate::page::PAGE_SIZE != 0 || npages == 0 || npages > i32::MAX as usize {
             return Err(EINVAL);
         }
         let charge = PinCharge::new(npages)?;
         let mut pages = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
-        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
         let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
         // SAFETY: `pages` has room for `npages` pointers; the call fills at most that many.
         let pinned = unsafe {
@@ -338,10 +338,9 @@ impl UserPages {
             // SAFETY: The first `pinned` entries were written.
             unsafe { pages.set_len(pinned as usize) };
         }
-        let mut this = Self {
-            dev: dev.into(),
+        // INVARIANT: Exactly the pinned pages are in the vector; dropping `this` unpins them.
+        let this = Self {
             pages,
-            addrs: KVec::new(),
             _charge: charge,
         };
         if pinned != npages as i32 {
@@ -351,7 +350,67 @@ impl UserPages {
                 EFAULT
             });
         }
-        for &page in this.pages.iter() {
+        Ok(this)
+    }
+
+    /// The number of pages.
+    #[expect(clippy::len_without_is_empty, reason = "`pin` never pins zero pages")]
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+impl Drop for PinnedPages {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant these pages are pinned; they are unpinned once, here.
+        // The device may have written them.
+        unsafe {
+            bindings::unpin_user_pages_dirty_lock(
+                self.pages.as_mut_ptr(),
+                self.pages.len() as _,
+                true,
+            )
+        };
+    }
+}
+
+/// Pages of a process, pinned and mapped for DMA by a device, unmapped and unpinned on drop.
+/// They are charged to the process's locked memory while they live (see [`PinnedPages::pin`]).
+///
+/// # Invariants
+///
+/// `pinned.pages[i]` is mapped for `dev` at `addrs[i]`, bidirectionally, one page each; both
+/// vectors have the same length.
+pub struct UserPages {
+    dev: ARef<device::Device>,
+    addrs: KVec<DmaAddress>,
+    // Dropped after the pages are unmapped (`Drop::drop` runs before the fields).
+    pinned: PinnedPages,
+}
+
+// SAFETY: Pinned pages and their DMA mappings may be released from any thread.
+unsafe impl Send for UserPages {}
+// SAFETY: `&UserPages` only reads the address vector.
+unsafe impl Sync for UserPages {}
+
+impl UserPages {
+    /// Pins the `npages` pages at `start` ([`PinnedPages::pin`]) and maps them for the bound
+    /// device `dev` ([`UserPages::map`]).
+    pub fn pin(dev: &device::Device<Bound>, start: usize, npages: usize) -> Result<Self> {
+        Self::map(dev, PinnedPages::pin(start, npages)?)
+    }
+
+    /// Maps `pinned` for the bound device `dev`, for it to read and write. The address vector
+    /// is charged to the caller's memory cgroup.
+    pub fn map(dev: &device::Device<Bound>, pinned: PinnedPages) -> Result<Self> {
+        let npages = pinned.len();
+        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
+        let mut this = Self {
+            dev: dev.into(),
+            addrs: KVec::new(),
+            pinned,
+        };
+        for &page in this.pinned.pages.iter() {
             // SAFETY: `page` is pinned; `dev` is bound.
             let addr = unsafe {
                 bindings::dma_map_page_attrs(
@@ -369,6 +428,7 @@ impl UserPages {
             }
             addrs.push(addr, GFP_KERNEL)?;
         }
+        // INVARIANT: `addrs[i]` maps `pinned.pages[i]`; a short vector is unmapped by `drop`.
         this.addrs = addrs;
         if this.addrs.len() != npages {
             return Err(ENOMEM);
@@ -384,14 +444,14 @@ impl UserPages {
     /// The number of pages.
     #[expect(clippy::len_without_is_empty, reason = "`pin` never pins zero pages")]
     pub fn len(&self) -> usize {
-        self.pages.len()
+        self.pinned.len()
     }
 }
 
 impl Drop for UserPages {
     fn drop(&mut self) {
         for &addr in self.addrs.iter() {
-            // SAFETY: Mapped in `pin` for this device, page-sized, bidirectional.
+            // SAFETY: Mapped in `map` for this device, page-sized, bidirectional.
             unsafe {
                 bindings::dma_unmap_page_attrs(
                     self.dev.as_raw(),
@@ -402,14 +462,6 @@ impl Drop for UserPages {
                 )
             };
         }
-        // SAFETY: These pages were pinned in `pin` and are unpinned once, here. The device may
-        // have written them.
-        unsafe {
-            bindings::unpin_user_pages_dirty_lock(
-                self.pages.as_mut_ptr(),
-                self.pages.len() as _,
-                true,
-            )
-        };
+        // `pinned` unpins the pages next.
     }
 }
