@@ -102,10 +102,11 @@ impl EventQueue {
         )
     }
 
-    /// Consumes the entries the device has written.
+    /// Consumes the entries the device has written: at most a ring's worth, which is all a
+    /// device that keeps to the ring can have written; the rest waits for the next interrupt.
     fn drain(&self, hw: &Hw) -> Result {
         let mut ci = self.ci.load(Ordering::Relaxed);
-        loop {
+        for _ in 0..EQ_ENTRIES {
             let index = ci as usize % EQ_ENTRIES;
             if !EQE_HDR::from(dma_read!(self.ring[index])?.hdr).ready() {
                 break;

@@ -87,6 +87,8 @@ struct Ring {
     /// The job behind each tag; the tag is the PQ index.
     slots: KVec<Option<Job>>,
     in_flight: usize,
+    /// Completions for no job (a device that lies), since the driver bound.
+    bogus: u64,
 }
 
 /// One queue manager.
@@ -120,7 +122,7 @@ impl Qman {
             pdev,
             pq,
             cq,
-            ring <- new_mutex!(Ring { pi: 0, cq_ci: 0, slots, in_flight: 0 }),
+            ring <- new_mutex!(Ring { pi: 0, cq_ci: 0, slots, in_flight: 0, bogus: 0 }),
         }? Error))
     }
 
@@ -211,11 +213,13 @@ impl Qman {
         Ok(())
     }
 
-    /// Consumes the completions the QMAN has written and ends their jobs.
+    /// Consumes the completions the QMAN has written and ends their jobs: at most a ring's
+    /// worth, which is all a device that keeps to the ring can have written; the rest waits
+    /// for the next interrupt.
     pub(crate) fn reap(&self, hw: &Hw) -> Result {
         let mut ring = self.ring.lock();
         let start = ring.cq_ci;
-        loop {
+        for _ in 0..QUEUE_ENTRIES {
             let index = ring.cq_ci as usize % QUEUE_ENTRIES;
             if !dma_read!(self.cq[index])?.ctl().ready() {
                 break;
@@ -241,12 +245,20 @@ impl Qman {
                     }
                     job.cs.job_done(JobEnd::Device { status });
                 }
-                None => dev_warn!(
-                    self.pdev,
-                    "queue {}: completion for unknown tag {}\n",
-                    self.index,
-                    tag
-                ),
+                None => {
+                    // Logged at the first, second, fourth, ... so that a device that keeps
+                    // lying does not flood the log.
+                    ring.bogus += 1;
+                    if ring.bogus.is_power_of_two() {
+                        dev_warn!(
+                            self.pdev,
+                            "queue {}: completion for unknown tag {} ({} so far)\n",
+                            self.index,
+                            tag,
+                            ring.bogus
+                        );
+                    }
+                }
             }
         }
         if ring.cq_ci != start {

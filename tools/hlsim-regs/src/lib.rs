@@ -508,6 +508,14 @@ pub mod model_ctl {
     /// `ENGINE_HANG`: bit `q` stops QMAN `q`'s engine before its next packet.
     pub const ENGINE_HANG: u64 = 0xff008;
 
+    /// `HOSTILE_SEED`: the seed of [`super::FAULT_HOSTILE`]'s generator,
+    /// taken when the fault is set.
+    pub const HOSTILE_SEED: u64 = 0xff200;
+    /// `HOSTILE_RATE`: hostile acts per 1024 ticks of 1 ms (0: 64).
+    pub const HOSTILE_RATE: u64 = 0xff204;
+    /// `HOSTILE_EVENTS`: hostile acts so far (wraps).
+    pub const HOSTILE_EVENTS: u64 = 0xff208;
+
     /// `PORT_FAULTS` of port `p`: `PORT_FAULT_*` bits.
     pub const fn port_faults(p: usize) -> u64 {
         0xff010 + 4 * p as u64
@@ -669,6 +677,11 @@ pub const PORT_FAULT_FEC_ERRORS: u32 = 1 << 2;
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
 /// `FAULTS` bit: control doorbells are ignored.
 pub const FAULT_MAILBOX_HANG: u32 = 1 << 1;
+/// `FAULTS` bit: the device turns hostile: at a rate and from a seed of the
+/// model control page it writes random values into the registers it owns
+/// (indices, status), bogus entries into the completion and event queues,
+/// and raises interrupts out of turn (device-model.rst, Hostile mode).
+pub const FAULT_HOSTILE: u32 = 1 << 8;
 /// `FAULTS` bit: every vector but the control one is raised about every
 /// millisecond, whether or not there is anything to handle.
 pub const FAULT_IRQ_STORM: u32 = 1 << 2;

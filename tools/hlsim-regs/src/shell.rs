@@ -138,6 +138,10 @@ pub fn shell() -> String {
     );
     sh.bits("FAULT_MAILBOX_HANG", crate::FAULT_MAILBOX_HANG.into());
     sh.bits("FAULT_IRQ_STORM", crate::FAULT_IRQ_STORM.into());
+    sh.bits("FAULT_HOSTILE", crate::FAULT_HOSTILE.into());
+    sh.offset("CTL_HOSTILE_SEED", ctl::HOSTILE_SEED);
+    sh.offset("CTL_HOSTILE_RATE", ctl::HOSTILE_RATE);
+    sh.offset("CTL_HOSTILE_EVENTS", ctl::HOSTILE_EVENTS);
     sh.bits("PORT_FAULT_LINK_DOWN", crate::PORT_FAULT_LINK_DOWN.into());
     sh.bits(
         "PORT_FAULT_LOOPBACK_CORRUPT",

@@ -15,6 +15,7 @@ use std::time::Duration;
 use vmm_sys_util::eventfd::EventFd;
 
 use crate::eq::EventQueue;
+use crate::hostile;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::nic::Nic;
@@ -193,6 +194,8 @@ impl Device {
         };
         let storm = spawn_storm(name, device.shared.clone(), device.stopping.clone())?;
         device.threads.push(storm);
+        let hostile = hostile::spawn(name, device.shared.clone(), device.stopping.clone())?;
+        device.threads.push(hostile);
         for q in (0..NUM_QMANS).map(qman::queue) {
             let port = (q >= NIC_QUEUE0).then(|| device.nic.port(q - NIC_QUEUE0));
             let thread = qman::spawn(name, device.shared.clone(), q, port)?;

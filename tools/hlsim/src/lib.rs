@@ -9,6 +9,7 @@
 pub mod device;
 pub mod dma;
 pub mod eq;
+pub mod hostile;
 pub mod irq;
 pub mod mem;
 pub mod mmu;
