@@ -350,12 +350,13 @@ impl ComputeFile {
             CS_DEFAULT_TIMEOUT
         };
         // The restore chunks run first on the context's first submission and on request, as
-        // a submission of their own that must complete.
+        // a submission of their own that must complete, within the submission's timeout (a
+        // restore that hangs would otherwise hold the ioctl, and then the close, for the
+        // default timeout).
         let first = !self.restored.swap(true, Ordering::AcqRel);
         if (first || flags & uapi::HL_CS_FLAGS_FORCE_RESTORE != 0) && args.num_chunks_restore != 0 {
-            let cs =
-                self.submit_chunks(restore, args.num_chunks_restore, CS_DEFAULT_TIMEOUT, false)?;
-            let deadline = Deadline::after(CS_DEFAULT_TIMEOUT);
+            let cs = self.submit_chunks(restore, args.num_chunks_restore, timeout, false)?;
+            let deadline = Deadline::after(timeout);
             if !self.wait_done(&cs, deadline)? || cs.failed() {
                 return Err(ENOEXEC);
             }
@@ -772,10 +773,12 @@ impl ComputeFile {
                 .read_slice(&mut input[..size])?;
         }
         let rdma = self.dev.rdma();
-        let request = Request::prepare(rdma, args.op, &input)?;
+        let mut request = Request::prepare(rdma, args.op, &input)?;
         let answer = {
             let mut guard = self.ctx.lock();
             let ctx = &mut *guard;
+            // A CQ's ring counts against the cap on buffers while a mapping keeps it.
+            request.reserve(|| ctx.buffers.reserve())?;
             let memory = &ctx.memory;
             ctx.rdma
                 .run(rdma, request, |addr, size| memory.contains(addr, size))?
@@ -828,11 +831,11 @@ impl PinnedDrop for ComputeFile {
                 let _ = cs.completion().wait_timeout(cs.deadline().sleep());
             }
         }
-        let mut ctx = self.ctx.lock();
         // Before the memory it names goes: the receive queues, the rings, device memory.
-        let clean = ctx.rdma.teardown(self.dev.rdma());
+        let clean = self.ctx.lock().rdma.teardown(self.dev.rdma());
         // No submission runs and no peer reaches this device's memory any more: the next user
-        // finds it zeroed (driver.rst, Memory scrubbing).
+        // finds it zeroed (driver.rst, Memory scrubbing). Not under the context's lock: the
+        // scrub takes the binding, which comes first in the lock order.
         if clean && self.used.load(Ordering::Relaxed) {
             match scrub::scrub(&self.dev) {
                 // Gone or going: nobody will open the node again.
@@ -844,7 +847,7 @@ impl PinnedDrop for ComputeFile {
                 ),
             }
         }
-        ctx.memory.release(self.dev.hw(), clean);
+        self.ctx.lock().memory.release(self.dev.hw(), clean);
         self.dev.stats().closed();
     }
 }

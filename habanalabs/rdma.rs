@@ -27,6 +27,7 @@ use kernel::{
 };
 
 use crate::{
+    context::CbSlot,
     control::Control,
     deadline::ms_from_us,
     identity::{Identity, RdmaLimits},
@@ -121,11 +122,12 @@ pub(crate) enum Request {
     },
     /// `USER_WQ_UNSET`.
     WqUnset { port: u8, conn: u32 },
-    /// `CQ_CREATE`, with the ring.
+    /// `CQ_CREATE`, with the ring and its slot of the context's buffers ([`Request::reserve`]).
     CqCreate {
         port: u8,
         entries: u32,
         ring: CoherentAllocation<u64>,
+        slot: Option<CbSlot>,
     },
     /// `CQ_DESTROY`.
     CqDestroy { port: u8, cq: u32 },
@@ -141,6 +143,15 @@ pub(crate) enum Request {
 }
 
 impl Request {
+    /// Gives a `CQ_CREATE` a slot of the context's cap on buffers, from `reserve`: a ring lives
+    /// as long as a mapping of it, past `CQ_DESTROY`, and counts until then.
+    pub(crate) fn reserve(&mut self, reserve: impl FnOnce() -> Result<CbSlot>) -> Result {
+        if let Self::CqCreate { slot, .. } = self {
+            *slot = Some(reserve()?);
+        }
+        Ok(())
+    }
+
     /// Checks operation `op` with input `input` (its struct, zero-extended) against the device,
     /// and allocates the rings the request needs; for before the context is locked
     /// (`Binding::enter` comes first in the lock order).
@@ -236,6 +247,7 @@ impl Request {
                     port,
                     entries,
                     ring,
+                    slot: None,
                 }
             }
             uapi::HL_NIC_OP_CQ_DESTROY => {
@@ -490,12 +502,14 @@ impl Rdma {
                 port,
                 entries,
                 ring,
+                slot,
             } => {
                 res.usable()?;
                 let free = |&k: &u32| self.cqs.get(&(port, k)).is_none();
                 let k = (0..limits.cqs).find(free).ok_or(ENOSPC)?;
                 let events = res.events(port).ok_or(EINVAL)?.clone();
-                let cq = Arc::pin_init(Cq::new(port, k, entries, ring, events), GFP_KERNEL)?;
+                let cq = Cq::new(port, k, entries, ring, events, slot);
+                let cq = Arc::pin_init(cq, GFP_KERNEL)?;
                 let node = RBTreeNode::new((port, k), cq.clone(), GFP_KERNEL)?;
                 cq.start(res)?;
                 self.cqs.insert(node);

@@ -16,7 +16,9 @@ use kernel::{
 
 use crate::cb::Cb;
 
-/// Command buffers one context may hold, counting those only a mapping or a job keeps alive.
+/// Command buffers and RDMA completion queue rings one context may hold together, counting
+/// those only a mapping or a job keeps alive (a ring mapped past `CQ_DESTROY`, a CB mapped past
+/// `HL_CB_OP_DESTROY`).
 const MAX_CBS: usize = 1024;
 
 /// One of a context's [`MAX_CBS`] command buffers, held by the CB for as long as it exists

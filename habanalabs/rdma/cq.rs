@@ -24,6 +24,7 @@ use kernel::{
 
 use super::Resources;
 use crate::{
+    context::CbSlot,
     deadline::Deadline,
     mailbox::Command,
     regs::rdma::{CqBlock, CQ_BASE, CQ_CI, CQ_CTL, CQ_LOST, CQ_PI, CQ_SIZE},
@@ -119,6 +120,8 @@ pub(crate) struct Cq {
     pub(crate) events: Arc<CqEvents>,
     #[pin]
     state: Mutex<CqState>,
+    /// Counts the ring against its context's cap on buffers until the last mapping lets it go.
+    _slot: Option<CbSlot>,
 }
 
 impl Cq {
@@ -139,6 +142,7 @@ impl Cq {
         entries: u32,
         ring: CoherentAllocation<u64>,
         events: Arc<CqEvents>,
+        slot: Option<CbSlot>,
     ) -> impl PinInit<Self> {
         let state = CqState {
             consumed: 0,
@@ -148,7 +152,15 @@ impl Cq {
             destroyed: false,
             faulted: false,
         };
-        pin_init!(Self { port, index, entries, ring, events, state <- new_mutex!(state) })
+        pin_init!(Self {
+            port,
+            index,
+            entries,
+            ring,
+            events,
+            state <- new_mutex!(state),
+            _slot: slot,
+        })
     }
 
     fn block(&self) -> CqBlock {

@@ -16,9 +16,9 @@
 #    (with its soname link, libhlthunk.so.0);
 #  - hl-uapi-conform in /usr/bin: the selftests' uapi_conform.c, compiled
 #    here (static) against the system's <misc/habanalabs.h>, not ours;
-#  - hl-ioctl-fuzz, hl-job and hl-uffd-pin in /usr/bin: the selftests'
-#    ioctl_fuzz.c, hl_job.c and uffd_pin.c, compiled here (static) against
-#    our include/uapi;
+#  - hl-ioctl-fuzz, hl-job, hl-uffd-pin and hl-buf-cap in /usr/bin: the
+#    selftests' ioctl_fuzz.c, hl_job.c, uffd_pin.c and buf_cap.c, compiled
+#    here (static) against our include/uapi;
 #  - the selftests under /selftests/<collection>/ plus kselftest-list.txt,
 #    kselftest-list-four.txt, kselftest-list-kunit.txt and
 #    kselftest-list-by-hand.txt;
@@ -139,6 +139,9 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -I"$HL_TOP/include/uapi" \
 uffd=$HL_BUILD/vm/hl-uffd-pin
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -I"$HL_TOP/include/uapi" \
 	"$tests/uffd_pin.c" -o "$uffd"
+bufcap=$HL_BUILD/vm/hl-buf-cap
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -I"$HL_TOP/include/uapi" \
+	"$tests/buf_cap.c" -o "$bufcap"
 
 krel=$(cat "$HL_KOUT/include/config/kernel.release")
 kernel_modules=("$HL_KOUT/modules.builtin" "$HL_KOUT/modules.builtin.modinfo")
@@ -244,7 +247,7 @@ if [ -e "$module" ]; then
 fi
 depmod -b "$root" "$krel"
 install -m 755 "$HL_TOP/tools/vm/hotplug" "$root/sbin/hotplug"
-cp "$conform" "$fuzz" "$job" "$uffd" "$root/usr/bin/"
+cp "$conform" "$fuzz" "$job" "$uffd" "$bufcap" "$root/usr/bin/"
 
 if [ ${#hl_thunk_bins[@]} != 0 ]; then
 	cp "${hl_thunk_bins[@]}" "$root/usr/bin/"

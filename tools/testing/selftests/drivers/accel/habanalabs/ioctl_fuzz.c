@@ -298,8 +298,13 @@ static void fuzz_cs(int fd)
 		a.in.cs_flags = 1u << below(16);
 	if (chance(5))
 		a.in.cs_flags = (__u32)rnd();
-	if (a.in.cs_flags & HL_CS_FLAGS_CUSTOM_TIMEOUT)
-		a.in.timeout = 1 + below(3);
+	/*
+	 * Random packets may hang an engine until the submission times out,
+	 * and closing the node waits for that: short timeouts keep the rounds
+	 * short (the default is minutes).
+	 */
+	a.in.cs_flags |= HL_CS_FLAGS_CUSTOM_TIMEOUT;
+	a.in.timeout = 1 + below(2);
 	if (a.in.cs_flags & (HL_CS_FLAGS_SIGNAL | HL_CS_FLAGS_WAIT)) {
 		chunks[0].queue_index = queues[below(2)];
 		chunks[0].signal_seq_arr = (__u64)(uintptr_t)&live.seq[below(TABLE - 4)];
@@ -576,7 +581,10 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* Touches every mapping kept past close, then lets half of them go. */
+/*
+ * Touches every mapping kept past close, then lets them go: they hold the
+ * file, whose release (and the node's next open) waits for the last one.
+ */
 static void touch_maps(void)
 {
 	__u8 *p;
@@ -587,10 +595,8 @@ static void touch_maps(void)
 		if (!p)
 			continue;
 		__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-		if (chance(50)) {
-			munmap(live.map[i], live.map_len[i]);
-			live.map[i] = NULL;
-		}
+		munmap(live.map[i], live.map_len[i]);
+		live.map[i] = NULL;
 	}
 }
 
@@ -598,8 +604,11 @@ static int open_compute(void)
 {
 	int i, fd;
 
-	/* The compute node has one user; the previous file may still be closing. */
-	for (i = 0; i < 200; i++) {
+	/*
+	 * The compute node has one user; the previous file may still be
+	 * closing (waiting for its submissions to end or time out).
+	 */
+	for (i = 0; i < 1200; i++) {
 		fd = open(compute, O_RDWR);
 		if (fd >= 0 || errno != EBUSY)
 			return fd;
