@@ -145,7 +145,7 @@ static int expected_errno(int err)
 	case ETIMEDOUT: case EAGAIN: case EINTR: case ENOENT: case E2BIG:
 	case ERANGE: case EEXIST: case ENXIO: case EBADF: case ENOLINK:
 	case ENETDOWN: case ECANCELED: case EOVERFLOW: case ENOBUFS: case EMSGSIZE:
-	case EADDRINUSE: case EACCES:
+	case EADDRINUSE: case EACCES: case ENOEXEC:
 		return 1;
 	}
 	return 0;
