@@ -128,7 +128,7 @@ impl HlDevice {
         let stats = Arc::pin_init(Stats::new(), GFP_KERNEL)?;
         let health = Arc::pin_init(Health::new(), GFP_KERNEL)?;
         let eq = Arc::new(
-            EventQueue::new(pdev, stats.clone(), health.clone())?,
+            EventQueue::new(pdev, &engines, stats.clone(), health.clone())?,
             GFP_KERNEL,
         )?;
         let eq_irq = KBox::pin_init(

@@ -20,7 +20,8 @@ use kernel::{
 
 use crate::{
     device::HlDevice,
-    health::{cause_name, Health},
+    events::cause_name,
+    health::Health,
     nic::{EthKind, NicDevice, MAX_PORTS},
 };
 

@@ -12,13 +12,13 @@ use kernel::{
     prelude::*,
     sync::Arc,
     types::{ARef, AsBytes, FromBytes},
-    uapi,
 };
 
 use crate::{
+    events::{self, cause, GAUDI_EVENT_SIZE},
     health::Health,
     hw::Hw,
-    regs::{EQE_HDR, EQ_BASE, EQ_CI, EQ_CTL, EQ_LOST, EQ_SIZE},
+    regs::{EQE_HDR, EQ_BASE, EQ_CI, EQ_CTL, EQ_LOST, EQ_SIZE, QMAN_ENGINE},
     stats::Stats,
 };
 
@@ -46,7 +46,12 @@ pub(crate) struct EventQueue {
     pdev: ARef<pci::Device>,
     ring: CoherentAllocation<EqEntry>,
     ci: AtomicU32,
-    counts: [AtomicU64; uapi::HL_EVENT_COUNT as usize],
+    /// The engine of each queue, by queue number, to name its errors' GAUDI events.
+    engines: KVec<Option<QMAN_ENGINE>>,
+    /// Events counted by cause (index 0: causes this driver does not know).
+    counts: [AtomicU64; cause::COUNT],
+    /// Events counted by GAUDI event id, for `INFO HW_EVENTS`.
+    gaudi_events: KVec<AtomicU32>,
     lost: AtomicU64,
     logged: AtomicU32,
     /// The device's history, where the errors of queues are kept for `INFO`.
@@ -56,16 +61,30 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
+    /// The event queue of a device whose queue `q` has engine `engines[i].1` where
+    /// `engines[i].0 == q`.
     pub(crate) fn new(
         pdev: &pci::Device<device::Core>,
+        engines: &[(usize, QMAN_ENGINE, Option<u8>)],
         stats: Arc<Stats>,
         health: Arc<Health>,
     ) -> Result<Self> {
+        let queues = engines.iter().map(|&(q, ..)| q + 1).max().unwrap_or(0);
+        let mut by_queue = KVec::from_elem(None, queues, GFP_KERNEL)?;
+        for &(q, engine, _) in engines {
+            by_queue[q] = Some(engine);
+        }
+        let mut gaudi_events = KVec::with_capacity(GAUDI_EVENT_SIZE, GFP_KERNEL)?;
+        for _ in 0..GAUDI_EVENT_SIZE {
+            gaudi_events.push(AtomicU32::new(0), GFP_KERNEL)?;
+        }
         Ok(Self {
             pdev: pdev.into(),
             ring: CoherentAllocation::alloc_coherent(pdev.as_ref(), EQ_ENTRIES, GFP_KERNEL)?,
             ci: AtomicU32::new(0),
+            engines: by_queue,
             counts: Default::default(),
+            gaudi_events,
             lost: AtomicU64::new(0),
             logged: AtomicU32::new(0),
             stats,
@@ -94,8 +113,13 @@ impl EventQueue {
         Ok(())
     }
 
+    /// The counter of each GAUDI event id, in order.
+    pub(crate) fn gaudi_events(&self) -> impl Iterator<Item = u32> + '_ {
+        self.gaudi_events.iter().map(|c| c.load(Ordering::Relaxed))
+    }
+
     /// Events counted by cause (index 0: causes this driver does not know), and events lost.
-    pub(crate) fn counts(&self) -> ([u64; uapi::HL_EVENT_COUNT as usize], u64) {
+    pub(crate) fn counts(&self) -> ([u64; cause::COUNT], u64) {
         (
             self.counts.each_ref().map(|c| c.load(Ordering::Relaxed)),
             self.lost.load(Ordering::Relaxed),
@@ -135,9 +159,14 @@ impl EventQueue {
     fn record(&self, entry: &EqEntry) {
         let hdr = EQE_HDR::from(entry.hdr);
         let (ty, queue) = (hdr.kind(), hdr.queue());
-        let known = ty == EQE_HDR::QMAN_ERROR && entry.cause < uapi::HL_EVENT_COUNT;
+        let known = ty == EQE_HDR::QMAN_ERROR && events::is_known(entry.cause);
         let slot = if known { entry.cause as usize } else { 0 };
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        let engine = self.engines.get(usize::from(queue)).copied().flatten();
+        let event = engine.filter(|_| known).and_then(|e| events::gaudi_event(entry.cause, e));
+        if let Some(counter) = event.and_then(|id| self.gaudi_events.get(id)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         if known {
             self.stats.device_error(entry.cause, queue, entry.info);
             self.health.device_error(entry.cause, queue, entry.info);

@@ -23,6 +23,7 @@ mod devlink;
 mod driver;
 mod eq;
 mod eth;
+mod events;
 mod file;
 mod health;
 mod hw;

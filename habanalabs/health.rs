@@ -5,7 +5,7 @@
 //! reporters of [`crate::devlink`] while those are registered.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::{c_str, new_mutex, prelude::*, str::CStr, sync::Arc, sync::Mutex};
+use kernel::{c_str, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 use crate::{devlink::Reporters, nic::MAX_PORTS};
 
@@ -134,19 +134,5 @@ impl Health {
     ) -> Option<R> {
         let guard = self.reporters.lock();
         guard.as_ref()?.port(port).map(f)
-    }
-}
-
-/// The name of a device error cause, for diagnose and dump.
-pub(crate) fn cause_name(cause: u64) -> &'static CStr {
-    match u32::try_from(cause).unwrap_or(u32::MAX) {
-        kernel::uapi::HL_EVENT_BAD_OPCODE => c_str!("bad opcode"),
-        kernel::uapi::HL_EVENT_BAD_ADDRESS => c_str!("bad address"),
-        kernel::uapi::HL_EVENT_MMU_FAULT => c_str!("MMU fault"),
-        kernel::uapi::HL_EVENT_NOT_SUPPORTED => c_str!("not supported"),
-        kernel::uapi::HL_EVENT_BAD_PACKET => c_str!("bad packet"),
-        kernel::uapi::HL_EVENT_BAD_KERNEL => c_str!("bad kernel"),
-        kernel::uapi::HL_EVENT_FENCE_TIMEOUT => c_str!("fence timeout"),
-        _ => c_str!("other"),
     }
 }

@@ -13,6 +13,7 @@ use kernel::{prelude::*, str::CString, time::Ktime, uaccess::UserSlice, uapi};
 
 use crate::{
     device::HlDevice,
+    events::{cause, GAUDI_EVENT_SIZE},
     ioctl::Node,
     marshal::{as_bytes, zeroed, Arg, UapiOut},
     regs::{self, CLK_CUR_MHZ, CLK_MAX_MHZ, ENERGY, PLL, POWER, POWER_MAX, QMAN_ENGINE, TIMESTAMP},
@@ -142,7 +143,7 @@ fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     info.sram_size = (regs::SRAM_SIZE - sram_kmd) as u32;
     info.dram_base_address = regs::DRAM_ADDR_BASE;
     info.dram_size = id.dram_size;
-    info.num_of_events = uapi::HL_EVENT_COUNT;
+    info.num_of_events = GAUDI_EVENT_SIZE as u32;
     info.device_id = u32::from(id.chip.chip());
     info.tpc_enabled_mask = tpc as u8;
     info.tpc_enabled_mask_ext = tpc;
@@ -225,10 +226,9 @@ pub(crate) fn info(
         uapi::HL_INFO_HW_EVENTS | uapi::HL_INFO_HW_EVENTS_AGGREGATE => {
             out(&args)?;
             // No reset clears the counts: the aggregate is the same.
-            let (counts, _) = dev.eq().counts();
-            let mut bytes = [0u8; 4 * uapi::HL_EVENT_COUNT as usize];
-            for (dst, c) in bytes.chunks_exact_mut(4).zip(counts) {
-                dst.copy_from_slice(&(c.min(u32::MAX.into()) as u32).to_ne_bytes());
+            let mut bytes = KVec::with_capacity(4 * GAUDI_EVENT_SIZE, GFP_KERNEL)?;
+            for count in dev.eq().gaudi_events() {
+                bytes.extend_from_slice(&count.to_ne_bytes(), GFP_KERNEL)?;
             }
             reply_bytes(&args, &bytes)
         }
@@ -312,7 +312,7 @@ pub(crate) fn info(
                     None => razwi.no_engine_id = 1,
                 }
                 razwi.engine_id_2 = u16::MAX;
-                razwi.error_type = if cause == uapi::HL_EVENT_MMU_FAULT {
+                razwi.error_type = if cause == cause::MMU_FAULT {
                     uapi::HL_RAZWI_PAGE_FAULT
                 } else {
                     uapi::HL_RAZWI_MMU_ACCESS_ERROR

@@ -6,6 +6,8 @@
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use kernel::{eventfd::EventFd, new_spinlock, prelude::*, sync::SpinLock, time::Ktime, uapi};
 
+use crate::events::cause;
+
 /// Why the driver refused a submission, as `HL_INFO_CS_COUNTERS` counts them.
 #[derive(Clone, Copy)]
 pub(crate) enum Refusal {
@@ -183,15 +185,15 @@ impl Stats {
         );
     }
 
-    /// An error a queue's engine reported (an `HL_EVENT_*` cause): kept for `INFO` as
+    /// An error a queue's engine reported (a [`cause`]): kept for `INFO` as
     /// mainline GAUDI keeps its undefined opcodes and RAZWIs, and told to the user.
     pub(crate) fn device_error(&self, cause: u32, queue: u8, info: u64) {
         let event = match cause {
-            uapi::HL_EVENT_BAD_OPCODE => {
+            cause::BAD_OPCODE => {
                 self.undefined_opcode.capture(cause, queue, info);
                 uapi::HL_NOTIFIER_EVENT_UNDEFINED_OPCODE
             }
-            uapi::HL_EVENT_BAD_ADDRESS | uapi::HL_EVENT_MMU_FAULT => {
+            cause::BAD_ADDRESS | cause::MMU_FAULT => {
                 self.razwi.capture(cause, queue, info);
                 uapi::HL_NOTIFIER_EVENT_USER_ENGINE_ERR
             }

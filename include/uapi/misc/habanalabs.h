@@ -1432,19 +1432,6 @@ struct hl_debug_args {
 #define HL_DRAM_BASE		0x0000000100000000ull
 #define HL_HOST_VA_BASE		0x8000000000000000ull
 
-/*
- * The device model's event causes: the indices of the HL_INFO_HW_EVENTS
- * array (num_of_events of struct hl_info_hw_ip_info entries) that it uses.
- */
-#define HL_EVENT_BAD_OPCODE	1
-#define HL_EVENT_BAD_ADDRESS	2
-#define HL_EVENT_BAD_PACKET	3
-#define HL_EVENT_MMU_FAULT	4
-#define HL_EVENT_FENCE_TIMEOUT	5
-#define HL_EVENT_NOT_SUPPORTED	6
-#define HL_EVENT_BAD_KERNEL	7
-#define HL_EVENT_COUNT		8
-
 /* --------------------------------------------- 2020 series: MAC addresses */
 
 /*

@@ -762,8 +762,8 @@ impl From<hl_info_hw_ip_info> for HwIpInfo {
     }
 }
 
-/// What went wrong on the device: the device model's event causes
-/// (`HL_EVENT_*`), the indices of its `HL_INFO_HW_EVENTS` counters.
+/// What went wrong on the device: the causes of an engine's error that the
+/// device reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// An unknown opcode.
@@ -780,57 +780,93 @@ pub enum Cause {
     NotSupported,
     /// An invalid TPC kernel descriptor.
     BadKernel,
-    /// A code the library does not know (0: the driver's "unknown").
-    Unknown(u32),
 }
 
-impl Cause {
-    /// The `HL_EVENT_*` code.
-    pub fn code(self) -> u32 {
-        match self {
-            Self::BadOpcode => HL_EVENT_BAD_OPCODE,
-            Self::BadAddress => HL_EVENT_BAD_ADDRESS,
-            Self::BadPacket => HL_EVENT_BAD_PACKET,
-            Self::MmuFault => HL_EVENT_MMU_FAULT,
-            Self::FenceTimeout => HL_EVENT_FENCE_TIMEOUT,
-            Self::NotSupported => HL_EVENT_NOT_SUPPORTED,
-            Self::BadKernel => HL_EVENT_BAD_KERNEL,
-            Self::Unknown(code) => code,
-        }
+/// GAUDI's async event ids (`gaudi_async_events.h`) that an error is
+/// counted under in `HL_INFO_HW_EVENTS`.
+pub mod event {
+    /// `GAUDI_EVENT_SIZE`: the counters `HL_INFO_HW_EVENTS` answers.
+    pub const COUNT: u32 = 663;
+    /// `GAUDI_EVENT_TPC0_KRN_ERR`; TPC `n`'s is 6 `* n` further.
+    pub const TPC0_KRN_ERR: u32 = 301;
+    /// `GAUDI_EVENT_MMU_PAGE_FAULT`.
+    pub const MMU_PAGE_FAULT: u32 = 380;
+    /// `GAUDI_EVENT_RAZWI_OR_ADC`.
+    pub const RAZWI_OR_ADC: u32 = 548;
+    /// `GAUDI_EVENT_TPC0_QM` to `TPC7_QM`.
+    pub const TPC0_QM: u32 = 572;
+    /// `GAUDI_EVENT_DMA0_QM` to `DMA7_QM`.
+    pub const DMA0_QM: u32 = 583;
+    /// `GAUDI_EVENT_NIC0_QM0`: port `p`'s NIC QMAN is `NIC0_QM0 + p`
+    /// (`NIC(p/2)_QM(p%2)`).
+    pub const NIC0_QM0: u32 = 594;
+
+    /// The name of event `id` (without `GAUDI_EVENT_`), if it is one an
+    /// error of the device is counted under.
+    pub fn name(id: u32) -> Option<String> {
+        Some(match id {
+            MMU_PAGE_FAULT => "MMU_PAGE_FAULT".into(),
+            RAZWI_OR_ADC => "RAZWI_OR_ADC".into(),
+            TPC0_KRN_ERR..=343 if (id - TPC0_KRN_ERR) % 6 == 0 => {
+                format!("TPC{}_KRN_ERR", (id - TPC0_KRN_ERR) / 6)
+            }
+            TPC0_QM..=579 => format!("TPC{}_QM", id - TPC0_QM),
+            DMA0_QM..=590 => format!("DMA{}_QM", id - DMA0_QM),
+            NIC0_QM0..=603 => format!("NIC{}_QM{}", (id - NIC0_QM0) / 2, (id - NIC0_QM0) % 2),
+            _ => return None,
+        })
     }
 }
 
-impl From<u32> for Cause {
-    fn from(code: u32) -> Self {
-        match code {
-            HL_EVENT_BAD_OPCODE => Self::BadOpcode,
-            HL_EVENT_BAD_ADDRESS => Self::BadAddress,
-            HL_EVENT_BAD_PACKET => Self::BadPacket,
-            HL_EVENT_MMU_FAULT => Self::MmuFault,
-            HL_EVENT_FENCE_TIMEOUT => Self::FenceTimeout,
-            HL_EVENT_NOT_SUPPORTED => Self::NotSupported,
-            HL_EVENT_BAD_KERNEL => Self::BadKernel,
-            code => Self::Unknown(code),
+impl Cause {
+    /// Every cause.
+    pub const ALL: [Self; 7] = [
+        Self::BadOpcode,
+        Self::BadAddress,
+        Self::BadPacket,
+        Self::MmuFault,
+        Self::FenceTimeout,
+        Self::NotSupported,
+        Self::BadKernel,
+    ];
+
+    /// The GAUDI event id an error of this cause on `queue` is counted
+    /// under: a bad address is RAZWI and an MMU fault a page fault whatever
+    /// the engine, a bad TPC kernel that TPC's kernel error, the rest the
+    /// engine's QMAN's error.
+    pub fn event(self, queue: Queue) -> u32 {
+        let qm = match queue {
+            Queue::Dma0 => event::DMA0_QM,
+            Queue::Dma1 => event::DMA0_QM + 1,
+            Queue::Tpc0 => event::TPC0_QM,
+            Queue::Tpc1 => event::TPC0_QM + 1,
+            Queue::Nic(port) => event::NIC0_QM0 + port,
+        };
+        match (self, queue) {
+            (Self::MmuFault, _) => event::MMU_PAGE_FAULT,
+            (Self::BadAddress, _) => event::RAZWI_OR_ADC,
+            (Self::BadKernel, Queue::Tpc0) => event::TPC0_KRN_ERR,
+            (Self::BadKernel, Queue::Tpc1) => event::TPC0_KRN_ERR + 6,
+            _ => qm,
         }
     }
 }
 
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::BadOpcode => f.write_str("bad opcode"),
-            Self::BadAddress => f.write_str("bad address"),
-            Self::BadPacket => f.write_str("bad packet"),
-            Self::MmuFault => f.write_str("MMU fault"),
-            Self::FenceTimeout => f.write_str("fence timeout"),
-            Self::NotSupported => f.write_str("not supported"),
-            Self::BadKernel => f.write_str("bad kernel"),
-            Self::Unknown(code) => write!(f, "unknown cause {code}"),
-        }
+        f.write_str(match self {
+            Self::BadOpcode => "bad opcode",
+            Self::BadAddress => "bad address",
+            Self::BadPacket => "bad packet",
+            Self::MmuFault => "MMU fault",
+            Self::FenceTimeout => "fence timeout",
+            Self::NotSupported => "not supported",
+            Self::BadKernel => "bad kernel",
+        })
     }
 }
 
-/// The device's event counters (`HL_INFO_HW_EVENTS`), by event id.
+/// The device's event counters (`HL_INFO_HW_EVENTS`), by GAUDI event id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HwEvents {
     /// By event id: `num_of_events` of them.
@@ -838,9 +874,16 @@ pub struct HwEvents {
 }
 
 impl HwEvents {
-    /// Events of `cause` (0 for a cause beyond the array).
-    pub fn count(&self, cause: Cause) -> u32 {
-        self.counts.get(cause.code() as usize).copied().unwrap_or(0)
+    /// Events of id `id` (0 for an id beyond the array).
+    pub fn count(&self, id: u32) -> u32 {
+        self.counts.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// The ids whose counters are higher here than in `before`.
+    pub fn grown_since(&self, before: &Self) -> Vec<u32> {
+        (0..self.counts.len() as u32)
+            .filter(|&id| self.count(id) > before.count(id))
+            .collect()
     }
 }
 

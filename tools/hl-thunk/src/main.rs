@@ -11,10 +11,10 @@ use std::{env, fs};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use hlthunk::collective::AllReduce;
-use hlthunk::uapi::{HL_EVENT_COUNT, HL_MAX_CB_SIZE};
+use hlthunk::uapi::HL_MAX_CB_SIZE;
 use hlthunk::{
-    Cause, CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, HostBuffer,
-    Job, NicOp, Packet, Peer, Queue,
+    CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, HostBuffer, Job,
+    NicOp, Packet, Peer, Queue, event,
 };
 
 /// habanalabs devices from the command line, through libhlthunk.
@@ -272,12 +272,9 @@ fn info(index: u32) -> Result<()> {
     }
     let events = dev.hw_events(false)?;
     println!("events:        {} counters", events.counts.len());
-    for code in 0..HL_EVENT_COUNT.min(events.counts.len() as u32) {
-        let n = events.counts[code as usize];
-        if n != 0 {
-            let cause = Cause::from(code);
-            println!("  {cause}: {n}");
-        }
+    for (id, &n) in events.counts.iter().enumerate().filter(|(_, n)| **n != 0) {
+        let name = event::name(id as u32).unwrap_or_else(|| format!("event {id}"));
+        println!("  {name}: {n}");
     }
     Ok(())
 }
@@ -359,10 +356,10 @@ fn submit(index: u32, queue: Queue, timeout: Option<Duration>, file: &PathBuf) -
     let status = dev.wait_cs(seq, limit)?;
     // What the device reported meanwhile: the events that were counted.
     let after = dev.hw_events(false)?;
-    let causes: Vec<String> = (1..HL_EVENT_COUNT)
-        .map(Cause::from)
-        .filter(|&c| after.count(c) > before.count(c))
-        .map(|c| c.to_string())
+    let causes: Vec<String> = after
+        .grown_since(&before)
+        .into_iter()
+        .map(|id| event::name(id).unwrap_or_else(|| format!("event {id}")))
         .collect();
     if causes.is_empty() {
         println!("submit: seq {seq} on {queue}: {status}");

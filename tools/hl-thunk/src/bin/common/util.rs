@@ -263,15 +263,16 @@ pub fn run_ok(dev: &Device, jobs: &[Job]) -> R {
 /// ABORTED) with `cause` counted in `HL_INFO_HW_EVENTS`; then the queue
 /// must run the next job.
 pub fn expect_abort(dev: &Device, queue: Queue, bytes: &[u8], cause: Cause) -> R {
-    let before = dev.hw_events(false)?.count(cause);
+    let event = cause.event(queue);
+    let before = dev.hw_events(false)?.count(event);
     let mut cb = dev.command_buffer(bytes.len() as u32)?;
     cb.push_bytes(bytes)?;
     let status = run(dev, &[cb.job(queue)])?;
     ensure!(status == CsStatus::Aborted, "{status}, expected aborted");
     let counted = poll(Duration::from_secs(2), || {
-        Ok(dev.hw_events(false)?.count(cause) > before)
+        Ok(dev.hw_events(false)?.count(event) > before)
     })?;
-    ensure!(counted, "no {cause} event counted");
+    ensure!(counted, "no {cause} event counted (GAUDI event {event})");
     run_packets(dev, queue, &[Packet::nop()]).map_err(|e| Fail(format!("next job: {e}")))
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hlsim_regs::CHIP_ID_GAUDI_SIM;
 use hlsim_regs::identity as id;
 use hlthunk::uapi::*;
-use hlthunk::{Device, DeviceStatus, HostBuffer, Job, Queue};
+use hlthunk::{Device, DeviceStatus, HostBuffer, Job, Queue, event};
 
 use crate::Env;
 use crate::model::Bar2;
@@ -53,7 +53,7 @@ fn identity(dev: &Device) -> R {
         hw.device_id
     );
     ensure!(
-        hw.num_of_events >= HL_EVENT_COUNT,
+        hw.num_of_events == event::COUNT,
         "num_of_events {}",
         hw.num_of_events
     );

@@ -142,13 +142,17 @@ fn failure_signals_nothing(env: &Env, devs: [&Device; 2]) -> R {
         .sum();
     fenced.push(Packet::memset(target.addr(), 0, 4096)?);
     let fenced = cb_of(devs[0], &fenced)?;
-    let fences_before = devs[0].hw_events(false)?.count(Cause::FenceTimeout);
+    let fences_before = devs[0]
+        .hw_events(false)?
+        .count(Cause::FenceTimeout.event(Queue::Dma0));
     let status = run(
         devs[0],
         &[fenced.job(Queue::Dma0), nic.job(Queue::Nic(env.port))],
     )?;
     ensure!(status == CsStatus::Aborted, "{status}, expected aborted");
-    let fences = devs[0].hw_events(false)?.count(Cause::FenceTimeout);
+    let fences = devs[0]
+        .hw_events(false)?
+        .count(Cause::FenceTimeout.event(Queue::Dma0));
     ensure!(
         fences > fences_before,
         "no fence timeout counted (the fence is at offset {monitor})"

@@ -101,7 +101,6 @@ static void vresult(const char *status, const char *directive, const char *fmt, 
  * next case is expected to fail, and fails the run if it passes (XPASS),
  * so the mark goes when the driver catches up.
  */
-#define GAP_EVENTS	"uapi.rst: the model's event causes (HL_EVENT_*), not GAUDI's ids"
 #define GAP_DRAM	"uapi.rst: the model's DRAM allocator, not GAUDI's memory model"
 #define GAP_SENSOR	"uapi.rst: the device model has no PCIe counters"
 #define GAP_SYNC	"uapi.rst: encapsulated signals and staged submissions not yet"
@@ -345,7 +344,6 @@ static void test_info_hw_ip(int fd, const char *node)
 		return;
 	check(hw.device_id == GAUDI_PCI_ID, "%s: HW_IP_INFO device_id is GAUDI's (%#x)", node,
 	      hw.device_id);
-	xfail(GAP_EVENTS);
 	check(hw.num_of_events == GAUDI_NUM_EVENTS, "%s: HW_IP_INFO num_of_events %u (GAUDI: %u)",
 	      node, hw.num_of_events, GAUDI_NUM_EVENTS);
 	xfail(GAP_DRAM);
@@ -531,14 +529,12 @@ static void test_info_common(int fd, const char *node)
 	memset(&u, 0xab, sizeof(u));
 	err = info(fd, HL_INFO_HW_EVENTS, &u, sizeof(u.events), 0);
 	expect(err, 0, "%s: INFO HW_EVENTS", node);
-	xfail(GAP_EVENTS);
 	check(!err && ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4] == 0xab &&
 	      ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4 - 1] != 0xab,
 	      "%s: HW_EVENTS is a counter per GAUDI event id (%u)", node, GAUDI_NUM_EVENTS);
 	memset(&u, 0xab, sizeof(u));
 	err = info(fd, HL_INFO_HW_EVENTS_AGGREGATE, &u, sizeof(u.events), 0);
 	expect(err, 0, "%s: INFO HW_EVENTS_AGGREGATE", node);
-	xfail(GAP_EVENTS);
 	check(!err && ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4] == 0xab &&
 	      ((unsigned char *)u.events)[GAUDI_NUM_EVENTS * 4 - 1] != 0xab,
 	      "%s: HW_EVENTS_AGGREGATE is a counter per GAUDI event id", node);
