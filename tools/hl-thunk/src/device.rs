@@ -1385,16 +1385,29 @@ mod tests {
     }
 
     #[test]
-    fn causes_round_trip() {
-        for code in 0..HL_EVENT_COUNT + 2 {
-            assert_eq!(Cause::from(code).code(), code);
+    fn causes_count_under_gaudi_events() {
+        // gaudi_async_events.h: DMA1_QM, TPC1_QM, TPC1_KRN_ERR, NIC3_QM1.
+        assert_eq!(Cause::BadOpcode.event(Queue::Dma1), 584);
+        assert_eq!(Cause::FenceTimeout.event(Queue::Tpc1), 573);
+        assert_eq!(Cause::BadKernel.event(Queue::Tpc1), 307);
+        assert_eq!(Cause::BadKernel.event(Queue::Dma0), 583);
+        assert_eq!(Cause::BadPacket.event(Queue::Nic(7)), 601);
+        for q in [Queue::Dma0, Queue::Tpc0, Queue::Nic(9)] {
+            assert_eq!(Cause::MmuFault.event(q), event::MMU_PAGE_FAULT);
+            assert_eq!(Cause::BadAddress.event(q), event::RAZWI_OR_ADC);
         }
-        let mut counts = vec![0; HL_EVENT_COUNT as usize];
-        counts[HL_EVENT_MMU_FAULT as usize] = 4;
+        assert_eq!(event::name(584).as_deref(), Some("DMA1_QM"));
+        assert_eq!(event::name(307).as_deref(), Some("TPC1_KRN_ERR"));
+        assert_eq!(event::name(601).as_deref(), Some("NIC3_QM1"));
+        assert_eq!(event::name(302), None);
+        let mut counts = vec![0; event::COUNT as usize];
+        counts[event::MMU_PAGE_FAULT as usize] = 4;
         let ev = HwEvents { counts };
-        assert_eq!(ev.count(Cause::MmuFault), 4);
-        assert_eq!(ev.count(Cause::Unknown(0)), 0);
-        assert_eq!(ev.count(Cause::Unknown(42)), 0);
+        assert_eq!(ev.count(event::MMU_PAGE_FAULT), 4);
+        assert_eq!(ev.count(event::COUNT + 5), 0);
+        let mut grown = ev.clone();
+        grown.counts[event::DMA0_QM as usize] += 1;
+        assert_eq!(grown.grown_since(&ev), [event::DMA0_QM]);
     }
 
     #[test]
