@@ -807,7 +807,7 @@ pub mod event {
         Some(match id {
             MMU_PAGE_FAULT => "MMU_PAGE_FAULT".into(),
             RAZWI_OR_ADC => "RAZWI_OR_ADC".into(),
-            TPC0_KRN_ERR..=343 if (id - TPC0_KRN_ERR) % 6 == 0 => {
+            TPC0_KRN_ERR..=343 if (id - TPC0_KRN_ERR).is_multiple_of(6) => {
                 format!("TPC{}_KRN_ERR", (id - TPC0_KRN_ERR) / 6)
             }
             TPC0_QM..=579 => format!("TPC{}_QM", id - TPC0_QM),
