@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The sync manager: sync objects (SOBs), monitors and the QMANs' fence
-//! counters. Its whole state is its BAR2 block.
+//! counters. Its whole state is its BAR2 block. A write to a QMAN's
+//! `CP_FENCEi_RDATA_s` register in GAUDI's configuration space is a write
+//! to fence counter `i` of that QMAN (all its streams share the counters).
 //!
 //! A packet's write and the monitor firings it causes form one step, applied
 //! under a lock so that it is atomic with respect to every engine. Within a
@@ -71,6 +73,8 @@ impl SyncManager {
             while let Some((addr, val)) = step.pending.pop_front() {
                 let done = match space.region(addr, 4) {
                     Ok(Region::SyncManager(off)) => step.write_reg(off, val),
+                    // GAUDI's CP_FENCE registers: the model's fence counters.
+                    Ok(Region::Fence(q, id)) => step.write_reg(sm::fence(q, id), val),
                     _ => space.write32(addr, val),
                 };
                 res = res.and(done);
@@ -227,6 +231,7 @@ mod tests {
     struct Fixture {
         bar: SharedMem,
         sram: SharedMem,
+        hbm: SharedMem,
         ram: SharedMem,
         sm: SyncManager,
         kicked: RefCell<Vec<usize>>,
@@ -236,6 +241,7 @@ mod tests {
         Fixture {
             bar: SharedMem::create("bar", 2 << 20).unwrap(),
             sram: SharedMem::create("sram", crate::space::SRAM_SIZE).unwrap(),
+            hbm: SharedMem::create("hbm", crate::space::DRAM_SIZE).unwrap(),
             ram: SharedMem::create("ram", 0x10000).unwrap(),
             sm: SyncManager::default(),
             kicked: RefCell::default(),
@@ -244,13 +250,13 @@ mod tests {
 
     impl Fixture {
         fn wreg(&self, off: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.sram, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
             self.sm
                 .write_reg(space, off, val, |q| self.kicked.borrow_mut().push(q))
         }
 
         fn write(&self, addr: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.sram, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
             self.sm
                 .write(space, addr, val, |q| self.kicked.borrow_mut().push(q))
         }
@@ -296,7 +302,7 @@ mod tests {
             sm::mon(511, sm::STATUS),
             sm::mon(512, sm::STATUS),
             sm::FENCE - 4,
-            sm::fence(4, 0),
+            sm::fence(crate::regs::NUM_QMANS, 0),
             sm::SIZE - 4,
             sm::SIZE,
         ] {
@@ -331,6 +337,22 @@ mod tests {
         f.monitor(0, fence, 4, 9, 3);
         assert_eq!(f.reg(sm::fence(2, 1)), 7);
         assert_eq!(*f.kicked.borrow(), [2, 2]);
+    }
+
+    #[test]
+    fn gaudis_fence_registers_are_the_fence_counters() {
+        let f = fixture();
+        // TPC 3's (queue 11) CP_FENCE2_RDATA_1 and the lower CP's
+        // CP_FENCE2_RDATA_4, from asic_reg/: both fence 2 of the QMAN.
+        let cfg = crate::regs::space::CFG_BASE;
+        f.monitor(4, cfg + 0xec_8330, 2, 20, 1);
+        f.wreg(sm::sob(20), 1).unwrap();
+        assert_eq!(f.reg(sm::fence(11, 2)), 2);
+        f.write(cfg + 0xec_8340, 3).unwrap();
+        assert_eq!(f.reg(sm::fence(11, 2)), 5);
+        assert_eq!(*f.kicked.borrow(), [11, 11]);
+        // Other configuration-space registers are not the model's.
+        assert_eq!(f.write(cfg + 0xec_8304, 1), Err(Fault::BadAddress));
     }
 
     #[test]
@@ -378,10 +400,12 @@ mod tests {
         // Monitors 5 and 6 arm each other; monitor 7 arms itself.
         let arm = |m| SM_BASE + sm::mon(m, sm::ARM);
         f.wreg(sm::sob(10), 1).unwrap();
-        f.wreg(sm::mon(5, sm::PAY_ADDR_LO), arm(6) as u32).unwrap();
-        f.wreg(sm::mon(5, sm::PAY_DATA), arm_value(10, 1)).unwrap();
-        f.wreg(sm::mon(6, sm::PAY_ADDR_LO), arm(5) as u32).unwrap();
-        f.wreg(sm::mon(6, sm::PAY_DATA), arm_value(10, 1)).unwrap();
+        for (m, to) in [(5, 6), (6, 5)] {
+            f.wreg(sm::mon(m, sm::PAY_ADDR_LO), arm(to) as u32).unwrap();
+            f.wreg(sm::mon(m, sm::PAY_ADDR_HI), (arm(to) >> 32) as u32)
+                .unwrap();
+            f.wreg(sm::mon(m, sm::PAY_DATA), arm_value(10, 1)).unwrap();
+        }
         f.monitor(7, arm(7), arm_value(10, 1), 10, 1);
         assert_eq!(
             f.reg(sm::mon(7, sm::STATUS)),
@@ -412,6 +436,8 @@ mod tests {
         assert_eq!(f.reg(sm::fence(1, 0)), 1);
         // Two SOBs of group 2 (16, 17), equal mode: both must be 4.
         f.wreg(sm::mon(0, sm::PAY_ADDR_LO), fence as u32).unwrap();
+        f.wreg(sm::mon(0, sm::PAY_ADDR_HI), (fence >> 32) as u32)
+            .unwrap();
         f.wreg(sm::mon(0, sm::PAY_DATA), 1).unwrap();
         let arm = 4 << ARM_TARGET_SHIFT | ARM_EQUAL | 0xfc << ARM_MASK_SHIFT | 2;
         f.wreg(sm::mon(0, sm::ARM), arm).unwrap();

@@ -27,12 +27,17 @@ const QUIET: Duration = Duration::from_millis(100);
 const RAM_SIZE: u64 = 64 << 20;
 const BAR_SIZE: u64 = 32 << 20;
 const DRAM_OFFSET: u64 = 0x10_0000;
-const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
 
-/// Device addresses.
-const SM: u64 = 0x1000_0000;
-const DRAM: u64 = 0x1_0000_0000;
-const HOST: u64 = 0x8000_0000_0000_0000;
+/// Device addresses, GAUDI's: the sync manager at `SYNC_MNGR_E_N`'s
+/// `SOB_OBJ_0` in the configuration space, DRAM from `DRAM_BASE_ADDR_USER`,
+/// host memory from `VA_HOST_SPACE_START`.
+const CFG: u64 = 0x7f_fc00_0000;
+const SM: u64 = CFG + 0x4f_2000;
+const DRAM: u64 = 0x2000_0000;
+const HOST: u64 = 0x1_0000_0000_0000;
+/// Bytes of DRAM from `DRAM`, to the end of GAUDI's 32 GiB: BAR2's window
+/// (`DRAM_SIZE` bytes), then the model's sparse rest.
+const DRAM_ALL: u64 = 0x8_0000_0000 - DRAM;
 /// GAUDI's SRAM: `SRAM_BASE_ADDR`, `SRAM_SIZE`.
 const SRAM: u64 = 0x7f_f000_0000;
 const SRAM_SIZE: u64 = 0x140_0000;
@@ -945,16 +950,17 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
         ),
         (DMA0, BAD_PACKET, p().end(), None),
         (DMA1, BAD_PACKET, p().repeat(0).end(), None),
-        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + DRAM_SIZE, 1), None),
+        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + DRAM_ALL, 1), None),
         (TPC1, BAD_ADDRESS, p().msg_long(DRAM + 2, 1), None),
-        (DMA0, BAD_ADDRESS, p().msg_long(0x2000_0000, 1), None),
+        // Below DRAM_BASE_ADDR_USER: the driver's part of HBM on GAUDI.
+        (DMA0, BAD_ADDRESS, p().msg_long(DRAM - 4, 1), None),
         (DMA0, BAD_ADDRESS, p().wreg(sm::mon(3, sm::STATUS), 1), None),
         (DMA0, BAD_ADDRESS, p().wreg(sm::sob(1) + 1, 1), None),
         (DMA0, BAD_ADDRESS, p().wreg(0xf000, 1), None),
         (
             DMA1,
             BAD_ADDRESS,
-            p().lin_dma(DRAM + DRAM_SIZE - 8, DRAM, 9),
+            p().lin_dma(DRAM + DRAM_ALL - 8, DRAM, 9),
             None,
         ),
         (DMA1, BAD_ADDRESS, p().lin_dma(SM, DRAM, 4), None),
@@ -1028,12 +1034,12 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
         (
             TPC0,
             BAD_ADDRESS,
-            p().exe(desc(8, 1, 4, 0, DRAM_SIZE - 8, 0)),
+            p().exe(desc(8, 1, 4, 0, DRAM_ALL - 8, 0)),
             None,
         ),
         (TPC0, BAD_ADDRESS, p().exe(DRAM + 0x1004), None),
         (TPC1, BAD_ADDRESS, p().exe(HOST), None),
-        (TPC1, BAD_ADDRESS, p().exe(DRAM + DRAM_SIZE - 32), None),
+        (TPC1, BAD_ADDRESS, p().exe(DRAM + DRAM_ALL - 32), None),
     ];
     for (i, (q, status, fail, info)) in cases.into_iter().enumerate() {
         // Between two markers.
@@ -1391,7 +1397,7 @@ fn qman_reset_aborts_a_fence_and_zeroes_its_counters() {
     thread::sleep(Duration::from_millis(1100));
     assert_eq!(g.qreg(TPC0, qman::CQ_PI), 0, "no completion after a reset");
     assert_eq!(g.event(), None, "the reset waited for the FENCE's timeout");
-    assert_eq!(g.command(0x03, 4), 4, "BAD_SIZE");
+    assert_eq!(g.command(0x03, 28), 4, "BAD_SIZE");
 }
 
 #[test]
@@ -1506,7 +1512,7 @@ fn random_jobs_and_registers_never_wedge_the_device() {
                     0..=2 => DRAM + (r >> 40) % 0x10000,
                     3 | 4 => HOST + (r >> 40) % 0x4000,
                     5 => SM + (r >> 40) % 0x1000,
-                    6 => DRAM + DRAM_SIZE - (r >> 56),
+                    6 => DRAM + DRAM_ALL - (r >> 56),
                     _ => r,
                 };
                 let val = (r >> 8) as u32;
