@@ -271,13 +271,15 @@ impl Qman {
 }
 
 /// The engine (`QMAN_ENGINE` kind and index) whose QMAN serves GAUDI queue id `id`; `None`
-/// for the CPU queue, the MME queues (the device has no MME) and ids past the last.
+/// for the CPU queue and ids past the last.
 fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
     use kernel::uapi::{
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0 as DMA_0_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_1_3 as DMA_1_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_2_0 as DMA_2_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_7_3 as DMA_7_3,
+        gaudi_queue_id_GAUDI_QUEUE_ID_MME_0_0 as MME_0_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_MME_1_3 as MME_1_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_NIC_0_0 as NIC_0_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_NIC_9_3 as NIC_9_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_TPC_0_0 as TPC_0_0,
@@ -288,6 +290,7 @@ fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
     match id {
         DMA_0_0..=DMA_1_3 => Some((QMAN_ENGINE::DMA, engine(DMA_0_0, 0))),
         DMA_2_0..=DMA_7_3 => Some((QMAN_ENGINE::DMA, engine(DMA_2_0, 2))),
+        MME_0_0..=MME_1_3 => Some((QMAN_ENGINE::MME, engine(MME_0_0, 0))),
         TPC_0_0..=TPC_7_3 => Some((QMAN_ENGINE::TPC, engine(TPC_0_0, 0))),
         NIC_0_0..=NIC_9_3 => Some((QMAN_ENGINE::NIC, engine(NIC_0_0, 0))),
         _ => None,
