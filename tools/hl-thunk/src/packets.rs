@@ -467,7 +467,10 @@ mod tests {
     #[test]
     fn memset() {
         let p = Packet::memset(0x7f_f000_0000, 0xa5, 3).unwrap();
-        assert_eq!(p.as_bytes(), words(&[3, 0x0900_0018, 0xa5, 0, 0xf000_0000, 0x7f]));
+        assert_eq!(
+            p.as_bytes(),
+            words(&[3, 0x0900_0018, 0xa5, 0, 0xf000_0000, 0x7f])
+        );
         assert!(Packet::memset(0, 0, 0).is_err());
     }
 

@@ -946,7 +946,12 @@ mod tests {
         assert_eq!(queue_of(ENGINE_MME, 2), None);
         assert_eq!(QUEUE_MASK, 0x0fff_ffff);
         assert_eq!(
-            (queue_vector(1), queue_vector(4), queue_vector(19), queue_vector(27)),
+            (
+                queue_vector(1),
+                queue_vector(4),
+                queue_vector(19),
+                queue_vector(27)
+            ),
             (3, 26, 19, 26)
         );
         // CP_FENCE2_RDATA_3 of DMA5, TPC7, NIC3_QM1 (port 7), MME 0

@@ -22,9 +22,9 @@ use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
     CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT,
-    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK,
-    QUEUE_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0,
-    VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
+    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, QUEUE_MASK,
+    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0,
+    VECTOR_QMAN0, VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::sensors::Sensors;
 use crate::space::{DRAM_SIZE, SRAM_SIZE, Space};
@@ -605,8 +605,8 @@ mod tests {
         }
         for off in (mailbox::BASE..0x100000).step_by(4) {
             let eeprom = (0x30000..0x32800).contains(&off);
-            let engine = off % qman_regs::SIZE == qman_regs::ENGINE
-                && (0x1000..0x2c00).contains(&off);
+            let engine =
+                off % qman_regs::SIZE == qman_regs::ENGINE && (0x1000..0x2c00).contains(&off);
             // The sensors' thread writes its block from the start.
             let sensor = (crate::regs::sensors::BASE
                 ..crate::regs::sensors::BASE + crate::regs::sensors::SIZE)
