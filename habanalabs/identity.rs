@@ -69,8 +69,7 @@ impl Identity {
         let peer = u32::from(MODEL_PEER::read(regs));
         let num_queues = u32::from(NUM_QUEUES::read(regs));
         let queue_mask = u32::from(QUEUE_MASK::read(regs));
-        let internal_queues =
-            regs::internal_queues().fold(0, |m, q| m | (queue_mask & (1 << q)));
+        let internal_queues = regs::internal_queues().fold(0, |m, q| m | (queue_mask & (1 << q)));
         let port_mask = if caps.nic() {
             PORT_MASK::read(regs).into()
         } else {
