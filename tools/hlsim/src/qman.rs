@@ -346,7 +346,7 @@ impl Worker<'_> {
                 let (status, info) = match err {
                     JobError::Status(status) => (status, u64::from(off)),
                     JobError::Fault(Fault::Mmu(addr)) => (JobStatus::MmuFault, addr),
-                    JobError::Fault(Fault::BadAddress) => (JobStatus::BadAddress, u64::from(off)),
+                    JobError::Fault(Fault::BadAddress(addr)) => (JobStatus::BadAddress, addr),
                     JobError::Aborted => return false,
                 };
                 shared

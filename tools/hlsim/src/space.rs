@@ -36,8 +36,8 @@ pub enum Region {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Outside every region, crossing regions, misaligned, or a region the
-    /// access cannot use.
-    BadAddress,
+    /// access cannot use: the address accessed (GAUDI's RAZWI).
+    BadAddress(u64),
     /// The MMU refused the host address.
     Mmu(u64),
 }
@@ -46,7 +46,7 @@ impl Fault {
     /// The status reporting the fault.
     pub fn status(self) -> JobStatus {
         match self {
-            Self::BadAddress => JobStatus::BadAddress,
+            Self::BadAddress(_) => JobStatus::BadAddress,
             Self::Mmu(_) => JobStatus::MmuFault,
         }
     }
@@ -101,7 +101,7 @@ impl<'a> Space<'a> {
 
     /// The region holding all `len` bytes at `addr`.
     pub fn region(&self, addr: u64, len: u64) -> Result<Region, Fault> {
-        let end = addr.checked_add(len).ok_or(Fault::BadAddress)?;
+        let end = addr.checked_add(len).ok_or(Fault::BadAddress(addr))?;
         let inside = |base: u64, size: u64| addr >= base && end - base <= size;
         if inside(SM_BASE, sync_manager::SIZE) {
             Ok(Region::SyncManager(addr - SM_BASE))
@@ -114,7 +114,7 @@ impl<'a> Space<'a> {
         } else if inside(HOST_BASE, HOST_SIZE) {
             Ok(Region::Host(addr - HOST_BASE))
         } else {
-            Err(Fault::BadAddress)
+            Err(Fault::BadAddress(addr))
         }
     }
 
@@ -123,13 +123,13 @@ impl<'a> Space<'a> {
     pub fn dram(&self, addr: u64, len: u64) -> Result<VolatileSlice<'a>, Fault> {
         match self.region(addr, len)? {
             Region::Dram(off) if off < self.bar_dram() && off + len > self.bar_dram() => {
-                Err(Fault::BadAddress)
+                Err(Fault::BadAddress(addr))
             }
             Region::Dram(off) => {
                 let (mem, at) = self.dram_at(off);
-                mem.slice(at, len).ok_or(Fault::BadAddress)
+                mem.slice(at, len).ok_or(Fault::BadAddress(addr))
             }
-            _ => Err(Fault::BadAddress),
+            _ => Err(Fault::BadAddress(addr)),
         }
     }
 
@@ -164,10 +164,12 @@ impl<'a> Space<'a> {
         let v = match self.region(addr, len)? {
             Region::Dram(_) => return self.dram_runs(addr, len),
             Region::Sram(off) => {
-                return Ok(vec![self.sram.slice(off, len).ok_or(Fault::BadAddress)?]);
+                return Ok(vec![
+                    self.sram.slice(off, len).ok_or(Fault::BadAddress(addr))?,
+                ]);
             }
             Region::Host(v) => v,
-            Region::SyncManager(_) | Region::Fence(..) => return Err(Fault::BadAddress),
+            Region::SyncManager(_) | Region::Fence(..) => return Err(Fault::BadAddress(addr)),
         };
         // Runs of (host offset, DMA address, bytes); every page of a run
         // was checked to be inside guest RAM.
@@ -193,7 +195,7 @@ impl<'a> Space<'a> {
     /// the host region.
     pub fn write32(&self, addr: u64, val: u32) -> Result<(), Fault> {
         if !addr.is_multiple_of(4) {
-            return Err(Fault::BadAddress);
+            return Err(Fault::BadAddress(addr));
         }
         let word = match self.region(addr, 4)? {
             Region::Dram(off) => {
@@ -208,7 +210,8 @@ impl<'a> Space<'a> {
             }
             Region::SyncManager(_) | Region::Fence(..) => None,
         };
-        word.ok_or(Fault::BadAddress)?.store(val, Ordering::Relaxed);
+        word.ok_or(Fault::BadAddress(addr))?
+            .store(val, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -302,7 +305,7 @@ mod tests {
         for (addr, len) in bad {
             assert_eq!(
                 space.region(addr, len),
-                Err(Fault::BadAddress),
+                Err(Fault::BadAddress(addr)),
                 "{addr:#x}+{len}"
             );
         }
@@ -338,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             space.memory(SM_BASE, 4, false).err(),
-            Some(Fault::BadAddress)
+            Some(Fault::BadAddress(SM_BASE))
         );
         assert_eq!(
             lens(space.memory(DRAM_BASE + 3, 5000, true).unwrap()),
@@ -357,16 +360,25 @@ mod tests {
             space.write32(HOST_BASE + 0x4000, 1),
             Err(Fault::Mmu(HOST_BASE + 0x4000))
         );
-        assert_eq!(space.write32(DRAM_BASE + 2, 1), Err(Fault::BadAddress));
+        assert_eq!(
+            space.write32(DRAM_BASE + 2, 1),
+            Err(Fault::BadAddress(DRAM_BASE + 2))
+        );
         space.write32(SRAM_BASE + 0x80, 0x5a5a).unwrap();
         assert_eq!(sram.read32(0x80), 0x5a5a);
         assert_eq!(lens(space.memory(SRAM_BASE, 4096, true).unwrap()), [4096]);
-        assert_eq!(space.dram(SRAM_BASE, 4).err(), Some(Fault::BadAddress));
-        assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress));
-        assert_eq!(space.dram(HOST_BASE, 4).err(), Some(Fault::BadAddress));
+        assert_eq!(
+            space.dram(SRAM_BASE, 4).err(),
+            Some(Fault::BadAddress(SRAM_BASE))
+        );
+        assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress(SM_BASE)));
+        assert_eq!(
+            space.dram(HOST_BASE, 4).err(),
+            Some(Fault::BadAddress(HOST_BASE))
+        );
         assert_eq!(
             space.write32(0x7f_fc50_8308, 1),
-            Err(Fault::BadAddress),
+            Err(Fault::BadAddress(0x7f_fc50_8308)),
             "fence registers are the sync manager's to write"
         );
     }
@@ -384,7 +396,7 @@ mod tests {
         assert_eq!(bar.read32(BAR_SIZE - 4), u32::from_le_bytes([3, 4, 5, 6]));
         assert_eq!(hbm.read32(WINDOW), u32::from_le_bytes([7, 8, 9, 10]));
         // One slice only where it is all on one side.
-        assert_eq!(space.dram(at, 10).err(), Some(Fault::BadAddress));
+        assert_eq!(space.dram(at, 10).err(), Some(Fault::BadAddress(at)));
         assert_eq!(space.dram(at, 6).unwrap().len(), 6);
         // The top of GAUDI's 32 GiB.
         space.write32(DRAM_BASE + DRAM_SIZE - 4, 0xfeed).unwrap();

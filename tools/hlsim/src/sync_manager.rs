@@ -95,7 +95,7 @@ impl SyncManager {
         kick: impl Fn(usize),
     ) -> Result<(), Fault> {
         if off >= sm::SIZE {
-            return Err(Fault::BadAddress);
+            return Err(Fault::BadAddress(crate::space::SM_BASE.wrapping_add(off)));
         }
         self.write(space, crate::space::SM_BASE + off, val, kick)
     }
@@ -150,8 +150,9 @@ impl Step<'_> {
 
     /// Applies a write to register `off`; only the writable registers exist.
     fn write_reg(&mut self, off: u64, val: u32) -> Result<(), Fault> {
+        let fault = Fault::BadAddress(crate::space::SM_BASE + off);
         if !off.is_multiple_of(4) {
-            return Err(Fault::BadAddress);
+            return Err(fault);
         }
         if off < sm::sob(sm::NUM_SOBS) {
             let old = self.read(off);
@@ -185,7 +186,7 @@ impl Step<'_> {
                 .fetch_add(val, Ordering::Relaxed);
             self.kicks |= 1 << q;
         } else {
-            return Err(Fault::BadAddress);
+            return Err(fault);
         }
         Ok(())
     }
@@ -306,10 +307,14 @@ mod tests {
             sm::SIZE - 4,
             sm::SIZE,
         ] {
-            assert_eq!(f.wreg(off, 1), Err(Fault::BadAddress), "offset {off:#x}");
+            let fault = Fault::BadAddress(SM_BASE + off);
+            assert_eq!(f.wreg(off, 1), Err(fault), "offset {off:#x}");
         }
-        assert_eq!(f.write(SM_BASE + 2, 1), Err(Fault::BadAddress));
-        assert_eq!(f.write(SM_BASE + sm::SIZE - 2, 1), Err(Fault::BadAddress));
+        assert_eq!(f.write(SM_BASE + 2, 1), Err(Fault::BadAddress(SM_BASE + 2)));
+        assert_eq!(
+            f.write(SM_BASE + sm::SIZE - 2, 1),
+            Err(Fault::BadAddress(SM_BASE + sm::SIZE - 2))
+        );
         let state = f.bar.slice(sm::BASE, sm::SIZE).unwrap();
         let mut buf = vec![0xff; sm::SIZE as usize];
         state.read_to(&mut buf);
@@ -352,7 +357,10 @@ mod tests {
         assert_eq!(f.reg(sm::fence(11, 2)), 5);
         assert_eq!(*f.kicked.borrow(), [11, 11]);
         // Other configuration-space registers are not the model's.
-        assert_eq!(f.write(cfg + 0xec_8304, 1), Err(Fault::BadAddress));
+        assert_eq!(
+            f.write(cfg + 0xec_8304, 1),
+            Err(Fault::BadAddress(cfg + 0xec_8304))
+        );
     }
 
     #[test]
@@ -388,7 +396,7 @@ mod tests {
         f.wreg(sm::mon(1, sm::PAY_ADDR_HI), 0).unwrap();
         assert_eq!(
             f.wreg(sm::mon(1, sm::ARM), arm_value(3, 1)),
-            Err(Fault::BadAddress)
+            Err(Fault::BadAddress(0x8))
         );
         assert_eq!(f.reg(sm::mon(1, sm::STATUS)), 0);
         assert_eq!(f.reg(sm::mon(1, sm::ARM)), arm_value(3, 1));

@@ -747,10 +747,18 @@ fn bad_packets_fail_the_job() {
         (DMA0, NOT_SUPPORTED, nop().write(ok, DRAM)),
         (TPC0, NOT_SUPPORTED, nop().recv(ok)),
     ];
+    // The BAD_ADDRESS events carry the address (GAUDI's RAZWI), in order:
+    // a range across the end of BAR2's window, the host range, the SM.
+    let mut razwi = [DRAM + dram_size - 8, HOST, SM].into_iter();
     for (i, (q, status, cb)) in cases.into_iter().enumerate() {
         assert_eq!(r.run(0, q, &cb), (status, 8), "case {i}");
-        assert_eq!(r.event(0), Some((q as u32, status, 8)), "case {i}");
+        let info = match status {
+            BAD_ADDRESS => razwi.next().unwrap(),
+            _ => 8,
+        };
+        assert_eq!(r.event(0), Some((q as u32, status, info)), "case {i}");
     }
+    assert_eq!(razwi.next(), None);
     // Nothing moved, nothing completed.
     assert_eq!(r.try_cqe((0, p, 0)), None);
     assert_eq!(r.try_cqe((1, p, 0)), None);
