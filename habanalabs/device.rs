@@ -126,9 +126,8 @@ impl HlDevice {
         // compute one, or the port's NIC.
         let mut engines = KVec::new();
         let internal = identity.internal_queues;
-        let compute = (0..identity.num_queues)
-            .chain(regs::internal_queues().filter(|q| internal & (1 << q) != 0))
-            .map(|q| (q, None));
+        let present = regs::internal_queues().filter(|q| internal & (1 << q) != 0);
+        let compute = Iterator::chain(0..identity.num_queues, present).map(|q| (q, None));
         let nic = identity
             .rdma_ports()
             .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));

@@ -543,7 +543,7 @@ register! {
 }
 
 /// Where device memory starts in the device address space.
-pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE;
+pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
 /// Where the SRAM starts in the device address space: GAUDI's `SRAM_BASE_ADDR`.
 pub(crate) const SRAM_ADDR_BASE: u64 = 0x7f_f000_0000;
 /// Bytes of SRAM: GAUDI's `SRAM_SIZE`.
@@ -715,7 +715,7 @@ pub(crate) fn vector_qman(q: usize) -> u16 {
 /// The device's own indices of the internal QMANs that share [`VECTOR_INTERNAL`]: DMA 2-7,
 /// TPC 2-7, MME 0-1.
 pub(crate) fn internal_queues() -> impl Iterator<Item = usize> {
-    (4..NIC_QUEUE_0).chain(MME_QUEUE_0..MME_QUEUE_0 + 2)
+    Iterator::chain(4..NIC_QUEUE_0, MME_QUEUE_0..MME_QUEUE_0 + 2)
 }
 
 /// The vector of NIC port `p`: its doorbell and its interrupt.
