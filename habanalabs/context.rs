@@ -32,6 +32,7 @@ use crate::{
     deadline::Deadline,
     device::{ComputeClaim, HlDevice},
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
+    qman::{self, JobCb},
     rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
     stats::{DropCounters, Refusal},
@@ -429,7 +430,10 @@ impl ComputeFile {
             GFP_KERNEL,
         )?;
         let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
-        jobs.push((queue.clone(), cb, 8 * packets.len() as u32), GFP_KERNEL)?;
+        jobs.push(
+            (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
+            GFP_KERNEL,
+        )?;
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
@@ -486,7 +490,6 @@ impl ComputeFile {
         let mut queues = 0u32;
         for raw in bytes.chunks_exact(chunk_size) {
             let chunk = Chunk::read(raw).map_err(invalid)?;
-            let cb = ctx.buffers.get(chunk.cb_handle).map_err(invalid)?;
             // CBs are not parsed, NIC ones included. Engines reach host memory only through the
             // context's MMU. A NIC packet names a connection, a CQ and a SOB of this device and
             // a range of its memory: the compute node has one user at a time, so all of them
@@ -497,14 +500,28 @@ impl ComputeFile {
                 .queues()
                 .by_gaudi_id(chunk.queue_index)
                 .ok_or(invalid(EINVAL))?;
-            // Every queue of the device model takes a CB of the driver's.
+            // An external queue (DMA 0 and 1) takes a CB of the driver's. An internal one takes,
+            // as on GAUDI, the device address of a CB the user placed (in device memory or
+            // mapped host memory), or one of the driver's CBs: a handle has type bits no
+            // device address has.
             if chunk.flags & uapi::HL_CS_CHUNK_FLAGS_USER_ALLOC_CB != 0
                 || chunk.cb_size < 8
                 || chunk.cb_size % 8 != 0
-                || chunk.cb_size > cb.size()
+                || chunk.cb_size > qman::MAX_CB_SIZE
             {
                 return Err(invalid(EINVAL));
             }
+            let cb = if queue.external() || Buffers::is_handle(chunk.cb_handle) {
+                let cb = ctx.buffers.get(chunk.cb_handle).map_err(invalid)?;
+                if chunk.cb_size > cb.size() {
+                    return Err(invalid(EINVAL));
+                }
+                JobCb::Kernel(cb)
+            } else if chunk.cb_handle % 8 == 0 {
+                JobCb::Device(chunk.cb_handle)
+            } else {
+                return Err(invalid(EINVAL));
+            };
             queues |= 1 << queue.index;
             jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)
                 .map_err(|e| no_mem(e.into()))?;

@@ -314,6 +314,9 @@ register! {
     pub(crate) BD_CTL(u32) {
         /// Echoed in the job's completion entry.
         15:0 tag as u16;
+        /// The BD's `ptr` is a device address (a CB the user placed in device memory or in
+        /// mapped host memory, as GAUDI's internal queues take it), not a DMA address.
+        16:16 device_cb as bool;
     }
 }
 register! {

@@ -40,6 +40,10 @@ const CQE_READY: u32 = 1 << 31;
 const CQE_STATUS_SHIFT: u32 = 16;
 /// BD `ctl` bits holding the tag.
 const BD_TAG_MASK: u32 = 0xffff;
+/// BD `ctl` bit: `ptr` is a device address (a CB the user placed in DRAM,
+/// SRAM or mapped host memory, as GAUDI's internal queues take it), not a
+/// DMA address.
+pub const BD_DEVICE_CB: u32 = 1 << 16;
 /// Period at which a stalled engine looks at `ENGINE_HANG` and a blocked
 /// `FENCE` at its counter, besides when woken.
 const POLL: Duration = Duration::from_millis(1);
@@ -380,21 +384,36 @@ impl Worker<'_> {
     /// Fetches the CB of a BD and runs it; any fault of the BD itself,
     /// including a CB outside guest RAM, is `BAD_PACKET` at offset 0.
     fn job(&self, ptr: u64, len: u32, ctl: u32) -> Result<(), Failure> {
-        if ctl & !BD_TAG_MASK != 0
+        if ctl & !(BD_TAG_MASK | BD_DEVICE_CB) != 0
             || !ptr.is_multiple_of(8)
             || !len.is_multiple_of(8)
             || !(8..=MAX_CB_SIZE).contains(&len)
         {
             return Err((JobStatus::BadPacket.into(), 0));
         }
-        let src = self
-            .shared
-            .ram
-            .slice(ptr, len.into())
-            .ok_or((JobStatus::BadPacket.into(), 0))?;
         let mut cb = vec![0; len as usize];
-        src.read_to(&mut cb);
+        if ctl & BD_DEVICE_CB != 0 {
+            // A device address: a fault is reported as the access's, at offset 0.
+            self.fetch(ptr, &mut cb).map_err(|f| (f.into(), 0))?;
+        } else {
+            let src = self
+                .shared
+                .ram
+                .slice(ptr, len.into())
+                .ok_or((JobStatus::BadPacket.into(), 0))?;
+            src.read_to(&mut cb);
+        }
         self.interpret(&cb, false)
+    }
+
+    /// Reads `buf.len()` bytes at device address `src`.
+    fn fetch(&self, src: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        let mut pos = 0;
+        for run in self.space().memory(src, buf.len() as u64, false)? {
+            run.read_to(&mut buf[pos..pos + run.len() as usize]);
+            pos += run.len() as usize;
+        }
+        Ok(())
     }
 
     /// Runs the packets of `cb` in order; `nested` for the packets a
@@ -438,15 +457,7 @@ impl Worker<'_> {
                 Packet::CpDma { .. } if nested => return Err(at(JobStatus::BadPacket.into())),
                 Packet::CpDma { tsize, src } => {
                     let mut fetched = vec![0; tsize as usize];
-                    let mut pos = 0;
-                    for run in self
-                        .space()
-                        .memory(src, tsize.into(), false)
-                        .map_err(|f| at(f.into()))?
-                    {
-                        run.read_to(&mut fetched[pos..pos + run.len() as usize]);
-                        pos += run.len() as usize;
-                    }
+                    self.fetch(src, &mut fetched).map_err(|f| at(f.into()))?;
                     // A failure inside is reported at the CP_DMA.
                     self.interpret(&fetched, true).map_err(|(err, _)| at(err))?;
                 }

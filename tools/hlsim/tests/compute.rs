@@ -1734,3 +1734,45 @@ fn a_gaudi_fence_across_internal_queues() {
     assert_eq!(g.cqe(dma6), cqe(OK, 3, 0));
     assert_eq!(g.dram_read(0x4000, 64), vec![0x3c; 64]);
 }
+
+/// BD `ctl` bit: the CB is at a device address (GAUDI's internal queues).
+const BD_DEVICE_CB: u32 = 1 << 16;
+
+#[test]
+fn internal_queues_fetch_cbs_from_device_addresses() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let (dma3, tpc7) = (DMA2 + 1, TPC2 + 5);
+    g.queue(dma3, 4, 4);
+    g.queue(tpc7, 4, 4);
+    // A CB in DRAM, one in mapped host memory, one in SRAM (put there by a
+    // DMA engine, as GAUDI's users do).
+    let cb = |marker: u32| Cb::default().nop().msg_long(DRAM + 0x100, marker);
+    g.dram_write(0x8000, &cb(1).0);
+    g.map_buffer(HOST + 0x40_0000, 1, false);
+    g.host_write(HOST + 0x40_0010, &cb(2).0);
+    let len = cb(0).0.len() as u32;
+    g.run_ok(
+        dma3,
+        &Cb::default().lin_dma(DRAM + 0x8000, SRAM + 0x800, len),
+    );
+    for (ptr, marker) in [(DRAM + 0x8000, 1), (HOST + 0x40_0010, 2), (SRAM + 0x800, 1)] {
+        g.dram_write(0x100, &[0; 4]);
+        g.post_bd(tpc7, ptr, len, BD_DEVICE_CB | 5);
+        g.ring(tpc7);
+        assert_eq!(g.cqe(tpc7), cqe(OK, 5, 0), "CB at {ptr:#x}");
+        assert_eq!(g.dram_u32(0x100), marker, "CB at {ptr:#x}");
+    }
+    // A device address that reaches nothing is the fetch's fault, at
+    // offset 0, reported with the address.
+    for (ptr, status) in [(DRAM - 8, BAD_ADDRESS), (HOST + 0x50_0000, MMU_FAULT)] {
+        g.post_bd(tpc7, ptr, len, BD_DEVICE_CB | 6);
+        g.ring(tpc7);
+        assert_eq!(g.cqe(tpc7), cqe(status, 6, 0));
+        assert_eq!(g.event(), Some(event(tpc7 as u32, status, ptr)));
+    }
+    // Without the bit, the address is a DMA address in guest RAM.
+    g.post_bd(tpc7, DRAM + 0x8000, len, 7);
+    g.ring(tpc7);
+    assert_eq!(g.cqe(tpc7).status, BAD_PACKET);
+}
