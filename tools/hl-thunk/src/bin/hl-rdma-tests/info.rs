@@ -177,7 +177,7 @@ pub fn queues(t: &mut Tap, env: &Env) {
         bad_jobs(&dev, env),
     );
     t.check(
-        "queues: GAUDI queue ids 8 (CPU), 113, 114 and 2^32-1: EINVAL",
+        "queues: GAUDI queue ids 8 (CPU), 113 (past the last) and 2^32-1: EINVAL",
         bad_indices(&dev),
     );
 }
