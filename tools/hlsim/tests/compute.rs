@@ -171,7 +171,12 @@ impl Cb {
     /// Arms monitor `m` to add `data` to fence counter `id` of `queue` once
     /// SOB `sob` reaches `target`.
     fn arm_fence(self, m: u64, sob: u32, target: u32, queue: usize, id: u64, data: u32) -> Self {
-        let pay = SM + sm::fence(queue, id);
+        self.arm_payload(m, sob, target, SM + sm::fence(queue, id), data)
+    }
+
+    /// Arms monitor `m` to write `data` at `pay` once SOB `sob` reaches
+    /// `target`.
+    fn arm_payload(self, m: u64, sob: u32, target: u32, pay: u64, data: u32) -> Self {
         self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
             .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
             .wreg(sm::mon(m, sm::PAY_DATA), data)
@@ -1701,10 +1706,7 @@ fn a_gaudi_fence_across_internal_queues() {
     // CFG_BASE + 0xf48000, the register at + 0x308 + 2 * 0x14).
     let fence = CFG + 0xf4_8000 + 0x308 + 2 * 0x14;
     let consumer = Cb::default()
-        .wreg(sm::mon(40, sm::PAY_ADDR_LO), fence as u32)
-        .wreg(sm::mon(40, sm::PAY_ADDR_HI), (fence >> 32) as u32)
-        .wreg(sm::mon(40, sm::PAY_DATA), 1)
-        .wreg(sm::mon(40, sm::ARM), arm(33, 1))
+        .arm_payload(40, 33, 1, fence, 1)
         .fence(2, 1, 1)
         .lin_dma(SRAM, DRAM + 0x4000, 64);
     g.submit(tpc5, &consumer, 1);
@@ -1720,11 +1722,9 @@ fn a_gaudi_fence_across_internal_queues() {
     assert_eq!(g.cqe(tpc5).status, NOT_SUPPORTED);
     assert_eq!(g.sm_reg(sm::fence(tpc5, 2)), 0, "decremented");
     // The same on a DMA queue completes.
+    // DMA 6's CP_FENCE0_RDATA_0.
     let consumer = Cb::default()
-        .wreg(sm::mon(41, sm::PAY_ADDR_LO), (CFG + 0x5c_8308) as u32)
-        .wreg(sm::mon(41, sm::PAY_ADDR_HI), (CFG >> 32) as u32)
-        .wreg(sm::mon(41, sm::PAY_DATA), 1)
-        .wreg(sm::mon(41, sm::ARM), arm(34, 1))
+        .arm_payload(41, 34, 1, CFG + 0x5c_8308, 1)
         .fence(0, 1, 1)
         .lin_dma(SRAM, DRAM + 0x4000, 64);
     g.submit(dma6, &consumer, 3);
