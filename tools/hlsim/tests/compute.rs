@@ -1176,7 +1176,7 @@ fn bad_buffer_descriptors() {
         (ptr, 12, 0),
         (ptr + 4, 8, 0),
         (ptr, (2 << 20) + 8, 0),
-        (ptr, 8, 1 << 16),
+        (ptr, 8, 1 << 17),
         (RAM_SIZE - 8, 16, 0),
         (u64::MAX - 7, 8, 0),
     ];
