@@ -553,7 +553,7 @@ pub(crate) const SRAM_ADDR_BASE: u64 = 0x7f_f000_0000;
 pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
 /// Where the sync manager's SOBs start in the device address space: GAUDI's
 /// `SYNC_MNGR_E_N` `SOB_OBJ_0` in the configuration space.
-pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE as u64;
+pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE;
 /// Where its monitors' registers start (`MON_PAY_ADDRL[0]`).
 pub(crate) const MON_ADDR_BASE: u64 = SOB_ADDR_BASE + 0x2000;
 /// Where the model's fence counters start, from [`SOB_ADDR_BASE`]: 16 bytes per QMAN, a
@@ -621,7 +621,7 @@ register! {
 }
 
 /// Where host memory (through the MMU) starts in the device address space.
-pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
+pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE;
 
 /// `MAGIC`: the bytes "HLSM".
 pub(crate) const MAGIC_VALUE: u32 = 0x4d53_4c48;
