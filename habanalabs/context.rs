@@ -503,12 +503,9 @@ impl ComputeFile {
             // An external queue (DMA 0 and 1) takes a CB of the driver's. An internal one takes,
             // as on GAUDI, the device address of a CB the user placed (in device memory or
             // mapped host memory), or one of the driver's CBs: a handle has type bits no
-            // device address has.
-            if chunk.flags & uapi::HL_CS_CHUNK_FLAGS_USER_ALLOC_CB != 0
-                || chunk.cb_size < 8
-                || chunk.cb_size % 8 != 0
-                || chunk.cb_size > qman::MAX_CB_SIZE
-            {
+            // device address has. `HL_CS_CHUNK_FLAGS_USER_ALLOC_CB` is for queues of later
+            // ASICs: mainline GAUDI does not look at it, nor does this driver.
+            if chunk.cb_size < 8 || chunk.cb_size % 8 != 0 || chunk.cb_size > qman::MAX_CB_SIZE {
                 return Err(invalid(EINVAL));
             }
             let cb = if queue.external() || Buffers::is_handle(chunk.cb_handle) {
