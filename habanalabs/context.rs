@@ -119,12 +119,12 @@ unsafe impl UapiIn for MemOut {}
 unsafe impl UapiOut for MemOut {}
 
 /// A `struct hl_cs_chunk` of execute or restore chunks, from its bytes (its unions hold
-/// `cb_handle` and `cb_size` there).
+/// `cb_handle` and `cb_size` there). Its flags are for later ASICs' queues: mainline GAUDI
+/// reads none of them.
 struct Chunk {
     cb_handle: u64,
     queue_index: u32,
     cb_size: u32,
-    flags: u32,
 }
 
 impl Chunk {
@@ -137,10 +137,6 @@ impl Chunk {
             cb_size: from_bytes(at(core::mem::offset_of!(
                 uapi::hl_cs_chunk,
                 __bindgen_anon_2
-            ))?)?,
-            flags: from_bytes(at(core::mem::offset_of!(
-                uapi::hl_cs_chunk,
-                cs_chunk_flags
             ))?)?,
         })
     }
