@@ -32,6 +32,7 @@ use crate::{
     deadline::Deadline,
     device::{ComputeClaim, HlDevice},
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
+    qman::{self, JobCb},
     rdma::{self, Cq, Rdma, Request},
     regs::SYNC_MANAGER,
     scrub,
@@ -119,12 +120,12 @@ unsafe impl UapiIn for MemOut {}
 unsafe impl UapiOut for MemOut {}
 
 /// A `struct hl_cs_chunk` of execute or restore chunks, from its bytes (its unions hold
-/// `cb_handle` and `cb_size` there).
+/// `cb_handle` and `cb_size` there). Its flags are for later ASICs' queues: mainline GAUDI
+/// reads none of them.
 struct Chunk {
     cb_handle: u64,
     queue_index: u32,
     cb_size: u32,
-    flags: u32,
 }
 
 impl Chunk {
@@ -137,10 +138,6 @@ impl Chunk {
             cb_size: from_bytes(at(core::mem::offset_of!(
                 uapi::hl_cs_chunk,
                 __bindgen_anon_2
-            ))?)?,
-            flags: from_bytes(at(core::mem::offset_of!(
-                uapi::hl_cs_chunk,
-                cs_chunk_flags
             ))?)?,
         })
     }
@@ -436,7 +433,10 @@ impl ComputeFile {
             GFP_KERNEL,
         )?;
         let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
-        jobs.push((queue.clone(), cb, 8 * packets.len() as u32), GFP_KERNEL)?;
+        jobs.push(
+            (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
+            GFP_KERNEL,
+        )?;
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
@@ -493,7 +493,6 @@ impl ComputeFile {
         let mut queues = 0u32;
         for raw in bytes.chunks_exact(chunk_size) {
             let chunk = Chunk::read(raw).map_err(invalid)?;
-            let cb = ctx.buffers.get(chunk.cb_handle).map_err(invalid)?;
             // CBs are not parsed, NIC ones included. Engines reach host memory only through the
             // context's MMU. A NIC packet names a connection, a CQ and a SOB of this device and
             // a range of its memory: the compute node has one user at a time, so all of them
@@ -504,14 +503,25 @@ impl ComputeFile {
                 .queues()
                 .by_gaudi_id(chunk.queue_index)
                 .ok_or(invalid(EINVAL))?;
-            // Every queue of the device model takes a CB of the driver's.
-            if chunk.flags & uapi::HL_CS_CHUNK_FLAGS_USER_ALLOC_CB != 0
-                || chunk.cb_size < 8
-                || chunk.cb_size % 8 != 0
-                || chunk.cb_size > cb.size()
-            {
+            // An external queue (DMA 0 and 1) takes a CB of the driver's. An internal one takes,
+            // as on GAUDI, the device address of a CB the user placed (in device memory or
+            // mapped host memory), or one of the driver's CBs: a handle has type bits no
+            // device address has. `HL_CS_CHUNK_FLAGS_USER_ALLOC_CB` is for queues of later
+            // ASICs: mainline GAUDI does not look at it, nor does this driver.
+            if chunk.cb_size < 8 || chunk.cb_size % 8 != 0 || chunk.cb_size > qman::MAX_CB_SIZE {
                 return Err(invalid(EINVAL));
             }
+            let cb = if queue.external() || Buffers::is_handle(chunk.cb_handle) {
+                let cb = ctx.buffers.get(chunk.cb_handle).map_err(invalid)?;
+                if chunk.cb_size > cb.size() {
+                    return Err(invalid(EINVAL));
+                }
+                JobCb::Kernel(cb)
+            } else if chunk.cb_handle % 8 == 0 {
+                JobCb::Device(chunk.cb_handle)
+            } else {
+                return Err(invalid(EINVAL));
+            };
             queues |= 1 << queue.index;
             jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)
                 .map_err(|e| no_mem(e.into()))?;

@@ -31,10 +31,10 @@ use crate::{
     stats::Stats,
 };
 
-/// The completion interrupt of one QMAN; a NIC QMAN's also signals its port's RDMA completion
-/// queues.
+/// The completion interrupt of one QMAN, or of the internal QMANs that share a vector; a NIC
+/// QMAN's also signals its port's RDMA completion queues.
 struct QueueIrq {
-    qman: Arc<Qman>,
+    qmans: KVec<Arc<Qman>>,
     hw: Arc<Hw>,
     /// A NIC QMAN's: the waiters of its port's RDMA completion queues, which share the vector.
     cq_events: Option<Arc<CqEvents>>,
@@ -42,13 +42,32 @@ struct QueueIrq {
 
 impl ThreadedHandler for QueueIrq {
     fn handle_threaded(&self) -> IrqReturn {
-        // A failure means the device went away; its jobs end when the driver unbinds.
-        let _ = self.qman.reap(&self.hw);
+        for qman in self.qmans.iter() {
+            // A failure means the device went away; its jobs end when the driver unbinds.
+            let _ = qman.reap(&self.hw);
+        }
         if let Some(events) = &self.cq_events {
             events.notify();
         }
         IrqReturn::Handled
     }
+}
+
+/// Registers `irq` as the handler of `vector`.
+fn queue_irq(
+    pdev: &pci::Device<device::Core>,
+    vector: u16,
+    irq: QueueIrq,
+) -> Result<Pin<KBox<irq::ThreadedRegistration<QueueIrq>>>> {
+    KBox::pin_init(
+        irq::ThreadedRegistration::new(
+            pdev.irq_vector(u32::from(vector))?,
+            irq::Flags::TRIGGER_NONE,
+            c_str!("habanalabs-qman"),
+            irq,
+        ),
+        GFP_KERNEL,
+    )
 }
 
 /// A bound accelerator, shared by the PCI driver and the files open on its nodes.
@@ -92,16 +111,23 @@ impl HlDevice {
         // SAFETY: Probe has not allocated or mapped any DMA memory for the device yet.
         unsafe { pdev.dma_set_mask_and_coherent(dma::DmaMask::new::<64>())? };
 
-        let nvec = regs::vectors_used(port_span(identity.port_mask), identity.rdma.is_some());
+        let nvec = regs::vectors_used(
+            port_span(identity.port_mask),
+            identity.rdma.is_some(),
+            identity.internal_queues != 0,
+        );
         pdev.alloc_irq_vectors(
             nvec,
             nvec,
             pci::IrqTypes::default().with(pci::IrqType::MsiX),
         )?;
-        // The compute queues, then the NIC queue of each RDMA port, with the engine each must
-        // have: a compute one, or the port's NIC.
+        // The compute queues (those with vectors of their own, then the internal ones that
+        // share one), then the NIC queue of each RDMA port, with the engine each must have: a
+        // compute one, or the port's NIC.
         let mut engines = KVec::new();
-        let compute = (0..identity.num_queues).map(|q| (q, None));
+        let internal = identity.internal_queues;
+        let present = regs::internal_queues().filter(|q| internal & (1 << q) != 0);
+        let compute = Iterator::chain(0..identity.num_queues, present).map(|q| (q, None));
         let nic = identity
             .rdma_ports()
             .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
@@ -146,30 +172,37 @@ impl HlDevice {
         let mut queues = KVec::new();
         let mut queue_irqs = KVec::new();
         let mut cq_events = KVec::new();
+        let mut shared = KVec::new();
         for &(q, engine, port) in engines.iter() {
             let qman = Arc::pin_init(Qman::new(pdev, q, engine)?, GFP_KERNEL)?;
+            queues.push(qman.clone(), GFP_KERNEL)?;
+            if regs::vector_qman(q) == regs::VECTOR_INTERNAL {
+                shared.push(qman, GFP_KERNEL)?;
+                continue;
+            }
             // A port's RDMA completion queues interrupt on its NIC QMAN's vector.
             let events = port
                 .map(|p| Arc::pin_init(CqEvents::new(p), GFP_KERNEL))
                 .transpose()?;
-            let reg = KBox::pin_init(
-                irq::ThreadedRegistration::new(
-                    pdev.irq_vector(u32::from(regs::vector_qman(q)))?,
-                    irq::Flags::TRIGGER_NONE,
-                    c_str!("habanalabs-qman"),
-                    QueueIrq {
-                        qman: qman.clone(),
-                        hw: hw.clone(),
-                        cq_events: events.clone(),
-                    },
-                ),
-                GFP_KERNEL,
-            )?;
-            queues.push(qman, GFP_KERNEL)?;
-            queue_irqs.push(reg, GFP_KERNEL)?;
+            let mut qmans = KVec::new();
+            qmans.push(qman, GFP_KERNEL)?;
+            let irq = QueueIrq {
+                qmans,
+                hw: hw.clone(),
+                cq_events: events.clone(),
+            };
+            queue_irqs.push(queue_irq(pdev, regs::vector_qman(q), irq)?, GFP_KERNEL)?;
             if let Some(events) = events {
                 cq_events.push(events, GFP_KERNEL)?;
             }
+        }
+        if !shared.is_empty() {
+            let irq = QueueIrq {
+                qmans: shared,
+                hw: hw.clone(),
+                cq_events: None,
+            };
+            queue_irqs.push(queue_irq(pdev, regs::VECTOR_INTERNAL, irq)?, GFP_KERNEL)?;
         }
 
         // Proves the device is bound to code that allocates DMA memory outside probe.
@@ -208,7 +241,7 @@ impl HlDevice {
             id.version.major(),
             id.version.minor(),
             id.dram_size >> 20,
-            id.num_queues,
+            id.num_queues + id.internal_queues.count_ones() as usize,
             id.num_vectors,
         );
         selftest::dma(pdev, &dev.control, id.serial)?;

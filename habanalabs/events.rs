@@ -45,6 +45,9 @@ mod gaudi {
     pub(super) const TPC0_QM: usize = 572;
     /// `GAUDI_EVENT_DMA0_QM` to `DMA7_QM`.
     pub(super) const DMA0_QM: usize = 583;
+    /// `GAUDI_EVENT_MME0_QM` and `MME2_QM`: the QMANs of MME 0 and 1 (GAUDI's MME 0 and 2
+    /// have QMANs, 1 and 3 are their slaves).
+    pub(super) const MME0_QM: usize = 581;
     /// `GAUDI_EVENT_NIC0_QM0`: NIC macro `m` has ports `2m` and `2m + 1`, whose QMANs' events
     /// are `NICm_QM0` and `NICm_QM1`, so port `p`'s is `NIC0_QM0 + p`.
     pub(super) const NIC0_QM0: usize = 594;
@@ -52,6 +55,7 @@ mod gaudi {
     pub(super) const DMA_ENGINES: usize = 8;
     pub(super) const TPC_ENGINES: usize = 8;
     pub(super) const NIC_PORTS: usize = 10;
+    pub(super) const MME_QMANS: usize = 2;
 }
 
 /// The GAUDI event id of an error of `cause` on a QMAN of `engine`, `None` for a cause or
@@ -73,6 +77,7 @@ pub(crate) fn gaudi_event(cause: u32, engine: QMAN_ENGINE) -> Option<usize> {
         (_, QMAN_ENGINE::DMA) => in_range(gaudi::DMA0_QM, gaudi::DMA_ENGINES),
         (_, QMAN_ENGINE::TPC) => in_range(gaudi::TPC0_QM, gaudi::TPC_ENGINES),
         (_, QMAN_ENGINE::NIC) => in_range(gaudi::NIC0_QM0, gaudi::NIC_PORTS),
+        (_, QMAN_ENGINE::MME) => in_range(gaudi::MME0_QM, gaudi::MME_QMANS),
         _ => None,
     }
 }

@@ -7,7 +7,7 @@ use kernel::{pci, prelude::*, uapi};
 
 use crate::regs::{
     self, rdma, Regs, CAPS, CHIP_ID, DRAM_BASE, DRAM_SIZE, MAC, MAGIC, MODEL_PEER, NUM_QUEUES,
-    NUM_VECTORS, PORT_MASK, RDMA_CONNS, RDMA_CQS, REGS_SIZE, SERIAL, VERSION,
+    NUM_VECTORS, PORT_MASK, QUEUE_MASK, RDMA_CONNS, RDMA_CQS, REGS_SIZE, SERIAL, VERSION,
 };
 
 /// The highest port in `mask` plus one: the ports' vectors go up to there.
@@ -24,6 +24,8 @@ pub(crate) struct Identity {
     pub(crate) num_vectors: u32,
     pub(crate) model_peer: u16,
     pub(crate) num_queues: usize,
+    /// The internal QMANs present beyond the first `num_queues`, a bit per queue index.
+    pub(crate) internal_queues: u32,
     pub(crate) port_mask: u32,
     pub(crate) macs: [[u8; 6]; uapi::HL_MAX_PORTS as usize],
     /// With `CAPS.RDMA`: the connections and completion queues of each port.
@@ -66,6 +68,8 @@ impl Identity {
         let num_vectors = u32::from(NUM_VECTORS::read(regs));
         let peer = u32::from(MODEL_PEER::read(regs));
         let num_queues = u32::from(NUM_QUEUES::read(regs));
+        let queue_mask = u32::from(QUEUE_MASK::read(regs));
+        let internal_queues = regs::internal_queues().fold(0, |m, q| m | (queue_mask & (1 << q)));
         let port_mask = if caps.nic() {
             PORT_MASK::read(regs).into()
         } else {
@@ -80,15 +84,18 @@ impl Identity {
             let conns = (1..=rdma::MAX_CONNS).contains(&r.conns);
             conns && (1..=rdma::MAX_CQS).contains(&r.cqs) && port_mask != 0
         });
-        let dram_end = dram_size.checked_add(REGS_SIZE as u64);
+        // DRAM past BAR2's window is the model's own (GAUDI's HBM BAR is a window too).
         if chip.chip() != CHIP_ID::GAUDI_SIM
             || u32::from(DRAM_BASE::read(regs)) != regs::DRAM_BASE_VALUE
-            || dram_end.map_or(true, |end| end > pdev.resource_len(2))
+            || dram_size == 0
+            || dram_size > regs::DRAM_SIZE_MAX
+            || (REGS_SIZE as u64) >= pdev.resource_len(2)
             || peer > u32::from(u16::MAX)
             || !caps.dma_selftest()
             || !caps.compute()
             || num_queues as usize != uapi::HL_QUEUE_COUNT as usize
-            || num_vectors < regs::vectors_used(port_span(port_mask), rdma.is_some())
+            || num_vectors
+                < regs::vectors_used(port_span(port_mask), rdma.is_some(), internal_queues != 0)
             || port_mask >> uapi::HL_MAX_PORTS != 0
             || !rdma_valid
         {
@@ -111,6 +118,7 @@ impl Identity {
             num_vectors,
             model_peer: peer as u16,
             num_queues: num_queues as usize,
+            internal_queues,
             port_mask,
             macs,
             rdma,

@@ -34,6 +34,10 @@ fn engine_id(engine: QMAN_ENGINE) -> Option<u32> {
         QMAN_ENGINE::DMA => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_DMA_0 + u32::from(index)),
         QMAN_ENGINE::TPC => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_TPC_0 + u32::from(index)),
         QMAN_ENGINE::NIC => Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_NIC_0 + u32::from(index)),
+        // GAUDI's MME 0 and 1 queues feed its master MMEs, engine ids MME_0 and MME_2.
+        QMAN_ENGINE::MME => {
+            Some(uapi::gaudi_engine_id_GAUDI_ENGINE_ID_MME_0 + 2 * u32::from(index))
+        }
         _ => None,
     }
 }
@@ -49,6 +53,7 @@ fn engine_name(engine: QMAN_ENGINE) -> &'static str {
         QMAN_ENGINE::DMA => "DMA",
         QMAN_ENGINE::TPC => "TPC",
         QMAN_ENGINE::NIC => "NIC",
+        QMAN_ENGINE::MME => "MME",
         _ => "?",
     }
 }

@@ -27,6 +27,8 @@ use crate::{
 
 /// Entries of each PQ and CQ: at most this many jobs in flight per queue.
 pub(crate) const QUEUE_ENTRIES: usize = 256;
+/// Largest CB a job runs, the device's limit.
+pub(crate) const MAX_CB_SIZE: u32 = 2 << 20;
 
 /// A buffer descriptor.
 #[repr(C)]
@@ -60,22 +62,43 @@ impl Cqe {
     }
 }
 
+/// The command buffer of a job.
+pub(crate) enum JobCb {
+    /// One of the driver's, kept alive while the job may run.
+    Kernel(Arc<Cb>),
+    /// The device address of one the user placed in device memory or mapped host memory, as
+    /// GAUDI's internal queues take it: its lifetime is the user's.
+    Device(u64),
+}
+
 /// A job the device may be running: what it needs stays alive until it completes.
 struct Job {
     cs: Arc<Cs>,
-    cb: Arc<Cb>,
+    cb: JobCb,
 }
 
 impl Job {
-    fn new(cs: Arc<Cs>, cb: Arc<Cb>) -> Self {
-        cb.job_started();
+    fn new(cs: Arc<Cs>, cb: JobCb) -> Self {
+        if let JobCb::Kernel(cb) = &cb {
+            cb.job_started();
+        }
         Self { cs, cb }
+    }
+
+    /// The BD's `ptr`, and whether it is a device address.
+    fn ptr(&self) -> (u64, bool) {
+        match &self.cb {
+            JobCb::Kernel(cb) => (cb.dma_handle(), false),
+            JobCb::Device(addr) => (*addr, true),
+        }
     }
 }
 
 impl Drop for Job {
     fn drop(&mut self) {
-        self.cb.job_ended();
+        if let JobCb::Kernel(cb) = &self.cb {
+            cb.job_ended();
+        }
     }
 }
 
@@ -170,6 +193,12 @@ impl Qman {
         QMAN_CTL::default().set_enable(true).try_write(&regs, block)
     }
 
+    /// Whether this is one of GAUDI's external queues (DMA 0 and 1), which take only the
+    /// driver's CBs.
+    pub(crate) fn external(&self) -> bool {
+        self.engine.kind() == QMAN_ENGINE::DMA && self.engine.index() < 2
+    }
+
     /// Jobs queued or running.
     pub(crate) fn jobs(&self) -> usize {
         self.ring.lock().in_flight
@@ -194,11 +223,15 @@ impl Qman {
         if ring.slots[tag].is_some() {
             return Err(EBUSY);
         }
+        let (ptr, device_cb) = job.ptr();
         dma_write!(
             self.pq[tag] = Bd {
-                ptr: job.cb.dma_handle(),
+                ptr,
                 len,
-                ctl: BD_CTL::default().set_tag(tag as u16).into(),
+                ctl: BD_CTL::default()
+                    .set_tag(tag as u16)
+                    .set_device_cb(device_cb)
+                    .into(),
             }
         )?;
         let pi = ring.pi.wrapping_add(1);
@@ -283,13 +316,15 @@ impl Qman {
 }
 
 /// The engine (`QMAN_ENGINE` kind and index) whose QMAN serves GAUDI queue id `id`; `None`
-/// for the CPU queue, the MME queues (the device has no MME) and ids past the last.
+/// for the CPU queue and ids past the last.
 fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
     use kernel::uapi::{
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0 as DMA_0_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_1_3 as DMA_1_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_2_0 as DMA_2_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_7_3 as DMA_7_3,
+        gaudi_queue_id_GAUDI_QUEUE_ID_MME_0_0 as MME_0_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_MME_1_3 as MME_1_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_NIC_0_0 as NIC_0_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_NIC_9_3 as NIC_9_3,
         gaudi_queue_id_GAUDI_QUEUE_ID_TPC_0_0 as TPC_0_0,
@@ -300,6 +335,7 @@ fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
     match id {
         DMA_0_0..=DMA_1_3 => Some((QMAN_ENGINE::DMA, engine(DMA_0_0, 0))),
         DMA_2_0..=DMA_7_3 => Some((QMAN_ENGINE::DMA, engine(DMA_2_0, 2))),
+        MME_0_0..=MME_1_3 => Some((QMAN_ENGINE::MME, engine(MME_0_0, 0))),
         TPC_0_0..=TPC_7_3 => Some((QMAN_ENGINE::TPC, engine(TPC_0_0, 0))),
         NIC_0_0..=NIC_9_3 => Some((QMAN_ENGINE::NIC, engine(NIC_0_0, 0))),
         _ => None,
@@ -363,7 +399,7 @@ impl Queues {
     pub(crate) fn submit(
         &self,
         cs: &Arc<Cs>,
-        jobs: KVec<(Arc<Qman>, Arc<Cb>, u32)>,
+        jobs: KVec<(Arc<Qman>, JobCb, u32)>,
         commit: impl FnOnce(),
     ) -> Result {
         let mut per_queue = [0usize; regs::MAX_QUEUES];

@@ -106,6 +106,10 @@ register! {
     pub(crate) RDMA_CQS(u32) @ 0x048 {}
 }
 register! {
+    /// The QMANs present, a bit per queue index (0: only the first `NUM_QUEUES`).
+    pub(crate) QUEUE_MASK(u32) @ 0x04c {}
+}
+register! {
     /// Port `p`'s MAC address, first byte lowest; the upper 16 bits are not the address's.
     pub(crate) MAC(u64) @ 0x080[10; 8] {
         /// The address.
@@ -282,7 +286,8 @@ register! {
 register! {
     /// The engine the QMAN feeds.
     pub(crate) QMAN_ENGINE(u32) @ QmanBlock[0x30] {
-        /// [`QMAN_ENGINE::DMA`], [`QMAN_ENGINE::TPC`] or [`QMAN_ENGINE::NIC`].
+        /// [`QMAN_ENGINE::DMA`], [`QMAN_ENGINE::TPC`], [`QMAN_ENGINE::NIC`] or
+        /// [`QMAN_ENGINE::MME`].
         7:0 kind as u8;
         /// Its index among the engines of its kind.
         15:8 index as u8;
@@ -295,10 +300,11 @@ impl QMAN_ENGINE {
     pub(crate) const DMA: u8 = 0;
     pub(crate) const TPC: u8 = 1;
     pub(crate) const NIC: u8 = 2;
+    pub(crate) const MME: u8 = 3;
 
     /// A type this driver knows, an index that fits the uAPI's engine masks, nothing else set.
     pub(crate) fn is_valid(self) -> bool {
-        let known = matches!(self.kind(), Self::DMA | Self::TPC | Self::NIC);
+        let known = matches!(self.kind(), Self::DMA | Self::TPC | Self::NIC | Self::MME);
         known && self.index() < 32 && self.reserved() == 0
     }
 }
@@ -308,6 +314,9 @@ register! {
     pub(crate) BD_CTL(u32) {
         /// Echoed in the job's completion entry.
         15:0 tag as u16;
+        /// The BD's `ptr` is a device address (a CB the user placed in device memory or in
+        /// mapped host memory, as GAUDI's internal queues take it), not a DMA address.
+        16:16 device_cb as bool;
     }
 }
 register! {
@@ -537,13 +546,14 @@ register! {
 }
 
 /// Where device memory starts in the device address space.
-pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE;
+pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
 /// Where the SRAM starts in the device address space: GAUDI's `SRAM_BASE_ADDR`.
 pub(crate) const SRAM_ADDR_BASE: u64 = 0x7f_f000_0000;
 /// Bytes of SRAM: GAUDI's `SRAM_SIZE`.
 pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
-/// Where the sync manager's SOBs start in the device address space.
-pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE as u64;
+/// Where the sync manager's SOBs start in the device address space: GAUDI's
+/// `SYNC_MNGR_E_N` `SOB_OBJ_0` in the configuration space.
+pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE;
 /// Where its monitors' registers start (`MON_PAY_ADDRL[0]`).
 pub(crate) const MON_ADDR_BASE: u64 = SOB_ADDR_BASE + 0x2000;
 /// Where the model's fence counters start, from [`SOB_ADDR_BASE`]: 16 bytes per QMAN, a
@@ -611,7 +621,7 @@ register! {
 }
 
 /// Where host memory (through the MMU) starts in the device address space.
-pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE as u64;
+pub(crate) const HOST_VA_BASE: u64 = kernel::uapi::HL_HOST_VA_BASE;
 
 /// `MAGIC`: the bytes "HLSM".
 pub(crate) const MAGIC_VALUE: u32 = 0x4d53_4c48;
@@ -619,6 +629,8 @@ pub(crate) const MAGIC_VALUE: u32 = 0x4d53_4c48;
 pub(crate) const VERSION_MAJOR: u16 = 1;
 /// `DRAM_BASE` must be where the register window ends.
 pub(crate) const DRAM_BASE_VALUE: u32 = REGS_SIZE as u32;
+/// Most DRAM from [`DRAM_ADDR_BASE`]: to the end of GAUDI's 32 GiB of HBM.
+pub(crate) const DRAM_SIZE_MAX: u64 = (32 << 30) - DRAM_ADDR_BASE;
 
 impl CHIP_ID {
     /// GAUDI-sim, the device model.
@@ -675,8 +687,11 @@ impl Status {
 pub(crate) const VECTOR_CONTROL: u16 = 0;
 /// Vector 1: the event queue's interrupt.
 pub(crate) const VECTOR_EQ: u16 = 1;
-/// The vector of compute QMAN 0; the others follow.
+/// The vector of compute QMAN 0; QMANs 1 to 3 follow.
 const VECTOR_QMAN_0: u16 = 2;
+/// The vector the internal QMANs without one of their own (DMA 2-7, TPC 2-7, MME 0-1) share,
+/// for their doorbell and their completions.
+pub(crate) const VECTOR_INTERNAL: u16 = 26;
 /// The vector of NIC port 0; the others follow.
 const VECTOR_PORT_0: u16 = 6;
 
@@ -687,14 +702,23 @@ pub(crate) const NIC_QUEUE_0: usize = 16;
 pub(crate) const MAX_QUEUES: usize = 32;
 const _: () = assert!(NIC_QUEUE_0 + kernel::uapi::HL_MAX_PORTS as usize <= MAX_QUEUES);
 
+/// The device's own index of MME 0's QMAN; MME 1's follows.
+pub(crate) const MME_QUEUE_0: usize = 26;
+
 /// The vector of QMAN `q`: its doorbell and its completion interrupt. A NIC QMAN's vector is
 /// its queue index; it also signals its port's RDMA completion queues.
 pub(crate) fn vector_qman(q: usize) -> u16 {
-    if q >= NIC_QUEUE_0 {
-        q as u16
-    } else {
-        VECTOR_QMAN_0 + q as u16
+    match q {
+        0..=3 => VECTOR_QMAN_0 + q as u16,
+        NIC_QUEUE_0..MME_QUEUE_0 => q as u16,
+        _ => VECTOR_INTERNAL,
     }
+}
+
+/// The device's own indices of the internal QMANs that share [`VECTOR_INTERNAL`]: DMA 2-7,
+/// TPC 2-7, MME 0-1.
+pub(crate) fn internal_queues() -> impl Iterator<Item = usize> {
+    Iterator::chain(4..NIC_QUEUE_0, MME_QUEUE_0..MME_QUEUE_0 + 2)
 }
 
 /// The vector of NIC port `p`: its doorbell and its interrupt.
@@ -702,10 +726,12 @@ pub(crate) fn vector_port(p: u8) -> u16 {
     VECTOR_PORT_0 + u16::from(p)
 }
 
-/// Vectors the driver uses: control, event queue, the QMANs, the ports and, with RDMA, the
-/// NIC QMANs.
-pub(crate) const fn vectors_used(ports: u8, rdma: bool) -> u32 {
-    if rdma {
+/// Vectors the driver uses: control, event queue, the QMANs, the ports, with RDMA the NIC
+/// QMANs, and with `internal` queues their shared vector.
+pub(crate) const fn vectors_used(ports: u8, rdma: bool, internal: bool) -> u32 {
+    if internal {
+        VECTOR_INTERNAL as u32 + 1
+    } else if rdma {
         NIC_QUEUE_0 as u32 + ports as u32
     } else {
         VECTOR_PORT_0 as u32 + ports as u32

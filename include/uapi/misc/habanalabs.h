@@ -1414,23 +1414,32 @@ struct hl_debug_args {
 /* ------------------------------------------------- habanalabs-rs: queues */
 
 /*
- * The queues the device model has today, and their queue_index in struct
- * hl_cs_chunk (GAUDI's numbering, enum gaudi_queue_id, comes with the
- * device model's GAUDI queues). Port p's NIC queue is HL_QUEUE_NIC_0 + p.
+ * The device model's own numbering of its queues (its QMAN blocks and the
+ * QMAN_RESET command use it; struct hl_cs_chunk's queue_index is GAUDI's,
+ * enum gaudi_queue_id): DMA 0, DMA 1, TPC 0, TPC 1, then DMA 2-7 from
+ * HL_QUEUE_DMA_2, TPC 2-7 from HL_QUEUE_TPC_2, the NIC queue of port p at
+ * HL_QUEUE_NIC_0 + p, MME 0-1 from HL_QUEUE_MME_0.
  */
 #define HL_QUEUE_DMA_0		0
 #define HL_QUEUE_DMA_1		1
 #define HL_QUEUE_TPC_0		2
 #define HL_QUEUE_TPC_1		3
-#define HL_QUEUE_COUNT		4	/* compute queues */
+#define HL_QUEUE_COUNT		4	/* queues with vectors of their own */
+#define HL_QUEUE_DMA_2		4
+#define HL_QUEUE_TPC_2		10
 #define HL_QUEUE_NIC_0		16
+#define HL_QUEUE_MME_0		26
 
 #define HL_MAX_PORTS		10
 
-/* Where the device model's memories sit in its address space. */
-#define HL_SYNC_MNGR_BASE	0x0000000010000000ull
-#define HL_DRAM_BASE		0x0000000100000000ull
-#define HL_HOST_VA_BASE		0x8000000000000000ull
+/*
+ * GAUDI's device address map, which the device model follows: the sync
+ * manager's SOBs (SYNC_MNGR_E_N's SOB_OBJ_0 in the configuration space),
+ * DRAM from DRAM_BASE_ADDR_USER, host memory from VA_HOST_SPACE_START.
+ */
+#define HL_SYNC_MNGR_BASE	0x0000007ffc4f2000ull
+#define HL_DRAM_BASE		0x0000000020000000ull
+#define HL_HOST_VA_BASE		0x0001000000000000ull
 
 /* --------------------------------------------- 2020 series: MAC addresses */
 

@@ -795,6 +795,8 @@ pub mod event {
     pub const RAZWI_OR_ADC: u32 = 548;
     /// `GAUDI_EVENT_TPC0_QM` to `TPC7_QM`.
     pub const TPC0_QM: u32 = 572;
+    /// `GAUDI_EVENT_MME0_QM` and `MME2_QM`: the QMANs of MME 0 and 1.
+    pub const MME0_QM: u32 = 581;
     /// `GAUDI_EVENT_DMA0_QM` to `DMA7_QM`.
     pub const DMA0_QM: u32 = 583;
     /// `GAUDI_EVENT_NIC0_QM0`: port `p`'s NIC QMAN is `NIC0_QM0 + p`
@@ -811,6 +813,7 @@ pub mod event {
                 format!("TPC{}_KRN_ERR", (id - TPC0_KRN_ERR) / 6)
             }
             TPC0_QM..=579 => format!("TPC{}_QM", id - TPC0_QM),
+            MME0_QM..=582 => format!("MME{}_QM", 2 * (id - MME0_QM)),
             DMA0_QM..=590 => format!("DMA{}_QM", id - DMA0_QM),
             NIC0_QM0..=603 => format!("NIC{}_QM{}", (id - NIC0_QM0) / 2, (id - NIC0_QM0) % 2),
             _ => return None,
@@ -841,12 +844,16 @@ impl Cause {
             Queue::Tpc0 => event::TPC0_QM,
             Queue::Tpc1 => event::TPC0_QM + 1,
             Queue::Nic(port) => event::NIC0_QM0 + port,
+            Queue::Dma(n) => event::DMA0_QM + n,
+            Queue::Tpc(n) => event::TPC0_QM + n,
+            Queue::Mme(n) => event::MME0_QM + n,
         };
         match (self, queue) {
             (Self::MmuFault, _) => event::MMU_PAGE_FAULT,
             (Self::BadAddress, _) => event::RAZWI_OR_ADC,
             (Self::BadKernel, Queue::Tpc0) => event::TPC0_KRN_ERR,
             (Self::BadKernel, Queue::Tpc1) => event::TPC0_KRN_ERR + 6,
+            (Self::BadKernel, Queue::Tpc(n)) => event::TPC0_KRN_ERR + 6 * n,
             _ => qm,
         }
     }
@@ -975,9 +982,9 @@ pub struct ClkRate {
 /// A queue: the engine behind a QMAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Queue {
-    /// DMA engine 0: `LIN_DMA`.
+    /// DMA engine 0: `LIN_DMA`, an external queue (host memory).
     Dma0,
-    /// DMA engine 1.
+    /// DMA engine 1, external.
     Dma1,
     /// TPC engine 0: `LOAD_AND_EXE`.
     Tpc0,
@@ -985,11 +992,44 @@ pub enum Queue {
     Tpc1,
     /// The NIC QMAN of a port: `NIC_WRITE`, `NIC_SEND`, `NIC_RECV`.
     Nic(u32),
+    /// Internal DMA engine 2-7: `LIN_DMA` within the device.
+    Dma(u32),
+    /// TPC engine 2-7.
+    Tpc(u32),
+    /// MME 0-1: the QMAN's own packets, no engine packet.
+    Mme(u32),
 }
 
 impl Queue {
-    /// Every compute queue.
+    /// The compute queues that have been there from the start.
     pub const ALL: [Self; 4] = [Self::Dma0, Self::Dma1, Self::Tpc0, Self::Tpc1];
+
+    /// Every compute queue of GAUDI: DMA 0-7, TPC 0-7, MME 0-1.
+    pub fn every() -> impl Iterator<Item = Self> {
+        let dma = (0..8).map(|n| Self::dma(n).expect("DMA 0-7"));
+        let tpc = (0..8).map(|n| Self::tpc(n).expect("TPC 0-7"));
+        dma.chain(tpc).chain((0..2).map(Self::Mme))
+    }
+
+    /// DMA engine `n`'s queue, 0-7.
+    pub fn dma(n: u32) -> Option<Self> {
+        match n {
+            0 => Some(Self::Dma0),
+            1 => Some(Self::Dma1),
+            2..=7 => Some(Self::Dma(n)),
+            _ => None,
+        }
+    }
+
+    /// TPC engine `n`'s queue, 0-7.
+    pub fn tpc(n: u32) -> Option<Self> {
+        match n {
+            0 => Some(Self::Tpc0),
+            1 => Some(Self::Tpc1),
+            2..=7 => Some(Self::Tpc(n)),
+            _ => None,
+        }
+    }
 
     /// The `queue_index` of a job on it: GAUDI's queue id (`enum
     /// gaudi_queue_id`) of stream 0 of the engine's QMAN.
@@ -1000,12 +1040,17 @@ impl Queue {
             Self::Tpc0 => GAUDI_QUEUE_ID_TPC_0_0,
             Self::Tpc1 => GAUDI_QUEUE_ID_TPC_1_0,
             Self::Nic(port) => GAUDI_QUEUE_ID_NIC_0_0.saturating_add(port.saturating_mul(4)),
+            // DMA 2 follows the CPU queue.
+            Self::Dma(n) => GAUDI_QUEUE_ID_DMA_2_0.saturating_add(4 * n.saturating_sub(2)),
+            Self::Tpc(n) => GAUDI_QUEUE_ID_TPC_0_0.saturating_add(n.saturating_mul(4)),
+            Self::Mme(n) => GAUDI_QUEUE_ID_MME_0_0.saturating_add(n.saturating_mul(4)),
         }
     }
 
     /// The device model's own number of the engine's QMAN (its block in
-    /// BAR2, its fence counters, its bit in `ENGINE_HANG`): 0-3 for the
-    /// compute queues, `16 + port` for a NIC queue.
+    /// BAR2, its fence counters, its bit in `ENGINE_HANG`): 0-3 for DMA 0,
+    /// DMA 1, TPC 0, TPC 1, 4-9 DMA 2-7, 10-15 TPC 2-7, `16 + port` for a
+    /// NIC queue, 26-27 MME 0-1.
     pub fn qman(self) -> u32 {
         match self {
             Self::Dma0 => 0,
@@ -1013,14 +1058,22 @@ impl Queue {
             Self::Tpc0 => 2,
             Self::Tpc1 => 3,
             Self::Nic(port) => 16u32.saturating_add(port),
+            Self::Dma(n) => n.saturating_add(2),
+            Self::Tpc(n) => n.saturating_add(8),
+            Self::Mme(n) => n.saturating_add(26),
         }
+    }
+
+    /// Whether the queue is one of GAUDI's external queues (DMA 0 and 1),
+    /// the ones whose engines reach host memory on GAUDI.
+    pub fn external(self) -> bool {
+        matches!(self, Self::Dma0 | Self::Dma1)
     }
 
     /// The queue of GAUDI queue id `i`, any of the QMAN's four streams.
     pub fn from_index(i: u32) -> Option<Self> {
         let nic = (0..HL_MAX_PORTS).map(Self::Nic);
-        Self::ALL
-            .into_iter()
+        Self::every()
             .chain(nic)
             .find(|q| (q.index()..q.index() + 4).contains(&i))
     }
@@ -1034,6 +1087,9 @@ impl fmt::Display for Queue {
             Self::Tpc0 => ("tpc", 0),
             Self::Tpc1 => ("tpc", 1),
             Self::Nic(port) => ("nic", port),
+            Self::Dma(n) => ("dma", n),
+            Self::Tpc(n) => ("tpc", n),
+            Self::Mme(n) => ("mme", n),
         };
         write!(f, "{kind}{n}")
     }
@@ -1048,14 +1104,13 @@ impl FromStr for Queue {
         let by_id = s.parse().ok().and_then(Self::from_index);
         by_id
             .or_else(|| {
-                Self::ALL
-                    .into_iter()
+                Self::every()
                     .chain(nic)
                     .find(|q| s.eq_ignore_ascii_case(&q.to_string()))
             })
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "no queue {s:?}: dma0, dma1, tpc0, tpc1, nic0-nic9 or a GAUDI queue id of theirs"
+                    "no queue {s:?}: dma0-dma7, tpc0-tpc7, mme0, mme1, nic0-nic9 or a GAUDI queue id of theirs"
                 ))
             })
     }
@@ -1258,15 +1313,26 @@ mod tests {
         }
         assert_eq!(Queue::ALL.map(|q| q.index()), [0, 4, 41, 45]);
         assert_eq!("TPC1".parse::<Queue>().unwrap(), Queue::Tpc1);
-        for bad in [
-            GAUDI_QUEUE_ID_CPU_PQ,
-            GAUDI_QUEUE_ID_DMA_2_0,
-            GAUDI_QUEUE_ID_MME_0_0,
-            GAUDI_QUEUE_ID_TPC_2_0,
-            GAUDI_QUEUE_ID_SIZE,
-        ] {
+        for bad in [GAUDI_QUEUE_ID_CPU_PQ, GAUDI_QUEUE_ID_SIZE] {
             assert_eq!(Queue::from_index(bad), None, "{bad}");
         }
+        // GAUDI's other queues, and the model's numbers of their QMANs.
+        let others = [
+            (Queue::Dma(2), GAUDI_QUEUE_ID_DMA_2_0, 4),
+            (Queue::Dma(7), GAUDI_QUEUE_ID_DMA_7_0, 9),
+            (Queue::Tpc(2), GAUDI_QUEUE_ID_TPC_2_0, 10),
+            (Queue::Tpc(7), GAUDI_QUEUE_ID_TPC_7_0, 15),
+            (Queue::Mme(0), GAUDI_QUEUE_ID_MME_0_0, 26),
+            (Queue::Mme(1), GAUDI_QUEUE_ID_MME_1_0, 27),
+        ];
+        for (q, id, qman) in others {
+            assert_eq!((q.index(), q.qman()), (id, qman), "{q}");
+            assert_eq!(Queue::from_index(id + 3), Some(q));
+            assert_eq!(q.to_string().parse::<Queue>().unwrap(), q);
+        }
+        assert_eq!(Queue::every().count(), 18);
+        assert_eq!(Queue::dma(1), Some(Queue::Dma1));
+        assert_eq!(Queue::tpc(8), None);
         for p in 0..HL_MAX_PORTS {
             let q = Queue::Nic(p);
             assert_eq!((q.index(), q.qman()), (73 + 4 * p, 16 + p));
@@ -1278,7 +1344,8 @@ mod tests {
         assert_eq!("NIC9".parse::<Queue>().unwrap(), Queue::Nic(9));
         assert!("nic10".parse::<Queue>().is_err());
         assert_eq!("8".parse::<Queue>().unwrap_err().errno(), libc::EINVAL);
-        assert!("dma2".parse::<Queue>().is_err());
+        assert!("dma8".parse::<Queue>().is_err());
+        assert!("mme2".parse::<Queue>().is_err());
     }
 
     #[test]
@@ -1400,6 +1467,10 @@ mod tests {
         assert_eq!(event::name(307).as_deref(), Some("TPC1_KRN_ERR"));
         assert_eq!(event::name(601).as_deref(), Some("NIC3_QM1"));
         assert_eq!(event::name(302), None);
+        assert_eq!(Cause::BadOpcode.event(Queue::Mme(1)), 582);
+        assert_eq!(event::name(582).as_deref(), Some("MME2_QM"));
+        assert_eq!(Cause::BadKernel.event(Queue::Tpc(7)), 343);
+        assert_eq!(Cause::NotSupported.event(Queue::Dma(7)), 590);
         let mut counts = vec![0; event::COUNT as usize];
         counts[event::MMU_PAGE_FAULT as usize] = 4;
         let ev = HwEvents { counts };

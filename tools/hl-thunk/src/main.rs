@@ -62,7 +62,7 @@ enum Command {
         /// Device N, /dev/hlN
         #[arg(short, long, value_name = "N", default_value_t = 0)]
         device: u32,
-        /// Queue: dma0, dma1, tpc0, tpc1, nic0-nic9 or a GAUDI queue id of theirs
+        /// Queue: dma0-dma7, tpc0-tpc7, mme0, mme1, nic0-nic9 or a GAUDI queue id of theirs
         #[arg(long, value_name = "Q", value_parser = parse_queue)]
         queue: Queue,
         /// The submission's timeout, rounded up to seconds (default: the driver's)

@@ -256,11 +256,13 @@ impl Packet {
         ))
     }
 
-    /// `LIN_DMA`: copies `size` bytes (1 to 4 GiB - 1) from `src` to `dst`.
+    /// `LIN_DMA`: copies `size` bytes (1 to 4 GiB - 1) from `src` to `dst`
+    /// (56 bits: GAUDI keeps a context id in the top byte).
     pub fn lin_dma(src: u64, dst: u64, size: u32) -> Result<Self> {
         if size == 0 {
             return Err(Error::invalid("LIN_DMA: size must be at least 1"));
         }
+        check_dst(dst)?;
         Ok(Self::new(OP_LIN_DMA, size, LIN_DMA_LIN, &[src, dst]))
     }
 
@@ -270,6 +272,7 @@ impl Packet {
         if size == 0 {
             return Err(Error::invalid("LIN_DMA memset: size must be at least 1"));
         }
+        check_dst(dst)?;
         Ok(Self::new(
             OP_LIN_DMA,
             size,
@@ -372,6 +375,16 @@ impl std::fmt::Debug for Packet {
     }
 }
 
+/// Fails unless `dst` fits `LIN_DMA`'s 56-bit destination field.
+fn check_dst(dst: u64) -> Result<()> {
+    if dst >> 56 != 0 {
+        return Err(Error::invalid(format!(
+            "LIN_DMA: destination {dst:#x} does not fit 56 bits"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,25 +447,30 @@ mod tests {
 
     #[test]
     fn lin_dma() {
-        let p = Packet::lin_dma(0x8000_0000_0000_1001, 0x1_0000_0003, 0xffff_ffff).unwrap();
+        let p = Packet::lin_dma(0x1_0000_0000_1001, 0x2000_0003, 0xffff_ffff).unwrap();
         assert_eq!(
             p.as_bytes(),
             words(&[
                 0xffff_ffff,
                 0x0900_0008,
                 0x0000_1001,
-                0x8000_0000,
-                0x0000_0003,
-                0x0000_0001
+                0x0001_0000,
+                0x2000_0003,
+                0x0000_0000
             ])
         );
         assert!(Packet::lin_dma(0, 0, 0).is_err());
+        assert!(Packet::lin_dma(0, 1 << 56, 1).is_err());
+        assert!(Packet::memset(1 << 63, 0, 1).is_err());
     }
 
     #[test]
     fn memset() {
-        let p = Packet::memset(0x1_0000_0000, 0xa5, 3).unwrap();
-        assert_eq!(p.as_bytes(), words(&[3, 0x0900_0018, 0xa5, 0, 0, 1]));
+        let p = Packet::memset(0x7f_f000_0000, 0xa5, 3).unwrap();
+        assert_eq!(
+            p.as_bytes(),
+            words(&[3, 0x0900_0018, 0xa5, 0, 0xf000_0000, 0x7f])
+        );
         assert!(Packet::memset(0, 0, 0).is_err());
     }
 

@@ -32,8 +32,6 @@ const MON_PAY_ADDR_LO: u32 = 0x2000;
 const MON_PAY_ADDR_HI: u32 = 0x2800;
 const MON_PAY_DATA: u32 = 0x3000;
 const MON_ARM: u32 = 0x3800;
-const FENCE_BASE: u32 = 0x8000;
-const FENCE_QMAN_STRIDE: u32 = 16;
 
 /// Register offset of SOB `sob`.
 pub fn sob_offset(sob: u32) -> Result<u32> {
@@ -50,19 +48,20 @@ pub fn sob_addr(sob: u32) -> Result<u64> {
     Ok(HL_SYNC_MNGR_BASE + u64::from(sob_offset(sob)?))
 }
 
-/// Device address of fence counter `counter` of `queue`'s QMAN; a write
-/// there adds its value to the counter.
+/// Device address of fence counter `counter` of `queue`'s QMAN, as GAUDI
+/// has it: the QMAN's `CP_FENCE<counter>_RDATA_0` in the configuration
+/// space; a write there adds its value to the counter.
 pub fn fence_addr(queue: Queue, counter: u32) -> Result<u64> {
+    use hlsim_regs::space::{CFG_BASE, QM_FENCE, QM_FENCE_ID_STRIDE, qm_block};
     if counter >= FENCE_COUNTERS {
         return Err(Error::invalid(format!(
             "fence counter {counter} is not below {FENCE_COUNTERS}"
         )));
     }
-    if matches!(queue, Queue::Nic(port) if port >= HL_MAX_PORTS) {
-        return Err(Error::invalid(format!("{queue} has no fence counters")));
-    }
-    let offset = FENCE_BASE + FENCE_QMAN_STRIDE * queue.qman() + 4 * counter;
-    Ok(HL_SYNC_MNGR_BASE + u64::from(offset))
+    let block = qm_block(queue.qman() as usize)
+        .filter(|_| !matches!(queue, Queue::Nic(port) if port >= HL_MAX_PORTS))
+        .ok_or_else(|| Error::invalid(format!("{queue} has no fence counters")))?;
+    Ok(CFG_BASE + block + QM_FENCE + QM_FENCE_ID_STRIDE * u64::from(counter))
 }
 
 /// `WREG_32` packets that arm monitor `mon` to write `data` at device
@@ -114,15 +113,21 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(sob_addr(0).unwrap(), 0x1000_0000);
-        assert_eq!(sob_addr(2047).unwrap(), 0x1000_1ffc);
+        assert_eq!(sob_addr(0).unwrap(), 0x7f_fc4f_2000);
+        assert_eq!(sob_addr(2047).unwrap(), 0x7f_fc4f_3ffc);
         assert!(sob_addr(2048).is_err());
-        assert_eq!(fence_addr(Queue::Dma0, 0).unwrap(), 0x1000_8000);
-        assert_eq!(fence_addr(Queue::Tpc1, 3).unwrap(), 0x1000_803c);
+        // mmDMA0_QM_CP_FENCE0_RDATA_0, mmTPC1_QM_CP_FENCE3_RDATA_0,
+        // mmNIC0_QM0_CP_FENCE0_RDATA_0, mmNIC4_QM1_CP_FENCE3_RDATA_0,
+        // mmMME0_QM_CP_FENCE1_RDATA_0 (MME 1's) from asic_reg/.
+        let cfg = 0x7f_fc00_0000;
+        assert_eq!(fence_addr(Queue::Dma0, 0).unwrap(), cfg + 0x50_8308);
+        assert_eq!(fence_addr(Queue::Tpc1, 3).unwrap(), cfg + 0xe4_8344);
         assert!(fence_addr(Queue::Tpc0, 4).is_err());
-        assert_eq!(fence_addr(Queue::Nic(0), 0).unwrap(), 0x1000_8100);
-        assert_eq!(fence_addr(Queue::Nic(9), 3).unwrap(), 0x1000_819c);
+        assert_eq!(fence_addr(Queue::Nic(0), 0).unwrap(), cfg + 0xce_0308);
+        assert_eq!(fence_addr(Queue::Nic(9), 3).unwrap(), cfg + 0xde_2344);
+        assert_eq!(fence_addr(Queue::Mme(1), 1).unwrap(), cfg + 0x06_831c);
         assert!(fence_addr(Queue::Nic(10), 0).is_err());
+        assert!(fence_addr(Queue::Mme(2), 0).is_err());
     }
 
     #[test]
@@ -145,7 +150,9 @@ mod tests {
     #[test]
     fn wait_for_sob_fences_on_its_own_counter() {
         let p = wait_for_sob(Queue::Tpc0, 3, 7, 2, 1).unwrap();
-        assert_eq!(p[0], Packet::wreg32(0x200c, 0x1000_8024).unwrap());
+        // TPC 0's CP_FENCE1_RDATA_0.
+        assert_eq!(p[0], Packet::wreg32(0x200c, 0xfce0_831c).unwrap());
+        assert_eq!(p[1], Packet::wreg32(0x280c, 0x7f).unwrap());
         assert_eq!(p[3], Packet::wreg32(0x380c, 2 << 17 | 0x7f << 8).unwrap());
         assert_eq!(p[4], Packet::fence(1, 1, 1).unwrap());
     }

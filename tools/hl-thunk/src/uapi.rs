@@ -120,9 +120,11 @@ mod tests {
 
     #[test]
     fn address_space() {
-        assert_eq!(HL_SYNC_MNGR_BASE, 0x1000_0000);
-        assert_eq!(HL_DRAM_BASE, 0x1_0000_0000);
-        assert_eq!(HL_HOST_VA_BASE, 0x8000_0000_0000_0000);
+        // GAUDI's: CFG_BASE + SYNC_MNGR_E_N SOB_OBJ_0, DRAM_BASE_ADDR_USER,
+        // VA_HOST_SPACE_START.
+        assert_eq!(HL_SYNC_MNGR_BASE, 0x7f_fc4f_2000);
+        assert_eq!(HL_DRAM_BASE, 0x2000_0000);
+        assert_eq!(HL_HOST_VA_BASE, 0x1_0000_0000_0000);
     }
 
     /// The NIC constants the device's spec fixes.

@@ -68,7 +68,8 @@ pub mod identity {
     pub const MODEL_PEER: u64 = 0x02c;
     /// `STATE`: a [`super::State`].
     pub const STATE: u64 = 0x030;
-    /// `NUM_QUEUES`: QMANs.
+    /// `NUM_QUEUES`: compute QMANs with vectors of their own (queues 0 to
+    /// `NUM_QUEUES - 1`).
     pub const NUM_QUEUES: u64 = 0x034;
     /// `CLK_CUR_MHZ`: current engine clock.
     pub const CLK_CUR_MHZ: u64 = 0x038;
@@ -80,6 +81,8 @@ pub mod identity {
     pub const RDMA_CONNS: u64 = 0x044;
     /// `RDMA_CQS`: RDMA completion queues per port.
     pub const RDMA_CQS: u64 = 0x048;
+    /// `QUEUE_MASK`: QMANs present, a bit per queue number.
+    pub const QUEUE_MASK: u64 = 0x04c;
 
     /// Ports the `MAC` registers have room for.
     pub const MAX_PORTS: u64 = 16;
@@ -242,8 +245,8 @@ pub mod qman {
         MSG_BASE0_LO + 8 * b
     }
 
-    /// BAR2 offset of QMAN `q`'s block: compute queue `q`, or the NIC
-    /// queue of port `q - NIC_QUEUE0`.
+    /// BAR2 offset of QMAN `q`'s block (see [`super::queue`] for the
+    /// numbering).
     pub const fn block(q: usize) -> u64 {
         0x1000 + SIZE * q as u64
     }
@@ -538,6 +541,111 @@ pub mod model_ctl {
     }
 }
 
+/// The device address space the packets, kernel descriptors and monitor
+/// payloads name: GAUDI's (`gaudi.h`, `gaudiP.h`, `asic_reg/`), with the
+/// parts of it the model has.
+pub mod space {
+    /// GAUDI's configuration space, `CFG_BASE`.
+    pub const CFG_BASE: u64 = 0x7f_fc00_0000;
+    /// The sync manager: at GAUDI's `SYNC_MNGR_E_N` `SOB_OBJ_0`, laid out
+    /// as [`super::sync_manager`] says.
+    pub const SM_BASE: u64 = CFG_BASE + 0x4f_2000;
+    /// GAUDI's SRAM, `SRAM_BASE_ADDR`.
+    pub const SRAM_BASE: u64 = 0x7f_f000_0000;
+    /// Bytes of SRAM, `SRAM_SIZE` (20 MiB).
+    pub const SRAM_SIZE: u64 = 0x140_0000;
+    /// First DRAM (HBM) address a user reaches, GAUDI's
+    /// `DRAM_BASE_ADDR_USER`: what lies below is the driver's on GAUDI and
+    /// absent from the model.
+    pub const DRAM_BASE: u64 = 0x2000_0000;
+    /// End of DRAM: GAUDI's 32 GiB of HBM from `DRAM_PHYS_BASE` (0).
+    pub const DRAM_END: u64 = 0x8_0000_0000;
+    /// Bytes of DRAM from [`DRAM_BASE`], the `DRAM_SIZE` value.
+    pub const DRAM_SIZE: u64 = DRAM_END - DRAM_BASE;
+    /// Host memory through the MMU, from GAUDI's `VA_HOST_SPACE_START`.
+    pub const HOST_BASE: u64 = 0x1_0000_0000_0000;
+    /// Bytes of the host range the MMU translates (three levels of 4 KiB
+    /// tables: 2^39).
+    pub const HOST_SIZE: u64 = 1 << 39;
+    /// Offset of `CP_FENCE0_RDATA_0` in a QMAN's configuration block; fence
+    /// `i` of stream `s` (4: the lower CP) is at `+ FENCE_ID_STRIDE * i + 4 * s`.
+    pub const QM_FENCE: u64 = 0x308;
+    /// Bytes between a QMAN's `CP_FENCEi_RDATA_0` registers.
+    pub const QM_FENCE_ID_STRIDE: u64 = 0x14;
+    /// `CP_FENCEi_RDATA_s` registers per fence id: four streams and the
+    /// lower CP.
+    pub const QM_FENCE_STREAMS: u64 = 5;
+
+    /// Offset in the configuration space of the QMAN block GAUDI has for
+    /// model queue `q` ([`super::queue`]), if there is one.
+    pub const fn qm_block(q: usize) -> Option<u64> {
+        match super::queue(q) {
+            Some((super::ENGINE_DMA, i)) => Some(0x50_8000 + 0x2_0000 * i as u64),
+            Some((super::ENGINE_TPC, i)) => Some(0xe0_8000 + 0x4_0000 * i as u64),
+            Some((super::ENGINE_NIC, p)) => {
+                Some(0xce_0000 + 0x4_0000 * (p as u64 / 2) + 0x2000 * (p as u64 % 2))
+            }
+            // GAUDI's MME 0 queues are the MME2 QMAN's, MME 1's the MME0's.
+            Some((super::ENGINE_MME, 0)) => Some(0x16_8000),
+            Some((super::ENGINE_MME, _)) => Some(0x06_8000),
+            _ => None,
+        }
+    }
+
+    /// The model queue and fence id behind configuration-space address
+    /// `addr`, a `CP_FENCEi_RDATA_s` register of a QMAN block.
+    pub fn qm_fence(addr: u64) -> Option<(usize, u64)> {
+        let off = addr.checked_sub(CFG_BASE)?;
+        (0..super::NUM_QMANS).find_map(|q| {
+            let reg = off.checked_sub(qm_block(q)? + QM_FENCE)?;
+            let (id, stream) = (reg / QM_FENCE_ID_STRIDE, reg % QM_FENCE_ID_STRIDE);
+            (id < super::sync_manager::NUM_FENCES
+                && stream.is_multiple_of(4)
+                && stream / 4 < QM_FENCE_STREAMS)
+                .then_some((q, id))
+        })
+    }
+}
+
+/// The engine type (`ENGINE_*`) and index of model queue `q`: 0-3 DMA 0,
+/// DMA 1, TPC 0, TPC 1; 4-9 DMA 2-7; 10-15 TPC 2-7; 16-25 the NIC queues
+/// of ports 0-9; 26-27 MME 0-1.
+pub const fn queue(q: usize) -> Option<(u32, u32)> {
+    match q {
+        0 | 1 => Some((ENGINE_DMA, q as u32)),
+        2 | 3 => Some((ENGINE_TPC, q as u32 - 2)),
+        4..=9 => Some((ENGINE_DMA, q as u32 - 2)),
+        10..=15 => Some((ENGINE_TPC, q as u32 - 8)),
+        16..=25 => Some((ENGINE_NIC, q as u32 - 16)),
+        26 | 27 => Some((ENGINE_MME, q as u32 - 26)),
+        _ => None,
+    }
+}
+
+/// The model queue of engine `kind` (`ENGINE_*`) number `index`.
+pub const fn queue_of(kind: u32, index: u32) -> Option<usize> {
+    let q = match (kind, index) {
+        (ENGINE_DMA, 0..=1) => index as usize,
+        (ENGINE_DMA, 2..=7) => index as usize + 2,
+        (ENGINE_TPC, 0..=1) => index as usize + 2,
+        (ENGINE_TPC, 2..=7) => index as usize + 8,
+        (ENGINE_NIC, 0..=9) => index as usize + 16,
+        (ENGINE_MME, 0..=1) => index as usize + 26,
+        _ => return None,
+    };
+    Some(q)
+}
+
+/// The vector of model queue `q`: its doorbell and its completion
+/// interrupt.
+pub const fn queue_vector(q: usize) -> u32 {
+    match q {
+        0..=3 => VECTOR_QMAN0 + q as u32,
+        16..=25 => VECTOR_NIC0 + (q - NIC_QUEUE0) as u32,
+        _ => VECTOR_INTERNAL,
+    }
+}
+
 // ---- Values of the identity registers, and interrupt vectors ----------
 
 /// Offset of device memory in BAR2, the value of `DRAM_BASE`.
@@ -560,10 +668,14 @@ pub const CAPS_RDMA: u32 = 1 << 3;
 pub const CHIP_ID_GAUDI_SIM: u32 = 0x1000;
 /// `NUM_VECTORS` value.
 pub const NUM_VECTORS: u32 = 32;
-/// `NUM_QUEUES` value: the compute QMANs.
+/// `NUM_QUEUES` value: the compute QMANs with vectors of their own.
 pub const NUM_QUEUES: usize = 4;
 /// Queue number of port 0's NIC QMAN; port `p`'s is `NIC_QUEUE0 + p`.
 pub const NIC_QUEUE0: usize = 16;
+/// QMANs, numbered `0..NUM_QMANS` (some numbers below are NIC queues).
+pub const NUM_QMANS: usize = 28;
+/// `QUEUE_MASK` value: every QMAN.
+pub const QUEUE_MASK: u32 = (1 << NUM_QMANS) - 1;
 /// `CLK_CUR_MHZ` value.
 pub const CLK_CUR_MHZ: u32 = 1500;
 /// `CLK_MAX_MHZ` value.
@@ -583,6 +695,9 @@ pub const VECTOR_PORT0: u32 = 6;
 /// Vector of port 0's NIC QMAN and RDMA completion queues; port `p` uses
 /// `VECTOR_NIC0 + p`.
 pub const VECTOR_NIC0: u32 = 16;
+/// Vector the internal QMANs without a vector of their own share, for
+/// their doorbell (which wakes them all) and their completions.
+pub const VECTOR_INTERNAL: u32 = 26;
 
 // ---- Mailbox --------------------------------------------------------------
 
@@ -611,6 +726,8 @@ pub const ENGINE_DMA: u32 = 0;
 pub const ENGINE_TPC: u32 = 1;
 /// QMAN `ENGINE` type of a NIC engine.
 pub const ENGINE_NIC: u32 = 2;
+/// QMAN `ENGINE` type of an MME.
+pub const ENGINE_MME: u32 = 3;
 /// Monitor `STATUS` bit: armed.
 pub const MON_ARMED: u32 = 1 << 0;
 /// Smallest PQ, CQ or event queue, in entries.
@@ -726,6 +843,12 @@ const _: () = assert!(NUM_QUEUES <= NIC_QUEUE0);
 // A queue's bit in ENGINE_HANG and in the sync manager's kicks.
 const _: () = assert!(NIC_QUEUE0 + NUM_PORTS <= 32);
 const _: () = assert!(sync_manager::fence(NIC_QUEUE0 + NUM_PORTS, 0) <= sync_manager::SIZE);
+const _: () = assert!(qman::block(NUM_QMANS) <= sync_manager::BASE);
+const _: () = assert!(sync_manager::fence(NUM_QMANS, 0) <= sync_manager::SIZE);
+// A queue's bit in ENGINE_HANG, QUEUE_MASK and the sync manager's kicks.
+const _: () = assert!(NUM_QMANS <= 32);
+const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= VECTOR_INTERNAL);
+const _: () = assert!(VECTOR_INTERNAL < NUM_VECTORS);
 
 /// `STATE` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -823,6 +946,47 @@ mod tests {
         for cmd in [0x00, 0x07, 0xff, CMD_IRQ] {
             assert_eq!(Opcode::from_cmd(cmd), None, "cmd {cmd:#x}");
         }
+    }
+
+    #[test]
+    fn queues_and_gaudis_fence_registers() {
+        for q in 0..NUM_QMANS {
+            let (kind, index) = queue(q).unwrap();
+            assert_eq!(queue_of(kind, index), Some(q), "queue {q}");
+        }
+        assert_eq!(queue(NUM_QMANS), None);
+        assert_eq!(queue_of(ENGINE_DMA, 8), None);
+        assert_eq!(queue_of(ENGINE_MME, 2), None);
+        assert_eq!(QUEUE_MASK, 0x0fff_ffff);
+        assert_eq!(
+            (
+                queue_vector(1),
+                queue_vector(4),
+                queue_vector(19),
+                queue_vector(27)
+            ),
+            (3, 26, 19, 26)
+        );
+        // CP_FENCE2_RDATA_3 of DMA5, TPC7, NIC3_QM1 (port 7), MME 0
+        // (GAUDI's MME2 QMAN) and MME 1 (MME0), from asic_reg/.
+        let cfg = space::CFG_BASE;
+        for (reg, q) in [
+            (0x5a_833c, 7),
+            (0xfc_833c, 15),
+            (0xda_233c, 23),
+            (0x16_833c, 26),
+            (0x06_833c, 27),
+        ] {
+            assert_eq!(space::qm_fence(cfg + reg), Some((q, 2)), "{reg:#x}");
+        }
+        // DMA0's FENCE0_RDATA_0 and FENCE3_RDATA_4, the first and last.
+        assert_eq!(space::qm_fence(cfg + 0x50_8308), Some((0, 0)));
+        assert_eq!(space::qm_fence(cfg + 0x50_8354), Some((0, 3)));
+        for bad in [0x50_8304, 0x50_8358, 0x50_830a, 0x50_8000, 0] {
+            assert_eq!(space::qm_fence(cfg + bad), None, "{bad:#x}");
+        }
+        assert_eq!(space::qm_fence(0x50_8308), None);
+        assert_eq!(space::SM_BASE, 0x7f_fc4f_2000);
     }
 
     #[test]

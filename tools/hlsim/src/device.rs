@@ -23,12 +23,12 @@ use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
     CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT,
-    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK,
-    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0,
-    VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
+    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, QUEUE_MASK,
+    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0,
+    VECTOR_QMAN0, VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::sensors::Sensors;
-use crate::space::{SRAM_SIZE, Space};
+use crate::space::{DRAM_SIZE, SRAM_SIZE, Space};
 use crate::sync_manager::SyncManager;
 use crate::transport::MODEL_PEER;
 
@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) bar: Arc<SharedMem>,
     /// GAUDI's SRAM, [`crate::space::SRAM_SIZE`] bytes.
     pub(crate) sram: SharedMem,
+    /// GAUDI's DRAM past BAR2's window, [`crate::space::DRAM_SIZE`] bytes,
+    /// sparse.
+    pub(crate) hbm: SharedMem,
     pub(crate) ram: Arc<SharedMem>,
     pub(crate) irq: Arc<Interrupts>,
     pub(crate) sm: SyncManager,
@@ -69,7 +72,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The device address space.
     pub(crate) fn space(&self) -> Space<'_> {
-        Space::new(&self.bar, &self.sram, &self.ram)
+        Space::new(&self.bar, &self.sram, &self.hbm, &self.ram)
     }
 
     /// The control of QMAN `q`, which exists.
@@ -151,11 +154,12 @@ impl Device {
         bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
         bar.write64(identity::SERIAL_LO, serial);
         bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
-        bar.write64(identity::DRAM_SIZE_LO, size - DRAM_OFFSET);
+        bar.write64(identity::DRAM_SIZE_LO, DRAM_SIZE);
         bar.write32(identity::NUM_VECTORS, NUM_VECTORS);
         bar.write32(identity::MODEL_PEER, MODEL_PEER.into());
         bar.write32(identity::STATE, State::Ready as u32);
         bar.write32(identity::NUM_QUEUES, NUM_QUEUES as u32);
+        bar.write32(identity::QUEUE_MASK, QUEUE_MASK);
         bar.write32(identity::CLK_CUR_MHZ, CLK_CUR_MHZ);
         bar.write32(identity::CLK_MAX_MHZ, CLK_MAX_MHZ);
         bar.write32(identity::PORT_MASK, PORT_MASK);
@@ -174,9 +178,11 @@ impl Device {
         }
         write_engines(&bar);
         let sram = SharedMem::create(&format!("hlsim-{name}-sram"), SRAM_SIZE)?;
+        let hbm = SharedMem::create(&format!("hlsim-{name}-hbm"), DRAM_SIZE)?;
         let shared = Arc::new(Shared {
             bar: Arc::new(bar),
             sram,
+            hbm,
             ram,
             irq: Arc::new(Interrupts::default()),
             sm: SyncManager::default(),
@@ -197,7 +203,10 @@ impl Device {
         let hostile = hostile::spawn(name, device.shared.clone(), device.stopping.clone())?;
         device.threads.push(hostile);
         for q in (0..NUM_QMANS).map(qman::queue) {
-            let port = (q >= NIC_QUEUE0).then(|| device.nic.port(q - NIC_QUEUE0));
+            let port = match qman::engine(q) {
+                (crate::packets::Engine::Nic, p) => Some(device.nic.port(p as usize)),
+                _ => None,
+            };
             let thread = qman::spawn(name, device.shared.clone(), q, port)?;
             device.threads.push(thread);
         }
@@ -273,6 +282,7 @@ impl Device {
             write_engines(bar);
         });
         shared.sram.discard(0, SRAM_SIZE)?;
+        shared.hbm.discard(0, DRAM_SIZE)?;
         bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
     }
 
@@ -287,6 +297,13 @@ impl Device {
             VECTOR_CONTROL if self.faults() & FAULT_MAILBOX_HANG == 0 => self.run_mailbox(),
             v if (VECTOR_QMAN0..VECTOR_QMAN0 + NUM_QUEUES as u32).contains(&v) => {
                 self.shared.qmans[(v - VECTOR_QMAN0) as usize].ring();
+                Ok(None)
+            }
+            // The internal queues share a doorbell: each looks at its PQ.
+            VECTOR_INTERNAL => {
+                (0..NUM_QMANS)
+                    .filter(|&q| qman::vector(q) == VECTOR_INTERNAL)
+                    .for_each(|q| self.shared.qman(q).ring());
                 Ok(None)
             }
             v if (VECTOR_PORT0..VECTOR_PORT0 + NUM_PORTS as u32).contains(&v) => {
@@ -549,8 +566,8 @@ mod tests {
         assert_eq!(bar.read32(identity::SERIAL_LO), 0x9abc_def0);
         assert_eq!(bar.read32(identity::SERIAL_HI), 0x1234_5678);
         assert_eq!(bar.read32(identity::DRAM_BASE), 0x10_0000);
-        assert_eq!(bar.read32(identity::DRAM_SIZE_LO), DRAM_SIZE as u32);
-        assert_eq!(bar.read32(identity::DRAM_SIZE_HI), 0);
+        // GAUDI's 32 GiB of HBM less the 512 MiB below DRAM_BASE_ADDR_USER.
+        assert_eq!(bar.read64(identity::DRAM_SIZE_LO), 0x7_e000_0000);
         assert_eq!(bar.read32(identity::NUM_VECTORS), 32);
         assert_eq!(bar.read32(identity::MODEL_PEER), u32::from(MODEL_PEER));
         assert_eq!(bar.read32(identity::STATE), State::Ready as u32);
@@ -560,6 +577,7 @@ mod tests {
         assert_eq!(bar.read32(identity::PORT_MASK), 0x3ff);
         assert_eq!(bar.read32(identity::RDMA_CONNS), 64);
         assert_eq!(bar.read32(identity::RDMA_CQS), 16);
+        assert_eq!(bar.read32(identity::QUEUE_MASK), 0x0fff_ffff);
         for port in 0..10 {
             let mut mac = [0; 8];
             bar.file()
@@ -570,9 +588,19 @@ mod tests {
         for off in (identity::mac_lo(10)..mailbox::BASE).step_by(4) {
             assert_eq!(bar.read32(off), 0, "register {off:#x}");
         }
-        for q in 0..NUM_QUEUES {
+        // DMA 0, 1, TPC 0, 1, DMA 2-7, TPC 2-7, then after the NIC queues
+        // MME 0, 1.
+        let engines = [0x000, 0x100, 0x001, 0x101]
+            .into_iter()
+            .chain((2..8).map(|i| i << 8))
+            .chain((2..8).map(|i| i << 8 | 1));
+        for (q, want) in engines.enumerate() {
             let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
-            assert_eq!(engine, [0x000, 0x100, 0x001, 0x101][q], "queue {q}");
+            assert_eq!(engine, want, "queue {q}");
+        }
+        for (q, want) in [(26, 0x003), (27, 0x103)] {
+            let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
+            assert_eq!(engine, want, "queue {q}");
         }
         for p in 0..NUM_PORTS {
             let engine = bar.read32(0x2000 + 0x100 * p as u64 + qman_regs::ENGINE);
@@ -580,8 +608,8 @@ mod tests {
         }
         for off in (mailbox::BASE..0x100000).step_by(4) {
             let eeprom = (0x30000..0x32800).contains(&off);
-            let engine = off % qman_regs::SIZE == qman_regs::ENGINE
-                && ((0x1000..0x1400).contains(&off) || (0x2000..0x2a00).contains(&off));
+            let engine =
+                off % qman_regs::SIZE == qman_regs::ENGINE && (0x1000..0x2c00).contains(&off);
             // The sensors' thread writes its block from the start.
             let sensor = (crate::regs::sensors::BASE
                 ..crate::regs::sensors::BASE + crate::regs::sensors::SIZE)
@@ -612,7 +640,7 @@ mod tests {
         let dev = Device::new("big", 1 << 34, 1, ram).unwrap();
         assert_eq!(
             dev.bar2().read64(identity::DRAM_SIZE_LO),
-            (1 << 34) - DRAM_OFFSET
+            crate::space::DRAM_SIZE
         );
     }
 
@@ -689,7 +717,7 @@ mod tests {
         let bar = f.dev.bar2();
         bar.write32(qman_regs::block(1) + qman_regs::PQ_SIZE, 8);
         bar.write32(qman_regs::block(2) + qman_regs::PQ_SIZE, 8);
-        for (seq, q) in (1..).zip([4, 1 << 32, u64::MAX]) {
+        for (seq, q) in (1..).zip([28, 1 << 32, u64::MAX]) {
             assert_eq!(f.run(0x03, seq, [q, 0, 0, 0]), Status::BadSize, "queue {q}");
         }
         assert_eq!(f.run(0x03, 10, [1, 0, 0, 0]), Status::Ok);

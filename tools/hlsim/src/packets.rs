@@ -76,6 +76,9 @@ pub const LIN_DMA_LIN: u32 = 1 << 3;
 pub const LIN_DMA_MEMSET: u32 = 1 << 4;
 /// `LIN_DMA` `ctl` bits of the low context id (ignored).
 const LIN_DMA_CTX: u32 = 0xff << 16;
+/// `LIN_DMA` destination bits holding the address; bits 63:56 hold the
+/// high context id (ignored).
+pub const LIN_DMA_DST_ADDR: u64 = 0x00ff_ffff_ffff_ffff;
 /// `REPEAT` `cfg` bit: start of a block (the model's encoding).
 pub const REPEAT_START: u32 = 1 << 31;
 /// `REPEAT` `cfg` bits holding the count.
@@ -110,6 +113,9 @@ pub enum Engine {
     Tpc,
     /// A NIC port.
     Nic,
+    /// An MME: runs no engine packet of the model's (GAUDI's MME is
+    /// programmed through its registers, which the model does not have).
+    Mme,
 }
 
 /// The fields the NIC packets share.
@@ -200,8 +206,8 @@ pub enum Packet {
         /// Fence counter of this QMAN.
         id: u32,
     },
-    /// `LIN_DMA`: copies `tsize` bytes from `src` to `dst`, or with
-    /// `memset` fills them with the low byte of `src`.
+    /// `LIN_DMA`: copies `tsize` bytes from `src` to `dst` (56 bits), or
+    /// with `memset` fills them with the low byte of `src`.
     LinDma {
         /// Bytes, at least 1.
         tsize: u32,
@@ -371,7 +377,7 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
             tsize: cfg,
             memset: ctl & LIN_DMA_MEMSET != 0,
             src: a,
-            dst: b,
+            dst: b & LIN_DMA_DST_ADDR,
         },
         OP_NOP => Packet::Nop,
         OP_STOP => Packet::Stop,
@@ -546,13 +552,14 @@ mod tests {
                     0xab,
                     0,
                     0x10,
-                    0x8000_0000,
+                    0xcd01_0000,
                 ],
+                // dst's bits 63:56 are the high context id.
                 Packet::LinDma {
                     tsize: u32::MAX,
                     memset: true,
                     src: 0xab,
-                    dst: 0x8000_0000_0000_0010,
+                    dst: 0x0001_0000_0000_0010,
                 },
                 24,
             ),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The QMANs: the compute queues' and the ports' NIC queues. Each runs in its
+//! The QMANs: GAUDI's DMA 0-7, TPC 0-7 and MME 0-1 queues and the ports'
+//! NIC queues (numbered as `hlsim_regs::queue` says). Each runs in its
 //! own thread: woken by its doorbell, it fetches buffer descriptors from its
 //! PQ, runs the packets of their command buffers on its engine and writes a
 //! completion to its CQ for each.
@@ -18,9 +19,8 @@ use crate::nic::port::Port;
 use crate::nic::rdma;
 use crate::packets::{self, Engine, Packet};
 use crate::regs::{
-    CLK_CUR_MHZ, ENGINE_DMA, ENGINE_NIC, ENGINE_TPC, JobStatus, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES,
-    QMAN_ENABLE, QMAN_STATUS_BUSY, QMAN_STATUS_CONFIG_ERROR, VECTOR_NIC0, VECTOR_QMAN0, model_ctl,
-    qman, sync_manager as sm,
+    CLK_CUR_MHZ, ENGINE_DMA, ENGINE_MME, ENGINE_TPC, JobStatus, QMAN_ENABLE, QMAN_STATUS_BUSY,
+    QMAN_STATUS_CONFIG_ERROR, model_ctl, qman, sync_manager as sm,
 };
 use crate::ring::Ring;
 use crate::space::{Fault, Space};
@@ -40,58 +40,47 @@ const CQE_READY: u32 = 1 << 31;
 const CQE_STATUS_SHIFT: u32 = 16;
 /// BD `ctl` bits holding the tag.
 const BD_TAG_MASK: u32 = 0xffff;
+/// BD `ctl` bit: `ptr` is a device address (a CB the user placed in DRAM,
+/// SRAM or mapped host memory, as GAUDI's internal queues take it), not a
+/// DMA address.
+pub const BD_DEVICE_CB: u32 = 1 << 16;
 /// Period at which a stalled engine looks at `ENGINE_HANG` and a blocked
 /// `FENCE` at its counter, besides when woken.
 const POLL: Duration = Duration::from_millis(1);
 
-/// QMANs: the compute queues, then a NIC queue per port. They are indexed
-/// `0..NUM_QMANS` in that order, and numbered as the spec does: 0 to 3, then
-/// `NIC_QUEUE0 + p`.
-pub const NUM_QMANS: usize = NUM_QUEUES + NUM_PORTS;
+pub use crate::regs::NUM_QMANS;
 
-/// The queue number of the QMAN at `index`.
+/// The queue number of the QMAN at `index`: QMANs are indexed by their
+/// number.
 pub fn queue(index: usize) -> usize {
-    if index < NUM_QUEUES {
-        index
-    } else {
-        NIC_QUEUE0 + index - NUM_QUEUES
-    }
+    index
 }
 
 /// The index of queue `q`, if it exists.
 pub fn index(q: usize) -> Option<usize> {
-    if q < NUM_QUEUES {
-        Some(q)
-    } else {
-        let p = q.checked_sub(NIC_QUEUE0).filter(|&p| p < NUM_PORTS)?;
-        Some(NUM_QUEUES + p)
-    }
+    (q < NUM_QMANS).then_some(q)
 }
 
-/// The engine type of QMAN `q`, and its index within the type.
+/// The engine type of QMAN `q`, which exists, and its index within the
+/// type.
 pub fn engine(q: usize) -> (Engine, u32) {
-    match q {
-        0 | 1 => (Engine::Dma, q as u32),
-        2 | 3 => (Engine::Tpc, q as u32 - 2),
-        _ => (Engine::Nic, (q - NIC_QUEUE0) as u32),
+    match crate::regs::queue(q).expect("the queue exists") {
+        (ENGINE_DMA, index) => (Engine::Dma, index),
+        (ENGINE_TPC, index) => (Engine::Tpc, index),
+        (ENGINE_MME, index) => (Engine::Mme, index),
+        (_, index) => (Engine::Nic, index),
     }
 }
 
 /// The `ENGINE` register value of QMAN `q`.
 pub fn engine_reg(q: usize) -> u32 {
-    match engine(q) {
-        (Engine::Dma, index) => ENGINE_DMA | index << 8,
-        (Engine::Tpc, index) => ENGINE_TPC | index << 8,
-        (Engine::Nic, index) => ENGINE_NIC | index << 8,
-    }
+    let (kind, index) = crate::regs::queue(q).expect("the queue exists");
+    kind | index << 8
 }
 
 /// The vector of QMAN `q`: its doorbell and its completion interrupt.
 pub fn vector(q: usize) -> u32 {
-    match engine(q) {
-        (Engine::Nic, p) => VECTOR_NIC0 + p,
-        _ => VECTOR_QMAN0 + q as u32,
-    }
+    crate::regs::queue_vector(q)
 }
 
 /// Why a job stopped before its end.
@@ -361,7 +350,7 @@ impl Worker<'_> {
                 let (status, info) = match err {
                     JobError::Status(status) => (status, u64::from(off)),
                     JobError::Fault(Fault::Mmu(addr)) => (JobStatus::MmuFault, addr),
-                    JobError::Fault(Fault::BadAddress) => (JobStatus::BadAddress, u64::from(off)),
+                    JobError::Fault(Fault::BadAddress(addr)) => (JobStatus::BadAddress, addr),
                     JobError::Aborted => return false,
                 };
                 shared
@@ -395,21 +384,36 @@ impl Worker<'_> {
     /// Fetches the CB of a BD and runs it; any fault of the BD itself,
     /// including a CB outside guest RAM, is `BAD_PACKET` at offset 0.
     fn job(&self, ptr: u64, len: u32, ctl: u32) -> Result<(), Failure> {
-        if ctl & !BD_TAG_MASK != 0
+        if ctl & !(BD_TAG_MASK | BD_DEVICE_CB) != 0
             || !ptr.is_multiple_of(8)
             || !len.is_multiple_of(8)
             || !(8..=MAX_CB_SIZE).contains(&len)
         {
             return Err((JobStatus::BadPacket.into(), 0));
         }
-        let src = self
-            .shared
-            .ram
-            .slice(ptr, len.into())
-            .ok_or((JobStatus::BadPacket.into(), 0))?;
         let mut cb = vec![0; len as usize];
-        src.read_to(&mut cb);
+        if ctl & BD_DEVICE_CB != 0 {
+            // A device address: a fault is reported as the access's, at offset 0.
+            self.fetch(ptr, &mut cb).map_err(|f| (f.into(), 0))?;
+        } else {
+            let src = self
+                .shared
+                .ram
+                .slice(ptr, len.into())
+                .ok_or((JobStatus::BadPacket.into(), 0))?;
+            src.read_to(&mut cb);
+        }
         self.interpret(&cb, false)
+    }
+
+    /// Reads `buf.len()` bytes at device address `src`.
+    fn fetch(&self, src: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        let mut pos = 0;
+        for run in self.space().memory(src, buf.len() as u64, false)? {
+            run.read_to(&mut buf[pos..pos + run.len() as usize]);
+            pos += run.len() as usize;
+        }
+        Ok(())
     }
 
     /// Runs the packets of `cb` in order; `nested` for the packets a
@@ -453,15 +457,7 @@ impl Worker<'_> {
                 Packet::CpDma { .. } if nested => return Err(at(JobStatus::BadPacket.into())),
                 Packet::CpDma { tsize, src } => {
                     let mut fetched = vec![0; tsize as usize];
-                    let mut pos = 0;
-                    for run in self
-                        .space()
-                        .memory(src, tsize.into(), false)
-                        .map_err(|f| at(f.into()))?
-                    {
-                        run.read_to(&mut fetched[pos..pos + run.len() as usize]);
-                        pos += run.len() as usize;
-                    }
+                    self.fetch(src, &mut fetched).map_err(|f| at(f.into()))?;
                     // A failure inside is reported at the CP_DMA.
                     self.interpret(&fetched, true).map_err(|(err, _)| at(err))?;
                 }
@@ -580,8 +576,3 @@ impl Worker<'_> {
         }
     }
 }
-
-const _: () = assert!(
-    NUM_QUEUES == 4,
-    "engine() assumes two DMA and two TPC queues"
-);

@@ -1,27 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The device address space that packets and kernel descriptors name:
-//! the sync manager, device memory (DRAM), GAUDI's SRAM and host memory
-//! through the MMU.
+//! The device address space that packets and kernel descriptors name,
+//! GAUDI's: the sync manager and the QMANs' fence registers in the
+//! configuration space, DRAM (HBM), SRAM and host memory through the MMU.
+//!
+//! DRAM's first bytes are BAR2's device memory window (from `DRAM_OFFSET`);
+//! the rest, up to GAUDI's 32 GiB, is a sparse memory file of the model's.
 
 use std::sync::atomic::Ordering;
 
 use crate::mem::{SharedMem, VolatileSlice};
 use crate::mmu::{self, PAGE_SIZE};
+use crate::regs::space::qm_fence;
+pub use crate::regs::space::{
+    DRAM_BASE, DRAM_SIZE, HOST_BASE, HOST_SIZE, SM_BASE, SRAM_BASE, SRAM_SIZE,
+};
 use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
-
-/// Device address of the sync manager.
-pub const SM_BASE: u64 = 0x1000_0000;
-/// Device address of DRAM.
-pub const DRAM_BASE: u64 = 0x1_0000_0000;
-/// Device address of the SRAM, GAUDI's `SRAM_BASE_ADDR`.
-pub const SRAM_BASE: u64 = 0x7f_f000_0000;
-/// Bytes of SRAM, GAUDI's `SRAM_SIZE` (20 MiB).
-pub const SRAM_SIZE: u64 = 0x140_0000;
-/// Device address of the host region.
-pub const HOST_BASE: u64 = 0x8000_0000_0000_0000;
-/// Bytes in the host region.
-pub const HOST_SIZE: u64 = 1 << 39;
 
 /// Where a device address range lies, as an offset into its region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,14 +28,16 @@ pub enum Region {
     Sram(u64),
     /// Host memory, before translation.
     Host(u64),
+    /// A QMAN's `CP_FENCEi_RDATA_s` register: its queue and fence id.
+    Fence(usize, u64),
 }
 
 /// Why an access to the device address space failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Outside every region, crossing regions, misaligned, or a region the
-    /// access cannot use.
-    BadAddress,
+    /// access cannot use: the address accessed (GAUDI's RAZWI).
+    BadAddress(u64),
     /// The MMU refused the host address.
     Mmu(u64),
 }
@@ -50,7 +46,7 @@ impl Fault {
     /// The status reporting the fault.
     pub fn status(self) -> JobStatus {
         match self {
-            Self::BadAddress => JobStatus::BadAddress,
+            Self::BadAddress(_) => JobStatus::BadAddress,
             Self::Mmu(_) => JobStatus::MmuFault,
         }
     }
@@ -61,14 +57,41 @@ impl Fault {
 pub struct Space<'a> {
     bar: &'a SharedMem,
     sram: &'a SharedMem,
+    hbm: &'a SharedMem,
     ram: &'a SharedMem,
 }
 
 impl<'a> Space<'a> {
-    /// The space of the device with BAR2 `bar` and SRAM `sram` (at least
-    /// [`SRAM_SIZE`] bytes) attached to guest RAM `ram`.
-    pub fn new(bar: &'a SharedMem, sram: &'a SharedMem, ram: &'a SharedMem) -> Self {
-        Self { bar, sram, ram }
+    /// The space of the device with BAR2 `bar`, SRAM `sram` (at least
+    /// [`SRAM_SIZE`] bytes) and the DRAM past BAR2's window `hbm` (DRAM
+    /// offset `o` at `o`; at least [`DRAM_SIZE`] bytes, sparse), attached
+    /// to guest RAM `ram`.
+    pub fn new(
+        bar: &'a SharedMem,
+        sram: &'a SharedMem,
+        hbm: &'a SharedMem,
+        ram: &'a SharedMem,
+    ) -> Self {
+        Self {
+            bar,
+            sram,
+            hbm,
+            ram,
+        }
+    }
+
+    /// Bytes of DRAM in BAR2's window.
+    fn bar_dram(&self) -> u64 {
+        self.bar.size() - DRAM_OFFSET
+    }
+
+    /// The memory holding DRAM offset `off` and the offset there.
+    fn dram_at(&self, off: u64) -> (&'a SharedMem, u64) {
+        if off < self.bar_dram() {
+            (self.bar, DRAM_OFFSET + off)
+        } else {
+            (self.hbm, off)
+        }
     }
 
     /// BAR2.
@@ -78,36 +101,58 @@ impl<'a> Space<'a> {
 
     /// The region holding all `len` bytes at `addr`.
     pub fn region(&self, addr: u64, len: u64) -> Result<Region, Fault> {
-        let dram_size = self.bar.size() - DRAM_OFFSET;
-        let end = addr.checked_add(len).ok_or(Fault::BadAddress)?;
+        let end = addr.checked_add(len).ok_or(Fault::BadAddress(addr))?;
         let inside = |base: u64, size: u64| addr >= base && end - base <= size;
         if inside(SM_BASE, sync_manager::SIZE) {
             Ok(Region::SyncManager(addr - SM_BASE))
-        } else if inside(DRAM_BASE, dram_size) {
+        } else if let Some((q, id)) = qm_fence(addr).filter(|_| len == 4) {
+            Ok(Region::Fence(q, id))
+        } else if inside(DRAM_BASE, DRAM_SIZE) {
             Ok(Region::Dram(addr - DRAM_BASE))
         } else if inside(SRAM_BASE, SRAM_SIZE) {
             Ok(Region::Sram(addr - SRAM_BASE))
         } else if inside(HOST_BASE, HOST_SIZE) {
             Ok(Region::Host(addr - HOST_BASE))
         } else {
-            Err(Fault::BadAddress)
+            Err(Fault::BadAddress(addr))
         }
     }
 
-    /// The `len` bytes of DRAM at device address `addr`.
+    /// The `len` bytes of DRAM at device address `addr`, all in BAR2's
+    /// window or all past it.
     pub fn dram(&self, addr: u64, len: u64) -> Result<VolatileSlice<'a>, Fault> {
         match self.region(addr, len)? {
-            Region::Dram(off) => self
-                .bar
-                .slice(DRAM_OFFSET + off, len)
-                .ok_or(Fault::BadAddress),
-            _ => Err(Fault::BadAddress),
+            Region::Dram(off) if off < self.bar_dram() && off + len > self.bar_dram() => {
+                Err(Fault::BadAddress(addr))
+            }
+            Region::Dram(off) => {
+                let (mem, at) = self.dram_at(off);
+                mem.slice(at, len).ok_or(Fault::BadAddress(addr))
+            }
+            _ => Err(Fault::BadAddress(addr)),
+        }
+    }
+
+    /// The DRAM at `addr` as one slice, or two where the range crosses the
+    /// end of BAR2's window.
+    fn dram_runs(&self, addr: u64, len: u64) -> Result<Vec<VolatileSlice<'a>>, Fault> {
+        let off = addr - DRAM_BASE;
+        let split = self.bar_dram();
+        if off < split && off + len > split {
+            let head = split - off;
+            Ok(vec![
+                self.dram(addr, head)?,
+                self.dram(addr + head, len - head)?,
+            ])
+        } else {
+            Ok(vec![self.dram(addr, len)?])
         }
     }
 
     /// The memory behind the `len` bytes at `addr`, in DRAM, SRAM or the
-    /// host region, in order: one slice for DRAM or SRAM, one per run of physically
-    /// contiguous pages for host memory, translated for a read or a `write`.
+    /// host region, in order: one slice for SRAM, one or two for DRAM, one
+    /// per run of physically contiguous pages for host memory, translated
+    /// for a read or a `write`.
     ///
     /// Every page is translated, once, before this returns.
     pub fn memory(
@@ -117,12 +162,14 @@ impl<'a> Space<'a> {
         write: bool,
     ) -> Result<Vec<VolatileSlice<'a>>, Fault> {
         let v = match self.region(addr, len)? {
-            Region::Dram(_) => return Ok(vec![self.dram(addr, len)?]),
+            Region::Dram(_) => return self.dram_runs(addr, len),
             Region::Sram(off) => {
-                return Ok(vec![self.sram.slice(off, len).ok_or(Fault::BadAddress)?]);
+                return Ok(vec![
+                    self.sram.slice(off, len).ok_or(Fault::BadAddress(addr))?,
+                ]);
             }
             Region::Host(v) => v,
-            Region::SyncManager(_) => return Err(Fault::BadAddress),
+            Region::SyncManager(_) | Region::Fence(..) => return Err(Fault::BadAddress(addr)),
         };
         // Runs of (host offset, DMA address, bytes); every page of a run
         // was checked to be inside guest RAM.
@@ -148,19 +195,23 @@ impl<'a> Space<'a> {
     /// the host region.
     pub fn write32(&self, addr: u64, val: u32) -> Result<(), Fault> {
         if !addr.is_multiple_of(4) {
-            return Err(Fault::BadAddress);
+            return Err(Fault::BadAddress(addr));
         }
         let word = match self.region(addr, 4)? {
-            Region::Dram(off) => self.bar.atomic32(DRAM_OFFSET + off),
+            Region::Dram(off) => {
+                let (mem, at) = self.dram_at(off);
+                mem.atomic32(at)
+            }
             Region::Sram(off) => self.sram.atomic32(off),
             Region::Host(v) => {
                 let fault = Fault::Mmu(addr);
                 let dma = mmu::translate(self.bar, self.ram, v, true).ok_or(fault)?;
                 Some(self.ram.atomic32(dma).ok_or(fault)?)
             }
-            Region::SyncManager(_) => None,
+            Region::SyncManager(_) | Region::Fence(..) => None,
         };
-        word.ok_or(Fault::BadAddress)?.store(val, Ordering::Relaxed);
+        word.ok_or(Fault::BadAddress(addr))?
+            .store(val, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -172,12 +223,14 @@ mod tests {
     use crate::regs::{MMU_ENABLE, mmu as mmu_regs};
 
     const BAR_SIZE: u64 = 2 << 20;
-    const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
+    /// DRAM in BAR2's window.
+    const WINDOW: u64 = BAR_SIZE - DRAM_OFFSET;
 
-    fn mems() -> (SharedMem, SharedMem, SharedMem) {
+    fn mems() -> (SharedMem, SharedMem, SharedMem, SharedMem) {
         (
             SharedMem::create("bar", BAR_SIZE).unwrap(),
             SharedMem::create("sram", SRAM_SIZE).unwrap(),
+            SharedMem::create("hbm", DRAM_SIZE).unwrap(),
             SharedMem::create("ram", 0x20000).unwrap(),
         )
     }
@@ -210,13 +263,16 @@ mod tests {
 
     #[test]
     fn regions() {
-        let (bar, sram, ram) = mems();
-        let space = Space::new(&bar, &sram, &ram);
+        let (bar, sram, hbm, ram) = mems();
+        let space = Space::new(&bar, &sram, &hbm, &ram);
         let ok = [
             (SM_BASE, 4, Region::SyncManager(0)),
             (SM_BASE + 0xfffc, 4, Region::SyncManager(0xfffc)),
             (DRAM_BASE, DRAM_SIZE, Region::Dram(0)),
             (DRAM_BASE + DRAM_SIZE - 1, 1, Region::Dram(DRAM_SIZE - 1)),
+            (DRAM_BASE + WINDOW - 4, 8, Region::Dram(WINDOW - 4)),
+            (0x7f_fc50_8308, 4, Region::Fence(0, 0)),
+            (0x7f_fcfc_8350, 4, Region::Fence(15, 3)),
             (SRAM_BASE, SRAM_SIZE, Region::Sram(0)),
             (SRAM_BASE + SRAM_SIZE - 4, 4, Region::Sram(SRAM_SIZE - 4)),
             (HOST_BASE, 1, Region::Host(0)),
@@ -238,11 +294,18 @@ mod tests {
             (HOST_BASE + HOST_SIZE - 1, 2),
             (u64::MAX, 1),
             (u64::MAX - 3, 8),
+            // A fence register is one 32-bit word.
+            (0x7f_fc50_8308, 8),
+            (0x7f_fc50_8300, 8),
+            // The old map's sync manager, DRAM and host range.
+            (0x1000_0000, 4),
+            (0x8_0000_0000, 4),
+            (0x8000_0000_0000_0000, 4),
         ];
         for (addr, len) in bad {
             assert_eq!(
                 space.region(addr, len),
-                Err(Fault::BadAddress),
+                Err(Fault::BadAddress(addr)),
                 "{addr:#x}+{len}"
             );
         }
@@ -250,9 +313,9 @@ mod tests {
 
     #[test]
     fn host_memory_is_translated_page_by_page() {
-        let (bar, sram, ram) = mems();
+        let (bar, sram, hbm, ram) = mems();
         map(&bar, &ram);
-        let space = Space::new(&bar, &sram, &ram);
+        let space = Space::new(&bar, &sram, &hbm, &ram);
         let lens =
             |slices: Vec<VolatileSlice<'_>>| slices.iter().map(|s| s.len()).collect::<Vec<_>>();
         // Pages 0 and 1 are contiguous: one run; then 0x13000 and 0x1f000.
@@ -278,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             space.memory(SM_BASE, 4, false).err(),
-            Some(Fault::BadAddress)
+            Some(Fault::BadAddress(SM_BASE))
         );
         assert_eq!(
             lens(space.memory(DRAM_BASE + 3, 5000, true).unwrap()),
@@ -297,12 +360,47 @@ mod tests {
             space.write32(HOST_BASE + 0x4000, 1),
             Err(Fault::Mmu(HOST_BASE + 0x4000))
         );
-        assert_eq!(space.write32(DRAM_BASE + 2, 1), Err(Fault::BadAddress));
+        assert_eq!(
+            space.write32(DRAM_BASE + 2, 1),
+            Err(Fault::BadAddress(DRAM_BASE + 2))
+        );
         space.write32(SRAM_BASE + 0x80, 0x5a5a).unwrap();
         assert_eq!(sram.read32(0x80), 0x5a5a);
         assert_eq!(lens(space.memory(SRAM_BASE, 4096, true).unwrap()), [4096]);
-        assert_eq!(space.dram(SRAM_BASE, 4).err(), Some(Fault::BadAddress));
-        assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress));
-        assert_eq!(space.dram(HOST_BASE, 4).err(), Some(Fault::BadAddress));
+        assert_eq!(
+            space.dram(SRAM_BASE, 4).err(),
+            Some(Fault::BadAddress(SRAM_BASE))
+        );
+        assert_eq!(space.write32(SM_BASE, 1), Err(Fault::BadAddress(SM_BASE)));
+        assert_eq!(
+            space.dram(HOST_BASE, 4).err(),
+            Some(Fault::BadAddress(HOST_BASE))
+        );
+        assert_eq!(
+            space.write32(0x7f_fc50_8308, 1),
+            Err(Fault::BadAddress(0x7f_fc50_8308)),
+            "fence registers are the sync manager's to write"
+        );
+    }
+
+    #[test]
+    fn dram_past_the_bar_window_is_the_sparse_file() {
+        let (bar, sram, hbm, ram) = mems();
+        let space = Space::new(&bar, &sram, &hbm, &ram);
+        // A range across the end of the window is two runs, in order.
+        let at = DRAM_BASE + WINDOW - 6;
+        let runs = space.memory(at, 10, true).unwrap();
+        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [6, 4]);
+        runs[0].write_from(&[1, 2, 3, 4, 5, 6]);
+        runs[1].write_from(&[7, 8, 9, 10]);
+        assert_eq!(bar.read32(BAR_SIZE - 4), u32::from_le_bytes([3, 4, 5, 6]));
+        assert_eq!(hbm.read32(WINDOW), u32::from_le_bytes([7, 8, 9, 10]));
+        // One slice only where it is all on one side.
+        assert_eq!(space.dram(at, 10).err(), Some(Fault::BadAddress(at)));
+        assert_eq!(space.dram(at, 6).unwrap().len(), 6);
+        // The top of GAUDI's 32 GiB.
+        space.write32(DRAM_BASE + DRAM_SIZE - 4, 0xfeed).unwrap();
+        assert_eq!(hbm.read32(DRAM_SIZE - 4), 0xfeed);
+        assert_eq!(DRAM_BASE + DRAM_SIZE, 32 << 30);
     }
 }

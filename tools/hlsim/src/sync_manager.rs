@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The sync manager: sync objects (SOBs), monitors and the QMANs' fence
-//! counters. Its whole state is its BAR2 block.
+//! counters. Its whole state is its BAR2 block. A write to a QMAN's
+//! `CP_FENCEi_RDATA_s` register in GAUDI's configuration space is a write
+//! to fence counter `i` of that QMAN (all its streams share the counters).
 //!
 //! A packet's write and the monitor firings it causes form one step, applied
 //! under a lock so that it is atomic with respect to every engine. Within a
@@ -71,6 +73,8 @@ impl SyncManager {
             while let Some((addr, val)) = step.pending.pop_front() {
                 let done = match space.region(addr, 4) {
                     Ok(Region::SyncManager(off)) => step.write_reg(off, val),
+                    // GAUDI's CP_FENCE registers: the model's fence counters.
+                    Ok(Region::Fence(q, id)) => step.write_reg(sm::fence(q, id), val),
                     _ => space.write32(addr, val),
                 };
                 res = res.and(done);
@@ -91,7 +95,7 @@ impl SyncManager {
         kick: impl Fn(usize),
     ) -> Result<(), Fault> {
         if off >= sm::SIZE {
-            return Err(Fault::BadAddress);
+            return Err(Fault::BadAddress(crate::space::SM_BASE.wrapping_add(off)));
         }
         self.write(space, crate::space::SM_BASE + off, val, kick)
     }
@@ -146,8 +150,9 @@ impl Step<'_> {
 
     /// Applies a write to register `off`; only the writable registers exist.
     fn write_reg(&mut self, off: u64, val: u32) -> Result<(), Fault> {
+        let fault = Fault::BadAddress(crate::space::SM_BASE + off);
         if !off.is_multiple_of(4) {
-            return Err(Fault::BadAddress);
+            return Err(fault);
         }
         if off < sm::sob(sm::NUM_SOBS) {
             let old = self.read(off);
@@ -181,7 +186,7 @@ impl Step<'_> {
                 .fetch_add(val, Ordering::Relaxed);
             self.kicks |= 1 << q;
         } else {
-            return Err(Fault::BadAddress);
+            return Err(fault);
         }
         Ok(())
     }
@@ -227,6 +232,7 @@ mod tests {
     struct Fixture {
         bar: SharedMem,
         sram: SharedMem,
+        hbm: SharedMem,
         ram: SharedMem,
         sm: SyncManager,
         kicked: RefCell<Vec<usize>>,
@@ -236,6 +242,7 @@ mod tests {
         Fixture {
             bar: SharedMem::create("bar", 2 << 20).unwrap(),
             sram: SharedMem::create("sram", crate::space::SRAM_SIZE).unwrap(),
+            hbm: SharedMem::create("hbm", crate::space::DRAM_SIZE).unwrap(),
             ram: SharedMem::create("ram", 0x10000).unwrap(),
             sm: SyncManager::default(),
             kicked: RefCell::default(),
@@ -244,13 +251,13 @@ mod tests {
 
     impl Fixture {
         fn wreg(&self, off: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.sram, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
             self.sm
                 .write_reg(space, off, val, |q| self.kicked.borrow_mut().push(q))
         }
 
         fn write(&self, addr: u64, val: u32) -> Result<(), Fault> {
-            let space = Space::new(&self.bar, &self.sram, &self.ram);
+            let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
             self.sm
                 .write(space, addr, val, |q| self.kicked.borrow_mut().push(q))
         }
@@ -296,14 +303,18 @@ mod tests {
             sm::mon(511, sm::STATUS),
             sm::mon(512, sm::STATUS),
             sm::FENCE - 4,
-            sm::fence(4, 0),
+            sm::fence(crate::regs::NUM_QMANS, 0),
             sm::SIZE - 4,
             sm::SIZE,
         ] {
-            assert_eq!(f.wreg(off, 1), Err(Fault::BadAddress), "offset {off:#x}");
+            let fault = Fault::BadAddress(SM_BASE + off);
+            assert_eq!(f.wreg(off, 1), Err(fault), "offset {off:#x}");
         }
-        assert_eq!(f.write(SM_BASE + 2, 1), Err(Fault::BadAddress));
-        assert_eq!(f.write(SM_BASE + sm::SIZE - 2, 1), Err(Fault::BadAddress));
+        assert_eq!(f.write(SM_BASE + 2, 1), Err(Fault::BadAddress(SM_BASE + 2)));
+        assert_eq!(
+            f.write(SM_BASE + sm::SIZE - 2, 1),
+            Err(Fault::BadAddress(SM_BASE + sm::SIZE - 2))
+        );
         let state = f.bar.slice(sm::BASE, sm::SIZE).unwrap();
         let mut buf = vec![0xff; sm::SIZE as usize];
         state.read_to(&mut buf);
@@ -331,6 +342,25 @@ mod tests {
         f.monitor(0, fence, 4, 9, 3);
         assert_eq!(f.reg(sm::fence(2, 1)), 7);
         assert_eq!(*f.kicked.borrow(), [2, 2]);
+    }
+
+    #[test]
+    fn gaudis_fence_registers_are_the_fence_counters() {
+        let f = fixture();
+        // TPC 3's (queue 11) CP_FENCE2_RDATA_1 and the lower CP's
+        // CP_FENCE2_RDATA_4, from asic_reg/: both fence 2 of the QMAN.
+        let cfg = crate::regs::space::CFG_BASE;
+        f.monitor(4, cfg + 0xec_8330, 2, 20, 1);
+        f.wreg(sm::sob(20), 1).unwrap();
+        assert_eq!(f.reg(sm::fence(11, 2)), 2);
+        f.write(cfg + 0xec_8340, 3).unwrap();
+        assert_eq!(f.reg(sm::fence(11, 2)), 5);
+        assert_eq!(*f.kicked.borrow(), [11, 11]);
+        // Other configuration-space registers are not the model's.
+        assert_eq!(
+            f.write(cfg + 0xec_8304, 1),
+            Err(Fault::BadAddress(cfg + 0xec_8304))
+        );
     }
 
     #[test]
@@ -366,7 +396,7 @@ mod tests {
         f.wreg(sm::mon(1, sm::PAY_ADDR_HI), 0).unwrap();
         assert_eq!(
             f.wreg(sm::mon(1, sm::ARM), arm_value(3, 1)),
-            Err(Fault::BadAddress)
+            Err(Fault::BadAddress(0x8))
         );
         assert_eq!(f.reg(sm::mon(1, sm::STATUS)), 0);
         assert_eq!(f.reg(sm::mon(1, sm::ARM)), arm_value(3, 1));
@@ -378,10 +408,12 @@ mod tests {
         // Monitors 5 and 6 arm each other; monitor 7 arms itself.
         let arm = |m| SM_BASE + sm::mon(m, sm::ARM);
         f.wreg(sm::sob(10), 1).unwrap();
-        f.wreg(sm::mon(5, sm::PAY_ADDR_LO), arm(6) as u32).unwrap();
-        f.wreg(sm::mon(5, sm::PAY_DATA), arm_value(10, 1)).unwrap();
-        f.wreg(sm::mon(6, sm::PAY_ADDR_LO), arm(5) as u32).unwrap();
-        f.wreg(sm::mon(6, sm::PAY_DATA), arm_value(10, 1)).unwrap();
+        for (m, to) in [(5, 6), (6, 5)] {
+            f.wreg(sm::mon(m, sm::PAY_ADDR_LO), arm(to) as u32).unwrap();
+            f.wreg(sm::mon(m, sm::PAY_ADDR_HI), (arm(to) >> 32) as u32)
+                .unwrap();
+            f.wreg(sm::mon(m, sm::PAY_DATA), arm_value(10, 1)).unwrap();
+        }
         f.monitor(7, arm(7), arm_value(10, 1), 10, 1);
         assert_eq!(
             f.reg(sm::mon(7, sm::STATUS)),
@@ -412,6 +444,8 @@ mod tests {
         assert_eq!(f.reg(sm::fence(1, 0)), 1);
         // Two SOBs of group 2 (16, 17), equal mode: both must be 4.
         f.wreg(sm::mon(0, sm::PAY_ADDR_LO), fence as u32).unwrap();
+        f.wreg(sm::mon(0, sm::PAY_ADDR_HI), (fence >> 32) as u32)
+            .unwrap();
         f.wreg(sm::mon(0, sm::PAY_DATA), 1).unwrap();
         let arm = 4 << ARM_TARGET_SHIFT | ARM_EQUAL | 0xfc << ARM_MASK_SHIFT | 2;
         f.wreg(sm::mon(0, sm::ARM), arm).unwrap();

@@ -79,7 +79,7 @@ impl Descriptor {
 /// Runs the kernel described at device address `desc`.
 pub fn run(space: Space<'_>, desc: u64, abort: &AtomicBool) -> Result<(), JobError> {
     if !desc.is_multiple_of(8) {
-        return Err(Fault::BadAddress.into());
+        return Err(Fault::BadAddress(desc).into());
     }
     let mut raw = [0; DESC_SIZE as usize];
     space.dram(desc, DESC_SIZE)?.read_to(&mut raw);
@@ -89,7 +89,7 @@ pub fn run(space: Space<'_>, desc: u64, abort: &AtomicBool) -> Result<(), JobErr
         if addr.is_multiple_of(4) {
             space.dram(addr, len)
         } else {
-            Err(Fault::BadAddress)
+            Err(Fault::BadAddress(addr))
         }
     };
     let out_len = if d.kernel == Kernel::Sum { 4 } else { bytes };

@@ -27,12 +27,17 @@ const QUIET: Duration = Duration::from_millis(100);
 const RAM_SIZE: u64 = 64 << 20;
 const BAR_SIZE: u64 = 32 << 20;
 const DRAM_OFFSET: u64 = 0x10_0000;
-const DRAM_SIZE: u64 = BAR_SIZE - DRAM_OFFSET;
 
-/// Device addresses.
-const SM: u64 = 0x1000_0000;
-const DRAM: u64 = 0x1_0000_0000;
-const HOST: u64 = 0x8000_0000_0000_0000;
+/// Device addresses, GAUDI's: the sync manager at `SYNC_MNGR_E_N`'s
+/// `SOB_OBJ_0` in the configuration space, DRAM from `DRAM_BASE_ADDR_USER`,
+/// host memory from `VA_HOST_SPACE_START`.
+const CFG: u64 = 0x7f_fc00_0000;
+const SM: u64 = CFG + 0x4f_2000;
+const DRAM: u64 = 0x2000_0000;
+const HOST: u64 = 0x1_0000_0000_0000;
+/// Bytes of DRAM from `DRAM`, to the end of GAUDI's 32 GiB: BAR2's window
+/// (`DRAM_SIZE` bytes), then the model's sparse rest.
+const DRAM_ALL: u64 = 0x8_0000_0000 - DRAM;
 /// GAUDI's SRAM: `SRAM_BASE_ADDR`, `SRAM_SIZE`.
 const SRAM: u64 = 0x7f_f000_0000;
 const SRAM_SIZE: u64 = 0x140_0000;
@@ -52,6 +57,20 @@ const DMA0: usize = 0;
 const DMA1: usize = 1;
 const TPC0: usize = 2;
 const TPC1: usize = 3;
+/// GAUDI's other queues: DMA 2-7, TPC 2-7, MME 0-1, as the model numbers
+/// them; they share vector 26.
+const DMA2: usize = 4;
+const TPC2: usize = 10;
+const MME0: usize = 26;
+const INTERNAL_VECTOR: usize = 26;
+
+/// The vector of queue `q`.
+fn vector(q: usize) -> usize {
+    match q {
+        0..=3 => 2 + q,
+        _ => INTERNAL_VECTOR,
+    }
+}
 
 const PAGE: u64 = 4096;
 
@@ -152,7 +171,12 @@ impl Cb {
     /// Arms monitor `m` to add `data` to fence counter `id` of `queue` once
     /// SOB `sob` reaches `target`.
     fn arm_fence(self, m: u64, sob: u32, target: u32, queue: usize, id: u64, data: u32) -> Self {
-        let pay = SM + sm::fence(queue, id);
+        self.arm_payload(m, sob, target, SM + sm::fence(queue, id), data)
+    }
+
+    /// Arms monitor `m` to write `data` at `pay` once SOB `sob` reaches
+    /// `target`.
+    fn arm_payload(self, m: u64, sob: u32, target: u32, pay: u64, data: u32) -> Self {
         self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
             .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
             .wreg(sm::mon(m, sm::PAY_DATA), data)
@@ -234,6 +258,9 @@ struct Guest {
     dev: Device,
     ram: Arc<SharedMem>,
     irqs: Vec<EventFd>,
+    /// Interrupts of the shared internal vector seen, and completions of
+    /// its queues taken.
+    shared: Cell<(u64, u64)>,
     /// Next free byte of guest RAM.
     brk: Cell<u64>,
     /// The level 0 table.
@@ -265,6 +292,7 @@ impl Guest {
             dev,
             ram,
             irqs,
+            shared: Cell::new((0, 0)),
             brk: Cell::new(0x10_0000),
             root: 0,
             pages: RefCell::default(),
@@ -467,7 +495,7 @@ impl Guest {
     }
 
     fn ring(&self, q: usize) {
-        self.dev.doorbell(2 + q as u32, 1).unwrap();
+        self.dev.doorbell(vector(q) as u32, 1).unwrap();
     }
 
     /// Posts `cb` on queue `q` and rings.
@@ -504,6 +532,21 @@ impl Guest {
             assert!(Instant::now() < deadline, "queue {q}: no completion");
             thread::sleep(Duration::from_micros(100));
         };
+        if vector(q) == INTERNAL_VECTOR {
+            // Every completion of the queues sharing the vector raises it.
+            let (seen, taken) = self.shared.get();
+            self.shared.set((seen, taken + 1));
+            loop {
+                let (seen, taken) = self.shared.get();
+                let seen = seen + self.irqs[INTERNAL_VECTOR].read().unwrap_or(0);
+                self.shared.set((seen, taken));
+                if seen >= taken {
+                    return cqe;
+                }
+                assert!(Instant::now() < deadline, "queue {q}: no interrupt");
+                thread::sleep(Duration::from_micros(100));
+            }
+        }
         loop {
             let mut queues = self.queues.borrow_mut();
             let queue = queues.get_mut(&q).unwrap();
@@ -945,30 +988,46 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
         ),
         (DMA0, BAD_PACKET, p().end(), None),
         (DMA1, BAD_PACKET, p().repeat(0).end(), None),
-        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + DRAM_SIZE, 1), None),
-        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + 2, 1), None),
-        (DMA0, BAD_ADDRESS, p().msg_long(0x2000_0000, 1), None),
-        (DMA0, BAD_ADDRESS, p().wreg(sm::mon(3, sm::STATUS), 1), None),
-        (DMA0, BAD_ADDRESS, p().wreg(sm::sob(1) + 1, 1), None),
-        (DMA0, BAD_ADDRESS, p().wreg(0xf000, 1), None),
+        (
+            TPC1,
+            BAD_ADDRESS,
+            p().msg_long(DRAM + DRAM_ALL, 1),
+            Some(DRAM + DRAM_ALL),
+        ),
+        (TPC1, BAD_ADDRESS, p().msg_long(DRAM + 2, 1), Some(DRAM + 2)),
+        // Below DRAM_BASE_ADDR_USER: the driver's part of HBM on GAUDI.
+        (DMA0, BAD_ADDRESS, p().msg_long(DRAM - 4, 1), Some(DRAM - 4)),
+        (
+            DMA0,
+            BAD_ADDRESS,
+            p().wreg(sm::mon(3, sm::STATUS), 1),
+            Some(SM + sm::mon(3, sm::STATUS)),
+        ),
+        (
+            DMA0,
+            BAD_ADDRESS,
+            p().wreg(sm::sob(1) + 1, 1),
+            Some(SM + sm::sob(1) + 1),
+        ),
+        (DMA0, BAD_ADDRESS, p().wreg(0xf000, 1), Some(SM + 0xf000)),
         (
             DMA1,
             BAD_ADDRESS,
-            p().lin_dma(DRAM + DRAM_SIZE - 8, DRAM, 9),
-            None,
+            p().lin_dma(DRAM + DRAM_ALL - 8, DRAM, 9),
+            Some(DRAM + DRAM_ALL - 8),
         ),
-        (DMA1, BAD_ADDRESS, p().lin_dma(SM, DRAM, 4), None),
+        (DMA1, BAD_ADDRESS, p().lin_dma(SM, DRAM, 4), Some(SM)),
         (
             DMA1,
             BAD_ADDRESS,
             p().lin_dma(DRAM, DRAM + (1 << 46), 4),
-            None,
+            Some(DRAM + (1 << 46)),
         ),
         (
             DMA1,
             BAD_ADDRESS,
             p().memset(HOST + (1 << 39) - 4, 0, 8),
-            None,
+            Some(HOST + (1 << 39) - 4),
         ),
         (
             DMA0,
@@ -1023,17 +1082,27 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
             TPC1,
             BAD_ADDRESS,
             p().exe(desc(7, 3, 1, 0x102, 0x200, 0)),
-            None,
+            Some(DRAM + 0x102),
         ),
         (
             TPC0,
             BAD_ADDRESS,
-            p().exe(desc(8, 1, 4, 0, DRAM_SIZE - 8, 0)),
-            None,
+            p().exe(desc(8, 1, 4, 0, DRAM_ALL - 8, 0)),
+            Some(DRAM + DRAM_ALL - 8),
         ),
-        (TPC0, BAD_ADDRESS, p().exe(DRAM + 0x1004), None),
-        (TPC1, BAD_ADDRESS, p().exe(HOST), None),
-        (TPC1, BAD_ADDRESS, p().exe(DRAM + DRAM_SIZE - 32), None),
+        (
+            TPC0,
+            BAD_ADDRESS,
+            p().exe(DRAM + 0x1004),
+            Some(DRAM + 0x1004),
+        ),
+        (TPC1, BAD_ADDRESS, p().exe(HOST), Some(HOST)),
+        (
+            TPC1,
+            BAD_ADDRESS,
+            p().exe(DRAM + DRAM_ALL - 32),
+            Some(DRAM + DRAM_ALL - 32),
+        ),
     ];
     for (i, (q, status, fail, info)) in cases.into_iter().enumerate() {
         // Between two markers.
@@ -1107,7 +1176,7 @@ fn bad_buffer_descriptors() {
         (ptr, 12, 0),
         (ptr + 4, 8, 0),
         (ptr, (2 << 20) + 8, 0),
-        (ptr, 8, 1 << 16),
+        (ptr, 8, 1 << 17),
         (RAM_SIZE - 8, 16, 0),
         (u64::MAX - 7, 8, 0),
     ];
@@ -1391,7 +1460,7 @@ fn qman_reset_aborts_a_fence_and_zeroes_its_counters() {
     thread::sleep(Duration::from_millis(1100));
     assert_eq!(g.qreg(TPC0, qman::CQ_PI), 0, "no completion after a reset");
     assert_eq!(g.event(), None, "the reset waited for the FENCE's timeout");
-    assert_eq!(g.command(0x03, 4), 4, "BAD_SIZE");
+    assert_eq!(g.command(0x03, 28), 4, "BAD_SIZE");
 }
 
 #[test]
@@ -1506,7 +1575,7 @@ fn random_jobs_and_registers_never_wedge_the_device() {
                     0..=2 => DRAM + (r >> 40) % 0x10000,
                     3 | 4 => HOST + (r >> 40) % 0x4000,
                     5 => SM + (r >> 40) % 0x1000,
-                    6 => DRAM + DRAM_SIZE - (r >> 56),
+                    6 => DRAM + DRAM_ALL - (r >> 56),
                     _ => r,
                 };
                 let val = (r >> 8) as u32;
@@ -1559,4 +1628,151 @@ fn random_jobs_and_registers_never_wedge_the_device() {
     g.enable_mmu();
     g.queue(TPC1, 4, 4);
     g.run_ok(TPC1, &Cb::default().msg_long(HOST, 1));
+}
+
+/// GAUDI's compute queues as the model numbers them: DMA 0-7, TPC 0-7,
+/// MME 0-1.
+fn gaudi_queues() -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let dma = [DMA0, DMA1].into_iter().chain(DMA2..DMA2 + 6).collect();
+    let tpc = [TPC0, TPC1].into_iter().chain(TPC2..TPC2 + 6).collect();
+    (dma, tpc, vec![MME0, MME0 + 1])
+}
+
+#[test]
+fn every_gaudi_queue_runs_its_engines_packets() {
+    let g = Guest::new();
+    g.event_queue(64);
+    let (dma, tpc, mme) = gaudi_queues();
+    for &q in dma.iter().chain(&tpc).chain(&mme) {
+        g.queue(q, 4, 4);
+    }
+    // Each DMA engine: DRAM to SRAM and back, at offsets of its own.
+    for (i, &q) in dma.iter().enumerate() {
+        let (i64, len) = (i as u64, 4096 + 8 * i as u32);
+        let data = pattern(len as usize, i as u8);
+        g.dram_write(0x10_0000 * i64, &data);
+        let sram = SRAM + 0x2_0000 * i64 + 3;
+        let cb = Cb::default()
+            .lin_dma(DRAM + 0x10_0000 * i64, sram, len)
+            .lin_dma(sram, DRAM + 0x10_0000 * i64 + 0x8_0001, len)
+            .msg_short(100 + i as u32, 1 << 31 | 1);
+        g.run_ok(q, &cb);
+        let back = g.dram_read(0x10_0000 * i64 + 0x8_0001, len as usize);
+        assert!(back == data, "DMA queue {q}");
+        assert_eq!(g.sm_reg(sm::sob(100 + i as u64)), 1, "DMA queue {q}");
+    }
+    // Each TPC: a fill kernel into DRAM.
+    for (i, &q) in tpc.iter().enumerate() {
+        let fill = Kernel {
+            kernel: 1,
+            count: 64,
+            a: 0,
+            b: 0,
+            out: DRAM + 0x90_0000 + 0x1000 * i as u64,
+            scalar: (i as f32 + 0.5).to_bits(),
+            zero: 0,
+        };
+        let desc = g.kernel(0x80_0000 + 0x100 * i as u64, &fill);
+        g.run_ok(q, &Cb::default().exe(desc).nop());
+        let out = f32_bits(&g.dram_read(0x90_0000 + 0x1000 * i as u64, 256));
+        assert!(out.iter().all(|&x| x == fill.scalar), "TPC queue {q}");
+    }
+    // Each MME: the QMAN's own packets run; the DMA's and the TPC's do
+    // not, and report GAUDI's way (an event).
+    for &q in &mme {
+        let cb = Cb::default().nop().msg_short(120, 1 << 31 | 1).arb_point();
+        g.run_ok(q, &cb);
+        for bad in [
+            Cb::default().lin_dma(DRAM, DRAM + 8, 8),
+            Cb::default().exe(DRAM),
+        ] {
+            assert_eq!(g.run(q, &bad), cqe(NOT_SUPPORTED, 0x77, 0), "MME queue {q}");
+            assert_eq!(g.event(), Some(event(q as u32, NOT_SUPPORTED, 0)));
+        }
+    }
+    assert_eq!(g.sm_reg(sm::sob(120)), 2);
+    assert_eq!(g.event(), None);
+}
+
+#[test]
+fn a_gaudi_fence_across_internal_queues() {
+    let g = Guest::new();
+    let (tpc5, dma6) = (TPC2 + 3, DMA2 + 4);
+    for q in [tpc5, dma6] {
+        g.queue(q, 4, 4);
+    }
+    // TPC 5's job arms monitor 40 as hl-thunk-open's GAUDI tests do: the
+    // payload is its QMAN's CP_FENCE2_RDATA_0 (asic_reg: TPC5_QM at
+    // CFG_BASE + 0xf48000, the register at + 0x308 + 2 * 0x14).
+    let fence = CFG + 0xf4_8000 + 0x308 + 2 * 0x14;
+    let consumer = Cb::default()
+        .arm_payload(40, 33, 1, fence, 1)
+        .fence(2, 1, 1)
+        .lin_dma(SRAM, DRAM + 0x4000, 64);
+    g.submit(tpc5, &consumer, 1);
+    g.wait("the monitor to be armed", || {
+        g.sm_reg(sm::mon(40, sm::STATUS)) == 1
+    });
+    g.quiet(tpc5);
+    let producer = Cb::default().memset(SRAM, 0x3c, 64).msg_short(33, 1);
+    g.submit(dma6, &producer, 2);
+    assert_eq!(g.cqe(dma6), cqe(OK, 2, 0));
+    // The TPC's QMAN has no DMA engine: its LIN_DMA is refused, after the
+    // fence let it through.
+    assert_eq!(g.cqe(tpc5).status, NOT_SUPPORTED);
+    assert_eq!(g.sm_reg(sm::fence(tpc5, 2)), 0, "decremented");
+    // The same on a DMA queue completes.
+    // DMA 6's CP_FENCE0_RDATA_0.
+    let consumer = Cb::default()
+        .arm_payload(41, 34, 1, CFG + 0x5c_8308, 1)
+        .fence(0, 1, 1)
+        .lin_dma(SRAM, DRAM + 0x4000, 64);
+    g.submit(dma6, &consumer, 3);
+    g.quiet(dma6);
+    g.queue(MME0, 4, 4);
+    g.run_ok(MME0, &Cb::default().msg_short(34, 1));
+    assert_eq!(g.cqe(dma6), cqe(OK, 3, 0));
+    assert_eq!(g.dram_read(0x4000, 64), vec![0x3c; 64]);
+}
+
+/// BD `ctl` bit: the CB is at a device address (GAUDI's internal queues).
+const BD_DEVICE_CB: u32 = 1 << 16;
+
+#[test]
+fn internal_queues_fetch_cbs_from_device_addresses() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let (dma3, tpc7) = (DMA2 + 1, TPC2 + 5);
+    g.queue(dma3, 4, 4);
+    g.queue(tpc7, 4, 4);
+    // A CB in DRAM, one in mapped host memory, one in SRAM (put there by a
+    // DMA engine, as GAUDI's users do).
+    let cb = |marker: u32| Cb::default().nop().msg_long(DRAM + 0x100, marker);
+    g.dram_write(0x8000, &cb(1).0);
+    g.map_buffer(HOST + 0x40_0000, 1, false);
+    g.host_write(HOST + 0x40_0010, &cb(2).0);
+    let len = cb(0).0.len() as u32;
+    g.run_ok(
+        dma3,
+        &Cb::default().lin_dma(DRAM + 0x8000, SRAM + 0x800, len),
+    );
+    for (ptr, marker) in [(DRAM + 0x8000, 1), (HOST + 0x40_0010, 2), (SRAM + 0x800, 1)] {
+        g.dram_write(0x100, &[0; 4]);
+        g.post_bd(tpc7, ptr, len, BD_DEVICE_CB | 5);
+        g.ring(tpc7);
+        assert_eq!(g.cqe(tpc7), cqe(OK, 5, 0), "CB at {ptr:#x}");
+        assert_eq!(g.dram_u32(0x100), marker, "CB at {ptr:#x}");
+    }
+    // A device address that reaches nothing is the fetch's fault, at
+    // offset 0, reported with the address.
+    for (ptr, status) in [(DRAM - 8, BAD_ADDRESS), (HOST + 0x50_0000, MMU_FAULT)] {
+        g.post_bd(tpc7, ptr, len, BD_DEVICE_CB | 6);
+        g.ring(tpc7);
+        assert_eq!(g.cqe(tpc7), cqe(status, 6, 0));
+        assert_eq!(g.event(), Some(event(tpc7 as u32, status, ptr)));
+    }
+    // Without the bit, the address is a DMA address in guest RAM.
+    g.post_bd(tpc7, DRAM + 0x8000, len, 7);
+    g.ring(tpc7);
+    assert_eq!(g.cqe(tpc7).status, BAD_PACKET);
 }

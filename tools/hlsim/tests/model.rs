@@ -273,11 +273,9 @@ fn setup_messages_and_identity() {
     assert_eq!(qemu.read32(identity::SERIAL_LO), 1);
     assert_eq!(qemu.read32(identity::SERIAL_HI), 0xfeed);
     assert_eq!(qemu.read32(identity::DRAM_BASE), DRAM as u32);
-    assert_eq!(
-        qemu.read32(identity::DRAM_SIZE_LO),
-        (BAR_SIZE - DRAM) as u32
-    );
-    assert_eq!(qemu.read32(identity::DRAM_SIZE_HI), 0);
+    // GAUDI's 32 GiB of HBM from DRAM_BASE_ADDR_USER on.
+    assert_eq!(qemu.read32(identity::DRAM_SIZE_LO), 0xe000_0000);
+    assert_eq!(qemu.read32(identity::DRAM_SIZE_HI), 7);
     assert_eq!(qemu.read32(identity::NUM_VECTORS), 32);
     assert_eq!(qemu.read32(identity::MODEL_PEER), 0);
     assert_eq!(qemu.read32(identity::STATE), 1);
@@ -453,14 +451,16 @@ fn compute_job_over_doorbells_and_interrupts() {
     qemu.write32(q0 + qman::PQ_SIZE, 4);
     qemu.write32(q0 + qman::CQ_BASE_LO, 0x3000);
     qemu.write32(q0 + qman::CQ_SIZE, 4);
-    // Message base 1: the SOBs (device address 0x1000_0000).
-    qemu.write32(q0 + qman::msg_base(1), 0x1000_0000);
+    // Message base 1: the SOBs (device address 0x7f_fc4f_2000, GAUDI's).
+    qemu.write32(q0 + qman::msg_base(1), 0xfc4f_2000);
+    qemu.write32(q0 + qman::msg_base(1) + 4, 0x7f);
     qemu.write32(q0 + qman::CTL, 1);
-    // Job 1: memset 256 bytes of DRAM at 0x40 to 0x5a, SOB 3 = 7.
+    // Job 1: memset 256 bytes of DRAM at 0x40 (device address
+    // 0x2000_0040) to 0x5a, SOB 3 = 7.
     write_words(
         ram,
         0x4000,
-        &[256, 0x0900_0018, 0x5a, 0, 0x40, 1, 7, 0x0440_000c],
+        &[256, 0x0900_0018, 0x5a, 0, 0x2000_0040, 0, 7, 0x0440_000c],
     );
     // Job 2: a NOP, then an unknown opcode.
     write_words(ram, 0x5000, &[0, 0x0a00_0000, 0, 0x1f00_0000]);

@@ -28,10 +28,10 @@ const MIB: u64 = 1 << 20;
 /// The model's step, which bounds what an operation moves at once.
 const STEP: u64 = 64 << 10;
 
-/// Device addresses.
-const SM: u64 = 0x1000_0000;
-const DRAM: u64 = 0x1_0000_0000;
-const HOST: u64 = 0x8000_0000_0000_0000;
+/// Device addresses, GAUDI's (see compute.rs).
+const SM: u64 = 0x7f_fc4f_2000;
+const DRAM: u64 = 0x2000_0000;
+const HOST: u64 = 0x1_0000_0000_0000;
 
 /// Job statuses and event causes.
 const OK: u32 = 0;
@@ -698,7 +698,7 @@ fn identity_and_nic_queues() {
     assert_eq!(r.command(0, QMAN_RESET, [nicq(p) as u64, 0]), OK);
     assert_eq!(bar.read32(qman::block(nicq(p)) + qman::CTL), 0);
     assert_eq!(bar.read32(qman::block(nicq(p)) + qman::ENGINE), 0x302);
-    for q in [4, 15, 26, 31] {
+    for q in [28, 31, 1 << 32] {
         assert_eq!(r.command(0, QMAN_RESET, [q, 0]), BAD_SIZE, "queue {q}");
     }
 }
@@ -747,10 +747,18 @@ fn bad_packets_fail_the_job() {
         (DMA0, NOT_SUPPORTED, nop().write(ok, DRAM)),
         (TPC0, NOT_SUPPORTED, nop().recv(ok)),
     ];
+    // The BAD_ADDRESS events carry the address (GAUDI's RAZWI), in order:
+    // a range across the end of BAR2's window, the host range, the SM.
+    let mut razwi = [DRAM + dram_size - 8, HOST, SM].into_iter();
     for (i, (q, status, cb)) in cases.into_iter().enumerate() {
         assert_eq!(r.run(0, q, &cb), (status, 8), "case {i}");
-        assert_eq!(r.event(0), Some((q as u32, status, 8)), "case {i}");
+        let info = match status {
+            BAD_ADDRESS => razwi.next().unwrap(),
+            _ => 8,
+        };
+        assert_eq!(r.event(0), Some((q as u32, status, info)), "case {i}");
     }
+    assert_eq!(razwi.next(), None);
     // Nothing moved, nothing completed.
     assert_eq!(r.try_cqe((0, p, 0)), None);
     assert_eq!(r.try_cqe((1, p, 0)), None);
@@ -851,7 +859,7 @@ fn send_fills_posted_buffers_in_order() {
     let word = |i: usize| u32::from_le_bytes(entry[4 * i..4 * i + 4].try_into().unwrap());
     assert_eq!(
         (0..8).map(word).collect::<Vec<_>>(),
-        [0x200_0000, 1, 100, 0x51, CQE | 3 << 16, 0, 0, 0]
+        [0x2200_0000, 0, 100, 0x51, CQE | 3 << 16, 0, 0, 0]
     );
 }
 

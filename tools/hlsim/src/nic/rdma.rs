@@ -303,8 +303,7 @@ fn received(port: &Port, c: usize, buf: &NicOp, len: u32) {
     }
     if let Some(Err(fault)) = buf.sob.map(|sob| increment(dev, sob)) {
         let info = match fault {
-            Fault::Mmu(addr) => addr,
-            Fault::BadAddress => 0,
+            Fault::Mmu(addr) | Fault::BadAddress(addr) => addr,
         };
         let q = NIC_QUEUE0 + port.index;
         dev.eq

@@ -209,7 +209,7 @@ pub fn dma(t: &mut Tap, env: &Env) {
             memset_dram(&dev, queue, size, at, 0x3c),
         );
     }
-    for queue in [Queue::Dma0, Queue::Dma1] {
+    for queue in (0..8).filter_map(Queue::dma) {
         t.check(
             format!("dma: host -> DRAM -> SRAM -> DRAM -> host on {queue}"),
             sram_round_trip(&dev, &mut rng, queue),
@@ -226,7 +226,7 @@ pub fn dma(t: &mut Tap, env: &Env) {
 /// Every queue runs NOP and ARB_POINT, with or without barrier bits, and
 /// stops at STOP: the bad opcode after it is never reached.
 fn control_packets(dev: &Device) -> R {
-    for queue in Queue::ALL {
+    for queue in Queue::every() {
         run_packets(
             dev,
             queue,
@@ -317,7 +317,7 @@ fn sob_repeat_monitor(dev: &Device) -> R {
 /// through message base 0, on each queue.
 fn gaudi_packets(dev: &Device) -> R {
     let dram = dev.device_memory(4096)?;
-    for (i, queue) in Queue::ALL.into_iter().enumerate() {
+    for (i, queue) in Queue::every().enumerate() {
         let (sob, mon) = (400 + 8 * i as u32, 40 + i as u32);
         // Packets run by CP_DMA from device memory: SOB `sob + 4` += 5.
         let inner = Packet::msg_short(sob + 4, SOB_ADD | 5)?;

@@ -58,7 +58,7 @@ fn identity(dev: &Device) -> R {
         hw.num_of_events
     );
     ensure!(
-        hw.tpc_enabled_mask == 0b11,
+        hw.tpc_enabled_mask == 0xff,
         "tpc_enabled_mask {:#x}",
         hw.tpc_enabled_mask
     );

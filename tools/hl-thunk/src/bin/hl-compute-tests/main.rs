@@ -13,6 +13,7 @@
 mod cb;
 mod dma;
 mod faults;
+mod gaudi;
 mod info;
 mod ioctls;
 #[path = "../common/model.rs"]
@@ -66,6 +67,7 @@ const GROUPS: &[(&str, Group<Env>)] = &[
     ("packets", dma::packets),
     ("tpc", tpc::tpc),
     ("fence", sync::fence),
+    ("gaudi", gaudi::gaudi),
     ("aborts", faults::aborts),
     ("hang", faults::hang),
     ("ioctls", ioctls::ioctls),

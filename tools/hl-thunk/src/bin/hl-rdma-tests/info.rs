@@ -8,8 +8,8 @@ use std::ptr;
 use hlsim_regs::CAPS_RDMA;
 use hlsim_regs::identity::{CAPS, RDMA_CONNS, RDMA_CQS};
 use hlthunk::uapi::{
-    GAUDI_QUEUE_ID_CPU_PQ, GAUDI_QUEUE_ID_MME_0_0, GAUDI_QUEUE_ID_NIC_9_3, GAUDI_QUEUE_ID_SIZE,
-    HL_DRAM_BASE, HL_IOCTL_CS, hl_cs_args, hl_cs_chunk, hl_cs_in,
+    GAUDI_QUEUE_ID_CPU_PQ, GAUDI_QUEUE_ID_NIC_9_3, GAUDI_QUEUE_ID_SIZE, HL_DRAM_BASE, HL_IOCTL_CS,
+    hl_cs_args, hl_cs_chunk, hl_cs_in,
 };
 use hlthunk::{Cause, Device, NicOp, Packet, Queue};
 
@@ -138,7 +138,6 @@ fn bad_indices(dev: &Device) -> R {
     let cb = cb_of(dev, &[Packet::nop()])?;
     for index in [
         GAUDI_QUEUE_ID_CPU_PQ,
-        GAUDI_QUEUE_ID_MME_0_0,
         GAUDI_QUEUE_ID_NIC_9_3 + 1,
         GAUDI_QUEUE_ID_SIZE,
         u32::MAX,
@@ -178,7 +177,7 @@ pub fn queues(t: &mut Tap, env: &Env) {
         bad_jobs(&dev, env),
     );
     t.check(
-        "queues: queue indices 4, 15, 26 and 2^32-1: EINVAL",
+        "queues: GAUDI queue ids 8 (CPU), 113 (past the last) and 2^32-1: EINVAL",
         bad_indices(&dev),
     );
 }

@@ -55,9 +55,9 @@ static const struct {
 	.bad_queue = GAUDI_QUEUE_ID_SIZE,
 	.op_msg_long = 0x03,
 	.op_nop = 0x0a,
-	/* GAUDI: its PMMU's range, 0x1000000000000 to 0x27fc000000000 */
-	.host_va_start = 0x8000000000000000ull,
-	.host_va_end = 0x8000000000000000ull + (1ull << 39),
+	/* GAUDI's VA_HOST_SPACE_START; the model translates 2^39 bytes of it */
+	.host_va_start = 0x1000000000000ull,
+	.host_va_end = 0x1000000000000ull + (1ull << 39),
 };
 
 #define PKT_OPCODE_SHIFT	24
