@@ -37,6 +37,7 @@ mod nic;
 mod qman;
 mod rdma;
 mod regs;
+mod reset;
 mod selftest;
 mod stats;
 mod sync_stream;

@@ -168,6 +168,8 @@ pub(crate) fn dispatch(node: Node<'_>, cmd: u32, arg: usize) -> Result<isize> {
             call(&node, &mut buf)
         }
         (Handler::Compute(call), Node::Compute(file)) => {
+            // A hard reset ended the context: only `INFO` still answers (see reset.rs).
+            file.check_live()?;
             reader.read_slice(&mut buf[..size])?;
             call(file, &mut buf)
         }
