@@ -447,7 +447,7 @@ impl ComputeFile {
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
-            .submit(self.generation, &cs, jobs, || submissions.add(cs.clone()))?;
+            .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))?;
         if let Some((_, value)) = sets {
             ctx.signals[stream] = value;
         }
@@ -536,7 +536,7 @@ impl ComputeFile {
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
-            .submit(self.generation, &cs, jobs, || submissions.add(cs.clone()))
+            .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))
             .map_err(|e| (Refusal::QueueFull, e))?;
         Ok(cs)
     }

@@ -367,12 +367,14 @@ impl Mgmt {
                 eth <- new_mutex!(None),
             }),
         )?;
+        let device = HealthReporter::new(&devlink, DeviceHealth { dev: dev.clone() })?;
+        let eq = HealthReporter::new(&devlink, EqHealth { dev: dev.clone() })?;
         let reporters = Arc::pin_init(
-            try_pin_init!(Reporters {
-                device: HealthReporter::new(&devlink, DeviceHealth { dev: dev.clone() })?,
-                eq: HealthReporter::new(&devlink, EqHealth { dev: dev.clone() })?,
+            pin_init!(Reporters {
+                device,
+                eq,
                 ports <- new_mutex!(KVec::new()),
-            }? Error),
+            }),
             GFP_KERNEL,
         )?;
         reporters.add_ports(
