@@ -199,9 +199,24 @@ impl HlDevice {
         dev.control.run_polled(Command::Reset).inspect_err(|e| {
             dev_err!(pdev, "reset failed: {}\n", e.to_errno());
         })?;
-        dev.eq.start(dev.hw())?;
-        dev.queues.start()?;
-        let id = &dev.identity;
+        if let Err(e) = dev.arm(pdev) {
+            // The event queue and the queues may be armed: the device must not write them once
+            // they are freed. If it does not take the reset, it loses the bus.
+            if dev.control.run_polled(Command::Reset).is_err() {
+                pdev.set_bus_master(false);
+            }
+            return Err(e);
+        }
+        // From here on unbind stops it (`Quiesce`), which breaks the reference cycle.
+        dev.reset().start(dev.clone());
+        Ok(dev)
+    }
+
+    /// Starts the event queue and the queues and proves that DMA works.
+    fn arm(&self, pdev: &pci::Device<device::Core>) -> Result {
+        self.eq.start(self.hw())?;
+        self.queues.start()?;
+        let id = &self.identity;
         dev_info!(
             pdev,
             "GAUDI-sim rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} queues, {} vectors\n",
@@ -213,10 +228,7 @@ impl HlDevice {
             id.num_queues,
             id.num_vectors,
         );
-        selftest::dma(pdev, &dev.control, id.serial)?;
-        // From here on unbind stops it (`Quiesce`), which breaks the reference cycle.
-        dev.reset().start(dev.clone());
-        Ok(dev)
+        selftest::dma(pdev, &self.control, id.serial)
     }
 
     /// Registers, mailbox, binding and reset state.

@@ -54,7 +54,6 @@ impl HlDevlink {
         let eth = self.eth.lock().take();
         drop(eth);
     }
-
 }
 
 #[vtable]
@@ -282,7 +281,10 @@ impl Reporters {
     /// Runs `f` on devlink port `number`, if registered.
     pub(crate) fn with_port<R>(&self, number: u8, f: impl FnOnce(&Port) -> R) -> Option<R> {
         let ports = self.ports.lock();
-        ports.iter().find(|p| p.number == number).map(|p| f(&p.port))
+        ports
+            .iter()
+            .find(|p| p.number == number)
+            .map(|p| f(&p.port))
     }
 
     /// Registers a devlink port per Ethernet port of `dev` with `register`, each with its `tx`

@@ -19,11 +19,11 @@ use crate::{
     cs::{Cs, JobEnd},
     hw::Hw,
     mailbox::Command,
-    reset::Cause,
     regs::{
         self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, MSG_BASE0, MSG_BASE1, PQ_BASE, PQ_PI,
         PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
     },
+    reset::Cause,
 };
 
 /// Entries of each PQ and CQ: at most this many jobs in flight per queue.

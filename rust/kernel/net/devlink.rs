@@ -85,20 +85,12 @@ pub trait Operations: Send + Sync + Sized + 'static {
     /// First half of a driver reinit (`devlink dev reload`): let go of what the driver
     /// built on the device, the instance's ports among it (the core checks that none is left).
     /// Called with the instance's lock held, which `reload` proves.
-    fn reload_down(
-        _data: &Self,
-        _dev: &device::Device<device::Bound>,
-        _reload: &Reload,
-    ) -> Result {
+    fn reload_down(_data: &Self, _dev: &device::Device<device::Bound>, _reload: &Reload) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Second half of a driver reinit: build it again. Called with the instance's lock held.
-    fn reload_up(
-        _data: &Self,
-        _dev: &device::Device<device::Bound>,
-        _reload: &Reload,
-    ) -> Result {
+    fn reload_up(_data: &Self, _dev: &device::Device<device::Bound>, _reload: &Reload) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 }
@@ -387,7 +379,12 @@ impl Port {
             port.get().write_bytes(0, 1);
             bindings::devlink_port_attrs_set(port.get(), &mut attrs);
             if locked {
-                bindings::devl_port_register_with_ops(devlink, port.get(), number, core::ptr::null())
+                bindings::devl_port_register_with_ops(
+                    devlink,
+                    port.get(),
+                    number,
+                    core::ptr::null(),
+                )
             } else {
                 bindings::devlink_port_register_with_ops(
                     devlink,

@@ -87,6 +87,7 @@ operational() { [ "$(status)" = Operational ]; }
 disabled() { [ "$(status)" = Disabled ]; }
 
 # A reload of a healthy device.
+errors=$(reporter_count "$dev" error)
 hl_mark
 hl_check "$dev: devlink dev reload" devlink dev reload "$h"
 hl_check "$dev: reloaded" hl_log_has "$dev" "reloaded"
@@ -94,6 +95,8 @@ hl_check "$dev: every port is back after reload" hl_poll 20 hl_all_ports_here "$
 hl_check "$dev: a devlink port per Ethernet port again" \
 	[ "$(devlink port show | grep -c "^$h/.*netdev ")" -eq "$(hl_port_count "$dev")" ]
 hl_check "$dev: DMA works after reload" hl-thunk dma-test -d 0
+reload_reported() { [ "$(reporter_count "$dev" error)" -gt "$errors" ]; }
+hl_check "$dev: the device reporter reported the reload's reset" hl_poll 20 reload_reported
 
 # A port that does not stop: a hard reset, which fails; the device is
 # disabled until a reload.
