@@ -250,11 +250,12 @@ impl HealthOps for TxHealth {
     }
 }
 
-/// A devlink port and its reporter, destroyed in this order.
+/// A devlink port and its reporter, destroyed in this order (both are there until reload
+/// removes them).
 struct PortEntry {
     number: u8,
-    tx: HealthReporter<TxHealth>,
-    port: Port,
+    tx: Option<HealthReporter<TxHealth>>,
+    port: Option<Port>,
 }
 
 /// The name of a device state, for diagnose and dump.
@@ -272,9 +273,10 @@ fn state_name(state: State) -> &'static CStr {
 pub(crate) struct Reporters {
     device: HealthReporter<DeviceHealth>,
     eq: HealthReporter<EqHealth>,
-    /// Removed and added again by reload; a `tx` report holds the lock across the report.
+    /// Removed and added again by reload. Never held across a report (which takes the
+    /// instance's lock, under which reload takes this one): a report holds its entry instead.
     #[pin]
-    ports: Mutex<KVec<PortEntry>>,
+    ports: Mutex<KVec<Arc<PortEntry>>>,
 }
 
 impl Reporters {
@@ -284,7 +286,8 @@ impl Reporters {
         ports
             .iter()
             .find(|p| p.number == number)
-            .map(|p| f(&p.port))
+            .and_then(|p| p.port.as_ref())
+            .map(f)
     }
 
     /// Registers a devlink port per Ethernet port of `dev` with `register`, each with its `tx`
@@ -296,7 +299,8 @@ impl Reporters {
         reporter: impl Fn(&Port, TxHealth) -> Result<HealthReporter<TxHealth>>,
     ) -> Result {
         let switch_id = dev.identity().serial.to_be_bytes();
-        let mut ports = self.ports.lock();
+        // Registered without the lock, which a report does not hold.
+        let mut ports = KVec::new();
         for p in (0..MAX_PORTS).filter(|p| dev.identity().port_mask & (1 << p) != 0) {
             let port = register(p.into(), &switch_id)?;
             let tx = reporter(
@@ -306,14 +310,16 @@ impl Reporters {
                     port: p,
                 },
             )?;
-            ports.push(
-                PortEntry {
-                    number: p,
-                    tx,
-                    port,
-                },
-                GFP_KERNEL,
-            )?;
+            let entry = PortEntry {
+                number: p,
+                tx: Some(tx),
+                port: Some(port),
+            };
+            ports.push(Arc::new(entry, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let mut list = self.ports.lock();
+        for entry in ports {
+            list.push(entry, GFP_KERNEL)?;
         }
         Ok(())
     }
@@ -322,8 +328,18 @@ impl Reporters {
     fn remove_ports(&self, reload: &Reload) {
         let ports = core::mem::take(&mut *self.ports.lock());
         for entry in ports {
-            entry.tx.destroy_locked(reload);
-            entry.port.unregister_locked(reload);
+            // The netdevs are gone, and their transmit timeouts' reports with them: nobody else
+            // holds the entry.
+            let Some(entry) = entry.into_unique_or_drop() else {
+                continue;
+            };
+            let mut entry = Pin::into_inner(entry);
+            if let Some(tx) = entry.tx.take() {
+                tx.destroy_locked(reload);
+            }
+            if let Some(port) = entry.port.take() {
+                port.unregister_locked(reload);
+            }
         }
     }
 
@@ -338,8 +354,14 @@ impl Reporters {
     }
 
     pub(crate) fn report_tx_timeout(&self, number: u8, msg: &CStr) {
-        if let Some(p) = self.ports.lock().iter().find(|p| p.number == number) {
-            p.tx.report(msg);
+        let entry = self
+            .ports
+            .lock()
+            .iter()
+            .find(|p| p.number == number)
+            .cloned();
+        if let Some(tx) = entry.as_ref().and_then(|e| e.tx.as_ref()) {
+            tx.report(msg);
         }
     }
 }

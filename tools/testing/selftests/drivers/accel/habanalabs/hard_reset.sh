@@ -11,7 +11,8 @@
 #    namespace) and its link and traffic come back; INFO RESET_COUNT,
 #    sysfs hard_reset_cnt and the device reporter count the reset, whose
 #    dump names the cause;
-#  - the operator's devlink health recover is a hard reset too, and so is
+#  - the operator's devlink health recover (of the device reporter in
+#    error: auto-recovery off) is a hard reset too, and so is
 #    a reset of the PCI function from sysfs where the device has one (the
 #    test VM's ivshmem has none: skipped).
 . ./lib.sh
@@ -96,6 +97,9 @@ hard0=$(hard_resets)
 set -- $(info_resets)
 info0=$1
 errors0=$(reporter_errors)
+# devlink runs the operator's recovery for a reporter in error only: without
+# auto-recovery, the report of this reset leaves it so.
+devlink health set "$h" reporter device auto_recover false
 hl_mark
 hl_set_faults "$dev" $HL_FAULT_HEARTBEAT_STOP
 reset_moved() { [ "$(hard_resets)" -gt "$hard0" ]; }
@@ -131,9 +135,12 @@ hl_check "$ifa's link comes back" hl_poll 30 hl_carrier hla0 "$ifa"
 hl_check "ping over port 0 after the reset" hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)"
 
 # --- The operator's recovery ------------------------------------------------
+in_error() { devlink health show "$h" reporter device | grep -q 'state error'; }
+hl_check "the device reporter is in error (no auto-recovery)" hl_poll 10 in_error
 hard0=$(hard_resets)
 hl_check "devlink health recover $h reporter device" \
 	devlink health recover "$h" reporter device
+devlink health set "$h" reporter device auto_recover true
 hl_check "... is a hard reset" [ "$(hard_resets)" -gt "$hard0" ]
 hl_check "$ifa keeps ifindex $ifindex" \
 	[ "$(ip -n hla0 -o link show dev "$ifa" | cut -d: -f1)" = "$ifindex" ]
