@@ -162,11 +162,10 @@ impl<T: Operations> Callbacks<T> {
                 devlink: NonNull::new(devlink).ok_or(EINVAL)?,
             };
             // SAFETY: The core reloads a registered instance of `T`.
-            T::reload_down(
-                unsafe { Self::data(devlink) },
-                unsafe { Self::bound(devlink) },
-                &reload,
-            )?;
+            let data = unsafe { Self::data(devlink) };
+            // SAFETY: A registered instance's device is bound.
+            let dev = unsafe { Self::bound(devlink) };
+            T::reload_down(data, dev, &reload)?;
             Ok(0)
         })
     }
@@ -187,11 +186,10 @@ impl<T: Operations> Callbacks<T> {
                 devlink: NonNull::new(devlink).ok_or(EINVAL)?,
             };
             // SAFETY: The core reloads a registered instance of `T`.
-            T::reload_up(
-                unsafe { Self::data(devlink) },
-                unsafe { Self::bound(devlink) },
-                &reload,
-            )?;
+            let data = unsafe { Self::data(devlink) };
+            // SAFETY: A registered instance's device is bound.
+            let dev = unsafe { Self::bound(devlink) };
+            T::reload_up(data, dev, &reload)?;
             // SAFETY: `performed` is valid for writes (the function's safety requirements).
             unsafe {
                 *performed =

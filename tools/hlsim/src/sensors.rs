@@ -226,4 +226,27 @@ mod tests {
             u32::from(PLL_MHZ[tpc] / 8)
         );
     }
+
+    #[test]
+    fn heartbeat_moves_until_the_firmware_hangs() {
+        let bar = Arc::new(SharedMem::create("hlsim-heartbeat-test", 0x10_0000).unwrap());
+        let _sensors = Sensors::spawn("heartbeat-test", bar.clone()).unwrap();
+        let period = Duration::from_millis(sensors::PERIOD_MS);
+        let moved = || {
+            let before = bar.read32(sensors::HEARTBEAT);
+            // Generous: the thread may be slow to run on a loaded machine.
+            (0..200).any(|_| {
+                thread::sleep(period);
+                bar.read32(sensors::HEARTBEAT) != before
+            })
+        };
+        assert!(moved(), "the heartbeat moves");
+        bar.write32(model_ctl::FAULTS, FAULT_HEARTBEAT_STOP);
+        thread::sleep(period * 3);
+        let stopped = bar.read32(sensors::HEARTBEAT);
+        thread::sleep(period * 10);
+        assert_eq!(bar.read32(sensors::HEARTBEAT), stopped, "it stands still");
+        bar.write32(model_ctl::FAULTS, 0);
+        assert!(moved(), "it moves again");
+    }
 }
