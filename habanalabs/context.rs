@@ -180,6 +180,8 @@ pub(crate) struct ComputeFile {
     /// which is then scrubbed at close.
     used: AtomicBool,
     drops: DropCounters,
+    /// The device's reset generation at open: a hard reset since ended the context.
+    generation: u32,
     /// Dropped last: the node is free for the next user once everything above is gone.
     dev: ComputeClaim,
 }
@@ -188,6 +190,7 @@ impl ComputeFile {
     /// Opens the compute node of `dev`, which has one user at a time.
     pub(crate) fn open(dev: &Arc<HlDevice>) -> Result<Pin<KBox<Self>>> {
         let dev = dev.claim_compute()?;
+        let generation = dev.reset().generation();
         let ctx = Self::new_context(&dev)?;
         dev.stats().opened();
         KBox::pin_init(
@@ -197,6 +200,7 @@ impl ComputeFile {
                 debug_mode: AtomicBool::new(false),
                 used: AtomicBool::new(false),
                 drops: DropCounters::default(),
+                generation,
                 dev,
             }),
             GFP_KERNEL,
@@ -226,6 +230,15 @@ impl ComputeFile {
 
     pub(crate) fn device(&self) -> &HlDevice {
         &self.dev
+    }
+
+    /// `EIO` once a hard reset ended the context (reset.rs): the user closes the file and
+    /// opens the node again.
+    pub(crate) fn check_live(&self) -> Result {
+        if self.dev.reset().generation() != self.generation {
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// `HL_IOCTL_CB`. A handle is also the CB's `mmap` offset.
@@ -261,6 +274,7 @@ impl ComputeFile {
     /// `mmap` of a command buffer or of an RDMA completion queue's ring: the offset is the CB's
     /// handle or the offset `CQ_CREATE` returned.
     pub(crate) fn mmap(&self, vma: &VmArea) -> Result {
+        self.check_live()?;
         let offset = (vma.pgoff() as u64)
             .checked_mul(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
@@ -292,7 +306,7 @@ impl ComputeFile {
             unsafe { table.register_wait(events.poll_wait()) };
             gone |= events.is_gone();
         }
-        if gone {
+        if gone || self.check_live().is_err() {
             return POLLERR | POLLHUP;
         }
         self.ctx.lock().rdma.poll_events(self.dev.rdma())
@@ -440,7 +454,7 @@ impl ComputeFile {
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
-            .submit(&cs, jobs, || submissions.add(cs.clone()))?;
+            .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))?;
         if let Some((_, value)) = sets {
             ctx.signals[stream] = value;
         }
@@ -539,7 +553,7 @@ impl ComputeFile {
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
-            .submit(&cs, jobs, || submissions.add(cs.clone()))
+            .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))
             .map_err(|e| (Refusal::QueueFull, e))?;
         Ok(cs)
     }
@@ -582,13 +596,7 @@ impl ComputeFile {
     }
 
     fn recover(&self, cs: &Cs) {
-        if cs.is_done() {
-            return;
-        }
-        cs.time_out();
-        self.dev.stats().cs_timed_out(cs.seq);
-        self.dev.health().cs_timed_out(cs.seq);
-        self.dev.queues().reset(cs.queues);
+        self.dev.recover_cs(cs);
     }
 
     /// `HL_IOCTL_WAIT_CS`: on one submission, or the first of several to end (`MULTI_CS`).

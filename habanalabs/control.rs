@@ -14,6 +14,7 @@ use kernel::{
 use crate::{
     hw::Hw,
     mailbox::{Command, Mailbox},
+    reset::{Cause, Reset},
 };
 
 /// What a part needs to program the device; cheap to clone.
@@ -23,6 +24,7 @@ pub(crate) struct Control {
     hw: Arc<Hw>,
     mailbox: Arc<Mailbox>,
     binding: Arc<Binding>,
+    reset: Arc<Reset>,
 }
 
 impl Control {
@@ -31,13 +33,26 @@ impl Control {
         hw: Arc<Hw>,
         mailbox: Arc<Mailbox>,
         binding: Arc<Binding>,
+        reset: Arc<Reset>,
     ) -> Self {
         Self {
             pdev: pdev.into(),
             hw,
             mailbox,
             binding,
+            reset,
         }
+    }
+
+    /// The device's reset state and watchdog.
+    pub(crate) fn reset(&self) -> &Reset {
+        &self.reset
+    }
+
+    /// A part could not stop the device from using host memory: asks for a hard reset, and
+    /// keeps that memory until it is done.
+    pub(crate) fn escalate(&self, cause: Cause) {
+        self.reset.escalate(cause);
     }
 
     /// The PCI function, for logging and its interrupt vectors.

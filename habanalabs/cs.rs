@@ -91,9 +91,15 @@ impl Cs {
         }
     }
 
-    /// Marks the submission as timed out; its jobs end when their queues are reset.
-    pub(crate) fn time_out(&self) {
-        *self.failure.lock() = Some(Failure::TimedOut);
+    /// Marks the submission as timed out, unless it is done or was marked already: whether
+    /// it marked it. Its jobs end when their queues are reset.
+    pub(crate) fn claim_timeout(&self) -> bool {
+        let mut failure = self.failure.lock();
+        if self.is_done() || *failure == Some(Failure::TimedOut) {
+            return false;
+        }
+        *failure = Some(Failure::TimedOut);
+        true
     }
 
     /// For a sync-stream SIGNAL: its SOB and the value it sets.

@@ -27,6 +27,7 @@ use crate::{
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
     regs::{self, QmanBlock, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
+    reset::{Reset, State},
     selftest,
     stats::Stats,
 };
@@ -207,7 +208,8 @@ impl HlDevice {
 
         // Proves the device is bound to code that allocates DMA memory outside probe.
         let binding = Arc::new(Binding::new(pdev.as_ref())?, GFP_KERNEL)?;
-        let control = Control::new(pdev, hw, mailbox, binding);
+        let reset = Arc::pin_init(Reset::new(), GFP_KERNEL)?;
+        let control = Control::new(pdev, hw, mailbox, binding, reset);
         let dram = Arc::pin_init(Dram::new(identity.dram_size)?, GFP_KERNEL)?;
         let dev = Arc::pin_init(
             try_pin_init!(Self {
@@ -230,9 +232,24 @@ impl HlDevice {
         dev.control.run_polled(Command::Reset).inspect_err(|e| {
             dev_err!(pdev, "reset failed: {}\n", e.to_errno());
         })?;
-        dev.eq.start(dev.hw())?;
-        dev.queues.start()?;
-        let id = &dev.identity;
+        if let Err(e) = dev.arm(pdev) {
+            // The event queue and the queues may be armed: the device must not write them once
+            // they are freed. If it does not take the reset, it loses the bus.
+            if dev.control.run_polled(Command::Reset).is_err() {
+                pdev.set_bus_master(false);
+            }
+            return Err(e);
+        }
+        // From here on unbind stops it (`Quiesce`), which breaks the reference cycle.
+        dev.reset().start(dev.clone());
+        Ok(dev)
+    }
+
+    /// Starts the event queue and the queues and proves that DMA works.
+    fn arm(&self, pdev: &pci::Device<device::Core>) -> Result {
+        self.eq.start(self.hw())?;
+        self.queues.start()?;
+        let id = &self.identity;
         dev_info!(
             pdev,
             "GAUDI-sim rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} queues, {} vectors\n",
@@ -244,8 +261,17 @@ impl HlDevice {
             id.num_queues + id.internal_queues.count_ones() as usize,
             id.num_vectors,
         );
-        selftest::dma(pdev, &dev.control, id.serial)?;
-        Ok(dev)
+        selftest::dma(pdev, &self.control, id.serial)
+    }
+
+    /// Registers, mailbox, binding and reset state.
+    pub(crate) fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// The device's reset state and watchdog.
+    pub(crate) fn reset(&self) -> &Reset {
+        self.control.reset()
     }
 
     /// What the device says it is.
@@ -301,8 +327,14 @@ impl HlDevice {
         self.compute_busy.load(Ordering::Acquire)
     }
 
-    /// Claims the compute node, which has one user at a time: `EBUSY` while another holds it.
+    /// Claims the compute node, which has one user at a time: `EBUSY` while another holds it
+    /// or a hard reset is under way, `ENODEV` once the device is disabled or gone.
     pub(crate) fn claim_compute(self: &Arc<Self>) -> Result<ComputeClaim> {
+        match self.reset().state() {
+            State::Operational => {}
+            State::InReset => return Err(EBUSY),
+            State::Dead | State::Gone => return Err(ENODEV),
+        }
         if self.compute_busy.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
@@ -314,26 +346,14 @@ impl HlDevice {
     /// completion queue, so the device writes no receive queue or completion ring any more;
     /// waits on those queues end first, with `ENODEV`.
     pub(crate) fn quiesce(&self) {
+        // No hard reset or look of the watchdog after this.
+        self.reset().stop();
         self.rdma.close();
         if let Err(e) = self.control.run_polled(Command::Reset) {
             dev_err!(self.pdev(), "reset at unbind failed: {}\n", e.to_errno());
         }
         // The reset dropped every queued job: end them.
         self.queues.abort_jobs();
-    }
-
-    /// Sets the device up again after [`HlDevice::quiesce`] or a failure: resets it and
-    /// restarts its event queue and queues, whose jobs end as reset. RDMA waits closed by
-    /// `quiesce` stay closed. For devlink's reload and its `device` reporter's recovery.
-    pub(crate) fn reinit(&self) -> Result {
-        self.control.run_polled(Command::Reset).inspect_err(|e| {
-            dev_err!(self.pdev(), "reset failed: {}\n", e.to_errno());
-        })?;
-        self.queues.abort_jobs();
-        self.eq.start(self.hw())?;
-        self.queues.start()?;
-        dev_info!(self.pdev(), "reinitialised\n");
-        Ok(())
     }
 
     pub(crate) fn pdev(&self) -> &pci::Device {

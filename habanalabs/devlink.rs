@@ -2,7 +2,9 @@
 
 //! The device's devlink instance: `devlink dev info`, a port per Ethernet port (which names
 //! the port's netdev), health reporters (`device`, `eq`, and `tx` per port) and reload, a
-//! driver reinit that deletes the Ethernet half, resets the device and builds it again.
+//! driver reinit that deletes the Ethernet half and the devlink ports, resets the device
+//! (a hard reset, reset.rs) and builds them again. The `device` reporter's recovery asked by
+//! the operator is a hard reset that keeps the Ethernet half.
 //!
 //! See `Documentation/accel/habanalabs/devlink.rst`.
 
@@ -11,7 +13,7 @@ use kernel::{
     auxiliary, c_str, device,
     devres::Devres,
     fmt,
-    net::devlink::{self, Fmsg, HealthOps, HealthReporter, InfoRequest, Port},
+    net::devlink::{self, Fmsg, HealthOps, HealthReporter, InfoRequest, Port, Reload},
     new_mutex, pci,
     prelude::*,
     str::{CStr, CString},
@@ -23,6 +25,7 @@ use crate::{
     events::cause_name,
     health::Health,
     nic::{EthKind, NicDevice, MAX_PORTS},
+    reset::{Cause, State},
 };
 
 /// The driver's data in the devlink instance: what reload needs.
@@ -52,13 +55,6 @@ impl HlDevlink {
         let eth = self.eth.lock().take();
         drop(eth);
     }
-
-    /// Rebuilds everything the driver set up on the device.
-    fn reinit(&self, dev: &device::Device<device::Bound>) -> Result {
-        self.remove_eth();
-        self.dev.reinit()?;
-        self.add_eth(dev)
-    }
 }
 
 #[vtable]
@@ -81,20 +77,42 @@ impl devlink::Operations for HlDevlink {
             &CString::try_from_fmt(fmt!("{}.{}", id.version.major(), id.version.minor()))?,
         )
     }
+
+    fn reload_down(this: &Self, _dev: &device::Device<device::Bound>, reload: &Reload) -> Result {
+        // The netdevs go before their devlink ports, which the core wants gone.
+        this.remove_eth();
+        if let Some(r) = this.dev.health().reporters() {
+            r.remove_ports(reload);
+        }
+        // A failure leaves the device disabled; reload_up tells.
+        let _ = this.dev.hard_reset(Cause::Reload);
+        Ok(())
+    }
+
+    fn reload_up(this: &Self, dev: &device::Device<device::Bound>, reload: &Reload) -> Result {
+        if let Some(r) = this.dev.health().reporters() {
+            r.add_ports(
+                &this.dev,
+                |n, id| Port::new_locked(reload, n, id),
+                |port, tx| HealthReporter::for_port_locked(reload, port, tx),
+            )?;
+        }
+        this.add_eth(dev)?;
+        match this.dev.reset().state() {
+            State::Operational => {
+                dev_info!(dev, "reloaded\n");
+                Ok(())
+            }
+            _ => Err(EIO),
+        }
+    }
 }
 
-/// The `device` reporter: errors the engines report, and submissions that time out.
+/// The `device` reporter: errors the engines report, submissions that time out, and hard
+/// resets.
 struct DeviceHealth {
     dev: Arc<HlDevice>,
-    /// The instance's data, for the operator's recovery (a driver reinit). Valid while the
-    /// reporter is: the reporter is destroyed before the instance is freed.
-    devlink: *const HlDevlink,
 }
-
-// SAFETY: `devlink` points at `Sync` data that outlives the reporter; the rest is `Send`.
-unsafe impl Send for DeviceHealth {}
-// SAFETY: As above; shared access only.
-unsafe impl Sync for DeviceHealth {}
 
 impl DeviceHealth {
     fn health(&self) -> &Health {
@@ -113,6 +131,8 @@ impl HealthOps for DeviceHealth {
             h.device_errors.load(Ordering::Relaxed),
         );
         fmsg.put_u64(c_str!("cs_timeouts"), h.cs_timeouts.load(Ordering::Relaxed));
+        fmsg.put_str(c_str!("state"), state_name(self.dev.reset().state()));
+        fmsg.put_u32(c_str!("hard_resets"), self.dev.reset().hard_resets());
         fmsg.array(c_str!("causes"), |fmsg| {
             for (cause, &n) in counts.iter().enumerate().filter(|(_, &n)| n != 0) {
                 fmsg.object(|fmsg| {
@@ -150,17 +170,31 @@ impl HealthOps for DeviceHealth {
             );
             fmsg.put_u64(c_str!("last_cs_timeout_ns"), cs.ns.load(Ordering::Relaxed));
         }
+        fmsg.put_str(c_str!("state"), state_name(self.dev.reset().state()));
+        fmsg.put_u64(c_str!("hard_resets"), h.hard_resets.load(Ordering::Relaxed));
+        let reset = &h.last_hard_reset;
+        if reset.ns.load(Ordering::Acquire) != 0 {
+            let cause = Cause::from_index(reset.what.load(Ordering::Relaxed));
+            fmsg.put_str(
+                c_str!("last_hard_reset_cause"),
+                cause.map_or(c_str!("other"), Cause::name),
+            );
+            fmsg.put_u64(
+                c_str!("last_hard_reset_ns"),
+                reset.ns.load(Ordering::Relaxed),
+            );
+        }
         Ok(())
     }
 
-    fn recover(&self, dev: &device::Device<device::Bound>, reported: bool) -> Result {
+    fn recover(&self, _dev: &device::Device<device::Bound>, reported: bool) -> Result {
         // A reported error was handled where it was seen: the job ended with its cause, a
-        // submission's queues were reset at its timeout. The operator asks for a reinit.
+        // submission's queues were reset at its timeout, the device was reset. The operator
+        // asks for a hard reset (under the instance's lock, which comes before the reset's).
         if reported {
             return Ok(());
         }
-        // SAFETY: The instance outlives the reporter (see the field).
-        unsafe { &*self.devlink }.reinit(dev)
+        self.dev.hard_reset(Cause::Operator)
     }
 }
 
@@ -217,26 +251,97 @@ impl HealthOps for TxHealth {
     }
 }
 
-/// A devlink port and its reporter, destroyed in this order.
+/// A devlink port and its reporter, destroyed in this order (both are there until reload
+/// removes them).
 struct PortEntry {
     number: u8,
-    tx: HealthReporter<TxHealth>,
-    port: Port,
+    tx: Option<HealthReporter<TxHealth>>,
+    port: Option<Port>,
+}
+
+/// The name of a device state, for diagnose and dump.
+fn state_name(state: State) -> &'static CStr {
+    match state {
+        State::Operational => c_str!("operational"),
+        State::InReset => c_str!("in reset"),
+        State::Dead => c_str!("disabled"),
+        State::Gone => c_str!("gone"),
+    }
 }
 
 /// The reporters and ports, shared with [`Health`] while devlink is registered.
+#[pin_data]
 pub(crate) struct Reporters {
     device: HealthReporter<DeviceHealth>,
     eq: HealthReporter<EqHealth>,
-    ports: KVec<PortEntry>,
+    /// Removed and added again by reload. Never held across a report (which takes the
+    /// instance's lock, under which reload takes this one): a report holds its entry instead.
+    #[pin]
+    ports: Mutex<KVec<Arc<PortEntry>>>,
 }
 
 impl Reporters {
-    pub(crate) fn port(&self, number: u8) -> Option<&Port> {
-        self.ports
+    /// Runs `f` on devlink port `number`, if registered.
+    pub(crate) fn with_port<R>(&self, number: u8, f: impl FnOnce(&Port) -> R) -> Option<R> {
+        let ports = self.ports.lock();
+        ports
             .iter()
             .find(|p| p.number == number)
-            .map(|p| &p.port)
+            .and_then(|p| p.port.as_ref())
+            .map(f)
+    }
+
+    /// Registers a devlink port per Ethernet port of `dev` with `register`, each with its `tx`
+    /// reporter made by `reporter`.
+    fn add_ports(
+        &self,
+        dev: &Arc<HlDevice>,
+        register: impl Fn(u32, &[u8]) -> Result<Port>,
+        reporter: impl Fn(&Port, TxHealth) -> Result<HealthReporter<TxHealth>>,
+    ) -> Result {
+        let switch_id = dev.identity().serial.to_be_bytes();
+        // Registered without the lock, which a report does not hold.
+        let mut ports = KVec::new();
+        for p in (0..MAX_PORTS).filter(|p| dev.identity().port_mask & (1 << p) != 0) {
+            let port = register(p.into(), &switch_id)?;
+            let tx = reporter(
+                &port,
+                TxHealth {
+                    dev: dev.clone(),
+                    port: p,
+                },
+            )?;
+            let entry = PortEntry {
+                number: p,
+                tx: Some(tx),
+                port: Some(port),
+            };
+            ports.push(Arc::new(entry, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let mut list = self.ports.lock();
+        for entry in ports {
+            list.push(entry, GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the ports and their reporters, within a reload; the netdevs are gone.
+    fn remove_ports(&self, reload: &Reload) {
+        let ports = core::mem::take(&mut *self.ports.lock());
+        for entry in ports {
+            // The netdevs are gone, and their transmit timeouts' reports with them: nobody else
+            // holds the entry.
+            let Some(entry) = entry.into_unique_or_drop() else {
+                continue;
+            };
+            let mut entry = Pin::into_inner(entry);
+            if let Some(tx) = entry.tx.take() {
+                tx.destroy_locked(reload);
+            }
+            if let Some(port) = entry.port.take() {
+                port.unregister_locked(reload);
+            }
+        }
     }
 
     /// Reports a device error or a submission timeout.
@@ -250,8 +355,14 @@ impl Reporters {
     }
 
     pub(crate) fn report_tx_timeout(&self, number: u8, msg: &CStr) {
-        if let Some(p) = self.ports.iter().find(|p| p.number == number) {
-            p.tx.report(msg);
+        let entry = self
+            .ports
+            .lock()
+            .iter()
+            .find(|p| p.number == number)
+            .cloned();
+        if let Some(tx) = entry.as_ref().and_then(|e| e.tx.as_ref()) {
+            tx.report(msg);
         }
     }
 }
@@ -281,39 +392,20 @@ impl Mgmt {
                 eth <- new_mutex!(None),
             }),
         )?;
-        let mut ports = KVec::new();
-        let switch_id = dev.identity().serial.to_be_bytes();
-        for p in (0..MAX_PORTS).filter(|p| dev.identity().port_mask & (1 << p) != 0) {
-            let port = Port::new(&devlink, p.into(), &switch_id)?;
-            let tx = HealthReporter::for_port(
-                &port,
-                TxHealth {
-                    dev: dev.clone(),
-                    port: p,
-                },
-            )?;
-            ports.push(
-                PortEntry {
-                    number: p,
-                    tx,
-                    port,
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        let reporters = Arc::new(
-            Reporters {
-                device: HealthReporter::new(
-                    &devlink,
-                    DeviceHealth {
-                        dev: dev.clone(),
-                        devlink: devlink.data(),
-                    },
-                )?,
-                eq: HealthReporter::new(&devlink, EqHealth { dev: dev.clone() })?,
-                ports,
-            },
+        let device = HealthReporter::new(&devlink, DeviceHealth { dev: dev.clone() })?;
+        let eq = HealthReporter::new(&devlink, EqHealth { dev: dev.clone() })?;
+        let reporters = Arc::pin_init(
+            pin_init!(Reporters {
+                device,
+                eq,
+                ports <- new_mutex!(KVec::new()),
+            }),
             GFP_KERNEL,
+        )?;
+        reporters.add_ports(
+            dev,
+            |n, id| Port::new(&devlink, n, id),
+            HealthReporter::for_port,
         )?;
         let this = Self {
             dev: dev.clone(),

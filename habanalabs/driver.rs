@@ -105,6 +105,43 @@ impl pci::Driver for HlDriver {
         dev_info!(pdev, "quiesced for shutdown\n");
     }
 
+    // An error on the link, and a reset of the function (FLR from sysfs), go through the hard
+    // reset of reset.rs, in its two halves.
+    const RECOVERS: bool = true;
+
+    fn error_detected(
+        &self,
+        _pdev: &pci::Device<device::Core>,
+        state: pci::ChannelState,
+    ) -> pci::ErsResult {
+        let dev = &self._dev.0;
+        match state {
+            pci::ChannelState::PermanentFailure => {
+                dev.vanished();
+                pci::ErsResult::Disconnect
+            }
+            _ => {
+                dev.pci_halt();
+                pci::ErsResult::NeedReset
+            }
+        }
+    }
+
+    fn slot_reset(&self, _pdev: &pci::Device<device::Core>) -> pci::ErsResult {
+        match self._dev.0.pci_restart() {
+            Ok(()) => pci::ErsResult::Recovered,
+            Err(_) => pci::ErsResult::Disconnect,
+        }
+    }
+
+    fn reset_prepare(&self, _pdev: &pci::Device<device::Core>) {
+        self._dev.0.pci_halt();
+    }
+
+    fn reset_done(&self, _pdev: &pci::Device<device::Core>) {
+        let _ = self._dev.0.pci_restart();
+    }
+
     fn probe(pdev: &pci::Device<device::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
         let dev = HlDevice::probe(pdev)?;
         let number = NodeNumber(take_number()?);

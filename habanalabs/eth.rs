@@ -5,13 +5,19 @@
 //!
 //! It reaches the hardware only through [`NicDevice`], so it could live in drivers/net.
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     auxiliary, c_str, device, irq,
-    net::dev::{is_valid_ether_addr, Registration},
+    net::dev::{is_valid_ether_addr, Device, Registration, Rtnl},
     prelude::*,
+    sync::Arc,
+    types::ARef,
 };
 
-use crate::nic::{EthKind, NicDevice, MAX_PORTS};
+use crate::{
+    nic::{EthKind, NicDevice, MAX_PORTS},
+    reset::ResetClient,
+};
 
 mod config;
 mod dcb;
@@ -30,8 +36,48 @@ struct PortEntry {
     _netdev: Registration<Port>,
 }
 
+/// The ports as a hard reset sees them (reset.rs): it stops them first and restarts them
+/// last; they stay registered.
+struct PortsReset {
+    ports: KVec<ARef<Device<Port>>>,
+    /// The ports that were up when the reset began, a bit each (by position).
+    live: AtomicU32,
+}
+
+impl ResetClient for PortsReset {
+    fn prepare(&self) {
+        let _rtnl = Rtnl::lock();
+        let mut live = 0;
+        for (i, dev) in self.ports.iter().enumerate() {
+            if Port::halt(dev) {
+                live |= 1 << i;
+            }
+        }
+        self.live.store(live, Ordering::Relaxed);
+    }
+
+    fn done(&self, restart: bool) {
+        let _rtnl = Rtnl::lock();
+        let live = self.live.swap(0, Ordering::Relaxed);
+        for (i, dev) in self.ports.iter().enumerate() {
+            Port::resume(dev, restart && live & (1 << i) != 0);
+        }
+    }
+}
+
+/// The hard reset's hold on the ports, given up first when the driver unbinds: the netdevs
+/// it refers to go after it.
+struct ResetHook(NicDevice);
+
+impl Drop for ResetHook {
+    fn drop(&mut self) {
+        self.0.set_reset_client(None);
+    }
+}
+
 /// The driver's data for one device: its ports.
 pub(crate) struct EthDriver {
+    _reset: ResetHook,
     _ports: KVec<PortEntry>,
 }
 
@@ -93,6 +139,24 @@ impl auxiliary::Driver for EthDriver {
             )?;
         }
         dev_info!(adev.as_ref(), "{} ports\n", ports.len());
-        Ok(KBox::pin(Self { _ports: ports }, GFP_KERNEL)?)
+        let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
+        for p in ports.iter() {
+            handles.push(p._netdev.handle(), GFP_KERNEL)?;
+        }
+        let client = Arc::new(
+            PortsReset {
+                ports: handles,
+                live: AtomicU32::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        nic.set_reset_client(Some(client));
+        Ok(KBox::pin(
+            Self {
+                _reset: ResetHook(nic.clone()),
+                _ports: ports,
+            },
+            GFP_KERNEL,
+        )?)
     }
 }

@@ -40,6 +40,7 @@ mod nic;
 mod qman;
 mod rdma;
 mod regs;
+mod reset;
 mod scrub;
 mod selftest;
 mod stats;

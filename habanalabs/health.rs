@@ -38,6 +38,9 @@ pub(crate) struct Health {
     /// Submissions that ran past their timeout, and the last one's sequence number.
     pub(crate) cs_timeouts: AtomicU64,
     pub(crate) last_cs_timeout: LastError,
+    /// Hard resets reported, and the last one's cause (`reset::Cause`).
+    pub(crate) hard_resets: AtomicU64,
+    pub(crate) last_hard_reset: LastError,
     /// Events the device dropped because the event queue was full, as last reported.
     pub(crate) eq_lost: AtomicU64,
     /// Transmit timeouts per port.
@@ -60,6 +63,8 @@ impl Health {
             pending: AtomicU64::new(0),
             cs_timeouts: AtomicU64::new(0),
             last_cs_timeout: LastError::default(),
+            hard_resets: AtomicU64::new(0),
+            last_hard_reset: LastError::default(),
             eq_lost: AtomicU64::new(0),
             tx_timeouts: Default::default(),
             reporters <- new_mutex!(None),
@@ -118,6 +123,14 @@ impl Health {
         self.with(|r| r.report_device(c_str!("submission timed out")));
     }
 
+    /// The device was reset whole (a hard reset, for `cause`); reported by the watchdog, never
+    /// under the reset lock. Sleeps.
+    pub(crate) fn hard_reset(&self, cause: crate::reset::Cause) {
+        self.hard_resets.fetch_add(1, Ordering::Relaxed);
+        self.last_hard_reset.set(cause as u64, 0);
+        self.with(|r| r.report_device(c_str!("hard reset")));
+    }
+
     /// Port `port`'s transmit queue stalled. Sleeps.
     pub(crate) fn tx_timed_out(&self, port: u8) {
         if let Some(count) = self.tx_timeouts.get(usize::from(port)) {
@@ -133,6 +146,11 @@ impl Health {
         f: impl FnOnce(&kernel::net::devlink::Port) -> R,
     ) -> Option<R> {
         let guard = self.reporters.lock();
-        guard.as_ref()?.port(port).map(f)
+        guard.as_ref()?.with_port(port, f)
+    }
+
+    /// The reporters, while devlink is registered; for reload.
+    pub(crate) fn reporters(&self) -> Option<Arc<Reporters>> {
+        self.reporters.lock().clone()
     }
 }

@@ -3,17 +3,24 @@
 //! Access to the device's register windows and doorbells, from any context.
 //!
 //! The windows are device managed: once the driver unbinds they are gone, and every access
-//! fails with `ENODEV`, even from an open file that outlives the binding.
+//! fails with `ENODEV`, even from an open file that outlives the binding. The same happens
+//! once the device is found gone (a surprise removal: its registers read all ones), and
+//! mailbox commands fail at once with `EIO` while it is dead (a hard reset failed).
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{devres::Devres, pci::Bar, prelude::*, revocable::RevocableGuard};
 
-use crate::regs::{DOORBELL, IVSHMEM_SIZE, REGS_SIZE};
+use crate::regs::{DOORBELL, IVSHMEM_SIZE, MAGIC, REGS_SIZE};
 
 /// The register windows of one device.
 pub(crate) struct Hw {
     regs: Devres<Bar<REGS_SIZE>>,
     ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
     model_peer: u16,
+    /// The device is gone for good: no access reaches it any more.
+    gone: AtomicBool,
+    /// A hard reset failed: only another reset is tried (see reset.rs).
+    dead: AtomicBool,
 }
 
 impl Hw {
@@ -26,16 +33,57 @@ impl Hw {
             regs,
             ivshmem,
             model_peer,
+            gone: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
         }
     }
 
     /// The BAR2 register window. The guard holds an RCU read lock: do not sleep with it.
+    /// `ENODEV` once the device is gone.
     pub(crate) fn regs(&self) -> Result<RevocableGuard<'_, Bar<REGS_SIZE>>> {
+        if self.is_gone() {
+            return Err(ENODEV);
+        }
         self.regs.try_access().ok_or(ENODEV)
+    }
+
+    /// Whether the device was found gone.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// Looks whether the device is still there: a PCI function that went away reads all ones,
+    /// and `MAGIC` never does otherwise. Once found gone it stays so. Callable from any
+    /// context.
+    pub(crate) fn check_gone(&self) -> bool {
+        if self.is_gone() {
+            return true;
+        }
+        let Some(regs) = self.regs.try_access() else {
+            return false;
+        };
+        if u32::from(MAGIC::read(&regs)) != u32::MAX {
+            return false;
+        }
+        self.gone.store(true, Ordering::Release);
+        true
+    }
+
+    /// Whether a hard reset failed and none has worked since.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Records the outcome of a hard reset.
+    pub(crate) fn set_dead(&self, dead: bool) {
+        self.dead.store(dead, Ordering::Release);
     }
 
     /// Rings doorbell `vector` of the device.
     pub(crate) fn ring(&self, vector: u16) -> Result {
+        if self.is_gone() {
+            return Err(ENODEV);
+        }
         let bar = self.ivshmem.try_access().ok_or(ENODEV)?;
         DOORBELL::default()
             .set_peer(self.model_peer)

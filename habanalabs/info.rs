@@ -121,11 +121,14 @@ fn utilization(dev: &HlDevice) -> Result<u32> {
     Ok((used * 100 / (max - DC_POWER_MW)) as u32)
 }
 
-/// `HL_INFO_DEVICE_STATUS`: gone, resetting its queues or working.
+/// `HL_INFO_DEVICE_STATUS`: gone or disabled (a hard reset failed), in a hard reset or
+/// resetting its queues, or working.
 pub(crate) fn device_status(dev: &HlDevice) -> u32 {
-    if dev.hw().regs().is_err() {
+    use crate::reset::State;
+    let state = dev.reset().state();
+    if dev.hw().regs().is_err() || matches!(state, State::Dead | State::Gone) {
         uapi::hl_device_status_HL_DEVICE_STATUS_MALFUNCTION
-    } else if dev.queues().resetting() {
+    } else if state == State::InReset || dev.queues().resetting() {
         uapi::hl_device_status_HL_DEVICE_STATUS_IN_RESET
     } else {
         uapi::hl_device_status_HL_DEVICE_STATUS_OPERATIONAL
@@ -264,7 +267,7 @@ pub(crate) fn info(
         }
         uapi::HL_INFO_RESET_COUNT => {
             let count = uapi::hl_info_reset_count {
-                hard_reset_cnt: 0,
+                hard_reset_cnt: dev.reset().hard_resets(),
                 soft_reset_cnt: stats.soft_resets(),
             };
             reply(&args, &count)

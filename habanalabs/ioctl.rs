@@ -168,11 +168,18 @@ pub(crate) fn dispatch(node: Node<'_>, cmd: u32, arg: usize) -> Result<isize> {
             call(&node, &mut buf)
         }
         (Handler::Compute(call), Node::Compute(file)) => {
+            // A hard reset ended the context: only `INFO` still answers (see reset.rs).
+            file.check_live()?;
             reader.read_slice(&mut buf[..size])?;
             call(file, &mut buf)
         }
         (Handler::Compute(_), Node::Control(_)) => return Err(ENOTTY),
     };
+    // A wait a signal interrupted is restarted (or retried on `EINTR`) with the same
+    // argument: it must still hold the input, not the answer.
+    if matches!(ret, Err(e) if e == ERESTARTSYS || e == EINTR) {
+        return ret.map(|()| 0);
+    }
     writer.write_slice(&buf[..size])?;
     ret.map(|()| 0)
 }

@@ -144,6 +144,10 @@ impl Mailbox {
 
     fn exec(&self, command: Command, wait: Wait) -> Result {
         let hw = &self.hw;
+        // A dead device is only tried with another reset (reset.rs); the others fail at once.
+        if hw.is_dead() && !matches!(command, Command::Reset) {
+            return Err(EIO);
+        }
         let done = &self.irq.handler().done;
         let mut last = self.last_seq.lock();
         let seq = match last.wrapping_add(1) {
@@ -169,7 +173,13 @@ impl Mailbox {
 
         let is_done = || -> Result<bool> {
             let regs = hw.regs()?;
-            Ok(u32::from(CMD_DONE_SEQ::read(&regs)) == seq)
+            let done = u32::from(CMD_DONE_SEQ::read(&regs));
+            drop(regs);
+            // All ones: maybe the device went away; then there is nothing to wait for.
+            if done == u32::MAX && hw.check_gone() {
+                return Err(ENODEV);
+            }
+            Ok(done == seq)
         };
         match wait {
             Wait::Poll => {

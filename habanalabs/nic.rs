@@ -17,6 +17,7 @@ use crate::{
     identity::Identity,
     mailbox::Command,
     regs::{self, EEPROM_SIZE},
+    reset::{Cause, ResetClient},
 };
 
 /// Ports a device may have.
@@ -153,6 +154,18 @@ impl NicDevice {
             return Err(EINVAL);
         }
         self.control.hw().ring(regs::vector_port(port))
+    }
+
+    /// A port did not stop (`PORT_STOP` failed): asks for a hard reset, after which what the
+    /// port held may go. Callable from any context.
+    pub(crate) fn escalate(&self) {
+        self.control.escalate(Cause::PortStuck);
+    }
+
+    /// Sets what a hard reset stops first and restarts last: the Ethernet half's ports, while
+    /// it is bound (`None` as it goes). Waits for a hard reset under way. Sleeps.
+    pub(crate) fn set_reset_client(&self, client: Option<Arc<dyn ResetClient>>) {
+        self.control.reset().set_client(client);
     }
 
     /// Disables port `port` and waits until it no longer touches host memory. Sleeps.

@@ -23,6 +23,7 @@ use crate::{
         self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, MSG_BASE0, MSG_BASE1, PQ_BASE, PQ_PI,
         PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
     },
+    reset::Cause,
 };
 
 /// Entries of each PQ and CQ: at most this many jobs in flight per queue.
@@ -306,12 +307,23 @@ impl Qman {
     }
 
     /// Resets the QMAN through `reset` (the device command), ends its jobs as reset and starts
-    /// it again.
+    /// it again. If the command fails, the QMAN may still run them: they are kept (with their
+    /// CBs) for the hard reset the caller asks for.
     fn reset(&self, hw: &Hw, reset: impl FnOnce() -> Result) -> Result {
         let mut ring = self.ring.lock();
-        let ret = reset();
-        self.restart(hw, &mut ring)?;
-        ret
+        reset()?;
+        self.restart(hw, &mut ring)
+    }
+
+    /// Adds to `out` the submissions of the queue's jobs that ran past their timeout.
+    pub(crate) fn expired(&self, out: &mut KVec<Arc<Cs>>) {
+        let ring = self.ring.lock();
+        for job in ring.slots.iter().flatten() {
+            if job.cs.expired() && !out.iter().any(|cs| cs.seq == job.cs.seq) {
+                // Out of memory only delays the recovery to the next look.
+                let _ = out.push(job.cs.clone(), GFP_KERNEL);
+            }
+        }
     }
 }
 
@@ -392,14 +404,22 @@ impl Queues {
             .try_for_each(|qman| qman.start(self.control.hw()))
     }
 
+    /// Runs `f` with no submission being queued; for a hard reset's new generation.
+    pub(crate) fn fence<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _submit = self.submit.lock();
+        f()
+    }
+
     /// Queues the jobs of `cs`, each a queue, a CB and the bytes of it to run, whole or not at
-    /// all: `EBUSY` if a queue has no room for its jobs. `commit` runs once the room is known,
+    /// all, for a context of `generation`: `EBUSY` if a queue has no room for its jobs, `EIO`
+    /// if a hard reset ended the context. `commit` runs once the room is known,
     /// before the first job is posted. A job that fails to post (the device went away) ends as
     /// reset.
     pub(crate) fn submit(
         &self,
         cs: &Arc<Cs>,
         jobs: KVec<(Arc<Qman>, JobCb, u32)>,
+        generation: u32,
         commit: impl FnOnce(),
     ) -> Result {
         let mut per_queue = [0usize; regs::MAX_QUEUES];
@@ -407,6 +427,10 @@ impl Queues {
             per_queue[queue.index] += 1;
         }
         let _submit = self.submit.lock();
+        // A hard reset ended the context of generation `generation` (see reset.rs).
+        if self.control.reset().generation() != generation {
+            return Err(EIO);
+        }
         for queue in self.list.iter() {
             let count = per_queue[queue.index];
             if count > 0 && queue.free_slots() < count {
@@ -439,6 +463,10 @@ impl Queues {
                     qman.index,
                     e.to_errno()
                 );
+                // The engine may still run its jobs: only a hard reset stops it.
+                if e != ENODEV {
+                    self.control.escalate(Cause::QueueStuck);
+                }
             }
         }
         self.resetting.fetch_sub(1, Ordering::Relaxed);

@@ -407,6 +407,21 @@ impl Resources {
             events.close();
         }
     }
+
+    /// For a hard reset: as [`Resources::close`], until [`Resources::resume`].
+    pub(crate) fn suspend(&self) {
+        self.close();
+    }
+
+    /// After a hard reset, which reset every connection and completion queue: the ports may be
+    /// programmed again, and what failed to reset before is safe to let go.
+    pub(crate) fn resume(&self) {
+        let quarantine = core::mem::take(&mut *self.quarantine.lock());
+        drop(quarantine);
+        for events in self.cq_events.iter() {
+            events.reopen();
+        }
+    }
 }
 
 /// Adds `x` to `list`; without memory for it, leaks it rather than free what the device may

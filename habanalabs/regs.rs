@@ -171,6 +171,11 @@ register! {
     pub(crate) TIMESTAMP(u64) @ 0x448 {}
 }
 register! {
+    /// The firmware's heartbeat: a counter that moves every few tens of milliseconds while the
+    /// firmware lives (the watchdog of reset.rs checks it).
+    pub(crate) HEARTBEAT(u32) @ 0x450 {}
+}
+register! {
     /// The four output frequencies of each PLL, in MHz, in the order of
     /// `enum hl_gaudi_pll_index`.
     pub(crate) PLL(u64) @ 0x480[10; 8] {

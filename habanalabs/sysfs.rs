@@ -54,7 +54,7 @@ impl Attributes for ComputeNode {
                 writeln!(buf, "{}", status)
             }
             Some(b"soft_reset_cnt") => writeln!(buf, "{}", stats.soft_resets()),
-            Some(b"hard_reset_cnt") => writeln!(buf, "0"),
+            Some(b"hard_reset_cnt") => writeln!(buf, "{}", dev.reset().hard_resets()),
             Some(b"clk_max_freq_mhz") => {
                 let regs = dev.hw().regs()?;
                 writeln!(buf, "{}", u32::from(CLK_MAX_MHZ::read(&regs)))

@@ -37,6 +37,9 @@ pub(crate) struct Port {
     pub(crate) rings: Rings,
     /// Whether the rings are live (between `up` and `down`).
     live: AtomicBool,
+    /// A stop failed: the rings keep their buffers until the hard reset drains them, and the
+    /// port cannot come up before.
+    stuck: AtomicBool,
     /// The settings. Taken under RTNL, and before the rings' locks when both are held.
     #[pin]
     pub(crate) config: Mutex<Config>,
@@ -49,6 +52,7 @@ impl Port {
             rings <- Rings::new(io.clone(), descs),
             io,
             live: AtomicBool::new(false),
+            stuck: AtomicBool::new(false),
             config <- new_mutex!(Config::default()),
         })
     }
@@ -101,6 +105,9 @@ impl Port {
     /// Brings the rings and the port up. Called under RTNL with the port down.
     pub(crate) fn up(dev: &Device<Port>) -> Result {
         let port = dev.data();
+        if port.stuck.load(Ordering::Acquire) {
+            return Err(EBUSY);
+        }
         let cfg = port.config.lock();
         port.napi().enable();
         port.live.store(true, Ordering::Release);
@@ -133,22 +140,74 @@ impl Port {
         port.napi().disable();
         port.live.store(false, Ordering::Release);
         let _ = port.io.write(IRQ_MASK::ALL);
-        port.stop(dev);
-        port.rings.drain();
+        // What the rings hold goes once the device stopped using it: now, or after the hard
+        // reset a failed stop asks for ([`Port::resume`]).
+        if port.stop(dev).is_ok() {
+            port.rings.drain();
+        }
         dev.tx_reset();
         dev.carrier_off();
     }
 
-    /// Has the device stop the port and wait until it no longer touches host memory.
-    pub(crate) fn stop(&self, dev: &Device<Port>) {
-        if let Err(e) = self.io.stop() {
-            dev_err!(
-                dev.as_dev(),
-                "port {}: stop failed: {}\n",
-                self.index(),
-                e.to_errno()
-            );
+    /// Has the device stop the port and wait until it no longer touches host memory. If it
+    /// does not, the port may still write its buffers: it is detached (it cannot come up) and
+    /// a hard reset is asked for, which drains it after. A device that is gone writes nothing.
+    pub(crate) fn stop(&self, dev: &Device<Port>) -> Result {
+        match self.io.stop() {
+            Ok(()) => Ok(()),
+            Err(e) if e == ENODEV => Ok(()),
+            Err(e) => {
+                dev_err!(
+                    dev.as_dev(),
+                    "port {}: stop failed: {}\n",
+                    self.index(),
+                    e.to_errno()
+                );
+                self.stuck.store(true, Ordering::Release);
+                dev.device_detach();
+                self.io.nic().escalate();
+                Err(e)
+            }
         }
+    }
+
+    /// For a hard reset: stops the port's data path without asking the device (whose reset
+    /// stops it) and keeps its buffers; the netdev stays registered, detached (it cannot be
+    /// brought up meanwhile). Returns whether it was live. Called under RTNL.
+    pub(crate) fn halt(dev: &Device<Port>) -> bool {
+        let port = dev.data();
+        dev.device_detach();
+        let live = port.live();
+        if live {
+            dev.tx_disable();
+            port.napi().disable();
+            port.live.store(false, Ordering::Release);
+            let _ = port.io.write(IRQ_MASK::ALL);
+        }
+        dev.carrier_off();
+        live
+    }
+
+    /// After a hard reset (or a failed stop's): the device no longer uses the buffers, which
+    /// go; the port comes up again if `restart`, and is attached. Called under RTNL.
+    pub(crate) fn resume(dev: &Device<Port>, restart: bool) {
+        let port = dev.data();
+        if !port.live() {
+            port.rings.drain();
+            dev.tx_reset();
+            port.stuck.store(false, Ordering::Release);
+        }
+        if restart && !port.live() {
+            if let Err(e) = Self::up(dev) {
+                dev_err!(
+                    dev.as_dev(),
+                    "port {}: restart after reset failed: {}\n",
+                    port.index(),
+                    e.to_errno()
+                );
+            }
+        }
+        dev.device_attach();
     }
 
     /// Makes the carrier follow the link.

@@ -67,10 +67,15 @@ impl Port {
             self.rings.start(dev, &cfg.rings)
         };
         let res = started.and_then(|()| self.loop_frame(dev, &frame, len));
-        // After this the device no longer reads the frame or writes the RX buffers.
-        self.stop(dev);
-        self.rings.drain();
-        drop(frame);
+        // After this the device no longer reads the frame or writes the RX buffers, unless the
+        // stop failed: then the rings wait for the hard reset it asked for, and the frame,
+        // which nothing tracks, is leaked rather than freed under the device.
+        if self.stop(dev).is_ok() {
+            self.rings.drain();
+            drop(frame);
+        } else {
+            core::mem::forget(frame);
+        }
         res
     }
 

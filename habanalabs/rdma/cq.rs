@@ -66,6 +66,13 @@ impl CqEvents {
         self.wake.notify_all();
     }
 
+    /// After a hard reset: the port's queues may be used again (by a new context).
+    pub(crate) fn reopen(&self) {
+        let guard = self.lock.lock();
+        self.gone.store(false, Ordering::Release);
+        drop(guard);
+    }
+
     /// Allows programming the port's connections and queues until the guard is dropped, unless
     /// [`CqEvents::close`] already ran (`ENODEV`).
     pub(crate) fn arm(&self) -> Result<Guard<'_, (), MutexBackend>> {

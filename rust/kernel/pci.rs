@@ -163,6 +163,177 @@ pub trait Driver: Send + Sync + Sized + 'static {
     /// The system is going down (reboot, power off, kexec): stop the device from doing DMA
     /// or raising interrupts, as the next kernel finds it. The driver stays bound.
     fn shutdown(&self, _dev: &Device<Core>) {}
+
+    /// Whether the PCI core is to call the error and reset callbacks below. Without them, an
+    /// error on the link or a reset of the function leaves the driver out of step.
+    const RECOVERS: bool = false;
+
+    /// An error was detected on the link (AER): `state` says whether I/O still works. Stop
+    /// using the device; ask for a reset ([`ErsResult::NeedReset`]) or give up on it
+    /// ([`ErsResult::Disconnect`]).
+    fn error_detected(&self, _dev: &Device<Core>, _state: ChannelState) -> ErsResult {
+        ErsResult::NeedReset
+    }
+
+    /// The link or the slot was reset: set the device up again ([`ErsResult::Recovered`]).
+    fn slot_reset(&self, _dev: &Device<Core>) -> ErsResult {
+        ErsResult::Disconnect
+    }
+
+    /// The recovery is over: resume normal work.
+    fn resume(&self, _dev: &Device<Core>) {}
+
+    /// The function is about to be reset (FLR from sysfs, ...): stop using it.
+    fn reset_prepare(&self, _dev: &Device<Core>) {}
+
+    /// The reset of [`Driver::reset_prepare`] is done: set the device up again.
+    fn reset_done(&self, _dev: &Device<Core>) {}
+}
+
+/// What [`Driver::error_detected`] learns of the link (`pci_channel_state_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelState {
+    /// I/O still works.
+    Normal,
+    /// I/O is blocked until the link is reset.
+    Frozen,
+    /// The device is gone for good.
+    PermanentFailure,
+}
+
+impl ChannelState {
+    fn from_raw(state: u32) -> Self {
+        // The values of `enum pci_channel_state` (bindgen does not see them: they are casts).
+        match state {
+            1 => Self::Normal,
+            2 => Self::Frozen,
+            _ => Self::PermanentFailure,
+        }
+    }
+}
+
+/// A recovery step's outcome (`pci_ers_result_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErsResult {
+    /// Nothing to say.
+    None,
+    /// The driver can recover without a reset.
+    CanRecover,
+    /// A reset is needed.
+    NeedReset,
+    /// The device cannot be recovered.
+    Disconnect,
+    /// The device works again.
+    Recovered,
+}
+
+impl ErsResult {
+    fn to_raw(self) -> u32 {
+        // `PCI_ERS_RESULT_*` (casts in C, which bindgen does not see).
+        match self {
+            Self::None => 1,
+            Self::CanRecover => 2,
+            Self::NeedReset => 3,
+            Self::Disconnect => 4,
+            Self::Recovered => 5,
+        }
+    }
+}
+
+/// The error handlers of driver `T`.
+struct ErrorHandlers<T>(PhantomData<T>);
+
+impl<T: Driver> ErrorHandlers<T> {
+    const TABLE: bindings::pci_error_handlers = bindings::pci_error_handlers {
+        error_detected: Some(error_detected_callback::<T>),
+        mmio_enabled: None,
+        slot_reset: Some(slot_reset_callback::<T>),
+        reset_prepare: Some(reset_prepare_callback::<T>),
+        reset_done: Some(reset_done_callback::<T>),
+        resume: Some(resume_callback::<T>),
+        cor_error_detected: None,
+    };
+}
+
+/// Runs `f` on the driver data of `pdev`, if it is bound.
+///
+/// # Safety
+///
+/// `pdev` is valid and locked for the call, and bound to `T` or without driver data.
+unsafe fn with_bound<T: Driver, R>(
+    pdev: *mut bindings::pci_dev,
+    f: impl FnOnce(&T, &Device<Core>) -> R,
+) -> Option<R> {
+    // SAFETY: `pdev` is valid.
+    let data = unsafe { bindings::pci_get_drvdata(pdev) };
+    if data.is_null() {
+        return None;
+    }
+    // SAFETY: A bound device's data is what `probe_callback::<T>` stored, until
+    // `remove_callback::<T>` takes it back, which cannot run while the device is locked.
+    let this = unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(data) };
+    // SAFETY: The device is valid and locked for the call: the `Core` context.
+    Some(f(&this, unsafe { Device::<Core>::from_raw(pdev) }))
+}
+
+/// The C `error_detected` callback.
+///
+/// # Safety
+///
+/// Called by the PCI core with a valid `pdev` of driver `T`, under its device lock.
+unsafe extern "C" fn error_detected_callback<T: Driver>(
+    pdev: *mut bindings::pci_dev,
+    state: bindings::pci_channel_state_t,
+) -> bindings::pci_ers_result_t {
+    let state = ChannelState::from_raw(state);
+    // SAFETY: By the function's safety requirements.
+    unsafe { with_bound::<T, _>(pdev, |t, dev| t.error_detected(dev, state)) }
+        .unwrap_or(ErsResult::None)
+        .to_raw()
+}
+
+/// The C `slot_reset` callback.
+///
+/// # Safety
+///
+/// As [`error_detected_callback`].
+unsafe extern "C" fn slot_reset_callback<T: Driver>(
+    pdev: *mut bindings::pci_dev,
+) -> bindings::pci_ers_result_t {
+    // SAFETY: By the function's safety requirements.
+    unsafe { with_bound::<T, _>(pdev, |t, dev| t.slot_reset(dev)) }
+        .unwrap_or(ErsResult::None)
+        .to_raw()
+}
+
+/// The C `resume` callback.
+///
+/// # Safety
+///
+/// As [`error_detected_callback`].
+unsafe extern "C" fn resume_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the function's safety requirements.
+    unsafe { with_bound::<T, _>(pdev, |t, dev| t.resume(dev)) };
+}
+
+/// The C `reset_prepare` callback.
+///
+/// # Safety
+///
+/// As [`error_detected_callback`].
+unsafe extern "C" fn reset_prepare_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the function's safety requirements.
+    unsafe { with_bound::<T, _>(pdev, |t, dev| t.reset_prepare(dev)) };
+}
+
+/// The C `reset_done` callback.
+///
+/// # Safety
+///
+/// As [`error_detected_callback`].
+unsafe extern "C" fn reset_done_callback<T: Driver>(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the function's safety requirements.
+    unsafe { with_bound::<T, _>(pdev, |t, dev| t.reset_done(dev)) };
 }
 
 /// The registration of a PCI driver with the PCI core, undone on drop.
@@ -197,6 +368,9 @@ impl<T: Driver> Registration<T> {
                 c.probe = Some(probe_callback::<T>);
                 c.remove = Some(remove_callback::<T>);
                 c.shutdown = Some(shutdown_callback::<T>);
+                if T::RECOVERS {
+                    c.err_handler = &ErrorHandlers::<T>::TABLE;
+                }
                 drv.write(c);
                 // INVARIANT: Registered here, unregistered in `drop`.
                 to_result(bindings::__pci_register_driver(
@@ -370,6 +544,21 @@ impl Device<Core> {
     pub fn set_master(&self) {
         // SAFETY: The device is valid and bound (`Core`).
         unsafe { bindings::pci_set_master(self.as_raw()) };
+    }
+}
+
+impl<Ctx: DeviceContext> Device<Ctx> {
+    /// Lets the device master the bus again (`on`), or stops it: a device that cannot master
+    /// the bus does no DMA, however it fails to answer its driver. For the driver bound to it.
+    pub fn set_bus_master(&self, on: bool) {
+        // SAFETY: The device is valid; the bit is a configuration write.
+        unsafe {
+            if on {
+                bindings::pci_set_master(self.as_raw())
+            } else {
+                bindings::pci_clear_master(self.as_raw())
+            }
+        };
     }
 }
 

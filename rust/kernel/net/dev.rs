@@ -144,6 +144,20 @@ impl<T> Device<T> {
         }
     }
 
+    /// Marks the device as removed for now (`netif_device_detach`): its queues stop, and it
+    /// cannot be brought up until [`Device::device_attach`]. It stays registered.
+    pub fn device_detach(&self) {
+        // SAFETY: The device is valid.
+        unsafe { bindings::netif_device_detach(self.as_raw()) };
+    }
+
+    /// Marks the device as present again (`netif_device_attach`), waking its queues if it is
+    /// running.
+    pub fn device_attach(&self) {
+        // SAFETY: The device is valid.
+        unsafe { bindings::netif_device_attach(self.as_raw()) };
+    }
+
     /// Byte queue limits: forget what is in flight (the ring was emptied without completions).
     pub fn tx_reset(&self) {
         // SAFETY: The netdev is valid and has one TX queue.

@@ -83,15 +83,26 @@ pub trait Operations: Send + Sync + Sized + 'static {
     }
 
     /// First half of a driver reinit (`devlink dev reload`): let go of what the driver
-    /// built on the device. Called with the instance's lock held.
-    fn reload_down(_data: &Self, _dev: &device::Device<device::Bound>) -> Result {
+    /// built on the device, the instance's ports among it (the core checks that none is left).
+    /// Called with the instance's lock held, which `reload` proves.
+    fn reload_down(_data: &Self, _dev: &device::Device<device::Bound>, _reload: &Reload) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Second half of a driver reinit: build it again. Called with the instance's lock held.
-    fn reload_up(_data: &Self, _dev: &device::Device<device::Bound>) -> Result {
+    fn reload_up(_data: &Self, _dev: &device::Device<device::Bound>, _reload: &Reload) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
+}
+
+/// The proof, within [`Operations::reload_down`] and [`Operations::reload_up`], that the
+/// instance's lock is held: ports and their reporters are added and removed through it.
+///
+/// # Invariants
+///
+/// `devlink` is a registered instance whose lock is held for the token's lifetime.
+pub struct Reload {
+    devlink: NonNull<bindings::devlink>,
 }
 
 /// Holds the C callbacks of `T`.
@@ -146,10 +157,15 @@ impl<T: Operations> Callbacks<T> {
             if netns_change {
                 return Err(EOPNOTSUPP);
             }
+            let reload = Reload {
+                // INVARIANT: The core calls with the lock of this registered instance held.
+                devlink: NonNull::new(devlink).ok_or(EINVAL)?,
+            };
             // SAFETY: The core reloads a registered instance of `T`.
-            T::reload_down(unsafe { Self::data(devlink) }, unsafe {
-                Self::bound(devlink)
-            })?;
+            let data = unsafe { Self::data(devlink) };
+            // SAFETY: A registered instance's device is bound.
+            let dev = unsafe { Self::bound(devlink) };
+            T::reload_down(data, dev, &reload)?;
             Ok(0)
         })
     }
@@ -165,10 +181,15 @@ impl<T: Operations> Callbacks<T> {
         _extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         from_result(|| {
+            let reload = Reload {
+                // INVARIANT: The core calls with the lock of this registered instance held.
+                devlink: NonNull::new(devlink).ok_or(EINVAL)?,
+            };
             // SAFETY: The core reloads a registered instance of `T`.
-            T::reload_up(unsafe { Self::data(devlink) }, unsafe {
-                Self::bound(devlink)
-            })?;
+            let data = unsafe { Self::data(devlink) };
+            // SAFETY: A registered instance's device is bound.
+            let dev = unsafe { Self::bound(devlink) };
+            T::reload_up(data, dev, &reload)?;
             // SAFETY: `performed` is valid for writes (the function's safety requirements).
             unsafe {
                 *performed =
@@ -314,6 +335,31 @@ impl Port {
         number: u32,
         switch_id: &[u8],
     ) -> Result<Self> {
+        Self::register(devlink.as_raw(), false, number, switch_id)
+    }
+
+    /// As [`Port::new`], within a reload (the instance's lock held).
+    pub fn new_locked(reload: &Reload, number: u32, switch_id: &[u8]) -> Result<Self> {
+        Self::register(reload.devlink.as_ptr(), true, number, switch_id)
+    }
+
+    /// Unregisters the port within a reload (the instance's lock held); its reporters are gone.
+    pub fn unregister_locked(self, _reload: &Reload) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: Registered in `new`; the lock is held (the token). `this` is not dropped, so
+        // the port is unregistered once; its box is freed after.
+        unsafe {
+            bindings::devl_port_unregister(this.as_raw());
+            drop(core::ptr::read(&this.port));
+        }
+    }
+
+    fn register(
+        devlink: *mut bindings::devlink,
+        locked: bool,
+        number: u32,
+        switch_id: &[u8],
+    ) -> Result<Self> {
         let mut attrs = bindings::devlink_port_attrs::default();
         let id = &mut attrs.switch_id;
         if switch_id.len() > id.id.len() {
@@ -330,17 +376,26 @@ impl Port {
         to_result(unsafe {
             port.get().write_bytes(0, 1);
             bindings::devlink_port_attrs_set(port.get(), &mut attrs);
-            bindings::devlink_port_register_with_ops(
-                devlink.as_raw(),
-                port.get(),
-                number,
-                core::ptr::null(),
-            )
+            if locked {
+                bindings::devl_port_register_with_ops(
+                    devlink,
+                    port.get(),
+                    number,
+                    core::ptr::null(),
+                )
+            } else {
+                bindings::devlink_port_register_with_ops(
+                    devlink,
+                    port.get(),
+                    number,
+                    core::ptr::null(),
+                )
+            }
         })?;
         Ok(Self {
             port,
             // SAFETY: The instance is valid; its device outlives it.
-            dev: unsafe { bindings::devlink_to_dev(devlink.as_raw()) },
+            dev: unsafe { bindings::devlink_to_dev(devlink) },
         })
     }
 
@@ -577,6 +632,32 @@ impl<R: HealthOps> HealthReporter<R> {
             )
         };
         Self::from_raw(raw, inner)
+    }
+
+    /// As [`HealthReporter::for_port`], within a reload (the instance's lock held).
+    pub fn for_port_locked(_reload: &Reload, port: &Port, ops: R) -> Result<Self> {
+        let inner = KBox::pin(Inner { ops, dev: port.dev }, GFP_KERNEL)?;
+        // SAFETY: As in `new`; the port is registered and the lock held (the token).
+        let raw = unsafe {
+            bindings::devl_port_health_reporter_create(
+                port.as_raw(),
+                &HealthCallbacks::<R>::OPS,
+                GRACEFUL_PERIOD_MS,
+                Self::priv_data(&inner),
+            )
+        };
+        Self::from_raw(raw, inner)
+    }
+
+    /// Destroys the reporter within a reload (the instance's lock held).
+    pub fn destroy_locked(self, _reload: &Reload) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: Created in `new`; the lock is held (the token). No callback runs once this
+        // returns; `this` is not dropped, so `inner` is freed once, after.
+        unsafe {
+            bindings::devl_health_reporter_destroy(this.reporter.as_ptr());
+            drop(core::ptr::read(&this.inner));
+        }
     }
 
     /// The reporter's operations.

@@ -187,6 +187,10 @@ pub mod sensors {
     /// `TIMESTAMP` (64 bits): the device's clock, nanoseconds since the
     /// model started (GAUDI's PSOC timestamp counter).
     pub const TIMESTAMP: u64 = 0x448;
+    /// `HEARTBEAT`: a counter the device's firmware advances every
+    /// [`PERIOD_MS`] while it is alive; the driver's watchdog checks that
+    /// it moves ([`super::FAULT_HEARTBEAT_STOP`] stops it).
+    pub const HEARTBEAT: u64 = 0x450;
     /// `PLL`: [`NUM_PLLS`] PLLs in the order of `enum hl_gaudi_pll_index`,
     /// each four 16-bit output frequencies in MHz ([`pll`]).
     pub const PLL: u64 = 0x480;
@@ -802,6 +806,14 @@ pub const FAULT_HOSTILE: u32 = 1 << 8;
 /// `FAULTS` bit: every vector but the control one is raised about every
 /// millisecond, whether or not there is anything to handle.
 pub const FAULT_IRQ_STORM: u32 = 1 << 2;
+/// `FAULTS` bit: the device is gone, as if surprise-removed: every
+/// register below the model control page reads all ones, doorbells are
+/// ignored, no interrupt is raised, the engines and ports stop. Clearing
+/// it brings the device back in its power-on state.
+pub const FAULT_VANISH: u32 = 1 << 3;
+/// `FAULTS` bit: the firmware hangs: `HEARTBEAT` stops. The next device
+/// reset (`RESET`) clears it, as a reset revives a hung firmware.
+pub const FAULT_HEARTBEAT_STOP: u32 = 1 << 4;
 
 // ---- Layout checks ---------------------------------------------------------
 

@@ -66,6 +66,7 @@ pub fn shell() -> String {
         ("TEMP", sensors::TEMP),
         ("POWER", sensors::POWER),
         ("POWER_MAX", sensors::POWER_MAX),
+        ("HEARTBEAT", sensors::HEARTBEAT),
     ] {
         sh.offset(&format!("SENSOR_{name}"), offset);
     }
@@ -138,6 +139,8 @@ pub fn shell() -> String {
     );
     sh.bits("FAULT_MAILBOX_HANG", crate::FAULT_MAILBOX_HANG.into());
     sh.bits("FAULT_IRQ_STORM", crate::FAULT_IRQ_STORM.into());
+    sh.bits("FAULT_VANISH", crate::FAULT_VANISH.into());
+    sh.bits("FAULT_HEARTBEAT_STOP", crate::FAULT_HEARTBEAT_STOP.into());
     sh.bits("FAULT_HOSTILE", crate::FAULT_HOSTILE.into());
     sh.offset("CTL_HOSTILE_SEED", ctl::HOSTILE_SEED);
     sh.offset("CTL_HOSTILE_RATE", ctl::HOSTILE_RATE);

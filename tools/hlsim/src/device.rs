@@ -22,10 +22,11 @@ use crate::nic::Nic;
 use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
-    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG, FAULT_SELFTEST_CORRUPT,
-    MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES, NUM_VECTORS, Opcode, PORT_MASK, QUEUE_MASK,
-    SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL, VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0,
-    VECTOR_QMAN0, VERSION_1_0, identity, mailbox, model_ctl, qman as qman_regs, rdma,
+    CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_HEARTBEAT_STOP, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG,
+    FAULT_SELFTEST_CORRUPT, FAULT_VANISH, MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES,
+    NUM_VECTORS, Opcode, PORT_MASK, QUEUE_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL,
+    VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity, mailbox,
+    model_ctl, qman as qman_regs, rdma,
 };
 use crate::sensors::Sensors;
 use crate::space::{DRAM_SIZE, SRAM_SIZE, Space};
@@ -81,6 +82,39 @@ impl Shared {
     }
 }
 
+/// Writes the identity block: what the device is, as at power-on.
+fn write_identity(bar: &SharedMem, serial: u64) {
+    bar.write32(identity::MAGIC, MAGIC_HLSM);
+    bar.write32(identity::VERSION, VERSION_1_0);
+    let caps = CAPS_DMA_SELFTEST | CAPS_COMPUTE | CAPS_NIC | CAPS_RDMA;
+    bar.write32(identity::CAPS, caps);
+    bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
+    bar.write64(identity::SERIAL_LO, serial);
+    bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
+    bar.write64(identity::DRAM_SIZE_LO, DRAM_SIZE);
+    bar.write32(identity::NUM_VECTORS, NUM_VECTORS);
+    bar.write32(identity::MODEL_PEER, MODEL_PEER.into());
+    bar.write32(identity::STATE, State::Ready as u32);
+    bar.write32(identity::NUM_QUEUES, NUM_QUEUES as u32);
+    bar.write32(identity::QUEUE_MASK, QUEUE_MASK);
+    bar.write32(identity::CLK_CUR_MHZ, CLK_CUR_MHZ);
+    bar.write32(identity::CLK_MAX_MHZ, CLK_MAX_MHZ);
+    bar.write32(identity::PORT_MASK, PORT_MASK);
+    bar.write32(identity::RDMA_CONNS, rdma::NUM_CONNS as u32);
+    bar.write32(identity::RDMA_CQS, rdma::NUM_CQS as u32);
+    for port in (0..identity::MAX_PORTS).filter(|p| PORT_MASK & 1 << p != 0) {
+        let mac = mac_address(serial, port as u8);
+        bar.write32(
+            identity::mac_lo(port),
+            u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]),
+        );
+        bar.write32(
+            identity::mac_hi(port),
+            u32::from_le_bytes([mac[4], mac[5], 0, 0]),
+        );
+    }
+}
+
 /// Writes the `ENGINE` register of every QMAN.
 fn write_engines(bar: &SharedMem) {
     for q in (0..NUM_QMANS).map(qman::queue) {
@@ -106,32 +140,104 @@ pub struct Device {
     threads: Vec<JoinHandle<()>>,
     /// Tells the threads that are not QMANs' to exit.
     stopping: Arc<AtomicBool>,
-    nic: Nic,
+    nic: Arc<Nic>,
     _sensors: Sensors,
 }
 
 /// How often [`FAULT_IRQ_STORM`] raises the vectors.
 const STORM_PERIOD: Duration = Duration::from_millis(1);
 
-/// Spawns the thread that raises every vector but the control one while
-/// [`FAULT_IRQ_STORM`] is set, until `stopping`.
-fn spawn_storm(
+/// Spawns the thread that acts on the faults no doorbell starts, until
+/// `stopping`: it raises every vector but the control one while
+/// [`FAULT_IRQ_STORM`] is set, and makes the device vanish when
+/// [`FAULT_VANISH`] is set and come back, reset, when it is cleared.
+fn spawn_faults(
     name: &str,
     shared: Arc<Shared>,
+    nic: Arc<Nic>,
+    serial: u64,
     stopping: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
+    let name = name.to_owned();
     thread::Builder::new()
-        .name(format!("{name}-storm"))
+        .name(format!("{name}-faults"))
         .spawn(move || {
+            let mut vanished = false;
             while !stopping.load(Ordering::Relaxed) {
                 thread::sleep(STORM_PERIOD);
-                if shared.bar.read32(model_ctl::FAULTS) & FAULT_IRQ_STORM != 0 {
+                let faults = shared.bar.read32(model_ctl::FAULTS);
+                match (vanished, faults & FAULT_VANISH != 0) {
+                    (false, true) => vanish(&shared, &nic),
+                    (true, false) => {
+                        if let Err(e) = reappear(&shared, &nic, serial) {
+                            eprintln!("hlsim: {name}: coming back: {e}");
+                        }
+                    }
+                    _ => {}
+                }
+                vanished = faults & FAULT_VANISH != 0;
+                if !vanished && faults & FAULT_IRQ_STORM != 0 {
                     for vector in VECTOR_CONTROL + 1..NUM_VECTORS {
                         shared.irq.raise(vector);
                     }
                 }
             }
         })
+}
+
+/// Fills the register blocks below the model control page with all ones.
+fn fill_ones(bar: &SharedMem) {
+    bar.slice(0, model_ctl::BASE)
+        .expect("the register blocks are inside BAR2")
+        .fill(0xff);
+}
+
+/// [`FAULT_VANISH`]: the device goes away as if surprise-removed. No
+/// interrupt is raised any more, the engines and ports stop (the ports'
+/// peers see their links go down), and every register reads all ones.
+fn vanish(shared: &Shared, nic: &Nic) {
+    shared.irq.mute(true);
+    for ctl in &shared.qmans {
+        ctl.halt();
+    }
+    nic.reset(|| fill_ones(&shared.bar));
+    // The reset wrote the EEPROMs back.
+    fill_ones(&shared.bar);
+}
+
+/// The device is back after [`FAULT_VANISH`], in its power-on state.
+fn reappear(shared: &Shared, nic: &Nic, serial: u64) -> io::Result<()> {
+    reset_blocks(shared, nic)?;
+    shared
+        .bar
+        .slice(0, mailbox::BASE)
+        .expect("the identity block is inside BAR2")
+        .fill(0);
+    write_identity(&shared.bar, serial);
+    shared.irq.mute(false);
+    Ok(())
+}
+
+/// Returns every block but Identity and Model control to its power-on state,
+/// once the QMANs, ports and RDMA steps have stopped: see [`Device::reset`].
+fn reset_blocks(shared: &Shared, nic: &Nic) -> io::Result<()> {
+    let bar = &shared.bar;
+    for ctl in &shared.qmans {
+        ctl.halt();
+    }
+    // With the QMANs and ports stopped, nothing else writes the blocks.
+    nic.reset(|| {
+        bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
+            .expect("the register blocks are inside BAR2")
+            .fill(0);
+        write_engines(bar);
+    });
+    // A reset revives a hung firmware.
+    let faults = bar.read32(model_ctl::FAULTS);
+    bar.write32(model_ctl::FAULTS, faults & !FAULT_HEARTBEAT_STOP);
+    shared.sram.discard(0, SRAM_SIZE)?;
+    shared.hbm.discard(0, DRAM_SIZE)?;
+    bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
 }
 
 impl Device {
@@ -147,35 +253,7 @@ impl Device {
             ));
         }
         let bar = SharedMem::create(&format!("hlsim-{name}"), size)?;
-        bar.write32(identity::MAGIC, MAGIC_HLSM);
-        bar.write32(identity::VERSION, VERSION_1_0);
-        let caps = CAPS_DMA_SELFTEST | CAPS_COMPUTE | CAPS_NIC | CAPS_RDMA;
-        bar.write32(identity::CAPS, caps);
-        bar.write32(identity::CHIP_ID, CHIP_ID_GAUDI_SIM);
-        bar.write64(identity::SERIAL_LO, serial);
-        bar.write32(identity::DRAM_BASE, DRAM_OFFSET as u32);
-        bar.write64(identity::DRAM_SIZE_LO, DRAM_SIZE);
-        bar.write32(identity::NUM_VECTORS, NUM_VECTORS);
-        bar.write32(identity::MODEL_PEER, MODEL_PEER.into());
-        bar.write32(identity::STATE, State::Ready as u32);
-        bar.write32(identity::NUM_QUEUES, NUM_QUEUES as u32);
-        bar.write32(identity::QUEUE_MASK, QUEUE_MASK);
-        bar.write32(identity::CLK_CUR_MHZ, CLK_CUR_MHZ);
-        bar.write32(identity::CLK_MAX_MHZ, CLK_MAX_MHZ);
-        bar.write32(identity::PORT_MASK, PORT_MASK);
-        bar.write32(identity::RDMA_CONNS, rdma::NUM_CONNS as u32);
-        bar.write32(identity::RDMA_CQS, rdma::NUM_CQS as u32);
-        for port in (0..identity::MAX_PORTS).filter(|p| PORT_MASK & 1 << p != 0) {
-            let mac = mac_address(serial, port as u8);
-            bar.write32(
-                identity::mac_lo(port),
-                u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]),
-            );
-            bar.write32(
-                identity::mac_hi(port),
-                u32::from_le_bytes([mac[4], mac[5], 0, 0]),
-            );
-        }
+        write_identity(&bar, serial);
         write_engines(&bar);
         let sram = SharedMem::create(&format!("hlsim-{name}-sram"), SRAM_SIZE)?;
         let hbm = SharedMem::create(&format!("hlsim-{name}-hbm"), DRAM_SIZE)?;
@@ -189,7 +267,7 @@ impl Device {
             eq: EventQueue::default(),
             qmans: Default::default(),
         });
-        let nic = Nic::new(name, &shared, serial)?;
+        let nic = Arc::new(Nic::new(name, &shared, serial)?);
         let sensors = Sensors::spawn(name, shared.bar.clone())?;
         let mut device = Self {
             shared,
@@ -198,7 +276,13 @@ impl Device {
             nic,
             _sensors: sensors,
         };
-        let storm = spawn_storm(name, device.shared.clone(), device.stopping.clone())?;
+        let storm = spawn_faults(
+            name,
+            device.shared.clone(),
+            device.nic.clone(),
+            serial,
+            device.stopping.clone(),
+        )?;
         device.threads.push(storm);
         let hostile = hostile::spawn(name, device.shared.clone(), device.stopping.clone())?;
         device.threads.push(hostile);
@@ -268,22 +352,9 @@ impl Device {
     /// state, once the QMANs, ports and RDMA steps have stopped: registers
     /// and DRAM read as zeroes, but for the QMANs' `ENGINE` and the port
     /// EEPROMs. The peers of the ports see their links go down, and their
-    /// operations with this device fail.
+    /// operations with this device fail. Clears [`FAULT_HEARTBEAT_STOP`].
     pub fn reset(&self) -> io::Result<()> {
-        let (shared, bar) = (&self.shared, &self.shared.bar);
-        for ctl in &shared.qmans {
-            ctl.halt();
-        }
-        // With the QMANs and ports stopped, nothing else writes the blocks.
-        self.nic.reset(|| {
-            bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
-                .expect("the register blocks are inside BAR2")
-                .fill(0);
-            write_engines(bar);
-        });
-        shared.sram.discard(0, SRAM_SIZE)?;
-        shared.hbm.discard(0, DRAM_SIZE)?;
-        bar.discard(DRAM_OFFSET, bar.size() - DRAM_OFFSET)
+        reset_blocks(&self.shared, &self.nic)
     }
 
     /// Handles `count` rings of doorbell `vector`.
@@ -293,6 +364,9 @@ impl Device {
         let bar = &self.shared.bar;
         let seen = bar.read32(model_ctl::DOORBELLS).wrapping_add(count as u32);
         bar.write32(model_ctl::DOORBELLS, seen);
+        if self.faults() & FAULT_VANISH != 0 {
+            return Ok(None);
+        }
         match vector {
             VECTOR_CONTROL if self.faults() & FAULT_MAILBOX_HANG == 0 => self.run_mailbox(),
             v if (VECTOR_QMAN0..VECTOR_QMAN0 + NUM_QUEUES as u32).contains(&v) => {
@@ -885,5 +959,58 @@ mod tests {
         bar.write32(model_ctl::DOORBELLS, u32::MAX);
         f.dev.doorbell(1, 3).unwrap();
         assert_eq!(bar.read32(model_ctl::DOORBELLS), 2);
+    }
+
+    #[test]
+    fn fault_vanish_and_back() {
+        let f = fixture();
+        let bar = f.dev.bar2();
+        let fds: Vec<_> = (0..NUM_VECTORS)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        f.dev
+            .attach(fds.iter().map(|fd| fd.try_clone().unwrap()).collect());
+        bar.write32(model_ctl::FAULTS, FAULT_VANISH);
+        let gone = || bar.read32(identity::MAGIC) == u32::MAX;
+        for _ in 0..1000 {
+            if gone() {
+                break;
+            }
+            thread::sleep(STORM_PERIOD);
+        }
+        assert!(gone(), "the registers read all ones");
+        thread::sleep(STORM_PERIOD * 20);
+        for off in [identity::SERIAL_LO, mailbox::CMD_DONE_SEQ, 0x450, 0x2_0000] {
+            assert_eq!(bar.read32(off), u32::MAX, "register {off:#x}");
+        }
+        // Doorbells are ignored and raise nothing.
+        f.post(CMD_IRQ | 0x01, 1, [0; 4]);
+        assert!(fds.iter().all(|fd| fd.read().is_err()));
+        bar.write32(model_ctl::FAULTS, 0);
+        for _ in 0..1000 {
+            if bar.read32(identity::MAGIC) == MAGIC_HLSM {
+                break;
+            }
+            thread::sleep(STORM_PERIOD);
+        }
+        thread::sleep(STORM_PERIOD * 20);
+        assert_eq!(bar.read32(identity::MAGIC), MAGIC_HLSM);
+        assert_eq!(bar.read32(identity::SERIAL_LO), 0x9abc_def0);
+        assert_eq!(bar.read32(identity::mac_hi(11)), 0);
+        assert_eq!(bar.read32(mailbox::CMD_DONE_SEQ), 0);
+        assert_eq!(f.run(CMD_IRQ | 0x01, 2, [0; 4]), Status::Ok);
+        assert!(fds[VECTOR_CONTROL as usize].read().is_ok());
+    }
+
+    #[test]
+    fn reset_clears_heartbeat_stop() {
+        let f = fixture();
+        let bar = f.dev.bar2();
+        bar.write32(
+            model_ctl::FAULTS,
+            FAULT_HEARTBEAT_STOP | FAULT_SELFTEST_CORRUPT,
+        );
+        assert_eq!(f.run(0x01, 1, [0; 4]), Status::Ok);
+        assert_eq!(bar.read32(model_ctl::FAULTS), FAULT_SELFTEST_CORRUPT);
     }
 }

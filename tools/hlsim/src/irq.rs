@@ -3,6 +3,7 @@
 //! Interrupts to the guest: one eventfd per vector, given by the client.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use vmm_sys_util::eventfd::EventFd;
@@ -11,6 +12,8 @@ use vmm_sys_util::eventfd::EventFd;
 #[derive(Default)]
 pub struct Interrupts {
     fds: Mutex<Vec<EventFd>>,
+    /// No interrupt is raised while set (a vanished device).
+    muted: AtomicBool,
 }
 
 impl Interrupts {
@@ -24,11 +27,19 @@ impl Interrupts {
         self.lock().clear();
     }
 
-    /// Raises `vector`, if a client is attached.
+    /// Stops (`true`) or resumes raising interrupts.
+    pub fn mute(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Raises `vector`, if a client is attached and interrupts are not muted.
     ///
     /// Interrupts are edge events with no state to lose: a failure to
     /// deliver one is logged, not returned.
     pub fn raise(&self, vector: u32) {
+        if self.muted.load(Ordering::Relaxed) {
+            return;
+        }
         let fds = self.lock();
         let Some(fd) = fds.get(vector as usize) else {
             return;

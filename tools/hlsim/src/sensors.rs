@@ -7,7 +7,9 @@
 //! Load is the share of QMANs running a job (`STATUS.BUSY`) or having
 //! finished one since the last period. Power follows load within a few
 //! periods, temperature follows power more slowly, as a heat sink would.
-//! Energy is power integrated over time. The PLLs are fixed.
+//! Energy is power integrated over time. The PLLs are fixed. The firmware's
+//! heartbeat advances every period, unless `FAULT_HEARTBEAT_STOP` is set;
+//! nothing is written while `FAULT_VANISH` is.
 
 use std::io;
 use std::sync::Arc;
@@ -17,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::mem::SharedMem;
 use crate::qman::{self, NUM_QMANS};
-use crate::regs::{QMAN_STATUS_BUSY, qman as qman_regs, sensors};
+use crate::regs::{
+    FAULT_HEARTBEAT_STOP, FAULT_VANISH, QMAN_STATUS_BUSY, model_ctl, qman as qman_regs, sensors,
+};
 
 /// Idle and full-load power, microwatts.
 const POWER_IDLE_UW: f64 = 60e6;
@@ -147,14 +151,25 @@ impl Sensors {
                 let mut readings = Readings::default();
                 let mut last_ci = [0; NUM_QMANS];
                 let mut next_period = start;
+                let mut heartbeat = 0u32;
                 while !flag.load(Ordering::Relaxed) {
                     let now = Instant::now();
+                    let faults = bar.read32(model_ctl::FAULTS);
+                    // A vanished device's registers read all ones: nothing is published.
+                    if faults & FAULT_VANISH != 0 {
+                        thread::sleep(Duration::from_millis(sensors::TICK_MS));
+                        continue;
+                    }
                     write64(&bar, sensors::TIMESTAMP, (now - start).as_nanos() as u64);
                     if now >= next_period {
                         readings.step(load(&bar, &mut last_ci));
                         readings.publish(&bar);
                         // A device reset clears the block.
                         publish_plls(&bar);
+                        if faults & FAULT_HEARTBEAT_STOP == 0 {
+                            heartbeat = heartbeat.wrapping_add(1);
+                        }
+                        bar.write32(sensors::HEARTBEAT, heartbeat);
                         next_period += Duration::from_millis(sensors::PERIOD_MS);
                     }
                     thread::sleep(Duration::from_millis(sensors::TICK_MS));
@@ -210,5 +225,28 @@ mod tests {
             bar.read32(sensors::pll(tpc, 2)) >> 16,
             u32::from(PLL_MHZ[tpc] / 8)
         );
+    }
+
+    #[test]
+    fn heartbeat_moves_until_the_firmware_hangs() {
+        let bar = Arc::new(SharedMem::create("hlsim-heartbeat-test", 0x10_0000).unwrap());
+        let _sensors = Sensors::spawn("heartbeat-test", bar.clone()).unwrap();
+        let period = Duration::from_millis(sensors::PERIOD_MS);
+        let moved = || {
+            let before = bar.read32(sensors::HEARTBEAT);
+            // Generous: the thread may be slow to run on a loaded machine.
+            (0..200).any(|_| {
+                thread::sleep(period);
+                bar.read32(sensors::HEARTBEAT) != before
+            })
+        };
+        assert!(moved(), "the heartbeat moves");
+        bar.write32(model_ctl::FAULTS, FAULT_HEARTBEAT_STOP);
+        thread::sleep(period * 3);
+        let stopped = bar.read32(sensors::HEARTBEAT);
+        thread::sleep(period * 10);
+        assert_eq!(bar.read32(sensors::HEARTBEAT), stopped, "it stands still");
+        bar.write32(model_ctl::FAULTS, 0);
+        assert!(moved(), "it moves again");
     }
 }

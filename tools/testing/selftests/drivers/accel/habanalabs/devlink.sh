@@ -6,8 +6,11 @@
 # port's netdev (phys_port_name pN, phys_switch_id the serial number); the
 # device, eq and per-port tx health reporters exist; an engine error (a job
 # with an unknown opcode) is counted by the device reporter, diagnosed and
-# dumped; the operator's recover and a reload reinitialise the device,
-# after which its netdevs are back and DMA works.
+# dumped. devlink dev reload (driver reinit) rebuilds the Ethernet half and
+# the devlink ports around a hard reset, after which the netdevs are back
+# and DMA works. A port whose stop fails (the model's MAILBOX_HANG) asks
+# for a hard reset, which fails too: the device is disabled, diagnose and
+# the dump say so and why; once the fault is cleared a reload revives it.
 . ./lib.sh
 
 hl_load
@@ -77,4 +80,52 @@ hl_check "$dev: the reported error was recovered" \
 hl_check "$dev: the device reporter is healthy" \
 	sh -c "devlink health show '$h' reporter device | grep -q 'state healthy'"
 rm -f $bad
+
+class=/sys/class/habanalabs/hl0
+status() { cat "$class/status"; }
+operational() { [ "$(status)" = Operational ]; }
+disabled() { [ "$(status)" = Disabled ]; }
+
+# A reload of a healthy device.
+errors=$(reporter_count "$dev" error)
+hl_mark
+hl_check "$dev: devlink dev reload" devlink dev reload "$h"
+hl_check "$dev: reloaded" hl_log_has "$dev" "reloaded"
+hl_check "$dev: every port is back after reload" hl_poll 20 hl_all_ports_here "$dev"
+hl_check "$dev: a devlink port per Ethernet port again" \
+	[ "$(devlink port show | grep -c "^$h/.*netdev ")" -eq "$(hl_port_count "$dev")" ]
+hl_check "$dev: DMA works after reload" hl-thunk dma-test -d 0
+reload_reported() { [ "$(reporter_count "$dev" error)" -gt "$errors" ]; }
+hl_check "$dev: the device reporter reported the reload's reset" hl_poll 20 reload_reported
+
+# A port that does not stop: a hard reset, which fails; the device is
+# disabled until a reload.
+devlink health dump clear "$h" reporter device
+ifa=$(hl_port_if "$dev" 0)
+hl_check "$dev: $ifa up" ip link set dev "$ifa" up
+hl_mark
+hl_set_faults "$dev" $HL_FAULT_MAILBOX_HANG
+ip link set dev "$ifa" down
+hl_check "$dev: the device is disabled" hl_poll 60 disabled
+hl_log_show "$dev"
+stop_logged() { hl_log | grep -q "$ifa: port 0: stop failed"; }
+hl_check "$dev: the failed stop is logged" stop_logged
+hl_check "$dev: the failed hard reset is logged" hl_log_has "$dev" "hard reset failed \(port stuck\)"
+hl_check "$dev: the compute node refuses to open" hl_not hl-thunk dma-test -d 0
+diag=$(devlink health diagnose "$h" reporter device)
+echo "$diag" | sed 's/^/# /'
+hl_check "$dev: diagnose shows the device disabled" sh -c "echo '$diag' | grep -q 'state: disabled'"
+dumped() { devlink health dump show "$h" reporter device | grep -q 'last_hard_reset_cause: port stuck'; }
+hl_check "$dev: the dump names the cause" hl_poll 20 dumped
+devlink health dump show "$h" reporter device | sed 's/^/# /'
+
+hl_set_faults "$dev" 0
+hl_mark
+hl_check "$dev: devlink dev reload revives it" devlink dev reload "$h"
+hl_check "$dev: operational" operational
+hl_check "$dev: every port is back" hl_poll 20 hl_all_ports_here "$dev"
+hl_check "$dev: DMA works" hl-thunk dma-test -d 0
+ifa=$(hl_port_if "$dev" 0)
+hl_check "$dev: $ifa comes up" ip link set dev "$ifa" up
+ip link set dev "$ifa" down
 hl_exit
