@@ -17,6 +17,7 @@ use kernel::{
 
 use crate::{
     control::Control,
+    dmabuf::Exports,
     eq::{EqIrq, EventQueue},
     health::Health,
     hw::Hw,
@@ -26,7 +27,7 @@ use crate::{
     nic::NicDevice,
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
-    regs::{self, QmanBlock, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
+    regs::{self, QmanBlock, BAR2_BUS, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
     selftest,
     stats::Stats,
 };
@@ -78,6 +79,9 @@ pub(crate) struct HlDevice {
     stats: Arc<Stats>,
     /// Errors as devlink reports them.
     health: Arc<Health>,
+    /// Device memory exported as dma-bufs, revoked when the device stops.
+    #[pin]
+    exports: Exports,
 }
 
 impl HlDevice {
@@ -190,6 +194,7 @@ impl HlDevice {
                 compute_busy: AtomicBool::new(false),
                 stats,
                 health,
+                exports <- Exports::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -199,6 +204,7 @@ impl HlDevice {
         })?;
         dev.eq.start(dev.hw())?;
         dev.queues.start()?;
+        dev.decode_bar()?;
         let id = &dev.identity;
         dev_info!(
             pdev,
@@ -281,6 +287,7 @@ impl HlDevice {
     /// completion queue, so the device writes no receive queue or completion ring any more;
     /// waits on those queues end first, with `ENODEV`.
     pub(crate) fn quiesce(&self) {
+        self.revoke_exports();
         self.rdma.close();
         if let Err(e) = self.control.run_polled(Command::Reset) {
             dev_err!(self.pdev(), "reset at unbind failed: {}\n", e.to_errno());
@@ -293,18 +300,46 @@ impl HlDevice {
     /// restarts its event queue and queues, whose jobs end as reset. RDMA waits closed by
     /// `quiesce` stay closed. For devlink's reload and its `device` reporter's recovery.
     pub(crate) fn reinit(&self) -> Result {
+        self.revoke_exports();
         self.control.run_polled(Command::Reset).inspect_err(|e| {
             dev_err!(self.pdev(), "reset failed: {}\n", e.to_errno());
         })?;
         self.queues.abort_jobs();
         self.eq.start(self.hw())?;
         self.queues.start()?;
+        self.decode_bar()?;
         dev_info!(self.pdev(), "reinitialised\n");
         Ok(())
     }
 
     pub(crate) fn pdev(&self) -> &pci::Device {
         self.control.pdev()
+    }
+
+    /// Device memory exported as dma-bufs.
+    pub(crate) fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    /// Revokes every dma-buf export of the device: their importers stop and unmap, and the
+    /// device no longer answers peers' DMA. Every path that resets the device or lets it go
+    /// calls this first (`quiesce`, `reinit`): a reset wipes device memory.
+    pub(crate) fn revoke_exports(&self) {
+        let kept = self.exports.revoke(None);
+        if kept > 0 {
+            dev_warn!(self.pdev(), "dma-buf importers kept {} mappings\n", kept);
+        }
+        if let Ok(regs) = self.hw().regs() {
+            BAR2_BUS::default().write(&regs);
+        }
+    }
+
+    /// Tells the device where the host placed BAR2, so that peers' DMA to it lands in its
+    /// memory (it cannot see PCI configuration space).
+    fn decode_bar(&self) -> Result {
+        let regs = self.hw().regs()?;
+        BAR2_BUS::from(self.pdev().resource_start(crate::dmabuf::DRAM_BAR)).write(&regs);
+        Ok(())
     }
 }
 

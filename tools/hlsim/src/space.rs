@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use crate::mem::{SharedMem, VolatileSlice};
 use crate::mmu::{self, PAGE_SIZE};
+use crate::peer::Bus;
 use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
 
 /// Device address of the sync manager.
@@ -62,13 +63,33 @@ pub struct Space<'a> {
     bar: &'a SharedMem,
     sram: &'a SharedMem,
     ram: &'a SharedMem,
+    /// The other devices' BAR2s, for DMA addresses outside guest RAM.
+    bus: Option<&'a Bus>,
 }
 
 impl<'a> Space<'a> {
     /// The space of the device with BAR2 `bar` and SRAM `sram` (at least
     /// [`SRAM_SIZE`] bytes) attached to guest RAM `ram`.
     pub fn new(bar: &'a SharedMem, sram: &'a SharedMem, ram: &'a SharedMem) -> Self {
-        Self { bar, sram, ram }
+        Self {
+            bar,
+            sram,
+            ram,
+            bus: None,
+        }
+    }
+
+    /// The same space, with DMA addresses outside guest RAM routed on `bus`
+    /// (peer-to-peer).
+    pub fn with_bus(self, bus: Option<&'a Bus>) -> Self {
+        Self { bus, ..self }
+    }
+
+    /// The `len` bytes at DMA address `dma`: guest RAM, or a BAR2 on the bus.
+    fn bus_slice(&self, dma: u64, len: u64) -> Option<VolatileSlice<'a>> {
+        self.ram
+            .slice(dma, len)
+            .or_else(|| self.bus?.slice(dma, len))
     }
 
     /// BAR2.
@@ -132,7 +153,7 @@ impl<'a> Space<'a> {
             let n = (PAGE_SIZE - pos % PAGE_SIZE).min(v + len - pos);
             let fault = Fault::Mmu(HOST_BASE + pos);
             let dma = mmu::translate(self.bar, self.ram, pos, write).ok_or(fault)?;
-            self.ram.slice(dma, n).ok_or(fault)?;
+            self.bus_slice(dma, n).ok_or(fault)?;
             match runs.last_mut() {
                 Some((_, start, bytes)) if *start + *bytes == dma => *bytes += n,
                 _ => runs.push((pos, dma, n)),
@@ -140,7 +161,7 @@ impl<'a> Space<'a> {
             pos += n;
         }
         runs.into_iter()
-            .map(|(pos, dma, n)| self.ram.slice(dma, n).ok_or(Fault::Mmu(HOST_BASE + pos)))
+            .map(|(pos, dma, n)| self.bus_slice(dma, n).ok_or(Fault::Mmu(HOST_BASE + pos)))
             .collect()
     }
 
@@ -156,7 +177,8 @@ impl<'a> Space<'a> {
             Region::Host(v) => {
                 let fault = Fault::Mmu(addr);
                 let dma = mmu::translate(self.bar, self.ram, v, true).ok_or(fault)?;
-                Some(self.ram.atomic32(dma).ok_or(fault)?)
+                let word = self.ram.atomic32(dma);
+                Some(word.or_else(|| self.bus?.atomic32(dma)).ok_or(fault)?)
             }
             Region::SyncManager(_) => None,
         };
