@@ -107,15 +107,6 @@ impl Exports {
         })
     }
 
-    /// Exports live: not released, not revoked.
-    pub(crate) fn live(&self) -> usize {
-        let list = self.list.lock();
-        list.exports
-            .values()
-            .filter(|e| !e.released() && !e.revoked())
-            .count()
-    }
-
     /// Revokes the exports of `owner`, or all of them for `None`: their importers stop and
     /// unmap. Returns the mappings importers kept anyway (none, if they follow the rules).
     pub(crate) fn revoke(&self, owner: Option<usize>) -> usize {

@@ -292,7 +292,7 @@ impl<T: Send + Sync + 'static> Export<T> {
         if !p2p || bus != Some(this.bus) {
             // SAFETY: `attach->dev` is valid for the call.
             let importer = unsafe { device::Device::as_ref((*attach).dev) };
-            crate::dev_dbg!(importer, "dma-buf: no peer-to-peer path to the exporter\n");
+            crate::dev_info!(importer, "dma-buf: no peer-to-peer path to the exporter\n");
             return EOPNOTSUPP.to_errno();
         }
         0

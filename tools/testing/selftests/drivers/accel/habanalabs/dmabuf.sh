@@ -8,8 +8,9 @@
 # exporter's close revoking the import); "hl-thunk dmabuf-transfer" of
 # 16 MiB both ways; a mutation check: with the exporter's BAR no longer
 # decoded by the model the transfer fails; the exporter unbound, then
-# reset, under a stream of copies: the importer sees an error, the driver
-# warns of no mapping left, and both devices transfer again.
+# reset (devlink health recover), under a stream of copies: the importer
+# sees an error, no importer kept a mapping, and both devices transfer
+# again.
 . ./lib.sh
 
 tmp=/tmp/$HL_TEST.$$
@@ -96,7 +97,18 @@ hl_check "every device bound" hl_all_bound
 hl_check "device 1 still moves data through a new dma-buf of device 0" \
 	transfer $tmp.d --from 0 --to 1 --size 1M
 
+# A reset: the operator's recover of device 0's device reporter, left in
+# error by a job with an unknown opcode while auto-recovery is off,
+# reinitialises the device.
+printf '\000\000\000\000\000\000\000\037' > $tmp.bad
+devlink health set "pci/$d0" reporter device auto_recover false
+hl_check "device 0: a job with an unknown opcode fails" \
+	hl_not hl-thunk submit -d 0 --queue dma0 $tmp.bad
+hl_check "device 0's device reporter is in error" \
+	hl_poll 10 sh -c "devlink health show pci/$d0 reporter device | grep -q 'state error'"
 stream_then "exporter reset" devlink health recover "pci/$d0" reporter device
+hl_check "exporter reset: device 0 was reinitialised" hl_log_has "$d0" reinitialised
+devlink health set "pci/$d0" reporter device auto_recover true
 hl_check "device 1 still moves data through a new dma-buf of device 0" \
 	transfer $tmp.e --from 0 --to 1 --size 1M
 hl_check "device 1 moves data through a dma-buf of device 1 to device 0" \
