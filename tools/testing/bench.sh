@@ -9,12 +9,16 @@
 # On the host, hlsim --bench-memcpy times the model's own copy of BYTES
 # (default 64M) and of 16M; in the VM (run.sh --bench), hl-thunk bench
 # times the null ioctl and a NOP submission's round trip (K times each,
-# default 1000), a host-to-device LIN_DMA of BYTES, an RDMA WRITE of BYTES
-# from device 0 to device 1 over port 0, and an all-reduce of 16M of fp32
-# per device between them (WRITEs both ways, then the TPC's ADD). Prints
-# the numbers and four ratios: the round trip over the null ioctl, the
-# DMA's and the WRITE's throughput over the model's memcpy of BYTES, and
-# the all-reduce's time over that of the memcpy of 16M. Then, from the
+# default 1000), a host-to-device LIN_DMA of BYTES, a copy of BYTES from
+# device 0's memory to device 1's through a dma-buf device 1 exports (one
+# LIN_DMA of device 0, peer to peer) and through host memory (device 0 to
+# a host buffer, device 1 from it), an RDMA WRITE of BYTES from device 0
+# to device 1 over port 0, and an all-reduce of 16M of fp32 per device
+# between them (WRITEs both ways, then the TPC's ADD). Prints the numbers
+# and five ratios: the round trip over the null ioctl, the DMA's and the
+# WRITE's throughput over the model's memcpy of BYTES, the dma-buf copy's
+# over the host path's, and the all-reduce's time over that of the memcpy
+# of 16M. Then, from the
 # same VM (the selftests' nic_bench.sh), TCP and UDP
 # throughput (iperf3) and ping latency over a pair of habanalabs ports, a
 # veth pair and two virtio-net NICs on a QEMU hub, each end in a network
