@@ -81,6 +81,7 @@ guest=$("$HL_TOP/tools/vm/run.sh" --bench "${args[@]}" 2> "$logs/bench-run.log" 
 rc=$?
 missing=()
 for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s \
+	dmabuf_p2p_mb_per_s dmabuf_host_mb_per_s \
 	rdma_write_mb_per_s allreduce_bytes allreduce_seconds; do
 	v[$key]=$(value $key "$guest")
 	[ -n "${v[$key]}" ] || missing+=("$key")
@@ -107,6 +108,7 @@ echo "make bench, $(date -u '+%F %H:%M UTC'): ${v[dma_h2d_bytes]} bytes, $rounds
 awk -v null="${v[null_ioctl_us]}" -v cs="${v[cs_roundtrip_us]}" \
     -v dma="${v[dma_h2d_mb_per_s]}" -v memcpy="${v[memcpy_mb_per_s]}" \
     -v rdma="${v[rdma_write_mb_per_s]}" -v ar="${v[allreduce_seconds]}" \
+    -v p2p="${v[dmabuf_p2p_mb_per_s]}" -v via_host="${v[dmabuf_host_mb_per_s]}" \
     -v ar_bytes="${v[allreduce_bytes]}" -v ar_memcpy="${v[memcpy_seconds_$allreduce]}" '
 function row(name, x, unit, note,    line) {
 	line = sprintf("  %-36s %10.1f %s", name, x, unit)
@@ -121,6 +123,9 @@ BEGIN {
 	    sprintf("%.1fx the null ioctl", cs / null))
 	row("DMA host -> device (LIN_DMA, guest)", dma, "MB/s",
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
+	row("device 0 -> 1 through a dma-buf (guest)", p2p, "MB/s",
+	    sprintf("%.3gx through host memory", p2p / via_host))
+	row("device 0 -> 1 through host memory (guest)", via_host, "MB/s")
 	row("RDMA WRITE device 0 -> 1 (guest)", rdma, "MB/s",
 	    sprintf("%.3gx the model memcpy", rdma / memcpy))
 	row("model memcpy (hlsim, host)", memcpy, "MB/s")
