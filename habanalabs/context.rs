@@ -921,7 +921,11 @@ impl PinnedDrop for ComputeFile {
         // the context may import its own exports).
         let kept = self.dev.exports().revoke(Some(self.owner()));
         if kept > 0 {
-            dev_warn!(self.dev.pdev(), "dma-buf importers kept {} mappings\n", kept);
+            dev_warn!(
+                self.dev.pdev(),
+                "dma-buf importers kept {} mappings\n",
+                kept
+            );
         }
         let mut ctx = self.ctx.lock();
         let imports = ctx.memory.take_imports();

@@ -504,12 +504,13 @@ impl<T: Importer> Attachment<T> {
         )?;
         // SAFETY: Any `fd` may be asked for; a reference is returned.
         let dmabuf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
-        let priv_ = ptr::from_ref::<AttachState<T>>(&state).cast_mut().cast::<c_void>();
+        let priv_ = ptr::from_ref::<AttachState<T>>(&state)
+            .cast_mut()
+            .cast::<c_void>();
         // SAFETY: `dmabuf` is held, `dev` valid; `state` outlives the attachment (drop detaches
         // before it frees `state`).
-        let attach = unsafe {
-            bindings::dma_buf_dynamic_attach(dmabuf, dev.as_raw(), &Self::OPS, priv_)
-        };
+        let attach =
+            unsafe { bindings::dma_buf_dynamic_attach(dmabuf, dev.as_raw(), &Self::OPS, priv_) };
         let attach = match from_err_ptr(attach) {
             Ok(a) => a,
             Err(e) => {

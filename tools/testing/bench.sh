@@ -123,9 +123,9 @@ BEGIN {
 	    sprintf("%.1fx the null ioctl", cs / null))
 	row("DMA host -> device (LIN_DMA, guest)", dma, "MB/s",
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
-	row("device 0 -> 1 through a dma-buf (guest)", p2p, "MB/s",
+	row("dma-buf copy device 0 -> 1 (guest)", p2p, "MB/s",
 	    sprintf("%.3gx through host memory", p2p / via_host))
-	row("device 0 -> 1 through host memory (guest)", via_host, "MB/s")
+	row("host-path copy device 0 -> 1 (guest)", via_host, "MB/s")
 	row("RDMA WRITE device 0 -> 1 (guest)", rdma, "MB/s",
 	    sprintf("%.3gx the model memcpy", rdma / memcpy))
 	row("model memcpy (hlsim, host)", memcpy, "MB/s")
