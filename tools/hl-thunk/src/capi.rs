@@ -810,7 +810,10 @@ pub unsafe extern "C" fn hlthunk_device_memory_export_dmabuf_fd(
 ///
 /// See the module; `dmabuf_fd` stays open for the call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn hlthunk_device_memory_import_dmabuf_fd(fd: c_int, dmabuf_fd: c_int) -> u64 {
+pub unsafe extern "C" fn hlthunk_device_memory_import_dmabuf_fd(
+    fd: c_int,
+    dmabuf_fd: c_int,
+) -> u64 {
     if dmabuf_fd < 0 {
         // SAFETY: errno is this thread's.
         unsafe { *libc::__errno_location() = libc::EBADF };

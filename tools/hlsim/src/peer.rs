@@ -65,7 +65,9 @@ mod tests {
         assert!(bus.slice(0x1000, 4).is_none());
         a.write64(pci::BAR2_BUS_LO, 0x8_0000_0000);
         b.write64(pci::BAR2_BUS_LO, 0x8_0010_0000);
-        bus.slice(0x8_0010_2000, 4).unwrap().write_from(&[1, 2, 3, 4]);
+        bus.slice(0x8_0010_2000, 4)
+            .unwrap()
+            .write_from(&[1, 2, 3, 4]);
         let mut got = [0; 4];
         b.slice(0x2000, 4).unwrap().read_to(&mut got);
         assert_eq!(got, [1, 2, 3, 4]);

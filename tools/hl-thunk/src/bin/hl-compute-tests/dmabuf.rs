@@ -60,11 +60,19 @@ fn both_ways(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
     ensure!(!data.is_empty(), "no payload");
     upload(imp, imem.addr(), &data)?;
     copy_ok(imp, imem.addr(), shared, SIZE)?;
-    same_bytes("exporter's memory after the write", &download(exp, emem.addr(), SIZE)?, &data)?;
+    same_bytes(
+        "exporter's memory after the write",
+        &download(exp, emem.addr(), SIZE)?,
+        &data,
+    )?;
     let back = random(rng, SIZE);
     upload(exp, emem.addr(), &back)?;
     copy_ok(imp, shared, imem.addr(), SIZE)?;
-    same_bytes("importer's memory after the read", &download(imp, imem.addr(), SIZE)?, &back)?;
+    same_bytes(
+        "importer's memory after the read",
+        &download(imp, imem.addr(), SIZE)?,
+        &back,
+    )?;
     imp.unmap(shared)?;
     Ok(())
 }
@@ -83,11 +91,22 @@ fn part(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
     copy_ok(imp, imem.addr(), shared + PAGE, PAGE as usize)?;
     let mut want = before;
     want[4 * PAGE as usize..5 * PAGE as usize].copy_from_slice(&data);
-    same_bytes("exporter's memory", &download(exp, emem.addr(), SIZE)?, &want)?;
+    same_bytes(
+        "exporter's memory",
+        &download(exp, emem.addr(), SIZE)?,
+        &want,
+    )?;
     // Past the exported two pages, the importer's MMU faults.
     let status = copy(imp, imem.addr(), shared + 2 * PAGE, PAGE as usize)?;
-    ensure!(status != CsStatus::Completed, "a copy past the dma-buf completed");
-    same_bytes("exporter's memory after the refused copy", &download(exp, emem.addr(), SIZE)?, &want)?;
+    ensure!(
+        status != CsStatus::Completed,
+        "a copy past the dma-buf completed"
+    );
+    same_bytes(
+        "exporter's memory after the refused copy",
+        &download(exp, emem.addr(), SIZE)?,
+        &want,
+    )?;
     imp.unmap(shared)?;
     Ok(())
 }
@@ -161,7 +180,11 @@ fn closed_after_import(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
     let data = random(rng, SIZE);
     upload(imp, imem.addr(), &data)?;
     copy_ok(imp, imem.addr(), shared, SIZE)?;
-    same_bytes("exporter's memory", &download(exp, emem.addr(), SIZE)?, &data)?;
+    same_bytes(
+        "exporter's memory",
+        &download(exp, emem.addr(), SIZE)?,
+        &data,
+    )?;
     let handle = emem.handle();
     if handle != 0 {
         exp.unmap(emem.addr())?;
@@ -172,7 +195,10 @@ fn closed_after_import(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
     imp.unmap(shared)?;
     // The importer no longer reaches it, and the memory is free to go.
     let status = copy(imp, imem.addr(), shared, SIZE)?;
-    ensure!(status != CsStatus::Completed, "a copy after UNMAP completed");
+    ensure!(
+        status != CsStatus::Completed,
+        "a copy after UNMAP completed"
+    );
     if handle != 0 {
         exp.free(handle)?;
     }
@@ -197,9 +223,16 @@ fn exporter_closes(env: &Env, rng: &mut Rng) -> R {
         shared
     };
     let status = copy(&imp, imem.addr(), shared, SIZE)?;
-    ensure!(status != CsStatus::Completed, "a copy into a revoked dma-buf completed");
+    ensure!(
+        status != CsStatus::Completed,
+        "a copy into a revoked dma-buf completed"
+    );
     imp.unmap(shared)?;
-    same_bytes("importer's own memory", &download(&imp, imem.addr(), SIZE)?, &data)?;
+    same_bytes(
+        "importer's own memory",
+        &download(&imp, imem.addr(), SIZE)?,
+        &data,
+    )?;
     Ok(())
 }
 
