@@ -607,7 +607,7 @@ impl<T: Importer> Attachment<T> {
     unsafe fn unmap_locked(attach: *mut bindings::dma_buf_attachment, state: &AttachState<T>) {
         let slot = state.sgt.get();
         // SAFETY: The lock is held (the function's safety requirements).
-        let sgt = unsafe { core::mem::replace(&mut *slot, ptr::null_mut()) };
+        let sgt = unsafe { core::mem::take(&mut *slot) };
         if !sgt.is_null() {
             // SAFETY: `sgt` was mapped for `attach`; the lock is held.
             unsafe {
