@@ -13,11 +13,13 @@ use core::{
     time::Duration,
 };
 use kernel::{
+    c_str,
     dma::{PinnedPages, UserPages},
     mm::{flags, VmArea},
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
+    rbtree::RBTreeNodeReservation,
     sync::{
         poll::{PollTable, POLLERR, POLLHUP},
         Arc, Mutex,
@@ -31,10 +33,11 @@ use crate::{
     cs::Cs,
     deadline::Deadline,
     device::{ComputeClaim, HlDevice},
+    dmabuf::{self, ExportInfo, HlExport, ImportNotify, ImportState, Revoke},
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
     qman::{self, JobCb},
     rdma::{self, Cq, Rdma, Request},
-    regs::SYNC_MANAGER,
+    regs::{HOST_VA_BASE, SYNC_MANAGER},
     scrub,
     stats::{DropCounters, Refusal},
     sync_stream::{self, STREAMS},
@@ -167,11 +170,22 @@ fn map_into<T: Send + Sync + 'static>(
     Ok(())
 }
 
+/// An import the exporter revokes: its pages leave the context's MMU, under the context's lock,
+/// before the exporter lets the memory go.
+impl Revoke for Mutex<Context> {
+    fn revoke(&self, state: &ImportState) {
+        let mut ctx = self.lock();
+        if !state.revoked.swap(true, Ordering::Relaxed) {
+            ctx.memory.revoke_import(state);
+        }
+    }
+}
+
 /// An open compute node.
 #[pin_data(PinnedDrop)]
 pub(crate) struct ComputeFile {
-    #[pin]
-    ctx: Mutex<Context>,
+    /// Shared with the `move_notify` of the dma-bufs it imports.
+    ctx: Arc<Mutex<Context>>,
     /// Whether the restore chunks of a first submission have run.
     restored: AtomicBool,
     /// `HL_DEBUG_OP_SET_MODE`.
@@ -192,10 +206,11 @@ impl ComputeFile {
         let dev = dev.claim_compute()?;
         let generation = dev.reset().generation();
         let ctx = Self::new_context(&dev)?;
+        let ctx = Arc::pin_init(new_mutex!(ctx), GFP_KERNEL)?;
         dev.stats().opened();
         KBox::pin_init(
             pin_init!(Self {
-                ctx <- new_mutex!(ctx),
+                ctx,
                 restored: AtomicBool::new(false),
                 debug_mode: AtomicBool::new(false),
                 used: AtomicBool::new(false),
@@ -724,6 +739,20 @@ impl ComputeFile {
             out.value = self.ctx.lock().buffers.add_ts(ts)?;
             return Ok(());
         }
+        if args.op == uapi::HL_MEM_OP_EXPORT_DMABUF_FD {
+            // handle (or address), mem_size; the file descriptor's flags.
+            out.value = self.export_dmabuf(a, b, args.flags)? as u64;
+            return Ok(());
+        }
+        if args.op == uapi::HL_MEM_OP_IMPORT_DMABUF_FD {
+            // fd, pad
+            if args.flags != 0 || a >> 32 != 0 || b != 0 || c != 0 {
+                return Err(EINVAL);
+            }
+            // CAST: The low 32 bits are the `__s32` file descriptor.
+            out.value = self.import_dmabuf(a as u32 as i32)?;
+            return Ok(());
+        }
         let mut guard = self.ctx.lock();
         let ctx = &mut *guard;
         out.value = match args.op {
@@ -731,8 +760,10 @@ impl ComputeFile {
             uapi::HL_MEM_OP_ALLOC => ctx.memory.alloc(a)?,
             uapi::HL_MEM_OP_FREE => {
                 let rdma = &ctx.rdma;
-                ctx.memory
-                    .free(a, |addr, size| rdma.has_window(addr, size))?;
+                let (exports, owner) = (self.dev.exports(), self.owner());
+                ctx.memory.free(a, |addr, size| {
+                    rdma.has_window(addr, size) || exports.in_use(owner, addr, size)
+                })?;
                 0
             }
             // hint_addr, handle
@@ -741,13 +772,18 @@ impl ComputeFile {
                 // The engines may be using a host mapping.
                 let submissions = &ctx.submissions;
                 let idle = || submissions.in_flight().next().is_none();
+                let busy = || submissions.in_flight().next().is_none();
+                if let Some(import) = ctx.memory.take_import(a, busy)? {
+                    // Detached without the context's lock.
+                    drop(guard);
+                    drop(import);
+                    return Ok(());
+                }
                 ctx.memory.unmap(a, idle)?;
                 0
             }
-            // GAUDI has no HW blocks to map (mainline's `EPERM`); dma-buf export is not there
-            // yet.
+            // GAUDI has no HW blocks to map (mainline's `EPERM`).
             uapi::HL_MEM_OP_MAP_BLOCK => return Err(EPERM),
-            uapi::HL_MEM_OP_EXPORT_DMABUF_FD => return Err(EOPNOTSUPP),
             _ => return Err(EINVAL),
         };
         Ok(())
@@ -812,6 +848,70 @@ impl ComputeFile {
         Ok(())
     }
 
+    /// The context's identity among the device's exports.
+    fn owner(&self) -> usize {
+        core::ptr::from_ref::<Mutex<Context>>(&self.ctx).addr()
+    }
+
+    /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports device memory of the context (see
+    /// `Memory::export_range`) as a dma-buf, returns its file descriptor, opened with `flags`.
+    fn export_dmabuf(&self, handle: u64, size: u64, flags: u32) -> Result<i32> {
+        dmabuf::check_fd_flags(flags)?;
+        let bound = self.dev.bound()?;
+        let pdev = self.dev.pdev();
+        // Registered under the context's lock, so that FREE sees it; exported without it (the
+        // export's lock is taken before an importing context's, when it is revoked).
+        let (export, id) = {
+            let ctx = self.ctx.lock();
+            let (addr, size) = ctx.memory.export_range(handle, size)?;
+            let offset = dmabuf::dram_bar_offset(addr).ok_or(EINVAL)?;
+            let info = ExportInfo {
+                owner: self.owner(),
+                addr,
+            };
+            let size = usize::try_from(size).map_err(|_| EINVAL)?;
+            let export = HlExport::new(pdev, &bound, dmabuf::DRAM_BAR, offset, size, info)?;
+            let id = self.dev.exports().add(export.clone())?;
+            (export, id)
+        };
+        drop(bound);
+        export
+            .export(c_str!("habanalabs"), &crate::THIS_MODULE, flags)
+            .inspect_err(|_| self.dev.exports().remove(id))
+    }
+
+    /// `HL_MEM_OP_IMPORT_DMABUF_FD`: attaches the device to dma-buf `fd` and maps it into the
+    /// context's host region; returns its device address.
+    fn import_dmabuf(&self, fd: i32) -> Result<u64> {
+        let bound = self.dev.bound()?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let notify = ImportNotify {
+            ctx: self.ctx.clone(),
+            state: ImportState::new(),
+        };
+        let import = dmabuf::Import::new(&bound, fd, notify)?;
+        let mut addr = 0;
+        // Mapped under the buffer's reservation lock, then the context's (as `move_notify`).
+        import.map(|ranges| {
+            let mut ctx = self.ctx.lock();
+            addr = ctx
+                .memory
+                .map_import(&bound, ranges, &import.importer().state)?;
+            Ok(())
+        })?;
+        let va = addr - HOST_VA_BASE;
+        let mut ctx = self.ctx.lock();
+        if import.importer().state.revoked.load(Ordering::Relaxed) {
+            // Revoked in between: its pages are already off the MMU.
+            ctx.memory.forget_import(&import.importer().state)?;
+            drop(ctx);
+            drop(import);
+            return Err(ENODEV);
+        }
+        ctx.memory.add_import(node.into_node(va, import));
+        Ok(addr)
+    }
+
     /// Pins `size` bytes of the caller's memory at `addr` and maps them through the MMU, at
     /// `hint` if it can (or must: `force_hint`); returns their device address.
     fn map_host(&self, addr: u64, hint: u64, size: u64, force_hint: bool) -> Result<u64> {
@@ -849,8 +949,23 @@ impl PinnedDrop for ComputeFile {
                 let _ = cs.completion().wait_timeout(cs.deadline().sleep());
             }
         }
+        // Importers of the context's memory stop before it goes (without the context's lock:
+        // the context may import its own exports).
+        let kept = self.dev.exports().revoke(Some(self.owner()));
+        if kept > 0 {
+            dev_warn!(
+                self.dev.pdev(),
+                "dma-buf importers kept {} mappings\n",
+                kept
+            );
+        }
+        let mut ctx = self.ctx.lock();
+        let imports = ctx.memory.take_imports();
         // Before the memory it names goes: the receive queues, the rings, device memory.
-        let clean = self.ctx.lock().rdma.teardown(self.dev.rdma());
+        let clean = ctx.rdma.teardown(self.dev.rdma());
+        drop(ctx);
+        // Detached without the context's lock.
+        drop(imports);
         // No submission runs and no peer reaches this device's memory any more: the next user
         // finds it zeroed (driver.rst, Memory scrubbing). Not under the context's lock: the
         // scrub takes the binding, which comes first in the lock order.

@@ -17,6 +17,7 @@ use kernel::{
 
 use crate::{
     control::Control,
+    dmabuf::Exports,
     eq::{EqIrq, EventQueue},
     health::Health,
     hw::Hw,
@@ -26,7 +27,7 @@ use crate::{
     nic::NicDevice,
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
-    regs::{self, QmanBlock, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
+    regs::{self, QmanBlock, BAR2_BUS, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
     reset::{Reset, State},
     selftest,
     stats::Stats,
@@ -98,6 +99,9 @@ pub(crate) struct HlDevice {
     stats: Arc<Stats>,
     /// Errors as devlink reports them.
     health: Arc<Health>,
+    /// Device memory exported as dma-bufs, revoked when the device stops.
+    #[pin]
+    exports: Exports,
 }
 
 impl HlDevice {
@@ -225,6 +229,7 @@ impl HlDevice {
                 compute_busy: AtomicBool::new(false),
                 stats,
                 health,
+                exports <- Exports::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -249,6 +254,7 @@ impl HlDevice {
     fn arm(&self, pdev: &pci::Device<device::Core>) -> Result {
         self.eq.start(self.hw())?;
         self.queues.start()?;
+        self.decode_bar()?;
         let id = &self.identity;
         dev_info!(
             pdev,
@@ -348,6 +354,7 @@ impl HlDevice {
     pub(crate) fn quiesce(&self) {
         // No hard reset or look of the watchdog after this.
         self.reset().stop();
+        self.revoke_exports();
         self.rdma.close();
         if let Err(e) = self.control.run_polled(Command::Reset) {
             dev_err!(self.pdev(), "reset at unbind failed: {}\n", e.to_errno());
@@ -358,6 +365,32 @@ impl HlDevice {
 
     pub(crate) fn pdev(&self) -> &pci::Device {
         self.control.pdev()
+    }
+
+    /// Device memory exported as dma-bufs.
+    pub(crate) fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    /// Revokes every dma-buf export of the device: their importers stop and unmap, and the
+    /// device no longer answers peers' DMA. Every path that resets the device or lets it go
+    /// calls this first (`quiesce`, a hard reset's halt): a reset wipes device memory.
+    pub(crate) fn revoke_exports(&self) {
+        let kept = self.exports.revoke(None);
+        if kept > 0 {
+            dev_warn!(self.pdev(), "dma-buf importers kept {} mappings\n", kept);
+        }
+        if let Ok(regs) = self.hw().regs() {
+            BAR2_BUS::default().write(&regs);
+        }
+    }
+
+    /// Tells the device where the host placed BAR2, so that peers' DMA to it lands in its
+    /// memory (it cannot see PCI configuration space).
+    pub(crate) fn decode_bar(&self) -> Result {
+        let regs = self.hw().regs()?;
+        BAR2_BUS::from(self.pdev().resource_start(crate::dmabuf::DRAM_BAR)).write(&regs);
+        Ok(())
     }
 }
 

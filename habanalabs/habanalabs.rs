@@ -20,6 +20,7 @@ mod cs;
 mod deadline;
 mod device;
 mod devlink;
+mod dmabuf;
 mod driver;
 mod eq;
 mod eth;
@@ -54,6 +55,14 @@ module! {
     description: "Driver for GAUDI-class AI accelerators",
     license: "GPL",
 }
+
+/// The dma-buf functions are in the `DMA_BUF` symbol namespace (C's
+/// `MODULE_IMPORT_NS(DMA_BUF)`).
+#[cfg(MODULE)]
+#[doc(hidden)]
+#[link_section = ".modinfo"]
+#[used(compiler)]
+pub static IMPORT_NS_DMA_BUF: [u8; 18] = *b"import_ns=DMA_BUF\0";
 
 /// The PCI driver, the Ethernet driver of its auxiliary devices and its nodes' class and
 /// numbers; the PCI driver goes first, deleting the auxiliary devices and the nodes.

@@ -259,8 +259,19 @@ impl Mmu {
         va: u64,
         pages: &UserPages,
     ) -> Result {
-        for i in 0..pages.len() {
-            let addr = pages.dma_address(i).ok_or(EINVAL)?;
+        self.map_each(dev, va, pages.len(), |i| pages.dma_address(i))
+    }
+
+    /// Maps `npages` pages at host offset `va`, page `i` at DMA address `addr(i)`.
+    pub(crate) fn map_each(
+        &mut self,
+        dev: &device::Device<Bound>,
+        va: u64,
+        npages: usize,
+        addr: impl Fn(usize) -> Option<u64>,
+    ) -> Result {
+        for i in 0..npages {
+            let addr = addr(i).ok_or(EINVAL)?;
             let page_va = va + (i as u64) * GRANULE;
             let [l0, l1, l2] = HOST_VA::from(page_va).indices();
             let ret = self

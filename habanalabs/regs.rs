@@ -542,6 +542,13 @@ pub(crate) mod rdma {
     }
 }
 
+// PCI.
+register! {
+    /// BAR2's bus address, which the model cannot see itself: while set, other devices' DMA
+    /// to BAR2's window lands in its memory (peer-to-peer); 0 decodes nothing.
+    pub(crate) BAR2_BUS(u64) @ 0x500 {}
+}
+
 register! {
     /// BAR0 (ivshmem) `Doorbell`: wakes vector `vector` of peer `peer`.
     pub(crate) DOORBELL(u32) @ 0x0c {

@@ -347,6 +347,8 @@ impl HlDevice {
     fn halt(&self, clients: &Option<Arc<dyn ResetClient>>) {
         let reset = self.reset();
         reset.set_state(State::InReset);
+        // The reset wipes device memory: importers of it stop first.
+        self.revoke_exports();
         // No submission of an ended context is queued after this.
         self.queues()
             .fence(|| reset.generation.fetch_add(1, Ordering::AcqRel));
@@ -371,7 +373,8 @@ impl HlDevice {
             // The device dropped every job: end them, and set the queues up, empty.
             self.queues().abort_jobs();
             self.eq().start(hw)?;
-            self.queues().start()
+            self.queues().start()?;
+            self.decode_bar()
         });
         match ret {
             Ok(()) => {

@@ -3,16 +3,19 @@
 //! The context's memory: blocks of device memory by handle, and host pages mapped through the
 //! device's MMU.
 
+use core::sync::atomic::Ordering;
 use kernel::{
     device::{self, Bound},
     dma::UserPages,
     page::PAGE_SIZE,
     prelude::*,
-    rbtree::{RBTree, RBTreeNodeReservation},
-    sync::Arc,
+    rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
+    sync::{Arc, Mutex},
 };
 
+use super::Context;
 use crate::{
+    dmabuf::{Import, ImportState},
     hw::Hw,
     memory::{Dram, DramBlock, Mmu, RangeAllocator, GRANULE, HOST_VA_SIZE},
     regs,
@@ -22,6 +25,9 @@ struct Block {
     block: DramBlock,
     mapped: bool,
 }
+
+/// The largest dma-buf a context imports.
+const MAX_IMPORT: u64 = 1 << 30;
 
 /// Device memory and host mappings of a context. The device memory it holds comes back to
 /// [`Dram`] when it is freed, or at [`Memory::release`].
@@ -33,7 +39,14 @@ pub(super) struct Memory {
     host_va: RangeAllocator,
     /// Host mappings by offset in the host region: their pinned pages.
     host: RBTree<u64, UserPages>,
+    /// Imported dma-bufs by offset in the host region. Never dropped with the context's lock
+    /// held (detaching takes the buffer's reservation lock, which `move_notify` holds while it
+    /// takes the context's).
+    imports: RBTree<u64, Import<Mutex<Context>>>,
 }
+
+/// An import taken out of the context, to drop once its lock is released.
+pub(super) type TakenImports = RBTree<u64, Import<Mutex<Context>>>;
 
 impl Memory {
     pub(super) fn new(dev: &device::Device<Bound>, dram: Arc<Dram>) -> Result<Self> {
@@ -44,6 +57,7 @@ impl Memory {
             mmu: Mmu::new(dev)?,
             host_va: RangeAllocator::new(HOST_VA_SIZE)?,
             host: RBTree::new(),
+            imports: RBTree::new(),
         })
     }
 
@@ -142,6 +156,123 @@ impl Memory {
             return Err(e);
         }
         Ok(regs::HOST_VA_BASE + va)
+    }
+
+    /// The range `HL_MEM_OP_EXPORT_DMABUF_FD` names: `handle` a block's handle (its whole
+    /// size, or the first `size` bytes) or, as 6.1 reads it for GAUDI, a device address in a
+    /// block with `size` bytes from there. Both page aligned (a size is rounded up) and inside
+    /// the block. Returns the device address and size.
+    pub(super) fn export_range(&self, handle: u64, size: u64) -> Result<(u64, u64)> {
+        let page = PAGE_SIZE as u64;
+        let (addr, size) = match self.blocks.get(&handle) {
+            Some(b) if size == 0 => (b.block.addr(), b.block.size()),
+            Some(b) => (b.block.addr(), size),
+            None => (handle, size),
+        };
+        let size = size.checked_next_multiple_of(page).ok_or(EINVAL)?;
+        if size == 0 || addr % page != 0 || !self.contains(addr, size) {
+            return Err(EINVAL);
+        }
+        Ok((addr, size))
+    }
+
+    /// Maps an imported buffer whose DMA ranges are `ranges` (page aligned) into the host
+    /// region; records where in `state`, and returns the device address.
+    pub(super) fn map_import(
+        &mut self,
+        dev: &device::Device<Bound>,
+        ranges: &[(u64, usize)],
+        state: &ImportState,
+    ) -> Result<u64> {
+        let page = PAGE_SIZE as u64;
+        let mut len = 0u64;
+        for &(addr, n) in ranges {
+            if addr % page != 0 || n as u64 % page != 0 {
+                return Err(EINVAL);
+            }
+            len = len.checked_add(n as u64).ok_or(EINVAL)?;
+        }
+        if len == 0 || len > MAX_IMPORT {
+            return Err(EINVAL);
+        }
+        let va = self.host_va.alloc(len, GRANULE)?;
+        // Page `i` of the buffer: in the range holding it.
+        let addr = |i: usize| {
+            let mut off = i as u64 * page;
+            ranges.iter().find_map(|&(a, n)| {
+                if off < n as u64 {
+                    Some(a + off)
+                } else {
+                    off -= n as u64;
+                    None
+                }
+            })
+        };
+        let npages = (len / page) as usize;
+        if let Err(e) = self.mmu.map_each(dev, va, npages, addr) {
+            self.host_va.free(va, len)?;
+            return Err(e);
+        }
+        state.pages.store(npages, Ordering::Relaxed);
+        state.va.store(va, Ordering::Relaxed);
+        Ok(regs::HOST_VA_BASE + va)
+    }
+
+    /// Keeps an import, mapped at the host offset that is its key.
+    pub(super) fn add_import(&mut self, node: RBTreeNode<u64, Import<Mutex<Context>>>) {
+        self.imports.insert(node);
+    }
+
+    /// Gives back the host range of an import revoked before it was kept.
+    pub(super) fn forget_import(&mut self, state: &ImportState) -> Result {
+        let va = state.va.load(Ordering::Relaxed);
+        let npages = state.pages.load(Ordering::Relaxed);
+        self.host_va.free(va, (npages * PAGE_SIZE) as u64)
+    }
+
+    /// Turns off the MMU's mapping of an import the exporter revoked.
+    pub(super) fn revoke_import(&mut self, state: &ImportState) {
+        let va = state.va.load(Ordering::Relaxed);
+        if va != u64::MAX {
+            self.mmu.unmap(va, state.pages.load(Ordering::Relaxed));
+        }
+    }
+
+    /// Takes out the import mapped at device address `addr` (`HL_MEM_OP_UNMAP`), unless `idle`
+    /// says that an engine runs; `None` if none is there.
+    pub(super) fn take_import(
+        &mut self,
+        addr: u64,
+        idle: impl FnOnce() -> bool,
+    ) -> Result<Option<Import<Mutex<Context>>>> {
+        let Some(va) = addr.checked_sub(regs::HOST_VA_BASE) else {
+            return Ok(None);
+        };
+        if self.imports.get(&va).is_none() {
+            return Ok(None);
+        }
+        if !idle() {
+            return Err(EBUSY);
+        }
+        let Some(import) = self.imports.remove(&va) else {
+            return Ok(None);
+        };
+        let state = &import.importer().state;
+        let npages = state.pages.load(Ordering::Relaxed);
+        if !state.revoked.load(Ordering::Relaxed) {
+            self.mmu.unmap(va, npages);
+        }
+        self.host_va.free(va, (npages * PAGE_SIZE) as u64)?;
+        Ok(Some(import))
+    }
+
+    /// Takes out every import, to drop once the context's lock is released.
+    pub(super) fn take_imports(&mut self) -> TakenImports {
+        let imports = core::mem::replace(&mut self.imports, RBTree::new());
+        for import in imports.values() {
+            self.revoke_import(&import.importer().state);
+        }
+        imports
     }
 
     /// Whether `[addr, addr + size)` lies in one block.

@@ -473,6 +473,15 @@ impl<Ctx: DeviceContext> Device<Ctx> {
         self.0.get()
     }
 
+    /// The bus address where BAR `bar` starts (its resource's start), 0 if it does not exist.
+    pub fn resource_start(&self, bar: u32) -> u64 {
+        if bar >= bindings::PCI_STD_NUM_BARS {
+            return 0;
+        }
+        // SAFETY: The device is valid and `bar` is a standard BAR index, inside `resource`.
+        unsafe { (*self.as_raw()).resource[bar as usize].start }
+    }
+
     /// The length of BAR `bar`, 0 if it does not exist.
     pub fn resource_len(&self, bar: u32) -> u64 {
         if bar >= bindings::PCI_STD_NUM_BARS {

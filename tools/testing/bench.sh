@@ -9,12 +9,16 @@
 # On the host, hlsim --bench-memcpy times the model's own copy of BYTES
 # (default 64M) and of 16M; in the VM (run.sh --bench), hl-thunk bench
 # times the null ioctl and a NOP submission's round trip (K times each,
-# default 1000), a host-to-device LIN_DMA of BYTES, an RDMA WRITE of BYTES
-# from device 0 to device 1 over port 0, and an all-reduce of 16M of fp32
-# per device between them (WRITEs both ways, then the TPC's ADD). Prints
-# the numbers and four ratios: the round trip over the null ioctl, the
-# DMA's and the WRITE's throughput over the model's memcpy of BYTES, and
-# the all-reduce's time over that of the memcpy of 16M. Then, from the
+# default 1000), a host-to-device LIN_DMA of BYTES, a copy of BYTES from
+# device 0's memory to device 1's through a dma-buf device 1 exports (one
+# LIN_DMA of device 0, peer to peer) and through host memory (device 0 to
+# a host buffer, device 1 from it), an RDMA WRITE of BYTES from device 0
+# to device 1 over port 0, and an all-reduce of 16M of fp32 per device
+# between them (WRITEs both ways, then the TPC's ADD). Prints the numbers
+# and five ratios: the round trip over the null ioctl, the DMA's and the
+# WRITE's throughput over the model's memcpy of BYTES, the dma-buf copy's
+# over the host path's, and the all-reduce's time over that of the memcpy
+# of 16M. Then, from the
 # same VM (the selftests' nic_bench.sh), TCP and UDP
 # throughput (iperf3) and ping latency over a pair of habanalabs ports, a
 # veth pair and two virtio-net NICs on a QEMU hub, each end in a network
@@ -77,6 +81,7 @@ guest=$("$HL_TOP/tools/vm/run.sh" --bench "${args[@]}" 2> "$logs/bench-run.log" 
 rc=$?
 missing=()
 for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s \
+	dmabuf_p2p_mb_per_s dmabuf_host_mb_per_s \
 	rdma_write_mb_per_s allreduce_bytes allreduce_seconds; do
 	v[$key]=$(value $key "$guest")
 	[ -n "${v[$key]}" ] || missing+=("$key")
@@ -103,6 +108,7 @@ echo "make bench, $(date -u '+%F %H:%M UTC'): ${v[dma_h2d_bytes]} bytes, $rounds
 awk -v null="${v[null_ioctl_us]}" -v cs="${v[cs_roundtrip_us]}" \
     -v dma="${v[dma_h2d_mb_per_s]}" -v memcpy="${v[memcpy_mb_per_s]}" \
     -v rdma="${v[rdma_write_mb_per_s]}" -v ar="${v[allreduce_seconds]}" \
+    -v p2p="${v[dmabuf_p2p_mb_per_s]}" -v via_host="${v[dmabuf_host_mb_per_s]}" \
     -v ar_bytes="${v[allreduce_bytes]}" -v ar_memcpy="${v[memcpy_seconds_$allreduce]}" '
 function row(name, x, unit, note,    line) {
 	line = sprintf("  %-36s %10.1f %s", name, x, unit)
@@ -117,6 +123,9 @@ BEGIN {
 	    sprintf("%.1fx the null ioctl", cs / null))
 	row("DMA host -> device (LIN_DMA, guest)", dma, "MB/s",
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
+	row("dma-buf copy device 0 -> 1 (guest)", p2p, "MB/s",
+	    sprintf("%.3gx through host memory", p2p / via_host))
+	row("host-path copy device 0 -> 1 (guest)", via_host, "MB/s")
 	row("RDMA WRITE device 0 -> 1 (guest)", rdma, "MB/s",
 	    sprintf("%.3gx the model memcpy", rdma / memcpy))
 	row("model memcpy (hlsim, host)", memcpy, "MB/s")

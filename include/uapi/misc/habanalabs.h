@@ -10,7 +10,9 @@
  *
  * Additions, all outside the numbers 6.1 uses: HL_INFO_MAC_ADDR (INFO
  * opcode 5) and HL_IOCTL_NIC ('H' 0x07), both from the GAUDI NIC series
- * posted in 2020, and the device model's queue numbers (HL_QUEUE_*).
+ * posted in 2020, the device model's queue numbers (HL_QUEUE_*), and
+ * HL_MEM_OP_IMPORT_DMABUF_FD (MEMORY op 0x80000000, with the union member
+ * import_dmabuf_fd), by which a device maps another's dma-buf.
  *
  * Each device has two character devices:
  *  /dev/hlN            the compute node: one open file at a time; every ioctl.
@@ -1230,6 +1232,9 @@ union hl_wait_cs_args {
 
 #define HL_MEM_OP_TS_ALLOC		6
 
+/* Ours: maps a dma-buf another device exported, for this device's engines. */
+#define HL_MEM_OP_IMPORT_DMABUF_FD	0x80000000
+
 /* Flags of struct hl_mem_in. */
 #define HL_MEM_CONTIGUOUS	0x1
 #define HL_MEM_SHARED		0x2
@@ -1273,6 +1278,12 @@ struct hl_mem_in {
 			__u64 handle;
 			__u64 mem_size;
 		} export_dmabuf_fd;
+
+		/* Ours (HL_MEM_OP_IMPORT_DMABUF_FD): the dma-buf, pad 0. */
+		struct {
+			__s32 fd;
+			__u32 pad;
+		} import_dmabuf_fd;
 	};
 
 	__u32 op;

@@ -250,6 +250,22 @@ uint64_t hlthunk_host_memory_map(int fd, void *host_virt_addr,
 /* Undoes hlthunk_device_memory_map() or hlthunk_host_memory_map(). */
 int hlthunk_memory_unmap(int fd, uint64_t device_virt_addr);
 
+/*
+ * HL_MEM_OP_EXPORT_DMABUF_FD: exports size bytes of device memory at
+ * handle (a device address inside an allocation, as on GAUDI, or an
+ * allocation's handle) as a dma-buf; returns its file descriptor, opened
+ * with flags (O_RDWR, O_CLOEXEC), or a negative errno.
+ */
+int hlthunk_device_memory_export_dmabuf_fd(int fd, uint64_t handle, uint64_t size,
+					   uint32_t flags);
+
+/*
+ * Not in HabanaLabs' hl-thunk: HL_MEM_OP_IMPORT_DMABUF_FD maps the dma-buf
+ * dmabuf_fd (another device's memory) for this device's engines; returns
+ * its device address, or 0. hlthunk_memory_unmap() lets it go.
+ */
+uint64_t hlthunk_device_memory_import_dmabuf_fd(int fd, int dmabuf_fd);
+
 /* Zeroed memory, and its release. */
 void *hlthunk_malloc(size_t size);
 void hlthunk_free(void *pt);

@@ -12,7 +12,7 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::fs;
 use std::mem::ManuallyDrop;
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::ptr::{self, NonNull};
 
@@ -787,6 +787,42 @@ pub unsafe extern "C" fn hlthunk_host_memory_map(
 pub unsafe extern "C" fn hlthunk_memory_unmap(fd: c_int, device_virt_addr: u64) -> c_int {
     // SAFETY: the caller keeps fd open.
     status(unsafe { device(fd) }.and_then(|d| d.unmap(device_virt_addr)))
+}
+
+/// # Safety
+///
+/// See the module.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hlthunk_device_memory_export_dmabuf_fd(
+    fd: c_int,
+    handle: u64,
+    size: u64,
+    flags: u32,
+) -> c_int {
+    // SAFETY: the caller keeps fd open.
+    match unsafe { device(fd) }.and_then(|d| d.export_dmabuf(handle, size, flags)) {
+        Ok(dmabuf) => dmabuf.into_raw_fd(),
+        Err(e) => fail(&e),
+    }
+}
+
+/// # Safety
+///
+/// See the module; `dmabuf_fd` stays open for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hlthunk_device_memory_import_dmabuf_fd(
+    fd: c_int,
+    dmabuf_fd: c_int,
+) -> u64 {
+    if dmabuf_fd < 0 {
+        // SAFETY: errno is this thread's.
+        unsafe { *libc::__errno_location() = libc::EBADF };
+        return 0;
+    }
+    // SAFETY: the caller keeps dmabuf_fd open for the call.
+    let dmabuf = unsafe { BorrowedFd::borrow_raw(dmabuf_fd) };
+    // SAFETY: the caller keeps fd open.
+    value_or_zero(unsafe { device(fd) }.and_then(|d| d.import_dmabuf(dmabuf)))
 }
 
 #[unsafe(no_mangle)]

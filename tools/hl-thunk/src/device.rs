@@ -5,7 +5,7 @@
 use std::fmt;
 use std::fs::{self, File};
 use std::mem::size_of;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
@@ -562,6 +562,42 @@ impl Device {
         mem.__bindgen_anon_1.unmap.device_virt_addr = device_addr;
         // SAFETY: unmapping hands no host range to the device.
         unsafe { self.mem_raw(mem, "MEMORY unmap") }.map(drop)
+    }
+
+    /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports device memory as a dma-buf,
+    /// `size` bytes at device address `addr` inside an allocation (or the
+    /// allocation of `handle`, `size` 0 for all of it), and returns its
+    /// file descriptor, opened with `flags` (`O_RDWR`, `O_CLOEXEC`).
+    pub fn export_dmabuf(&self, addr: u64, size: u64, flags: u32) -> Result<OwnedFd> {
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_EXPORT_DMABUF_FD,
+            flags,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.export_dmabuf_fd.handle = addr;
+        mem.__bindgen_anon_1.export_dmabuf_fd.mem_size = size;
+        // SAFETY: no host range.
+        let fd = unsafe { self.mem_raw(mem, "MEMORY export dma-buf") }?;
+        // The union's `fd` is its low 32 bits.
+        let fd = fd as u32 as i32;
+        if fd < 0 {
+            return Err(Error::new(libc::EIO, "MEMORY export dma-buf: no fd"));
+        }
+        // SAFETY: the driver installed a new file descriptor for us.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// `HL_MEM_OP_IMPORT_DMABUF_FD` (habanalabs-rs's extension): maps the
+    /// dma-buf `fd` (another device's memory) for this device's engines and
+    /// returns its device address, until [`Device::unmap`].
+    pub fn import_dmabuf(&self, fd: BorrowedFd<'_>) -> Result<u64> {
+        let mut mem = hl_mem_in {
+            op: HL_MEM_OP_IMPORT_DMABUF_FD,
+            ..Default::default()
+        };
+        mem.__bindgen_anon_1.import_dmabuf_fd.fd = fd.as_raw_fd();
+        // SAFETY: the engines reach only the buffer's memory, no host range.
+        unsafe { self.mem_raw(mem, "MEMORY import dma-buf") }
     }
 
     /// `size` bytes of device memory, until the returned [`DeviceMemory`]

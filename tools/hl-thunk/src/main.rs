@@ -3,6 +3,7 @@
 //! hl-thunk: habanalabs devices from the command line, through libhlthunk.
 
 use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -96,6 +97,31 @@ enum Command {
         #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_count)]
         iterations: u32,
     },
+    /// Moves device memory between two devices through a dma-buf, and checks it
+    ///
+    /// Device N exports BYTES of its memory as a dma-buf (HL_MEM_OP_EXPORT_DMABUF_FD) and
+    /// device M imports it (HL_MEM_OP_IMPORT_DMABUF_FD); then, K times, M's DMA engine writes
+    /// random data from M's memory into N's and reads other data of N's back, without the
+    /// host; both are checked byte for byte against what N's and M's memory hold. With
+    /// --stream, M only writes into N's memory, unchecked, until a copy fails (at most K
+    /// copies); it fails if one did.
+    DmabufTransfer {
+        /// Device N, the exporter
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        from: u32,
+        /// Device M, the importer (default: 1, or 0 for N = 1)
+        #[arg(long, value_name = "M")]
+        to: Option<u32>,
+        /// Bytes per transfer
+        #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_u32_size)]
+        size: u32,
+        /// Transfers each way
+        #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_count)]
+        iterations: u32,
+        /// Copy into the exporter until a copy fails, at most K times (for revocation tests)
+        #[arg(long)]
+        stream: bool,
+    },
     /// Times ioctls, submissions, DMA and RDMA
     ///
     /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node) and the round trip
@@ -123,6 +149,10 @@ enum Command {
         #[arg(long, value_name = "BYTES", requires = "rdma", default_value = "16M",
               value_parser = parse_allreduce)]
         allreduce: u32,
+        /// Also time a copy of BYTES from device N's memory to device M's through a dma-buf
+        /// M exports, beside the same bytes through host memory
+        #[arg(long)]
+        dmabuf: bool,
     },
 }
 
@@ -130,7 +160,9 @@ impl Command {
     /// Checks what relates arguments to each other.
     fn check(&self) -> std::result::Result<(), String> {
         match *self {
-            Self::RdmaTransfer { from, to, .. } if to.unwrap_or(other(from)) == from => {
+            Self::RdmaTransfer { from, to, .. } | Self::DmabufTransfer { from, to, .. }
+                if to.unwrap_or(other(from)) == from =>
+            {
                 Err("--from and --to are the same device".into())
             }
             Self::Bench {
@@ -593,7 +625,148 @@ fn time_runs(n: u32, mut op: impl FnMut() -> Result<()>) -> Result<Vec<Duration>
         .collect()
 }
 
-fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Result<()> {
+/// Runs one LIN_DMA of `len` bytes from `src` to `dst` on dma0 of `dev`.
+fn lin_dma(dev: &Device, src: u64, dst: u64, len: u32, what: &str) -> Result<()> {
+    let cb = dev.command_buffer_of(&[Packet::lin_dma(src, dst, len)?])?;
+    let seq = dev.submit_timeout(&[cb.job(Queue::Dma0)], RDMA_TIMEOUT)?;
+    match dev.wait_cs(seq, RDMA_TIMEOUT)? {
+        CsStatus::Completed => Ok(()),
+        status => Err(format!("{what}: LIN_DMA on dma0: {status}").into()),
+    }
+}
+
+/// `size` bytes of `exp`'s memory, exported as a dma-buf and imported by `imp`: the memory,
+/// the dma-buf's file descriptor and its device address on `imp`.
+fn dmabuf_pair<'d>(
+    exp: &'d Device,
+    imp: &Device,
+    size: u32,
+) -> Result<(DeviceMemory<'d>, OwnedFd, u64)> {
+    let mem = exp.device_memory(size.into())?;
+    let bytes = u64::from(size).next_multiple_of(4096);
+    let flags = (libc::O_RDWR | libc::O_CLOEXEC) as u32;
+    let fd = exp.export_dmabuf(mem.addr(), bytes, flags)?;
+    let addr = imp.import_dmabuf(fd.as_fd())?;
+    Ok((mem, fd, addr))
+}
+
+/// Whether `got` is `want` (not empty), said with `what` and the copy's time.
+fn same(what: &str, got: &[u8], want: &[u8], time: Duration) -> bool {
+    if want.is_empty() || got.len() != want.len() {
+        println!("{what}: nothing to compare");
+        false
+    } else if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
+        let bad = got.iter().zip(want).filter(|(a, b)| a != b).count();
+        println!(
+            "{what}: {bad} bytes differ, the first at {i}: {:#04x}, expected {:#04x}",
+            got[i], want[i]
+        );
+        false
+    } else {
+        let s = time.as_secs_f64();
+        println!(
+            "{what}: ok ({:.1} ms, {:.1} MB/s)",
+            s * 1e3,
+            want.len() as f64 / s / 1e6
+        );
+        true
+    }
+}
+
+fn dmabuf_transfer(from: u32, to: u32, size: u32, iterations: u32, stream: bool) -> Result<bool> {
+    let exp = Device::open(from)?;
+    let imp = Device::open(to)?;
+    let (emem, fd, shared) = dmabuf_pair(&exp, &imp, size)?;
+    let imem = imp.device_memory(size.into())?;
+    if stream {
+        let mut n = 0u64;
+        let mut src = HostBuffer::new(size as usize)?;
+        fill_random(&mut src);
+        host_copy(&imp, &mut src, imem.addr(), false)?;
+        while n < u64::from(iterations) {
+            if let Err(e) = lin_dma(&imp, imem.addr(), shared, size, "importer") {
+                println!("dmabuf-transfer: copy {n} into device {from}'s dma-buf failed: {e}");
+                return Ok(false);
+            }
+            if n == 0 {
+                println!("dmabuf-transfer: streaming into device {from}'s dma-buf");
+            }
+            n += 1;
+        }
+        println!("dmabuf-transfer: {n} copies into device {from}'s dma-buf, none failed");
+        return Ok(true);
+    }
+    let mut ok = true;
+    let (mut src, mut dst) = (
+        HostBuffer::new(size as usize)?,
+        HostBuffer::new(size as usize)?,
+    );
+    for _ in 0..iterations {
+        fill_random(&mut src);
+        host_copy(&imp, &mut src, imem.addr(), false)?;
+        let start = Instant::now();
+        lin_dma(&imp, imem.addr(), shared, size, "write")?;
+        let time = start.elapsed();
+        host_copy(&exp, &mut dst, emem.addr(), true)?;
+        let what = format!("dmabuf-transfer: {size} bytes device {to} -> {from} (write)");
+        ok &= same(&what, &dst, &src, time);
+
+        fill_random(&mut src);
+        host_copy(&exp, &mut src, emem.addr(), false)?;
+        let start = Instant::now();
+        lin_dma(&imp, shared, imem.addr(), size, "read")?;
+        let time = start.elapsed();
+        host_copy(&imp, &mut dst, imem.addr(), true)?;
+        let what = format!("dmabuf-transfer: {size} bytes device {from} -> {to} (read)");
+        ok &= same(&what, &dst, &src, time);
+    }
+    imp.unmap(shared)?;
+    drop(fd);
+    imem.free()?;
+    emem.free()?;
+    Ok(ok)
+}
+
+/// Times copies of `size` bytes from `dev`'s memory to device `peer`'s: through a dma-buf
+/// `peer` exports (one LIN_DMA of `dev`), and through host memory (`dev` copies to a host
+/// buffer, `peer` from it).
+fn bench_dmabuf(dev: &Device, peer: u32, size: u32) -> Result<()> {
+    let peer = Device::open(peer)?;
+    let (pmem, fd, shared) = dmabuf_pair(&peer, dev, size)?;
+    let mem = dev.device_memory(size.into())?;
+    let p2p = || lin_dma(dev, mem.addr(), shared, size, "p2p");
+    let (p2p_us, _) = median_mean_us(time_runs(BENCH_DMA_RUNS, p2p)?);
+    let mut host = HostBuffer::new(size as usize)?;
+    let out = dev.map_host(&mut host)?;
+    // SAFETY: `host` stays allocated until `back` is unmapped below, and nothing reads it
+    // while the copies run.
+    let back = unsafe { peer.map_host_ptr(out.as_ptr().cast_mut(), size.into()) }?;
+    let via_host = || {
+        lin_dma(dev, mem.addr(), out.device_addr(), size, "to host")?;
+        lin_dma(&peer, back, pmem.addr(), size, "from host")
+    };
+    let (host_us, _) = median_mean_us(time_runs(BENCH_DMA_RUNS, via_host)?);
+    println!(
+        "dmabuf_bytes={size} dmabuf_p2p_mb_per_s={:.1} dmabuf_host_mb_per_s={:.1} iterations={BENCH_DMA_RUNS}",
+        f64::from(size) / p2p_us,
+        f64::from(size) / host_us
+    );
+    peer.unmap(back)?;
+    out.unmap()?;
+    dev.unmap(shared)?;
+    drop(fd);
+    mem.free()?;
+    pmem.free()?;
+    Ok(())
+}
+
+fn bench(
+    index: u32,
+    size: u32,
+    iterations: u32,
+    rdma: Option<&RdmaBench>,
+    dmabuf: Option<u32>,
+) -> Result<()> {
     let control = Device::open_control(index)?;
     let status = || control.device_status().map(drop).map_err(Into::into);
     let (median, mean) = median_mean_us(time_runs(iterations, status)?);
@@ -630,6 +803,9 @@ fn bench(index: u32, size: u32, iterations: u32, rdma: Option<&RdmaBench>) -> Re
     drop(cb);
     src.unmap()?;
     mem.free()?;
+    if let Some(peer) = dmabuf {
+        bench_dmabuf(&dev, peer, size)?;
+    }
     rdma.map_or(Ok(()), |r| bench_rdma(&dev, r, size))
 }
 
@@ -658,6 +834,13 @@ fn main() -> ExitCode {
             size,
             iterations,
         ),
+        Command::DmabufTransfer {
+            from,
+            to,
+            size,
+            iterations,
+            stream,
+        } => dmabuf_transfer(from, to.unwrap_or(other(from)), size, iterations, stream),
         Command::Bench {
             device,
             size,
@@ -665,13 +848,16 @@ fn main() -> ExitCode {
             rdma,
             peer,
             allreduce,
+            dmabuf,
         } => {
+            let peer = peer.unwrap_or(other(device));
             let rdma = rdma.map(|port| RdmaBench {
                 port,
-                peer: peer.unwrap_or(other(device)),
+                peer,
                 allreduce_bytes: allreduce,
             });
-            bench(device, size, iterations, rdma.as_ref()).map(|()| true)
+            let dmabuf = dmabuf.then_some(peer);
+            bench(device, size, iterations, rdma.as_ref(), dmabuf).map(|()| true)
         }
     };
     match result {
@@ -745,6 +931,7 @@ mod tests {
                 rdma: None,
                 peer: None,
                 allreduce: 16 << 20,
+                dmabuf: false,
             }
         );
         assert_eq!(
@@ -756,6 +943,7 @@ mod tests {
                 rdma: None,
                 peer: None,
                 allreduce: 16 << 20,
+                dmabuf: false,
             }
         );
         assert_eq!(
@@ -767,6 +955,7 @@ mod tests {
                 rdma: Some(3),
                 peer: None,
                 allreduce: 4 << 20,
+                dmabuf: false,
             }
         );
         assert!(ok("bench -d 1 --rdma 0").check().is_ok());
@@ -792,6 +981,17 @@ mod tests {
                 iterations: 3
             }
         );
+        assert_eq!(
+            ok("dmabuf-transfer --from 1 --size 16M --iterations 2 --stream"),
+            Command::DmabufTransfer {
+                from: 1,
+                to: None,
+                size: 16 << 20,
+                iterations: 2,
+                stream: true
+            }
+        );
+        assert!(ok("bench --dmabuf").check().is_ok());
         for help in ["info --help", "help", "--help", "help bench"] {
             let kind = parse_str(help).unwrap_err().kind();
             assert_eq!(kind, ErrorKind::DisplayHelp, "{help:?}");
@@ -824,6 +1024,8 @@ mod tests {
             "bench --rdma 0 --allreduce 6",
             "bench --rdma x",
             "rdma-transfer --from 1 --to 1",
+            "dmabuf-transfer --from 0 --to 0",
+            "dmabuf-transfer --size 0",
             "rdma-transfer --to 0",
             "rdma-transfer -d 1",
             "rdma-transfer --op read",

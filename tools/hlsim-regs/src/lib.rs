@@ -22,6 +22,7 @@
 //! | `0x200`    | [`mmu`]                                              |
 //! | `0x300`    | [`eq`], the event queue                              |
 //! | `0x400`    | [`sensors`]: temperature, power, current, voltage    |
+//! | `0x500`    | [`pci`]: where the host placed BAR2, for peer DMA    |
 //! | `0x1000`   | [`qman`], a block per compute or NIC queue           |
 //! | `0x10000`  | [`sync_manager`]: SOBs, monitors, fence counters     |
 //! | `0x20000`  | [`nic`], a block per port, with its [`counters`]     |
@@ -205,6 +206,22 @@ pub mod sensors {
     pub const fn pll(pll: usize, out: usize) -> u64 {
         PLL + 8 * pll as u64 + 2 * out as u64
     }
+}
+
+/// PCI: where the host placed BAR2 on the bus, which the model cannot see
+/// (QEMU owns configuration space). The driver writes it at probe and
+/// clears it when it lets the device go; while it is set, another device's
+/// DMA to an address in the window lands in this device's BAR2
+/// (peer-to-peer, as through a dma-buf). Reset value 0: no window.
+pub mod pci {
+    /// First byte of the block.
+    pub const BASE: u64 = 0x500;
+    /// Bytes in the block.
+    pub const SIZE: u64 = 0x100;
+    /// `BAR2_BUS_LO`: BAR2's bus address, bits 31:0.
+    pub const BAR2_BUS_LO: u64 = 0x500;
+    /// `BAR2_BUS_HI`: BAR2's bus address, bits 63:32.
+    pub const BAR2_BUS_HI: u64 = 0x504;
 }
 
 /// QMAN blocks, of the compute queues and of the ports' NIC queues;

@@ -71,6 +71,10 @@ pub fn shell() -> String {
         sh.offset(&format!("SENSOR_{name}"), offset);
     }
 
+    sh.section("PCI (HL_PCI_*): where the host placed BAR2, for peers' DMA.");
+    sh.offset("PCI_BAR2_BUS_LO", crate::pci::BAR2_BUS_LO);
+    sh.offset("PCI_BAR2_BUS_HI", crate::pci::BAR2_BUS_HI);
+
     sh.section("QMANs: queue q's register R at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;");
     sh.comment("port p's NIC queue is HL_NIC_QUEUE0 + p.");
     sh.offset("QMAN_BLOCKS", qman::block(0));

@@ -7,8 +7,8 @@
 //! BAR2 or guest RAM was written by the guest and is validated before use.
 
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use crate::hostile;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::nic::Nic;
+use crate::peer::Bus;
 use crate::qman::{self, Control, NUM_QMANS};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     /// sparse.
     pub(crate) hbm: SharedMem,
     pub(crate) ram: Arc<SharedMem>,
+    /// Every device's BAR2, for peer-to-peer DMA: set once all devices exist.
+    pub(crate) bus: OnceLock<Arc<Bus>>,
     pub(crate) irq: Arc<Interrupts>,
     pub(crate) sm: SyncManager,
     pub(crate) eq: EventQueue,
@@ -74,6 +77,7 @@ impl Shared {
     /// The device address space.
     pub(crate) fn space(&self) -> Space<'_> {
         Space::new(&self.bar, &self.sram, &self.hbm, &self.ram)
+            .with_bus(self.bus.get().map(|b| &**b))
     }
 
     /// The control of QMAN `q`, which exists.
@@ -262,6 +266,7 @@ impl Device {
             sram,
             hbm,
             ram,
+            bus: OnceLock::new(),
             irq: Arc::new(Interrupts::default()),
             sm: SyncManager::default(),
             eq: EventQueue::default(),
@@ -295,6 +300,17 @@ impl Device {
             device.threads.push(thread);
         }
         Ok(device)
+    }
+
+    /// Puts `devices` on one PCI bus: each one's DMA to another's BAR2
+    /// lands there (see [`crate::peer`]). Once only; later calls do nothing.
+    pub fn join_bus(devices: &[Device]) {
+        let bus = Arc::new(Bus::new(
+            devices.iter().map(|d| d.shared.bar.clone()).collect(),
+        ));
+        for d in devices {
+            let _ = d.shared.bus.set(bus.clone());
+        }
     }
 
     /// Wires each port of `a` to the same port of `b`.

@@ -15,6 +15,7 @@ pub mod mem;
 pub mod mmu;
 pub mod nic;
 pub mod packets;
+pub mod peer;
 pub mod qman;
 pub mod ring;
 pub mod sensors;

@@ -299,6 +299,7 @@ fn run(
             .map_err(|e| format!("{name}: {e}"))?;
         models.push(device);
     }
+    Device::join_bus(&models);
     for pair in models.chunks(2) {
         if let [a, b] = pair {
             Device::wire(a, b);

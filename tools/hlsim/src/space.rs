@@ -15,6 +15,7 @@ use crate::regs::space::qm_fence;
 pub use crate::regs::space::{
     DRAM_BASE, DRAM_SIZE, HOST_BASE, HOST_SIZE, SM_BASE, SRAM_BASE, SRAM_SIZE,
 };
+use crate::peer::Bus;
 use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
 
 /// Where a device address range lies, as an offset into its region.
@@ -59,6 +60,8 @@ pub struct Space<'a> {
     sram: &'a SharedMem,
     hbm: &'a SharedMem,
     ram: &'a SharedMem,
+    /// The other devices' BAR2s, for DMA addresses outside guest RAM.
+    bus: Option<&'a Bus>,
 }
 
 impl<'a> Space<'a> {
@@ -77,7 +80,21 @@ impl<'a> Space<'a> {
             sram,
             hbm,
             ram,
+            bus: None,
         }
+    }
+
+    /// The same space, with DMA addresses outside guest RAM routed on `bus`
+    /// (peer-to-peer).
+    pub fn with_bus(self, bus: Option<&'a Bus>) -> Self {
+        Self { bus, ..self }
+    }
+
+    /// The `len` bytes at DMA address `dma`: guest RAM, or a BAR2 on the bus.
+    fn bus_slice(&self, dma: u64, len: u64) -> Option<VolatileSlice<'a>> {
+        self.ram
+            .slice(dma, len)
+            .or_else(|| self.bus?.slice(dma, len))
     }
 
     /// Bytes of DRAM in BAR2's window.
@@ -179,7 +196,7 @@ impl<'a> Space<'a> {
             let n = (PAGE_SIZE - pos % PAGE_SIZE).min(v + len - pos);
             let fault = Fault::Mmu(HOST_BASE + pos);
             let dma = mmu::translate(self.bar, self.ram, pos, write).ok_or(fault)?;
-            self.ram.slice(dma, n).ok_or(fault)?;
+            self.bus_slice(dma, n).ok_or(fault)?;
             match runs.last_mut() {
                 Some((_, start, bytes)) if *start + *bytes == dma => *bytes += n,
                 _ => runs.push((pos, dma, n)),
@@ -187,7 +204,7 @@ impl<'a> Space<'a> {
             pos += n;
         }
         runs.into_iter()
-            .map(|(pos, dma, n)| self.ram.slice(dma, n).ok_or(Fault::Mmu(HOST_BASE + pos)))
+            .map(|(pos, dma, n)| self.bus_slice(dma, n).ok_or(Fault::Mmu(HOST_BASE + pos)))
             .collect()
     }
 
@@ -206,7 +223,8 @@ impl<'a> Space<'a> {
             Region::Host(v) => {
                 let fault = Fault::Mmu(addr);
                 let dma = mmu::translate(self.bar, self.ram, v, true).ok_or(fault)?;
-                Some(self.ram.atomic32(dma).ok_or(fault)?)
+                let word = self.ram.atomic32(dma);
+                Some(word.or_else(|| self.bus?.atomic32(dma)).ok_or(fault)?)
             }
             Region::SyncManager(_) | Region::Fence(..) => None,
         };

@@ -12,6 +12,7 @@
 
 mod cb;
 mod dma;
+mod dmabuf;
 mod faults;
 mod gaudi;
 mod info;
@@ -65,6 +66,7 @@ const GROUPS: &[(&str, Group<Env>)] = &[
     ("memory", cb::memory),
     ("dma", dma::dma),
     ("packets", dma::packets),
+    ("dmabuf", dmabuf::dmabuf),
     ("tpc", tpc::tpc),
     ("fence", sync::fence),
     ("gaudi", gaudi::gaudi),

@@ -3,8 +3,9 @@
 # The guest's half of make bench, not a selftest: tools/vm/init runs it in
 # the VM with the arguments tools/testing/bench.sh gave, before
 # nic_bench.sh. It brings up port 0's Ethernet interfaces of /dev/hl0 and
-# /dev/hl1 (RDMA needs them) and runs "hl-thunk bench ARG... --rdma 0",
-# whose key=value lines bench.sh reads; then it takes the interfaces down.
+# /dev/hl1 (RDMA needs them) and runs "hl-thunk bench ARG... --dmabuf
+# --rdma 0", whose key=value lines bench.sh reads; then it takes the
+# interfaces down.
 #
 #   hl_thunk_bench.sh [ARG...]
 . ./lib.sh
@@ -23,7 +24,7 @@ done
 for i in $ifs; do
 	hl_poll 20 hl_if_carrier "$i" || hl_diag "$i has no carrier"
 done
-hl-thunk bench "$@" --rdma $port
+hl-thunk bench "$@" --dmabuf --rdma $port
 rc=$?
 for i in $ifs; do
 	ip link set dev "$i" down

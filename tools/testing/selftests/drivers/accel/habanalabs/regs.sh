@@ -42,6 +42,10 @@ HL_SENSOR_POWER=0x410
 HL_SENSOR_POWER_MAX=0x414
 HL_SENSOR_HEARTBEAT=0x450
 
+# PCI (HL_PCI_*): where the host placed BAR2, for peers' DMA.
+HL_PCI_BAR2_BUS_LO=0x500
+HL_PCI_BAR2_BUS_HI=0x504
+
 # QMANs: queue q's register R at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;
 # port p's NIC queue is HL_NIC_QUEUE0 + p.
 HL_QMAN_BLOCKS=0x1000
