@@ -163,7 +163,9 @@ impl EventQueue {
         let slot = if known { entry.cause as usize } else { 0 };
         self.counts[slot].fetch_add(1, Ordering::Relaxed);
         let engine = self.engines.get(usize::from(queue)).copied().flatten();
-        let event = engine.filter(|_| known).and_then(|e| events::gaudi_event(entry.cause, e));
+        let event = engine
+            .filter(|_| known)
+            .and_then(|e| events::gaudi_event(entry.cause, e));
         if let Some(counter) = event.and_then(|id| self.gaudi_events.get(id)) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
