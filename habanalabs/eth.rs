@@ -20,10 +20,10 @@ use crate::{
 };
 
 mod config;
-mod dcb;
-mod ethtool;
+pub(crate) mod dcb;
+pub(crate) mod ethtool;
 mod port;
-mod regs;
+pub(crate) mod regs;
 mod selftest;
 mod txrx;
 

@@ -2,16 +2,23 @@
 
 //! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
-//! the sync streams' numbering, the uAPI timeouts and the scrub's packets.
+//! the sync streams' numbering, the uAPI timeouts, the scrub's packets, and the Ethernet
+//! ports' link-mode and ETS tables.
 //!
 //! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
 //! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
 //! `/sys/kernel/debug/kunit/habanalabs/results` (Documentation/accel/habanalabs/testing.rst).
 
-use kernel::{kunit_check, prelude::*, uapi};
+use kernel::{
+    kunit_check,
+    net::{dcbnl::Tsa, ethtool::LinkMode},
+    prelude::*,
+    uapi,
+};
 
 use crate::{
     deadline::ms_from_us,
+    eth::{dcb::ets_classes, ethtool, regs::Speed},
     memory::{Dram, RangeAllocator, GRANULE, HOST_VA_SIZE},
     rdma,
     regs::{self, HOST_VA, PTE},
@@ -218,6 +225,42 @@ fn scrub_packets() {
     kunit_check!(scrub::tests::ranges());
 }
 
+fn link_modes() {
+    let modes = Speed::ALL.map(ethtool::link_mode);
+    kunit_check!(
+        modes
+            == [
+                LinkMode::Base10000CrFull,
+                LinkMode::Base25000CrFull,
+                LinkMode::Base50000Cr2Full,
+                LinkMode::Base100000Cr4Full,
+            ]
+    );
+    kunit_check!(Speed::ALL.map(ethtool::lanes) == [1, 1, 2, 4]);
+    for speed in Speed::ALL {
+        kunit_check!(Speed::from_mbps(speed.mbps()) == Some(speed));
+    }
+    kunit_check!(Speed::from_mbps(40_000).is_none());
+    kunit_check!(Speed::from_mbps(0).is_none());
+}
+
+fn ets_tables() {
+    const S: Tsa = Tsa::STRICT;
+    const E: Tsa = Tsa::ETS;
+    let identity = [0, 1, 2, 3, 4, 5, 6, 7];
+    // All strict: no ETS class, shares kept but not checked.
+    kunit_check!(ets_classes(&[S; 8], &[0; 8], &identity) == Ok(0));
+    kunit_check!(ets_classes(&[S; 8], &[12; 8], &[0; 8]) == Ok(0));
+    // ETS classes 0 and 1 share 100 %.
+    let tsa = [E, E, S, S, S, S, S, S];
+    kunit_check!(ets_classes(&tsa, &[70, 30, 0, 0, 0, 0, 0, 0], &identity) == Ok(0b11));
+    kunit_check!(ets_classes(&tsa, &[70, 29, 0, 0, 0, 0, 0, 0], &identity) == Err(EINVAL));
+    kunit_check!(ets_classes(&tsa, &[70, 30, 1, 0, 0, 0, 0, 0], &identity) == Ok(0b11));
+    kunit_check!(ets_classes(&[S; 8], &[101, 0, 0, 0, 0, 0, 0, 0], &identity) == Err(EINVAL));
+    // A priority mapped to a class beyond the eight.
+    kunit_check!(ets_classes(&[S; 8], &[0; 8], &[0, 0, 0, 0, 0, 0, 0, 8]) == Err(EINVAL));
+}
+
 kernel::kunit_suite!(
     "habanalabs",
     [
@@ -241,5 +284,7 @@ kernel::kunit_suite!(
         ("sync_signals", sync_signals),
         ("uapi_timeouts", uapi_timeouts),
         ("scrub_packets", scrub_packets),
+        ("link_modes", link_modes),
+        ("ets_tables", ets_tables),
     ]
 );

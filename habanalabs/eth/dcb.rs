@@ -24,6 +24,34 @@ const DCBX_MODE: u8 = dcbx::HOST | dcbx::VER_IEEE;
 // CAST: 8.
 const TCS: u8 = MAX_TCS as u8;
 
+/// Checks an ETS configuration and returns its ETS classes as a bit mask: every class strict
+/// or ETS, shares of at most 100 % and those of the ETS classes adding up to 100 (strict
+/// classes keep the share they were given, which the device ignores), priorities mapped to
+/// classes that exist.
+pub(crate) fn ets_classes(
+    tsa: &[Tsa; MAX_TCS],
+    bw: &[u8; MAX_TCS],
+    prio_tc: &[u8; MAX_TCS],
+) -> Result<u8> {
+    let mut tc_ets = 0u8;
+    let mut ets_bw = 0u32;
+    for (tc, &tsa) in tsa.iter().enumerate() {
+        if tsa == Tsa::ETS {
+            tc_ets |= 1 << tc;
+            ets_bw += u32::from(bw[tc]);
+        } else if tsa != Tsa::STRICT {
+            return Err(EINVAL);
+        }
+    }
+    if bw.iter().any(|&b| b > 100)
+        || (tc_ets != 0 && ets_bw != 100)
+        || prio_tc.iter().any(|&tc| tc >= TCS)
+    {
+        return Err(EINVAL);
+    }
+    Ok(tc_ets)
+}
+
 /// The eight per-priority counters from `first`.
 fn per_prio(port: &Port, first: usize) -> [u64; MAX_TCS] {
     core::array::from_fn(|p| port.io.counter(first + p))
@@ -46,26 +74,9 @@ impl Operations for Port {
         Ok(())
     }
 
-    /// Strict classes keep the share they were given (the device ignores it); the ETS
-    /// classes' shares must add up to 100.
     fn ieee_setets(dev: &Device<Self>, ets: &Ets) -> Result {
         let (bw, prio_tc) = (*ets.tc_tx_bw(), *ets.prio_tc());
-        let mut tc_ets = 0u8;
-        let mut ets_bw = 0u32;
-        for (tc, tsa) in ets.tc_tsa().into_iter().enumerate() {
-            if tsa == Tsa::ETS {
-                tc_ets |= 1 << tc;
-                ets_bw += u32::from(bw[tc]);
-            } else if tsa != Tsa::STRICT {
-                return Err(EINVAL);
-            }
-        }
-        if bw.iter().any(|&b| b > 100)
-            || (tc_ets != 0 && ets_bw != 100)
-            || prio_tc.iter().any(|&tc| tc >= TCS)
-        {
-            return Err(EINVAL);
-        }
+        let tc_ets = ets_classes(&ets.tc_tsa(), &bw, &prio_tc)?;
         Port::reconfigure(dev, false, |cfg| {
             cfg.dcb.tc_bw = bw;
             cfg.dcb.prio_tc = prio_tc;

@@ -43,7 +43,7 @@ use super::{
 };
 
 /// The link mode of each speed over the port's copper cable.
-fn link_mode(speed: Speed) -> LinkMode {
+pub(crate) fn link_mode(speed: Speed) -> LinkMode {
     match speed {
         Speed::G10 => LinkMode::Base10000CrFull,
         Speed::G25 => LinkMode::Base25000CrFull,
@@ -53,7 +53,7 @@ fn link_mode(speed: Speed) -> LinkMode {
 }
 
 /// The lanes each speed uses.
-fn lanes(speed: Speed) -> u32 {
+pub(crate) fn lanes(speed: Speed) -> u32 {
     match speed {
         Speed::G10 | Speed::G25 => 1,
         Speed::G50 => 2,
