@@ -19,12 +19,16 @@ use crate::{
     cs::Cs,
     deadline::Deadline,
     device::HlDevice,
+    qman::JobCb,
     regs::{DRAM_ADDR_BASE, PACKET, SRAM_ADDR_BASE, SRAM_SIZE},
 };
 
 /// How long the scrub may take: the model fills memory at gigabytes per second, a
 /// GAUDI's DMA engines at hundreds.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most one `LIN_DMA` fills here: its size is 32 bits, and DRAM is 32 GiB.
+const FILL_MAX: u64 = 1 << 31;
 
 /// `LIN_DMA`'s opcode, as `gaudi_packets.h` numbers it.
 const PACKET_LIN_DMA: u8 = 0x09;
@@ -65,10 +69,12 @@ fn user_ranges(dram_size: u64) -> [(u64, u64); 2] {
 pub(crate) fn scrub(dev: &HlDevice) -> Result {
     let mut packets = KVec::new();
     for (addr, size) in user_ranges(dev.dram().size()) {
-        // `LIN_DMA` moves at most 4 GiB - 1 bytes; the ranges are far smaller.
-        let size = u32::try_from(size).map_err(|_| EINVAL)?;
-        if size > 0 {
-            packets.extend_from_slice(&memset_zero(addr, size), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < size {
+            let n = (size - done).min(FILL_MAX);
+            // CAST: at most `FILL_MAX`, which fits.
+            packets.extend_from_slice(&memset_zero(addr + done, n as u32), GFP_KERNEL)?;
+            done += n;
         }
     }
     let queue = dev
@@ -88,14 +94,19 @@ pub(crate) fn scrub(dev: &HlDevice) -> Result {
         GFP_KERNEL,
     )?;
     let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
-    jobs.push((queue.clone(), cb, 8 * packets.len() as u32), GFP_KERNEL)?;
-    dev.queues().submit(&cs, jobs, || {})?;
+    jobs.push(
+        (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
+        GFP_KERNEL,
+    )?;
+    // The driver's own work belongs to no context: the current generation.
+    dev.queues()
+        .submit(&cs, jobs, dev.reset().generation(), || {})?;
     let deadline = Deadline::after(TIMEOUT);
     while !cs.is_done() && !deadline.passed() {
         let _ = cs.completion().wait_timeout(deadline.sleep());
     }
     if !cs.is_done() {
-        cs.time_out();
+        cs.claim_timeout();
         // Ends the job as reset.
         dev.queues().reset(1 << queue.index);
         cs.completion().wait();

@@ -31,7 +31,10 @@ pub fn lin_dma(
                 if aborted() {
                     return Err(JobError::Aborted);
                 }
-                chunk.fill(src as u8);
+                match src as u8 {
+                    0 => chunk.zero(),
+                    byte => chunk.fill(byte),
+                }
             }
         }
         return Ok(());

@@ -207,6 +207,36 @@ impl VolatileSlice<'_> {
         unsafe { ptr::write_bytes(self.ptr, byte, self.len) }
     }
 
+    /// Fills the slice with zeros: its whole pages by giving their backing
+    /// back (`MADV_REMOVE` punches a hole in the shared file, so they read
+    /// as zeros and take no memory, as sparse device memory should), the
+    /// rest, or everything if that fails, by writing.
+    pub fn zero(&self) {
+        const PAGE: usize = 4096;
+        let start = self.ptr as usize;
+        let (first, last) = (
+            start.next_multiple_of(PAGE),
+            (start + self.len) & !(PAGE - 1),
+        );
+        if last > first {
+            // SAFETY: `first..last` lies within the slice, a shared mapping
+            // of a file the model owns: removing its pages changes nothing
+            // but their contents, which read as zeros after.
+            let rc = unsafe {
+                libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_REMOVE)
+            };
+            if rc == 0 {
+                // SAFETY: the two edges lie within the slice.
+                unsafe {
+                    ptr::write_bytes(self.ptr, 0, first - start);
+                    ptr::write_bytes(last as *mut u8, 0, start + self.len - last);
+                }
+                return;
+            }
+        }
+        self.fill(0);
+    }
+
     /// Copies the slice into `buf`, which must be as long.
     pub fn read_to(&self, buf: &mut [u8]) {
         assert_eq!(self.len, buf.len(), "read into a buffer of another size");

@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 
 use crate::mem::{SharedMem, VolatileSlice};
 use crate::mmu::{self, PAGE_SIZE};
+use crate::peer::Bus;
 use crate::regs::space::qm_fence;
 pub use crate::regs::space::{
     DRAM_BASE, DRAM_SIZE, HOST_BASE, HOST_SIZE, SM_BASE, SRAM_BASE, SRAM_SIZE,
 };
-use crate::peer::Bus;
 use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
 
 /// Where a device address range lies, as an offset into its region.
