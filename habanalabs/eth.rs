@@ -7,7 +7,7 @@
 
 use kernel::{
     auxiliary, c_str, device, irq,
-    net::dev::{is_valid_ether_addr, Registration},
+    net::dev::{is_valid_ether_addr, Features, Registration},
     prelude::*,
 };
 
@@ -69,6 +69,11 @@ impl auxiliary::Driver for EthDriver {
                     unsafe { b.set_devlink_port(port) }
                 });
                 b.set_watchdog_timeout(port::WATCHDOG_MS);
+                b.set_features(
+                    port::OFFLOADS.union(Features::LOOPBACK),
+                    port::OFFLOADS,
+                    Features::EMPTY,
+                );
                 b.set_ethtool_ops();
                 b.set_dcbnl_ops();
                 b.add_napi(Port::napi)

@@ -8,7 +8,7 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     net::{
-        dev::{Device, Napi, Operations, Rtnl, Stats64},
+        dev::{Device, Features, Napi, Operations, Rtnl, Stats64},
         skb::SkBuff,
     },
     new_mutex, new_work,
@@ -24,6 +24,13 @@ use super::{
     txrx::{Descriptors, Rings},
 };
 use crate::nic::NicDevice;
+
+/// The offloads a port has (`ethtool -k`), all on at first but the loopback.
+pub(crate) const OFFLOADS: Features = Features::SG
+    .union(Features::HW_CSUM)
+    .union(Features::TSO)
+    .union(Features::TSO6)
+    .union(Features::RXCSUM);
 
 /// How long the TX queue may stall before `tx_timeout`, in milliseconds.
 pub(crate) const WATCHDOG_MS: u32 = 5000;
@@ -218,6 +225,19 @@ impl Operations for Port {
             }
             Err(_) => dev_err!(dev.as_dev(), "no memory to reset the port\n"),
         }
+    }
+
+    fn set_features(dev: &Device<Self>, features: Features) -> Result {
+        // The offloads need nothing from the device: it does what each descriptor asks. The
+        // loopback is the one the `mac-loopback` private flag sets too.
+        let loopback = features.contains(Features::LOOPBACK);
+        if loopback == dev.features().contains(Features::LOOPBACK) {
+            return Ok(());
+        }
+        Self::reconfigure(dev, false, |cfg| {
+            cfg.link.loopback = loopback;
+            Ok(())
+        })
     }
 
     fn change_mtu(dev: &Device<Self>, mtu: u32) -> Result {

@@ -280,14 +280,38 @@ pub(crate) mod counter {
 const COUNTERS: usize = 0x100;
 
 register! {
-    /// The second word of a TX descriptor.
+    /// The second word of a TX descriptor. A frame is one descriptor or a chain of them
+    /// (`more`); the first of a chain holds the priority and the offloads.
     pub(crate) TX_DESC_CTL(u64) {
-        /// The frame's bytes, 14 to [`MAX_FRAME`].
+        /// The piece's bytes; the frame's add up to 14 to [`MAX_FRAME`] ([`TSO_MAX`] with
+        /// `tso`).
         15:0 len as u16;
         /// The frame's priority, 0 to 7.
         23:16 prio as u8;
+        /// The device inserts the checksum of the bytes from `csum_start` at
+        /// `csum_start + csum_offset`.
+        24:24 csum as bool;
+        /// The device cuts the TCP segment, whose TCP header starts at `csum_start`, into
+        /// segments of `mss` bytes of payload.
+        25:25 tso as bool;
+        /// The frame goes on in the next descriptor.
+        26:26 more as bool;
+        /// Where the checksummed bytes (the TCP header with `tso`) start.
+        41:32 csum_start as u16;
+        /// Where the checksum field is, from `csum_start`.
+        47:42 csum_offset as u8;
+        /// The segments' payload size with `tso`.
+        63:48 mss as u16;
     }
 }
+
+/// The largest `TX_DESC_CTL::csum_start` and `csum_offset`.
+pub(crate) const CSUM_START_MAX: u32 = 0x3ff;
+pub(crate) const CSUM_OFFSET_MAX: u32 = 0x3f;
+/// Most descriptors of one frame.
+pub(crate) const TX_MAX_FRAGS: u32 = 32;
+/// The largest frame with `TX_DESC_CTL::tso`, headers included.
+pub(crate) const TSO_MAX: u32 = 0x20000;
 
 /// A TX descriptor: one frame to send. Little-endian words.
 #[repr(C)]
@@ -317,6 +341,8 @@ register! {
         31:16 len as u16;
         /// The device filled the buffer.
         32:32 done as bool;
+        /// The frame is TCP or UDP over IP and the device verified its checksums.
+        33:33 csum_ok as bool;
     }
 }
 

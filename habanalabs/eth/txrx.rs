@@ -14,7 +14,8 @@ use kernel::{
     irq::{Handler, IrqReturn},
     net::{
         dev::{with_bh_disabled, Device, Napi, NapiPoll},
-        skb::{DropReason, Mapped, SkBuff},
+        dev::Features,
+        skb::{DropReason, Mapped, MappedPieces, SkBuff},
     },
     new_spinlock,
     prelude::*,
@@ -26,8 +27,8 @@ use super::{
     config::{RingConfig, RING_MAX},
     port::Port,
     regs::{
-        PortIo, RxDesc, TxDesc, IRQ_MASK, MAX_FRAME, RX_BASE, RX_CI, RX_PI, RX_SIZE, TX_BASE,
-        TX_CI, TX_DESC_CTL, TX_PI, TX_SIZE,
+        PortIo, RxDesc, TxDesc, CSUM_OFFSET_MAX, CSUM_START_MAX, IRQ_MASK, MAX_FRAME, RX_BASE,
+        RX_CI, RX_PI, RX_SIZE, TSO_MAX, TX_BASE, TX_CI, TX_DESC_CTL, TX_MAX_FRAGS, TX_PI, TX_SIZE,
     },
 };
 
@@ -47,17 +48,28 @@ pub(crate) fn max_frame(dev: &Device<Port>) -> u32 {
     dev.mtu() + FRAME_OVERHEAD
 }
 
-/// A ring's bookkeeping; `slots[i]` holds the buffer of the descriptor in slot `i`.
-#[derive(Default)]
-struct Ring {
+/// A ring's bookkeeping; `slots[i]` holds the buffer of the descriptor in slot `i` (of a
+/// chain's last descriptor on the TX ring).
+struct Ring<B> {
     pi: u32,
     ci: u32,
     /// 0 while the rings are stopped.
     size: u32,
-    slots: KVec<Option<Mapped>>,
+    slots: KVec<Option<B>>,
 }
 
-impl Ring {
+impl<B> Default for Ring<B> {
+    fn default() -> Self {
+        Self {
+            pi: 0,
+            ci: 0,
+            size: 0,
+            slots: KVec::new(),
+        }
+    }
+}
+
+impl<B> Ring<B> {
     fn used(&self) -> u32 {
         self.pi.wrapping_sub(self.ci)
     }
@@ -76,7 +88,7 @@ impl Ring {
     }
 
     /// Starts empty at the device's index `at`, with `size` slots allocated beforehand.
-    fn restart(&mut self, at: u32, size: u32, slots: KVec<Option<Mapped>>) {
+    fn restart(&mut self, at: u32, size: u32, slots: KVec<Option<B>>) {
         self.pi = at;
         self.ci = at;
         self.size = size;
@@ -84,14 +96,14 @@ impl Ring {
     }
 
     /// Takes every buffer still posted.
-    fn drain(&mut self) -> KVec<Option<Mapped>> {
+    fn drain(&mut self) -> KVec<Option<B>> {
         self.size = 0;
         self.pi = self.ci;
         core::mem::take(&mut self.slots)
     }
 
     /// `size` empty slots.
-    fn empty_slots(size: u32) -> Result<KVec<Option<Mapped>>> {
+    fn empty_slots(size: u32) -> Result<KVec<Option<B>>> {
         let mut v = KVec::with_capacity(size as usize, GFP_KERNEL)?;
         for _ in 0..size {
             v.push(None, GFP_KERNEL)?;
@@ -137,9 +149,9 @@ pub(crate) struct Rings {
     napi: Napi,
     descs: Descriptors,
     #[pin]
-    tx: SpinLock<Ring>,
+    tx: SpinLock<Ring<MappedPieces>>,
     #[pin]
-    rx: SpinLock<Ring>,
+    rx: SpinLock<Ring<Mapped>>,
     pub(crate) counters: DriverCounters,
 }
 
@@ -197,7 +209,7 @@ impl Rings {
     }
 
     /// Posts fresh RX buffers until the ring is full; returns whether it posted any.
-    fn refill(&self, dev: &Device<Port>, rx: &mut Ring) -> bool {
+    fn refill(&self, dev: &Device<Port>, rx: &mut Ring<Mapped>) -> bool {
         let len = max_frame(dev);
         let mut posted = false;
         while rx.free() > 0 {
@@ -224,29 +236,58 @@ impl Rings {
         posted
     }
 
-    /// Writes a descriptor for the `len`-byte frame at `addr` into the next TX slot, which the
+    /// Writes a descriptor for the `len`-byte piece at `addr` into the next TX slot, which the
     /// next `TX_PI` write posts; returns the slot.
-    fn push_tx(&self, tx: &mut Ring, addr: DmaAddress, len: u32, prio: u8) -> Result<usize> {
+    fn push_tx(&self, tx: &mut Ring<MappedPieces>, addr: DmaAddress, ctl: TX_DESC_CTL) -> Result<usize> {
         let slot = tx.slot(tx.pi);
-        let desc = TxDesc::new(
-            addr,
-            TX_DESC_CTL::default().set_len(len as u16).set_prio(prio),
-        );
-        dma_write!(self.descs.tx[slot] = desc)?;
+        dma_write!(self.descs.tx[slot] = TxDesc::new(addr, ctl))?;
         tx.pi = tx.pi.wrapping_add(1);
         Ok(slot)
     }
 
+    /// The offloads `skb` asks for, in the first descriptor of its chain: segmentation, the
+    /// checksum, or neither once the checksum is computed here (for a layout the device
+    /// cannot describe). `Err` drops the frame.
+    fn offloads(skb: &mut SkBuff, ctl: TX_DESC_CTL) -> Result<TX_DESC_CTL> {
+        let partial = skb.checksum_partial();
+        if skb.is_gso() {
+            let mss = skb.gso_tcp_size();
+            match partial {
+                Some((start, _)) if mss > 0 && mss <= u16::MAX.into() && start <= CSUM_START_MAX => {
+                    return Ok(ctl.set_tso(true).set_csum_start(start as u16).set_mss(mss as u16));
+                }
+                _ => return Err(EINVAL),
+            }
+        }
+        match partial {
+            Some((start, offset)) if start <= CSUM_START_MAX && offset <= CSUM_OFFSET_MAX => Ok(ctl
+                .set_csum(true)
+                .set_csum_start(start as u16)
+                .set_csum_offset(offset as u8)),
+            Some(_) => skb.checksum_help().map(|()| ctl),
+            None => Ok(ctl),
+        }
+    }
+
     /// Sends one frame: `start_xmit`.
-    pub(crate) fn xmit(&self, dev: &Device<Port>, skb: SkBuff) {
+    pub(crate) fn xmit(&self, dev: &Device<Port>, mut skb: SkBuff) {
         let len = skb.len();
-        if !(FRAME_MIN..=max_frame(dev)).contains(&len) {
+        let limit = if skb.is_gso() { TSO_MAX } else { max_frame(dev) };
+        if !(FRAME_MIN..=limit).contains(&len) {
             self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::PktTooBig);
             return;
         }
         let prio = (skb.priority() & 7) as u8;
-        let mapped = match skb.map_to_device(self.io.nic().dma_device()) {
+        let first = match Self::offloads(&mut skb, TX_DESC_CTL::default().set_prio(prio)) {
+            Ok(ctl) => ctl,
+            Err(_) => {
+                self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
+                skb.drop_reason(DropReason::NotSpecified);
+                return;
+            }
+        };
+        let mapped = match skb.map_pieces(self.io.nic().dma_device()) {
             Ok(m) => m,
             Err(skb) => {
                 self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
@@ -254,24 +295,44 @@ impl Rings {
                 return;
             }
         };
+        let count = mapped.count() as u32;
+        if count > TX_MAX_FRAGS || mapped.pieces().any(|(_, l)| l == 0 || l > u16::MAX.into()) {
+            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
+            mapped.unmap().drop_reason(DropReason::PktTooBig);
+            return;
+        }
         let mut tx = self.tx.lock();
-        if tx.size == 0 || tx.free() == 0 {
+        if tx.size == 0 || tx.free() < count {
             drop(tx);
             dev.stop_queue();
             self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             mapped.unmap().drop_reason(DropReason::FullRing);
             return;
         }
-        match self.push_tx(&mut tx, mapped.dma_address(), len, prio) {
-            Ok(slot) => tx.slots[slot] = Some(mapped),
-            Err(_) => {
-                drop(tx);
-                mapped.unmap().drop_reason(DropReason::NotSpecified);
-                return;
+        let start = tx.pi;
+        let mut last = None;
+        for (i, (addr, plen)) in mapped.pieces().enumerate() {
+            let ctl = if i == 0 { first } else { TX_DESC_CTL::default() };
+            let ctl = ctl.set_len(plen as u16).set_more(i + 1 < count as usize);
+            match self.push_tx(&mut tx, addr, ctl) {
+                Ok(slot) => last = Some(slot),
+                Err(_) => {
+                    last = None;
+                    break;
+                }
             }
         }
+        let Some(slot) = last else {
+            // Not posted: take the chain back.
+            tx.pi = start;
+            drop(tx);
+            mapped.unmap().drop_reason(DropReason::NotSpecified);
+            return;
+        };
+        tx.slots[slot] = Some(mapped);
         dev.tx_sent(len);
-        if tx.free() == 0 {
+        // Room for the largest chain, or the queue stops.
+        if tx.free() < TX_MAX_FRAGS {
             dev.stop_queue();
         }
         if !dev.xmit_more() || dev.queue_stopped() {
@@ -288,7 +349,7 @@ impl Rings {
             if tx.size == 0 || tx.free() == 0 {
                 return Err(EBUSY);
             }
-            self.push_tx(&mut tx, addr, len, 0)?;
+            self.push_tx(&mut tx, addr, TX_DESC_CTL::default().set_len(len as u16))?;
             Ok(tx.pi)
         })?;
         self.io.write(TX_PI::from(pi))?;
@@ -320,7 +381,7 @@ impl Rings {
         }
         dev.tx_completed(frames, bytes);
         dev.count_tx(frames, bytes);
-        if dev.queue_stopped() && tx.free() >= TX_WAKE.min(tx.size / 2) {
+        if dev.queue_stopped() && tx.free() >= TX_WAKE.max(TX_MAX_FRAGS).min(tx.size / 2) {
             dev.wake_queue();
         }
     }
@@ -351,6 +412,9 @@ impl Rings {
             self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::DevHdr);
             return Some(None);
+        }
+        if desc.csum_ok() && dev.features().contains(Features::RXCSUM) {
+            skb.set_checksum_unnecessary();
         }
         Some(Some(skb))
     }

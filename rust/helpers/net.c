@@ -158,3 +158,52 @@ void rust_helper_local_bh_enable(void)
 {
 	local_bh_enable();
 }
+
+bool rust_helper_skb_csum_partial(const struct sk_buff *skb, u32 *start, u32 *offset)
+{
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return false;
+	*start = skb_checksum_start_offset(skb);
+	*offset = skb->csum_offset;
+	return true;
+}
+
+void rust_helper_skb_set_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+bool rust_helper_skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb);
+}
+
+unsigned int rust_helper_skb_gso_tcp_size(const struct sk_buff *skb)
+{
+	if (!(skb_shinfo(skb)->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)))
+		return 0;
+	return skb_shinfo(skb)->gso_size;
+}
+
+unsigned int rust_helper_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
+unsigned int rust_helper_skb_frag_len(const struct sk_buff *skb, unsigned int i)
+{
+	return skb_frag_size(&skb_shinfo(skb)->frags[i]);
+}
+
+dma_addr_t rust_helper_skb_frag_dma_map_to_device(struct device *dev, const struct sk_buff *skb,
+						  unsigned int i)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	return skb_frag_dma_map(dev, frag, 0, skb_frag_size(frag), DMA_TO_DEVICE);
+}
+
+netdev_features_t rust_helper_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
+}

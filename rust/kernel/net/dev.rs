@@ -162,6 +162,12 @@ impl<T> Device<T> {
         unsafe { bindings::dev_sw_netstats_tx_add(self.as_raw(), frames, bytes) }
     }
 
+    /// The features on.
+    pub fn features(&self) -> Features {
+        // SAFETY: The netdev is valid; the helper reads the word once.
+        Features(unsafe { bindings::netdev_features(self.as_raw()) })
+    }
+
     /// The underlying `struct device`, for logging.
     pub fn as_dev(&self) -> &device::Device {
         // SAFETY: The embedded `struct device` is valid for as long as the netdev is.
@@ -258,6 +264,56 @@ impl fmt::Write for NameWriter<'_> {
     }
 }
 
+/// A set of netdev features (`netdev_features_t`), as `ethtool -k` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features(u64);
+
+impl Features {
+    /// Scatter-gather transmit: frames in several pieces (`NETIF_F_SG`).
+    pub const SG: Self = Self::bit(bindings::NETIF_F_SG_BIT);
+    /// The device inserts any checksum the stack leaves to it (`NETIF_F_HW_CSUM`).
+    pub const HW_CSUM: Self = Self::bit(bindings::NETIF_F_HW_CSUM_BIT);
+    /// The device segments TCP over IPv4 (`NETIF_F_TSO`).
+    pub const TSO: Self = Self::bit(bindings::NETIF_F_TSO_BIT);
+    /// The device segments TCP over IPv6 (`NETIF_F_TSO6`).
+    pub const TSO6: Self = Self::bit(bindings::NETIF_F_TSO6_BIT);
+    /// The device verifies received checksums (`NETIF_F_RXCSUM`).
+    pub const RXCSUM: Self = Self::bit(bindings::NETIF_F_RXCSUM_BIT);
+    /// Generic receive offload (`NETIF_F_GRO`).
+    pub const GRO: Self = Self::bit(bindings::NETIF_F_GRO_BIT);
+    /// Transmitted frames come back to this interface (`NETIF_F_LOOPBACK`).
+    pub const LOOPBACK: Self = Self::bit(bindings::NETIF_F_LOOPBACK_BIT);
+    /// No feature.
+    pub const EMPTY: Self = Self(0);
+
+    const fn bit(bit: u32) -> Self {
+        Self(1 << bit)
+    }
+
+    /// Whether every feature of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The features of `self` or `other`.
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The features of `self` without those of `other`.
+    pub const fn difference(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+}
+
+impl core::ops::BitOr for Features {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        self.union(other)
+    }
+}
+
 /// The callbacks of a netdev (`struct net_device_ops`).
 #[vtable]
 pub trait Operations: Send + Sync + Sized + 'static {
@@ -284,6 +340,12 @@ pub trait Operations: Send + Sync + Sized + 'static {
     /// Changes the MTU, already checked against the range the driver set; call
     /// [`Device::set_mtu`] once the device accepted it.
     fn change_mtu(_dev: &Device<Self>, _mtu: u32) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the features that the user may toggle (`ethtool -K`) to `features`; the core
+    /// sets them once this succeeds. Called under RTNL.
+    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -388,6 +450,17 @@ impl<T: Operations> Callbacks<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`.
+    unsafe extern "C" fn set_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: See `Callbacks::dev`.
+        from_result(|| T::set_features(unsafe { Self::dev(dev) }, Features(features)).map(|()| 0))
+    }
+
     const OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::open),
         ndo_stop: Some(Self::stop),
@@ -406,6 +479,11 @@ impl<T: Operations> Callbacks<T> {
         },
         ndo_change_mtu: if T::HAS_CHANGE_MTU {
             Some(Self::change_mtu)
+        } else {
+            None
+        },
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features)
         } else {
             None
         },
@@ -563,6 +641,16 @@ impl<T: Operations> Builder<'_, T> {
         // SAFETY: The netdev is not registered yet; the port outlives its registration (the
         // function's safety requirements).
         unsafe { (*self.dev.as_raw()).devlink_port = port.as_raw() };
+    }
+
+    /// Sets the features the device has (`hw_features`, which the user may toggle) and those
+    /// on at first (`features`); `fixed` are on and cannot be toggled.
+    pub fn set_features(&mut self, hw: Features, on: Features, fixed: Features) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe {
+            (*self.dev.as_raw()).hw_features = hw.0;
+            (*self.dev.as_raw()).features = on.0 | fixed.0;
+        }
     }
 
     /// Uses `T`'s ethtool operations.

@@ -636,6 +636,21 @@ pub const PORT_IRQ_RX: u32 = 1 << 1;
 pub const PORT_IRQ_LINK: u32 = 1 << 2;
 /// RX descriptor `status` bit: the buffer holds a frame.
 pub const RX_DONE: u16 = 1 << 0;
+/// RX descriptor `status` bit: the frame is TCP or UDP over IP and its
+/// checksums verified.
+pub const RX_CSUM_OK: u16 = 1 << 1;
+/// TX descriptor `flags` bit: insert the checksum (`csum_start`,
+/// `csum_offset`).
+pub const TX_CSUM: u32 = 1 << 0;
+/// TX descriptor `flags` bit: segment the TCP frame into `mss`-byte
+/// segments.
+pub const TX_TSO: u32 = 1 << 1;
+/// TX descriptor `flags` bit: the frame goes on in the next descriptor.
+pub const TX_MORE: u32 = 1 << 2;
+/// Most descriptors of one frame.
+pub const TX_MAX_FRAGS: u32 = 32;
+/// Largest frame to segment (`TX_TSO`), headers included.
+pub const TSO_MAX: u32 = 0x20000;
 /// Smallest frame, without FCS.
 pub const FRAME_MIN: u32 = 14;
 /// Smallest `MAX_FRAME`.

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::counters::{self as c, FCS_LEN, rmon_bucket};
 use super::link::{self, End, Peer};
+use super::offload;
 use super::rdma;
 use super::sched::Scheduler;
 use super::tap::Tap;
@@ -33,7 +34,8 @@ use crate::mem::SharedMem;
 use crate::regs::{
     FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
     PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
-    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_DONE, VECTOR_PORT0, identity, model_ctl, nic,
+    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_CSUM_OK, RX_DONE, TSO_MAX, TX_CSUM, TX_MAX_FRAGS,
+    TX_MORE, TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
 };
 use crate::ring::Ring;
 
@@ -404,7 +406,9 @@ impl Port {
         Ring::new(self.ram(), base, self.read(size), DESC_SIZE)
     }
 
-    /// Takes descriptors off the TX ring into the backlog while it has room.
+    /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
+    /// off the TX ring into the backlog while it has room; a frame with
+    /// `TX_TSO` enters it as its segments.
     fn fetch(&self, tx: &mut Tx) {
         let Some(ring) = self.ring_regs(nic::TX_BASE_LO, nic::TX_SIZE) else {
             return;
@@ -417,46 +421,106 @@ impl Port {
             return;
         };
         let start = ci;
-        let max_frame = self.max_frame();
         // Cleared ENABLE (PORT_STOP) ends the copying at a frame boundary.
         while posted > 0 && tx.held < BACKLOG_FRAMES && self.enabled() {
-            let slot = ring.slot(ci);
-            let word = |off| {
-                self.ram()
-                    .atomic32(slot + off)
-                    .map_or(0, |w| w.load(Ordering::Relaxed))
+            // A chain not yet posted to its end waits for the rest.
+            let Some((descs, frames)) = self.gather(&ring, ci, posted) else {
+                break;
             };
-            let addr = u64::from(word(0)) | u64::from(word(4)) << 32;
-            let (info, zero) = (word(8), word(12));
-            let (len, prio, flags) = (info & 0xffff, (info >> 16) & 0xff, info >> 24);
-            let frame = self
-                .ram()
-                .slice(addr, len.into())
-                .filter(|_| (FRAME_MIN as usize..=max_frame).contains(&(len as usize)))
-                .filter(|_| prio < NUM_PRIOS as u32 && flags == 0 && zero == 0);
-            match frame {
-                Some(src) => {
-                    let mut data = vec![0; len as usize];
-                    src.read_to(&mut data);
-                    tx.seq += 1;
-                    let prio = prio as usize;
-                    tx.queues[prio].push_back(Frame {
-                        seq: tx.seq,
-                        prio,
-                        data,
-                    });
-                    tx.held += 1;
+            match frames {
+                Some((prio, frames)) => {
+                    for data in frames {
+                        tx.seq += 1;
+                        tx.queues[prio].push_back(Frame {
+                            seq: tx.seq,
+                            prio,
+                            data,
+                        });
+                        tx.held += 1;
+                    }
                 }
                 None => self.count(c::TX_ERRORS, 1),
             }
-            ci = ci.wrapping_add(1);
-            posted -= 1;
+            ci = ci.wrapping_add(descs);
+            posted -= descs;
         }
         if ci != start {
             self.bar()
                 .write32_release(nic::block(self.index) + nic::TX_CI, ci);
             self.raise(PORT_IRQ_TX);
         }
+    }
+
+    /// Reads the frame whose first descriptor is at `ci`, of the `posted`
+    /// ones: `None` if its chain goes past them, else the descriptors it
+    /// takes and its priority and frames (`None` if it is invalid).
+    #[allow(clippy::type_complexity)]
+    fn gather(
+        &self,
+        ring: &Ring,
+        ci: u32,
+        posted: u32,
+    ) -> Option<(u32, Option<(usize, Vec<Vec<u8>>)>)> {
+        let word = |i: u32, off| {
+            self.ram()
+                .atomic32(ring.slot(ci.wrapping_add(i)) + off)
+                .map_or(0, |w| w.load(Ordering::Relaxed))
+        };
+        let flags = |i| word(i, 8) >> 24;
+        // The chain's length; one too long ends at TX_MAX_FRAGS, invalid.
+        let mut descs = 1;
+        while flags(descs - 1) & TX_MORE != 0 && descs < TX_MAX_FRAGS {
+            descs += 1;
+            if descs > posted {
+                return None;
+            }
+        }
+        let first = word(0, 8);
+        let (prio, first_flags, extra) = ((first >> 16 & 0xff) as usize, first >> 24, word(0, 12));
+        let limit = if first_flags & TX_TSO != 0 {
+            TSO_MAX as usize
+        } else {
+            self.max_frame()
+        };
+        let valid_chain = flags(descs - 1) & TX_MORE == 0
+            && prio < NUM_PRIOS
+            && first_flags & !(TX_CSUM | TX_TSO | TX_MORE) == 0
+            && (first_flags & (TX_CSUM | TX_TSO) != 0 || extra == 0);
+        let mut data = Vec::new();
+        let mut valid = valid_chain;
+        for i in 0..descs {
+            if !valid {
+                break;
+            }
+            let addr = u64::from(word(i, 0)) | u64::from(word(i, 4)) << 32;
+            let len = (word(i, 8) & 0xffff) as usize;
+            match self.ram().slice(addr, len as u64) {
+                Some(src) if len > 0 && data.len() + len <= limit => {
+                    let at = data.len();
+                    data.resize(at + len, 0);
+                    src.read_to(&mut data[at..]);
+                }
+                _ => valid = false,
+            }
+        }
+        if !valid || data.len() < FRAME_MIN as usize {
+            return Some((descs, None));
+        }
+        let (csum_start, csum_offset) = ((extra & 0x3ff) as usize, (extra >> 10 & 0x3f) as usize);
+        let mss = (extra >> 16) as usize;
+        let frames = if first_flags & TX_TSO != 0 {
+            let max_frame = self.max_frame();
+            offload::segment(&data, csum_start, mss)
+                .ok()
+                .filter(|segs| segs.iter().all(|s| s.len() <= max_frame))
+        } else if first_flags & TX_CSUM != 0 {
+            offload::insert_checksum(&mut data, csum_start, csum_offset)
+                .ok()
+                .map(|()| vec![data])
+        } else {
+            Some(vec![data])
+        };
+        Some((descs, frames.map(|f| (prio, f))))
     }
 
     /// The priority whose frame goes next: in ring order while the link is
@@ -615,7 +679,12 @@ impl Port {
         };
         dst.write_from(data);
         word(8).store(buf_len | (len as u32) << 16, Ordering::Relaxed);
-        word(12).store(u32::from(RX_DONE) | (prio as u32) << 16, Ordering::Release);
+        let status = if offload::rx_checksum_ok(data) {
+            RX_DONE | RX_CSUM_OK
+        } else {
+            RX_DONE
+        };
+        word(12).store(u32::from(status) | (prio as u32) << 16, Ordering::Release);
         self.bar()
             .write32_release(block + nic::RX_CI, ci.wrapping_add(1));
         self.count(c::RX_FRAMES, 1);
