@@ -548,7 +548,7 @@ mod tests {
         assert_eq!(bar.read32(identity::DRAM_BASE), 0x10_0000);
         assert_eq!(bar.read32(identity::DRAM_SIZE_LO), DRAM_SIZE as u32);
         assert_eq!(bar.read32(identity::DRAM_SIZE_HI), 0);
-        assert_eq!(bar.read32(identity::NUM_VECTORS), 32);
+        assert_eq!(bar.read32(identity::NUM_VECTORS), 64);
         assert_eq!(bar.read32(identity::MODEL_PEER), u32::from(MODEL_PEER));
         assert_eq!(bar.read32(identity::STATE), State::Ready as u32);
         assert_eq!(bar.read32(identity::NUM_QUEUES), 4);

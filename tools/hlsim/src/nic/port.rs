@@ -36,12 +36,14 @@ use crate::regs::{
     PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
     PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_CSUM_OK, RX_DONE, TSO_MAX, TX_CSUM, TX_MAX_FRAGS,
     TX_MORE, TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
+    nic::{NUM_RXQ, NUM_TXQ},
+    vector_rxq,
 };
 use crate::ring::Ring;
 
 /// Bytes in a TX or RX descriptor.
 const DESC_SIZE: u64 = 16;
-/// Frames a port takes off its TX ring before it has sent them.
+/// Frames a port takes off each TX queue before it has sent them.
 pub const BACKLOG_FRAMES: usize = 256;
 /// Period of a paused sender's retries, besides when the receiver's
 /// doorbell rings.
@@ -90,6 +92,8 @@ struct Wake {
 struct Frame {
     seq: u64,
     prio: usize,
+    /// The TX queue it came from.
+    txq: usize,
     data: Vec<u8>,
 }
 
@@ -99,6 +103,10 @@ pub(crate) struct Tx {
     /// The backlog, by priority.
     queues: [VecDeque<Frame>; NUM_PRIOS],
     held: usize,
+    /// Frames in the backlog from each TX queue.
+    queued: [usize; NUM_TXQ],
+    /// The TX queue fetched from first next time.
+    next_txq: usize,
     seq: u64,
     /// Priorities the peer paused, until [`Tx::retry`].
     paused: u8,
@@ -113,9 +121,10 @@ pub(crate) struct Tx {
 /// The RX side, locked by whoever delivers a frame to the port.
 #[derive(Default)]
 pub(crate) struct Rx {
-    /// Frames received without an interrupt yet, and when the first came.
-    pending: u32,
-    first: Option<Instant>,
+    /// Frames received on each RX queue without an interrupt yet, and when
+    /// the first came.
+    pending: [u32; NUM_RXQ],
+    first: [Option<Instant>; NUM_RXQ],
     /// Priorities this port has paused at its peer.
     paused: u8,
 }
@@ -406,23 +415,40 @@ impl Port {
         Ring::new(self.ram(), base, self.read(size), DESC_SIZE)
     }
 
-    /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
-    /// off the TX ring into the backlog while it has room; a frame with
-    /// `TX_TSO` enters it as its segments.
+    /// Takes frames off the TX queues into the backlog, each queue in turn
+    /// while it has less than [`BACKLOG_FRAMES`] there; raises the TX
+    /// interrupt if it took any.
     fn fetch(&self, tx: &mut Tx) {
-        let Some(ring) = self.ring_regs(nic::TX_BASE_LO, nic::TX_SIZE) else {
-            return;
+        let mut took = false;
+        for i in 0..NUM_TXQ {
+            let q = (tx.next_txq + i) % NUM_TXQ;
+            took |= self.fetch_queue(tx, q);
+        }
+        tx.next_txq = (tx.next_txq + 1) % NUM_TXQ;
+        if took {
+            self.raise(PORT_IRQ_TX);
+        }
+    }
+
+    /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
+    /// off TX queue `q` into the backlog while the queue has room there; a
+    /// frame with `TX_TSO` enters it as its segments. Returns whether it
+    /// took any.
+    fn fetch_queue(&self, tx: &mut Tx, q: usize) -> bool {
+        let regs = nic::txq(q);
+        let Some(ring) = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE) else {
+            return false;
         };
         let pi = self
             .bar()
-            .read32_acquire(nic::block(self.index) + nic::TX_PI);
-        let mut ci = self.read(nic::TX_CI);
+            .read32_acquire(nic::block(self.index) + regs + nic::Q_PI);
+        let mut ci = self.read(regs + nic::Q_CI);
         let Some(mut posted) = ring.used(pi, ci) else {
-            return;
+            return false;
         };
         let start = ci;
         // Cleared ENABLE (PORT_STOP) ends the copying at a frame boundary.
-        while posted > 0 && tx.held < BACKLOG_FRAMES && self.enabled() {
+        while posted > 0 && tx.queued[q] < BACKLOG_FRAMES && self.enabled() {
             // A chain not yet posted to its end waits for the rest.
             let Some((descs, frames)) = self.gather(&ring, ci, posted) else {
                 break;
@@ -434,9 +460,11 @@ impl Port {
                         tx.queues[prio].push_back(Frame {
                             seq: tx.seq,
                             prio,
+                            txq: q,
                             data,
                         });
                         tx.held += 1;
+                        tx.queued[q] += 1;
                     }
                 }
                 None => self.count(c::TX_ERRORS, 1),
@@ -444,11 +472,12 @@ impl Port {
             ci = ci.wrapping_add(descs);
             posted -= descs;
         }
-        if ci != start {
-            self.bar()
-                .write32_release(nic::block(self.index) + nic::TX_CI, ci);
-            self.raise(PORT_IRQ_TX);
+        if ci == start {
+            return false;
         }
+        self.bar()
+            .write32_release(nic::block(self.index) + regs + nic::Q_CI, ci);
+        true
     }
 
     /// Reads the frame whose first descriptor is at `ci`, of the `posted`
@@ -568,11 +597,13 @@ impl Port {
             }
             let frame = tx.queues[prio].pop_front().expect("picked a waiting frame");
             tx.held -= 1;
+            tx.queued[frame.txq] -= 1;
             match self.send(&frame) {
                 Arrival::Paused { first } => {
                     if first {
                         self.count(c::RX_PAUSE + prio, 1);
                     }
+                    tx.queued[frame.txq] += 1;
                     tx.queues[prio].push_front(frame);
                     tx.held += 1;
                     tx.paused |= 1 << prio;
@@ -644,9 +675,11 @@ impl Port {
             return Arrival::Taken;
         }
         let block = nic::block(self.index);
-        let ring = self.ring_regs(nic::RX_BASE_LO, nic::RX_SIZE);
-        let pi = self.bar().read32_acquire(block + nic::RX_PI);
-        let ci = self.read(nic::RX_CI);
+        let r = self.rss_queue(data);
+        let regs = nic::rxq(r);
+        let ring = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE);
+        let pi = self.bar().read32_acquire(block + regs + nic::Q_PI);
+        let ci = self.read(regs + nic::Q_CI);
         let Some(ring) = ring.filter(|r| r.used(pi, ci).is_some_and(|n| n > 0)) else {
             let bit = 1u8 << prio;
             if pausable && self.read(nic::PFC_EN) & u32::from(bit) != 0 {
@@ -686,7 +719,7 @@ impl Port {
         };
         word(12).store(u32::from(status) | (prio as u32) << 16, Ordering::Release);
         self.bar()
-            .write32_release(block + nic::RX_CI, ci.wrapping_add(1));
+            .write32_release(block + regs + nic::Q_CI, ci.wrapping_add(1));
         self.count(c::RX_FRAMES, 1);
         self.count(c::RX_BYTES, len as u64);
         match rmon_bucket(len) {
@@ -694,41 +727,80 @@ impl Port {
             None => self.count(c::RX_UNDERSIZE, 1),
         }
         rx.paused &= !(1 << prio);
-        rx.pending += 1;
+        rx.pending[r] += 1;
         let now = Instant::now();
-        rx.first.get_or_insert(now);
+        rx.first[r].get_or_insert(now);
         if self.coalesce(&mut rx, now).is_some() {
             self.notify(|w| w.timer = true);
         }
         Arrival::Taken
     }
 
-    /// Raises the RX interrupt if the coalescing rules say it is due;
-    /// returns when it will be, if it waits for time.
-    fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
-        let first = rx.first?;
-        if self.read(nic::IRQ_MASK) & PORT_IRQ_RX != 0 {
-            // Progress while masked is never signalled.
-            *rx = Rx {
-                paused: rx.paused,
-                ..Rx::default()
-            };
-            return None;
+    /// The RX queue of `data`: the RSS indirection table's entry for the
+    /// Toeplitz hash of its addresses and ports, queue 0 if it is not IP
+    /// or the entry names no queue.
+    fn rss_queue(&self, data: &[u8]) -> usize {
+        let Some(input) = offload::rss_input(data) else {
+            return 0;
+        };
+        let block = nic::block(self.index);
+        let mut key = [0u8; nic::RSS_KEY_SIZE];
+        self.bar()
+            .slice(block + nic::RSS_KEY, key.len() as u64)
+            .expect("the RSS key is inside BAR2")
+            .read_to(&mut key);
+        let hash = offload::toeplitz(&key, &input);
+        let entry = hash as u64 % nic::RSS_TABLE_SIZE as u64;
+        let mut q = [0u8; 1];
+        self.bar()
+            .slice(block + nic::RSS_TABLE + entry, 1)
+            .expect("the RSS table is inside BAR2")
+            .read_to(&mut q);
+        match usize::from(q[0]) {
+            r if r < NUM_RXQ => r,
+            _ => 0,
         }
+    }
+
+    /// Whether RX queue `r`'s interrupt is masked.
+    fn rx_masked(&self, r: usize) -> bool {
+        if r == 0 {
+            self.read(nic::IRQ_MASK) & PORT_IRQ_RX != 0
+        } else {
+            self.read(nic::rxq(r) + nic::Q_IRQ_MASK) & PORT_IRQ_RX != 0
+        }
+    }
+
+    /// Raises each RX queue's interrupt if the coalescing rules say it is
+    /// due; returns when the next will be, if one waits for time.
+    fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
         let usecs = self.read(nic::RX_COAL_USECS);
         let frames = self.read(nic::RX_COAL_FRAMES);
-        let at = first + Duration::from_micros(usecs.into());
-        let due = (usecs == 0 && frames == 0)
-            || (frames != 0 && rx.pending >= frames)
-            || (usecs != 0 && now >= at);
-        if due {
-            *rx = Rx {
-                paused: rx.paused,
-                ..Rx::default()
+        let mut next: Option<Instant> = None;
+        for r in 0..NUM_RXQ {
+            let Some(first) = rx.first[r] else {
+                continue;
             };
-            self.raise(PORT_IRQ_RX);
-            return None;
+            if self.rx_masked(r) {
+                // Progress while masked is never signalled.
+                (rx.pending[r], rx.first[r]) = (0, None);
+                continue;
+            }
+            let at = first + Duration::from_micros(usecs.into());
+            let due = (usecs == 0 && frames == 0)
+                || (frames != 0 && rx.pending[r] >= frames)
+                || (usecs != 0 && now >= at);
+            if due {
+                (rx.pending[r], rx.first[r]) = (0, None);
+                if r == 0 {
+                    self.raise(PORT_IRQ_RX);
+                } else {
+                    self.irq().raise(vector_rxq(self.index, r));
+                }
+            } else if usecs != 0 {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
         }
-        (usecs != 0).then_some(at)
+        next
     }
 }
