@@ -702,12 +702,32 @@ pub(crate) fn vector_port(p: u8) -> u16 {
     VECTOR_PORT_0 + u16::from(p)
 }
 
+/// The vector of port 0's RX queue 1; port `p`'s RX queue `r` (1 and up) follows at
+/// `(RX_QUEUES - 1) * p + r - 1`.
+const VECTOR_RXQ_1: u16 = 26;
+/// RX queues per port, each with its vector.
+pub(crate) const RX_QUEUES: u16 = 4;
+
+/// The vector of RX queue `r` of NIC port `p`: the port's own for queue 0.
+pub(crate) fn vector_port_rxq(p: u8, r: u16) -> u16 {
+    if r == 0 {
+        vector_port(p)
+    } else {
+        VECTOR_RXQ_1 + (RX_QUEUES - 1) * u16::from(p) + r - 1
+    }
+}
+
 /// Vectors the driver uses: control, event queue, the QMANs, the ports and, with RDMA, the
-/// NIC QMANs.
+/// NIC QMANs, then the ports' other RX queues.
 pub(crate) const fn vectors_used(ports: u8, rdma: bool) -> u32 {
-    if rdma {
+    let base = if rdma {
         NIC_QUEUE_0 as u32 + ports as u32
     } else {
         VECTOR_PORT_0 as u32 + ports as u32
+    };
+    if ports == 0 {
+        base
+    } else {
+        VECTOR_RXQ_1 as u32 + (RX_QUEUES as u32 - 1) * ports as u32
     }
 }

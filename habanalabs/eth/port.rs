@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     net::{
         dev::{Device, Features, Napi, Operations, Rtnl, Stats64},
+        qstats::{QueueStats, RxStats, TxStats},
         skb::SkBuff,
     },
     new_mutex, new_work,
@@ -20,8 +21,8 @@ use kernel::{
 
 use super::{
     config::Config,
-    regs::{counter, PortIo, Speed, CTL, IRQ_MASK, LINK_STATUS},
-    txrx::{Descriptors, Rings},
+    regs::{counter, PortIo, Speed, CTL, LINK_STATUS, NUM_RXQ},
+    txrx::{Descriptors, QueueCounters, Rings},
 };
 use crate::nic::NicDevice;
 
@@ -60,9 +61,9 @@ impl Port {
         })
     }
 
-    /// The NAPI context, for [`kernel::net::dev::Builder::add_napi`].
-    pub(crate) fn napi(&self) -> &Napi {
-        self.rings.napi()
+    /// The NAPI context of RX queue `r`, for [`kernel::net::dev::Builder::add_napi`].
+    pub(crate) fn napi(&self, r: usize) -> &Napi {
+        &self.rings.napis()[r]
     }
 
     pub(crate) fn index(&self) -> u8 {
@@ -109,22 +110,22 @@ impl Port {
     pub(crate) fn up(dev: &Device<Port>) -> Result {
         let port = dev.data();
         let cfg = port.config.lock();
-        port.napi().enable();
+        port.rings.napis().iter().for_each(Napi::enable);
         port.live.store(true, Ordering::Release);
         let res = port
             .rings
             .start(dev, &cfg.rings)
-            .and_then(|()| port.io.write(IRQ_MASK::NONE))
+            .and_then(|()| port.rings.mask_all(false))
             .and_then(|()| port.apply(&cfg));
         drop(cfg);
         if let Err(e) = res {
             Self::down(dev);
             return Err(e);
         }
-        dev.tx_reset();
-        dev.wake_queue();
-        // Picks up the link state and anything that happened before the interrupt was ready.
-        port.napi().schedule();
+        dev.tx_reset_all();
+        dev.wake_all_queues();
+        // Picks up the link state and anything that happened before the interrupts were ready.
+        port.rings.napis().iter().for_each(Napi::schedule);
         Ok(())
     }
 
@@ -137,12 +138,12 @@ impl Port {
             return;
         }
         dev.tx_disable();
-        port.napi().disable();
+        port.rings.napis().iter().for_each(Napi::disable);
         port.live.store(false, Ordering::Release);
-        let _ = port.io.write(IRQ_MASK::ALL);
+        let _ = port.rings.mask_all(true);
         port.stop(dev);
         port.rings.drain();
-        dev.tx_reset();
+        dev.tx_reset_all();
         dev.carrier_off();
     }
 
@@ -197,7 +198,15 @@ impl Operations for Port {
 
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {
         let port = dev.data();
-        stats.add_sw_counters(dev);
+        let rings = &port.rings;
+        for q in &rings.txq {
+            stats.tx_packets += QueueCounters::get(&q.packets);
+            stats.tx_bytes += QueueCounters::get(&q.bytes);
+        }
+        for q in &rings.rxq {
+            stats.rx_packets += QueueCounters::get(&q.packets);
+            stats.rx_bytes += QueueCounters::get(&q.bytes);
+        }
         let c = |i| port.io.counter(i);
         let driver = &port.rings.counters;
         stats.tx_dropped = c(counter::TX_DROPPED) + driver.tx_dropped.load(Ordering::Relaxed);
@@ -280,6 +289,47 @@ impl WorkItem for Reset {
                     e.to_errno()
                 );
             }
+        }
+    }
+}
+
+impl QueueStats for Port {
+    fn rx_queue(dev: &Device<Self>, index: u32, stats: &mut RxStats) {
+        let Some(q) = dev.data().rings.rxq.get(index as usize) else {
+            return;
+        };
+        stats.set_packets(QueueCounters::get(&q.packets));
+        stats.set_bytes(QueueCounters::get(&q.bytes));
+        stats.set_csum_unnecessary(QueueCounters::get(&q.csum_or_stop));
+        stats.set_alloc_fail(QueueCounters::get(&q.alloc_fail_or_wake));
+    }
+
+    fn tx_queue(dev: &Device<Self>, index: u32, stats: &mut TxStats) {
+        let Some(q) = dev.data().rings.txq.get(index as usize) else {
+            return;
+        };
+        stats.set_packets(QueueCounters::get(&q.packets));
+        stats.set_bytes(QueueCounters::get(&q.bytes));
+        stats.set_stop(QueueCounters::get(&q.csum_or_stop));
+        stats.set_wake(QueueCounters::get(&q.alloc_fail_or_wake));
+    }
+
+    /// What the RX queues no longer in use counted (every TX queue is always in use).
+    fn base(dev: &Device<Self>, rx: &mut RxStats, tx: &mut TxStats) {
+        let rings = &dev.data().rings;
+        let in_use = (dev.real_num_rx_queues() as usize).min(NUM_RXQ);
+        let sum = |f: fn(&QueueCounters) -> u64| -> u64 { rings.rxq[in_use..].iter().map(f).sum() };
+        rx.set_packets(sum(|q| QueueCounters::get(&q.packets)));
+        rx.set_bytes(sum(|q| QueueCounters::get(&q.bytes)));
+        rx.set_csum_unnecessary(sum(|q| QueueCounters::get(&q.csum_or_stop)));
+        rx.set_alloc_fail(sum(|q| QueueCounters::get(&q.alloc_fail_or_wake)));
+        for set in [
+            TxStats::set_packets,
+            TxStats::set_bytes,
+            TxStats::set_stop,
+            TxStats::set_wake,
+        ] {
+            set(tx, 0);
         }
     }
 }

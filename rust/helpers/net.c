@@ -3,6 +3,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <net/netdev_queues.h>
 
 void rust_helper_eth_hw_addr_random(struct net_device *dev)
 {
@@ -206,4 +207,54 @@ dma_addr_t rust_helper_skb_frag_dma_map_to_device(struct device *dev, const stru
 netdev_features_t rust_helper_netdev_features(const struct net_device *dev)
 {
 	return READ_ONCE(dev->features);
+}
+
+u16 rust_helper_skb_get_queue_mapping(const struct sk_buff *skb)
+{
+	return skb_get_queue_mapping(skb);
+}
+
+void rust_helper_netif_tx_wake_all_queues(struct net_device *dev)
+{
+	netif_tx_wake_all_queues(dev);
+}
+
+void rust_helper_netif_tx_stop_queue(struct netdev_queue *q)
+{
+	netif_tx_stop_queue(q);
+}
+
+void rust_helper_netif_tx_wake_queue(struct netdev_queue *q)
+{
+	netif_tx_wake_queue(q);
+}
+
+bool rust_helper_netif_tx_queue_stopped(const struct netdev_queue *q)
+{
+	return netif_tx_queue_stopped(q);
+}
+
+int rust_helper_netdev_set_prio_tc_map(struct net_device *dev, u8 prio, u8 tc)
+{
+	return netdev_set_prio_tc_map(dev, prio, tc);
+}
+
+bool rust_helper_netif_is_rxfh_configured(const struct net_device *dev)
+{
+	return netif_is_rxfh_configured(dev);
+}
+
+unsigned int rust_helper_netdev_real_num_rx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_rx_queues);
+}
+
+unsigned int rust_helper_netdev_real_num_tx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_tx_queues);
+}
+
+void rust_helper_netdev_set_stat_ops(struct net_device *dev, const struct netdev_stat_ops *ops)
+{
+	dev->stat_ops = ops;
 }

@@ -10,8 +10,7 @@
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
 use crate::{
-    bindings, device::Device, dma::DmaAddress, error::to_result, net::dev, prelude::*,
-    types::ARef,
+    bindings, device::Device, dma::DmaAddress, error::to_result, net::dev, prelude::*, types::ARef,
 };
 use core::ptr::NonNull;
 
@@ -96,6 +95,12 @@ impl SkBuff {
     pub fn priority(&self) -> u32 {
         // SAFETY: By the type invariant.
         unsafe { bindings::skb_priority(self.as_raw()) }
+    }
+
+    /// The transmit queue the stack picked.
+    pub fn queue_mapping(&self) -> u16 {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_get_queue_mapping(self.as_raw()) }
     }
 
     /// Where the device is to insert the checksum (`CHECKSUM_PARTIAL`): the offset from the
@@ -192,8 +197,12 @@ impl SkBuff {
         };
         // SAFETY: By the type invariant.
         let headlen = unsafe { bindings::skb_headlen(self.as_raw()) };
-        let head = match Mapped::new(self, dev, headlen, bindings::dma_data_direction_DMA_TO_DEVICE)
-        {
+        let head = match Mapped::new(
+            self,
+            dev,
+            headlen,
+            bindings::dma_data_direction_DMA_TO_DEVICE,
+        ) {
             Ok(m) => m,
             Err(skb) => return Err(skb),
         };
@@ -356,7 +365,10 @@ impl MappedPieces {
 
     /// The pieces' addresses and lengths, the linear part first.
     pub fn pieces(&self) -> impl Iterator<Item = (DmaAddress, u32)> + '_ {
-        core::iter::once((self.head.addr, self.head.len)).chain(self.frags.iter().copied())
+        Iterator::chain(
+            core::iter::once((self.head.addr, self.head.len)),
+            self.frags.iter().copied(),
+        )
     }
 
     /// How many pieces there are.
