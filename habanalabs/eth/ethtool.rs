@@ -354,11 +354,24 @@ impl Operations for Port {
         if rx == dev.real_num_rx_queues() {
             return Ok(());
         }
+        // A table the user set stays, if it names only queues still in use.
+        let keep = dev.rxfh_configured();
+        if keep
+            && dev
+                .data()
+                .config
+                .lock()
+                .rss
+                .table
+                .iter()
+                .any(|&q| u32::from(q) >= rx)
+        {
+            return Err(EINVAL);
+        }
         // The RX rings in use change: new rings around the change.
         Port::reconfigure(dev, true, |cfg| {
             dev.set_real_num_rx_queues(rx)?;
-            // A table the user set stays; the core checked that it fits.
-            if !dev.rxfh_configured() {
+            if !keep {
                 cfg.rss.spread(rx);
             }
             Ok(())

@@ -155,6 +155,17 @@ impl<T: Operations> Table<T> {
         T::RSS_INDIR_SIZE
     }
 
+    /// Sets the sizes of the table and key the core passes, which it allocated for the sizes
+    /// `T` reports (some callers leave the sizes 0).
+    fn sizes(rxfh: &mut bindings::ethtool_rxfh_param) {
+        if !rxfh.indir.is_null() {
+            rxfh.indir_size = T::RSS_INDIR_SIZE;
+        }
+        if !rxfh.key.is_null() {
+            rxfh.key_size = T::RSS_KEY_SIZE;
+        }
+    }
+
     /// # Safety
     ///
     /// As for `get_channels`.
@@ -164,8 +175,9 @@ impl<T: Operations> Table<T> {
     ) -> c_int {
         // SAFETY: `rxfh` is valid and exclusive for the call, `Rxfh` a transparent wrapper;
         // see `Table::dev`.
-        from_result(|| {
-            unsafe { T::get_rxfh(Self::dev(dev), &mut *rxfh.cast::<Rxfh>()) }.map(|()| 0)
+        from_result(|| unsafe {
+            Self::sizes(&mut *rxfh);
+            T::get_rxfh(Self::dev(dev), &mut *rxfh.cast::<Rxfh>()).map(|()| 0)
         })
     }
 
@@ -179,6 +191,7 @@ impl<T: Operations> Table<T> {
     ) -> c_int {
         // SAFETY: As in `get_rxfh`; `extack` is null or valid and ours for the call.
         from_result(|| unsafe {
+            Self::sizes(&mut *rxfh);
             let rxfh = &mut *rxfh.cast::<Rxfh>();
             if !rxfh.default_context() {
                 return Err(EOPNOTSUPP);

@@ -82,7 +82,8 @@ done
 set -- $(echo "$HL_PAIRS" | head -n 1)
 a=$1 b=$2
 hl_check "$a: a 40-byte RSS key" [ "$(key_bytes "$a")" = 40 ]
-hl_check "$a: Toeplitz" sh -c "ethtool -x $a | grep -q '^ *toeplitz: on'"
+toeplitz() { ethtool -x "$a" | grep -q '^ *toeplitz: on'; }
+hl_check "$a: Toeplitz" toeplitz
 hl_check "$a: 128 entries over queues 0 to 3" \
 	[ "$(table "$a" | tr '\n' ' ')" = "0 1 2 3 entries 128 " ]
 hl_check "$a: ethtool -L rx 2" ethtool -L "$a" rx 2
@@ -96,9 +97,9 @@ hl_check "$a: ethtool -X equal 2" ethtool -X "$a" equal 2
 hl_check "$a: the table set over 2" [ "$(table "$a" | tr '\n' ' ')" = "0 1 entries 128 " ]
 hl_check "$a: fewer RX queues than the table names refused" hl_not ethtool -L "$a" rx 1
 hl_check "$a: a new key" ethtool -X "$a" hkey \
-	$(seq 1 40 | awk '{ printf "%s%02x", NR > 1 ? ":" : "", $1 }')
-hl_check "$a: the key reads back" \
-	sh -c "ethtool -x $a | grep -A1 '^RSS hash key' | grep -q '^01:02:03:04'"
+	$(seq 1 40 | awk '{ printf "%s%02x", (NR > 1 ? ":" : ""), $1 }')
+key_reads_back() { ethtool -x "$a" | grep -A1 '^RSS hash key' | grep -q '^01:02:03:04'; }
+hl_check "$a: the key reads back" key_reads_back
 hl_check "$a: ethtool -X default" ethtool -X "$a" default
 hl_check "$a: the table spread over 4 again" \
 	[ "$(table "$a" | tr '\n' ' ')" = "0 1 2 3 entries 128 " ]
