@@ -137,6 +137,9 @@ impl Port {
         if !port.live() {
             return;
         }
+        // Carrier first: the transmit watchdog ignores a port without one, and would otherwise
+        // find the queues stopped here, some idle for long, while `PORT_STOP` runs.
+        dev.carrier_off();
         dev.tx_disable();
         port.rings.napis().iter().for_each(Napi::disable);
         port.live.store(false, Ordering::Release);
@@ -144,7 +147,6 @@ impl Port {
         port.stop(dev);
         port.rings.drain();
         dev.tx_reset_all();
-        dev.carrier_off();
     }
 
     /// Has the device stop the port and wait until it no longer touches host memory.

@@ -444,13 +444,13 @@ impl Rings {
             return;
         };
         tx.slots[slot] = Some(mapped);
-        queue.sent(len);
         // Room for the longest chain, or the queue stops.
         if tx.free() < TX_MAX_FRAGS {
             queue.stop();
             QueueCounters::add(&self.txq[q].csum_or_stop, 1);
         }
-        if !dev.xmit_more() || queue.stopped() {
+        // The doorbell waits for the last frame of a batch, unless the queue stopped.
+        if queue.sent(len, dev.xmit_more()) {
             let _ = self.io.write_q(Queue::Tx(q), Q_PI::from(tx.pi));
             let _ = self.io.kick();
         }

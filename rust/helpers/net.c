@@ -258,3 +258,9 @@ void rust_helper_netdev_set_stat_ops(struct net_device *dev, const struct netdev
 {
 	dev->stat_ops = ops;
 }
+
+bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *q, unsigned int bytes,
+					bool xmit_more)
+{
+	return __netdev_tx_sent_queue(q, bytes, xmit_more);
+}

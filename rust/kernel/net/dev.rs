@@ -348,10 +348,13 @@ impl TxQueue<'_> {
         unsafe { bindings::netif_tx_queue_stopped(self.0) }
     }
 
-    /// Byte queue limits: `bytes` were handed to the device.
-    pub fn sent(&self, bytes: u32) {
+    /// Byte queue limits: `bytes` were handed to the device, and the stack has more frames
+    /// for the queue right after (`more`, from [`Device::xmit_more`]). Returns whether the
+    /// device must be told now: no more frames come, or the limits stopped the queue (then
+    /// nothing else would flush what was posted).
+    pub fn sent(&self, bytes: u32, more: bool) -> bool {
         // SAFETY: As in `stop`.
-        unsafe { bindings::netdev_tx_sent_queue(self.0, bytes) }
+        unsafe { bindings::__netdev_tx_sent_queue(self.0, bytes, more) }
     }
 
     /// Byte queue limits: the device finished `frames` frames of `bytes` bytes.
