@@ -197,15 +197,12 @@ impl SkBuff {
         };
         // SAFETY: By the type invariant.
         let headlen = unsafe { bindings::skb_headlen(self.as_raw()) };
-        let head = match Mapped::new(
+        let head = Mapped::new(
             self,
             dev,
             headlen,
             bindings::dma_data_direction_DMA_TO_DEVICE,
-        ) {
-            Ok(m) => m,
-            Err(skb) => return Err(skb),
-        };
+        )?;
         let raw = head.skb.as_raw();
         for i in 0..frags as u32 {
             // SAFETY: `i` is below `nr_frags`; the fragment stays while the buffer does, which

@@ -114,8 +114,8 @@ impl<T: Operations> Table<T> {
         dev: *mut bindings::net_device,
         ch: *mut bindings::ethtool_channels,
     ) -> c_int {
-        // SAFETY: As in `get_channels`.
         from_result(|| {
+            // SAFETY: As in `get_channels`.
             unsafe { T::set_channels(Self::dev(dev), &*ch.cast::<Channels>()) }.map(|()| 0)
         })
     }
