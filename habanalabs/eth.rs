@@ -8,7 +8,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     auxiliary, c_str, device, irq,
-    net::dev::{is_valid_ether_addr, Device, Registration, Rtnl},
+    net::dev::{is_valid_ether_addr, Device, Features, Registration, Rtnl},
     prelude::*,
     sync::Arc,
     types::ARef,
@@ -28,11 +28,12 @@ mod selftest;
 mod txrx;
 
 use port::Port;
+use regs::{NUM_RXQ, NUM_TXQ};
 use txrx::{Descriptors, PortIrq};
 
-/// A port's netdev and interrupt, freed in this order.
+/// A port's netdev and interrupts (one per RX queue), freed in this order.
 struct PortEntry {
-    _irq: Pin<KBox<irq::Registration<PortIrq>>>,
+    _irqs: KVec<Pin<KBox<irq::Registration<PortIrq>>>>,
     _netdev: Registration<Port>,
 }
 
@@ -88,7 +89,9 @@ impl auxiliary::Driver for EthDriver {
         let mut ports = KVec::new();
         for p in (0..MAX_PORTS).filter(|p| nic.port_mask() & (1 << p) != 0) {
             let descs = Descriptors::alloc(&nic.bound()?)?;
-            let netdev = Registration::new(adev.as_ref(), Port::new(nic.clone(), p, descs), |b| {
+            let port = Port::new(nic.clone(), p, descs);
+            let (txqs, rxqs) = (NUM_TXQ as u32, NUM_RXQ as u32);
+            let netdev = Registration::new_mq(adev.as_ref(), txqs, rxqs, port, |b| {
                 let mac = nic.mac(p);
                 if is_valid_ether_addr(&mac) {
                     b.set_mac(&mac);
@@ -115,24 +118,40 @@ impl auxiliary::Driver for EthDriver {
                     unsafe { b.set_devlink_port(port) }
                 });
                 b.set_watchdog_timeout(port::WATCHDOG_MS);
+                b.set_features(
+                    port::OFFLOADS.union(Features::LOOPBACK),
+                    port::OFFLOADS,
+                    Features::EMPTY,
+                );
                 b.set_ethtool_ops();
                 b.set_dcbnl_ops();
-                b.add_napi(Port::napi)
+                b.set_queue_stats();
+                // A TX queue per traffic class: the stack picks it by the frame's priority.
+                b.set_tc_queues(NUM_TXQ as u8)?;
+                for r in 0..NUM_RXQ {
+                    b.add_napi(|port| port.napi(r))?;
+                }
+                Ok(())
             })?;
-            let irq = KBox::pin_init(
-                irq::Registration::new(
-                    nic.irq(adev, p)?,
-                    irq::Flags::TRIGGER_NONE,
-                    c_str!("habanalabs-eth"),
-                    PortIrq {
-                        dev: netdev.handle(),
-                    },
-                ),
-                GFP_KERNEL,
-            )?;
+            let mut irqs = KVec::with_capacity(NUM_RXQ, GFP_KERNEL)?;
+            for r in 0..NUM_RXQ {
+                let irq = KBox::pin_init(
+                    irq::Registration::new(
+                        nic.irq(adev, p, r as u16)?,
+                        irq::Flags::TRIGGER_NONE,
+                        c_str!("habanalabs-eth"),
+                        PortIrq {
+                            dev: netdev.handle(),
+                            queue: r,
+                        },
+                    ),
+                    GFP_KERNEL,
+                )?;
+                irqs.push(irq, GFP_KERNEL)?;
+            }
             ports.push(
                 PortEntry {
-                    _irq: irq,
+                    _irqs: irqs,
                     _netdev: netdev,
                 },
                 GFP_KERNEL,

@@ -86,14 +86,19 @@ impl NicDevice {
         self.control.bound()
     }
 
-    /// The interrupt of port `port`'s vector, for the Ethernet driver bound to `adev`.
+    /// The interrupt of RX queue `rx_queue` of port `port` (queue 0's is the port's vector),
+    /// for the Ethernet driver bound to `adev`.
     pub(crate) fn irq<'a>(
         &self,
         adev: &'a auxiliary::Device<device::Bound>,
         port: u8,
+        rx_queue: u16,
     ) -> Result<irq::IrqRequest<'a>> {
+        if rx_queue >= regs::RX_QUEUES {
+            return Err(EINVAL);
+        }
         let pdev: &pci::Device<device::Bound> = adev.parent().try_into()?;
-        pdev.irq_vector(u32::from(regs::vector_port(port)))
+        pdev.irq_vector(u32::from(regs::vector_port_rxq(port, rx_queue)))
     }
 
     /// Reads register `offset` of port `port`. Callable from any context.

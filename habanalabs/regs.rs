@@ -702,8 +702,8 @@ pub(crate) const VECTOR_EQ: u16 = 1;
 /// The vector of compute QMAN 0; QMANs 1 to 3 follow.
 const VECTOR_QMAN_0: u16 = 2;
 /// The vector the internal QMANs without one of their own (DMA 2-7, TPC 2-7, MME 0-1) share,
-/// for their doorbell and their completions.
-pub(crate) const VECTOR_INTERNAL: u16 = 26;
+/// for their doorbell and their completions: after the ports' RX queues'.
+pub(crate) const VECTOR_INTERNAL: u16 = 56;
 /// The vector of NIC port 0; the others follow.
 const VECTOR_PORT_0: u16 = 6;
 
@@ -738,14 +738,35 @@ pub(crate) fn vector_port(p: u8) -> u16 {
     VECTOR_PORT_0 + u16::from(p)
 }
 
-/// Vectors the driver uses: control, event queue, the QMANs, the ports, with RDMA the NIC
-/// QMANs, and with `internal` queues their shared vector.
+/// The vector of port 0's RX queue 1; port `p`'s RX queue `r` (1 and up) follows at
+/// `(RX_QUEUES - 1) * p + r - 1`.
+const VECTOR_RXQ_1: u16 = 26;
+/// RX queues per port, each with its vector.
+pub(crate) const RX_QUEUES: u16 = 4;
+
+/// The vector of RX queue `r` of NIC port `p`: the port's own for queue 0.
+pub(crate) fn vector_port_rxq(p: u8, r: u16) -> u16 {
+    if r == 0 {
+        vector_port(p)
+    } else {
+        VECTOR_RXQ_1 + (RX_QUEUES - 1) * u16::from(p) + r - 1
+    }
+}
+
+/// Vectors the driver uses: control, event queue, the QMANs, the ports and, with RDMA, the
+/// NIC QMANs, then the ports' other RX queues, and with `internal` queues their shared vector.
 pub(crate) const fn vectors_used(ports: u8, rdma: bool, internal: bool) -> u32 {
     if internal {
-        VECTOR_INTERNAL as u32 + 1
-    } else if rdma {
+        return VECTOR_INTERNAL as u32 + 1;
+    }
+    let base = if rdma {
         NIC_QUEUE_0 as u32 + ports as u32
     } else {
         VECTOR_PORT_0 as u32 + ports as u32
+    };
+    if ports == 0 {
+        base
+    } else {
+        VECTOR_RXQ_1 as u32 + (RX_QUEUES as u32 - 1) * ports as u32
     }
 }

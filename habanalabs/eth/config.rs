@@ -4,10 +4,11 @@
 //! `ip link set down`; [`Port::reconfigure`](super::port::Port::reconfigure) changes them and
 //! writes them to the device.
 
-use kernel::prelude::*;
+use kernel::{net::dev::rss_key_fill, prelude::*};
 
 use super::regs::{
-    PortIo, Speed, LINK_CFG, PFC_EN, PRIO_TC, RX_COAL_FRAMES, RX_COAL_USECS, TC_BW, TC_TSA,
+    PortIo, Speed, LINK_CFG, NUM_RXQ, PFC_EN, PRIO_TC, RSS_KEY, RSS_KEY_SIZE, RSS_TABLE,
+    RSS_TABLE_SIZE, RX_COAL_FRAMES, RX_COAL_USECS, TC_BW, TC_TSA,
 };
 
 /// Ring sizes: the default and the limits `ethtool -G` accepts.
@@ -110,6 +111,39 @@ impl DcbConfig {
     }
 }
 
+/// Receive-side scaling (`ethtool -x`, `-X`, and `-L rx`, the queues in use).
+pub(crate) struct RssConfig {
+    pub(crate) key: [u8; RSS_KEY_SIZE],
+    /// Each entry an RX queue in use.
+    pub(crate) table: [u8; RSS_TABLE_SIZE],
+}
+
+impl Default for RssConfig {
+    fn default() -> Self {
+        let mut rss = Self {
+            key: [0; RSS_KEY_SIZE],
+            table: [0; RSS_TABLE_SIZE],
+        };
+        rss_key_fill(&mut rss.key);
+        rss.spread(NUM_RXQ as u32);
+        rss
+    }
+}
+
+impl RssConfig {
+    /// Spreads the table evenly over `queues` queues.
+    pub(crate) fn spread(&mut self, queues: u32) {
+        for (i, e) in self.table.iter_mut().enumerate() {
+            *e = (i as u32 % queues.max(1)) as u8;
+        }
+    }
+
+    fn write(&self, io: &PortIo) -> Result {
+        io.write_bytes(RSS_KEY, &self.key)?;
+        io.write_bytes(RSS_TABLE, &self.table)
+    }
+}
+
 /// All of a port's settings.
 #[derive(Default)]
 pub(crate) struct Config {
@@ -117,6 +151,7 @@ pub(crate) struct Config {
     pub(crate) rings: RingConfig,
     pub(crate) coalesce: CoalesceConfig,
     pub(crate) dcb: DcbConfig,
+    pub(crate) rss: RssConfig,
 }
 
 impl Config {
@@ -124,6 +159,7 @@ impl Config {
     pub(crate) fn write(&self, io: &PortIo) -> Result {
         self.link.write(io)?;
         self.coalesce.write(io)?;
+        self.rss.write(io)?;
         self.dcb.write(io)
     }
 }

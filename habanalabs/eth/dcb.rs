@@ -82,7 +82,12 @@ impl Operations for Port {
             cfg.dcb.prio_tc = prio_tc;
             cfg.dcb.tc_ets = tc_ets;
             Ok(())
-        })
+        })?;
+        // Each class has its TX queue: the stack queues each priority on its class's.
+        for (prio, &tc) in prio_tc.iter().enumerate() {
+            dev.set_prio_tc_map(prio as u8, tc)?;
+        }
+        Ok(())
     }
 
     fn ieee_getpfc(dev: &Device<Self>, pfc: &mut Pfc) -> Result {

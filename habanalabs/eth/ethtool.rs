@@ -18,6 +18,10 @@
 //!   frames (their sums are the pause statistics), the bytes per traffic class, and the two
 //!   parts of the interface's `tx_dropped`. The rest is in `ip -s link`, `ethtool -I -a`,
 //!   `ethtool -I --show-fec` and `ethtool -S --groups eth-mac eth-phy rmon`.
+//! - Channels: `ethtool -L rx N` sets the RX queues in use (1 to 4, the port restarting if it
+//!   is up); the TX queues are one per traffic class, always 8.
+//! - RSS: Toeplitz only, over a 40-byte key and a 128-entry table; a table the user did not
+//!   set is spread over the RX queues in use.
 //! - Self-test: one offline test, the MAC loopback; an online-only run does not run it and
 //!   reports 0 for it.
 
@@ -27,10 +31,11 @@ use kernel::{
     net::{
         dev::Device,
         ethtool::{
-            Coalesce, CoalesceParams, Connector, DrvInfo, Duplex, EthMacStats, EthPhyStats, ExtAck,
-            FecModes, FecParam, FecStats, LinkMode, LinkSettings, ModuleInfo, ModulePage,
-            ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, SelfTest,
-            MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN, SFF_8636_MAX_LEN,
+            Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex, EthMacStats,
+            EthPhyStats, ExtAck, FecModes, FecParam, FecStats, LinkMode, LinkSettings, ModuleInfo,
+            ModulePage, ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, Rxfh,
+            SelfTest, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN,
+            SFF_8636_MAX_LEN,
         },
     },
     prelude::*,
@@ -39,7 +44,7 @@ use kernel::{
 use super::{
     config::{RING_MAX, RING_MIN},
     port::Port,
-    regs::{counter, Speed},
+    regs::{counter, Speed, NUM_RXQ, NUM_TXQ, RSS_KEY_SIZE, RSS_TABLE_SIZE},
 };
 
 /// The link mode of each speed over the port's copper cable.
@@ -328,6 +333,102 @@ impl Operations for Port {
         Port::reconfigure(dev, true, |cfg| {
             cfg.rings.rx = rx;
             cfg.rings.tx = tx;
+            Ok(())
+        })
+    }
+
+    fn get_channels(dev: &Device<Self>, ch: &mut Channels) {
+        ch.set_max(NUM_RXQ as u32, NUM_TXQ as u32);
+        ch.set_counts(dev.real_num_rx_queues(), NUM_TXQ as u32);
+    }
+
+    /// The RX queues in use, 1 to 4; the TX queues are one per traffic class, always 8.
+    fn set_channels(dev: &Device<Self>, ch: &Channels) -> Result {
+        let rx = ch.rx_count();
+        if ch.tx_count() != NUM_TXQ as u32 || ch.combined_count() != 0 || ch.other_count() != 0 {
+            return Err(EINVAL);
+        }
+        if !(1..=NUM_RXQ as u32).contains(&rx) {
+            return Err(EINVAL);
+        }
+        if rx == dev.real_num_rx_queues() {
+            return Ok(());
+        }
+        // A table the user set stays, if it names only queues still in use.
+        let keep = dev.rxfh_configured();
+        if keep
+            && dev
+                .data()
+                .config
+                .lock()
+                .rss
+                .table
+                .iter()
+                .any(|&q| u32::from(q) >= rx)
+        {
+            return Err(EINVAL);
+        }
+        // The RX rings in use change: new rings around the change.
+        Port::reconfigure(dev, true, |cfg| {
+            dev.set_real_num_rx_queues(rx)?;
+            if !keep {
+                cfg.rss.spread(rx);
+            }
+            Ok(())
+        })
+    }
+
+    const RSS_KEY_SIZE: u32 = RSS_KEY_SIZE as u32;
+    const RSS_INDIR_SIZE: u32 = RSS_TABLE_SIZE as u32;
+
+    fn get_rxfh(dev: &Device<Self>, rxfh: &mut Rxfh) -> Result {
+        let cfg = dev.data().config.lock();
+        rxfh.set_hfunc_toeplitz();
+        if let Some(key) = rxfh.key() {
+            if key.len() != cfg.rss.key.len() {
+                return Err(EINVAL);
+            }
+            key.copy_from_slice(&cfg.rss.key);
+        }
+        if let Some(indir) = rxfh.indir() {
+            if indir.len() != cfg.rss.table.len() {
+                return Err(EINVAL);
+            }
+            for (e, &q) in indir.iter_mut().zip(cfg.rss.table.iter()) {
+                *e = q.into();
+            }
+        }
+        Ok(())
+    }
+
+    fn set_rxfh(dev: &Device<Self>, rxfh: &mut Rxfh, extack: &mut ExtAck<'_>) -> Result {
+        if !rxfh.hfunc_is_toeplitz() {
+            extack.set_message(c_str!("the device hashes with Toeplitz only"));
+            return Err(EOPNOTSUPP);
+        }
+        let in_use = dev.real_num_rx_queues();
+        let mut table = None;
+        if let Some(indir) = rxfh.indir() {
+            if indir.len() != RSS_TABLE_SIZE || indir.iter().any(|&q| q >= in_use) {
+                return Err(EINVAL);
+            }
+            let mut t = [0u8; RSS_TABLE_SIZE];
+            for (e, &q) in t.iter_mut().zip(indir.iter()) {
+                *e = q as u8;
+            }
+            table = Some(t);
+        }
+        let mut key = None;
+        if let Some(k) = rxfh.key() {
+            key = Some(<[u8; RSS_KEY_SIZE]>::try_from(&*k).map_err(|_| EINVAL)?);
+        }
+        Port::reconfigure(dev, false, |cfg| {
+            if let Some(t) = table {
+                cfg.rss.table = t;
+            }
+            if let Some(k) = key {
+                cfg.rss.key = k;
+            }
             Ok(())
         })
     }

@@ -8,7 +8,8 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     net::{
-        dev::{Device, Napi, Operations, Rtnl, Stats64},
+        dev::{Device, Features, Napi, Operations, Rtnl, Stats64},
+        qstats::{QueueStats, RxStats, TxStats},
         skb::SkBuff,
     },
     new_mutex, new_work,
@@ -20,10 +21,17 @@ use kernel::{
 
 use super::{
     config::Config,
-    regs::{counter, PortIo, Speed, CTL, IRQ_MASK, LINK_STATUS},
-    txrx::{Descriptors, Rings},
+    regs::{counter, PortIo, Speed, CTL, LINK_STATUS, NUM_RXQ},
+    txrx::{Descriptors, QueueCounters, Rings},
 };
 use crate::nic::NicDevice;
+
+/// The offloads a port has (`ethtool -k`), all on at first but the loopback.
+pub(crate) const OFFLOADS: Features = Features::SG
+    .union(Features::HW_CSUM)
+    .union(Features::TSO)
+    .union(Features::TSO6)
+    .union(Features::RXCSUM);
 
 /// How long the TX queue may stall before `tx_timeout`, in milliseconds.
 pub(crate) const WATCHDOG_MS: u32 = 5000;
@@ -57,9 +65,9 @@ impl Port {
         })
     }
 
-    /// The NAPI context, for [`kernel::net::dev::Builder::add_napi`].
-    pub(crate) fn napi(&self) -> &Napi {
-        self.rings.napi()
+    /// The NAPI context of RX queue `r`, for [`kernel::net::dev::Builder::add_napi`].
+    pub(crate) fn napi(&self, r: usize) -> &Napi {
+        &self.rings.napis()[r]
     }
 
     pub(crate) fn index(&self) -> u8 {
@@ -109,22 +117,22 @@ impl Port {
             return Err(EBUSY);
         }
         let cfg = port.config.lock();
-        port.napi().enable();
+        port.rings.napis().iter().for_each(Napi::enable);
         port.live.store(true, Ordering::Release);
         let res = port
             .rings
             .start(dev, &cfg.rings)
-            .and_then(|()| port.io.write(IRQ_MASK::NONE))
+            .and_then(|()| port.rings.mask_all(false))
             .and_then(|()| port.apply(&cfg));
         drop(cfg);
         if let Err(e) = res {
             Self::down(dev);
             return Err(e);
         }
-        dev.tx_reset();
-        dev.wake_queue();
-        // Picks up the link state and anything that happened before the interrupt was ready.
-        port.napi().schedule();
+        dev.tx_reset_all();
+        dev.wake_all_queues();
+        // Picks up the link state and anything that happened before the interrupts were ready.
+        port.rings.napis().iter().for_each(Napi::schedule);
         Ok(())
     }
 
@@ -136,17 +144,19 @@ impl Port {
         if !port.live() {
             return;
         }
+        // Carrier first: the transmit watchdog ignores a port without one, and would otherwise
+        // find the queues stopped here, some idle for long, while `PORT_STOP` runs.
+        dev.carrier_off();
         dev.tx_disable();
-        port.napi().disable();
+        port.rings.napis().iter().for_each(Napi::disable);
         port.live.store(false, Ordering::Release);
-        let _ = port.io.write(IRQ_MASK::ALL);
+        let _ = port.rings.mask_all(true);
         // What the rings hold goes once the device stopped using it: now, or after the hard
         // reset a failed stop asks for ([`Port::resume`]).
         if port.stop(dev).is_ok() {
             port.rings.drain();
         }
-        dev.tx_reset();
-        dev.carrier_off();
+        dev.tx_reset_all();
     }
 
     /// Has the device stop the port and wait until it no longer touches host memory. If it
@@ -180,9 +190,9 @@ impl Port {
         let live = port.live();
         if live {
             dev.tx_disable();
-            port.napi().disable();
+            port.rings.napis().iter().for_each(Napi::disable);
             port.live.store(false, Ordering::Release);
-            let _ = port.io.write(IRQ_MASK::ALL);
+            let _ = port.rings.mask_all(true);
         }
         dev.carrier_off();
         live
@@ -194,7 +204,7 @@ impl Port {
         let port = dev.data();
         if !port.live() {
             port.rings.drain();
-            dev.tx_reset();
+            dev.tx_reset_all();
             port.stuck.store(false, Ordering::Release);
         }
         if restart && !port.live() {
@@ -249,7 +259,15 @@ impl Operations for Port {
 
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {
         let port = dev.data();
-        stats.add_sw_counters(dev);
+        let rings = &port.rings;
+        for q in &rings.txq {
+            stats.tx_packets += QueueCounters::get(&q.packets);
+            stats.tx_bytes += QueueCounters::get(&q.bytes);
+        }
+        for q in &rings.rxq {
+            stats.rx_packets += QueueCounters::get(&q.packets);
+            stats.rx_bytes += QueueCounters::get(&q.bytes);
+        }
         let c = |i| port.io.counter(i);
         let driver = &port.rings.counters;
         stats.tx_dropped = c(counter::TX_DROPPED) + driver.tx_dropped.load(Ordering::Relaxed);
@@ -277,6 +295,19 @@ impl Operations for Port {
             }
             Err(_) => dev_err!(dev.as_dev(), "no memory to reset the port\n"),
         }
+    }
+
+    fn set_features(dev: &Device<Self>, features: Features) -> Result {
+        // The offloads need nothing from the device: it does what each descriptor asks. The
+        // loopback is the one the `mac-loopback` private flag sets too.
+        let loopback = features.contains(Features::LOOPBACK);
+        if loopback == dev.features().contains(Features::LOOPBACK) {
+            return Ok(());
+        }
+        Self::reconfigure(dev, false, |cfg| {
+            cfg.link.loopback = loopback;
+            Ok(())
+        })
     }
 
     fn change_mtu(dev: &Device<Self>, mtu: u32) -> Result {
@@ -319,6 +350,47 @@ impl WorkItem for Reset {
                     e.to_errno()
                 );
             }
+        }
+    }
+}
+
+impl QueueStats for Port {
+    fn rx_queue(dev: &Device<Self>, index: u32, stats: &mut RxStats) {
+        let Some(q) = dev.data().rings.rxq.get(index as usize) else {
+            return;
+        };
+        stats.set_packets(QueueCounters::get(&q.packets));
+        stats.set_bytes(QueueCounters::get(&q.bytes));
+        stats.set_csum_unnecessary(QueueCounters::get(&q.csum_or_stop));
+        stats.set_alloc_fail(QueueCounters::get(&q.alloc_fail_or_wake));
+    }
+
+    fn tx_queue(dev: &Device<Self>, index: u32, stats: &mut TxStats) {
+        let Some(q) = dev.data().rings.txq.get(index as usize) else {
+            return;
+        };
+        stats.set_packets(QueueCounters::get(&q.packets));
+        stats.set_bytes(QueueCounters::get(&q.bytes));
+        stats.set_stop(QueueCounters::get(&q.csum_or_stop));
+        stats.set_wake(QueueCounters::get(&q.alloc_fail_or_wake));
+    }
+
+    /// What the RX queues no longer in use counted (every TX queue is always in use).
+    fn base(dev: &Device<Self>, rx: &mut RxStats, tx: &mut TxStats) {
+        let rings = &dev.data().rings;
+        let in_use = (dev.real_num_rx_queues() as usize).min(NUM_RXQ);
+        let sum = |f: fn(&QueueCounters) -> u64| -> u64 { rings.rxq[in_use..].iter().map(f).sum() };
+        rx.set_packets(sum(|q| QueueCounters::get(&q.packets)));
+        rx.set_bytes(sum(|q| QueueCounters::get(&q.bytes)));
+        rx.set_csum_unnecessary(sum(|q| QueueCounters::get(&q.csum_or_stop)));
+        rx.set_alloc_fail(sum(|q| QueueCounters::get(&q.alloc_fail_or_wake)));
+        for set in [
+            TxStats::set_packets,
+            TxStats::set_bytes,
+            TxStats::set_stop,
+            TxStats::set_wake,
+        ] {
+            set(tx, 0);
         }
     }
 }

@@ -76,45 +76,86 @@ port_register! {
     MAX_FRAME(u32) @ 0x010 {}
 }
 
-port_register! {
-    /// The DMA address of the TX ring (16-byte aligned).
-    TX_BASE(u64) @ 0x020 {}
+/// The TX queues (one per traffic class) and RX queues of a port.
+pub(crate) const NUM_TXQ: usize = 8;
+pub(crate) const NUM_RXQ: usize = 4;
+
+/// A queue of a port: its ring registers are in a block of their own.
+#[derive(Clone, Copy)]
+pub(crate) enum Queue {
+    Tx(usize),
+    Rx(usize),
 }
 
-port_register! {
-    /// The TX ring's entries, a power of two.
-    TX_SIZE(u32) @ 0x028 {}
+impl Queue {
+    /// The offset of the queue's block in the port's.
+    fn block(self) -> usize {
+        match self {
+            Queue::Tx(q) => 0x400 + 0x20 * q,
+            Queue::Rx(r) => 0x500 + 0x20 * r,
+        }
+    }
 }
 
-port_register! {
-    /// Written by the driver: the TX descriptors posted (a free-running index).
-    TX_PI(u32) @ 0x02c {}
+/// A register of a queue's block.
+pub(crate) trait QueueReg: Copy + Into<u32> + From<u32> {
+    /// Its offset in the queue's block.
+    const OFFSET: usize;
 }
 
-port_register! {
-    /// Written by the device: the TX descriptors done (a free-running index).
-    TX_CI(u32) @ 0x030 {}
+/// Declares a register of a queue's block with [`register!`], at its offset in the block.
+macro_rules! queue_register {
+    ($(#[$attr:meta])* $name:ident @ $offset:literal { $($fields:tt)* }) => {
+        register! {
+            $(#[$attr])*
+            pub(crate) $name(u32) { $($fields)* }
+        }
+
+        impl QueueReg for $name {
+            const OFFSET: usize = $offset;
+        }
+    };
 }
 
-port_register! {
-    /// The DMA address of the RX ring (16-byte aligned).
-    RX_BASE(u64) @ 0x040 {}
+queue_register! {
+    /// The DMA address of the queue's ring (16-byte aligned), bits 31:0.
+    Q_BASE_LO @ 0x00 {}
 }
 
-port_register! {
-    /// The RX ring's entries, a power of two.
-    RX_SIZE(u32) @ 0x048 {}
+queue_register! {
+    /// Bits 63:32 of the ring's address.
+    Q_BASE_HI @ 0x04 {}
 }
 
-port_register! {
-    /// Written by the driver: the RX buffers posted (a free-running index).
-    RX_PI(u32) @ 0x04c {}
+queue_register! {
+    /// The ring's entries, a power of two; 0 while the queue is not in use.
+    Q_SIZE @ 0x08 {}
 }
 
-port_register! {
-    /// Written by the device: the RX buffers filled (a free-running index).
-    RX_CI(u32) @ 0x050 {}
+queue_register! {
+    /// Written by the driver: the descriptors or buffers posted (a free-running index).
+    Q_PI @ 0x0c {}
 }
+
+queue_register! {
+    /// Written by the device: the descriptors done or buffers filled (a free-running index).
+    Q_CI @ 0x10 {}
+}
+
+queue_register! {
+    /// An RX queue's interrupt mask (queues 1 and up; queue 0's is in [`IRQ_MASK`]).
+    Q_IRQ_MASK @ 0x14 {
+        /// RX progress raises no interrupt.
+        1:1 rx as bool;
+    }
+}
+
+/// The RSS hash key: [`RSS_KEY_SIZE`] bytes from this offset.
+pub(crate) const RSS_KEY: usize = 0x600;
+pub(crate) const RSS_KEY_SIZE: usize = 40;
+/// The RSS indirection table: [`RSS_TABLE_SIZE`] bytes from this offset, each an RX queue.
+pub(crate) const RSS_TABLE: usize = 0x680;
+pub(crate) const RSS_TABLE_SIZE: usize = 128;
 
 port_register! {
     /// Progress that raises no interrupt while its bit is set.
@@ -280,14 +321,38 @@ pub(crate) mod counter {
 const COUNTERS: usize = 0x100;
 
 register! {
-    /// The second word of a TX descriptor.
+    /// The second word of a TX descriptor. A frame is one descriptor or a chain of them
+    /// (`more`); the first of a chain holds the priority and the offloads.
     pub(crate) TX_DESC_CTL(u64) {
-        /// The frame's bytes, 14 to [`MAX_FRAME`].
+        /// The piece's bytes; the frame's add up to 14 to [`MAX_FRAME`] ([`TSO_MAX`] with
+        /// `tso`).
         15:0 len as u16;
         /// The frame's priority, 0 to 7.
         23:16 prio as u8;
+        /// The device inserts the checksum of the bytes from `csum_start` at
+        /// `csum_start + csum_offset`.
+        24:24 csum as bool;
+        /// The device cuts the TCP segment, whose TCP header starts at `csum_start`, into
+        /// segments of `mss` bytes of payload.
+        25:25 tso as bool;
+        /// The frame goes on in the next descriptor.
+        26:26 more as bool;
+        /// Where the checksummed bytes (the TCP header with `tso`) start.
+        41:32 csum_start as u16;
+        /// Where the checksum field is, from `csum_start`.
+        47:42 csum_offset as u8;
+        /// The segments' payload size with `tso`.
+        63:48 mss as u16;
     }
 }
+
+/// The largest `TX_DESC_CTL::csum_start` and `csum_offset`.
+pub(crate) const CSUM_START_MAX: u32 = 0x3ff;
+pub(crate) const CSUM_OFFSET_MAX: u32 = 0x3f;
+/// Most descriptors of one frame.
+pub(crate) const TX_MAX_FRAGS: u32 = 32;
+/// The largest frame with `TX_DESC_CTL::tso`, headers included.
+pub(crate) const TSO_MAX: u32 = 0x20000;
 
 /// A TX descriptor: one frame to send. Little-endian words.
 #[repr(C)]
@@ -317,6 +382,8 @@ register! {
         31:16 len as u16;
         /// The device filled the buffer.
         32:32 done as bool;
+        /// The frame is TCP or UDP over IP and the device verified its checksums.
+        33:33 csum_ok as bool;
     }
 }
 
@@ -411,6 +478,36 @@ impl PortIo {
         let words = value.into().to_words();
         for (i, &word) in words.as_ref().iter().enumerate() {
             self.nic.write(self.index, R::OFFSET + 4 * i, word)?;
+        }
+        Ok(())
+    }
+
+    /// Reads register `R` of queue `q`.
+    pub(crate) fn read_q<R: QueueReg>(&self, q: Queue) -> Result<R> {
+        Ok(R::from(self.nic.read(self.index, q.block() + R::OFFSET)?))
+    }
+
+    /// Writes `value` to its register of queue `q`.
+    pub(crate) fn write_q<R: QueueReg>(&self, q: Queue, value: R) -> Result {
+        self.nic
+            .write(self.index, q.block() + R::OFFSET, value.into())
+    }
+
+    /// Points queue `q` at a ring of `size` entries at `base` (0 entries: not in use).
+    pub(crate) fn set_ring(&self, q: Queue, base: u64, size: u32) -> Result {
+        self.write_q(q, Q_BASE_LO::from(base as u32))?;
+        self.write_q(q, Q_BASE_HI::from((base >> 32) as u32))?;
+        self.write_q(q, Q_SIZE::from(size))
+    }
+
+    /// Writes `bytes` from `offset`, a multiple of 4, byte `i` in bits `8 * (i % 4)` of its
+    /// word.
+    pub(crate) fn write_bytes(&self, offset: usize, bytes: &[u8]) -> Result {
+        for (i, chunk) in bytes.chunks(4).enumerate() {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.nic
+                .write(self.index, offset + 4 * i, u32::from_le_bytes(word))?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use kernel::{
 
 use super::{
     port::Port,
-    regs::{CTL, IRQ_MASK, LINK_STATUS},
+    regs::{CTL, LINK_STATUS},
     txrx::max_frame,
 };
 
@@ -61,7 +61,7 @@ impl Port {
         for i in 0..len as usize {
             dma_write!(frame[i] = self.test_byte(i))?;
         }
-        self.io.write(IRQ_MASK::ALL)?;
+        self.rings.mask_all(true)?;
         let started = {
             let cfg = self.config.lock();
             self.rings.start(dev, &cfg.rings)

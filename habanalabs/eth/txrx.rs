@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A port's data path: the descriptor rings, transmit, NAPI and the interrupt.
+//! A port's data path: the descriptor rings of its queues, transmit, NAPI and the interrupts.
+//!
+//! A port has [`NUM_TXQ`] TX queues, one per traffic class (the stack picks a frame's queue
+//! from its priority's class), and [`NUM_RXQ`] RX queues among which the device spreads flows
+//! (RSS), each with its own interrupt and NAPI context. RX queue 0's context also reclaims the
+//! TX queues and follows the link.
 //!
 //! Indices are free-running 32-bit counters, a ring slot being `index & (size - 1)`. The
-//! device's `TX_CI` and `RX_CI` are checked against what the driver posted before anything is
+//! device's consumer indices are checked against what the driver posted before anything is
 //! taken from a ring; a device that claims more is ignored until the watchdog resets the port.
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +16,11 @@ use kernel::{
     devres::BindingGuard,
     dma::{CoherentAllocation, DmaAddress},
     dma_read, dma_write,
+    init::pin_init_array_from_fn,
     irq::{Handler, IrqReturn},
     net::{
-        dev::{with_bh_disabled, Device, Napi, NapiPoll},
-        skb::{DropReason, Mapped, SkBuff},
+        dev::{with_bh_disabled, Device, Features, Napi, NapiPoll},
+        skb::{DropReason, Mapped, MappedPieces, SkBuff},
     },
     new_spinlock,
     prelude::*,
@@ -26,8 +32,8 @@ use super::{
     config::{RingConfig, RING_MAX},
     port::Port,
     regs::{
-        PortIo, RxDesc, TxDesc, IRQ_MASK, MAX_FRAME, RX_BASE, RX_CI, RX_PI, RX_SIZE, TX_BASE,
-        TX_CI, TX_DESC_CTL, TX_PI, TX_SIZE,
+        PortIo, Queue, RxDesc, TxDesc, CSUM_OFFSET_MAX, CSUM_START_MAX, IRQ_MASK, MAX_FRAME,
+        NUM_RXQ, NUM_TXQ, Q_CI, Q_IRQ_MASK, Q_PI, TSO_MAX, TX_DESC_CTL, TX_MAX_FRAGS,
     },
 };
 
@@ -47,17 +53,28 @@ pub(crate) fn max_frame(dev: &Device<Port>) -> u32 {
     dev.mtu() + FRAME_OVERHEAD
 }
 
-/// A ring's bookkeeping; `slots[i]` holds the buffer of the descriptor in slot `i`.
-#[derive(Default)]
-struct Ring {
+/// A ring's bookkeeping; `slots[i]` holds the buffer of the descriptor in slot `i` (of a
+/// chain's last descriptor on the TX ring).
+struct Ring<B> {
     pi: u32,
     ci: u32,
     /// 0 while the rings are stopped.
     size: u32,
-    slots: KVec<Option<Mapped>>,
+    slots: KVec<Option<B>>,
 }
 
-impl Ring {
+impl<B> Default for Ring<B> {
+    fn default() -> Self {
+        Self {
+            pi: 0,
+            ci: 0,
+            size: 0,
+            slots: KVec::new(),
+        }
+    }
+}
+
+impl<B> Ring<B> {
     fn used(&self) -> u32 {
         self.pi.wrapping_sub(self.ci)
     }
@@ -76,7 +93,7 @@ impl Ring {
     }
 
     /// Starts empty at the device's index `at`, with `size` slots allocated beforehand.
-    fn restart(&mut self, at: u32, size: u32, slots: KVec<Option<Mapped>>) {
+    fn restart(&mut self, at: u32, size: u32, slots: KVec<Option<B>>) {
         self.pi = at;
         self.ci = at;
         self.size = size;
@@ -84,14 +101,14 @@ impl Ring {
     }
 
     /// Takes every buffer still posted.
-    fn drain(&mut self) -> KVec<Option<Mapped>> {
+    fn drain(&mut self) -> KVec<Option<B>> {
         self.size = 0;
         self.pi = self.ci;
         core::mem::take(&mut self.slots)
     }
 
     /// `size` empty slots.
-    fn empty_slots(size: u32) -> Result<KVec<Option<Mapped>>> {
+    fn empty_slots(size: u32) -> Result<KVec<Option<B>>> {
         let mut v = KVec::with_capacity(size as usize, GFP_KERNEL)?;
         for _ in 0..size {
             v.push(None, GFP_KERNEL)?;
@@ -109,100 +126,187 @@ pub(crate) struct DriverCounters {
     pub(crate) device_errors: AtomicU64,
 }
 
-/// The descriptor memory of a port's two rings, at their largest.
+/// A queue's counters, each written by one context at a time (the queue's NAPI, or
+/// `start_xmit` and the reclaim under the queue's lock) and read by anyone: on 64-bit
+/// machines what `u64_stats` would be.
+#[derive(Default)]
+pub(crate) struct QueueCounters {
+    pub(crate) packets: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    /// RX: frames whose checksums the device verified; TX: times the queue stopped.
+    pub(crate) csum_or_stop: AtomicU64,
+    /// RX: buffers that could not be allocated; TX: times the queue woke.
+    pub(crate) alloc_fail_or_wake: AtomicU64,
+}
+
+impl QueueCounters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    fn count(&self, packets: u64, bytes: u64) {
+        Self::add(&self.packets, packets);
+        Self::add(&self.bytes, bytes);
+    }
+
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// The descriptor memory of a port's rings, each at its largest.
 pub(crate) struct Descriptors {
-    tx: CoherentAllocation<TxDesc>,
-    rx: CoherentAllocation<RxDesc>,
+    tx: KVec<CoherentAllocation<TxDesc>>,
+    rx: KVec<CoherentAllocation<RxDesc>>,
 }
 
 impl Descriptors {
     /// Allocate them before registering the netdev, which takes RTNL: the binding guard must not
     /// be held then.
     pub(crate) fn alloc(bound: &BindingGuard<'_>) -> Result<Self> {
-        Ok(Self {
-            tx: CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
-            rx: CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
-        })
+        let mut tx = KVec::with_capacity(NUM_TXQ, GFP_KERNEL)?;
+        for _ in 0..NUM_TXQ {
+            tx.push(
+                CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        let mut rx = KVec::with_capacity(NUM_RXQ, GFP_KERNEL)?;
+        for _ in 0..NUM_RXQ {
+            rx.push(
+                CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { tx, rx })
+    }
+
+    // PANIC: `alloc` made `NUM_TXQ` and `NUM_RXQ` of them, and queue numbers are below those.
+    fn tx(&self, q: usize) -> &CoherentAllocation<TxDesc> {
+        &self.tx[q]
+    }
+
+    fn rx(&self, r: usize) -> &CoherentAllocation<RxDesc> {
+        &self.rx[r]
     }
 }
 
-/// A port's rings and NAPI context.
+/// A port's rings and NAPI contexts.
 ///
-/// The TX lock is taken in `start_xmit` and NAPI, the RX lock in NAPI, both also in process
-/// context with bottom halves disabled; neither is held while taking the other.
+/// A TX queue's lock is taken in `start_xmit` and NAPI, an RX queue's in its NAPI, all also in
+/// process context with bottom halves disabled; none is held while taking another.
 #[pin_data]
 pub(crate) struct Rings {
     io: PortIo,
     #[pin]
-    napi: Napi,
+    napi: [Napi; NUM_RXQ],
     descs: Descriptors,
     #[pin]
-    tx: SpinLock<Ring>,
+    tx: [SpinLock<Ring<MappedPieces>>; NUM_TXQ],
     #[pin]
-    rx: SpinLock<Ring>,
+    rx: [SpinLock<Ring<Mapped>>; NUM_RXQ],
     pub(crate) counters: DriverCounters,
+    pub(crate) txq: [QueueCounters; NUM_TXQ],
+    pub(crate) rxq: [QueueCounters; NUM_RXQ],
 }
 
 impl Rings {
     pub(crate) fn new(io: PortIo, descs: Descriptors) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             io,
-            napi <- Napi::new(),
+            napi <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|_| {
+                Napi::new()
+            }),
             descs,
-            tx <- new_spinlock!(Ring::default()),
-            rx <- new_spinlock!(Ring::default()),
+            tx <- pin_init_array_from_fn::<_, NUM_TXQ, _, core::convert::Infallible>(|_| {
+                new_spinlock!(Ring::default(), "Rings::tx")
+            }),
+            rx <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|_| {
+                new_spinlock!(Ring::default(), "Rings::rx")
+            }),
             counters: DriverCounters::default(),
+            txq: Default::default(),
+            rxq: Default::default(),
         })
     }
 
-    pub(crate) fn napi(&self) -> &Napi {
+    /// The NAPI contexts, one per RX queue.
+    pub(crate) fn napis(&self) -> &[Napi; NUM_RXQ] {
         &self.napi
     }
 
-    /// Points the stopped device at empty rings of `sizes`, the RX ring full of buffers of
-    /// [`max_frame`] bytes. The interrupt mask, `CTL` and the doorbell are the caller's.
+    /// Points the stopped device at empty rings of `sizes`: every TX queue's, and the RX
+    /// queues' in use (`rx_queues`), full of buffers of [`max_frame`] bytes; the other RX
+    /// queues get none. The interrupt masks, `CTL` and the doorbell are the caller's.
     pub(crate) fn start(&self, dev: &Device<Port>, sizes: &RingConfig) -> Result {
-        let (tx_slots, rx_slots) = (Ring::empty_slots(sizes.tx)?, Ring::empty_slots(sizes.rx)?);
         let io = &self.io;
-        // The device keeps its indices across a stop: continue from them.
-        let (tx_at, rx_at) = (io.read::<TX_CI>()?.into(), io.read::<RX_CI>()?.into());
-        let rx_pi = with_bh_disabled(|| {
-            self.tx.lock().restart(tx_at, sizes.tx, tx_slots);
-            let mut rx = self.rx.lock();
-            rx.restart(rx_at, sizes.rx, rx_slots);
-            self.refill(dev, &mut rx);
-            rx.pi
-        });
-        let (tx_base, rx_base) = (self.descs.tx.dma_handle(), self.descs.rx.dma_handle());
         io.write(MAX_FRAME::from(max_frame(dev)))?;
-        io.write(TX_BASE::from(tx_base))?;
-        io.write(TX_SIZE::from(sizes.tx))?;
-        io.write(TX_PI::from(tx_at))?;
-        io.write(RX_BASE::from(rx_base))?;
-        io.write(RX_SIZE::from(sizes.rx))?;
-        io.write(RX_PI::from(rx_pi))
+        for (q, tx) in self.tx.iter().enumerate() {
+            let slots = Ring::empty_slots(sizes.tx)?;
+            // The device keeps its indices across a stop: continue from them.
+            let at: u32 = io.read_q::<Q_CI>(Queue::Tx(q))?.into();
+            with_bh_disabled(|| tx.lock().restart(at, sizes.tx, slots));
+            io.set_ring(Queue::Tx(q), self.descs.tx(q).dma_handle(), sizes.tx)?;
+            io.write_q(Queue::Tx(q), Q_PI::from(at))?;
+        }
+        let in_use = dev.real_num_rx_queues() as usize;
+        for (r, rx) in self.rx.iter().enumerate() {
+            if r >= in_use {
+                io.set_ring(Queue::Rx(r), 0, 0)?;
+                continue;
+            }
+            let slots = Ring::empty_slots(sizes.rx)?;
+            let at: u32 = io.read_q::<Q_CI>(Queue::Rx(r))?.into();
+            let pi = with_bh_disabled(|| {
+                let mut ring = rx.lock();
+                ring.restart(at, sizes.rx, slots);
+                self.refill(dev, r, &mut ring);
+                ring.pi
+            });
+            io.set_ring(Queue::Rx(r), self.descs.rx(r).dma_handle(), sizes.rx)?;
+            io.write_q(Queue::Rx(r), Q_PI::from(pi))?;
+        }
+        Ok(())
+    }
+
+    /// Masks or unmasks every interrupt of the port.
+    pub(crate) fn mask_all(&self, masked: bool) -> Result {
+        self.io.write(if masked {
+            IRQ_MASK::ALL
+        } else {
+            IRQ_MASK::NONE
+        })?;
+        for r in 1..NUM_RXQ {
+            self.io
+                .write_q(Queue::Rx(r), Q_IRQ_MASK::default().set_rx(masked))?;
+        }
+        Ok(())
     }
 
     /// Frees what the rings held. Called once the device stopped (`PORT_STOP`): it no longer
     /// touches the buffers.
     pub(crate) fn drain(&self) {
-        let tx = with_bh_disabled(|| self.tx.lock().drain());
-        let rx = with_bh_disabled(|| self.rx.lock().drain());
-        for m in tx.into_iter().flatten() {
-            m.unmap().drop_reason(DropReason::DevReady);
+        for tx in &self.tx {
+            for m in with_bh_disabled(|| tx.lock().drain()).into_iter().flatten() {
+                m.unmap().drop_reason(DropReason::DevReady);
+            }
         }
-        for m in rx.into_iter().flatten() {
-            m.unmap().consume();
+        for rx in &self.rx {
+            for m in with_bh_disabled(|| rx.lock().drain()).into_iter().flatten() {
+                m.unmap().consume();
+            }
         }
     }
 
-    /// Posts fresh RX buffers until the ring is full; returns whether it posted any.
-    fn refill(&self, dev: &Device<Port>, rx: &mut Ring) -> bool {
+    /// Posts fresh RX buffers on queue `r` until its ring is full; returns whether it posted
+    /// any.
+    fn refill(&self, dev: &Device<Port>, r: usize, rx: &mut Ring<Mapped>) -> bool {
         let len = max_frame(dev);
         let mut posted = false;
         while rx.free() > 0 {
             let Some(skb) = SkBuff::alloc_rx(dev, len) else {
                 self.counters.rx_dropped.fetch_add(1, Ordering::Relaxed);
+                QueueCounters::add(&self.rxq[r].alloc_fail_or_wake, 1);
                 break;
             };
             let mapped = match skb.map_from_device(self.io.nic().dma_device(), len) {
@@ -214,7 +318,8 @@ impl Rings {
             };
             let slot = rx.slot(rx.pi);
             let desc = RxDesc::new(mapped.dma_address(), len as u16);
-            if dma_write!(self.descs.rx[slot] = desc).is_err() {
+            let descs = self.descs.rx(r);
+            if dma_write!(descs[slot] = desc).is_err() {
                 break;
             }
             rx.slots[slot] = Some(mapped);
@@ -224,29 +329,75 @@ impl Rings {
         posted
     }
 
-    /// Writes a descriptor for the `len`-byte frame at `addr` into the next TX slot, which the
-    /// next `TX_PI` write posts; returns the slot.
-    fn push_tx(&self, tx: &mut Ring, addr: DmaAddress, len: u32, prio: u8) -> Result<usize> {
+    /// Writes a descriptor for the piece at `addr` into the next slot of TX queue `q`, which
+    /// the next `PI` write posts; returns the slot.
+    fn push_tx(
+        &self,
+        q: usize,
+        tx: &mut Ring<MappedPieces>,
+        addr: DmaAddress,
+        ctl: TX_DESC_CTL,
+    ) -> Result<usize> {
         let slot = tx.slot(tx.pi);
-        let desc = TxDesc::new(
-            addr,
-            TX_DESC_CTL::default().set_len(len as u16).set_prio(prio),
-        );
-        dma_write!(self.descs.tx[slot] = desc)?;
+        let descs = self.descs.tx(q);
+        dma_write!(descs[slot] = TxDesc::new(addr, ctl))?;
         tx.pi = tx.pi.wrapping_add(1);
         Ok(slot)
     }
 
-    /// Sends one frame: `start_xmit`.
-    pub(crate) fn xmit(&self, dev: &Device<Port>, skb: SkBuff) {
+    /// The offloads `skb` asks for, in the first descriptor of its chain: segmentation, the
+    /// checksum, or neither once the checksum is computed here (for a layout the device
+    /// cannot describe). `Err` drops the frame.
+    fn offloads(skb: &mut SkBuff, ctl: TX_DESC_CTL) -> Result<TX_DESC_CTL> {
+        let partial = skb.checksum_partial();
+        if skb.is_gso() {
+            let mss = skb.gso_tcp_size();
+            return match partial {
+                Some((start, _))
+                    if mss > 0 && mss <= u16::MAX.into() && start <= CSUM_START_MAX =>
+                {
+                    Ok(ctl
+                        .set_tso(true)
+                        .set_csum_start(start as u16)
+                        .set_mss(mss as u16))
+                }
+                _ => Err(EINVAL),
+            };
+        }
+        match partial {
+            Some((start, offset)) if start <= CSUM_START_MAX && offset <= CSUM_OFFSET_MAX => {
+                Ok(ctl
+                    .set_csum(true)
+                    .set_csum_start(start as u16)
+                    .set_csum_offset(offset as u8))
+            }
+            Some(_) => skb.checksum_help().map(|()| ctl),
+            None => Ok(ctl),
+        }
+    }
+
+    /// Sends one frame on the queue the stack picked: `start_xmit`.
+    pub(crate) fn xmit(&self, dev: &Device<Port>, mut skb: SkBuff) {
+        let q = usize::from(skb.queue_mapping()).min(NUM_TXQ - 1);
+        let queue = dev.tx_queue(q as u16);
         let len = skb.len();
-        if !(FRAME_MIN..=max_frame(dev)).contains(&len) {
+        let limit = if skb.is_gso() {
+            TSO_MAX
+        } else {
+            max_frame(dev)
+        };
+        if !(FRAME_MIN..=limit).contains(&len) {
             self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::PktTooBig);
             return;
         }
         let prio = (skb.priority() & 7) as u8;
-        let mapped = match skb.map_to_device(self.io.nic().dma_device()) {
+        let Ok(first) = Self::offloads(&mut skb, TX_DESC_CTL::default().set_prio(prio)) else {
+            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
+            skb.drop_reason(DropReason::NotSpecified);
+            return;
+        };
+        let mapped = match skb.map_pieces(self.io.nic().dma_device()) {
             Ok(m) => m,
             Err(skb) => {
                 self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
@@ -254,82 +405,113 @@ impl Rings {
                 return;
             }
         };
-        let mut tx = self.tx.lock();
-        if tx.size == 0 || tx.free() == 0 {
+        let count = mapped.count() as u32;
+        if count > TX_MAX_FRAGS || mapped.pieces().any(|(_, l)| l == 0 || l > u16::MAX.into()) {
+            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
+            mapped.unmap().drop_reason(DropReason::PktTooBig);
+            return;
+        }
+        let mut tx = self.tx[q].lock();
+        if tx.size == 0 || tx.free() < count {
             drop(tx);
-            dev.stop_queue();
+            queue.stop();
             self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             mapped.unmap().drop_reason(DropReason::FullRing);
             return;
         }
-        match self.push_tx(&mut tx, mapped.dma_address(), len, prio) {
-            Ok(slot) => tx.slots[slot] = Some(mapped),
-            Err(_) => {
-                drop(tx);
-                mapped.unmap().drop_reason(DropReason::NotSpecified);
-                return;
+        let start = tx.pi;
+        let mut last = None;
+        for (i, (addr, plen)) in mapped.pieces().enumerate() {
+            let ctl = if i == 0 {
+                first
+            } else {
+                TX_DESC_CTL::default()
+            };
+            let ctl = ctl.set_len(plen as u16).set_more(i + 1 < count as usize);
+            match self.push_tx(q, &mut tx, addr, ctl) {
+                Ok(slot) => last = Some(slot),
+                Err(_) => {
+                    last = None;
+                    break;
+                }
             }
         }
-        dev.tx_sent(len);
-        if tx.free() == 0 {
-            dev.stop_queue();
+        let Some(slot) = last else {
+            // Not posted: take the chain back.
+            tx.pi = start;
+            drop(tx);
+            mapped.unmap().drop_reason(DropReason::NotSpecified);
+            return;
+        };
+        tx.slots[slot] = Some(mapped);
+        // Room for the longest chain, or the queue stops.
+        if tx.free() < TX_MAX_FRAGS {
+            queue.stop();
+            QueueCounters::add(&self.txq[q].csum_or_stop, 1);
         }
-        if !dev.xmit_more() || dev.queue_stopped() {
-            let _ = self.io.write(TX_PI::from(tx.pi));
+        // The doorbell waits for the last frame of a batch, unless the queue stopped.
+        if queue.sent(len, dev.xmit_more()) {
+            let _ = self.io.write_q(Queue::Tx(q), Q_PI::from(tx.pi));
             let _ = self.io.kick();
         }
     }
 
     /// Sends the `len`-byte frame at `addr`, which is not a socket buffer and stays the
-    /// caller's, and rings the doorbell: for the self-test, with the queue stopped.
+    /// caller's, on TX queue 0 and rings the doorbell: for the self-test, with the queue
+    /// stopped.
     pub(crate) fn send_raw(&self, addr: DmaAddress, len: u32) -> Result {
         let pi = with_bh_disabled(|| {
-            let mut tx = self.tx.lock();
+            let mut tx = self.tx[0].lock();
             if tx.size == 0 || tx.free() == 0 {
                 return Err(EBUSY);
             }
-            self.push_tx(&mut tx, addr, len, 0)?;
+            self.push_tx(0, &mut tx, addr, TX_DESC_CTL::default().set_len(len as u16))?;
             Ok(tx.pi)
         })?;
-        self.io.write(TX_PI::from(pi))?;
+        self.io.write_q(Queue::Tx(0), Q_PI::from(pi))?;
         self.io.kick()
     }
 
-    /// Reclaims transmitted frames and wakes the queue if it was stopped for room.
+    /// Reclaims transmitted frames of every TX queue and wakes those stopped for room.
     fn reclaim(&self, dev: &Device<Port>) {
-        let Ok(ci) = self.io.read::<TX_CI>().map(u32::from) else {
-            return;
-        };
-        let mut tx = self.tx.lock();
-        if tx.size == 0 || ci == tx.ci {
-            return;
-        }
-        if !tx.valid_ci(ci) {
-            self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let (mut frames, mut bytes) = (0, 0);
-        while tx.ci != ci {
-            let slot = tx.slot(tx.ci);
-            if let Some(m) = tx.slots[slot].take() {
-                frames += 1;
-                bytes += m.len();
-                m.unmap().consume();
+        for (q, tx) in self.tx.iter().enumerate() {
+            let Ok(ci) = self.io.read_q::<Q_CI>(Queue::Tx(q)).map(u32::from) else {
+                return;
+            };
+            let mut tx = tx.lock();
+            if tx.size == 0 || ci == tx.ci {
+                continue;
             }
-            tx.ci = tx.ci.wrapping_add(1);
-        }
-        dev.tx_completed(frames, bytes);
-        dev.count_tx(frames, bytes);
-        if dev.queue_stopped() && tx.free() >= TX_WAKE.min(tx.size / 2) {
-            dev.wake_queue();
+            if !tx.valid_ci(ci) {
+                self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let (mut frames, mut bytes) = (0, 0);
+            while tx.ci != ci {
+                let slot = tx.slot(tx.ci);
+                if let Some(m) = tx.slots[slot].take() {
+                    frames += 1;
+                    bytes += m.len();
+                    m.unmap().consume();
+                }
+                tx.ci = tx.ci.wrapping_add(1);
+            }
+            let queue = dev.tx_queue(q as u16);
+            queue.completed(frames, bytes);
+            self.txq[q].count(frames.into(), bytes.into());
+            if queue.stopped() && tx.free() >= TX_WAKE.max(TX_MAX_FRAGS).min(tx.size / 2) {
+                queue.wake();
+                QueueCounters::add(&self.txq[q].alloc_fail_or_wake, 1);
+            }
         }
     }
 
-    /// Takes the next buffer the device filled, up to its `RX_CI` `ci`: `None` if there is
-    /// none, `Some(None)` if the slot held no valid frame (counted and dropped).
-    fn next_rx(&self, dev: &Device<Port>, ci: u32) -> Option<Option<SkBuff>> {
+    /// Takes the next buffer the device filled on RX queue `r`, up to its consumer index
+    /// `ci`: `None` if there is none, `Some(None)` if the slot held no valid frame (counted and
+    /// dropped).
+    fn next_rx(&self, dev: &Device<Port>, r: usize, ci: u32) -> Option<Option<SkBuff>> {
         let (m, slot) = {
-            let mut rx = self.rx.lock();
+            let mut rx = self.rx[r].lock();
             if rx.size == 0 || rx.ci == ci {
                 return None;
             }
@@ -344,7 +526,8 @@ impl Rings {
                 None => return Some(None),
             }
         };
-        let desc = dma_read!(self.descs.rx[slot]).unwrap_or_default().ctl();
+        let descs = self.descs.rx(r);
+        let desc = dma_read!(descs[slot]).unwrap_or_default().ctl();
         let len = u32::from(desc.len());
         let mut skb = m.unmap();
         if !desc.done() || !(FRAME_MIN..=max_frame(dev)).contains(&len) || skb.put(len).is_err() {
@@ -352,59 +535,89 @@ impl Rings {
             skb.drop_reason(DropReason::DevHdr);
             return Some(None);
         }
+        if desc.csum_ok() && dev.features().contains(Features::RXCSUM) {
+            skb.set_checksum_unnecessary();
+            QueueCounters::add(&self.rxq[r].csum_or_stop, 1);
+        }
         Some(Some(skb))
     }
 
-    /// Passes up to `budget` received frames to the stack and refills the ring.
-    fn receive(&self, dev: &Device<Port>, napi: &Napi, budget: i32) -> i32 {
-        let Ok(ci) = self.io.read::<RX_CI>().map(u32::from) else {
+    /// Passes up to `budget` frames received on queue `r` to the stack and refills its ring.
+    fn receive(&self, dev: &Device<Port>, r: usize, napi: &Napi, budget: i32) -> i32 {
+        let Ok(ci) = self.io.read_q::<Q_CI>(Queue::Rx(r)).map(u32::from) else {
             return 0;
         };
         let mut done = 0;
         while done < budget {
             // The RX lock is not held while the stack takes a frame: what it sends in reply
-            // takes the TX lock.
-            let Some(next) = self.next_rx(dev, ci) else {
+            // takes a TX lock.
+            let Some(next) = self.next_rx(dev, r, ci) else {
                 break;
             };
             done += 1;
             let Some(mut skb) = next else { continue };
-            dev.count_rx(skb.len());
+            self.rxq[r].count(1, skb.len().into());
             skb.eth_type_trans(dev);
             napi.gro_receive(skb);
         }
-        let mut rx = self.rx.lock();
-        if self.refill(dev, &mut rx) {
+        let mut rx = self.rx[r].lock();
+        if self.refill(dev, r, &mut rx) {
             let pi = rx.pi;
             drop(rx);
-            let _ = self.io.write(RX_PI::from(pi));
+            let _ = self.io.write_q(Queue::Rx(r), Q_PI::from(pi));
             let _ = self.io.kick();
         }
         done
     }
 
-    /// Takes the next received frame if the device has filled a buffer, with NAPI off: for the
-    /// self-test. `Ok(None)` if there is none or it was not a valid frame.
+    /// Takes the next frame received on queue 0 if the device has filled a buffer, with NAPI
+    /// off: for the self-test. `Ok(None)` if there is none or it was not a valid frame.
     pub(crate) fn take_rx(&self, dev: &Device<Port>) -> Result<Option<SkBuff>> {
-        let ci = self.io.read::<RX_CI>()?.into();
-        Ok(with_bh_disabled(|| self.next_rx(dev, ci)).flatten())
+        let ci = self.io.read_q::<Q_CI>(Queue::Rx(0))?.into();
+        Ok(with_bh_disabled(|| self.next_rx(dev, 0, ci)).flatten())
     }
 
-    /// Whether the device filled RX buffers the driver has not taken.
+    /// Whether the device filled buffers of RX queue 0 the driver has not taken.
     pub(crate) fn rx_pending(&self) -> Result<bool> {
-        Ok(u32::from(self.io.read::<RX_CI>()?) != with_bh_disabled(|| self.rx.lock().ci))
+        let ci: u32 = self.io.read_q::<Q_CI>(Queue::Rx(0))?.into();
+        Ok(ci != with_bh_disabled(|| self.rx[0].lock().ci))
     }
 
-    /// Whether the device made progress the driver has not seen. Called in NAPI.
-    fn pending(&self) -> bool {
-        let tx = self
+    /// Whether the device made progress on RX queue `r` (and for queue 0, on a TX queue) the
+    /// driver has not seen. Called in NAPI.
+    fn pending(&self, r: usize) -> bool {
+        let rx = self
             .io
-            .read::<TX_CI>()
-            .is_ok_and(|ci| u32::from(ci) != self.tx.lock().ci);
-        tx || self
-            .io
-            .read::<RX_CI>()
-            .is_ok_and(|ci| u32::from(ci) != self.rx.lock().ci)
+            .read_q::<Q_CI>(Queue::Rx(r))
+            .is_ok_and(|ci| u32::from(ci) != self.rx[r].lock().ci);
+        rx || (r == 0
+            && self.tx.iter().enumerate().any(|(q, tx)| {
+                self.io
+                    .read_q::<Q_CI>(Queue::Tx(q))
+                    .is_ok_and(|ci| u32::from(ci) != tx.lock().ci)
+            }))
+    }
+
+    /// Unmasks RX queue `r`'s interrupt (queue 0's: every interrupt of the port's vector).
+    fn unmask(&self, r: usize) {
+        let res = if r == 0 {
+            self.io.write(IRQ_MASK::NONE)
+        } else {
+            self.io.write_q(Queue::Rx(r), Q_IRQ_MASK::default())
+        };
+        if res.is_ok() {
+            let _ = self.io.kick();
+        }
+    }
+
+    /// Masks RX queue `r`'s interrupt, from its handler.
+    fn mask(&self, r: usize) {
+        let _ = if r == 0 {
+            self.io.write(IRQ_MASK::ALL)
+        } else {
+            self.io
+                .write_q(Queue::Rx(r), Q_IRQ_MASK::default().set_rx(true))
+        };
     }
 }
 
@@ -412,15 +625,22 @@ impl NapiPoll for Port {
     fn poll(dev: &Device<Self>, napi: &Napi, budget: i32) -> i32 {
         let port = dev.data();
         let rings = &port.rings;
-        rings.reclaim(dev);
-        let done = rings.receive(dev, napi, budget);
-        port.update_link(dev);
+        let r = rings
+            .napi
+            .iter()
+            .position(|n| core::ptr::eq(n, napi))
+            .unwrap_or(0);
+        if r == 0 {
+            rings.reclaim(dev);
+        }
+        let done = rings.receive(dev, r, napi, budget);
+        if r == 0 {
+            port.update_link(dev);
+        }
         if done < budget && napi.complete_done(done) {
             // Progress made while masked raises nothing: unmask, then look once more.
-            if rings.io.write(IRQ_MASK::NONE).is_ok() {
-                let _ = rings.io.kick();
-            }
-            if rings.pending() {
+            rings.unmask(r);
+            if rings.pending(r) {
                 napi.schedule();
             }
         }
@@ -428,16 +648,18 @@ impl NapiPoll for Port {
     }
 }
 
-/// The port's interrupt: masks it and lets NAPI do the work.
+/// An interrupt of a port: RX queue `queue`'s vector (queue 0's also signals TX and the link).
+/// Masks it and lets the queue's NAPI do the work.
 pub(crate) struct PortIrq {
     pub(crate) dev: ARef<Device<Port>>,
+    pub(crate) queue: usize,
 }
 
 impl Handler for PortIrq {
     fn handle(&self) -> IrqReturn {
         let rings = &self.dev.data().rings;
-        let _ = rings.io.write(IRQ_MASK::ALL);
-        rings.napi.schedule();
+        rings.mask(self.queue);
+        rings.napi[self.queue].schedule();
         IrqReturn::Handled
     }
 }

@@ -3,6 +3,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <net/netdev_queues.h>
 
 void rust_helper_eth_hw_addr_random(struct net_device *dev)
 {
@@ -157,4 +158,109 @@ void rust_helper_local_bh_disable(void)
 void rust_helper_local_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+bool rust_helper_skb_csum_partial(const struct sk_buff *skb, u32 *start, u32 *offset)
+{
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return false;
+	*start = skb_checksum_start_offset(skb);
+	*offset = skb->csum_offset;
+	return true;
+}
+
+void rust_helper_skb_set_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+bool rust_helper_skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb);
+}
+
+unsigned int rust_helper_skb_gso_tcp_size(const struct sk_buff *skb)
+{
+	if (!(skb_shinfo(skb)->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)))
+		return 0;
+	return skb_shinfo(skb)->gso_size;
+}
+
+unsigned int rust_helper_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
+unsigned int rust_helper_skb_frag_len(const struct sk_buff *skb, unsigned int i)
+{
+	return skb_frag_size(&skb_shinfo(skb)->frags[i]);
+}
+
+dma_addr_t rust_helper_skb_frag_dma_map_to_device(struct device *dev, const struct sk_buff *skb,
+						  unsigned int i)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	return skb_frag_dma_map(dev, frag, 0, skb_frag_size(frag), DMA_TO_DEVICE);
+}
+
+netdev_features_t rust_helper_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
+}
+
+u16 rust_helper_skb_get_queue_mapping(const struct sk_buff *skb)
+{
+	return skb_get_queue_mapping(skb);
+}
+
+void rust_helper_netif_tx_wake_all_queues(struct net_device *dev)
+{
+	netif_tx_wake_all_queues(dev);
+}
+
+void rust_helper_netif_tx_stop_queue(struct netdev_queue *q)
+{
+	netif_tx_stop_queue(q);
+}
+
+void rust_helper_netif_tx_wake_queue(struct netdev_queue *q)
+{
+	netif_tx_wake_queue(q);
+}
+
+bool rust_helper_netif_tx_queue_stopped(const struct netdev_queue *q)
+{
+	return netif_tx_queue_stopped(q);
+}
+
+int rust_helper_netdev_set_prio_tc_map(struct net_device *dev, u8 prio, u8 tc)
+{
+	return netdev_set_prio_tc_map(dev, prio, tc);
+}
+
+bool rust_helper_netif_is_rxfh_configured(const struct net_device *dev)
+{
+	return netif_is_rxfh_configured(dev);
+}
+
+unsigned int rust_helper_netdev_real_num_rx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_rx_queues);
+}
+
+unsigned int rust_helper_netdev_real_num_tx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_tx_queues);
+}
+
+void rust_helper_netdev_set_stat_ops(struct net_device *dev, const struct netdev_stat_ops *ops)
+{
+	dev->stat_ops = ops;
+}
+
+bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *q, unsigned int bytes,
+					bool xmit_more)
+{
+	return __netdev_tx_sent_queue(q, bytes, xmit_more);
 }

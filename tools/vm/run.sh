@@ -112,9 +112,9 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
       -m 1G -smp 2
       -object memory-backend-file,id=mem0,size=1G,mem-path="$tmp/ram",share=on
       -chardev socket,path="$tmp/hl0.sock",id=hl0
-      -device ivshmem-doorbell,chardev=hl0,vectors=32,addr=0x4
+      -device ivshmem-doorbell,chardev=hl0,vectors=64,addr=0x4
       -chardev socket,path="$tmp/hl1.sock",id=hl1
-      -device ivshmem-doorbell,chardev=hl1,vectors=32,addr=0x5
+      -device ivshmem-doorbell,chardev=hl1,vectors=64,addr=0x5
       -object memory-backend-file,id=plain,size=1M,mem-path="$tmp/plain",share=on
       -device ivshmem-plain,memdev=plain,addr=0x6
       -virtfs local,path="$HL_BUILD/vm/netroot",mount_tag=hlnet,security_model=none,readonly=on
@@ -125,9 +125,9 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
 # Devices 2 and 3 in slots none of the above takes: the rest keep theirs.
 [ $devices = 2 ] ||
 	qemu+=(-chardev socket,path="$tmp/hl2.sock",id=hl2
-	       -device ivshmem-doorbell,chardev=hl2,vectors=32,addr=0x9
+	       -device ivshmem-doorbell,chardev=hl2,vectors=64,addr=0x9
 	       -chardev socket,path="$tmp/hl3.sock",id=hl3
-	       -device ivshmem-doorbell,chardev=hl3,vectors=32,addr=0xa)
+	       -device ivshmem-doorbell,chardev=hl3,vectors=64,addr=0xa)
 # acpi=noirq: routing a virtio device's INTx through ACPI keeps the AML
 # interpreter busy for some 20 s under TCG with KASAN and kmemleak, at
 # boot, while the other CPU waits in stop_machine; the BIOS's PIRQ table

@@ -176,6 +176,74 @@ impl<T> Device<T> {
         unsafe { bindings::dev_sw_netstats_tx_add(self.as_raw(), frames, bytes) }
     }
 
+    /// Transmit queue `index`, which must be below the count given to
+    /// [`Registration::new_mq`].
+    pub fn tx_queue(&self, index: u16) -> TxQueue<'_> {
+        // SAFETY: The netdev is valid; the index is checked against the queues allocated.
+        let q = unsafe {
+            let dev = self.as_raw();
+            let index = u32::from(index).min((*dev).num_tx_queues - 1);
+            bindings::netdev_get_tx_queue(dev, index)
+        };
+        TxQueue(q, PhantomData)
+    }
+
+    /// Lets the stack transmit on every queue again.
+    pub fn wake_all_queues(&self) {
+        // SAFETY: The netdev is valid.
+        unsafe { bindings::netif_tx_wake_all_queues(self.as_raw()) }
+    }
+
+    /// Byte queue limits: forgets what is in flight on every queue.
+    pub fn tx_reset_all(&self) {
+        // SAFETY: The netdev is valid.
+        let n = unsafe { (*self.as_raw()).num_tx_queues };
+        for i in 0..n {
+            // SAFETY: `i` is below the queues allocated.
+            unsafe {
+                bindings::netdev_tx_reset_queue(bindings::netdev_get_tx_queue(self.as_raw(), i))
+            }
+        }
+    }
+
+    /// The receive queues in use.
+    pub fn real_num_rx_queues(&self) -> u32 {
+        // SAFETY: The netdev is valid.
+        unsafe { bindings::netdev_real_num_rx_queues(self.as_raw()) }
+    }
+
+    /// The transmit queues in use.
+    pub fn real_num_tx_queues(&self) -> u32 {
+        // SAFETY: The netdev is valid.
+        unsafe { bindings::netdev_real_num_tx_queues(self.as_raw()) }
+    }
+
+    /// Sets the receive queues in use, at most those allocated. Called under RTNL.
+    pub fn set_real_num_rx_queues(&self, n: u32) -> Result {
+        // SAFETY: The netdev is valid; the core checks `n` against the queues allocated.
+        to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.as_raw(), n) })
+    }
+
+    /// Maps priority `prio` to traffic class `tc`, and so to its transmit queues (see
+    /// [`Builder::set_tc_queues`]). Called under RTNL.
+    pub fn set_prio_tc_map(&self, prio: u8, tc: u8) -> Result {
+        // SAFETY: The netdev is valid; the core checks `tc` against the classes.
+        to_result(unsafe { bindings::netdev_set_prio_tc_map(self.as_raw(), prio, tc) })
+    }
+
+    /// Whether the user set the RSS indirection table (`ethtool -X`), which the driver then
+    /// keeps rather than spread over a new number of queues.
+    pub fn rxfh_configured(&self) -> bool {
+        // SAFETY: The netdev is valid.
+        unsafe { bindings::netif_is_rxfh_configured(self.as_raw()) }
+    }
+
+    /// The features on.
+    pub fn features(&self) -> Features {
+        // SAFETY: The netdev is valid; the helper reads the word once.
+        Features(unsafe { bindings::netdev_features(self.as_raw()) })
+    }
+
     /// The underlying `struct device`, for logging.
     pub fn as_dev(&self) -> &device::Device {
         // SAFETY: The embedded `struct device` is valid for as long as the netdev is.
@@ -272,6 +340,94 @@ impl fmt::Write for NameWriter<'_> {
     }
 }
 
+/// One transmit queue of a netdev (`struct netdev_queue`).
+pub struct TxQueue<'a>(*mut bindings::netdev_queue, PhantomData<&'a ()>);
+
+impl TxQueue<'_> {
+    /// Stops the stack from transmitting on the queue (its ring is full).
+    pub fn stop(&self) {
+        // SAFETY: The queue is valid while the netdev is, which outlives `'a`.
+        unsafe { bindings::netif_tx_stop_queue(self.0) }
+    }
+
+    /// Lets the stack transmit on the queue again and schedules it if it was stopped.
+    pub fn wake(&self) {
+        // SAFETY: As in `stop`.
+        unsafe { bindings::netif_tx_wake_queue(self.0) }
+    }
+
+    /// Whether the queue is stopped.
+    pub fn stopped(&self) -> bool {
+        // SAFETY: As in `stop`.
+        unsafe { bindings::netif_tx_queue_stopped(self.0) }
+    }
+
+    /// Byte queue limits: `bytes` were handed to the device, and the stack has more frames
+    /// for the queue right after (`more`, from [`Device::xmit_more`]). Returns whether the
+    /// device must be told now: no more frames come, or the limits stopped the queue (then
+    /// nothing else would flush what was posted).
+    pub fn sent(&self, bytes: u32, more: bool) -> bool {
+        // SAFETY: As in `stop`.
+        unsafe { bindings::__netdev_tx_sent_queue(self.0, bytes, more) }
+    }
+
+    /// Byte queue limits: the device finished `frames` frames of `bytes` bytes.
+    pub fn completed(&self, frames: u32, bytes: u32) {
+        // SAFETY: As in `stop`.
+        unsafe { bindings::netdev_tx_completed_queue(self.0, frames, bytes) }
+    }
+}
+
+/// A set of netdev features (`netdev_features_t`), as `ethtool -k` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features(u64);
+
+impl Features {
+    /// Scatter-gather transmit: frames in several pieces (`NETIF_F_SG`).
+    pub const SG: Self = Self::bit(bindings::NETIF_F_SG_BIT);
+    /// The device inserts any checksum the stack leaves to it (`NETIF_F_HW_CSUM`).
+    pub const HW_CSUM: Self = Self::bit(bindings::NETIF_F_HW_CSUM_BIT);
+    /// The device segments TCP over IPv4 (`NETIF_F_TSO`).
+    pub const TSO: Self = Self::bit(bindings::NETIF_F_TSO_BIT);
+    /// The device segments TCP over IPv6 (`NETIF_F_TSO6`).
+    pub const TSO6: Self = Self::bit(bindings::NETIF_F_TSO6_BIT);
+    /// The device verifies received checksums (`NETIF_F_RXCSUM`).
+    pub const RXCSUM: Self = Self::bit(bindings::NETIF_F_RXCSUM_BIT);
+    /// Generic receive offload (`NETIF_F_GRO`).
+    pub const GRO: Self = Self::bit(bindings::NETIF_F_GRO_BIT);
+    /// Transmitted frames come back to this interface (`NETIF_F_LOOPBACK`).
+    pub const LOOPBACK: Self = Self::bit(bindings::NETIF_F_LOOPBACK_BIT);
+    /// No feature.
+    pub const EMPTY: Self = Self(0);
+
+    const fn bit(bit: u32) -> Self {
+        Self(1 << bit)
+    }
+
+    /// Whether every feature of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The features of `self` or `other`.
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The features of `self` without those of `other`.
+    pub const fn difference(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+}
+
+impl core::ops::BitOr for Features {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        self.union(other)
+    }
+}
+
 /// The callbacks of a netdev (`struct net_device_ops`).
 #[vtable]
 pub trait Operations: Send + Sync + Sized + 'static {
@@ -298,6 +454,12 @@ pub trait Operations: Send + Sync + Sized + 'static {
     /// Changes the MTU, already checked against the range the driver set; call
     /// [`Device::set_mtu`] once the device accepted it.
     fn change_mtu(_dev: &Device<Self>, _mtu: u32) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the features that the user may toggle (`ethtool -K`) to `features`; the core
+    /// sets them once this succeeds. Called under RTNL.
+    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -402,6 +564,17 @@ impl<T: Operations> Callbacks<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`.
+    unsafe extern "C" fn set_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: See `Callbacks::dev`.
+        from_result(|| T::set_features(unsafe { Self::dev(dev) }, Features(features)).map(|()| 0))
+    }
+
     const OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::open),
         ndo_stop: Some(Self::stop),
@@ -420,6 +593,11 @@ impl<T: Operations> Callbacks<T> {
         },
         ndo_change_mtu: if T::HAS_CHANGE_MTU {
             Some(Self::change_mtu)
+        } else {
+            None
+        },
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features)
         } else {
             None
         },
@@ -512,6 +690,13 @@ unsafe extern "C" fn napi_poll<T: NapiPoll>(
     T::poll(dev, n, budget)
 }
 
+/// Fills `key` with the system's RSS hash key (random, the same for every device), as drivers
+/// start with.
+pub fn rss_key_fill(key: &mut [u8]) {
+    // SAFETY: `key` is valid for writes of its length.
+    unsafe { bindings::netdev_rss_key_fill(key.as_mut_ptr().cast(), key.len()) }
+}
+
 /// Whether `mac` may be a station's address: neither multicast (nor broadcast) nor all zeros,
 /// as C's `is_valid_ether_addr`.
 pub fn is_valid_ether_addr(mac: &[u8; 6]) -> bool {
@@ -579,6 +764,41 @@ impl<T: Operations> Builder<'_, T> {
         unsafe { (*self.dev.as_raw()).devlink_port = port.as_raw() };
     }
 
+    /// Sets the features the device has (`hw_features`, which the user may toggle) and those
+    /// on at first (`features`); `fixed` are on and cannot be toggled.
+    pub fn set_features(&mut self, hw: Features, on: Features, fixed: Features) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe {
+            (*self.dev.as_raw()).hw_features = hw.0;
+            (*self.dev.as_raw()).features = on.0 | fixed.0;
+        }
+    }
+
+    /// Gives each of the first `n` traffic classes one transmit queue, class `t` queue `t`; the
+    /// stack then picks a frame's queue by its priority's class ([`Device::set_prio_tc_map`]).
+    pub fn set_tc_queues(&mut self, n: u8) -> Result {
+        // SAFETY: The netdev is not registered yet.
+        to_result(unsafe { bindings::netdev_set_num_tc(self.dev.as_raw(), n) })?;
+        for tc in 0..n {
+            // SAFETY: As above; `tc` is below the classes just set.
+            to_result(unsafe {
+                bindings::netdev_set_tc_queue(self.dev.as_raw(), tc, 1, u16::from(tc))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Uses `T`'s per-queue statistics (netdev netlink `qstats`).
+    pub fn set_queue_stats(&mut self)
+    where
+        T: crate::net::qstats::QueueStats,
+    {
+        // SAFETY: The netdev is not registered yet; the table is static and matches `T`.
+        unsafe {
+            bindings::netdev_set_stat_ops(self.dev.as_raw(), crate::net::qstats::vtable::<T>())
+        };
+    }
+
     /// Uses `T`'s ethtool operations.
     pub fn set_ethtool_ops(&mut self)
     where
@@ -640,9 +860,25 @@ impl<T: Operations> Registration<T> {
         init: impl PinInit<T, Error>,
         setup: impl FnOnce(&mut Builder<'_, T>) -> Result,
     ) -> Result<Self> {
+        Self::new_mq(parent, 1, 1, init, setup)
+    }
+
+    /// As [`Registration::new`], with `txqs` transmit and `rxqs` receive queues (at least one
+    /// each), all in use at first.
+    pub fn new_mq(
+        parent: &device::Device,
+        txqs: u32,
+        rxqs: u32,
+        init: impl PinInit<T, Error>,
+        setup: impl FnOnce(&mut Builder<'_, T>) -> Result,
+    ) -> Result<Self> {
         const { assert!(core::mem::align_of::<T>() <= bindings::NETDEV_ALIGN as usize) };
-        // SAFETY: One TX and one RX queue, private area of `T`'s size.
-        let raw = unsafe { bindings::alloc_etherdev_mqs(core::mem::size_of::<T>() as c_int, 1, 1) };
+        if txqs == 0 || rxqs == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: At least one queue each way, private area of `T`'s size.
+        let raw =
+            unsafe { bindings::alloc_etherdev_mqs(core::mem::size_of::<T>() as c_int, txqs, rxqs) };
         let raw = NonNull::new(raw).ok_or(ENOMEM)?;
         let dev = raw.as_ptr();
         // SAFETY: The private area is sized and aligned for `T` (aligned to `NETDEV_ALIGN`).

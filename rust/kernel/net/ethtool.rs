@@ -34,6 +34,7 @@ use core::{fmt, marker::PhantomData, ops::RangeInclusive};
 mod link;
 mod module;
 mod params;
+mod rss;
 mod stats;
 
 pub use self::{
@@ -43,6 +44,7 @@ pub use self::{
         SFF_8636_LEN, SFF_8636_MAX_LEN,
     },
     params::{Coalesce, CoalesceParams, RingParam},
+    rss::{Channels, Rxfh},
     stats::{EthMacStats, EthPhyStats, FecStat, FecStats, PauseStats, RmonStats, RMON_HIST_MAX},
 };
 
@@ -210,6 +212,33 @@ pub trait Operations: dev::Operations {
 
     /// The frame lengths (with FCS) of the RMON histogram buckets, at most [`RMON_HIST_MAX`].
     const RMON_HIST_RANGES: &'static [RangeInclusive<u16>] = &[];
+
+    /// Bytes in the RSS hash key, with [`Operations::get_rxfh`].
+    const RSS_KEY_SIZE: u32 = 0;
+
+    /// Entries in the RSS indirection table, with [`Operations::get_rxfh`].
+    const RSS_INDIR_SIZE: u32 = 0;
+
+    /// Reports the channels (`ethtool -l`).
+    fn get_channels(_dev: &Device<Self>, _ch: &mut Channels) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the channels (`ethtool -L`).
+    fn set_channels(_dev: &Device<Self>, _ch: &Channels) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Reports the RSS hash function, key and indirection table (`ethtool -x`).
+    fn get_rxfh(_dev: &Device<Self>, _rxfh: &mut Rxfh) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the RSS key or indirection table (`ethtool -X`), each entry of which the core
+    /// has checked is a receive queue in use.
+    fn set_rxfh(_dev: &Device<Self>, _rxfh: &mut Rxfh, _extack: &mut ExtAck<'_>) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
 
     /// Reports the driver, firmware and bus.
     fn get_drvinfo(_dev: &Device<Self>, _info: &mut DrvInfo) {
@@ -458,6 +487,13 @@ impl<T: Operations> Table<T> {
         get_eth_phy_stats: maybe(T::HAS_GET_ETH_PHY_STATS, Self::get_eth_phy_stats as _),
         get_eth_mac_stats: maybe(T::HAS_GET_ETH_MAC_STATS, Self::get_eth_mac_stats as _),
         get_rmon_stats: maybe(T::HAS_GET_RMON_STATS, Self::get_rmon_stats as _),
+        get_channels: maybe(T::HAS_GET_CHANNELS, Self::get_channels as _),
+        set_channels: maybe(T::HAS_SET_CHANNELS, Self::set_channels as _),
+        get_rxnfc: maybe(T::HAS_GET_RXFH, Self::get_rxnfc as _),
+        get_rxfh_key_size: maybe(T::HAS_GET_RXFH, Self::get_rxfh_key_size as _),
+        get_rxfh_indir_size: maybe(T::HAS_GET_RXFH, Self::get_rxfh_indir_size as _),
+        get_rxfh: maybe(T::HAS_GET_RXFH, Self::get_rxfh as _),
+        set_rxfh: maybe(T::HAS_SET_RXFH, Self::set_rxfh as _),
         // SAFETY: The remaining members are optional callbacks, bitfields and sizes; zero is
         // valid for each.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }

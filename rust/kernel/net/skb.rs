@@ -9,7 +9,9 @@
 //!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
-use crate::{bindings, device::Device, dma::DmaAddress, net::dev, prelude::*, types::ARef};
+use crate::{
+    bindings, device::Device, dma::DmaAddress, error::to_result, net::dev, prelude::*, types::ARef,
+};
 use core::ptr::NonNull;
 
 /// Why a driver dropped a buffer (`enum skb_drop_reason`).
@@ -95,6 +97,46 @@ impl SkBuff {
         unsafe { bindings::skb_priority(self.as_raw()) }
     }
 
+    /// The transmit queue the stack picked.
+    pub fn queue_mapping(&self) -> u16 {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_get_queue_mapping(self.as_raw()) }
+    }
+
+    /// Where the device is to insert the checksum (`CHECKSUM_PARTIAL`): the offset from the
+    /// frame's start where summing starts, and the checksum field's offset from there.
+    pub fn checksum_partial(&self) -> Option<(u32, u32)> {
+        let (mut start, mut offset) = (0, 0);
+        // SAFETY: By the type invariant; the pointers are to locals.
+        unsafe { bindings::skb_csum_partial(self.as_raw(), &mut start, &mut offset) }
+            .then_some((start, offset))
+    }
+
+    /// Computes the checksum the stack left to the device, in software.
+    pub fn checksum_help(&mut self) -> Result {
+        // SAFETY: By the type invariant; the driver owns the buffer.
+        to_result(unsafe { bindings::skb_checksum_help(self.as_raw()) })
+    }
+
+    /// Whether the buffer is to be segmented (GSO).
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_is_gso(self.as_raw()) }
+    }
+
+    /// The segments' payload size if the buffer is a TCP segment over IPv4 or IPv6 to be
+    /// segmented (TSO), else 0.
+    pub fn gso_tcp_size(&self) -> u32 {
+        // SAFETY: By the type invariant.
+        unsafe { bindings::skb_gso_tcp_size(self.as_raw()) }
+    }
+
+    /// Marks a received frame's checksums as verified by the device (`CHECKSUM_UNNECESSARY`).
+    pub fn set_checksum_unnecessary(&mut self) {
+        // SAFETY: By the type invariant; the driver owns the buffer.
+        unsafe { bindings::skb_set_csum_unnecessary(self.as_raw()) }
+    }
+
     /// The linear part of the frame.
     pub fn data(&self) -> &[u8] {
         // SAFETY: `data` points to `skb_headlen` initialised bytes owned by the buffer.
@@ -143,6 +185,50 @@ impl SkBuff {
         }
         let len = self.len();
         Mapped::new(self, dev, len, bindings::dma_data_direction_DMA_TO_DEVICE)
+    }
+
+    /// Maps the frame, its linear part and each fragment, for the device to read (transmit).
+    pub fn map_pieces(self, dev: &Device) -> core::result::Result<MappedPieces, Self> {
+        // SAFETY: By the type invariant.
+        let frags = unsafe { bindings::skb_nr_frags(self.as_raw()) } as usize;
+        let mut pieces = match KVec::with_capacity(frags, GFP_ATOMIC) {
+            Ok(v) => v,
+            Err(_) => return Err(self),
+        };
+        // SAFETY: By the type invariant.
+        let headlen = unsafe { bindings::skb_headlen(self.as_raw()) };
+        let head = Mapped::new(
+            self,
+            dev,
+            headlen,
+            bindings::dma_data_direction_DMA_TO_DEVICE,
+        )?;
+        let raw = head.skb.as_raw();
+        for i in 0..frags as u32 {
+            // SAFETY: `i` is below `nr_frags`; the fragment stays while the buffer does, which
+            // the mapping owns until it unmaps.
+            let (addr, len) = unsafe {
+                (
+                    bindings::skb_frag_dma_map_to_device(dev.as_raw(), raw, i),
+                    bindings::skb_frag_len(raw, i),
+                )
+            };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                let m = MappedPieces {
+                    head: core::mem::ManuallyDrop::new(head),
+                    frags: pieces,
+                };
+                return Err(m.unmap());
+            }
+            // Cannot fail: the capacity was reserved above.
+            let _ = pieces.push((addr, len), GFP_ATOMIC);
+        }
+        // INVARIANT: Mapped above.
+        Ok(MappedPieces {
+            head: core::mem::ManuallyDrop::new(head),
+            frags: pieces,
+        })
     }
 
     /// Maps `len` bytes of the tail room for the device to write (receive).
@@ -248,5 +334,82 @@ impl Drop for Mapped {
         self.release();
         // SAFETY: Unmapped above; the buffer is dropped once.
         unsafe { core::mem::ManuallyDrop::drop(&mut self.skb) };
+    }
+}
+
+/// A buffer to transmit with its linear part and each of its fragments mapped for streaming
+/// DMA (see [`Mapped`]).
+///
+/// # Invariants
+///
+/// Each of `frags` is a mapping for `head`'s device, towards it, of the fragment of the same
+/// index of `head`'s buffer, with its length.
+pub struct MappedPieces {
+    head: core::mem::ManuallyDrop<Mapped>,
+    frags: KVec<(DmaAddress, u32)>,
+}
+
+impl MappedPieces {
+    /// The frame's length.
+    pub fn len(&self) -> u32 {
+        self.head.skb.len()
+    }
+
+    /// Whether the frame is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pieces' addresses and lengths, the linear part first.
+    pub fn pieces(&self) -> impl Iterator<Item = (DmaAddress, u32)> + '_ {
+        Iterator::chain(
+            core::iter::once((self.head.addr, self.head.len)),
+            self.frags.iter().copied(),
+        )
+    }
+
+    /// How many pieces there are.
+    pub fn count(&self) -> usize {
+        1 + self.frags.len()
+    }
+
+    /// The buffer, to read its metadata.
+    pub fn skb(&self) -> &SkBuff {
+        &self.head.skb
+    }
+
+    /// Ends the fragments' mappings.
+    fn unmap_frags(&mut self) {
+        let dev = self.head.dev.as_raw();
+        for (addr, len) in core::mem::take(&mut self.frags) {
+            // SAFETY: By the type invariant; each is unmapped once, as `frags` is emptied.
+            unsafe {
+                bindings::dma_unmap_page_attrs(
+                    dev,
+                    addr,
+                    len as usize,
+                    bindings::dma_data_direction_DMA_TO_DEVICE,
+                    0,
+                )
+            };
+        }
+    }
+
+    /// Ends the mappings.
+    pub fn unmap(mut self) -> SkBuff {
+        self.unmap_frags();
+        // SAFETY: `head` is taken once and `self`, whose `frags` is now empty (nothing to
+        // free), is forgotten.
+        let head = unsafe { core::mem::ManuallyDrop::take(&mut self.head) };
+        core::mem::forget(self);
+        head.unmap()
+    }
+}
+
+impl Drop for MappedPieces {
+    fn drop(&mut self) {
+        self.unmap_frags();
+        // SAFETY: Dropped once, here.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.head) };
     }
 }

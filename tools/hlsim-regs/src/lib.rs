@@ -340,26 +340,26 @@ pub mod nic {
     pub const LINK_CHANGES: u64 = 0x00c;
     /// `MAX_FRAME`: largest frame in bytes, 0 for the default.
     pub const MAX_FRAME: u64 = 0x010;
-    /// `TX_BASE_LO`: DMA address of the TX ring, bits 31:0.
-    pub const TX_BASE_LO: u64 = 0x020;
-    /// `TX_BASE_HI`: bits 63:32 of the TX ring address.
-    pub const TX_BASE_HI: u64 = 0x024;
-    /// `TX_SIZE`: entries in the TX ring.
-    pub const TX_SIZE: u64 = 0x028;
-    /// `TX_PI`: descriptors posted (written by the driver).
-    pub const TX_PI: u64 = 0x02c;
-    /// `TX_CI`: descriptors done (written by the model).
-    pub const TX_CI: u64 = 0x030;
-    /// `RX_BASE_LO`: DMA address of the RX ring, bits 31:0.
-    pub const RX_BASE_LO: u64 = 0x040;
-    /// `RX_BASE_HI`: bits 63:32 of the RX ring address.
-    pub const RX_BASE_HI: u64 = 0x044;
-    /// `RX_SIZE`: entries in the RX ring.
-    pub const RX_SIZE: u64 = 0x048;
-    /// `RX_PI`: buffers posted (written by the driver).
-    pub const RX_PI: u64 = 0x04c;
-    /// `RX_CI`: buffers filled (written by the model).
-    pub const RX_CI: u64 = 0x050;
+    /// `TX_BASE_LO` of TX queue 0 ([`txq`]).
+    pub const TX_BASE_LO: u64 = txq(0) + Q_BASE_LO;
+    /// `TX_BASE_HI` of TX queue 0.
+    pub const TX_BASE_HI: u64 = txq(0) + Q_BASE_HI;
+    /// `TX_SIZE` of TX queue 0.
+    pub const TX_SIZE: u64 = txq(0) + Q_SIZE;
+    /// `TX_PI` of TX queue 0.
+    pub const TX_PI: u64 = txq(0) + Q_PI;
+    /// `TX_CI` of TX queue 0.
+    pub const TX_CI: u64 = txq(0) + Q_CI;
+    /// `RX_BASE_LO` of RX queue 0 ([`rxq`]).
+    pub const RX_BASE_LO: u64 = rxq(0) + Q_BASE_LO;
+    /// `RX_BASE_HI` of RX queue 0.
+    pub const RX_BASE_HI: u64 = rxq(0) + Q_BASE_HI;
+    /// `RX_SIZE` of RX queue 0.
+    pub const RX_SIZE: u64 = rxq(0) + Q_SIZE;
+    /// `RX_PI` of RX queue 0.
+    pub const RX_PI: u64 = rxq(0) + Q_PI;
+    /// `RX_CI` of RX queue 0.
+    pub const RX_CI: u64 = rxq(0) + Q_CI;
     /// `IRQ_MASK`: `PORT_IRQ_*` bits.
     pub const IRQ_MASK: u64 = 0x060;
     /// `RX_COAL_USECS`: longest delay of the RX interrupt.
@@ -376,6 +376,47 @@ pub mod nic {
     pub const TC_TSA: u64 = 0x090;
     /// `COUNTERS`: 64-bit counters; counter `i` is at `COUNTERS + 8 * i`.
     pub const COUNTERS: u64 = 0x100;
+
+    /// TX queues per port, one per traffic class.
+    pub const NUM_TXQ: usize = 8;
+    /// RX queues per port.
+    pub const NUM_RXQ: usize = 4;
+    /// Bytes between queues' blocks.
+    pub const Q_STRIDE: u64 = 0x20;
+    /// A queue's `BASE_LO`: DMA address of its ring, bits 31:0.
+    pub const Q_BASE_LO: u64 = 0x00;
+    /// A queue's `BASE_HI`: bits 63:32 of the ring address.
+    pub const Q_BASE_HI: u64 = 0x04;
+    /// A queue's `SIZE`: entries in its ring.
+    pub const Q_SIZE: u64 = 0x08;
+    /// A queue's `PI`: descriptors or buffers posted (written by the driver).
+    pub const Q_PI: u64 = 0x0c;
+    /// A queue's `CI`: descriptors done or buffers filled (written by the
+    /// model).
+    pub const Q_CI: u64 = 0x10;
+    /// An RX queue's `IRQ_MASK` (queues 1 and up; queue 0 has the port's
+    /// [`IRQ_MASK`]): bit 0 [`super::PORT_IRQ_RX`] masks its vector.
+    pub const Q_IRQ_MASK: u64 = 0x14;
+    /// `RSS_KEY`: the Toeplitz key, [`RSS_KEY_SIZE`] bytes, byte `i` at
+    /// `RSS_KEY + i`.
+    pub const RSS_KEY: u64 = 0x600;
+    /// Bytes in the RSS key.
+    pub const RSS_KEY_SIZE: usize = 40;
+    /// `RSS_TABLE`: the indirection table, [`RSS_TABLE_SIZE`] bytes, each
+    /// an RX queue number.
+    pub const RSS_TABLE: u64 = 0x680;
+    /// Entries in the indirection table.
+    pub const RSS_TABLE_SIZE: usize = 128;
+
+    /// Offset of TX queue `q`'s block within a port's block.
+    pub const fn txq(q: usize) -> u64 {
+        0x400 + Q_STRIDE * q as u64
+    }
+
+    /// Offset of RX queue `r`'s block within a port's block.
+    pub const fn rxq(r: usize) -> u64 {
+        0x500 + Q_STRIDE * r as u64
+    }
 
     /// BAR2 offset of port `p`'s block.
     pub const fn block(p: usize) -> u64 {
@@ -688,7 +729,7 @@ pub const CAPS_RDMA: u32 = 1 << 3;
 /// `CHIP_ID` value: GAUDI-sim, revision 0.
 pub const CHIP_ID_GAUDI_SIM: u32 = 0x1000;
 /// `NUM_VECTORS` value.
-pub const NUM_VECTORS: u32 = 32;
+pub const NUM_VECTORS: u32 = 64;
 /// `NUM_QUEUES` value: the compute QMANs with vectors of their own.
 pub const NUM_QUEUES: usize = 4;
 /// Queue number of port 0's NIC QMAN; port `p`'s is `NIC_QUEUE0 + p`.
@@ -716,9 +757,22 @@ pub const VECTOR_PORT0: u32 = 6;
 /// Vector of port 0's NIC QMAN and RDMA completion queues; port `p` uses
 /// `VECTOR_NIC0 + p`.
 pub const VECTOR_NIC0: u32 = 16;
+/// Vector of port 0's RX queue 1; RX queue `r` (1 and up) of port `p` uses
+/// [`vector_rxq`].
+pub const VECTOR_RXQ1: u32 = 26;
 /// Vector the internal QMANs without a vector of their own share, for
-/// their doorbell (which wakes them all) and their completions.
-pub const VECTOR_INTERNAL: u32 = 26;
+/// their doorbell (which wakes them all) and their completions: after the
+/// ports' RX queues'.
+pub const VECTOR_INTERNAL: u32 = VECTOR_RXQ1 + ((nic::NUM_RXQ - 1) * NUM_PORTS) as u32;
+
+/// The vector of RX queue `r` of port `p`: the port's for queue 0.
+pub const fn vector_rxq(p: usize, r: usize) -> u32 {
+    if r == 0 {
+        VECTOR_PORT0 + p as u32
+    } else {
+        VECTOR_RXQ1 + ((nic::NUM_RXQ - 1) * p + r - 1) as u32
+    }
+}
 
 // ---- Mailbox --------------------------------------------------------------
 
@@ -782,6 +836,21 @@ pub const PORT_IRQ_RX: u32 = 1 << 1;
 pub const PORT_IRQ_LINK: u32 = 1 << 2;
 /// RX descriptor `status` bit: the buffer holds a frame.
 pub const RX_DONE: u16 = 1 << 0;
+/// RX descriptor `status` bit: the frame is TCP or UDP over IP and its
+/// checksums verified.
+pub const RX_CSUM_OK: u16 = 1 << 1;
+/// TX descriptor `flags` bit: insert the checksum (`csum_start`,
+/// `csum_offset`).
+pub const TX_CSUM: u32 = 1 << 0;
+/// TX descriptor `flags` bit: segment the TCP frame into `mss`-byte
+/// segments.
+pub const TX_TSO: u32 = 1 << 1;
+/// TX descriptor `flags` bit: the frame goes on in the next descriptor.
+pub const TX_MORE: u32 = 1 << 2;
+/// Most descriptors of one frame.
+pub const TX_MAX_FRAGS: u32 = 32;
+/// Largest frame to segment (`TX_TSO`), headers included.
+pub const TSO_MAX: u32 = 0x20000;
 /// Smallest frame, without FCS.
 pub const FRAME_MIN: u32 = 14;
 /// Smallest `MAX_FRAME`.
@@ -850,7 +919,13 @@ const _: () = assert!(nic::block(NUM_PORTS) <= eeprom::block(0));
 const _: () = assert!(eeprom::block(NUM_PORTS) <= rdma::CONNS);
 const _: () = assert!(rdma::conn(0, rdma::NUM_CONNS) <= rdma::conn(1, 0));
 const _: () = assert!(rdma::RQ_CI < rdma::CONN_SIZE);
-const _: () = assert!(nic::counter(counters::NUM_COUNTERS) <= nic::SIZE);
+const _: () = assert!(nic::counter(counters::NUM_COUNTERS) <= nic::txq(0));
+const _: () = assert!(nic::txq(nic::NUM_TXQ) <= nic::rxq(0));
+const _: () = assert!(nic::rxq(nic::NUM_RXQ) <= nic::RSS_KEY);
+const _: () = assert!(nic::RSS_KEY + nic::RSS_KEY_SIZE as u64 <= nic::RSS_TABLE);
+const _: () = assert!(nic::RSS_TABLE + nic::RSS_TABLE_SIZE as u64 <= nic::SIZE);
+const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= VECTOR_RXQ1);
+const _: () = assert!(vector_rxq(NUM_PORTS - 1, nic::NUM_RXQ - 1) < NUM_VECTORS);
 const _: () = assert!(rdma::conn(NUM_PORTS, 0) <= rdma::CQS);
 const _: () = assert!(rdma::cq(0, rdma::NUM_CQS) <= rdma::cq(1, 0));
 const _: () = assert!(rdma::CQ_LOST < rdma::CQ_REGS);

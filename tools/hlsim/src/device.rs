@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(bar.read32(identity::DRAM_BASE), 0x10_0000);
         // GAUDI's 32 GiB of HBM less the 512 MiB below DRAM_BASE_ADDR_USER.
         assert_eq!(bar.read64(identity::DRAM_SIZE_LO), 0x7_e000_0000);
-        assert_eq!(bar.read32(identity::NUM_VECTORS), 32);
+        assert_eq!(bar.read32(identity::NUM_VECTORS), 64);
         assert_eq!(bar.read32(identity::MODEL_PEER), u32::from(MODEL_PEER));
         assert_eq!(bar.read32(identity::STATE), State::Ready as u32);
         assert_eq!(bar.read32(identity::NUM_QUEUES), 4);

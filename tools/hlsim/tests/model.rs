@@ -32,7 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const RAM_SIZE: u64 = 16 << 20;
 const BAR_SIZE: u64 = 4 << 20;
 const DRAM: u64 = 0x10_0000;
-const VECTORS: usize = 32;
+const VECTORS: usize = 64;
 
 const RESET: u32 = 0x01;
 const SELFTEST: u32 = 0x02;
@@ -276,7 +276,7 @@ fn setup_messages_and_identity() {
     // GAUDI's 32 GiB of HBM from DRAM_BASE_ADDR_USER on.
     assert_eq!(qemu.read32(identity::DRAM_SIZE_LO), 0xe000_0000);
     assert_eq!(qemu.read32(identity::DRAM_SIZE_HI), 7);
-    assert_eq!(qemu.read32(identity::NUM_VECTORS), 32);
+    assert_eq!(qemu.read32(identity::NUM_VECTORS), 64);
     assert_eq!(qemu.read32(identity::MODEL_PEER), 0);
     assert_eq!(qemu.read32(identity::STATE), 1);
 }

@@ -7,6 +7,7 @@
 pub mod counters;
 pub mod eeprom;
 pub mod link;
+pub mod offload;
 pub(crate) mod port;
 pub mod rdma;
 pub mod sched;

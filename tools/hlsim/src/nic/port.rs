@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::counters::{self as c, FCS_LEN, rmon_bucket};
 use super::link::{self, End, Peer};
+use super::offload;
 use super::rdma;
 use super::sched::Scheduler;
 use super::tap::Tap;
@@ -33,13 +34,16 @@ use crate::mem::SharedMem;
 use crate::regs::{
     FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
     PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
-    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_DONE, VECTOR_PORT0, identity, model_ctl, nic,
+    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_CSUM_OK, RX_DONE, TSO_MAX, TX_CSUM, TX_MAX_FRAGS,
+    TX_MORE, TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
+    nic::{NUM_RXQ, NUM_TXQ},
+    vector_rxq,
 };
 use crate::ring::Ring;
 
 /// Bytes in a TX or RX descriptor.
 const DESC_SIZE: u64 = 16;
-/// Frames a port takes off its TX ring before it has sent them.
+/// Frames a port takes off each TX queue before it has sent them.
 pub const BACKLOG_FRAMES: usize = 256;
 /// Period of a paused sender's retries, besides when the receiver's
 /// doorbell rings.
@@ -88,6 +92,8 @@ struct Wake {
 struct Frame {
     seq: u64,
     prio: usize,
+    /// The TX queue it came from.
+    txq: usize,
     data: Vec<u8>,
 }
 
@@ -97,6 +103,10 @@ pub(crate) struct Tx {
     /// The backlog, by priority.
     queues: [VecDeque<Frame>; NUM_PRIOS],
     held: usize,
+    /// Frames in the backlog from each TX queue.
+    queued: [usize; NUM_TXQ],
+    /// The TX queue fetched from first next time.
+    next_txq: usize,
     seq: u64,
     /// Priorities the peer paused, until [`Tx::retry`].
     paused: u8,
@@ -111,9 +121,10 @@ pub(crate) struct Tx {
 /// The RX side, locked by whoever delivers a frame to the port.
 #[derive(Default)]
 pub(crate) struct Rx {
-    /// Frames received without an interrupt yet, and when the first came.
-    pending: u32,
-    first: Option<Instant>,
+    /// Frames received on each RX queue without an interrupt yet, and when
+    /// the first came.
+    pending: [u32; NUM_RXQ],
+    first: [Option<Instant>; NUM_RXQ],
     /// Priorities this port has paused at its peer.
     paused: u8,
 }
@@ -404,59 +415,141 @@ impl Port {
         Ring::new(self.ram(), base, self.read(size), DESC_SIZE)
     }
 
-    /// Takes descriptors off the TX ring into the backlog while it has room.
+    /// Takes frames off the TX queues into the backlog, each queue in turn
+    /// while it has less than [`BACKLOG_FRAMES`] there; raises the TX
+    /// interrupt if it took any.
     fn fetch(&self, tx: &mut Tx) {
-        let Some(ring) = self.ring_regs(nic::TX_BASE_LO, nic::TX_SIZE) else {
-            return;
+        let mut took = false;
+        for i in 0..NUM_TXQ {
+            let q = (tx.next_txq + i) % NUM_TXQ;
+            took |= self.fetch_queue(tx, q);
+        }
+        tx.next_txq = (tx.next_txq + 1) % NUM_TXQ;
+        if took {
+            self.raise(PORT_IRQ_TX);
+        }
+    }
+
+    /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
+    /// off TX queue `q` into the backlog while the queue has room there; a
+    /// frame with `TX_TSO` enters it as its segments. Returns whether it
+    /// took any.
+    fn fetch_queue(&self, tx: &mut Tx, q: usize) -> bool {
+        let regs = nic::txq(q);
+        let Some(ring) = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE) else {
+            return false;
         };
         let pi = self
             .bar()
-            .read32_acquire(nic::block(self.index) + nic::TX_PI);
-        let mut ci = self.read(nic::TX_CI);
+            .read32_acquire(nic::block(self.index) + regs + nic::Q_PI);
+        let mut ci = self.read(regs + nic::Q_CI);
         let Some(mut posted) = ring.used(pi, ci) else {
-            return;
+            return false;
         };
         let start = ci;
-        let max_frame = self.max_frame();
         // Cleared ENABLE (PORT_STOP) ends the copying at a frame boundary.
-        while posted > 0 && tx.held < BACKLOG_FRAMES && self.enabled() {
-            let slot = ring.slot(ci);
-            let word = |off| {
-                self.ram()
-                    .atomic32(slot + off)
-                    .map_or(0, |w| w.load(Ordering::Relaxed))
+        while posted > 0 && tx.queued[q] < BACKLOG_FRAMES && self.enabled() {
+            // A chain not yet posted to its end waits for the rest.
+            let Some((descs, frames)) = self.gather(&ring, ci, posted) else {
+                break;
             };
-            let addr = u64::from(word(0)) | u64::from(word(4)) << 32;
-            let (info, zero) = (word(8), word(12));
-            let (len, prio, flags) = (info & 0xffff, (info >> 16) & 0xff, info >> 24);
-            let frame = self
-                .ram()
-                .slice(addr, len.into())
-                .filter(|_| (FRAME_MIN as usize..=max_frame).contains(&(len as usize)))
-                .filter(|_| prio < NUM_PRIOS as u32 && flags == 0 && zero == 0);
-            match frame {
-                Some(src) => {
-                    let mut data = vec![0; len as usize];
-                    src.read_to(&mut data);
-                    tx.seq += 1;
-                    let prio = prio as usize;
-                    tx.queues[prio].push_back(Frame {
-                        seq: tx.seq,
-                        prio,
-                        data,
-                    });
-                    tx.held += 1;
+            match frames {
+                Some((prio, frames)) => {
+                    for data in frames {
+                        tx.seq += 1;
+                        tx.queues[prio].push_back(Frame {
+                            seq: tx.seq,
+                            prio,
+                            txq: q,
+                            data,
+                        });
+                        tx.held += 1;
+                        tx.queued[q] += 1;
+                    }
                 }
                 None => self.count(c::TX_ERRORS, 1),
             }
-            ci = ci.wrapping_add(1);
-            posted -= 1;
+            ci = ci.wrapping_add(descs);
+            posted -= descs;
         }
-        if ci != start {
-            self.bar()
-                .write32_release(nic::block(self.index) + nic::TX_CI, ci);
-            self.raise(PORT_IRQ_TX);
+        if ci == start {
+            return false;
         }
+        self.bar()
+            .write32_release(nic::block(self.index) + regs + nic::Q_CI, ci);
+        true
+    }
+
+    /// Reads the frame whose first descriptor is at `ci`, of the `posted`
+    /// ones: `None` if its chain goes past them, else the descriptors it
+    /// takes and its priority and frames (`None` if it is invalid).
+    #[allow(clippy::type_complexity)]
+    fn gather(
+        &self,
+        ring: &Ring,
+        ci: u32,
+        posted: u32,
+    ) -> Option<(u32, Option<(usize, Vec<Vec<u8>>)>)> {
+        let word = |i: u32, off| {
+            self.ram()
+                .atomic32(ring.slot(ci.wrapping_add(i)) + off)
+                .map_or(0, |w| w.load(Ordering::Relaxed))
+        };
+        let flags = |i| word(i, 8) >> 24;
+        // The chain's length; one too long ends at TX_MAX_FRAGS, invalid.
+        let mut descs = 1;
+        while flags(descs - 1) & TX_MORE != 0 && descs < TX_MAX_FRAGS {
+            descs += 1;
+            if descs > posted {
+                return None;
+            }
+        }
+        let first = word(0, 8);
+        let (prio, first_flags, extra) = ((first >> 16 & 0xff) as usize, first >> 24, word(0, 12));
+        let limit = if first_flags & TX_TSO != 0 {
+            TSO_MAX as usize
+        } else {
+            self.max_frame()
+        };
+        let valid_chain = flags(descs - 1) & TX_MORE == 0
+            && prio < NUM_PRIOS
+            && first_flags & !(TX_CSUM | TX_TSO | TX_MORE) == 0
+            && (first_flags & (TX_CSUM | TX_TSO) != 0 || extra == 0);
+        let mut data = Vec::new();
+        let mut valid = valid_chain;
+        for i in 0..descs {
+            if !valid {
+                break;
+            }
+            let addr = u64::from(word(i, 0)) | u64::from(word(i, 4)) << 32;
+            let len = (word(i, 8) & 0xffff) as usize;
+            match self.ram().slice(addr, len as u64) {
+                Some(src) if len > 0 && data.len() + len <= limit => {
+                    let at = data.len();
+                    data.resize(at + len, 0);
+                    src.read_to(&mut data[at..]);
+                }
+                _ => valid = false,
+            }
+        }
+        if !valid || data.len() < FRAME_MIN as usize {
+            return Some((descs, None));
+        }
+        let (csum_start, csum_offset) = ((extra & 0x3ff) as usize, (extra >> 10 & 0x3f) as usize);
+        let mss = (extra >> 16) as usize;
+        let frames = if first_flags & TX_TSO != 0 {
+            let max_frame = self.max_frame();
+            offload::segment(&data, csum_start, mss)
+                .ok()
+                .filter(|segs| segs.iter().all(|s| s.len() <= max_frame))
+        } else if first_flags & TX_CSUM != 0 {
+            offload::insert_checksum(&mut data, csum_start, csum_offset)
+                .ok()
+                .map(|()| vec![data])
+        } else {
+            Some(vec![data])
+        };
+        Some((descs, frames.map(|f| (prio, f))))
     }
 
     /// The priority whose frame goes next: in ring order while the link is
@@ -504,11 +597,13 @@ impl Port {
             }
             let frame = tx.queues[prio].pop_front().expect("picked a waiting frame");
             tx.held -= 1;
+            tx.queued[frame.txq] -= 1;
             match self.send(&frame) {
                 Arrival::Paused { first } => {
                     if first {
                         self.count(c::RX_PAUSE + prio, 1);
                     }
+                    tx.queued[frame.txq] += 1;
                     tx.queues[prio].push_front(frame);
                     tx.held += 1;
                     tx.paused |= 1 << prio;
@@ -580,9 +675,11 @@ impl Port {
             return Arrival::Taken;
         }
         let block = nic::block(self.index);
-        let ring = self.ring_regs(nic::RX_BASE_LO, nic::RX_SIZE);
-        let pi = self.bar().read32_acquire(block + nic::RX_PI);
-        let ci = self.read(nic::RX_CI);
+        let r = self.rss_queue(data);
+        let regs = nic::rxq(r);
+        let ring = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE);
+        let pi = self.bar().read32_acquire(block + regs + nic::Q_PI);
+        let ci = self.read(regs + nic::Q_CI);
         let Some(ring) = ring.filter(|r| r.used(pi, ci).is_some_and(|n| n > 0)) else {
             let bit = 1u8 << prio;
             if pausable && self.read(nic::PFC_EN) & u32::from(bit) != 0 {
@@ -615,9 +712,14 @@ impl Port {
         };
         dst.write_from(data);
         word(8).store(buf_len | (len as u32) << 16, Ordering::Relaxed);
-        word(12).store(u32::from(RX_DONE) | (prio as u32) << 16, Ordering::Release);
+        let status = if offload::rx_checksum_ok(data) {
+            RX_DONE | RX_CSUM_OK
+        } else {
+            RX_DONE
+        };
+        word(12).store(u32::from(status) | (prio as u32) << 16, Ordering::Release);
         self.bar()
-            .write32_release(block + nic::RX_CI, ci.wrapping_add(1));
+            .write32_release(block + regs + nic::Q_CI, ci.wrapping_add(1));
         self.count(c::RX_FRAMES, 1);
         self.count(c::RX_BYTES, len as u64);
         match rmon_bucket(len) {
@@ -625,41 +727,80 @@ impl Port {
             None => self.count(c::RX_UNDERSIZE, 1),
         }
         rx.paused &= !(1 << prio);
-        rx.pending += 1;
+        rx.pending[r] += 1;
         let now = Instant::now();
-        rx.first.get_or_insert(now);
+        rx.first[r].get_or_insert(now);
         if self.coalesce(&mut rx, now).is_some() {
             self.notify(|w| w.timer = true);
         }
         Arrival::Taken
     }
 
-    /// Raises the RX interrupt if the coalescing rules say it is due;
-    /// returns when it will be, if it waits for time.
-    fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
-        let first = rx.first?;
-        if self.read(nic::IRQ_MASK) & PORT_IRQ_RX != 0 {
-            // Progress while masked is never signalled.
-            *rx = Rx {
-                paused: rx.paused,
-                ..Rx::default()
-            };
-            return None;
+    /// The RX queue of `data`: the RSS indirection table's entry for the
+    /// Toeplitz hash of its addresses and ports, queue 0 if it is not IP
+    /// or the entry names no queue.
+    fn rss_queue(&self, data: &[u8]) -> usize {
+        let Some(input) = offload::rss_input(data) else {
+            return 0;
+        };
+        let block = nic::block(self.index);
+        let mut key = [0u8; nic::RSS_KEY_SIZE];
+        self.bar()
+            .slice(block + nic::RSS_KEY, key.len() as u64)
+            .expect("the RSS key is inside BAR2")
+            .read_to(&mut key);
+        let hash = offload::toeplitz(&key, &input);
+        let entry = hash as u64 % nic::RSS_TABLE_SIZE as u64;
+        let mut q = [0u8; 1];
+        self.bar()
+            .slice(block + nic::RSS_TABLE + entry, 1)
+            .expect("the RSS table is inside BAR2")
+            .read_to(&mut q);
+        match usize::from(q[0]) {
+            r if r < NUM_RXQ => r,
+            _ => 0,
         }
+    }
+
+    /// Whether RX queue `r`'s interrupt is masked.
+    fn rx_masked(&self, r: usize) -> bool {
+        if r == 0 {
+            self.read(nic::IRQ_MASK) & PORT_IRQ_RX != 0
+        } else {
+            self.read(nic::rxq(r) + nic::Q_IRQ_MASK) & PORT_IRQ_RX != 0
+        }
+    }
+
+    /// Raises each RX queue's interrupt if the coalescing rules say it is
+    /// due; returns when the next will be, if one waits for time.
+    fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
         let usecs = self.read(nic::RX_COAL_USECS);
         let frames = self.read(nic::RX_COAL_FRAMES);
-        let at = first + Duration::from_micros(usecs.into());
-        let due = (usecs == 0 && frames == 0)
-            || (frames != 0 && rx.pending >= frames)
-            || (usecs != 0 && now >= at);
-        if due {
-            *rx = Rx {
-                paused: rx.paused,
-                ..Rx::default()
+        let mut next: Option<Instant> = None;
+        for r in 0..NUM_RXQ {
+            let Some(first) = rx.first[r] else {
+                continue;
             };
-            self.raise(PORT_IRQ_RX);
-            return None;
+            if self.rx_masked(r) {
+                // Progress while masked is never signalled.
+                (rx.pending[r], rx.first[r]) = (0, None);
+                continue;
+            }
+            let at = first + Duration::from_micros(usecs.into());
+            let due = (usecs == 0 && frames == 0)
+                || (frames != 0 && rx.pending[r] >= frames)
+                || (usecs != 0 && now >= at);
+            if due {
+                (rx.pending[r], rx.first[r]) = (0, None);
+                if r == 0 {
+                    self.raise(PORT_IRQ_RX);
+                } else {
+                    self.irq().raise(vector_rxq(self.index, r));
+                }
+            } else if usecs != 0 {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
         }
-        (usecs != 0).then_some(at)
+        next
     }
 }
