@@ -850,7 +850,7 @@ impl ComputeFile {
 
     /// The context's identity among the device's exports.
     fn owner(&self) -> usize {
-        core::ptr::from_ref::<Mutex<Context>>(&self.ctx).addr()
+        core::ptr::from_ref::<Mutex<Context>>(&self.ctx) as usize
     }
 
     /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports device memory of the context (see

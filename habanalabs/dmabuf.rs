@@ -113,7 +113,7 @@ impl Exports {
         let taken = self
             .list
             .lock()
-            .take(|e| owner.is_none_or(|o| e.data().owner == o));
+            .take(|e| owner.map_or(true, |o| e.data().owner == o));
         taken.values().map(|e| e.revoke()).sum()
     }
 }

@@ -268,7 +268,7 @@ impl Memory {
 
     /// Takes out every import, to drop once the context's lock is released.
     pub(super) fn take_imports(&mut self) -> TakenImports {
-        let imports = core::mem::replace(&mut self.imports, RBTree::new());
+        let imports = core::mem::take(&mut self.imports);
         for import in imports.values() {
             self.revoke_import(&import.importer().state);
         }
