@@ -1069,7 +1069,7 @@ mod tests {
                 queue_vector(19),
                 queue_vector(27)
             ),
-            (3, 26, 19, 26)
+            (3, 56, 19, 56)
         );
         // CP_FENCE2_RDATA_3 of DMA5, TPC7, NIC3_QM1 (port 7), MME 0
         // (GAUDI's MME2 QMAN) and MME 1 (MME0), from asic_reg/.

@@ -58,11 +58,11 @@ const DMA1: usize = 1;
 const TPC0: usize = 2;
 const TPC1: usize = 3;
 /// GAUDI's other queues: DMA 2-7, TPC 2-7, MME 0-1, as the model numbers
-/// them; they share vector 26.
+/// them; they share vector 56, after the NIC ports' RX queues'.
 const DMA2: usize = 4;
 const TPC2: usize = 10;
 const MME0: usize = 26;
-const INTERNAL_VECTOR: usize = 26;
+const INTERNAL_VECTOR: usize = hlsim::regs::VECTOR_INTERNAL as usize;
 
 /// The vector of queue `q`.
 fn vector(q: usize) -> usize {
@@ -284,7 +284,7 @@ impl Guest {
         file.as_file().set_len(ram_size).unwrap();
         let ram = Arc::new(SharedMem::open(file.path()).unwrap());
         let dev = Device::new("test", bar_size, 0x5eed, ram.clone()).unwrap();
-        let irqs: Vec<_> = (0..32)
+        let irqs: Vec<_> = (0..hlsim::regs::NUM_VECTORS)
             .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
             .collect();
         dev.attach(irqs.iter().map(|fd| fd.try_clone().unwrap()).collect());
