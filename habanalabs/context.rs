@@ -969,7 +969,9 @@ impl PinnedDrop for ComputeFile {
         // No submission runs and no peer reaches this device's memory any more: the next user
         // finds it zeroed (driver.rst, Memory scrubbing). Not under the context's lock: the
         // scrub takes the binding, which comes first in the lock order.
-        if clean && self.used.load(Ordering::Relaxed) {
+        // A hard reset that ended the context wiped device memory already.
+        let ended = self.generation != self.dev.reset().generation();
+        if clean && self.used.load(Ordering::Relaxed) && !ended {
             match scrub::scrub(&self.dev) {
                 // Gone or going: nobody will open the node again.
                 Ok(()) | Err(ENODEV) => {}

@@ -19,7 +19,7 @@ n=${1#/dev/hl}
 dev=$(hl_dev_pci "$n")
 # Device addresses (device-model.rst, Device address space) and where the
 # DRAM is in BAR2.
-dram=0x100000000
+dram=0x20000000	# DRAM_BASE_ADDR_USER
 sram_user=$((0x7ff0000000 + 128))
 bar_dram=$(hl_rd "$dev" $HL_REG_DRAM_BASE)
 mib=$((1 << 20))
