@@ -107,7 +107,7 @@ hl_check "device 0: a job with an unknown opcode fails" \
 hl_check "device 0's device reporter is in error" \
 	hl_poll 10 sh -c "devlink health show pci/$d0 reporter device | grep -q 'state error'"
 stream_then "exporter reset" devlink health recover "pci/$d0" reporter device
-hl_check "exporter reset: device 0 was reinitialised" hl_log_has "$d0" reinitialised
+hl_check "exporter reset: device 0 was reset" hl_log_has "$d0" "hard reset done"
 devlink health set "pci/$d0" reporter device auto_recover true
 hl_check "device 1 still moves data through a new dma-buf of device 0" \
 	transfer $tmp.e --from 0 --to 1 --size 1M
