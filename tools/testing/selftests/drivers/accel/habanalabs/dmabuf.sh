@@ -99,7 +99,7 @@ hl_check "device 1 still moves data through a new dma-buf of device 0" \
 
 # A reset: the operator's recover of device 0's device reporter, left in
 # error by a job with an unknown opcode while auto-recovery is off,
-# reinitialises the device.
+# hard-resets the device.
 printf '\000\000\000\000\000\000\000\037' > $tmp.bad
 devlink health set "pci/$d0" reporter device auto_recover false
 hl_check "device 0: a job with an unknown opcode fails" \
