@@ -163,6 +163,7 @@ mod private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! impl_device_context_deref {
+    // SAFETY: not a block; the caller's `unsafe` asserts the layout rule above.
     (unsafe { $device:ident }) => {
         impl ::core::ops::Deref for $device<$crate::device::Core> {
             type Target = $device<$crate::device::Bound>;

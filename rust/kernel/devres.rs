@@ -257,10 +257,10 @@ impl core::ops::Deref for BindingGuard<'_> {
     type Target = Device<Bound>;
 
     fn deref(&self) -> &Device<Bound> {
-        // SAFETY: The guard holds the lock that `Unbind::drop` takes to clear `bound`, and
-        // `bound` was true when it was taken: the devres release that drops `Unbind` during
-        // unbinding cannot finish while the guard, which the returned reference borrows,
-        // exists. The device is valid (`BindingState` holds a reference).
+        // The guard holds the lock that `Unbind::drop` takes to clear `bound`, and `bound` was
+        // true when it was taken: the devres release that drops `Unbind` cannot finish while
+        // the guard, which the returned reference borrows, exists.
+        // SAFETY: The device is bound (above) and valid (`BindingState` holds a reference).
         unsafe { Device::from_raw(self.dev.as_raw()) }
     }
 }
