@@ -25,7 +25,7 @@ use kernel::{
     new_spinlock,
     prelude::*,
     sync::SpinLock,
-    types::ARef,
+    types::{ARef, AsBytes, FromBytes},
 };
 
 use super::{
@@ -164,21 +164,25 @@ impl Descriptors {
     /// Allocate them before registering the netdev, which takes RTNL: the binding guard must not
     /// be held then.
     pub(crate) fn alloc(bound: &BindingGuard<'_>) -> Result<Self> {
-        let mut tx = KVec::with_capacity(NUM_TXQ, GFP_KERNEL)?;
-        for _ in 0..NUM_TXQ {
-            tx.push(
+        Ok(Self {
+            tx: Self::rings(bound, NUM_TXQ)?,
+            rx: Self::rings(bound, NUM_RXQ)?,
+        })
+    }
+
+    /// `n` rings of [`RING_MAX`] descriptors.
+    fn rings<T: AsBytes + FromBytes>(
+        bound: &BindingGuard<'_>,
+        n: usize,
+    ) -> Result<KVec<CoherentAllocation<T>>> {
+        let mut rings = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            rings.push(
                 CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
-        let mut rx = KVec::with_capacity(NUM_RXQ, GFP_KERNEL)?;
-        for _ in 0..NUM_RXQ {
-            rx.push(
-                CoherentAllocation::alloc_coherent(bound, RING_MAX as usize, GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
-        }
-        Ok(Self { tx, rx })
+        Ok(rings)
     }
 
     // PANIC: `alloc` made `NUM_TXQ` and `NUM_RXQ` of them, and queue numbers are below those.
