@@ -711,8 +711,14 @@ impl ComputeFile {
         }
     }
 
-    /// `HL_IOCTL_MEMORY`, on the device model's memory: device memory by handle (`ALLOC`, then
-    /// `MAP` for its address), host memory mapped with `USERPTR`.
+    /// Bytes of device memory the context's allocations count (`HL_INFO_DRAM_USAGE`).
+    pub(crate) fn dram_used(&self) -> u64 {
+        self.ctx.lock().memory.dram_used()
+    }
+
+    /// `HL_IOCTL_MEMORY`, with GAUDI's memory model on mainline: device memory has no virtual
+    /// addresses (`ALLOC` and `FREE` only count it, handle 0; `MAP` of a device handle fails),
+    /// host memory is mapped with `USERPTR` into the host range.
     pub(crate) fn memory(&self, args: Arg<'_, uapi::hl_mem_in>, out: &mut MemOut) -> Result {
         // The union's members are up to three `u64`s.
         let union = core::mem::offset_of!(uapi::hl_mem_in, __bindgen_anon_1);
@@ -728,10 +734,6 @@ impl ComputeFile {
             out.value = self.map_host(a, b, c, force_hint)?;
             return Ok(());
         }
-        // Device memory is not mapped at a hint: one that must be taken is refused.
-        if force_hint && args.op == uapi::HL_MEM_OP_MAP {
-            return Err(EINVAL);
-        }
         if args.op == uapi::HL_MEM_OP_TS_ALLOC {
             // Allocated before the context is locked, as a CB.
             let ts = TsBuffer::new(&*self.dev.bound()?, args.num_of_elements)?;
@@ -740,7 +742,7 @@ impl ComputeFile {
             return Ok(());
         }
         if args.op == uapi::HL_MEM_OP_EXPORT_DMABUF_FD {
-            // handle (or address), mem_size; the file descriptor's flags.
+            // the device address (in the handle), mem_size; the file descriptor's flags.
             out.value = self.export_dmabuf(a, b, args.flags)? as u64;
             return Ok(());
         }
@@ -756,18 +758,12 @@ impl ComputeFile {
         let mut guard = self.ctx.lock();
         let ctx = &mut *guard;
         out.value = match args.op {
-            uapi::HL_MEM_OP_ALLOC if a == 0 => return Err(EINVAL),
-            uapi::HL_MEM_OP_ALLOC => ctx.memory.alloc(a)?,
-            uapi::HL_MEM_OP_FREE => {
-                let rdma = &ctx.rdma;
-                let (exports, owner) = (self.dev.exports(), self.owner());
-                ctx.memory.free(a, |addr, size| {
-                    rdma.has_window(addr, size) || exports.in_use(owner, addr, size)
-                })?;
-                0
-            }
-            // hint_addr, handle
-            uapi::HL_MEM_OP_MAP => ctx.memory.map(b)?,
+            // mem_size: the handle is 0.
+            uapi::HL_MEM_OP_ALLOC => ctx.memory.alloc(a).map(|()| 0)?,
+            // As mainline GAUDI reads FREE's argument: the size freed.
+            uapi::HL_MEM_OP_FREE => ctx.memory.free(a).map(|()| 0)?,
+            // There is no device virtual memory to map a device handle into.
+            uapi::HL_MEM_OP_MAP => return Err(EINVAL),
             uapi::HL_MEM_OP_UNMAP => {
                 // The engines may be using a host mapping.
                 let submissions = &ctx.submissions;
@@ -833,9 +829,9 @@ impl ComputeFile {
             let ctx = &mut *guard;
             // A CQ's ring counts against the cap on buffers while a mapping keeps it.
             request.reserve(|| ctx.buffers.reserve())?;
-            let memory = &ctx.memory;
+            let dram = self.dev.dram();
             ctx.rdma
-                .run(rdma, request, |addr, size| memory.contains(addr, size))?
+                .run(rdma, request, |addr, size| dram.contains(addr, size))?
         };
         let output = answer.finish(rdma)?;
         let bytes = output.bytes();
@@ -853,25 +849,27 @@ impl ComputeFile {
         core::ptr::from_ref::<Mutex<Context>>(&self.ctx) as usize
     }
 
-    /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports device memory of the context (see
-    /// `Memory::export_range`) as a dma-buf, returns its file descriptor, opened with `flags`.
-    fn export_dmabuf(&self, handle: u64, size: u64, flags: u32) -> Result<i32> {
+    /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports `size` bytes of device memory at device address
+    /// `addr` (see `Memory::export_range`) as a dma-buf, returns its file descriptor, opened
+    /// with `flags`.
+    fn export_dmabuf(&self, addr: u64, size: u64, flags: u32) -> Result<i32> {
         dmabuf::check_fd_flags(flags)?;
         let bound = self.dev.bound()?;
         let pdev = self.dev.pdev();
-        // Registered under the context's lock, so that FREE sees it; exported without it (the
+        // Registered under the context's lock, as the context's; exported without it (the
         // export's lock is taken before an importing context's, when it is revoked).
         let (export, id) = {
             let ctx = self.ctx.lock();
-            let (addr, size) = ctx.memory.export_range(handle, size)?;
+            let (addr, size) = ctx.memory.export_range(addr, size)?;
             let offset = dmabuf::dram_bar_offset(addr).ok_or(EINVAL)?;
             let info = ExportInfo {
                 owner: self.owner(),
-                addr,
             };
             let size = usize::try_from(size).map_err(|_| EINVAL)?;
             let export = HlExport::new(pdev, &bound, dmabuf::DRAM_BAR, offset, size, info)?;
             let id = self.dev.exports().add(export.clone())?;
+            // Importers may write device memory through it: scrubbed at close.
+            self.used.store(true, Ordering::Relaxed);
             (export, id)
         };
         drop(bound);
@@ -982,7 +980,7 @@ impl PinnedDrop for ComputeFile {
                 ),
             }
         }
-        self.ctx.lock().memory.release(self.dev.hw(), clean);
+        self.ctx.lock().memory.release(self.dev.hw());
         self.dev.stats().closed();
     }
 }

@@ -10,9 +10,9 @@ use kernel::{
     devres::{Binding, BindingGuard},
     dma::{self, Device as _},
     irq::{self, IrqReturn, ThreadedHandler},
-    pci,
+    new_mutex, pci,
     prelude::*,
-    sync::Arc,
+    sync::{Arc, Mutex},
 };
 
 use crate::{
@@ -22,6 +22,7 @@ use crate::{
     health::Health,
     hw::Hw,
     identity::{port_span, Identity},
+    info::PcieSample,
     mailbox::{Command, Mailbox},
     memory::Dram,
     nic::NicDevice,
@@ -86,8 +87,11 @@ pub(crate) struct HlDevice {
     /// The QMANs and the lock that queues a submission whole.
     #[pin]
     queues: Queues,
-    /// Device memory not held by the compute context.
+    /// Device memory: what the contexts' allocations count.
     dram: Arc<Dram>,
+    /// The start of the window `HL_INFO_PCI_COUNTERS` measures throughput over.
+    #[pin]
+    pcie: Mutex<PcieSample>,
     /// CQ waiters per RDMA port, and what failed to reset.
     #[pin]
     rdma: rdma::Resources,
@@ -214,7 +218,7 @@ impl HlDevice {
         let binding = Arc::new(Binding::new(pdev.as_ref())?, GFP_KERNEL)?;
         let reset = Arc::pin_init(Reset::new(), GFP_KERNEL)?;
         let control = Control::new(pdev, hw, mailbox, binding, reset);
-        let dram = Arc::pin_init(Dram::new(identity.dram_size)?, GFP_KERNEL)?;
+        let dram = Arc::new(Dram::new(identity.dram_size), GFP_KERNEL)?;
         let dev = Arc::pin_init(
             try_pin_init!(Self {
                 eq_irq,
@@ -226,6 +230,7 @@ impl HlDevice {
                 control,
                 eq,
                 dram,
+                pcie <- new_mutex!(PcieSample::default()),
                 compute_busy: AtomicBool::new(false),
                 stats,
                 health,
@@ -303,6 +308,11 @@ impl HlDevice {
     /// The device memory.
     pub(crate) fn dram(&self) -> &Arc<Dram> {
         &self.dram
+    }
+
+    /// Where the PCIe throughput window starts (`HL_INFO_PCI_COUNTERS`).
+    pub(crate) fn pcie(&self) -> &Mutex<PcieSample> {
+        &self.pcie
     }
 
     /// The RDMA part.

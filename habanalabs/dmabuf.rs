@@ -28,12 +28,10 @@ pub(crate) fn dram_bar_offset(addr: u64) -> Option<u64> {
         .checked_add(REGS_SIZE as u64)
 }
 
-/// What the driver keeps with an export: whose it is and what it covers.
+/// What the driver keeps with an export: whose it is.
 pub(crate) struct ExportInfo {
     /// The exporting context (its address, only compared).
     pub(crate) owner: usize,
-    /// The device address of the first byte.
-    pub(crate) addr: u64,
 }
 
 pub(crate) type HlExport = Export<ExportInfo>;
@@ -95,16 +93,6 @@ impl Exports {
     pub(crate) fn remove(&self, id: u64) {
         let removed = self.list.lock().exports.remove(&id);
         drop(removed);
-    }
-
-    /// Whether an export of `owner` that someone may still import covers a byte of
-    /// `[addr, addr + size)`.
-    pub(crate) fn in_use(&self, owner: usize, addr: u64, size: u64) -> bool {
-        self.list.lock().exports.values().any(|e| {
-            let info = e.data();
-            let end = info.addr + e.size() as u64;
-            info.owner == owner && !e.released() && info.addr < addr + size && addr < end
-        })
     }
 
     /// Revokes the exports of `owner`, or all of them for `None`: their importers stop and

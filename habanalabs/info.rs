@@ -16,7 +16,11 @@ use crate::{
     events::{cause, GAUDI_EVENT_SIZE},
     ioctl::Node,
     marshal::{as_bytes, zeroed, Arg, UapiOut},
-    regs::{self, CLK_CUR_MHZ, CLK_MAX_MHZ, ENERGY, PLL, POWER, POWER_MAX, QMAN_ENGINE, TIMESTAMP},
+    memory::DRAM_PAGE_SIZE,
+    regs::{
+        self, CLK_CUR_MHZ, CLK_MAX_MHZ, ENERGY, PCIE_REPLAY_CNT, PCIE_RX_BYTES, PCIE_TX_BYTES, PLL,
+        POWER, POWER_MAX, QMAN_ENGINE, TIMESTAMP,
+    },
 };
 
 /// The name of the card (`card_name`).
@@ -149,19 +153,68 @@ fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
     let sram_kmd = u64::from(uapi::GAUDI_DRIVER_SRAM_RESERVED_SIZE_FROM_START);
     info.sram_base_address = regs::SRAM_ADDR_BASE + sram_kmd;
     info.sram_size = (regs::SRAM_SIZE - sram_kmd) as u32;
+    // No DRAM virtual memory: the user's part of DRAM at its device address, in whole pages.
     info.dram_base_address = regs::DRAM_ADDR_BASE;
-    info.dram_size = id.dram_size;
+    info.dram_size = dev.dram().capacity();
     info.num_of_events = GAUDI_EVENT_SIZE as u32;
     info.device_id = u32::from(id.chip.chip());
     info.tpc_enabled_mask = tpc as u8;
     info.tpc_enabled_mask_ext = tpc;
     info.dram_enabled = 1;
-    info.dram_page_size = crate::memory::GRANULE;
-    info.device_mem_alloc_default_page_size = crate::memory::GRANULE;
+    info.dram_page_size = DRAM_PAGE_SIZE;
+    info.device_mem_alloc_default_page_size = DRAM_PAGE_SIZE;
     info.server_type = uapi::hl_server_type_HL_SERVER_TYPE_UNKNOWN as u16;
     set_text(&mut info.cpucp_version, firmware_version(dev)?.as_bytes());
     set_text(&mut info.card_name, CARD_NAME);
     Ok(info)
+}
+
+/// The shortest window `HL_INFO_PCI_COUNTERS` measures throughput over: GAUDI's firmware's.
+const PCIE_WINDOW_MIN_NS: u64 = 10_000_000;
+
+/// A reading of the device's PCIe traffic counters, at the device's clock.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PcieSample {
+    /// `TIMESTAMP`, nanoseconds.
+    time: u64,
+    /// `PCIE_RX_BYTES`, `PCIE_TX_BYTES`.
+    rx: u64,
+    tx: u64,
+}
+
+/// KB/s of `bytes` moved in `ns` nanoseconds, a window of at least [`PCIE_WINDOW_MIN_NS`].
+fn kbps(bytes: u64, ns: u64) -> u64 {
+    let us = ns.max(PCIE_WINDOW_MIN_NS) / 1000;
+    (bytes / 1024).saturating_mul(1_000_000) / us
+}
+
+/// `HL_INFO_PCI_COUNTERS`: the throughput of the DMA engines' traffic to (`rx`) and from
+/// (`tx`) host memory, in KB/s over the window since the previous query (the first: since the
+/// device started), at least 10 ms long; and the link's replays.
+fn pci_counters(dev: &HlDevice) -> Result<uapi::hl_info_pci_counters> {
+    let (now, replay_cnt) = {
+        let regs = dev.hw().regs()?;
+        let now = PcieSample {
+            time: TIMESTAMP::read(&regs).into(),
+            rx: PCIE_RX_BYTES::read(&regs).into(),
+            tx: PCIE_TX_BYTES::read(&regs).into(),
+        };
+        (now, u32::from(PCIE_REPLAY_CNT::read(&regs)))
+    };
+    let mut last = dev.pcie().lock();
+    // A reset of the device restarts its counters and clock: then, since the reset.
+    let from = if now.time < last.time || now.rx < last.rx || now.tx < last.tx {
+        PcieSample::default()
+    } else {
+        *last
+    };
+    let ns = now.time - from.time;
+    *last = now;
+    Ok(uapi::hl_info_pci_counters {
+        rx_throughput: kbps(now.rx - from.rx, ns),
+        tx_throughput: kbps(now.tx - from.tx, ns),
+        replay_cnt: replay_cnt.into(),
+    })
 }
 
 /// `HL_INFO_HW_IDLE`: whether no queue has a job, and GAUDI's engine ids of the busy ones.
@@ -241,11 +294,9 @@ pub(crate) fn info(
             reply_bytes(&args, &bytes)
         }
         uapi::HL_INFO_DRAM_USAGE => {
-            let dram = dev.dram();
-            let free = dram.available();
             let usage = uapi::hl_info_dram_usage {
-                dram_free_mem: free,
-                ctx_dram_mem: compute.map_or(0, |_| dram.size() - free),
+                dram_free_mem: dev.dram().available(),
+                ctx_dram_mem: compute.map_or(0, |file| file.dram_used()),
             };
             reply(&args, &usage)
         }
@@ -421,9 +472,12 @@ pub(crate) fn info(
             };
             reply(&args, &freq)
         }
-        // The device model has no PCIe counters, no row replacement and no attestation.
-        uapi::HL_INFO_PCI_COUNTERS
-        | uapi::HL_INFO_DRAM_REPLACED_ROWS
+        uapi::HL_INFO_PCI_COUNTERS => {
+            out(&args)?;
+            reply(&args, &pci_counters(dev)?)
+        }
+        // The device model has no row replacement and no attestation.
+        uapi::HL_INFO_DRAM_REPLACED_ROWS
         | uapi::HL_INFO_DRAM_PENDING_ROWS
         | uapi::HL_INFO_SECURED_ATTESTATION => {
             out(&args)?;

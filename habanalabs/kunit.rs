@@ -112,24 +112,26 @@ fn range_free_bad() {
     kunit_check!(r.available() == MIB);
 }
 
-fn dram_blocks() {
-    let dram = Dram::new(16 * MIB).and_then(|d| KBox::pin_init(d, GFP_KERNEL));
-    kunit_check!(dram.is_ok());
-    let Ok(dram) = dram else { return };
-    kunit_check!(dram.alloc(0).is_err());
-    let a = dram.alloc(1);
-    kunit_check!(a.is_ok());
-    let Ok(a) = a else { return };
-    // Whole granules, at the DRAM's device address.
-    kunit_check!(a.size() == GRANULE && a.addr() == regs::DRAM_ADDR_BASE);
-    kunit_check!(a.contains(a.addr(), GRANULE));
-    kunit_check!(!a.contains(a.addr(), GRANULE + 1));
-    kunit_check!(!a.contains(a.addr() - 1, 2));
-    kunit_check!(!a.contains(u64::MAX, 2));
-    kunit_check!(dram.available() == 16 * MIB - GRANULE);
-    kunit_check!(dram.alloc(16 * MIB).is_err());
-    kunit_check!(dram.free(a).is_ok());
-    kunit_check!(dram.available() == dram.size());
+fn dram_accounting() {
+    // 16 MiB and a bit: the capacity is in whole 2 MiB pages, the reach all of it.
+    let dram = Dram::new(16 * MIB + GRANULE);
+    kunit_check!(dram.capacity() == 16 * MIB && dram.size() == 16 * MIB + GRANULE);
+    kunit_check!(dram.charge(MIB).is_ok());
+    kunit_check!(dram.available() == 15 * MIB);
+    // Past the capacity: refused, nothing counted.
+    kunit_check!(dram.charge(15 * MIB + 1) == Err(ENOMEM));
+    kunit_check!(dram.charge(u64::MAX) == Err(ENOMEM));
+    kunit_check!(dram.available() == 15 * MIB);
+    kunit_check!(dram.charge(15 * MIB).is_ok());
+    kunit_check!(dram.available() == 0);
+    dram.uncharge(16 * MIB);
+    kunit_check!(dram.available() == 16 * MIB);
+    // Device addresses from the DRAM's base, to the end of what the device has.
+    let base = regs::DRAM_ADDR_BASE;
+    kunit_check!(dram.contains(base, 16 * MIB + GRANULE));
+    kunit_check!(!dram.contains(base, 16 * MIB + GRANULE + 1));
+    kunit_check!(!dram.contains(base - 1, 2));
+    kunit_check!(!dram.contains(u64::MAX, 2));
 }
 
 fn mmu_indices() {
@@ -273,7 +275,7 @@ kernel::kunit_suite!(
         ("range_alloc_at_edges", range_alloc_at_edges),
         ("range_free_coalesces", range_free_coalesces),
         ("range_free_bad", range_free_bad),
-        ("dram_blocks", dram_blocks),
+        ("dram_accounting", dram_accounting),
         ("mmu_indices", mmu_indices),
         ("mmu_indices_in_range", mmu_indices_in_range),
         ("mmu_entries", mmu_entries),

@@ -50,6 +50,7 @@ uapi_types!(
         hl_info_sync_manager, hl_info_cs_counters, hl_info_last_err_open_dev_time,
         hl_info_cs_timeout_event, hl_info_razwi_event, hl_info_undefined_opcode_event,
         hl_info_dev_memalloc_page_sizes, hl_power_info, hl_info_energy, hl_pll_frequency_info,
+        hl_info_pci_counters,
         hl_mac_addr, hl_info_mac_addr, hl_nic_args,
         hl_nic_alloc_conn_in, hl_nic_alloc_conn_out, hl_nic_req_conn_ctx_in,
         hl_nic_res_conn_ctx_in, hl_nic_destroy_conn_in, hl_nic_cq_create_in,

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Memory the engines reach: device memory (DRAM) ranges and host pages mapped through the
-//! device's MMU.
+//! Memory the engines reach: device memory (DRAM), which users address physically and the
+//! driver only counts, and host pages mapped through the device's MMU.
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     device::{self, Bound},
     dma::{CoherentAllocation, UserPages},
-    dma_write, new_mutex,
+    dma_write,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
-    sync::Mutex,
 };
 
 use crate::{
@@ -17,7 +17,7 @@ use crate::{
     regs::{self, HOST_VA, MMU_CTL, MMU_ROOT, PTE},
 };
 
-/// Device memory and host mappings are managed in pages of this size, the MMU's.
+/// Host mappings are managed in pages of this size, the MMU's.
 pub(crate) const GRANULE: u64 = 4096;
 
 /// A first-fit allocator of ranges in `[0, size)`.
@@ -116,68 +116,69 @@ impl RangeAllocator {
     }
 }
 
-/// The device's memory (DRAM): what no context holds.
-#[pin_data]
+/// GAUDI's DRAM page size (`dram_page_size` in `HL_INFO_HW_IP_INFO`).
+pub(crate) const DRAM_PAGE_SIZE: u64 = 2 << 20;
+
+/// The device's memory (DRAM), as GAUDI's driver has it on mainline: without device virtual
+/// memory, users address it by device address from [`regs::DRAM_ADDR_BASE`] on, and
+/// `HL_MEM_OP_ALLOC` and `FREE` only count the bytes a user says it takes (`HL_INFO_DRAM_USAGE`).
 pub(crate) struct Dram {
+    /// Bytes from [`regs::DRAM_ADDR_BASE`] that the device has.
     size: u64,
-    #[pin]
-    free: Mutex<RangeAllocator>,
-}
-
-/// A range of device memory taken from [`Dram`]. Not `Clone`: only its holder gives it back,
-/// once, with [`Dram::free`]; a block dropped instead stays allocated until the device goes.
-pub(crate) struct DramBlock {
-    offset: u64,
-    size: u64,
-}
-
-impl DramBlock {
-    /// The block's device address.
-    pub(crate) fn addr(&self) -> u64 {
-        regs::DRAM_ADDR_BASE + self.offset
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Whether `[addr, addr + size)` lies in the block.
-    pub(crate) fn contains(&self, addr: u64, size: u64) -> bool {
-        let end = addr.checked_add(size);
-        addr >= self.addr() && end.is_some_and(|end| end <= self.addr() + self.size)
-    }
+    /// Bytes the contexts' allocations count.
+    used: AtomicU64,
 }
 
 impl Dram {
-    pub(crate) fn new(size: u64) -> Result<impl PinInit<Self>> {
-        let free = RangeAllocator::new(size)?;
-        Ok(pin_init!(Self { size, free <- new_mutex!(free) }))
+    pub(crate) fn new(size: u64) -> Self {
+        Self {
+            size,
+            used: AtomicU64::new(0),
+        }
     }
 
-    /// Takes `size` bytes (rounded up to whole granules, not zero).
-    pub(crate) fn alloc(&self, size: u64) -> Result<DramBlock> {
-        let size = size
-            .checked_next_multiple_of(GRANULE)
-            .filter(|&s| s > 0)
-            .ok_or(EINVAL)?;
-        let offset = self.free.lock().alloc(size, GRANULE)?;
-        Ok(DramBlock { offset, size })
+    /// Counts `size` more bytes as allocated; `ENOMEM` (nothing counted) when more than
+    /// [`Dram::capacity`] would be.
+    pub(crate) fn charge(&self, size: u64) -> Result {
+        let cap = self.capacity();
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(size).filter(|&u| u <= cap)
+            })
+            .map(|_| ())
+            .map_err(|_| ENOMEM)
     }
 
-    /// Gives `block` back; without memory for the free list, it stays allocated.
-    pub(crate) fn free(&self, block: DramBlock) -> Result {
-        // The block came from this allocator and comes back once (it is not `Clone`).
-        self.free.lock().free(block.offset, block.size)
+    /// Counts `size` bytes, which [`Dram::charge`] counted, as free again.
+    pub(crate) fn uncharge(&self, size: u64) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(size))
+            });
     }
 
-    /// Bytes no context holds.
+    /// Bytes the allocations leave of [`Dram::capacity`].
     pub(crate) fn available(&self) -> u64 {
-        self.free.lock().available()
+        self.capacity()
+            .saturating_sub(self.used.load(Ordering::Relaxed))
     }
 
-    /// The memory's size.
+    /// Bytes users may allocate: the DRAM in whole pages of [`DRAM_PAGE_SIZE`].
+    pub(crate) fn capacity(&self) -> u64 {
+        self.size - self.size % DRAM_PAGE_SIZE
+    }
+
+    /// Bytes a user reaches from [`regs::DRAM_ADDR_BASE`]: all the device has.
     pub(crate) fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Whether device addresses `[addr, addr + size)` lie in the DRAM users reach.
+    pub(crate) fn contains(&self, addr: u64, size: u64) -> bool {
+        let end = addr.checked_add(size);
+        addr >= regs::DRAM_ADDR_BASE
+            && end.is_some_and(|end| end <= regs::DRAM_ADDR_BASE + self.size)
     }
 }
 

@@ -457,8 +457,8 @@ impl Rdma {
         self.cqs.get(&(port, cq)).ok_or(EINVAL)
     }
 
-    /// Runs `request`. `in_dram(addr, size)` says whether a range lies in one block of the
-    /// context's device memory.
+    /// Runs `request`. `in_dram(addr, size)` says whether a range lies in the device memory
+    /// users reach.
     pub(crate) fn run(
         &mut self,
         res: &Resources,
@@ -562,13 +562,6 @@ impl Rdma {
         self.cqs
             .values()
             .fold(0, |events, cq| events | cq.poll_events(res))
-    }
-
-    /// Whether a responder window lies in `[start, start + len)` of device memory.
-    pub(crate) fn has_window(&self, start: u64, len: u64) -> bool {
-        self.conns
-            .values()
-            .any(|c| c.window().is_some_and(|w| w.overlaps(start, len)))
     }
 
     /// The completion queue whose ring is at `mmap` offset `offset`.

@@ -548,6 +548,19 @@ register! {
     /// to BAR2's window lands in its memory (peer-to-peer); 0 decodes nothing.
     pub(crate) BAR2_BUS(u64) @ 0x500 {}
 }
+register! {
+    /// Bytes the DMA engines read from host memory over PCIe (received) since the model
+    /// started.
+    pub(crate) PCIE_RX_BYTES(u64) @ 0x510 {}
+}
+register! {
+    /// Bytes the DMA engines wrote to host memory over PCIe (sent) since the model started.
+    pub(crate) PCIE_TX_BYTES(u64) @ 0x518 {}
+}
+register! {
+    /// PCIe replays (retried transfers) the link has seen.
+    pub(crate) PCIE_REPLAY_CNT(u32) @ 0x520 {}
+}
 
 register! {
     /// BAR0 (ivshmem) `Doorbell`: wakes vector `vector` of peer `peer`.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The context's memory: blocks of device memory by handle, and host pages mapped through the
-//! device's MMU.
+//! The context's memory: the device memory it counts as allocated, and host pages mapped
+//! through the device's MMU.
 
 use core::sync::atomic::Ordering;
 use kernel::{
@@ -9,7 +9,7 @@ use kernel::{
     dma::UserPages,
     page::PAGE_SIZE,
     prelude::*,
-    rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
+    rbtree::{RBTree, RBTreeNode},
     sync::{Arc, Mutex},
 };
 
@@ -17,24 +17,19 @@ use super::Context;
 use crate::{
     dmabuf::{Import, ImportState},
     hw::Hw,
-    memory::{Dram, DramBlock, Mmu, RangeAllocator, GRANULE, HOST_VA_SIZE},
+    memory::{Dram, Mmu, RangeAllocator, GRANULE, HOST_VA_SIZE},
     regs,
 };
-
-struct Block {
-    block: DramBlock,
-    mapped: bool,
-}
 
 /// The largest dma-buf a context imports.
 const MAX_IMPORT: u64 = 1 << 30;
 
-/// Device memory and host mappings of a context. The device memory it holds comes back to
-/// [`Dram`] when it is freed, or at [`Memory::release`].
+/// Device memory and host mappings of a context. The device memory it counts goes back to
+/// [`Dram`] when it is freed, the rest at [`Memory::release`].
 pub(super) struct Memory {
     dram: Arc<Dram>,
-    blocks: RBTree<u64, Block>,
-    next_handle: u64,
+    /// Bytes of device memory the context's `ALLOC`s counted, less its `FREE`s.
+    dram_used: u64,
     mmu: Mmu,
     host_va: RangeAllocator,
     /// Host mappings by offset in the host region: their pinned pages.
@@ -52,8 +47,7 @@ impl Memory {
     pub(super) fn new(dev: &device::Device<Bound>, dram: Arc<Dram>) -> Result<Self> {
         Ok(Self {
             dram,
-            blocks: RBTree::new(),
-            next_handle: 1,
+            dram_used: 0,
             mmu: Mmu::new(dev)?,
             host_va: RangeAllocator::new(HOST_VA_SIZE)?,
             host: RBTree::new(),
@@ -66,61 +60,44 @@ impl Memory {
         self.mmu.enable(hw)
     }
 
-    /// `HL_MEM_OP_ALLOC` of `size` bytes: returns the block's handle.
-    pub(super) fn alloc(&mut self, size: u64) -> Result<u64> {
-        // First the node, so that nothing fails once the block is taken.
-        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let block = self.dram.alloc(size)?;
-        let handle = self.next_handle;
-        self.blocks.insert(node.into_node(
-            handle,
-            Block {
-                block,
-                mapped: false,
-            },
-        ));
-        self.next_handle += 1;
-        Ok(handle)
-    }
-
-    /// `HL_MEM_OP_FREE` of the block `handle`; `EBUSY` while it is mapped or `in_use` says
-    /// that something uses its range.
-    pub(super) fn free(&mut self, handle: u64, in_use: impl Fn(u64, u64) -> bool) -> Result {
-        let b = self.blocks.get(&handle).ok_or(EINVAL)?;
-        if b.mapped || in_use(b.block.addr(), b.block.size()) {
-            return Err(EBUSY);
+    /// `HL_MEM_OP_ALLOC` of `size` bytes of device memory, as mainline GAUDI's: no handle
+    /// (the user addresses DRAM itself), the bytes counted for the context and the device;
+    /// `ENOMEM` if that would count more than the DRAM has.
+    pub(super) fn alloc(&mut self, size: u64) -> Result {
+        if size == 0 {
+            return Err(EINVAL);
         }
-        let b = self.blocks.remove(&handle).ok_or(EINVAL)?;
-        self.dram.free(b.block)
+        self.dram.charge(size)?;
+        self.dram_used += size;
+        Ok(())
     }
 
-    /// `HL_MEM_OP_MAP` of the block `handle`: its device address.
-    pub(super) fn map(&mut self, handle: u64) -> Result<u64> {
-        let b = self.blocks.get_mut(&handle).ok_or(EINVAL)?;
-        b.mapped = true;
-        Ok(b.block.addr())
+    /// `HL_MEM_OP_FREE` of `size` bytes of device memory: no longer counted; `EINVAL` for
+    /// more than the context's allocations count.
+    pub(super) fn free(&mut self, size: u64) -> Result {
+        self.dram_used = self.dram_used.checked_sub(size).ok_or(EINVAL)?;
+        self.dram.uncharge(size);
+        Ok(())
+    }
+
+    /// Bytes of device memory the context's allocations count.
+    pub(super) fn dram_used(&self) -> u64 {
+        self.dram_used
     }
 
     /// `HL_MEM_OP_UNMAP` of device address `addr`: a host mapping (any address in its first
     /// page, as `map_host` returns where the buffer starts), which fails with `EBUSY` unless
-    /// `idle` says that no engine runs, or a mapped block.
+    /// `idle` says that no engine runs.
     pub(super) fn unmap(&mut self, addr: u64, idle: impl FnOnce() -> bool) -> Result {
-        if let Some(va) = addr.checked_sub(regs::HOST_VA_BASE) {
-            let va = va - va % PAGE_SIZE as u64;
-            if !idle() {
-                return Err(EBUSY);
-            }
-            let pages = self.host.remove(&va).ok_or(EINVAL)?;
-            let npages = pages.len();
-            self.mmu.unmap(va, npages);
-            return self.host_va.free(va, (npages * PAGE_SIZE) as u64);
+        let va = addr.checked_sub(regs::HOST_VA_BASE).ok_or(EINVAL)?;
+        let va = va - va % PAGE_SIZE as u64;
+        if !idle() {
+            return Err(EBUSY);
         }
-        let b = self
-            .blocks
-            .values_mut()
-            .find(|b| b.block.addr() == addr && b.mapped);
-        b.ok_or(EINVAL)?.mapped = false;
-        Ok(())
+        let pages = self.host.remove(&va).ok_or(EINVAL)?;
+        let npages = pages.len();
+        self.mmu.unmap(va, npages);
+        self.host_va.free(va, (npages * PAGE_SIZE) as u64)
     }
 
     /// Maps `pages` (pinned user memory) through the MMU; returns their device address. As
@@ -158,19 +135,12 @@ impl Memory {
         Ok(regs::HOST_VA_BASE + va)
     }
 
-    /// The range `HL_MEM_OP_EXPORT_DMABUF_FD` names: `handle` a block's handle (its whole
-    /// size, or the first `size` bytes) or, as 6.1 reads it for GAUDI, a device address in a
-    /// block with `size` bytes from there. Both page aligned (a size is rounded up) and inside
-    /// the block. Returns the device address and size.
-    pub(super) fn export_range(&self, handle: u64, size: u64) -> Result<(u64, u64)> {
+    /// Checks the range `HL_MEM_OP_EXPORT_DMABUF_FD` names, as mainline for a device without
+    /// DRAM virtual memory: `size` bytes at device address `addr`, both page aligned, in the
+    /// DRAM users reach (whether or not an `ALLOC` counted it).
+    pub(super) fn export_range(&self, addr: u64, size: u64) -> Result<(u64, u64)> {
         let page = PAGE_SIZE as u64;
-        let (addr, size) = match self.blocks.get(&handle) {
-            Some(b) if size == 0 => (b.block.addr(), b.block.size()),
-            Some(b) => (b.block.addr(), size),
-            None => (handle, size),
-        };
-        let size = size.checked_next_multiple_of(page).ok_or(EINVAL)?;
-        if size == 0 || addr % page != 0 || !self.contains(addr, size) {
+        if size == 0 || size % page != 0 || addr % page != 0 || !self.dram.contains(addr, size) {
             return Err(EINVAL);
         }
         Ok((addr, size))
@@ -275,21 +245,9 @@ impl Memory {
         imports
     }
 
-    /// Whether `[addr, addr + size)` lies in one block.
-    pub(super) fn contains(&self, addr: u64, size: u64) -> bool {
-        self.blocks.values().any(|b| b.block.contains(addr, size))
-    }
-
-    /// Turns the MMU off and lets the blocks go: back to [`Dram`] if `clean`, otherwise kept
-    /// allocated until the device goes (something that failed to reset may still write them).
-    pub(super) fn release(&mut self, hw: &Hw, clean: bool) {
+    /// Turns the MMU off and gives back the device memory the context's allocations count.
+    pub(super) fn release(&mut self, hw: &Hw) {
         Mmu::disable(hw);
-        while let Some(cursor) = self.blocks.cursor_front() {
-            let (_, b) = cursor.remove_current().1.to_key_value();
-            if clean {
-                // Without memory for the free list, the block stays allocated.
-                let _ = self.dram.free(b.block);
-            }
-        }
+        self.dram.uncharge(core::mem::take(&mut self.dram_used));
     }
 }

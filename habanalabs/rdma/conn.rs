@@ -69,12 +69,6 @@ impl Window {
         }
         Ok(Self { addr, size })
     }
-
-    /// Whether the window shares a byte with `[start, start + len)`.
-    pub(crate) fn overlaps(&self, start: u64, len: u64) -> bool {
-        let end = self.addr + self.size;
-        self.size != 0 && len != 0 && self.addr < start.saturating_add(len) && start < end
-    }
 }
 
 /// A receive queue: host memory the device writes the entries of `NIC_RECV` into.
@@ -123,11 +117,6 @@ fn set_context(
 }
 
 impl Conn {
-    /// The responder context's window, if set.
-    pub(crate) fn window(&self) -> Option<Window> {
-        self.responder
-    }
-
     /// `SET_REQ_CONN_CTX` on connection `conn` of port `port`.
     pub(crate) fn set_requester(&mut self, hw: &Hw, port: u8, conn: u32, peer: &Peer) -> Result {
         if self.requester {

@@ -227,17 +227,19 @@ int hlthunk_wait_for_multi_cs(int fd, struct hlthunk_wait_multi_cs_in *in,
 			      struct hlthunk_wait_multi_cs_out *out);
 
 /*
- * HL_MEM_OP_ALLOC of size bytes of device memory: returns the handle, or 0
- * on failure (and on mainline GAUDI, whose driver only counts the bytes:
- * its user places its buffers in [dram_base_address, + dram_size) itself).
+ * HL_MEM_OP_ALLOC of size bytes of device memory. GAUDI's DRAM has no
+ * virtual memory: the driver only counts the bytes (HL_INFO_DRAM_USAGE) and
+ * the handle is 0, on success (errno 0) as on failure (errno set, ENOMEM
+ * when the DRAM has not that much free); the user places its buffers in
+ * [dram_base_address, + dram_size) itself.
  */
 uint64_t hlthunk_device_memory_alloc(int fd, uint64_t size, uint64_t page_size,
 				     bool contiguous, bool shared);
 
-/* HL_MEM_OP_FREE of a handle (mainline GAUDI: of the size allocated). */
+/* HL_MEM_OP_FREE: on GAUDI, handle is the size no longer used. */
 int hlthunk_device_memory_free(int fd, uint64_t handle);
 
-/* Returns the device address of an allocation, or 0. */
+/* Returns the device address of an allocation, or 0 (on GAUDI always, EINVAL). */
 uint64_t hlthunk_device_memory_map(int fd, uint64_t handle, uint64_t hint_addr);
 
 /*
@@ -252,9 +254,9 @@ int hlthunk_memory_unmap(int fd, uint64_t device_virt_addr);
 
 /*
  * HL_MEM_OP_EXPORT_DMABUF_FD: exports size bytes of device memory at
- * handle (a device address inside an allocation, as on GAUDI, or an
- * allocation's handle) as a dma-buf; returns its file descriptor, opened
- * with flags (O_RDWR, O_CLOEXEC), or a negative errno.
+ * handle, on GAUDI a device address (both page aligned, in the DRAM), as a
+ * dma-buf; returns its file descriptor, opened with flags (O_RDWR,
+ * O_CLOEXEC), or a negative errno.
  */
 int hlthunk_device_memory_export_dmabuf_fd(int fd, uint64_t handle, uint64_t size,
 					   uint32_t flags);

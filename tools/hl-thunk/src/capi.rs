@@ -729,7 +729,13 @@ pub unsafe extern "C" fn hlthunk_device_memory_alloc(
         page_size,
     };
     // SAFETY: the caller keeps fd open; no host range.
-    value_or_zero(unsafe { device(fd).and_then(|d| d.mem_raw(mem, "MEMORY alloc")) })
+    let r = unsafe { device(fd).and_then(|d| d.mem_raw(mem, "MEMORY alloc")) };
+    if r.is_ok() {
+        // GAUDI's handle is 0 on success too: errno 0 tells it from a failure.
+        // SAFETY: errno is this thread's.
+        unsafe { *libc::__errno_location() = 0 };
+    }
+    value_or_zero(r)
 }
 
 /// # Safety

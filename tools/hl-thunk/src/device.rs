@@ -506,10 +506,11 @@ impl Device {
         Ok(unsafe { args.out.__bindgen_anon_1.handle })
     }
 
-    /// `HL_MEM_OP_ALLOC` of `size` bytes of device memory: its handle, or 0
-    /// where the driver only counts them (mainline GAUDI). [`Device::device_memory`]
-    /// also places or maps it.
-    pub fn alloc(&self, size: u64) -> Result<u64> {
+    /// `HL_MEM_OP_ALLOC` of `size` bytes of device memory, GAUDI's: without
+    /// DRAM virtual memory the driver only counts them (`ENOMEM` past what
+    /// the DRAM has free) and answers handle 0; the user addresses DRAM
+    /// itself. [`Device::device_memory`] also places the bytes.
+    pub fn alloc(&self, size: u64) -> Result<()> {
         if size == 0 {
             return Err(Error::invalid("alloc: size is 0"));
         }
@@ -519,29 +520,29 @@ impl Device {
         };
         mem.__bindgen_anon_1.alloc.mem_size = size;
         // SAFETY: no host range.
-        unsafe { self.mem_raw(mem, "MEMORY alloc") }
+        match unsafe { self.mem_raw(mem, "MEMORY alloc") }? {
+            0 => Ok(()),
+            h => Err(Error::new(
+                libc::EPROTO,
+                format!("MEMORY alloc: handle {h:#x}, not GAUDI's 0"),
+            )),
+        }
     }
 
-    /// `HL_MEM_OP_FREE` of a handle [`Device::alloc`] returned; `EBUSY`
-    /// while it is mapped.
-    pub fn free(&self, handle: u64) -> Result<()> {
+    /// `HL_MEM_OP_FREE` of `size` bytes [`Device::alloc`] counted (mainline
+    /// reads a GAUDI FREE's handle as the size).
+    pub fn free(&self, size: u64) -> Result<()> {
         let mut mem = hl_mem_in {
             op: HL_MEM_OP_FREE,
             ..Default::default()
         };
-        mem.__bindgen_anon_1.free.handle = handle;
+        mem.__bindgen_anon_1.free.handle = size;
         // SAFETY: no host range.
         unsafe { self.mem_raw(mem, "MEMORY free") }.map(drop)
     }
 
-    /// Gives back what [`Device::alloc`] gave: the handle, or for handle 0
-    /// the `size` bytes the driver counted (mainline reads a GAUDI FREE's
-    /// argument as the size).
-    pub(crate) fn release(&self, handle: u64, size: u64) -> Result<()> {
-        self.free(if handle == 0 { size } else { handle })
-    }
-
-    /// Maps device memory: returns its device address.
+    /// `HL_MEM_OP_MAP` of a device memory handle; GAUDI has no device
+    /// virtual memory to map it into: `EINVAL`.
     pub fn map(&self, handle: u64) -> Result<u64> {
         let mut mem = hl_mem_in {
             op: HL_MEM_OP_MAP,
@@ -552,8 +553,8 @@ impl Device {
         unsafe { self.mem_raw(mem, "MEMORY map") }
     }
 
-    /// Unmaps what [`Device::map`] or [`Device::map_host_ptr`] mapped at
-    /// `device_addr`.
+    /// Unmaps what [`Device::map_host_ptr`] or [`Device::import_dmabuf`]
+    /// mapped at `device_addr`.
     pub fn unmap(&self, device_addr: u64) -> Result<()> {
         let mut mem = hl_mem_in {
             op: HL_MEM_OP_UNMAP,
@@ -565,9 +566,9 @@ impl Device {
     }
 
     /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports device memory as a dma-buf,
-    /// `size` bytes at device address `addr` inside an allocation (or the
-    /// allocation of `handle`, `size` 0 for all of it), and returns its
-    /// file descriptor, opened with `flags` (`O_RDWR`, `O_CLOEXEC`).
+    /// `size` bytes at device address `addr` (both page aligned, in DRAM;
+    /// GAUDI's driver reads the handle field as the address), and returns
+    /// its file descriptor, opened with `flags` (`O_RDWR`, `O_CLOEXEC`).
     pub fn export_dmabuf(&self, addr: u64, size: u64, flags: u32) -> Result<OwnedFd> {
         let mut mem = hl_mem_in {
             op: HL_MEM_OP_EXPORT_DMABUF_FD,
@@ -606,8 +607,7 @@ impl Device {
         DeviceMemory::new(self, size)
     }
 
-    /// Places `size` bytes in device memory for a [`DeviceMemory`] the
-    /// driver gave handle 0.
+    /// Places `size` bytes in device memory for a [`DeviceMemory`].
     pub(crate) fn dram_place(&self, size: u64) -> Result<u64> {
         let mut pool = self.dram.lock().unwrap_or_else(|e| e.into_inner());
         if pool.is_none() {

@@ -133,37 +133,24 @@ impl fmt::Debug for HostMapping<'_> {
 
 /// Device memory, from [`Device::device_memory`]; dropping it frees it.
 ///
-/// Where the driver hands out device memory by handle (habanalabs-rs), it
-/// is allocated and mapped. Mainline GAUDI has no device virtual memory:
-/// its `ALLOC` answers handle 0 and only counts the bytes
-/// (`HL_INFO_DRAM_USAGE`), and the user places its buffers in device memory
-/// itself; the library does that, in the range `HL_INFO_HW_IP_INFO` gives,
-/// per open device.
+/// GAUDI has no device virtual memory: its driver's `ALLOC` answers handle
+/// 0 and only counts the bytes (`HL_INFO_DRAM_USAGE`), and the user places
+/// its buffers in device memory itself; the library does that, in the
+/// range `HL_INFO_HW_IP_INFO` gives, per open device.
 pub struct DeviceMemory<'d> {
     dev: &'d Device,
-    handle: u64,
     addr: u64,
     size: u64,
 }
 
 impl<'d> DeviceMemory<'d> {
     pub(crate) fn new(dev: &'d Device, size: u64) -> Result<Self> {
-        let handle = dev.alloc(size)?;
-        let addr = if handle == 0 {
-            dev.dram_place(size)
-        } else {
-            dev.map(handle)
-        };
-        match addr {
-            Ok(addr) => Ok(Self {
-                dev,
-                handle,
-                addr,
-                size,
-            }),
+        dev.alloc(size)?;
+        match dev.dram_place(size) {
+            Ok(addr) => Ok(Self { dev, addr, size }),
             Err(e) => {
-                // The allocation is useless unplaced; that error is the news.
-                let _ = dev.release(handle, size);
+                // The count is useless unplaced; that error is the news.
+                let _ = dev.free(size);
                 Err(e)
             }
         }
@@ -174,52 +161,39 @@ impl<'d> DeviceMemory<'d> {
         self.addr
     }
 
-    /// The driver's handle: 0 where the library placed the memory.
-    pub fn handle(&self) -> u64 {
-        self.handle
-    }
-
-    /// Bytes asked for (allocations are rounded up to 4 KiB).
+    /// Bytes asked for (placed in whole 4 KiB).
     pub fn size(&self) -> u64 {
         self.size
     }
 
     /// Frees the memory, reporting a failure that dropping would ignore.
     pub fn free(self) -> Result<()> {
-        let (dev, handle, addr, size) = (self.dev, self.handle, self.addr, self.size);
+        let (dev, addr, size) = (self.dev, self.addr, self.size);
         std::mem::forget(self);
-        Self::release(dev, handle, addr, size)
+        Self::release(dev, addr, size)
     }
 
-    fn release(dev: &Device, handle: u64, addr: u64, size: u64) -> Result<()> {
-        if handle == 0 {
-            dev.dram_unplace(addr);
-        } else {
-            dev.unmap(addr)?;
-        }
-        dev.release(handle, size)
+    fn release(dev: &Device, addr: u64, size: u64) -> Result<()> {
+        dev.dram_unplace(addr);
+        dev.free(size)
     }
 }
 
 impl Drop for DeviceMemory<'_> {
     fn drop(&mut self) {
         // Nothing to do about a failure; closing the device frees anyway.
-        let _ = Self::release(self.dev, self.handle, self.addr, self.size);
+        let _ = Self::release(self.dev, self.addr, self.size);
     }
 }
 
 impl fmt::Debug for DeviceMemory<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "DeviceMemory({:#x}, {} bytes, handle {:#x})",
-            self.addr, self.size, self.handle
-        )
+        write!(f, "DeviceMemory({:#x}, {} bytes)", self.addr, self.size)
     }
 }
 
-/// Device memory the library places itself (GAUDI's model, see
-/// [`DeviceMemory`]): the blocks in use, by address, in `[base, end)`.
+/// Device memory the library places itself (see [`DeviceMemory`]): the
+/// blocks in use, by address, in `[base, end)`.
 #[derive(Debug)]
 pub(crate) struct DramPool {
     base: u64,

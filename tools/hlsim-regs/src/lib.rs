@@ -209,7 +209,8 @@ pub mod sensors {
 }
 
 /// PCI: where the host placed BAR2 on the bus, which the model cannot see
-/// (QEMU owns configuration space). The driver writes it at probe and
+/// (QEMU owns configuration space), and the traffic of its DMA engines to
+/// and from host memory. The driver writes it at probe and
 /// clears it when it lets the device go; while it is set, another device's
 /// DMA to an address in the window lands in this device's BAR2
 /// (peer-to-peer, as through a dma-buf). Reset value 0: no window.
@@ -222,6 +223,15 @@ pub mod pci {
     pub const BAR2_BUS_LO: u64 = 0x500;
     /// `BAR2_BUS_HI`: BAR2's bus address, bits 63:32.
     pub const BAR2_BUS_HI: u64 = 0x504;
+    /// `RX_BYTES` (64 bits, read only): bytes the DMA engines have read
+    /// from host memory over PCIe (the device received) since the model
+    /// started.
+    pub const RX_BYTES: u64 = 0x510;
+    /// `TX_BYTES` (64 bits, read only): bytes the DMA engines have written
+    /// to host memory over PCIe (the device sent) since the model started.
+    pub const TX_BYTES: u64 = 0x518;
+    /// `REPLAY_CNT` (read only): PCIe replays; the model's link has none, 0.
+    pub const REPLAY_CNT: u64 = 0x520;
 }
 
 /// QMAN blocks, of the compute queues and of the ports' NIC queues;

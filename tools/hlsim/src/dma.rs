@@ -16,6 +16,8 @@ const CHUNK: u64 = 64 << 20;
 /// the low byte of `src`.
 ///
 /// Both ranges are translated, the source first, before any byte moves.
+/// Once all have moved, those read from or written to host memory count in
+/// the PCIe traffic counters.
 pub fn lin_dma(
     space: Space<'_>,
     len: u64,
@@ -37,6 +39,7 @@ pub fn lin_dma(
                 }
             }
         }
+        space.count_pcie(dst, len, true);
         return Ok(());
     }
     let from = space.memory(src, len, false)?;
@@ -52,10 +55,13 @@ pub fn lin_dma(
     // far end when moving up keeps every source byte until it is read.
     let pairs = pairs(&from, &to);
     if dst > src {
-        pairs.iter().rev().try_for_each(copy)
+        pairs.iter().rev().try_for_each(copy)?;
     } else {
-        pairs.iter().try_for_each(copy)
+        pairs.iter().try_for_each(copy)?;
     }
+    space.count_pcie(src, len, false);
+    space.count_pcie(dst, len, true);
+    Ok(())
 }
 
 /// `run` in pieces of at most [`CHUNK`] bytes.

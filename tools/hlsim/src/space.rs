@@ -16,7 +16,7 @@ use crate::regs::space::qm_fence;
 pub use crate::regs::space::{
     DRAM_BASE, DRAM_SIZE, HOST_BASE, HOST_SIZE, SM_BASE, SRAM_BASE, SRAM_SIZE,
 };
-use crate::regs::{DRAM_OFFSET, JobStatus, sync_manager};
+use crate::regs::{DRAM_OFFSET, JobStatus, pci, sync_manager};
 
 /// Where a device address range lies, as an offset into its region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,19 @@ impl<'a> Space<'a> {
     /// BAR2.
     pub fn bar(&self) -> &'a SharedMem {
         self.bar
+    }
+
+    /// Counts `len` bytes a DMA engine moved at `addr` in the PCIe traffic
+    /// counters when they are host memory: [`pci::TX_BYTES`] for a `write`,
+    /// [`pci::RX_BYTES`] for a read.
+    pub fn count_pcie(&self, addr: u64, len: u64, write: bool) {
+        if !matches!(self.region(addr, len), Ok(Region::Host(_))) {
+            return;
+        }
+        let counter = if write { pci::TX_BYTES } else { pci::RX_BYTES };
+        if let Some(c) = self.bar.atomic64(counter) {
+            c.fetch_add(len, Ordering::Relaxed);
+        }
     }
 
     /// The region holding all `len` bytes at `addr`.
@@ -327,6 +340,33 @@ mod tests {
                 "{addr:#x}+{len}"
             );
         }
+    }
+
+    #[test]
+    fn dma_to_and_from_host_memory_counts_pcie_traffic() {
+        use std::sync::atomic::AtomicBool;
+        let (bar, sram, hbm, ram) = mems();
+        map(&bar, &ram);
+        let space = Space::new(&bar, &sram, &hbm, &ram);
+        let abort = AtomicBool::new(false);
+        let counters = || (bar.read64(pci::RX_BYTES), bar.read64(pci::TX_BYTES));
+        assert_eq!(counters(), (0, 0));
+        // Host to DRAM is received, DRAM to host sent.
+        crate::dma::lin_dma(space, 0x1800, false, HOST_BASE + 0x10, DRAM_BASE, &abort).unwrap();
+        assert_eq!(counters(), (0x1800, 0));
+        crate::dma::lin_dma(space, 0x100, false, DRAM_BASE, HOST_BASE, &abort).unwrap();
+        assert_eq!(counters(), (0x1800, 0x100));
+        // A fill of host memory is sent; device to device is no PCIe traffic.
+        crate::dma::lin_dma(space, 0x20, true, 0, HOST_BASE + 0x1000, &abort).unwrap();
+        crate::dma::lin_dma(space, 0x1000, false, DRAM_BASE, SRAM_BASE, &abort).unwrap();
+        assert_eq!(counters(), (0x1800, 0x120));
+        // Host to host, both; a fault moves nothing and counts nothing.
+        crate::dma::lin_dma(space, 0x10, false, HOST_BASE, HOST_BASE + 0x1000, &abort).unwrap();
+        assert_eq!(counters(), (0x1810, 0x130));
+        assert!(
+            crate::dma::lin_dma(space, 0x10, false, HOST_BASE, HOST_BASE + 0x2000, &abort).is_err()
+        );
+        assert_eq!(counters(), (0x1810, 0x130));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use hlsim::device::Device;
 use hlsim::mem::SharedMem;
-use hlsim::regs::{eq, mailbox, mmu, model_ctl, qman, sync_manager as sm};
+use hlsim::regs::{eq, mailbox, mmu, model_ctl, pci, qman, sync_manager as sm};
 use tempfile::NamedTempFile;
 use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
 
@@ -698,7 +698,20 @@ fn lin_dma_round_trips_host_dram_host() {
             dst + 2 * off,
             len,
         );
+        let pcie = |reg| g.bar().read64(reg);
+        let (rx, tx) = (pcie(pci::RX_BYTES), pcie(pci::TX_BYTES));
         g.run_ok(DMA0, &cb);
+        // Read from the host, then written to it: the PCIe counters' bytes.
+        assert_eq!(
+            pcie(pci::RX_BYTES) - rx,
+            u64::from(len),
+            "PCIe RX of {len} bytes"
+        );
+        assert_eq!(
+            pcie(pci::TX_BYTES) - tx,
+            u64::from(len),
+            "PCIe TX of {len} bytes"
+        );
         let (off, len) = (off as usize, len as usize);
         let expect = &data[off..off + len];
         assert!(

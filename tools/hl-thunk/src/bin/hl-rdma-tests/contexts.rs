@@ -20,10 +20,11 @@ use crate::util::{
 const EINVAL: &[i32] = &[libc::EINVAL];
 const MIB: usize = 1 << 20;
 
-/// Device memory allocated and mapped without a guard, for a context to
-/// leave behind when it closes.
-fn leave_mapped(dev: &Device, size: u64) -> R<u64> {
-    Ok(dev.map(dev.alloc(size)?)?)
+/// Device memory allocated without a guard, for a context to leave behind
+/// when it closes: the DRAM at its base address.
+fn leave_allocated(dev: &Device, size: u64) -> R<u64> {
+    dev.alloc(size)?;
+    Ok(dev.hw_ip_info()?.dram_base)
 }
 
 /// Checks that connection `conn` of device `d`'s port has neither context
@@ -66,7 +67,7 @@ fn closed_ids(env: &Env) -> R {
         let dev0 = env.open(0)?;
         expect_errno(Device::open(env.index[0]), &[libc::EBUSY])
             .map_err(|e| Fail(format!("a second open of device 0: {e}")))?;
-        let win = leave_mapped(&dev0, 4096)?;
+        let win = leave_allocated(&dev0, 4096)?;
         let conns = [dev0.alloc_conn(port)?, dev0.alloc_conn(port)?];
         let cq = dev0.cq_create(port, 8)?.handle;
         let peer1 = Peer::of(&dev1, port, c1.id(), ip(port, 1))?;
@@ -166,7 +167,7 @@ fn close_mid_transfer(t: &mut Tap, env: &Env, rng: &mut Rng) -> R {
         fill_sentinel(&dev1, dst.addr(), len)?;
         let c1 = dev1.connection(port)?;
         let dev0 = env.open(0)?;
-        let src = leave_mapped(&dev0, len as u64)?;
+        let src = leave_allocated(&dev0, len as u64)?;
         run_packets(
             &dev0,
             Queue::Dma0,

@@ -351,10 +351,12 @@ static void fuzz_mem(int fd)
 	memset(&a, 0, sizeof(a));
 	switch (op) {
 	case 0: case 1:
+		/* GAUDI's ALLOC only counts: kept is the size, FREE's argument. */
 		a.in.op = HL_MEM_OP_ALLOC;
 		a.in.alloc.mem_size = chance(85) ? 4096 * (below(64) + 1) : fuzz_u64(4096);
+		len = a.in.alloc.mem_size;
 		if (call(fd, K_MEM, HL_IOCTL_MEMORY, &a) == 0)
-			keep(live.mem, a.out.handle);
+			keep(live.mem, len);
 		return;
 	case 2:
 		a.in.op = HL_MEM_OP_FREE;
