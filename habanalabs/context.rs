@@ -6,6 +6,7 @@
 
 mod buffers;
 mod memory;
+mod signals;
 mod submissions;
 
 use core::{
@@ -30,7 +31,7 @@ use kernel::{
 
 use crate::{
     cb::Cb,
-    cs::Cs,
+    cs::{Cs, Stage},
     deadline::Deadline,
     device::{ComputeClaim, HlDevice},
     dmabuf::{self, ExportInfo, HlExport, ImportNotify, ImportState, Revoke},
@@ -45,6 +46,7 @@ use crate::{
 pub(crate) use buffers::CbSlot;
 use buffers::{Buffers, TsBuffer};
 use memory::Memory;
+use signals::{Reservation, Reservations};
 use submissions::Submissions;
 
 /// GAUDI's default submission timeout on mainline.
@@ -69,7 +71,22 @@ const CS_FLAGS_SUPPORTED: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
     | uapi::HL_CS_FLAGS_SIGNAL
     | uapi::HL_CS_FLAGS_WAIT
     | uapi::HL_CS_FLAGS_TIMESTAMP
-    | uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT;
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION_FIRST
+    | uapi::HL_CS_FLAGS_STAGED_SUBMISSION_LAST
+    | uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT
+    | uapi::HL_CS_FLAGS_ENCAP_SIGNALS
+    | uapi::HL_CS_FLAGS_RESERVE_SIGNALS_ONLY
+    | uapi::HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY;
+/// The flags that say what a submission is; one at most (mainline's `HL_CS_FLAGS_TYPE_MASK`).
+const CS_FLAGS_TYPE: u32 = uapi::HL_CS_FLAGS_SIGNAL
+    | uapi::HL_CS_FLAGS_WAIT
+    | uapi::HL_CS_FLAGS_COLLECTIVE_WAIT
+    | uapi::HL_CS_FLAGS_RESERVE_SIGNALS_ONLY
+    | uapi::HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY
+    | uapi::HL_CS_FLAGS_ENGINE_CORE_COMMAND;
+/// `HL_MAX_SOB_VAL`: a reservation of this many signals or more is `EINVAL`.
+const MAX_SOB_VAL: u32 = sync_stream::SOB_MAX + 1;
 
 /// How often a `MULTI_CS` wait looks at the submissions it does not sleep on.
 const MULTI_CS_POLL: Duration = Duration::from_millis(1);
@@ -85,7 +102,7 @@ pub(crate) struct CbOut {
 }
 const _: () = assert!(size_of::<CbOut>() == size_of::<uapi::hl_cb_out>());
 
-/// `struct hl_cs_out` for submissions of execute chunks.
+/// `struct hl_cs_out`: `seq` holds `handle_id` and `count` for `RESERVE_SIGNALS_ONLY`.
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
 pub(crate) struct CsOut {
@@ -123,8 +140,9 @@ unsafe impl UapiIn for MemOut {}
 unsafe impl UapiOut for MemOut {}
 
 /// A `struct hl_cs_chunk` of execute or restore chunks, from its bytes (its unions hold
-/// `cb_handle` and `cb_size` there). Its flags are for later ASICs' queues: mainline GAUDI
-/// reads none of them.
+/// `cb_handle` and `cb_size` there; `signal_seq_arr` and `num_signal_seq_arr`, or
+/// `encaps_signal_seq` and `encaps_signal_offset`, for a WAIT). Its flags are for later ASICs'
+/// queues: mainline GAUDI reads none of them.
 struct Chunk {
     cb_handle: u64,
     queue_index: u32,
@@ -154,8 +172,24 @@ struct Context {
     submissions: Submissions,
     memory: Memory,
     rdma: Rdma,
-    /// The last SIGNAL value of each external stream (the SOBs start at 0 for each user).
+    /// The last SIGNAL value of each external stream (the SOBs start at 0 for each user),
+    /// reserved encapsulated signals included.
     signals: [u32; STREAMS],
+    /// The last SIGNAL submission of each external stream.
+    last_signal: [Option<Arc<Cs>>; STREAMS],
+    reservations: Reservations,
+}
+
+/// What a submission of execute chunks is in a staged submission.
+#[derive(Clone, Copy)]
+enum StageArg {
+    /// Not staged.
+    None,
+    /// The first stage (`last` if the last too), signalling the encapsulated signals of
+    /// handle `encaps` if it has one.
+    First { last: bool, encaps: Option<u32> },
+    /// A later stage of the staged submission `seq`.
+    Later { seq: u64, last: bool },
 }
 
 /// Maps `object` into `vma` with `mmap`, and keeps it alive as long as the mapping.
@@ -240,6 +274,8 @@ impl ComputeFile {
             memory,
             rdma: Rdma::new(),
             signals: [0; STREAMS],
+            last_signal: Default::default(),
+            reservations: Reservations::new()?,
         })
     }
 
@@ -331,19 +367,19 @@ impl ComputeFile {
     /// ones, as mainline.
     pub(crate) fn cs(&self, args: Arg<'_, uapi::hl_cs_in>, out: &mut CsOut) -> Result {
         self.used.store(true, Ordering::Relaxed);
-        let ret = self.submit_cs(&args);
-        *out = match ret {
-            Ok(seq) => CsOut {
-                seq,
-                ..Default::default()
-            },
-            Err(e) => CsOut {
-                seq: u64::MAX,
+        *out = CsOut {
+            seq: u64::MAX,
+            ..Default::default()
+        };
+        let ret = self.submit_cs(&args, out);
+        if let Err(e) = ret {
+            *out = CsOut {
+                seq: out.seq,
                 status: e.to_errno() as u32,
                 ..Default::default()
-            },
-        };
-        ret.map(|_| ())
+            };
+        }
+        ret
     }
 
     /// The context's refused submissions.
@@ -351,23 +387,28 @@ impl ComputeFile {
         &self.drops
     }
 
-    fn submit_cs(&self, args: &Arg<'_, uapi::hl_cs_in>) -> Result<u64> {
+    /// Submits `args`; `out` holds `seq` all ones, and the answer on success.
+    fn submit_cs(&self, args: &Arg<'_, uapi::hl_cs_in>, out: &mut CsOut) -> Result {
         let flags = args.cs_flags;
         if args.pad != [0; 4] {
             return Err(EINVAL);
         }
-        // What GAUDI has on mainline and the device model not yet: collective waits, staged
-        // and encapsulated-signal submissions; engine core commands are not GAUDI's.
+        let kind = flags & CS_FLAGS_TYPE;
+        if kind.count_ones() > 1 {
+            return Err(EINVAL);
+        }
+        // What GAUDI has on mainline and the device model not yet: collective waits and
+        // `SKIP_RESET_ON_TIMEOUT`; engine core commands are not GAUDI's.
         if flags & !CS_FLAGS_SUPPORTED & CS_FLAGS_KNOWN != 0 {
             return Err(EINVAL);
         }
-        let sync = flags & (uapi::HL_CS_FLAGS_SIGNAL | uapi::HL_CS_FLAGS_WAIT);
-        if sync.count_ones() > 1 {
-            return Err(EINVAL);
-        }
-        // The chunk arrays are the union's first member.
+        let sync = kind & (uapi::HL_CS_FLAGS_SIGNAL | uapi::HL_CS_FLAGS_WAIT);
+        // The chunk arrays are the first union's first member; the second union holds the
+        // staged submission's `seq`, the `encaps_sig_handle_id`, or the count and queue of a
+        // reservation.
         let [restore, execute]: [u64; 2] = [args.read(0)?, args.read(8)?];
-        if args.num_chunks_execute == 0 {
+        let union = core::mem::offset_of!(uapi::hl_cs_in, __bindgen_anon_2);
+        if kind == 0 && args.num_chunks_execute == 0 {
             return Err(EINVAL);
         }
         let timeout = if flags & uapi::HL_CS_FLAGS_CUSTOM_TIMEOUT != 0 {
@@ -381,7 +422,8 @@ impl ComputeFile {
         // default timeout).
         let first = !self.restored.swap(true, Ordering::AcqRel);
         if (first || flags & uapi::HL_CS_FLAGS_FORCE_RESTORE != 0) && args.num_chunks_restore != 0 {
-            let cs = self.submit_chunks(restore, args.num_chunks_restore, timeout, false)?;
+            let n = args.num_chunks_restore;
+            let cs = self.submit_chunks(restore, n, timeout, false, StageArg::None)?;
             let deadline = Deadline::after(timeout);
             if !self.wait_done(&cs, deadline)? || cs.failed() {
                 return Err(ENOEXEC);
@@ -389,25 +431,120 @@ impl ComputeFile {
         }
         let timestamp = flags & uapi::HL_CS_FLAGS_TIMESTAMP != 0;
         let n = args.num_chunks_execute;
-        let cs = if sync == 0 {
-            self.submit_chunks(execute, n, timeout, timestamp)?
+        let encaps = flags & uapi::HL_CS_FLAGS_ENCAP_SIGNALS != 0;
+        match kind {
+            0 => {
+                let stage = Self::stage_arg(flags, || args.read(union), || args.read(union))?;
+                let cs = self.submit_chunks(execute, n, timeout, timestamp, stage)?;
+                out.seq = match stage {
+                    StageArg::Later { seq, .. } => seq,
+                    _ => cs.seq,
+                };
+            }
+            uapi::HL_CS_FLAGS_RESERVE_SIGNALS_ONLY => {
+                // Mainline answers a refused reservation with a zero `handle_id` and `count`.
+                out.seq = 0;
+                let [count, queue]: [u32; 2] = [args.read(union)?, args.read(union + 4)?];
+                self.reserve_signals(queue, count, out)?;
+            }
+            uapi::HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY => {
+                self.unreserve_signals(args.read(union)?)?;
+            }
+            _ if sync != 0 => {
+                let signal = sync == uapi::HL_CS_FLAGS_SIGNAL;
+                self.submit_sync(signal, encaps, execute, n, timeout, timestamp, out)?;
+            }
+            _ => return Err(EINVAL),
+        }
+        Ok(())
+    }
+
+    /// The staged-submission part of `flags`, with the staged submission's sequence number
+    /// and the handle of encapsulated signals read when they are used. As mainline, the
+    /// `FIRST` and `LAST` flags mean nothing without `STAGED_SUBMISSION`, and only a first
+    /// stage takes encapsulated signals.
+    fn stage_arg(
+        flags: u32,
+        seq: impl FnOnce() -> Result<u64>,
+        handle: impl FnOnce() -> Result<u32>,
+    ) -> Result<StageArg> {
+        if flags & uapi::HL_CS_FLAGS_STAGED_SUBMISSION == 0 {
+            return Ok(StageArg::None);
+        }
+        let last = flags & uapi::HL_CS_FLAGS_STAGED_SUBMISSION_LAST != 0;
+        Ok(if flags & uapi::HL_CS_FLAGS_STAGED_SUBMISSION_FIRST != 0 {
+            let encaps = flags & uapi::HL_CS_FLAGS_ENCAP_SIGNALS != 0;
+            StageArg::First {
+                last,
+                encaps: if encaps { Some(handle()?) } else { None },
+            }
         } else {
-            let signal = sync == uapi::HL_CS_FLAGS_SIGNAL;
-            self.submit_sync(signal, execute, n, timeout, timestamp)?
-        };
-        Ok(cs.seq)
+            StageArg::Later { seq: seq()?, last }
+        })
+    }
+
+    /// `RESERVE_SIGNALS_ONLY`: reserves the next `count` signal values of external queue
+    /// `queue`'s stream. `out` gets the handle, the SOB's place and, as mainline's `count`,
+    /// the stream's next signal value after them.
+    fn reserve_signals(&self, queue: u32, count: u32, out: &mut CsOut) -> Result {
+        if count >= MAX_SOB_VAL {
+            return Err(EINVAL);
+        }
+        let stream = sync_stream::stream(queue).ok_or(EINVAL)?;
+        self.dev.queues().by_gaudi_id(queue).ok_or(EINVAL)?;
+        let mut ctx = self.ctx.lock();
+        let last = ctx.signals[stream];
+        // Mainline moves to the stream's other SOB there; the model's stream has one, which
+        // the stream's next SIGNAL past the largest value starts again at 1.
+        if last + count >= sync_stream::SOB_MAX {
+            return Err(EINVAL);
+        }
+        let id = ctx.reservations.add(Reservation {
+            stream,
+            first: last + 1,
+            count,
+            cs: None,
+        })?;
+        ctx.signals[stream] = last + count;
+        let next = last + count + 1;
+        let mut seq = [0u8; 8];
+        seq[..4].copy_from_slice(&id.to_ne_bytes());
+        seq[4..].copy_from_slice(&next.to_ne_bytes());
+        out.seq = u64::from_ne_bytes(seq);
+        out.sob_base_addr_offset = sync_stream::sob_cfg_offset(sync_stream::sob(stream));
+        Ok(())
+    }
+
+    /// `UNRESERVE_SIGNALS_ONLY` of handle `id`: gives its values back, which only the stream's
+    /// last reservation can (mainline's rule). A handle unknown, let go already, or used by a
+    /// staged submission is `EINVAL`.
+    fn unreserve_signals(&self, id: u32) -> Result {
+        let mut guard = self.ctx.lock();
+        let ctx = &mut *guard;
+        let r = ctx.reservations.get(id).ok_or(EINVAL)?;
+        if r.cs.is_some() || r.first + r.count != ctx.signals[r.stream] + 1 {
+            return Err(EINVAL);
+        }
+        ctx.signals[r.stream] -= r.count;
+        ctx.reservations.remove(id);
+        Ok(())
     }
 
     /// A sync-stream SIGNAL (`signal`) or WAIT: one chunk, naming an external queue and, for a
-    /// WAIT, the SIGNAL submission to wait for; the job is the driver's (`sync_stream.rs`).
+    /// WAIT, the SIGNAL submission to wait for, or with `encaps` the staged submission and the
+    /// encapsulated signal (1 on; 0 is the first) to wait for; the job is the driver's
+    /// (`sync_stream.rs`). A WAIT for a signal already given gets an empty job.
+    #[allow(clippy::too_many_arguments)]
     fn submit_sync(
         &self,
         signal: bool,
+        encaps: bool,
         chunks: u64,
         n: u32,
         timeout: Duration,
         stamp: bool,
-    ) -> Result<Arc<Cs>> {
+        out: &mut CsOut,
+    ) -> Result {
         if n != 1 {
             return Err(EINVAL);
         }
@@ -415,7 +552,6 @@ impl ComputeFile {
         UserSlice::new(chunks as usize, raw.len())
             .reader()
             .read_slice(&mut raw)?;
-        // For a WAIT, `cb_handle` is `signal_seq_arr` and `cb_size` `num_signal_seq_arr`.
         let chunk = Chunk::read(&raw)?;
         let stream = sync_stream::stream(chunk.queue_index).ok_or(EINVAL)?;
         let queue = self
@@ -423,8 +559,8 @@ impl ComputeFile {
             .queues()
             .by_gaudi_id(chunk.queue_index)
             .ok_or(EINVAL)?;
-        let wait_for = if signal {
-            0
+        let wait_for = if signal || encaps {
+            chunk.cb_handle
         } else if chunk.cb_size == 1 {
             let mut seq = [0u8; 8];
             UserSlice::new(chunk.cb_handle as usize, 8)
@@ -436,13 +572,34 @@ impl ComputeFile {
         };
         self.recover_expired();
         let bound = self.dev.bound()?;
-        let mut ctx = self.ctx.lock();
+        let mut guard = self.ctx.lock();
+        let ctx = &mut *guard;
         let mut packets = KVec::new();
         let mut sets = None;
         if signal {
             let (sob, value) = sync_stream::next_signal(stream, ctx.signals[stream]);
-            packets.extend_from_slice(&sync_stream::signal_job(sob, value), GFP_KERNEL)?;
+            // Adds 1 as GAUDI's job does; sets the value while nothing else may add to the SOB.
+            let quiet = ctx.last_signal[stream]
+                .as_ref()
+                .map_or(true, |cs| cs.is_done())
+                && !ctx.reservations.pending_on(stream);
+            let add = !quiet && value != 1;
+            packets.extend_from_slice(&sync_stream::signal_job(sob, value, add), GFP_KERNEL)?;
             sets = Some((sob, value));
+        } else if encaps {
+            // As mainline: signals whose submission is not known (or done) are given.
+            match ctx.reservations.by_seq(wait_for) {
+                Some(r) => {
+                    if chunk.cb_size > r.count {
+                        return Err(EINVAL);
+                    }
+                    let value = r.first + chunk.cb_size.saturating_sub(1);
+                    let sob = sync_stream::sob(r.stream);
+                    let job = sync_stream::wait_job(queue.index, stream, sob, value);
+                    packets.extend_from_slice(&job, GFP_KERNEL)?;
+                }
+                None => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
+            }
         } else {
             // One too old to be known is done: nothing to wait for.
             match ctx.submissions.find(wait_for)? {
@@ -470,26 +627,33 @@ impl ComputeFile {
         self.dev
             .queues()
             .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))?;
-        if let Some((_, value)) = sets {
+        out.seq = cs.seq;
+        if let Some((sob, value)) = sets {
             ctx.signals[stream] = value;
+            ctx.last_signal[stream] = Some(cs);
+            // As mainline: the SOB's place, and its value once this signal is given.
+            out.sob_base_addr_offset = sync_stream::sob_cfg_offset(sob);
+            out.sob_count_before_submission = value as u16;
         }
-        Ok(cs)
+        Ok(())
     }
 
-    /// Submits the `n` chunks at user address `chunks` as one submission.
+    /// Submits the `n` chunks at user address `chunks` as one submission, `stage` of a staged
+    /// submission.
     fn submit_chunks(
         &self,
         chunks: u64,
         n: u32,
         timeout: Duration,
         stamp: bool,
+        stage: StageArg,
     ) -> Result<Arc<Cs>> {
         let count = |why| {
             self.drops.count(why);
             self.dev.stats().drops.count(why);
         };
-        let ret = self.try_submit_chunks(chunks, n, timeout, stamp);
-        if let Err((why, _)) = &ret {
+        let ret = self.try_submit_chunks(chunks, n, timeout, stamp, stage);
+        if let Err((Some(why), _)) = &ret {
             count(*why);
         }
         ret.map_err(|(_, e)| e)
@@ -501,9 +665,12 @@ impl ComputeFile {
         n: u32,
         timeout: Duration,
         stamp: bool,
-    ) -> core::result::Result<Arc<Cs>, (Refusal, Error)> {
-        let invalid = |e| (Refusal::Validation, e);
-        let no_mem = |e| (Refusal::OutOfMem, e);
+        stage: StageArg,
+    ) -> core::result::Result<Arc<Cs>, (Option<Refusal>, Error)> {
+        let invalid = |e| (Some(Refusal::Validation), e);
+        let no_mem = |e| (Some(Refusal::OutOfMem), e);
+        // What mainline refuses when it queues the submission, without counting it.
+        let refused = |e| (None, e);
         let n = n as usize;
         if n > uapi::HL_MAX_JOBS_PER_CS as usize {
             return Err(invalid(EINVAL));
@@ -559,17 +726,75 @@ impl ComputeFile {
         let seq = ctx
             .submissions
             .next_seq()
-            .map_err(|e| (Refusal::MaxInFlight, e))?;
+            .map_err(|e| (Some(Refusal::MaxInFlight), e))?;
+        let stage_arg = stage;
+        // A first stage's encapsulated signals: a live handle of the context.
+        if let StageArg::First {
+            encaps: Some(id), ..
+        } = stage
+        {
+            ctx.reservations.get(id).ok_or(refused(EINVAL))?;
+        }
+        let (stage, last) = match stage {
+            StageArg::None | StageArg::First { last: true, .. } => (Stage::Alone, None),
+            StageArg::First { last: false, .. } => (
+                Stage::First {
+                    open: AtomicBool::new(true),
+                },
+                None,
+            ),
+            StageArg::Later { seq, last } => {
+                // The first stage, still taking stages; counted from here on.
+                let first = ctx.submissions.find(seq).ok().flatten();
+                let first = first.ok_or(refused(EINVAL))?;
+                first.add_stage(queues).map_err(refused)?;
+                (
+                    Stage::Later {
+                        first: first.clone(),
+                    },
+                    Some((first, last)),
+                )
+            }
+        };
         let cs = Arc::pin_init(
-            Cs::new(seq, queues, n as u32, timeout, stamp, None),
+            Cs::staged(seq, queues, n as u32, timeout, stamp, None, stage),
             GFP_KERNEL,
-        )
-        .map_err(no_mem)?;
-        let submissions = &mut ctx.submissions;
-        self.dev
-            .queues()
-            .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))
-            .map_err(|e| (Refusal::QueueFull, e))?;
+        );
+        let cs = match cs {
+            Ok(cs) => cs,
+            Err(e) => {
+                if let Some((first, _)) = &last {
+                    first.stage_dropped();
+                }
+                return Err(no_mem(e));
+            }
+        };
+        let mut queued = false;
+        let Context {
+            submissions,
+            reservations,
+            ..
+        } = &mut *ctx;
+        let ret = self.dev.queues().submit(&cs, jobs, self.generation, || {
+            queued = true;
+            submissions.add(cs.clone());
+            if let StageArg::First {
+                encaps: Some(id), ..
+            } = stage_arg
+            {
+                if let Some(r) = reservations.get(id) {
+                    r.cs = Some(cs.clone());
+                }
+            }
+        });
+        if let Some((first, last)) = last {
+            if !queued {
+                first.stage_dropped();
+            } else if last {
+                first.close();
+            }
+        }
+        ret.map_err(|e| (Some(Refusal::QueueFull), e))?;
         Ok(cs)
     }
 
@@ -936,6 +1161,11 @@ impl ComputeFile {
 #[pinned_drop]
 impl PinnedDrop for ComputeFile {
     fn drop(self: Pin<&mut Self>) {
+        // A staged submission whose last stage did not come takes no more: it ends with the
+        // stages it has.
+        for cs in self.ctx.lock().submissions.in_flight() {
+            cs.close();
+        }
         // Nothing the engines may still touch can be freed: wait for every submission, and
         // reset the queues of those that run past their timeout.
         loop {

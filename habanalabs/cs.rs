@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Command submissions: jobs on several queues that complete, fail or time out together.
+//! Command submissions: jobs on several queues that complete, fail or time out together, and
+//! staged submissions, several submissions that complete, fail or time out as one.
 
 use core::{
-    sync::atomic::{AtomicI64, AtomicU32, Ordering},
+    sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering},
     time::Duration,
 };
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::{Completion, Mutex},
+    sync::{Arc, Completion, Mutex},
     uapi,
 };
 
@@ -33,14 +34,28 @@ pub(crate) enum Failure {
     TimedOut,
 }
 
+/// A submission's place in a staged submission (`HL_CS_FLAGS_STAGED_SUBMISSION`).
+pub(crate) enum Stage {
+    /// Not staged, or staged as first and last at once.
+    Alone,
+    /// The first stage: its sequence number is the staged submission's, and it completes once
+    /// the last stage has been submitted and every stage has completed. While `open`, it holds
+    /// one count of its `remaining` and takes more stages.
+    First { open: AtomicBool },
+    /// A later stage of the staged submission that `first` started.
+    Later { first: Arc<Cs> },
+}
+
 /// One command submission.
 #[pin_data]
 pub(crate) struct Cs {
     pub(crate) seq: u64,
-    /// Queues it has jobs on, a bit each.
-    pub(crate) queues: u32,
+    /// Queues it has jobs on, a bit each; a first stage's has its later stages' too.
+    queues: AtomicU32,
     deadline: Deadline,
+    /// Jobs not ended, plus a first stage's later stages not ended and the hold while open.
     remaining: AtomicU32,
+    stage: Stage,
     /// A sync-stream SIGNAL's SOB and the value it sets.
     signal: Option<(u32, u32)>,
     /// With `HL_CS_FLAGS_TIMESTAMP`: when it completed (monotonic ns), once it has.
@@ -61,12 +76,32 @@ impl Cs {
         stamp: bool,
         signal: Option<(u32, u32)>,
     ) -> impl PinInit<Self> {
-        let deadline = Deadline::after(timeout);
+        Self::staged(seq, queues, jobs, timeout, stamp, signal, Stage::Alone)
+    }
+
+    /// A submission that is `stage` of a staged submission. A later stage runs against its
+    /// first stage's deadline (`timeout` is not used), as mainline times a staged submission
+    /// from its first stage.
+    pub(crate) fn staged(
+        seq: u64,
+        queues: u32,
+        jobs: u32,
+        timeout: Duration,
+        stamp: bool,
+        signal: Option<(u32, u32)>,
+        stage: Stage,
+    ) -> impl PinInit<Self> {
+        let (deadline, held) = match &stage {
+            Stage::Alone => (Deadline::after(timeout), 0),
+            Stage::First { .. } => (Deadline::after(timeout), 1),
+            Stage::Later { first } => (first.deadline, 0),
+        };
         pin_init!(Self {
             seq,
-            queues,
+            queues: AtomicU32::new(queues),
             deadline,
-            remaining: AtomicU32::new(jobs),
+            remaining: AtomicU32::new(jobs + held),
+            stage,
             signal,
             stamp,
             end_ns: AtomicI64::new(0),
@@ -77,29 +112,102 @@ impl Cs {
 
     /// Records the end of one job on `queue`; the last one completes the submission.
     pub(crate) fn job_done(&self, end: JobEnd) {
-        if end != (JobEnd::Device { status: 0 }) {
-            let mut failure = self.failure.lock();
-            if failure.is_none() {
-                *failure = Some(Failure::Aborted);
-            }
+        let failed = end != (JobEnd::Device { status: 0 });
+        self.end_one(failed.then_some(Failure::Aborted));
+    }
+
+    /// Records `failure`: a time-out outranks an abort (its queues' reset aborts the rest).
+    fn fail(failure: &mut Option<Failure>, why: Failure) {
+        if failure.is_none() || why == Failure::TimedOut {
+            *failure = Some(why);
+        }
+    }
+
+    /// Ends one of the counts in `remaining` (a job, a later stage, a first stage's hold), with
+    /// `failure` if it failed; the last one completes the submission, and then counts as one of
+    /// its first stage's if it is a later stage.
+    fn end_one(&self, failure: Option<Failure>) {
+        if let Some(why) = failure {
+            Self::fail(&mut self.failure.lock(), why);
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             if self.stamp {
                 self.end_ns.store(now_ns(), Ordering::Relaxed);
             }
             self.done.complete_all();
+            if let Stage::Later { first } = &self.stage {
+                let failure = *self.failure.lock();
+                first.end_one(failure);
+            }
         }
     }
 
     /// Marks the submission as timed out, unless it is done or was marked already: whether
-    /// it marked it. Its jobs end when their queues are reset.
+    /// it marked it. Its jobs end when their queues are reset; a first stage still open
+    /// takes no more stages.
     pub(crate) fn claim_timeout(&self) -> bool {
-        let mut failure = self.failure.lock();
-        if self.is_done() || *failure == Some(Failure::TimedOut) {
-            return false;
+        let release = {
+            let mut failure = self.failure.lock();
+            if self.is_done() || *failure == Some(Failure::TimedOut) {
+                return false;
+            }
+            *failure = Some(Failure::TimedOut);
+            self.take_hold()
+        };
+        if release {
+            self.end_one(None);
         }
-        *failure = Some(Failure::TimedOut);
         true
+    }
+
+    /// For a first stage still open: closes it (with the failure lock held). Whether it did,
+    /// and so must end its hold.
+    fn take_hold(&self) -> bool {
+        match &self.stage {
+            Stage::First { open } => open.swap(false, Ordering::AcqRel),
+            _ => false,
+        }
+    }
+
+    /// Ends a first stage's staged submission: it takes no more stages, and completes once
+    /// those it has complete. Nothing for another submission, or a first stage closed already.
+    pub(crate) fn close(&self) {
+        let release = {
+            let _failure = self.failure.lock();
+            self.take_hold()
+        };
+        if release {
+            self.end_one(None);
+        }
+    }
+
+    /// Whether this is the first stage of a staged submission that takes more stages.
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(&self.stage, Stage::First { open } if open.load(Ordering::Acquire))
+    }
+
+    /// Counts a later stage on `queues` into this first stage, which then completes only once
+    /// that stage has: `EINVAL` unless this is a first stage still open (mainline's answer to
+    /// a stage whose first is unknown or whose last was submitted). [`Cs::stage_dropped`]
+    /// undoes it for a stage that was not queued.
+    pub(crate) fn add_stage(&self, queues: u32) -> Result {
+        let _failure = self.failure.lock();
+        if !self.is_open() {
+            return Err(EINVAL);
+        }
+        self.remaining.fetch_add(1, Ordering::AcqRel);
+        self.queues.fetch_or(queues, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// A later stage counted by [`Cs::add_stage`] was refused before it was queued.
+    pub(crate) fn stage_dropped(&self) {
+        self.end_one(None);
+    }
+
+    /// Queues it has jobs on (with a first stage's, those of its stages), a bit each.
+    pub(crate) fn queues(&self) -> u32 {
+        self.queues.load(Ordering::Acquire)
     }
 
     /// For a sync-stream SIGNAL: its SOB and the value it sets.

@@ -2,21 +2,24 @@
 
 //! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
-//! the sync streams' numbering, the uAPI timeouts, the scrub's packets, and the Ethernet
-//! ports' link-mode and ETS tables.
+//! the sync streams' numbering and signal jobs, staged submissions' completion, the uAPI
+//! timeouts, the scrub's packets, and the Ethernet ports' link-mode and ETS tables.
 //!
 //! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
 //! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
 //! `/sys/kernel/debug/kunit/habanalabs/results` (Documentation/accel/habanalabs/testing.rst).
 
+use core::{sync::atomic::AtomicBool, time::Duration};
 use kernel::{
     kunit_check,
     net::{dcbnl::Tsa, ethtool::LinkMode},
     prelude::*,
+    sync::Arc,
     uapi,
 };
 
 use crate::{
+    cs::{Cs, JobEnd, Stage},
     deadline::ms_from_us,
     eth::{dcb::ets_classes, ethtool, regs::Speed},
     memory::{Dram, RangeAllocator, GRANULE, HOST_VA_SIZE},
@@ -212,6 +215,83 @@ fn sync_signals() {
     kunit_check!(sync_stream::next_signal(3, 41).1 == 42);
     // The SOB's 15 bits wrap to 1, never to 0 (0 is "not signalled").
     kunit_check!(sync_stream::next_signal(3, 0x7fff).1 == 1);
+    // Where a user's CB gives encapsulated signals: stream 0's SOB (2040) in GAUDI's
+    // configuration space, as `sob_base_addr_offset`.
+    kunit_check!(sync_stream::sob_cfg_offset(sync_stream::sob(0)) == 0x4f_3fe0);
+    // The SIGNAL job's MSG_SHORT value: add 1 (bit 31), or set the value.
+    let [add] = sync_stream::signal_job(sob0, 5, true);
+    let [set] = sync_stream::signal_job(sob0, 5, false);
+    kunit_check!(add as u32 == 1 << 31 | 1);
+    kunit_check!(set as u32 == 5);
+}
+
+fn submission(seq: u64, queues: u32, stage: Stage) -> Option<Arc<Cs>> {
+    let timeout = Duration::from_secs(600);
+    let cs = Arc::pin_init(
+        Cs::staged(seq, queues, 1, timeout, false, None, stage),
+        GFP_KERNEL,
+    );
+    kunit_check!(cs.is_ok());
+    cs.ok()
+}
+
+/// A staged submission completes once its last stage was submitted and every stage completed,
+/// and fails if a stage does.
+fn staged_completion() {
+    let open = || Stage::First {
+        open: AtomicBool::new(true),
+    };
+    let Some(first) = submission(1, 1, open()) else {
+        return;
+    };
+    let ok = JobEnd::Device { status: 0 };
+    first.job_done(ok);
+    kunit_check!(!first.is_done() && first.is_open());
+    kunit_check!(first.add_stage(2).is_ok());
+    let Some(later) = submission(
+        2,
+        2,
+        Stage::Later {
+            first: first.clone(),
+        },
+    ) else {
+        return;
+    };
+    first.close();
+    kunit_check!(!first.is_done() && !first.is_open());
+    kunit_check!(first.queues() == 3);
+    kunit_check!(first.add_stage(4) == Err(EINVAL));
+    later.job_done(JobEnd::Reset);
+    kunit_check!(later.is_done() && first.is_done() && first.failed());
+
+    // A stage refused before it was queued does not hold the first; closing ends it.
+    let Some(first) = submission(3, 1, open()) else {
+        return;
+    };
+    kunit_check!(first.add_stage(2).is_ok());
+    first.stage_dropped();
+    first.job_done(ok);
+    first.close();
+    kunit_check!(first.is_done() && !first.failed());
+
+    // A time-out closes a first stage, and is what it reports.
+    let Some(first) = submission(4, 1, open()) else {
+        return;
+    };
+    kunit_check!(first.claim_timeout());
+    kunit_check!(!first.is_open() && !first.claim_timeout());
+    first.job_done(JobEnd::Reset);
+    kunit_check!(first.is_done());
+    let mut out = uapi::hl_wait_cs_out::default();
+    kunit_check!(first.result(&mut out) == Err(ETIMEDOUT));
+
+    // Not staged: no hold.
+    let Some(alone) = submission(5, 1, Stage::Alone) else {
+        return;
+    };
+    kunit_check!(alone.add_stage(2) == Err(EINVAL));
+    alone.job_done(ok);
+    kunit_check!(alone.is_done() && !alone.failed());
 }
 
 fn uapi_timeouts() {
@@ -284,6 +364,7 @@ kernel::kunit_suite!(
         ("rdma_input_sizes", rdma_input_sizes),
         ("sync_streams", sync_streams),
         ("sync_signals", sync_signals),
+        ("staged_completion", staged_completion),
         ("uapi_timeouts", uapi_timeouts),
         ("scrub_packets", scrub_packets),
         ("link_modes", link_modes),

@@ -320,7 +320,7 @@ impl HlDevice {
         }
         self.stats().cs_timed_out(cs.seq);
         self.health().cs_timed_out(cs.seq);
-        self.queues().reset(cs.queues);
+        self.queues().reset(cs.queues());
     }
 
     /// The device went away: every user is told, and what the device held is let go (it

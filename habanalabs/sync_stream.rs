@@ -4,9 +4,11 @@
 //! `HL_CS_FLAGS_WAIT` submissions on an external queue (the streams of DMA 0 and 1).
 //!
 //! Each of the eight external streams has a SOB and a monitor of its own, past those a user's
-//! command buffers use. A SIGNAL job sets the stream's SOB to the stream's next signal value;
-//! a WAIT job arms the stream's monitor to add 1 to fence counter [`FENCE_ID`] of its QMAN once
-//! the signalled SOB reaches the signal's value, and fences on it, as GAUDI's driver does.
+//! command buffers use. A SIGNAL job adds 1 to the stream's SOB, which then holds the stream's
+//! next signal value; a WAIT job arms the stream's monitor to add 1 to fence counter
+//! [`FENCE_ID`] of its QMAN once the signalled SOB reaches the signal's value, and fences on
+//! it, as GAUDI's driver does. Encapsulated signals are values of a stream's SOB reserved for
+//! a user's submission, whose command buffers add to the SOB themselves.
 
 use kernel::uapi;
 
@@ -25,7 +27,11 @@ const MON_BASE: u32 = 512 - STREAMS as u32;
 /// The fence counter a WAIT job fences on, as GAUDI's driver uses.
 const FENCE_ID: u8 = 2;
 /// Largest SOB value.
-const SOB_MAX: u32 = 0x7fff;
+pub(crate) const SOB_MAX: u32 = 0x7fff;
+/// `MSG_SHORT` to a SOB: add the value instead of setting it.
+const SOB_ADD: u32 = 1 << 31;
+/// GAUDI's configuration space, `CFG_BASE`, where the sync manager's registers are.
+const CFG_BASE: u64 = 0x7f_fc00_0000;
 /// `MSG_SHORT`'s message bases, as the driver sets them (`qman.rs`).
 const BASE_MONITORS: u8 = 0;
 const BASE_SOBS: u8 = 1;
@@ -37,9 +43,20 @@ pub(crate) fn stream(queue: u32) -> Option<usize> {
     (stream < STREAMS).then_some(stream)
 }
 
+/// The SOB of `stream`.
+pub(crate) fn sob(stream: usize) -> u32 {
+    SOB_BASE + stream as u32
+}
+
 /// The SOB of `stream` and the value after `last`, the stream's previous signal value.
 pub(crate) fn next_signal(stream: usize, last: u32) -> (u32, u32) {
-    (SOB_BASE + stream as u32, last % SOB_MAX + 1)
+    (sob(stream), last % SOB_MAX + 1)
+}
+
+/// Where SOB `sob` is in GAUDI's configuration space (`sob_base_addr_offset`, as mainline's
+/// `get_sob_addr`): a user's command buffer writes `CFG_BASE` plus this.
+pub(crate) fn sob_cfg_offset(sob: u32) -> u32 {
+    (SOB_ADDR_BASE - CFG_BASE) as u32 + 4 * sob
 }
 
 fn packet(opcode: u8, value: u32) -> PACKET {
@@ -65,8 +82,11 @@ pub(crate) fn nop_job() -> [u64; 1] {
     [packet(PACKET_NOP, 0).into()]
 }
 
-/// The job of a SIGNAL: sets `sob` to `value`.
-pub(crate) fn signal_job(sob: u32, value: u32) -> [u64; 1] {
+/// The job of a SIGNAL that takes `sob` to `value`: adds 1 to it (`add`), or sets it, which
+/// is the same while the SOB holds the previous value and brings it back to the stream's count
+/// when an aborted job left it behind.
+pub(crate) fn signal_job(sob: u32, value: u32, add: bool) -> [u64; 1] {
+    let value = if add { SOB_ADD | 1 } else { value };
     [msg_short(BASE_SOBS, 4 * sob, value)]
 }
 

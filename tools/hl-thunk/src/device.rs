@@ -370,6 +370,7 @@ impl Device {
         execute: &[Job],
         flags: u32,
         timeout_s: u32,
+        word: u64,
     ) -> Result<u64> {
         for (what, jobs) in [("restore", restore), ("execute", execute)] {
             if jobs.len() > HL_MAX_JOBS_PER_CS as usize {
@@ -395,6 +396,9 @@ impl Device {
             chunks_restore: restore.as_ptr() as u64,
             chunks_execute: execute.as_ptr() as u64,
         };
+        // The staged submission's sequence number, or the handle of
+        // encapsulated signals.
+        cs.__bindgen_anon_2.seq = word;
         // SAFETY: the chunk pointers are `restore` and `execute`, of as
         // many elements as the counts say.
         unsafe { self.cs_raw(cs) }.map(|out| {
@@ -406,7 +410,7 @@ impl Device {
     /// Submits `jobs` (1 to `HL_MAX_JOBS_PER_CS`) with the driver's default
     /// timeout; returns the sequence number to wait for.
     pub fn submit(&self, jobs: &[Job]) -> Result<u64> {
-        self.submit_with(&[], jobs, 0, 0)
+        self.submit_with(&[], jobs, 0, 0, 0)
     }
 
     /// Submits `jobs` with a timeout of their own (`HL_CS_FLAGS_CUSTOM_TIMEOUT`,
@@ -416,7 +420,7 @@ impl Device {
             .as_nanos()
             .div_ceil(1_000_000_000)
             .clamp(1, u32::MAX.into()) as u32;
-        self.submit_with(&[], jobs, HL_CS_FLAGS_CUSTOM_TIMEOUT, s)
+        self.submit_with(&[], jobs, HL_CS_FLAGS_CUSTOM_TIMEOUT, s, 0)
     }
 
     /// Submits `execute` after the `restore` jobs, with `HL_CS_FLAGS_*`
@@ -424,7 +428,131 @@ impl Device {
     /// this context's last submission did, `HL_CS_FLAGS_TIMESTAMP` records
     /// when it completes).
     pub fn submit_restore(&self, restore: &[Job], execute: &[Job], flags: u32) -> Result<u64> {
-        self.submit_with(restore, execute, flags, 0)
+        self.submit_with(restore, execute, flags, 0, 0)
+    }
+
+    /// Submits `jobs` as `stage` of a staged submission
+    /// (`HL_CS_FLAGS_STAGED_SUBMISSION`); returns the staged submission's
+    /// sequence number, its first stage's, which the later stages take
+    /// and [`Device::wait_cs`] waits for: it completes once its last stage
+    /// has been submitted and every stage has completed, within the first
+    /// stage's timeout.
+    pub fn submit_stage(&self, jobs: &[Job], stage: Stage) -> Result<u64> {
+        let staged = HL_CS_FLAGS_STAGED_SUBMISSION;
+        let last = |last| {
+            if last {
+                HL_CS_FLAGS_STAGED_SUBMISSION_LAST
+            } else {
+                0
+            }
+        };
+        let (flags, word) = match stage {
+            Stage::First { last: l, signals } => {
+                let encaps = signals.map_or(0, |_| HL_CS_FLAGS_ENCAP_SIGNALS);
+                let flags = staged | HL_CS_FLAGS_STAGED_SUBMISSION_FIRST | last(l) | encaps;
+                (flags, signals.map_or(0, |s| two_u32(s.handle_id, 0)))
+            }
+            Stage::Next { seq, last: l } => (staged | last(l), seq),
+        };
+        self.submit_with(&[], jobs, flags, 0, word)
+    }
+
+    /// The CS ioctl for a submission without chunks of execute jobs, or
+    /// with `chunk` as its one chunk.
+    fn cs_sync(&self, flags: u32, word: u64, chunk: Option<&hl_cs_chunk>) -> Result<hl_cs_out> {
+        let mut cs = hl_cs_in {
+            cs_flags: flags,
+            num_chunks_execute: chunk.is_some().into(),
+            ..Default::default()
+        };
+        cs.__bindgen_anon_1.__bindgen_anon_1 = hl_cs_in__bindgen_ty_1__bindgen_ty_1 {
+            chunks_restore: 0,
+            chunks_execute: chunk.map_or(0, |c| ptr::from_ref(c) as u64),
+        };
+        cs.__bindgen_anon_2.seq = word;
+        // SAFETY: the chunk pointer is `chunk`'s, one element, or none.
+        unsafe { self.cs_raw(cs) }
+    }
+
+    /// The sync-stream chunk of external `queue`'s `stream` (0-3).
+    fn stream_chunk(queue: Queue, stream: u32) -> Result<hl_cs_chunk> {
+        if !queue.external() || stream > 3 {
+            return Err(Error::invalid(format!(
+                "{queue} stream {stream}: sync streams are DMA 0 and 1's, 0-3"
+            )));
+        }
+        Ok(hl_cs_chunk {
+            queue_index: queue.index() + stream,
+            ..Default::default()
+        })
+    }
+
+    /// A sync-stream SIGNAL on external `queue`'s `stream` (0-3): the
+    /// driver's job adds 1 to the stream's SOB. Returns its sequence
+    /// number, for [`Device::submit_wait`].
+    pub fn submit_signal(&self, queue: Queue, stream: u32) -> Result<u64> {
+        let chunk = Self::stream_chunk(queue, stream)?;
+        let out = self.cs_sync(HL_CS_FLAGS_SIGNAL, 0, Some(&chunk))?;
+        // SAFETY: `seq` is a u64 of the union; every byte is initialised.
+        Ok(unsafe { out.__bindgen_anon_1.seq })
+    }
+
+    /// A sync-stream WAIT on external `queue`'s `stream` for the SIGNAL
+    /// submission `signal`: the jobs submitted after it to that stream run
+    /// once the SIGNAL's job has.
+    pub fn submit_wait(&self, queue: Queue, stream: u32, signal: u64) -> Result<u64> {
+        let mut chunk = Self::stream_chunk(queue, stream)?;
+        let seqs = [signal];
+        chunk.__bindgen_anon_1.signal_seq_arr = seqs.as_ptr() as u64;
+        chunk.__bindgen_anon_2.num_signal_seq_arr = 1;
+        let out = self.cs_sync(HL_CS_FLAGS_WAIT, 0, Some(&chunk))?;
+        // SAFETY: as in `submit_signal`.
+        Ok(unsafe { out.__bindgen_anon_1.seq })
+    }
+
+    /// A sync-stream WAIT on external `queue`'s `stream` for encapsulated
+    /// signal `offset` (1 the first) of staged submission `staged`, whose
+    /// first stage gives them ([`Stage::First`] with `signals`).
+    pub fn submit_wait_signals(
+        &self,
+        queue: Queue,
+        stream: u32,
+        staged: u64,
+        offset: u32,
+    ) -> Result<u64> {
+        let mut chunk = Self::stream_chunk(queue, stream)?;
+        chunk.__bindgen_anon_1.encaps_signal_seq = staged;
+        chunk.__bindgen_anon_2.encaps_signal_offset = offset;
+        let flags = HL_CS_FLAGS_WAIT | HL_CS_FLAGS_ENCAP_SIGNALS;
+        let out = self.cs_sync(flags, 0, Some(&chunk))?;
+        // SAFETY: as in `submit_signal`.
+        Ok(unsafe { out.__bindgen_anon_1.seq })
+    }
+
+    /// Reserves the next `count` signal values of external `queue`'s
+    /// `stream` for a staged submission whose jobs give them
+    /// (`HL_CS_FLAGS_RESERVE_SIGNALS_ONLY`).
+    pub fn reserve_signals(&self, queue: Queue, stream: u32, count: u32) -> Result<Signals> {
+        let chunk = Self::stream_chunk(queue, stream)?;
+        let word = two_u32(count, chunk.queue_index);
+        let out = self.cs_sync(HL_CS_FLAGS_RESERVE_SIGNALS_ONLY, word, None)?;
+        // SAFETY: `handle_id` and `count` are u32s of the union; every byte
+        // is initialised.
+        let ids = unsafe { out.__bindgen_anon_1.__bindgen_anon_1 };
+        Ok(Signals {
+            handle_id: ids.handle_id,
+            sob_offset: out.sob_base_addr_offset,
+            next: ids.count,
+            count,
+        })
+    }
+
+    /// Gives reserved signals back (`HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY`):
+    /// those of the stream's last reservation, not used by a submission.
+    pub fn unreserve_signals(&self, signals: Signals) -> Result<()> {
+        let flags = HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY;
+        self.cs_sync(flags, two_u32(signals.handle_id, 0), None)
+            .map(|_| ())
     }
 
     /// The raw WAIT_CS ioctl: the ioctl's result and what it wrote back,
@@ -1152,6 +1280,56 @@ impl FromStr for Queue {
     }
 }
 
+/// The 8 bytes of `first` then `second`, as a union of a `u64` and two
+/// `u32`s holds them.
+fn two_u32(first: u32, second: u32) -> u64 {
+    let mut bytes = [0; 8];
+    bytes[..4].copy_from_slice(&first.to_ne_bytes());
+    bytes[4..].copy_from_slice(&second.to_ne_bytes());
+    u64::from_ne_bytes(bytes)
+}
+
+/// Encapsulated signals reserved by [`Device::reserve_signals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signals {
+    /// The handle, for [`Stage::First`] and [`Device::unreserve_signals`].
+    pub handle_id: u32,
+    /// Where the stream's SOB is in GAUDI's configuration space: a job
+    /// gives one signal by adding 1 to it ([`Signals::sob_addr`]).
+    pub sob_offset: u32,
+    /// The stream's next signal value after the reserved ones.
+    pub next: u32,
+    /// How many were reserved.
+    pub count: u32,
+}
+
+impl Signals {
+    /// The device address of the stream's SOB, for `MSG_LONG` of
+    /// `sync::SOB_ADD | 1`.
+    pub fn sob_addr(&self) -> u64 {
+        hlsim_regs::space::CFG_BASE + u64::from(self.sob_offset)
+    }
+}
+
+/// A stage of a staged submission, for [`Device::submit_stage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The first stage.
+    First {
+        /// Also the last.
+        last: bool,
+        /// Encapsulated signals its jobs give.
+        signals: Option<Signals>,
+    },
+    /// A later stage.
+    Next {
+        /// The staged submission: its first stage's sequence number.
+        seq: u64,
+        /// The last stage.
+        last: bool,
+    },
+}
+
 /// A job: the first `size` bytes of command buffer `cb_handle`, on `queue`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -1450,6 +1628,26 @@ mod tests {
         let e = Device::open_path(Path::new("/nonexistent/hl0")).unwrap_err();
         assert_eq!(e.errno(), libc::ENOENT);
         assert_eq!(e.context(), "open /nonexistent/hl0");
+    }
+
+    #[test]
+    fn cs_union_words() {
+        let mut cs = hl_cs_in::default();
+        cs.__bindgen_anon_2.seq = two_u32(7, GAUDI_QUEUE_ID_DMA_1_2);
+        // SAFETY: the union is initialised whole; its members are integers.
+        let reserve = unsafe { cs.__bindgen_anon_2.__bindgen_anon_1 };
+        assert_eq!(reserve.encaps_signals_count, 7);
+        assert_eq!(reserve.encaps_signals_q_idx, GAUDI_QUEUE_ID_DMA_1_2);
+        cs.__bindgen_anon_2.seq = two_u32(5, 0);
+        // SAFETY: as above.
+        assert_eq!(unsafe { cs.__bindgen_anon_2.encaps_sig_handle_id }, 5);
+        let signals = Signals {
+            handle_id: 1,
+            sob_offset: 0x4f_3fe0,
+            next: 3,
+            count: 2,
+        };
+        assert_eq!(signals.sob_addr(), crate::sync::sob_addr(2040).unwrap());
     }
 
     #[test]

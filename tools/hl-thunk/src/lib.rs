@@ -40,7 +40,7 @@ pub mod uapi;
 
 pub use device::{
     Cause, ClkRate, CommandBuffer, CsStatus, Device, DeviceStatus, DramUsage, HwEvents, HwIdle,
-    HwIpInfo, Job, MacAddrs, Queue, event,
+    HwIpInfo, Job, MacAddrs, Queue, Signals, Stage, event,
 };
 pub use error::{Error, Result};
 pub use mem::{DeviceMemory, HostBuffer, HostMapping};
