@@ -46,8 +46,8 @@ use core::{
     cell::UnsafeCell,
     ffi::c_void,
     marker::PhantomData,
-    ptr,
     mem::ManuallyDrop,
+    ptr,
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
@@ -293,7 +293,10 @@ impl<T: Send + Sync + 'static> Export<T> {
     ///
     /// Called by the dma-buf core with a live buffer of ours and an area being set up for
     /// the buffer's file, under the mm's write lock.
-    unsafe extern "C" fn mmap(dmabuf: *mut bindings::dma_buf, vma: *mut bindings::vm_area_struct) -> i32 {
+    unsafe extern "C" fn mmap(
+        dmabuf: *mut bindings::dma_buf,
+        vma: *mut bindings::vm_area_struct,
+    ) -> i32 {
         // SAFETY: `priv_` holds a reference to `Self` until `release`, which cannot run while
         // the buffer is being mapped: the area holds its file.
         let this = ManuallyDrop::new(unsafe { Arc::from_raw((*dmabuf).priv_.cast::<Self>()) });
