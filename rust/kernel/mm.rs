@@ -90,7 +90,7 @@ impl VmArea {
     /// The area's flags (see [`flags`]).
     pub fn flags(&self) -> usize {
         // SAFETY: Valid by the type invariant; the flags only change under the write lock.
-        unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags }
     }
 
     /// Sets the area up to map IO memory (a PCI BAR) page by page as the process touches it:
@@ -167,7 +167,7 @@ impl VmFault {
     /// page's index in the area).
     pub fn pgoff(&self) -> usize {
         // SAFETY: Valid by the type invariant.
-        unsafe { (*self.raw()).__bindgen_anon_1.pgoff as usize }
+        unsafe { (*self.raw()).__bindgen_anon_1.pgoff }
     }
 
     /// Maps page frame `pfn` at the faulting address, with the area's protection (uncached).
