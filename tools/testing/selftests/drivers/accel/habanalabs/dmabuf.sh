@@ -7,7 +7,7 @@
 # refuse, the descriptor closed before and after the import, the
 # exporter's close revoking the import, and the CPU's mmap of the dma-buf:
 # DMA writes read through it, its writes read by DMA, the ranges it
-# refuses, munmap after close, SIGBUS once the exporter's context closed);
+# refuses, munmap after close and FREE, SIGBUS once the exporter's context closed);
 # "hl-thunk dmabuf-transfer" of 16 MiB both ways, and of 1 MiB checked
 # through a CPU mapping too (--mmap); a mutation check: with the
 # exporter's BAR no longer decoded by the model the transfer fails; the
