@@ -299,6 +299,12 @@ impl DmabufMap {
         self.len
     }
 
+    /// The mapping's first byte, for tests of what may not be done with
+    /// it (e.g. [`Device::map_host_ptr`], which cannot pin BAR pages).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
     /// The range `[at, at + n)` of the mapping, or a panic.
     fn range(&self, at: usize, n: usize) -> *mut u8 {
         let end = at.checked_add(n).expect("DmabufMap: range overflows");

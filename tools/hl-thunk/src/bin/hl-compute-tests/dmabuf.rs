@@ -7,8 +7,9 @@
 //! descriptor closed before and after the import; the exporter's context
 //! closing under the importer. The CPU's mapping of the dma-buf (`mmap` of
 //! its descriptor): what the importer's DMA wrote read through it, what it
-//! wrote read by the DMA, the ranges it refuses, the mapping outliving the
-//! descriptor, and revoked (`SIGBUS`) when the exporter's context closes.
+//! wrote read by the DMA, the ranges it refuses, no pin of its pages, the
+//! mapping outliving the descriptor, and revoked (`SIGBUS`) when the
+//! exporter's context closes.
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -139,6 +140,16 @@ fn mmap_refused(exp: &Device) -> R {
         !map.revoked()?,
         "a read of the whole buffer's mapping faults"
     );
+    // Its BAR pages cannot be pinned (VM_IO | VM_PFNMAP): no pin outlives a
+    // revocation.
+    // SAFETY: the driver refuses the range; were it mapped, it is unmapped
+    // before `map` goes.
+    let pinned = unsafe { exp.map_host_ptr(map.as_ptr(), size) };
+    if let Ok(addr) = pinned {
+        exp.unmap(addr)?;
+    }
+    expect_errno(pinned, &[libc::EFAULT])
+        .map_err(|e| format!("MAP of the CPU mapping as host memory: {}", e.0))?;
     Ok(())
 }
 
@@ -372,7 +383,7 @@ pub fn dmabuf(t: &mut Tap, env: &Env) {
         mmap_both_ways(&exp, &imp, &mut rng),
     );
     t.check(
-        "dmabuf: mmap past the buffer, at an offset inside a page or private is EINVAL",
+        "dmabuf: mmap past the buffer, at an offset inside a page or private is EINVAL; no pin",
         mmap_refused(&exp),
     );
     t.check(
