@@ -32,3 +32,13 @@ unsigned long rust_helper_rlimit(unsigned int limit)
 {
 	return rlimit(limit);
 }
+
+pgprot_t rust_helper_pgprot_noncached(pgprot_t prot)
+{
+	return pgprot_noncached(prot);
+}
+
+pgprot_t rust_helper_pgprot_decrypted(pgprot_t prot)
+{
+	return pgprot_decrypted(prot);
+}

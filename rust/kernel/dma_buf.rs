@@ -21,6 +21,11 @@
 //!   reservation lock; every importer then stops its DMA and unmaps. Later attachments, pins
 //!   and mappings fail with `ENODEV`. An importer without `move_notify` could not be told, so
 //!   it is refused at attach.
+//! - CPU mappings (`mmap` of the dma-buf, shared only): the BAR pages are mapped uncached
+//!   ([`VmArea::map_io_on_fault`]), one page per fault, while the export is not revoked;
+//!   [`Export::revoke`] zaps every CPU mapping of the buffer, so a later access faults
+//!   (`SIGBUS`) instead of reaching memory the next user owns. A BAR mapped uncached is
+//!   coherent with the devices' DMA: there is no `begin_cpu_access` / `end_cpu_access`.
 //!
 //! An [`Attachment`] is the importer's side: a device attached to a dma-buf from a file
 //! descriptor, which maps it for DMA and is told through [`Importer::move_notify`] when the
@@ -30,6 +35,7 @@ use crate::{
     bindings,
     device::{self, Bound},
     error::{from_err_ptr, to_result},
+    mm::{FaultResult, IoFault, VmArea, VmFault},
     new_mutex,
     prelude::*,
     sync::{Arc, Mutex},
@@ -40,6 +46,7 @@ use core::{
     cell::UnsafeCell,
     ffi::c_void,
     marker::PhantomData,
+    mem::ManuallyDrop,
     ptr,
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
@@ -88,6 +95,10 @@ pub struct Export<T: Send + Sync + 'static> {
     size: usize,
     #[pin]
     live: Mutex<Live>,
+    /// Held by a CPU fault while it maps a page, and by [`Export::revoke`] while it sets
+    /// `revoked`: a fault maps no page after the revocation's zap.
+    #[pin]
+    cpu: Mutex<()>,
     revoked: AtomicBool,
     /// Whether the dma-buf was released (every file and attachment gone).
     released: AtomicBool,
@@ -139,6 +150,7 @@ impl<T: Send + Sync + 'static> Export<T> {
                 phys,
                 size,
                 live <- new_mutex!(Live(ptr::null_mut())),
+                cpu <- new_mutex!(()),
                 revoked: AtomicBool::new(false),
                 released: AtomicBool::new(false),
                 mapped: AtomicUsize::new(0),
@@ -221,15 +233,26 @@ impl<T: Send + Sync + 'static> Export<T> {
         Ok(fd)
     }
 
-    /// Revokes the export: importers are told to stop and unmap (`move_notify`), and nothing
-    /// attaches, pins or maps any more. Returns the mappings importers still hold, which should
-    /// be none.
+    /// Revokes the export: importers are told to stop and unmap (`move_notify`), the CPU
+    /// mappings of the buffer are zapped, and nothing attaches, pins or maps any more. Returns
+    /// the mappings importers still hold, which should be none.
     ///
-    /// Must not be called with a lock an importer's `move_notify` takes.
+    /// Must not be called with a lock an importer's `move_notify` takes, nor under a process's
+    /// mmap lock.
     pub fn revoke(&self) -> usize {
         let live = self.live.lock();
-        self.revoked.store(true, Ordering::Release);
+        {
+            // A fault that maps a page holds `cpu`: it finished (its page is zapped below), or
+            // it sees `revoked` and maps nothing.
+            let _cpu = self.cpu.lock();
+            self.revoked.store(true, Ordering::Release);
+        }
         if !live.0.is_null() {
+            // SAFETY: By the type invariant, the buffer is valid while `live` is locked, and so
+            // is its file (released after the buffer's release op). Each buffer has an inode
+            // of its own, whose mapping every CPU mapping of the buffer is in: all of them are
+            // zapped, the pages of processes that forked included.
+            unsafe { bindings::unmap_mapping_range((*(*live.0).file).f_mapping, 0, 0, 1) };
             // SAFETY: By the type invariant, the buffer is valid while `live` is locked.
             let resv = unsafe { (*live.0).resv };
             // SAFETY: `resv` is the buffer's reservation object; with it locked, importers are
@@ -262,8 +285,45 @@ impl<T: Send + Sync + 'static> Export<T> {
         ops.map_dma_buf = Some(Self::map);
         ops.unmap_dma_buf = Some(Self::unmap);
         ops.release = Some(Self::release);
+        ops.mmap = Some(Self::mmap);
         ops
     };
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core with a live buffer of ours and an area being set up for
+    /// the buffer's file, under the mm's write lock.
+    unsafe extern "C" fn mmap(
+        dmabuf: *mut bindings::dma_buf,
+        vma: *mut bindings::vm_area_struct,
+    ) -> i32 {
+        // SAFETY: `priv_` holds a reference to `Self` until `release`, which cannot run while
+        // the buffer is being mapped: the area holds its file.
+        let this = ManuallyDrop::new(unsafe { Arc::from_raw((*dmabuf).priv_.cast::<Self>()) });
+        // SAFETY: By the function's safety requirements.
+        let vma = unsafe { VmArea::from_raw(vma) };
+        match this.mmap_cpu(vma) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// Maps the window into `vma` for the CPU, from page `vma.pgoff()` of the window on: pages
+    /// are mapped as the process touches them, until the export is revoked.
+    fn mmap_cpu(self: &Arc<Self>, vma: &VmArea) -> Result {
+        if self.revoked() {
+            return Err(ENODEV);
+        }
+        let pages = self.size >> crate::page::PAGE_SHIFT;
+        let end = vma
+            .pgoff()
+            .checked_add(vma.len() >> crate::page::PAGE_SHIFT)
+            .ok_or(EINVAL)?;
+        if end > pages {
+            return Err(EINVAL);
+        }
+        vma.map_io_on_fault(self.clone())
+    }
 
     /// # Safety
     ///
@@ -451,6 +511,24 @@ impl<T: Send + Sync + 'static> Export<T> {
         // INVARIANT: Cleared under the lock before the buffer goes.
         this.live.lock().0 = ptr::null_mut();
         this.released.store(true, Ordering::Release);
+    }
+}
+
+impl<T: Send + Sync + 'static> IoFault for Export<T> {
+    fn fault(&self, fault: &VmFault) -> FaultResult {
+        let pgoff = fault.pgoff();
+        if pgoff >= self.size >> crate::page::PAGE_SHIFT {
+            return FaultResult::SIGBUS;
+        }
+        let _cpu = self.cpu.lock();
+        if self.revoked() {
+            return FaultResult::SIGBUS;
+        }
+        let pfn = (self.phys >> crate::page::PAGE_SHIFT) as usize + pgoff;
+        // SAFETY: `pfn` is a page of the exported window of the BAR (`pgoff` is inside it),
+        // IO memory; it is mapped with `cpu` held and the export not revoked, and `revoke`
+        // sets `revoked` under `cpu` before it zaps the buffer's mappings.
+        unsafe { fault.insert_pfn(pfn) }
     }
 }
 

@@ -43,7 +43,7 @@ pub use device::{
     HwIpInfo, Job, MacAddrs, Queue, Signals, Stage, event,
 };
 pub use error::{Error, Result};
-pub use mem::{DeviceMemory, HostBuffer, HostMapping};
+pub use mem::{DeviceMemory, DmabufMap, HostBuffer, HostMapping};
 pub use nic::{Connection, Cq, CqCreated, CqWait, Cqe, CqeOpcode, CqeStatus, Peer};
 pub use packets::{NicOp, Packet};
 pub use tpc::{TpcKernel, TpcKernelDesc};

@@ -14,8 +14,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use hlthunk::collective::AllReduce;
 use hlthunk::uapi::HL_MAX_CB_SIZE;
 use hlthunk::{
-    CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, HostBuffer, Job,
-    NicOp, Packet, Peer, Queue, event,
+    CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, DmabufMap,
+    HostBuffer, Job, NicOp, Packet, Peer, Queue, event,
 };
 
 /// habanalabs devices from the command line, through libhlthunk.
@@ -103,8 +103,12 @@ enum Command {
     /// device M imports it (HL_MEM_OP_IMPORT_DMABUF_FD); then, K times, M's DMA engine writes
     /// random data from M's memory into N's and reads other data of N's back, without the
     /// host; both are checked byte for byte against what N's and M's memory hold. With
-    /// --stream, M only writes into N's memory, unchecked, until a copy fails (at most K
-    /// copies); it fails if one did.
+    /// --mmap, the process also maps the dma-buf (mmap of its descriptor) and checks the
+    /// CPU's view: M's write read back through the mapping, and data written through the
+    /// mapping read by M's DMA engine. With --stream, M only writes into N's memory,
+    /// unchecked, until a copy fails (at most K copies); it fails if one did, and with
+    /// --mmap, unless the mapping then faults (SIGBUS, in a child process) and a new mmap
+    /// is refused.
     DmabufTransfer {
         /// Device N, the exporter
         #[arg(long, value_name = "N", default_value_t = 0)]
@@ -121,6 +125,9 @@ enum Command {
         /// Copy into the exporter until a copy fails, at most K times (for revocation tests)
         #[arg(long)]
         stream: bool,
+        /// Also check the dma-buf through a CPU mapping of it
+        #[arg(long)]
+        mmap: bool,
     },
     /// Times ioctls, submissions, DMA and RDMA
     ///
@@ -673,34 +680,83 @@ fn same(what: &str, got: &[u8], want: &[u8], time: Duration) -> bool {
     }
 }
 
-fn dmabuf_transfer(from: u32, to: u32, size: u32, iterations: u32, stream: bool) -> Result<bool> {
+/// What `dmabuf-transfer` does besides copying.
+#[derive(Clone, Copy, Debug)]
+struct DmabufMode {
+    /// Only copy into the exporter, until a copy fails.
+    stream: bool,
+    /// Check the dma-buf through a CPU mapping too.
+    mmap: bool,
+}
+
+/// `dmabuf-transfer --stream`: copies into `shared` until a copy fails; with `map`, the
+/// mapping must fault afterwards and a new one be refused.
+fn dmabuf_stream(
+    imp: &Device,
+    from: u32,
+    (src, shared): (u64, u64),
+    size: u32,
+    iterations: u32,
+    fd: &OwnedFd,
+    map: Option<&DmabufMap>,
+) -> Result<bool> {
+    let mut n = 0u64;
+    while n < u64::from(iterations) {
+        if let Err(e) = lin_dma(imp, src, shared, size, "importer") {
+            println!("dmabuf-transfer: copy {n} into device {from}'s dma-buf failed: {e}");
+            let Some(map) = map else {
+                return Ok(false);
+            };
+            if !map.revoked()? {
+                println!("dmabuf-transfer: the CPU mapping still reads after the failure");
+                return Ok(false);
+            }
+            println!("dmabuf-transfer: the CPU mapping faults (SIGBUS)");
+            match DmabufMap::new(fd.as_fd(), 0, map.len()) {
+                Ok(_) => println!("dmabuf-transfer: a new CPU mapping succeeded"),
+                Err(e) => println!("dmabuf-transfer: a new CPU mapping is refused: {e}"),
+            }
+            return Ok(false);
+        }
+        if n == 0 {
+            println!("dmabuf-transfer: streaming into device {from}'s dma-buf");
+        }
+        n += 1;
+    }
+    println!("dmabuf-transfer: {n} copies into device {from}'s dma-buf, none failed");
+    Ok(true)
+}
+
+fn dmabuf_transfer(
+    from: u32,
+    to: u32,
+    size: u32,
+    iterations: u32,
+    mode: DmabufMode,
+) -> Result<bool> {
     let exp = Device::open(from)?;
     let imp = Device::open(to)?;
     let (emem, fd, shared) = dmabuf_pair(&exp, &imp, size)?;
     let imem = imp.device_memory(size.into())?;
-    if stream {
-        let mut n = 0u64;
-        let mut src = HostBuffer::new(size as usize)?;
+    let map = if mode.mmap {
+        Some(DmabufMap::new(fd.as_fd(), 0, size as usize)?)
+    } else {
+        None
+    };
+    let mut src = HostBuffer::new(size as usize)?;
+    if mode.stream {
         fill_random(&mut src);
         host_copy(&imp, &mut src, imem.addr(), false)?;
-        while n < u64::from(iterations) {
-            if let Err(e) = lin_dma(&imp, imem.addr(), shared, size, "importer") {
-                println!("dmabuf-transfer: copy {n} into device {from}'s dma-buf failed: {e}");
-                return Ok(false);
-            }
-            if n == 0 {
-                println!("dmabuf-transfer: streaming into device {from}'s dma-buf");
-            }
-            n += 1;
+        if let Some(map) = &map {
+            // Every page mapped before the revocation, so that only the revocation's zap can
+            // take them away again.
+            map.read(0, &mut src);
         }
-        println!("dmabuf-transfer: {n} copies into device {from}'s dma-buf, none failed");
-        return Ok(true);
+        let ends = (imem.addr(), shared);
+        return dmabuf_stream(&imp, from, ends, size, iterations, &fd, map.as_ref());
     }
     let mut ok = true;
-    let (mut src, mut dst) = (
-        HostBuffer::new(size as usize)?,
-        HostBuffer::new(size as usize)?,
-    );
+    let mut dst = HostBuffer::new(size as usize)?;
     for _ in 0..iterations {
         fill_random(&mut src);
         host_copy(&imp, &mut src, imem.addr(), false)?;
@@ -710,9 +766,26 @@ fn dmabuf_transfer(from: u32, to: u32, size: u32, iterations: u32, stream: bool)
         host_copy(&exp, &mut dst, emem.addr(), true)?;
         let what = format!("dmabuf-transfer: {size} bytes device {to} -> {from} (write)");
         ok &= same(&what, &dst, &src, time);
+        if let Some(map) = &map {
+            let start = Instant::now();
+            map.read(0, &mut dst);
+            let what = format!("dmabuf-transfer: {size} bytes device {to} -> CPU mapping (read)");
+            ok &= same(&what, &dst, &src, start.elapsed());
+        }
 
         fill_random(&mut src);
-        host_copy(&exp, &mut src, emem.addr(), false)?;
+        let start = Instant::now();
+        match &map {
+            Some(map) => map.write(0, &src),
+            None => host_copy(&exp, &mut src, emem.addr(), false)?,
+        }
+        let cpu = start.elapsed();
+        if map.is_some() {
+            host_copy(&exp, &mut dst, emem.addr(), true)?;
+            let what =
+                format!("dmabuf-transfer: {size} bytes CPU mapping -> device {from} (write)");
+            ok &= same(&what, &dst, &src, cpu);
+        }
         let start = Instant::now();
         lin_dma(&imp, shared, imem.addr(), size, "read")?;
         let time = start.elapsed();
@@ -721,7 +794,15 @@ fn dmabuf_transfer(from: u32, to: u32, size: u32, iterations: u32, stream: bool)
         ok &= same(&what, &dst, &src, time);
     }
     imp.unmap(shared)?;
+    // The descriptor closes before the mapping goes: the mapping holds the buffer.
     drop(fd);
+    if let Some(map) = &map {
+        let start = Instant::now();
+        map.read(0, &mut dst);
+        let what = format!("dmabuf-transfer: {size} bytes CPU mapping after close (read)");
+        ok &= same(&what, &dst, &src, start.elapsed());
+    }
+    drop(map);
     imem.free()?;
     emem.free()?;
     Ok(ok)
@@ -840,7 +921,14 @@ fn main() -> ExitCode {
             size,
             iterations,
             stream,
-        } => dmabuf_transfer(from, to.unwrap_or(other(from)), size, iterations, stream),
+            mmap,
+        } => dmabuf_transfer(
+            from,
+            to.unwrap_or(other(from)),
+            size,
+            iterations,
+            DmabufMode { stream, mmap },
+        ),
         Command::Bench {
             device,
             size,
@@ -988,7 +1076,19 @@ mod tests {
                 to: None,
                 size: 16 << 20,
                 iterations: 2,
-                stream: true
+                stream: true,
+                mmap: false
+            }
+        );
+        assert_eq!(
+            ok("dmabuf-transfer --to 0 --from 1 --mmap"),
+            Command::DmabufTransfer {
+                from: 1,
+                to: Some(0),
+                size: 1 << 20,
+                iterations: 1,
+                stream: false,
+                mmap: true
             }
         );
         assert!(ok("bench --dmabuf").check().is_ok());

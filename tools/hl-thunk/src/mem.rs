@@ -4,6 +4,7 @@
 //! and device memory.
 
 use std::ops::{Deref, DerefMut};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::{self, NonNull};
 use std::{fmt, slice};
 
@@ -243,6 +244,157 @@ impl DramPool {
         self.used.retain(|&(start, _)| start != addr);
     }
 }
+
+/// A CPU mapping of a dma-buf: `mmap()` of its file descriptor, shared and
+/// read-write, for checking what devices' DMA put in the memory it shares.
+/// Devices change that memory under the CPU, so it is read and written by
+/// copies ([`DmabufMap::read`], [`DmabufMap::write`]), never as a slice.
+/// Once the exporter revokes the buffer (its context closes, its device
+/// resets or goes away), an access faults with `SIGBUS`: see
+/// [`DmabufMap::revoked`]. Dropping it unmaps it, which may come after the
+/// dma-buf's descriptor is closed (the mapping holds the buffer).
+pub struct DmabufMap {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl DmabufMap {
+    /// Maps `len` bytes of dma-buf `fd` from byte `offset` (a page
+    /// multiple). A range past the buffer, or a private mapping, is
+    /// `EINVAL`; a revoked buffer `ENODEV`.
+    pub fn new(fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Self> {
+        Self::with_flags(fd, offset, len, libc::MAP_SHARED)
+    }
+
+    /// As [`DmabufMap::new`], with `mmap()`'s `flags` (for tests of what
+    /// the driver refuses).
+    pub fn with_flags(fd: BorrowedFd<'_>, offset: u64, len: usize, flags: i32) -> Result<Self> {
+        let what = || format!("mmap of {len} bytes of a dma-buf at {offset:#x}");
+        if len == 0 {
+            return Err(Error::invalid(what()));
+        }
+        let off = libc::off_t::try_from(offset).map_err(|_| Error::invalid(what()))?;
+        // SAFETY: a new mapping where the kernel chooses; it replaces
+        // nothing of this process.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                fd.as_raw_fd(),
+                off,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::last_os(what()));
+        }
+        let ptr = NonNull::new(p.cast()).ok_or_else(|| Error::new(libc::ENOMEM, what()))?;
+        Ok(Self { ptr, len })
+    }
+
+    /// The mapping's length in bytes.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The mapping's first byte, for tests of what may not be done with
+    /// it (e.g. [`Device::map_host_ptr`], which cannot pin BAR pages).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The range `[at, at + n)` of the mapping, or a panic.
+    fn range(&self, at: usize, n: usize) -> *mut u8 {
+        let end = at.checked_add(n).expect("DmabufMap: range overflows");
+        assert!(
+            end <= self.len,
+            "DmabufMap: {at}+{n} past {} bytes",
+            self.len
+        );
+        // SAFETY: `at` is inside the mapping (checked above).
+        unsafe { self.ptr.as_ptr().add(at) }
+    }
+
+    /// Copies the bytes at `at` into `buf` (a panic past the mapping).
+    pub fn read(&self, at: usize, buf: &mut [u8]) {
+        let p = self.range(at, buf.len());
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: inside the mapping; volatile, as devices write it.
+            *b = unsafe { p.add(i).read_volatile() };
+        }
+    }
+
+    /// Writes `data` at `at` (a panic past the mapping).
+    pub fn write(&self, at: usize, data: &[u8]) {
+        let p = self.range(at, data.len());
+        for (i, b) in data.iter().enumerate() {
+            // SAFETY: inside the mapping; volatile, as devices read it.
+            unsafe { p.add(i).write_volatile(*b) };
+        }
+    }
+
+    /// Whether the exporter revoked the buffer: a read of the mapping's
+    /// first byte, made in a child process (so the fault ends the child,
+    /// not the caller), faults with `SIGBUS`. `Ok(false)` if the child read
+    /// the byte.
+    pub fn revoked(&self) -> Result<bool> {
+        let p = self.ptr.as_ptr();
+        // SAFETY: the child only makes system calls and one volatile read
+        // of our mapping before `_exit`, all async-signal-safe.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::last_os("fork"));
+        }
+        if pid == 0 {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: no core file for the expected SIGBUS; the read is of
+            // the mapping the child inherited.
+            unsafe {
+                libc::setrlimit(libc::RLIMIT_CORE, &none);
+                p.read_volatile();
+                libc::_exit(0)
+            }
+        }
+        let mut status = 0;
+        // SAFETY: our child; `status` is writable.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+            return Err(Error::last_os("waitpid"));
+        }
+        if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS {
+            Ok(true)
+        } else if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+            Ok(false)
+        } else {
+            Err(Error::new(
+                libc::EIO,
+                format!("the child reading a dma-buf mapping ended with status {status:#x}"),
+            ))
+        }
+    }
+}
+
+impl Drop for DmabufMap {
+    fn drop(&mut self) {
+        // SAFETY: our mapping; no reference into it outlives `self`.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+impl fmt::Debug for DmabufMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DmabufMap({:p}, {} bytes)", self.ptr, self.len)
+    }
+}
+
+// SAFETY: the mapping is owned like a Box<[u8]>; accesses are volatile copies.
+unsafe impl Send for DmabufMap {}
+// SAFETY: as above: shared access copies bytes, as devices do concurrently.
+unsafe impl Sync for DmabufMap {}
 
 #[cfg(test)]
 mod tests {

@@ -5,13 +5,17 @@
 //! (`HL_MEM_OP_IMPORT_DMABUF_FD`) and its DMA engine reads and writes the
 //! exported memory without the host; what the export refuses; the file
 //! descriptor closed before and after the import; the exporter's context
-//! closing under the importer.
+//! closing under the importer. The CPU's mapping of the dma-buf (`mmap` of
+//! its descriptor): what the importer's DMA wrote read through it, what it
+//! wrote read by the DMA, the ranges it refuses, no pin of its pages, the
+//! mapping outliving the descriptor, and revoked (`SIGBUS`) when the
+//! exporter's context closes.
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use hlthunk::uapi::{HL_IOCTL_MEMORY, HL_MEM_OP_IMPORT_DMABUF_FD, hl_mem_args, hl_mem_in};
-use hlthunk::{CsStatus, Device, Packet, Queue};
+use hlthunk::{CsStatus, Device, DmabufMap, Packet, Queue};
 
 use crate::Env;
 use crate::util::{
@@ -74,6 +78,128 @@ fn both_ways(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
         &back,
     )?;
     imp.unmap(shared)?;
+    Ok(())
+}
+
+/// The CPU's mapping of the dma-buf sees what the importer's DMA wrote, and
+/// the importer's DMA what the CPU wrote, byte for byte; a mapping of a
+/// part, from an offset, sees those bytes.
+fn mmap_both_ways(exp: &Device, imp: &Device, rng: &mut Rng) -> R {
+    let emem = exp.device_memory(SIZE as u64)?;
+    let imem = imp.device_memory(SIZE as u64)?;
+    let fd = exp.export_dmabuf(emem.addr(), SIZE as u64, flags())?;
+    let shared = imp.import_dmabuf(fd.as_fd())?;
+    let map = DmabufMap::new(fd.as_fd(), 0, SIZE)?;
+    let data = random(rng, SIZE);
+    ensure!(!data.is_empty(), "no payload");
+    upload(imp, imem.addr(), &data)?;
+    copy_ok(imp, imem.addr(), shared, SIZE)?;
+    let mut got = vec![0; SIZE];
+    map.read(0, &mut got);
+    same_bytes("the CPU mapping after the importer's write", &got, &data)?;
+    let back = random(rng, SIZE);
+    map.write(0, &back);
+    copy_ok(imp, shared, imem.addr(), SIZE)?;
+    same_bytes(
+        "the importer's memory after reading the CPU's write",
+        &download(imp, imem.addr(), SIZE)?,
+        &back,
+    )?;
+    let (at, len) = (3 * PAGE as usize, 2 * PAGE as usize);
+    let part = DmabufMap::new(fd.as_fd(), at as u64, len)?;
+    let mut got = vec![0; len];
+    part.read(0, &mut got);
+    same_bytes("a mapping from page 3", &got, &back[at..at + len])?;
+    imp.unmap(shared)?;
+    Ok(())
+}
+
+/// A CPU mapping past the buffer, at an offset not a page's, or private,
+/// is `EINVAL`; the whole buffer maps.
+fn mmap_refused(exp: &Device) -> R {
+    let size = 4 * PAGE;
+    let emem = exp.device_memory(size)?;
+    let fd = exp.export_dmabuf(emem.addr(), size, flags())?;
+    let (p, n) = (PAGE as usize, size as usize);
+    for (what, offset, len, fl) in [
+        ("one page past the end", 0, n + p, libc::MAP_SHARED),
+        ("at the end", size, p, libc::MAP_SHARED),
+        ("from page 1, the whole size", PAGE, n, libc::MAP_SHARED),
+        ("far past the end", 1 << 40, p, libc::MAP_SHARED),
+        ("at an offset inside a page", 8, p, libc::MAP_SHARED),
+        ("private", 0, p, libc::MAP_PRIVATE),
+    ] {
+        expect_errno(
+            DmabufMap::with_flags(fd.as_fd(), offset, len, fl),
+            &[libc::EINVAL],
+        )
+        .map_err(|e| format!("mmap {what}: {}", e.0))?;
+    }
+    let map = DmabufMap::new(fd.as_fd(), 0, n)?;
+    ensure!(
+        !map.revoked()?,
+        "a read of the whole buffer's mapping faults"
+    );
+    // Its BAR pages cannot be pinned (VM_IO | VM_PFNMAP): no pin outlives a
+    // revocation.
+    // SAFETY: the driver refuses the range; were it mapped, it is unmapped
+    // before `map` goes.
+    let pinned = unsafe { exp.map_host_ptr(map.as_ptr(), size) };
+    if let Ok(addr) = pinned {
+        exp.unmap(addr)?;
+    }
+    expect_errno(pinned, &[libc::EFAULT])
+        .map_err(|e| format!("MAP of the CPU mapping as host memory: {}", e.0))?;
+    Ok(())
+}
+
+/// The CPU mapping outlives the descriptor (it holds the buffer), FREE
+/// (which only counts) does not end it, and it unmaps after both.
+fn mmap_after_close(exp: &Device, rng: &mut Rng) -> R {
+    let emem = exp.device_memory(SIZE as u64)?;
+    let data = random(rng, SIZE);
+    ensure!(!data.is_empty(), "no payload");
+    upload(exp, emem.addr(), &data)?;
+    let fd = exp.export_dmabuf(emem.addr(), SIZE as u64, flags())?;
+    let map = DmabufMap::new(fd.as_fd(), 0, SIZE)?;
+    drop(fd);
+    emem.free()?;
+    let mut got = vec![0; SIZE];
+    map.read(0, &mut got);
+    same_bytes("the CPU mapping after close and FREE", &got, &data)?;
+    ensure!(!map.revoked()?, "the mapping faults after close and FREE");
+    drop(map);
+    Ok(())
+}
+
+/// The exporter's context closes under a CPU mapping: the mapping is
+/// revoked (a read faults with SIGBUS), a new one is `ENODEV`, and it can
+/// still be unmapped after the descriptor closes.
+fn mmap_revoked_at_close(env: &Env, rng: &mut Rng) -> R {
+    let data = random(rng, SIZE);
+    ensure!(!data.is_empty(), "no payload");
+    let (fd, map) = {
+        let exp = env.open()?;
+        let emem = exp.device_memory(SIZE as u64)?;
+        upload(&exp, emem.addr(), &data)?;
+        let fd = exp.export_dmabuf(emem.addr(), SIZE as u64, flags())?;
+        let map = DmabufMap::new(fd.as_fd(), 0, SIZE)?;
+        let mut got = vec![0; SIZE];
+        map.read(0, &mut got);
+        same_bytes("the CPU mapping", &got, &data)?;
+        ensure!(!map.revoked()?, "the mapping faults while exported");
+        // exp closes here, the exporter first releasing its memory.
+        std::mem::forget(emem);
+        (fd, map)
+    };
+    ensure!(
+        map.revoked()?,
+        "a read through the CPU mapping did not fault after the exporter closed"
+    );
+    expect_errno(DmabufMap::new(fd.as_fd(), 0, SIZE), &[libc::ENODEV])
+        .map_err(|e| format!("mmap of a revoked dma-buf: {}", e.0))?;
+    drop(fd);
+    drop(map);
     Ok(())
 }
 
@@ -252,10 +378,26 @@ pub fn dmabuf(t: &mut Tap, env: &Env) {
         "dmabuf: descriptor closed after the import; UNMAP ends the access",
         closed_after_import(&exp, &imp, &mut rng),
     );
+    t.check(
+        "dmabuf: mmap: the importer's DMA write read by the CPU, the CPU's write by the DMA",
+        mmap_both_ways(&exp, &imp, &mut rng),
+    );
+    t.check(
+        "dmabuf: mmap past the buffer, at an offset inside a page or private is EINVAL; no pin",
+        mmap_refused(&exp),
+    );
+    t.check(
+        "dmabuf: mmap outlives the descriptor and FREE; munmap after both",
+        mmap_after_close(&exp, &mut rng),
+    );
     drop(exp);
     drop(imp);
     t.check(
         "dmabuf: the exporter's close revokes the import; the importer goes on",
         exporter_closes(env, &mut rng),
+    );
+    t.check(
+        "dmabuf: mmap: the exporter's close revokes the CPU mapping (SIGBUS, ENODEV)",
+        mmap_revoked_at_close(env, &mut rng),
     );
 }

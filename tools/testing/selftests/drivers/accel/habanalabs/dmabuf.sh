@@ -5,12 +5,16 @@
 # and moves data with its DMA engine, without the host: hl-compute-tests'
 # dmabuf group both ways (transfers byte for byte, what export and import
 # refuse, the descriptor closed before and after the import, the
-# exporter's close revoking the import); "hl-thunk dmabuf-transfer" of
-# 16 MiB both ways; a mutation check: with the exporter's BAR no longer
-# decoded by the model the transfer fails; the exporter unbound, then
-# reset (devlink health recover), under a stream of copies: the importer
-# sees an error, no importer kept a mapping, and both devices transfer
-# again.
+# exporter's close revoking the import, and the CPU's mmap of the dma-buf:
+# DMA writes read through it, its writes read by DMA, the ranges it
+# refuses, munmap after close and FREE, SIGBUS once the exporter's context closed);
+# "hl-thunk dmabuf-transfer" of 16 MiB both ways, and of 1 MiB checked
+# through a CPU mapping too (--mmap); a mutation check: with the
+# exporter's BAR no longer decoded by the model the transfer fails; the
+# exporter unbound, then reset (devlink health recover), under a stream of
+# copies with the dma-buf mapped by the CPU: the importer sees an error, a
+# read through the CPU mapping faults (SIGBUS) and a new mmap is refused,
+# no importer kept a mapping, and both devices transfer again.
 . ./lib.sh
 
 tmp=/tmp/$HL_TEST.$$
@@ -57,6 +61,13 @@ hl_check "4 copies checked byte for byte" [ "$(oks $tmp.a)" -eq 4 ]
 hl_check "16 MiB device 0 -> 1 and back through device 1's dma-buf" \
 	transfer $tmp.b --from 1 --to 0 --size 16M
 hl_check "2 copies checked byte for byte" [ "$(oks $tmp.b)" -eq 2 ]
+for from in 0 1; do
+	hl_check "1 MiB through device $from's dma-buf, checked through a CPU mapping" \
+		transfer $tmp.m$from --from $from --size 1M --mmap
+	# The DMA write and read, the CPU's read of the write, its own write
+	# read by the exporter, and its read after the descriptor closed.
+	hl_check "5 copies checked byte for byte" [ "$(oks $tmp.m$from)" -eq 5 ]
+done
 
 # Mutation: the model no longer decodes device 0's BAR (as if the bus
 # did not route peer traffic): the same transfer must fail.
@@ -72,14 +83,16 @@ hl_wr "$d0" $HL_PCI_BAR2_BUS_HI "$hi"
 hl_check "routing back on, the transfer passes" \
 	transfer $tmp.c --from 0 --to 1 --size 1M
 
-# stream_then WHAT CMD...: device 1 copies into device 0's dma-buf until a
-# copy fails; once copies run, CMD stops the exporter. The stream must end
-# with an error, and nothing may be left mapped.
+# stream_then WHAT CMD...: device 1 copies into device 0's dma-buf, which
+# the process also maps for the CPU, until a copy fails; once copies run,
+# CMD stops the exporter. The stream must end with an error, the CPU
+# mapping must fault and a new one be refused, and nothing may be left
+# mapped.
 stream_then() {
 	_what=$1
 	shift
 	hl_mark
-	hl-thunk dmabuf-transfer --from 0 --to 1 --size 4M --stream --iterations 20000 > $tmp.s 2>&1 &
+	hl-thunk dmabuf-transfer --from 0 --to 1 --size 4M --stream --mmap --iterations 20000 > $tmp.s 2>&1 &
 	_pid=$!
 	hl_check "$_what: copies run" hl_poll 60 grep -q '^dmabuf-transfer: streaming' $tmp.s
 	hl_check "$_what: done" "$@"
@@ -88,6 +101,10 @@ stream_then() {
 	sed 's/^/# /' $tmp.s
 	hl_check "$_what: the importer's copy failed" \
 		sh -c "[ $_rc != 0 ] && grep -q 'failed' $tmp.s"
+	hl_check "$_what: a read through the CPU mapping faults (SIGBUS)" \
+		grep -q 'the CPU mapping faults (SIGBUS)' $tmp.s
+	hl_check "$_what: a new CPU mapping is refused (ENODEV)" \
+		grep -q 'a new CPU mapping is refused: .*No such device' $tmp.s
 	hl_check "$_what: no importer kept a mapping" hl_log_lacks "$d0" "importers kept"
 }
 
