@@ -131,8 +131,10 @@ enum Command {
     },
     /// Times ioctls, submissions, DMA and RDMA
     ///
-    /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node) and the round trip
-    /// of a submission of one NOP job on dma0, K times each, and a LIN_DMA of BYTES from
+    /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node), the round trip
+    /// of a submission of one NOP job on dma0 (and its CS ioctl alone) and the floor of a
+    /// submission (INFO DRAM_PENDING_ROWS: a doorbell the device answers with an interrupt,
+    /// no engine), K times each, and a LIN_DMA of BYTES from
     /// host to device memory, 5 times; with --rdma, also a NIC_WRITE of BYTES to device M
     /// over port P and an all-reduce between them, 5 times each; prints the medians as
     /// key=value lines.
@@ -866,6 +868,24 @@ fn bench(
     let nop = [cb.job(Queue::Dma0)];
     let (median, mean) = median_mean_us(time_runs(iterations, || run(&nop))?);
     println!("cs_roundtrip_us={median:.1} cs_roundtrip_mean_us={mean:.1} iterations={iterations}");
+    // The part of the round trip the CS ioctl itself takes: checks, job
+    // build, PQ entry and doorbell; the rest is the device and the wait.
+    let mut submits = Vec::with_capacity(iterations as usize);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let seq = dev.submit_timeout(&nop, Duration::from_secs(60))?;
+        submits.push(start.elapsed());
+        dev.wait_cs(seq, Duration::from_secs(70))?;
+    }
+    let (median, _) = median_mean_us(submits);
+    println!("cs_submit_us={median:.1} iterations={iterations}");
+    // The floor: a doorbell the device answers with an interrupt, no
+    // engine in between (the mailbox's DRAM_ROWS).
+    let floor = || dev.dram_pending_rows().map(drop).map_err(Into::into);
+    let (median, mean) = median_mean_us(time_runs(iterations, floor)?);
+    println!(
+        "doorbell_floor_us={median:.1} doorbell_floor_mean_us={mean:.1} iterations={iterations}"
+    );
 
     let mut host = HostBuffer::new(size as usize)?;
     host.fill(0x5a);
