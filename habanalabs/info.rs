@@ -489,8 +489,7 @@ pub(crate) fn info(
             reply(&args, &u32::try_from(pending).map_err(|_| EIO)?)
         }
         // The device model has no list of replaced rows and no attestation.
-        uapi::HL_INFO_DRAM_REPLACED_ROWS
-        | uapi::HL_INFO_SECURED_ATTESTATION => {
+        uapi::HL_INFO_DRAM_REPLACED_ROWS | uapi::HL_INFO_SECURED_ATTESTATION => {
             out(&args)?;
             Err(EOPNOTSUPP)
         }
