@@ -65,9 +65,21 @@ impl Control {
         &self.hw
     }
 
+    /// Returns the device to its power-on state, polling: the ASIC's [`AsicFuncs::hw_reset`].
+    ///
+    /// [`AsicFuncs::hw_reset`]: crate::asic::AsicFuncs::hw_reset
+    pub(crate) fn hw_reset(&self) -> Result {
+        self.hw.asic().hw_reset(self)
+    }
+
     /// Runs a mailbox command, waiting for it by interrupt.
     pub(crate) fn run(&self, command: Command) -> Result {
         self.mailbox.run(command)
+    }
+
+    /// Runs a mailbox command that replies, waiting for it by interrupt; its two reply words.
+    pub(crate) fn query(&self, command: Command) -> Result<[u64; 2]> {
+        self.mailbox.query(command)
     }
 
     /// Runs a mailbox command, polling for its end.

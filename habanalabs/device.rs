@@ -8,7 +8,6 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     c_str, device,
     devres::{Binding, BindingGuard},
-    dma::{self, Device as _},
     irq::{self, IrqReturn, ThreadedHandler},
     new_mutex, pci,
     prelude::*,
@@ -16,19 +15,20 @@ use kernel::{
 };
 
 use crate::{
+    asic::{AsicFuncs, Early, Line},
     control::Control,
     dmabuf::Exports,
     eq::{EqIrq, EventQueue},
     health::Health,
     hw::Hw,
-    identity::{port_span, Identity},
+    identity::Identity,
     info::PcieSample,
-    mailbox::{Command, Mailbox},
+    mailbox::Mailbox,
     memory::Dram,
     nic::NicDevice,
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
-    regs::{self, QmanBlock, BAR2_BUS, IVSHMEM_SIZE, QMAN_ENGINE, REGS_SIZE},
+    regs::BAR2_BUS,
     reset::{Reset, State},
     selftest,
     stats::Stats,
@@ -109,55 +109,18 @@ pub(crate) struct HlDevice {
 }
 
 impl HlDevice {
-    /// Brings the device up: maps it, checks what it is, resets it, sets up its queues and
-    /// interrupts, and proves that DMA works.
-    pub(crate) fn probe(pdev: &pci::Device<device::Core>) -> Result<Arc<Self>> {
-        pdev.enable_device_mem()?;
-        let regs = pdev.iomap_region_sized::<REGS_SIZE>(2, c_str!("habanalabs"))?;
-        let identity = Identity::read(pdev, regs.access(pdev.as_ref())?)?;
-        let ivshmem = pdev.iomap_region_sized::<IVSHMEM_SIZE>(0, c_str!("habanalabs"))?;
-        pdev.set_master();
-        // SAFETY: Probe has not allocated or mapped any DMA memory for the device yet.
-        unsafe { pdev.dma_set_mask_and_coherent(dma::DmaMask::new::<64>())? };
-
-        let nvec = regs::vectors_used(
-            port_span(identity.port_mask),
-            identity.rdma.is_some(),
-            identity.internal_queues != 0,
-        );
-        pdev.alloc_irq_vectors(
-            nvec,
-            nvec,
-            pci::IrqTypes::default().with(pci::IrqType::MsiX),
-        )?;
-        // The compute queues (those with vectors of their own, then the internal ones that
-        // share one), then the NIC queue of each RDMA port, with the engine each must have: a
-        // compute one, or the port's NIC.
-        let mut engines = KVec::new();
-        let internal = identity.internal_queues;
-        let present = regs::internal_queues().filter(|q| internal & (1 << q) != 0);
-        let compute = Iterator::chain(0..identity.num_queues, present).map(|q| (q, None));
-        let nic = identity
-            .rdma_ports()
-            .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
-        for (q, port) in Iterator::chain(compute, nic) {
-            let engine = QMAN_ENGINE::try_read(regs.access(pdev.as_ref())?, &QmanBlock(q))?;
-            let expected = match port {
-                None => engine.kind() != QMAN_ENGINE::NIC,
-                Some(p) => engine.kind() == QMAN_ENGINE::NIC && engine.index() == p,
-            };
-            if !engine.is_valid() || !expected {
-                dev_err!(
-                    pdev,
-                    "queue {}: unknown engine {:#x}\n",
-                    q,
-                    u32::from(engine)
-                );
-                return Err(EIO);
-            }
-            engines.push((q, engine, port), GFP_KERNEL)?;
-        }
-        let hw = Arc::new(Hw::new(regs, ivshmem, identity.model_peer), GFP_KERNEL)?;
+    /// Brings the device up with the ASIC functions its ID table entry names: their early init
+    /// maps it and checks what it is; then it is reset, its queues and interrupts are set up,
+    /// and DMA is proven to work.
+    pub(crate) fn probe(
+        pdev: &pci::Device<device::Core>,
+        asic: &'static dyn AsicFuncs,
+    ) -> Result<Arc<Self>> {
+        let Early {
+            identity,
+            hw,
+            queues: engines,
+        } = asic.early_init(pdev)?;
         let mailbox = Arc::pin_init(Mailbox::new(pdev, hw.clone())?, GFP_KERNEL)?;
 
         let stats = Arc::pin_init(Stats::new(), GFP_KERNEL)?;
@@ -168,7 +131,7 @@ impl HlDevice {
         )?;
         let eq_irq = KBox::pin_init(
             irq::ThreadedRegistration::new(
-                pdev.irq_vector(u32::from(regs::VECTOR_EQ))?,
+                pdev.irq_vector(u32::from(asic.vector(Line::Events)?))?,
                 irq::Flags::TRIGGER_NONE,
                 c_str!("habanalabs-events"),
                 EqIrq {
@@ -179,39 +142,41 @@ impl HlDevice {
             GFP_KERNEL,
         )?;
         let mut queues = KVec::new();
-        let mut queue_irqs = KVec::new();
         let mut cq_events = KVec::new();
-        let mut shared = KVec::new();
+        // One handler per vector, with the queues that interrupt on it.
+        let mut handlers: KVec<(u16, QueueIrq)> = KVec::new();
         for &(q, engine, port) in engines.iter() {
             let qman = Arc::pin_init(Qman::new(pdev, q, engine)?, GFP_KERNEL)?;
             queues.push(qman.clone(), GFP_KERNEL)?;
-            if regs::vector_qman(q) == regs::VECTOR_INTERNAL {
-                shared.push(qman, GFP_KERNEL)?;
-                continue;
-            }
             // A port's RDMA completion queues interrupt on its NIC QMAN's vector.
             let events = port
                 .map(|p| Arc::pin_init(CqEvents::new(p), GFP_KERNEL))
                 .transpose()?;
-            let mut qmans = KVec::new();
-            qmans.push(qman, GFP_KERNEL)?;
-            let irq = QueueIrq {
-                qmans,
-                hw: hw.clone(),
-                cq_events: events.clone(),
-            };
-            queue_irqs.push(queue_irq(pdev, regs::vector_qman(q), irq)?, GFP_KERNEL)?;
+            let vector = asic.vector(Line::Queue(q))?;
+            match handlers.iter_mut().find(|(v, _)| *v == vector) {
+                // Only compute queues share a vector; a NIC QMAN's is its port's.
+                Some((_, irq)) if events.is_none() && irq.cq_events.is_none() => {
+                    irq.qmans.push(qman, GFP_KERNEL)?;
+                }
+                Some(_) => return Err(EINVAL),
+                None => {
+                    let mut qmans = KVec::new();
+                    qmans.push(qman, GFP_KERNEL)?;
+                    let irq = QueueIrq {
+                        qmans,
+                        hw: hw.clone(),
+                        cq_events: events.clone(),
+                    };
+                    handlers.push((vector, irq), GFP_KERNEL)?;
+                }
+            }
             if let Some(events) = events {
                 cq_events.push(events, GFP_KERNEL)?;
             }
         }
-        if !shared.is_empty() {
-            let irq = QueueIrq {
-                qmans: shared,
-                hw: hw.clone(),
-                cq_events: None,
-            };
-            queue_irqs.push(queue_irq(pdev, regs::VECTOR_INTERNAL, irq)?, GFP_KERNEL)?;
+        let mut queue_irqs = KVec::new();
+        for (vector, irq) in handlers {
+            queue_irqs.push(queue_irq(pdev, vector, irq)?, GFP_KERNEL)?;
         }
 
         // Proves the device is bound to code that allocates DMA memory outside probe.
@@ -239,13 +204,13 @@ impl HlDevice {
             GFP_KERNEL,
         )?;
 
-        dev.control.run_polled(Command::Reset).inspect_err(|e| {
+        dev.control.hw_reset().inspect_err(|e| {
             dev_err!(pdev, "reset failed: {}\n", e.to_errno());
         })?;
         if let Err(e) = dev.arm(pdev) {
             // The event queue and the queues may be armed: the device must not write them once
             // they are freed. If it does not take the reset, it loses the bus.
-            if dev.control.run_polled(Command::Reset).is_err() {
+            if dev.control.hw_reset().is_err() {
                 pdev.set_bus_master(false);
             }
             return Err(e);
@@ -263,7 +228,8 @@ impl HlDevice {
         let id = &self.identity;
         dev_info!(
             pdev,
-            "GAUDI-sim rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} queues, {} vectors\n",
+            "{} rev {}, serial {:#018x}, device model {}.{}, {} MiB device memory, {} queues, {} vectors\n",
+            self.hw().asic().name(),
             id.chip.revision(),
             id.serial,
             id.version.major(),
@@ -366,7 +332,7 @@ impl HlDevice {
         self.reset().stop();
         self.revoke_exports();
         self.rdma.close();
-        if let Err(e) = self.control.run_polled(Command::Reset) {
+        if let Err(e) = self.control.hw_reset() {
             dev_err!(self.pdev(), "reset at unbind failed: {}\n", e.to_errno());
         }
         // The reset dropped every queued job: end them.

@@ -13,6 +13,11 @@ use kernel::{
 };
 
 use crate::{
+    asic::{
+        gaudi::{self, Gaudi},
+        model::Model,
+        AsicFuncs,
+    },
     device::HlDevice,
     devlink::Mgmt,
     file::{self, ComputeNode, ControlNode},
@@ -21,14 +26,29 @@ use crate::{
 
 /// Red Hat's ivshmem function, which the device model is attached through. Probe checks the
 /// model's magic, so other ivshmem users are left alone.
-const IVSHMEM: (u16, u16) = (0x1af4, 0x1110);
+pub(crate) const IVSHMEM: (u16, u16) = (0x1af4, 0x1110);
 
+// Each entry selects the ASIC functions that bring its devices up (asic.rs).
 kernel::pci_device_table!(
     PCI_TABLE,
     MODULE_PCI_TABLE,
     <HlDriver as pci::Driver>::IdInfo,
-    [(pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1), ())]
+    [
+        (pci::DeviceId::from_id(IVSHMEM.0, IVSHMEM.1), &Model),
+        (pci::DeviceId::from_id(gaudi::VENDOR, gaudi::DEVICE), &Gaudi),
+    ]
 );
+
+/// The ASIC functions the ID table gives `vendor:device`, if it names it.
+#[cfg(CONFIG_KUNIT)]
+pub(crate) fn asic_for(vendor: u16, device: u16) -> Option<&'static dyn AsicFuncs> {
+    use kernel::device_id::IdTable as _;
+    let ids = PCI_TABLE.ids();
+    let index = ids
+        .iter()
+        .position(|id| id.vendor_id() == vendor && id.device_id() == device)?;
+    PCI_TABLE.info(index).copied()
+}
 
 /// `/sys/class/habanalabs`, the class of the nodes.
 pub(crate) static CLASS: chrdev::Class = chrdev::Class::new(c_str!("habanalabs"));
@@ -93,7 +113,7 @@ pub(crate) struct HlDriver {
 }
 
 impl pci::Driver for HlDriver {
-    type IdInfo = ();
+    type IdInfo = &'static dyn AsicFuncs;
 
     const NAME: &'static CStr = c_str!("habanalabs");
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
@@ -142,8 +162,11 @@ impl pci::Driver for HlDriver {
         let _ = self._dev.0.pci_restart();
     }
 
-    fn probe(pdev: &pci::Device<device::Core>, _info: &()) -> Result<Pin<KBox<Self>>> {
-        let dev = HlDevice::probe(pdev)?;
+    fn probe(
+        pdev: &pci::Device<device::Core>,
+        asic: &&'static dyn AsicFuncs,
+    ) -> Result<Pin<KBox<Self>>> {
+        let dev = HlDevice::probe(pdev, *asic)?;
         let number = NodeNumber(take_number()?);
         let n = number.0;
         let parent = pdev.as_ref();

@@ -2,9 +2,9 @@
 
 //! habanalabs: driver for GAUDI-class AI accelerators.
 //!
-//! One PCI function holds the compute engines, their queue managers and the NIC ports. Today
-//! the only ASIC is the device model described in
-//! `Documentation/accel/habanalabs/device-model.rst`.
+//! One PCI function holds the compute engines, their queue managers and the NIC ports. What
+//! differs between ASICs is behind the ASIC functions of `asic.rs`; today the only one that
+//! binds is the device model described in `Documentation/accel/habanalabs/device-model.rst`.
 
 use kernel::{
     auxiliary,
@@ -13,6 +13,7 @@ use kernel::{
     prelude::*,
 };
 
+mod asic;
 mod cb;
 mod context;
 mod control;

@@ -2,6 +2,8 @@
 
 //! Access to the device's register windows and doorbells, from any context.
 //!
+//! The ASIC's early init maps the windows (asic.rs); its doorbells are rung through it.
+//!
 //! The windows are device managed: once the driver unbinds they are gone, and every access
 //! fails with `ENODEV`, even from an open file that outlives the binding. The same happens
 //! once the device is found gone (a surprise removal: its registers read all ones), and
@@ -10,12 +12,18 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{devres::Devres, pci::Bar, prelude::*, revocable::RevocableGuard};
 
-use crate::regs::{DOORBELL, IVSHMEM_SIZE, MAGIC, REGS_SIZE};
+use crate::{
+    asic::{AsicFuncs, Line},
+    regs::{IVSHMEM_SIZE, MAGIC, REGS_SIZE},
+};
 
 /// The register windows of one device.
 pub(crate) struct Hw {
+    asic: &'static dyn AsicFuncs,
     regs: Devres<Bar<REGS_SIZE>>,
-    ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
+    /// The doorbell window (the device model's ivshmem BAR0).
+    doorbells: Devres<Bar<IVSHMEM_SIZE>>,
+    /// The device model's ivshmem peer, which its doorbells name.
     model_peer: u16,
     /// The device is gone for good: no access reaches it any more.
     gone: AtomicBool,
@@ -25,13 +33,15 @@ pub(crate) struct Hw {
 
 impl Hw {
     pub(crate) fn new(
+        asic: &'static dyn AsicFuncs,
         regs: Devres<Bar<REGS_SIZE>>,
-        ivshmem: Devres<Bar<IVSHMEM_SIZE>>,
+        doorbells: Devres<Bar<IVSHMEM_SIZE>>,
         model_peer: u16,
     ) -> Self {
         Self {
+            asic,
             regs,
-            ivshmem,
+            doorbells,
             model_peer,
             gone: AtomicBool::new(false),
             dead: AtomicBool::new(false),
@@ -79,16 +89,27 @@ impl Hw {
         self.dead.store(dead, Ordering::Release);
     }
 
-    /// Rings doorbell `vector` of the device.
-    pub(crate) fn ring(&self, vector: u16) -> Result {
+    /// The ASIC functions of the device.
+    pub(crate) fn asic(&self) -> &'static dyn AsicFuncs {
+        self.asic
+    }
+
+    /// The doorbell window, for the ASIC's [`AsicFuncs::ring`]. `ENODEV` once the device is
+    /// gone.
+    pub(crate) fn doorbells(&self) -> Result<RevocableGuard<'_, Bar<IVSHMEM_SIZE>>> {
         if self.is_gone() {
             return Err(ENODEV);
         }
-        let bar = self.ivshmem.try_access().ok_or(ENODEV)?;
-        DOORBELL::default()
-            .set_peer(self.model_peer)
-            .set_vector(vector)
-            .write(&bar);
-        Ok(())
+        self.doorbells.try_access().ok_or(ENODEV)
+    }
+
+    /// The device model's ivshmem peer.
+    pub(crate) fn model_peer(&self) -> u16 {
+        self.model_peer
+    }
+
+    /// Rings the doorbell of `line`.
+    pub(crate) fn ring(&self, line: Line) -> Result {
+        self.asic.ring(self, line)
     }
 }

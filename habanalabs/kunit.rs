@@ -3,7 +3,8 @@
 //! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
 //! the sync streams' numbering and signal jobs, staged submissions' completion, the uAPI
-//! timeouts, the scrub's packets, and the Ethernet ports' link-mode and ETS tables.
+//! timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS tables, and the ASIC
+//! functions the PCI ID table selects.
 //!
 //! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
 //! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
@@ -19,8 +20,10 @@ use kernel::{
 };
 
 use crate::{
+    asic::{gaudi::Gaudi, model::Model, AsicFuncs, Line},
     cs::{Cs, JobEnd, Stage},
     deadline::ms_from_us,
+    driver::{asic_for, IVSHMEM},
     eth::{dcb::ets_classes, ethtool, regs::Speed},
     memory::{Dram, RangeAllocator, GRANULE, HOST_VA_SIZE},
     rdma,
@@ -326,6 +329,22 @@ fn link_modes() {
     kunit_check!(Speed::from_mbps(0).is_none());
 }
 
+/// The ID table selects the model's ASIC functions for ivshmem, GAUDI's (which refuse the
+/// device) for GAUDI, and nothing for the other Habana Labs devices.
+fn asic_table() {
+    let name = |vendor, device| asic_for(vendor, device).map(|a| a.name());
+    kunit_check!(name(IVSHMEM.0, IVSHMEM.1) == Some(Model.name()));
+    kunit_check!(name(0x1da3, 0x1000) == Some(Gaudi.name()));
+    kunit_check!(Model.name() != Gaudi.name());
+    // GAUDI-sec and GAUDI2 are not GAUDI.
+    kunit_check!(name(0x1da3, 0x1010).is_none());
+    kunit_check!(name(0x1da3, 0x1020).is_none());
+    // GAUDI has no vectors or doorbells here: its init refuses it first.
+    kunit_check!(Gaudi.vector(Line::Events) == Err(EOPNOTSUPP));
+    kunit_check!(Model.vector(Line::Control) == Ok(regs::VECTOR_CONTROL));
+    kunit_check!(Model.vector(Line::Queue(0)) != Model.vector(Line::Queue(1)));
+}
+
 fn ets_tables() {
     const S: Tsa = Tsa::STRICT;
     const E: Tsa = Tsa::ETS;
@@ -369,5 +388,6 @@ kernel::kunit_suite!(
         ("scrub_packets", scrub_packets),
         ("link_modes", link_modes),
         ("ets_tables", ets_tables),
+        ("asic_table", asic_table),
     ]
 );

@@ -14,9 +14,10 @@ use kernel::{
 };
 
 use crate::{
+    asic::Line,
     deadline::Deadline,
     hw::Hw,
-    regs::{self, Opcode, Status, CMD, CMD_ARG, CMD_DONE_SEQ, CMD_SEQ, CMD_STATUS},
+    regs::{Opcode, Status, CMD, CMD_ARG, CMD_DONE_SEQ, CMD_SEQ, CMD_STATUS},
 };
 
 /// How long the device may take for any command.
@@ -45,6 +46,9 @@ pub(crate) enum Command {
     /// Zero the registers of completion queue `cq` of port `port`, and wait until no RDMA
     /// step writes its ring.
     CqReset { port: u64, cq: u64 },
+    /// Report the device memory rows pending replacement and those replaced (the reply). The
+    /// device answers it without running an engine.
+    DramRows,
 }
 
 impl Command {
@@ -56,12 +60,13 @@ impl Command {
             Self::PortStop { .. } => Opcode::PortStop,
             Self::ConnReset { .. } => Opcode::ConnReset,
             Self::CqReset { .. } => Opcode::CqReset,
+            Self::DramRows => Opcode::DramRows,
         }
     }
 
     fn args(&self) -> [u64; CMD_ARG::COUNT] {
         match *self {
-            Self::Reset => [0; CMD_ARG::COUNT],
+            Self::Reset | Self::DramRows => [0; CMD_ARG::COUNT],
             Self::DmaSelftest {
                 src,
                 dst,
@@ -118,7 +123,7 @@ impl Mailbox {
         let regs = hw.regs()?;
         let last = CMD_DONE_SEQ::read(&regs).into();
         drop(regs);
-        let irq = pdev.irq_vector(u32::from(regs::VECTOR_CONTROL))?;
+        let irq = pdev.irq_vector(u32::from(hw.asic().vector(Line::Control)?))?;
         Ok(try_pin_init!(Self {
             irq <- irq::Registration::new(
                 irq,
@@ -133,16 +138,24 @@ impl Mailbox {
 
     /// Runs `command`, waiting for it by interrupt, and returns its status as the result.
     pub(crate) fn run(&self, command: Command) -> Result {
-        self.exec(command, Wait::Irq)
+        self.exec(command, Wait::Irq, false).map(drop)
+    }
+
+    /// Runs `command`, waiting for it by interrupt, and returns the two words of its reply
+    /// (`ARG0`, `ARG1` after completion).
+    pub(crate) fn query(&self, command: Command) -> Result<[u64; 2]> {
+        self.exec(command, Wait::Irq, true)
     }
 
     /// Runs `command`, polling for its end; for probe's reset, which comes before any
     /// interrupt, and for unbind's.
     pub(crate) fn run_polled(&self, command: Command) -> Result {
-        self.exec(command, Wait::Poll)
+        self.exec(command, Wait::Poll, false).map(drop)
     }
 
-    fn exec(&self, command: Command, wait: Wait) -> Result {
+    /// Runs `command`; with `reply`, returns `ARG0` and `ARG1` as the device left them (zeroes
+    /// without).
+    fn exec(&self, command: Command, wait: Wait, reply: bool) -> Result<[u64; 2]> {
         let hw = &self.hw;
         // A dead device is only tried with another reset (reset.rs); the others fail at once.
         if hw.is_dead() && !matches!(command, Command::Reset) {
@@ -169,7 +182,7 @@ impl Mailbox {
             CMD_SEQ::from(seq).write(&regs);
         }
         *last = seq;
-        hw.ring(regs::VECTOR_CONTROL)?;
+        hw.ring(Line::Control)?;
 
         let is_done = || -> Result<bool> {
             let regs = hw.regs()?;
@@ -198,6 +211,13 @@ impl Mailbox {
             }
         }
         let regs = hw.regs()?;
-        Status::from_raw(CMD_STATUS::read(&regs).into())?.to_result()
+        Status::from_raw(CMD_STATUS::read(&regs).into())?.to_result()?;
+        let mut words = [0; 2];
+        if reply {
+            for (i, word) in words.iter_mut().enumerate() {
+                *word = CMD_ARG::try_read_at(&regs, i)?.into();
+            }
+        }
+        Ok(words)
     }
 }

@@ -12,6 +12,7 @@ use kernel::{
 };
 
 use crate::{
+    asic::Line,
     control::Control,
     health::Health,
     identity::Identity,
@@ -158,7 +159,7 @@ impl NicDevice {
         if port >= MAX_PORTS {
             return Err(EINVAL);
         }
-        self.control.hw().ring(regs::vector_port(port))
+        self.control.hw().ring(Line::Port(port))
     }
 
     /// A port did not stop (`PORT_STOP` failed): asks for a hard reset, after which what the

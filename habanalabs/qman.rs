@@ -14,6 +14,7 @@ use kernel::{
 };
 
 use crate::{
+    asic::Line,
     cb::Cb,
     control::Control,
     cs::{Cs, JobEnd},
@@ -243,7 +244,7 @@ impl Qman {
         ring.pi = pi;
         drop(ring);
         // If the device is gone, the job ends when the driver unbinds.
-        let _ = hw.ring(regs::vector_qman(self.index));
+        let _ = hw.ring(Line::Queue(self.index));
         Ok(())
     }
 
@@ -301,7 +302,7 @@ impl Qman {
             drop(regs);
             drop(ring);
             // A QMAN stalled on a full CQ resumes at its next doorbell.
-            hw.ring(regs::vector_qman(self.index))?;
+            hw.ring(Line::Queue(self.index))?;
         }
         Ok(())
     }

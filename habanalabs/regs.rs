@@ -672,6 +672,7 @@ pub(crate) enum Opcode {
     PortStop = 0x04,
     ConnReset = 0x05,
     CqReset = 0x06,
+    DramRows = 0x07,
 }
 
 /// `CMD_STATUS`, as the device reports it.

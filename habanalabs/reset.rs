@@ -46,7 +46,7 @@ use kernel::{
     workqueue::{self, DelayedWork, DelayedWorkItem},
 };
 
-use crate::{cs::Cs, device::HlDevice, mailbox::Command, regs::HEARTBEAT, stats::now_ns};
+use crate::{cs::Cs, device::HlDevice, regs::HEARTBEAT, stats::now_ns};
 
 /// How often the watchdog looks at the device.
 pub(crate) const PERIOD: Duration = Duration::from_millis(500);
@@ -427,7 +427,7 @@ impl HlDevice {
         }
         dev_err!(self.pdev(), "hard reset: {}\n", cause.name());
         self.halt(&clients);
-        let ret = self.control().run_polled(Command::Reset);
+        let ret = self.control().hw_reset();
         self.restart(&clients, cause, ret)
     }
 
@@ -448,7 +448,7 @@ impl HlDevice {
         if self.reset().state() == State::Gone {
             return Err(ENODEV);
         }
-        let ret = self.control().run_polled(Command::Reset);
+        let ret = self.control().hw_reset();
         self.restart(&clients, Cause::Pci, ret)
     }
 }

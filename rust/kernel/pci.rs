@@ -57,6 +57,16 @@ impl DeviceId {
         id.subdevice = !0;
         Self(id)
     }
+
+    /// The vendor ID matched.
+    pub const fn vendor_id(&self) -> u16 {
+        self.0.vendor as u16
+    }
+
+    /// The device ID matched.
+    pub const fn device_id(&self) -> u16 {
+        self.0.device as u16
+    }
 }
 
 /// A driver's table of PCI device IDs, each with driver information of type `U`.
@@ -106,6 +116,11 @@ impl<U, const N: usize> IdArray<U, N> {
             },
             info,
         }
+    }
+
+    /// The IDs, in the order of the table.
+    pub const fn ids(&self) -> &[DeviceId; N] {
+        &self.raw.ids
     }
 
     /// The IDs as the C side reads them, for [`module_device_table!`](crate::module_device_table).

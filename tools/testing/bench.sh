@@ -9,13 +9,16 @@
 # On the host, hlsim --bench-memcpy times the model's own copy of BYTES
 # (default 64M) and of 16M; in the VM (run.sh --bench), hl-thunk bench
 # times the null ioctl and a NOP submission's round trip (K times each,
-# default 1000), a host-to-device LIN_DMA of BYTES, a copy of BYTES from
+# default 1000; then, stamped, the CS ioctl alone, the time to the
+# completion interrupt and from there to WAIT_CS's return) and the doorbell floor (INFO
+# DRAM_PENDING_ROWS: the device answers a mailbox doorbell with an
+# interrupt, no engine between), a host-to-device LIN_DMA of BYTES, a copy of BYTES from
 # device 0's memory to device 1's through a dma-buf device 1 exports (one
 # LIN_DMA of device 0, peer to peer) and through host memory (device 0 to
 # a host buffer, device 1 from it), an RDMA WRITE of BYTES from device 0
 # to device 1 over port 0, and an all-reduce of 16M of fp32 per device
 # between them (WRITEs both ways, then the TPC's ADD). Prints the numbers
-# and five ratios: the round trip over the null ioctl, the DMA's and the
+# and six ratios: the round trip over the null ioctl and over the floor, the DMA's and the
 # WRITE's throughput over the model's memcpy of BYTES, the dma-buf copy's
 # over the host path's, and the all-reduce's time over that of the memcpy
 # of 16M. Then, from the
@@ -80,7 +83,9 @@ echo "bench: booting the VM for hl-thunk bench ${args[*]}"
 guest=$("$HL_TOP/tools/vm/run.sh" --bench "${args[@]}" 2> "$logs/bench-run.log" | tr -d '\r')
 rc=$?
 missing=()
-for key in null_ioctl_us cs_roundtrip_us dma_h2d_bytes dma_h2d_mb_per_s \
+for key in null_ioctl_us cs_roundtrip_us cs_submit_us cs_completed_us \
+	cs_wakeup_us doorbell_floor_us \
+	dma_h2d_bytes dma_h2d_mb_per_s \
 	dmabuf_p2p_mb_per_s dmabuf_host_mb_per_s \
 	rdma_write_mb_per_s allreduce_bytes allreduce_seconds; do
 	v[$key]=$(value $key "$guest")
@@ -106,6 +111,8 @@ rounds=$(sed -n 's/^cs_roundtrip_us=.* iterations=\([0-9]*\).*/\1/p' <<< "$guest
 echo
 echo "make bench, $(date -u '+%F %H:%M UTC'): ${v[dma_h2d_bytes]} bytes, $rounds round trips (medians)"
 awk -v null="${v[null_ioctl_us]}" -v cs="${v[cs_roundtrip_us]}" \
+    -v submit="${v[cs_submit_us]}" -v floor="${v[doorbell_floor_us]}" \
+    -v completed="${v[cs_completed_us]}" -v wakeup="${v[cs_wakeup_us]}" \
     -v dma="${v[dma_h2d_mb_per_s]}" -v memcpy="${v[memcpy_mb_per_s]}" \
     -v rdma="${v[rdma_write_mb_per_s]}" -v ar="${v[allreduce_seconds]}" \
     -v p2p="${v[dmabuf_p2p_mb_per_s]}" -v via_host="${v[dmabuf_host_mb_per_s]}" \
@@ -119,8 +126,13 @@ function row(name, x, unit, note,    line) {
 BEGIN {
 	mib = sprintf("%d MiB", ar_bytes / 1048576)
 	row("null ioctl (INFO, control node)", null, "us")
+	row("doorbell floor (mailbox, no engine)", floor, "us",
+	    sprintf("%.1fx the null ioctl", floor / null))
 	row("CS round trip (one NOP job, dma0)", cs, "us",
-	    sprintf("%.1fx the null ioctl", cs / null))
+	    sprintf("%.1fx the null ioctl, %.2fx the floor", cs / null, cs / floor))
+	row("  CS ioctl (the same CSs, stamped)", submit, "us")
+	row("  submission to completion irq", completed, "us")
+	row("  completion irq to WAIT_CS return", wakeup, "us")
 	row("DMA host -> device (LIN_DMA, guest)", dma, "MB/s",
 	    sprintf("%.3gx the model memcpy", dma / memcpy))
 	row("dma-buf copy device 0 -> 1 (guest)", p2p, "MB/s",

@@ -197,6 +197,21 @@ impl Device {
             .map(|s| DeviceStatus::from(s.status))
     }
 
+    /// Device memory rows pending replacement (`HL_INFO_DRAM_PENDING_ROWS`):
+    /// the device's answer, a round trip to it that runs no engine.
+    pub fn dram_pending_rows(&self) -> Result<u32> {
+        let mut rows = 0u32;
+        let mut args = hl_info_args {
+            return_pointer: ptr::from_mut(&mut rows) as u64,
+            return_size: size_of::<u32>() as u32,
+            op: HL_INFO_DRAM_PENDING_ROWS,
+            ..Default::default()
+        };
+        // SAFETY: return_pointer is `rows`, writable for return_size bytes.
+        unsafe { self.info_raw(&mut args) }?;
+        Ok(rows)
+    }
+
     /// Engine clocks (`HL_INFO_CLK_RATE`).
     pub fn clk_rate(&self) -> Result<ClkRate> {
         let c = self.info::<hl_info_clk_rate>()?;

@@ -12,7 +12,7 @@ use std::{env, fs};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use hlthunk::collective::AllReduce;
-use hlthunk::uapi::HL_MAX_CB_SIZE;
+use hlthunk::uapi::{HL_CS_FLAGS_TIMESTAMP, HL_MAX_CB_SIZE};
 use hlthunk::{
     CommandBuffer, Connection, Cq, CqeStatus, CsStatus, Device, DeviceMemory, DmabufMap,
     HostBuffer, Job, NicOp, Packet, Peer, Queue, event,
@@ -131,8 +131,10 @@ enum Command {
     },
     /// Times ioctls, submissions, DMA and RDMA
     ///
-    /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node) and the round trip
-    /// of a submission of one NOP job on dma0, K times each, and a LIN_DMA of BYTES from
+    /// Times the cheapest ioctl (INFO DEVICE_STATUS on the control node), the round trip
+    /// of a submission of one NOP job on dma0 (and its CS ioctl alone) and the floor of a
+    /// submission (INFO DRAM_PENDING_ROWS: a doorbell the device answers with an interrupt,
+    /// no engine), K times each, and a LIN_DMA of BYTES from
     /// host to device memory, 5 times; with --rdma, also a NIC_WRITE of BYTES to device M
     /// over port P and an all-reduce between them, 5 times each; prints the medians as
     /// key=value lines.
@@ -618,6 +620,17 @@ fn median_mean_us(mut samples: Vec<Duration>) -> (f64, f64) {
     (median, sum.as_secs_f64() * 1e6 / samples.len() as f64)
 }
 
+/// `CLOCK_MONOTONIC` in ns, the clock of the driver's completion stamps.
+fn monotonic_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
 /// Times `n` runs of `op` after `n / 10` (at least one) untimed ones.
 fn time_runs(n: u32, mut op: impl FnMut() -> Result<()>) -> Result<Vec<Duration>> {
     for _ in 0..n.div_ceil(10) {
@@ -866,6 +879,38 @@ fn bench(
     let nop = [cb.job(Queue::Dma0)];
     let (median, mean) = median_mean_us(time_runs(iterations, || run(&nop))?);
     println!("cs_roundtrip_us={median:.1} cs_roundtrip_mean_us={mean:.1} iterations={iterations}");
+    // Where the round trip goes: the CS ioctl alone (checks, job build, PQ
+    // entry, doorbell), the time from the submission to its completion as
+    // the driver's interrupt handler stamps it (HL_CS_FLAGS_TIMESTAMP), and
+    // from that stamp to WAIT_CS's return (the waiter's wake-up).
+    let (mut submits, mut completed, mut woken) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let start = monotonic_ns();
+        let seq = dev.submit_restore(&[], &nop, HL_CS_FLAGS_TIMESTAMP)?;
+        let submitted = monotonic_ns();
+        let (status, stamp) = dev.wait_cs_stamped(seq, Duration::from_secs(70))?;
+        let end = monotonic_ns();
+        let (CsStatus::Completed, Some(done)) = (status, stamp) else {
+            return Err(format!("seq {seq}: {status}, completion stamp {stamp:?}").into());
+        };
+        let span = |a: i64, b: i64| Duration::from_nanos(b.saturating_sub(a).max(0) as u64);
+        submits.push(span(start, submitted));
+        completed.push(span(start, done));
+        woken.push(span(done, end));
+    }
+    let (submit_us, _) = median_mean_us(submits);
+    let (completed_us, _) = median_mean_us(completed);
+    let (woken_us, _) = median_mean_us(woken);
+    println!(
+        "cs_submit_us={submit_us:.1} cs_completed_us={completed_us:.1} cs_wakeup_us={woken_us:.1} iterations={iterations}"
+    );
+    // The floor: a doorbell the device answers with an interrupt, no
+    // engine in between (the mailbox's DRAM_ROWS).
+    let floor = || dev.dram_pending_rows().map(drop).map_err(Into::into);
+    let (median, mean) = median_mean_us(time_runs(iterations, floor)?);
+    println!(
+        "doorbell_floor_us={median:.1} doorbell_floor_mean_us={mean:.1} iterations={iterations}"
+    );
 
     let mut host = HostBuffer::new(size as usize)?;
     host.fill(0x5a);

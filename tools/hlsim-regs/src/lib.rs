@@ -989,6 +989,8 @@ pub enum Opcode {
     ConnReset,
     /// `CQ_RESET`.
     CqReset,
+    /// `DRAM_ROWS`.
+    DramRows,
 }
 
 impl Opcode {
@@ -1001,6 +1003,7 @@ impl Opcode {
             0x04 => Some(Self::PortStop),
             0x05 => Some(Self::ConnReset),
             0x06 => Some(Self::CqReset),
+            0x07 => Some(Self::DramRows),
             _ => None,
         }
     }

@@ -1789,3 +1789,55 @@ fn internal_queues_fetch_cbs_from_device_addresses() {
     g.ring(tpc7);
     assert_eq!(g.cqe(tpc7).status, BAD_PACKET);
 }
+
+/// The model's part of a submission's floor and of a NOP job's round trip,
+/// on the host: from the doorbell to the interrupt, for the mailbox's
+/// `DRAM_ROWS` (answered by the thread the doorbell wakes) and for one NOP
+/// job (which also wakes the QMAN's thread). Not a test: `cargo test -p
+/// hlsim --release --test compute -- --ignored --nocapture doorbell_latency`.
+#[test]
+#[ignore]
+fn doorbell_latency() {
+    const RUNS: usize = 2000;
+    let g = Guest::new();
+    g.queue(DMA0, 256, 256);
+    let cb = Cb::default().nop();
+    let ptr = g.alloc(cb.0.len() as u64, 8);
+    g.write(ptr, &cb.0);
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1e6
+    };
+    let spin = |vector: usize| {
+        let deadline = Instant::now() + TIMEOUT;
+        while !g.irq_pending(vector) {
+            assert!(Instant::now() < deadline, "no interrupt {vector}");
+            std::hint::spin_loop();
+        }
+    };
+    let mut job = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        g.post_bd(DMA0, ptr, cb.0.len() as u32, 1);
+        g.ring(DMA0);
+        spin(2 + DMA0);
+        job.push(start.elapsed());
+        assert!(g.try_cqe(DMA0).is_some());
+    }
+    let bar = g.bar();
+    let mut mailbox = Vec::with_capacity(RUNS);
+    for seq in 1..=RUNS as u32 {
+        let start = Instant::now();
+        bar.write32(mailbox::CMD, 1 << 31 | 0x07);
+        bar.write32(mailbox::CMD_SEQ, seq);
+        g.dev.doorbell(0, 1).unwrap();
+        spin(0);
+        mailbox.push(start.elapsed());
+        assert_eq!(bar.read32(mailbox::CMD_DONE_SEQ), seq);
+    }
+    println!(
+        "doorbell to interrupt, medians of {RUNS}: mailbox DRAM_ROWS {:.1} us, NOP job {:.1} us",
+        median(mailbox),
+        median(job)
+    );
+}
