@@ -25,7 +25,7 @@ use crate::{
     info::PcieSample,
     mailbox::Mailbox,
     memory::Dram,
-    nic::NicDevice,
+    nic::{Netdevs, NicDevice},
     qman::{Qman, Queues},
     rdma::{self, CqEvents},
     regs::BAR2_BUS,
@@ -184,13 +184,14 @@ impl HlDevice {
         let reset = Arc::pin_init(Reset::new(), GFP_KERNEL)?;
         let control = Control::new(pdev, hw, mailbox, binding, reset);
         let dram = Arc::new(Dram::new(identity.dram_size), GFP_KERNEL)?;
+        let netdevs = Arc::pin_init(Netdevs::new(), GFP_KERNEL)?;
         let dev = Arc::pin_init(
             try_pin_init!(Self {
                 eq_irq,
                 queue_irqs,
                 queues <- Queues::new(queues, control.clone()),
-                rdma <- rdma::Resources::new(control.clone(), &identity, cq_events),
-                nic: NicDevice::new(control.clone(), &identity, health.clone()),
+                rdma <- rdma::Resources::new(control.clone(), &identity, cq_events, netdevs.clone()),
+                nic: NicDevice::new(control.clone(), &identity, health.clone(), netdevs),
                 identity,
                 control,
                 eq,

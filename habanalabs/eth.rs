@@ -15,7 +15,7 @@ use kernel::{
 };
 
 use crate::{
-    nic::{EthKind, NicDevice, MAX_PORTS},
+    nic::{EthKind, NicDevice, PortNetdevs, MAX_PORTS},
     reset::ResetClient,
 };
 
@@ -31,14 +31,21 @@ use port::Port;
 use regs::{NUM_RXQ, NUM_TXQ};
 use txrx::{Descriptors, PortIrq};
 
-/// A port's netdev and interrupts (one per RX queue), freed in this order.
+/// A port's netdev and interrupts (one per RX queue), freed in this order once the port's
+/// transmit-timeout rebuild is disarmed.
 struct PortEntry {
     _irqs: KVec<Pin<KBox<irq::Registration<PortIrq>>>>,
-    _netdev: Registration<Port>,
+    netdev: Registration<Port>,
+}
+
+impl Drop for PortEntry {
+    fn drop(&mut self) {
+        self.netdev.handle().data().disarm();
+    }
 }
 
 /// The ports as a hard reset sees them (reset.rs): it stops them first and restarts them
-/// last; they stay registered.
+/// last; they stay registered. RDMA asks it in which namespace each netdev is (rdma.rs).
 struct PortsReset {
     ports: KVec<ARef<Device<Port>>>,
     /// The ports that were up when the reset began, a bit each (by position).
@@ -66,12 +73,21 @@ impl ResetClient for PortsReset {
     }
 }
 
-/// The hard reset's hold on the ports, given up first when the driver unbinds: the netdevs
-/// it refers to go after it.
+impl PortNetdevs for PortsReset {
+    fn in_current_netns(&self, port: u8) -> bool {
+        self.ports
+            .iter()
+            .any(|dev| dev.data().index() == port && dev.in_current_netns())
+    }
+}
+
+/// The hard reset's and RDMA's hold on the ports, given up first when the driver unbinds:
+/// the netdevs it refers to go after it.
 struct ResetHook(NicDevice);
 
 impl Drop for ResetHook {
     fn drop(&mut self) {
+        self.0.set_netdevs(None);
         self.0.set_reset_client(None);
     }
 }
@@ -152,7 +168,7 @@ impl auxiliary::Driver for EthDriver {
             ports.push(
                 PortEntry {
                     _irqs: irqs,
-                    _netdev: netdev,
+                    netdev,
                 },
                 GFP_KERNEL,
             )?;
@@ -160,7 +176,9 @@ impl auxiliary::Driver for EthDriver {
         dev_info!(adev.as_ref(), "{} ports\n", ports.len());
         let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
         for p in ports.iter() {
-            handles.push(p._netdev.handle(), GFP_KERNEL)?;
+            let handle = p.netdev.handle();
+            Port::arm(&handle);
+            handles.push(handle, GFP_KERNEL)?;
         }
         let client = Arc::new(
             PortsReset {
@@ -169,7 +187,8 @@ impl auxiliary::Driver for EthDriver {
             },
             GFP_KERNEL,
         )?;
-        nic.set_reset_client(Some(client));
+        nic.set_reset_client(Some(client.clone()));
+        nic.set_netdevs(Some(client));
         Ok(KBox::pin(
             Self {
                 _reset: ResetHook(nic.clone()),

@@ -4,7 +4,7 @@
 //! them (event queue, submissions, Ethernet ports) and passed on to the devlink health
 //! reporters of [`crate::devlink`] while those are registered.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{c_str, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 use crate::{devlink::Reporters, nic::MAX_PORTS};
@@ -45,6 +45,9 @@ pub(crate) struct Health {
     pub(crate) eq_lost: AtomicU64,
     /// Transmit timeouts per port.
     pub(crate) tx_timeouts: [AtomicU64; MAX_PORTS as usize],
+    /// Ports with a transmit timeout counted but not reported yet, a bit each (the watchdog
+    /// reports them).
+    tx_pending: AtomicU32,
     /// The reporters, while devlink is registered. Only held to look them up: a report takes
     /// the instance's lock, under which reload looks up the devlink ports.
     #[pin]
@@ -67,6 +70,7 @@ impl Health {
             last_hard_reset: LastError::default(),
             eq_lost: AtomicU64::new(0),
             tx_timeouts: Default::default(),
+            tx_pending: AtomicU32::new(0),
             reporters <- new_mutex!(None),
             reporting <- new_mutex!(()),
         })
@@ -131,12 +135,23 @@ impl Health {
         self.with(|r| r.report_device(c_str!("hard reset")));
     }
 
-    /// Port `port`'s transmit queue stalled. Sleeps.
+    /// Port `port`'s transmit queue stalled: counted now, reported by
+    /// [`Health::report_tx_timeouts`]. Callable from any context: the Ethernet half does not
+    /// wait for a report, which takes devlink's instance lock, under which reload unbinds it.
     pub(crate) fn tx_timed_out(&self, port: u8) {
         if let Some(count) = self.tx_timeouts.get(usize::from(port)) {
             count.fetch_add(1, Ordering::Relaxed);
+            self.tx_pending.fetch_or(1 << port, Ordering::AcqRel);
         }
-        self.with(|r| r.report_tx_timeout(port, c_str!("transmit timed out")));
+    }
+
+    /// Reports the ports' transmit timeouts counted since the last call. From the watchdog;
+    /// sleeps.
+    pub(crate) fn report_tx_timeouts(&self) {
+        let pending = self.tx_pending.swap(0, Ordering::AcqRel);
+        for port in (0..MAX_PORTS).filter(|p| pending & (1 << p) != 0) {
+            self.with(|r| r.report_tx_timeout(port, c_str!("transmit timed out")));
+        }
     }
 
     /// Runs `f` on devlink port `port`, if devlink is registered.

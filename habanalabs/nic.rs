@@ -8,7 +8,12 @@
 //! `PORT_STOP` command. It never touches the compute half, so it could move to drivers/net.
 
 use kernel::{
-    auxiliary, c_str, device, devres::BindingGuard, irq, pci, prelude::*, str::CStr, sync::Arc,
+    auxiliary, c_str, device,
+    devres::BindingGuard,
+    irq, new_mutex, pci,
+    prelude::*,
+    str::CStr,
+    sync::{Arc, Mutex},
 };
 
 use crate::{
@@ -34,6 +39,37 @@ impl auxiliary::Kind for EthKind {
     type Data = NicDevice;
 }
 
+/// The ports' netdevs as the Ethernet half knows them, for a question RDMA asks (rdma.rs).
+pub(crate) trait PortNetdevs: Send + Sync {
+    /// Whether port `port` has a netdev in the calling task's network namespace.
+    fn in_current_netns(&self, port: u8) -> bool;
+}
+
+/// Where the Ethernet half, while bound, answers for the ports' netdevs. Shared by the
+/// Ethernet side ([`NicDevice::set_netdevs`]) and RDMA's connection set-up.
+#[pin_data]
+pub(crate) struct Netdevs {
+    #[pin]
+    inner: Mutex<Option<Arc<dyn PortNetdevs>>>,
+}
+
+impl Netdevs {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- new_mutex!(None),
+        })
+    }
+
+    /// Whether port `port` has a netdev in the caller's network namespace: never while the
+    /// Ethernet half is unbound (no port has a netdev then). Sleeps.
+    pub(crate) fn in_current_netns(&self, port: u8) -> bool {
+        self.inner
+            .lock()
+            .as_ref()
+            .is_some_and(|n| n.in_current_netns(port))
+    }
+}
+
 /// The NIC of one device, as the Ethernet driver sees it: the Ethernet part of the device,
 /// given what it needs when the device is probed.
 #[derive(Clone)]
@@ -44,17 +80,32 @@ pub(crate) struct NicDevice {
     macs: [[u8; 6]; MAX_PORTS as usize],
     /// The device's health: transmit timeouts go there, and the devlink ports are found there.
     health: Arc<Health>,
+    /// Where RDMA asks about the netdevs.
+    netdevs: Arc<Netdevs>,
 }
 
 impl NicDevice {
-    pub(crate) fn new(control: Control, id: &Identity, health: Arc<Health>) -> Self {
+    pub(crate) fn new(
+        control: Control,
+        id: &Identity,
+        health: Arc<Health>,
+        netdevs: Arc<Netdevs>,
+    ) -> Self {
         Self {
             control,
             port_mask: id.port_mask,
             version: (id.version.major(), id.version.minor()),
             macs: id.macs,
             health,
+            netdevs,
         }
+    }
+
+    /// Sets who answers for the ports' netdevs: the Ethernet half, while bound (`None` as it
+    /// goes, before its netdevs do). Sleeps.
+    pub(crate) fn set_netdevs(&self, netdevs: Option<Arc<dyn PortNetdevs>>) {
+        let old = core::mem::replace(&mut *self.netdevs.inner.lock(), netdevs);
+        drop(old);
     }
 
     /// The device's health, for transmit timeouts and the devlink ports.
@@ -119,15 +170,18 @@ impl NicDevice {
     }
 
     /// Reads the 64-bit counter at `offset` of port `port`, written by the device as two
-    /// halves: reads until the high half is stable.
+    /// halves: reads until the high half is stable, a few times at most (a counter carries into
+    /// its high half once in 2^32 increments; a device whose high half never holds still gets
+    /// `EIO`, not a loop it controls).
     pub(crate) fn read64(&self, port: u8, offset: usize) -> Result<u64> {
+        const TRIES: usize = 4;
         let regs = self.control.hw().regs()?;
         let (lo, hi) = (
             regs::port_reg(port, offset)?,
             regs::port_reg(port, offset + 4)?,
         );
         let mut high = regs.try_read32(hi)?;
-        loop {
+        for _ in 0..TRIES {
             let low = regs.try_read32(lo)?;
             let again = regs.try_read32(hi)?;
             if again == high {
@@ -135,6 +189,7 @@ impl NicDevice {
             }
             high = again;
         }
+        Err(EIO)
     }
 
     /// Reads `buf.len()` bytes of port `port`'s module EEPROM from `offset`.

@@ -33,6 +33,7 @@ use crate::{
     identity::{Identity, RdmaLimits},
     mailbox::Command,
     marshal::{as_bytes, from_bytes},
+    nic::Netdevs,
     regs::rdma::MAX_CQS,
 };
 use conn::{Conn, Peer, ReceiveQueue, Window};
@@ -164,6 +165,16 @@ impl Request {
             }
             Ok(port as u8)
         };
+        // Setting up a connection needs the port's netdev in the caller's network namespace:
+        // elsewhere the port does not exist for the caller, as `SO_BINDTODEVICE` and rtnetlink
+        // answer for a netdev of another namespace.
+        let conn_port_of = |port: u32| -> Result<u8> {
+            let port = port_of(port)?;
+            if !res.netdevs.in_current_netns(port) {
+                return Err(ENODEV);
+            }
+            Ok(port)
+        };
         let cq_of = |handle: u64| -> Result<(u8, u32)> {
             let (port, cq) = cq_of_handle(handle)?;
             port_of(port.into())?;
@@ -176,14 +187,14 @@ impl Request {
                     return Err(EINVAL);
                 }
                 Self::AllocConn {
-                    port: port_of(i.port)?,
+                    port: conn_port_of(i.port)?,
                 }
             }
             uapi::HL_NIC_OP_SET_REQ_CONN_CTX => {
                 let i: uapi::hl_nic_req_conn_ctx_in = from_bytes(input)?;
                 let peer = Peer::new(i.dst_mac_addr, i.dst_ip_addr, i.dst_conn_id, limits.conns)?;
                 Self::SetRequester {
-                    port: port_of(i.port)?,
+                    port: conn_port_of(i.port)?,
                     conn: i.conn_id,
                     peer,
                 }
@@ -195,7 +206,7 @@ impl Request {
                 }
                 let peer = Peer::new(i.dst_mac_addr, i.dst_ip_addr, i.dst_conn_id, limits.conns)?;
                 Self::SetResponder {
-                    port: port_of(i.port)?,
+                    port: conn_port_of(i.port)?,
                     conn: i.conn_id,
                     peer,
                     window: Window::new(i.win_addr, i.win_size)?,
@@ -360,6 +371,8 @@ pub(crate) struct Resources {
     port_mask: u32,
     /// Where waits for the completion queues of each RDMA port sleep.
     cq_events: KVec<Arc<CqEvents>>,
+    /// The ports' netdevs, whose namespace connection set-up checks.
+    netdevs: Arc<Netdevs>,
     #[pin]
     quarantine: Mutex<Quarantine>,
 }
@@ -370,6 +383,7 @@ impl Resources {
         control: Control,
         id: &Identity,
         cq_events: KVec<Arc<CqEvents>>,
+        netdevs: Arc<Netdevs>,
     ) -> impl PinInit<Self> {
         let (limits, port_mask) = (id.rdma, id.port_mask);
         pin_init!(Self {
@@ -377,6 +391,7 @@ impl Resources {
             limits,
             port_mask,
             cq_events,
+            netdevs,
             quarantine <- new_mutex!(Quarantine::default()),
         })
     }

@@ -281,6 +281,7 @@ impl HlDevice {
         if let Some(cause) = Cause::first(unreported) {
             self.health().hard_reset(cause);
         }
+        self.health().report_tx_timeouts();
         true
     }
 

@@ -7,16 +7,18 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
+    c_str,
     net::{
         dev::{Device, Features, Napi, Operations, Rtnl, Stats64},
         qstats::{QueueStats, RxStats, TxStats},
         skb::SkBuff,
     },
-    new_mutex, new_work,
+    new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    static_lock_class,
+    sync::Mutex,
     types::ARef,
-    workqueue::{self, impl_has_work, Work, WorkItem},
+    workqueue::{self, DelayedWork, DelayedWorkItem},
 };
 
 use super::{
@@ -51,6 +53,9 @@ pub(crate) struct Port {
     /// The settings. Taken under RTNL, and before the rings' locks when both are held.
     #[pin]
     pub(crate) config: Mutex<Config>,
+    /// Rebuilds the port after a transmit timeout.
+    #[pin]
+    reset: DelayedWork<TxReset>,
 }
 
 impl Port {
@@ -62,7 +67,28 @@ impl Port {
             live: AtomicBool::new(false),
             stuck: AtomicBool::new(false),
             config <- new_mutex!(Config::default()),
+            reset <- DelayedWork::new(
+                pin_init!(TxReset { dev <- new_mutex!(None) }),
+                c_str!("habanalabs-eth-tx-reset"),
+                static_lock_class!()
+            ),
         })
+    }
+
+    /// Lets a transmit timeout rebuild the port `dev`, once registered: the port holds a
+    /// reference on its netdev until [`Port::disarm`].
+    pub(crate) fn arm(dev: &ARef<Device<Port>>) {
+        let old = dev.data().reset.data().dev.lock().replace(dev.clone());
+        drop(old);
+    }
+
+    /// Before the netdev is unregistered: no rebuild is pending or running after this, so
+    /// none outlives the driver's code, and the port no longer holds its netdev. Sleeps; not
+    /// under RTNL, which the rebuild takes.
+    pub(crate) fn disarm(&self) {
+        let old = self.reset.data().dev.lock().take();
+        self.reset.disable_sync();
+        drop(old);
     }
 
     /// The NAPI context of RX queue `r`, for [`kernel::net::dev::Builder::add_napi`].
@@ -105,7 +131,14 @@ impl Port {
             change(&mut cfg).and_then(|()| port.apply(&cfg))
         };
         if restart {
-            Self::up(dev)?;
+            Self::up(dev).inspect_err(|e| {
+                dev_err!(
+                    dev.as_dev(),
+                    "port {}: restart failed: {}; down and up again to retry\n",
+                    port.index(),
+                    e.to_errno()
+                )
+            })?;
         }
         res
     }
@@ -245,7 +278,14 @@ impl Port {
 #[vtable]
 impl Operations for Port {
     fn open(dev: &Device<Self>) -> Result {
-        Self::up(dev)
+        Self::up(dev).inspect_err(|e| {
+            dev_err!(
+                dev.as_dev(),
+                "port {}: cannot come up: {}\n",
+                dev.data().index(),
+                e.to_errno()
+            )
+        })
     }
 
     fn stop(dev: &Device<Self>) -> Result {
@@ -280,21 +320,14 @@ impl Operations for Port {
     }
 
     fn tx_timeout(dev: &Device<Self>, _queue: u32) {
+        let port = dev.data();
         dev_warn!(
             dev.as_dev(),
             "port {}: transmit timed out, resetting\n",
-            dev.data().index()
+            port.index()
         );
-        let reset = Arc::pin_init(
-            pin_init!(Reset { dev: dev.into(), work <- new_work!("Reset::work") }),
-            GFP_ATOMIC,
-        );
-        match reset {
-            Ok(reset) => {
-                let _ = workqueue::system().enqueue(reset);
-            }
-            Err(_) => dev_err!(dev.as_dev(), "no memory to reset the port\n"),
-        }
+        port.io.nic().health().tx_timed_out(port.index());
+        port.reset.schedule(workqueue::system(), 0);
     }
 
     fn set_features(dev: &Device<Self>, features: Features) -> Result {
@@ -319,30 +352,25 @@ impl Operations for Port {
     }
 }
 
-/// Rebuilds a port whose transmit queue stalled, in process context.
+/// Rebuilds a port whose transmit queue stalled, in process context: the port's own work,
+/// queued at most once at a time (nothing to allocate in `tx_timeout`), and disabled before the
+/// netdev is unregistered ([`Port::disarm`]).
 #[pin_data]
-struct Reset {
-    dev: ARef<Device<Port>>,
+struct TxReset {
+    /// The port's netdev, from the end of probe until [`Port::disarm`].
     #[pin]
-    work: Work<Reset>,
+    dev: Mutex<Option<ARef<Device<Port>>>>,
 }
 
-impl_has_work! {
-    impl HasWork<Self> for Reset { self.work }
-}
-
-impl WorkItem for Reset {
-    type Pointer = Arc<Reset>;
-
-    fn run(this: Arc<Reset>) {
-        let port = this.dev.data();
-        // Before RTNL: a devlink reload holds the instance's lock and then takes RTNL.
-        port.io.nic().health().tx_timed_out(port.index());
+impl DelayedWorkItem for TxReset {
+    fn run(work: &DelayedWork<Self>) {
+        let Some(dev) = work.data().dev.lock().clone() else {
+            return;
+        };
         let _rtnl = Rtnl::lock();
-        let dev = &*this.dev;
         if dev.data().live() {
-            Port::down(dev);
-            if let Err(e) = Port::up(dev) {
+            Port::down(&dev);
+            if let Err(e) = Port::up(&dev) {
                 dev_err!(
                     dev.as_dev(),
                     "port {}: restart failed: {}\n",

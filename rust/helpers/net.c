@@ -264,3 +264,8 @@ bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *q, unsigned int byt
 {
 	return __netdev_tx_sent_queue(q, bytes, xmit_more);
 }
+
+struct net *rust_helper_dev_net(const struct net_device *dev)
+{
+	return dev_net(dev);
+}

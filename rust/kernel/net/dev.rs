@@ -18,7 +18,12 @@ use crate::{
     str::CStr,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::{fmt, marker::PhantomData, ptr::NonNull};
+use core::{
+    fmt,
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 /// An Ethernet netdev whose private data is `T` (`struct net_device`).
 ///
@@ -90,6 +95,21 @@ impl<T> Device<T> {
     pub fn carrier_ok(&self) -> bool {
         // SAFETY: The netdev is valid.
         unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Whether the netdev lives in the calling task's network namespace. The netdev may move
+    /// (under RTNL) right after: the answer is the one a socket created now would get.
+    pub fn in_current_netns(&self) -> bool {
+        // SAFETY: `current` is a valid task. Only the task itself changes its `nsproxy`, which
+        // is null only once it exits, when it calls no driver any more.
+        let ns = unsafe { (*bindings::get_current()).nsproxy };
+        if ns.is_null() {
+            return false;
+        }
+        // SAFETY: `ns` is the task's own, which holds a reference on its network namespace.
+        let net = unsafe { (*ns).net_ns };
+        // SAFETY: The netdev is valid.
+        core::ptr::eq(net, unsafe { bindings::dev_net(self.as_raw()) })
     }
 
     /// Stops the stack from calling [`Operations::start_xmit`] (the ring is full).
@@ -612,8 +632,19 @@ impl<T: Operations> Callbacks<T> {
 }
 
 /// A NAPI context (`struct napi_struct`), a field of the netdev's private data.
-#[repr(transparent)]
-pub struct Napi(Opaque<bindings::napi_struct>);
+///
+/// The context knows whether it is enabled. C's `napi_disable` of a disabled context spins
+/// forever (under RTNL, for a netdev's callbacks), and `napi_enable` of an enabled one is a
+/// `BUG`; here disabling a disabled context, or enabling an enabled one, does nothing. The
+/// state cannot live in the type: a context is a field of private data that every callback
+/// reaches by shared reference, so nothing could own an "enabled" value between `open` and
+/// `stop` (or a reset that rebuilds the rings in between).
+#[repr(C)]
+pub struct Napi {
+    /// First: the poll function finds the `Napi` at the address of its `napi_struct`.
+    raw: Opaque<bindings::napi_struct>,
+    enabled: AtomicBool,
+}
 
 // SAFETY: The NAPI core synchronises the context's state.
 unsafe impl Send for Napi {}
@@ -621,10 +652,10 @@ unsafe impl Send for Napi {}
 unsafe impl Sync for Napi {}
 
 impl Napi {
-    /// A context to be added with [`Builder::add_napi`].
+    /// A context to be added with [`Builder::add_napi`], disabled.
     pub fn new() -> impl PinInit<Self> {
-        // SAFETY: The closure initialises the whole context, to all zeroes, the state
-        // `netif_napi_add` expects; it cannot fail.
+        // SAFETY: The closure initialises the whole context to all zeroes: the state
+        // `netif_napi_add` expects, and `enabled` false. It cannot fail.
         unsafe {
             init::pin_init_from_closure(|slot: *mut Self| {
                 slot.write_bytes(0, 1);
@@ -634,19 +665,40 @@ impl Napi {
     }
 
     fn as_raw(&self) -> *mut bindings::napi_struct {
-        self.0.get()
+        self.raw.get()
     }
 
-    /// Allows polling; from [`Operations::open`].
+    /// Whether polling is allowed (between [`Napi::enable`] and [`Napi::disable`]).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    /// Allows polling, from [`Operations::open`]; does nothing if it is allowed already.
+    /// Enabling and disabling a context are serialised by the caller (RTNL, for a netdev).
     pub fn enable(&self) {
-        // SAFETY: The context was added to its netdev (`Builder::add_napi`).
-        unsafe { bindings::napi_enable(self.as_raw()) }
+        if self
+            .enabled
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            // SAFETY: The context was added to its netdev (`Builder::add_napi`) and is
+            // disabled: `enabled` was false, and the caller serialises enable and disable.
+            unsafe { bindings::napi_enable(self.as_raw()) }
+        }
     }
 
-    /// Waits for a running poll and forbids new ones; from [`Operations::stop`]. Sleeps.
+    /// Waits for a running poll and forbids new ones, from [`Operations::stop`]; does
+    /// nothing if the context is disabled already (C would spin forever). Sleeps.
     pub fn disable(&self) {
-        // SAFETY: The context was added and enabled.
-        unsafe { bindings::napi_disable(self.as_raw()) }
+        if self
+            .enabled
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            // SAFETY: The context was added and is enabled: `enabled` was true, and the
+            // caller serialises enable and disable.
+            unsafe { bindings::napi_disable(self.as_raw()) }
+        }
     }
 
     /// Schedules a poll, typically from the interrupt handler.
@@ -685,7 +737,8 @@ unsafe extern "C" fn napi_poll<T: NapiPoll>(
 ) -> c_int {
     // SAFETY: By the function's safety requirements; the netdev outlives its NAPI contexts.
     let dev = unsafe { Device::<T>::from_raw((*napi).dev) };
-    // SAFETY: `Napi` is a transparent wrapper of the valid `napi`.
+    // SAFETY: `add_napi` only adds the `raw` field of a `Napi`, its first (`repr(C)`), and
+    // the netdev's private data holds the `Napi` for as long as the context can be polled.
     let n = unsafe { &*napi.cast::<Napi>() };
     T::poll(dev, n, budget)
 }

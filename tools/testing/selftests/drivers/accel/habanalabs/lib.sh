@@ -423,11 +423,20 @@ hl_no_carrier() {
 	ip -n "$1" -o link show dev "$2" | grep 'NO-CARRIER' | grep -q ' state DOWN '
 }
 
-# hl_ping NS ADDR [ARG...]: a ping from NS gets its answer.
+# hl_in NS: the ip subcommand that runs a command in network namespace NS,
+# or for NS vrf:V in VRF V of this namespace: ip $(hl_in NS) CMD [ARG...].
+hl_in() {
+	case $1 in
+	vrf:*) echo "vrf exec ${1#vrf:}" ;;
+	*) echo "netns exec $1" ;;
+	esac
+}
+
+# hl_ping NS ADDR [ARG...]: a ping from NS (see hl_in) gets its answer.
 hl_ping() {
 	_ns=$1 _to=$2
 	shift 2
-	ip netns exec "$_ns" ping -q -c 1 -W 5 "$@" "$_to" > /dev/null
+	ip $(hl_in "$_ns") ping -q -c 1 -W 5 "$@" "$_to" > /dev/null
 }
 
 # hl_same_payload A B: files A and B hold the same bytes, and they are not
@@ -442,7 +451,7 @@ hl_same_payload() {
 }
 
 # hl_tcp_xfer FROM TO ADDR FILE: sends FILE with socat over TCP from
-# namespace FROM to ADDR in namespace TO; succeeds if what arrived has
+# namespace FROM to ADDR in namespace TO (see hl_in); succeeds if what arrived has
 # FILE's sha256. Either side gives up after 60 s without progress. An
 # empty FILE is refused before anything is sent.
 hl_tcp_xfer() {
@@ -456,9 +465,9 @@ hl_tcp_xfer() {
 	esac
 	_rx=/tmp/hl-rx.$$
 	rm -f "$_rx"
-	ip netns exec "$2" socat -T 60 -u "$_listen:7000,reuseaddr" "OPEN:$_rx,creat,trunc" &
+	ip $(hl_in "$2") socat -T 60 -u "$_listen:7000,reuseaddr" "OPEN:$_rx,creat,trunc" &
 	_rx_pid=$!
-	if ! ip netns exec "$1" socat -T 60 -u "OPEN:$4" "$_conn:7000,retry=100,interval=0.1"; then
+	if ! ip $(hl_in "$1") socat -T 60 -u "OPEN:$4" "$_conn:7000,retry=100,interval=0.1"; then
 		kill "$_rx_pid"
 		wait "$_rx_pid"
 		return 1

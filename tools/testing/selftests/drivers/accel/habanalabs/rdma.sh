@@ -10,8 +10,10 @@
 # interface down at either end; and a transfer killed with SIGKILL in the
 # middle (the model's LINK_RATE slows it), after which both devices still
 # transfer and compute; device 0 unbound under a transfer and bound
-# again; and pings and TCP over the same port's Ethernet
-# while RDMA runs on it.
+# again; network namespaces (a port whose netdev is in another namespace
+# is refused with ENODEV, both ports in one namespace work from there);
+# and pings and TCP over the same port's Ethernet while RDMA runs on it,
+# each interface in a VRF of this namespace.
 . ./lib.sh
 
 port=0
@@ -136,27 +138,68 @@ hl_check "after the rebind: rdma-transfer, write, device 0 to 1" \
 hl_check "after the rebind: rdma-transfer, send, device 1 to 0" \
 	diag hl-thunk rdma-transfer --from 1 --to 0 --port $port --op send --size 16M
 
-# Ethernet on the same port while RDMA runs: each interface in its own
-# namespace, pings and a TCP transfer while rdma-transfer loops over the
-# link (slowed so that it lasts), which then completes byte for byte.
-hl_check "ethernet: $if0 and $if1 each in a namespace, up" hl_pair_up 0 "$if0" "$if1"
+# Network namespaces: connection set-up needs the port's netdev in the
+# caller's namespace (uapi.rst, RDMA).
+ip netns add hlrdma
+ip link set dev "$if0" netns hlrdma
+hl_check "netns: $if0 in another namespace: refused with ENODEV" \
+	fails_with "No such device" --port $port --size 64K
+ip link set dev "$if1" netns hlrdma
+ip -n hlrdma link set dev "$if0" up
+ip -n hlrdma link set dev "$if1" up
+hl_check "netns: both ports in namespace hlrdma, with a carrier" \
+	hl_poll 20 hl_carrier hlrdma "$if0"
+hl_check "netns: rdma-transfer from within hlrdma" \
+	diag ip netns exec hlrdma hl-thunk rdma-transfer --port $port --size 64K
+hl_check "netns: ... and from the initial namespace refused" \
+	fails_with "No such device" --port $port --size 64K
+ip -n hlrdma link set dev "$if0" netns 1
+ip -n hlrdma link set dev "$if1" netns 1
+ip netns del hlrdma
+for i in $if0 $if1; do
+	ip link set dev "$i" up
+done
+hl_check "netns: back in the initial namespace, with a carrier" hl_poll 20 hl_if_carrier "$if0"
+hl_check "netns: rdma-transfer with the ports back" \
+	diag hl-thunk rdma-transfer --port $port --size 64K
+
+# Ethernet on the same port while RDMA runs: each interface in a VRF of
+# its own (RDMA needs both in this namespace), pings and a TCP transfer
+# while rdma-transfer loops over the link (slowed so that it lasts), which
+# then completes byte for byte.
+vrf_up() {
+	ip link add "$1" type vrf table "$2" &&
+		ip link set dev "$1" up &&
+		ip link set dev "$3" master "$1" &&
+		ip address add "$(hl_addr 0 "$4")/24" dev "$3" &&
+		ip link set dev "$3" up
+}
+vrf_down() {
+	ip address flush dev "$2"
+	ip link set dev "$2" nomaster
+	ip link del "$1"
+}
+hl_check "ethernet: $if0 and $if1 each in a VRF, up" \
+	eval 'vrf_up hlvrfa 101 "$if0" 1 && vrf_up hlvrfb 102 "$if1" 2'
+hl_check "ethernet: carrier at $if0" hl_poll 20 hl_if_carrier "$if0"
 hl_link_rate "$dev0" $port 200
 hl-thunk rdma-transfer --port $port --size 64M --iterations 20 > "$tmp.bg" 2>&1 &
 pid=$!
 hl_check "ethernet: an RDMA transfer is on the link" hl_poll 60 nic_busy "$dev0"
 dd if=/dev/urandom of="$tmp.data" bs=1024 count=1024 2> /dev/null
 hl_check "ethernet: the TCP payload is 1 MiB" [ "$(wc -c < "$tmp.data")" -eq 1048576 ]
-hl_check "ethernet: ping device 0 -> 1 during RDMA" hl_ping hla0 "$(hl_addr 0 2)"
-hl_check "ethernet: ping device 1 -> 0 during RDMA" hl_ping hlb0 "$(hl_addr 0 1)"
+hl_check "ethernet: ping device 0 -> 1 during RDMA" hl_ping vrf:hlvrfa "$(hl_addr 0 2)"
+hl_check "ethernet: ping device 1 -> 0 during RDMA" hl_ping vrf:hlvrfb "$(hl_addr 0 1)"
 hl_check "ethernet: 1 MiB over TCP during RDMA, sha256 equal" \
-	hl_tcp_xfer hla0 hlb0 "$(hl_addr 0 2)" "$tmp.data"
+	hl_tcp_xfer vrf:hlvrfa vrf:hlvrfb "$(hl_addr 0 2)" "$tmp.data"
 hl_check "ethernet: RDMA still running meanwhile" kill -0 $pid
 hl_link_rate "$dev0" $port 0
 wait $pid
 rc=$?
 sed 's/^/# /' "$tmp.bg"
 hl_check "ethernet: the RDMA transfers were exact (exit status $rc)" [ $rc = 0 ]
-hl_check "ethernet: back in the initial namespace" hl_pair_down 0 "$if0" "$if1"
+vrf_down hlvrfa "$if0"
+vrf_down hlvrfb "$if1"
 
 for i in $if0 $if1; do
 	ip link set dev "$i" down

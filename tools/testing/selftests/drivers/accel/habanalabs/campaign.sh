@@ -1,0 +1,219 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The fault campaign (make campaign, not part of make check): every device
+# fault the model injects, HL_CAMPAIGN_COUNT times each (default 100), on
+# device 0 while pings run over port 0 (device 0 to device 1, each end in
+# a namespace) and submissions run on device 1 throughout and on device 0
+# around the fault, then HL_CAMPAIGN_COUNT unload/load cycles of the driver
+# under traffic. The faults: an engine hang (the watchdog times the job
+# out), a mailbox hang at bind, the link down, a corrupted loopback under
+# ethtool -t, hostile mode (then a rebind) and the device vanishing (then
+# a rebind). Each round must end with device 0 serving again: a DMA test
+# and a ping over port 0. One TAP result per fault with its count and
+# time; at the end both devices compute and pass TCP traffic. make check's
+# judges of the VM run do the rest: no splat, kmemleak finds no leak.
+. ./lib.sh
+
+count=${HL_CAMPAIGN_COUNT:-100}
+tmp=/tmp/$HL_TEST.$$
+n=0
+dev=$(hl_dev_pci 0)
+dev1=$(hl_dev_pci 1)
+[ -n "$dev" ] && [ -n "$dev1" ] || hl_skip "needs /dev/hl0 and /dev/hl1"
+# NOP, NOP: a value word, then ctl with the opcode in [28:24].
+printf '\000\000\000\000\000\000\000\012\000\000\000\000\000\000\000\012' > $tmp.nop
+dd if=/dev/urandom of=$tmp.data bs=1024 count=256 2> /dev/null
+hl_diag "$count rounds of each fault on $dev"
+
+# --- Traffic and submissions -------------------------------------------
+
+# pair_up: port 0 of both devices, each in its namespace, up with a
+# carrier (after a rebind or reload the netdevs are new).
+pair_up() {
+	ip netns list | grep -q '^hla0' && hl_ns_del hla0
+	ip netns list | grep -q '^hlb0' && hl_ns_del hlb0
+	hl_poll 20 hl_all_ports_here "$dev" && hl_poll 20 hl_all_ports_here "$dev1" ||
+		return 1
+	ifa=$(hl_port_if "$dev" 0) ifb=$(hl_port_if "$dev1" 0)
+	hl_pair_up 0 "$ifa" "$ifb" > /dev/null && hl_poll 30 hl_carrier hla0 "$ifa"
+}
+
+# ping_start, ping_stop: pings every 0.1 s over port 0 meanwhile.
+ping_start() {
+	ip netns exec hla0 ping -q -i 0.1 "$(hl_addr 0 2)" > /dev/null 2>&1 &
+	ping_pid=$!
+}
+ping_stop() {
+	kill "$ping_pid" 2> /dev/null
+	wait "$ping_pid" 2> /dev/null
+}
+
+# load_loop N FILE: DMA tests on /dev/hlN until FILE goes; counts them in
+# FILE.ok and FILE.failed, on top of what they counted.
+load_loop() {
+	_ok=$(cat "$2.ok" 2> /dev/null || echo 0)
+	_failed=$(cat "$2.failed" 2> /dev/null || echo 0)
+	while [ -e "$2" ]; do
+		if timeout 120 hl-thunk dma-test -d "$1" --size 64K > /dev/null 2>&1; then
+			_ok=$((_ok + 1))
+		else
+			_failed=$((_failed + 1))
+		fi
+		echo $_ok > "$2.ok"
+		echo $_failed > "$2.failed"
+	done
+}
+
+# load0_start, load0_stop: submissions on device 0 around a fault (it has
+# one compute user at a time: none while a round submits itself).
+load0_start() {
+	: > $tmp.load0
+	load_loop 0 $tmp.load0 &
+	load0_pid=$!
+}
+load0_stop() {
+	rm -f $tmp.load0
+	wait "$load0_pid"
+}
+
+# serving: device 0 copies and port 0 passes a ping.
+serving() {
+	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 &&
+		hl_poll 30 hl_carrier hla0 "$ifa" && hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)"
+}
+
+# --- The faults ---------------------------------------------------------
+
+# A job hangs on dma0; the watchdog times it out and resets the queue.
+round_engine_hang() {
+	hl_wr "$dev" $HL_CTL_ENGINE_HANG 1
+	hl-thunk submit -d 0 --queue dma0 --timeout 1000 $tmp.nop > $tmp.out 2>&1
+	_rc=$?
+	hl_wr "$dev" $HL_CTL_ENGINE_HANG 0
+	[ $_rc -ne 0 ] && grep -qi 'timed out' $tmp.out
+}
+
+# The mailbox hangs: bind fails in time, and works once it is cleared.
+round_mailbox_hang() {
+	hl_unbind "$dev" || return 1
+	hl_set_faults "$dev" $HL_FAULT_MAILBOX_HANG
+	hl_bind "$dev" > /dev/null 2>&1
+	_rc=$?
+	hl_set_faults "$dev" 0
+	[ $_rc -ne 0 ] && hl_unbound "$dev" && hl_bind "$dev" && pair_up
+}
+
+# The link goes down at port 0 and comes back.
+round_link_down() {
+	load0_start
+	hl_port_fault "$dev" 0 $HL_PORT_FAULT_LINK_DOWN
+	hl_poll 10 hl_no_carrier hla0 "$ifa"
+	_rc=$?
+	hl_port_fault "$dev" 0 0
+	load0_stop
+	[ $_rc = 0 ]
+}
+
+# Port 0 corrupts what it loops back: its self-test fails, then passes.
+round_loopback_corrupt() {
+	load0_start
+	hl_port_fault "$dev" 0 $HL_PORT_FAULT_LOOPBACK_CORRUPT
+	ip netns exec hla0 ethtool -t "$ifa" offline > $tmp.out 2>&1
+	_rc=$?
+	hl_port_fault "$dev" 0 0
+	load0_stop
+	[ $_rc -ne 0 ] && ip netns exec hla0 ethtool -t "$ifa" offline > $tmp.out 2>&1
+}
+
+# Hostile for 2 s under submissions and pings, then a rebind clears what
+# the acts left in the registers.
+round_hostile() {
+	hl_wr "$dev" $HL_CTL_HOSTILE_SEED $((seed + r))
+	hl_wr "$dev" $HL_CTL_HOSTILE_RATE 256
+	load0_start
+	hl_set_faults "$dev" $HL_FAULT_HOSTILE
+	sleep 2
+	hl_set_faults "$dev" 0
+	load0_stop
+	acts=$((acts + $(hl_rd "$dev" $HL_CTL_HOSTILE_EVENTS)))
+	hl_unbind "$dev" && hl_bind "$dev" && pair_up
+}
+
+# The device vanishes under submissions: the watchdog notices, unbind is
+# quick, and it binds again once back.
+round_vanish() {
+	load0_start
+	hl_mark
+	hl_set_faults "$dev" $HL_FAULT_VANISH
+	hl_poll 20 hl_log_has "$dev" "the device is gone"
+	_rc=$?
+	load0_stop
+	hl_unbind "$dev"
+	hl_set_faults "$dev" 0
+	[ $_rc = 0 ] && hl_bind "$dev" && pair_up
+}
+
+# Unload and load the driver with pings on port 0 (no compute user: it
+# would hold the module).
+round_reload() {
+	rm -f $tmp.load1
+	wait "$load1_pid"
+	rmmod habanalabs && hl_load && hl_poll 20 hl_all_bound && pair_up
+	_rc=$?
+	: > $tmp.load1
+	load_loop 1 $tmp.load1 &
+	load1_pid=$!
+	return $_rc
+}
+
+# campaign NAME: HL_CAMPAIGN_COUNT rounds of round_NAME with pings
+# running, each followed by serving; one result, with the time taken.
+campaign() {
+	_start=$(hl_uptime) _good=0 r=0
+	while [ $r -lt "$count" ]; do
+		r=$((r + 1))
+		rm -f $tmp.out $tmp.serve
+		ping_start
+		"round_$1"
+		_rc=$?
+		ping_stop
+		if [ $_rc = 0 ] && serving; then
+			_good=$((_good + 1))
+			continue
+		fi
+		hl_diag "$1: round $r failed"
+		sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
+		# The next round needs the device back.
+		hl_set_faults "$dev" 0
+		hl_bound "$dev" || hl_bind "$dev"
+		pair_up || hl_diag "$1: port 0 is not back"
+	done
+	_t=$(($(hl_uptime) - _start))
+	hl_check "$1: $_good of $count rounds served again ($_t s)" [ $_good = "$count" ]
+	times="$times $1=${_t}s"
+}
+
+seed=${HL_HOSTILE_SEED:-$(date +%s)}
+acts=0 times= ifa= ifb=
+hl_check "port 0 pair up" pair_up
+: > $tmp.load1
+load_loop 1 $tmp.load1 &
+load1_pid=$!
+for f in engine_hang mailbox_hang link_down loopback_corrupt hostile vanish reload; do
+	campaign $f
+done
+rm -f $tmp.load1
+wait "$load1_pid"
+hl_diag "times:$times; hostile seed $seed, $acts acts"
+hl_check "device 1 served throughout ($(cat $tmp.load1.ok) DMA tests, $(cat $tmp.load1.failed) failed)" \
+	[ "$(cat $tmp.load1.failed)" = 0 ]
+hl_check "device 0: submissions ran around the faults ($(cat $tmp.load0.ok 2> /dev/null) completed, $(cat $tmp.load0.failed 2> /dev/null) failed)" \
+	[ -s $tmp.load0.ok ]
+for i in 0 1; do
+	hl_check "device $i: a TPC job" hl-thunk submit -d $i --queue tpc0 $tmp.nop
+	hl_check "device $i: DMA" hl-thunk dma-test -d $i --size 1M
+done
+hl_check "TCP over port 0" hl_tcp_xfer hla0 hlb0 "$(hl_addr 0 2)" $tmp.data
+hl_check "TCP over port 0, back" hl_tcp_xfer hlb0 hla0 "$(hl_addr 0 1)" $tmp.data
+rm -f $tmp.*
+hl_exit
