@@ -41,7 +41,7 @@ use crate::{
     regs::{HOST_VA_BASE, SYNC_MANAGER},
     scrub,
     stats::{DropCounters, Refusal},
-    sync_stream::{self, STREAMS},
+    sync_stream::{self, CollectivePlan, CollectiveStream, QMAN_STREAMS, STREAMS},
 };
 pub(crate) use buffers::CbSlot;
 use buffers::{Buffers, TsBuffer};
@@ -70,6 +70,7 @@ const CS_FLAGS_KNOWN: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
 const CS_FLAGS_SUPPORTED: u32 = uapi::HL_CS_FLAGS_FORCE_RESTORE
     | uapi::HL_CS_FLAGS_SIGNAL
     | uapi::HL_CS_FLAGS_WAIT
+    | uapi::HL_CS_FLAGS_COLLECTIVE_WAIT
     | uapi::HL_CS_FLAGS_TIMESTAMP
     | uapi::HL_CS_FLAGS_STAGED_SUBMISSION
     | uapi::HL_CS_FLAGS_STAGED_SUBMISSION_FIRST
@@ -147,6 +148,8 @@ struct Chunk {
     cb_handle: u64,
     queue_index: u32,
     cb_size: u32,
+    /// For a collective wait, its reduction engine.
+    collective_engine_id: u32,
 }
 
 impl Chunk {
@@ -159,6 +162,10 @@ impl Chunk {
             cb_size: from_bytes(at(core::mem::offset_of!(
                 uapi::hl_cs_chunk,
                 __bindgen_anon_2
+            ))?)?,
+            collective_engine_id: from_bytes(at(core::mem::offset_of!(
+                uapi::hl_cs_chunk,
+                collective_engine_id
             ))?)?,
         })
     }
@@ -178,6 +185,8 @@ struct Context {
     /// The last SIGNAL submission of each external stream.
     last_signal: [Option<Arc<Cs>>; STREAMS],
     reservations: Reservations,
+    /// The collective waits of each stream.
+    collective: [CollectiveStream; QMAN_STREAMS],
 }
 
 /// What a submission of execute chunks is in a staged submission.
@@ -276,6 +285,7 @@ impl ComputeFile {
             signals: [0; STREAMS],
             last_signal: Default::default(),
             reservations: Reservations::new()?,
+            collective: Default::default(),
         })
     }
 
@@ -397,12 +407,15 @@ impl ComputeFile {
         if kind.count_ones() > 1 {
             return Err(EINVAL);
         }
-        // What GAUDI has on mainline and the device model not yet: collective waits and
-        // `SKIP_RESET_ON_TIMEOUT`; engine core commands are not GAUDI's.
+        // What GAUDI has on mainline and the device model not yet: `SKIP_RESET_ON_TIMEOUT`;
+        // engine core commands are not GAUDI's.
         if flags & !CS_FLAGS_SUPPORTED & CS_FLAGS_KNOWN != 0 {
             return Err(EINVAL);
         }
-        let sync = kind & (uapi::HL_CS_FLAGS_SIGNAL | uapi::HL_CS_FLAGS_WAIT);
+        let sync = kind
+            & (uapi::HL_CS_FLAGS_SIGNAL
+                | uapi::HL_CS_FLAGS_WAIT
+                | uapi::HL_CS_FLAGS_COLLECTIVE_WAIT);
         // The chunk arrays are the first union's first member; the second union holds the
         // staged submission's `seq`, the `encaps_sig_handle_id`, or the count and queue of a
         // reservation.
@@ -451,8 +464,7 @@ impl ComputeFile {
                 self.unreserve_signals(args.read(union)?)?;
             }
             _ if sync != 0 => {
-                let signal = sync == uapi::HL_CS_FLAGS_SIGNAL;
-                self.submit_sync(signal, encaps, execute, n, timeout, timestamp, out)?;
+                self.submit_sync(sync, encaps, execute, n, timeout, timestamp, out)?;
             }
             _ => return Err(EINVAL),
         }
@@ -530,14 +542,14 @@ impl ComputeFile {
         Ok(())
     }
 
-    /// A sync-stream SIGNAL (`signal`) or WAIT: one chunk, naming an external queue and, for a
-    /// WAIT, the SIGNAL submission to wait for, or with `encaps` the staged submission and the
-    /// encapsulated signal (1 on; 0 is the first) to wait for; the job is the driver's
-    /// (`sync_stream.rs`). A WAIT for a signal already given gets an empty job.
+    /// A sync-stream SIGNAL, WAIT or COLLECTIVE_WAIT (`kind`): one chunk, naming an external
+    /// queue and, for a wait, the SIGNAL submission to wait for, or with `encaps` the staged
+    /// submission and the encapsulated signal (1 on; 0 is the first) to wait for; the jobs are
+    /// the driver's (`sync_stream.rs`). A wait for a signal already given gets an empty job.
     #[allow(clippy::too_many_arguments)]
     fn submit_sync(
         &self,
-        signal: bool,
+        kind: u32,
         encaps: bool,
         chunks: u64,
         n: u32,
@@ -548,6 +560,7 @@ impl ComputeFile {
         if n != 1 {
             return Err(EINVAL);
         }
+        let signal = kind == uapi::HL_CS_FLAGS_SIGNAL;
         let mut raw = [0u8; size_of::<uapi::hl_cs_chunk>()];
         UserSlice::new(chunks as usize, raw.len())
             .reader()
@@ -559,6 +572,19 @@ impl ComputeFile {
             .queues()
             .by_gaudi_id(chunk.queue_index)
             .ok_or(EINVAL)?;
+        // Mainline's refusals of a collective wait; it checks the engine only once it knows
+        // the signal is not given yet, this driver before it looks at the signal.
+        let plan = if kind == uapi::HL_CS_FLAGS_COLLECTIVE_WAIT {
+            let ports = self.dev.identity().port_mask;
+            let engine = chunk.collective_engine_id;
+            Some(sync_stream::collective_plan(
+                chunk.queue_index,
+                engine,
+                ports,
+            )?)
+        } else {
+            None
+        };
         let wait_for = if signal || encaps {
             chunk.cb_handle
         } else if chunk.cb_size == 1 {
@@ -576,6 +602,8 @@ impl ComputeFile {
         let ctx = &mut *guard;
         let mut packets = KVec::new();
         let mut sets = None;
+        // A wait's SOB and the value it waits for, unless the signal was given already.
+        let mut waits = None;
         if signal {
             let (sob, value) = sync_stream::next_signal(stream, ctx.signals[stream]);
             // Adds 1 as GAUDI's job does; sets the value while nothing else may add to the SOB.
@@ -588,46 +616,75 @@ impl ComputeFile {
             sets = Some((sob, value));
         } else if encaps {
             // As mainline: signals whose submission is not known (or done) are given.
-            match ctx.reservations.by_seq(wait_for) {
-                Some(r) => {
-                    if chunk.cb_size > r.count {
-                        return Err(EINVAL);
-                    }
-                    let value = r.first + chunk.cb_size.saturating_sub(1);
-                    let sob = sync_stream::sob(r.stream);
-                    let job = sync_stream::wait_job(queue.index, stream, sob, value);
-                    packets.extend_from_slice(&job, GFP_KERNEL)?;
+            if let Some(r) = ctx.reservations.by_seq(wait_for) {
+                if chunk.cb_size > r.count {
+                    return Err(EINVAL);
                 }
-                None => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
+                let value = r.first + chunk.cb_size.saturating_sub(1);
+                waits = Some((sync_stream::sob(r.stream), value));
             }
-        } else {
+        } else if let Some(cs) = ctx.submissions.find(wait_for)? {
             // One too old to be known is done: nothing to wait for.
-            match ctx.submissions.find(wait_for)? {
-                Some(cs) => {
-                    let (sob, value) = cs.signal().ok_or(EINVAL)?;
-                    let job = sync_stream::wait_job(queue.index, stream, sob, value);
-                    packets.extend_from_slice(&job, GFP_KERNEL)?;
-                }
-                None => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
+            waits = Some(cs.signal().ok_or(EINVAL)?);
+        }
+        let mut queues = 1 << queue.index;
+        let mut slaves = KVec::new();
+        let mut collective = None;
+        match (waits, &plan) {
+            (Some((sob, value)), None) => {
+                let job = sync_stream::wait_job(queue.index, stream, sob, value);
+                packets.extend_from_slice(&job, GFP_KERNEL)?;
             }
+            (Some(signal), Some(plan)) => {
+                let (group, value, wrapped) = ctx.collective[plan.stream].next()?;
+                let base = sync_stream::group_base(plan.stream, group);
+                if wrapped {
+                    // The group's SOBs hold the values of its last round, whose waits ended.
+                    let regs = self.dev.hw().regs()?;
+                    for sob in sync_stream::group_sobs(plan.stream, group) {
+                        SYNC_MANAGER::default().try_write_at(&regs, sob as usize)?;
+                    }
+                }
+                for slave in plan.slaves.iter().flatten() {
+                    let slave_queue = self.dev.queues().by_gaudi_id(slave.queue).ok_or(EINVAL)?;
+                    let job =
+                        CollectivePlan::slave_job(slave, slave_queue.index, signal, base, value);
+                    let cb = Cb::of_packets(&bound, &job, ctx.buffers.reserve()?)?;
+                    let cb = JobCb::Kernel(Arc::new(cb, GFP_KERNEL)?);
+                    queues |= 1 << slave_queue.index;
+                    slaves.push((slave_queue.clone(), cb, 8 * job.len() as u32), GFP_KERNEL)?;
+                }
+                let job = plan.master_job(queue.index, stream, base, value);
+                packets.extend_from_slice(&job, GFP_KERNEL)?;
+                collective = Some((plan.stream, group, value));
+            }
+            (None, _) => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
         }
         let slot = ctx.buffers.reserve()?;
         let cb = Arc::new(Cb::of_packets(&bound, &packets, slot)?, GFP_KERNEL)?;
         let seq = ctx.submissions.next_seq()?;
+        let count = 1 + slaves.len();
         let cs = Arc::pin_init(
-            Cs::new(seq, 1 << queue.index, 1, timeout, stamp, sets),
+            Cs::new(seq, queues, count as u32, timeout, stamp, sets),
             GFP_KERNEL,
         )?;
-        let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
+        // The master's job first, as mainline.
+        let mut jobs = KVec::with_capacity(count, GFP_KERNEL)?;
         jobs.push(
             (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
             GFP_KERNEL,
         )?;
+        for slave in slaves {
+            jobs.push(slave, GFP_KERNEL)?;
+        }
         let submissions = &mut ctx.submissions;
         self.dev
             .queues()
             .submit(&cs, jobs, self.generation, || submissions.add(cs.clone()))?;
         out.seq = cs.seq;
+        if let Some((s, group, value)) = collective {
+            ctx.collective[s].advance(group, value, cs.clone());
+        }
         if let Some((sob, value)) = sets {
             ctx.signals[stream] = value;
             ctx.last_signal[stream] = Some(cs);

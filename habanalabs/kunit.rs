@@ -2,9 +2,9 @@
 
 //! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
-//! the sync streams' numbering and signal jobs, staged submissions' completion, the uAPI
-//! timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS tables, and the ASIC
-//! functions the PCI ID table selects.
+//! the sync streams' numbering and signal jobs, collective waits' plans, staged submissions'
+//! completion, the uAPI timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS
+//! tables, and the ASIC functions the PCI ID table selects.
 //!
 //! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
 //! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
@@ -228,6 +228,55 @@ fn sync_signals() {
     kunit_check!(set as u32 == 5);
 }
 
+/// A collective wait's refusals, slaves and SOB groups, as GAUDI's driver lays them out.
+fn collective_plans() {
+    use sync_stream::{collective_plan, CollectiveStream};
+    use uapi::{
+        gaudi_engine_id_GAUDI_ENGINE_ID_DMA_4 as DMA_4,
+        gaudi_engine_id_GAUDI_ENGINE_ID_DMA_5 as DMA_5,
+        gaudi_engine_id_GAUDI_ENGINE_ID_TPC_7 as TPC_7,
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_1_2 as DMA_1_2,
+        gaudi_queue_id_GAUDI_QUEUE_ID_DMA_2_0 as DMA_2_0,
+        gaudi_queue_id_GAUDI_QUEUE_ID_NIC_0_2 as NIC_0_2,
+        gaudi_queue_id_GAUDI_QUEUE_ID_TPC_7_2 as TPC_7_2,
+    };
+    kunit_check!(collective_plan(DMA_2_0, DMA_5, 0x3ff).err() == Some(EINVAL));
+    kunit_check!(collective_plan(DMA_1_2, DMA_5, 0).err() == Some(EINVAL));
+    kunit_check!(collective_plan(DMA_1_2, DMA_4, 0x3ff).err() == Some(EINVAL));
+    // DMA_1_2 is external stream 6, QMAN stream 2: NICs 0 and 9, then TPC 7, of stream 2.
+    let plan = collective_plan(DMA_1_2, TPC_7, 1 | 1 << 9);
+    kunit_check!(plan.is_ok());
+    if let Ok(plan) = plan {
+        kunit_check!(plan.stream == 2);
+        let queues = plan.slaves.iter().flatten().map(|s| s.queue);
+        let mut got = [0u32; 4];
+        let mut n = 0;
+        for (g, q) in got.iter_mut().zip(queues) {
+            *g = q;
+            n += 1;
+        }
+        kunit_check!(n == 3 && got[..3] == [NIC_0_2, NIC_0_2 + 36, TPC_7_2]);
+    }
+    // Values 1 to 0x7fff in group 0, then group 1 from 1 again, cleared first.
+    let mut c = CollectiveStream::default();
+    kunit_check!(c.next().ok() == Some((0, 1, false)));
+    let cs = submission(1, 1, Stage::Alone);
+    if let Some(cs) = cs {
+        c.advance(0, 0x7fff, cs.clone());
+        // Its last wait still runs: the other group is free.
+        kunit_check!(c.next().ok() == Some((1, 1, true)));
+        c.advance(1, 0x7fff, cs.clone());
+        // Group 0's last wait still runs: not yet.
+        kunit_check!(c.next().err() == Some(EBUSY));
+        cs.job_done(JobEnd::Device { status: 0 });
+        kunit_check!(c.next().ok() == Some((0, 1, true)));
+    }
+    // The driver's objects do not overlap the sync streams' and fit the sync manager.
+    kunit_check!(sync_stream::group_base(3, 1) + 16 <= sync_stream::sob(0));
+    kunit_check!(sync_stream::MASTER_MON_BASE + 16 <= 512 - 8);
+    kunit_check!(sync_stream::SLAVE_MON_BASE + 48 == sync_stream::MASTER_MON_BASE);
+}
+
 fn submission(seq: u64, queues: u32, stage: Stage) -> Option<Arc<Cs>> {
     let timeout = Duration::from_secs(600);
     let cs = Arc::pin_init(
@@ -383,6 +432,7 @@ kernel::kunit_suite!(
         ("rdma_input_sizes", rdma_input_sizes),
         ("sync_streams", sync_streams),
         ("sync_signals", sync_signals),
+        ("collective_plans", collective_plans),
         ("staged_completion", staged_completion),
         ("uapi_timeouts", uapi_timeouts),
         ("scrub_packets", scrub_packets),

@@ -1267,11 +1267,155 @@ out_free:
 	free(buf);
 }
 
+/* DMA 0's QMAN fence counter 0 (mmDMA0_QM_CP_FENCE0_RDATA_0): a write adds. */
+#define GAUDI_DMA0_FENCE0	(GAUDI_CFG_BASE + 0x508308)
+
+/* A COLLECTIVE_WAIT CS on queue for signal CS *signal, reduced by engine. */
+static int collective(__u32 queue, __u32 engine, __u64 *signal, __u64 *seq)
+{
+	struct hl_cs_chunk c = { 0 };
+
+	c.signal_seq_arr = (__u64)(uintptr_t)signal;
+	c.num_signal_seq_arr = 1;
+	c.queue_index = queue;
+	c.collective_engine_id = engine;
+	return cs_submit(&c, 1, HL_CS_FLAGS_COLLECTIVE_WAIT, 0, seq);
+}
+
+/* A collective wait (master on an external queue, slaves on the NIC queues
+ * and the reduction engine of its stream) holds its queue until the signal
+ * it waits for is given; mainline's refusals.
+ */
+static void test_collective(void)
+{
+	struct hl_cs_chunk hold = { 0 }, sig = { 0 }, after = { 0 }, rel = { 0 };
+	__u64 h_hold = 0, h_after = 0, h_rel = 0, va = 0;
+	__u64 s_hold = 0, s_sig = 0, s_cw = 0, s_cw1 = 0, s_after = 0, s_rel = 0, seq;
+	volatile __u32 *word;
+	struct hl_wait_cs_out w;
+	union hl_mem_args m;
+	__u32 pkts[4];
+	size_t len;
+	char *buf;
+	int err;
+
+	buf = aligned_alloc(4096, 4096);
+	if (!check(buf != NULL, "collective: a host buffer"))
+		return;
+	memset(buf, 0, 4096);
+	word = (volatile __u32 *)buf;
+	memset(&m, 0, sizeof(m));
+	m.in.op = HL_MEM_OP_MAP;
+	m.in.flags = HL_MEM_USERPTR;
+	m.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
+	m.in.map_host.mem_size = 4096;
+	err = mem(&m);
+	va = m.out.device_virt_addr;
+	if (!expect(err, 0, "collective: MEMORY MAP USERPTR of the buffer"))
+		goto out_free;
+
+	/* DMA 0 held on its fence counter 0, a SIGNAL on DMA_0_0 behind it. */
+	len = pkt_fence(pkts, 0, 1, 1);
+	err = cb_with(pkts, len, 4096, &h_hold);
+	hold.cb_handle = h_hold;
+	hold.queue_index = GAUDI_QUEUE_ID_DMA_0_0;
+	hold.cb_size = len;
+	err = err ?: cs_submit(&hold, 1, 0, 0, &s_hold);
+	sig.queue_index = GAUDI_QUEUE_ID_DMA_0_0;
+	err = err ?: cs_submit(&sig, 1, HL_CS_FLAGS_SIGNAL, 0, &s_sig);
+	if (!expect(err, 0, "collective: a SIGNAL CS held behind a fence on DMA 0"))
+		goto out_unmap;
+
+	/* Collective waits for it: stream 0 reduced by DMA 5, stream 1 by
+	 * TPC 7, both mastered on DMA 1; a job behind them writes word 0.
+	 */
+	err = collective(GAUDI_QUEUE_ID_DMA_1_0, GAUDI_ENGINE_ID_DMA_5, &s_sig, &s_cw);
+	expect(err, 0, "CS COLLECTIVE_WAIT on DMA_1_0 with DMA 5 for the SIGNAL");
+	err = collective(GAUDI_QUEUE_ID_DMA_1_1, GAUDI_ENGINE_ID_TPC_7, &s_sig, &s_cw1);
+	expect(err, 0, "CS COLLECTIVE_WAIT on DMA_1_1 with TPC 7 for the SIGNAL");
+	len = pkt_msg_long(pkts, 0x3333, va);
+	err = cb_with(pkts, len, 4096, &h_after);
+	after.cb_handle = h_after;
+	after.queue_index = GAUDI_QUEUE_ID_DMA_1_0;
+	after.cb_size = len;
+	err = err ?: cs_submit(&after, 1, 0, 0, &s_after);
+	expect(err, 0, "collective: a CS behind them on DMA_1_0 that writes host memory");
+	msleep(50);
+	memset(&w, 0, sizeof(w));
+	err = s_cw ? cs_wait(s_cw, 0, &w) : EINVAL;
+	check(!err && w.status == HL_WAIT_CS_STATUS_BUSY && word[0] == 0,
+	      "the collective wait and the job behind it are held while the signal is not "
+	      "given (%u, %#x)", w.status, word[0]);
+
+	/* Refusals (mainline's order: the queue, then the engine). */
+	expect(collective(GAUDI_QUEUE_ID_DMA_2_0, GAUDI_ENGINE_ID_DMA_5, &s_sig, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT on internal queue DMA_2_0 (no collective master)");
+	expect(collective(GAUDI_QUEUE_ID_NIC_0_0, GAUDI_ENGINE_ID_DMA_5, &s_sig, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT on NIC_0_0 (a collective slave)");
+	expect(collective(GAUDI_QUEUE_ID_DMA_1_0, GAUDI_ENGINE_ID_DMA_4, &s_sig, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT reduced by DMA 4");
+	expect(collective(GAUDI_QUEUE_ID_DMA_1_0, GAUDI_ENGINE_ID_TPC_6, &s_sig, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT reduced by TPC 6");
+	expect(collective(GAUDI_QUEUE_ID_DMA_1_0, GAUDI_ENGINE_ID_SIZE, &s_sig, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT reduced by engine %u", GAUDI_ENGINE_ID_SIZE);
+	expect(collective(GAUDI_QUEUE_ID_DMA_1_0, GAUDI_ENGINE_ID_DMA_5, &s_hold, &seq), EINVAL,
+	       "CS COLLECTIVE_WAIT for a CS that is no SIGNAL");
+
+	/* Release DMA 0 from DMA 2: the signal, then the waits. */
+	len = pkt_msg_long(pkts, 1, GAUDI_DMA0_FENCE0);
+	err = cb_with(pkts, len, 4096, &h_rel);
+	rel.cb_handle = h_rel;
+	rel.queue_index = GAUDI_QUEUE_ID_DMA_2_0;
+	rel.cb_size = len;
+	err = err ?: cs_submit(&rel, 1, 0, 0, &s_rel);
+	expect(err, 0, "collective: a CS on DMA_2_0 that releases DMA 0");
+	err = cs_wait(s_sig, 5000000, &w);
+	check(!err && w.status == HL_WAIT_CS_STATUS_COMPLETED,
+	      "WAIT_CS of the SIGNAL: COMPLETED (%s, %u)", err_name(err), w.status);
+	err = cs_wait(s_cw, 5000000, &w);
+	check(!err && w.status == HL_WAIT_CS_STATUS_COMPLETED,
+	      "WAIT_CS of the DMA 5 collective wait: COMPLETED (%s, %u)", err_name(err),
+	      w.status);
+	err = cs_wait(s_cw1, 5000000, &w);
+	check(!err && w.status == HL_WAIT_CS_STATUS_COMPLETED,
+	      "WAIT_CS of the TPC 7 collective wait: COMPLETED (%s, %u)", err_name(err),
+	      w.status);
+	err = cs_wait(s_after, 5000000, &w);
+	check(!err && w.status == HL_WAIT_CS_STATUS_COMPLETED && word[0] == 0x3333,
+	      "the job behind them ran once the signal was given (%s, %u, %#x)", err_name(err),
+	      w.status, word[0]);
+
+	/* A collective wait for a signal given already runs at once. */
+	err = collective(GAUDI_QUEUE_ID_DMA_0_2, GAUDI_ENGINE_ID_DMA_5, &s_sig, &seq);
+	expect(err, 0, "CS COLLECTIVE_WAIT for a signal given already");
+	if (!err) {
+		err = cs_wait(seq, 5000000, &w);
+		check(!err && w.status == HL_WAIT_CS_STATUS_COMPLETED,
+		      "WAIT_CS of it: COMPLETED (%s, %u)", err_name(err), w.status);
+	}
+	cs_wait(s_rel, 5000000, &w);
+
+out_unmap:
+	if (h_hold)
+		cb_destroy(h_hold);
+	if (h_after)
+		cb_destroy(h_after);
+	if (h_rel)
+		cb_destroy(h_rel);
+	memset(&m, 0, sizeof(m));
+	m.in.op = HL_MEM_OP_UNMAP;
+	m.in.unmap.device_virt_addr = va;
+	mem(&m);
+out_free:
+	free(buf);
+}
+
 static void test_sync(void)
 {
 	test_staged();
 	test_encaps_refusals();
 	test_encaps_order();
+	test_collective();
 }
 
 /* A MAP USERPTR of 4 KiB at p, hint at hint, with flags besides USERPTR. */
