@@ -173,10 +173,12 @@ fn hw_ip_info(dev: &HlDevice) -> Result<uapi::hl_info_hw_ip_info> {
 /// The shortest window `HL_INFO_PCI_COUNTERS` measures throughput over: GAUDI's firmware's.
 const PCIE_WINDOW_MIN_NS: u64 = 10_000_000;
 
-/// A reading of the device's PCIe traffic counters, at the device's clock.
+/// A reading of the device's PCIe traffic counters and the host's monotonic clock when it was
+/// taken. The window is timed by the host: the model's `TIMESTAMP` is a store its timer thread
+/// makes every millisecond, and can be tens of milliseconds stale on a loaded host.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct PcieSample {
-    /// `TIMESTAMP`, nanoseconds.
+    /// Host monotonic time, nanoseconds.
     time: u64,
     /// `PCIE_RX_BYTES`, `PCIE_TX_BYTES`.
     rx: u64,
@@ -190,26 +192,30 @@ fn kbps(bytes: u64, ns: u64) -> u64 {
 }
 
 /// `HL_INFO_PCI_COUNTERS`: the throughput of the DMA engines' traffic to (`rx`) and from
-/// (`tx`) host memory, in KB/s over the window since the previous query (the first: since the
-/// device started), at least 10 ms long; and the link's replays.
+/// (`tx`) host memory, in KB/s over the window since the previous query (the first: since
+/// boot), at least 10 ms long; and the link's replays.
 fn pci_counters(dev: &HlDevice) -> Result<uapi::hl_info_pci_counters> {
+    let mut last = dev.pcie().lock();
     let (now, replay_cnt) = {
         let regs = dev.hw().regs()?;
         let now = PcieSample {
-            time: TIMESTAMP::read(&regs).into(),
+            time: crate::stats::now_ns() as u64,
             rx: PCIE_RX_BYTES::read(&regs).into(),
             tx: PCIE_TX_BYTES::read(&regs).into(),
         };
         (now, u32::from(PCIE_REPLAY_CNT::read(&regs)))
     };
-    let mut last = dev.pcie().lock();
-    // A reset of the device restarts its counters and clock: then, since the reset.
-    let from = if now.time < last.time || now.rx < last.rx || now.tx < last.tx {
-        PcieSample::default()
+    // A reset of the device restarts its counters, after the previous query: every byte
+    // counted since then moved in this window.
+    let from = if now.rx < last.rx || now.tx < last.tx {
+        PcieSample {
+            time: last.time,
+            ..PcieSample::default()
+        }
     } else {
         *last
     };
-    let ns = now.time - from.time;
+    let ns = now.time.saturating_sub(from.time);
     *last = now;
     Ok(uapi::hl_info_pci_counters {
         rx_throughput: kbps(now.rx - from.rx, ns),
