@@ -127,6 +127,7 @@ impl auxiliary::Driver for EthDriver {
                 }
                 b.set_mtu_range(txrx::MTU_MIN, txrx::MTU_MAX);
                 b.set_dev_port(p.into());
+                b.set_unicast_filter();
                 // The devlink port names the netdev (`pN`, the device's switch id).
                 nic.health().with_port(p, |port| {
                     // SAFETY: The devlink ports are unregistered only after this auxiliary

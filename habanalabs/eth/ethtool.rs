@@ -90,7 +90,7 @@ const fn dev(name: &'static str, i: usize) -> Stat {
     }
 }
 
-const STAT_TABLE: [Stat; 27] = [
+const STAT_TABLE: [Stat; 28] = [
     dev("tx_pause_prio0", counter::TX_PAUSE),
     dev("tx_pause_prio1", counter::TX_PAUSE + 1),
     dev("tx_pause_prio2", counter::TX_PAUSE + 2),
@@ -117,6 +117,8 @@ const STAT_TABLE: [Stat; 27] = [
     dev("tx_tc7_bytes", counter::TX_TC_BYTES + 7),
     // The interface's `tx_dropped` is the sum of these two.
     dev("tx_dropped_link_down", counter::TX_DROPPED),
+    // Frames to addresses the port does not listen to (`ndo_set_rx_mode`).
+    dev("rx_filtered", counter::RX_FILTERED),
     Stat {
         name: "tx_dropped_driver",
         source: Source::DriverTxDropped,

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     c_str,
     net::{
-        dev::{Device, Features, Napi, Operations, Rtnl, Stats64},
+        dev::{AddrLists, Device, Features, Napi, Operations, Rtnl, Stats64},
         qstats::{QueueStats, RxStats, TxStats},
         skb::SkBuff,
     },
@@ -23,7 +23,9 @@ use kernel::{
 
 use super::{
     config::Config,
-    regs::{counter, PortIo, Speed, CTL, LINK_STATUS, NUM_RXQ},
+    regs::{
+        counter, PortIo, Speed, CTL, LINK_STATUS, NUM_RXQ, RX_ADDRS, RX_ADDRS_ENTRIES, RX_FILTER,
+    },
     txrx::{Descriptors, QueueCounters, Rings},
 };
 use crate::nic::NicDevice;
@@ -158,6 +160,9 @@ impl Port {
             .and_then(|()| port.rings.mask_all(false))
             .and_then(|()| port.apply(&cfg));
         drop(cfg);
+        // The address filter, under the lock that `set_rx_mode` holds: after a reset the
+        // device has forgotten it.
+        let res = res.and_then(|()| port.write_rx_filter(&dev.lock_addrs()));
         if let Err(e) = res {
             Self::down(dev);
             return Err(e);
@@ -253,6 +258,48 @@ impl Port {
         dev.device_attach();
     }
 
+    /// Programs the address filter from `addrs`: the netdev's own address (which the device's
+    /// `MAC` need not be), then the unicast and the multicast ones. Unicast addresses that do
+    /// not fit make the port promiscuous, multicast ones all-multicast. Does not sleep.
+    pub(crate) fn write_rx_filter(&self, addrs: &AddrLists<'_>) -> Result {
+        let own = addrs.own();
+        let (mut promisc, mut allmulti) = (addrs.promiscuous(), addrs.all_multicast());
+        let mut used = 0;
+        let mut add = |mac: &[u8; 6]| -> Result<bool> {
+            if used == RX_ADDRS_ENTRIES {
+                return Ok(false);
+            }
+            let mut entry = [0u8; 8];
+            entry[..6].copy_from_slice(mac);
+            self.io.write_bytes(RX_ADDRS + 8 * used, &entry)?;
+            used += 1;
+            Ok(true)
+        };
+        add(&own)?;
+        if !promisc {
+            for mac in addrs.unicast() {
+                if !add(mac)? {
+                    promisc = true;
+                    break;
+                }
+            }
+        }
+        if !promisc && !allmulti {
+            for mac in addrs.multicast() {
+                if !add(mac)? {
+                    allmulti = true;
+                    break;
+                }
+            }
+        }
+        self.io.write(
+            RX_FILTER::default()
+                .set_promisc(promisc)
+                .set_allmulti(allmulti)
+                .set_count(used as u8),
+        )
+    }
+
     /// Makes the carrier follow the link.
     pub(crate) fn update_link(&self, dev: &Device<Port>) {
         let up = self.io.read::<LINK_STATUS>().is_ok_and(|s| s.up());
@@ -328,6 +375,12 @@ impl Operations for Port {
         );
         port.io.nic().health().tx_timed_out(port.index());
         port.reset.schedule(workqueue::system(), 0);
+    }
+
+    fn set_rx_mode(dev: &Device<Self>, addrs: &AddrLists<'_>) {
+        // Register writes only: done here, in atomic context. A device that is gone keeps
+        // nothing anyway; `up` writes the filter again.
+        let _ = dev.data().write_rx_filter(addrs);
     }
 
     fn set_features(dev: &Device<Self>, features: Features) -> Result {

@@ -246,6 +246,24 @@ port_register! {
     }
 }
 
+port_register! {
+    /// The address filter: which frames the port receives besides those to broadcast, its
+    /// `MAC` and the first `count` addresses of [`RX_ADDRS`].
+    RX_FILTER(u32) @ 0x094 {
+        /// Every frame.
+        0:0 promisc as bool;
+        /// Every multicast frame.
+        1:1 allmulti as bool;
+        /// The entries of the table in use.
+        13:8 count as u8;
+    }
+}
+
+/// The address filter table: [`RX_ADDRS_ENTRIES`] entries of 8 bytes from this offset, each an
+/// address in its first six bytes.
+pub(crate) const RX_ADDRS: usize = 0x700;
+pub(crate) const RX_ADDRS_ENTRIES: usize = 32;
+
 /// Link speed codes in [`LINK_CFG`] and [`LINK_STATUS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Speed {
@@ -315,6 +333,7 @@ pub(crate) mod counter {
     pub(crate) const FEC_UNCORRECTABLE: usize = 47;
     pub(crate) const PCS_ERRORS: usize = 48;
     pub(crate) const TX_TC_BYTES: usize = 49;
+    pub(crate) const RX_FILTERED: usize = 57;
 }
 
 /// The counters' offset in a port's block.

@@ -269,3 +269,18 @@ struct net *rust_helper_dev_net(const struct net_device *dev)
 {
 	return dev_net(dev);
 }
+
+void rust_helper_netif_addr_lock_bh(struct net_device *dev)
+{
+	netif_addr_lock_bh(dev);
+}
+
+void rust_helper_netif_addr_unlock_bh(struct net_device *dev)
+{
+	netif_addr_unlock_bh(dev);
+}
+
+void rust_helper_netdev_set_unicast_filter(struct net_device *dev)
+{
+	dev->priv_flags |= IFF_UNICAST_FLT;
+}

@@ -264,6 +264,19 @@ impl<T> Device<T> {
         Features(unsafe { bindings::netdev_features(self.as_raw()) })
     }
 
+    /// Takes the netdev's address lock (`netif_addr_lock_bh`), which holds its unicast and
+    /// multicast lists still, for process context code that programs the device's filters as
+    /// [`Operations::set_rx_mode`] does. Bottom halves are disabled until the guard goes; do
+    /// not sleep meanwhile.
+    pub fn lock_addrs(&self) -> AddrGuard<'_> {
+        // SAFETY: The netdev is valid; unlocked when the guard drops.
+        unsafe { bindings::netif_addr_lock_bh(self.as_raw()) };
+        AddrGuard(AddrLists {
+            dev: self.as_raw(),
+            _lock: PhantomData,
+        })
+    }
+
     /// The underlying `struct device`, for logging.
     pub fn as_dev(&self) -> &device::Device {
         // SAFETY: The embedded `struct device` is valid for as long as the netdev is.
@@ -313,6 +326,127 @@ impl Drop for Rtnl {
     fn drop(&mut self) {
         // SAFETY: Taken in `lock`.
         unsafe { bindings::rtnl_unlock() };
+    }
+}
+
+/// The addresses a netdev receives for, as the stack set them: its own, its secondary unicast
+/// addresses (`dev->uc`, e.g. a macvlan's), its multicast groups (`dev->mc`, `ip maddr`, group
+/// joins) and whether it is promiscuous or takes every multicast frame. Only exists while the
+/// netdev's address lock is held ([`Operations::set_rx_mode`], [`Device::lock_addrs`]), which
+/// keeps the lists from changing.
+///
+/// # Invariants
+///
+/// `dev` is a valid Ethernet netdev whose address lock is held for `'a`.
+pub struct AddrLists<'a> {
+    dev: *mut bindings::net_device,
+    _lock: PhantomData<&'a ()>,
+}
+
+impl<'a> AddrLists<'a> {
+    fn flags(&self) -> u32 {
+        // SAFETY: By the type invariant the netdev is valid; the core changes `flags` under
+        // RTNL and calls `ndo_set_rx_mode` after it did.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.dev).flags)) }
+    }
+
+    /// Every frame is received (`IFF_PROMISC`).
+    pub fn promiscuous(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_PROMISC != 0
+    }
+
+    /// Every multicast frame is received (`IFF_ALLMULTI`).
+    pub fn all_multicast(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_ALLMULTI != 0
+    }
+
+    /// The netdev's own address.
+    pub fn own(&self) -> [u8; 6] {
+        let mut mac = [0; 6];
+        // SAFETY: An Ethernet netdev's `dev_addr` holds at least six bytes; it changes under
+        // RTNL while the interface is down, when nothing programs its filters.
+        unsafe { core::ptr::copy_nonoverlapping((*self.dev).dev_addr, mac.as_mut_ptr(), 6) };
+        mac
+    }
+
+    /// The secondary unicast addresses; only if the netdev said it filters them
+    /// ([`Builder::set_unicast_filter`]), else the core makes it promiscuous instead.
+    pub fn unicast(&self) -> AddrIter<'a> {
+        // SAFETY: By the type invariant the netdev is valid.
+        AddrIter::new(unsafe { core::ptr::addr_of!((*self.dev).uc.list) })
+    }
+
+    /// The multicast addresses.
+    pub fn multicast(&self) -> AddrIter<'a> {
+        // SAFETY: By the type invariant the netdev is valid.
+        AddrIter::new(unsafe { core::ptr::addr_of!((*self.dev).mc.list) })
+    }
+}
+
+/// The addresses of a list of [`AddrLists`], as `netdev_for_each_uc_addr` and
+/// `netdev_for_each_mc_addr` walk them.
+///
+/// # Invariants
+///
+/// `head` is the list head of a `struct netdev_hw_addr_list` of an Ethernet netdev whose
+/// address lock is held for `'a`; `cur` is `head` or an entry of that list.
+pub struct AddrIter<'a> {
+    head: *const bindings::list_head,
+    cur: *const bindings::list_head,
+    _lock: PhantomData<&'a ()>,
+}
+
+impl AddrIter<'_> {
+    fn new(head: *const bindings::list_head) -> Self {
+        Self {
+            head,
+            cur: head,
+            _lock: PhantomData,
+        }
+    }
+}
+
+impl<'a> Iterator for AddrIter<'a> {
+    type Item = &'a [u8; 6];
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY: By the type invariant `cur` is a valid node of the list, which nobody changes
+        // while the address lock is held.
+        let next = unsafe { (*self.cur).next }.cast_const();
+        if next == self.head {
+            return None;
+        }
+        self.cur = next;
+        let offset = core::mem::offset_of!(bindings::netdev_hw_addr, list);
+        // SAFETY: Every node but the head is the `list` field of a `struct netdev_hw_addr`,
+        // valid while the lock is held, whose `addr` holds the netdev's address length, six
+        // bytes for Ethernet.
+        let addr = unsafe {
+            let ha = next
+                .cast::<u8>()
+                .sub(offset)
+                .cast::<bindings::netdev_hw_addr>();
+            &*core::ptr::addr_of!((*ha).addr).cast::<[u8; 6]>()
+        };
+        Some(addr)
+    }
+}
+
+/// The netdev's address lock, held by [`Device::lock_addrs`] until this goes.
+pub struct AddrGuard<'a>(AddrLists<'a>);
+
+impl<'a> core::ops::Deref for AddrGuard<'a> {
+    type Target = AddrLists<'a>;
+
+    fn deref(&self) -> &AddrLists<'a> {
+        &self.0
+    }
+}
+
+impl Drop for AddrGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `Device::lock_addrs`, on this thread with bottom halves off.
+        unsafe { bindings::netif_addr_unlock_bh(self.0.dev) };
     }
 }
 
@@ -483,6 +617,14 @@ pub trait Operations: Send + Sync + Sized + 'static {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// The addresses to receive for or the promiscuous or all-multicast flags changed:
+    /// program the device's filters from `addrs`. Called with the netdev's address lock held
+    /// and bottom halves disabled, from any context up to softirq: atomic, must not sleep (a
+    /// device whose update sleeps defers it to a work item).
+    fn set_rx_mode(_dev: &Device<Self>, _addrs: &AddrLists<'_>) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Names the port within its device, e.g. `p3`.
     fn get_phys_port_name(_dev: &Device<Self>, _name: &mut NameWriter<'_>) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
@@ -595,6 +737,19 @@ impl<T: Operations> Callbacks<T> {
         from_result(|| T::set_features(unsafe { Self::dev(dev) }, Features(features)).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only for the core, as the `ndo_` callback of the same name: see `Callbacks::dev`.
+    unsafe extern "C" fn set_rx_mode(dev: *mut bindings::net_device) {
+        // INVARIANT: The core calls `ndo_set_rx_mode` with the address lock held.
+        let addrs = AddrLists {
+            dev,
+            _lock: PhantomData,
+        };
+        // SAFETY: See `Callbacks::dev`.
+        T::set_rx_mode(unsafe { Self::dev(dev) }, &addrs)
+    }
+
     const OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::open),
         ndo_stop: Some(Self::stop),
@@ -618,6 +773,11 @@ impl<T: Operations> Callbacks<T> {
         },
         ndo_set_features: if T::HAS_SET_FEATURES {
             Some(Self::set_features)
+        } else {
+            None
+        },
+        ndo_set_rx_mode: if T::HAS_SET_RX_MODE {
+            Some(Self::set_rx_mode)
         } else {
             None
         },
@@ -790,6 +950,14 @@ impl<T: Operations> Builder<'_, T> {
             (*self.dev.as_raw()).min_mtu = min;
             (*self.dev.as_raw()).max_mtu = max;
         }
+    }
+
+    /// Says that [`Operations::set_rx_mode`] filters secondary unicast addresses
+    /// (`IFF_UNICAST_FLT`): the core then no longer makes the netdev promiscuous when it has
+    /// some.
+    pub fn set_unicast_filter(&mut self) {
+        // SAFETY: The netdev is not registered yet: nothing else writes its flags.
+        unsafe { bindings::netdev_set_unicast_filter(self.dev.as_raw()) };
     }
 
     /// Sets the port number within the device (sysfs `dev_port`).

@@ -384,6 +384,10 @@ pub mod nic {
     pub const PRIO_TC: u64 = 0x08c;
     /// `TC_TSA`: bit per TC, 1 ETS, 0 strict priority.
     pub const TC_TSA: u64 = 0x090;
+    /// `RX_FILTER`: [`super::RX_PROMISC`], [`super::RX_ALLMULTI`] and, in
+    /// bits 13:8 ([`super::RX_FILTER_COUNT_SHIFT`]), the entries of
+    /// [`RX_ADDRS`] in use.
+    pub const RX_FILTER: u64 = 0x094;
     /// `COUNTERS`: 64-bit counters; counter `i` is at `COUNTERS + 8 * i`.
     pub const COUNTERS: u64 = 0x100;
 
@@ -417,6 +421,13 @@ pub mod nic {
     pub const RSS_TABLE: u64 = 0x680;
     /// Entries in the indirection table.
     pub const RSS_TABLE_SIZE: usize = 128;
+    /// `RX_ADDRS`: [`RX_ADDRS_ENTRIES`] addresses the port accepts
+    /// besides its own and broadcast, unicast or multicast, a 64-bit entry
+    /// each ([`filter_entry`]) with the address in bits 47:0 as in `MAC`,
+    /// its first byte lowest.
+    pub const RX_ADDRS: u64 = 0x700;
+    /// Entries in the address filter table.
+    pub const RX_ADDRS_ENTRIES: usize = 32;
 
     /// Offset of TX queue `q`'s block within a port's block.
     pub const fn txq(q: usize) -> u64 {
@@ -431,6 +442,12 @@ pub mod nic {
     /// BAR2 offset of port `p`'s block.
     pub const fn block(p: usize) -> u64 {
         0x20000 + SIZE * p as u64
+    }
+
+    /// Offset of entry `i` of the address filter table within a port's
+    /// block.
+    pub const fn filter_entry(i: usize) -> u64 {
+        RX_ADDRS + 8 * i as u64
     }
 
     /// Offset of counter `i` within a port's block.
@@ -478,8 +495,10 @@ pub mod counters {
     pub const PCS_ERRORS: usize = 48;
     /// `tx_tc_bytes[0]`; traffic class `t` is `TX_TC_BYTES + t`.
     pub const TX_TC_BYTES: usize = 49;
+    /// `rx_filtered`: frames dropped by the address filter.
+    pub const RX_FILTERED: usize = 57;
     /// Counters in the array.
-    pub const NUM_COUNTERS: usize = 57;
+    pub const NUM_COUNTERS: usize = 58;
 }
 
 /// RDMA connections and completion queues; offsets within a connection
@@ -838,6 +857,12 @@ pub const LINK_UP: u32 = 1 << 0;
 pub const LINK_SPEED_SHIFT: u32 = 8;
 /// Highest speed code (100G).
 pub const SPEED_MAX: u32 = 4;
+/// `RX_FILTER` bit: promiscuous, every frame is received.
+pub const RX_PROMISC: u32 = 1 << 0;
+/// `RX_FILTER` bit: every multicast frame is received.
+pub const RX_ALLMULTI: u32 = 1 << 1;
+/// `RX_FILTER` field shift of the table entries in use (6 bits).
+pub const RX_FILTER_COUNT_SHIFT: u32 = 8;
 /// `IRQ_MASK` bit: TX progress raises no interrupt.
 pub const PORT_IRQ_TX: u32 = 1 << 0;
 /// `IRQ_MASK` bit: RX progress raises no interrupt.
@@ -933,6 +958,8 @@ const _: () = assert!(nic::counter(counters::NUM_COUNTERS) <= nic::txq(0));
 const _: () = assert!(nic::txq(nic::NUM_TXQ) <= nic::rxq(0));
 const _: () = assert!(nic::rxq(nic::NUM_RXQ) <= nic::RSS_KEY);
 const _: () = assert!(nic::RSS_KEY + nic::RSS_KEY_SIZE as u64 <= nic::RSS_TABLE);
+const _: () = assert!(nic::RSS_TABLE + nic::RSS_TABLE_SIZE as u64 <= nic::RX_ADDRS);
+const _: () = assert!(nic::filter_entry(nic::RX_ADDRS_ENTRIES) <= nic::SIZE);
 const _: () = assert!(nic::RSS_TABLE + nic::RSS_TABLE_SIZE as u64 <= nic::SIZE);
 const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= VECTOR_RXQ1);
 const _: () = assert!(vector_rxq(NUM_PORTS - 1, nic::NUM_RXQ - 1) < NUM_VECTORS);

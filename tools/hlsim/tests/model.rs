@@ -634,6 +634,8 @@ fn nic_loopback_frame_over_ivshmem() {
     qemu.write32(port(nic::RX_SIZE), 2);
     qemu.write32(port(nic::RX_PI), 1);
     qemu.write32(port(nic::LINK_CFG), 1 << 8);
+    // The pattern's destination is no address the port listens to.
+    qemu.write32(port(nic::RX_FILTER), 1);
     qemu.write32(port(nic::CTL), 3);
     qemu.ring(vector);
     assert_eq!(qemu.wait_interrupt(vector), 1, "link change");

@@ -16,8 +16,8 @@ use hlsim::nic::counters as c;
 use hlsim::nic::offload::{fold, rx_checksum_ok, sum};
 use hlsim::nic::{BACKLOG_FRAMES, eeprom};
 use hlsim::regs::{
-    CMD_IRQ, RX_CSUM_OK, Status, TX_CSUM, TX_MORE, TX_TSO, eeprom as eeprom_regs, mailbox,
-    model_ctl, nic, vector_rxq,
+    CMD_IRQ, RX_ALLMULTI, RX_CSUM_OK, RX_FILTER_COUNT_SHIFT, RX_PROMISC, Status, TX_CSUM, TX_MORE,
+    TX_TSO, eeprom as eeprom_regs, identity, mailbox, model_ctl, nic, vector_rxq,
 };
 use tempfile::NamedTempFile;
 use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
@@ -180,6 +180,8 @@ impl Rig {
             .write64(nic::block(p) + nic::RX_BASE_LO, rings.rx);
         self.set(d, p, nic::RX_SIZE, rx_n);
         self.set(d, p, nic::LINK_CFG, cfg);
+        // The tests' frames go to any address; `address_filter` clears this.
+        self.set(d, p, nic::RX_FILTER, RX_PROMISC);
         self.rings.borrow_mut().insert((d, p), rings);
         self.post(d, p, bufs, buf_len);
         self.set(d, p, nic::CTL, ENABLE | self.reg(d, p, nic::CTL));
@@ -408,6 +410,76 @@ fn frames_cross_byte_exact_with_counters() {
     assert_eq!(r.wait_rx(0, p, 1), [(frame(1514, 2), 0)]);
     assert_eq!(r.counter(0, p, c::RX_OVERSIZE), 1);
     assert_eq!(r.counter(1, p, c::TX_FRAMES), 2);
+}
+
+/// The address filter: broadcast and the port's own `MAC` pass, other
+/// addresses only while an entry in use lists them, multicast ones with
+/// `RX_ALLMULTI`, all with `RX_PROMISC`; the rest are counted.
+#[test]
+fn address_filter() {
+    let r = rig(2);
+    let p = 3;
+    r.pair(p, 64);
+    r.set(1, p, nic::RX_FILTER, 0);
+    let to = |dst: [u8; 6], seed: u8| {
+        let mut f = frame(64, seed);
+        f[..6].copy_from_slice(&dst);
+        f
+    };
+    let bar = r.bar(1);
+    let lo = bar.read32(identity::mac_lo(p as u64)).to_le_bytes();
+    let hi = bar.read32(identity::mac_hi(p as u64)).to_le_bytes();
+    let own = [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1]];
+    let foreign = [0x02, 0, 0, 0, 0x12, 0x34];
+    let group = [0x01, 0, 0x5e, 0, 0, 0xfb];
+    let other_group = [0x33, 0x33, 0, 0, 0, 0x01];
+    let entry = |mac: [u8; 6]| {
+        let mut b = [0u8; 8];
+        b[..6].copy_from_slice(&mac);
+        u64::from_le_bytes(b)
+    };
+    // Delivers one frame to each of `dsts` and a broadcast last, then
+    // returns those received but the broadcast.
+    let deliver = |dsts: &[[u8; 6]], seed: u8| {
+        for (i, &d) in dsts.iter().enumerate() {
+            r.send(0, p, &to(d, seed + i as u8), 0);
+        }
+        r.send(0, p, &to([0xff; 6], seed), 0);
+        let got = r.wait_rx(1, p, 1);
+        let mut got: Vec<_> = got.into_iter().map(|(f, _)| f).collect();
+        while got.last().is_none_or(|f| f[..6] != [0xff; 6]) {
+            got.extend(r.wait_rx(1, p, 1).into_iter().map(|(f, _)| f));
+        }
+        got.pop();
+        got
+    };
+    let all = [own, foreign, group, other_group];
+    assert_eq!(deliver(&all, 10), [to(own, 10)]);
+    assert_eq!(r.counter(1, p, c::RX_FILTERED), 3);
+
+    // Listed: the foreign address and the group; a third entry not in use.
+    bar.write64(nic::block(p) + nic::filter_entry(0), entry(foreign));
+    bar.write64(nic::block(p) + nic::filter_entry(1), entry(group));
+    bar.write64(nic::block(p) + nic::filter_entry(2), entry(other_group));
+    r.set(1, p, nic::RX_FILTER, 2 << RX_FILTER_COUNT_SHIFT);
+    assert_eq!(
+        deliver(&all, 20),
+        [to(own, 20), to(foreign, 21), to(group, 22)]
+    );
+    assert_eq!(r.counter(1, p, c::RX_FILTERED), 4);
+
+    // All multicast, nothing listed.
+    r.set(1, p, nic::RX_FILTER, RX_ALLMULTI);
+    assert_eq!(
+        deliver(&all, 30),
+        [to(own, 30), to(group, 32), to(other_group, 33)]
+    );
+    assert_eq!(r.counter(1, p, c::RX_FILTERED), 5);
+
+    r.set(1, p, nic::RX_FILTER, RX_PROMISC);
+    assert_eq!(deliver(&all, 40).len(), 4);
+    assert_eq!(r.counter(1, p, c::RX_FILTERED), 5);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 20);
 }
 
 /// Port `p` of device 0 wired to port `q` of device 2, of four devices:

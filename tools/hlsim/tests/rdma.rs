@@ -454,6 +454,8 @@ impl Rig {
         for (d, p) in ends {
             let block = nic::block(p);
             self.bar(d).write32(block + nic::LINK_CFG, AUTO_ALL);
+            // Ethernet frames of the tests go to any address: promiscuous.
+            self.bar(d).write32(block + nic::RX_FILTER, 1);
             self.bar(d).write32(block + nic::CTL, 1);
             self.doorbell(d, 6 + p);
         }

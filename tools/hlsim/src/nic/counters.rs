@@ -43,7 +43,8 @@ mod tests {
         for (len, bucket) in cases {
             assert_eq!(rmon_bucket(len), bucket, "{len} bytes");
         }
-        assert_eq!(TX_TC_BYTES + 8, NUM_COUNTERS);
+        assert_eq!(TX_TC_BYTES + 8, RX_FILTERED);
+        assert_eq!(RX_FILTERED + 1, NUM_COUNTERS);
         assert_eq!(RX_PAUSE + 8, RX_SIZE);
         assert_eq!(TX_SIZE + 10, RX_UNDERSIZE);
     }

@@ -34,8 +34,9 @@ use crate::mem::SharedMem;
 use crate::regs::{
     FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
     PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
-    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_CSUM_OK, RX_DONE, TSO_MAX, TX_CSUM, TX_MAX_FRAGS,
-    TX_MORE, TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
+    PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_ALLMULTI, RX_CSUM_OK, RX_DONE,
+    RX_FILTER_COUNT_SHIFT, RX_PROMISC, TSO_MAX, TX_CSUM, TX_MAX_FRAGS, TX_MORE, TX_TSO,
+    VECTOR_PORT0, identity, model_ctl, nic,
     nic::{NUM_RXQ, NUM_TXQ},
     vector_rxq,
 };
@@ -669,6 +670,10 @@ impl Port {
             self.count(c::RX_FCS_ERRORS, 1);
             return Arrival::Taken;
         }
+        if !self.accepts(data) {
+            self.count(c::RX_FILTERED, 1);
+            return Arrival::Taken;
+        }
         let len = data.len();
         if len > self.max_frame() {
             self.count(c::RX_OVERSIZE, 1);
@@ -734,6 +739,34 @@ impl Port {
             self.notify(|w| w.timer = true);
         }
         Arrival::Taken
+    }
+
+    /// Whether the address filter (`RX_FILTER`) passes the frame `data`:
+    /// with `RX_PROMISC`, or if it goes to broadcast, the port's `MAC`, an
+    /// address of the first entries of `RX_ADDRS` or, with
+    /// `RX_ALLMULTI`, any multicast address.
+    fn accepts(&self, data: &[u8]) -> bool {
+        let filter = self.read(nic::RX_FILTER);
+        let Some(dst) = data.get(..6) else {
+            return false;
+        };
+        if filter & RX_PROMISC != 0 || dst == [0xff; 6] {
+            return true;
+        }
+        if dst[0] & 1 != 0 && filter & RX_ALLMULTI != 0 {
+            return true;
+        }
+        let mut addr = [0u8; 8];
+        addr[..6].copy_from_slice(dst);
+        let addr = u64::from_le_bytes(addr);
+        let (lo, hi) = self.mac();
+        if addr == u64::from(lo) | u64::from(hi & 0xffff) << 32 {
+            return true;
+        }
+        let used = (filter >> RX_FILTER_COUNT_SHIFT & 0x3f) as usize;
+        let block = nic::block(self.index);
+        (0..used.min(nic::RX_ADDRS_ENTRIES))
+            .any(|i| self.bar().read64(block + nic::filter_entry(i)) & 0xffff_ffff_ffff == addr)
     }
 
     /// The RX queue of `data`: the RSS indirection table's entry for the
