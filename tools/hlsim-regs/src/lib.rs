@@ -1087,7 +1087,8 @@ mod tests {
         assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x04), Some(Opcode::PortStop));
         assert_eq!(Opcode::from_cmd(0x05), Some(Opcode::ConnReset));
         assert_eq!(Opcode::from_cmd(0x06), Some(Opcode::CqReset));
-        for cmd in [0x00, 0x07, 0xff, CMD_IRQ] {
+        assert_eq!(Opcode::from_cmd(CMD_IRQ | 0x07), Some(Opcode::DramRows));
+        for cmd in [0x00, 0x08, 0xff, CMD_IRQ] {
             assert_eq!(Opcode::from_cmd(cmd), None, "cmd {cmd:#x}");
         }
     }
