@@ -20,6 +20,8 @@ packages=(
 	lm-sensors
 	# hl-thunk's install test: pkg-config, groff for its manual pages, readelf.
 	pkgconf groff-base binutils
+	# The documentation check (tools/testing/rst_check.py).
+	python3-docutils
 )
 
 missing=()

@@ -5,7 +5,8 @@
 #
 #   check.sh           static checks (uAPI header, its agreement with the
 #                      system's, rustfmt and clippy of the kernel Rust and
-#                      of tools/, checkpatch of the C), cargo test of
+#                      of tools/, checkpatch of the C, docutils on
+#                      Documentation/), cargo test of
 #                      tools/, then every selftest in the VM
 #   check.sh NAME...   only the named selftests (e.g. reload.sh)
 #
@@ -269,6 +270,20 @@ checkpatch_c() {
 	done < <(cd "$HL_TOP" && find rust/helpers tools/testing -name '*.c' -print0 | sort -z)
 }
 
+# docs_rst: every page of Documentation/ parses with docutils without a
+# warning (tools/testing/rst_check.py: malformed tables, broken markup).
+docs_rst() {
+	local f out
+	while IFS= read -r -d '' f; do
+		if out=$("$HL_TOP/tools/testing/rst_check.py" "$HL_TOP/$f" 2>&1); then
+			result pass "docs: $f"
+		else
+			result fail "docs: $f"
+			printf '%s\n' "$out" | indent 20
+		fi
+	done < <(cd "$HL_TOP" && find Documentation -name '*.rst' -print0 | sort -z)
+}
+
 # cargo_lints: every crate of the tools/ workspace is formatted as rustfmt
 # wants (cargo fmt --check) and clippy finds nothing in it, tests and
 # binaries included (cargo clippy --all-targets -D warnings).
@@ -315,6 +330,7 @@ if [ $# = 0 ]; then
 	rustfmt_kernel
 	clippy_kernel
 	checkpatch_c
+	docs_rst
 	cargo_lints
 	cargo_tests
 	vm_tests 2
