@@ -248,10 +248,10 @@ impl<T: Send + Sync + 'static> Export<T> {
             self.revoked.store(true, Ordering::Release);
         }
         if !live.0.is_null() {
+            // Each buffer has an inode of its own, whose mapping holds every CPU mapping of the
+            // buffer, forked processes' included: all of them are zapped.
             // SAFETY: By the type invariant, the buffer is valid while `live` is locked, and so
-            // is its file (released after the buffer's release op). Each buffer has an inode
-            // of its own, whose mapping every CPU mapping of the buffer is in: all of them are
-            // zapped, the pages of processes that forked included.
+            // is its file (released after the buffer's release op).
             unsafe { bindings::unmap_mapping_range((*(*live.0).file).f_mapping, 0, 0, 1) };
             // SAFETY: By the type invariant, the buffer is valid while `live` is locked.
             let resv = unsafe { (*live.0).resv };
