@@ -1134,6 +1134,32 @@ static void test_encaps_refusals(void)
 }
 
 /*
+ * WHAT's zeroed page of host memory, mapped for the device (its address in
+ * *VA), or NULL after a failed check.
+ */
+static char *host_page(const char *what, __u64 *va)
+{
+	union hl_mem_args m;
+	char *buf;
+
+	buf = aligned_alloc(4096, 4096);
+	if (!check(buf != NULL, "%s: a host buffer", what))
+		return NULL;
+	memset(buf, 0, 4096);
+	memset(&m, 0, sizeof(m));
+	m.in.op = HL_MEM_OP_MAP;
+	m.in.flags = HL_MEM_USERPTR;
+	m.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
+	m.in.map_host.mem_size = 4096;
+	if (!expect(mem(&m), 0, "%s: MEMORY MAP USERPTR of the buffer", what)) {
+		free(buf);
+		return NULL;
+	}
+	*va = m.out.device_virt_addr;
+	return buf;
+}
+
+/*
  * A staged CS signals encapsulated signals from a CB of the user's; a WAIT
  * for one holds a job on another queue until that CB ran: the results in
  * memory say in what order the jobs wrote.
@@ -1151,20 +1177,10 @@ static void test_encaps_order(void)
 	char *buf;
 	int err;
 
-	buf = aligned_alloc(4096, 4096);
-	if (!check(buf != NULL, "encaps: a host buffer"))
+	buf = host_page("encaps", &va);
+	if (!buf)
 		return;
-	memset(buf, 0, 4096);
 	word = (__u32 *)buf;
-	memset(&m, 0, sizeof(m));
-	m.in.op = HL_MEM_OP_MAP;
-	m.in.flags = HL_MEM_USERPTR;
-	m.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
-	m.in.map_host.mem_size = 4096;
-	err = mem(&m);
-	va = m.out.device_virt_addr;
-	if (!expect(err, 0, "encaps: MEMORY MAP USERPTR of the buffer"))
-		goto out_free;
 
 	err = reserve(dev.ext_queue[0], 1, &r);
 	if (!expect(err, 0, "encaps: RESERVE_SIGNALS_ONLY of 1 on queue %u", dev.ext_queue[0]))
@@ -1246,7 +1262,6 @@ out_unmap:
 	m.in.op = HL_MEM_OP_UNMAP;
 	m.in.unmap.device_virt_addr = va;
 	mem(&m);
-out_free:
 	free(buf);
 }
 
@@ -1282,20 +1297,10 @@ static void test_collective(void)
 	char *buf;
 	int err;
 
-	buf = aligned_alloc(4096, 4096);
-	if (!check(buf != NULL, "collective: a host buffer"))
+	buf = host_page("collective", &va);
+	if (!buf)
 		return;
-	memset(buf, 0, 4096);
 	word = (__u32 *)buf;
-	memset(&m, 0, sizeof(m));
-	m.in.op = HL_MEM_OP_MAP;
-	m.in.flags = HL_MEM_USERPTR;
-	m.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
-	m.in.map_host.mem_size = 4096;
-	err = mem(&m);
-	va = m.out.device_virt_addr;
-	if (!expect(err, 0, "collective: MEMORY MAP USERPTR of the buffer"))
-		goto out_free;
 
 	/* DMA 0 held on its fence counter 0, a SIGNAL on DMA_0_0 behind it. */
 	len = pkt_fence(pkts, 0, 1, 1);
@@ -1389,7 +1394,6 @@ out_unmap:
 	m.in.op = HL_MEM_OP_UNMAP;
 	m.in.unmap.device_virt_addr = va;
 	mem(&m);
-out_free:
 	free(buf);
 }
 
