@@ -698,6 +698,94 @@ pub mod space {
     }
 }
 
+/// A DMA engine's core registers (GAUDI's `DMA_CORE` block, from
+/// `asic_reg/`): what a DMA QMAN's `WREG_32` and `WREG_BULK` reach at
+/// `reg_offset`s below [`dma_core::SIZE`], and what `COMMIT` runs.
+pub mod dma_core {
+    /// Offset of DMA engine 0's block in the configuration space; engine
+    /// `i`'s is [`BLOCK_STRIDE`] `* i` further.
+    pub const BLOCK: u64 = 0x50_0000;
+    /// Bytes between two engines' blocks.
+    pub const BLOCK_STRIDE: u64 = 0x2_0000;
+    /// DMA engines, each with a core.
+    pub const ENGINES: usize = 8;
+    /// Bytes of the block the model keeps (GAUDI's `DMA_CORE` block).
+    pub const SIZE: u64 = 0x1000;
+    /// `SRC_BASE_LO`, `SRC_BASE_HI`: the source address, or with
+    /// [`COMMIT_MEM_SET`] the fill value (its low byte).
+    pub const SRC_BASE_LO: u64 = 0x14;
+    /// The high half of the source.
+    pub const SRC_BASE_HI: u64 = 0x18;
+    /// `DST_BASE_LO`, `DST_BASE_HI`: the destination address.
+    pub const DST_BASE_LO: u64 = 0x1c;
+    /// The high half of the destination.
+    pub const DST_BASE_HI: u64 = 0x20;
+    /// `SRC_TSIZE_0`: bytes of the source's first dimension.
+    pub const SRC_TSIZE_0: u64 = 0x4c;
+    /// `DST_TSIZE_0`: bytes of the destination's first dimension; a linear
+    /// transfer's size.
+    pub const DST_TSIZE_0: u64 = 0x74;
+    /// `COMMIT`: a write starts the transfer; `COMMIT_*` bits.
+    pub const COMMIT: u64 = 0x78;
+    /// `WR_COMP_WDATA`: the value the write completion writes.
+    pub const WR_COMP_WDATA: u64 = 0x7c;
+    /// `WR_COMP_ADDR_LO`, `WR_COMP_ADDR_HI`: where the write completion
+    /// writes.
+    pub const WR_COMP_ADDR_LO: u64 = 0x80;
+    /// The high half of the write completion's address.
+    pub const WR_COMP_ADDR_HI: u64 = 0x84;
+    /// `STS0`: bit 31 busy (never set: a transfer ends within its commit).
+    pub const STS0: u64 = 0x190;
+    /// Dimensions of a transfer: 0, whose size is in bytes, and 1-4,
+    /// counts of the dimension below, each with a stride in bytes.
+    pub const DIMS: usize = 5;
+
+    /// `SRC_TSIZE_d` (`d` 1-4): elements of dimension `d`.
+    pub const fn src_tsize(d: usize) -> u64 {
+        0x2c + 8 * (d as u64 - 1)
+    }
+
+    /// `SRC_STRIDE_d` (`d` 1-4): bytes between two elements of dimension
+    /// `d`.
+    pub const fn src_stride(d: usize) -> u64 {
+        src_tsize(d) + 4
+    }
+
+    /// `DST_TSIZE_d` (`d` 1-4).
+    pub const fn dst_tsize(d: usize) -> u64 {
+        0x54 + 8 * (d as u64 - 1)
+    }
+
+    /// `DST_STRIDE_d` (`d` 1-4).
+    pub const fn dst_stride(d: usize) -> u64 {
+        dst_tsize(d) + 4
+    }
+
+    /// Configuration-space offset of DMA engine `i`'s block.
+    pub const fn block(i: u32) -> u64 {
+        BLOCK + BLOCK_STRIDE * i as u64
+    }
+
+    /// `COMMIT` bit: write the completion when the transfer is done.
+    pub const COMMIT_WR_COMP_EN: u32 = 1 << 0;
+    /// `COMMIT` bit: transpose (not in the model).
+    pub const COMMIT_TRANSPOSE: u32 = 1 << 1;
+    /// `COMMIT` bit: data type (not in the model).
+    pub const COMMIT_DTYPE: u32 = 1 << 2;
+    /// `COMMIT` bit: linear, [`DST_TSIZE_0`] bytes; else the dimensions.
+    pub const COMMIT_LIN: u32 = 1 << 3;
+    /// `COMMIT` bit: fill instead of copy.
+    pub const COMMIT_MEM_SET: u32 = 1 << 4;
+    /// `COMMIT` bit: compress (not in the model).
+    pub const COMMIT_COMPRESS: u32 = 1 << 5;
+    /// `COMMIT` bit: decompress (not in the model).
+    pub const COMMIT_DECOMPRESS: u32 = 1 << 6;
+    /// `COMMIT` bits: context id (ignored).
+    pub const COMMIT_CTX_ID: u32 = 0xff << 16;
+    /// DMA engines whose transfers reach host memory: GAUDI's PCI DMAs.
+    pub const HOST_ENGINES: u32 = 0b11;
+}
+
 /// The engine type (`ENGINE_*`) and index of model queue `q`: 0-3 DMA 0,
 /// DMA 1, TPC 0, TPC 1; 4-9 DMA 2-7; 10-15 TPC 2-7; 16-25 the NIC queues
 /// of ports 0-9; 26-27 MME 0-1.
@@ -1152,5 +1240,98 @@ mod tests {
         assert_eq!(sync_manager::fence(NIC_QUEUE0 + 9, 3), 0x819c);
         assert_eq!(rdma::conn(9, 63) + rdma::RQ_CI, 0x53fd0);
         assert_eq!(rdma::cq(9, 15) + rdma::CQ_LOST, 0x553f8);
+    }
+
+    /// The DMA core's registers are GAUDI's: `asic_reg/dma0_core_regs.h`'s
+    /// offsets minus `mmDMA0_CORE_BASE`, its `COMMIT` bits, and
+    /// `gaudi_blocks.h`' block of each engine; checked against the kernel
+    /// tree's headers too when the kernel is unpacked (`build/kernel`).
+    #[test]
+    fn dma_core_is_gaudis() {
+        use dma_core::*;
+        let mut regs = vec![
+            ("SRC_BASE_LO", SRC_BASE_LO, 0x14),
+            ("SRC_BASE_HI", SRC_BASE_HI, 0x18),
+            ("DST_BASE_LO", DST_BASE_LO, 0x1c),
+            ("DST_BASE_HI", DST_BASE_HI, 0x20),
+            ("SRC_TSIZE_0", SRC_TSIZE_0, 0x4c),
+            ("DST_TSIZE_0", DST_TSIZE_0, 0x74),
+            ("COMMIT", COMMIT, 0x78),
+            ("WR_COMP_WDATA", WR_COMP_WDATA, 0x7c),
+            ("WR_COMP_ADDR_LO", WR_COMP_ADDR_LO, 0x80),
+            ("WR_COMP_ADDR_HI", WR_COMP_ADDR_HI, 0x84),
+            ("STS0", STS0, 0x190),
+        ];
+        let dims = [
+            (1, 0x2c, 0x30, 0x54, 0x58),
+            (2, 0x34, 0x38, 0x5c, 0x60),
+            (3, 0x3c, 0x40, 0x64, 0x68),
+            (4, 0x44, 0x48, 0x6c, 0x70),
+        ];
+        let names: Vec<[String; 4]> = dims
+            .iter()
+            .map(|(d, ..)| {
+                ["SRC_TSIZE", "SRC_STRIDE", "DST_TSIZE", "DST_STRIDE"].map(|n| format!("{n}_{d}"))
+            })
+            .collect();
+        for ((d, st, ss, dt, ds), n) in dims.into_iter().zip(&names) {
+            regs.push((&n[0], src_tsize(d), st));
+            regs.push((&n[1], src_stride(d), ss));
+            regs.push((&n[2], dst_tsize(d), dt));
+            regs.push((&n[3], dst_stride(d), ds));
+        }
+        for &(name, ours, gaudis) in &regs {
+            assert_eq!(ours, gaudis, "{name}");
+        }
+        let bits = [
+            ("WR_COMP_EN", COMMIT_WR_COMP_EN, 0x1),
+            ("TRANSPOSE", COMMIT_TRANSPOSE, 0x2),
+            ("DTYPE", COMMIT_DTYPE, 0x4),
+            ("LIN", COMMIT_LIN, 0x8),
+            ("MEM_SET", COMMIT_MEM_SET, 0x10),
+            ("COMPRESS", COMMIT_COMPRESS, 0x20),
+            ("DECOMPRESS", COMMIT_DECOMPRESS, 0x40),
+            ("CTX_ID", COMMIT_CTX_ID, 0xff_0000),
+        ];
+        for (name, ours, gaudis) in bits {
+            assert_eq!(ours, gaudis, "COMMIT_{name}");
+        }
+        for (i, base) in [
+            (0, 0x7f_fc50_0000),
+            (1, 0x7f_fc52_0000),
+            (7, 0x7f_fc5e_0000),
+        ] {
+            assert_eq!(space::CFG_BASE + block(i), base, "DMA{i}_CORE_BASE");
+        }
+        // The same, read from the headers themselves.
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../build/kernel/src/drivers/accel/habanalabs/include/gaudi/asic_reg/"
+        );
+        let (Ok(h), Ok(m)) = (
+            std::fs::read_to_string(format!("{dir}dma0_core_regs.h")),
+            std::fs::read_to_string(format!("{dir}dma0_core_masks.h")),
+        ) else {
+            return;
+        };
+        let define = |text: &str, name: &str| -> u64 {
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(name))
+                .unwrap_or_else(|| panic!("{name} not in the header"));
+            let value = line.split_whitespace().nth(2).expect("a value");
+            u64::from_str_radix(value.trim_start_matches("0x"), 16).expect("hex")
+        };
+        for &(name, ours, _) in &regs {
+            assert_eq!(
+                BLOCK + ours,
+                define(&h, &format!("mmDMA0_CORE_{name}")),
+                "{name}"
+            );
+        }
+        for (name, ours, _) in bits {
+            let mask = define(&m, &format!("DMA0_CORE_COMMIT_{name}_MASK"));
+            assert_eq!(u64::from(ours), mask, "COMMIT_{name}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use vmm_sys_util::eventfd::EventFd;
 
+use crate::dma_core::DmaCore;
 use crate::eq::EventQueue;
 use crate::hostile;
 use crate::irq::Interrupts;
@@ -26,8 +27,8 @@ use crate::regs::{
     CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_HEARTBEAT_STOP, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG,
     FAULT_SELFTEST_CORRUPT, FAULT_VANISH, MAGIC_HLSM, NIC_QUEUE0, NUM_PORTS, NUM_QUEUES,
     NUM_VECTORS, Opcode, PORT_MASK, QUEUE_MASK, SELFTEST_MAX_SIZE, State, Status, VECTOR_CONTROL,
-    VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, identity, mailbox,
-    model_ctl, qman as qman_regs, rdma,
+    VECTOR_INTERNAL, VECTOR_NIC0, VECTOR_PORT0, VECTOR_QMAN0, VERSION_1_0, dma_core, identity,
+    mailbox, model_ctl, qman as qman_regs, rdma,
 };
 use crate::sensors::Sensors;
 use crate::space::{DRAM_SIZE, SRAM_SIZE, Space};
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) eq: EventQueue,
     /// In the order of [`qman::queue`].
     pub(crate) qmans: [Control; NUM_QMANS],
+    /// The DMA engines' cores, by engine number.
+    pub(crate) dma_cores: [DmaCore; dma_core::ENGINES],
 }
 
 impl Shared {
@@ -229,6 +232,9 @@ fn reset_blocks(shared: &Shared, nic: &Nic) -> io::Result<()> {
     for ctl in &shared.qmans {
         ctl.halt();
     }
+    for core in &shared.dma_cores {
+        core.reset();
+    }
     // With the QMANs and ports stopped, nothing else writes the blocks.
     nic.reset(|| {
         bar.slice(mailbox::BASE, model_ctl::BASE - mailbox::BASE)
@@ -271,6 +277,7 @@ impl Device {
             sm: SyncManager::default(),
             eq: EventQueue::default(),
             qmans: Default::default(),
+            dma_cores: std::array::from_fn(|i| DmaCore::new(i as u32)),
         });
         let nic = Arc::new(Nic::new(name, &shared, serial)?);
         let sensors = Sensors::spawn(name, shared.bar.clone())?;

@@ -26,26 +26,15 @@ pub fn lin_dma(
     dst: u64,
     abort: &AtomicBool,
 ) -> Result<(), JobError> {
-    let aborted = || abort.load(Ordering::Relaxed);
     if memset {
-        for run in space.memory(dst, len, true)? {
-            for chunk in chunks(run) {
-                if aborted() {
-                    return Err(JobError::Aborted);
-                }
-                match src as u8 {
-                    0 => chunk.zero(),
-                    byte => chunk.fill(byte),
-                }
-            }
-        }
+        fill(&space.memory(dst, len, true)?, src as u8, abort)?;
         space.count_pcie(dst, len, true);
         return Ok(());
     }
     let from = space.memory(src, len, false)?;
     let to = space.memory(dst, len, true)?;
     let copy = |(from, to): &(VolatileSlice<'_>, VolatileSlice<'_>)| {
-        if aborted() {
+        if abort.load(Ordering::Relaxed) {
             return Err(JobError::Aborted);
         }
         to.copy_from(from);
@@ -61,6 +50,40 @@ pub fn lin_dma(
     }
     space.count_pcie(src, len, false);
     space.count_pcie(dst, len, true);
+    Ok(())
+}
+
+/// Fills `runs` with `byte`, checking `abort` between chunks.
+pub(crate) fn fill(
+    runs: &[VolatileSlice<'_>],
+    byte: u8,
+    abort: &AtomicBool,
+) -> Result<(), JobError> {
+    for chunk in runs.iter().copied().flat_map(chunks) {
+        if abort.load(Ordering::Relaxed) {
+            return Err(JobError::Aborted);
+        }
+        match byte {
+            0 => chunk.zero(),
+            byte => chunk.fill(byte),
+        }
+    }
+    Ok(())
+}
+
+/// Copies the bytes of `from` to `to`, two sequences of runs of the same
+/// total length, in order, checking `abort` between chunks.
+pub(crate) fn copy_runs(
+    from: &[VolatileSlice<'_>],
+    to: &[VolatileSlice<'_>],
+    abort: &AtomicBool,
+) -> Result<(), JobError> {
+    for (from, to) in pairs(from, to) {
+        if abort.load(Ordering::Relaxed) {
+            return Err(JobError::Aborted);
+        }
+        to.copy_from(&from);
+    }
     Ok(())
 }
 

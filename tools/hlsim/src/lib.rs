@@ -8,6 +8,7 @@
 
 pub mod device;
 pub mod dma;
+pub mod dma_core;
 pub mod eq;
 pub mod hostile;
 pub mod irq;

@@ -20,7 +20,7 @@ use crate::nic::rdma;
 use crate::packets::{self, Engine, Packet};
 use crate::regs::{
     CLK_CUR_MHZ, ENGINE_DMA, ENGINE_MME, ENGINE_TPC, JobStatus, QMAN_ENABLE, QMAN_STATUS_BUSY,
-    QMAN_STATUS_CONFIG_ERROR, model_ctl, qman, sync_manager as sm,
+    QMAN_STATUS_CONFIG_ERROR, dma_core, model_ctl, qman, sync_manager as sm,
 };
 use crate::ring::Ring;
 use crate::space::{Fault, Space};
@@ -471,10 +471,24 @@ impl Worker<'_> {
         }
     }
 
-    /// Writes `value` to sync-manager register `off`, as `WREG_32` does.
+    /// Writes `value` to register `off`, as `WREG_32` does: on a DMA QMAN,
+    /// below [`dma_core::SIZE`] a register of its engine's core (where a
+    /// `COMMIT` runs the transfer), else one of the sync manager.
     fn wreg(&self, off: u64, value: u32) -> Result<(), JobError> {
         let kick = |q: usize| self.shared.qman(q).kick();
-        Ok(self.shared.sm.write_reg(self.space(), off, value, kick)?)
+        let space = self.space();
+        let i = match engine(self.q) {
+            (Engine::Dma, i) if off < dma_core::SIZE => i,
+            _ => return Ok(self.shared.sm.write_reg(space, off, value, kick)?),
+        };
+        let Some(transfer) = self.shared.dma_cores[i as usize].write(off, value)? else {
+            return Ok(());
+        };
+        transfer.run(space, i, &self.ctl().abort)?;
+        if let Some((addr, data)) = transfer.completion {
+            self.shared.sm.write(space, addr, data, kick)?;
+        }
+        Ok(())
     }
 
     /// Runs one packet other than `REPEAT`, `STOP`, `WREG_BULK` and `CP_DMA`.

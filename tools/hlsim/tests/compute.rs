@@ -33,6 +33,9 @@ const DRAM_OFFSET: u64 = 0x10_0000;
 /// host memory from `VA_HOST_SPACE_START`.
 const CFG: u64 = 0x7f_fc00_0000;
 const SM: u64 = CFG + 0x4f_2000;
+/// DMA engine 0's and 1's cores (`DMA0_CORE`, `DMA1_CORE`).
+const DMA0_CORE: u64 = CFG + 0x50_0000;
+const DMA1_CORE: u64 = CFG + 0x52_0000;
 const DRAM: u64 = 0x2000_0000;
 const HOST: u64 = 0x1_0000_0000_0000;
 /// Bytes of DRAM from `DRAM`, to the end of GAUDI's 32 GiB: BAR2's window
@@ -1017,10 +1020,18 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
             Some(SM + sm::mon(3, sm::STATUS)),
         ),
         (
-            DMA0,
+            TPC0,
             BAD_ADDRESS,
             p().wreg(sm::sob(1) + 1, 1),
             Some(SM + sm::sob(1) + 1),
+        ),
+        // Below 0x1000, a DMA QMAN's WREG_32 reaches its engine's core.
+        (DMA1, BAD_ADDRESS, p().wreg(0x7a, 1), Some(DMA1_CORE + 0x7a)),
+        (
+            DMA0,
+            BAD_ADDRESS,
+            p().wreg(0xffe, 1),
+            Some(DMA0_CORE + 0xffe),
         ),
         (DMA0, BAD_ADDRESS, p().wreg(0xf000, 1), Some(SM + 0xf000)),
         (
@@ -1226,7 +1237,7 @@ fn repeat_stop_and_sync_manager_packets() {
         .repeat(1)
         .msg_long(SM + sm::sob(4), 1 << 31 | 0x7fff)
         .end()
-        .wreg(sm::sob(6), 0x1_2345)
+        .wreg(sm::sob(1030), 0x1_2345)
         .msg_short(1023, 9)
         // Monitor 255 on SOB 3 >= 10 writes host memory at once.
         .wreg(sm::mon(255, sm::PAY_ADDR_LO), 0x40)
@@ -1239,7 +1250,7 @@ fn repeat_stop_and_sync_manager_packets() {
     g.run_ok(DMA0, &cb);
     assert_eq!(g.sm_reg(sm::sob(3)), 10);
     assert_eq!(g.sm_reg(sm::sob(4)), 0x7fff);
-    assert_eq!(g.sm_reg(sm::sob(6)), 0x2345);
+    assert_eq!(g.sm_reg(sm::sob(1030)), 0x2345);
     assert_eq!(g.sm_reg(sm::sob(1023)), 9);
     assert_eq!(g.sm_reg(sm::sob(7)), 0, "after STOP");
     assert_eq!(g.host_read(HOST + 0x40, 4), 0xfeed_u32.to_le_bytes());
@@ -1257,8 +1268,9 @@ fn gaudi_packets_run() {
     let inner = Cb::default().msg_short(20, 1 << 31 | 5).nop();
     g.dram_write(0x2000, &inner.0);
     let cb = Cb::default()
-        // WREG_BULK: SOBs 16-19 in one packet (two 64-bit values).
-        .wreg_bulk(sm::sob(16), &[2 << 32 | 1, 4 << 32 | 3])
+        // WREG_BULK: SOBs 1040-1043 in one packet (two 64-bit values;
+        // below SOB 1024, a DMA QMAN's WREG_BULK reaches its DMA core).
+        .wreg_bulk(sm::sob(1040), &[2 << 32 | 1, 4 << 32 | 3])
         .cp_dma(DRAM + 0x2000, inner.here())
         // MSG_SHORT through base 0 (the monitors) arms monitor 40: its
         // payload (set by WREG_32) adds 1 to fence 2 of this queue once
@@ -1282,7 +1294,10 @@ fn gaudi_packets_run() {
         .wait(1500, 3, 1)
         .fence(1, 3, 3);
     g.run_ok(DMA0, &cb);
-    let sobs: Vec<u32> = (16..=20).map(|s| g.sm_reg(sm::sob(s))).collect();
+    let sobs: Vec<u32> = (1040..=1043)
+        .chain([20])
+        .map(|s| g.sm_reg(sm::sob(s)))
+        .collect();
     assert_eq!(sobs, [1, 2, 3, 4, 5]);
     assert_eq!(g.sm_reg(sm::mon(40, sm::STATUS)), 0, "fired");
     assert_eq!(g.sm_reg(sm::fence(DMA0, 1)), 0);
@@ -1840,4 +1855,254 @@ fn doorbell_latency() {
         median(mailbox),
         median(job)
     );
+}
+
+/// GAUDI's DMA core registers (`DMA0_CORE_*` minus `DMA0_CORE_BASE`, from
+/// `asic_reg/dma0_core_regs.h`) and `COMMIT` bits (`dma0_core_masks.h`),
+/// written here from the headers, not from the model's map.
+mod core_reg {
+    pub const SRC_BASE_LO: u64 = 0x14;
+    pub const SRC_BASE_HI: u64 = 0x18;
+    pub const DST_BASE_LO: u64 = 0x1c;
+    pub const DST_BASE_HI: u64 = 0x20;
+    /// `SRC_TSIZE_1`; `SRC_STRIDE_1` follows, then dimensions 2-4.
+    pub const SRC_TSIZE_1: u64 = 0x2c;
+    pub const SRC_TSIZE_0: u64 = 0x4c;
+    pub const DST_TSIZE_1: u64 = 0x54;
+    pub const DST_TSIZE_0: u64 = 0x74;
+    pub const COMMIT: u64 = 0x78;
+    pub const WR_COMP_WDATA: u64 = 0x7c;
+    pub const WR_COMP_ADDR_LO: u64 = 0x80;
+    pub const WR_COMP_ADDR_HI: u64 = 0x84;
+    pub const WR_COMP_EN: u32 = 1 << 0;
+    pub const LIN: u32 = 1 << 3;
+    pub const MEM_SET: u32 = 1 << 4;
+}
+
+impl Cb {
+    /// `WREG_32`s that program a DMA core: `src` and `dst` as (base,
+    /// dimension 0 bytes, [(count, stride); 4]), a completion adding 1 to
+    /// SOB `sob`, and `COMMIT` with `commit`.
+    fn dma_core(
+        self,
+        src: (u64, u32, [(u32, u32); 4]),
+        dst: (u64, u32, [(u32, u32); 4]),
+        sob: u32,
+        commit: u32,
+    ) -> Self {
+        use core_reg::*;
+        let mut cb = self
+            .wreg(SRC_BASE_LO, src.0 as u32)
+            .wreg(SRC_BASE_HI, (src.0 >> 32) as u32)
+            .wreg(DST_BASE_LO, dst.0 as u32)
+            .wreg(DST_BASE_HI, (dst.0 >> 32) as u32)
+            .wreg(SRC_TSIZE_0, src.1)
+            .wreg(DST_TSIZE_0, dst.1);
+        for (d, ((sn, ss), (dn, ds))) in src.2.into_iter().zip(dst.2).enumerate() {
+            let d = 8 * d as u64;
+            cb = cb
+                .wreg(SRC_TSIZE_1 + d, sn)
+                .wreg(SRC_TSIZE_1 + d + 4, ss)
+                .wreg(DST_TSIZE_1 + d, dn)
+                .wreg(DST_TSIZE_1 + d + 4, ds);
+        }
+        let sob_addr = SM + sm::sob(sob.into());
+        cb.wreg(WR_COMP_ADDR_LO, sob_addr as u32)
+            .wreg(WR_COMP_ADDR_HI, (sob_addr >> 32) as u32)
+            .wreg(WR_COMP_WDATA, 1 << 31 | 1)
+            .wreg(COMMIT, commit)
+    }
+}
+
+/// hl-thunk-open's `gaudi_dma` strided test, smaller: DMA 0's core copies
+/// one host buffer to ten places of another, `2 * len` apart (the source's
+/// dimension 1 has stride 0), and its completion adds 1 to a SOB whose
+/// monitor releases a fence on another queue.
+#[test]
+fn dma_core_strided_copy_as_gaudi_dma() {
+    let g = Guest::new();
+    g.queue(DMA0, 4, 4);
+    g.queue(DMA1, 4, 4);
+    let (len, n) = (3 * PAGE as u32 + 100, 10u32);
+    let (src, dst) = (HOST, HOST + 0x10_0000);
+    g.map_buffer(src, 4, false);
+    g.map_buffer(dst, 2 * u64::from(n * len) / PAGE + 1, true);
+    let data = pattern(len as usize, 9);
+    g.host_write(src, &data);
+    g.host_write(dst, &vec![0xff; (2 * n * len) as usize]);
+    // DMA 1 waits on SOB 1050 reaching 1, through fence 0.
+    let waiter = Cb::default()
+        .msg_long(SM + sm::sob(1050), 0)
+        .arm_fence(7, 1050, 1, DMA1, 0, 1)
+        .fence(0, 1, 1)
+        .msg_long(DRAM, 0x600d);
+    g.submit(DMA1, &waiter, 1);
+    let ones = [(1, len); 3];
+    let cb = Cb::default().dma_core(
+        (src, len, [(n, 0), ones[0], ones[1], ones[2]]),
+        (dst, len, [(n, 2 * len), ones[0], ones[1], ones[2]]),
+        1050,
+        core_reg::WR_COMP_EN,
+    );
+    let (rx, tx) = (g.bar().read64(pci::RX_BYTES), g.bar().read64(pci::TX_BYTES));
+    g.run_ok(DMA0, &cb);
+    assert_eq!(
+        g.cqe(DMA1),
+        cqe(OK, 1, 0),
+        "the completion fired the monitor"
+    );
+    assert_eq!(g.dram_u32(0), 0x600d);
+    let back = g.host_read(dst, (2 * n * len) as usize);
+    for (i, stride) in back.chunks(2 * len as usize).enumerate() {
+        assert!(stride[..len as usize] == data, "stride {i}");
+        assert!(stride[len as usize..].iter().all(|&b| b == 0xff), "gap {i}");
+    }
+    assert_eq!(g.bar().read64(pci::RX_BYTES) - rx, u64::from(n * len));
+    assert_eq!(g.bar().read64(pci::TX_BYTES) - tx, u64::from(n * len));
+}
+
+/// An internal DMA engine gathers a 3-D block of DRAM into SRAM and
+/// scatters it back; fills a strided destination and a linear one.
+#[test]
+fn dma_core_gathers_scatters_and_fills() {
+    let g = Guest::new();
+    g.queue(DMA2, 4, 4);
+    let data = pattern(0x4000, 3);
+    g.dram_write(0, &data);
+    let none = (1, 0);
+    // 16-byte rows, 4 per group 0x100 apart, 3 groups 0x1000 apart.
+    let block = [(4, 0x100), (3, 0x1000), none, none];
+    let cb = Cb::default()
+        .dma_core(
+            (DRAM + 0x10, 16, block),
+            (SRAM + 0x40, 16 * 12, [none; 4]),
+            1060,
+            0,
+        )
+        .dma_core(
+            (SRAM + 0x40, 16 * 12, [none; 4]),
+            (DRAM + 0x8000, 8, [(24, 0x20), none, none, none]),
+            1060,
+            core_reg::WR_COMP_EN,
+        );
+    g.run_ok(DMA2, &cb);
+    let want: Vec<u8> = (0..3)
+        .flat_map(|k| (0..4).map(move |j| 0x10 + 0x1000 * k + 0x100 * j))
+        .flat_map(|at| data[at..at + 16].to_vec())
+        .collect();
+    assert_eq!(want.len(), 192);
+    let got: Vec<u8> = (0..24)
+        .flat_map(|r| g.dram_read(0x8000 + 0x20 * r, 8))
+        .collect();
+    assert!(got == want, "gathered and scattered");
+    assert_eq!(g.dram_read(0x8008, 24), vec![0; 24], "between the rows");
+    assert_eq!(g.sm_reg(sm::sob(1060)), 1, "only the second completion");
+    // A fill: the source's low byte, into 5 rows of 3 bytes 8 apart.
+    let cb = Cb::default().dma_core(
+        (0x1a5, 0, [none; 4]),
+        (DRAM + 0x9000, 3, [(5, 8), none, none, none]),
+        1060,
+        core_reg::MEM_SET | core_reg::WR_COMP_EN,
+    );
+    g.run_ok(DMA2, &cb);
+    let got = g.dram_read(0x9000, 40);
+    for (i, b) in got.iter().enumerate() {
+        assert_eq!(*b, if i % 8 < 3 { 0xa5 } else { 0 }, "byte {i}");
+    }
+    // Linear: DST_TSIZE_0 bytes, the dimensions ignored.
+    let cb = Cb::default().dma_core(
+        (DRAM + 0x10, 0, [(9, 9); 4]),
+        (DRAM + 0xa000, 100, [(9, 9); 4]),
+        1060,
+        core_reg::LIN | core_reg::WR_COMP_EN,
+    );
+    g.run_ok(DMA2, &cb);
+    assert_eq!(g.dram_read(0xa000, 101)[..100], data[0x10..0x10 + 100]);
+    assert_eq!(g.dram_read(0xa000, 101)[100], 0);
+    assert_eq!(g.sm_reg(sm::sob(1060)), 3);
+}
+
+/// A transfer reaching outside the memory map, or host memory from an
+/// engine other than the PCI DMAs 0 and 1, is a RAZWI: the job fails with
+/// `BAD_ADDRESS`, the event names the address, nothing moves and no
+/// completion is written; a shape the model refuses moves nothing either.
+#[test]
+fn dma_core_bad_addresses_raise_razwi() {
+    let g = Guest::new();
+    g.event_queue(16);
+    g.queue(DMA0, 4, 4);
+    g.queue(DMA2, 4, 4);
+    g.map_buffer(HOST, 1, true);
+    g.dram_write(0, &pattern(256, 5));
+    let none = (1, 0);
+    let cases = [
+        // The third row is past the end of DRAM.
+        (
+            DMA0,
+            (DRAM, 64, [none; 4]),
+            (DRAM + DRAM_ALL - 0x40, 16, [(4, 0x20), none, none, none]),
+            BAD_ADDRESS,
+            Some(DRAM + DRAM_ALL),
+        ),
+        // A source in no region.
+        (
+            DMA0,
+            (0x1000_0000, 16, [none; 4]),
+            (DRAM + 0x100, 16, [none; 4]),
+            BAD_ADDRESS,
+            Some(0x1000_0000),
+        ),
+        // DMA 2 is an HBM DMA: the host is not in its reach.
+        (
+            DMA2,
+            (DRAM, 16, [none; 4]),
+            (HOST, 16, [none; 4]),
+            BAD_ADDRESS,
+            Some(HOST),
+        ),
+        (
+            DMA2,
+            (HOST, 16, [none; 4]),
+            (DRAM + 0x100, 16, [none; 4]),
+            BAD_ADDRESS,
+            Some(HOST),
+        ),
+        // Sizes that differ, and no bytes: refused.
+        (
+            DMA0,
+            (DRAM, 16, [none; 4]),
+            (DRAM + 0x100, 16, [(2, 16), none, none, none]),
+            BAD_PACKET,
+            None,
+        ),
+        (
+            DMA2,
+            (DRAM, 0, [none; 4]),
+            (DRAM + 0x100, 0, [none; 4]),
+            BAD_PACKET,
+            None,
+        ),
+    ];
+    for (i, (q, src, dst, status, addr)) in cases.into_iter().enumerate() {
+        g.run_ok(q, &Cb::default().msg_long(SM + sm::sob(1070), 0));
+        let cb = Cb::default().dma_core(src, dst, 1070, core_reg::WR_COMP_EN);
+        let at = cb.here() - 8;
+        assert_eq!(g.run(q, &cb), cqe(status, 0x77, at), "case {i}");
+        let info = addr.unwrap_or(at.into());
+        assert_eq!(g.event(), Some(event(q as u32, status, info)), "case {i}");
+        assert_eq!(g.sm_reg(sm::sob(1070)), 0, "case {i}: no completion");
+        assert_eq!(g.dram_read(0x100, 16), vec![0; 16], "case {i}");
+        assert_eq!(g.host_read(HOST, 16), vec![0; 16], "case {i}");
+    }
+    // DMA 0, a PCI DMA, reaches the host.
+    let cb = Cb::default().dma_core(
+        (DRAM, 16, [none; 4]),
+        (HOST, 16, [none; 4]),
+        1070,
+        core_reg::WR_COMP_EN,
+    );
+    g.run_ok(DMA0, &cb);
+    assert_eq!(g.host_read(HOST, 16), pattern(256, 5)[..16]);
+    assert_eq!(g.sm_reg(sm::sob(1070)), 1);
+    assert_eq!(g.event(), None);
 }

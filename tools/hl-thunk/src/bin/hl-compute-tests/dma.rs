@@ -272,7 +272,9 @@ fn msg_long(dev: &Device) -> R {
     same_bytes("device memory", &got, &want)
 }
 
-const SOB: u32 = 300;
+/// At 1024 or above: a DMA QMAN's `WREG_32` below 0x1000 reaches its
+/// DMA core, not SOBs 0-1023.
+const SOB: u32 = 1100;
 const MON_AT: u32 = 30;
 const MON_PAST: u32 = 31;
 
@@ -318,7 +320,8 @@ fn sob_repeat_monitor(dev: &Device) -> R {
 fn gaudi_packets(dev: &Device) -> R {
     let dram = dev.device_memory(4096)?;
     for (i, queue) in Queue::every().enumerate() {
-        let (sob, mon) = (400 + 8 * i as u32, 40 + i as u32);
+        // SOBs from 1024: WREG_BULK below 0x1000 reaches a DMA core.
+        let (sob, mon) = (1200 + 8 * i as u32, 40 + i as u32);
         // Packets run by CP_DMA from device memory: SOB `sob + 4` += 5.
         let inner = Packet::msg_short(sob + 4, SOB_ADD | 5)?;
         upload(dev, dram.addr(), inner.as_bytes())?;

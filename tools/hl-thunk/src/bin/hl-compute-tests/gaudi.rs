@@ -11,7 +11,9 @@ use hlthunk::uapi::{HL_HOST_VA_BASE, HL_RAZWI_MMU_ACCESS_ERROR, HL_RAZWI_PAGE_FA
 use hlthunk::{Cause, Device, HostBuffer, Job, Packet, Queue};
 
 use crate::Env;
-use crate::util::{R, Rng, Tap, cb_of, download, ensure, expect_abort, run_ok, same_bytes, upload};
+use crate::util::{
+    R, Rng, Tap, cb_of, download, ensure, expect_abort, run_ok, run_packets, same_bytes, upload,
+};
 
 const SOB: u32 = 700;
 const MON: u32 = 70;
@@ -147,6 +149,114 @@ fn internal_cbs(dev: &Device) -> R {
     Ok(())
 }
 
+/// `WREG_32`s that program DMA core registers `regs` (offsets and values),
+/// then `COMMIT` with `commit`.
+fn program_core(regs: &[(u64, u64)], commit: u32) -> R<Vec<Packet>> {
+    use hlsim_regs::dma_core::COMMIT;
+    let mut packets = Vec::new();
+    for &(off, value) in regs {
+        packets.push(Packet::wreg32(off as u32, value as u32)?);
+    }
+    packets.push(Packet::wreg32(COMMIT as u32, commit)?);
+    Ok(packets)
+}
+
+/// hl-thunk-open's strided DMA through the DMA core's registers: DMA 0
+/// copies a host buffer to ten places of another, twice its size apart,
+/// and its write completion adds 1 to a SOB that releases a fence on DMA 1;
+/// then DMA 3 gathers rows of DRAM into SRAM, and its reach of host memory
+/// is a RAZWI (only the PCI DMAs 0 and 1 reach the host).
+fn dma_core(dev: &Device, rng: &mut Rng) -> R {
+    use hlsim_regs::dma_core::*;
+    let (len, n) = (64 << 10, 10u64);
+    let mut src = HostBuffer::new(len)?;
+    rng.fill(&mut src);
+    let want = src.to_vec();
+    let mut dst = HostBuffer::new(2 * n as usize * len)?;
+    dst.fill(0xff);
+    let host_src = dev.map_host(&mut src)?;
+    let host_dst = dev.map_host(&mut dst)?;
+    let reset = cb_of(dev, &[Packet::msg_short(SOB + 1, 0)?])?;
+    run_ok(dev, &[reset.job(Queue::Dma0)])?;
+    let sob = hlthunk::sync::sob_addr(SOB + 1)?;
+    let len = len as u64;
+    let mut regs = vec![
+        (SRC_BASE_LO, host_src.device_addr()),
+        (SRC_BASE_HI, host_src.device_addr() >> 32),
+        (DST_BASE_LO, host_dst.device_addr()),
+        (DST_BASE_HI, host_dst.device_addr() >> 32),
+        (SRC_TSIZE_0, len),
+        (DST_TSIZE_0, len),
+        (src_tsize(1), n),
+        (src_stride(1), 0),
+        (dst_tsize(1), n),
+        (dst_stride(1), 2 * len),
+        (WR_COMP_ADDR_LO, sob),
+        (WR_COMP_ADDR_HI, sob >> 32),
+        (WR_COMP_WDATA, u64::from(SOB_ADD | 1)),
+    ];
+    for d in 2..DIMS {
+        regs.extend([(src_tsize(d), 1), (src_stride(d), len)]);
+        regs.extend([(dst_tsize(d), 1), (dst_stride(d), len)]);
+    }
+    let copy = cb_of(dev, &program_core(&regs, COMMIT_WR_COMP_EN)?)?;
+    let dram = dev.device_memory(4096)?;
+    let mut wait = wait_for_sob(Queue::Dma1, MON, SOB + 1, 1, 0)?.to_vec();
+    wait.push(Packet::msg_long(dram.addr(), 0x600d));
+    let waiter = cb_of(dev, &wait)?;
+    // The waiter first: only the completion write releases it.
+    run_ok(dev, &[waiter.job(Queue::Dma1), copy.job(Queue::Dma0)])?;
+    let got = download(dev, dram.addr(), 4)?;
+    ensure!(
+        got == 0x600d_u32.to_le_bytes(),
+        "fence not released ({got:02x?})"
+    );
+    ensure!(!want.is_empty(), "no payload");
+    for (i, stride) in host_dst.chunks(2 * len as usize).enumerate() {
+        same_bytes(&format!("stride {i}"), &stride[..len as usize], &want)?;
+        ensure!(
+            stride[len as usize..].iter().all(|&b| b == 0xff),
+            "gap after stride {i} written"
+        );
+    }
+    // DMA 3 gathers 16-byte rows, 0x100 apart, from DRAM into SRAM.
+    let hw = dev.hw_ip_info()?;
+    let rows = dev.device_memory(0x1000)?;
+    let mut data = vec![0; 0x1000];
+    rng.fill(&mut data);
+    upload(dev, rows.addr(), &data)?;
+    let sram = hw.sram_base + 0x8000;
+    let gather = [
+        (SRC_BASE_LO, rows.addr()),
+        (SRC_BASE_HI, rows.addr() >> 32),
+        (DST_BASE_LO, sram),
+        (DST_BASE_HI, sram >> 32),
+        (SRC_TSIZE_0, 16),
+        (DST_TSIZE_0, 16 * 16),
+        (src_tsize(1), 16),
+        (src_stride(1), 0x100),
+        (dst_tsize(1), 1),
+    ];
+    run_packets(dev, Queue::Dma(3), &program_core(&gather, 0)?)?;
+    let rows_want: Vec<u8> = (0..16)
+        .flat_map(|r| data[0x100 * r..0x100 * r + 16].to_vec())
+        .collect();
+    same_bytes("gathered rows", &download(dev, sram, 256)?, &rows_want)?;
+    // DMA 3 is an HBM DMA: host memory is out of its reach.
+    let mut to_host = gather.to_vec();
+    to_host[2..4].copy_from_slice(&[
+        (DST_BASE_LO, host_dst.device_addr()),
+        (DST_BASE_HI, host_dst.device_addr() >> 32),
+    ]);
+    let bytes: Vec<u8> = program_core(&to_host, 0)?
+        .iter()
+        .flat_map(|p| p.as_bytes().to_vec())
+        .collect();
+    expect_abort(dev, Queue::Dma(3), &bytes, Cause::BadAddress)?;
+    same_bytes("host after DMA 3's RAZWI", &host_dst[..256], &want[..256])?;
+    run_ok(dev, &[reset.job(Queue::Dma0)])
+}
+
 /// A job reaching outside every region, or an unmapped host address, is
 /// reported in INFO RAZWI_EVENT with the address and the engine: the first
 /// one since the compute node was opened, as mainline keeps it.
@@ -216,6 +326,10 @@ pub fn gaudi(t: &mut Tap, env: &Env) {
     t.check(
         "gaudi: internal queues run CBs at device addresses (DRAM, SRAM, host)",
         internal_cbs(&dev),
+    );
+    t.check(
+        "gaudi: DMA core registers: a strided copy host -> host with a completion, a gather, RAZWI off the PCI DMAs",
+        dma_core(&dev, &mut rng),
     );
     drop(dev);
     t.check(
