@@ -143,7 +143,9 @@ impl Packet {
     }
 
     /// `WREG_32`: writes `value` to the sync manager register at `offset`
-    /// (4-byte aligned, below 64 KiB; `reg_offset`, `ctl[23:8]`).
+    /// (4-byte aligned, below 64 KiB; `reg_offset`, `ctl[23:8]`); on a DMA
+    /// queue, an offset below 0x1000 is a register of the engine's DMA core
+    /// (`hlsim_regs::dma_core`).
     pub fn wreg32(offset: u32, value: u32) -> Result<Self> {
         check_reg_offset("WREG_32", offset)?;
         Ok(Self::new(
@@ -155,7 +157,8 @@ impl Packet {
     }
 
     /// `WREG_BULK`: writes `values` (1 to 3 of them, each two registers,
-    /// low half first) to consecutive sync manager registers from `offset`.
+    /// low half first) to consecutive registers from `offset`, as
+    /// [`Packet::wreg32`] does.
     pub fn wreg_bulk(offset: u32, values: &[u64]) -> Result<Self> {
         check_reg_offset("WREG_BULK", offset)?;
         if !(1..=3).contains(&values.len()) {

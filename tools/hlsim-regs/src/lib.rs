@@ -734,8 +734,6 @@ pub mod dma_core {
     pub const WR_COMP_ADDR_LO: u64 = 0x80;
     /// The high half of the write completion's address.
     pub const WR_COMP_ADDR_HI: u64 = 0x84;
-    /// `STS0`: bit 31 busy (never set: a transfer ends within its commit).
-    pub const STS0: u64 = 0x190;
     /// Dimensions of a transfer: 0, whose size is in bytes, and 1-4,
     /// counts of the dimension below, each with a stride in bytes.
     pub const DIMS: usize = 5;
@@ -1260,7 +1258,6 @@ mod tests {
             ("WR_COMP_WDATA", WR_COMP_WDATA, 0x7c),
             ("WR_COMP_ADDR_LO", WR_COMP_ADDR_LO, 0x80),
             ("WR_COMP_ADDR_HI", WR_COMP_ADDR_HI, 0x84),
-            ("STS0", STS0, 0x190),
         ];
         let dims = [
             (1, 0x2c, 0x30, 0x54, 0x58),
