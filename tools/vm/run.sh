@@ -30,6 +30,14 @@
 #                          build/vm/bench.log and to stdout, the console to
 #                          build/vm/console.log
 #
+# The guest has 1 GiB of RAM, or HL_VM_RAM (QEMU's -m syntax, e.g. 12G);
+# a run of hl_thunk_open.sh alone gets 12 GiB unless HL_VM_RAM says
+# otherwise: HabanaAI's memory tests pin 5 GiB (memory's
+# map_bigger_than_4GB) and 8 GiB (dma_dram's entire-DRAM test, two 2 MiB
+# buffers for each 16 MiB of GAUDI's 31.5 GiB of DRAM) of host memory.
+# The guest RAM file is sparse: the host gives only what the guest
+# touches. RAM past 2 GiB is at guest physical addresses from 4 GiB on
+# (max-ram-below-4g), where hlsim is told to find it.
 # The exit status is QEMU's, 124 when the guest ran out of time
 # (HL_VM_TIMEOUT seconds, default 2400). hlsim's output is in
 # build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
@@ -64,6 +72,16 @@ case ${1:-} in
 esac
 args=$(IFS=,; echo "$*")
 timeout_s=${HL_VM_TIMEOUT:-2400}
+ram=${HL_VM_RAM:-}
+if [ -z "$ram" ]; then
+	ram=1G
+	[ "$mode $args" != "test hl_thunk_open.sh" ] || ram=12G
+fi
+ram_bytes=$(numfmt --from=iec "$ram") || usage
+avail_kib=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB$/\1/p' /proc/meminfo)
+[ "$ram_bytes" -le $((avail_kib * 1024)) ] ||
+	echo "run.sh: warning: the host has $((avail_kib >> 10)) MiB available," \
+		"less than the guest's $ram of RAM" >&2
 
 bzimage=$HL_KOUT/arch/x86/boot/bzImage
 hlsim=${CARGO_TARGET_DIR:-$HL_BUILD/target}/release/hlsim
@@ -91,7 +109,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-truncate -s 1G "$tmp/ram"
+truncate -s "$ram" "$tmp/ram"
 truncate -s 1M "$tmp/plain"
 
 hlsim_args=(--device sock="$tmp/hl0.sock",size=256M,serial=0xa0000001
@@ -100,7 +118,7 @@ hlsim_args=(--device sock="$tmp/hl0.sock",size=256M,serial=0xa0000001
 	hlsim_args+=(--device sock="$tmp/hl2.sock",size=256M,serial=0xa0000003
 		     --device sock="$tmp/hl3.sock",size=256M,serial=0xa0000004
 		     --wire 0:9-2:9 --wire 1:9-3:9)
-"$hlsim" --guest-ram "$tmp/ram" "${hlsim_args[@]}" > "$logs/hlsim.log" 2>&1 &
+"$hlsim" --guest-ram "$tmp/ram" --ram-below-4g 2G "${hlsim_args[@]}" > "$logs/hlsim.log" 2>&1 &
 hlsim_pid=$!
 for _ in $(seq 100); do
 	grep -q '^hlsim: ready' "$logs/hlsim.log" && break
@@ -109,9 +127,9 @@ for _ in $(seq 100); do
 done
 grep -q '^hlsim: ready' "$logs/hlsim.log" || { echo "hlsim is not ready after 10 s" >&2; exit 1; }
 
-qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0
-      -m 1G -smp 2
-      -object memory-backend-file,id=mem0,size=1G,mem-path="$tmp/ram",share=on
+qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0,max-ram-below-4g=2G
+      -m "$ram" -smp 2
+      -object memory-backend-file,id=mem0,size="$ram",mem-path="$tmp/ram",share=on
       -chardev socket,path="$tmp/hl0.sock",id=hl0
       -device ivshmem-doorbell,chardev=hl0,vectors=64,addr=0x4
       -chardev socket,path="$tmp/hl1.sock",id=hl1

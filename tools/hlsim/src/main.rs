@@ -12,17 +12,23 @@ use std::time::Instant;
 use std::{env, ptr, thread};
 
 use hlsim::device::Device;
-use hlsim::mem::SharedMem;
+use hlsim::mem::{ABOVE_4G, SharedMem};
 use hlsim::server::Server;
 use vmm_sys_util::eventfd::{EFD_CLOEXEC, EFD_NONBLOCK, EventFd};
 use vmm_sys_util::signal::create_sigset;
 
 const USAGE: &str = "\
-usage: hlsim --guest-ram PATH --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
+usage: hlsim --guest-ram PATH [--ram-below-4g SIZE]
+             --device sock=PATH[,size=SIZE][,serial=N] [--device ...]
              [--wire A:P-B:Q ...] [--tap DEV.PORT=IFNAME ...]
        hlsim --bench-memcpy SIZE[,ITERATIONS]
 
   --guest-ram PATH  the file backing guest RAM; DMA address A is its byte A
+  --ram-below-4g SIZE
+                    but for the file's bytes from SIZE on (whole pages, at
+                    most 4G, K, M and G suffixes), which are at DMA
+                    addresses from 4G on, past the PCI hole: QEMU's pc
+                    machine puts RAM beyond its max-ram-below-4g there
   --device ...      serve one device on the UNIX socket PATH
       size=SIZE     BAR2 bytes, a power of two of at least 2M, with an
                     optional K, M or G suffix (default 256M)
@@ -77,6 +83,7 @@ enum Command {
     Help,
     Run {
         guest_ram: PathBuf,
+        below_4g: u64,
         devices: Vec<DeviceOpts>,
         wires: Vec<WireOpts>,
         taps: Vec<TapOpts>,
@@ -92,6 +99,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         .into_iter()
         .map(|arg| arg.into_string().map_err(|_| "arguments must be UTF-8"));
     let mut guest_ram = None;
+    let mut below_4g = None;
     let mut devices: Vec<DeviceOpts> = Vec::new();
     let mut bench = None;
     let mut wires: Vec<WireOpts> = Vec::new();
@@ -115,6 +123,14 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
             }
             "--guest-ram" => {
                 guest_ram = Some(args.next().ok_or("--guest-ram needs a PATH")??.into())
+            }
+            "--ram-below-4g" => {
+                let val = args.next().ok_or("--ram-below-4g needs a SIZE")??;
+                below_4g = Some(
+                    parse_size(&val)
+                        .filter(|s| (1..=ABOVE_4G).contains(s) && s.is_multiple_of(4096))
+                        .ok_or(format!("bad --ram-below-4g '{val}'"))?,
+                );
             }
             "--device" => {
                 let opts = parse_device(
@@ -154,7 +170,12 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         }
     }
     if let Some((size, iterations)) = bench {
-        if guest_ram.is_some() || !devices.is_empty() || !wires.is_empty() || !taps.is_empty() {
+        if guest_ram.is_some()
+            || below_4g.is_some()
+            || !devices.is_empty()
+            || !wires.is_empty()
+            || !taps.is_empty()
+        {
             return Err("--bench-memcpy serves no device".into());
         }
         return Ok(Command::BenchMemcpy { size, iterations });
@@ -175,6 +196,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     }
     Ok(Command::Run {
         guest_ram,
+        below_4g: below_4g.unwrap_or(ABOVE_4G),
         devices,
         wires,
         taps,
@@ -276,6 +298,7 @@ fn parse_u64(val: &str) -> Option<u64> {
 /// until a signal or a device's failure.
 fn run(
     guest_ram: PathBuf,
+    below_4g: u64,
     devices: Vec<DeviceOpts>,
     wires: Vec<WireOpts>,
     taps: Vec<TapOpts>,
@@ -289,7 +312,8 @@ fn run(
         return Err(io::Error::from_raw_os_error(rc).to_string());
     }
 
-    let ram = SharedMem::open(&guest_ram).map_err(|e| format!("{}: {e}", guest_ram.display()))?;
+    let ram = SharedMem::open_guest_ram(&guest_ram, below_4g)
+        .map_err(|e| format!("{}: {e}", guest_ram.display()))?;
     let ram = Arc::new(ram);
     let stop = EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC).map_err(|e| e.to_string())?;
     let mut models = Vec::new();
@@ -416,10 +440,11 @@ fn main() -> ExitCode {
         }
         Ok(Command::Run {
             guest_ram,
+            below_4g,
             devices,
             wires,
             taps,
-        }) => run(guest_ram, devices, wires, taps),
+        }) => run(guest_ram, below_4g, devices, wires, taps),
         Ok(Command::BenchMemcpy { size, iterations }) => bench_memcpy(size, iterations),
         Err(e) => {
             eprintln!("hlsim: {e}\n{USAGE}");
@@ -485,12 +510,35 @@ mod tests {
             cmd,
             Ok(Command::Run {
                 guest_ram: "/r".into(),
+                below_4g: ABOVE_4G,
                 devices,
                 wires: Vec::new(),
                 taps: Vec::new(),
             })
         );
         assert_eq!(parse(&["--guest-ram", "/r", "--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn ram_below_4g() {
+        let with = |size| {
+            parse(&[
+                "--guest-ram",
+                "/r",
+                "--ram-below-4g",
+                size,
+                "--device",
+                "sock=/a",
+            ])
+        };
+        let Ok(Command::Run { below_4g, .. }) = with("2G") else {
+            panic!("2G");
+        };
+        assert_eq!(below_4g, 2 << 30);
+        for bad in ["0", "4097", "5G", "x"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        assert!(parse(&["--bench-memcpy", "1M", "--ram-below-4g", "2G"]).is_err());
     }
 
     #[test]

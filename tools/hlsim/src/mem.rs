@@ -21,16 +21,51 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapOptions, MmapRaw};
 use vmm_sys_util::fallocate::{FallocateMode, fallocate};
 
-/// A whole file mapped shared and read-write.
+/// Where a PC puts the guest RAM that does not fit below its PCI hole.
+pub const ABOVE_4G: u64 = 4 << 30;
+
+/// A whole file mapped shared and read-write, at offsets from 0 on; or, for
+/// guest RAM larger than a PC has below its PCI hole, in two parts.
 pub struct SharedMem {
     file: File,
     map: MmapRaw,
+    /// The file's bytes past `map`'s, at offsets from [`ABOVE_4G`] on.
+    high: Option<MmapRaw>,
 }
 
 impl SharedMem {
     /// Maps the existing file at `path`, such as guest RAM.
     pub fn open(path: &Path) -> io::Result<Self> {
         Self::map(OpenOptions::new().read(true).write(true).open(path)?)
+    }
+
+    /// Maps the guest RAM file at `path` as a PC lays it out: its first
+    /// `below_4g` bytes (a multiple of the page size, at most [`ABOVE_4G`])
+    /// at offsets from 0, the rest from [`ABOVE_4G`] on, past the PCI hole.
+    pub fn open_guest_ram(path: &Path, below_4g: u64) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let size = file.metadata()?.len();
+        if below_4g == 0 || below_4g > ABOVE_4G || !below_4g.is_multiple_of(4096) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "RAM below 4G must be whole pages, at most 4G",
+            ));
+        }
+        if size <= below_4g {
+            return Self::map(file);
+        }
+        let high = MmapOptions::new()
+            .offset(below_4g)
+            .len(usize::try_from(size - below_4g).map_err(|_| too_large())?)
+            .map_raw(&file)?;
+        let map = MmapOptions::new()
+            .len(usize::try_from(below_4g).map_err(|_| too_large())?)
+            .map_raw(&file)?;
+        Ok(Self {
+            file,
+            map,
+            high: Some(high),
+        })
     }
 
     /// Creates and maps an anonymous memory file of `size` bytes.
@@ -58,13 +93,16 @@ impl SharedMem {
     }
 
     fn map(file: File) -> io::Result<Self> {
-        let len = usize::try_from(file.metadata()?.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
+        let len = usize::try_from(file.metadata()?.len()).map_err(|_| too_large())?;
         if len == 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty file"));
         }
         let map = MmapOptions::new().len(len).map_raw(&file)?;
-        Ok(Self { file, map })
+        Ok(Self {
+            file,
+            map,
+            high: None,
+        })
     }
 
     /// The mapped file.
@@ -72,16 +110,26 @@ impl SharedMem {
         &self.file
     }
 
-    /// Size of the mapping in bytes.
+    /// Size of the mapped file in bytes.
     pub fn size(&self) -> u64 {
-        self.map.len() as u64
+        (self.map.len() + self.high.as_ref().map_or(0, MmapRaw::len)) as u64
+    }
+
+    /// The mapping that holds offset `off`, where `off` is in it, and where
+    /// that mapping starts in the file.
+    fn part(&self, off: u64) -> (&MmapRaw, u64, u64) {
+        match &self.high {
+            Some(high) if off >= ABOVE_4G => (high, off - ABOVE_4G, self.map.len() as u64),
+            _ => (&self.map, off, 0),
+        }
     }
 
     /// The `len` bytes at `off`, or `None` unless all of them are mapped.
     pub fn slice(&self, off: u64, len: u64) -> Option<VolatileSlice<'_>> {
+        let (map, off, _) = self.part(off);
         let whole = VolatileSlice {
-            ptr: self.map.as_mut_ptr(),
-            len: self.map.len(),
+            ptr: map.as_mut_ptr(),
+            len: map.len(),
             _mem: PhantomData,
         };
         whole.subslice(off, len)
@@ -89,20 +137,20 @@ impl SharedMem {
 
     /// The aligned 32-bit word at `off`, or `None` unless it is mapped.
     pub fn atomic32(&self, off: u64) -> Option<&AtomicU32> {
-        self.slice(off, 4).filter(|_| off.is_multiple_of(4))?;
+        let word = self.slice(off, 4).filter(|_| off.is_multiple_of(4))?;
         // SAFETY: the four bytes at `off` are mapped for as long as `self`
-        // lives, and 4-byte aligned: the mapping is page aligned and `off`
-        // a multiple of 4.
+        // lives, and 4-byte aligned: the mappings are page aligned, and
+        // `off` and where the second starts multiples of 4.
         // hlsim accesses them only atomically or through raw pointers; QEMU
         // and the guest are other processes, outside Rust's memory model.
-        Some(unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(off as usize).cast()) })
+        Some(unsafe { AtomicU32::from_ptr(word.ptr.cast()) })
     }
 
     /// The aligned 64-bit word at `off`, or `None` unless it is mapped.
     pub fn atomic64(&self, off: u64) -> Option<&AtomicU64> {
-        self.slice(off, 8).filter(|_| off.is_multiple_of(8))?;
+        let word = self.slice(off, 8).filter(|_| off.is_multiple_of(8))?;
         // SAFETY: as in `atomic32`, for eight bytes 8-byte aligned.
-        Some(unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().add(off as usize).cast()) })
+        Some(unsafe { AtomicU64::from_ptr(word.ptr.cast()) })
     }
 
     /// The 32-bit register at `off`.
@@ -153,8 +201,14 @@ impl SharedMem {
                 "range outside the mapping",
             ));
         }
-        fallocate(&self.file, FallocateMode::PunchHole, true, off, len).map_err(io::Error::from)
+        let (_, at, start) = self.part(off);
+        fallocate(&self.file, FallocateMode::PunchHole, true, start + at, len)
+            .map_err(io::Error::from)
     }
+}
+
+fn too_large() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "file too large to map")
 }
 
 /// A bounds-checked range of a [`SharedMem`], accessed with volatile operations.
@@ -376,6 +430,41 @@ mod tests {
         assert_eq!(mem.read32(4096), 0);
         assert_eq!(mem.read32(8188), 0);
         assert!(mem.discard(4096, 4097).is_err());
+    }
+
+    #[test]
+    fn guest_ram_past_the_pci_hole() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(3 * 4096).unwrap();
+        let ram = SharedMem::open_guest_ram(file.path(), 4096).unwrap();
+        assert_eq!(ram.size(), 3 * 4096);
+        // The first page at 0, the other two from 4 GiB on; nothing between.
+        assert!(ram.slice(0, 4096).is_some() && ram.slice(0, 4097).is_none());
+        assert!(ram.slice(4096, 1).is_none() && ram.slice(ABOVE_4G - 1, 1).is_none());
+        assert!(ram.slice(ABOVE_4G, 2 * 4096).is_some());
+        assert!(ram.slice(ABOVE_4G + 4096, 4097).is_none());
+        ram.write32(4092, 0x1111_1111);
+        ram.atomic64(ABOVE_4G + 8)
+            .unwrap()
+            .store(0x2222, Ordering::Relaxed);
+        ram.slice(ABOVE_4G + 4096, 4).unwrap().write_from(&[3; 4]);
+        let mut raw = [0; 4];
+        file.as_file().read_at(&mut raw, 4092).unwrap();
+        assert_eq!(u32::from_le_bytes(raw), 0x1111_1111);
+        file.as_file().read_at(&mut raw, 4096 + 8).unwrap();
+        assert_eq!(u32::from_le_bytes(raw), 0x2222);
+        file.as_file().read_at(&mut raw, 2 * 4096).unwrap();
+        assert_eq!(raw, [3; 4]);
+        // Discarding past the hole punches the file where those bytes are.
+        ram.discard(ABOVE_4G + 4096, 4096).unwrap();
+        file.as_file().read_at(&mut raw, 2 * 4096).unwrap();
+        assert_eq!(raw, [0; 4]);
+        assert_eq!(ram.read32(4092), 0x1111_1111);
+        // A file no larger than what goes below 4 GiB is mapped whole at 0.
+        let small = SharedMem::open_guest_ram(file.path(), 4 * 4096).unwrap();
+        assert!(small.slice(0, 3 * 4096).is_some() && small.slice(ABOVE_4G, 1).is_none());
+        assert!(SharedMem::open_guest_ram(file.path(), 100).is_err());
+        assert!(SharedMem::open_guest_ram(file.path(), ABOVE_4G + 4096).is_err());
     }
 
     #[test]

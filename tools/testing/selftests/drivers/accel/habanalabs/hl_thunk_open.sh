@@ -9,7 +9,9 @@
 #
 # (initramfs.sh then puts the programs in /opt/hl-thunk-open); it skips
 # when they are absent. HLTO_PROGS (default: every program for GAUDI) and
-# HLTO_TIMEOUT (seconds per program, default 300) narrow a run.
+# HLTO_TIMEOUT (seconds per program, default 300) narrow a run. run.sh
+# gives a run of this test alone a guest of 12 GiB: memory and dma_dram
+# pin up to 8 GiB of host memory.
 . ./lib.sh
 
 hlto=/opt/hl-thunk-open
