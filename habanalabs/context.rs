@@ -36,6 +36,7 @@ use crate::{
     device::{ComputeClaim, HlDevice},
     dmabuf::{self, ExportInfo, HlExport, ImportNotify, ImportState, Revoke},
     marshal::{from_bytes, Arg, UapiIn, UapiOut},
+    memory::{HOST_VA_SIZE, HUGE_PAGE},
     qman::{self, JobCb},
     rdma::{self, Cq, Rdma, Request},
     regs::{HOST_VA_BASE, SYNC_MANAGER},
@@ -91,9 +92,6 @@ const MAX_SOB_VAL: u32 = sync_stream::SOB_MAX + 1;
 
 /// How often a `MULTI_CS` wait looks at the submissions it does not sleep on.
 const MULTI_CS_POLL: Duration = Duration::from_millis(1);
-
-/// The largest host buffer one `USERPTR` map takes, with its first page's offset.
-const MAX_HOST_MAP: u64 = 1 << 30;
 
 /// `struct hl_cb_out`, a union of 8-byte members: the handle, the usage count or an address.
 #[repr(C)]
@@ -1196,14 +1194,23 @@ impl ComputeFile {
     /// `hint` if it can (or must: `force_hint`); returns their device address.
     fn map_host(&self, addr: u64, hint: u64, size: u64, force_hint: bool) -> Result<u64> {
         // Any buffer: the pages it touches are mapped, and the address returned is where in
-        // them it starts.
+        // them it starts. Its size is bounded by what the caller may pin (`RLIMIT_MEMLOCK`)
+        // and the host region, as mainline's is by what it can pin.
         let page = PAGE_SIZE as u64;
         let offset = addr % page;
         let span = size.checked_add(offset).ok_or(EINVAL)?;
-        if size == 0 || span > MAX_HOST_MAP {
+        if size == 0 || span > HOST_VA_SIZE {
             return Err(EINVAL);
         }
+        // CAST: At most `HOST_VA_SIZE / PAGE_SIZE` pages, which fits.
         let npages = span.div_ceil(page) as usize;
+        // As mainline's regular pages: a buffer at a huge page's boundary in the caller's
+        // address space goes to one in the device's.
+        let align = if addr % HUGE_PAGE == 0 {
+            HUGE_PAGE
+        } else {
+            page
+        };
         // Pinning takes the mmap lock, and `mmap` takes the context's lock under it: pin first.
         // Nor does it hold the binding: the pages may take as long as their owner wants to
         // fault in (userfaultfd, FUSE), and unbinding waits for every binding guard.
@@ -1211,7 +1218,10 @@ impl ComputeFile {
         let bound = self.dev.bound()?;
         let pages = UserPages::map(&bound, pinned)?;
         let mut ctx = self.ctx.lock();
-        Ok(ctx.memory.map_host(&bound, pages, hint, force_hint)? + offset)
+        Ok(ctx
+            .memory
+            .map_host(&bound, pages, hint, align, force_hint)?
+            + offset)
     }
 }
 

@@ -20,6 +20,10 @@ use crate::{
 /// Host mappings are managed in pages of this size, the MMU's.
 pub(crate) const GRANULE: u64 = 4096;
 
+/// GAUDI's huge page for host memory (mainline's `pmmu_huge.page_size`): a buffer that starts
+/// on one in the caller's address space is mapped at one in the device's.
+pub(crate) const HUGE_PAGE: u64 = 2 << 20;
+
 /// A first-fit allocator of ranges in `[0, size)`.
 pub(crate) struct RangeAllocator {
     /// Free ranges, start to length; never adjacent.

@@ -100,26 +100,28 @@ impl Memory {
         self.host_va.free(va, (npages * PAGE_SIZE) as u64)
     }
 
-    /// Maps `pages` (pinned user memory) through the MMU; returns their device address. As
-    /// mainline, the address is `hint` if that is page aligned and free, or anywhere unless
-    /// `force` (then `ENOMEM`).
+    /// Maps `pages` (pinned user memory) through the MMU at a multiple of `align` (a page or
+    /// [`crate::memory::HUGE_PAGE`], a power of two); returns their device address. As mainline, the address
+    /// is `hint` if that is a multiple of `align` and free, or anywhere unless `force` (then
+    /// `ENOMEM`).
     pub(super) fn map_host(
         &mut self,
         dev: &device::Device<Bound>,
         pages: UserPages,
         hint: u64,
+        align: u64,
         force: bool,
     ) -> Result<u64> {
         let npages = pages.len();
         let len = (npages * PAGE_SIZE) as u64;
         let hinted = hint
             .checked_sub(regs::HOST_VA_BASE)
-            .filter(|va| va % PAGE_SIZE as u64 == 0)
+            .filter(|va| va % align == 0)
             .and_then(|va| self.host_va.alloc_at(va, len).ok());
         let va = match hinted {
             Some(va) => va,
             None if force => return Err(ENOMEM),
-            None => self.host_va.alloc(len, GRANULE)?,
+            None => self.host_va.alloc(len, align)?,
         };
         let mapped = self.mmu.map(dev, va, &pages);
         let mapped = mapped.and_then(|()| {

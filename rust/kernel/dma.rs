@@ -306,7 +306,8 @@ unsafe impl Sync for PinCharge {}
 ///
 /// Every entry of `pages` is pinned (`pin_user_pages_fast`), and `charge` counts them.
 pub struct PinnedPages {
-    pages: KVec<*mut bindings::page>,
+    /// Vmalloc'ed when large: a buffer of gigabytes has a vector of megabytes.
+    pages: KVVec<*mut bindings::page>,
     // Dropped after the pages are unpinned (`Drop::drop` runs before the fields).
     _charge: PinCharge,
 }
@@ -328,7 +329,7 @@ impl PinnedPages {
             return Err(EINVAL);
         }
         let charge = PinCharge::new(npages)?;
-        let mut pages = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
+        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
         let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
         // SAFETY: `pages` has room for `npages` pointers; the call fills at most that many.
         let pinned = unsafe {
@@ -383,7 +384,7 @@ impl Drop for PinnedPages {
 /// vectors have the same length.
 pub struct UserPages {
     dev: ARef<device::Device>,
-    addrs: KVec<DmaAddress>,
+    addrs: KVVec<DmaAddress>,
     // Dropped after the pages are unmapped (`Drop::drop` runs before the fields).
     pinned: PinnedPages,
 }
@@ -404,10 +405,10 @@ impl UserPages {
     /// is charged to the caller's memory cgroup.
     pub fn map(dev: &device::Device<Bound>, pinned: PinnedPages) -> Result<Self> {
         let npages = pinned.len();
-        let mut addrs = KVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
+        let mut addrs = KVVec::with_capacity(npages, GFP_KERNEL_ACCOUNT)?;
         let mut this = Self {
             dev: dev.into(),
-            addrs: KVec::new(),
+            addrs: KVVec::new(),
             pinned,
         };
         for &page in this.pinned.pages.iter() {

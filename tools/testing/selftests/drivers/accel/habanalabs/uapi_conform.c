@@ -37,6 +37,7 @@
 #define GAUDI_NUM_EVENTS	663	/* GAUDI_EVENT_SIZE: async event ids */
 #define GAUDI_MAX_DCORES	8	/* HL_MAX_DCORES: SYNC_MANAGER's dcore_id */
 #define GAUDI_PAGE_SIZE_2MB	(2ull << 20)	/* hw_ip.dram_page_size */
+#define GAUDI_HUGE_PAGE		(2ull << 20)	/* pmmu_huge.page_size */
 #define GAUDI_DRAM_BASE_ADDR_USER 0x20000000ull	/* hw_ip.dram_base_address */
 
 /*
@@ -263,6 +264,33 @@ static int cs_wait(__u64 seq, __u64 timeout_us, struct hl_wait_cs_out *out)
 	int err = xioctl(cfd, HL_IOCTL_WAIT_CS, &a);
 
 	*out = a.out;
+	return err;
+}
+
+/*
+ * Runs the len bytes of packets at pkts as one job on the first DMA queue
+ * and waits for it: 0 once it completed, an errno otherwise (EIO if it
+ * ended without completing).
+ */
+static int run_job(const void *pkts, size_t len)
+{
+	struct hl_cs_chunk chunk = { 0 };
+	struct hl_wait_cs_out out;
+	__u64 handle, seq;
+	int err;
+
+	err = cb_with(pkts, len, 4096, &handle);
+	if (err)
+		return err;
+	chunk.cb_handle = handle;
+	chunk.queue_index = dev.ext_queue[0];
+	chunk.cb_size = len;
+	err = cs_submit(&chunk, 1, 0, 0, &seq);
+	if (!err)
+		err = cs_wait(seq, 5000000, &out);
+	if (!err && out.status != HL_WAIT_CS_STATUS_COMPLETED)
+		err = EIO;
+	cb_destroy(handle);
 	return err;
 }
 
@@ -1416,6 +1444,134 @@ static void map_hinted(union hl_mem_args *a, char *p, __u64 hint, __u32 flags)
 	a->in.map_host.hint_addr = hint;
 }
 
+/* UNMAP of device address va: 0 or an errno. */
+static int unmap(__u64 va)
+{
+	union hl_mem_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_UNMAP;
+	a.in.unmap.device_virt_addr = va;
+	return mem(&a);
+}
+
+/*
+ * Hints and huge pages, as mainline's regular-page maps: a buffer that
+ * starts at a 2 MiB boundary of the process (where a huge page would) is
+ * mapped at one of the device, so a hint that is not one is ignored, and
+ * refused with FORCE_HINT; a buffer elsewhere takes any page-aligned hint.
+ */
+static void test_huge_hints(void)
+{
+	const __u64 huge = GAUDI_HUGE_PAGE;
+	__u64 va, va2, hint;
+	union hl_mem_args a;
+	char *raw, *buf;
+	int err;
+
+	raw = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!check(raw != MAP_FAILED, "mmap of 4 MiB"))
+		return;
+	buf = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+	memset(buf, 0, 2 * 4096);
+	map_hinted(&a, buf, 0, 0);
+	err = mem(&a);
+	va = a.out.device_virt_addr;
+	check(!err && va % huge == 0,
+	      "MEMORY MAP USERPTR of a buffer at a 2 MiB boundary: at one of the device (%s, %#llx)",
+	      err_name(err), (unsigned long long)va);
+	if (err)
+		goto out;
+	expect(unmap(va), 0, "MEMORY UNMAP of it");
+	hint = va + 4096;
+	map_hinted(&a, buf, hint, 0);
+	err = mem(&a);
+	va2 = a.out.device_virt_addr;
+	check(!err && va2 != hint && va2 % huge == 0,
+	      "MEMORY MAP USERPTR of it ignores a free hint a page past a 2 MiB boundary (%s, %#llx)",
+	      err_name(err), (unsigned long long)va2);
+	if (!err)
+		unmap(va2);
+	map_hinted(&a, buf, hint, HL_MEM_FORCE_HINT);
+	err = mem(&a);
+	expect(err, ENOMEM, "MEMORY MAP USERPTR of it, FORCE_HINT a page past a 2 MiB boundary");
+	if (!err)
+		unmap(a.out.device_virt_addr);
+	map_hinted(&a, buf, va, HL_MEM_FORCE_HINT);
+	err = mem(&a);
+	va2 = a.out.device_virt_addr;
+	check(!err && va2 == va, "MEMORY MAP USERPTR of it, FORCE_HINT at a free 2 MiB boundary (%s, %#llx)",
+	      err_name(err), (unsigned long long)va2);
+	if (!err)
+		unmap(va2);
+	map_hinted(&a, buf + 4096, hint, HL_MEM_FORCE_HINT);
+	err = mem(&a);
+	va2 = a.out.device_virt_addr;
+	check(!err && va2 == hint,
+	      "MEMORY MAP USERPTR of a buffer a page past a 2 MiB boundary, FORCE_HINT there (%s, %#llx)",
+	      err_name(err), (unsigned long long)va2);
+	if (!err)
+		unmap(va2);
+out:
+	munmap(raw, 2 * huge);
+}
+
+/*
+ * A USERPTR map of more than 4 GiB, which mainline bounds only by what it
+ * can pin (HabanaAI's map_bigger_than_4GB maps 5 GiB). So that the guest
+ * needs little memory, the buffer is one 64 MiB memfd mapped again and
+ * again: the device's write past 4 GiB into the map shows in the memfd.
+ */
+static void test_map_past_4g(void)
+{
+	const size_t part = 64 << 20, size = (4ull << 30) + part;
+	__u32 *word, seen = 0;
+	union hl_mem_args a;
+	size_t off, len;
+	__u32 pkts[4];
+	char *buf;
+	__u64 va;
+	int fd, err;
+
+	fd = memfd_create("hl-uapi-conform", MFD_CLOEXEC);
+	if (!check(fd >= 0 && !ftruncate(fd, part), "a memfd of 64 MiB"))
+		goto out_fd;
+	buf = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!check(buf != MAP_FAILED, "4 GiB + 64 MiB of address space"))
+		goto out_fd;
+	for (off = 0; off < size; off += part)
+		if (mmap(buf + off, part, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+		    MAP_FAILED)
+			break;
+	if (!check(off == size, "the memfd mapped over all of it"))
+		goto out_map;
+	memset(buf, 0, part);
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_MAP;
+	a.in.flags = HL_MEM_USERPTR;
+	a.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
+	a.in.map_host.mem_size = size;
+	err = mem(&a);
+	va = a.out.device_virt_addr;
+	expect(err, 0, "MEMORY MAP USERPTR of 4 GiB + 64 MiB");
+	if (err)
+		goto out_map;
+	/* The last page of the map is the memfd's last. */
+	word = (__u32 *)(buf + part - 4096 + 8);
+	len = pkt_msg_long(pkts, 0x5eedf00d, va + size - 4096 + 8);
+	err = run_job(pkts, len);
+	seen = dev_word(word);
+	check(!err && seen == 0x5eedf00d,
+	      "a MSG_LONG past 4 GiB into the map reaches the host page (%s, %#x)",
+	      err_name(err), seen);
+	expect(unmap(va), 0, "MEMORY UNMAP of 4 GiB + 64 MiB");
+out_map:
+	munmap(buf, size);
+out_fd:
+	if (fd >= 0)
+		close(fd);
+}
+
 /*
  * dma-buf export of device memory, as mainline's for an ASIC without DRAM
  * virtual memory: the handle field carries the device address, which with
@@ -1473,9 +1629,7 @@ static void test_pci_counters(void)
 	const __u32 size = 1 << 20;
 	struct hl_info_pci_counters p0, p1;
 	struct hl_info_hw_ip_info hw;
-	struct hl_cs_chunk chunk = { 0 };
-	struct hl_wait_cs_out out = { 0 };
-	__u64 va, handle, seq, t0, window_us, rx, tx;
+	__u64 va, t0, window_us, rx, tx;
 	unsigned char *buf;
 	union hl_mem_args a;
 	__u32 pkts[12], i;
@@ -1508,22 +1662,13 @@ static void test_pci_counters(void)
 	err = info(cfd, HL_INFO_PCI_COUNTERS, &p0, sizeof(p0), 0);
 	len = pkt_lin_dma(pkts, size, va, hw.dram_base_address);
 	len += pkt_lin_dma(pkts + len / 4, size, hw.dram_base_address, va + size);
-	err = err ?: cb_with(pkts, len, 4096, &handle);
-	if (!err) {
-		chunk.cb_handle = handle;
-		chunk.queue_index = dev.ext_queue[0];
-		chunk.cb_size = len;
-		err = cs_submit(&chunk, 1, 0, 0, &seq);
-		if (!err)
-			err = cs_wait(seq, 5000000, &out);
-		cb_destroy(handle);
-	}
+	err = err ?: run_job(pkts, len);
 	err = err ?: info(cfd, HL_INFO_PCI_COUNTERS, &p1, sizeof(p1), 0);
 	/* The driver's window (host time, its two queries) lies inside ours. */
 	window_us = (now_ns() - t0) / 1000 + 1;
 	if (window_us < 10000)
 		window_us = 10000;
-	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && !memcmp(buf, buf + size, size),
+	check(!err && !memcmp(buf, buf + size, size),
 	      "LIN_DMA host to DRAM at its device address %#llx and back moves 1 MiB (%s)",
 	      (unsigned long long)hw.dram_base_address, err_name(err));
 	/* Bytes the throughputs account for in the window, less their rounding. */
@@ -1576,10 +1721,8 @@ static void test_memory(void)
 	union hl_mem_args a;
 	__u64 size = GAUDI_PAGE_SIZE_2MB, va, va2, va3, hint, *ts;
 	__u32 pkts[8];
-	struct hl_cs_chunk chunk = { 0 };
-	struct hl_wait_cs_out out;
 	__u32 *word, seen = 0;
-	__u64 handle, seq;
+	__u64 handle;
 	char *buf;
 	size_t len;
 	int err;
@@ -1647,19 +1790,10 @@ static void test_memory(void)
 	/* The device writes through the map. */
 	if (!err) {
 		len = pkt_msg_long(pkts, 0xc0ffee, va);
-		err = cb_with(pkts, len, 4096, &handle);
-		if (!err) {
-			chunk.cb_handle = handle;
-			chunk.queue_index = dev.ext_queue[0];
-			chunk.cb_size = len;
-			err = cs_submit(&chunk, 1, 0, 0, &seq);
-			if (!err)
-				err = cs_wait(seq, 5000000, &out);
-			cb_destroy(handle);
-		}
+		err = run_job(pkts, len);
 		/* The device wrote it behind the compiler's back. */
 		seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && seen == 0xc0ffee,
+		check(!err && seen == 0xc0ffee,
 		      "a MSG_LONG to the mapped address reaches the host buffer (%s, %#x)",
 		      err_name(err), seen);
 	}
@@ -1696,6 +1830,8 @@ static void test_memory(void)
 	a.in.unmap.device_virt_addr = va3;
 	expect(mem(&a), 0, "MEMORY UNMAP of the unhinted map");
 	free(buf);
+	test_huge_hints();
+	test_map_past_4g();
 
 	memset(&a, 0, sizeof(a));
 	a.in.op = HL_MEM_OP_MAP_BLOCK;
