@@ -17,7 +17,7 @@
 //! - `ethtool -S` holds only counters no standard interface reports: the per-priority pause
 //!   frames (their sums are the pause statistics), the bytes per traffic class, and the two
 //!   parts of the interface's `tx_dropped`. The rest is in `ip -s link`, `ethtool -I -a`,
-//!   `ethtool -I --show-fec` and `ethtool -S --groups eth-mac eth-phy rmon`.
+//!   `ethtool -I --show-fec` and `ethtool -S --groups eth-mac eth-ctrl eth-phy rmon`.
 //! - Channels: `ethtool -L rx N` sets the RX queues in use (1 to 4, the port restarting if it
 //!   is up); the TX queues are one per traffic class, always 8.
 //! - RSS: Toeplitz only, over a 40-byte key and a 128-entry table; a table the user did not
@@ -31,11 +31,11 @@ use kernel::{
     net::{
         dev::Device,
         ethtool::{
-            Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex, EthMacStats,
-            EthPhyStats, ExtAck, FecModes, FecParam, FecStats, LinkMode, LinkSettings, ModuleInfo,
-            ModulePage, ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, Rxfh,
-            SelfTest, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN,
-            SFF_8636_MAX_LEN,
+            Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex, EthCtrlStats,
+            EthMacStats, EthPhyStats, ExtAck, FecModes, FecParam, FecStats, LinkMode, LinkSettings,
+            ModuleInfo, ModulePage, ModuleType, Operations, PauseParam, PauseStats, RingParam,
+            RmonStats, Rxfh, SelfTest, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN,
+            SFF_8636_LEN, SFF_8636_MAX_LEN,
         },
     },
     prelude::*,
@@ -624,6 +624,21 @@ impl Operations for Port {
         stats.set_octets_received_ok(c(counter::RX_BYTES));
         stats.set_frame_check_sequence_errors(c(counter::RX_FCS_ERRORS));
         stats.set_frame_too_long_errors(c(counter::RX_OVERSIZE));
+    }
+
+    fn get_eth_ctrl_stats(dev: &Device<Self>, stats: &mut EthCtrlStats) {
+        let port = dev.data();
+        // The PFC frames of the device's own flow control, and the control frames the host
+        // sent or the wire brought.
+        let tx = port
+            .sum_prio(counter::TX_PAUSE)
+            .wrapping_add(port.io.counter(counter::TX_MAC_CONTROL));
+        let rx = port
+            .sum_prio(counter::RX_PAUSE)
+            .wrapping_add(port.io.counter(counter::RX_MAC_CONTROL));
+        stats.set_mac_control_frames_transmitted(tx);
+        stats.set_mac_control_frames_received(rx);
+        stats.set_unsupported_opcodes_received(port.io.counter(counter::RX_UNSUPPORTED_OPCODES));
     }
 
     fn get_rmon_stats(dev: &Device<Self>, stats: &mut RmonStats) {

@@ -334,6 +334,9 @@ pub(crate) mod counter {
     pub(crate) const PCS_ERRORS: usize = 48;
     pub(crate) const TX_TC_BYTES: usize = 49;
     pub(crate) const RX_FILTERED: usize = 57;
+    pub(crate) const RX_MAC_CONTROL: usize = 58;
+    pub(crate) const RX_UNSUPPORTED_OPCODES: usize = 59;
+    pub(crate) const TX_MAC_CONTROL: usize = 60;
 }
 
 /// The counters' offset in a port's block.

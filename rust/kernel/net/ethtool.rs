@@ -45,7 +45,10 @@ pub use self::{
     },
     params::{Coalesce, CoalesceParams, RingParam},
     rss::{Channels, Rxfh},
-    stats::{EthMacStats, EthPhyStats, FecStat, FecStats, PauseStats, RmonStats, RMON_HIST_MAX},
+    stats::{
+        EthCtrlStats, EthMacStats, EthPhyStats, FecStat, FecStats, PauseStats, RmonStats,
+        RMON_HIST_MAX,
+    },
 };
 
 /// The length of an ethtool string, the terminating NUL included.
@@ -352,6 +355,11 @@ pub trait Operations: dev::Operations {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Reports the IEEE 802.3 MAC control counters (`ethtool -S --groups eth-ctrl`).
+    fn get_eth_ctrl_stats(_dev: &Device<Self>, _stats: &mut EthCtrlStats) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Reports the RMON counters (`ethtool -S --groups rmon`).
     fn get_rmon_stats(_dev: &Device<Self>, _stats: &mut RmonStats) {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
@@ -486,6 +494,7 @@ impl<T: Operations> Table<T> {
         get_fec_stats: maybe(T::HAS_GET_FEC_STATS, Self::get_fec_stats as _),
         get_eth_phy_stats: maybe(T::HAS_GET_ETH_PHY_STATS, Self::get_eth_phy_stats as _),
         get_eth_mac_stats: maybe(T::HAS_GET_ETH_MAC_STATS, Self::get_eth_mac_stats as _),
+        get_eth_ctrl_stats: maybe(T::HAS_GET_ETH_CTRL_STATS, Self::get_eth_ctrl_stats as _),
         get_rmon_stats: maybe(T::HAS_GET_RMON_STATS, Self::get_rmon_stats as _),
         get_channels: maybe(T::HAS_GET_CHANNELS, Self::get_channels as _),
         set_channels: maybe(T::HAS_SET_CHANNELS, Self::set_channels as _),

@@ -497,8 +497,16 @@ pub mod counters {
     pub const TX_TC_BYTES: usize = 49;
     /// `rx_filtered`: frames dropped by the address filter.
     pub const RX_FILTERED: usize = 57;
+    /// `rx_mac_control`: MAC control frames (EtherType 0x8808) received
+    /// from the wire, consumed by the MAC.
+    pub const RX_MAC_CONTROL: usize = 58;
+    /// `rx_unsupported_opcodes`: those whose opcode is neither PAUSE nor
+    /// PFC.
+    pub const RX_UNSUPPORTED_OPCODES: usize = 59;
+    /// `tx_mac_control`: MAC control frames the host sent.
+    pub const TX_MAC_CONTROL: usize = 60;
     /// Counters in the array.
-    pub const NUM_COUNTERS: usize = 58;
+    pub const NUM_COUNTERS: usize = 61;
 }
 
 /// RDMA connections and completion queues; offsets within a connection

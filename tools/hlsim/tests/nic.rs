@@ -482,6 +482,38 @@ fn address_filter() {
     assert_eq!(r.counter(0, p, c::TX_FRAMES), 20);
 }
 
+/// MAC control frames (EtherType 0x8808) are the MAC's: counted by the
+/// sender and the receiver, never delivered, opcodes other than PAUSE and
+/// PFC counted as unsupported.
+#[test]
+fn mac_control_frames() {
+    let r = rig(2);
+    let p = 4;
+    r.pair(p, 64);
+    let control = |dst: [u8; 6], opcode: u16| {
+        let mut f = frame(64, 0);
+        f[..6].copy_from_slice(&dst);
+        f[12..14].copy_from_slice(&0x8808u16.to_be_bytes());
+        f[14..16].copy_from_slice(&opcode.to_be_bytes());
+        f
+    };
+    let reserved = [0x01, 0x80, 0xc2, 0, 0, 0x01];
+    r.send(0, p, &control(reserved, 0x0001), 0);
+    r.send(0, p, &control(reserved, 0x0101), 0);
+    r.send(0, p, &control([0xff; 6], 0x1234), 0);
+    // A data frame after them is the first the host sees.
+    let mut data = frame(64, 7);
+    data[..6].copy_from_slice(&[0xff; 6]);
+    r.send(0, p, &data, 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(data, 0)]);
+    assert_eq!(r.counter(1, p, c::RX_MAC_CONTROL), 3);
+    assert_eq!(r.counter(1, p, c::RX_UNSUPPORTED_OPCODES), 1);
+    assert_eq!(r.counter(1, p, c::RX_FRAMES), 1);
+    assert_eq!(r.counter(0, p, c::TX_MAC_CONTROL), 3);
+    assert_eq!(r.counter(0, p, c::TX_FRAMES), 4);
+    assert_eq!(r.counter(0, p, c::RX_MAC_CONTROL), 0);
+}
+
 /// Port `p` of device 0 wired to port `q` of device 2, of four devices:
 /// frames cross both ways, and the ports' former peers have no link.
 #[test]

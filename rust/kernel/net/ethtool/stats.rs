@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Statistics: the standard groups (pause, IEEE 802.3 MAC and PHY, RMON, FEC) and the
+//! Statistics: the standard groups (pause, IEEE 802.3 MAC, MAC control and PHY, RMON, FEC) and the
 //! driver's own counters.
 
 use super::{Operations, Table};
@@ -99,6 +99,20 @@ stats_setters!(EthMacStats {
     set_out_of_range_length_field => OutOfRangeLengthField,
     /// aFrameTooLongErrors.
     set_frame_too_long_errors => FrameTooLongErrors,
+});
+
+/// IEEE 802.3 MAC control counters (`struct ethtool_eth_ctrl_stats`), for
+/// [`Operations::get_eth_ctrl_stats`].
+#[repr(transparent)]
+pub struct EthCtrlStats(bindings::ethtool_eth_ctrl_stats);
+
+stats_setters!(EthCtrlStats {
+    /// aMACControlFramesTransmitted (30.3.3.2), PAUSE and PFC frames included.
+    set_mac_control_frames_transmitted => MACControlFramesTransmitted,
+    /// aMACControlFramesReceived (30.3.3.3).
+    set_mac_control_frames_received => MACControlFramesReceived,
+    /// aUnsupportedOpcodesReceived (30.3.3.5).
+    set_unsupported_opcodes_received => UnsupportedOpcodesReceived,
 });
 
 /// RMON counters (`struct ethtool_rmon_stats`, RFC 2819), for [`Operations::get_rmon_stats`].
@@ -262,6 +276,19 @@ impl<T: Operations> Table<T> {
         // SAFETY: `stats` is valid and exclusive for the call, `EthMacStats` a transparent
         // wrapper; see `Table::dev`.
         unsafe { T::get_eth_mac_stats(Self::dev(dev), &mut *stats.cast::<EthMacStats>()) }
+    }
+
+    /// # Safety
+    ///
+    /// Only for the ethtool core, as the callback of the same name: see `Table::dev`; the other
+    /// pointers are the core's arguments, valid for the call.
+    pub(super) unsafe extern "C" fn get_eth_ctrl_stats(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::ethtool_eth_ctrl_stats,
+    ) {
+        // SAFETY: `stats` is valid and exclusive for the call, `EthCtrlStats` a transparent
+        // wrapper; see `Table::dev`.
+        unsafe { T::get_eth_ctrl_stats(Self::dev(dev), &mut *stats.cast::<EthCtrlStats>()) }
     }
 
     /// The histogram ranges the core reads after `get_rmon_stats`.

@@ -49,6 +49,12 @@ pub const BACKLOG_FRAMES: usize = 256;
 /// Period of a paused sender's retries, besides when the receiver's
 /// doorbell rings.
 const PAUSE_RETRY: Duration = Duration::from_millis(1);
+/// EtherType of MAC control frames (IEEE 802.3 clause 31).
+const ETH_P_MAC_CONTROL: u16 = 0x8808;
+/// The MAC control opcodes a port knows: PAUSE (annex 31B) and PFC
+/// (802.1Qbb). It counts the others as unsupported.
+const OPCODE_PAUSE: u16 = 0x0001;
+const OPCODE_PFC: u16 = 0x0101;
 /// Period at which an idle worker looks at `PORT_FAULTS`.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -617,6 +623,9 @@ impl Port {
                     self.count(c::TX_FRAMES, 1);
                     self.count(c::TX_BYTES, len as u64);
                     self.count(c::TX_TC_BYTES + tc, len as u64);
+                    if mac_control_opcode(&frame.data).is_some() {
+                        self.count(c::TX_MAC_CONTROL, 1);
+                    }
                     if let Some(b) = rmon_bucket(len) {
                         self.count(c::TX_SIZE + b, 1);
                     }
@@ -668,6 +677,14 @@ impl Port {
         }
         if corrupt {
             self.count(c::RX_FCS_ERRORS, 1);
+            return Arrival::Taken;
+        }
+        if let Some(opcode) = mac_control_opcode(data) {
+            // The MAC control sublayer's, never the host's.
+            self.count(c::RX_MAC_CONTROL, 1);
+            if opcode != OPCODE_PAUSE && opcode != OPCODE_PFC {
+                self.count(c::RX_UNSUPPORTED_OPCODES, 1);
+            }
             return Arrival::Taken;
         }
         if !self.accepts(data) {
@@ -836,4 +853,10 @@ impl Port {
         }
         next
     }
+}
+
+/// The opcode of `frame` if it is a MAC control frame.
+fn mac_control_opcode(frame: &[u8]) -> Option<u16> {
+    let field = |at: usize| Some(u16::from_be_bytes(frame.get(at..at + 2)?.try_into().ok()?));
+    (field(12)? == ETH_P_MAC_CONTROL).then_some(field(14)?)
 }

@@ -8,21 +8,26 @@
 # it (ip maddr), to a foreign unicast address only while B is promiscuous,
 # to any group while B is all-multicast or has joined more groups than the
 # device's table holds; B's own address and broadcast always; what the
-# device drops it counts in ethtool -S rx_filtered.
+# device drops it counts in ethtool -S rx_filtered. MAC control frames
+# (EtherType 0x8808) never arrive, even to B's own address: the MAC
+# consumes them and counts them in the eth-ctrl statistics group.
 . ./lib.sh
 
 N=20
 py=/tmp/nic_rx_filter.py
 cat > $py <<'EOF'
 import os, socket, sys, time
-ETH_P = 0x88b5
+# EtherType, and bytes before the tag (a MAC control opcode), from the
+# environment.
+ETH_P = int(os.environ.get("ETH_P", "0x88b5"), 16)
+prefix = bytes.fromhex(os.environ.get("PREFIX", ""))
 mode, ifname, tag = sys.argv[1], sys.argv[2], (sys.argv[3] + ";").encode()
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P))
 s.bind((ifname, ETH_P))
 if mode == "send":
     dst = bytes.fromhex(sys.argv[4].replace(":", ""))
     src = s.getsockname()[4]
-    frame = (dst + src + ETH_P.to_bytes(2, "big") + tag).ljust(60, b"\0")
+    frame = (dst + src + ETH_P.to_bytes(2, "big") + prefix + tag).ljust(60, b"\0")
     for _ in range(int(sys.argv[5])):
         s.send(frame)
         time.sleep(0.005)
@@ -41,12 +46,13 @@ else:
             data = s.recv(2048)
         except socket.timeout:
             continue
-        if data[14:14 + len(tag)] == tag:
+        if data[14 + len(prefix):].startswith(tag):
             n += 1
     print(n)
 EOF
 
 tag=0
+ethp=0x88b5 prefix=
 
 # received DST: how many of a burst of $N frames A sends to DST reach B's
 # packet socket.
@@ -55,10 +61,12 @@ received() {
 	_ready=/tmp/nic_rx_filter.ready _done=/tmp/nic_rx_filter.done
 	_out=/tmp/nic_rx_filter.out
 	rm -f $_ready $_done $_out
-	ip netns exec hlb0 python3 $py count "$b" "hl-rx-filter-$tag" $_ready $_done > $_out &
+	ip netns exec hlb0 env ETH_P=$ethp PREFIX=$prefix \
+		python3 $py count "$b" "hl-rx-filter-$tag" $_ready $_done > $_out &
 	_pid=$!
 	hl_poll 30 test -e $_ready || { kill $_pid; return 1; }
-	ip netns exec hla0 python3 $py send "$a" "hl-rx-filter-$tag" "$1" $N
+	ip netns exec hla0 env ETH_P=$ethp PREFIX=$prefix \
+		python3 $py send "$a" "hl-rx-filter-$tag" "$1" $N
 	touch $_done
 	wait $_pid
 	_n=$(cat $_out)
@@ -84,6 +92,12 @@ B_stats() {
 # filtered: B's device counter of frames it filtered out.
 filtered() {
 	ip netns exec hlb0 ethtool -S "$b" | awk '$1 == "rx_filtered:" { print $2 }'
+}
+
+# ctrl NS IF NAME: counter NAME of IF's eth-ctrl statistics group.
+ctrl() {
+	ip netns exec "$1" ethtool -S "$2" --groups eth-ctrl |
+		awk -v k="eth-ctrl-$3:" '$1 == k { print $2 }'
 }
 
 # B joins or leaves the link-layer group ADDR; maddr_has ADDR: B lists it.
@@ -145,6 +159,27 @@ hl_check "carrier at B after the restart" hl_poll 20 hl_carrier hlb0 "$b"
 hl_check "the group arrives after the restart" arrive $group
 hl_check "another group is dropped after the restart" dropped $other
 hl_check "ring size back to 512" ip netns exec hlb0 ethtool -G "$b" rx 512
+
+# MAC control frames, to B's own address so that the address filter would
+# pass them: PFC (opcode 0x0101), then an opcode no MAC knows.
+tx0=$(ctrl hla0 "$a" MACControlFramesTransmitted)
+rx0=$(ctrl hlb0 "$b" MACControlFramesReceived)
+un0=$(ctrl hlb0 "$b" UnsupportedOpcodesReceived)
+hl_check "eth-ctrl statistics at A and B" test -n "$tx0" -a -n "$rx0" -a -n "$un0"
+ethp=0x8808 prefix=0101
+hl_check "PFC frames to B's address never reach its packet socket" \
+	[ "$(received "$own")" = 0 ]
+prefix=1234
+hl_check "nor frames with an unknown opcode" [ "$(received "$own")" = 0 ]
+ethp=0x88b5 prefix=
+tx=$(($(ctrl hla0 "$a" MACControlFramesTransmitted) - tx0))
+rx=$(($(ctrl hlb0 "$b" MACControlFramesReceived) - rx0))
+un=$(($(ctrl hlb0 "$b" UnsupportedOpcodesReceived) - un0))
+hl_diag "eth-ctrl: A sent $tx, B received $rx, $un with an unsupported opcode"
+hl_check "A counted the $((2 * N)) control frames it sent" [ $tx = $((2 * N)) ]
+hl_check "B counted the $((2 * N)) it received" [ $rx = $((2 * N)) ]
+hl_check "B counted $N unsupported opcodes" [ $un = $N ]
+hl_check "data frames still arrive after them" arrive "$own"
 
 hl_check "back in the initial namespace" hl_pair_down 0 "$a" "$b"
 rm -f $py
