@@ -140,6 +140,8 @@ impl auxiliary::Driver for EthDriver {
                     port::OFFLOADS,
                     Features::EMPTY,
                 );
+                // The model finds the IP header behind an 802.1Q tag too.
+                b.set_vlan_features(port::OFFLOADS);
                 b.set_ethtool_ops();
                 b.set_dcbnl_ops();
                 b.set_queue_stats();

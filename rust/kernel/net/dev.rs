@@ -995,6 +995,13 @@ impl<T: Operations> Builder<'_, T> {
         }
     }
 
+    /// Sets the features that VLAN interfaces on this one inherit (`vlan_features`): the
+    /// offloads the device also performs on frames with an 802.1Q tag.
+    pub fn set_vlan_features(&mut self, features: Features) {
+        // SAFETY: The netdev is not registered yet.
+        unsafe { (*self.dev.as_raw()).vlan_features = features.0 };
+    }
+
     /// Gives each of the first `n` traffic classes one transmit queue, class `t` queue `t`; the
     /// stack then picks a frame's queue by its priority's class ([`Device::set_prio_tc_map`]).
     pub fn set_tc_queues(&mut self, n: u8) -> Result {

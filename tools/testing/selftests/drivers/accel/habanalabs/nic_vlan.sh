@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# 802.1Q over the first pair of wired ports, each end in a network
+# namespace of its own, a VLAN interface on each: the tags pass the device
+# both ways (ping over VLAN 100; a peer on VLAN 200 hears nothing), a
+# tagged frame of the largest MTU fits (the device's frame limit counts
+# one tag), and
+# the VLAN interface inherits the port's offloads: TCP over it with TSO
+# arrives intact (sha256) at a receiver verifying the checksums itself,
+# and the sender's device sent more frames than the stack gave it.
+. ./lib.sh
+
+payload=/tmp/nic_vlan.bin
+dd if=/dev/urandom of=$payload bs=1M count="${HL_PAYLOAD_MIB:-2}" 2>/dev/null
+
+# vlan NS IF ID HOST: VLAN ID on IF in NS as v<ID>, address 198.18.<ID>.HOST.
+vlan() {
+	ip -n "$1" link add link "$2" name "v$3" type vlan id "$3" &&
+		ip -n "$1" address add "$(hl_addr "$3" "$4")/24" dev "v$3" &&
+		ip -n "$1" link set dev "v$3" up
+}
+
+# feature NS IF NAME: the state (on/off) ethtool -k shows for NAME.
+feature() {
+	ip netns exec "$1" ethtool -k "$2" | awk -v n="$3:" '$1 == n { print $2 }'
+}
+
+# stat NS IF NAME: the netdev statistic NAME.
+stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# csum_errors NS: the TCP checksum errors the namespace counted.
+csum_errors() {
+	ip netns exec "$1" cat /proc/net/snmp |
+		awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
+			$1 == "Tcp:" { print $c["InCsumErrors"] }'
+}
+
+# segmented: a payload over TCP from A's VLAN 100 to B's arrives intact,
+# and A's port sent more frames than the stack gave v100.
+segmented() {
+	_skbs=$(stat hla0 v100 tx_packets) _frames=$(hl_port_counter "$dev" "$port" 0)
+	hl_tcp_xfer hla0 hlb0 "$(hl_addr 100 2)" $payload || return 1
+	_skbs=$(($(stat hla0 v100 tx_packets) - _skbs))
+	_frames=$(($(hl_port_counter "$dev" "$port" 0) - _frames))
+	hl_diag "v100: $_skbs buffers from the stack, $_frames frames sent"
+	[ "$_skbs" -gt 0 ] && [ "$_frames" -gt $((_skbs + _skbs / 2)) ]
+}
+
+hl_nic_setup || hl_fail "wired port pairs"
+[ -n "$HL_PAIRS" ] || hl_exit
+set -- $(echo "$HL_PAIRS" | head -n 1)
+a=$1 b=$2
+set -- $(hl_if_port "$a")
+dev=$1 port=$2
+hl_check "pair 0 ($a, $b): each end in a namespace, up" hl_pair_up 0 "$a" "$b"
+hl_check "carrier at A" hl_poll 20 hl_carrier hla0 "$a"
+hl_check "carrier at B" hl_poll 20 hl_carrier hlb0 "$b"
+hl_check "A: VLAN 100" vlan hla0 "$a" 100 1
+hl_check "B: VLAN 100" vlan hlb0 "$b" 100 2
+hl_check "B: VLAN 200, with A's VLAN 100 address" \
+	ip -n hlb0 link add link "$b" name v200 type vlan id 200
+ip -n hlb0 address add "$(hl_addr 100 3)/24" dev v200
+ip -n hlb0 link set dev v200 up
+hl_check "A pings B over VLAN 100" hl_poll 20 hl_ping hla0 "$(hl_addr 100 2)"
+hl_check "B pings A over VLAN 100" hl_ping hlb0 "$(hl_addr 100 1)"
+hl_check "the untagged addresses still answer" hl_ping hla0 "$(hl_addr 0 2)"
+rx200=$(stat hlb0 v200 rx_packets)
+hl_check "A gets no answer from VLAN 200's address" \
+	hl_not hl_ping hla0 "$(hl_addr 100 3)" -W 2
+hl_check "B's VLAN 200 received nothing" [ "$(stat hlb0 v200 rx_packets)" = "$rx200" ]
+
+for f in scatter-gather tx-checksum-ip-generic tcp-segmentation-offload; do
+	hl_check "A: v100 inherits $f" [ "$(feature hla0 v100 $f)" = on ]
+done
+hl_check "B: rx checksumming off" ip netns exec hlb0 ethtool -K "$b" rx off
+errors=$(csum_errors hlb0)
+hl_check "TSO over VLAN 100: payload intact, segmented by the device" segmented
+hl_check "B: no TCP checksum error" [ "$(csum_errors hlb0)" = "$errors" ]
+hl_check "B: rx checksumming on" ip netns exec hlb0 ethtool -K "$b" rx on
+
+# The largest MTU, 8192, on both ends and their VLANs: a tagged 8210-byte
+# frame (8192 + header + tag, the device's MAX_FRAME) crosses unfragmented.
+# jumbo NS IF: IF and its VLAN 100 at MTU 8192.
+jumbo() { ip -n "$1" link set dev "$2" mtu 8192 && ip -n "$1" link set dev v100 mtu 8192; }
+hl_check "A: MTU 8192, and its VLAN 100" jumbo hla0 "$a"
+hl_check "B: MTU 8192, and its VLAN 100" jumbo hlb0 "$b"
+hl_check "carrier at A after the MTU change" hl_poll 20 hl_carrier hla0 "$a"
+hl_check "carrier at B after the MTU change" hl_poll 20 hl_carrier hlb0 "$b"
+hl_check "an 8192-byte unfragmented ping over VLAN 100" \
+	hl_poll 20 hl_ping hla0 "$(hl_addr 100 2)" -M do -s 8164
+
+ip -n hla0 link del v100
+ip -n hlb0 link del v100
+ip -n hlb0 link del v200
+hl_check "pair 0: back in the initial namespace" hl_pair_down 0 "$a" "$b"
+rm -f $payload
+hl_exit
