@@ -1,13 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # 802.1Q over the first pair of wired ports, each end in a network
-# namespace of its own, a VLAN interface on each: the tags pass the device
-# both ways (ping over VLAN 100; a peer on VLAN 200 hears nothing), a
-# tagged frame of the largest MTU fits (the device's frame limit counts
-# one tag), and
-# the VLAN interface inherits the port's offloads: TCP over it with TSO
-# arrives intact (sha256) at a receiver verifying the checksums itself,
-# and the sender's device sent more frames than the stack gave it.
+# namespace of its own, VLAN interfaces on each: the tags pass the device
+# both ways (ping over VLAN 100; nothing sent on VLAN 200 reaches a peer
+# on VLAN 300), a tagged frame of the largest MTU fits (the device's frame
+# limit counts one tag), and the VLAN interface inherits the port's
+# offloads: TCP over it with TSO arrives intact (sha256) at a receiver
+# verifying the checksums itself, and the sender's device sent more frames
+# than the stack gave it.
 . ./lib.sh
 
 payload=/tmp/nic_vlan.bin
@@ -57,17 +57,20 @@ hl_check "carrier at A" hl_poll 20 hl_carrier hla0 "$a"
 hl_check "carrier at B" hl_poll 20 hl_carrier hlb0 "$b"
 hl_check "A: VLAN 100" vlan hla0 "$a" 100 1
 hl_check "B: VLAN 100" vlan hlb0 "$b" 100 2
-hl_check "B: VLAN 200, with A's VLAN 100 address" \
-	ip -n hlb0 link add link "$b" name v200 type vlan id 200
-ip -n hlb0 address add "$(hl_addr 100 3)/24" dev v200
-ip -n hlb0 link set dev v200 up
+# A on VLAN 200, B on VLAN 300 with the address A looks for there: a tag
+# lost or changed on the way would let B answer (it answers ARP for any of
+# its addresses on any interface).
+hl_check "A: VLAN 200" vlan hla0 "$a" 200 1
+hl_check "B: VLAN 300, with VLAN 200's address" \
+	ip -n hlb0 link add link "$b" name v300 type vlan id 300
+ip -n hlb0 address add "$(hl_addr 200 2)/24" dev v300
+ip -n hlb0 link set dev v300 up
 hl_check "A pings B over VLAN 100" hl_poll 20 hl_ping hla0 "$(hl_addr 100 2)"
 hl_check "B pings A over VLAN 100" hl_ping hlb0 "$(hl_addr 100 1)"
 hl_check "the untagged addresses still answer" hl_ping hla0 "$(hl_addr 0 2)"
-rx200=$(stat hlb0 v200 rx_packets)
-hl_check "A gets no answer from VLAN 200's address" \
-	hl_not hl_ping hla0 "$(hl_addr 100 3)" -W 2
-hl_check "B's VLAN 200 received nothing" [ "$(stat hlb0 v200 rx_packets)" = "$rx200" ]
+rx300=$(stat hlb0 v300 rx_packets)
+hl_check "A gets no answer over VLAN 200" hl_not hl_ping hla0 "$(hl_addr 200 2)" -W 2
+hl_check "B's VLAN 300 received nothing" [ "$(stat hlb0 v300 rx_packets)" = "$rx300" ]
 
 for f in scatter-gather tx-checksum-ip-generic tcp-segmentation-offload; do
 	hl_check "A: v100 inherits $f" [ "$(feature hla0 v100 $f)" = on ]
@@ -90,8 +93,9 @@ hl_check "an 8192-byte unfragmented ping over VLAN 100" \
 	hl_poll 20 hl_ping hla0 "$(hl_addr 100 2)" -M do -s 8164
 
 ip -n hla0 link del v100
+ip -n hla0 link del v200
 ip -n hlb0 link del v100
-ip -n hlb0 link del v200
+ip -n hlb0 link del v300
 hl_check "pair 0: back in the initial namespace" hl_pair_down 0 "$a" "$b"
 rm -f $payload
 hl_exit
