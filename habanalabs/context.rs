@@ -565,7 +565,7 @@ impl ComputeFile {
             .read_slice(&mut raw)?;
         let chunk = Chunk::read(&raw)?;
         let stream = sync_stream::stream(chunk.queue_index).ok_or(EINVAL)?;
-        let queue = self
+        let (queue, qstream) = self
             .dev
             .queues()
             .by_gaudi_id(chunk.queue_index)
@@ -630,7 +630,7 @@ impl ComputeFile {
         let mut collective = None;
         match (waits, &plan) {
             (Some((sob, value)), None) => {
-                let job = sync_stream::wait_job(queue.index, stream, sob, value);
+                let job = sync_stream::wait_job((queue.index, qstream), stream, sob, value);
                 packets.extend_from_slice(&job, GFP_KERNEL)?;
             }
             (Some(signal), Some(plan)) => {
@@ -644,15 +644,17 @@ impl ComputeFile {
                     }
                 }
                 for slave in plan.slaves.iter().flatten() {
-                    let slave_queue = self.dev.queues().by_gaudi_id(slave.queue).ok_or(EINVAL)?;
-                    let job =
-                        CollectivePlan::slave_job(slave, slave_queue.index, signal, base, value);
+                    let (slave_queue, slave_stream) =
+                        self.dev.queues().by_gaudi_id(slave.queue).ok_or(EINVAL)?;
+                    let at = (slave_queue.index, slave_stream);
+                    let job = CollectivePlan::slave_job(slave, at, signal, base, value);
                     let cb = Cb::of_packets(&bound, &job, ctx.buffers.reserve()?)?;
                     let cb = JobCb::Kernel(Arc::new(cb, GFP_KERNEL)?);
                     queues |= 1 << slave_queue.index;
-                    slaves.push((slave_queue.clone(), cb, 8 * job.len() as u32), GFP_KERNEL)?;
+                    let len = 8 * job.len() as u32;
+                    slaves.push((slave_queue.clone(), slave_stream, cb, len), GFP_KERNEL)?;
                 }
-                let job = plan.master_job(queue.index, stream, base, value);
+                let job = plan.master_job((queue.index, qstream), stream, base, value);
                 packets.extend_from_slice(&job, GFP_KERNEL)?;
                 collective = Some((plan.stream, group, value));
             }
@@ -669,7 +671,12 @@ impl ComputeFile {
         // The master's job first, as mainline.
         let mut jobs = KVec::with_capacity(count, GFP_KERNEL)?;
         jobs.push(
-            (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
+            (
+                queue.clone(),
+                qstream,
+                JobCb::Kernel(cb),
+                8 * packets.len() as u32,
+            ),
             GFP_KERNEL,
         )?;
         for slave in slaves {
@@ -749,7 +756,7 @@ impl ComputeFile {
             // a range of its memory: the compute node has one user at a time, so all of them
             // are this context's (and were reset when the previous user closed), and the device
             // checks each operation against the contexts this user set up, at both ends.
-            let queue = self
+            let (queue, stream) = self
                 .dev
                 .queues()
                 .by_gaudi_id(chunk.queue_index)
@@ -774,7 +781,7 @@ impl ComputeFile {
                 return Err(invalid(EINVAL));
             };
             queues |= 1 << queue.index;
-            jobs.push((queue.clone(), cb, chunk.cb_size), GFP_KERNEL)
+            jobs.push((queue.clone(), stream, cb, chunk.cb_size), GFP_KERNEL)
                 .map_err(|e| no_mem(e.into()))?;
         }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Queue managers: the driver's side of a QMAN's primary queue (jobs in) and completion queue
-//! (completions out).
+//! Queue managers: the driver's side of a QMAN's streams, each a primary queue (jobs in) and a
+//! completion queue (completions out) of its own, which the QMAN runs independently of each
+//! other, as GAUDI's four streams.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
@@ -22,12 +23,12 @@ use crate::{
     mailbox::Command,
     regs::{
         self, QmanBlock, BD_CTL, CQE_CTL, CQ_CI, CQ_SIZE, MSG_BASE0, MSG_BASE1, PQ_BASE, PQ_PI,
-        PQ_SIZE, QMAN_CTL, QMAN_ENGINE,
+        PQ_SIZE, QMAN_CTL, QMAN_ENGINE, QMAN_STREAMS,
     },
     reset::Cause,
 };
 
-/// Entries of each PQ and CQ: at most this many jobs in flight per queue.
+/// Entries of each PQ and CQ: at most this many jobs in flight per stream.
 pub(crate) const QUEUE_ENTRIES: usize = 256;
 /// Largest CB a job runs, the device's limit.
 pub(crate) const MAX_CB_SIZE: u32 = 2 << 20;
@@ -104,6 +105,7 @@ impl Drop for Job {
     }
 }
 
+/// One stream's rings.
 struct Ring {
     /// Jobs posted (`PQ_PI`).
     pi: u32,
@@ -116,7 +118,24 @@ struct Ring {
     bogus: u64,
 }
 
-/// One queue manager.
+impl Ring {
+    fn new() -> Result<Self> {
+        let mut slots = KVec::with_capacity(QUEUE_ENTRIES, GFP_KERNEL)?;
+        for _ in 0..QUEUE_ENTRIES {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            pi: 0,
+            cq_ci: 0,
+            slots,
+            in_flight: 0,
+            bogus: 0,
+        })
+    }
+}
+
+/// One queue manager. Stream `s`'s PQ and CQ are entries `s * QUEUE_ENTRIES` on of [`Qman::pq`]
+/// and [`Qman::cq`].
 #[pin_data]
 pub(crate) struct Qman {
     pub(crate) index: usize,
@@ -124,8 +143,9 @@ pub(crate) struct Qman {
     pdev: ARef<pci::Device>,
     pq: CoherentAllocation<Bd>,
     cq: CoherentAllocation<Cqe>,
+    /// The streams' rings, in stream order.
     #[pin]
-    ring: Mutex<Ring>,
+    rings: Mutex<[Ring; QMAN_STREAMS]>,
 }
 
 impl Qman {
@@ -134,12 +154,10 @@ impl Qman {
         index: usize,
         engine: QMAN_ENGINE,
     ) -> Result<impl PinInit<Self, Error>> {
-        let mut slots = KVec::with_capacity(QUEUE_ENTRIES, GFP_KERNEL)?;
-        for _ in 0..QUEUE_ENTRIES {
-            slots.push(None, GFP_KERNEL)?;
-        }
-        let pq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
-        let cq = CoherentAllocation::alloc_coherent(pdev.as_ref(), QUEUE_ENTRIES, GFP_KERNEL)?;
+        let rings = [Ring::new()?, Ring::new()?, Ring::new()?, Ring::new()?];
+        let entries = QMAN_STREAMS * QUEUE_ENTRIES;
+        let pq = CoherentAllocation::alloc_coherent(pdev.as_ref(), entries, GFP_KERNEL)?;
+        let cq = CoherentAllocation::alloc_coherent(pdev.as_ref(), entries, GFP_KERNEL)?;
         let pdev: ARef<pci::Device> = pdev.into();
         Ok(try_pin_init!(Self {
             index,
@@ -147,19 +165,20 @@ impl Qman {
             pdev,
             pq,
             cq,
-            ring <- new_mutex!(Ring { pi: 0, cq_ci: 0, slots, in_flight: 0, bogus: 0 }),
+            rings <- new_mutex!(rings),
         }? Error))
     }
 
-    /// Programs the QMAN's rings (empty) and enables it. Jobs still in the ring end as reset.
+    /// Programs the streams' rings (empty) and enables them. Jobs still in the rings end as
+    /// reset.
     fn start(&self, hw: &Hw) -> Result {
-        let mut ring = self.ring.lock();
-        self.restart(hw, &mut ring)
+        let mut rings = self.rings.lock();
+        self.restart(hw, &mut rings)
     }
 
-    /// Ends every job in the ring as reset; for after the device dropped them.
+    /// Ends every job in the rings as reset; for after the device dropped them.
     fn abort_jobs(&self) {
-        Self::end_all(&mut self.ring.lock());
+        self.rings.lock().iter_mut().for_each(Self::end_all);
     }
 
     fn end_all(ring: &mut Ring) {
@@ -173,26 +192,34 @@ impl Qman {
         ring.in_flight = 0;
     }
 
-    fn restart(&self, hw: &Hw, ring: &mut Ring) -> Result {
-        Self::end_all(ring);
-        for i in 0..QUEUE_ENTRIES {
+    fn restart(&self, hw: &Hw, rings: &mut [Ring; QMAN_STREAMS]) -> Result {
+        rings.iter_mut().for_each(Self::end_all);
+        for i in 0..QMAN_STREAMS * QUEUE_ENTRIES {
             dma_write!(self.cq[i] = Cqe { ctl: 0, info: 0 })?;
         }
         let regs = hw.regs()?;
-        let block = &QmanBlock(self.index);
-        QMAN_CTL::default().try_write(&regs, block)?;
-        PQ_BASE::from(self.pq.dma_handle()).try_write(&regs, block)?;
-        PQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
-        PQ_PI::default().try_write(&regs, block)?;
-        // The CQ's address is not 8-byte aligned in the block: two writes.
-        let (cq_lo, cq_hi) = regs::cq_base(self.cq.dma_handle());
-        cq_lo.try_write(&regs, block)?;
-        cq_hi.try_write(&regs, block)?;
-        CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
-        CQ_CI::default().try_write(&regs, block)?;
-        MSG_BASE0::from(regs::MON_ADDR_BASE).try_write(&regs, block)?;
-        MSG_BASE1::from(regs::SOB_ADDR_BASE).try_write(&regs, block)?;
-        QMAN_CTL::default().set_enable(true).try_write(&regs, block)
+        for s in 0..QMAN_STREAMS {
+            let block = &QmanBlock(self.index, s);
+            // Stream `s`'s rings, in bytes from the start of the QMAN's.
+            let pq = (s * QUEUE_ENTRIES * size_of::<Bd>()) as u64;
+            let cq = (s * QUEUE_ENTRIES * size_of::<Cqe>()) as u64;
+            QMAN_CTL::default().try_write(&regs, block)?;
+            PQ_BASE::from(self.pq.dma_handle() + pq).try_write(&regs, block)?;
+            PQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+            PQ_PI::default().try_write(&regs, block)?;
+            // The CQ's address is not 8-byte aligned in the block: two writes.
+            let (cq_lo, cq_hi) = regs::cq_base(self.cq.dma_handle() + cq);
+            cq_lo.try_write(&regs, block)?;
+            cq_hi.try_write(&regs, block)?;
+            CQ_SIZE::from(QUEUE_ENTRIES as u32).try_write(&regs, block)?;
+            CQ_CI::default().try_write(&regs, block)?;
+            MSG_BASE0::from(regs::MON_ADDR_BASE).try_write(&regs, block)?;
+            MSG_BASE1::from(regs::SOB_ADDR_BASE).try_write(&regs, block)?;
+            QMAN_CTL::default()
+                .set_enable(true)
+                .try_write(&regs, block)?;
+        }
+        Ok(())
     }
 
     /// Whether this is one of GAUDI's external queues (DMA 0 and 1), which take only the
@@ -201,9 +228,9 @@ impl Qman {
         self.engine.kind() == QMAN_ENGINE::DMA && self.engine.index() < 2
     }
 
-    /// Jobs queued or running.
+    /// Jobs queued or running, on all streams.
     pub(crate) fn jobs(&self) -> usize {
-        self.ring.lock().in_flight
+        self.rings.lock().iter().map(|r| r.in_flight).sum()
     }
 
     /// Whether the engine has a job queued or running.
@@ -211,15 +238,17 @@ impl Qman {
         self.jobs() != 0
     }
 
-    /// How many more jobs the queue takes now.
-    fn free_slots(&self) -> usize {
-        QUEUE_ENTRIES - self.ring.lock().in_flight
+    /// How many more jobs stream `stream` takes now.
+    fn free_slots(&self, stream: usize) -> usize {
+        QUEUE_ENTRIES - self.rings.lock()[stream].in_flight
     }
 
-    /// Posts `job`, which runs `len` bytes of its CB, and rings the QMAN's doorbell. On error
-    /// the job was not posted; once posted, it ends through [`JobEnd`] however it goes.
-    fn push(&self, hw: &Hw, job: Job, len: u32) -> Result {
-        let mut ring = self.ring.lock();
+    /// Posts `job`, which runs `len` bytes of its CB, on stream `stream` and rings the QMAN's
+    /// doorbell. On error the job was not posted; once posted, it ends through [`JobEnd`]
+    /// however it goes.
+    fn push(&self, hw: &Hw, stream: usize, job: Job, len: u32) -> Result {
+        let mut rings = self.rings.lock();
+        let ring = &mut rings[stream];
         let regs = hw.regs()?;
         let tag = ring.pi as usize % QUEUE_ENTRIES;
         if ring.slots[tag].is_some() {
@@ -227,7 +256,7 @@ impl Qman {
         }
         let (ptr, device_cb) = job.ptr();
         dma_write!(
-            self.pq[tag] = Bd {
+            self.pq[stream * QUEUE_ENTRIES + tag] = Bd {
                 ptr,
                 len,
                 ctl: BD_CTL::default()
@@ -237,25 +266,39 @@ impl Qman {
             }
         )?;
         let pi = ring.pi.wrapping_add(1);
-        PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index))?;
+        PQ_PI::from(pi).try_write(&regs, &QmanBlock(self.index, stream))?;
         drop(regs);
         ring.slots[tag] = Some(job);
         ring.in_flight += 1;
         ring.pi = pi;
-        drop(ring);
+        drop(rings);
         // If the device is gone, the job ends when the driver unbinds.
         let _ = hw.ring(Line::Queue(self.index));
         Ok(())
     }
 
-    /// Consumes the completions the QMAN has written and ends their jobs: at most a ring's
-    /// worth, which is all a device that keeps to the ring can have written; the rest waits
-    /// for the next interrupt.
+    /// Consumes the completions the QMAN's streams have written and ends their jobs.
     pub(crate) fn reap(&self, hw: &Hw) -> Result {
-        let mut ring = self.ring.lock();
+        let mut consumed = false;
+        for stream in 0..QMAN_STREAMS {
+            consumed |= self.reap_stream(hw, stream)?;
+        }
+        if consumed {
+            // A stream stalled on a full CQ resumes at its QMAN's next doorbell.
+            hw.ring(Line::Queue(self.index))?;
+        }
+        Ok(())
+    }
+
+    /// Consumes the completions stream `stream` has written and ends their jobs: at most a
+    /// ring's worth, which is all a device that keeps to the ring can have written; the rest
+    /// waits for the next interrupt. Whether it consumed any.
+    fn reap_stream(&self, hw: &Hw, stream: usize) -> Result<bool> {
+        let mut rings = self.rings.lock();
+        let ring = &mut rings[stream];
         let start = ring.cq_ci;
         for _ in 0..QUEUE_ENTRIES {
-            let index = ring.cq_ci as usize % QUEUE_ENTRIES;
+            let index = stream * QUEUE_ENTRIES + ring.cq_ci as usize % QUEUE_ENTRIES;
             if !dma_read!(self.cq[index])?.ctl().ready() {
                 break;
             }
@@ -271,8 +314,9 @@ impl Qman {
                     let status = cqe.ctl().status().into();
                     if status != 0 {
                         pr_debug!(
-                            "queue {}: job of CS {} failed: cause {} at {:#x}\n",
+                            "queue {} stream {}: job of CS {} failed: cause {} at {:#x}\n",
                             self.index,
+                            stream,
                             job.cs.seq,
                             status,
                             cqe.info
@@ -296,30 +340,27 @@ impl Qman {
                 }
             }
         }
-        if ring.cq_ci != start {
-            let regs = hw.regs()?;
-            CQ_CI::from(ring.cq_ci).try_write(&regs, &QmanBlock(self.index))?;
-            drop(regs);
-            drop(ring);
-            // A QMAN stalled on a full CQ resumes at its next doorbell.
-            hw.ring(Line::Queue(self.index))?;
+        if ring.cq_ci == start {
+            return Ok(false);
         }
-        Ok(())
+        let regs = hw.regs()?;
+        CQ_CI::from(ring.cq_ci).try_write(&regs, &QmanBlock(self.index, stream))?;
+        Ok(true)
     }
 
-    /// Resets the QMAN through `reset` (the device command), ends its jobs as reset and starts
-    /// it again. If the command fails, the QMAN may still run them: they are kept (with their
-    /// CBs) for the hard reset the caller asks for.
+    /// Resets the QMAN through `reset` (the device command), ends its streams' jobs as reset
+    /// and starts it again. If the command fails, the QMAN may still run them: they are kept
+    /// (with their CBs) for the hard reset the caller asks for.
     fn reset(&self, hw: &Hw, reset: impl FnOnce() -> Result) -> Result {
-        let mut ring = self.ring.lock();
+        let mut rings = self.rings.lock();
         reset()?;
-        self.restart(hw, &mut ring)
+        self.restart(hw, &mut rings)
     }
 
     /// Adds to `out` the submissions of the queue's jobs that ran past their timeout.
     pub(crate) fn expired(&self, out: &mut KVec<Arc<Cs>>) {
-        let ring = self.ring.lock();
-        for job in ring.slots.iter().flatten() {
+        let rings = self.rings.lock();
+        for job in rings.iter().flat_map(|r| r.slots.iter().flatten()) {
             if job.cs.expired() && !out.iter().any(|cs| cs.seq == job.cs.seq) {
                 // Out of memory only delays the recovery to the next look.
                 let _ = out.push(job.cs.clone(), GFP_KERNEL);
@@ -328,9 +369,9 @@ impl Qman {
     }
 }
 
-/// The engine (`QMAN_ENGINE` kind and index) whose QMAN serves GAUDI queue id `id`; `None`
-/// for the CPU queue and ids past the last.
-fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
+/// The engine (`QMAN_ENGINE` kind and index) whose QMAN serves GAUDI queue id `id`, and the
+/// QMAN's stream; `None` for the CPU queue and ids past the last.
+fn gaudi_engine(id: u32) -> Option<(u8, u32, usize)> {
     use kernel::uapi::{
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0 as DMA_0_0,
         gaudi_queue_id_GAUDI_QUEUE_ID_DMA_1_3 as DMA_1_3,
@@ -344,15 +385,17 @@ fn gaudi_engine(id: u32) -> Option<(u8, u32)> {
         gaudi_queue_id_GAUDI_QUEUE_ID_TPC_7_3 as TPC_7_3,
     };
     // Each QMAN has four streams, numbered consecutively; DMA 2 follows the CPU queue.
-    let engine = |first: u32, base: u32| (id - first) / 4 + base;
-    match id {
-        DMA_0_0..=DMA_1_3 => Some((QMAN_ENGINE::DMA, engine(DMA_0_0, 0))),
-        DMA_2_0..=DMA_7_3 => Some((QMAN_ENGINE::DMA, engine(DMA_2_0, 2))),
-        MME_0_0..=MME_1_3 => Some((QMAN_ENGINE::MME, engine(MME_0_0, 0))),
-        TPC_0_0..=TPC_7_3 => Some((QMAN_ENGINE::TPC, engine(TPC_0_0, 0))),
-        NIC_0_0..=NIC_9_3 => Some((QMAN_ENGINE::NIC, engine(NIC_0_0, 0))),
-        _ => None,
-    }
+    let streams = QMAN_STREAMS as u32;
+    let (kind, first, base) = match id {
+        DMA_0_0..=DMA_1_3 => (QMAN_ENGINE::DMA, DMA_0_0, 0),
+        DMA_2_0..=DMA_7_3 => (QMAN_ENGINE::DMA, DMA_2_0, 2),
+        MME_0_0..=MME_1_3 => (QMAN_ENGINE::MME, MME_0_0, 0),
+        TPC_0_0..=TPC_7_3 => (QMAN_ENGINE::TPC, TPC_0_0, 0),
+        NIC_0_0..=NIC_9_3 => (QMAN_ENGINE::NIC, NIC_0_0, 0),
+        _ => return None,
+    };
+    let n = id - first;
+    Some((kind, n / streams + base, (n % streams) as usize))
 }
 
 /// The queues of a device, compute then NIC, and what keeps each submission whole.
@@ -383,14 +426,16 @@ impl Queues {
         self.list.iter().find(|q| q.index == index)
     }
 
-    /// The queue behind GAUDI queue id `id` (`enum gaudi_queue_id`): the QMAN of its engine,
-    /// whose four streams share the QMAN's one PQ. `None` for the CPU queue, an id out of
-    /// range, and an engine this device does not have (mainline's "not applicable").
-    pub(crate) fn by_gaudi_id(&self, id: u32) -> Option<&Arc<Qman>> {
-        let (kind, index) = gaudi_engine(id)?;
-        self.list
+    /// The queue behind GAUDI queue id `id` (`enum gaudi_queue_id`): the QMAN of its engine
+    /// and the QMAN's stream. `None` for the CPU queue, an id out of range, and an engine this
+    /// device does not have (mainline's "not applicable").
+    pub(crate) fn by_gaudi_id(&self, id: u32) -> Option<(&Arc<Qman>, usize)> {
+        let (kind, index, stream) = gaudi_engine(id)?;
+        let qman = self
+            .list
             .iter()
-            .find(|q| q.engine.kind() == kind && u32::from(q.engine.index()) == index)
+            .find(|q| q.engine.kind() == kind && u32::from(q.engine.index()) == index)?;
+        Some((qman, stream))
     }
 
     /// The queues, compute then NIC.
@@ -411,21 +456,21 @@ impl Queues {
         f()
     }
 
-    /// Queues the jobs of `cs`, each a queue, a CB and the bytes of it to run, whole or not at
-    /// all, for a context of `generation`: `EBUSY` if a queue has no room for its jobs, `EIO`
-    /// if a hard reset ended the context. `commit` runs once the room is known,
+    /// Queues the jobs of `cs`, each a queue, its stream, a CB and the bytes of it to run,
+    /// whole or not at all, for a context of `generation`: `EBUSY` if a stream has no room for
+    /// its jobs, `EIO` if a hard reset ended the context. `commit` runs once the room is known,
     /// before the first job is posted. A job that fails to post (the device went away) ends as
     /// reset.
     pub(crate) fn submit(
         &self,
         cs: &Arc<Cs>,
-        jobs: KVec<(Arc<Qman>, JobCb, u32)>,
+        jobs: KVec<(Arc<Qman>, usize, JobCb, u32)>,
         generation: u32,
         commit: impl FnOnce(),
     ) -> Result {
-        let mut per_queue = [0usize; regs::MAX_QUEUES];
-        for (queue, _, _) in jobs.iter() {
-            per_queue[queue.index] += 1;
+        let mut per_stream = [[0usize; QMAN_STREAMS]; regs::MAX_QUEUES];
+        for (queue, stream, _, _) in jobs.iter() {
+            per_stream[queue.index][*stream] += 1;
         }
         let _submit = self.submit.lock();
         // A hard reset ended the context of generation `generation` (see reset.rs).
@@ -433,15 +478,17 @@ impl Queues {
             return Err(EIO);
         }
         for queue in self.list.iter() {
-            let count = per_queue[queue.index];
-            if count > 0 && queue.free_slots() < count {
-                return Err(EBUSY);
+            for (stream, &count) in per_stream[queue.index].iter().enumerate() {
+                if count > 0 && queue.free_slots(stream) < count {
+                    return Err(EBUSY);
+                }
             }
         }
         commit();
         let mut ret = Ok(());
-        for (queue, cb, len) in jobs {
-            ret = ret.and_then(|()| queue.push(self.control.hw(), Job::new(cs.clone(), cb), len));
+        for (queue, stream, cb, len) in jobs {
+            let hw = self.control.hw();
+            ret = ret.and_then(|()| queue.push(hw, stream, Job::new(cs.clone(), cb), len));
             if ret.is_err() {
                 cs.job_done(JobEnd::Reset);
             }

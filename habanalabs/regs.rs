@@ -227,12 +227,16 @@ register! {
     pub(crate) SYNC_MANAGER(u32) @ 0x10000[16384; 4] {}
 }
 
-/// The register block of QMAN `q` (the device's own QMAN number, not a GAUDI queue id).
-pub(crate) struct QmanBlock(pub(crate) usize);
+/// Streams of a QMAN (GAUDI's `QMAN_STREAMS`), each with its own PQ, CQ and fence counters.
+pub(crate) const QMAN_STREAMS: usize = 4;
+
+/// The register block of stream `s` of QMAN `q`, `QmanBlock(q, s)` (the device's own QMAN
+/// number, not a GAUDI queue id): a QMAN's block holds its streams' blocks in turn.
+pub(crate) struct QmanBlock(pub(crate) usize, pub(crate) usize);
 
 impl RegisterBlock for QmanBlock {
     fn base(&self) -> usize {
-        0x1000 + 0x100 * self.0
+        0x1000 + 0x400 * self.0 + 0x100 * self.1
     }
 }
 
@@ -581,9 +585,12 @@ pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
 pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE;
 /// Where its monitors' registers start (`MON_PAY_ADDRL[0]`).
 pub(crate) const MON_ADDR_BASE: u64 = SOB_ADDR_BASE + 0x2000;
-/// Where the model's fence counters start, from [`SOB_ADDR_BASE`]: 16 bytes per QMAN, a
-/// counter of 4 bytes per fence id.
+/// Where the model's fence counters start, from [`SOB_ADDR_BASE`]: [`FENCE_QMAN_STRIDE`]
+/// bytes per QMAN, in it 16 bytes per stream (then the lower CP's), a counter of 4 bytes per
+/// fence id.
 pub(crate) const FENCE_ADDR_OFFSET: u64 = 0x8000;
+/// Bytes of a QMAN's fence counters: its four streams' and its lower CP's.
+pub(crate) const FENCE_QMAN_STRIDE: u64 = 16 * (QMAN_STREAMS as u64 + 1);
 /// Offsets of a monitor's payload address (high), payload data and arm registers from its
 /// `MON_PAY_ADDRL`, as GAUDI's sync manager lays them out (arrays of 512 registers).
 pub(crate) const MON_PAY_ADDRH: u32 = 0x800;

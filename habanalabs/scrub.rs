@@ -77,11 +77,11 @@ pub(crate) fn scrub(dev: &HlDevice) -> Result {
             done += n;
         }
     }
-    let queue = dev
+    let (queue, stream) = dev
         .queues()
         .by_gaudi_id(uapi::gaudi_queue_id_GAUDI_QUEUE_ID_DMA_0_0)
-        .ok_or(ENODEV)?
-        .clone();
+        .ok_or(ENODEV)?;
+    let queue = queue.clone();
     let cb = {
         let bound = dev.bound()?;
         Arc::new(
@@ -95,7 +95,12 @@ pub(crate) fn scrub(dev: &HlDevice) -> Result {
     )?;
     let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;
     jobs.push(
-        (queue.clone(), JobCb::Kernel(cb), 8 * packets.len() as u32),
+        (
+            queue.clone(),
+            stream,
+            JobCb::Kernel(cb),
+            8 * packets.len() as u32,
+        ),
         GFP_KERNEL,
     )?;
     // The driver's own work belongs to no context: the current generation.

@@ -6,8 +6,8 @@
 //! Each of the eight external streams has a SOB and a monitor of its own, past those a user's
 //! command buffers use. A SIGNAL job adds 1 to the stream's SOB, which then holds the stream's
 //! next signal value; a WAIT job arms the stream's monitor to add 1 to fence counter
-//! [`FENCE_ID`] of its QMAN once the signalled SOB reaches the signal's value, and fences on
-//! it, as GAUDI's driver does. Encapsulated signals are values of a stream's SOB reserved for
+//! [`FENCE_ID`] of its QMAN's stream once the signalled SOB reaches the signal's value, and
+//! fences on it, as GAUDI's driver does: the QMAN's other streams run meanwhile. Encapsulated signals are values of a stream's SOB reserved for
 //! a user's submission, whose command buffers add to the SOB themselves.
 //!
 //! `HL_CS_FLAGS_COLLECTIVE_WAIT` submissions wait for a signal on an external queue (the
@@ -25,10 +25,11 @@
 use kernel::{prelude::*, sync::Arc, uapi};
 
 use crate::cs::Cs;
+pub(crate) use crate::regs::QMAN_STREAMS;
 use crate::regs::{
-    FENCE_ADDR_OFFSET, FENCE_CFG, MON_ADDR_BASE, MON_ARM, MON_ARM_VALUE, MON_PAY_ADDRH,
-    MON_PAY_DATA, PACKET, PACKET_FENCE, PACKET_MSG_SHORT, PACKET_NOP, PACKET_WREG_32,
-    SOB_ADDR_BASE,
+    FENCE_ADDR_OFFSET, FENCE_CFG, FENCE_QMAN_STRIDE, MON_ADDR_BASE, MON_ARM, MON_ARM_VALUE,
+    MON_PAY_ADDRH, MON_PAY_DATA, PACKET, PACKET_FENCE, PACKET_MSG_SHORT, PACKET_NOP,
+    PACKET_WREG_32, SOB_ADDR_BASE,
 };
 
 /// External streams: `GAUDI_QUEUE_ID_DMA_0_0` to `GAUDI_QUEUE_ID_DMA_1_3`.
@@ -39,9 +40,6 @@ const SOB_BASE: u32 = 2048 - STREAMS as u32;
 const MON_BASE: u32 = 512 - STREAMS as u32;
 /// The fence counter a WAIT job fences on, as GAUDI's driver uses.
 const FENCE_ID: u8 = 2;
-/// Streams of a QMAN (GAUDI's `QMAN_STREAMS`): a collective master's stream is its queue id
-/// modulo this.
-pub(crate) const QMAN_STREAMS: usize = 4;
 /// SOBs of a collective SOB group: NICs 0-9 and the reduction engine, padded to two groups
 /// of eight that a monitor watches.
 const GROUP_SOBS: u32 = 16;
@@ -122,23 +120,25 @@ pub(crate) fn signal_job(sob: u32, value: u32, add: bool) -> [u64; 1] {
     [msg_short(BASE_SOBS, 4 * sob, value)]
 }
 
-/// The job of a WAIT on QMAN `qman`'s `stream` until `sob` reaches `value`.
-pub(crate) fn wait_job(qman: usize, stream: usize, sob: u32, value: u32) -> [u64; 5] {
+/// A QMAN and one of its streams, whose fence counters a job fences on.
+pub(crate) type QmanStream = (usize, usize);
+
+/// The job of a WAIT of external stream `stream`, on QMAN stream `at`, until `sob` reaches
+/// `value`.
+pub(crate) fn wait_job(at: QmanStream, stream: usize, sob: u32, value: u32) -> [u64; 5] {
     // Watch `sob` alone in its group of eight, for at least `value`.
-    wait_on(
-        qman,
-        MON_BASE + stream as u32,
-        sob / 8,
-        1 << (sob % 8),
-        value,
-    )
+    wait_on(at, MON_BASE + stream as u32, sob / 8, 1 << (sob % 8), value)
 }
 
-/// Packets that arm monitor `mon` to add 1 to fence counter [`FENCE_ID`] of QMAN `qman` once
-/// the SOBs of bits `watched` of sync group `group` (SOBs `8 group` on) reach `value`, and
-/// fence on it.
-fn wait_on(qman: usize, mon: u32, group: u32, watched: u8, value: u32) -> [u64; 5] {
-    let fence = SOB_ADDR_BASE + FENCE_ADDR_OFFSET + 16 * qman as u64 + 4 * u64::from(FENCE_ID);
+/// Packets that arm monitor `mon` to add 1 to fence counter [`FENCE_ID`] of QMAN stream `at`
+/// once the SOBs of bits `watched` of sync group `group` (SOBs `8 group` on) reach `value`,
+/// and fence on it (the job runs on that stream).
+fn wait_on((qman, stream): QmanStream, mon: u32, group: u32, watched: u8, value: u32) -> [u64; 5] {
+    let fence = SOB_ADDR_BASE
+        + FENCE_ADDR_OFFSET
+        + FENCE_QMAN_STRIDE * qman as u64
+        + 16 * stream as u64
+        + 4 * u64::from(FENCE_ID);
     let arm = MON_ARM_VALUE::default()
         .set_group(group as u8)
         .set_mask(!watched)
@@ -247,28 +247,34 @@ pub(crate) fn group_sobs(stream: usize, group: usize) -> core::ops::Range<u32> {
 }
 
 impl CollectivePlan {
-    /// The master's job, on QMAN `qman` of external stream `ext`: waits until every slave's
-    /// SOB of group `base` reached `value`.
-    pub(crate) fn master_job(&self, qman: usize, ext: usize, base: u32, value: u32) -> [u64; 10] {
+    /// The master's job, on QMAN stream `at` of external stream `ext`: waits until every
+    /// slave's SOB of group `base` reached `value`.
+    pub(crate) fn master_job(
+        &self,
+        at: QmanStream,
+        ext: usize,
+        base: u32,
+        value: u32,
+    ) -> [u64; 10] {
         let mon = MASTER_MON_BASE + 2 * ext as u32;
-        let first = wait_on(qman, mon, base / 8, self.watched[0], value);
-        let second = wait_on(qman, mon + 1, base / 8 + 1, self.watched[1], value);
+        let first = wait_on(at, mon, base / 8, self.watched[0], value);
+        let second = wait_on(at, mon + 1, base / 8 + 1, self.watched[1], value);
         let [a, b, c, d, e] = first;
         let [f, g, h, i, j] = second;
         [a, b, c, d, e, f, g, h, i, j]
     }
 
-    /// `slave`'s job, on QMAN `qman`: waits until `sob` reaches `signal`, then sets its SOB of
-    /// group `base` to `value` (setting rather than adding, so that a collective wait aborted
-    /// half-way leaves no SOB behind the next one).
+    /// `slave`'s job, on QMAN stream `at`: waits until `sob` reaches `signal`, then sets its
+    /// SOB of group `base` to `value` (setting rather than adding, so that a collective wait
+    /// aborted half-way leaves no SOB behind the next one).
     pub(crate) fn slave_job(
         slave: &Slave,
-        qman: usize,
+        at: QmanStream,
         (sob, signal): (u32, u32),
         base: u32,
         value: u32,
     ) -> [u64; 6] {
-        let wait = wait_on(qman, slave.mon, sob / 8, 1 << (sob % 8), signal);
+        let wait = wait_on(at, slave.mon, sob / 8, 1 << (sob % 8), signal);
         let [a, b, c, d, e] = wait;
         let set = msg_short(BASE_SOBS, 4 * (base + slave.sob as u32), value);
         [a, b, c, d, e, set]

@@ -54,7 +54,7 @@ impl AsicFuncs for Model {
             .rdma_ports()
             .map(|p| (regs::NIC_QUEUE_0 + usize::from(p), Some(p)));
         for (q, port) in Iterator::chain(compute, nic) {
-            let engine = QMAN_ENGINE::try_read(regs.access(pdev.as_ref())?, &QmanBlock(q))?;
+            let engine = QMAN_ENGINE::try_read(regs.access(pdev.as_ref())?, &QmanBlock(q, 0))?;
             let expected = match port {
                 None => engine.kind() != QMAN_ENGINE::NIC,
                 Some(p) => engine.kind() == QMAN_ENGINE::NIC && engine.index() == p,

@@ -234,11 +234,18 @@ pub mod pci {
     pub const REPLAY_CNT: u64 = 0x520;
 }
 
-/// QMAN blocks, of the compute queues and of the ports' NIC queues;
-/// offsets are relative to [`qman::block`].
+/// QMAN blocks, of the compute queues and of the ports' NIC queues. A
+/// QMAN has [`qman::STREAMS`] streams, as GAUDI's: each its own PQ, CQ
+/// and command processor, laid out alike from [`qman::stream`]; the
+/// offsets below are relative to a stream's registers. Stream 0's are at
+/// the QMAN's [`qman::block`].
 pub mod qman {
-    /// Bytes in one QMAN's block.
-    pub const SIZE: u64 = 0x100;
+    /// Streams of a QMAN (GAUDI's `QMAN_STREAMS`).
+    pub const STREAMS: usize = 4;
+    /// Bytes of one stream's registers.
+    pub const STREAM_SIZE: u64 = 0x100;
+    /// Bytes in one QMAN's block: its streams' registers.
+    pub const SIZE: u64 = STREAM_SIZE * STREAMS as u64;
     /// `PQ_BASE_LO`: DMA address of the PQ, bits 31:0.
     pub const PQ_BASE_LO: u64 = 0x00;
     /// `PQ_BASE_HI`: bits 63:32 of the PQ address.
@@ -281,6 +288,11 @@ pub mod qman {
     pub const fn block(q: usize) -> u64 {
         0x1000 + SIZE * q as u64
     }
+
+    /// BAR2 offset of the registers of stream `s` of QMAN `q`.
+    pub const fn stream(q: usize, s: usize) -> u64 {
+        block(q) + STREAM_SIZE * s as u64
+    }
 }
 
 /// Sync manager; offsets are relative to [`sync_manager::BASE`]. From
@@ -313,12 +325,19 @@ pub mod sync_manager {
     pub const ARM: u64 = 0x3800;
     /// `MON_STATUS[0]`: bit 0 [`super::MON_ARMED`] (GAUDI's `VALID`).
     pub const STATUS: u64 = 0x4000;
-    /// `FENCE[0][0]`; `FENCE[q][i]` is at `FENCE + FENCE_STRIDE * q + 4 * i`.
+    /// `FENCE[0][0][0]`; fence counter `i` of stream `s` of QMAN `q`,
+    /// `FENCE[q][s][i]`, is at [`fence`].
     pub const FENCE: u64 = 0x8000;
-    /// Bytes between QMANs' fence counters.
-    pub const FENCE_STRIDE: u64 = 16;
-    /// Fence counters per QMAN.
+    /// Fence counters per stream.
     pub const NUM_FENCES: u64 = 4;
+    /// Sets of fence counters per QMAN: one per stream, then the lower
+    /// CP's ([`LOWER_CP`]), as GAUDI's `CP_FENCEi_RDATA_0` to `_4`.
+    pub const FENCE_STREAMS: usize = super::qman::STREAMS + 1;
+    /// The set of fence counters of the lower CP, which runs the command
+    /// buffers a `CP_DMA` fetched, on behalf of any stream of the QMAN.
+    pub const LOWER_CP: usize = super::qman::STREAMS;
+    /// Bytes between QMANs' fence counters.
+    pub const FENCE_STRIDE: u64 = 4 * NUM_FENCES * FENCE_STREAMS as u64;
 
     /// Offset of `SOB_OBJ[s]`.
     pub const fn sob(s: u64) -> u64 {
@@ -330,9 +349,10 @@ pub mod sync_manager {
         reg + 4 * m
     }
 
-    /// Offset of `FENCE[q][i]`.
-    pub const fn fence(q: usize, i: u64) -> u64 {
-        FENCE + FENCE_STRIDE * q as u64 + 4 * i
+    /// Offset of `FENCE[q][s][i]`: fence counter `i` of stream `s` (or
+    /// [`LOWER_CP`]) of QMAN `q`.
+    pub const fn fence(q: usize, s: usize, i: u64) -> u64 {
+        FENCE + FENCE_STRIDE * q as u64 + 4 * NUM_FENCES * s as u64 + 4 * i
     }
 }
 
@@ -691,9 +711,10 @@ pub mod space {
         }
     }
 
-    /// The model queue and fence id behind configuration-space address
-    /// `addr`, a `CP_FENCEi_RDATA_s` register of a QMAN block.
-    pub fn qm_fence(addr: u64) -> Option<(usize, u64)> {
+    /// The model queue, stream (4: the lower CP) and fence id behind
+    /// configuration-space address `addr`, a `CP_FENCEi_RDATA_s` register
+    /// of a QMAN block.
+    pub fn qm_fence(addr: u64) -> Option<(usize, usize, u64)> {
         let off = addr.checked_sub(CFG_BASE)?;
         (0..super::NUM_QMANS).find_map(|q| {
             let reg = off.checked_sub(qm_block(q)? + QM_FENCE)?;
@@ -701,7 +722,7 @@ pub mod space {
             (id < super::sync_manager::NUM_FENCES
                 && stream.is_multiple_of(4)
                 && stream / 4 < QM_FENCE_STREAMS)
-                .then_some((q, id))
+                .then_some((q, stream as usize / 4, id))
         })
     }
 }
@@ -1039,7 +1060,7 @@ const _: () = assert!(PORT_MASK >> identity::MAX_PORTS == 0);
 const _: () = assert!(mailbox::BASE + mailbox::SIZE <= mmu::BASE);
 const _: () = assert!(mmu::BASE + mmu::SIZE <= eq::BASE);
 const _: () = assert!(eq::BASE + eq::SIZE <= qman::block(0));
-const _: () = assert!(qman::msg_base(qman::NUM_MSG_BASES) <= qman::SIZE);
+const _: () = assert!(qman::msg_base(qman::NUM_MSG_BASES) <= qman::STREAM_SIZE);
 const _: () = assert!(qman::block(NUM_QUEUES) <= sync_manager::BASE);
 const _: () = assert!(sync_manager::BASE + sync_manager::SIZE <= nic::block(0));
 const _: () = assert!(qman::block(NUM_QUEUES) <= qman::block(NIC_QUEUE0));
@@ -1077,9 +1098,10 @@ const _: () = assert!(VECTOR_NIC0 as usize == NIC_QUEUE0);
 const _: () = assert!(NUM_QUEUES <= NIC_QUEUE0);
 // A queue's bit in ENGINE_HANG and in the sync manager's kicks.
 const _: () = assert!(NIC_QUEUE0 + NUM_PORTS <= 32);
-const _: () = assert!(sync_manager::fence(NIC_QUEUE0 + NUM_PORTS, 0) <= sync_manager::SIZE);
+const _: () = assert!(sync_manager::fence(NIC_QUEUE0 + NUM_PORTS, 0, 0) <= sync_manager::SIZE);
 const _: () = assert!(qman::block(NUM_QMANS) <= sync_manager::BASE);
-const _: () = assert!(sync_manager::fence(NUM_QMANS, 0) <= sync_manager::SIZE);
+const _: () = assert!(sync_manager::fence(NUM_QMANS, 0, 0) <= sync_manager::SIZE);
+const _: () = assert!(sync_manager::FENCE_STREAMS as u64 == space::QM_FENCE_STREAMS);
 // A queue's bit in ENGINE_HANG, QUEUE_MASK and the sync manager's kicks.
 const _: () = assert!(NUM_QMANS <= 32);
 const _: () = assert!(VECTOR_NIC0 + NUM_PORTS as u32 <= VECTOR_INTERNAL);
@@ -1216,11 +1238,13 @@ mod tests {
             (0x16_833c, 26),
             (0x06_833c, 27),
         ] {
-            assert_eq!(space::qm_fence(cfg + reg), Some((q, 2)), "{reg:#x}");
+            assert_eq!(space::qm_fence(cfg + reg), Some((q, 3, 2)), "{reg:#x}");
         }
-        // DMA0's FENCE0_RDATA_0 and FENCE3_RDATA_4, the first and last.
-        assert_eq!(space::qm_fence(cfg + 0x50_8308), Some((0, 0)));
-        assert_eq!(space::qm_fence(cfg + 0x50_8354), Some((0, 3)));
+        // DMA0's FENCE0_RDATA_0 and FENCE3_RDATA_4, the first and last;
+        // DMA1's FENCE2_RDATA_1.
+        assert_eq!(space::qm_fence(cfg + 0x50_8308), Some((0, 0, 0)));
+        assert_eq!(space::qm_fence(cfg + 0x50_8354), Some((0, 4, 3)));
+        assert_eq!(space::qm_fence(cfg + 0x52_8334), Some((1, 1, 2)));
         for bad in [0x50_8304, 0x50_8358, 0x50_830a, 0x50_8000, 0] {
             assert_eq!(space::qm_fence(cfg + bad), None, "{bad:#x}");
         }
@@ -1234,16 +1258,18 @@ mod tests {
         assert_eq!(Status::BadSize as u32, 4);
         assert_eq!(State::Ready as u32, 1);
         assert_eq!(JobStatus::BadKernel as u32, 7);
-        assert_eq!(qman::block(3) + qman::ENGINE, 0x1330);
+        assert_eq!(qman::block(3) + qman::ENGINE, 0x1c30);
+        assert_eq!(qman::stream(3, 2) + qman::ENGINE, 0x1e30);
         assert_eq!(sync_manager::mon(511, sync_manager::STATUS), 0x47fc);
-        assert_eq!(sync_manager::fence(3, 3), 0x803c);
+        assert_eq!(sync_manager::fence(3, 0, 3), 0x80fc);
+        assert_eq!(sync_manager::fence(3, 2, 3), 0x811c);
         assert_eq!(identity::mac_hi(9), 0x0cc);
         assert_eq!(nic::block(9) + nic::counter(56), 0x24ac0);
         assert_eq!(eeprom::block(9), 0x32400);
         assert_eq!(model_ctl::port_faults(9), 0xff034);
         assert_eq!(model_ctl::link_rate(9), 0xff064);
-        assert_eq!(qman::block(NIC_QUEUE0 + 9) + qman::ENGINE, 0x2930);
-        assert_eq!(sync_manager::fence(NIC_QUEUE0 + 9, 3), 0x819c);
+        assert_eq!(qman::block(NIC_QUEUE0 + 9) + qman::ENGINE, 0x7430);
+        assert_eq!(sync_manager::fence(NIC_QUEUE0 + 9, 4, 3), 0x881c);
         assert_eq!(rdma::conn(9, 63) + rdma::RQ_CI, 0x53fd0);
         assert_eq!(rdma::cq(9, 15) + rdma::CQ_LOST, 0x553f8);
     }

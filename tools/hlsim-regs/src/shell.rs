@@ -75,7 +75,7 @@ pub fn shell() -> String {
     sh.offset("PCI_BAR2_BUS_LO", crate::pci::BAR2_BUS_LO);
     sh.offset("PCI_BAR2_BUS_HI", crate::pci::BAR2_BUS_HI);
 
-    sh.section("QMANs: queue q's register R at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;");
+    sh.section("QMANs: register R of queue q's stream 0 at HL_QMAN_BLOCKS + q * HL_QMAN_SIZE + R;");
     sh.comment("port p's NIC queue is HL_NIC_QUEUE0 + p.");
     sh.offset("QMAN_BLOCKS", qman::block(0));
     sh.offset("QMAN_SIZE", qman::SIZE);

@@ -21,7 +21,7 @@ use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::nic::Nic;
 use crate::peer::Bus;
-use crate::qman::{self, Control, NUM_QMANS};
+use crate::qman::{self, NUM_QMANS, STREAMS, Streams};
 use crate::regs::{
     CAPS_COMPUTE, CAPS_DMA_SELFTEST, CAPS_NIC, CAPS_RDMA, CHIP_ID_GAUDI_SIM, CLK_CUR_MHZ,
     CLK_MAX_MHZ, CMD_IRQ, DRAM_OFFSET, FAULT_HEARTBEAT_STOP, FAULT_IRQ_STORM, FAULT_MAILBOX_HANG,
@@ -71,7 +71,7 @@ pub(crate) struct Shared {
     pub(crate) sm: SyncManager,
     pub(crate) eq: EventQueue,
     /// In the order of [`qman::queue`].
-    pub(crate) qmans: [Control; NUM_QMANS],
+    pub(crate) qmans: [Streams; NUM_QMANS],
     /// The DMA engines' cores, by engine number.
     pub(crate) dma_cores: [DmaCore; dma_core::ENGINES],
 }
@@ -83,8 +83,8 @@ impl Shared {
             .with_bus(self.bus.get().map(|b| &**b))
     }
 
-    /// The control of QMAN `q`, which exists.
-    pub(crate) fn qman(&self, q: usize) -> &Control {
+    /// The controls of QMAN `q`'s streams; the QMAN exists.
+    pub(crate) fn qman(&self, q: usize) -> &Streams {
         &self.qmans[qman::index(q).expect("the queue exists")]
     }
 }
@@ -122,10 +122,18 @@ fn write_identity(bar: &SharedMem, serial: u64) {
     }
 }
 
-/// Writes the `ENGINE` register of every QMAN.
+/// Writes the `ENGINE` register of every QMAN's streams.
 fn write_engines(bar: &SharedMem) {
     for q in (0..NUM_QMANS).map(qman::queue) {
-        bar.write32(qman_regs::block(q) + qman_regs::ENGINE, qman::engine_reg(q));
+        write_engine(bar, q);
+    }
+}
+
+/// Writes the `ENGINE` register of QMAN `q`'s streams.
+fn write_engine(bar: &SharedMem, q: usize) {
+    for s in 0..STREAMS {
+        let reg = qman_regs::stream(q, s) + qman_regs::ENGINE;
+        bar.write32(reg, qman::engine_reg(q));
     }
 }
 
@@ -303,8 +311,10 @@ impl Device {
                 (crate::packets::Engine::Nic, p) => Some(device.nic.port(p as usize)),
                 _ => None,
             };
-            let thread = qman::spawn(name, device.shared.clone(), q, port)?;
-            device.threads.push(thread);
+            for s in 0..STREAMS {
+                let thread = qman::spawn(name, device.shared.clone(), (q, s), port.clone())?;
+                device.threads.push(thread);
+            }
         }
         Ok(device)
     }
@@ -478,8 +488,8 @@ impl Device {
         Status::Ok
     }
 
-    /// `QMAN_RESET`: stops QMAN `ARG0` and returns its block and fence
-    /// counters to their power-on state.
+    /// `QMAN_RESET`: stops QMAN `ARG0`'s streams and returns its block and
+    /// fence counters to their power-on state.
     fn qman_reset(&self) -> Status {
         let [q, ..] = self.args();
         let Some(q) = usize::try_from(q)
@@ -494,7 +504,7 @@ impl Device {
         bar.slice(block, qman_regs::SIZE)
             .expect("the QMAN blocks are inside BAR2")
             .fill(0);
-        bar.write32(block + qman_regs::ENGINE, qman::engine_reg(q));
+        write_engine(bar, q);
         shared.sm.reset_fences(bar, q);
         Status::Ok
     }
@@ -703,22 +713,27 @@ mod tests {
             .into_iter()
             .chain((2..8).map(|i| i << 8))
             .chain((2..8).map(|i| i << 8 | 1));
+        let every_stream = |q: usize, want: u32| {
+            for s in 0..STREAMS {
+                let engine = bar.read32(qman_regs::stream(q, s) + qman_regs::ENGINE);
+                assert_eq!(engine, want, "queue {q} stream {s}");
+            }
+        };
         for (q, want) in engines.enumerate() {
-            let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
-            assert_eq!(engine, want, "queue {q}");
+            every_stream(q, want);
         }
         for (q, want) in [(26, 0x003), (27, 0x103)] {
-            let engine = bar.read32(qman_regs::block(q) + qman_regs::ENGINE);
-            assert_eq!(engine, want, "queue {q}");
+            every_stream(q, want);
         }
         for p in 0..NUM_PORTS {
-            let engine = bar.read32(0x2000 + 0x100 * p as u64 + qman_regs::ENGINE);
+            // Port p's NIC queue, 16 + p; stream 3 is 0x300 into the block.
+            let engine = bar.read32(0x5000 + 0x400 * p as u64 + 0x300 + qman_regs::ENGINE);
             assert_eq!(engine, 2 | (p as u32) << 8, "port {p}");
         }
         for off in (mailbox::BASE..0x100000).step_by(4) {
             let eeprom = (0x30000..0x32800).contains(&off);
-            let engine =
-                off % qman_regs::SIZE == qman_regs::ENGINE && (0x1000..0x2c00).contains(&off);
+            let engine = off % qman_regs::STREAM_SIZE == qman_regs::ENGINE
+                && (0x1000..0x8000).contains(&off);
             // The sensors' thread writes its block from the start.
             let sensor = (crate::regs::sensors::BASE
                 ..crate::regs::sensors::BASE + crate::regs::sensors::SIZE)
@@ -841,13 +856,18 @@ mod tests {
         let f = fixture();
         let bar = f.dev.bar2();
         bar.write32(qman_regs::block(1) + qman_regs::PQ_SIZE, 8);
+        bar.write32(qman_regs::stream(1, 3) + qman_regs::PQ_SIZE, 8);
         bar.write32(qman_regs::block(2) + qman_regs::PQ_SIZE, 8);
         for (seq, q) in (1..).zip([28, 1 << 32, u64::MAX]) {
             assert_eq!(f.run(0x03, seq, [q, 0, 0, 0]), Status::BadSize, "queue {q}");
         }
         assert_eq!(f.run(0x03, 10, [1, 0, 0, 0]), Status::Ok);
-        assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::PQ_SIZE), 0);
-        assert_eq!(bar.read32(qman_regs::block(1) + qman_regs::ENGINE), 0x100);
+        // Every stream of the QMAN.
+        for s in [0, 3] {
+            let stream = qman_regs::stream(1, s);
+            assert_eq!(bar.read32(stream + qman_regs::PQ_SIZE), 0);
+            assert_eq!(bar.read32(stream + qman_regs::ENGINE), 0x100);
+        }
         assert_eq!(bar.read32(qman_regs::block(2) + qman_regs::PQ_SIZE), 8);
     }
 

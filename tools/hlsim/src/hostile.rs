@@ -103,11 +103,12 @@ pub(crate) fn act(shared: &Shared, rng: &mut Rng, act: Act) -> bool {
     match act {
         Act::Register => {
             let q = model_qman::queue(rng.below(NUM_QMANS as u64) as usize);
+            let stream = qman::stream(q, rng.below(qman::STREAMS as u64) as usize);
             let p = rng.below(NUM_PORTS as u64) as usize;
             let off = match rng.below(7) {
-                0 => qman::block(q) + qman::PQ_CI,
-                1 => qman::block(q) + qman::CQ_PI,
-                2 => qman::block(q) + qman::STATUS,
+                0 => stream + qman::PQ_CI,
+                1 => stream + qman::CQ_PI,
+                2 => stream + qman::STATUS,
                 3 => eq::EQ_PI,
                 4 => eq::EQ_LOST,
                 5 => nic::block(p) + nic::TX_CI,
@@ -119,7 +120,7 @@ pub(crate) fn act(shared: &Shared, rng: &mut Rng, act: Act) -> bool {
         }
         Act::Completion => {
             let q = model_qman::queue(rng.below(NUM_QMANS as u64) as usize);
-            let block = qman::block(q);
+            let block = qman::stream(q, rng.below(qman::STREAMS as u64) as usize);
             let Some(cq) = Ring::new(
                 &shared.ram,
                 bar.read64(block + qman::CQ_BASE_LO),

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The QMANs: GAUDI's DMA 0-7, TPC 0-7 and MME 0-1 queues and the ports'
-//! NIC queues (numbered as `hlsim_regs::queue` says). Each runs in its
-//! own thread: woken by its doorbell, it fetches buffer descriptors from its
-//! PQ, runs the packets of their command buffers on its engine and writes a
-//! completion to its CQ for each.
+//! NIC queues (numbered as `hlsim_regs::queue` says). Each has four
+//! streams, as GAUDI's, and each stream is a command processor of its own
+//! that runs in its own thread: woken by its QMAN's doorbell, it fetches
+//! buffer descriptors from its PQ, runs the packets of their command
+//! buffers on the QMAN's engine and writes a completion to its CQ for each.
+//! A stream blocked in a `FENCE` or `WAIT` leaves its siblings running;
+//! each has its own fence counters.
 //!
-//! A reset halts a QMAN through its [`Control`]: the job it runs stops at
-//! the next packet or chunk of work and is dropped without a completion.
+//! A reset halts a QMAN through its [`Streams`]: the job each stream runs
+//! stops at the next packet or chunk of work and is dropped without a
+//! completion.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -18,6 +22,7 @@ use crate::device::Shared;
 use crate::nic::port::Port;
 use crate::nic::rdma;
 use crate::packets::{self, Engine, Packet};
+pub use crate::regs::qman::STREAMS;
 use crate::regs::{
     CLK_CUR_MHZ, ENGINE_DMA, ENGINE_MME, ENGINE_TPC, JobStatus, QMAN_ENABLE, QMAN_STATUS_BUSY,
     QMAN_STATUS_CONFIG_ERROR, dma_core, model_ctl, qman, sync_manager as sm,
@@ -148,10 +153,22 @@ impl Control {
     /// Aborts the running job and drops a pending doorbell; returns once
     /// the thread is idle, which it stays until the next doorbell.
     pub fn halt(&self) {
+        self.stop();
+        self.stopped();
+    }
+
+    /// Starts a [`Control::halt`]: aborts the running job and drops a
+    /// pending doorbell.
+    fn stop(&self) {
         let mut state = self.lock();
         self.abort.store(true, Ordering::Relaxed);
         state.doorbell = false;
         self.cond.notify_all();
+    }
+
+    /// Ends a [`Control::halt`]: waits for the thread to be idle.
+    fn stopped(&self) {
+        let mut state = self.lock();
         while state.running {
             state = self
                 .cond
@@ -223,30 +240,69 @@ impl Control {
     }
 }
 
-/// Starts the thread of QMAN `q` of the device `shared`; a NIC queue's
-/// `port` too.
+/// The [`Control`]s of a QMAN's streams.
+#[derive(Default)]
+pub struct Streams([Control; STREAMS]);
+
+impl Streams {
+    /// Stream `s`'s.
+    pub fn stream(&self, s: usize) -> &Control {
+        &self.0[s]
+    }
+
+    /// The QMAN's doorbell rang: each stream looks at its PQ.
+    pub fn ring(&self) {
+        self.0.iter().for_each(Control::ring);
+    }
+
+    /// Fence counters of stream `s` changed; of every stream for the
+    /// lower CP's ([`sm::LOWER_CP`]), which any stream's `CP_DMA` runs on.
+    pub fn kick(&self, s: usize) {
+        match self.0.get(s) {
+            Some(ctl) => ctl.kick(),
+            None => self.0.iter().for_each(Control::kick),
+        }
+    }
+
+    /// Halts every stream ([`Control::halt`]), all at once.
+    pub fn halt(&self) {
+        self.0.iter().for_each(Control::stop);
+        self.0.iter().for_each(Control::stopped);
+    }
+
+    /// Makes the streams' threads return.
+    pub fn exit(&self) {
+        self.0.iter().for_each(Control::exit);
+    }
+}
+
+/// Starts the thread of stream `s` of QMAN `q` of the device `shared`; a
+/// NIC queue's `port` too.
 pub(crate) fn spawn(
     name: &str,
     shared: Arc<Shared>,
-    q: usize,
+    (q, s): (usize, usize),
     port: Option<Arc<Port>>,
 ) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new()
-        .name(format!("{name}-q{q}"))
+        .name(format!("{name}-q{q}.{s}"))
         .spawn(move || {
             Worker {
                 shared: &shared,
                 q,
+                s,
                 port: port.as_ref(),
             }
             .run()
         })
 }
 
-/// A QMAN's thread.
+/// A stream's thread.
 struct Worker<'a> {
     shared: &'a Shared,
     q: usize,
+    /// The stream.
+    s: usize,
     /// A NIC queue's port.
     port: Option<&'a Arc<Port>>,
 }
@@ -256,11 +312,17 @@ type Failure = (JobError, u32);
 
 impl Worker<'_> {
     fn ctl(&self) -> &Control {
-        self.shared.qman(self.q)
+        self.shared.qman(self.q).stream(self.s)
     }
 
     fn reg(&self, off: u64) -> u64 {
-        qman::block(self.q) + off
+        qman::stream(self.q, self.s) + off
+    }
+
+    /// The set of fence counters the packets run: the stream's, or for
+    /// those a `CP_DMA` fetched (`nested`) the lower CP's.
+    fn cp(&self, nested: bool) -> usize {
+        if nested { sm::LOWER_CP } else { self.s }
     }
 
     fn read(&self, off: u64) -> u32 {
@@ -281,8 +343,8 @@ impl Worker<'_> {
         }
     }
 
-    /// Runs the posted jobs until the PQ is empty, the CQ full, the QMAN
-    /// disabled or misconfigured, or a reset.
+    /// Runs the stream's posted jobs until its PQ is empty, its CQ full,
+    /// the stream disabled or misconfigured, or a reset.
     fn serve(&self) {
         let (bar, ram) = (&self.shared.bar, &*self.shared.ram);
         while !self.ctl().aborted() && self.read(qman::CTL) & QMAN_ENABLE != 0 {
@@ -461,7 +523,7 @@ impl Worker<'_> {
                     // A failure inside is reported at the CP_DMA.
                     self.interpret(&fetched, true).map_err(|(err, _)| at(err))?;
                 }
-                packet => self.execute(packet).map_err(at)?,
+                packet => self.execute(packet, nested).map_err(at)?,
             }
             off += size;
         }
@@ -475,7 +537,7 @@ impl Worker<'_> {
     /// below [`dma_core::SIZE`] a register of its engine's core (where a
     /// `COMMIT` runs the transfer), else one of the sync manager.
     fn wreg(&self, off: u64, value: u32) -> Result<(), JobError> {
-        let kick = |q: usize| self.shared.qman(q).kick();
+        let kick = |q: usize, s: usize| self.shared.qman(q).kick(s);
         let space = self.space();
         let i = match engine(self.q) {
             (Engine::Dma, i) if off < dma_core::SIZE => i,
@@ -491,10 +553,11 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Runs one packet other than `REPEAT`, `STOP`, `WREG_BULK` and `CP_DMA`.
-    fn execute(&self, packet: Packet) -> Result<(), JobError> {
+    /// Runs one packet other than `REPEAT`, `STOP`, `WREG_BULK` and
+    /// `CP_DMA`; `nested` as for [`Worker::interpret`].
+    fn execute(&self, packet: Packet, nested: bool) -> Result<(), JobError> {
         let (shared, space) = (self.shared, self.space());
-        let kick = |q: usize| shared.qman(q).kick();
+        let kick = |q: usize, s: usize| shared.qman(q).kick(s);
         // Only NIC queues get this far with a NIC packet.
         let port = || self.port.expect("a NIC queue has a port");
         match packet {
@@ -513,7 +576,7 @@ impl Worker<'_> {
                 id,
                 target,
                 decrement,
-            } => self.fence(id, target, decrement)?,
+            } => self.fence(self.cp(nested), id, target, decrement)?,
             Packet::Wait {
                 cycles,
                 increment,
@@ -521,7 +584,8 @@ impl Worker<'_> {
             } => {
                 let ns = u64::from(cycles) * 1000 / u64::from(CLK_CUR_MHZ);
                 self.ctl().pause(Duration::from_nanos(ns))?;
-                self.wreg(sm::fence(self.q, id.into()), increment)?
+                let fence = sm::fence(self.q, self.cp(nested), id.into());
+                self.wreg(fence, increment)?
             }
             Packet::LinDma {
                 tsize,
@@ -553,16 +617,16 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Waits for fence counter `id` to reach `target`, then subtracts
-    /// `decrement`.
-    fn fence(&self, id: u32, target: u32, decrement: u32) -> Result<(), JobError> {
+    /// Waits for fence counter `id` of CP `cp` (the stream or the lower CP)
+    /// to reach `target`, then subtracts `decrement`.
+    fn fence(&self, cp: usize, id: u32, target: u32, decrement: u32) -> Result<(), JobError> {
         let deadline = Instant::now() + FENCE_TIMEOUT;
         loop {
             let seen = self.ctl().kicks();
             if self
                 .shared
                 .sm
-                .try_fence(&self.shared.bar, self.q, id, target, decrement)
+                .try_fence(&self.shared.bar, (self.q, cp), id, target, decrement)
             {
                 return Ok(());
             }

@@ -117,13 +117,16 @@ fn publish_plls(bar: &SharedMem) {
 }
 
 /// The share of QMANs that ran jobs since the last call; `last_ci` holds
-/// each one's `PQ_CI` from then.
+/// the sum of each one's streams' `PQ_CI` from then.
 fn load(bar: &SharedMem, last_ci: &mut [u32; NUM_QMANS]) -> f64 {
     let mut busy = 0;
     for (i, last) in last_ci.iter_mut().enumerate() {
-        let block = qman_regs::block(qman::queue(i));
-        let ci = bar.read32(block + qman_regs::PQ_CI);
-        let running = bar.read32(block + qman_regs::STATUS) & QMAN_STATUS_BUSY != 0;
+        let streams = (0..qman_regs::STREAMS).map(|s| qman_regs::stream(qman::queue(i), s));
+        let (mut ci, mut running) = (0u32, false);
+        for stream in streams {
+            ci = ci.wrapping_add(bar.read32(stream + qman_regs::PQ_CI));
+            running |= bar.read32(stream + qman_regs::STATUS) & QMAN_STATUS_BUSY != 0;
+        }
         if running || ci != *last {
             busy += 1;
         }

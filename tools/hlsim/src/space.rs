@@ -29,8 +29,9 @@ pub enum Region {
     Sram(u64),
     /// Host memory, before translation.
     Host(u64),
-    /// A QMAN's `CP_FENCEi_RDATA_s` register: its queue and fence id.
-    Fence(usize, u64),
+    /// A QMAN's `CP_FENCEi_RDATA_s` register: its queue, stream (4: the
+    /// lower CP) and fence id.
+    Fence(usize, usize, u64),
 }
 
 /// Why an access to the device address space failed.
@@ -135,8 +136,8 @@ impl<'a> Space<'a> {
         let inside = |base: u64, size: u64| addr >= base && end - base <= size;
         if inside(SM_BASE, sync_manager::SIZE) {
             Ok(Region::SyncManager(addr - SM_BASE))
-        } else if let Some((q, id)) = qm_fence(addr).filter(|_| len == 4) {
-            Ok(Region::Fence(q, id))
+        } else if let Some((q, s, id)) = qm_fence(addr).filter(|_| len == 4) {
+            Ok(Region::Fence(q, s, id))
         } else if inside(DRAM_BASE, DRAM_SIZE) {
             Ok(Region::Dram(addr - DRAM_BASE))
         } else if inside(SRAM_BASE, SRAM_SIZE) {
@@ -302,8 +303,8 @@ mod tests {
             (DRAM_BASE, DRAM_SIZE, Region::Dram(0)),
             (DRAM_BASE + DRAM_SIZE - 1, 1, Region::Dram(DRAM_SIZE - 1)),
             (DRAM_BASE + WINDOW - 4, 8, Region::Dram(WINDOW - 4)),
-            (0x7f_fc50_8308, 4, Region::Fence(0, 0)),
-            (0x7f_fcfc_8350, 4, Region::Fence(15, 3)),
+            (0x7f_fc50_8308, 4, Region::Fence(0, 0, 0)),
+            (0x7f_fcfc_8350, 4, Region::Fence(15, 3, 3)),
             (SRAM_BASE, SRAM_SIZE, Region::Sram(0)),
             (SRAM_BASE + SRAM_SIZE - 4, 4, Region::Sram(SRAM_SIZE - 4)),
             (HOST_BASE, 1, Region::Host(0)),

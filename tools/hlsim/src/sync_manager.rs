@@ -3,7 +3,7 @@
 //! The sync manager: sync objects (SOBs), monitors and the QMANs' fence
 //! counters. Its whole state is its BAR2 block. A write to a QMAN's
 //! `CP_FENCEi_RDATA_s` register in GAUDI's configuration space is a write
-//! to fence counter `i` of that QMAN (all its streams share the counters).
+//! to fence counter `i` of stream `s` of that QMAN (`s` 4: its lower CP's).
 //!
 //! A packet's write and the monitor firings it causes form one step, applied
 //! under a lock so that it is atomic with respect to every engine. Within a
@@ -16,7 +16,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::mem::SharedMem;
 use crate::qman;
-use crate::regs::{MON_ARMED, sync_manager as sm};
+use crate::regs::{MON_ARMED, NUM_QMANS, sync_manager as sm};
 use crate::space::{Fault, Region, Space};
 
 /// `SOB` write bit: add instead of set.
@@ -51,21 +51,21 @@ impl SyncManager {
     /// Writes `val` at device address `addr`, in any region, as `MSG_LONG`
     /// does, and fires the monitors this satisfies.
     ///
-    /// Calls `kick(q)`, once the step is applied, for each QMAN `q` whose
-    /// fence counters it changed. Returns the first fault of the write or
+    /// Calls `kick(q, s)`, once the step is applied, for each stream `s`
+    /// (or lower CP) of QMAN `q` whose fence counters it changed. Returns the first fault of the write or
     /// of a payload; the other payloads are still written.
     pub fn write(
         &self,
         space: Space<'_>,
         addr: u64,
         val: u32,
-        kick: impl Fn(usize),
+        kick: impl Fn(usize, usize),
     ) -> Result<(), Fault> {
         let mut step = Step {
             space,
             pending: VecDeque::from([(addr, val)]),
             fired: [0; sm::NUM_MONITORS as usize / 64],
-            kicks: 0,
+            kicks: [0; NUM_QMANS],
         };
         let mut res = Ok(());
         {
@@ -74,15 +74,17 @@ impl SyncManager {
                 let done = match space.region(addr, 4) {
                     Ok(Region::SyncManager(off)) => step.write_reg(off, val),
                     // GAUDI's CP_FENCE registers: the model's fence counters.
-                    Ok(Region::Fence(q, id)) => step.write_reg(sm::fence(q, id), val),
+                    Ok(Region::Fence(q, s, id)) => step.write_reg(sm::fence(q, s, id), val),
                     _ => space.write32(addr, val),
                 };
                 res = res.and(done);
             }
         }
-        (0..u32::BITS as usize)
-            .filter(|q| step.kicks & 1 << q != 0)
-            .for_each(kick);
+        for (q, streams) in step.kicks.iter().enumerate() {
+            (0..sm::FENCE_STREAMS)
+                .filter(|s| streams & 1 << s != 0)
+                .for_each(|s| kick(q, s));
+        }
         res
     }
 
@@ -92,7 +94,7 @@ impl SyncManager {
         space: Space<'_>,
         off: u64,
         val: u32,
-        kick: impl Fn(usize),
+        kick: impl Fn(usize, usize),
     ) -> Result<(), Fault> {
         if off >= sm::SIZE {
             return Err(Fault::BadAddress(crate::space::SM_BASE.wrapping_add(off)));
@@ -100,17 +102,18 @@ impl SyncManager {
         self.write(space, crate::space::SM_BASE + off, val, kick)
     }
 
-    /// If fence counter `id` of QMAN `q` is at least `target`, subtracts
-    /// `decrement` from it (stopping at 0) and returns `true`.
+    /// If fence counter `id` of stream `s` (or the lower CP) of QMAN `q` is
+    /// at least `target`, subtracts `decrement` from it (stopping at 0) and
+    /// returns `true`.
     pub fn try_fence(
         &self,
         bar: &SharedMem,
-        q: usize,
+        (q, s): (usize, usize),
         id: u32,
         target: u32,
         decrement: u32,
     ) -> bool {
-        let counter = bar.atomic32(sm::BASE + sm::fence(q, id.into()));
+        let counter = bar.atomic32(sm::BASE + sm::fence(q, s, id.into()));
         let counter = counter.expect("fence counters are inside BAR2");
         counter
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |val| {
@@ -119,11 +122,13 @@ impl SyncManager {
             .is_ok()
     }
 
-    /// Zeroes the fence counters of QMAN `q`.
+    /// Zeroes the fence counters of QMAN `q`, of its streams and lower CP.
     pub fn reset_fences(&self, bar: &SharedMem, q: usize) {
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        for i in 0..sm::NUM_FENCES {
-            bar.write32(sm::BASE + sm::fence(q, i), 0);
+        for s in 0..sm::FENCE_STREAMS {
+            for i in 0..sm::NUM_FENCES {
+                bar.write32(sm::BASE + sm::fence(q, s, i), 0);
+            }
         }
     }
 }
@@ -135,8 +140,9 @@ struct Step<'a> {
     pending: VecDeque<(u64, u32)>,
     /// Monitors fired in this step, a bit each.
     fired: [u64; sm::NUM_MONITORS as usize / 64],
-    /// QMANs whose fence counters changed, a bit each.
-    kicks: u32,
+    /// Per QMAN, the streams (and lower CP) whose fence counters changed,
+    /// a bit each.
+    kicks: [u8; NUM_QMANS],
 }
 
 impl Step<'_> {
@@ -184,7 +190,8 @@ impl Step<'_> {
             counter
                 .expect("fence counters are inside BAR2")
                 .fetch_add(val, Ordering::Relaxed);
-            self.kicks |= 1 << q;
+            let s = (off - sm::fence(q, 0, 0)) / (4 * sm::NUM_FENCES);
+            self.kicks[q] |= 1 << s;
         } else {
             return Err(fault);
         }
@@ -235,7 +242,7 @@ mod tests {
         hbm: SharedMem,
         ram: SharedMem,
         sm: SyncManager,
-        kicked: RefCell<Vec<usize>>,
+        kicked: RefCell<Vec<(usize, usize)>>,
     }
 
     fn fixture() -> Fixture {
@@ -252,14 +259,16 @@ mod tests {
     impl Fixture {
         fn wreg(&self, off: u64, val: u32) -> Result<(), Fault> {
             let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
-            self.sm
-                .write_reg(space, off, val, |q| self.kicked.borrow_mut().push(q))
+            self.sm.write_reg(space, off, val, |q, s| {
+                self.kicked.borrow_mut().push((q, s))
+            })
         }
 
         fn write(&self, addr: u64, val: u32) -> Result<(), Fault> {
             let space = Space::new(&self.bar, &self.sram, &self.hbm, &self.ram);
-            self.sm
-                .write(space, addr, val, |q| self.kicked.borrow_mut().push(q))
+            self.sm.write(space, addr, val, |q, s| {
+                self.kicked.borrow_mut().push((q, s))
+            })
         }
 
         fn reg(&self, off: u64) -> u32 {
@@ -303,7 +312,7 @@ mod tests {
             sm::mon(511, sm::STATUS),
             sm::mon(512, sm::STATUS),
             sm::FENCE - 4,
-            sm::fence(crate::regs::NUM_QMANS, 0),
+            sm::fence(crate::regs::NUM_QMANS, 0, 0),
             sm::SIZE - 4,
             sm::SIZE,
         ] {
@@ -324,38 +333,44 @@ mod tests {
     #[test]
     fn monitor_fires_once_when_reached() {
         let f = fixture();
-        let fence = SM_BASE + sm::fence(2, 1);
+        let fence = SM_BASE + sm::fence(2, 3, 1);
         f.monitor(7, fence, 3, 9, 2);
         assert_eq!(f.reg(sm::mon(7, sm::STATUS)), MON_ARMED);
         f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
-        assert_eq!(f.reg(sm::fence(2, 1)), 0);
+        assert_eq!(f.reg(sm::fence(2, 3, 1)), 0);
         f.wreg(sm::sob(8), 5).unwrap();
-        assert_eq!(f.reg(sm::fence(2, 1)), 0);
+        assert_eq!(f.reg(sm::fence(2, 3, 1)), 0);
         f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
-        assert_eq!(f.reg(sm::fence(2, 1)), 3);
+        assert_eq!(f.reg(sm::fence(2, 3, 1)), 3);
         assert_eq!(f.reg(sm::mon(7, sm::STATUS)), 0);
-        assert_eq!(*f.kicked.borrow(), [2]);
+        assert_eq!(*f.kicked.borrow(), [(2, 3)]);
         f.wreg(sm::sob(9), SOB_ADD | 1).unwrap();
-        assert_eq!(f.reg(sm::fence(2, 1)), 3, "disarmed");
+        assert_eq!(f.reg(sm::fence(2, 3, 1)), 3, "disarmed");
 
         // Already reached: fires at the arm; fence counters add.
         f.monitor(0, fence, 4, 9, 3);
-        assert_eq!(f.reg(sm::fence(2, 1)), 7);
-        assert_eq!(*f.kicked.borrow(), [2, 2]);
+        assert_eq!(f.reg(sm::fence(2, 3, 1)), 7);
+        assert_eq!(*f.kicked.borrow(), [(2, 3), (2, 3)]);
+        // The other streams' counters are their own.
+        for s in [0, 1, 2, sm::LOWER_CP] {
+            assert_eq!(f.reg(sm::fence(2, s, 1)), 0, "stream {s}");
+        }
     }
 
     #[test]
     fn gaudis_fence_registers_are_the_fence_counters() {
         let f = fixture();
         // TPC 3's (queue 11) CP_FENCE2_RDATA_1 and the lower CP's
-        // CP_FENCE2_RDATA_4, from asic_reg/: both fence 2 of the QMAN.
+        // CP_FENCE2_RDATA_4, from asic_reg/: fence 2 of its stream 1 and of
+        // its lower CP.
         let cfg = crate::regs::space::CFG_BASE;
-        f.monitor(4, cfg + 0xec_8330, 2, 20, 1);
+        f.monitor(4, cfg + 0xec_8334, 2, 20, 1);
         f.wreg(sm::sob(20), 1).unwrap();
-        assert_eq!(f.reg(sm::fence(11, 2)), 2);
+        assert_eq!(f.reg(sm::fence(11, 1, 2)), 2);
         f.write(cfg + 0xec_8340, 3).unwrap();
-        assert_eq!(f.reg(sm::fence(11, 2)), 5);
-        assert_eq!(*f.kicked.borrow(), [11, 11]);
+        assert_eq!(f.reg(sm::fence(11, sm::LOWER_CP, 2)), 3);
+        assert_eq!(f.reg(sm::fence(11, 1, 2)), 2);
+        assert_eq!(*f.kicked.borrow(), [(11, 1), (11, sm::LOWER_CP)]);
         // Other configuration-space registers are not the model's.
         assert_eq!(
             f.write(cfg + 0xec_8304, 1),
@@ -433,15 +448,15 @@ mod tests {
     #[test]
     fn monitors_watch_a_group_as_gaudi_arms_them() {
         let f = fixture();
-        let fence = SM_BASE + sm::fence(1, 0);
+        let fence = SM_BASE + sm::fence(1, 0, 0);
         // GAUDI's layout: SOB 13 is bit 5 of group 1; the arm watches it alone.
         assert_eq!(arm_value(13, 3), 3 << 17 | 0xdf << 8 | 1);
         f.monitor(511, fence, 1, 13, 3);
         assert_eq!(f.reg(sm::STATUS + 4 * 511), MON_ARMED);
         f.wreg(sm::sob(12), 9).unwrap();
-        assert_eq!(f.reg(sm::fence(1, 0)), 0, "another SOB of the group");
+        assert_eq!(f.reg(sm::fence(1, 0, 0)), 0, "another SOB of the group");
         f.wreg(sm::sob(13), 3).unwrap();
-        assert_eq!(f.reg(sm::fence(1, 0)), 1);
+        assert_eq!(f.reg(sm::fence(1, 0, 0)), 1);
         // Two SOBs of group 2 (16, 17), equal mode: both must be 4.
         f.wreg(sm::mon(0, sm::PAY_ADDR_LO), fence as u32).unwrap();
         f.wreg(sm::mon(0, sm::PAY_ADDR_HI), (fence >> 32) as u32)
@@ -454,7 +469,7 @@ mod tests {
         assert_eq!(f.reg(sm::mon(0, sm::STATUS)), MON_ARMED, "5 is not 4");
         f.wreg(sm::sob(17), 4).unwrap();
         assert_eq!(f.reg(sm::mon(0, sm::STATUS)), 0);
-        assert_eq!(f.reg(sm::fence(1, 0)), 2);
+        assert_eq!(f.reg(sm::fence(1, 0, 0)), 2);
         // The payload half of the monitor lives in HI.
         f.wreg(sm::mon(3, sm::PAY_ADDR_HI), 0x7f).unwrap();
         assert_eq!(f.reg(sm::PAY_ADDR_HI + 12), 0x7f);
@@ -463,20 +478,26 @@ mod tests {
     #[test]
     fn fences() {
         let f = fixture();
-        assert!(f.sm.try_fence(&f.bar, 1, 3, 0, 0));
-        assert!(!f.sm.try_fence(&f.bar, 1, 3, 1, 1));
-        f.wreg(sm::fence(1, 3), 2).unwrap();
-        assert_eq!(*f.kicked.borrow(), [1]);
-        assert!(f.sm.try_fence(&f.bar, 1, 3, 2, 1));
-        assert_eq!(f.reg(sm::fence(1, 3)), 1);
-        assert!(!f.sm.try_fence(&f.bar, 1, 3, 2, 1));
-        assert!(f.sm.try_fence(&f.bar, 1, 3, 1, 15));
-        assert_eq!(f.reg(sm::fence(1, 3)), 0, "stops at 0");
-        f.wreg(sm::fence(3, 0), u32::MAX).unwrap();
-        f.wreg(sm::fence(3, 0), 2).unwrap();
-        assert_eq!(f.reg(sm::fence(3, 0)), 1, "wraps");
-        f.wreg(sm::fence(0, 0), 5).unwrap();
+        assert!(f.sm.try_fence(&f.bar, (1, 2), 3, 0, 0));
+        assert!(!f.sm.try_fence(&f.bar, (1, 2), 3, 1, 1));
+        f.wreg(sm::fence(1, 2, 3), 2).unwrap();
+        assert_eq!(*f.kicked.borrow(), [(1, 2)]);
+        // Stream 2's counter, not its siblings'.
+        assert!(!f.sm.try_fence(&f.bar, (1, 1), 3, 1, 1));
+        assert!(!f.sm.try_fence(&f.bar, (1, sm::LOWER_CP), 3, 1, 1));
+        assert!(f.sm.try_fence(&f.bar, (1, 2), 3, 2, 1));
+        assert_eq!(f.reg(sm::fence(1, 2, 3)), 1);
+        assert!(!f.sm.try_fence(&f.bar, (1, 2), 3, 2, 1));
+        assert!(f.sm.try_fence(&f.bar, (1, 2), 3, 1, 15));
+        assert_eq!(f.reg(sm::fence(1, 2, 3)), 0, "stops at 0");
+        f.wreg(sm::fence(3, 0, 0), u32::MAX).unwrap();
+        f.wreg(sm::fence(3, 0, 0), 2).unwrap();
+        assert_eq!(f.reg(sm::fence(3, 0, 0)), 1, "wraps");
+        f.wreg(sm::fence(3, sm::LOWER_CP, 1), 4).unwrap();
+        f.wreg(sm::fence(0, 0, 0), 5).unwrap();
         f.sm.reset_fences(&f.bar, 3);
-        assert_eq!((f.reg(sm::fence(3, 0)), f.reg(sm::fence(0, 0))), (0, 5));
+        assert_eq!(f.reg(sm::fence(3, 0, 0)), 0);
+        assert_eq!(f.reg(sm::fence(3, sm::LOWER_CP, 1)), 0);
+        assert_eq!(f.reg(sm::fence(0, 0, 0)), 5);
     }
 }

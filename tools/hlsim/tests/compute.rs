@@ -174,7 +174,7 @@ impl Cb {
     /// Arms monitor `m` to add `data` to fence counter `id` of `queue` once
     /// SOB `sob` reaches `target`.
     fn arm_fence(self, m: u64, sob: u32, target: u32, queue: usize, id: u64, data: u32) -> Self {
-        self.arm_payload(m, sob, target, SM + sm::fence(queue, id), data)
+        self.arm_payload(m, sob, target, SM + sm::fence(queue, 0, id), data)
     }
 
     /// Arms monitor `m` to write `data` at `pay` once SOB `sob` reaches
@@ -920,7 +920,7 @@ fn cross_queue_fence_orders_jobs() {
     assert_eq!(g.cqe(TPC0), cqe(OK, 1, 0));
     let expect: Vec<u32> = input.iter().map(|x| (x * 3.0).to_bits()).collect();
     assert!(f32_bits(&g.dram_read(0x2_0000, 4096)) == expect);
-    assert_eq!(g.sm_reg(sm::fence(TPC0, 2)), 0, "decremented");
+    assert_eq!(g.sm_reg(sm::fence(TPC0, 0, 2)), 0, "decremented");
     assert_eq!(g.sm_reg(sm::mon(9, sm::STATUS)), 0, "disarmed");
     assert_eq!(g.sm_reg(sm::sob(5)), 1);
     assert_eq!(g.qreg(TPC0, qman::STATUS), 0);
@@ -943,12 +943,12 @@ fn fence_timeout_fails_the_job_and_the_queue_goes_on() {
     assert_eq!(g.event(), Some(event(1, FENCE_TIMEOUT, at.into())));
     assert_eq!(g.event(), None);
     // Only a FENCE that passes decrements.
-    g.run_ok(DMA1, &Cb::default().wreg(sm::fence(DMA1, 1), 1));
+    g.run_ok(DMA1, &Cb::default().wreg(sm::fence(DMA1, 0, 1), 1));
     g.run_ok(
         DMA1,
-        &Cb::default().wreg(sm::fence(DMA1, 1), 1).fence(1, 2, 1),
+        &Cb::default().wreg(sm::fence(DMA1, 0, 1), 1).fence(1, 2, 1),
     );
-    assert_eq!(g.sm_reg(sm::fence(DMA1, 1)), 1);
+    assert_eq!(g.sm_reg(sm::fence(DMA1, 0, 1)), 1);
 }
 
 #[test]
@@ -1277,11 +1277,11 @@ fn gaudi_packets_run() {
         // SOB 20 reaches 5, which it has.
         .wreg(
             sm::mon(40, sm::PAY_ADDR_LO),
-            (SM + sm::fence(DMA0, 2)) as u32,
+            (SM + sm::fence(DMA0, 0, 2)) as u32,
         )
         .wreg(
             sm::mon(40, sm::PAY_ADDR_HI),
-            ((SM + sm::fence(DMA0, 2)) >> 32) as u32,
+            ((SM + sm::fence(DMA0, 0, 2)) >> 32) as u32,
         )
         .wreg(sm::mon(40, sm::PAY_DATA), 1)
         .msg_short_at(
@@ -1300,7 +1300,7 @@ fn gaudi_packets_run() {
         .collect();
     assert_eq!(sobs, [1, 2, 3, 4, 5]);
     assert_eq!(g.sm_reg(sm::mon(40, sm::STATUS)), 0, "fired");
-    assert_eq!(g.sm_reg(sm::fence(DMA0, 1)), 0);
+    assert_eq!(g.sm_reg(sm::fence(DMA0, 0, 1)), 0);
     // A CP_DMA inside a CP_DMA is refused, reported at the outer one.
     let nested = Cb::default().cp_dma(DRAM + 0x2000, 24);
     g.dram_write(0x3000, &nested.0);
@@ -1437,14 +1437,18 @@ fn engine_hang_stops_one_queue_until_cleared_or_reset() {
     g.submit(DMA1, &Cb::default().msg_short(4, 1), 3);
     g.wait("the first packet", || g.sm_reg(sm::sob(2)) == 1);
     bar.write32(model_ctl::ENGINE_HANG, 1 << DMA1);
-    g.run_ok(DMA0, &Cb::default().wreg(sm::fence(DMA1, 0), 1));
+    g.run_ok(DMA0, &Cb::default().wreg(sm::fence(DMA1, 0, 0), 1));
     thread::sleep(QUIET);
     assert_eq!(g.sm_reg(sm::sob(3)), 0, "ran while hung");
     assert_eq!(g.qreg(DMA1, qman::STATUS), 1);
     assert_eq!(g.command(0x03, DMA1 as u64), 0);
-    assert_eq!(g.sm_reg(sm::fence(DMA1, 0)), 0);
+    assert_eq!(g.sm_reg(sm::fence(DMA1, 0, 0)), 0);
     for off in (0..qman::SIZE).step_by(4) {
-        let expect = if off == qman::ENGINE { 0x100 } else { 0 };
+        let expect = if off % qman::STREAM_SIZE == qman::ENGINE {
+            0x100
+        } else {
+            0
+        };
         assert_eq!(g.qreg(DMA1, off), expect, "register {off:#x}");
     }
     assert_eq!(g.qreg(DMA0, qman::CTL), 1, "other queues are left alone");
@@ -1476,15 +1480,15 @@ fn qman_reset_aborts_a_fence_and_zeroes_its_counters() {
     g.run_ok(
         TPC1,
         &Cb::default()
-            .wreg(sm::fence(TPC0, 0), 1)
-            .wreg(sm::fence(TPC1, 0), 1),
+            .wreg(sm::fence(TPC0, 0, 0), 1)
+            .wreg(sm::fence(TPC1, 0, 0), 1),
     );
     g.submit(TPC0, &Cb::default().fence(0, 2, 1).msg_short(1, 1), 1);
     g.wait("TPC0 busy", || g.qreg(TPC0, qman::STATUS) == 1);
     assert_eq!(g.command(0x03, TPC0 as u64), 0);
     assert_eq!(g.qreg(TPC0, qman::STATUS), 0);
-    assert_eq!(g.sm_reg(sm::fence(TPC0, 0)), 0);
-    assert_eq!(g.sm_reg(sm::fence(TPC1, 0)), 1);
+    assert_eq!(g.sm_reg(sm::fence(TPC0, 0, 0)), 0);
+    assert_eq!(g.sm_reg(sm::fence(TPC1, 0, 0)), 1);
     thread::sleep(Duration::from_millis(1100));
     assert_eq!(g.qreg(TPC0, qman::CQ_PI), 0, "no completion after a reset");
     assert_eq!(g.event(), None, "the reset waited for the FENCE's timeout");
@@ -1523,7 +1527,7 @@ fn reset_aborts_every_job_and_clears_every_block() {
     thread::sleep(Duration::from_millis(1100));
     for q in [DMA0, DMA1, TPC0, TPC1] {
         for off in (0..qman::SIZE).step_by(4) {
-            if off != qman::ENGINE {
+            if off % qman::STREAM_SIZE != qman::ENGINE {
                 assert_eq!(g.qreg(q, off), 0, "queue {q} register {off:#x}");
             }
         }
@@ -1551,7 +1555,7 @@ fn reset_aborts_every_job_and_clears_every_block() {
         TPC0,
         &Cb::default()
             .msg_long(HOST, 5)
-            .wreg(sm::fence(TPC0, 0), 1)
+            .wreg(sm::fence(TPC0, 0, 0), 1)
             .fence(0, 1, 1),
     );
     assert_eq!(g.host_read(HOST, 4), 5u32.to_le_bytes());
@@ -1748,7 +1752,7 @@ fn a_gaudi_fence_across_internal_queues() {
     // The TPC's QMAN has no DMA engine: its LIN_DMA is refused, after the
     // fence let it through.
     assert_eq!(g.cqe(tpc5).status, NOT_SUPPORTED);
-    assert_eq!(g.sm_reg(sm::fence(tpc5, 2)), 0, "decremented");
+    assert_eq!(g.sm_reg(sm::fence(tpc5, 0, 2)), 0, "decremented");
     // The same on a DMA queue completes.
     // DMA 6's CP_FENCE0_RDATA_0.
     let consumer = Cb::default()
@@ -1761,6 +1765,163 @@ fn a_gaudi_fence_across_internal_queues() {
     g.run_ok(MME0, &Cb::default().msg_short(34, 1));
     assert_eq!(g.cqe(dma6), cqe(OK, 3, 0));
     assert_eq!(g.dram_read(0x4000, 64), vec![0x3c; 64]);
+}
+
+/// The driver's view of one stream of a QMAN, set up and read without the
+/// interrupt accounting of [`Guest::queue`]: its completions are polled.
+struct Stream {
+    block: u64,
+    pq: u64,
+    cq: u64,
+    entries: u32,
+    pi: Cell<u32>,
+    ci: Cell<u32>,
+}
+
+impl Guest {
+    /// Sets up and enables stream `s` of QMAN `q`, `entries` in each ring.
+    fn stream(&self, q: usize, s: usize, entries: u32) -> Stream {
+        let block = qman::stream(q, s);
+        let (pq, cq) = (
+            self.alloc(16 * u64::from(entries), 16),
+            self.alloc(8 * u64::from(entries), 8),
+        );
+        let bar = self.bar();
+        bar.write64(block + qman::PQ_BASE_LO, pq);
+        bar.write32(block + qman::PQ_SIZE, entries);
+        bar.write64(block + qman::CQ_BASE_LO, cq);
+        bar.write32(block + qman::CQ_SIZE, entries);
+        bar.write64(block + qman::msg_base(1), SM + sm::SOB);
+        bar.write32_release(block + qman::CTL, 1);
+        let (pi, ci) = (Cell::new(0), Cell::new(0));
+        Stream {
+            block,
+            pq,
+            cq,
+            entries,
+            pi,
+            ci,
+        }
+    }
+
+    /// Posts `cb` with `tag` on `stream` and rings its QMAN's doorbell,
+    /// vector `vector`.
+    fn submit_stream(&self, stream: &Stream, vector: usize, cb: &Cb, tag: u16) {
+        let ptr = self.alloc(cb.0.len() as u64, 8);
+        self.write(ptr, &cb.0);
+        let slot = stream.pq + 16 * u64::from(stream.pi.get() % stream.entries);
+        self.write_u64(slot, ptr);
+        self.write_u32(slot + 8, cb.0.len() as u32);
+        self.write_u32(slot + 12, tag.into());
+        stream.pi.set(stream.pi.get() + 1);
+        self.bar()
+            .write32_release(stream.block + qman::PQ_PI, stream.pi.get());
+        self.dev.doorbell(vector as u32, 1).unwrap();
+    }
+
+    /// The next completion of `stream`, waited for.
+    fn stream_cqe(&self, stream: &Stream) -> Cqe {
+        let ci = stream.ci.get();
+        self.wait("a completion of the stream", || {
+            self.bar().read32_acquire(stream.block + qman::CQ_PI) != ci
+        });
+        let slot = stream.cq + 8 * u64::from(ci % stream.entries);
+        let (ctl, info) = (self.read_u32(slot), self.read_u32(slot + 4));
+        stream.ci.set(ci + 1);
+        self.bar().write32(stream.block + qman::CQ_CI, ci + 1);
+        cqe((ctl >> 16) & 0xff, ctl & 0xffff, info)
+    }
+
+    /// Checks that `stream` completes nothing for a while.
+    fn stream_quiet(&self, stream: &Stream) {
+        let cq_pi = self.bar().read32(stream.block + qman::CQ_PI);
+        thread::sleep(QUIET);
+        assert_eq!(self.bar().read32(stream.block + qman::CQ_PI), cq_pi);
+    }
+}
+
+#[test]
+fn a_fenced_stream_leaves_its_siblings_running() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let streams: Vec<_> = (0..4).map(|s| g.stream(DMA0, s, 4)).collect();
+    let run = |s: usize, cb: &Cb, tag| g.submit_stream(&streams[s], vector(DMA0), cb, tag);
+    // Stream 1 waits on its fence 2 for SOB 30, through GAUDI's register
+    // (DMA0_QM CP_FENCE2_RDATA_1: CFG_BASE + 0x508000 + 0x308 + 2 * 0x14 + 4),
+    // then sets SOB 31; stream 2 waits on its fence 2 for SOB 32 through
+    // the model's counter.
+    let fence1 = CFG + 0x50_8000 + 0x308 + 2 * 0x14 + 4;
+    run(
+        1,
+        &Cb::default()
+            .arm_payload(0, 30, 1, fence1, 1)
+            .fence(2, 1, 1)
+            .msg_short(31, 5),
+        1,
+    );
+    let fence2 = SM + sm::fence(DMA0, 2, 2);
+    run(
+        2,
+        &Cb::default()
+            .arm_payload(1, 32, 1, fence2, 1)
+            .fence(2, 1, 1)
+            .msg_short(33, 6),
+        2,
+    );
+    g.wait("both armed", || {
+        g.sm_reg(sm::mon(0, sm::STATUS)) == 1 && g.sm_reg(sm::mon(1, sm::STATUS)) == 1
+    });
+    // Their siblings run meanwhile; the fence counters of stream 0 and of
+    // the lower CP are not theirs.
+    run(
+        0,
+        &Cb::default()
+            .wreg(sm::fence(DMA0, 0, 2), 1)
+            .msg_short(34, 1),
+        3,
+    );
+    assert_eq!(g.stream_cqe(&streams[0]), cqe(OK, 3, 0));
+    run(
+        3,
+        &Cb::default()
+            .wreg(sm::fence(DMA0, sm::LOWER_CP, 2), 1)
+            .nop(),
+        4,
+    );
+    assert_eq!(g.stream_cqe(&streams[3]), cqe(OK, 4, 0));
+    g.stream_quiet(&streams[1]);
+    g.stream_quiet(&streams[2]);
+    assert_eq!((g.sm_reg(sm::sob(31)), g.sm_reg(sm::sob(33))), (0, 0));
+    assert_eq!(g.qreg(DMA0, qman::STATUS), 0, "stream 0 is idle");
+    assert_eq!(
+        g.bar().read32(streams[1].block + qman::STATUS),
+        1,
+        "stream 1 is busy"
+    );
+    // A sibling releases them, stream 2 first.
+    run(0, &Cb::default().msg_short(32, 1), 5);
+    assert_eq!(g.stream_cqe(&streams[0]), cqe(OK, 5, 0));
+    assert_eq!(g.stream_cqe(&streams[2]), cqe(OK, 2, 0));
+    assert_eq!(g.sm_reg(sm::sob(33)), 6);
+    assert_eq!(g.sm_reg(sm::sob(31)), 0, "stream 1 still waits");
+    run(3, &Cb::default().msg_short(30, 1), 6);
+    assert_eq!(g.stream_cqe(&streams[3]), cqe(OK, 6, 0));
+    assert_eq!(g.stream_cqe(&streams[1]), cqe(OK, 1, 0));
+    assert_eq!(g.sm_reg(sm::sob(31)), 5);
+    assert_eq!(g.sm_reg(sm::fence(DMA0, 1, 2)), 0, "decremented");
+    assert_eq!(g.sm_reg(sm::fence(DMA0, 0, 2)), 1, "stream 0's untouched");
+    assert_eq!(g.event(), None);
+    // A QMAN reset stops and clears every stream.
+    run(2, &Cb::default().fence(1, 1, 1), 7);
+    g.wait("stream 2 busy", || {
+        g.bar().read32(streams[2].block + qman::STATUS) == 1
+    });
+    assert_eq!(g.command(0x03, DMA0 as u64), 0);
+    for stream in &streams {
+        assert_eq!(g.bar().read32(stream.block + qman::CTL), 0);
+        assert_eq!(g.bar().read32(stream.block + qman::STATUS), 0);
+    }
+    assert_eq!(g.sm_reg(sm::fence(DMA0, 0, 2)), 0);
 }
 
 /// BD `ctl` bit: the CB is at a device address (GAUDI's internal queues).

@@ -194,7 +194,7 @@ impl Cb {
     /// Arms monitor `m` to add `data` to fence counter `id` of `queue` once
     /// SOB `sob` reaches `target`.
     fn arm_fence(self, m: u64, sob: u32, target: u32, queue: usize, id: u64, data: u32) -> Self {
-        let pay = SM + sm::fence(queue, id);
+        let pay = SM + sm::fence(queue, 0, id);
         self.wreg(sm::mon(m, sm::PAY_ADDR_LO), pay as u32)
             .wreg(sm::mon(m, sm::PAY_ADDR_HI), (pay >> 32) as u32)
             .wreg(sm::mon(m, sm::PAY_DATA), data)
@@ -666,7 +666,8 @@ fn identity_and_nic_queues() {
     assert_eq!(bar.read32(identity::RDMA_CQS), 16);
     assert_eq!(bar.read32(identity::NUM_QUEUES), 4);
     for p in 0..10 {
-        assert_eq!(bar.read32(0x2030 + 0x100 * p as u64), 2 | (p as u32) << 8);
+        // ENGINE of the NIC queue's stream 0 (queue 16 + p, blocks of 0x400).
+        assert_eq!(bar.read32(0x5030 + 0x400 * p as u64), 2 | (p as u32) << 8);
     }
     // The generic packets run on a NIC queue, with its own fence counters.
     let p = 3;
@@ -675,7 +676,7 @@ fn identity_and_nic_queues() {
     let cb = Cb::default()
         .msg_short(5, 0x1234)
         .msg_long(DRAM + 0x100, 0xabcd)
-        .wreg(sm::fence(nicq(p), 2), 1)
+        .wreg(sm::fence(nicq(p), 0, 2), 1)
         .fence(2, 1, 1);
     r.run_ok(0, nicq(p), &cb);
     assert_eq!(r.sob(0, 5), 0x1234);

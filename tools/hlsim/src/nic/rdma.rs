@@ -192,8 +192,8 @@ fn post_cqe(port: &Port, cq: usize, cqe: Cqe) {
 fn increment(dev: &Shared, sob: u16) -> Result<(), Fault> {
     let space = dev.space();
     dev.sm
-        .write_reg(space, sm::sob(sob.into()), SOB_ADD | 1, |q| {
-            dev.qman(q).kick()
+        .write_reg(space, sm::sob(sob.into()), SOB_ADD | 1, |q, s| {
+            dev.qman(q).kick(s)
         })
 }
 

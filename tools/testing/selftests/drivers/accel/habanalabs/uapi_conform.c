@@ -1425,12 +1425,109 @@ out_unmap:
 	free(buf);
 }
 
+/* DMA 0's stream 0 fence counter 1 (mmDMA0_QM_CP_FENCE1_RDATA_0), which no
+ * other test uses: a fence left over by another test cannot release it.
+ */
+#define GAUDI_DMA0_FENCE1	(GAUDI_CFG_BASE + 0x50831c)
+
+/* A CS of one CB of len bytes at pkts on queue; its handle in *h. */
+static int cs_cb(const __u32 *pkts, size_t len, __u32 queue, __u64 *h, __u64 *seq)
+{
+	struct hl_cs_chunk c = { 0 };
+	int err;
+
+	err = cb_with(pkts, len, 4096, h);
+	c.cb_handle = *h;
+	c.queue_index = queue;
+	c.cb_size = len;
+	return err ?: cs_submit(&c, 1, 0, 0, seq);
+}
+
+/*
+ * GAUDI's QMANs run four streams each: a stream held on a FENCE, or by a
+ * WAIT for a signal, leaves its siblings of the same QMAN running, and a
+ * sibling's job releases it.
+ */
+static void test_streams(void)
+{
+	struct hl_cs_chunk sig = { 0 }, wait = { 0 };
+	__u64 h[3] = { 0 }, s_hold = 0, s_sig = 0, s_wait = 0, s_run = 0, s_rel = 0, va = 0;
+	struct hl_wait_cs_out w0, w1;
+	union hl_mem_args m;
+	__u32 pkts[4], *word;
+	size_t len;
+	char *buf;
+	int err, i, held;
+
+	buf = host_page("streams", &va);
+	if (!buf)
+		return;
+	word = (__u32 *)buf;
+
+	/* Stream 0 of DMA 0 held on its fence counter 1, a SIGNAL behind it;
+	 * stream 1 waits for that signal.
+	 */
+	len = pkt_fence(pkts, 1, 1, 1);
+	err = cs_cb(pkts, len, GAUDI_QUEUE_ID_DMA_0_0, &h[0], &s_hold);
+	sig.queue_index = GAUDI_QUEUE_ID_DMA_0_0;
+	err = err ?: cs_submit(&sig, 1, HL_CS_FLAGS_SIGNAL, 0, &s_sig);
+	wait.signal_seq_arr = (__u64)(uintptr_t)&s_sig;
+	wait.num_signal_seq_arr = 1;
+	wait.queue_index = GAUDI_QUEUE_ID_DMA_0_1;
+	err = err ?: cs_submit(&wait, 1, HL_CS_FLAGS_WAIT, 0, &s_wait);
+	if (!expect(err, 0, "streams: DMA_0_0 held on a fence, a SIGNAL behind it, a WAIT on DMA_0_1"))
+		goto out;
+
+	/* Stream 2 runs meanwhile. */
+	len = pkt_msg_long(pkts, 0x5151, va);
+	err = cs_cb(pkts, len, GAUDI_QUEUE_ID_DMA_0_2, &h[1], &s_run);
+	err = err ?: cs_wait(s_run, 5000000, &w0);
+	held = 0;
+	for (i = 0; i < 2; i++) {
+		memset(&w1, 0, sizeof(w1));
+		held += !cs_wait(i ? s_wait : s_hold, 0, &w1) &&
+			w1.status == HL_WAIT_CS_STATUS_BUSY;
+	}
+	check(!err && w0.status == HL_WAIT_CS_STATUS_COMPLETED && dev_word(&word[0]) == 0x5151 &&
+	      held == 2,
+	      "a CS on DMA_0_2 completes while DMA_0_0 and DMA_0_1 are held (%s, %u, %#x, %d held)",
+	      err_name(err), w0.status, dev_word(&word[0]), held);
+
+	/* Stream 3 releases stream 0 (its CP_FENCE1_RDATA_0): the signal is
+	 * given, and the wait on stream 1 ends.
+	 */
+	len = pkt_msg_long(pkts, 1, GAUDI_DMA0_FENCE1);
+	err = cs_cb(pkts, len, GAUDI_QUEUE_ID_DMA_0_3, &h[2], &s_rel);
+	expect(err, 0, "streams: a CS on DMA_0_3 that releases DMA_0_0");
+	for (i = 0; i < 3; i++) {
+		__u64 seq = i == 0 ? s_hold : i == 1 ? s_sig : s_wait;
+
+		err = cs_wait(seq, 5000000, &w0);
+		check(!err && w0.status == HL_WAIT_CS_STATUS_COMPLETED,
+		      "WAIT_CS of the %s: COMPLETED (%s, %u)",
+		      i == 0 ? "held CS" : i == 1 ? "SIGNAL" : "WAIT on the sibling stream",
+		      err_name(err), w0.status);
+	}
+	cs_wait(s_rel, 5000000, &w0);
+
+out:
+	for (i = 0; i < 3; i++)
+		if (h[i])
+			cb_destroy(h[i]);
+	memset(&m, 0, sizeof(m));
+	m.in.op = HL_MEM_OP_UNMAP;
+	m.in.unmap.device_virt_addr = va;
+	mem(&m);
+	free(buf);
+}
+
 static void test_sync(void)
 {
 	test_staged();
 	test_encaps_refusals();
 	test_encaps_order();
 	test_collective();
+	test_streams();
 }
 
 /* A MAP USERPTR of 4 KiB at p, hint at hint, with flags besides USERPTR. */
