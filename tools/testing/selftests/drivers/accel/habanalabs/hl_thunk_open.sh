@@ -9,9 +9,10 @@
 #
 # (initramfs.sh then puts the programs in /opt/hl-thunk-open); it skips
 # when they are absent. HLTO_PROGS (default: every program for GAUDI) and
-# HLTO_TIMEOUT (seconds per program, default 300) narrow a run. run.sh
-# gives a run of this test alone a guest of 12 GiB: memory and dma_dram
-# pin up to 8 GiB of host memory.
+# HLTO_TIMEOUT (seconds per program, default 300) narrow a run; HLTO_ARGS
+# are passed to every program (e.g. "-s test_signal_wait" runs that test
+# alone, "-l" lists the tests). run.sh gives a run of this test alone a
+# guest of 12 GiB: memory and dma_dram pin up to 8 GiB of host memory.
 . ./lib.sh
 
 hlto=/opt/hl-thunk-open
@@ -44,7 +45,9 @@ for node in $HL_NODES; do
 				eval "exec $fd<> $other"
 				fd=$((fd + 1))
 			done
-			cd /tmp && timeout "$limit" "$hlto/bin/$prog"
+			# HLTO_ARGS split into words, unglobbed (a test filter).
+			set -f
+			cd /tmp && timeout "$limit" "$hlto/bin/$prog" ${HLTO_ARGS:-}
 		) > "$tmp.out" 2>&1
 		rc=$?
 		pass=$(count PASSED) fail=$(count FAILED) skip=$(count SKIPPED)
