@@ -39,6 +39,13 @@ pub trait Handler: Sync {
     fn handle(&self) -> IrqReturn;
 }
 
+/// Whether local interrupts are disabled on this CPU (`irqs_disabled()`), for assertions about
+/// the context code runs in.
+pub fn irqs_disabled() -> bool {
+    // SAFETY: `irqs_disabled()` only reads the CPU's interrupt flag; callable from any context.
+    unsafe { bindings::irqs_disabled() }
+}
+
 /// Flags for [`Registration::new`] (`IRQF_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flags(crate::ffi::c_ulong);
