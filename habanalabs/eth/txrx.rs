@@ -22,9 +22,9 @@ use kernel::{
         dev::{with_bh_disabled, Device, Features, Napi, NapiPoll},
         skb::{DropReason, Mapped, MappedPieces, SkBuff},
     },
-    new_spinlock,
+    new_spinlock, new_spinlock_irq,
     prelude::*,
-    sync::SpinLock,
+    sync::{SpinLock, SpinLockIrq},
     types::{ARef, AsBytes, FromBytes},
 };
 
@@ -90,6 +90,21 @@ impl<B> Ring<B> {
     /// Whether the device's consumer index `ci` is plausible: between ours and what we posted.
     fn valid_ci(&self, ci: u32) -> bool {
         ci.wrapping_sub(self.ci) <= self.used()
+    }
+
+    /// The slot after our consumer index, which the device finished if its consumer index `ci`
+    /// is past it; it becomes ours to empty (our index moves on). `Ok(None)` if the device
+    /// finished none, `Err` if `ci` is not plausible (see [`Ring::valid_ci`]).
+    fn next_done(&mut self, ci: u32) -> Result<Option<usize>> {
+        if self.size == 0 || self.ci == ci {
+            return Ok(None);
+        }
+        if !self.valid_ci(ci) {
+            return Err(EIO);
+        }
+        let slot = self.slot(self.ci);
+        self.ci = self.ci.wrapping_add(1);
+        Ok(Some(slot))
     }
 
     /// Starts empty at the device's index `at`, with `size` slots allocated beforehand.
@@ -198,7 +213,10 @@ impl Descriptors {
 /// A port's rings and NAPI contexts.
 ///
 /// A TX queue's lock is taken in `start_xmit` and NAPI, an RX queue's in its NAPI, all also in
-/// process context with bottom halves disabled; none is held while taking another.
+/// process context with bottom halves disabled; none is held while taking another. The TX
+/// locks disable interrupts ([`SpinLockIrq`]): netpoll (netconsole) transmits and polls NAPI
+/// with interrupts disabled, from any context including a hard interrupt, which must not find
+/// the lock held by the code it interrupted. Buffers are freed outside them.
 #[pin_data]
 pub(crate) struct Rings {
     io: PortIo,
@@ -206,7 +224,7 @@ pub(crate) struct Rings {
     napi: [Napi; NUM_RXQ],
     descs: Descriptors,
     #[pin]
-    tx: [SpinLock<Ring<MappedPieces>>; NUM_TXQ],
+    tx: [SpinLockIrq<Ring<MappedPieces>>; NUM_TXQ],
     #[pin]
     rx: [SpinLock<Ring<Mapped>>; NUM_RXQ],
     pub(crate) counters: DriverCounters,
@@ -223,7 +241,7 @@ impl Rings {
             }),
             descs,
             tx <- pin_init_array_from_fn::<_, NUM_TXQ, _, core::convert::Infallible>(|_| {
-                new_spinlock!(Ring::default(), "Rings::tx")
+                new_spinlock_irq!(Ring::default(), "Rings::tx")
             }),
             rx <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|_| {
                 new_spinlock!(Ring::default(), "Rings::rx")
@@ -249,7 +267,7 @@ impl Rings {
             let slots = Ring::empty_slots(sizes.tx)?;
             // The device keeps its indices across a stop: continue from them.
             let at: u32 = io.read_q::<Q_CI>(Queue::Tx(q))?.into();
-            with_bh_disabled(|| tx.lock().restart(at, sizes.tx, slots));
+            tx.lock().restart(at, sizes.tx, slots);
             io.set_ring(Queue::Tx(q), self.descs.tx(q).dma_handle(), sizes.tx)?;
             io.write_q(Queue::Tx(q), Q_PI::from(at))?;
         }
@@ -291,7 +309,8 @@ impl Rings {
     /// touches the buffers.
     pub(crate) fn drain(&self) {
         for tx in &self.tx {
-            for m in with_bh_disabled(|| tx.lock().drain()).into_iter().flatten() {
+            let slots = tx.lock().drain();
+            for m in slots.into_iter().flatten() {
                 m.unmap().drop_reason(DropReason::DevReady);
             }
         }
@@ -417,8 +436,8 @@ impl Rings {
         }
         let mut tx = self.tx[q].lock();
         if tx.size == 0 || tx.free() < count {
-            drop(tx);
             queue.stop();
+            drop(tx);
             self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             mapped.unmap().drop_reason(DropReason::FullRing);
             return;
@@ -464,16 +483,34 @@ impl Rings {
     /// caller's, on TX queue 0 and rings the doorbell: for the self-test, with the queue
     /// stopped.
     pub(crate) fn send_raw(&self, addr: DmaAddress, len: u32) -> Result {
-        let pi = with_bh_disabled(|| {
+        let pi = {
             let mut tx = self.tx[0].lock();
             if tx.size == 0 || tx.free() == 0 {
                 return Err(EBUSY);
             }
             self.push_tx(0, &mut tx, addr, TX_DESC_CTL::default().set_len(len as u16))?;
-            Ok(tx.pi)
-        })?;
+            tx.pi
+        };
         self.io.write_q(Queue::Tx(0), Q_PI::from(pi))?;
         self.io.kick()
+    }
+
+    /// The slot of [`Ring::next_done`], if any; an implausible index is counted.
+    fn device_slot(&self, next: Result<Option<usize>>) -> Option<usize> {
+        next.unwrap_or_else(|_| {
+            self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
+            None
+        })
+    }
+
+    /// Takes the next slot the device finished on TX queue `q`, up to its consumer index `ci`:
+    /// `None` if there is none, `Some(m)` with the frame whose chain ended there, if any. The
+    /// lock, which disables interrupts, is held for one slot at a time; the caller frees the
+    /// frame after.
+    fn next_tx(&self, q: usize, ci: u32) -> Option<Option<MappedPieces>> {
+        let mut tx = self.tx[q].lock();
+        let slot = self.device_slot(tx.next_done(ci))?;
+        Some(tx.slots[slot].take())
     }
 
     /// Reclaims transmitted frames of every TX queue and wakes those stopped for room.
@@ -482,27 +519,24 @@ impl Rings {
             let Ok(ci) = self.io.read_q::<Q_CI>(Queue::Tx(q)).map(u32::from) else {
                 return;
             };
-            let mut tx = tx.lock();
-            if tx.size == 0 || ci == tx.ci {
-                continue;
-            }
-            if !tx.valid_ci(ci) {
-                self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let (mut frames, mut bytes) = (0, 0);
-            while tx.ci != ci {
-                let slot = tx.slot(tx.ci);
-                if let Some(m) = tx.slots[slot].take() {
+            let (mut slots, mut frames, mut bytes) = (0, 0, 0);
+            while let Some(done) = self.next_tx(q, ci) {
+                slots += 1;
+                if let Some(m) = done {
                     frames += 1;
                     bytes += m.len();
                     m.unmap().consume();
                 }
-                tx.ci = tx.ci.wrapping_add(1);
+            }
+            if slots == 0 {
+                continue;
             }
             let queue = dev.tx_queue(q as u16);
             queue.completed(frames, bytes);
             self.txq[q].count(frames.into(), bytes.into());
+            // Under the lock, which `start_xmit` stops the queue under: no wake-up is lost and
+            // none comes after the queue filled again.
+            let tx = tx.lock();
             if queue.stopped() && tx.free() >= TX_WAKE.max(TX_MAX_FRAGS).min(tx.size / 2) {
                 queue.wake();
                 QueueCounters::add(&self.txq[q].alloc_fail_or_wake, 1);
@@ -516,15 +550,7 @@ impl Rings {
     fn next_rx(&self, dev: &Device<Port>, r: usize, ci: u32) -> Option<Option<SkBuff>> {
         let (m, slot) = {
             let mut rx = self.rx[r].lock();
-            if rx.size == 0 || rx.ci == ci {
-                return None;
-            }
-            if !rx.valid_ci(ci) {
-                self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-                return None;
-            }
-            let slot = rx.slot(rx.ci);
-            rx.ci = rx.ci.wrapping_add(1);
+            let slot = self.device_slot(rx.next_done(ci))?;
             match rx.slots[slot].take() {
                 Some(m) => (m, slot),
                 None => return Some(None),
@@ -636,6 +662,11 @@ impl NapiPoll for Port {
             .unwrap_or(0);
         if r == 0 {
             rings.reclaim(dev);
+        }
+        // netpoll (netconsole) polls with a budget of 0, interrupts disabled, to make room on
+        // the TX rings only: nothing is received, refilled, completed or unmasked.
+        if budget == 0 {
+            return 0;
         }
         let done = rings.receive(dev, r, napi, budget);
         if r == 0 {
