@@ -7,12 +7,12 @@
 # driver's TX ring lock must never be taken with interrupts enabled, which
 # /proc/lockdep shows of its class (Rings::tx). Checked: marked messages
 # written to /dev/kmsg arrive all and in order, also under a TCP flood on
-# the same pair; a message printed from a hard interrupt arrives (the
-# "callbacks suppressed" line of a rate limit goes through
-# printk_deferred, whose console output runs in an irq_work: provoked with
-# signals dropped at RLIMIT_SIGPENDING, which the kernel reports, rate
-# limited, while kernel.print-fatal-signals is set); nothing arrives once
-# the target is disabled; no lockdep report.
+# the same pair; a message logged with printk_deferred arrives (the
+# "callbacks suppressed" line of a rate limit, provoked with signals
+# dropped at RLIMIT_SIGPENDING, which the kernel reports, rate limited,
+# while kernel.print-fatal-signals is set; its console output may run
+# from an irq_work, in a hard interrupt, or be flushed by the next
+# printk); nothing arrives once the target is disabled; no lockdep report.
 . ./lib.sh
 
 cfgfs=/tmp/$HL_TEST.cfg
@@ -166,7 +166,8 @@ hl_check "$n marked messages sent under the flood arrive in order" \
 	hl_poll 30 all_received load $n
 hl_diag "under load: $(received load | wc -l) of $n"
 
-# A message printed from a hard interrupt.
+# A deferred message (console output from an irq_work, unless the next
+# printk flushes it first: the lock usage below tells which).
 hl_check "signals dropped at RLIMIT_SIGPENDING" drop_signals
 hl_check "their rate limit's report arrives" hl_poll 30 \
 	grep -q "print_dropped_signal: [0-9]* callbacks suppressed" "$rx"
