@@ -6,6 +6,7 @@
 
 mod buffers;
 mod memory;
+mod release;
 mod signals;
 mod submissions;
 
@@ -40,13 +41,14 @@ use crate::{
     qman::{self, JobCb},
     rdma::{self, Cq, Rdma, Request},
     regs::{HOST_VA_BASE, SYNC_MANAGER},
-    scrub,
     stats::{DropCounters, Refusal},
     sync_stream::{self, CollectivePlan, CollectiveStream, QMAN_STREAMS, STREAMS},
 };
 pub(crate) use buffers::CbSlot;
 use buffers::{Buffers, TsBuffer};
 use memory::Memory;
+pub(crate) use release::Releaser;
+use release::{Closed, GRACE};
 use signals::{Reservation, Reservations};
 use submissions::Submissions;
 
@@ -1133,7 +1135,7 @@ impl ComputeFile {
 
     /// The context's identity among the device's exports.
     fn owner(&self) -> usize {
-        core::ptr::from_ref::<Mutex<Context>>(&self.ctx) as usize
+        release::owner(&self.ctx)
     }
 
     /// `HL_MEM_OP_EXPORT_DMABUF_FD`: exports `size` bytes of device memory at device address
@@ -1240,51 +1242,18 @@ impl PinnedDrop for ComputeFile {
         for cs in self.ctx.lock().submissions.in_flight() {
             cs.close();
         }
-        // Nothing the engines may still touch can be freed: wait for every submission, and
-        // reset the queues of those that run past their timeout.
-        loop {
-            let next = self.ctx.lock().submissions.in_flight().next().cloned();
-            let Some(cs) = next else { break };
-            if cs.expired() {
-                self.recover(&cs);
-            } else {
-                let _ = cs.completion().wait_timeout(cs.deadline().sleep());
-            }
+        let closed = Closed {
+            ctx: self.ctx.clone(),
+            dev: self.dev.arc().clone(),
+            used: self.used.load(Ordering::Relaxed),
+            generation: self.generation,
+        };
+        // Nothing the engines may still touch can be freed: the context goes once every
+        // submission ended, here if that is soon, else in the background (release.rs).
+        if closed.drain(Some(Deadline::after(GRACE))) {
+            closed.finish();
+        } else {
+            self.dev.releaser().hand_over(closed);
         }
-        // Importers of the context's memory stop before it goes (without the context's lock:
-        // the context may import its own exports).
-        let kept = self.dev.exports().revoke(Some(self.owner()));
-        if kept > 0 {
-            dev_warn!(
-                self.dev.pdev(),
-                "dma-buf importers kept {} mappings\n",
-                kept
-            );
-        }
-        let mut ctx = self.ctx.lock();
-        let imports = ctx.memory.take_imports();
-        // Before the memory it names goes: the receive queues, the rings, device memory.
-        let clean = ctx.rdma.teardown(self.dev.rdma());
-        drop(ctx);
-        // Detached without the context's lock.
-        drop(imports);
-        // No submission runs and no peer reaches this device's memory any more: the next user
-        // finds it zeroed (driver.rst, Memory scrubbing). Not under the context's lock: the
-        // scrub takes the binding, which comes first in the lock order.
-        // A hard reset that ended the context wiped device memory already.
-        let ended = self.generation != self.dev.reset().generation();
-        if clean && self.used.load(Ordering::Relaxed) && !ended {
-            match scrub::scrub(&self.dev) {
-                // Gone or going: nobody will open the node again.
-                Ok(()) | Err(ENODEV) => {}
-                Err(e) => dev_err!(
-                    self.dev.pdev().as_ref(),
-                    "device memory scrub failed: {}\n",
-                    e.to_errno()
-                ),
-            }
-        }
-        self.ctx.lock().memory.release(self.dev.hw());
-        self.dev.stats().closed();
     }
 }

@@ -16,6 +16,7 @@ use kernel::{
 
 use crate::{
     asic::{AsicFuncs, Early, Line},
+    context::Releaser,
     control::Control,
     dmabuf::Exports,
     eq::{EqIrq, EventQueue},
@@ -99,6 +100,9 @@ pub(crate) struct HlDevice {
     nic: NicDevice,
     /// Whether the compute node is open (it is exclusive): see [`ComputeClaim`].
     compute_busy: AtomicBool,
+    /// Releases a closed compute context once its submissions ended.
+    #[pin]
+    releaser: Releaser,
     /// What `INFO` reports of the device's history.
     stats: Arc<Stats>,
     /// Errors as devlink reports them.
@@ -198,6 +202,7 @@ impl HlDevice {
                 dram,
                 pcie <- new_mutex!(PcieSample::default()),
                 compute_busy: AtomicBool::new(false),
+                releaser <- Releaser::new(),
                 stats,
                 health,
                 exports <- Exports::new(),
@@ -311,7 +316,8 @@ impl HlDevice {
     }
 
     /// Claims the compute node, which has one user at a time: `EBUSY` while another holds it
-    /// or a hard reset is under way, `ENODEV` once the device is disabled or gone.
+    /// or a hard reset is under way, `EAGAIN` while the previous user's context is being
+    /// released (context/release.rs), `ENODEV` once the device is disabled or gone.
     pub(crate) fn claim_compute(self: &Arc<Self>) -> Result<ComputeClaim> {
         match self.reset().state() {
             State::Operational => {}
@@ -321,6 +327,12 @@ impl HlDevice {
         if self.compute_busy.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
+        // The previous user's context is still being released (mainline's
+        // `compute_ctx_in_release`); set before that user's claim goes.
+        if self.releaser.pending() {
+            self.compute_busy.store(false, Ordering::Release);
+            return Err(EAGAIN);
+        }
         Ok(ComputeClaim(self.clone()))
     }
 
@@ -329,6 +341,7 @@ impl HlDevice {
     /// completion queue, so the device writes no receive queue or completion ring any more;
     /// waits on those queues end first, with `ENODEV`.
     pub(crate) fn quiesce(&self) {
+        self.releaser.stopping();
         // No hard reset or look of the watchdog after this.
         self.reset().stop();
         self.revoke_exports();
@@ -338,6 +351,13 @@ impl HlDevice {
         }
         // The reset dropped every queued job: end them.
         self.queues.abort_jobs();
+        // So a closed context's release ends now.
+        self.releaser.stop();
+    }
+
+    /// The releaser of closed compute contexts.
+    pub(crate) fn releaser(&self) -> &Releaser {
+        &self.releaser
     }
 
     pub(crate) fn pdev(&self) -> &pci::Device {
@@ -378,6 +398,13 @@ impl core::ops::Deref for ComputeClaim {
     type Target = HlDevice;
 
     fn deref(&self) -> &HlDevice {
+        &self.0
+    }
+}
+
+impl ComputeClaim {
+    /// The device, counted.
+    pub(crate) fn arc(&self) -> &Arc<HlDevice> {
         &self.0
     }
 }

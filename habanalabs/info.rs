@@ -359,7 +359,10 @@ pub(crate) fn info(
             // The driver keeps no sync object, monitor or CQ of the device model's for itself.
             reply(&args, &uapi::hl_info_sync_manager::default())
         }
-        uapi::HL_INFO_OPEN_STATS => reply(&args, &stats.open_stats(dev.compute_open())),
+        uapi::HL_INFO_OPEN_STATS => reply(
+            &args,
+            &stats.open_stats(dev.compute_open(), dev.releaser().pending()),
+        ),
         uapi::HL_INFO_LAST_ERR_OPEN_DEV_TIME => {
             let t = uapi::hl_info_last_err_open_dev_time {
                 timestamp: stats.last_err_open(),

@@ -223,7 +223,7 @@ impl Stats {
         self.resets.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn open_stats(&self, active: bool) -> uapi::hl_open_stats_info {
+    pub(crate) fn open_stats(&self, active: bool, in_release: bool) -> uapi::hl_open_stats_info {
         let open = self.open_ns.load(Ordering::Relaxed);
         let closed = self.closed_ns.load(Ordering::Relaxed);
         let end = if active || closed == 0 {
@@ -240,7 +240,7 @@ impl Stats {
             open_counter: self.opens.load(Ordering::Relaxed),
             last_open_period_ms: period_ms as u64,
             is_compute_ctx_active: active.into(),
-            compute_ctx_in_release: 0,
+            compute_ctx_in_release: in_release.into(),
             pad: [0; 6],
         }
     }
