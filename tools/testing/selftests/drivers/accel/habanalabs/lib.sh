@@ -479,6 +479,33 @@ hl_tcp_xfer() {
 	return "$1"
 }
 
+# hl_feature NS IF NAME: the state (on/off) ethtool -k shows for NAME.
+hl_feature() {
+	ip netns exec "$1" ethtool -k "$2" | awk -v n="$3:" '$1 == n { print $2 }'
+}
+
+# hl_if_stat NS IF NAME: the netdev statistic NAME.
+hl_if_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# hl_csum_errors NS: the TCP checksum errors the namespace counted.
+hl_csum_errors() {
+	ip netns exec "$1" cat /proc/net/snmp |
+		awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
+			$1 == "Tcp:" { print $c["InCsumErrors"] }'
+}
+
+# hl_segmented NS IF DEV PORT ADDR TO FILE: FILE over TCP from NS to ADDR
+# in namespace TO arrives intact, and DEV's port PORT sent more frames than
+# the stack gave IF (the device segmented them).
+hl_segmented() {
+	_skbs=$(hl_if_stat "$1" "$2" tx_packets) _frames=$(hl_port_counter "$3" "$4" 0)
+	hl_tcp_xfer "$1" "$6" "$5" "$7" || return 1
+	_skbs=$(($(hl_if_stat "$1" "$2" tx_packets) - _skbs))
+	_frames=$(($(hl_port_counter "$3" "$4" 0) - _frames))
+	hl_diag "$2: $_skbs buffers from the stack, $_frames frames sent"
+	[ "$_skbs" -gt 0 ] && [ "$_frames" -gt $((_skbs + _skbs / 2)) ]
+}
+
 hl_nic_cleanup() {
 	for _ns in $(ip netns list | cut -d' ' -f1); do
 		case $_ns in

@@ -13,11 +13,6 @@
 payload=/tmp/nic_offloads.bin
 dd if=/dev/urandom of=$payload bs=1M count="${HL_PAYLOAD_MIB:-2}" 2>/dev/null
 
-# feature NS IF NAME: the state (on/off) ethtool -k shows for NAME.
-feature() {
-	ip netns exec "$1" ethtool -k "$2" | awk -v n="$3:" '$1 == n { print $2 }'
-}
-
 # has_features IF: every offload is on, the loopback off and changeable.
 has_features() {
 	_k=$(ethtool -k "$1") || return 1
@@ -30,29 +25,8 @@ has_features() {
 
 # toggles NS IF FEATURE NAME: -K FEATURE off shows NAME off, on shows it on.
 toggles() {
-	ip netns exec "$1" ethtool -K "$2" "$3" off && [ "$(feature "$1" "$2" "$4")" = off ] &&
-		ip netns exec "$1" ethtool -K "$2" "$3" on && [ "$(feature "$1" "$2" "$4")" = on ]
-}
-
-# stat NS IF NAME: the netdev statistic NAME.
-stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
-
-# csum_errors NS: the TCP checksum errors the namespace counted.
-csum_errors() {
-	ip netns exec "$1" cat /proc/net/snmp |
-		awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
-			$1 == "Tcp:" { print $c["InCsumErrors"] }'
-}
-
-# segmented NS IF DEV PORT ADDR: a payload over TCP from NS to ADDR arrives
-# intact, and DEV's port PORT sent more frames than the stack gave IF.
-segmented() {
-	_skbs=$(stat "$1" "$2" tx_packets) _frames=$(hl_port_counter "$3" "$4" 0)
-	hl_tcp_xfer "$1" "$6" "$5" $payload || return 1
-	_skbs=$(($(stat "$1" "$2" tx_packets) - _skbs))
-	_frames=$(($(hl_port_counter "$3" "$4" 0) - _frames))
-	hl_diag "$2: $_skbs buffers from the stack, $_frames frames sent"
-	[ "$_skbs" -gt 0 ] && [ "$_frames" -gt $((_skbs + _skbs / 2)) ]
+	ip netns exec "$1" ethtool -K "$2" "$3" off && [ "$(hl_feature "$1" "$2" "$4")" = off ] &&
+		ip netns exec "$1" ethtool -K "$2" "$3" on && [ "$(hl_feature "$1" "$2" "$4")" = on ]
 }
 
 hl_nic_setup || hl_fail "wired port pairs"
@@ -76,23 +50,23 @@ for f in "sg scatter-gather" "tx tx-checksum-ip-generic" "tso tcp-segmentation-o
 	hl_check "$a: ethtool -K $1 off and on" toggles hla0 "$a" "$1" "$2"
 done
 hl_check "B: rx checksumming off" ip netns exec hlb0 ethtool -K "$b" rx off
-errors=$(csum_errors hlb0)
+errors=$(hl_csum_errors hlb0)
 hl_check "TSO over IPv4: payload intact, segmented by the device" \
-	segmented hla0 "$a" "$dev" "$port" "$(hl_addr 0 2)" hlb0
+	hl_segmented hla0 "$a" "$dev" "$port" "$(hl_addr 0 2)" hlb0 $payload
 hl_check "TSO over IPv6: payload intact, segmented by the device" \
-	segmented hla0 "$a" "$dev" "$port" "$(hl_addr6 0 2)" hlb0
-hl_check "B: no TCP checksum error" [ "$(csum_errors hlb0)" = "$errors" ]
+	hl_segmented hla0 "$a" "$dev" "$port" "$(hl_addr6 0 2)" hlb0 $payload
+hl_check "B: no TCP checksum error" [ "$(hl_csum_errors hlb0)" = "$errors" ]
 hl_check "B: rx checksumming on" ip netns exec hlb0 ethtool -K "$b" rx on
 hl_check "A: TSO, scatter-gather and checksumming off" \
 	ip netns exec hla0 ethtool -K "$a" tso off sg off tx off
-hl_check "A: no TSO left" [ "$(feature hla0 "$a" tcp-segmentation-offload)" = off ]
+hl_check "A: no TSO left" [ "$(hl_feature hla0 "$a" tcp-segmentation-offload)" = off ]
 hl_check "payload intact without offloads" hl_tcp_xfer hla0 hlb0 "$(hl_addr 0 2)" $payload
 hl_check "A: offloads back on" ip netns exec hla0 ethtool -K "$a" tso on sg on tx on
 hl_check "B to A over TCP6 with offloads: payload intact" \
 	hl_tcp_xfer hlb0 hla0 "$(hl_addr6 0 1)" $payload
-hl_check "A: no TCP checksum error" [ "$(csum_errors hla0)" = 0 ]
+hl_check "A: no TCP checksum error" [ "$(hl_csum_errors hla0)" = 0 ]
 hl_check "A: ethtool -K loopback on" ip netns exec hla0 ethtool -K "$a" loopback on
-hl_check "A: loopback shows on" [ "$(feature hla0 "$a" loopback)" = on ]
+hl_check "A: loopback shows on" [ "$(hl_feature hla0 "$a" loopback)" = on ]
 priv_on() { ip netns exec hla0 ethtool --show-priv-flags "$a" | grep -q '^mac-loopback *: on$'; }
 hl_check "A: the mac-loopback private flag is on" priv_on
 hl_check "A: no answer from B in loopback" hl_not hl_ping hla0 "$(hl_addr 0 2)" -W 2

@@ -20,32 +20,6 @@ vlan() {
 		ip -n "$1" link set dev "v$3" up
 }
 
-# feature NS IF NAME: the state (on/off) ethtool -k shows for NAME.
-feature() {
-	ip netns exec "$1" ethtool -k "$2" | awk -v n="$3:" '$1 == n { print $2 }'
-}
-
-# stat NS IF NAME: the netdev statistic NAME.
-stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
-
-# csum_errors NS: the TCP checksum errors the namespace counted.
-csum_errors() {
-	ip netns exec "$1" cat /proc/net/snmp |
-		awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next }
-			$1 == "Tcp:" { print $c["InCsumErrors"] }'
-}
-
-# segmented: a payload over TCP from A's VLAN 100 to B's arrives intact,
-# and A's port sent more frames than the stack gave v100.
-segmented() {
-	_skbs=$(stat hla0 v100 tx_packets) _frames=$(hl_port_counter "$dev" "$port" 0)
-	hl_tcp_xfer hla0 hlb0 "$(hl_addr 100 2)" $payload || return 1
-	_skbs=$(($(stat hla0 v100 tx_packets) - _skbs))
-	_frames=$(($(hl_port_counter "$dev" "$port" 0) - _frames))
-	hl_diag "v100: $_skbs buffers from the stack, $_frames frames sent"
-	[ "$_skbs" -gt 0 ] && [ "$_frames" -gt $((_skbs + _skbs / 2)) ]
-}
-
 hl_nic_setup || hl_fail "wired port pairs"
 [ -n "$HL_PAIRS" ] || hl_exit
 set -- $(echo "$HL_PAIRS" | head -n 1)
@@ -68,17 +42,18 @@ ip -n hlb0 link set dev v300 up
 hl_check "A pings B over VLAN 100" hl_poll 20 hl_ping hla0 "$(hl_addr 100 2)"
 hl_check "B pings A over VLAN 100" hl_ping hlb0 "$(hl_addr 100 1)"
 hl_check "the untagged addresses still answer" hl_ping hla0 "$(hl_addr 0 2)"
-rx300=$(stat hlb0 v300 rx_packets)
+rx300=$(hl_if_stat hlb0 v300 rx_packets)
 hl_check "A gets no answer over VLAN 200" hl_not hl_ping hla0 "$(hl_addr 200 2)" -W 2
-hl_check "B's VLAN 300 received nothing" [ "$(stat hlb0 v300 rx_packets)" = "$rx300" ]
+hl_check "B's VLAN 300 received nothing" [ "$(hl_if_stat hlb0 v300 rx_packets)" = "$rx300" ]
 
 for f in scatter-gather tx-checksum-ip-generic tcp-segmentation-offload; do
-	hl_check "A: v100 inherits $f" [ "$(feature hla0 v100 $f)" = on ]
+	hl_check "A: v100 inherits $f" [ "$(hl_feature hla0 v100 $f)" = on ]
 done
 hl_check "B: rx checksumming off" ip netns exec hlb0 ethtool -K "$b" rx off
-errors=$(csum_errors hlb0)
-hl_check "TSO over VLAN 100: payload intact, segmented by the device" segmented
-hl_check "B: no TCP checksum error" [ "$(csum_errors hlb0)" = "$errors" ]
+errors=$(hl_csum_errors hlb0)
+hl_check "TSO over VLAN 100: payload intact, segmented by the device" \
+	hl_segmented hla0 v100 "$dev" "$port" "$(hl_addr 100 2)" hlb0 $payload
+hl_check "B: no TCP checksum error" [ "$(hl_csum_errors hlb0)" = "$errors" ]
 hl_check "B: rx checksumming on" ip netns exec hlb0 ethtool -K "$b" rx on
 
 # The largest MTU, 8192, on both ends and their VLANs: a tagged 8210-byte
