@@ -922,11 +922,12 @@ mod tests {
         bar.write32(model_ctl::FAULTS, FAULT_SELFTEST_CORRUPT);
         let doorbells = bar.read32(model_ctl::DOORBELLS);
 
-        // Registers of every block, and unassigned ones between them.
+        // Registers of every block, and unassigned ones between them (in
+        // the sensors block one the sensors thread does not rewrite).
         let offs = [
             mmu::ROOT_LO,
             eq::EQ_LOST,
-            0x400,
+            0x40c,
             qman_regs::block(3),
             0x1ffc,
             sync_manager::BASE + 0xfffc,
