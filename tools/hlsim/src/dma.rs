@@ -6,20 +6,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::mem::VolatileSlice;
 use crate::qman::JobError;
-use crate::space::Space;
+use crate::regs::dma_core::HOST_ENGINES;
+use crate::space::{Fault, Region, Space};
 
 /// Most bytes moved between checks for an abort.
 const CHUNK: u64 = 64 << 20;
 
-/// Copies `len` bytes from device address `src` to `dst`, as `memmove`
-/// does where the two ranges overlap, or with `memset` fills `dst` with
-/// the low byte of `src`.
+/// Refuses host memory at `addr` (`len` bytes) to DMA engine `engine`
+/// unless it is one of GAUDI's PCI DMAs ([`HOST_ENGINES`]): the others are
+/// device-internal, and reaching out of the device is their RAZWI.
+pub(crate) fn check_reach(
+    space: &Space<'_>,
+    engine: u32,
+    addr: u64,
+    len: u64,
+) -> Result<(), Fault> {
+    let host = matches!(space.region(addr, len), Ok(Region::Host(_)));
+    if host && HOST_ENGINES & 1 << engine == 0 {
+        return Err(Fault::BadAddress(addr));
+    }
+    Ok(())
+}
+
+/// DMA engine `engine`'s `LIN_DMA`: copies `len` bytes from device address
+/// `src` to `dst`, as `memmove` does where the two ranges overlap, or with
+/// `memset` fills `dst` with the low byte of `src`.
 ///
-/// Both ranges are translated, the source first, before any byte moves.
-/// Once all have moved, those read from or written to host memory count in
-/// the PCIe traffic counters.
+/// Both ranges are checked ([`check_reach`]) and translated, the source
+/// first, before any byte moves. Once all have moved, those read from or
+/// written to host memory count in the PCIe traffic counters.
 pub fn lin_dma(
     space: Space<'_>,
+    engine: u32,
     len: u64,
     memset: bool,
     src: u64,
@@ -27,11 +45,14 @@ pub fn lin_dma(
     abort: &AtomicBool,
 ) -> Result<(), JobError> {
     if memset {
+        check_reach(&space, engine, dst, len)?;
         fill(&space.memory(dst, len, true)?, src as u8, abort)?;
         space.count_pcie(dst, len, true);
         return Ok(());
     }
+    check_reach(&space, engine, src, len)?;
     let from = space.memory(src, len, false)?;
+    check_reach(&space, engine, dst, len)?;
     let to = space.memory(dst, len, true)?;
     let copy = |(from, to): &(VolatileSlice<'_>, VolatileSlice<'_>)| {
         if abort.load(Ordering::Relaxed) {

@@ -19,7 +19,7 @@ use crate::qman::JobError;
 use crate::regs::JobStatus;
 use crate::regs::dma_core::*;
 use crate::regs::space::CFG_BASE;
-use crate::space::{Fault, Region, Space};
+use crate::space::{Fault, Space};
 
 /// Most rows a shape may have: the rows of both sides are translated
 /// before any byte moves.
@@ -179,7 +179,7 @@ impl Shape {
     }
 
     /// The memory behind every row, in order, translated for a read or a
-    /// `write`; host memory only for an engine in [`HOST_ENGINES`].
+    /// `write`; host memory only for a PCI DMA ([`dma::check_reach`]).
     fn memory<'a>(
         &self,
         space: &Space<'a>,
@@ -189,10 +189,7 @@ impl Shape {
         let mut runs = Vec::new();
         for row in self.rows() {
             let row = row?;
-            let host = matches!(space.region(row, self.sizes[0]), Ok(Region::Host(_)));
-            if host && HOST_ENGINES & 1 << engine == 0 {
-                return Err(Fault::BadAddress(row));
-            }
+            dma::check_reach(space, engine, row, self.sizes[0])?;
             runs.extend(space.memory(row, self.sizes[0], write)?);
         }
         Ok(runs)

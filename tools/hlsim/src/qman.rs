@@ -592,7 +592,11 @@ impl Worker<'_> {
                 memset,
                 src,
                 dst,
-            } => dma::lin_dma(space, tsize.into(), memset, src, dst, &self.ctl().abort)?,
+            } => {
+                let (_, engine) = engine(self.q);
+                let abort = &self.ctl().abort;
+                dma::lin_dma(space, engine, tsize.into(), memset, src, dst, abort)?
+            }
             Packet::LoadAndExe { desc } => tpc::run(space, desc, &self.ctl().abort)?,
             Packet::NicWrite { op, dst } => {
                 space.dram(op.addr, op.len.into())?;

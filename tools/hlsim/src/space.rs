@@ -353,21 +353,65 @@ mod tests {
         let counters = || (bar.read64(pci::RX_BYTES), bar.read64(pci::TX_BYTES));
         assert_eq!(counters(), (0, 0));
         // Host to DRAM is received, DRAM to host sent.
-        crate::dma::lin_dma(space, 0x1800, false, HOST_BASE + 0x10, DRAM_BASE, &abort).unwrap();
+        crate::dma::lin_dma(space, 0, 0x1800, false, HOST_BASE + 0x10, DRAM_BASE, &abort).unwrap();
         assert_eq!(counters(), (0x1800, 0));
-        crate::dma::lin_dma(space, 0x100, false, DRAM_BASE, HOST_BASE, &abort).unwrap();
+        crate::dma::lin_dma(space, 0, 0x100, false, DRAM_BASE, HOST_BASE, &abort).unwrap();
         assert_eq!(counters(), (0x1800, 0x100));
         // A fill of host memory is sent; device to device is no PCIe traffic.
-        crate::dma::lin_dma(space, 0x20, true, 0, HOST_BASE + 0x1000, &abort).unwrap();
-        crate::dma::lin_dma(space, 0x1000, false, DRAM_BASE, SRAM_BASE, &abort).unwrap();
+        crate::dma::lin_dma(space, 0, 0x20, true, 0, HOST_BASE + 0x1000, &abort).unwrap();
+        crate::dma::lin_dma(space, 0, 0x1000, false, DRAM_BASE, SRAM_BASE, &abort).unwrap();
         assert_eq!(counters(), (0x1800, 0x120));
         // Host to host, both; a fault moves nothing and counts nothing.
-        crate::dma::lin_dma(space, 0x10, false, HOST_BASE, HOST_BASE + 0x1000, &abort).unwrap();
+        crate::dma::lin_dma(space, 0, 0x10, false, HOST_BASE, HOST_BASE + 0x1000, &abort).unwrap();
         assert_eq!(counters(), (0x1810, 0x130));
         assert!(
-            crate::dma::lin_dma(space, 0x10, false, HOST_BASE, HOST_BASE + 0x2000, &abort).is_err()
+            crate::dma::lin_dma(space, 0, 0x10, false, HOST_BASE, HOST_BASE + 0x2000, &abort)
+                .is_err()
         );
         assert_eq!(counters(), (0x1810, 0x130));
+    }
+
+    #[test]
+    fn only_the_pci_dmas_reach_host_memory() {
+        use crate::dma::lin_dma;
+        use crate::qman::JobError;
+        use std::os::unix::fs::FileExt;
+        use std::sync::atomic::AtomicBool;
+        let (bar, sram, hbm, ram) = mems();
+        map(&bar, &ram);
+        let space = Space::new(&bar, &sram, &hbm, &ram);
+        let abort = AtomicBool::new(false);
+        let razwi = |addr| Err(JobError::Fault(Fault::BadAddress(addr)));
+        let dram = || {
+            let mut buf = vec![0; 0x100];
+            space.dram(DRAM_BASE, 0x100).unwrap().read_to(&mut buf);
+            buf
+        };
+        ram.file().write_at(&[0x5a; 0x100], 0x10000).unwrap();
+        for engine in 2..8 {
+            // From, to or filling host memory: refused before a byte moves.
+            let to = HOST_BASE + 0x1000;
+            assert_eq!(
+                lin_dma(space, engine, 0x100, false, HOST_BASE, DRAM_BASE, &abort),
+                razwi(HOST_BASE)
+            );
+            assert_eq!(
+                lin_dma(space, engine, 0x100, false, DRAM_BASE, to, &abort),
+                razwi(to)
+            );
+            assert_eq!(
+                lin_dma(space, engine, 0x100, true, 0, to, &abort),
+                razwi(to)
+            );
+            // Device memory, DRAM and SRAM, as the PCI DMAs.
+            lin_dma(space, engine, 0x100, false, DRAM_BASE, SRAM_BASE, &abort).unwrap();
+        }
+        assert_eq!(dram(), vec![0; 0x100]);
+        assert_eq!(bar.read64(pci::RX_BYTES) + bar.read64(pci::TX_BYTES), 0);
+        for engine in 0..2 {
+            lin_dma(space, engine, 0x100, false, HOST_BASE, DRAM_BASE, &abort).unwrap();
+        }
+        assert_eq!(dram(), vec![0x5a; 0x100]);
     }
 
     #[test]

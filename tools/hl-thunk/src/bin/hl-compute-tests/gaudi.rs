@@ -257,9 +257,10 @@ fn dma_core(dev: &Device, rng: &mut Rng) -> R {
     run_ok(dev, &[reset.job(Queue::Dma0)])
 }
 
-/// A job reaching outside every region, or an unmapped host address, is
-/// reported in INFO RAZWI_EVENT with the address and the engine: the first
-/// one since the compute node was opened, as mainline keeps it.
+/// A job reaching outside every region, an internal DMA reaching host
+/// memory, or a PCI DMA an unmapped host address, is reported in INFO
+/// RAZWI_EVENT with the address and the engine: the first one since the
+/// compute node was opened, as mainline keeps it.
 fn razwi(env: &Env) -> R {
     let cases = [
         (
@@ -276,6 +277,12 @@ fn razwi(env: &Env) -> R {
         ),
         (
             Queue::Dma(7),
+            HL_HOST_VA_BASE + (301 << 30),
+            Cause::BadAddress,
+            HL_RAZWI_MMU_ACCESS_ERROR,
+        ),
+        (
+            Queue::Dma1,
             HL_HOST_VA_BASE + (301 << 30),
             Cause::MmuFault,
             HL_RAZWI_PAGE_FAULT,
