@@ -136,6 +136,18 @@ hl_check_nodes() {
 	hl_check "a compute node per device ($# for $_ndevs)" [ $# -eq $_ndevs ]
 }
 
+# hl_hugepages N: one result, a pool of at least N huge pages of 2 MiB
+# for MAP_HUGETLB buffers (the kernel reserves none by default); the pool's
+# size before is in hl_hugepages_was, for hl_hugepages_restore.
+hl_hugepages() {
+	_pool=/proc/sys/vm/nr_hugepages
+	hl_hugepages_was=$(cat $_pool)
+	[ "$hl_hugepages_was" -ge "$1" ] || echo "$1" > $_pool
+	hl_check "a pool of $1 huge pages of 2 MiB (MAP_HUGETLB)" [ "$(cat $_pool)" -ge "$1" ]
+}
+
+hl_hugepages_restore() { echo "$hl_hugepages_was" > /proc/sys/vm/nr_hugepages; }
+
 # --- The driver --------------------------------------------------------
 
 hl_loaded() { [ -d /sys/module/habanalabs ]; }

@@ -1613,6 +1613,69 @@ out:
 	munmap(raw, 2 * huge);
 }
 
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB		(21 << MAP_HUGE_SHIFT)
+#endif
+
+/*
+ * A USERPTR map of npages 2 MiB huge pages (MAP_HUGETLB; uapi_conform.sh
+ * reserves them), as HabanaAI's memory and dma_perf tests map them: at a
+ * 2 MiB boundary of the device, in the host range, and the device reads
+ * and writes every huge page of it. One LIN_DMA copies the first half of
+ * the buffer, a pattern, to its second half: with several pages, both
+ * halves cross a huge page's boundary. A MSG_LONG then writes the last
+ * word of the last page.
+ */
+static void test_hugetlb(unsigned int npages)
+{
+	const size_t size = npages * GAUDI_HUGE_PAGE, half = size / 2;
+	__u32 *words, pkts[6], seen = 0;
+	union hl_mem_args a;
+	size_t i, len;
+	char *buf;
+	__u64 va;
+	int err;
+
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	if (!check(buf != MAP_FAILED, "mmap of %u huge pages of 2 MiB (MAP_HUGETLB: %s)",
+		   npages, buf == MAP_FAILED ? err_name(errno) : "mapped"))
+		return;
+	words = (__u32 *)buf;
+	for (i = 0; i < half / 4; i++)
+		words[i] = 0x9e3779b9u * (__u32)(i + 1) ^ npages;
+	memset(buf + half, 0, half);
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_MAP;
+	a.in.flags = HL_MEM_USERPTR;
+	a.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
+	a.in.map_host.mem_size = size;
+	err = mem(&a);
+	va = a.out.device_virt_addr;
+	expect(err, 0, "MEMORY MAP USERPTR of %u huge pages", npages);
+	if (err)
+		goto out;
+	check(va % GAUDI_HUGE_PAGE == 0 && va >= dev.host_va_start && va + size <= dev.host_va_end,
+	      "MEMORY MAP USERPTR of %u huge pages: at a 2 MiB boundary of the host range (%#llx)",
+	      npages, (unsigned long long)va);
+	len = pkt_lin_dma(pkts, half, va, va + half);
+	err = run_job(pkts, len);
+	/* The device wrote the second half behind the compiler's back. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	check(!err && half && words[0] && !memcmp(buf, buf + half, half),
+	      "a LIN_DMA of %zu KiB from the first half of the huge pages to the second (%s)",
+	      half >> 10, err_name(err));
+	len = pkt_msg_long(pkts, 0x4a9e7a6e, va + size - 4);
+	err = run_job(pkts, len);
+	seen = dev_word((__u32 *)(buf + size - 4));
+	check(!err && seen == 0x4a9e7a6e,
+	      "a MSG_LONG to the last word of huge page %u reaches it (%s, %#x)", npages,
+	      err_name(err), seen);
+	expect(unmap(va), 0, "MEMORY UNMAP of %u huge pages", npages);
+out:
+	munmap(buf, size);
+}
+
 /*
  * A USERPTR map of more than 4 GiB, which mainline bounds only by what it
  * can pin (HabanaAI's map_bigger_than_4GB maps 5 GiB). So that the guest
@@ -1928,6 +1991,8 @@ static void test_memory(void)
 	expect(mem(&a), 0, "MEMORY UNMAP of the unhinted map");
 	free(buf);
 	test_huge_hints();
+	test_hugetlb(1);
+	test_hugetlb(3);
 	test_map_past_4g();
 
 	memset(&a, 0, sizeof(a));

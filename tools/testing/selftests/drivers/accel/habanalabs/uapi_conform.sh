@@ -4,7 +4,8 @@
 # (uapi_conform.c, built by tools/vm/initramfs.sh against the system's
 # <misc/habanalabs.h>, not ours) drives every ioctl and op of that header on
 # each device's compute node /dev/hlN and control node /dev/hl_controlDN
-# and checks mainline GAUDI's answers; its cases are this test's.
+# and checks mainline GAUDI's answers; its cases are this test's. The
+# huge pages its MAP_HUGETLB cases map are reserved for the run.
 . ./lib.sh
 
 if ! command -v hl-uapi-conform > /dev/null; then
@@ -13,9 +14,12 @@ if ! command -v hl-uapi-conform > /dev/null; then
 fi
 
 hl_check_nodes
+# Its MAP_HUGETLB cases map up to 3 huge pages at a time.
+hl_hugepages 3
 for node in $HL_NODES; do
 	n=${node#/dev/hl}
 	hl_check "hl$n: a control node /dev/hl_controlD$n" [ -c /dev/hl_controlD$n ]
 	hl_merge hl-uapi-conform "$node" /dev/hl_controlD$n
 done
+hl_hugepages_restore
 hl_exit
