@@ -1552,6 +1552,22 @@ static int unmap(__u64 va)
 	return mem(&a);
 }
 
+/* MAP USERPTR of the size bytes at p: 0 and their device address in *va, or an errno. */
+static int map_userptr(void *p, __u64 size, __u64 *va)
+{
+	union hl_mem_args a;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	a.in.op = HL_MEM_OP_MAP;
+	a.in.flags = HL_MEM_USERPTR;
+	a.in.map_host.host_virt_addr = (__u64)(uintptr_t)p;
+	a.in.map_host.mem_size = size;
+	err = mem(&a);
+	*va = err ? 0 : a.out.device_virt_addr;
+	return err;
+}
+
 /*
  * Hints and huge pages, as mainline's regular-page maps: a buffer that
  * starts at a 2 MiB boundary of the process (where a huge page would) is
@@ -1630,7 +1646,6 @@ static void test_hugetlb(unsigned int npages)
 {
 	const size_t size = npages * GAUDI_HUGE_PAGE, half = size / 2;
 	__u32 *words, pkts[6], seen = 0;
-	union hl_mem_args a;
 	size_t i, len;
 	char *buf;
 	__u64 va;
@@ -1645,13 +1660,7 @@ static void test_hugetlb(unsigned int npages)
 	for (i = 0; i < half / 4; i++)
 		words[i] = 0x9e3779b9u * (__u32)(i + 1) ^ npages;
 	memset(buf + half, 0, half);
-	memset(&a, 0, sizeof(a));
-	a.in.op = HL_MEM_OP_MAP;
-	a.in.flags = HL_MEM_USERPTR;
-	a.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
-	a.in.map_host.mem_size = size;
-	err = mem(&a);
-	va = a.out.device_virt_addr;
+	err = map_userptr(buf, size, &va);
 	expect(err, 0, "MEMORY MAP USERPTR of %u huge pages", npages);
 	if (err)
 		goto out;
@@ -1686,7 +1695,6 @@ static void test_map_past_4g(void)
 {
 	const size_t part = 64 << 20, size = (4ull << 30) + part;
 	__u32 *word, seen = 0;
-	union hl_mem_args a;
 	size_t off, len;
 	__u32 pkts[4];
 	char *buf;
@@ -1706,13 +1714,7 @@ static void test_map_past_4g(void)
 	if (!check(off == size, "the memfd mapped over all of it"))
 		goto out_map;
 	memset(buf, 0, part);
-	memset(&a, 0, sizeof(a));
-	a.in.op = HL_MEM_OP_MAP;
-	a.in.flags = HL_MEM_USERPTR;
-	a.in.map_host.host_virt_addr = (__u64)(uintptr_t)buf;
-	a.in.map_host.mem_size = size;
-	err = mem(&a);
-	va = a.out.device_virt_addr;
+	err = map_userptr(buf, size, &va);
 	expect(err, 0, "MEMORY MAP USERPTR of 4 GiB + 64 MiB");
 	if (err)
 		goto out_map;
