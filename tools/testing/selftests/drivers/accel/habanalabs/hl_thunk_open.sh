@@ -14,7 +14,7 @@
 # to every program (e.g. "-s test_signal_wait" runs that test alone, "-l"
 # lists the tests); HLTO_FILTERS, cmocka patterns ("test_cs_*
 # test_wait_for_cs_*"), runs each program once per pattern. The tests
-# that ran are listed with their times, the longest first. run.sh gives a run of this test alone a
+# that ran for a second or more are listed with their times. run.sh gives a run of this test alone a
 # guest of 12 GiB: memory and dma_dram pin up to 8 GiB of host memory.
 . ./lib.sh
 
@@ -92,11 +92,12 @@ for node in ${HLTO_NODES:-$HL_NODES}; do
 			failed=$(sed -n 's/^\[  FAILED  \] \([A-Za-z_0-9]*\)$/\1/p' "$tmp.out" | sort -u)
 			[ -z "$failed" ] || echo "#   failed:" $failed
 			[ $rc = 0 ] || tail -n 3 "$tmp.out" | sed 's/^/#   | /'
-			# How long each test took, the longest first.
+			# How long each test took, the longest first, down to 1 s.
 			awk '$2 == "RUN" { start = $1; name = $3 }
 			     $2 != "RUN" && $3 == name { printf "%.1f %s\n", $1 - start, name; name = "" }' \
 				"$tmp.times" | sort -rn |
-				awk '{ t = t sep $2 " " $1 " s"; sep = ", " } END { if (t) print "#   times: " t }'
+				awk '$1 >= 1 { t = t sep $2 " " $1 " s"; sep = ", "; next } { n++ }
+				     END { if (t n) print "#   times: " t (n ? sep n " under 1 s" : "") }'
 			hl_check "$run on $node" [ $rc = 0 ]
 		done
 	done
