@@ -640,7 +640,9 @@ fn pfc_holds_paused_frames_others_flow() {
     );
     r.send(0, p, &frame(64, 10), 0);
     assert_eq!(r.wait_rx(1, p, 1), [(frame(64, 10), 0)]);
-    assert_eq!(r.counter(0, p, c::TX_FRAMES), 6);
+    // The sender counts a frame once it is on the wire: maybe after the
+    // receiver has it.
+    wait_for("tx_frames", || r.counter(0, p, c::TX_FRAMES) == 6);
     assert_eq!(r.counter(1, p, c::RX_NO_BUFFER), 1);
     for prio in (0..8).filter(|&q| q != 3) {
         assert_eq!(r.counter(1, p, c::TX_PAUSE + prio), 0);
