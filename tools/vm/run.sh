@@ -39,7 +39,7 @@
 # touches. RAM past 2 GiB is at guest physical addresses from 4 GiB on
 # (max-ram-below-4g), where hlsim is told to find it.
 # The exit status is QEMU's, 124 when the guest ran out of time
-# (HL_VM_TIMEOUT seconds, default 2400). hlsim's output is in
+# (HL_VM_TIMEOUT seconds, default 3600). hlsim's output is in
 # build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
 # the selftests (see their lib.sh and nic_upstream_hw.sh), and so are
 # HL_CAMPAIGN_COUNT and HL_HOSTILE_SEED (campaign.sh, hostile.sh), and
@@ -72,7 +72,7 @@ case ${1:-} in
 *) usage ;;
 esac
 args=$(IFS=,; echo "$*")
-timeout_s=${HL_VM_TIMEOUT:-2400}
+timeout_s=${HL_VM_TIMEOUT:-3600}
 ram=${HL_VM_RAM:-}
 if [ -z "$ram" ]; then
 	ram=1G
