@@ -300,15 +300,20 @@ impl Port {
         )
     }
 
+    /// Whether the link is not what the carrier says.
+    pub(crate) fn link_changed(&self, dev: &Device<Port>) -> bool {
+        self.io.read::<LINK_STATUS>().is_ok_and(|s| s.up()) != dev.carrier_ok()
+    }
+
     /// Makes the carrier follow the link.
     pub(crate) fn update_link(&self, dev: &Device<Port>) {
-        let up = self.io.read::<LINK_STATUS>().is_ok_and(|s| s.up());
-        if up != dev.carrier_ok() {
-            if up {
-                dev.carrier_on();
-            } else {
-                dev.carrier_off();
-            }
+        if !self.link_changed(dev) {
+            return;
+        }
+        if dev.carrier_ok() {
+            dev.carrier_off();
+        } else {
+            dev.carrier_on();
         }
     }
 

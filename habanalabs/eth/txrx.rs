@@ -673,9 +673,10 @@ impl NapiPoll for Port {
             port.update_link(dev);
         }
         if done < budget && napi.complete_done(done) {
-            // Progress made while masked raises nothing: unmask, then look once more.
+            // Progress and link changes made while masked raise nothing: unmask, then look
+            // once more.
             rings.unmask(r);
-            if rings.pending(r) {
+            if rings.pending(r) || (r == 0 && port.link_changed(dev)) {
                 napi.schedule();
             }
         }

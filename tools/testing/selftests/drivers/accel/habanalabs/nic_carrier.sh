@@ -4,7 +4,9 @@
 # ports: when one end is set down the other loses its carrier (operstate
 # DOWN), and when it is set up again both have their carrier back and pings
 # pass; the same when the model takes the link down (PORT_FAULTS.LINK_DOWN)
-# and back up.
+# and back up. Then one end goes down and up again at once, 20 times: the
+# other end's link changes twice while its interrupt may be masked, and its
+# carrier must still come back each time.
 . ./lib.sh
 
 # flap PAIR NS IF PEER_NS PEER_IF I: IF's peer down, then up.
@@ -13,6 +15,20 @@ flap() {
 	hl_check "$1: $5 down, $3 loses its carrier" hl_poll 10 hl_no_carrier "$2" "$3"
 	ip -n "$4" link set dev "$5" up
 	both_back "$1: $5 up again" "$6"
+}
+
+# flap_fast PAIR I N: B down and up at once, N times, both carriers back
+# after each.
+flap_fast() {
+	_k=0
+	while [ $_k -lt "$3" ]; do
+		ip -n "hlb$2" link set dev "$b" down && ip -n "hlb$2" link set dev "$b" up &&
+			hl_poll 10 hl_carrier "hla$2" "$a" && hl_poll 10 hl_carrier "hlb$2" "$b" ||
+			break
+		_k=$((_k + 1))
+	done
+	hl_check "$1: B down and up at once $3 times, both carriers back each time" \
+		[ $_k = "$3" ]
 }
 
 # both_back WHAT I: both ends of pair I have their carrier and pings pass.
@@ -37,6 +53,7 @@ for line in 1 $(echo "$HL_PAIRS" | wc -l); do
 	both_back "$pair" $i
 	flap "$pair" hla$i "$a" hlb$i "$b" $i
 	flap "$pair" hlb$i "$b" hla$i "$a" $i
+	flap_fast "$pair" $i 20
 	if [ -n "$port" ]; then
 		hl_port_fault $port $HL_PORT_FAULT_LINK_DOWN
 		hl_check "$pair: LINK_DOWN at $port, A loses its carrier" \
