@@ -29,12 +29,11 @@ mod txrx;
 
 use port::Port;
 use regs::{NUM_RXQ, NUM_TXQ};
-use txrx::{Descriptors, PortIrq};
+use txrx::Descriptors;
 
-/// A port's netdev and interrupts (one per RX queue), freed in this order once the port's
+/// A port's netdev, with its interrupts (one per RX queue), unregistered once the port's
 /// transmit-timeout rebuild is disarmed.
 struct PortEntry {
-    _irqs: KVec<Pin<KBox<irq::Registration<PortIrq>>>>,
     netdev: Registration<Port>,
 }
 
@@ -150,31 +149,18 @@ impl auxiliary::Driver for EthDriver {
                 for r in 0..NUM_RXQ {
                     b.add_napi(|port| port.napi(r))?;
                 }
-                Ok(())
-            })?;
-            let mut irqs = KVec::with_capacity(NUM_RXQ, GFP_KERNEL)?;
-            for r in 0..NUM_RXQ {
-                let irq = KBox::pin_init(
-                    irq::Registration::new(
+                // Before the netdev is registered: it may be brought up at once (udev).
+                for r in 0..NUM_RXQ {
+                    b.request_irq(
                         nic.irq(adev, p, r as u16)?,
                         irq::Flags::TRIGGER_NONE,
                         c_str!("habanalabs-eth"),
-                        PortIrq {
-                            dev: netdev.handle(),
-                            queue: r,
-                        },
-                    ),
-                    GFP_KERNEL,
-                )?;
-                irqs.push(irq, GFP_KERNEL)?;
-            }
-            ports.push(
-                PortEntry {
-                    _irqs: irqs,
-                    netdev,
-                },
-                GFP_KERNEL,
-            )?;
+                        r as u32,
+                    )?;
+                }
+                Ok(())
+            })?;
+            ports.push(PortEntry { netdev }, GFP_KERNEL)?;
         }
         dev_info!(adev.as_ref(), "{} ports\n", ports.len());
         let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;

@@ -17,15 +17,15 @@ use kernel::{
     dma::{CoherentAllocation, DmaAddress},
     dma_read, dma_write,
     init::pin_init_array_from_fn,
-    irq::{Handler, IrqReturn},
+    irq::IrqReturn,
     net::{
-        dev::{with_bh_disabled, Device, Features, Napi, NapiPoll},
+        dev::{with_bh_disabled, Device, Features, IrqHandler, Napi, NapiPoll},
         skb::{DropReason, Mapped, MappedPieces, SkBuff},
     },
     new_spinlock, new_spinlock_irq,
     prelude::*,
     sync::{SpinLock, SpinLockIrq},
-    types::{ARef, AsBytes, FromBytes},
+    types::{AsBytes, FromBytes},
 };
 
 use super::{
@@ -684,18 +684,16 @@ impl NapiPoll for Port {
     }
 }
 
-/// An interrupt of a port: RX queue `queue`'s vector (queue 0's also signals TX and the link).
-/// Masks it and lets the queue's NAPI do the work.
-pub(crate) struct PortIrq {
-    pub(crate) dev: ARef<Device<Port>>,
-    pub(crate) queue: usize,
-}
-
-impl Handler for PortIrq {
-    fn handle(&self) -> IrqReturn {
-        let rings = &self.dev.data().rings;
-        rings.mask(self.queue);
-        rings.napi[self.queue].schedule();
+/// The interrupts of a port: RX queue `index`'s vector (queue 0's also signals TX and the
+/// link). Masks it and lets the queue's NAPI do the work (none while the port is down).
+impl IrqHandler for Port {
+    fn handle_irq(dev: &Device<Self>, index: u32) -> IrqReturn {
+        let rings = &dev.data().rings;
+        let Some(napi) = rings.napi.get(index as usize) else {
+            return IrqReturn::None;
+        };
+        rings.mask(index as usize);
+        napi.schedule();
         IrqReturn::Handled
     }
 }

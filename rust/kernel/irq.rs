@@ -25,7 +25,7 @@ pub enum IrqReturn {
 }
 
 impl IrqReturn {
-    fn into_raw(self) -> bindings::irqreturn_t {
+    pub(crate) fn into_raw(self) -> bindings::irqreturn_t {
         match self {
             IrqReturn::None => bindings::irqreturn_IRQ_NONE,
             IrqReturn::Handled => bindings::irqreturn_IRQ_HANDLED,
@@ -151,6 +151,34 @@ unsafe fn request_irq(
     })?;
     // If this fails, dropping the value frees the IRQ.
     Devres::new(request.dev, RequestedIrq { irq, cookie })
+}
+
+/// An interrupt that another abstraction of this crate requested with a C handler of its own,
+/// for handlers whose data that abstraction keeps alive (a netdev's interrupts: see
+/// `net::dev::Builder::request_irq`). It is freed when dropped or when the device unbinds,
+/// whichever comes first; `free_irq` waits for a running handler.
+pub(crate) struct RawRegistration {
+    _irq: Devres<RequestedIrq>,
+}
+
+impl RawRegistration {
+    /// Requests the interrupt of `request`, handled by `handler` with `cookie`.
+    ///
+    /// # Safety
+    ///
+    /// `handler` must be sound to call with `cookie` until the returned value is dropped.
+    pub(crate) unsafe fn new(
+        request: IrqRequest<'_>,
+        flags: Flags,
+        name: &'static CStr,
+        handler: unsafe extern "C" fn(c_int, *mut c_void) -> bindings::irqreturn_t,
+        cookie: *mut c_void,
+    ) -> Result<Self> {
+        // SAFETY: Guaranteed by the function's safety requirements: the cookie stays valid for
+        // `handler` until the value, hence the `Devres`, is dropped.
+        let irq = unsafe { request_irq(request, Some(handler), None, flags.0, name, cookie)? };
+        Ok(Self { _irq: irq })
+    }
 }
 
 impl<H: Handler + Send + 'static> Registration<H> {

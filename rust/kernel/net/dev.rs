@@ -6,13 +6,20 @@
 //! [`Registration::new`] until the `Registration` is dropped, which unregisters the netdev
 //! first. Callbacks get a [`Device<T>`], through which they reach `T` and the netdev.
 //!
+//! The interrupts that serve a netdev belong to its `Registration` too
+//! ([`Builder::request_irq`]): they are requested before the netdev is registered, so it
+//! cannot be brought up before they exist, and freed after it is unregistered, before `T`
+//! goes. Their handlers reach the netdev as the callbacks do, without holding a reference on
+//! it (which would keep `unregister_netdev` waiting for ever).
+//!
 //! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
 //! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
 
 use crate::{
     bindings, device,
     error::{from_result, to_result},
-    ffi::{c_char, c_int},
+    ffi::{c_char, c_int, c_void},
+    irq::{self, IrqRequest, IrqReturn},
     net::skb::SkBuff,
     prelude::*,
     str::CStr,
@@ -861,10 +868,15 @@ impl Napi {
         }
     }
 
-    /// Schedules a poll, typically from the interrupt handler.
+    /// Schedules a poll, typically from the interrupt handler; does nothing unless the context
+    /// is enabled (as C, where a disabled context is marked scheduled), so an interrupt that
+    /// comes before the context was even added schedules nothing.
     pub fn schedule(&self) {
-        // SAFETY: The context was added; `napi_schedule` is callable from any context.
-        unsafe { bindings::napi_schedule(self.as_raw()) };
+        if self.is_enabled() {
+            // SAFETY: The context is enabled, so it was added; `napi_schedule` is callable
+            // from any context, and does nothing while a `napi_disable` is under way.
+            unsafe { bindings::napi_schedule(self.as_raw()) };
+        }
     }
 
     /// Ends a poll that did `work` (less than its budget). Returns false if the poll was
@@ -916,9 +928,51 @@ pub fn is_valid_ether_addr(mac: &[u8; 6]) -> bool {
     mac[0] & 1 == 0 && mac.iter().any(|&b| b != 0)
 }
 
+/// The interrupt handler of the netdevs whose private data is `Self`: the driver's data handles
+/// the interrupts [`Builder::request_irq`] requested, each with the index given there. It runs
+/// in hard interrupt context, from before the netdev is registered until after it is
+/// unregistered (so also while it is down): it may not sleep.
+pub trait IrqHandler: Operations {
+    /// Handles interrupt `index` of `dev`.
+    fn handle_irq(dev: &Device<Self>, index: u32) -> IrqReturn;
+}
+
+/// What an interrupt handler of a netdev is called with: the netdev, not counted (the
+/// [`Registration`] frees the interrupt before the netdev), and the driver's index.
+struct IrqCookie {
+    dev: *mut bindings::net_device,
+    index: u32,
+}
+
+/// An interrupt of a netdev, kept by its [`Registration`].
+struct NetIrq {
+    // Declared first: the interrupt is freed (and a running handler waited for) before the
+    // cookie goes.
+    _irq: irq::RawRegistration,
+    _cookie: KBox<IrqCookie>,
+}
+
+/// # Safety
+///
+/// `cookie` must be the cookie of a live [`NetIrq`] of a netdev whose private data is `T`.
+unsafe extern "C" fn handle_net_irq<T: IrqHandler>(
+    _irq: c_int,
+    cookie: *mut c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: By the function's safety requirements.
+    let cookie = unsafe { &*cookie.cast::<IrqCookie>() };
+    // SAFETY: The `Registration` that holds the `NetIrq` frees the interrupt before it drops
+    // `T` and frees the netdev (type invariant of `Registration`), and `T` was initialised
+    // before the interrupt was requested.
+    let dev = unsafe { Device::<T>::from_raw(cookie.dev) };
+    T::handle_irq(dev, cookie.index).into_raw()
+}
+
 /// Set-up of a netdev before it is registered, from [`Registration::new`].
 pub struct Builder<'a, T> {
     dev: &'a Device<T>,
+    /// The interrupts requested so far, which the `Registration` takes over.
+    irqs: KVec<NetIrq>,
 }
 
 impl<T: Operations> Builder<'_, T> {
@@ -1063,26 +1117,68 @@ impl<T: Operations> Builder<'_, T> {
         unsafe { bindings::netif_napi_add(self.dev.as_raw(), napi.as_raw(), Some(napi_poll::<T>)) };
         Ok(())
     }
+
+    /// Requests the interrupt of `request` for the netdev: [`IrqHandler::handle_irq`] gets
+    /// `index` with it. The interrupt exists before the netdev is registered and is freed
+    /// after it is unregistered (or if the registration fails), so nothing that brings the
+    /// netdev up can find it missing.
+    pub fn request_irq(
+        &mut self,
+        request: IrqRequest<'_>,
+        flags: irq::Flags,
+        name: &'static CStr,
+        index: u32,
+    ) -> Result
+    where
+        T: IrqHandler,
+    {
+        self.irqs.reserve(1, GFP_KERNEL)?;
+        let cookie = KBox::new(
+            IrqCookie {
+                dev: self.dev.as_raw(),
+                index,
+            },
+            GFP_KERNEL,
+        )?;
+        let ptr = core::ptr::from_ref::<IrqCookie>(&cookie).cast_mut().cast();
+        // SAFETY: The cookie names this netdev, whose private data is `T`; the `NetIrq` keeps
+        // it (boxed: it does not move) until the interrupt is freed.
+        let irq =
+            unsafe { irq::RawRegistration::new(request, flags, name, handle_net_irq::<T>, ptr)? };
+        self.irqs.push(
+            NetIrq {
+                _irq: irq,
+                _cookie: cookie,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
 }
 
-/// A registered Ethernet netdev with private data `T`, unregistered and freed on drop.
+/// A registered Ethernet netdev with private data `T` and the interrupts that serve it; on
+/// drop the netdev is unregistered, then the interrupts are freed, then `T` is dropped and the
+/// netdev freed.
 ///
 /// # Invariants
 ///
-/// `dev` is a registered netdev whose private area holds an initialised `T`.
+/// `dev` is a registered netdev whose private area holds an initialised `T`; the interrupts of
+/// `irqs` name it, and are freed before it.
 pub struct Registration<T: Operations> {
     dev: NonNull<bindings::net_device>,
+    irqs: KVec<NetIrq>,
     _data: PhantomData<T>,
 }
 
-// SAFETY: Unregistering may happen on any thread; `T` is `Send`.
+// SAFETY: Unregistering and freeing the interrupts may happen on any thread (their cookies
+// are only read by the handlers); `T` is `Send`.
 unsafe impl<T: Operations> Send for Registration<T> {}
 // SAFETY: `&Registration` only gives `&Device<T>`, which is `Sync`.
 unsafe impl<T: Operations> Sync for Registration<T> {}
 
 impl<T: Operations> Registration<T> {
     /// Allocates an Ethernet netdev under `parent`, initialises its private data with `init`,
-    /// lets `setup` configure it and registers it.
+    /// lets `setup` configure it (and request its interrupts) and registers it.
     pub fn new(
         parent: &device::Device,
         init: impl PinInit<T, Error>,
@@ -1125,22 +1221,28 @@ impl<T: Operations> Registration<T> {
         let mut builder = Builder {
             // SAFETY: `dev` now holds an initialised `T`.
             dev: unsafe { Device::from_raw(dev) },
+            irqs: KVec::new(),
         };
         let res = setup(&mut builder).and_then(|()| {
-            // SAFETY: `dev` is fully set up.
+            // SAFETY: `dev` is fully set up, its interrupts requested.
             to_result(unsafe { bindings::register_netdev(dev) })
         });
+        let irqs = builder.irqs;
         if let Err(e) = res {
-            // SAFETY: Not registered: drop the data we initialised and free the netdev.
+            // The interrupts go first: their handlers use `T` and the netdev.
+            drop(irqs);
+            // SAFETY: Not registered, and no handler runs any more: drop the data we
+            // initialised and free the netdev.
             unsafe {
                 core::ptr::drop_in_place(bindings::netdev_priv(dev).cast::<T>());
                 bindings::free_netdev(dev);
             }
             return Err(e);
         }
-        // INVARIANT: Registered above with an initialised `T`.
+        // INVARIANT: Registered above with an initialised `T`; `irqs` were requested for it.
         Ok(Self {
             dev: raw,
+            irqs,
             _data: PhantomData,
         })
     }
@@ -1161,11 +1263,14 @@ impl<T: Operations> Registration<T> {
 impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
         let dev = self.dev.as_ptr();
-        // SAFETY: By the type invariant the netdev is registered and holds a `T`.
-        // Unregistering stops it (`ndo_stop`) and waits until nobody uses it; only then is
-        // `T` dropped, and `free_netdev` (which deletes the NAPI contexts) frees the memory.
+        // SAFETY: By the type invariant the netdev is registered. Unregistering stops it
+        // (`ndo_stop`) and waits until nobody uses it.
+        unsafe { bindings::unregister_netdev(dev) };
+        // Then its interrupts: a handler may run until here (on a netdev that is down).
+        drop(core::mem::take(&mut self.irqs));
+        // SAFETY: By the type invariant the netdev holds a `T`, which nothing uses any more:
+        // it is dropped, and `free_netdev` (which deletes the NAPI contexts) frees the memory.
         unsafe {
-            bindings::unregister_netdev(dev);
             core::ptr::drop_in_place(bindings::netdev_priv(dev).cast::<T>());
             bindings::free_netdev(dev);
         }
