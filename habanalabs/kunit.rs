@@ -4,7 +4,8 @@
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
 //! the sync streams' numbering and signal jobs, collective waits' plans, staged submissions'
 //! completion, the uAPI timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS
-//! tables, and the ASIC functions the PCI ID table selects.
+//! tables, their checks of `LINK_INFO` and its link states, and the ASIC functions the PCI ID
+//! table selects.
 //!
 //! Built with `CONFIG_KUNIT`; the suite (`habanalabs`) runs when the module loads with KUnit
 //! enabled (`kunit.enable=1`: the `kunit.sh` selftest's VM), its results in
@@ -13,7 +14,10 @@
 use core::{sync::atomic::AtomicBool, time::Duration};
 use kernel::{
     kunit_check,
-    net::{dcbnl::Tsa, ethtool::LinkMode},
+    net::{
+        dcbnl::Tsa,
+        ethtool::{AutonegSubstate, LinkExtState, LinkMode},
+    },
     prelude::*,
     sync::Arc,
     uapi,
@@ -24,7 +28,11 @@ use crate::{
     cs::{Cs, JobEnd, Stage},
     deadline::ms_from_us,
     driver::{asic_for, IVSHMEM},
-    eth::{dcb::ets_classes, ethtool, regs::Speed},
+    eth::{
+        dcb::ets_classes,
+        ethtool,
+        regs::{DownReason, FecMode, LinkInfo, Speed, LINK_INFO},
+    },
     memory::{Dram, RangeAllocator, GRANULE, HOST_VA_SIZE},
     rdma,
     regs::{self, HOST_VA, PTE},
@@ -378,6 +386,45 @@ fn link_modes() {
     kunit_check!(Speed::from_mbps(0).is_none());
 }
 
+/// `LINK_INFO` is a FEC off or RS and no reason, or a known reason and no FEC; anything else
+/// is refused.
+fn link_info_checks() {
+    let info = |fec: u8, reason: u8| {
+        LinkInfo::from_reg(LINK_INFO::default().set_fec(fec).set_reason(reason))
+    };
+    kunit_check!(info(1, 0) == Some(LinkInfo::Up(FecMode::Off)));
+    kunit_check!(info(2, 0) == Some(LinkInfo::Up(FecMode::Rs)));
+    kunit_check!(info(0, 7) == Some(LinkInfo::Down(DownReason::FecMismatch)));
+    kunit_check!(info(0, 1) == Some(LinkInfo::Down(DownReason::Disabled)));
+    kunit_check!(info(0, 8) == Some(LinkInfo::Down(DownReason::LinkTraining)));
+    // Auto is a setting, never what a link runs; 3 is reserved.
+    kunit_check!(info(0, 0).is_none());
+    kunit_check!(info(3, 0).is_none());
+    kunit_check!(info(0, 9).is_none());
+    kunit_check!(info(0, 0xee).is_none());
+    kunit_check!(info(2, 7).is_none());
+    kunit_check!(LinkInfo::from_reg(LINK_INFO::from(u32::MAX)).is_none());
+
+    let an = |s| Some(LinkExtState::Autoneg(Some(s)));
+    let state = ethtool::ext_state;
+    kunit_check!(
+        state(DownReason::FecMismatch, true) == an(AutonegSubstate::FecMismatchDuringOverride)
+    );
+    kunit_check!(
+        state(DownReason::PartnerDisabled, true) == an(AutonegSubstate::NoPartnerDetected)
+    );
+    kunit_check!(
+        state(DownReason::PartnerDisabled, false)
+            == an(AutonegSubstate::NoPartnerDetectedForceMode)
+    );
+    kunit_check!(
+        state(DownReason::SpeedMismatch, false) == an(AutonegSubstate::NoPartnerDetectedForceMode)
+    );
+    kunit_check!(state(DownReason::AnNoCommonSpeed, true) == an(AutonegSubstate::NoHcd));
+    kunit_check!(state(DownReason::NoCable, true) == Some(LinkExtState::NoCable));
+    kunit_check!(state(DownReason::Disabled, true).is_none());
+}
+
 /// The ID table selects the model's ASIC functions for ivshmem, GAUDI's (which refuse the
 /// device) for GAUDI, and nothing for the other Habana Labs devices.
 fn asic_table() {
@@ -437,6 +484,7 @@ kernel::kunit_suite!(
         ("uapi_timeouts", uapi_timeouts),
         ("scrub_packets", scrub_packets),
         ("link_modes", link_modes),
+        ("link_info_checks", link_info_checks),
         ("ets_tables", ets_tables),
         ("asic_table", asic_table),
     ]

@@ -7,7 +7,7 @@
 use kernel::{net::dev::rss_key_fill, prelude::*};
 
 use super::regs::{
-    PortIo, Speed, LINK_CFG, NUM_RXQ, PFC_EN, PRIO_TC, RSS_KEY, RSS_KEY_SIZE, RSS_TABLE,
+    FecMode, PortIo, Speed, LINK_CFG, NUM_RXQ, PFC_EN, PRIO_TC, RSS_KEY, RSS_KEY_SIZE, RSS_TABLE,
     RSS_TABLE_SIZE, RX_COAL_FRAMES, RX_COAL_USECS, TC_BW, TC_TSA,
 };
 
@@ -16,13 +16,15 @@ pub(crate) const RING_DEFAULT: u32 = 512;
 pub(crate) const RING_MIN: u32 = 64;
 pub(crate) const RING_MAX: u32 = 4096;
 
-/// The link (`ethtool -s`) and the MAC loopback (the `mac-loopback` private flag).
+/// The link (`ethtool -s`), its FEC (`ethtool --set-fec`) and the MAC loopback (the
+/// `mac-loopback` private flag).
 pub(crate) struct LinkConfig {
     pub(crate) autoneg: bool,
     /// Advertised speeds while autonegotiating, a [`Speed::bit`] each.
     pub(crate) advertised: u8,
     /// The speed when not autonegotiating.
     pub(crate) forced: Speed,
+    pub(crate) fec: FecMode,
     pub(crate) loopback: bool,
 }
 
@@ -32,6 +34,7 @@ impl Default for LinkConfig {
             autoneg: true,
             advertised: Speed::ALL.iter().fold(0, |m, s| m | s.bit()),
             forced: Speed::G100,
+            fec: FecMode::Auto,
             loopback: false,
         }
     }
@@ -43,7 +46,8 @@ impl LinkConfig {
         let link = LINK_CFG::default()
             .set_autoneg(self.autoneg)
             .set_forced(self.forced)
-            .set_advertised(self.advertised);
+            .set_advertised(self.advertised)
+            .set_fec(self.fec);
         io.write(link)
     }
 }

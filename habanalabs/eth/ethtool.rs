@@ -24,6 +24,12 @@
 //!   set is spread over the RX queues in use.
 //! - Self-test: one offline test, the MAC loopback; an online-only run does not run it and
 //!   reports 0 for it.
+//! - FEC: the port runs RS(528,514) or none; auto takes the partner's mode (RS if the partner
+//!   is in auto too). `ethtool --set-fec` takes one of auto, off and rs: BASE-R and LLRS are
+//!   not modes of these lanes, and a request of several modes is refused too (`EINVAL`, as
+//!   ice does), since the device does not choose among a set. At 10G the link runs no FEC.
+//! - Link state: why the link is down, as the device reports it, mapped as [`ext_state`] says
+//!   (ethernet.rst, Link state); an unknown reason reports nothing (and is counted).
 
 use core::sync::atomic::Ordering;
 use kernel::{
@@ -31,11 +37,11 @@ use kernel::{
     net::{
         dev::Device,
         ethtool::{
-            Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex, EthCtrlStats,
-            EthMacStats, EthPhyStats, ExtAck, FecModes, FecParam, FecStats, LinkMode, LinkSettings,
-            ModuleInfo, ModulePage, ModuleType, Operations, PauseParam, PauseStats, RingParam,
-            RmonStats, Rxfh, SelfTest, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN,
-            SFF_8636_LEN, SFF_8636_MAX_LEN,
+            AutonegSubstate, Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex,
+            EthCtrlStats, EthMacStats, EthPhyStats, ExtAck, FecModes, FecParam, FecStats,
+            LinkExtState, LinkMode, LinkSettings, LinkTrainingSubstate, ModuleInfo, ModulePage,
+            ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, Rxfh, SelfTest,
+            MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN, SFF_8636_MAX_LEN,
         },
     },
     prelude::*,
@@ -44,7 +50,10 @@ use kernel::{
 use super::{
     config::{RING_MAX, RING_MIN},
     port::Port,
-    regs::{counter, Speed, NUM_RXQ, NUM_TXQ, RSS_KEY_SIZE, RSS_TABLE_SIZE},
+    regs::{
+        counter, DownReason, FecMode, LinkInfo, Speed, NUM_RXQ, NUM_TXQ, RSS_KEY_SIZE,
+        RSS_TABLE_SIZE,
+    },
 };
 
 /// The link mode of each speed over the port's copper cable.
@@ -64,6 +73,42 @@ pub(crate) fn lanes(speed: Speed) -> u32 {
         Speed::G50 => 2,
         Speed::G100 => 4,
     }
+}
+
+/// The ethtool FEC mode of a device FEC mode.
+fn fec_modes(mode: FecMode) -> FecModes {
+    match mode {
+        FecMode::Auto => FecModes::AUTO,
+        FecMode::Off => FecModes::OFF,
+        FecMode::Rs => FecModes::RS,
+    }
+}
+
+/// What ethtool reports for the reason the device gives for a link down, at a port that
+/// autonegotiates or not: the states a 100G NIC's firmware reports for the same causes.
+/// Nothing for a disabled port (the interface is down, or going down).
+pub(crate) fn ext_state(reason: DownReason, autoneg: bool) -> Option<LinkExtState> {
+    use AutonegSubstate::*;
+    use LinkExtState::*;
+    Some(match reason {
+        DownReason::Disabled => return None,
+        DownReason::NoCable => NoCable,
+        DownReason::PartnerDisabled if autoneg => Autoneg(Some(NoPartnerDetected)),
+        DownReason::PartnerDisabled => Autoneg(Some(NoPartnerDetectedForceMode)),
+        DownReason::AnNoCommonSpeed => Autoneg(Some(NoHcd)),
+        // An end finds no partner in its own mode: an autonegotiating one hears no pages, a
+        // forced one no link at its speed (what the kernel's `ethtool_extended_state.sh`
+        // expects of two different forced speeds).
+        DownReason::AnMismatch if autoneg => Autoneg(Some(NoPartnerDetected)),
+        DownReason::AnMismatch | DownReason::SpeedMismatch => {
+            Autoneg(Some(NoPartnerDetectedForceMode))
+        }
+        // Only two fixed modes disagree: each end's FEC was set over what it would negotiate.
+        DownReason::FecMismatch => Autoneg(Some(FecMismatchDuringOverride)),
+        DownReason::LinkTraining => {
+            LinkTrainingFailure(Some(LinkTrainingSubstate::KrFrameLockNotAcquired))
+        }
+    })
 }
 
 /// Where a value of `ethtool -S` comes from.
@@ -220,9 +265,12 @@ impl Operations for Port {
             let link = &port.config.lock().link;
             (link.autoneg, link.advertised)
         };
+        let fec = port.config.lock().link.fec;
         let supported = ks.supported_mut();
         supported.insert(LinkMode::Autoneg);
         supported.insert(LinkMode::Fibre);
+        supported.insert(LinkMode::FecNone);
+        supported.insert(LinkMode::FecRs);
         for speed in Speed::ALL {
             supported.insert(link_mode(speed));
         }
@@ -234,6 +282,13 @@ impl Operations for Port {
         }
         for speed in Speed::ALL.into_iter().filter(|s| advertised & s.bit() != 0) {
             advertising.insert(link_mode(speed));
+        }
+        // The FEC modes the port would run.
+        if fec != FecMode::Rs {
+            advertising.insert(LinkMode::FecNone);
+        }
+        if fec != FecMode::Off {
+            advertising.insert(LinkMode::FecRs);
         }
         ks.set_autoneg(autoneg);
         ks.set_connector(Connector::DirectAttach);
@@ -259,8 +314,9 @@ impl Operations for Port {
         let mut advertised = 0;
         for mode in ks.advertising().modes() {
             match mode {
-                // Not speeds, but reported with them.
-                Some(LinkMode::Autoneg | LinkMode::Fibre) => {}
+                // Not speeds, but reported with them; the FEC is `--set-fec`'s.
+                Some(LinkMode::Autoneg | LinkMode::Fibre | LinkMode::FecNone | LinkMode::FecRs) => {
+                }
                 Some(mode) => {
                     let speed = Speed::ALL
                         .into_iter()
@@ -595,11 +651,38 @@ impl Operations for Port {
         Ok(data.len())
     }
 
-    fn get_fecparam(_dev: &Device<Self>, fec: &mut FecParam) -> Result {
-        // The device's FEC is not configurable and it does not say which one it runs; the
-        // counters are still there.
-        fec.set_configured(FecModes::NONE);
+    fn get_fecparam(dev: &Device<Self>, fec: &mut FecParam) -> Result {
+        let port = dev.data();
+        fec.set_configured(fec_modes(port.config.lock().link.fec));
+        fec.set_active(match port.link_info(dev) {
+            Some(LinkInfo::Up(mode)) => fec_modes(mode),
+            _ => FecModes::EMPTY,
+        });
         Ok(())
+    }
+
+    fn set_fecparam(dev: &Device<Self>, fec: &FecParam) -> Result {
+        let mode = match fec.configured() {
+            FecModes::AUTO => FecMode::Auto,
+            FecModes::OFF => FecMode::Off,
+            FecModes::RS => FecMode::Rs,
+            // BASE-R, LLRS, or a set of modes to choose from.
+            _ => return Err(EINVAL),
+        };
+        Port::reconfigure(dev, false, |cfg| {
+            cfg.link.fec = mode;
+            Ok(())
+        })
+    }
+
+    fn get_link_ext_state(dev: &Device<Self>) -> Result<LinkExtState> {
+        let port = dev.data();
+        match port.link_info(dev) {
+            Some(LinkInfo::Down(reason)) => {
+                ext_state(reason, port.config.lock().link.autoneg).ok_or(ENODATA)
+            }
+            _ => Err(ENODATA),
+        }
     }
 
     fn get_fec_stats(dev: &Device<Self>, stats: &mut FecStats) {

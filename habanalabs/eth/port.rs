@@ -5,7 +5,7 @@
 //!
 //! Everything here runs under RTNL: `up`, `down` and `reconfigure` are never concurrent.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     c_str,
     net::{
@@ -24,7 +24,8 @@ use kernel::{
 use super::{
     config::Config,
     regs::{
-        counter, PortIo, Speed, CTL, LINK_STATUS, NUM_RXQ, RX_ADDRS, RX_ADDRS_ENTRIES, RX_FILTER,
+        counter, LinkInfo, PortIo, Speed, CTL, LINK_INFO, LINK_STATUS, NUM_RXQ, RX_ADDRS,
+        RX_ADDRS_ENTRIES, RX_FILTER,
     },
     txrx::{Descriptors, QueueCounters, Rings},
 };
@@ -39,6 +40,9 @@ pub(crate) const OFFLOADS: Features = Features::SG
 
 /// How long the TX queue may stall before `tx_timeout`, in milliseconds.
 pub(crate) const WATCHDOG_MS: u32 = 5000;
+
+/// No implausible [`LINK_INFO`] seen yet (a value no 32-bit register holds).
+const NO_BAD_LINK_INFO: u64 = u64::MAX;
 
 /// A port: the private data of its netdev.
 #[pin_data]
@@ -58,6 +62,9 @@ pub(crate) struct Port {
     /// Rebuilds the port after a transmit timeout.
     #[pin]
     reset: DelayedWork<TxReset>,
+    /// The last implausible [`LINK_INFO`] read, or [`NO_BAD_LINK_INFO`]: logged once per new
+    /// value.
+    bad_link_info: AtomicU64,
 }
 
 impl Port {
@@ -74,6 +81,7 @@ impl Port {
                 c_str!("habanalabs-eth-tx-reset"),
                 static_lock_class!()
             ),
+            bad_link_info: AtomicU64::new(NO_BAD_LINK_INFO),
         })
     }
 
@@ -315,6 +323,30 @@ impl Port {
         } else {
             dev.carrier_on();
         }
+    }
+
+    /// The device's [`LINK_INFO`], `None` if the device is gone or wrote a value it may not.
+    /// Such a value is counted in `device_errors` and logged when it differs from the last
+    /// one, so that a device stuck on it does not flood the log at each `ethtool` call.
+    pub(crate) fn link_info(&self, dev: &Device<Port>) -> Option<LinkInfo> {
+        let reg = self.io.read::<LINK_INFO>().ok()?;
+        let info = LinkInfo::from_reg(reg);
+        if info.is_none() {
+            let raw = u32::from(reg);
+            self.rings
+                .counters
+                .device_errors
+                .fetch_add(1, Ordering::Relaxed);
+            if self.bad_link_info.swap(raw.into(), Ordering::Relaxed) != u64::from(raw) {
+                dev_warn!(
+                    dev.as_dev(),
+                    "port {}: implausible LINK_INFO {:#x} ignored\n",
+                    self.index(),
+                    raw
+                );
+            }
+        }
+        info
     }
 
     /// The link speed while up.

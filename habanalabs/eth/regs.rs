@@ -58,6 +58,8 @@ port_register! {
         11:8 forced as u8 ?=> Speed;
         /// The advertised speeds, a [`Speed::bit`] each.
         19:16 advertised as u8;
+        /// The FEC mode.
+        25:24 fec as u8 ?=> FecMode;
     }
 }
 
@@ -74,6 +76,88 @@ port_register! {
 port_register! {
     /// The largest frame, without FCS; also the size of the driver's RX buffers.
     MAX_FRAME(u32) @ 0x010 {}
+}
+
+port_register! {
+    /// More about the link, written by the device before [`LINK_STATUS`]. Raw codes: the
+    /// driver checks them ([`LinkInfo`]).
+    LINK_INFO(u32) @ 0x014 {
+        /// While up, the FEC the link runs: a [`FecMode`] code, off or RS; 0 while down.
+        1:0 fec as u8;
+        /// While down, why: a [`DownReason`] code; 0 while up.
+        15:8 reason as u8;
+    }
+}
+
+/// FEC mode codes in [`LINK_CFG`] and [`LINK_INFO`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FecMode {
+    /// Whatever the partner runs; RS if it says auto too. Only in [`LINK_CFG`].
+    Auto = 0,
+    Off = 1,
+    /// RS(528,514), IEEE 802.3 clause 91.
+    Rs = 2,
+}
+
+impl TryFrom<u8> for FecMode {
+    type Error = Error;
+
+    fn try_from(code: u8) -> Result<Self> {
+        match code {
+            0 => Ok(Self::Auto),
+            1 => Ok(Self::Off),
+            2 => Ok(Self::Rs),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+impl From<FecMode> for u8 {
+    fn from(mode: FecMode) -> u8 {
+        mode as u8
+    }
+}
+
+/// Why the device says the link is down: [`LINK_INFO::reason`] codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DownReason {
+    /// The port is not enabled.
+    Disabled = 1,
+    /// Nothing is wired to the port, or the wire is unplugged.
+    NoCable = 2,
+    /// The partner is not enabled (or in loopback).
+    PartnerDisabled = 3,
+    /// Both ends autonegotiate, with no speed in common.
+    AnNoCommonSpeed = 4,
+    /// One end autonegotiates, the other forces a speed.
+    AnMismatch = 5,
+    /// Both ends force a speed, not the same.
+    SpeedMismatch = 6,
+    /// The ends' FEC modes disagree.
+    FecMismatch = 7,
+    /// Link training fails.
+    LinkTraining = 8,
+}
+
+impl TryFrom<u8> for DownReason {
+    type Error = Error;
+
+    fn try_from(code: u8) -> Result<Self> {
+        use DownReason::*;
+        [
+            Disabled,
+            NoCable,
+            PartnerDisabled,
+            AnNoCommonSpeed,
+            AnMismatch,
+            SpeedMismatch,
+            FecMismatch,
+            LinkTraining,
+        ]
+        .into_iter()
+        .find(|r| *r as u8 == code)
+        .ok_or(EINVAL)
+    }
 }
 
 /// The TX queues (one per traffic class) and RX queues of a port.
@@ -310,6 +394,30 @@ impl TryFrom<u8> for Speed {
 impl From<Speed> for u8 {
     fn from(speed: Speed) -> u8 {
         speed as u8
+    }
+}
+
+/// What the device says of the link beyond up and speed ([`LINK_INFO`]), checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkInfo {
+    /// Up, with FEC off or RS.
+    Up(FecMode),
+    /// Down, and why.
+    Down(DownReason),
+}
+
+impl LinkInfo {
+    /// The [`LINK_INFO`] value `info`, if it is one the device may write: a FEC off or RS and
+    /// no reason, or a known reason and no FEC.
+    pub(crate) fn from_reg(info: LINK_INFO) -> Option<Self> {
+        match (info.fec(), info.reason()) {
+            (0, reason) => DownReason::try_from(reason).ok().map(Self::Down),
+            (fec, 0) => match FecMode::try_from(fec) {
+                Ok(mode @ (FecMode::Off | FecMode::Rs)) => Some(Self::Up(mode)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 

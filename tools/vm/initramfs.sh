@@ -73,7 +73,7 @@ ethtool_h=$HL_KSRC/include/uapi/linux/ethtool.h
 py_files=()
 if [ -e "$HL_KSRC/Makefile" ]; then
 	ksrc_files=(tools/testing/selftests/drivers/net/{ping,stats,queues}.py
-		    tools/testing/selftests/drivers/net/hw/{ethtool,ethtool_lib,ethtool_rmon,loopback}.sh
+		    tools/testing/selftests/drivers/net/hw/{ethtool,ethtool_extended_state,ethtool_lib,ethtool_rmon,loopback}.sh
 		    tools/testing/selftests/net/{lib,forwarding/lib,forwarding/tc_common}.sh
 		    Documentation/netlink/specs/{ethtool,netdev,rt_link}.yaml)
 	mapfile -t -O ${#ksrc_files[@]} ksrc_files < <(cd "$HL_KSRC" &&

@@ -38,7 +38,11 @@ mod rss;
 mod stats;
 
 pub use self::{
-    link::{Connector, Duplex, FecModes, FecParam, LinkMode, LinkModes, LinkSettings, PauseParam},
+    link::{
+        AutonegSubstate, CableIssueSubstate, Connector, Duplex, FecModes, FecParam, LinkExtState,
+        LinkMode, LinkModes, LinkSettings, LinkTrainingSubstate, LogicalMismatchSubstate,
+        ModuleSubstate, PauseParam, SignalIntegritySubstate,
+    },
     module::{
         ModuleInfo, ModulePage, ModuleType, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN,
         SFF_8636_LEN, SFF_8636_MAX_LEN,
@@ -340,6 +344,18 @@ pub trait Operations: dev::Operations {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Changes the FEC configuration (`ethtool --set-fec`). The request holds one or more
+    /// modes; a driver refuses those the port cannot run (`EINVAL` or `EOPNOTSUPP`).
+    fn set_fecparam(_dev: &Device<Self>, _fec: &FecParam) -> Result {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Reports why the link is down; `ENODATA` if there is nothing to report (the link is up,
+    /// or the device does not say). Asked while the interface is up.
+    fn get_link_ext_state(_dev: &Device<Self>) -> Result<LinkExtState> {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Reports the FEC counters (`ethtool -I --show-fec`).
     fn get_fec_stats(_dev: &Device<Self>, _stats: &mut FecStats) {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
@@ -491,7 +507,9 @@ impl<T: Operations> Table<T> {
             Self::get_module_eeprom_by_page as _,
         ),
         get_fecparam: maybe(T::HAS_GET_FECPARAM, Self::get_fecparam as _),
+        set_fecparam: maybe(T::HAS_SET_FECPARAM, Self::set_fecparam as _),
         get_fec_stats: maybe(T::HAS_GET_FEC_STATS, Self::get_fec_stats as _),
+        get_link_ext_state: maybe(T::HAS_GET_LINK_EXT_STATE, Self::get_link_ext_state as _),
         get_eth_phy_stats: maybe(T::HAS_GET_ETH_PHY_STATS, Self::get_eth_phy_stats as _),
         get_eth_mac_stats: maybe(T::HAS_GET_ETH_MAC_STATS, Self::get_eth_mac_stats as _),
         get_eth_ctrl_stats: maybe(T::HAS_GET_ETH_CTRL_STATS, Self::get_eth_ctrl_stats as _),
@@ -545,6 +563,11 @@ pub(crate) fn vtable<T: Operations>() -> &'static bindings::ethtool_ops {
         assert!(
             T::RMON_HIST_RANGES.is_empty() || T::HAS_GET_RMON_STATS,
             "RMON_HIST_RANGES needs get_rmon_stats"
+        );
+        // The core reads the configuration before it changes it.
+        assert!(
+            !T::HAS_SET_FECPARAM || T::HAS_GET_FECPARAM,
+            "set_fecparam needs get_fecparam"
         );
     };
     &Table::<T>::OPS

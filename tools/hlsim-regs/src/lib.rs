@@ -362,7 +362,8 @@ pub mod nic {
     pub const SIZE: u64 = 0x800;
     /// `CTL`: [`super::PORT_ENABLE`], [`super::PORT_LOOPBACK`].
     pub const CTL: u64 = 0x000;
-    /// `LINK_CFG`: [`super::LINK_AUTONEG`], forced speed, advertised speeds.
+    /// `LINK_CFG`: [`super::LINK_AUTONEG`], forced speed, advertised speeds,
+    /// FEC mode ([`super::LINK_FEC_SHIFT`]).
     pub const LINK_CFG: u64 = 0x004;
     /// `LINK_STATUS`: [`super::LINK_UP`], speed code (written by the model).
     pub const LINK_STATUS: u64 = 0x008;
@@ -370,6 +371,9 @@ pub mod nic {
     pub const LINK_CHANGES: u64 = 0x00c;
     /// `MAX_FRAME`: largest frame in bytes, 0 for the default.
     pub const MAX_FRAME: u64 = 0x010;
+    /// `LINK_INFO`: the active FEC while the link is up, why it is down
+    /// while it is not (written by the model, before `LINK_STATUS`).
+    pub const LINK_INFO: u64 = 0x014;
     /// `TX_BASE_LO` of TX queue 0 ([`txq`]).
     pub const TX_BASE_LO: u64 = txq(0) + Q_BASE_LO;
     /// `TX_BASE_HI` of TX queue 0.
@@ -972,6 +976,41 @@ pub const LINK_UP: u32 = 1 << 0;
 pub const LINK_SPEED_SHIFT: u32 = 8;
 /// Highest speed code (100G).
 pub const SPEED_MAX: u32 = 4;
+/// `LINK_CFG` field shift of the FEC mode (2 bits, a `FEC_*` code; 3 is
+/// taken as [`FEC_AUTO`]).
+pub const LINK_FEC_SHIFT: u32 = 24;
+/// FEC code: whatever the partner runs, RS(528,514) if it says auto too.
+pub const FEC_AUTO: u32 = 0;
+/// FEC code: no FEC.
+pub const FEC_OFF: u32 = 1;
+/// FEC code: RS(528,514), IEEE 802.3 clause 91.
+pub const FEC_RS: u32 = 2;
+/// `LINK_INFO` field mask of the active FEC code ([`FEC_OFF`] or
+/// [`FEC_RS`] while up, 0 while down).
+pub const LINK_INFO_FEC_MASK: u32 = 0x3;
+/// `LINK_INFO` field shift of the reason the link is down (8 bits, a
+/// `DOWN_*` code).
+pub const LINK_INFO_DOWN_SHIFT: u32 = 8;
+/// Link down reason: none, the link is up.
+pub const DOWN_NONE: u32 = 0;
+/// Link down reason: the port is not enabled.
+pub const DOWN_DISABLED: u32 = 1;
+/// Link down reason: nothing is wired to the port, or the wire is
+/// unplugged (`PORT_FAULTS.LINK_DOWN` at either end).
+pub const DOWN_NO_CABLE: u32 = 2;
+/// Link down reason: the partner is not enabled, or it is in loopback.
+pub const DOWN_PARTNER_DISABLED: u32 = 3;
+/// Link down reason: both ends autonegotiate, with no speed in common.
+pub const DOWN_AN_NO_COMMON_SPEED: u32 = 4;
+/// Link down reason: one end autonegotiates, the other forces a speed.
+pub const DOWN_AN_MISMATCH: u32 = 5;
+/// Link down reason: both ends force a speed, not the same valid one.
+pub const DOWN_SPEED_MISMATCH: u32 = 6;
+/// Link down reason: the ends' FEC modes disagree (one off, one RS).
+pub const DOWN_FEC_MISMATCH: u32 = 7;
+/// Link down reason: link training fails (`PORT_FAULTS.LINK_TRAINING`
+/// at either end).
+pub const DOWN_LINK_TRAINING: u32 = 8;
 /// `RX_FILTER` bit: promiscuous, every frame is received.
 pub const RX_PROMISC: u32 = 1 << 0;
 /// `RX_FILTER` bit: every multicast frame is received.
@@ -1027,8 +1066,17 @@ pub const CQ_IRQ: u32 = 1 << 1;
 pub const PORT_FAULT_LINK_DOWN: u32 = 1 << 0;
 /// `PORT_FAULTS` bit: looped-back frames arrive corrupted.
 pub const PORT_FAULT_LOOPBACK_CORRUPT: u32 = 1 << 1;
-/// `PORT_FAULTS` bit: the FEC and PCS counters advance.
+/// `PORT_FAULTS` bit: every received frame has bit errors: with RS FEC
+/// active they are corrected (`fec_corrected`), without FEC the frame is
+/// dropped as an FCS error; `pcs_errors` counts them either way.
 pub const PORT_FAULT_FEC_ERRORS: u32 = 1 << 2;
+/// `PORT_FAULTS` bit: every received frame has errors RS FEC cannot
+/// correct (`fec_uncorrectable` with RS active, `pcs_errors`): it is
+/// dropped as an FCS error.
+pub const PORT_FAULT_FEC_UNCORRECTABLE: u32 = 1 << 3;
+/// `PORT_FAULTS` bit: link training never completes: the link stays down
+/// ([`DOWN_LINK_TRAINING`]) whatever the configuration.
+pub const PORT_FAULT_LINK_TRAINING: u32 = 1 << 4;
 
 /// `FAULTS` bit: the self-test copy flips one byte.
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;

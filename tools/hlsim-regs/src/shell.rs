@@ -93,6 +93,7 @@ pub fn shell() -> String {
         ("LINK_STATUS", nic::LINK_STATUS),
         ("LINK_CHANGES", nic::LINK_CHANGES),
         ("MAX_FRAME", nic::MAX_FRAME),
+        ("LINK_INFO", nic::LINK_INFO),
         ("TX_SIZE", nic::TX_SIZE),
         ("RX_SIZE", nic::RX_SIZE),
         ("IRQ_MASK", nic::IRQ_MASK),
@@ -112,6 +113,29 @@ pub fn shell() -> String {
     sh.comment("LINK_CFG's 4-bit fields: the forced speed code, the advertised speeds.");
     sh.number("LINK_FORCED_SHIFT", crate::LINK_FORCED_SHIFT.into());
     sh.number("LINK_ADVERTISED_SHIFT", crate::LINK_ADVERTISED_SHIFT.into());
+    sh.comment("LINK_CFG's FEC mode and LINK_INFO's active FEC: FEC_* codes.");
+    sh.number("LINK_FEC_SHIFT", crate::LINK_FEC_SHIFT.into());
+    for (name, code) in [
+        ("AUTO", crate::FEC_AUTO),
+        ("OFF", crate::FEC_OFF),
+        ("RS", crate::FEC_RS),
+    ] {
+        sh.number(&format!("FEC_{name}"), code.into());
+    }
+    sh.comment("LINK_INFO's reason the link is down: a DOWN_* code.");
+    sh.number("LINK_INFO_DOWN_SHIFT", crate::LINK_INFO_DOWN_SHIFT.into());
+    for (name, code) in [
+        ("DISABLED", crate::DOWN_DISABLED),
+        ("NO_CABLE", crate::DOWN_NO_CABLE),
+        ("PARTNER_DISABLED", crate::DOWN_PARTNER_DISABLED),
+        ("AN_NO_COMMON_SPEED", crate::DOWN_AN_NO_COMMON_SPEED),
+        ("AN_MISMATCH", crate::DOWN_AN_MISMATCH),
+        ("SPEED_MISMATCH", crate::DOWN_SPEED_MISMATCH),
+        ("FEC_MISMATCH", crate::DOWN_FEC_MISMATCH),
+        ("LINK_TRAINING", crate::DOWN_LINK_TRAINING),
+    ] {
+        sh.number(&format!("DOWN_{name}"), code.into());
+    }
     sh.comment("Counter indices; TX_PAUSE and RX_PAUSE are priority 0's, priority p's + p.");
     for (name, index) in [
         ("RX_NO_BUFFER", c::RX_NO_BUFFER),
@@ -155,6 +179,14 @@ pub fn shell() -> String {
         crate::PORT_FAULT_LOOPBACK_CORRUPT.into(),
     );
     sh.bits("PORT_FAULT_FEC_ERRORS", crate::PORT_FAULT_FEC_ERRORS.into());
+    sh.bits(
+        "PORT_FAULT_FEC_UNCORRECTABLE",
+        crate::PORT_FAULT_FEC_UNCORRECTABLE.into(),
+    );
+    sh.bits(
+        "PORT_FAULT_LINK_TRAINING",
+        crate::PORT_FAULT_LINK_TRAINING.into(),
+    );
     sh.0
 }
 

@@ -19,6 +19,11 @@ use hlsim::regs::{
     CMD_IRQ, RX_ALLMULTI, RX_CSUM_OK, RX_FILTER_COUNT_SHIFT, RX_PROMISC, Status, TX_CSUM, TX_MORE,
     TX_TSO, eeprom as eeprom_regs, identity, mailbox, model_ctl, nic, vector_rxq,
 };
+use hlsim::regs::{
+    DOWN_DISABLED, DOWN_FEC_MISMATCH, DOWN_LINK_TRAINING, DOWN_PARTNER_DISABLED, FEC_OFF, FEC_RS,
+    LINK_FEC_SHIFT, LINK_INFO_DOWN_SHIFT, PORT_FAULT_FEC_ERRORS, PORT_FAULT_FEC_UNCORRECTABLE,
+    PORT_FAULT_LINK_TRAINING,
+};
 use tempfile::NamedTempFile;
 use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
 
@@ -651,6 +656,82 @@ fn pfc_holds_paused_frames_others_flow() {
 }
 
 #[test]
+fn fec_modes_and_reasons() {
+    let r = rig(2);
+    let p = 4;
+    let info = |d| r.reg(d, p, nic::LINK_INFO);
+    let down = |reason: u32| reason << LINK_INFO_DOWN_SHIFT;
+    r.port(0, p, (16, 16), 8, BUF_LEN, AUTO_ALL);
+    r.sync(0, p);
+    assert_eq!(info(0), down(DOWN_PARTNER_DISABLED));
+    r.port(1, p, (16, 16), 8, BUF_LEN, AUTO_ALL);
+    wait_for("link", || r.reg(0, p, nic::LINK_STATUS) == UP_100G);
+    // Both in auto: RS.
+    assert_eq!((info(0), info(1)), (FEC_RS, FEC_RS));
+    let changes = r.reg(0, p, nic::LINK_CHANGES);
+
+    // Off at one end, RS at the other: down at both, for the FEC.
+    r.set(0, p, nic::LINK_CFG, AUTO_ALL | FEC_OFF << LINK_FEC_SHIFT);
+    r.set(1, p, nic::LINK_CFG, AUTO_ALL | FEC_RS << LINK_FEC_SHIFT);
+    r.sync(1, p);
+    r.sync(0, p);
+    for d in 0..2 {
+        assert_eq!(r.reg(d, p, nic::LINK_STATUS), 0, "device {d}");
+        assert_eq!(info(d), down(DOWN_FEC_MISMATCH), "device {d}");
+    }
+    assert_eq!(r.reg(0, p, nic::LINK_CHANGES), changes + 1);
+    let pi = r.queue(0, p, &frame(64, 1), 0);
+    r.ring(0, p);
+    wait_for("TX_CI", || r.reg(0, p, nic::TX_CI) == pi);
+    assert_eq!(r.counter(0, p, c::TX_DROPPED), 1);
+
+    // Off at both: up without FEC, and the bit errors reach the FCS.
+    r.set(1, p, nic::LINK_CFG, AUTO_ALL | FEC_OFF << LINK_FEC_SHIFT);
+    r.sync(1, p);
+    assert_eq!(r.reg(0, p, nic::LINK_STATUS), UP_100G);
+    assert_eq!((info(0), info(1)), (FEC_OFF, FEC_OFF));
+    r.bar(1)
+        .write32(model_ctl::port_faults(p), PORT_FAULT_FEC_ERRORS);
+    r.send(0, p, &frame(100, 2), 0);
+    wait_for("rx_fcs_errors", || r.counter(1, p, c::RX_FCS_ERRORS) == 1);
+    assert_eq!(r.counter(1, p, c::PCS_ERRORS), 1);
+    assert_eq!(r.counter(1, p, c::FEC_CORRECTED), 0);
+    assert_eq!(r.counter(1, p, c::RX_FRAMES), 0);
+
+    // RS at one end, auto at the other: RS corrects them.
+    r.set(0, p, nic::LINK_CFG, AUTO_ALL | FEC_RS << LINK_FEC_SHIFT);
+    r.set(1, p, nic::LINK_CFG, AUTO_ALL);
+    r.sync(1, p);
+    r.sync(0, p);
+    assert_eq!((info(0), info(1)), (FEC_RS, FEC_RS));
+    r.send(0, p, &frame(100, 3), 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(frame(100, 3), 0)]);
+    assert_eq!(r.counter(1, p, c::FEC_CORRECTED), 1);
+    assert_eq!(r.counter(1, p, c::PCS_ERRORS), 2);
+    // ... unless they are too many.
+    r.bar(1)
+        .write32(model_ctl::port_faults(p), PORT_FAULT_FEC_UNCORRECTABLE);
+    r.send(0, p, &frame(100, 4), 0);
+    wait_for("rx_fcs_errors", || r.counter(1, p, c::RX_FCS_ERRORS) == 2);
+    assert_eq!(r.counter(1, p, c::FEC_UNCORRECTABLE), 1);
+    assert_eq!(r.counter(1, p, c::FEC_CORRECTED), 1);
+    r.bar(1).write32(model_ctl::port_faults(p), 0);
+    r.send(0, p, &frame(100, 5), 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(frame(100, 5), 0)]);
+    assert_eq!(r.counter(1, p, c::PCS_ERRORS), 3);
+
+    // Link training fails at one end: down at both, without a doorbell.
+    r.bar(1)
+        .write32(model_ctl::port_faults(p), PORT_FAULT_LINK_TRAINING);
+    wait_for("link down", || r.reg(0, p, nic::LINK_STATUS) == 0);
+    assert_eq!(info(0), down(DOWN_LINK_TRAINING));
+    assert_eq!(info(1), down(DOWN_LINK_TRAINING));
+    r.bar(1).write32(model_ctl::port_faults(p), 0);
+    wait_for("link up", || r.reg(0, p, nic::LINK_STATUS) == UP_100G);
+    assert_eq!(info(1), FEC_RS);
+}
+
+#[test]
 fn loopback_and_fault_injection() {
     let r = rig(1);
     let p = 9;
@@ -816,9 +897,17 @@ fn reset_with_traffic_in_flight() {
     r.bar(0).write32(mailbox::CMD_SEQ, 1);
     r.devs[0].doorbell(0, 1).unwrap().expect("reset completes");
     for q in [p, p + 1] {
-        for off in (0..nic::SIZE).step_by(4) {
+        for off in (0..nic::SIZE)
+            .step_by(4)
+            .filter(|&off| off != nic::LINK_INFO)
+        {
             assert_eq!(r.reg(0, q, off), 0, "port {q} register {off:#x}");
         }
+        // Written again at once: why the link is down.
+        assert_eq!(
+            r.reg(0, q, nic::LINK_INFO),
+            DOWN_DISABLED << LINK_INFO_DOWN_SHIFT
+        );
         assert_eq!(r.reg(1, q, nic::LINK_STATUS), 0, "peer of port {q}");
     }
     assert_eq!(r.reg(1, p, nic::LINK_CHANGES), changes + 1);
@@ -974,7 +1063,21 @@ fn port_stop_drops_the_backlog_and_held_frames() {
     // other register keeps its value.
     assert_eq!(r.counter(0, p, c::TX_DROPPED), BACKLOG_FRAMES as u64);
     let dropped = nic::counter(c::TX_DROPPED);
-    let changed = [nic::CTL, nic::LINK_STATUS, nic::LINK_CHANGES, dropped];
+    let changed = [
+        nic::CTL,
+        nic::LINK_STATUS,
+        nic::LINK_CHANGES,
+        nic::LINK_INFO,
+        dropped,
+    ];
+    assert_eq!(
+        r.reg(0, p, nic::LINK_INFO),
+        DOWN_DISABLED << LINK_INFO_DOWN_SHIFT
+    );
+    assert_eq!(
+        r.reg(1, p, nic::LINK_INFO),
+        DOWN_PARTNER_DISABLED << LINK_INFO_DOWN_SHIFT
+    );
     for (off, &val) in (0..nic::SIZE).step_by(4).zip(&regs) {
         if !changed.contains(&off) && off != dropped + 4 {
             assert_eq!(r.reg(0, p, off), val, "register {off:#x}");

@@ -50,10 +50,14 @@ pub enum LinkMode {
         bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_100000baseSR4_Full_BIT,
     Base100000Lr4Er4Full =
         bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_100000baseLR4_ER4_Full_BIT,
+    /// No FEC, as a supported or advertised FEC mode.
+    FecNone = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_FEC_NONE_BIT,
+    /// RS FEC, as a supported or advertised FEC mode.
+    FecRs = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_FEC_RS_BIT,
 }
 
 impl LinkMode {
-    const ALL: [LinkMode; 21] = [
+    const ALL: [LinkMode; 23] = [
         LinkMode::Autoneg,
         LinkMode::Tp,
         LinkMode::Fibre,
@@ -75,6 +79,8 @@ impl LinkMode {
         LinkMode::Base100000Kr4Full,
         LinkMode::Base100000Sr4Full,
         LinkMode::Base100000Lr4Er4Full,
+        LinkMode::FecNone,
+        LinkMode::FecRs,
     ];
 
     /// The mode of bit `bit`, if this abstraction names it.
@@ -316,23 +322,223 @@ impl PauseParam {
     }
 }
 
-/// FEC modes (`ETHTOOL_FEC_*`).
+/// A set of FEC modes (`ETHTOOL_FEC_*` bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FecModes(u32);
 
 impl FecModes {
     /// FEC configuration is not supported.
     pub const NONE: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_NONE_BIT);
+    /// The device picks the FEC (from autonegotiation, the module or the partner).
+    pub const AUTO: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_AUTO_BIT);
+    /// No FEC.
+    pub const OFF: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_OFF_BIT);
+    /// Reed-Solomon FEC (IEEE 802.3 clauses 91 and 108).
+    pub const RS: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_RS_BIT);
+    /// BASE-R ("Fire Code") FEC (IEEE 802.3 clause 74).
+    pub const BASER: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_BASER_BIT);
+    /// Low-latency Reed-Solomon FEC (25G/50G Ethernet Consortium).
+    pub const LLRS: Self = Self(1 << bindings::ethtool_fec_config_bits_ETHTOOL_FEC_LLRS_BIT);
+    /// The empty set: as an active mode, none (the link is down).
+    pub const EMPTY: Self = Self(0);
 }
 
-/// FEC configuration (`struct ethtool_fecparam`), filled by [`Operations::get_fecparam`].
+/// FEC configuration (`struct ethtool_fecparam`): filled by [`Operations::get_fecparam`], read
+/// by [`Operations::set_fecparam`].
 #[repr(transparent)]
 pub struct FecParam(bindings::ethtool_fecparam);
 
 impl FecParam {
+    /// The configured modes; in a set request, the modes asked for, never empty (the core
+    /// refuses an empty request).
+    pub fn configured(&self) -> FecModes {
+        FecModes(self.0.fec)
+    }
+
     /// Sets the configured modes.
     pub fn set_configured(&mut self, modes: FecModes) {
         self.0.fec = modes.0;
+    }
+
+    /// Sets the mode the link runs: one mode, or [`FecModes::EMPTY`] if none (the link is
+    /// down).
+    pub fn set_active(&mut self, mode: FecModes) {
+        self.0.active_fec = mode.0;
+    }
+}
+
+/// Why the link is down (`enum ethtool_link_ext_state` and its substate), for
+/// [`Operations::get_link_ext_state`]; `ethtool DEV` prints it after "Link detected: no".
+/// A state without a substate says no more than the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkExtState {
+    /// Autonegotiation (or its absence) keeps the link down.
+    Autoneg(Option<AutonegSubstate>),
+    /// Link training failed.
+    LinkTrainingFailure(Option<LinkTrainingSubstate>),
+    /// The ends disagree at the PCS or FEC level.
+    LinkLogicalMismatch(Option<LogicalMismatchSubstate>),
+    /// The signal is bad.
+    BadSignalIntegrity(Option<SignalIntegritySubstate>),
+    /// No cable is plugged in.
+    NoCable,
+    /// The cable is not right.
+    CableIssue(Option<CableIssueSubstate>),
+    /// The module's EEPROM cannot be read.
+    EepromIssue,
+    /// Calibration failed.
+    CalibrationFailure,
+    /// The module needs more power than the port can give.
+    PowerBudgetExceeded,
+    /// The module or port is too hot.
+    Overheat,
+    /// The module is not ready.
+    Module(Option<ModuleSubstate>),
+}
+
+/// Declares a substate enum whose variants are the bindings' constants of a C enum.
+macro_rules! substate {
+    ($(#[$attr:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident = $value:ident,)* }) => {
+        $(#[$attr])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum $name {
+            $($(#[$vattr])* $variant = bindings::$value,)*
+        }
+    };
+}
+
+substate! {
+    /// Substates of [`LinkExtState::Autoneg`].
+    AutonegSubstate {
+        /// No partner answers autonegotiation.
+        NoPartnerDetected = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_NO_PARTNER_DETECTED,
+        /// The partner did not acknowledge.
+        AckNotReceived = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_ACK_NOT_RECEIVED,
+        /// The next page exchange failed.
+        NextPageExchangeFailed = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_NEXT_PAGE_EXCHANGE_FAILED,
+        /// No partner found while the speed is forced.
+        NoPartnerDetectedForceMode = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_NO_PARTNER_DETECTED_FORCE_MODE,
+        /// The FEC modes the ends were set to (overriding negotiation) differ.
+        FecMismatchDuringOverride = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_FEC_MISMATCH_DURING_OVERRIDE,
+        /// No highest common denominator: no speed both ends advertise.
+        NoHcd = ethtool_link_ext_substate_autoneg_ETHTOOL_LINK_EXT_SUBSTATE_AN_NO_HCD,
+    }
+}
+
+substate! {
+    /// Substates of [`LinkExtState::LinkTrainingFailure`].
+    LinkTrainingSubstate {
+        /// Frames were not locked.
+        KrFrameLockNotAcquired = ethtool_link_ext_substate_link_training_ETHTOOL_LINK_EXT_SUBSTATE_LT_KR_FRAME_LOCK_NOT_ACQUIRED,
+        /// The link inhibit timer expired.
+        KrLinkInhibitTimeout = ethtool_link_ext_substate_link_training_ETHTOOL_LINK_EXT_SUBSTATE_LT_KR_LINK_INHIBIT_TIMEOUT,
+        /// The partner's receiver never became ready.
+        KrLinkPartnerDidNotSetReceiverReady = ethtool_link_ext_substate_link_training_ETHTOOL_LINK_EXT_SUBSTATE_LT_KR_LINK_PARTNER_DID_NOT_SET_RECEIVER_READY,
+        /// The partner reports a fault.
+        RemoteFault = ethtool_link_ext_substate_link_training_ETHTOOL_LINK_EXT_SUBSTATE_LT_REMOTE_FAULT,
+    }
+}
+
+substate! {
+    /// Substates of [`LinkExtState::LinkLogicalMismatch`].
+    LogicalMismatchSubstate {
+        /// The PCS did not acquire block lock.
+        PcsDidNotAcquireBlockLock = ethtool_link_ext_substate_link_logical_mismatch_ETHTOOL_LINK_EXT_SUBSTATE_LLM_PCS_DID_NOT_ACQUIRE_BLOCK_LOCK,
+        /// The PCS did not acquire alignment marker lock.
+        PcsDidNotAcquireAmLock = ethtool_link_ext_substate_link_logical_mismatch_ETHTOOL_LINK_EXT_SUBSTATE_LLM_PCS_DID_NOT_ACQUIRE_AM_LOCK,
+        /// The PCS did not get align status.
+        PcsDidNotGetAlignStatus = ethtool_link_ext_substate_link_logical_mismatch_ETHTOOL_LINK_EXT_SUBSTATE_LLM_PCS_DID_NOT_GET_ALIGN_STATUS,
+        /// BASE-R FEC is not locked.
+        FcFecIsNotLocked = ethtool_link_ext_substate_link_logical_mismatch_ETHTOOL_LINK_EXT_SUBSTATE_LLM_FC_FEC_IS_NOT_LOCKED,
+        /// RS FEC is not locked.
+        RsFecIsNotLocked = ethtool_link_ext_substate_link_logical_mismatch_ETHTOOL_LINK_EXT_SUBSTATE_LLM_RS_FEC_IS_NOT_LOCKED,
+    }
+}
+
+substate! {
+    /// Substates of [`LinkExtState::BadSignalIntegrity`].
+    SignalIntegritySubstate {
+        /// Many physical errors.
+        LargeNumberOfPhysicalErrors = ethtool_link_ext_substate_bad_signal_integrity_ETHTOOL_LINK_EXT_SUBSTATE_BSI_LARGE_NUMBER_OF_PHYSICAL_ERRORS,
+        /// The rate is not supported.
+        UnsupportedRate = ethtool_link_ext_substate_bad_signal_integrity_ETHTOOL_LINK_EXT_SUBSTATE_BSI_UNSUPPORTED_RATE,
+        /// The SerDes reference clock is lost.
+        SerdesReferenceClockLost = ethtool_link_ext_substate_bad_signal_integrity_ETHTOOL_LINK_EXT_SUBSTATE_BSI_SERDES_REFERENCE_CLOCK_LOST,
+        /// The SerDes lost its signal (ALOS).
+        SerdesAlos = ethtool_link_ext_substate_bad_signal_integrity_ETHTOOL_LINK_EXT_SUBSTATE_BSI_SERDES_ALOS,
+    }
+}
+
+substate! {
+    /// Substates of [`LinkExtState::CableIssue`].
+    CableIssueSubstate {
+        /// The cable is not supported.
+        UnsupportedCable = ethtool_link_ext_substate_cable_issue_ETHTOOL_LINK_EXT_SUBSTATE_CI_UNSUPPORTED_CABLE,
+        /// The cable test failed.
+        CableTestFailure = ethtool_link_ext_substate_cable_issue_ETHTOOL_LINK_EXT_SUBSTATE_CI_CABLE_TEST_FAILURE,
+    }
+}
+
+substate! {
+    /// Substates of [`LinkExtState::Module`].
+    ModuleSubstate {
+        /// The CMIS module is not ready.
+        CmisNotReady = ethtool_link_ext_substate_module_ETHTOOL_LINK_EXT_SUBSTATE_MODULE_CMIS_NOT_READY,
+    }
+}
+
+impl LinkExtState {
+    /// The C state and substate (0 for none).
+    fn to_raw(self) -> (bindings::ethtool_link_ext_state, u32) {
+        use LinkExtState::*;
+        let sub = |s: Option<u32>| s.unwrap_or(0);
+        match self {
+            Autoneg(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_AUTONEG,
+                sub(s.map(|s| s as u32)),
+            ),
+            LinkTrainingFailure(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_LINK_TRAINING_FAILURE,
+                sub(s.map(|s| s as u32)),
+            ),
+            LinkLogicalMismatch(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_LINK_LOGICAL_MISMATCH,
+                sub(s.map(|s| s as u32)),
+            ),
+            BadSignalIntegrity(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_BAD_SIGNAL_INTEGRITY,
+                sub(s.map(|s| s as u32)),
+            ),
+            NoCable => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_NO_CABLE,
+                0,
+            ),
+            CableIssue(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_CABLE_ISSUE,
+                sub(s.map(|s| s as u32)),
+            ),
+            EepromIssue => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_EEPROM_ISSUE,
+                0,
+            ),
+            CalibrationFailure => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_CALIBRATION_FAILURE,
+                0,
+            ),
+            PowerBudgetExceeded => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_POWER_BUDGET_EXCEEDED,
+                0,
+            ),
+            Overheat => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_OVERHEAT,
+                0,
+            ),
+            Module(s) => (
+                bindings::ethtool_link_ext_state_ETHTOOL_LINK_EXT_STATE_MODULE,
+                sub(s.map(|s| s as u32)),
+            ),
+        }
     }
 }
 
@@ -409,6 +615,43 @@ impl<T: Operations> Table<T> {
             // SAFETY: `fec` is valid and exclusive for the call, `FecParam` a transparent wrapper;
             // see `Table::dev`.
             unsafe { T::get_fecparam(Self::dev(dev), &mut *fec.cast::<FecParam>()) }.map(|()| 0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only for the ethtool core, as the callback of the same name: see `Table::dev`; the other
+    /// pointers are the core's arguments, valid for the call.
+    pub(super) unsafe extern "C" fn set_fecparam(
+        dev: *mut bindings::net_device,
+        fec: *mut bindings::ethtool_fecparam,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: `fec` is valid for the call, `FecParam` a transparent wrapper; see
+            // `Table::dev`.
+            unsafe { T::set_fecparam(Self::dev(dev), &*fec.cast::<FecParam>()) }.map(|()| 0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only for the ethtool core, as the callback of the same name: see `Table::dev`; the other
+    /// pointers are the core's arguments, valid for the call.
+    pub(super) unsafe extern "C" fn get_link_ext_state(
+        dev: *mut bindings::net_device,
+        info: *mut bindings::ethtool_link_ext_state_info,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: See `Table::dev`.
+            let (state, substate) = T::get_link_ext_state(unsafe { Self::dev(dev) })?.to_raw();
+            // SAFETY: `info` is valid and exclusive for the call. Every substate enum of the
+            // union is a `u32`-sized C enum, so writing the `u32` member sets the substate
+            // whichever the state.
+            unsafe {
+                (*info).link_ext_state = state;
+                (*info).__bindgen_anon_1.__link_ext_substate = substate;
+            }
+            Ok(0)
         })
     }
 }

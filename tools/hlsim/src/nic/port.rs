@@ -32,8 +32,9 @@ use crate::device::Shared;
 use crate::irq::Interrupts;
 use crate::mem::SharedMem;
 use crate::regs::{
-    FRAME_MIN, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX, MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE,
-    PORT_FAULT_FEC_ERRORS, PORT_FAULT_LINK_DOWN, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
+    FEC_RS, FRAME_MIN, LINK_INFO_FEC_MASK, LINK_UP, MAX_FRAME_DEFAULT, MAX_FRAME_MAX,
+    MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE, PORT_FAULT_FEC_ERRORS, PORT_FAULT_FEC_UNCORRECTABLE,
+    PORT_FAULT_LINK_DOWN, PORT_FAULT_LINK_TRAINING, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
     PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_ALLMULTI, RX_CSUM_OK, RX_DONE,
     RX_FILTER_COUNT_SHIFT, RX_PROMISC, TSO_MAX, TX_CSUM, TX_MAX_FRAGS, TX_MORE, TX_TSO,
     VECTOR_PORT0, identity, model_ctl, nic,
@@ -321,7 +322,9 @@ impl Port {
     fn serve(&self, tx: &mut Tx, wake: Wake) -> Option<Instant> {
         let now = Instant::now();
         let faults = self.faults();
-        if wake.doorbell || (faults ^ tx.faults) & PORT_FAULT_LINK_DOWN != 0 {
+        if wake.doorbell
+            || (faults ^ tx.faults) & (PORT_FAULT_LINK_DOWN | PORT_FAULT_LINK_TRAINING) != 0
+        {
             self.relink();
         }
         tx.faults = faults;
@@ -399,14 +402,19 @@ impl Port {
         }
     }
 
-    /// Writes `LINK_STATUS`, under [`LINK`], counting and signalling a change.
+    /// Writes `LINK_INFO` then `LINK_STATUS`, under [`LINK`], counting and
+    /// signalling a change of `LINK_STATUS` (a new reason alone is not one).
     fn update_link(&self) {
         let peer = match self.wire() {
             Wire::None => Peer::None,
             Wire::Tap(_) => Peer::Tap,
             Wire::Port(peer) => peer.upgrade().map_or(Peer::None, |p| Peer::Port(p.end())),
         };
-        let status = link::status(self.end(), peer);
+        let link = link::status(self.end(), peer);
+        if link.info != self.read(nic::LINK_INFO) {
+            self.write(nic::LINK_INFO, link.info);
+        }
+        let status = link.status;
         if status != self.read(nic::LINK_STATUS) {
             self.write(nic::LINK_STATUS, status);
             self.write(
@@ -671,10 +679,8 @@ impl Port {
         if !self.enabled() || self.read(nic::LINK_STATUS) & LINK_UP == 0 {
             return Arrival::LinkDown;
         }
-        if self.faults() & PORT_FAULT_FEC_ERRORS != 0 {
-            self.count(c::FEC_CORRECTED, 1);
-            self.count(c::PCS_ERRORS, 1);
-        }
+        // Counted whether or not the loopback corrupts the frame too.
+        let corrupt = self.line_errors() || corrupt;
         if corrupt {
             self.count(c::RX_FCS_ERRORS, 1);
             return Arrival::Taken;
@@ -756,6 +762,28 @@ impl Port {
             self.notify(|w| w.timer = true);
         }
         Arrival::Taken
+    }
+
+    /// Counts the bit errors `PORT_FAULTS` puts in a frame arriving from
+    /// the wire; returns whether they are left in it: none without the
+    /// faults, corrected by RS FEC, left without FEC or beyond what RS
+    /// corrects.
+    fn line_errors(&self) -> bool {
+        let faults = self.faults();
+        let uncorrectable = faults & PORT_FAULT_FEC_UNCORRECTABLE != 0;
+        if !uncorrectable && faults & PORT_FAULT_FEC_ERRORS == 0 {
+            return false;
+        }
+        self.count(c::PCS_ERRORS, 1);
+        if self.read(nic::LINK_INFO) & LINK_INFO_FEC_MASK != FEC_RS {
+            return true;
+        }
+        if uncorrectable {
+            self.count(c::FEC_UNCORRECTABLE, 1);
+        } else {
+            self.count(c::FEC_CORRECTED, 1);
+        }
+        uncorrectable
     }
 
     /// Whether the address filter (`RX_FILTER`) passes the frame `data`:

@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The kernel's own drivers/net/hw selftests, ethtool.sh (if the port has
-# two link modes to force) and loopback.sh, on the first pair of wired
-# ports, both ends in one namespace (the scripts put each in a VRF).
+# two link modes to force), ethtool_extended_state.sh and loopback.sh, on
+# the first pair of wired ports, both ends in one namespace (the scripts
+# put each in a VRF); ethtool_extended_state.sh's port without a cable is
+# the first port of the second pair, unplugged by the model
+# (PORT_FAULTS.LINK_DOWN).
 # ethtool_rmon.sh sends 30000 frames for each of 40 histogram buckets, some
 # 40 minutes under TCG: it runs with HL_UPSTREAM_RMON=1, e.g.
 #   HL_UPSTREAM_RMON=1 HL_TEST_TIMEOUT=4000 HL_VM_TIMEOUT=4200 \
@@ -12,16 +15,18 @@
 # reporting its cases.
 . ./lib.sh
 
-# hw_test NAME SECONDS: drivers/net/hw/NAME on both ends, in namespace hlu,
-# for at most SECONDS. The links come up at once here: the scripts need not
-# wait 5 s after they do (WAIT_TIME) nor 20 s for them (WAIT_TIMEOUT), nor
-# send 10 pings where 3 tell (PING_COUNT).
+# hw_test NAME SECONDS [VAR=VALUE...]: drivers/net/hw/NAME on both ends, in
+# namespace hlu, for at most SECONDS, with the variables given. The links
+# come up at once here: the scripts need not wait 5 s after they do
+# (WAIT_TIME) nor 20 s for them (WAIT_TIMEOUT), nor send 10 pings where 3
+# tell (PING_COUNT).
 hw_test() {
-	_start=$(hl_uptime)
+	_start=$(hl_uptime) _name=$1 _secs=$2
+	shift 2
 	(cd $HL_KSFT/drivers/net/hw &&
-		ip netns exec hlu env WAIT_TIME=1 WAIT_TIMEOUT=5 PING_COUNT=3 \
-			timeout "$2" bash "./$1" "$a" "$b" > $HL_KSFT_OUT 2>&1)
-	hl_ksft_report "drivers/net/hw/$1" $? $_start
+		ip netns exec hlu env WAIT_TIME=1 WAIT_TIMEOUT=5 PING_COUNT=3 "$@" \
+			timeout "$_secs" bash "./$_name" "$a" "$b" > $HL_KSFT_OUT 2>&1)
+	hl_ksft_report "drivers/net/hw/$_name" $? $_start
 }
 
 # both_in NS: a new namespace NS with $a and $b.
@@ -55,6 +60,16 @@ else
 	hl_pass "drivers/net/hw/ethtool.sh # SKIP $a has $modes link modes, the test forces two"
 fi
 hw_test loopback.sh 120
+c=$(echo "$HL_PAIRS" | sed -n '2s/ .*//p')
+cport=$(hl_if_port "$c")
+if [ -n "$cport" ] && ip link set dev "$c" netns hlu; then
+	hl_port_fault $cport $HL_PORT_FAULT_LINK_DOWN
+	hw_test ethtool_extended_state.sh 300 NETIF_NO_CABLE="$c"
+	hl_port_fault $cport 0
+	hl_check "$c back in the initial namespace" ip -n hlu link set dev "$c" netns 1
+else
+	hl_fail "drivers/net/hw/ethtool_extended_state.sh: a port to unplug (${c:-none})"
+fi
 if [ "${HL_UPSTREAM_RMON:-0}" = 1 ]; then
 	hw_test ethtool_rmon.sh 3900
 else
