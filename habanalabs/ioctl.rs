@@ -175,9 +175,10 @@ pub(crate) fn dispatch(node: Node<'_>, cmd: u32, arg: usize) -> Result<isize> {
         }
         (Handler::Compute(_), Node::Control(_)) => return Err(ENOTTY),
     };
-    // A wait a signal interrupted is restarted (or retried on `EINTR`) with the same
-    // argument: it must still hold the input, not the answer.
-    if matches!(ret, Err(e) if e == ERESTARTSYS || e == EINTR) {
+    // A wait a signal interrupted is restarted (or retried on `EINTR`), and a submission that
+    // found no room is retried on `EAGAIN` (as mainline leaves its argument then), with the
+    // same argument: it must still hold the input, not the answer.
+    if matches!(ret, Err(e) if e == ERESTARTSYS || e == EINTR || e == EAGAIN) {
         return ret.map(|()| 0);
     }
     writer.write_slice(&buf[..size])?;

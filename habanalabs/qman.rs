@@ -457,8 +457,9 @@ impl Queues {
     }
 
     /// Queues the jobs of `cs`, each a queue, its stream, a CB and the bytes of it to run,
-    /// whole or not at all, for a context of `generation`: `EBUSY` if a stream has no room for
-    /// its jobs, `EIO` if a hard reset ended the context. `commit` runs once the room is known,
+    /// whole or not at all, for a context of `generation`: `EAGAIN` if a stream has no room for
+    /// its jobs yet (as mainline, whose users retry), `EINVAL` if they are more than a stream
+    /// holds, `EIO` if a hard reset ended the context. `commit` runs once the room is known,
     /// before the first job is posted. A job that fails to post (the device went away) ends as
     /// reset.
     pub(crate) fn submit(
@@ -472,6 +473,13 @@ impl Queues {
         for (queue, stream, _, _) in jobs.iter() {
             per_stream[queue.index][*stream] += 1;
         }
+        if per_stream
+            .iter()
+            .flatten()
+            .any(|&count| count > QUEUE_ENTRIES)
+        {
+            return Err(EINVAL);
+        }
         let _submit = self.submit.lock();
         // A hard reset ended the context of generation `generation` (see reset.rs).
         if self.control.reset().generation() != generation {
@@ -480,7 +488,7 @@ impl Queues {
         for queue in self.list.iter() {
             for (stream, &count) in per_stream[queue.index].iter().enumerate() {
                 if count > 0 && queue.free_slots(stream) < count {
-                    return Err(EBUSY);
+                    return Err(EAGAIN);
                 }
             }
         }

@@ -43,11 +43,11 @@ impl Submissions {
         self.ring[slot(seq)].as_ref().filter(|cs| cs.seq == seq)
     }
 
-    /// The sequence number the next submission gets; `EBUSY` while the one [`HISTORY`]
-    /// before it still runs.
+    /// The sequence number the next submission gets; `EAGAIN` while the one [`HISTORY`]
+    /// before it still runs (mainline's answer when too many are in flight).
     pub(super) fn next_seq(&self) -> Result<u64> {
         match &self.ring[slot(self.next_seq)] {
-            Some(old) if !old.is_done() => Err(EBUSY),
+            Some(old) if !old.is_done() => Err(EAGAIN),
             _ => Ok(self.next_seq),
         }
     }
