@@ -848,6 +848,70 @@ fn ets_shares_with_link_rate() {
     assert!(tc1 >= 58_000);
 }
 
+/// Keeps TX queues 1 and 2 of a port full of 1000-byte frames at
+/// priorities 1 and 2 (TC 1 and TC 2) at 50 Mbit/s, with `TC_TSA` `tsa` and
+/// `TC_BW` `bw` for TC 1 and 2, and returns the bytes each class sent
+/// between the 600th and the 2000th frame: 1400 frames, well past the 512
+/// the backlog (`BACKLOG_FRAMES` of each queue) held at the start, while
+/// both queues still have frames posted.
+fn sustained_shares(tsa: u32, bw: [u8; 2]) -> (u64, u64) {
+    const N: u32 = 4096;
+    let r = rig(2);
+    let p = 6;
+    r.pair(p, 0);
+    r.bar(0).write32(model_ctl::link_rate(p), 50);
+    r.set(0, p, nic::PRIO_TC, 1 << 4 | 2 << 8);
+    r.set(0, p, nic::TC_TSA, tsa);
+    r.set(0, p, nic::TC_BW, u32::from_le_bytes([0, bw[0], bw[1], 0]));
+    for q in 1..=2u8 {
+        let data = frame(1000, q);
+        let at = r.alloc(data.len() as u64);
+        r.write(at, &data);
+        let ring = r.alloc(16 * u64::from(N));
+        let mut desc = [0u8; 16];
+        desc[..8].copy_from_slice(&at.to_le_bytes());
+        desc[8..10].copy_from_slice(&(data.len() as u16).to_le_bytes());
+        desc[10] = q;
+        for i in 0..u64::from(N) {
+            r.write(ring + 16 * i, &desc);
+        }
+        let regs = nic::txq(q.into());
+        r.bar(0)
+            .write64(nic::block(p) + regs + nic::Q_BASE_LO, ring);
+        r.set(0, p, regs + nic::Q_SIZE, N);
+        r.set(0, p, regs + nic::Q_PI, N);
+    }
+    r.ring(0, p);
+    let tc = |t| r.counter(0, p, c::TX_TC_BYTES + t);
+    wait_for("600 frames out", || r.counter(0, p, c::TX_FRAMES) >= 600);
+    let start = (tc(1), tc(2));
+    wait_for("2000 frames out", || r.counter(0, p, c::TX_FRAMES) >= 2000);
+    let shares = (tc(1) - start.0, tc(2) - start.1);
+    // Both queues were still posting: neither class ran out.
+    for q in 1..=2 {
+        let ci = r.reg(0, p, nic::txq(q) + nic::Q_CI);
+        assert!(ci < N, "TX queue {q} ran out ({ci} taken)");
+    }
+    shares
+}
+
+#[test]
+fn ets_shares_hold_with_two_tx_queues_kept_full() {
+    let (tc1, tc2) = sustained_shares(0b110, [75, 25]);
+    let share = tc1 as f64 / (tc1 + tc2) as f64;
+    assert!(tc2 > 0, "TC 2 sent nothing");
+    assert!((share - 0.75).abs() < 0.01, "75/25: TC 1 share {share}");
+
+    let (tc1, tc2) = sustained_shares(0b110, [50, 50]);
+    let share = tc1 as f64 / (tc1 + tc2) as f64;
+    assert!((share - 0.5).abs() < 0.01, "50/50: TC 1 share {share}");
+
+    // TC 2 strict: TC 1 waits while TC 2 has frames.
+    let (tc1, tc2) = sustained_shares(0b010, [100, 0]);
+    assert!(tc1 <= 2000, "TC 1 sent {tc1} bytes beside strict TC 2");
+    assert!(tc2 >= 1_390_000, "strict TC 2 sent {tc2}");
+}
+
 #[test]
 fn eeprom_pages_and_check_codes() {
     let r = rig(2);

@@ -126,6 +126,18 @@ pub(crate) struct Tx {
     faults: u32,
 }
 
+impl Tx {
+    /// Whether priority `p` has a frame waiting that is not paused.
+    fn ready_prio(&self, p: usize) -> bool {
+        self.paused & 1 << p == 0 && !self.queues[p].is_empty()
+    }
+
+    /// Whether any frame waits that is not paused.
+    fn ready(&self) -> bool {
+        (0..NUM_PRIOS).any(|p| self.ready_prio(p))
+    }
+}
+
 /// The RX side, locked by whoever delivers a frame to the port.
 #[derive(Default)]
 pub(crate) struct Rx {
@@ -570,10 +582,9 @@ impl Port {
     /// The priority whose frame goes next: in ring order while the link is
     /// unlimited, else as the scheduler says.
     fn pick(&self, tx: &mut Tx, limited: bool) -> Option<usize> {
-        let ready = |p: usize| tx.paused & 1 << p == 0 && !tx.queues[p].is_empty();
         let oldest = |prios: &mut dyn Iterator<Item = usize>| {
             prios
-                .filter(|&p| ready(p))
+                .filter(|&p| tx.ready_prio(p))
                 .min_by_key(|&p| tx.queues[p][0].seq)
         };
         if !limited {
@@ -603,13 +614,15 @@ impl Port {
             }
             self.fetch(tx);
             let rate = u64::from(self.bar().read32(model_ctl::link_rate(self.index)));
+            let now = Instant::now();
+            // The scheduler charges a class for the frame it picks: it
+            // picks only when the link is free to send that frame.
+            if let Some(at) = tx.next_send.filter(|&at| rate != 0 && at > now) {
+                return if tx.ready() { Some(at) } else { tx.retry };
+            }
             let Some(prio) = self.pick(tx, rate != 0) else {
                 return tx.retry;
             };
-            let now = Instant::now();
-            if let Some(at) = tx.next_send.filter(|&at| rate != 0 && at > now) {
-                return Some(at);
-            }
             let frame = tx.queues[prio].pop_front().expect("picked a waiting frame");
             tx.held -= 1;
             tx.queued[frame.txq] -= 1;
