@@ -46,10 +46,11 @@ hl_check "PFC_EN is 0x08" [ "$(port_rd "$1" $HL_PORT_PFC_EN)" -eq 8 ]
 hl_check "pfc-cap is 8" has "$(A dcb pfc show dev "$a" pfc-cap)" "pfc-cap 8"
 A dcb pfc set dev "$a" prio-pfc all:off
 
-# A receiver that takes its time: a small RX ring and a long interrupt delay,
-# so that a burst finds it out of buffers.
+# A receiver that takes its time: a small RX ring and the longest interrupt
+# delay the device has, so that a burst finds it out of buffers.
 B ethtool -G "$b" rx 64
-B ethtool -C "$b" rx-usecs 200000 rx-frames 0
+hl_check "the receiver's RX interrupt is held back" \
+	B ethtool -C "$b" rx-usecs "$HL_COAL_USECS_MAX" rx-frames 0
 B ip link set "$b" up
 A ping -c 1 -W 5 10.77.0.2 > /dev/null
 # burst: 400 UDP datagrams of 1000 bytes at priority 0, broadcast so that
