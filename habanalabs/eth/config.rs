@@ -7,8 +7,8 @@
 use kernel::{net::dev::rss_key_fill, prelude::*};
 
 use super::regs::{
-    FecMode, PortIo, Speed, LINK_CFG, NUM_RXQ, PFC_EN, PRIO_TC, RSS_KEY, RSS_KEY_SIZE, RSS_TABLE,
-    RSS_TABLE_SIZE, RX_COAL_FRAMES, RX_COAL_USECS, TC_BW, TC_TSA,
+    FecMode, PortIo, Queue, Speed, LINK_CFG, NUM_RXQ, NUM_TXQ, PFC_EN, PRIO_TC, Q_COAL_FRAMES,
+    Q_COAL_USECS, RSS_KEY, RSS_KEY_SIZE, RSS_TABLE, RSS_TABLE_SIZE, TC_BW, TC_TSA,
 };
 
 /// Ring sizes: the default and the limits `ethtool -G` accepts.
@@ -68,17 +68,44 @@ impl Default for RingConfig {
     }
 }
 
-/// RX interrupt coalescing (`ethtool -C`); 0 and 0 interrupt at once.
-#[derive(Default)]
-pub(crate) struct CoalesceConfig {
+/// One direction's interrupt coalescing: at most `usecs` after the first unsignalled frame, or
+/// once `frames` wait; 0 and 0 interrupt at once.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Moderation {
     pub(crate) usecs: u32,
     pub(crate) frames: u32,
 }
 
+impl Moderation {
+    /// Writes it to queue `q`'s coalescing registers.
+    pub(crate) fn write(&self, io: &PortIo, q: Queue) -> Result {
+        io.write_q(q, Q_COAL_USECS::from(self.usecs))?;
+        io.write_q(q, Q_COAL_FRAMES::from(self.frames))
+    }
+}
+
+/// Interrupt coalescing (`ethtool -C`), the same for every queue of a direction.
+#[derive(Default)]
+pub(crate) struct CoalesceConfig {
+    pub(crate) rx: Moderation,
+    pub(crate) tx: Moderation,
+    /// `adaptive-rx`: the RX queues' moderation follows the traffic (DIM) instead of `rx`.
+    pub(crate) adaptive_rx: bool,
+}
+
 impl CoalesceConfig {
+    /// Writes the TX queues' moderation, and the RX queues' unless it is adaptive (which the
+    /// rings write, [`Rings::write_adaptive`](super::txrx::Rings::write_adaptive)).
     fn write(&self, io: &PortIo) -> Result {
-        io.write(RX_COAL_USECS::from(self.usecs))?;
-        io.write(RX_COAL_FRAMES::from(self.frames))
+        for q in 0..NUM_TXQ {
+            self.tx.write(io, Queue::Tx(q))?;
+        }
+        if !self.adaptive_rx {
+            for r in 0..NUM_RXQ {
+                self.rx.write(io, Queue::Rx(r))?;
+            }
+        }
+        Ok(())
     }
 }
 

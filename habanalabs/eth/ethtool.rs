@@ -48,13 +48,19 @@ use kernel::{
 };
 
 use super::{
-    config::{RING_MAX, RING_MIN},
+    config::{Moderation, RING_MAX, RING_MIN},
     port::Port,
     regs::{
-        counter, DownReason, FecMode, LinkInfo, Speed, NUM_RXQ, NUM_TXQ, RSS_KEY_SIZE,
-        RSS_TABLE_SIZE,
+        counter, DownReason, FecMode, LinkInfo, Speed, COAL_FRAMES_MAX, COAL_USECS_MAX, NUM_RXQ,
+        NUM_TXQ, RSS_KEY_SIZE, RSS_TABLE_SIZE,
     },
 };
+
+/// Refuses an `ethtool` request with `msg`.
+fn invalid(extack: &mut ExtAck<'_>, msg: &'static CStr) -> Result {
+    extack.set_message(msg);
+    Err(EINVAL)
+}
 
 /// The link mode of each speed over the port's copper cable.
 pub(crate) fn link_mode(speed: Speed) -> LinkMode {
@@ -120,6 +126,8 @@ enum Source {
     DriverTxDropped,
     /// Indices and descriptors from the device that made no sense.
     DriverDeviceErrors,
+    /// TX doorbells not rung because the device was draining the rings.
+    DriverDoorbellsSkipped,
 }
 
 /// A statistic of `ethtool -S`.
@@ -135,7 +143,7 @@ const fn dev(name: &'static str, i: usize) -> Stat {
     }
 }
 
-const STAT_TABLE: [Stat; 28] = [
+const STAT_TABLE: [Stat; 29] = [
     dev("tx_pause_prio0", counter::TX_PAUSE),
     dev("tx_pause_prio1", counter::TX_PAUSE + 1),
     dev("tx_pause_prio2", counter::TX_PAUSE + 2),
@@ -171,6 +179,10 @@ const STAT_TABLE: [Stat; 28] = [
     Stat {
         name: "device_errors",
         source: Source::DriverDeviceErrors,
+    },
+    Stat {
+        name: "tx_doorbells_skipped",
+        source: Source::DriverDoorbellsSkipped,
     },
 ];
 
@@ -234,8 +246,11 @@ impl Operations for Port {
     const STATS: &'static [&'static str] = &STAT_NAMES;
     const PRIV_FLAGS: &'static [&'static str] = &["mac-loopback"];
     const SELF_TESTS: &'static [&'static str] = &["mac-loopback"];
-    const SUPPORTED_COALESCE_PARAMS: CoalesceParams =
-        CoalesceParams::RX_USECS.union(CoalesceParams::RX_MAX_FRAMES);
+    const SUPPORTED_COALESCE_PARAMS: CoalesceParams = CoalesceParams::RX_USECS
+        .union(CoalesceParams::RX_MAX_FRAMES)
+        .union(CoalesceParams::TX_USECS)
+        .union(CoalesceParams::TX_MAX_FRAMES)
+        .union(CoalesceParams::USE_ADAPTIVE_RX);
     /// The device's `rx_size` and `tx_size` buckets.
     const RMON_HIST_RANGES: &'static [core::ops::RangeInclusive<u16>] = &[
         64..=64,
@@ -383,8 +398,12 @@ impl Operations for Port {
             if (rx, tx) == (cfg.rings.rx, cfg.rings.tx) {
                 return Ok(());
             }
-            if rx < cfg.coalesce.frames {
+            if rx < cfg.coalesce.rx.frames {
                 extack.set_message(c_str!("RX ring smaller than rx-frames"));
+                return Err(EINVAL);
+            }
+            if tx < cfg.coalesce.tx.frames {
+                extack.set_message(c_str!("TX ring smaller than tx-frames"));
                 return Err(EINVAL);
             }
         }
@@ -493,21 +512,46 @@ impl Operations for Port {
 
     fn get_coalesce(dev: &Device<Self>, coalesce: &mut Coalesce) -> Result {
         let cfg = &dev.data().config.lock().coalesce;
-        coalesce.set_rx_usecs(cfg.usecs);
-        coalesce.set_rx_max_frames(cfg.frames);
+        coalesce.set_rx_usecs(cfg.rx.usecs);
+        coalesce.set_rx_max_frames(cfg.rx.frames);
+        coalesce.set_tx_usecs(cfg.tx.usecs);
+        coalesce.set_tx_max_frames(cfg.tx.frames);
+        coalesce.set_use_adaptive_rx(cfg.adaptive_rx);
         Ok(())
     }
 
     fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce, extack: &mut ExtAck<'_>) -> Result {
-        let (usecs, frames) = (coalesce.rx_usecs(), coalesce.rx_max_frames());
+        let rx = Moderation {
+            usecs: coalesce.rx_usecs(),
+            frames: coalesce.rx_max_frames(),
+        };
+        let tx = Moderation {
+            usecs: coalesce.tx_usecs(),
+            frames: coalesce.tx_max_frames(),
+        };
+        let adaptive_rx = coalesce.use_adaptive_rx();
+        let rings = {
+            let cfg = dev.data().config.lock();
+            (cfg.rings.rx, cfg.rings.tx)
+        };
+        if rx.usecs > COAL_USECS_MAX || tx.usecs > COAL_USECS_MAX {
+            return invalid(extack, c_str!("usecs above the device's 65535"));
+        }
         // More frames than the ring holds would never raise the interrupt.
-        if frames > dev.data().config.lock().rings.rx {
-            extack.set_message(c_str!("rx-frames larger than the RX ring"));
-            return Err(EINVAL);
+        if rx.frames > rings.0.min(COAL_FRAMES_MAX) {
+            return invalid(extack, c_str!("rx-frames larger than the RX ring"));
+        }
+        if tx.frames > rings.1.min(COAL_FRAMES_MAX) {
+            return invalid(extack, c_str!("tx-frames larger than the TX ring"));
+        }
+        // The last frames of a burst would wait for more, the queue stopping for them.
+        if tx.frames != 0 && tx.usecs == 0 {
+            return invalid(extack, c_str!("tx-frames needs tx-usecs"));
         }
         Port::reconfigure(dev, false, |cfg| {
-            cfg.coalesce.usecs = usecs;
-            cfg.coalesce.frames = frames;
+            cfg.coalesce.rx = rx;
+            cfg.coalesce.tx = tx;
+            cfg.coalesce.adaptive_rx = adaptive_rx;
             Ok(())
         })
     }
@@ -550,6 +594,11 @@ impl Operations for Port {
                 Source::DriverDeviceErrors => {
                     port.rings.counters.device_errors.load(Ordering::Relaxed)
                 }
+                Source::DriverDoorbellsSkipped => port
+                    .rings
+                    .counters
+                    .tx_doorbells_skipped
+                    .load(Ordering::Relaxed),
             };
         }
     }

@@ -116,7 +116,11 @@ impl Port {
 
     /// Writes `cfg` to the device (all but the ring sizes, used at `up`) and rings.
     pub(crate) fn apply(&self, cfg: &Config) -> Result {
+        self.rings.set_adaptive(cfg.coalesce.adaptive_rx);
         cfg.write(&self.io)?;
+        if cfg.coalesce.adaptive_rx {
+            self.rings.write_adaptive()?;
+        }
         let ctl = CTL::default()
             .set_enable(self.live())
             .set_loopback(cfg.link.loopback);
@@ -195,6 +199,7 @@ impl Port {
         dev.carrier_off();
         dev.tx_disable();
         port.rings.napis().iter().for_each(Napi::disable);
+        port.rings.cancel_adaptive();
         port.live.store(false, Ordering::Release);
         let _ = port.rings.mask_all(true);
         // What the rings hold goes once the device stopped using it: now, or after the hard

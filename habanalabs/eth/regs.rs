@@ -234,6 +234,22 @@ queue_register! {
     }
 }
 
+queue_register! {
+    /// The queue's interrupt comes at most this many microseconds after the first unsignalled
+    /// frame ...
+    Q_COAL_USECS @ 0x18 {}
+}
+
+queue_register! {
+    /// ... or once this many frames wait (0 and 0: at once). A TX queue's frames are those
+    /// the device finished.
+    Q_COAL_FRAMES @ 0x1c {}
+}
+
+/// The largest [`Q_COAL_USECS`] and [`Q_COAL_FRAMES`] the device honours.
+pub(crate) const COAL_USECS_MAX: u32 = 65_535;
+pub(crate) const COAL_FRAMES_MAX: u32 = 4096;
+
 /// The RSS hash key: [`RSS_KEY_SIZE`] bytes from this offset.
 pub(crate) const RSS_KEY: usize = 0x600;
 pub(crate) const RSS_KEY_SIZE: usize = 40;
@@ -261,14 +277,13 @@ impl IRQ_MASK {
 }
 
 port_register! {
-    /// The RX interrupt comes at most this many microseconds after the first unsignalled
-    /// frame...
-    RX_COAL_USECS(u32) @ 0x064 {}
-}
-
-port_register! {
-    /// ... or once this many frames wait (0 and 0: at once).
-    RX_COAL_FRAMES(u32) @ 0x068 {}
+    /// Written by the device: whether it is draining the TX rings, in which case it looks at
+    /// every TX queue's [`Q_PI`] again before it stops, so a `PI` written meanwhile needs no
+    /// doorbell (`device-model.rst`, TX without a doorbell).
+    TX_DRAINING(u32) @ 0x070 {
+        /// Draining.
+        0:0 busy as bool;
+    }
 }
 
 port_register! {

@@ -10,9 +10,14 @@
 //! Indices are free-running 32-bit counters, a ring slot being `index & (size - 1)`. The
 //! device's consumer indices are checked against what the driver posted before anything is
 //! taken from a ring; a device that claims more is ignored until the watchdog resets the port.
+//!
+//! A TX queue's new `PI` is announced by the doorbell unless the device says it is still
+//! draining the rings (`TX_DRAINING`), in which case it will look again by itself. With
+//! `adaptive-rx`, each RX queue's moderation follows its traffic (DIM, [`RxModeration`]).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
+    c_str,
     devres::BindingGuard,
     dma::{CoherentAllocation, DmaAddress},
     dma_read, dma_write,
@@ -20,20 +25,22 @@ use kernel::{
     irq::IrqReturn,
     net::{
         dev::{with_bh_disabled, Device, Features, IrqHandler, Napi, NapiPoll},
+        dim::{self, Dim, DimHandler},
         skb::{DropReason, Mapped, MappedPieces, SkBuff},
     },
     new_spinlock, new_spinlock_irq,
     prelude::*,
-    sync::{SpinLock, SpinLockIrq},
+    static_lock_class,
+    sync::{barrier::smp_mb, SpinLock, SpinLockIrq},
     types::{AsBytes, FromBytes},
 };
 
 use super::{
-    config::{RingConfig, RING_MAX},
+    config::{Moderation, RingConfig, RING_MAX},
     port::Port,
     regs::{
         PortIo, Queue, RxDesc, TxDesc, CSUM_OFFSET_MAX, CSUM_START_MAX, IRQ_MASK, MAX_FRAME,
-        NUM_RXQ, NUM_TXQ, Q_CI, Q_IRQ_MASK, Q_PI, TSO_MAX, TX_DESC_CTL, TX_MAX_FRAGS,
+        NUM_RXQ, NUM_TXQ, Q_CI, Q_IRQ_MASK, Q_PI, TSO_MAX, TX_DESC_CTL, TX_DRAINING, TX_MAX_FRAGS,
     },
 };
 
@@ -139,6 +146,8 @@ pub(crate) struct DriverCounters {
     pub(crate) rx_dropped: AtomicU64,
     /// Indices or descriptors from the device that made no sense.
     pub(crate) device_errors: AtomicU64,
+    /// TX doorbells not rung because the device was still draining the rings.
+    pub(crate) tx_doorbells_skipped: AtomicU64,
 }
 
 /// A queue's counters, each written by one context at a time (the queue's NAPI, or
@@ -210,6 +219,60 @@ impl Descriptors {
     }
 }
 
+/// The adaptive moderation of one RX queue: writes DIM's profiles to the queue's coalescing
+/// registers.
+pub(crate) struct RxModeration {
+    io: PortIo,
+    queue: usize,
+}
+
+impl RxModeration {
+    fn write(&self, m: dim::Moderation) -> Result {
+        let m = Moderation {
+            usecs: m.usecs.into(),
+            frames: m.frames.into(),
+        };
+        m.write(&self.io, Queue::Rx(self.queue))
+    }
+}
+
+impl DimHandler for RxModeration {
+    fn apply(dim: &Dim<Self>, m: dim::Moderation) {
+        // The device reads the coalescing registers at every frame: no doorbell. A device that
+        // is gone keeps nothing.
+        let _ = dim.data().write(m);
+    }
+}
+
+/// Adaptive RX moderation: each RX queue's DIM, fed by the queue's NAPI context while `on`.
+#[pin_data]
+struct AdaptiveRx {
+    #[pin]
+    dims: [Dim<RxModeration>; NUM_RXQ],
+    on: AtomicBool,
+    /// Each RX queue's interrupts (wraps).
+    events: [AtomicU32; NUM_RXQ],
+}
+
+impl AdaptiveRx {
+    fn new(io: PortIo) -> impl PinInit<Self> {
+        pin_init!(Self {
+            dims <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|r| {
+                Dim::new(
+                    RxModeration {
+                        io: io.clone(),
+                        queue: r,
+                    },
+                    c_str!("habanalabs-eth-dim"),
+                    static_lock_class!(),
+                )
+            }),
+            on: AtomicBool::new(false),
+            events: Default::default(),
+        })
+    }
+}
+
 /// A port's rings and NAPI contexts.
 ///
 /// A TX queue's lock is taken in `start_xmit` and NAPI, an RX queue's in its NAPI, all also in
@@ -230,11 +293,14 @@ pub(crate) struct Rings {
     pub(crate) counters: DriverCounters,
     pub(crate) txq: [QueueCounters; NUM_TXQ],
     pub(crate) rxq: [QueueCounters; NUM_RXQ],
+    #[pin]
+    adaptive: AdaptiveRx,
 }
 
 impl Rings {
     pub(crate) fn new(io: PortIo, descs: Descriptors) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            adaptive <- AdaptiveRx::new(io.clone()),
             io,
             napi <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|_| {
                 Napi::new()
@@ -255,6 +321,29 @@ impl Rings {
     /// The NAPI contexts, one per RX queue.
     pub(crate) fn napis(&self) -> &[Napi; NUM_RXQ] {
         &self.napi
+    }
+
+    /// Turns adaptive RX moderation on or off. Off, no profile is written after this returns,
+    /// and the caller writes the fixed moderation. Sleeps.
+    pub(crate) fn set_adaptive(&self, on: bool) {
+        self.adaptive.on.store(on, Ordering::Relaxed);
+        if !on {
+            self.cancel_adaptive();
+        }
+    }
+
+    /// Waits for and cancels the writes of profiles DIM picked. Sleeps.
+    pub(crate) fn cancel_adaptive(&self) {
+        self.adaptive.dims.iter().for_each(Dim::cancel);
+    }
+
+    /// Writes each RX queue's current adaptive profile: after a reset or a restart, which the
+    /// profiles picked before must survive.
+    pub(crate) fn write_adaptive(&self) -> Result {
+        self.adaptive
+            .dims
+            .iter()
+            .try_for_each(|d| d.data().write(d.moderation()))
     }
 
     /// Points the stopped device at empty rings of `sizes`: every TX queue's, and the RX
@@ -475,8 +564,23 @@ impl Rings {
         // The doorbell waits for the last frame of a batch, unless the queue stopped.
         if queue.sent(len, dev.xmit_more()) {
             let _ = self.io.write_q(Queue::Tx(q), Q_PI::from(tx.pi));
-            let _ = self.io.kick();
+            if self.draining() {
+                self.counters
+                    .tx_doorbells_skipped
+                    .fetch_add(1, Ordering::Relaxed);
+            } else {
+                let _ = self.io.kick();
+            }
         }
+    }
+
+    /// Whether the device is draining the TX rings and so takes a `PI` just written without a
+    /// doorbell. The full barrier orders the write of `PI` before the read of `TX_DRAINING`,
+    /// as the device orders its clearing of the flag before its last look at `PI`: either it
+    /// sees the new `PI`, or this sees the flag clear and rings (`device-model.rst`).
+    fn draining(&self) -> bool {
+        smp_mb();
+        self.io.read::<TX_DRAINING>().is_ok_and(|d| d.busy())
     }
 
     /// Sends the `len`-byte frame at `addr`, which is not a socket buffer and stays the
@@ -673,6 +777,19 @@ impl NapiPoll for Port {
             port.update_link(dev);
         }
         if done < budget && napi.complete_done(done) {
+            let adaptive = &rings.adaptive;
+            if adaptive.on.load(Ordering::Relaxed) {
+                let q = &rings.rxq[r];
+                // SAFETY: Only queue `r`'s NAPI poll feeds `dims[r]`, and NAPI runs one poll of
+                // a context at a time.
+                unsafe {
+                    adaptive.dims[r].sample(
+                        adaptive.events[r].load(Ordering::Relaxed) as u16,
+                        QueueCounters::get(&q.packets),
+                        QueueCounters::get(&q.bytes),
+                    )
+                };
+            }
             // Progress and link changes made while masked raise nothing: unmask, then look
             // once more.
             rings.unmask(r);
@@ -693,6 +810,9 @@ impl IrqHandler for Port {
             return IrqReturn::None;
         };
         rings.mask(index as usize);
+        if let Some(events) = rings.adaptive.events.get(index as usize) {
+            events.fetch_add(1, Ordering::Relaxed);
+        }
         napi.schedule();
         IrqReturn::Handled
     }

@@ -396,10 +396,11 @@ pub mod nic {
     pub const RX_CI: u64 = rxq(0) + Q_CI;
     /// `IRQ_MASK`: `PORT_IRQ_*` bits.
     pub const IRQ_MASK: u64 = 0x060;
-    /// `RX_COAL_USECS`: longest delay of the RX interrupt.
-    pub const RX_COAL_USECS: u64 = 0x064;
-    /// `RX_COAL_FRAMES`: frames that raise the RX interrupt at once.
-    pub const RX_COAL_FRAMES: u64 = 0x068;
+    /// `TX_DRAINING`: written by the model, [`super::TX_DRAINING_BUSY`]
+    /// while its TX worker is draining the rings and will look at every
+    /// TX queue's `PI` again before it sleeps, so a `PI` written meanwhile
+    /// needs no doorbell (see device-model.rst, TX without a doorbell).
+    pub const TX_DRAINING: u64 = 0x070;
     /// `PFC_EN`: bit per priority.
     pub const PFC_EN: u64 = 0x080;
     /// `TC_BW`: byte `t` is TC `t`'s ETS share in percent.
@@ -435,6 +436,18 @@ pub mod nic {
     /// An RX queue's `IRQ_MASK` (queues 1 and up; queue 0 has the port's
     /// [`IRQ_MASK`]): bit 0 [`super::PORT_IRQ_RX`] masks its vector.
     pub const Q_IRQ_MASK: u64 = 0x14;
+    /// A queue's `COAL_USECS`: its interrupt comes at most this long after
+    /// the first unsignalled frame, or ...
+    pub const Q_COAL_USECS: u64 = 0x18;
+    /// ... a queue's `COAL_FRAMES`: once this many frames wait (0 and 0:
+    /// at once).
+    pub const Q_COAL_FRAMES: u64 = 0x1c;
+    /// The largest `COAL_USECS` the model honours; larger values count as
+    /// this.
+    pub const COAL_USECS_MAX: u32 = 65_535;
+    /// The largest `COAL_FRAMES` the model honours; larger values count as
+    /// this.
+    pub const COAL_FRAMES_MAX: u32 = 4096;
     /// `RSS_KEY`: the Toeplitz key, [`RSS_KEY_SIZE`] bytes, byte `i` at
     /// `RSS_KEY + i`.
     pub const RSS_KEY: u64 = 0x600;
@@ -1017,6 +1030,8 @@ pub const RX_PROMISC: u32 = 1 << 0;
 pub const RX_ALLMULTI: u32 = 1 << 1;
 /// `RX_FILTER` field shift of the table entries in use (6 bits).
 pub const RX_FILTER_COUNT_SHIFT: u32 = 8;
+/// `TX_DRAINING` bit: the model's TX worker is draining the rings.
+pub const TX_DRAINING_BUSY: u32 = 1 << 0;
 /// `IRQ_MASK` bit: TX progress raises no interrupt.
 pub const PORT_IRQ_TX: u32 = 1 << 0;
 /// `IRQ_MASK` bit: RX progress raises no interrupt.

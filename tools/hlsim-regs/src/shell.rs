@@ -97,8 +97,7 @@ pub fn shell() -> String {
         ("TX_SIZE", nic::TX_SIZE),
         ("RX_SIZE", nic::RX_SIZE),
         ("IRQ_MASK", nic::IRQ_MASK),
-        ("RX_COAL_USECS", nic::RX_COAL_USECS),
-        ("RX_COAL_FRAMES", nic::RX_COAL_FRAMES),
+        ("TX_DRAINING", nic::TX_DRAINING),
         ("PFC_EN", nic::PFC_EN),
         ("TC_BW", nic::TC_BW),
         ("PRIO_TC", nic::PRIO_TC),
@@ -108,6 +107,18 @@ pub fn shell() -> String {
         sh.offset(&format!("PORT_{name}"), offset);
     }
     sh.number("PORT_COUNTER_STRIDE", nic::counter(1) - nic::counter(0));
+    sh.comment("Queue blocks: TX queue q's register R at R + HL_PORT_TXQ0 + q * HL_Q_STRIDE,");
+    sh.comment("RX queue r's at R + HL_PORT_RXQ0 + r * HL_Q_STRIDE; coalescing limits.");
+    sh.offset("PORT_TXQ0", nic::txq(0));
+    sh.offset("PORT_RXQ0", nic::rxq(0));
+    sh.offset("Q_STRIDE", nic::Q_STRIDE);
+    sh.offset("Q_PI", nic::Q_PI);
+    sh.offset("Q_CI", nic::Q_CI);
+    sh.offset("Q_COAL_USECS", nic::Q_COAL_USECS);
+    sh.offset("Q_COAL_FRAMES", nic::Q_COAL_FRAMES);
+    sh.number("COAL_USECS_MAX", nic::COAL_USECS_MAX.into());
+    sh.number("COAL_FRAMES_MAX", nic::COAL_FRAMES_MAX.into());
+    sh.bits("TX_DRAINING_BUSY", crate::TX_DRAINING_BUSY.into());
     sh.bits("PORT_LOOPBACK", crate::PORT_LOOPBACK.into());
     sh.bits("LINK_AUTONEG", crate::LINK_AUTONEG.into());
     sh.comment("LINK_CFG's 4-bit fields: the forced speed code, the advertised speeds.");

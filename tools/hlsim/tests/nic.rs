@@ -16,8 +16,9 @@ use hlsim::nic::counters as c;
 use hlsim::nic::offload::{fold, rx_checksum_ok, sum};
 use hlsim::nic::{BACKLOG_FRAMES, eeprom};
 use hlsim::regs::{
-    CMD_IRQ, RX_ALLMULTI, RX_CSUM_OK, RX_FILTER_COUNT_SHIFT, RX_PROMISC, Status, TX_CSUM, TX_MORE,
-    TX_TSO, eeprom as eeprom_regs, identity, mailbox, model_ctl, nic, vector_rxq,
+    CMD_IRQ, RX_ALLMULTI, RX_CSUM_OK, RX_FILTER_COUNT_SHIFT, RX_PROMISC, Status, TX_CSUM,
+    TX_DRAINING_BUSY, TX_MORE, TX_TSO, eeprom as eeprom_regs, identity, mailbox, model_ctl, nic,
+    vector_rxq,
 };
 use hlsim::regs::{
     DOWN_DISABLED, DOWN_FEC_MISMATCH, DOWN_LINK_TRAINING, DOWN_PARTNER_DISABLED, FEC_OFF, FEC_RS,
@@ -774,7 +775,8 @@ fn irq_masking_and_rx_coalescing() {
     assert_eq!(r.irq(0, p), 0);
 
     // Every third frame.
-    r.set(1, p, nic::RX_COAL_FRAMES, 3);
+    let rxq0 = nic::rxq(0);
+    r.set(1, p, rxq0 + nic::Q_COAL_FRAMES, 3);
     r.sync(1, p);
     for i in 0..2 {
         r.send(0, p, &frame(60, i), 0);
@@ -786,9 +788,11 @@ fn irq_masking_and_rx_coalescing() {
     r.wait_rx(1, p, 1);
     wait_for("coalesced interrupt", || r.irq(1, p) == 1);
 
-    // 300 ms after the first frame, not before.
-    r.set(1, p, nic::RX_COAL_FRAMES, 0);
-    r.set(1, p, nic::RX_COAL_USECS, 300_000);
+    // 300 ms after the first frame, not before: values beyond the limit
+    // count as the limit.
+    r.set(1, p, rxq0 + nic::Q_COAL_FRAMES, 0);
+    r.set(1, p, rxq0 + nic::Q_COAL_USECS, 300_000);
+    assert_eq!(nic::COAL_USECS_MAX, 65_535);
     r.sync(1, p);
     let start = Instant::now();
     r.send(0, p, &frame(60, 3), 0);
@@ -796,7 +800,8 @@ fn irq_masking_and_rx_coalescing() {
     assert_eq!(r.irq(1, p), 0);
     wait_for("timed interrupt", || r.irq(1, p) == 1);
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(290), "{waited:?}");
+    assert!(waited >= Duration::from_millis(64), "{waited:?}");
+    assert!(waited < Duration::from_millis(250), "{waited:?}");
 
     // Masked: never.
     r.set(1, p, nic::IRQ_MASK, 2);
@@ -804,6 +809,101 @@ fn irq_masking_and_rx_coalescing() {
     r.wait_rx(1, p, 1);
     thread::sleep(Duration::from_millis(100));
     assert_eq!(r.irq(1, p), 0);
+}
+
+#[test]
+fn tx_completion_coalescing() {
+    let r = rig(2);
+    let p = 4;
+    r.pair(p, 64);
+    // At once by default: one TX interrupt per frame taken.
+    r.send(0, p, &frame(60, 0), 0);
+    wait_for("TX interrupt at once by default", || r.irq(0, p) == 1);
+
+    // Every fourth frame of TX queue 0.
+    let txq0 = nic::txq(0);
+    r.set(0, p, txq0 + nic::Q_COAL_FRAMES, 4);
+    r.sync(0, p);
+    for i in 0..3 {
+        r.send(0, p, &frame(60, i), 0);
+    }
+    r.wait_rx(1, p, 4);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(r.irq(0, p), 0, "three frames wait");
+    r.send(0, p, &frame(60, 3), 0);
+    wait_for("the fourth frame's interrupt", || r.irq(0, p) == 1);
+
+    // 50 ms after the first frame, not before.
+    r.set(0, p, txq0 + nic::Q_COAL_FRAMES, 0);
+    r.set(0, p, txq0 + nic::Q_COAL_USECS, 50_000);
+    r.sync(0, p);
+    let start = Instant::now();
+    r.send(0, p, &frame(60, 4), 0);
+    assert_eq!(r.irq(0, p), 0);
+    wait_for("timed TX interrupt", || r.irq(0, p) == 1);
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(49), "{waited:?}");
+
+    // Masked: never, even once unmasked.
+    r.set(0, p, nic::IRQ_MASK, 1);
+    r.send(0, p, &frame(60, 5), 0);
+    r.set(0, p, nic::IRQ_MASK, 0);
+    r.sync(0, p);
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(r.irq(0, p), 0);
+    assert_eq!(r.wait_rx(1, p, 3).len(), 3);
+}
+
+/// Posts `frames` on port `p` of device 0 as a driver that skips the
+/// doorbell while `TX_DRAINING` is set: `PI`, a full fence, the flag.
+/// Returns the doorbells it skipped.
+fn post_skipping_doorbells(r: &Rig, p: usize, frames: &[Vec<u8>]) -> usize {
+    let mut skipped = 0;
+    for f in frames {
+        r.queue(0, p, f, 0);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if r.reg(0, p, nic::TX_DRAINING) & TX_DRAINING_BUSY != 0 {
+            skipped += 1;
+        } else {
+            r.ring(0, p);
+        }
+    }
+    skipped
+}
+
+#[test]
+fn frames_posted_while_draining_need_no_doorbell() {
+    let r = rig(2);
+    let p = 6;
+    r.pair(p, 256);
+    assert_eq!(r.reg(0, p, nic::TX_DRAINING), 0, "idle");
+    // 1000-byte frames at 20 Mbit/s take 0.4 ms each: the worker stays
+    // in its loop while the test posts.
+    r.bar(0).write32(model_ctl::link_rate(p), 20);
+    let frames: Vec<_> = (0..200).map(|i| frame(1000, i as u8)).collect();
+    let skipped = post_skipping_doorbells(&r, p, &frames);
+    assert!(skipped > 100, "{skipped} doorbells skipped");
+    let got = r.wait_rx(1, p, frames.len());
+    assert_eq!(got.len(), frames.len());
+    for (i, (data, _)) in got.iter().enumerate() {
+        assert!(!data.is_empty());
+        assert_eq!(data, &frames[i], "frame {i}");
+    }
+    wait_for("TX_DRAINING clear once idle", || {
+        r.reg(0, p, nic::TX_DRAINING) == 0
+    });
+
+    // Unpaced, with posters racing the worker as it clears the flag: no
+    // frame is left on the ring.
+    r.bar(0).write32(model_ctl::link_rate(p), 0);
+    for round in 0..50u8 {
+        let burst: Vec<_> = (0..8).map(|i| frame(64, round ^ i)).collect();
+        r.post(1, p, 8, BUF_LEN);
+        post_skipping_doorbells(&r, p, &burst);
+        let pi = r.reg(0, p, nic::TX_PI);
+        wait_for("every posted frame taken", || r.reg(0, p, nic::TX_CI) == pi);
+        assert_eq!(r.wait_rx(1, p, burst.len()).len(), burst.len());
+    }
 }
 
 /// Sends 1000-byte frames alternating priorities 0 and 1 at 20 Mbit/s and

@@ -59,6 +59,12 @@ impl CoalesceParams {
     pub const RX_USECS: Self = Self(1 << 0);
     /// `rx-frames`.
     pub const RX_MAX_FRAMES: Self = Self(1 << 1);
+    /// `tx-usecs`.
+    pub const TX_USECS: Self = Self(1 << 4);
+    /// `tx-frames`.
+    pub const TX_MAX_FRAMES: Self = Self(1 << 5);
+    /// `adaptive-rx`.
+    pub const USE_ADAPTIVE_RX: Self = Self(1 << 9);
 
     /// Both sets.
     pub const fn union(self, other: Self) -> Self {
@@ -93,6 +99,36 @@ impl Coalesce {
     /// Sets `rx-frames`.
     pub fn set_rx_max_frames(&mut self, frames: u32) {
         self.0.rx_max_coalesced_frames = frames;
+    }
+
+    /// `tx-usecs`: how long a TX completion interrupt may be delayed.
+    pub fn tx_usecs(&self) -> u32 {
+        self.0.tx_coalesce_usecs
+    }
+
+    /// Sets `tx-usecs`.
+    pub fn set_tx_usecs(&mut self, usecs: u32) {
+        self.0.tx_coalesce_usecs = usecs;
+    }
+
+    /// `tx-frames`: how many completed frames may wait for a TX interrupt.
+    pub fn tx_max_frames(&self) -> u32 {
+        self.0.tx_max_coalesced_frames
+    }
+
+    /// Sets `tx-frames`.
+    pub fn set_tx_max_frames(&mut self, frames: u32) {
+        self.0.tx_max_coalesced_frames = frames;
+    }
+
+    /// `adaptive-rx`: whether the driver picks the RX moderation itself.
+    pub fn use_adaptive_rx(&self) -> bool {
+        self.0.use_adaptive_rx_coalesce != 0
+    }
+
+    /// Sets `adaptive-rx`.
+    pub fn set_use_adaptive_rx(&mut self, on: bool) {
+        self.0.use_adaptive_rx_coalesce = on.into();
     }
 }
 

@@ -2,7 +2,7 @@
 
 //! One NIC port: its TX path (descriptors into a bounded backlog, then
 //! scheduled, paced and delivered to the peer), its RX ring, interrupt
-//! coalescing and link.
+//! coalescing (per queue, both ways), the `TX_DRAINING` flag and link.
 //!
 //! Locks, always taken in this order: a port's `tx` (held by its worker
 //! while it works), any one port's `rx` (the receiver's, while a frame is
@@ -18,7 +18,7 @@
 //! queue, QMAN control and interrupt locks are leaves below them.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{self, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -36,8 +36,8 @@ use crate::regs::{
     MAX_FRAME_MIN, NUM_PRIOS, PORT_ENABLE, PORT_FAULT_FEC_ERRORS, PORT_FAULT_FEC_UNCORRECTABLE,
     PORT_FAULT_LINK_DOWN, PORT_FAULT_LINK_TRAINING, PORT_FAULT_LOOPBACK_CORRUPT, PORT_IRQ_LINK,
     PORT_IRQ_RX, PORT_IRQ_TX, PORT_LOOPBACK, RX_ALLMULTI, RX_CSUM_OK, RX_DONE,
-    RX_FILTER_COUNT_SHIFT, RX_PROMISC, TSO_MAX, TX_CSUM, TX_MAX_FRAGS, TX_MORE, TX_TSO,
-    VECTOR_PORT0, identity, model_ctl, nic,
+    RX_FILTER_COUNT_SHIFT, RX_PROMISC, TSO_MAX, TX_CSUM, TX_DRAINING_BUSY, TX_MAX_FRAGS, TX_MORE,
+    TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
     nic::{NUM_RXQ, NUM_TXQ},
     vector_rxq,
 };
@@ -124,6 +124,10 @@ pub(crate) struct Tx {
     next_send: Option<Instant>,
     /// `PORT_FAULTS` at the last look.
     faults: u32,
+    /// Frames taken off each TX queue without an interrupt yet, and when
+    /// the first was.
+    pending: [u32; NUM_TXQ],
+    first: [Option<Instant>; NUM_TXQ],
 }
 
 impl Tx {
@@ -147,6 +151,14 @@ pub(crate) struct Rx {
     first: [Option<Instant>; NUM_RXQ],
     /// Priorities this port has paused at its peer.
     paused: u8,
+}
+
+/// When a queue's coalesced interrupt is due.
+enum Due {
+    Now,
+    At(Instant),
+    /// Only once more frames came.
+    MoreFrames,
 }
 
 /// What became of a frame delivered to a port.
@@ -357,10 +369,11 @@ impl Port {
         } else {
             None
         };
-        match (coalesce, transmit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let coalesce_tx = self.coalesce_tx(tx, Instant::now());
+        [coalesce, transmit, coalesce_tx]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// `PORT_STOP`: clears `ENABLE` and returns once the port no longer
@@ -443,37 +456,107 @@ impl Port {
     }
 
     /// Takes frames off the TX queues into the backlog, each queue in turn
-    /// while it has less than [`BACKLOG_FRAMES`] there; raises the TX
-    /// interrupt if it took any.
-    fn fetch(&self, tx: &mut Tx) {
+    /// while it has less than [`BACKLOG_FRAMES`] there, and raises the TX
+    /// interrupt if coalescing says it is due; returns whether it took any.
+    fn fetch(&self, tx: &mut Tx) -> bool {
         let mut took = false;
+        let now = Instant::now();
         for i in 0..NUM_TXQ {
             let q = (tx.next_txq + i) % NUM_TXQ;
-            took |= self.fetch_queue(tx, q);
+            let frames = self.fetch_queue(tx, q);
+            if frames > 0 {
+                tx.pending[q] += frames;
+                tx.first[q].get_or_insert(now);
+                took = true;
+            }
         }
         tx.next_txq = (tx.next_txq + 1) % NUM_TXQ;
         if took {
+            self.coalesce_tx(tx, now);
+        }
+        took
+    }
+
+    /// Sets or clears `TX_DRAINING`. Sequentially consistent, as the
+    /// driver's write of `PI` and read of the flag are: either the worker's
+    /// look at the rings after clearing it sees a `PI` the driver wrote,
+    /// or the driver sees the flag clear and rings the doorbell.
+    fn set_draining(&self, busy: bool) {
+        self.bar()
+            .atomic32(nic::block(self.index) + nic::TX_DRAINING)
+            .expect("the port registers are inside BAR2")
+            .store(if busy { TX_DRAINING_BUSY } else { 0 }, Ordering::SeqCst);
+        atomic::fence(Ordering::SeqCst);
+    }
+
+    /// Raises the TX interrupt if a TX queue's coalescing says it is due;
+    /// returns when the next will be, if one waits for time.
+    fn coalesce_tx(&self, tx: &mut Tx, now: Instant) -> Option<Instant> {
+        let masked = self.read(nic::IRQ_MASK) & PORT_IRQ_TX != 0;
+        let mut due = false;
+        let mut next: Option<Instant> = None;
+        for q in 0..NUM_TXQ {
+            let Some(first) = tx.first[q] else {
+                continue;
+            };
+            if masked {
+                // Progress while masked is never signalled.
+                (tx.pending[q], tx.first[q]) = (0, None);
+                continue;
+            }
+            match self.moderation(nic::txq(q), tx.pending[q], first, now) {
+                Due::Now => {
+                    (tx.pending[q], tx.first[q]) = (0, None);
+                    due = true;
+                }
+                Due::At(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                Due::MoreFrames => {}
+            }
+        }
+        if due {
             self.raise(PORT_IRQ_TX);
+        }
+        next
+    }
+
+    /// When the interrupt of the queue whose block is at `regs` is due,
+    /// with `pending` frames unsignalled since `first`, by its
+    /// `COAL_USECS` and `COAL_FRAMES`.
+    fn moderation(&self, regs: u64, pending: u32, first: Instant, now: Instant) -> Due {
+        let usecs = self.read(regs + nic::Q_COAL_USECS).min(nic::COAL_USECS_MAX);
+        let frames = self
+            .read(regs + nic::Q_COAL_FRAMES)
+            .min(nic::COAL_FRAMES_MAX);
+        let at = first + Duration::from_micros(usecs.into());
+        let due = (usecs == 0 && frames == 0)
+            || (frames != 0 && pending >= frames)
+            || (usecs != 0 && now >= at);
+        if due {
+            Due::Now
+        } else if usecs != 0 {
+            Due::At(at)
+        } else {
+            Due::MoreFrames
         }
     }
 
     /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
     /// off TX queue `q` into the backlog while the queue has room there; a
-    /// frame with `TX_TSO` enters it as its segments. Returns whether it
-    /// took any.
-    fn fetch_queue(&self, tx: &mut Tx, q: usize) -> bool {
+    /// frame with `TX_TSO` enters it as its segments. Returns how many
+    /// frames (chains) it took.
+    fn fetch_queue(&self, tx: &mut Tx, q: usize) -> u32 {
         let regs = nic::txq(q);
         let Some(ring) = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE) else {
-            return false;
+            return 0;
         };
         let pi = self
             .bar()
             .read32_acquire(nic::block(self.index) + regs + nic::Q_PI);
         let mut ci = self.read(regs + nic::Q_CI);
         let Some(mut posted) = ring.used(pi, ci) else {
-            return false;
+            return 0;
         };
-        let start = ci;
+        let mut taken = 0;
         // Cleared ENABLE (PORT_STOP) ends the copying at a frame boundary.
         while posted > 0 && tx.queued[q] < BACKLOG_FRAMES && self.enabled() {
             // A chain not yet posted to its end waits for the rest.
@@ -498,13 +581,13 @@ impl Port {
             }
             ci = ci.wrapping_add(descs);
             posted -= descs;
+            taken += 1;
         }
-        if ci == start {
-            return false;
+        if taken > 0 {
+            self.bar()
+                .write32_release(nic::block(self.index) + regs + nic::Q_CI, ci);
         }
-        self.bar()
-            .write32_release(nic::block(self.index) + regs + nic::Q_CI, ci);
-        true
+        taken
     }
 
     /// Reads the frame whose first descriptor is at `ci`, of the `posted`
@@ -603,9 +686,25 @@ impl Port {
         heads[tc]
     }
 
+    /// Drains the TX rings into the backlog and sends it until it is
+    /// empty, paused or waiting for the link, with `TX_DRAINING` set;
+    /// returns when to go on. Having cleared the flag it looks at the rings
+    /// once more, and goes on if it finds a frame posted without a
+    /// doorbell.
+    fn transmit(&self, tx: &mut Tx) -> Option<Instant> {
+        loop {
+            self.set_draining(true);
+            let next = self.send_backlog(tx);
+            self.set_draining(false);
+            if !self.fetch(tx) {
+                return next;
+            }
+        }
+    }
+
     /// Sends the backlog until it is empty, paused or waiting for the link;
     /// returns when to go on.
-    fn transmit(&self, tx: &mut Tx) -> Option<Instant> {
+    fn send_backlog(&self, tx: &mut Tx) -> Option<Instant> {
         loop {
             // Cleared ENABLE stops the port after the frame it was sending,
             // so that PORT_STOP waits for at most one frame.
@@ -865,8 +964,6 @@ impl Port {
     /// Raises each RX queue's interrupt if the coalescing rules say it is
     /// due; returns when the next will be, if one waits for time.
     fn coalesce(&self, rx: &mut Rx, now: Instant) -> Option<Instant> {
-        let usecs = self.read(nic::RX_COAL_USECS);
-        let frames = self.read(nic::RX_COAL_FRAMES);
         let mut next: Option<Instant> = None;
         for r in 0..NUM_RXQ {
             let Some(first) = rx.first[r] else {
@@ -877,19 +974,17 @@ impl Port {
                 (rx.pending[r], rx.first[r]) = (0, None);
                 continue;
             }
-            let at = first + Duration::from_micros(usecs.into());
-            let due = (usecs == 0 && frames == 0)
-                || (frames != 0 && rx.pending[r] >= frames)
-                || (usecs != 0 && now >= at);
-            if due {
-                (rx.pending[r], rx.first[r]) = (0, None);
-                if r == 0 {
-                    self.raise(PORT_IRQ_RX);
-                } else {
-                    self.irq().raise(vector_rxq(self.index, r));
+            match self.moderation(nic::rxq(r), rx.pending[r], first, now) {
+                Due::Now => {
+                    (rx.pending[r], rx.first[r]) = (0, None);
+                    if r == 0 {
+                        self.raise(PORT_IRQ_RX);
+                    } else {
+                        self.irq().raise(vector_rxq(self.index, r));
+                    }
                 }
-            } else if usecs != 0 {
-                next = Some(next.map_or(at, |n| n.min(at)));
+                Due::At(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                Due::MoreFrames => {}
             }
         }
         next

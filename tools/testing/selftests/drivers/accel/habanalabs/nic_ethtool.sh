@@ -92,8 +92,10 @@ ethtool -C "$a" rx-usecs 40 rx-frames 16
 coal=$(ethtool -c "$a")
 hl_check "coalesce round-trips (usecs)" has "$coal" "rx-usecs:[[:space:]]+40"
 hl_check "coalesce round-trips (frames)" has "$coal" "rx-frames:[[:space:]]+16"
-hl_check "RX_COAL_USECS is 40" [ "$(port_rd "$1" $HL_PORT_RX_COAL_USECS)" -eq 40 ]
-hl_check "RX_COAL_FRAMES is 16" [ "$(port_rd "$1" $HL_PORT_RX_COAL_FRAMES)" -eq 16 ]
+hl_check "RX queue 0's COAL_USECS is 40" \
+	[ "$(port_rd "$1" $((HL_PORT_RXQ0 + HL_Q_COAL_USECS)))" -eq 40 ]
+hl_check "RX queue 3's COAL_FRAMES is 16" \
+	[ "$(port_rd "$1" $((HL_PORT_RXQ0 + 3 * HL_Q_STRIDE + HL_Q_COAL_FRAMES)))" -eq 16 ]
 ethtool -C "$a" rx-usecs 0 rx-frames 0
 
 # --- statistics ----------------------------------------------------------------
