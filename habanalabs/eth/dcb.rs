@@ -83,9 +83,11 @@ impl Operations for Port {
             cfg.dcb.tc_ets = tc_ets;
             Ok(())
         })?;
-        // Each class has its TX queue: the stack queues each priority on its class's.
-        for (prio, &tc) in prio_tc.iter().enumerate() {
-            dev.set_prio_tc_map(prio as u8, tc)?;
+        // Each class has its TX queue: the stack queues each priority on its class's. The
+        // stack's map has 16 priorities where the device's descriptor carries 3 bits: 8-15 follow
+        // the class the device gives them, that of their low 3 bits.
+        for prio in 0..2 * MAX_TCS {
+            dev.set_prio_tc_map(prio as u8, prio_tc[prio % MAX_TCS])?;
         }
         Ok(())
     }

@@ -124,6 +124,12 @@ hl_check "A: datagrams at priority 1" ip netns exec hla0 socat -u OPEN:/dev/zero
 	"UDP-DATAGRAM:$(hl_addr 0 2):9,setsockopt-int=1:12:1"
 hl_check "A: they left on TX queue 1" \
 	[ "$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')" -gt "${tx1:-0}" ]
+# Priority 9: the device takes 3 bits of it, class 1's; so must the stack.
+tx1=$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')
+hl_check "A: datagrams at priority 9" ip netns exec hla0 socat -u OPEN:/dev/zero,readbytes=5000 \
+	"UDP-DATAGRAM:$(hl_addr 0 2):9,setsockopt-int=1:12:9"
+hl_check "A: they left on TX queue 1 too" \
+	[ "$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')" -gt "${tx1:-0}" ]
 ip netns exec hla0 dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
 hl_check "pair 0: back in the initial namespace" hl_pair_down 0 "$a" "$b"
 hl_exit
