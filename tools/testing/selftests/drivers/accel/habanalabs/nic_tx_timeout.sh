@@ -15,9 +15,9 @@
 
 ROUNDS=3
 
+[ -z "$HL_NET_PAIRS" ] || hl_skip "needs the model's PORT_FAULTS"
 hl_nic_setup || hl_fail "wired port pairs"
 [ -n "$HL_PAIRS" ] || hl_exit
-[ -z "$HL_NET_PAIRS" ] || hl_skip "needs the model's PORT_FAULTS"
 set -- $(echo "$HL_PAIRS" | head -n 1)
 a=$1 b=$2
 set -- $(hl_if_port "$a")
@@ -26,8 +26,8 @@ hl_diag "A $a ($dev p$port), B $b"
 hl_check "each end in a namespace, up" hl_pair_up 0 "$a" "$b"
 hl_check "carrier at A" hl_poll 10 hl_carrier hla0 "$a"
 hl_check "ping B from A" hl_ping hla0 "$(hl_addr 0 2)"
-ip netns exec hla0 dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:50 1:50 \
-	prio-tc all:0 1:1
+hl_check "priority 1 to TX queue 1" ip netns exec hla0 dcb ets set dev "$a" \
+	tc-tsa all:ets tc-bw all:0 0:50 1:50 prio-tc all:0 1:1
 hl_mark
 
 # tc_bytes TC: the bytes A's device sent of traffic class TC (ethtool -S).
