@@ -3,17 +3,19 @@
 # The port restart after a transmit timeout, under traffic, on the first
 # pair of wired ports: two UDP flows from A, priority 0 on TX queue 0 and
 # priority 1 on TX queue 1 (dcb prio-tc), each from a socket whose buffer
-# the qdisc can fill. The model stalls TX queue 1 (PORT_FAULTS.TX_STALL):
-# the queue stops, the watchdog times it out and the driver restarts the
-# port, ROUNDS times while the stall lasts. Queue 0 keeps sending
-# meanwhile, so the NAPI context reclaims its frames while the port goes
-# down: after each restart queue 0 must send again before the next one
-# (a queue the reclaim woke during the restart stays silent, or trips the
-# byte queue limits). Then the stall is cleared: both queues send, a TCP
-# transfer arrives intact, and the log has no BQL bug.
+# the qdisc fills, the link slowed down to RATE Mbit/s (LINK_RATE) so
+# that frames wait in the host. The model stalls TX queue 1
+# (PORT_FAULTS.TX_STALL): the queue stops, the watchdog times it out and
+# the driver restarts the port, ROUNDS times while the stall lasts. Queue
+# 0 keeps sending meanwhile, so the NAPI context reclaims its frames while
+# the port goes down: after each restart queue 0 must send again before
+# the next one (a queue the reclaim woke during the restart stays silent,
+# or trips the byte queue limits). Then the stall is cleared: both queues
+# send, a TCP transfer arrives intact, and the log has no BQL bug.
 . ./lib.sh
 
-ROUNDS=3
+ROUNDS=5
+RATE=20
 
 [ -z "$HL_NET_PAIRS" ] || hl_skip "needs the model's PORT_FAULTS"
 hl_nic_setup || hl_fail "wired port pairs"
@@ -51,6 +53,7 @@ bql_bug() { hl_log | grep -qE 'dql_completed|kernel BUG'; }
 
 # The flows, until killed: 1472-byte datagrams from sockets of 256 KiB
 # (SO_SNDBUFFORCE), priority 1 by SO_PRIORITY.
+hl_link_rate "$dev" "$port" $RATE
 pids=
 for prio in 0 1; do
 	ip netns exec hla0 socat -u -b 1472 OPEN:/dev/zero \
@@ -80,6 +83,7 @@ hl_check "stall cleared: queue 1 sends again" sends 1 10
 hl_check "stall cleared: queue 0 sends" sends 0 3
 kill $pids
 wait
+hl_link_rate "$dev" "$port" 0
 ip netns exec hla0 dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
 
 payload=/tmp/hl-tx-timeout.$$
