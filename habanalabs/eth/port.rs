@@ -164,6 +164,10 @@ impl Port {
             return Err(EBUSY);
         }
         let cfg = port.config.lock();
+        // The rings start empty, and so do the byte queue limits. Nothing is sent before the
+        // queues wake at the end: `down` or `halt` stopped them, and at open the qdiscs are not
+        // attached yet.
+        dev.tx_reset_all();
         port.rings.napis().iter().for_each(Napi::enable);
         port.live.store(true, Ordering::Release);
         let res = port
@@ -179,7 +183,8 @@ impl Port {
             Self::down(dev);
             return Err(e);
         }
-        dev.tx_reset_all();
+        // Every queue was stopped by `down` (or `halt`), and nothing woke it since: the wake-up
+        // reschedules each queue's qdisc, which the limits' reset above did not.
         dev.wake_all_queues();
         // Picks up the link state and anything that happened before the interrupts were ready.
         port.rings.napis().iter().for_each(Napi::schedule);
@@ -197,8 +202,12 @@ impl Port {
         // Carrier first: the transmit watchdog ignores a port without one, and would otherwise
         // find the queues stopped here, some idle for long, while `PORT_STOP` runs.
         dev.carrier_off();
-        dev.tx_disable();
+        // NAPI before the queues: its reclaim wakes a stopped queue with room, and would wake
+        // those stopped here, letting the stack send into the rings being taken down (the
+        // byte queue limits would then count frames across their reset, and the reset would
+        // clear a limit's stop without rescheduling the qdisc: a silent queue).
         port.rings.napis().iter().for_each(Napi::disable);
+        dev.tx_disable();
         port.rings.cancel_adaptive();
         port.live.store(false, Ordering::Release);
         let _ = port.rings.mask_all(true);
@@ -237,11 +246,14 @@ impl Port {
     /// brought up meanwhile). Returns whether it was live. Called under RTNL.
     pub(crate) fn halt(dev: &Device<Port>) -> bool {
         let port = dev.data();
-        dev.device_detach();
         let live = port.live();
+        // NAPI before the queues stop, as in `down`: no reclaim wakes them after.
+        if live {
+            port.rings.napis().iter().for_each(Napi::disable);
+        }
+        dev.device_detach();
         if live {
             dev.tx_disable();
-            port.rings.napis().iter().for_each(Napi::disable);
             port.live.store(false, Ordering::Release);
             let _ = port.rings.mask_all(true);
         }

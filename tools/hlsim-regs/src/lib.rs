@@ -1092,6 +1092,18 @@ pub const PORT_FAULT_FEC_UNCORRECTABLE: u32 = 1 << 3;
 /// `PORT_FAULTS` bit: link training never completes: the link stays down
 /// ([`DOWN_LINK_TRAINING`]) whatever the configuration.
 pub const PORT_FAULT_LINK_TRAINING: u32 = 1 << 4;
+/// `PORT_FAULTS` bits 8-15, bit `8 + q` for TX queue `q`
+/// ([`port_fault_tx_stall`]): the port takes no frame off the queue, whose
+/// `CI` stays where it is, as a stalled TX ring; what the backlog already
+/// holds is sent, and the other queues go on. Cleared, the port takes the
+/// queue's frames again within the 10 ms it looks at `PORT_FAULTS`.
+pub const PORT_FAULT_TX_STALL_SHIFT: u32 = 8;
+
+/// The `PORT_FAULTS` bit that stalls TX queue `q` (see
+/// [`PORT_FAULT_TX_STALL_SHIFT`]).
+pub const fn port_fault_tx_stall(q: usize) -> u32 {
+    1 << (PORT_FAULT_TX_STALL_SHIFT as usize + q)
+}
 
 /// `FAULTS` bit: the self-test copy flips one byte.
 pub const FAULT_SELFTEST_CORRUPT: u32 = 1 << 0;
@@ -1134,6 +1146,9 @@ const _: () = assert!(rdma::conn(0, rdma::NUM_CONNS) <= rdma::conn(1, 0));
 const _: () = assert!(rdma::RQ_CI < rdma::CONN_SIZE);
 const _: () = assert!(nic::counter(counters::NUM_COUNTERS) <= nic::txq(0));
 const _: () = assert!(nic::txq(nic::NUM_TXQ) <= nic::rxq(0));
+// The TX stall bits of every queue fit in PORT_FAULTS, above the others.
+const _: () = assert!(PORT_FAULT_TX_STALL_SHIFT as usize + nic::NUM_TXQ <= 32);
+const _: () = assert!(PORT_FAULT_LINK_TRAINING < port_fault_tx_stall(0));
 const _: () = assert!(nic::rxq(nic::NUM_RXQ) <= nic::RSS_KEY);
 const _: () = assert!(nic::RSS_KEY + nic::RSS_KEY_SIZE as u64 <= nic::RSS_TABLE);
 const _: () = assert!(nic::RSS_TABLE + nic::RSS_TABLE_SIZE as u64 <= nic::RX_ADDRS);

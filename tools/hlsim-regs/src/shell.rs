@@ -198,6 +198,11 @@ pub fn shell() -> String {
         "PORT_FAULT_LINK_TRAINING",
         crate::PORT_FAULT_LINK_TRAINING.into(),
     );
+    sh.comment("PORT_FAULTS bit PORT_FAULT_TX_STALL_SHIFT + q stalls TX queue q.");
+    sh.number(
+        "PORT_FAULT_TX_STALL_SHIFT",
+        crate::PORT_FAULT_TX_STALL_SHIFT.into(),
+    );
     sh.0
 }
 

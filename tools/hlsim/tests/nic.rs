@@ -23,7 +23,7 @@ use hlsim::regs::{
 use hlsim::regs::{
     DOWN_DISABLED, DOWN_FEC_MISMATCH, DOWN_LINK_TRAINING, DOWN_PARTNER_DISABLED, FEC_OFF, FEC_RS,
     LINK_FEC_SHIFT, LINK_INFO_DOWN_SHIFT, PORT_FAULT_FEC_ERRORS, PORT_FAULT_FEC_UNCORRECTABLE,
-    PORT_FAULT_LINK_TRAINING,
+    PORT_FAULT_LINK_TRAINING, port_fault_tx_stall,
 };
 use tempfile::NamedTempFile;
 use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
@@ -1504,4 +1504,72 @@ fn tx_queues_and_rss_over_rx_queues() {
         .filter(|&q| r.reg(1, p, nic::rxq(q) + nic::Q_CI) != before[q])
         .collect();
     assert_eq!(grew.len(), 1);
+}
+
+#[test]
+fn tx_stall_fault_holds_one_queue() {
+    let r = rig(2);
+    let p = 6;
+    r.pair(p, 320);
+    // TX queue 1 of device 0: 512 entries, 300 frames of 1000 bytes at
+    // priority 1. At 10 Mbit/s a frame takes 800 us on the wire.
+    let (q, n) = (1, 300u32);
+    let regs = nic::txq(q);
+    let ring = r.alloc(16 * 512);
+    r.bar(0)
+        .write64(nic::block(p) + regs + nic::Q_BASE_LO, ring);
+    r.set(0, p, regs + nic::Q_SIZE, 512);
+    let frames: Vec<_> = (0..n).map(|i| frame(1000, i as u8)).collect();
+    for (i, f) in frames.iter().enumerate() {
+        let at = r.alloc(f.len() as u64);
+        r.write(at, f);
+        let mut desc = [0u8; 16];
+        desc[..8].copy_from_slice(&at.to_le_bytes());
+        desc[8..10].copy_from_slice(&(f.len() as u16).to_le_bytes());
+        desc[10] = 1;
+        r.write(ring + 16 * i as u64, &desc);
+    }
+    let ci = || r.reg(0, p, regs + nic::Q_CI);
+    let faults = model_ctl::port_faults(p);
+
+    // Stalled before the doorbell: queue 1 keeps its frames, queue 0 sends.
+    r.bar(0).write32(faults, port_fault_tx_stall(q));
+    r.set(0, p, regs + nic::Q_PI, n);
+    r.send(0, p, &frame(64, 1), 0);
+    assert_eq!(r.wait_rx(1, p, 1), [(frame(64, 1), 0)]);
+    r.sync(0, p);
+    thread::sleep(Duration::from_millis(30));
+    assert_eq!(ci(), 0);
+    assert_eq!(r.received(1, p), []);
+
+    // Cleared, without a doorbell: the port takes the queue again. Slowed
+    // down, it fills its backlog and sends from there.
+    r.bar(0).write32(model_ctl::link_rate(p), 10);
+    r.bar(0).write32(faults, 0);
+    wait_for("a full backlog", || ci() >= BACKLOG_FRAMES as u32);
+    // Stalled again mid-stream: the backlog still goes out, nothing more is
+    // taken off the queue.
+    r.bar(0).write32(faults, port_fault_tx_stall(q));
+    r.sync(0, p);
+    let held = ci();
+    assert!(held < n, "the queue was drained before the stall");
+    wait_for("the backlog sent", || {
+        r.counter(0, p, c::TX_FRAMES) == 1 + u64::from(held)
+    });
+    thread::sleep(Duration::from_millis(30));
+    assert_eq!(ci(), held);
+    assert_eq!(r.counter(0, p, c::TX_DROPPED), 0);
+
+    // A stalled queue is also one PORT_STOP leaves as it is; cleared and
+    // enabled again, the port sends the rest in order.
+    r.bar(0).write32(model_ctl::link_rate(p), 0);
+    assert_eq!(r.port_stop(0, p as u64), Status::Ok);
+    assert_eq!(ci(), held);
+    r.bar(0).write32(faults, 0);
+    r.set(0, p, nic::CTL, ENABLE);
+    r.ring(0, p);
+    wait_for("the queue drained", || ci() == n);
+    let got = r.wait_rx(1, p, n as usize);
+    let sent: Vec<_> = frames.iter().map(|f| (f.clone(), 1)).collect();
+    assert_eq!(got, sent);
 }

@@ -39,7 +39,7 @@ use crate::regs::{
     RX_FILTER_COUNT_SHIFT, RX_PROMISC, TSO_MAX, TX_CSUM, TX_DRAINING_BUSY, TX_MAX_FRAGS, TX_MORE,
     TX_TSO, VECTOR_PORT0, identity, model_ctl, nic,
     nic::{NUM_RXQ, NUM_TXQ},
-    vector_rxq,
+    port_fault_tx_stall, vector_rxq,
 };
 use crate::ring::Ring;
 
@@ -541,10 +541,13 @@ impl Port {
     }
 
     /// Takes frames, each one descriptor or a chain of them (`TX_MORE`),
-    /// off TX queue `q` into the backlog while the queue has room there; a
-    /// frame with `TX_TSO` enters it as its segments. Returns how many
-    /// frames (chains) it took.
+    /// off TX queue `q` into the backlog while the queue has room there and
+    /// is not stalled (`PORT_FAULTS`); a frame with `TX_TSO` enters it as
+    /// its segments. Returns how many frames (chains) it took.
     fn fetch_queue(&self, tx: &mut Tx, q: usize) -> u32 {
+        if self.faults() & port_fault_tx_stall(q) != 0 {
+            return 0;
+        }
         let regs = nic::txq(q);
         let Some(ring) = self.ring_regs(regs + nic::Q_BASE_LO, regs + nic::Q_SIZE) else {
             return 0;
