@@ -6,7 +6,8 @@
 #                   selftest, e.g. make check T=reload.sh
 #   make campaign   build everything and run the fault campaign (campaign.sh,
 #                   not part of make check): COUNT rounds of each device
-#                   fault (default 100) under traffic, e.g. make campaign COUNT=5
+#                   fault (default 100) under traffic, e.g. make campaign COUNT=5;
+#                   FAULTS="link_down vanish" runs only those
 #   make bench      build everything and run the benchmarks (not tests: slow
 #                   numbers do not fail), printed as ratios
 #   make build      build the kernel, habanalabs.ko and the device model
@@ -31,7 +32,7 @@ check: build
 # grow with COUNT.
 COUNT ?= 100
 campaign: build
-	HL_CAMPAIGN_COUNT=$(COUNT) HL_TEST_TIMEOUT=$$(($(COUNT) * 420 + 600)) \
+	HL_CAMPAIGN_COUNT=$(COUNT) HL_CAMPAIGN_FAULTS="$(FAULTS)" HL_TEST_TIMEOUT=$$(($(COUNT) * 420 + 600)) \
 		HL_VM_TIMEOUT=$$(($(COUNT) * 420 + 1200)) tools/testing/check.sh campaign.sh
 
 bench: build

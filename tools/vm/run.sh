@@ -42,7 +42,8 @@
 # (HL_VM_TIMEOUT seconds, default 3600). hlsim's output is in
 # build/vm/hlsim.log. HL_NET_PAIRS and HL_UPSTREAM_RMON are passed on to
 # the selftests (see their lib.sh and nic_upstream_hw.sh), and so are
-# HL_CAMPAIGN_COUNT and HL_HOSTILE_SEED (campaign.sh, hostile.sh), and
+# HL_CAMPAIGN_COUNT, HL_CAMPAIGN_FAULTS and HL_HOSTILE_SEED (campaign.sh,
+# hostile.sh), and
 # HLTO_PROGS, HLTO_TIMEOUT, HLTO_NODES, HLTO_ARGS and HLTO_FILTERS
 # (hl_thunk_open.sh); HL_TEST_TIMEOUT (seconds) replaces the time limit of
 # their settings file.
@@ -157,7 +158,7 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc,memory-backend=mem0,max-ram-belo
 cmdline="acpi=noirq console=ttyS0 panic=-1 printk.time=1 log_buf_len=4M"
 cmdline+=" rcupdate.rcu_cpu_stall_timeout=300 hl.mode=$mode"
 for var in HL_NET_PAIRS HL_UPSTREAM_RMON HL_TEST_TIMEOUT HLTO_PROGS HLTO_TIMEOUT \
-	HLTO_NODES HLTO_ARGS HLTO_FILTERS HL_CAMPAIGN_COUNT HL_HOSTILE_SEED; do
+	HLTO_NODES HLTO_ARGS HLTO_FILTERS HL_CAMPAIGN_COUNT HL_CAMPAIGN_FAULTS HL_HOSTILE_SEED; do
 	[ -z "${!var:-}" ] || cmdline+=" hl.env.$var=$(echo ${!var} | tr ' ' ,)"
 done
 [ $kunit = 0 ] || cmdline+=" kunit.enable=1"
