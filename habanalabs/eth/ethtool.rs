@@ -39,9 +39,10 @@ use kernel::{
         ethtool::{
             AutonegSubstate, Channels, Coalesce, CoalesceParams, Connector, DrvInfo, Duplex,
             EthCtrlStats, EthMacStats, EthPhyStats, ExtAck, FecModes, FecParam, FecStats,
-            LinkExtState, LinkMode, LinkSettings, LinkTrainingSubstate, ModuleInfo, ModulePage,
-            ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, Rxfh, SelfTest,
-            MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN, SFF_8636_MAX_LEN,
+            LinkExtState, LinkExtStats, LinkMode, LinkSettings, LinkTrainingSubstate, ModuleInfo,
+            ModulePage, ModuleType, Operations, PauseParam, PauseStats, RingParam, RmonStats, Rxfh,
+            SelfTest, MODULE_EEPROM_PAGE_LEN, SFF_8436_LEN, SFF_8436_MAX_LEN, SFF_8636_LEN,
+            SFF_8636_MAX_LEN,
         },
     },
     prelude::*,
@@ -742,6 +743,10 @@ impl Operations for Port {
         stats
             .uncorrectable_blocks()
             .set_total(port.io.counter(counter::FEC_UNCORRECTABLE));
+    }
+
+    fn get_link_ext_stats(dev: &Device<Self>, stats: &mut LinkExtStats) {
+        stats.set_link_down_events(dev.data().io.counter(counter::LINK_DOWN_EVENTS));
     }
 
     fn get_eth_phy_stats(dev: &Device<Self>, stats: &mut EthPhyStats) {

@@ -460,6 +460,7 @@ pub(crate) mod counter {
     pub(crate) const RX_MAC_CONTROL: usize = 58;
     pub(crate) const RX_UNSUPPORTED_OPCODES: usize = 59;
     pub(crate) const TX_MAC_CONTROL: usize = 60;
+    pub(crate) const LINK_DOWN_EVENTS: usize = 61;
 }
 
 /// The counters' offset in a port's block.

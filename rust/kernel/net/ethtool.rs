@@ -50,8 +50,8 @@ pub use self::{
     params::{Coalesce, CoalesceParams, RingParam},
     rss::{Channels, Rxfh},
     stats::{
-        EthCtrlStats, EthMacStats, EthPhyStats, FecStat, FecStats, PauseStats, RmonStats,
-        RMON_HIST_MAX,
+        EthCtrlStats, EthMacStats, EthPhyStats, FecStat, FecStats, LinkExtStats, PauseStats,
+        RmonStats, RMON_HIST_MAX,
     },
 };
 
@@ -361,6 +361,11 @@ pub trait Operations: dev::Operations {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Reports the link counters (netlink `linkstate-get` with statistics: `ext-down-cnt`).
+    fn get_link_ext_stats(_dev: &Device<Self>, _stats: &mut LinkExtStats) {
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Reports the IEEE 802.3 PHY counters (`ethtool -S --groups eth-phy`).
     fn get_eth_phy_stats(_dev: &Device<Self>, _stats: &mut EthPhyStats) {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
@@ -510,6 +515,7 @@ impl<T: Operations> Table<T> {
         set_fecparam: maybe(T::HAS_SET_FECPARAM, Self::set_fecparam as _),
         get_fec_stats: maybe(T::HAS_GET_FEC_STATS, Self::get_fec_stats as _),
         get_link_ext_state: maybe(T::HAS_GET_LINK_EXT_STATE, Self::get_link_ext_state as _),
+        get_link_ext_stats: maybe(T::HAS_GET_LINK_EXT_STATS, Self::get_link_ext_stats as _),
         get_eth_phy_stats: maybe(T::HAS_GET_ETH_PHY_STATS, Self::get_eth_phy_stats as _),
         get_eth_mac_stats: maybe(T::HAS_GET_ETH_MAC_STATS, Self::get_eth_mac_stats as _),
         get_eth_ctrl_stats: maybe(T::HAS_GET_ETH_CTRL_STATS, Self::get_eth_ctrl_stats as _),

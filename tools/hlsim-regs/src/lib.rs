@@ -542,8 +542,10 @@ pub mod counters {
     pub const RX_UNSUPPORTED_OPCODES: usize = 59;
     /// `tx_mac_control`: MAC control frames the host sent.
     pub const TX_MAC_CONTROL: usize = 60;
+    /// `link_down_events`: times `LINK_STATUS` lost `LINK_UP`.
+    pub const LINK_DOWN_EVENTS: usize = 61;
     /// Counters in the array.
-    pub const NUM_COUNTERS: usize = 61;
+    pub const NUM_COUNTERS: usize = 62;
 }
 
 /// RDMA connections and completion queues; offsets within a connection

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Statistics: the standard groups (pause, IEEE 802.3 MAC, MAC control and PHY, RMON, FEC) and the
-//! driver's own counters.
+//! Statistics: the standard groups (pause, IEEE 802.3 MAC, MAC control and PHY, RMON, FEC, link)
+//! and the driver's own counters.
 
 use super::{Operations, Table};
 use crate::bindings;
@@ -189,6 +189,18 @@ impl FecStats {
     }
 }
 
+/// Link counters (`struct ethtool_link_ext_stats`), for [`Operations::get_link_ext_stats`].
+#[repr(transparent)]
+pub struct LinkExtStats(bindings::ethtool_link_ext_stats);
+
+impl LinkExtStats {
+    /// Times the link actually went down (not the carrier's local changes); netlink carries
+    /// 32 bits of it.
+    pub fn set_link_down_events(&mut self, value: u64) {
+        self.0.link_down_events = value;
+    }
+}
+
 /// The RMON histogram ranges in C form, ending with an empty range if fewer than the maximum.
 const fn rmon_ranges(
     ranges: &[RangeInclusive<u16>],
@@ -250,6 +262,19 @@ impl<T: Operations> Table<T> {
         // SAFETY: `stats` is valid and exclusive for the call, `FecStats` a transparent
         // wrapper; see `Table::dev`.
         unsafe { T::get_fec_stats(Self::dev(dev), &mut *stats.cast::<FecStats>()) }
+    }
+
+    /// # Safety
+    ///
+    /// Only for the ethtool core, as the callback of the same name: see `Table::dev`; the other
+    /// pointers are the core's arguments, valid for the call.
+    pub(super) unsafe extern "C" fn get_link_ext_stats(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::ethtool_link_ext_stats,
+    ) {
+        // SAFETY: `stats` is valid and exclusive for the call, `LinkExtStats` a transparent
+        // wrapper; see `Table::dev`.
+        unsafe { T::get_link_ext_stats(Self::dev(dev), &mut *stats.cast::<LinkExtStats>()) }
     }
 
     /// # Safety

@@ -45,7 +45,7 @@ mod tests {
         }
         assert_eq!(TX_TC_BYTES + 8, RX_FILTERED);
         assert_eq!(RX_FILTERED + 1, RX_MAC_CONTROL);
-        assert_eq!(TX_MAC_CONTROL + 1, NUM_COUNTERS);
+        assert_eq!(LINK_DOWN_EVENTS + 1, NUM_COUNTERS);
         assert_eq!(RX_PAUSE + 8, RX_SIZE);
         assert_eq!(TX_SIZE + 10, RX_UNDERSIZE);
     }

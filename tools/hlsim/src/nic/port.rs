@@ -428,7 +428,8 @@ impl Port {
     }
 
     /// Writes `LINK_INFO` then `LINK_STATUS`, under [`LINK`], counting and
-    /// signalling a change of `LINK_STATUS` (a new reason alone is not one).
+    /// signalling a change of `LINK_STATUS` (a new reason alone is not one)
+    /// and counting the link going down.
     fn update_link(&self) {
         let peer = match self.wire() {
             Wire::None => Peer::None,
@@ -439,8 +440,11 @@ impl Port {
         if link.info != self.read(nic::LINK_INFO) {
             self.write(nic::LINK_INFO, link.info);
         }
-        let status = link.status;
-        if status != self.read(nic::LINK_STATUS) {
+        let (status, old) = (link.status, self.read(nic::LINK_STATUS));
+        if status != old {
+            if old & LINK_UP != 0 && status & LINK_UP == 0 {
+                self.count(c::LINK_DOWN_EVENTS, 1);
+            }
             self.write(nic::LINK_STATUS, status);
             self.write(
                 nic::LINK_CHANGES,
