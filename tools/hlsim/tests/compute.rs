@@ -2385,3 +2385,30 @@ fn the_arbiter_orders_streams_by_priority_and_is_reset() {
     g.submit_stream(&s1, vector(DMA0), &Cb::default().packet(0x0c, 0, 0, &[]), 6);
     assert_eq!(g.stream_cqe(&s1), cqe(OK, 6, 0));
 }
+
+/// What `scrub.sh` relies on: two streams that each take the arbiter,
+/// release the other's fence and wait on their own both complete while the
+/// arbiter is disabled; enabled, the one holding it waits in vain, the
+/// other waits for it, and at least one times out.
+#[test]
+fn crossed_streams_need_the_arbiter_disabled() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let streams: Vec<_> = (0..2).map(|s| g.stream(DMA0, s, 4)).collect();
+    let fence = |s: u64| CFG + 0x50_8308 + 4 * s;
+    let crossed = |tag| {
+        for (s, stream) in streams.iter().enumerate() {
+            let cb = Cb::default()
+                .packet(0x0c, 0, 0, &[])
+                .msg_long(fence(1 - s as u64), 1)
+                .fence(0, 1, 1);
+            g.submit_stream(stream, vector(DMA0), &cb, tag);
+        }
+        [g.stream_cqe(&streams[0]), g.stream_cqe(&streams[1])].map(|c| c.status)
+    };
+    assert_eq!(crossed(1), [OK, OK]);
+    let enable = Cb::default().msg_long(CFG + 0x50_8a00, 1 << 8 | 1 << 4);
+    g.submit_stream(&streams[0], vector(DMA0), &enable, 2);
+    assert_eq!(g.stream_cqe(&streams[0]).status, OK);
+    assert!(crossed(3).contains(&FENCE_TIMEOUT));
+}
