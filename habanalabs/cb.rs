@@ -34,14 +34,19 @@ pub(crate) struct Cb {
 }
 
 impl Cb {
-    /// Allocates a zeroed CB of `size` bytes (at most `HL_MAX_CB_SIZE`; a page at least, as
-    /// mainline rounds up), in whole pages.
-    pub(crate) fn new(dev: &device::Device<Bound>, size: u32, slot: CbSlot) -> Result<Self> {
+    /// The memory a CB of `size` bytes takes: whole pages, one at least, as mainline rounds
+    /// up; `EINVAL` past `HL_MAX_CB_SIZE`.
+    pub(crate) fn footprint(size: u32) -> Result<usize> {
         if size > uapi::HL_MAX_CB_SIZE {
             return Err(EINVAL);
         }
+        Ok((size.max(PAGE_SIZE as u32) as usize).next_multiple_of(PAGE_SIZE))
+    }
+
+    /// Allocates a zeroed CB of `size` bytes (at most `HL_MAX_CB_SIZE`), in whole pages.
+    pub(crate) fn new(dev: &device::Device<Bound>, size: u32, slot: CbSlot) -> Result<Self> {
+        let bytes = Self::footprint(size)?;
         let size = size.max(PAGE_SIZE as u32);
-        let bytes = (size as usize).next_multiple_of(PAGE_SIZE);
         // Charged to the user's memory cgroup; a failure is the user's ENOMEM, not a warning.
         let mem = CoherentAllocation::alloc_coherent(dev, bytes / 8, user_gfp())?;
         Ok(Self {

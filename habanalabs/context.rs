@@ -312,7 +312,8 @@ impl ComputeFile {
                 }
                 // Allocated before the context is locked: the binding comes first in the lock
                 // order.
-                let slot = self.ctx.lock().buffers.reserve()?;
+                let bytes = Cb::footprint(args.cb_size)?;
+                let slot = self.ctx.lock().buffers.reserve(bytes)?;
                 let cb = Arc::new(
                     Cb::new(&*self.dev.bound()?, args.cb_size, slot)?,
                     GFP_KERNEL,
@@ -650,7 +651,8 @@ impl ComputeFile {
                         self.dev.queues().by_gaudi_id(slave.queue).ok_or(EINVAL)?;
                     let at = (slave_queue.index, slave_stream);
                     let job = CollectivePlan::slave_job(slave, at, signal, base, value);
-                    let cb = Cb::of_packets(&bound, &job, ctx.buffers.reserve()?)?;
+                    let slot = ctx.buffers.reserve(8 * job.len())?;
+                    let cb = Cb::of_packets(&bound, &job, slot)?;
                     let cb = JobCb::Kernel(Arc::new(cb, GFP_KERNEL)?);
                     queues |= 1 << slave_queue.index;
                     let len = 8 * job.len() as u32;
@@ -662,7 +664,7 @@ impl ComputeFile {
             }
             (None, _) => packets.extend_from_slice(&sync_stream::nop_job(), GFP_KERNEL)?,
         }
-        let slot = ctx.buffers.reserve()?;
+        let slot = ctx.buffers.reserve(8 * packets.len())?;
         let cb = Arc::new(Cb::of_packets(&bound, &packets, slot)?, GFP_KERNEL)?;
         let seq = ctx.submissions.next_seq()?;
         let count = 1 + slaves.len();
@@ -1116,8 +1118,8 @@ impl ComputeFile {
         let answer = {
             let mut guard = self.ctx.lock();
             let ctx = &mut *guard;
-            // A CQ's ring counts against the cap on buffers while a mapping keeps it.
-            request.reserve(|| ctx.buffers.reserve())?;
+            // A CQ's ring counts against the budget of buffers while a mapping keeps it.
+            request.reserve(|bytes| ctx.buffers.reserve(bytes))?;
             let dram = self.dev.dram();
             ctx.rdma
                 .run(rdma, request, |addr, size| dram.contains(addr, size))?

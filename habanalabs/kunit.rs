@@ -365,6 +365,7 @@ fn uapi_timeouts() {
 fn scrub_packets() {
     kunit_check!(scrub::tests::memset_words());
     kunit_check!(scrub::tests::ranges());
+    kunit_check!(scrub::tests::arb_words());
 }
 
 fn link_modes() {

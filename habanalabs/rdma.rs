@@ -144,11 +144,12 @@ pub(crate) enum Request {
 }
 
 impl Request {
-    /// Gives a `CQ_CREATE` a slot of the context's cap on buffers, from `reserve`: a ring lives
-    /// as long as a mapping of it, past `CQ_DESTROY`, and counts until then.
-    pub(crate) fn reserve(&mut self, reserve: impl FnOnce() -> Result<CbSlot>) -> Result {
-        if let Self::CqCreate { slot, .. } = self {
-            *slot = Some(reserve()?);
+    /// Gives a `CQ_CREATE` a slot of the context's budget of buffers for its ring's bytes, from
+    /// `reserve`: a ring lives as long as a mapping of it, past `CQ_DESTROY`, and counts until
+    /// then.
+    pub(crate) fn reserve(&mut self, reserve: impl FnOnce(usize) -> Result<CbSlot>) -> Result {
+        if let Self::CqCreate { slot, ring, .. } = self {
+            *slot = Some(reserve(ring.size())?);
         }
         Ok(())
     }

@@ -580,6 +580,27 @@ pub(crate) const DRAM_ADDR_BASE: u64 = kernel::uapi::HL_DRAM_BASE as u64;
 pub(crate) const SRAM_ADDR_BASE: u64 = 0x7f_f000_0000;
 /// Bytes of SRAM: GAUDI's `SRAM_SIZE`.
 pub(crate) const SRAM_SIZE: u64 = 0x140_0000;
+/// GAUDI's configuration space, `CFG_BASE`: the sync manager's and the QMANs' registers.
+pub(crate) const CFG_BASE: u64 = 0x7f_fc00_0000;
+/// `ARB_CFG_0` in a QMAN's configuration block: its arbiter's type and enable bits, which a
+/// user's `MSG_LONG` may set (GAUDI leaves the register unprotected).
+pub(crate) const QM_ARB_CFG_0: u64 = 0xa00;
+
+/// Where the configuration block of the QMAN of `engine` is in GAUDI's configuration space
+/// (`asic_reg/`'s `mmDMA0_QM_BASE` and the others), if GAUDI has one.
+pub(crate) fn qm_cfg_block(engine: QMAN_ENGINE) -> Option<u64> {
+    let i = u64::from(engine.index());
+    let block = match engine.kind() {
+        QMAN_ENGINE::DMA => 0x50_8000 + 0x2_0000 * i,
+        QMAN_ENGINE::TPC => 0xe0_8000 + 0x4_0000 * i,
+        QMAN_ENGINE::NIC => 0xce_0000 + 0x4_0000 * (i / 2) + 0x2000 * (i % 2),
+        // The model's MME 0 queues are GAUDI's MME2 QMAN's, MME 1's its MME0's.
+        QMAN_ENGINE::MME if i == 0 => 0x16_8000,
+        QMAN_ENGINE::MME => 0x06_8000,
+        _ => return None,
+    };
+    Some(CFG_BASE + block)
+}
 /// Where the sync manager's SOBs start in the device address space: GAUDI's
 /// `SYNC_MNGR_E_N` `SOB_OBJ_0` in the configuration space.
 pub(crate) const SOB_ADDR_BASE: u64 = kernel::uapi::HL_SYNC_MNGR_BASE;
@@ -599,6 +620,7 @@ pub(crate) const MON_ARM: u32 = 0x1800;
 
 /// Packet opcodes the driver writes itself, as `gaudi_packets.h` numbers them.
 pub(crate) const PACKET_WREG_32: u8 = 0x01;
+pub(crate) const PACKET_MSG_LONG: u8 = 0x03;
 pub(crate) const PACKET_MSG_SHORT: u8 = 0x04;
 pub(crate) const PACKET_FENCE: u8 = 0x08;
 pub(crate) const PACKET_NOP: u8 = 0x0a;

@@ -5,8 +5,12 @@
 //! the driver's part) with zeros before the next user may open the node, so that no user reads
 //! what the previous one left (mainline's `scrub_device_mem` at context release).
 //!
-//! The scrub is one job of two `LIN_DMA` memset packets on DMA 0's first stream, in a command
-//! buffer of the driver's. It runs after every submission of the closing user ended, so the
+//! The same job then disables every QMAN's arbiter (`ARB_CFG_0`, which a user's `MSG_LONG`
+//! may set), as mainline's `gaudi_restore_qm_registers` does when the next context starts, so
+//! that the next user finds the streams unarbitrated.
+//!
+//! The scrub is one job of `LIN_DMA` memset packets and `MSG_LONG`s on DMA 0's first stream, in
+//! a command buffer of the driver's. It runs after every submission of the closing user ended, so the
 //! queue is idle; if it does not complete within [`TIMEOUT`] its queue is reset and the failure
 //! is logged (the node opens anyway: the device is not serving anyone else).
 
@@ -20,7 +24,10 @@ use crate::{
     deadline::Deadline,
     device::HlDevice,
     qman::JobCb,
-    regs::{DRAM_ADDR_BASE, PACKET, SRAM_ADDR_BASE, SRAM_SIZE},
+    regs::{
+        qm_cfg_block, DRAM_ADDR_BASE, PACKET, PACKET_MSG_LONG, QMAN_ENGINE, QM_ARB_CFG_0,
+        SRAM_ADDR_BASE, SRAM_SIZE,
+    },
 };
 
 /// How long the scrub may take: the model fills memory at gigabytes per second, a
@@ -65,7 +72,21 @@ fn user_ranges(dram_size: u64) -> [(u64, u64); 2] {
     ]
 }
 
-/// Fills every byte a user reaches with zeros, with the device's DMA engine, and waits for it.
+/// A `MSG_LONG` that writes 0 at device address `addr`: its two words.
+fn msg_long_zero(addr: u64) -> [u64; 2] {
+    [
+        u64::from(PACKET::default().set_opcode(PACKET_MSG_LONG)),
+        addr,
+    ]
+}
+
+/// The `ARB_CFG_0` of the QMAN of `engine`, if GAUDI has one.
+fn arb_cfg(engine: QMAN_ENGINE) -> Option<u64> {
+    Some(qm_cfg_block(engine)? + QM_ARB_CFG_0)
+}
+
+/// Fills every byte a user reaches with zeros and disables every QMAN's arbiter, with the
+/// device's DMA engine, and waits for it.
 pub(crate) fn scrub(dev: &HlDevice) -> Result {
     let mut packets = KVec::new();
     for (addr, size) in user_ranges(dev.dram().size()) {
@@ -76,6 +97,9 @@ pub(crate) fn scrub(dev: &HlDevice) -> Result {
             packets.extend_from_slice(&memset_zero(addr + done, n as u32), GFP_KERNEL)?;
             done += n;
         }
+    }
+    for arb in dev.queues().iter().filter_map(|q| arb_cfg(q.engine)) {
+        packets.extend_from_slice(&msg_long_zero(arb), GFP_KERNEL)?;
     }
     let (queue, stream) = dev
         .queues()
@@ -133,6 +157,22 @@ pub(crate) mod tests {
     pub(crate) fn memset_words() -> bool {
         let [first, src, dst] = memset_zero(0x1_0000_0000, 4096);
         first == (0x0900_0018u64 << 32 | 4096) && src == 0 && dst == 0x1_0000_0000
+    }
+
+    /// A `MSG_LONG` of 0: opcode 0x03 in bits 60:56, the address in the second word; and
+    /// `ARB_CFG_0` of DMA 0, TPC 7, NIC port 9 and the MME queues where `asic_reg/` has them
+    /// (`mmDMA0_QM_ARB_CFG_0`, `mmTPC7_QM_ARB_CFG_0`, `mmNIC4_QM1_ARB_CFG_0`,
+    /// `mmMME2_QM_ARB_CFG_0`, `mmMME0_QM_ARB_CFG_0`).
+    pub(crate) fn arb_words() -> bool {
+        let engine = |kind, index| QMAN_ENGINE::default().set_kind(kind).set_index(index);
+        let cfg = |off: u64| Some(0x7f_fc00_0000 + off);
+        msg_long_zero(0x7f_fc50_8a00) == [0x0300_0000u64 << 32, 0x7f_fc50_8a00]
+            && arb_cfg(engine(QMAN_ENGINE::DMA, 0)) == cfg(0x50_8a00)
+            && arb_cfg(engine(QMAN_ENGINE::TPC, 7)) == cfg(0xfc_8a00)
+            && arb_cfg(engine(QMAN_ENGINE::NIC, 9)) == cfg(0xde_2a00)
+            && arb_cfg(engine(QMAN_ENGINE::MME, 0)) == cfg(0x16_8a00)
+            && arb_cfg(engine(QMAN_ENGINE::MME, 1)) == cfg(0x06_8a00)
+            && arb_cfg(engine(4, 0)).is_none()
     }
 
     /// The user's ranges: all of DRAM, and the SRAM past the driver's 128 bytes.

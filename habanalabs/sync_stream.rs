@@ -27,8 +27,8 @@ use kernel::{prelude::*, sync::Arc, uapi};
 use crate::cs::Cs;
 pub(crate) use crate::regs::QMAN_STREAMS;
 use crate::regs::{
-    FENCE_ADDR_OFFSET, FENCE_CFG, FENCE_QMAN_STRIDE, MON_ADDR_BASE, MON_ARM, MON_ARM_VALUE,
-    MON_PAY_ADDRH, MON_PAY_DATA, PACKET, PACKET_FENCE, PACKET_MSG_SHORT, PACKET_NOP,
+    CFG_BASE, FENCE_ADDR_OFFSET, FENCE_CFG, FENCE_QMAN_STRIDE, MON_ADDR_BASE, MON_ARM,
+    MON_ARM_VALUE, MON_PAY_ADDRH, MON_PAY_DATA, PACKET, PACKET_FENCE, PACKET_MSG_SHORT, PACKET_NOP,
     PACKET_WREG_32, SOB_ADDR_BASE,
 };
 
@@ -60,8 +60,6 @@ const _: () = assert!(COLLECTIVE_SOB_BASE % 8 == 0);
 pub(crate) const SOB_MAX: u32 = 0x7fff;
 /// `MSG_SHORT` to a SOB: add the value instead of setting it.
 const SOB_ADD: u32 = 1 << 31;
-/// GAUDI's configuration space, `CFG_BASE`, where the sync manager's registers are.
-const CFG_BASE: u64 = 0x7f_fc00_0000;
 /// `MSG_SHORT`'s message bases, as the driver sets them (`qman.rs`).
 const BASE_MONITORS: u8 = 0;
 const BASE_SOBS: u8 = 1;

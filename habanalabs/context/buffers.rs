@@ -16,25 +16,36 @@ use kernel::{
 
 use crate::cb::Cb;
 
-/// Command buffers and RDMA completion queue rings one context may hold together, counting
-/// those only a mapping or a job keeps alive (a ring mapped past `CQ_DESTROY`, a CB mapped past
-/// `HL_CB_OP_DESTROY`).
-const MAX_CBS: usize = 1024;
+/// Bytes of coherent memory, in whole pages, that the command buffers and RDMA completion
+/// queue rings of one context may hold together, counting those only a mapping or a job keeps
+/// alive (a ring mapped past `CQ_DESTROY`, a CB mapped past `HL_CB_OP_DESTROY`): 65536 CBs of a
+/// page, or 128 of `HL_MAX_CB_SIZE`. Mainline has no bound; a count of buffers would let each
+/// be 2 MiB.
+const MAX_BYTES: usize = 256 << 20;
 
-/// One of a context's [`MAX_CBS`] command buffers, held by the CB for as long as it exists
-/// (past its handle's destruction, while it is mapped or a job runs it).
-pub(crate) struct CbSlot(Arc<AtomicUsize>);
+/// Timestamp buffers one context may hold.
+const MAX_TS: usize = 1024;
+
+/// A command buffer's or ring's share of its context's [`MAX_BYTES`], held by the buffer for
+/// as long as it exists (past its handle's destruction, while it is mapped or a job runs it).
+pub(crate) struct CbSlot {
+    live: Arc<AtomicUsize>,
+    bytes: usize,
+}
 
 impl CbSlot {
-    /// A slot of a CB the driver writes for itself, counted against no user's cap.
+    /// A slot of a CB the driver writes for itself, counted against no user's budget.
     pub(crate) fn driver() -> Result<Self> {
-        Ok(Self(Arc::new(AtomicUsize::new(1), GFP_KERNEL)?))
+        Ok(Self {
+            live: Arc::new(AtomicUsize::new(0), GFP_KERNEL)?,
+            bytes: 0,
+        })
     }
 }
 
 impl Drop for CbSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.live.fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 
@@ -81,7 +92,7 @@ pub(super) struct Buffers {
     ts: RBTree<u64, Arc<TsBuffer>>,
     /// The next page number, for either kind.
     next: u64,
-    /// The CBs that exist, with a handle or not: each holds a [`CbSlot`].
+    /// Bytes of the CBs and rings that exist, with a handle or not: each holds a [`CbSlot`].
     live: Arc<AtomicUsize>,
 }
 
@@ -95,11 +106,19 @@ impl Buffers {
         })
     }
 
-    /// Takes a slot for a new CB, before it is allocated; `ENOSPC` if [`MAX_CBS`] exist.
-    pub(super) fn reserve(&self) -> Result<CbSlot> {
-        let slot = CbSlot(self.live.clone());
-        if self.live.fetch_add(1, Ordering::Relaxed) >= MAX_CBS {
-            // Dropping the slot gives the count back.
+    /// Takes a slot for a new CB or ring of `bytes` (whole pages, one at least), before it is
+    /// allocated; `ENOSPC` if it would take the context past [`MAX_BYTES`].
+    pub(super) fn reserve(&self, bytes: usize) -> Result<CbSlot> {
+        let bytes = bytes
+            .max(1)
+            .checked_next_multiple_of(PAGE_SIZE)
+            .ok_or(ENOSPC)?;
+        let slot = CbSlot {
+            live: self.live.clone(),
+            bytes,
+        };
+        if self.live.fetch_add(bytes, Ordering::Relaxed) + bytes > MAX_BYTES {
+            // Dropping the slot gives the bytes back.
             return Err(ENOSPC);
         }
         Ok(slot)
@@ -110,8 +129,11 @@ impl Buffers {
         insert(&mut self.cbs, &mut self.next, CB_HANDLE_TYPE, cb)
     }
 
-    /// Adds timestamp buffer `ts`; returns its handle.
+    /// Adds timestamp buffer `ts`; returns its handle. `ENOSPC` if [`MAX_TS`] exist.
     pub(super) fn add_ts(&mut self, ts: Arc<TsBuffer>) -> Result<u64> {
+        if self.ts.iter().count() >= MAX_TS {
+            return Err(ENOSPC);
+        }
         insert(&mut self.ts, &mut self.next, TS_HANDLE_TYPE, ts)
     }
 
@@ -136,17 +158,14 @@ impl Buffers {
     }
 }
 
-/// Adds `value` to `tree` (at most [`MAX_CBS`]) under the handle of type `kind` and page number
-/// `next`, which moves on; returns the handle.
+/// Adds `value` to `tree` under the handle of type `kind` and page number `next`, which moves
+/// on; returns the handle.
 fn insert<T>(
     tree: &mut RBTree<u64, Arc<T>>,
     next: &mut u64,
     kind: u64,
     value: Arc<T>,
 ) -> Result<u64> {
-    if tree.iter().count() >= MAX_CBS {
-        return Err(ENOSPC);
-    }
     let handle = next
         .checked_mul(PAGE_SIZE as u64)
         .filter(|&h| h < CB_HANDLE_TYPE)

@@ -730,6 +730,31 @@ pub mod space {
         }
     }
 
+    /// Offset of `ARB_CFG_0` in a QMAN's configuration block: `[0]` type
+    /// (0 priority, 1 weighted round robin), bit 4 master, bit 8 enable.
+    pub const QM_ARB_CFG_0: u64 = 0xa00;
+    /// Offset of `ARB_WRR_WEIGHT_0`; stream `s`'s weight is `4 * s` further.
+    pub const QM_ARB_WRR_WEIGHT_0: u64 = 0xa08;
+    /// Offset of `ARB_MST_QUIET_PER`: engine clock cycles between a
+    /// release and the next grant.
+    pub const QM_ARB_MST_QUIET_PER: u64 = 0xb34;
+
+    /// The model queue and the offset in its QMAN block of
+    /// configuration-space address `addr`, an arbitration register the
+    /// model keeps (`ARB_CFG_0`, `ARB_WRR_WEIGHT_0`-`3`, `ARB_MST_QUIET_PER`:
+    /// those GAUDI leaves unprotected).
+    pub fn qm_arb(addr: u64) -> Option<(usize, u64)> {
+        let off = addr.checked_sub(CFG_BASE)?;
+        (0..super::NUM_QMANS).find_map(|q| {
+            let reg = off.checked_sub(qm_block(q)?)?;
+            let kept = reg == QM_ARB_CFG_0
+                || reg == QM_ARB_MST_QUIET_PER
+                || (QM_ARB_WRR_WEIGHT_0..QM_ARB_WRR_WEIGHT_0 + 16).contains(&reg)
+                    && reg.is_multiple_of(4);
+            kept.then_some((q, reg))
+        })
+    }
+
     /// The model queue, stream (4: the lower CP) and fence id behind
     /// configuration-space address `addr`, a `CP_FENCEi_RDATA_s` register
     /// of a QMAN block.
@@ -1330,6 +1355,17 @@ mod tests {
         }
         assert_eq!(space::qm_fence(0x50_8308), None);
         assert_eq!(space::SM_BASE, 0x7f_fc4f_2000);
+        // DMA0's ARB_CFG_0, ARB_WRR_WEIGHT_3 and ARB_MST_QUIET_PER
+        // (mmDMA0_QM_*), TPC7's ARB_CFG_0.
+        assert_eq!(space::qm_arb(cfg + 0x50_8a00), Some((0, 0xa00)));
+        assert_eq!(space::qm_arb(cfg + 0x50_8a14), Some((0, 0xa14)));
+        assert_eq!(space::qm_arb(cfg + 0x50_8b34), Some((0, 0xb34)));
+        let tpc7 = (0..NUM_QMANS).find(|&q| queue(q) == Some((ENGINE_TPC, 7)));
+        assert_eq!(space::qm_arb(cfg + 0xfc_8a00), tpc7.map(|q| (q, 0xa00)));
+        // ARB_CHOISE_Q_PUSH, ARB_CFG_1, a misaligned weight, ARB_SLV_CHOISE_WDT.
+        for bad in [0x50_8a04, 0x50_8a18, 0x50_8a09, 0x50_8b38, 0x50_8308] {
+            assert_eq!(space::qm_arb(cfg + bad), None, "{bad:#x}");
+        }
     }
 
     #[test]

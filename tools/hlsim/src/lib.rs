@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arb;
 pub mod device;
 pub mod dma;
 pub mod dma_core;

@@ -7,7 +7,8 @@
 //! `[28:24]` opcode, bits 29-31 the barriers (no effect: the model runs
 //! packets in order), `[23:0]` the packet's fields; bits no field of the
 //! packet names are reserved and must be 0. Where a packet has a predicate
-//! (`ctl[4:0]`), only 0, always true, runs; another is `NOT_SUPPORTED`.
+//! (`ctl[4:0]`), [`decode`] returns it: the packet runs only if that
+//! predicate register of the CP is set (0 is always set).
 
 use crate::regs::JobStatus;
 use crate::regs::rdma::{NUM_CONNS, NUM_CQS};
@@ -87,12 +88,23 @@ const REPEAT_COUNT: u32 = 0xffff;
 const FENCE_FIELDS: u32 = 0xc0ff_000f;
 /// `ARB_POINT` `cfg` bits that may be set: priority, release.
 const ARB_FIELDS: u32 = 0x8000_00ff;
+/// `ARB_POINT` `cfg` bit: release the arbiter (else request it).
+const ARB_RELEASE: u32 = 1 << 31;
 /// `WAIT` `cfg` bits that may be set: cycles, increment, fence id.
 const WAIT_FIELDS: u32 = 0x3fff_ffff;
-/// `LOAD_AND_EXE` `cfg` bit: scalar destination (not in the model).
+/// `LOAD_AND_EXE` `cfg` bit: the load's destination is the scalar
+/// registers (else the predicates).
 const LOAD_AND_EXE_DST: u32 = 1 << 0;
-/// `LOAD_AND_EXE` `cfg` bits: load, execute, engine type.
-const LOAD_AND_EXE_FIELDS: u32 = 0x701;
+/// `LOAD_AND_EXE` `cfg` bit: load.
+const LOAD_AND_EXE_LOAD: u32 = 1 << 8;
+/// `LOAD_AND_EXE` `cfg` bit: execute the packet in the scalar registers.
+const LOAD_AND_EXE_EXE: u32 = 1 << 9;
+/// `LOAD_AND_EXE` `cfg` bit: execute type, the packet at `R2` (else at
+/// `R0`).
+const LOAD_AND_EXE_ETYPE: u32 = 1 << 10;
+/// `LOAD_AND_EXE` `cfg` bits that may be set.
+const LOAD_AND_EXE_FIELDS: u32 =
+    LOAD_AND_EXE_DST | LOAD_AND_EXE_LOAD | LOAD_AND_EXE_EXE | LOAD_AND_EXE_ETYPE;
 /// NIC packet `ctl` bits holding the SOB.
 pub const NIC_SOB_MASK: u32 = 0x3ff;
 /// NIC packet `ctl` bit: add 1 to the SOB when the operation succeeds.
@@ -103,6 +115,25 @@ pub const NIC_CQE: u32 = 1 << 11;
 const NIC_FIELDS: u32 = NIC_CQE | NIC_SOB | NIC_SOB_MASK;
 /// Largest `WREG_BULK`, in 64-bit values.
 pub const WREG_BULK_MAX: u32 = 0xffff;
+
+/// What a `LOAD_AND_EXE` loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadDst {
+    /// The predicates `P1`-`P31`, from 32 32-bit words: `Pi` is bit 0 of
+    /// word `i` (GAUDI's non-consecutive map).
+    Predicates,
+    /// The scalar registers `R0`-`R3`, from four 32-bit words.
+    Scalars,
+}
+
+/// Which packet a `LOAD_AND_EXE` executes: GAUDI's execute type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExeType {
+    /// The packet at `R0` (up to 16 bytes: `R0`-`R3`).
+    Lower,
+    /// The packet at `R2` (up to 8 bytes: `R2`-`R3`).
+    Upper,
+}
 
 /// The engine type a packet needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,12 +253,30 @@ pub enum Packet {
     Nop,
     /// `STOP`: ends the job successfully.
     Stop,
-    /// `ARB_POINT`: nothing to arbitrate.
-    ArbPoint,
-    /// `LOAD_AND_EXE`: runs the TPC kernel described at `desc`.
+    /// `ARB_POINT`: requests the QMAN's arbiter with `priority`, or
+    /// releases it.
+    ArbPoint {
+        /// The request's priority (priority arbitration).
+        priority: u8,
+        /// Release the grant instead of requesting it.
+        release: bool,
+    },
+    /// `LOAD_AND_EXE` with neither load nor execute, the model's own form:
+    /// runs the TPC kernel described at `desc`.
     LoadAndExe {
         /// Device address of the kernel descriptor.
         desc: u64,
+    },
+    /// `LOAD_AND_EXE` as GAUDI's CP runs it: loads the predicates or the
+    /// scalar registers from `src`, then executes the packet the scalar
+    /// registers hold.
+    CpLoadExe {
+        /// What to load, if anything.
+        load: Option<LoadDst>,
+        /// Which packet to execute, if any.
+        exe: Option<ExeType>,
+        /// Device address of the values to load.
+        src: u64,
     },
     /// `NIC_WRITE`: writes `op.len` bytes at `op.addr` to the responder's
     /// device address `dst`.
@@ -258,8 +307,9 @@ impl Packet {
 /// Largest packet with a fixed size, in 32-bit words.
 const MAX_WORDS: usize = 8;
 
-/// Decodes the packet at byte `off` of `cb`; returns it and its size.
-pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
+/// Decodes the packet at byte `off` of `cb`; returns it, its size and its
+/// predicate (0, always true, for a packet without one).
+pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize, u32), JobStatus> {
     let rest = cb.get(off..).unwrap_or_default();
     // The packet's words, zero past its end.
     let mut w = [0; MAX_WORDS];
@@ -306,9 +356,7 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
             | OP_FENCE
             | OP_ARB_POINT
     );
-    if predicated && ctl & CTL_PRED != 0 {
-        return Err(JobStatus::NotSupported);
-    }
+    let pred = if predicated { ctl & CTL_PRED } else { 0 };
     if size < 4 * MAX_WORDS {
         w[size / 4..].fill(0);
     }
@@ -381,9 +429,24 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
         },
         OP_NOP => Packet::Nop,
         OP_STOP => Packet::Stop,
-        OP_ARB_POINT if cfg & !ARB_FIELDS == 0 => Packet::ArbPoint,
-        OP_LOAD_AND_EXE if cfg & LOAD_AND_EXE_DST != 0 => return Err(JobStatus::NotSupported),
-        OP_LOAD_AND_EXE if cfg & !LOAD_AND_EXE_FIELDS == 0 => Packet::LoadAndExe { desc: a },
+        OP_ARB_POINT if cfg & !ARB_FIELDS == 0 => Packet::ArbPoint {
+            priority: cfg as u8,
+            release: cfg & ARB_RELEASE != 0,
+        },
+        OP_LOAD_AND_EXE if cfg == 0 => Packet::LoadAndExe { desc: a },
+        OP_LOAD_AND_EXE if cfg & !LOAD_AND_EXE_FIELDS == 0 => Packet::CpLoadExe {
+            load: (cfg & LOAD_AND_EXE_LOAD != 0).then_some(if cfg & LOAD_AND_EXE_DST != 0 {
+                LoadDst::Scalars
+            } else {
+                LoadDst::Predicates
+            }),
+            exe: (cfg & LOAD_AND_EXE_EXE != 0).then_some(if cfg & LOAD_AND_EXE_ETYPE != 0 {
+                ExeType::Upper
+            } else {
+                ExeType::Lower
+            }),
+            src: a,
+        },
         OP_NIC_WRITE => Packet::NicWrite {
             op: nic().ok_or(JobStatus::BadPacket)?,
             dst: c,
@@ -392,7 +455,7 @@ pub fn decode(cb: &[u8], off: usize) -> Result<(Packet, usize), JobStatus> {
         OP_NIC_RECV => Packet::NicRecv(nic().ok_or(JobStatus::BadPacket)?),
         _ => return Err(JobStatus::BadPacket),
     };
-    Ok((packet, size))
+    Ok((packet, size, pred))
 }
 
 #[cfg(test)]
@@ -414,8 +477,12 @@ mod tests {
         words.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
 
+    /// The packet and size of `words`, which carry no predicate.
     fn one(words: &[u32]) -> Result<(Packet, usize), JobStatus> {
-        decode(&cb(words), 0)
+        decode(&cb(words), 0).map(|(packet, size, pred)| {
+            assert_eq!(pred, 0, "{words:x?}");
+            (packet, size)
+        })
     }
 
     /// The opcode as `gaudi_packets.h` finds it: bits 60:56 of the first
@@ -566,12 +633,54 @@ mod tests {
             (&[0x1234, ctl(OP_NOP, 0) | RB], Packet::Nop, 8),
             (&[0x1234, ctl(OP_STOP, 0)], Packet::Stop, 8),
             // ARB_POINT: priority [7:0], rls 31.
-            (&[1 << 31 | 0xff, ctl(OP_ARB_POINT, 0)], Packet::ArbPoint, 8),
-            // LOAD_AND_EXE: load 8, exe 9, etype 10; src_addr.
             (
-                &[0x700, ctl(OP_LOAD_AND_EXE, 0) | RB, 0x28, 0x1],
+                &[1 << 31 | 0xff, ctl(OP_ARB_POINT, 0)],
+                Packet::ArbPoint {
+                    priority: 0xff,
+                    release: true,
+                },
+                8,
+            ),
+            (
+                &[3, ctl(OP_ARB_POINT, 0)],
+                Packet::ArbPoint {
+                    priority: 3,
+                    release: false,
+                },
+                8,
+            ),
+            // LOAD_AND_EXE: dst 0, load 8, exe 9, etype 10; src_addr.
+            (
+                &[0, ctl(OP_LOAD_AND_EXE, 0) | RB, 0x28, 0x1],
                 Packet::LoadAndExe {
                     desc: 0x1_0000_0028,
+                },
+                16,
+            ),
+            (
+                &[0x700, ctl(OP_LOAD_AND_EXE, 0) | RB, 0x28, 0x1],
+                Packet::CpLoadExe {
+                    load: Some(LoadDst::Predicates),
+                    exe: Some(ExeType::Upper),
+                    src: 0x1_0000_0028,
+                },
+                16,
+            ),
+            (
+                &[0x101, ctl(OP_LOAD_AND_EXE, 0), 0x80, 0],
+                Packet::CpLoadExe {
+                    load: Some(LoadDst::Scalars),
+                    exe: None,
+                    src: 0x80,
+                },
+                16,
+            ),
+            (
+                &[0x200, ctl(OP_LOAD_AND_EXE, 0), 0, 0],
+                Packet::CpLoadExe {
+                    load: None,
+                    exe: Some(ExeType::Lower),
+                    src: 0,
                 },
                 16,
             ),
@@ -633,7 +742,7 @@ mod tests {
             let mut longer = vec![0, ctl(OP_NOP, 0)];
             longer.extend_from_slice(words);
             longer.extend_from_slice(&[u32::MAX; 6]);
-            assert_eq!(decode(&cb(&longer), 8), Ok((packet, size)), "{words:x?}");
+            assert_eq!(decode(&cb(&longer), 8), Ok((packet, size, 0)), "{words:x?}");
         }
         assert_eq!(
             one(&[0x10, ctl(OP_LIN_DMA, 0), 1, 2, 3, 4]).unwrap().0,
@@ -646,6 +755,8 @@ mod tests {
         );
         assert_eq!(Packet::Nop.engine(), None);
         assert_eq!(Packet::LoadAndExe { desc: 0 }.engine(), Some(Engine::Tpc));
+        let load = one(&[0x300, ctl(OP_LOAD_AND_EXE, 0), 0, 0]).unwrap().0;
+        assert_eq!(load.engine(), None);
         let recv = one(&[1, ctl(OP_NIC_RECV, 0), 0, 0, 0, 0]).unwrap().0;
         assert_eq!(recv.engine(), Some(Engine::Nic));
         assert_eq!(
@@ -669,15 +780,6 @@ mod tests {
         let unsupported: &[&[u32]] = &[
             // The driver's packet.
             &[0, ctl(OP_MSG_PROT, 0), 0, 0],
-            // A predicate other than 0.
-            &[0, ctl(OP_WREG_32, 1)],
-            &[1, ctl(OP_WREG_BULK, 0x1f), 0, 0],
-            &[0, ctl(OP_MSG_LONG, 2), 0, 0],
-            &[8, ctl(OP_CP_DMA, 3), 0, 0],
-            &[0, ctl(OP_FENCE, 4)],
-            &[0, ctl(OP_ARB_POINT, 5)],
-            &[0, ctl(OP_LOAD_AND_EXE, 6), 0, 0],
-            &[REPEAT_START | 1, ctl(OP_REPEAT, 1)],
             // A timestamp instead of the value.
             &[0, ctl(OP_MSG_LONG, 1 << 20), 0, 0],
             &[0, ctl(OP_MSG_SHORT, 1 << 20)],
@@ -686,12 +788,30 @@ mod tests {
             &[1, ctl(OP_LIN_DMA, 1 << 2), 0, 0, 0, 0],
             &[1, ctl(OP_LIN_DMA, 1 << 5), 0, 0, 0, 0],
             &[1, ctl(OP_LIN_DMA, 1 << 6), 0, 0, 0, 0],
-            // A scalar destination.
-            &[1, ctl(OP_LOAD_AND_EXE, 0), 0, 0],
         ];
         for &words in unsupported {
             assert_eq!(one(words), Err(JobStatus::NotSupported), "{words:x?}");
         }
+    }
+
+    #[test]
+    fn predicates() {
+        let predicated: &[(&[u32], u32)] = &[
+            (&[0, ctl(OP_WREG_32, 1)], 1),
+            (&[1, ctl(OP_WREG_BULK, 0x1f), 0, 0], 31),
+            (&[0, ctl(OP_MSG_LONG, 2), 0, 0], 2),
+            (&[8, ctl(OP_CP_DMA, 3), 0, 0], 3),
+            (&[0, ctl(OP_FENCE, 4)], 4),
+            (&[0, ctl(OP_ARB_POINT, 5)], 5),
+            (&[0x100, ctl(OP_LOAD_AND_EXE, 6), 0, 0], 6),
+            (&[REPEAT_START | 1, ctl(OP_REPEAT, 7)], 7),
+        ];
+        for &(words, pred) in predicated {
+            let (_, _, got) = decode(&cb(words), 0).unwrap();
+            assert_eq!(got, pred, "{words:x?}");
+        }
+        // MSG_SHORT's low bits are its offset, not a predicate.
+        assert_eq!(decode(&cb(&[0, ctl(OP_MSG_SHORT, 0x1f)]), 0).unwrap().2, 0);
     }
 
     #[test]

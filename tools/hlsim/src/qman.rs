@@ -7,7 +7,8 @@
 //! buffer descriptors from its PQ, runs the packets of their command
 //! buffers on the QMAN's engine and writes a completion to its CQ for each.
 //! A stream blocked in a `FENCE` or `WAIT` leaves its siblings running;
-//! each has its own fence counters.
+//! each has its own fence counters, predicates and scalar registers. The
+//! QMAN's [`Arbiter`] orders the streams that ask it at `ARB_POINT`s.
 //!
 //! A reset halts a QMAN through its [`Streams`]: the job each stream runs
 //! stops at the next packet or chunk of work and is dropped without a
@@ -18,14 +19,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::arb::Arbiter;
 use crate::device::Shared;
 use crate::nic::port::Port;
 use crate::nic::rdma;
-use crate::packets::{self, Engine, Packet};
+use crate::packets::{self, Engine, ExeType, LoadDst, Packet};
 pub use crate::regs::qman::STREAMS;
 use crate::regs::{
     CLK_CUR_MHZ, ENGINE_DMA, ENGINE_MME, ENGINE_TPC, JobStatus, QMAN_ENABLE, QMAN_STATUS_BUSY,
-    QMAN_STATUS_CONFIG_ERROR, dma_core, model_ctl, qman, sync_manager as sm,
+    QMAN_STATUS_CONFIG_ERROR, dma_core, model_ctl, qman, space::qm_arb, sync_manager as sm,
 };
 use crate::ring::Ring;
 use crate::space::{Fault, Space};
@@ -111,6 +113,20 @@ impl From<Fault> for JobError {
     }
 }
 
+/// Bytes a `LOAD_AND_EXE` loads into the predicates: 32 32-bit words.
+const PRED_BYTES: usize = 128;
+/// Scalar registers `R0`-`R3`.
+const SCALARS: usize = 4;
+
+/// A CP's registers that `LOAD_AND_EXE` loads.
+#[derive(Clone, Copy, Default)]
+struct CpRegs {
+    /// Predicates: bit `i` is `Pi` (`P0`, always true, is not kept).
+    preds: u32,
+    /// `R0`-`R3`.
+    scalars: [u32; SCALARS],
+}
+
 /// What wakes a QMAN thread, and how a reset stops it.
 #[derive(Default)]
 pub struct Control {
@@ -118,6 +134,9 @@ pub struct Control {
     cond: Condvar,
     /// Set while a reset waits for the thread to stop.
     abort: AtomicBool,
+    /// The stream's CP's registers, and those of the lower CP as the
+    /// `CP_DMA`s of this stream run on it.
+    cp: Mutex<[CpRegs; 2]>,
 }
 
 #[derive(Default)]
@@ -175,7 +194,18 @@ impl Control {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        *self.cp.lock().unwrap_or_else(PoisonError::into_inner) = Default::default();
         self.abort.store(false, Ordering::Relaxed);
+    }
+
+    /// The registers of the stream's CP, or with `nested` of the lower CP.
+    fn cp_regs(&self, nested: bool) -> CpRegs {
+        self.cp.lock().unwrap_or_else(PoisonError::into_inner)[usize::from(nested)]
+    }
+
+    /// Sets the registers [`Control::cp_regs`] returns.
+    fn set_cp_regs(&self, nested: bool, regs: CpRegs) {
+        self.cp.lock().unwrap_or_else(PoisonError::into_inner)[usize::from(nested)] = regs;
     }
 
     /// Makes the thread return.
@@ -240,39 +270,49 @@ impl Control {
     }
 }
 
-/// The [`Control`]s of a QMAN's streams.
+/// The [`Control`]s of a QMAN's streams, and its arbiter.
 #[derive(Default)]
-pub struct Streams([Control; STREAMS]);
+pub struct Streams {
+    ctls: [Control; STREAMS],
+    arb: Arbiter,
+}
 
 impl Streams {
     /// Stream `s`'s.
     pub fn stream(&self, s: usize) -> &Control {
-        &self.0[s]
+        &self.ctls[s]
+    }
+
+    /// The QMAN's arbiter.
+    pub fn arb(&self) -> &Arbiter {
+        &self.arb
     }
 
     /// The QMAN's doorbell rang: each stream looks at its PQ.
     pub fn ring(&self) {
-        self.0.iter().for_each(Control::ring);
+        self.ctls.iter().for_each(Control::ring);
     }
 
     /// Fence counters of stream `s` changed; of every stream for the
     /// lower CP's ([`sm::LOWER_CP`]), which any stream's `CP_DMA` runs on.
     pub fn kick(&self, s: usize) {
-        match self.0.get(s) {
+        match self.ctls.get(s) {
             Some(ctl) => ctl.kick(),
-            None => self.0.iter().for_each(Control::kick),
+            None => self.ctls.iter().for_each(Control::kick),
         }
     }
 
-    /// Halts every stream ([`Control::halt`]), all at once.
+    /// Halts every stream ([`Control::halt`]), all at once, and resets the
+    /// arbiter.
     pub fn halt(&self) {
-        self.0.iter().for_each(Control::stop);
-        self.0.iter().for_each(Control::stopped);
+        self.ctls.iter().for_each(Control::stop);
+        self.ctls.iter().for_each(Control::stopped);
+        self.arb.reset();
     }
 
     /// Makes the streams' threads return.
     pub fn exit(&self) {
-        self.0.iter().for_each(Control::exit);
+        self.ctls.iter().for_each(Control::exit);
     }
 }
 
@@ -390,6 +430,8 @@ impl Worker<'_> {
             bar.write32_release(self.reg(qman::PQ_CI), pq_ci.wrapping_add(1));
             self.write(qman::STATUS, QMAN_STATUS_BUSY);
             let res = self.job(ptr, len, ctl);
+            // A job's end gives back the grant it holds.
+            self.shared.qman(self.q).arb().release(self.s);
             if matches!(res, Err((JobError::Aborted, _)))
                 || !self.complete(cq, cq_pi, ctl & BD_TAG_MASK, res)
             {
@@ -487,7 +529,12 @@ impl Worker<'_> {
         while off < cb.len() {
             let at = |err: JobError| (err, off as u32);
             self.hang().map_err(at)?;
-            let (packet, size) = packets::decode(cb, off).map_err(|s| at(s.into()))?;
+            let (packet, size, pred) = packets::decode(cb, off).map_err(|s| at(s.into()))?;
+            // A packet whose predicate is false is skipped.
+            if !self.predicate(nested, pred) {
+                off += size;
+                continue;
+            }
             if packet.engine().is_some_and(|e| e != engine(self.q).0) {
                 return Err(at(JobStatus::NotSupported.into()));
             }
@@ -557,20 +604,18 @@ impl Worker<'_> {
     /// `CP_DMA`; `nested` as for [`Worker::interpret`].
     fn execute(&self, packet: Packet, nested: bool) -> Result<(), JobError> {
         let (shared, space) = (self.shared, self.space());
-        let kick = |q: usize, s: usize| shared.qman(q).kick(s);
         // Only NIC queues get this far with a NIC packet.
         let port = || self.port.expect("a NIC queue has a port");
         match packet {
             Packet::Wreg32 { offset, value } => self.wreg(offset.into(), value)?,
-            Packet::MsgLong { value, addr } => shared.sm.write(space, addr, value, kick)?,
+            Packet::MsgLong { value, addr } => self.msg(addr, value)?,
             Packet::MsgShort {
                 base,
                 offset,
                 value,
             } => {
                 let base = shared.bar.read64(self.reg(qman::msg_base(base.into())));
-                let addr = base.wrapping_add(offset.into());
-                shared.sm.write(space, addr, value, kick)?
+                self.msg(base.wrapping_add(offset.into()), value)?
             }
             Packet::Fence {
                 id,
@@ -598,6 +643,14 @@ impl Worker<'_> {
                 dma::lin_dma(space, engine, tsize.into(), memset, src, dst, abort)?
             }
             Packet::LoadAndExe { desc } => tpc::run(space, desc, &self.ctl().abort)?,
+            Packet::CpLoadExe { load, exe, src } => self.load_exe(nested, load, exe, src)?,
+            Packet::ArbPoint { release: true, .. } => shared.qman(self.q).arb().release(self.s),
+            Packet::ArbPoint { priority, .. } => {
+                shared
+                    .qman(self.q)
+                    .arb()
+                    .acquire(self.s, priority, self.ctl())?
+            }
             Packet::NicWrite { op, dst } => {
                 space.dram(op.addr, op.len.into())?;
                 rdma::request(port(), &op, Some(dst), self.ctl())?
@@ -611,7 +664,6 @@ impl Worker<'_> {
                 rdma::post_recv(port(), &op)
             }
             Packet::Nop
-            | Packet::ArbPoint
             | Packet::Stop
             | Packet::WregBulk { .. }
             | Packet::CpDma { .. }
@@ -619,6 +671,86 @@ impl Worker<'_> {
             | Packet::RepeatEnd => {}
         }
         Ok(())
+    }
+
+    /// Writes `value` at device address `addr`, as `MSG_LONG` and
+    /// `MSG_SHORT` do: a QMAN's arbitration register, or through the sync
+    /// manager.
+    fn msg(&self, addr: u64, value: u32) -> Result<(), JobError> {
+        if let Some((q, reg)) = qm_arb(addr) {
+            self.shared.qman(q).arb().write(reg, value);
+            return Ok(());
+        }
+        let kick = |q: usize, s: usize| self.shared.qman(q).kick(s);
+        Ok(self.shared.sm.write(self.space(), addr, value, kick)?)
+    }
+
+    /// Whether predicate `pred` of the stream's CP (with `nested`, of the
+    /// lower CP) is true; `P0` always is.
+    fn predicate(&self, nested: bool, pred: u32) -> bool {
+        pred == 0 || self.ctl().cp_regs(nested).preds & 1 << pred != 0
+    }
+
+    /// GAUDI's `LOAD_AND_EXE`: loads the predicates or the scalar
+    /// registers from `src`, then executes the packet the scalar registers
+    /// hold at `R0` or `R2`, as if it were in the CB. That packet may not
+    /// fetch or load more (`CP_DMA`, `LOAD_AND_EXE`), open or close a
+    /// `REPEAT`, `STOP` or be a `WREG_BULK`: `BAD_PACKET`.
+    fn load_exe(
+        &self,
+        nested: bool,
+        load: Option<LoadDst>,
+        exe: Option<ExeType>,
+        src: u64,
+    ) -> Result<(), JobError> {
+        let mut regs = self.ctl().cp_regs(nested);
+        let word = |b: &[u8]| u32::from_le_bytes(std::array::from_fn(|i| b[i]));
+        match load {
+            Some(LoadDst::Predicates) => {
+                let mut buf = [0; PRED_BYTES];
+                self.fetch(src, &mut buf)?;
+                // Word i's bit 0 is Pi; P0 is not loaded.
+                regs.preds = buf
+                    .chunks_exact(4)
+                    .enumerate()
+                    .skip(1)
+                    .fold(0, |preds, (i, w)| preds | (word(w) & 1) << i);
+            }
+            Some(LoadDst::Scalars) => {
+                let mut buf = [0; 4 * SCALARS];
+                self.fetch(src, &mut buf)?;
+                for (r, w) in regs.scalars.iter_mut().zip(buf.chunks_exact(4)) {
+                    *r = word(w);
+                }
+            }
+            None => {}
+        }
+        self.ctl().set_cp_regs(nested, regs);
+        let Some(exe) = exe else {
+            return Ok(());
+        };
+        let bytes: Vec<u8> = regs.scalars.iter().flat_map(|r| r.to_le_bytes()).collect();
+        let window = match exe {
+            ExeType::Lower => &bytes[..],
+            ExeType::Upper => &bytes[8..],
+        };
+        let (packet, _, pred) = packets::decode(window, 0)?;
+        if !self.predicate(nested, pred) {
+            return Ok(());
+        }
+        match packet {
+            Packet::CpDma { .. }
+            | Packet::LoadAndExe { .. }
+            | Packet::CpLoadExe { .. }
+            | Packet::RepeatStart { .. }
+            | Packet::RepeatEnd
+            | Packet::Stop
+            | Packet::WregBulk { .. } => Err(JobStatus::BadPacket.into()),
+            p if p.engine().is_some_and(|e| e != engine(self.q).0) => {
+                Err(JobStatus::NotSupported.into())
+            }
+            p => self.execute(p, nested),
+        }
     }
 
     /// Waits for fence counter `id` of CP `cp` (the stream or the lower CP)

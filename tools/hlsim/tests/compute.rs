@@ -986,7 +986,6 @@ fn failing_packets_report_status_and_event_then_the_queue_goes_on() {
             p().packet(0x09, 1 << 1, 1, &[DRAM, DRAM]),
             None,
         ),
-        (TPC1, NOT_SUPPORTED, p().packet(0x01, 1, 0, &[]), None),
         (DMA0, BAD_PACKET, p().packet(0x02, 0, 0, &[]), None),
         (DMA1, BAD_PACKET, p().packet(0x0a, 1 << 12, 0, &[]), None),
         (
@@ -2266,4 +2265,150 @@ fn dma_core_bad_addresses_raise_razwi() {
     assert_eq!(g.host_read(HOST, 16), pattern(256, 5)[..16]);
     assert_eq!(g.sm_reg(sm::sob(1070)), 1);
     assert_eq!(g.event(), None);
+}
+
+/// `LOAD_AND_EXE` as GAUDI's CP runs it: `cfg` `dst` scalars, load, execute,
+/// execute type (the packet at `R2`).
+fn load_exe(cb: Cb, scalars: bool, load: bool, exe: bool, upper: bool, src: u64) -> Cb {
+    let cfg = u32::from(scalars) | u32::from(load) << 8 | u32::from(exe) << 9;
+    cb.packet(0x0f, 0, cfg | u32::from(upper) << 10, &[src])
+}
+
+#[test]
+fn loaded_predicates_gate_packets() {
+    let g = Guest::new();
+    g.queue(DMA0, 4, 4);
+    // P10 set (bit 0 of word 10), P11 clear though word 11 has other bits.
+    let mut preds = vec![0u8; 128];
+    preds[40] = 1;
+    preds[44] = 0xfe;
+    g.dram_write(0x1000, &preds);
+    let pred = |cb: Cb, p: u32, addr: u64, val: u32| cb.packet(0x03, p, val, &[addr]);
+    let cb = load_exe(Cb::default(), false, true, false, false, DRAM + 0x1000);
+    let cb = pred(cb, 10, DRAM + 0x2000, 7);
+    let cb = pred(cb, 11, DRAM + 0x2004, 9);
+    // P0 is always true.
+    let cb = pred(cb, 0, DRAM + 0x2008, 5);
+    g.run_ok(DMA0, &cb);
+    assert_eq!(g.dram_u32(0x2000), 7);
+    assert_eq!(g.dram_u32(0x2004), 0);
+    assert_eq!(g.dram_u32(0x2008), 5);
+    // The predicates stay loaded for the stream's next job.
+    let cb = Cb::default().packet(0x03, 11, 3, &[DRAM + 0x2004]);
+    g.run_ok(DMA0, &cb.packet(0x03, 10, 8, &[DRAM + 0x200c]));
+    assert_eq!(g.dram_u32(0x2004), 0);
+    assert_eq!(g.dram_u32(0x200c), 8);
+    // Reloaded with P10 clear.
+    preds[40] = 0;
+    g.dram_write(0x1000, &preds);
+    let cb = load_exe(Cb::default(), false, true, false, false, DRAM + 0x1000);
+    g.run_ok(DMA0, &pred(cb, 10, DRAM + 0x2000, 1));
+    assert_eq!(g.dram_u32(0x2000), 7);
+}
+
+#[test]
+fn loaded_scalars_run_as_a_packet() {
+    let g = Guest::new();
+    g.queue(DMA2, 4, 4);
+    // R0-R3: a MSG_LONG writing 0x55 at DRAM 0x3000.
+    let long = Cb::default().msg_long(DRAM + 0x3000, 0x55);
+    g.dram_write(0x1000, &long.0);
+    // R0-R1 a NOP, R2-R3 a MSG_SHORT setting SOB 40 to 3.
+    let short = Cb::default().nop().msg_short(40, 3);
+    g.dram_write(0x1010, &short.0);
+    // Load and execute in one packet, then in two.
+    let cb = load_exe(Cb::default(), true, true, true, false, DRAM + 0x1000);
+    g.run_ok(DMA2, &cb);
+    assert_eq!(g.dram_u32(0x3000), 0x55);
+    g.dram_write(0x3000, &[0; 4]);
+    let cb = load_exe(Cb::default(), true, true, false, false, DRAM + 0x1000);
+    assert_eq!(g.dram_u32(0x3000), 0);
+    g.run_ok(DMA2, &load_exe(cb, false, false, true, false, 0));
+    assert_eq!(g.dram_u32(0x3000), 0x55);
+    // The upper execute type runs the packet at R2.
+    let cb = load_exe(Cb::default(), true, true, true, true, DRAM + 0x1010);
+    g.run_ok(DMA2, &cb);
+    assert_eq!(g.sm_reg(sm::sob(40)), 3);
+    // A packet that fetches more is refused, at the LOAD_AND_EXE.
+    g.dram_write(0x1020, &Cb::default().cp_dma(DRAM, 8).0);
+    let cb = load_exe(Cb::default().nop(), true, true, true, false, DRAM + 0x1020);
+    let done = g.run(DMA2, &cb);
+    assert_eq!((done.status, done.info), (BAD_PACKET, 8));
+}
+
+#[test]
+fn the_arbiter_orders_streams_by_priority_and_is_reset() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let streams: Vec<_> = (0..3).map(|s| g.stream(DMA0, s, 4)).collect();
+    let run = |s: usize, cb: &Cb, tag| g.submit_stream(&streams[s], vector(DMA0), cb, tag);
+    // DMA0_QM's ARB_CFG_0 (enable, master, priority) and fence 0 of its
+    // streams 0 and 1 (CP_FENCE0_RDATA_s).
+    let (arb_cfg, fence) = (CFG + 0x50_8a00, |s: u64| CFG + 0x50_8308 + 4 * s);
+    let arb = |priority: u32, release: bool| u32::from(release) << 31 | priority;
+    for (p0, p1, last) in [(2, 1, 11), (1, 2, 10)] {
+        run(2, &Cb::default().msg_long(arb_cfg, 1 << 8 | 1 << 4), 0);
+        assert_eq!(g.stream_cqe(&streams[2]), cqe(OK, 0, 0));
+        // Each waits for its fence, takes the arbiter, lets it go and takes
+        // it again (so that both ask at once), writes, and releases it.
+        for (s, p, val) in [(0, p0, 10), (1, p1, 11)] {
+            let cb = Cb::default()
+                .fence(0, 1, 1)
+                .packet(0x0c, 0, arb(p, false), &[])
+                .packet(0x0c, 0, arb(p, true), &[])
+                .packet(0x0c, 0, arb(p, false), &[])
+                .msg_long(DRAM + 0x100, val)
+                .packet(0x0c, 0, arb(p, true), &[]);
+            run(s, &cb, 1);
+        }
+        run(
+            2,
+            &Cb::default().msg_long(fence(0), 1).msg_long(fence(1), 1),
+            2,
+        );
+        for stream in &streams {
+            assert_eq!(g.stream_cqe(stream).status, OK);
+        }
+        // The lower priority writes last.
+        assert_eq!(g.dram_u32(0x100), last);
+    }
+    // A stream that ends its job holding the grant gives it back.
+    run(0, &Cb::default().packet(0x0c, 0, 0, &[]), 3);
+    assert_eq!(g.stream_cqe(&streams[0]), cqe(OK, 3, 0));
+    run(1, &Cb::default().packet(0x0c, 0, 0, &[]), 4);
+    assert_eq!(g.stream_cqe(&streams[1]), cqe(OK, 4, 0));
+    // QMAN_RESET disables the arbiter: a held grant no longer blocks.
+    run(0, &Cb::default().packet(0x0c, 0, 0, &[]).fence(1, 1, 1), 5);
+    g.stream_quiet(&streams[0]);
+    assert_eq!(g.command(0x03, DMA0 as u64), 0);
+    let s1 = g.stream(DMA0, 1, 4);
+    g.submit_stream(&s1, vector(DMA0), &Cb::default().packet(0x0c, 0, 0, &[]), 6);
+    assert_eq!(g.stream_cqe(&s1), cqe(OK, 6, 0));
+}
+
+/// What `scrub.sh` relies on: two streams that each take the arbiter,
+/// release the other's fence and wait on their own both complete while the
+/// arbiter is disabled; enabled, the one holding it waits in vain, the
+/// other waits for it, and at least one times out.
+#[test]
+fn crossed_streams_need_the_arbiter_disabled() {
+    let g = Guest::new();
+    g.event_queue(8);
+    let streams: Vec<_> = (0..2).map(|s| g.stream(DMA0, s, 4)).collect();
+    let fence = |s: u64| CFG + 0x50_8308 + 4 * s;
+    let crossed = |tag| {
+        for (s, stream) in streams.iter().enumerate() {
+            let cb = Cb::default()
+                .packet(0x0c, 0, 0, &[])
+                .msg_long(fence(1 - s as u64), 1)
+                .fence(0, 1, 1);
+            g.submit_stream(stream, vector(DMA0), &cb, tag);
+        }
+        [g.stream_cqe(&streams[0]), g.stream_cqe(&streams[1])].map(|c| c.status)
+    };
+    assert_eq!(crossed(1), [OK, OK]);
+    let enable = Cb::default().msg_long(CFG + 0x50_8a00, 1 << 8 | 1 << 4);
+    g.submit_stream(&streams[0], vector(DMA0), &enable, 2);
+    assert_eq!(g.stream_cqe(&streams[0]).status, OK);
+    assert!(crossed(3).contains(&FENCE_TIMEOUT));
 }

@@ -159,31 +159,43 @@ fn only_cb_size_runs(dev: &Device) -> R {
     run_ok(dev, &[job])
 }
 
-/// At most 1024 command buffers at a time, then room again after one
-/// is destroyed.
+/// The largest CB, `HL_MAX_CB_SIZE`: 2 MiB of memory.
+const BIG_CB: u32 = 0x20_0000 - 32;
+/// The largest CBs a user's 256 MiB of CB memory holds.
+const BIG_CBS: usize = 128;
+
+/// At most 256 MiB of command buffers at a time (128 of the largest; not
+/// even a page more), then room again after one is destroyed.
 fn cb_limit(dev: &Device) -> R {
     let mut handles = Vec::new();
-    for i in 0..1024 {
-        let h = dev.cb_create(8).map_err(|e| Fail(format!("CB {i}: {e}")))?;
+    for i in 0..BIG_CBS {
+        let h = dev
+            .cb_create(BIG_CB)
+            .map_err(|e| Fail(format!("CB {i}: {e}")))?;
         handles.push(h);
     }
     let over = dev.cb_create(8);
-    let after = dev.cb_destroy(handles[0]).and_then(|()| dev.cb_create(8));
+    let after = dev
+        .cb_destroy(handles[0])
+        .and_then(|()| dev.cb_create(BIG_CB));
     for h in handles.into_iter().skip(1).chain(after.clone()) {
         dev.cb_destroy(h)?;
     }
-    ensure!(over.is_err(), "CB 1025 created");
+    if let Ok(h) = over {
+        dev.cb_destroy(h)?;
+    }
+    expect_errno(over, &[libc::ENOSPC]).map_err(|e| Fail(format!("a page past 256 MiB: {e}")))?;
     after.map_err(|e| Fail(format!("after a destroy: {e}")))?;
     Ok(())
 }
 
-/// A CB destroyed while mapped still counts toward the 1024 until it is
-/// unmapped: create, map and destroy cannot hold more than 1024 CBs.
+/// A CB destroyed while mapped still counts toward the 256 MiB until it
+/// is unmapped: create, map and destroy cannot hold more.
 fn cb_limit_counts_mapped(dev: &Device) -> R {
     let mut maps = Vec::new();
-    for i in 0..1024 {
+    for i in 0..BIG_CBS {
         let h = dev
-            .cb_create(4096)
+            .cb_create(BIG_CB)
             .map_err(|e| Fail(format!("CB {i}: {e}")))?;
         let map = Mapping::new(dev, h, 4096).map_err(|e| format!("CB {i}: mmap: errno {e}"));
         dev.cb_destroy(h)?;
@@ -194,7 +206,7 @@ fn cb_limit_counts_mapped(dev: &Device) -> R {
         dev.cb_destroy(h)?;
     }
     expect_errno(over, &[libc::ENOSPC])
-        .map_err(|e| Fail(format!("CB 1025, 1024 destroyed but mapped: {e}")))?;
+        .map_err(|e| Fail(format!("a CB past 256 MiB destroyed but mapped: {e}")))?;
     drop(maps);
     let after = dev
         .cb_create(4096)
@@ -228,9 +240,9 @@ pub fn cb(t: &mut Tap, env: &Env) {
         "cb: a job runs only its cb_size bytes",
         only_cb_size_runs(&dev),
     );
-    t.check("cb: at most 1024 at a time", cb_limit(&dev));
+    t.check("cb: at most 256 MiB at a time", cb_limit(&dev));
     t.check(
-        "cb: destroyed but mapped CBs count toward the 1024",
+        "cb: destroyed but mapped CBs count toward the 256 MiB",
         cb_limit_counts_mapped(&dev),
     );
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cap on what one compute user holds counts buffers that only a
- * mapping keeps: command buffers created, mapped and destroyed, and RDMA
- * completion queues created, mapped and destroyed, in a loop, until the
- * driver refuses one; it must refuse before 1100 (the cap is 1024), with
- * ENOSPC. Once the mappings are gone, both kinds can be created again.
+ * The budget of memory one compute user's buffers take (256 MiB) counts
+ * buffers that only a mapping keeps: command buffers of HL_MAX_CB_SIZE
+ * (2 MiB of memory each) created, mapped and destroyed, and RDMA completion
+ * queues of the most entries created, mapped and destroyed, in a loop,
+ * until the driver refuses one, with ENOSPC, exactly at the budget.
+ * Once the mappings are gone, both kinds can be created again.
  *
  *   hl-buf-cap /dev/hlN
  *
@@ -22,7 +23,12 @@
 
 #include <misc/habanalabs.h>
 
-#define TRIES	1100
+#define TRIES	8192
+#define BUDGET	(256 << 20)
+#define PAGE	4096
+/* The memory of a CB of HL_MAX_CB_SIZE, and of a ring of the most CQEs. */
+#define CB_BYTES	((HL_MAX_CB_SIZE + PAGE - 1) / PAGE * PAGE)
+#define CQ_BYTES	((HL_NIC_MAX_ENTRIES * sizeof(struct hl_nic_cqe) + PAGE - 1) / PAGE * PAGE)
 
 static void *maps[TRIES];
 static int fd, ntests, nfail;
@@ -44,7 +50,7 @@ static int cb_round(void **map)
 
 	memset(&a, 0, sizeof(a));
 	a.in.op = HL_CB_OP_CREATE;
-	a.in.cb_size = 4096;
+	a.in.cb_size = HL_MAX_CB_SIZE;
 	if (ioctl(fd, HL_IOCTL_CB, &a))
 		return errno;
 	handle = a.out.cb_handle;
@@ -62,7 +68,7 @@ static int cb_round(void **map)
 /* The same with an RDMA completion queue of port 0. */
 static int cq_round(void **map)
 {
-	struct hl_nic_cq_create_in in = { .cq_num_of_entries = 256 };
+	struct hl_nic_cq_create_in in = { .cq_num_of_entries = HL_NIC_MAX_ENTRIES };
 	struct hl_nic_cq_create_out out;
 	struct hl_nic_cq_destroy_in destroy;
 	struct hl_nic_args a;
@@ -99,7 +105,7 @@ static void unmap_all(void)
 	}
 }
 
-static void kind(const char *name, int (*round)(void **map))
+static void kind(const char *name, int (*round)(void **map), long bytes)
 {
 	char what[128];
 	int n, err = 0;
@@ -109,9 +115,9 @@ static void kind(const char *name, int (*round)(void **map))
 		if (err)
 			break;
 	}
-	snprintf(what, sizeof(what), "%s created, mapped, destroyed: refused before %d",
-		 name, TRIES);
-	check(n < TRIES && err == ENOSPC, what, n, err);
+	snprintf(what, sizeof(what), "%s created, mapped, destroyed: refused after %ld",
+		 name, BUDGET / bytes);
+	check(n == BUDGET / bytes && err == ENOSPC, what, n, err);
 	unmap_all();
 	err = round(&maps[0]);
 	snprintf(what, sizeof(what), "%s: created again once the mappings are gone", name);
@@ -130,8 +136,8 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	kind("command buffers", cb_round);
-	kind("RDMA completion queues", cq_round);
+	kind("command buffers", cb_round, CB_BYTES);
+	kind("RDMA completion queues", cq_round, CQ_BYTES);
 	close(fd);
 	printf("1..%d\n", ntests);
 	return nfail != 0;

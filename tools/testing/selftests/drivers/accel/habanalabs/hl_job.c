@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Runs one job of packets on a device and waits for it, with the compute
- * node held open afterwards until a line arrives on stdin (or EOF), so
- * that a test can look at the device while this user still holds it.
+ * Runs one submission of packets on a device and waits for it, with the
+ * compute node held open afterwards until a line arrives on stdin (or EOF),
+ * so that a test can look at the device while this user still holds it.
  *
- *   hl-job [-h] /dev/hlN QUEUE WORD...
+ *   hl-job [-h] /dev/hlN QUEUE WORD... [/ QUEUE WORD...]...
  *
  * QUEUE is a GAUDI queue id; each WORD a 64-bit packet word (strtoull's
- * syntax), written in order into a command buffer. With -h, the node stays
- * open after the job until stdin has a line; "done" is printed before that
- * wait. Exits 0 if the job completed, 1 otherwise.
+ * syntax), written in order into a command buffer: one job, or up to
+ * MAX_JOBS separated by "/", all in one submission. With -h, the node stays
+ * open after the submission until stdin has a line; "done" is printed
+ * before that wait. Exits 0 if the submission completed, 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,16 +25,45 @@
 
 #include <misc/habanalabs.h>
 
-#define CB_SIZE	4096
+#define CB_SIZE		4096
+#define MAX_JOBS	4
+
+/* Fills chunk with a new CB holding the n words at arg; 0 or -1. */
+static int job(int fd, struct hl_cs_chunk *chunk, const char *queue, char **arg, int n)
+{
+	union hl_cb_args cb;
+	__u64 *words;
+	int i;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.in.op = HL_CB_OP_CREATE;
+	cb.in.cb_size = CB_SIZE;
+	if (ioctl(fd, HL_IOCTL_CB, &cb)) {
+		perror("CB create");
+		return -1;
+	}
+	words = mmap(NULL, CB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     (off_t)cb.out.cb_handle);
+	if (words == MAP_FAILED) {
+		perror("CB mmap");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		words[i] = strtoull(arg[i], NULL, 0);
+	munmap(words, CB_SIZE);
+	memset(chunk, 0, sizeof(*chunk));
+	chunk->cb_handle = cb.out.cb_handle;
+	chunk->queue_index = strtoul(queue, NULL, 0);
+	chunk->cb_size = n * 8;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	int hold = 0, fd, i, nwords;
-	struct hl_cs_chunk chunk;
+	struct hl_cs_chunk chunks[MAX_JOBS];
+	int hold = 0, fd, i, first, njobs = 0;
 	union hl_wait_cs_args w;
 	union hl_cs_args cs;
-	union hl_cb_args cb;
-	__u64 *words;
 	char line[16];
 
 	if (argc > 1 && !strcmp(argv[1], "-h")) {
@@ -41,9 +71,8 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	nwords = argc - 3;
-	if (nwords < 1 || nwords * 8 > CB_SIZE) {
-		fprintf(stderr, "usage: hl-job [-h] /dev/hlN QUEUE WORD...\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: hl-job [-h] /dev/hlN QUEUE WORD... [/ QUEUE WORD...]...\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR);
@@ -51,29 +80,21 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	memset(&cb, 0, sizeof(cb));
-	cb.in.op = HL_CB_OP_CREATE;
-	cb.in.cb_size = CB_SIZE;
-	if (ioctl(fd, HL_IOCTL_CB, &cb)) {
-		perror("CB create");
-		return 1;
+	/* Each job: QUEUE at argv[first], its words up to the next "/" or the end. */
+	for (first = 2; first < argc; first = i + 1) {
+		for (i = first + 1; i < argc && strcmp(argv[i], "/"); i++)
+			;
+		if (njobs == MAX_JOBS || i - first < 2 || (i - first - 1) * 8 > CB_SIZE) {
+			fprintf(stderr, "hl-job: at most %d jobs of 1 to %d words\n", MAX_JOBS,
+				CB_SIZE / 8);
+			return 2;
+		}
+		if (job(fd, &chunks[njobs++], argv[first], &argv[first + 1], i - first - 1))
+			return 1;
 	}
-	words = mmap(NULL, CB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		     (off_t)cb.out.cb_handle);
-	if (words == MAP_FAILED) {
-		perror("CB mmap");
-		return 1;
-	}
-	for (i = 0; i < nwords; i++)
-		words[i] = strtoull(argv[3 + i], NULL, 0);
-
-	memset(&chunk, 0, sizeof(chunk));
-	chunk.cb_handle = cb.out.cb_handle;
-	chunk.queue_index = strtoul(argv[2], NULL, 0);
-	chunk.cb_size = nwords * 8;
 	memset(&cs, 0, sizeof(cs));
-	cs.in.chunks_execute = (__u64)(uintptr_t)&chunk;
-	cs.in.num_chunks_execute = 1;
+	cs.in.chunks_execute = (__u64)(uintptr_t)chunks;
+	cs.in.num_chunks_execute = njobs;
 	if (ioctl(fd, HL_IOCTL_CS, &cs)) {
 		perror("CS");
 		return 1;
@@ -89,7 +110,6 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (hold && !fgets(line, sizeof(line), stdin))
 		line[0] = 0;
-	munmap(words, CB_SIZE);
 	close(fd);
 	return 0;
 }
