@@ -759,7 +759,11 @@ impl Rings {
             done += 1;
             let Some(mut skb) = next else { continue };
             self.rxq[r].count(1, skb.len().into());
-            skb.eth_type_trans(dev);
+            // Cannot fail: `next_rx` passes frames of an Ethernet header at least.
+            if skb.eth_type_trans(dev).is_err() {
+                skb.drop_reason(DropReason::DevHdr);
+                continue;
+            }
             napi.gro_receive(skb);
         }
         let mut rx = self.rx[r].lock();
