@@ -168,12 +168,16 @@ impl Port {
         // queues wake at the end: `down` or `halt` stopped them, and at open the qdiscs are not
         // attached yet.
         dev.tx_reset_all();
-        port.rings.napis().iter().for_each(Napi::enable);
         port.live.store(true, Ordering::Release);
+        // The rings fill from their page pools while the NAPI contexts, the pools' consumers,
+        // are disabled; they are enabled before the interrupts are.
         let res = port
             .rings
             .start(dev, &cfg.rings)
-            .and_then(|()| port.rings.mask_all(false))
+            .and_then(|()| {
+                port.rings.napis().iter().for_each(Napi::enable);
+                port.rings.mask_all(false)
+            })
             .and_then(|()| port.apply(&cfg));
         drop(cfg);
         // The address filter, under the lock that `set_rx_mode` holds: after a reset the

@@ -26,7 +26,8 @@ use kernel::{
     net::{
         dev::{with_bh_disabled, Device, Features, IrqHandler, Napi, NapiPoll},
         dim::{self, Dim, DimHandler},
-        skb::{DropReason, Mapped, MappedPieces, SkBuff},
+        page_pool::{Page, PagePool, RxLayout},
+        skb::{DropReason, MappedPieces, SkBuff},
     },
     new_spinlock, new_spinlock_irq,
     prelude::*,
@@ -136,6 +137,46 @@ impl<B> Ring<B> {
             v.push(None, GFP_KERNEL)?;
         }
         Ok(v)
+    }
+}
+
+/// An RX queue: its ring of pool pages and the pool they come from, while the rings are up.
+/// Dropped as [`RxBuffers`].
+#[derive(Default)]
+struct RxQueue {
+    ring: Ring<Page>,
+    pool: Option<PagePool>,
+}
+
+impl RxQueue {
+    /// Takes every page still posted, and the pool.
+    fn take(&mut self) -> RxBuffers {
+        RxBuffers {
+            pages: self.ring.drain(),
+            pool: self.pool.take(),
+        }
+    }
+}
+
+impl Drop for RxQueue {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+/// What an RX queue held, dropped outside its lock (destroying the pool sleeps) and with its
+/// NAPI context disabled (which the pool's destruction requires).
+struct RxBuffers {
+    pages: KVec<Option<Page>>,
+    pool: Option<PagePool>,
+}
+
+impl Drop for RxBuffers {
+    /// The pages go back before the pool is destroyed, which then has none in flight but
+    /// those the stack holds.
+    fn drop(&mut self) {
+        drop(core::mem::take(&mut self.pages));
+        drop(self.pool.take());
     }
 }
 
@@ -275,6 +316,10 @@ impl AdaptiveRx {
 
 /// A port's rings and NAPI contexts.
 ///
+/// Each RX queue in use has a page pool, created by [`Rings::start`] for the queue's NAPI
+/// context and destroyed by [`Rings::drain`] once the context is disabled; the device writes
+/// frames into the pool's pages, which become the socket buffers passed up.
+///
 /// A TX queue's lock is taken in `start_xmit` and NAPI, an RX queue's in its NAPI, all also in
 /// process context with bottom halves disabled; none is held while taking another. The TX
 /// locks disable interrupts ([`SpinLockIrq`]): netpoll (netconsole) transmits and polls NAPI
@@ -289,7 +334,7 @@ pub(crate) struct Rings {
     #[pin]
     tx: [SpinLockIrq<Ring<MappedPieces>>; NUM_TXQ],
     #[pin]
-    rx: [SpinLock<Ring<Mapped>>; NUM_RXQ],
+    rx: [SpinLock<RxQueue>; NUM_RXQ],
     pub(crate) counters: DriverCounters,
     pub(crate) txq: [QueueCounters; NUM_TXQ],
     pub(crate) rxq: [QueueCounters; NUM_RXQ],
@@ -310,7 +355,7 @@ impl Rings {
                 new_spinlock_irq!(Ring::default(), "Rings::tx")
             }),
             rx <- pin_init_array_from_fn::<_, NUM_RXQ, _, core::convert::Infallible>(|_| {
-                new_spinlock!(Ring::default(), "Rings::rx")
+                new_spinlock!(RxQueue::default(), "Rings::rx")
             }),
             counters: DriverCounters::default(),
             txq: Default::default(),
@@ -347,8 +392,9 @@ impl Rings {
     }
 
     /// Points the stopped device at empty rings of `sizes`: every TX queue's, and the RX
-    /// queues' in use (`rx_queues`), full of buffers of [`max_frame`] bytes; the other RX
-    /// queues get none. The interrupt masks, `CTL` and the doorbell are the caller's.
+    /// queues' in use (`rx_queues`), each with a new page pool and full of its pages, room for
+    /// frames of [`max_frame`] bytes; the other RX queues get none. Called with the NAPI
+    /// contexts disabled. The interrupt masks, `CTL` and the doorbell are the caller's.
     pub(crate) fn start(&self, dev: &Device<Port>, sizes: &RingConfig) -> Result {
         let io = &self.io;
         io.write(MAX_FRAME::from(max_frame(dev)))?;
@@ -367,13 +413,32 @@ impl Rings {
                 continue;
             }
             let slots = Ring::empty_slots(sizes.rx)?;
+            let layout = RxLayout::new(max_frame(dev));
+            // SAFETY: The context is queue `r`'s, in the netdev's private data and added at
+            // probe: `free_netdev` deletes it, after the private data, hence the pool kept in
+            // it, is dropped.
+            let pool = unsafe {
+                PagePool::new(
+                    dev,
+                    &self.napi[r],
+                    io.nic().dma_device(),
+                    r as u32,
+                    layout,
+                    sizes.rx,
+                    true,
+                )
+            }?;
             let at: u32 = io.read_q::<Q_CI>(Queue::Rx(r))?.into();
-            let pi = with_bh_disabled(|| {
-                let mut ring = rx.lock();
-                ring.restart(at, sizes.rx, slots);
-                self.refill(dev, r, &mut ring);
-                ring.pi
+            let (old, pi) = with_bh_disabled(|| {
+                let mut rx = rx.lock();
+                let old = rx.take();
+                rx.ring.restart(at, sizes.rx, slots);
+                rx.pool = Some(pool);
+                self.refill(r, &mut rx);
+                (old, rx.ring.pi)
             });
+            // Nothing, unless a previous start failed half-way; the context is disabled.
+            drop(old);
             io.set_ring(Queue::Rx(r), self.descs.rx(r).dma_handle(), sizes.rx)?;
             io.write_q(Queue::Rx(r), Q_PI::from(pi))?;
         }
@@ -394,8 +459,9 @@ impl Rings {
         Ok(())
     }
 
-    /// Frees what the rings held. Called once the device stopped (`PORT_STOP`): it no longer
-    /// touches the buffers.
+    /// Frees what the rings held and destroys the RX queues' page pools. Called once the
+    /// device stopped (`PORT_STOP`), so that it no longer touches the buffers, and with the NAPI
+    /// contexts disabled. Sleeps.
     pub(crate) fn drain(&self) {
         for tx in &self.tx {
             let slots = tx.lock().drain();
@@ -404,38 +470,35 @@ impl Rings {
             }
         }
         for rx in &self.rx {
-            for m in with_bh_disabled(|| rx.lock().drain()).into_iter().flatten() {
-                m.unmap().consume();
-            }
+            drop(with_bh_disabled(|| rx.lock().take()));
         }
     }
 
-    /// Posts fresh RX buffers on queue `r` until its ring is full; returns whether it posted
-    /// any.
-    fn refill(&self, dev: &Device<Port>, r: usize, rx: &mut Ring<Mapped>) -> bool {
-        let len = max_frame(dev);
+    /// Posts fresh pages of its pool on queue `r` until its ring is full; returns whether it
+    /// posted any. Called from the queue's NAPI poll, or with its context disabled.
+    fn refill(&self, r: usize, rx: &mut RxQueue) -> bool {
+        let RxQueue { ring, pool } = rx;
+        let Some(pool) = pool else {
+            return false;
+        };
+        let len = pool.layout().len();
         let mut posted = false;
-        while rx.free() > 0 {
-            let Some(skb) = SkBuff::alloc_rx(dev, len) else {
+        while ring.free() > 0 {
+            // SAFETY: As this function's callers guarantee, in the NAPI poll of queue `r`,
+            // whose context the pool is for, or with that context disabled.
+            let Some(page) = (unsafe { pool.alloc() }) else {
                 self.counters.rx_dropped.fetch_add(1, Ordering::Relaxed);
                 QueueCounters::add(&self.rxq[r].alloc_fail_or_wake, 1);
                 break;
             };
-            let mapped = match skb.map_from_device(self.io.nic().dma_device(), len) {
-                Ok(m) => m,
-                Err(skb) => {
-                    skb.drop_reason(DropReason::NoMem);
-                    break;
-                }
-            };
-            let slot = rx.slot(rx.pi);
-            let desc = RxDesc::new(mapped.dma_address(), len as u16);
+            let slot = ring.slot(ring.pi);
+            let desc = RxDesc::new(page.frame_address(), len as u16);
             let descs = self.descs.rx(r);
             if dma_write!(descs[slot] = desc).is_err() {
                 break;
             }
-            rx.slots[slot] = Some(mapped);
-            rx.pi = rx.pi.wrapping_add(1);
+            ring.slots[slot] = Some(page);
+            ring.pi = ring.pi.wrapping_add(1);
             posted = true;
         }
         posted
@@ -649,26 +712,31 @@ impl Rings {
     }
 
     /// Takes the next buffer the device filled on RX queue `r`, up to its consumer index
-    /// `ci`: `None` if there is none, `Some(None)` if the slot held no valid frame (counted and
-    /// dropped).
+    /// `ci`, as a socket buffer built on its page: `None` if there is none, `Some(None)` if
+    /// the slot held no valid frame or no buffer head could be had (counted; the page goes
+    /// back to the pool).
     fn next_rx(&self, dev: &Device<Port>, r: usize, ci: u32) -> Option<Option<SkBuff>> {
-        let (m, slot) = {
+        let (page, slot) = {
             let mut rx = self.rx[r].lock();
-            let slot = self.device_slot(rx.next_done(ci))?;
-            match rx.slots[slot].take() {
-                Some(m) => (m, slot),
+            let slot = self.device_slot(rx.ring.next_done(ci))?;
+            match rx.ring.slots[slot].take() {
+                Some(page) => (page, slot),
                 None => return Some(None),
             }
         };
         let descs = self.descs.rx(r);
         let desc = dma_read!(descs[slot]).unwrap_or_default().ctl();
         let len = u32::from(desc.len());
-        let mut skb = m.unmap();
-        if !desc.done() || !(FRAME_MIN..=max_frame(dev)).contains(&len) || skb.put(len).is_err() {
+        if !desc.done() || !(FRAME_MIN..=max_frame(dev)).contains(&len) {
             self.counters.device_errors.fetch_add(1, Ordering::Relaxed);
-            skb.drop_reason(DropReason::DevHdr);
             return Some(None);
         }
+        page.sync_for_cpu(len);
+        let Ok(mut skb) = page.into_skb(len) else {
+            self.counters.rx_dropped.fetch_add(1, Ordering::Relaxed);
+            QueueCounters::add(&self.rxq[r].alloc_fail_or_wake, 1);
+            return Some(None);
+        };
         if desc.csum_ok() && dev.features().contains(Features::RXCSUM) {
             skb.set_checksum_unnecessary();
             QueueCounters::add(&self.rxq[r].csum_or_stop, 1);
@@ -691,12 +759,16 @@ impl Rings {
             done += 1;
             let Some(mut skb) = next else { continue };
             self.rxq[r].count(1, skb.len().into());
-            skb.eth_type_trans(dev);
+            // Cannot fail: `next_rx` passes frames of an Ethernet header at least.
+            if skb.eth_type_trans(dev).is_err() {
+                skb.drop_reason(DropReason::DevHdr);
+                continue;
+            }
             napi.gro_receive(skb);
         }
         let mut rx = self.rx[r].lock();
-        if self.refill(dev, r, &mut rx) {
-            let pi = rx.pi;
+        if self.refill(r, &mut rx) {
+            let pi = rx.ring.pi;
             drop(rx);
             let _ = self.io.write_q(Queue::Rx(r), Q_PI::from(pi));
             let _ = self.io.kick();
@@ -714,7 +786,7 @@ impl Rings {
     /// Whether the device filled buffers of RX queue 0 the driver has not taken.
     pub(crate) fn rx_pending(&self) -> Result<bool> {
         let ci: u32 = self.io.read_q::<Q_CI>(Queue::Rx(0))?.into();
-        Ok(ci != with_bh_disabled(|| self.rx[0].lock().ci))
+        Ok(ci != with_bh_disabled(|| self.rx[0].lock().ring.ci))
     }
 
     /// Whether the device made progress on RX queue `r` (and for queue 0, on a TX queue) the
@@ -723,7 +795,7 @@ impl Rings {
         let rx = self
             .io
             .read_q::<Q_CI>(Queue::Rx(r))
-            .is_ok_and(|ci| u32::from(ci) != self.rx[r].lock().ci);
+            .is_ok_and(|ci| u32::from(ci) != self.rx[r].lock().ring.ci);
         rx || (r == 0
             && self.tx.iter().enumerate().any(|(q, tx)| {
                 self.io

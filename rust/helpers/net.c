@@ -99,20 +99,9 @@ unsigned long rust_helper_msecs_to_jiffies(const unsigned int m)
 	return msecs_to_jiffies(m);
 }
 
-struct sk_buff *rust_helper_netdev_alloc_skb_ip_align(struct net_device *dev,
-						      unsigned int length)
-{
-	return netdev_alloc_skb_ip_align(dev, length);
-}
-
 unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
 {
 	return skb_headlen(skb);
-}
-
-unsigned int rust_helper_skb_tailroom(const struct sk_buff *skb)
-{
-	return skb_tailroom(skb);
 }
 
 void rust_helper_dev_consume_skb_any(struct sk_buff *skb)

@@ -831,7 +831,7 @@ impl Napi {
         }
     }
 
-    fn as_raw(&self) -> *mut bindings::napi_struct {
+    pub(crate) fn as_raw(&self) -> *mut bindings::napi_struct {
         self.raw.get()
     }
 

@@ -64,15 +64,6 @@ impl SkBuff {
         self.0.as_ptr()
     }
 
-    /// Allocates a receive buffer for `len` bytes of frame, with the IP header aligned, in
-    /// atomic context.
-    pub fn alloc_rx<T>(dev: &dev::Device<T>, len: u32) -> Option<Self> {
-        // SAFETY: The netdev is valid; a null result means no memory.
-        let skb = unsafe { bindings::netdev_alloc_skb_ip_align(dev.as_raw(), len) };
-        // INVARIANT: A newly allocated buffer, whose reference we own.
-        NonNull::new(skb).map(Self)
-    }
-
     /// The frame's length.
     pub fn len(&self) -> u32 {
         // SAFETY: By the type invariant.
@@ -148,22 +139,15 @@ impl SkBuff {
         }
     }
 
-    /// Appends `len` bytes of tail room, written by the device, to the frame.
-    pub fn put(&mut self, len: u32) -> Result {
-        // SAFETY: By the type invariant.
-        if len > unsafe { bindings::skb_tailroom(self.as_raw()) } {
+    /// Sets the protocol from the Ethernet header and pulls the header, as received on `dev`;
+    /// `EINVAL` if the linear part is shorter than a header.
+    pub fn eth_type_trans<T>(&mut self, dev: &dev::Device<T>) -> Result {
+        if self.data().len() < bindings::ETH_HLEN as usize {
             return Err(EINVAL);
         }
-        // SAFETY: `len` fits the tail room, so `skb_put` cannot panic.
-        unsafe { bindings::skb_put(self.as_raw(), len) };
-        Ok(())
-    }
-
-    /// Sets the protocol from the Ethernet header and pulls the header, as received on `dev`.
-    pub fn eth_type_trans<T>(&mut self, dev: &dev::Device<T>) {
-        // SAFETY: The buffer holds a received frame of at least `ETH_HLEN` bytes, which the
-        // caller's `put` and the device's minimum frame size guarantee.
+        // SAFETY: The linear part holds at least `ETH_HLEN` bytes, checked above.
         unsafe { bindings::skb_eth_type_trans(self.as_raw(), dev.as_raw()) };
+        Ok(())
     }
 
     /// Frees the buffer as successfully used (transmitted), from any context.
@@ -229,15 +213,6 @@ impl SkBuff {
             head: core::mem::ManuallyDrop::new(head),
             frags: pieces,
         })
-    }
-
-    /// Maps `len` bytes of the tail room for the device to write (receive).
-    pub fn map_from_device(self, dev: &Device, len: u32) -> core::result::Result<Mapped, Self> {
-        // SAFETY: By the type invariant.
-        if len > unsafe { bindings::skb_tailroom(self.as_raw()) } || !self.is_empty() {
-            return Err(self);
-        }
-        Mapped::new(self, dev, len, bindings::dma_data_direction_DMA_FROM_DEVICE)
     }
 }
 
