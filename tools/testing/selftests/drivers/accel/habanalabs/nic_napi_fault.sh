@@ -1,90 +1,124 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# A port whose bring-up fails for want of memory: failslab and
-# fail_page_alloc, limited to the task that runs ip (/proc/self/make-it-fail),
-# fail one allocation of "ip link set dev A up", then of an MTU change of
-# A while up (the driver takes the rings down and up around it), at a point
-# that moves with the interval, until the driver reports that the port
-# could not come up with ENOMEM. After the failed MTU change the interface
-# is still up but its port is down: setting it down must return (a second
-# napi_disable would spin forever under RTNL), and up again the pair
-# passes traffic both ways.
+# A port whose bring-up fails for want of memory: one process asks by
+# rtnetlink for A up, then for an MTU change of A while up (the driver
+# takes the rings down and up around it), with the N-th slab or page
+# allocation the kernel makes for the request failed
+# (/proc/thread-self/fail-nth with failslab and fail_page_alloc), N from
+# 1 up, until the driver reports that the port could not come up with
+# ENOMEM. After the failed MTU change the interface is still up but its
+# port is down: setting it down must return (a second napi_disable would
+# spin forever under RTNL), and up again the pair passes traffic both
+# ways.
 . ./lib.sh
 
 dbg=/sys/kernel/debug
 payload=/tmp/$HL_TEST.$$.bin
-out=/tmp/$HL_TEST.$$.out
 
 if [ ! -d $dbg/failslab ] || [ ! -d $dbg/fail_page_alloc ] ||
-	[ ! -e /proc/self/make-it-fail ]; then
-	hl_skip "no failslab, fail_page_alloc or make-it-fail (CONFIG_FAULT_INJECTION_DEBUG_FS)"
+	[ ! -e /proc/thread-self/fail-nth ]; then
+	hl_skip "no failslab, fail_page_alloc or fail-nth (CONFIG_FAULT_INJECTION_DEBUG_FS)"
 fi
 
-# inject_setup: fail only allocations of tasks with make-it-fail set,
-# sleeping ones included; order 0 pages stay (min-order 1 is the default),
-# and so do user pages (ignore-gfp-highmem).
+# inject_setup, inject_off: fail-nth may fail sleeping allocations too;
+# order 0 pages stay (min-order 1 is the default), and so do user pages
+# (ignore-gfp-highmem).
 inject_setup() {
 	for f in failslab fail_page_alloc; do
-		echo 1 > $dbg/$f/task-filter
 		echo N > $dbg/$f/ignore-gfp-wait
-		echo 0 > $dbg/$f/space
 		echo 1 > $dbg/$f/verbose
 	done
 }
-
-# inject_off: no more injection.
 inject_off() {
 	for f in failslab fail_page_alloc; do
-		echo 0 > $dbg/$f/probability
-		echo 0 > $dbg/$f/times
+		echo Y > $dbg/$f/ignore-gfp-wait
 	done
 }
 
-# iproute2's ip, not busybox's applet, for the injected commands.
-ip_cmd=ip
-[ -x /usr/sbin/ip ] && ip_cmd=/usr/sbin/ip
+# nth_sweep NS IF OP FROM TO: in namespace NS, one process sets IF up (OP
+# "up") or its MTU to 1400 (OP "mtu"), by rtnetlink, failing the N-th
+# allocation the kernel makes for it (/proc/thread-self/fail-nth) for N
+# from FROM to TO, undoing each try that worked, until one answers ENOMEM:
+# prints that N and succeeds. Fails, printing "none N", when the request
+# made fewer than N allocations (no later N can fail it) or at TO.
+nth_sweep() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<'EOF'
+import errno, os, socket, struct, sys
 
-# inject INTERVAL ARG...: runs ip ARGs with make-it-fail set, failing its
-# INTERVAL-th allocation (or so: the count is the attribute's, shared by
-# every task with make-it-fail) of each kind, once each; ip's output goes
-# to $out.
-inject() {
-	for f in failslab fail_page_alloc; do
-		echo "$1" > $dbg/$f/interval
-		echo 1 > $dbg/$f/times
-		echo 100 > $dbg/$f/probability
-	done
-	shift
-	sh -c 'echo 1 > /proc/self/make-it-fail && exec "$@"' sh $ip_cmd "$@" > "$out" 2>&1
-	_rc=$?
-	inject_off
-	return $_rc
+ifname, op, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+IFF_UP, IFLA_MTU, RTM_NEWLINK, NLMSG_ERROR = 1, 4, 16, 2
+index = socket.if_nametoindex(ifname)
+sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
+seq = 0
+
+
+def newlink(up, mtu=None):
+    """An RTM_NEWLINK request for IF, with its flags and maybe its MTU."""
+    global seq
+    seq += 1
+    attrs = struct.pack("=HHI", 8, IFLA_MTU, mtu) if mtu else b""
+    body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP)
+    # NLM_F_REQUEST | NLM_F_ACK
+    return struct.pack("=IHHII", 16 + len(body) + len(attrs), RTM_NEWLINK, 5, seq, 0) + body + attrs
+
+
+def ask(msg):
+    """Sends msg; its errno from the acknowledgement (0 if it worked)."""
+    try:
+        sock.send(msg)
+        while True:
+            data = sock.recv(65536)
+            _, kind, _, ack_seq, _ = struct.unpack_from("=IHHII", data)
+            if kind == NLMSG_ERROR and ack_seq == seq:
+                return -struct.unpack_from("=i", data, 16)[0]
+    except OSError as e:
+        return e.errno
+
+
+def set_nth(n):
+    os.lseek(nth, 0, os.SEEK_SET)
+    os.write(nth, str(n).encode())
+
+
+def left():
+    os.lseek(nth, 0, os.SEEK_SET)
+    return int(os.read(nth, 32))
+
+
+for n in range(first, last + 1):
+    msg = newlink(True, 1400 if op == "mtu" else None)
+    set_nth(n)
+    err = ask(msg)
+    remaining = left()
+    set_nth(0)
+    if remaining:
+        print("none", n)
+        sys.exit(1)
+    if err == errno.ENOMEM:
+        print(n)
+        sys.exit(0)
+    # Undone without injection: down again, or back to 1500 and up.
+    ask(newlink(False) if op == "up" else newlink(True, 1500))
+print("none", last)
+sys.exit(1)
+EOF
 }
 
-# failed_enomem WHAT: the command failed with ENOMEM and the driver said
-# why (WHAT: its message).
-failed_enomem() {
-	grep -q 'Cannot allocate memory' "$out" && hl_log | grep -q "$1: -12"
-}
-
-# sweep DESC WHAT ARG...: ip ARGs under injection, with intervals 1 to
-# 400, until it fails with ENOMEM and the driver logged WHAT; $undo runs
-# after a try that did not.
+# sweep DESC WHAT OP: nth_sweep of A's OP from N = 1, until a try fails
+# with ENOMEM and the driver logged WHAT (a failure elsewhere, e.g. the
+# request's own buffer, goes on to the next N).
 sweep() {
-	_desc=$1 _what=$2
-	shift 2
 	_n=1
-	while [ $_n -le 400 ]; do
-		hl_mark
-		if ! inject $_n "$@" && failed_enomem "$_what"; then
-			hl_diag "$_desc: ENOMEM with interval $_n: $(head -n 1 "$out")"
-			hl_pass "$_desc: failed with ENOMEM"
+	while _n=$(nth_sweep hla0 "$a" "$3" $_n 2000); do
+		if hl_log | grep -q "$2: -12"; then
+			hl_diag "$1: ENOMEM at the kernel's allocation $_n for the request"
+			hl_pass "$1: failed with ENOMEM"
 			return 0
 		fi
-		eval "$undo"
 		_n=$((_n + 1))
 	done
-	hl_fail "$_desc: failed with ENOMEM (no interval up to 400 made it fail)"
+	hl_fail "$1: failed with ENOMEM (the driver did not, up to allocation ${_n#none })"
 	return 1
 }
 
@@ -121,18 +155,16 @@ inject_setup
 
 # Bring-up: ndo_open fails and the interface stays down.
 ip -n hla0 link set dev "$a" down
-undo="ip -n hla0 link set dev $a down"
-sweep "ip link set dev $a up under injection" "cannot come up" \
-	-n hla0 link set dev "$a" up
+hl_mark
+sweep "ip link set dev $a up under injection" "cannot come up" up
 hl_check "$a: down after the failed up" hl_not hl_carrier hla0 "$a"
 hl_check "$a: ip link set down returns" down_returns hla0 "$a"
 hl_check "$a: up again" ip -n hla0 link set dev "$a" up
 traffic "after a failed up"
 
 # An MTU change while up: the rings come down, and up fails.
-undo="ip -n hla0 link set dev $a mtu 1500 up"
-sweep "MTU change of $a under injection" "restart failed" \
-	-n hla0 link set dev "$a" mtu 1400
+hl_mark
+sweep "MTU change of $a under injection" "restart failed" mtu
 down_returns hla0 "$a"
 rc=$?
 hl_check "$a: ip link set down after the failed restart returns" [ $rc = 0 ]
@@ -146,5 +178,5 @@ traffic "after a failed restart"
 
 inject_off
 hl_check "pair 0: back in the initial namespace" hl_pair_down 0 "$a" "$b"
-rm -f $payload "$out"
+rm -f $payload
 hl_exit
