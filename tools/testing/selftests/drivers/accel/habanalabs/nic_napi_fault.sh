@@ -43,13 +43,13 @@ inject_off() {
 # made fewer than N allocations (no later N can fail it) or at TO.
 nth_sweep() {
 	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<'EOF'
-import errno, os, socket, struct, sys
+import errno, socket, struct, sys
 
 ifname, op, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 IFF_UP, IFLA_MTU, RTM_NEWLINK, NLMSG_ERROR = 1, 4, 16, 2
 index = socket.if_nametoindex(ifname)
 sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
+NTH = "/proc/thread-self/fail-nth"
 seq = 0
 
 
@@ -77,13 +77,14 @@ def ask(msg):
 
 
 def set_nth(n):
-    os.lseek(nth, 0, os.SEEK_SET)
-    os.write(nth, str(n).encode())
+    # Not seekable: a file opened for each access.
+    with open(NTH, "w") as f:
+        f.write(str(n))
 
 
 def left():
-    os.lseek(nth, 0, os.SEEK_SET)
-    return int(os.read(nth, 32))
+    with open(NTH) as f:
+        return int(f.read())
 
 
 for n in range(first, last + 1):
