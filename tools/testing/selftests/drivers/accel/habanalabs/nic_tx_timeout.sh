@@ -5,7 +5,8 @@
 # priority 1 on TX queue 1 (dcb prio-tc), each from a socket whose buffer
 # the qdisc fills, the link slowed down to RATE Mbit/s (LINK_RATE) so
 # that frames wait in the host. The model stalls TX queue 1
-# (PORT_FAULTS.TX_STALL): the queue stops, the watchdog times it out and
+# (PORT_FAULTS.TX_STALL): its ring fills (64 entries, fewer than the
+# socket buffer holds), the queue stops, the watchdog times it out and
 # the driver restarts the port, ROUNDS times while the stall lasts. Queue
 # 0 keeps sending meanwhile, so the NAPI context reclaims its frames while
 # the port goes down: after each restart queue 0 must send again before
@@ -30,6 +31,9 @@ hl_check "carrier at A" hl_poll 10 hl_carrier hla0 "$a"
 hl_check "ping B from A" hl_ping hla0 "$(hl_addr 0 2)"
 hl_check "priority 1 to TX queue 1" ip netns exec hla0 dcb ets set dev "$a" \
 	tc-tsa all:ets tc-bw all:0 0:50 1:50 prio-tc all:0 1:1
+tx_ring=$(ip netns exec hla0 ethtool -g "$a" | awk '$1 == "TX:" { n = $2 } END { print n }')
+hl_check "TX rings of 64 entries (were $tx_ring)" ip netns exec hla0 ethtool -G "$a" tx 64
+hl_check "carrier at A again" hl_poll 10 hl_carrier hla0 "$a"
 hl_mark
 
 # tc_bytes TC: the bytes A's device sent of traffic class TC (ethtool -S).
@@ -87,6 +91,8 @@ kill $pids
 wait
 hl_link_rate "$dev" "$port" 0
 ip netns exec hla0 dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
+ip netns exec hla0 ethtool -G "$a" tx "$tx_ring"
+hl_check "carrier at A with its TX rings back" hl_poll 10 hl_carrier hla0 "$a"
 
 payload=/tmp/hl-tx-timeout.$$
 head -c 2000000 /dev/urandom > "$payload"
