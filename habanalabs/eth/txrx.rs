@@ -54,6 +54,10 @@ const FRAME_OVERHEAD: u32 = 18;
 const FRAME_MIN: u32 = 14;
 /// The TX queue wakes once this many slots are free.
 const TX_WAKE: u32 = 32;
+/// Frames of up to this many bytes are copied into a socket buffer of their size, and their
+/// page goes straight back to its pool: a buffer built on the page would charge the receiving
+/// socket a whole page (see [`Page::copy_to_skb`]).
+const RX_COPYBREAK: u32 = 256;
 
 /// The longest frame: `MAX_FRAME` and the size of an RX buffer. The MTU changes only while the
 /// rings are down (see [`Port::reconfigure`]).
@@ -712,9 +716,10 @@ impl Rings {
     }
 
     /// Takes the next buffer the device filled on RX queue `r`, up to its consumer index
-    /// `ci`, as a socket buffer built on its page: `None` if there is none, `Some(None)` if
-    /// the slot held no valid frame or no buffer head could be had (counted; the page goes
-    /// back to the pool).
+    /// `ci`, as a socket buffer built on its page, or for a frame of up to [`RX_COPYBREAK`]
+    /// bytes a copy (the page goes back to the pool): `None` if there is none, `Some(None)` if
+    /// the slot held no valid frame or no buffer could be had (counted; the page goes back to
+    /// the pool).
     fn next_rx(&self, dev: &Device<Port>, r: usize, ci: u32) -> Option<Option<SkBuff>> {
         let (page, slot) = {
             let mut rx = self.rx[r].lock();
@@ -732,7 +737,12 @@ impl Rings {
             return Some(None);
         }
         page.sync_for_cpu(len);
-        let Ok(mut skb) = page.into_skb(len) else {
+        let skb = if len <= RX_COPYBREAK {
+            page.copy_to_skb(dev, len)
+        } else {
+            page.into_skb(len)
+        };
+        let Ok(mut skb) = skb else {
             self.counters.rx_dropped.fetch_add(1, Ordering::Relaxed);
             QueueCounters::add(&self.rxq[r].alloc_fail_or_wake, 1);
             return Some(None);

@@ -70,3 +70,17 @@ struct sk_buff *rust_helper_page_pool_build_skb(struct page *page, unsigned int 
 	skb_mark_for_recycle(skb);
 	return skb;
 }
+
+/* A socket buffer of its own, no larger than the frame needs, holding a copy of the len bytes at
+ * offset in page, for netdev; in atomic context.
+ */
+struct sk_buff *rust_helper_page_pool_copy_skb(struct net_device *netdev, struct page *page,
+					       unsigned int offset, unsigned int len)
+{
+	struct sk_buff *skb = netdev_alloc_skb_ip_align(netdev, len);
+
+	if (!skb)
+		return NULL;
+	skb_put_data(skb, page_address(page) + offset, len);
+	return skb;
+}

@@ -258,6 +258,41 @@ impl Page {
         // SAFETY: A new buffer, whose reference we own; it now owns the page's reference.
         Ok(unsafe { SkBuff::from_raw(skb) })
     }
+
+    /// A new socket buffer for `netdev` holding a copy of the `len` bytes of frame the device
+    /// wrote (synced for the CPU with [`Page::sync_for_cpu`]), its head no larger than the
+    /// frame needs, in atomic context; the page goes back to the pool (into its cache when
+    /// called from the pool's NAPI poll). The page if `len` is too long or no buffer could be
+    /// allocated.
+    ///
+    /// For short frames: a buffer built on the page ([`Page::into_skb`]) has the whole page as
+    /// its `truesize`, which the receiving socket's buffer is charged, so that a socket whose
+    /// reader lags holds a fraction of the short datagrams it would hold otherwise.
+    pub fn copy_to_skb<T>(
+        self,
+        netdev: &dev::Device<T>,
+        len: u32,
+    ) -> core::result::Result<SkBuff, Self> {
+        if len > self.layout.len {
+            return Err(self);
+        }
+        // SAFETY: The netdev is valid; by the type invariant the page is ours, and of the
+        // layout, whose frame area of `len` bytes at `headroom` lies within the page.
+        let skb = unsafe {
+            bindings::page_pool_copy_skb(
+                netdev.as_raw(),
+                self.page.as_ptr(),
+                self.layout.headroom,
+                len,
+            )
+        };
+        if skb.is_null() {
+            return Err(self);
+        }
+        // SAFETY: A new buffer, whose reference we own; it holds no reference to the page,
+        // which goes back to the pool when `self` is dropped here.
+        Ok(unsafe { SkBuff::from_raw(skb) })
+    }
 }
 
 impl Drop for Page {

@@ -6,11 +6,13 @@
 # namespace of its own: each end has one pool per RX queue in use, naming
 # its ifindex and a NAPI context of its own among the port's; a full ring's
 # pages are in flight; TCP payloads arrive intact both ways (sha256, not
-# empty), after which the rings are full again; the pools follow ethtool
-# -L; a port set down has no pool left (a destroyed pool stays listed while
-# pages it lent are in flight: none leaked), and up again passes traffic;
-# the device unbound with the port up leaves none of its pools behind, and
-# bound again it serves.
+# empty), after which the rings are full again; short frames are copied
+# out of their pages (100 datagrams of 64 bytes fit in a socket's default
+# receive buffer); the pools follow ethtool -L; a port set down has no
+# pool left (a destroyed pool stays listed while pages it lent are in
+# flight: none leaked), and up again passes traffic; the device unbound
+# with the port up leaves none of its pools behind, and bound again it
+# serves.
 . ./lib.sh
 
 payload=/tmp/$HL_TEST.$$.bin
@@ -114,6 +116,68 @@ none_of() {
 	done
 }
 
+# held_short N: N datagrams of 64 bytes from A to a UDP socket in B that
+# reads none until they all arrived (its queue and drop count, from
+# /proc/net/udp, still for a second): prints what the socket had dropped,
+# how many bytes it was charged (its receive queue) and how many
+# non-empty datagrams it then read. Each datagram is charged its buffer's
+# truesize: a whole pool page, were short frames not copied, and the
+# default receive buffer (net.core.rmem_default) holds about 50 of those.
+held_short() {
+	_ready=/tmp/$HL_TEST.$$.ready _go=/tmp/$HL_TEST.$$.go _out=/tmp/$HL_TEST.$$.held
+	rm -f $_ready $_go
+	ip netns exec hlb0 python3 -c '
+import os, socket, sys, time
+addr, port, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, port))
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.1)
+def state():
+    for line in open("/proc/net/udp").readlines()[1:]:
+        f = line.split()
+        if int(f[1].split(":")[1], 16) == port:
+            return int(f[4].split(":")[1], 16), int(f[-1])
+last, since = None, time.time()
+while time.time() - since < 1:
+    now = state()
+    if now != last:
+        last, since = now, time.time()
+    time.sleep(0.1)
+s.setblocking(False)
+n = 0
+while True:
+    try:
+        if s.recv(2048):
+            n += 1
+    except BlockingIOError:
+        break
+print(last[1], last[0], n)
+' "$(hl_addr 0 2)" 6868 $_ready $_go > $_out &
+	_pid=$!
+	hl_poll 20 [ -e $_ready ] || { kill $_pid; return 1; }
+	ip netns exec hla0 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    s.sendto(b"%-64d" % i, (sys.argv[1], 6868))
+    time.sleep(0.005)
+' "$(hl_addr 0 2)" "$1"
+	touch $_go
+	wait $_pid
+	cat $_out
+	rm -f $_ready $_go $_out
+}
+
+# short_held N: the N short datagrams of held_short all wait in the socket,
+# none dropped, and are read.
+short_held() {
+	set -- "$1" $(held_short "$1")
+	hl_diag "$1 datagrams of 64 bytes: dropped $2, $3 bytes charged, $4 read"
+	[ "$2" = 0 ] && [ "$4" = "$1" ]
+}
+
 # traffic DESC: a TCP payload each way on pair 0.
 traffic() {
 	hl_check "$1: carrier at A" hl_poll 20 hl_carrier hla0 "$a"
@@ -136,6 +200,8 @@ hl_check "B: a pool per RX queue" hl_poll 10 one_per_queue hlb0 "$b"
 traffic "pools"
 hl_check "A: rings full after the traffic" hl_poll 10 ring_full hla0 "$a"
 hl_check "B: rings full after the traffic" hl_poll 10 ring_full hlb0 "$b"
+
+hl_check "B: 100 short datagrams wait in a socket that does not read" short_held 100
 
 queues=$(rx_channels hlb0 "$b")
 hl_check "B: ethtool -L rx 1" ip netns exec hlb0 ethtool -L "$b" rx 1
