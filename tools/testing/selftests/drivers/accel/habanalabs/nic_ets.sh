@@ -97,10 +97,11 @@ timeouts() {
 # sends more than the device held of it when the window opened, and frames
 # still wait in the host at its end: the link, not the senders, was the
 # bottleneck. The link's rate is what the model kept up (a host short of
-# CPU makes it slower than LINK_RATE, and may stop a queue long enough for
-# the transmit watchdog, whose restart of the port empties the rings and
-# the device: such a window is measured again, at most twice, once both
-# queues are deep again).
+# CPU makes it slower than LINK_RATE; it may also starve the senders, so
+# that the queues run dry, or stop a queue long enough for the transmit
+# watchdog, whose restart of the port empties the rings and the device:
+# such a window is measured again, at most twice, once both queues are
+# deep again).
 window() {
 	for try in 1 2 3; do
 		hl_poll 60 deep
@@ -108,11 +109,16 @@ window() {
 		snap s
 		sleep $WINDOW
 		snap e
-		[ "$(timeouts)" -eq "$w0" ] && break
-		hl_diag "$1: the transmit watchdog restarted the port in window $try"
+		w1=$(waiting 1) w2=$(waiting 2)
+		if [ "$(timeouts)" -ne "$w0" ]; then
+			hl_diag "$1: the transmit watchdog restarted the port in window $try"
+		elif [ $((${w1:-0} + ${w2:-0})) -eq 0 ]; then
+			hl_diag "$1: the senders fell behind the link in window $try"
+		else
+			break
+		fi
 	done
 	hl_check "$1: a window without a watchdog restart" [ "$(timeouts)" -eq "$w0" ]
-	w1=$(waiting 1) w2=$(waiting 2)
 	d1=$((e1 - s1)) d2=$((e2 - s2)) r1=$((re1 - rs1)) r2=$((re2 - rs2))
 	ms=$((te - ts))
 	hl_diag "$1: in $ms ms ($(((d1 + d2) * 8 / ms)) kbit/s) TC 1 sent $d1 bytes," \
@@ -134,13 +140,13 @@ hl_check "ETS 75/25 reaches the device" \
 
 # The flows, each socket with room for some 900 frames in the host
 # (SO_SNDBUFFORCE, 2 MiB), until killed; ip netns exec becomes timeout,
-# which passes the kill on to socat, and ends it anyway after 300 s. At
+# which passes the kill on to socat, and ends it anyway after 900 s. At
 # 1 Mbit/s until both queues have 256 frames waiting beyond the ring and
 # the device: then neither runs dry in a window if the guest is slow.
 hl_link_rate "$1" $PORT 1
 pids=
 for prio in 1 2; do
-	ip netns exec hl-ets-a timeout 300 socat -u -b 1472 OPEN:/dev/zero \
+	ip netns exec hl-ets-a timeout 900 socat -u -b 1472 OPEN:/dev/zero \
 		UDP-DATAGRAM:10.78.0.2:500$prio,setsockopt-int=1:12:$prio,setsockopt-int=1:32:2097152 \
 		2> /dev/null &
 	pids="$pids $!"
