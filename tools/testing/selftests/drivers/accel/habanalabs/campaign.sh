@@ -54,7 +54,8 @@ ping_stop() {
 # load_loop N FILE: DMA tests on /dev/hlN until FILE goes; counts them in
 # FILE.ok and FILE.failed, on top of what they counted. A test still
 # running when FILE goes is ended (its submissions in flight as the file
-# closes) and not counted.
+# closes) and not counted. Its callers send its stderr to /dev/null, where
+# the shell reports that kill.
 load_loop() {
 	_ok=$(cat "$2.ok" 2> /dev/null || echo 0)
 	_failed=$(cat "$2.failed" 2> /dev/null || echo 0)
@@ -82,7 +83,7 @@ load_stop() {
 # one compute user at a time: none while a round submits itself).
 load0_start() {
 	: > $tmp.load0
-	load_loop 0 $tmp.load0 &
+	load_loop 0 $tmp.load0 2> /dev/null &
 	load0_pid=$!
 }
 load0_stop() {
@@ -173,7 +174,7 @@ round_reload() {
 	rmmod habanalabs && hl_load && hl_poll 20 hl_all_bound && pair_up
 	_rc=$?
 	: > $tmp.load1
-	load_loop 1 $tmp.load1 &
+	load_loop 1 $tmp.load1 2> /dev/null &
 	load1_pid=$!
 	return $_rc
 }
@@ -209,7 +210,7 @@ seed=${HL_HOSTILE_SEED:-$(date +%s)}
 acts=0 times= ifa= ifb=
 hl_check "port 0 pair up" pair_up
 : > $tmp.load1
-load_loop 1 $tmp.load1 &
+load_loop 1 $tmp.load1 2> /dev/null &
 load1_pid=$!
 for f in $faults; do
 	campaign $f
