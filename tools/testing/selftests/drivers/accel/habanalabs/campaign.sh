@@ -90,10 +90,13 @@ load0_stop() {
 	load_stop $tmp.load0 "$load0_pid"
 }
 
-# serving: device 0 copies and port 0 passes a ping.
+# serving: device 0 copies and port 0 passes a ping; what failed is in
+# $tmp.serve.
 serving() {
-	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 &&
-		hl_poll 30 hl_carrier hla0 "$ifa" && hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)"
+	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 || return 1
+	hl_poll 30 hl_carrier hla0 "$ifa" || { echo "no carrier at $ifa" >> $tmp.serve; return 1; }
+	hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)" ||
+		{ echo "no ping over $ifa" >> $tmp.serve; return 1; }
 }
 
 # --- The faults ---------------------------------------------------------
@@ -190,11 +193,14 @@ campaign() {
 		"round_$1"
 		_rc=$?
 		ping_stop
-		if [ $_rc = 0 ] && serving; then
+		if [ $_rc != 0 ]; then
+			hl_diag "$1: round $r failed: the fault's steps (status $_rc)"
+		elif ! serving; then
+			hl_diag "$1: round $r failed: not serving again"
+		else
 			_good=$((_good + 1))
 			continue
 		fi
-		hl_diag "$1: round $r failed"
 		sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
 		# The next round needs the device back.
 		hl_set_faults "$dev" 0
