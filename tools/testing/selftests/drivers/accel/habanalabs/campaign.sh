@@ -183,9 +183,11 @@ round_reload() {
 }
 
 # campaign NAME: HL_CAMPAIGN_COUNT rounds of round_NAME with pings
-# running, each followed by serving; one result, with the time taken.
+# running, each followed by serving; one result, with the time taken, and
+# the count so far every ten rounds (a long campaign stopped early still
+# tells).
 campaign() {
-	_start=$(hl_uptime) _good=0 r=0
+	_start=$(hl_uptime) _failed=0 r=0
 	while [ $r -lt "$count" ]; do
 		r=$((r + 1))
 		rm -f $tmp.out $tmp.serve
@@ -193,22 +195,26 @@ campaign() {
 		"round_$1"
 		_rc=$?
 		ping_stop
+		_why=
 		if [ $_rc != 0 ]; then
-			hl_diag "$1: round $r failed: the fault's steps (status $_rc)"
+			_why="the fault's steps (status $_rc)"
 		elif ! serving; then
-			hl_diag "$1: round $r failed: not serving again"
-		else
-			_good=$((_good + 1))
-			continue
+			_why="not serving again"
 		fi
-		sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
-		# The next round needs the device back.
-		hl_set_faults "$dev" 0
-		hl_bound "$dev" || hl_bind "$dev"
-		pair_up || hl_diag "$1: port 0 is not back"
+		if [ -n "$_why" ]; then
+			_failed=$((_failed + 1))
+			hl_diag "$1: round $r failed: $_why"
+			sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
+			# The next round needs the device back.
+			hl_set_faults "$dev" 0
+			hl_bound "$dev" || hl_bind "$dev"
+			pair_up || hl_diag "$1: port 0 is not back"
+		fi
+		[ $((r % 10)) = 0 ] &&
+			hl_diag "$1: $((r - _failed)) of $r rounds so far ($(($(hl_uptime) - _start)) s)"
 	done
 	_t=$(($(hl_uptime) - _start))
-	hl_check "$1: $_good of $count rounds served again ($_t s)" [ $_good = "$count" ]
+	hl_check "$1: $((count - _failed)) of $count rounds served again ($_t s)" [ $_failed = 0 ]
 	times="$times $1=${_t}s"
 }
 
