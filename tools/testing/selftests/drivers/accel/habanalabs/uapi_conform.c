@@ -1571,7 +1571,7 @@ static int cs_wait_multi(__u64 *seqs, __u32 n, struct hl_wait_cs_out *out)
 
 static void test_gone(void)
 {
-	struct hl_wait_cs_out out, t_first, t_second, t_late;
+	struct hl_wait_cs_out out, t_first = { 0 }, t_second = { 0 }, t_late = { 0 };
 	struct hl_cs_chunk chunk = { 0 };
 	__u64 handle, first, second, plain, last, unstamped, late, seqs[2];
 	__u32 pkts[2];
