@@ -24,7 +24,7 @@ pub(super) enum Entry {
 /// outcome store that answers for timestamped ones past it. A submission's place is reused only
 /// once it is done, so every submission still running is in the ring, from `oldest` on. Those
 /// that ended become their [`Outcome`] when the next one is added, so the ring holds no more
-/// submissions than run at once: it costs 16 bytes a place (256 KiB), the store 8 KiB.
+/// submissions than run at once: it costs 24 bytes a place (384 KiB), the store 8 KiB.
 pub(super) struct Submissions {
     ring: KVVec<Option<Entry>>,
     /// The sequence number of the next submission (they start at 1).
