@@ -50,7 +50,7 @@ use memory::Memory;
 pub(crate) use release::Releaser;
 use release::{Closed, GRACE};
 use signals::{Reservation, Reservations};
-use submissions::Submissions;
+use submissions::{Entry, Submissions};
 
 /// GAUDI's default submission timeout on mainline.
 const CS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -624,9 +624,14 @@ impl ComputeFile {
                 let value = r.first + chunk.cb_size.saturating_sub(1);
                 waits = Some((sync_stream::sob(r.stream), value));
             }
-        } else if let Some(cs) = ctx.submissions.find(wait_for)? {
-            // One too old to be known is done: nothing to wait for.
-            waits = Some(cs.signal().ok_or(EINVAL)?);
+        } else {
+            match ctx.submissions.find(wait_for)? {
+                Some(Entry::Live(cs)) => waits = Some(cs.signal().ok_or(EINVAL)?),
+                Some(Entry::Ended { signal: false, .. }) => return Err(EINVAL),
+                // As mainline: a SIGNAL that ended, or one older than the window, is done:
+                // nothing to wait for.
+                Some(Entry::Ended { .. }) | None => {}
+            }
         }
         let mut queues = 1 << queue.index;
         let mut slaves = KVec::new();
@@ -669,7 +674,14 @@ impl ComputeFile {
         let seq = ctx.submissions.next_seq()?;
         let count = 1 + slaves.len();
         let cs = Arc::pin_init(
-            Cs::new(seq, queues, count as u32, timeout, stamp, sets),
+            Cs::new(
+                seq,
+                queues,
+                count as u32,
+                timeout,
+                ctx.submissions.stamp(stamp),
+                sets,
+            ),
             GFP_KERNEL,
         )?;
         // The master's job first, as mainline.
@@ -811,8 +823,9 @@ impl ComputeFile {
             ),
             StageArg::Later { seq, last } => {
                 // The first stage, still taking stages; counted from here on.
-                let first = ctx.submissions.find(seq).ok().flatten();
-                let first = first.ok_or(refused(EINVAL))?;
+                let Ok(Some(Entry::Live(first))) = ctx.submissions.find(seq) else {
+                    return Err(refused(EINVAL));
+                };
                 first.add_stage(queues).map_err(refused)?;
                 (
                     Stage::Later {
@@ -823,7 +836,15 @@ impl ComputeFile {
             }
         };
         let cs = Arc::pin_init(
-            Cs::staged(seq, queues, n as u32, timeout, stamp, None, stage),
+            Cs::staged(
+                seq,
+                queues,
+                n as u32,
+                timeout,
+                ctx.submissions.stamp(stamp),
+                None,
+                stage,
+            ),
             GFP_KERNEL,
         );
         let cs = match cs {
@@ -926,10 +947,25 @@ impl ComputeFile {
             }
             return self.wait_multi(seq, bytes[0], deadline, out);
         }
-        let Some(cs) = self.ctx.lock().submissions.find(seq)? else {
-            out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
-            out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE;
-            return Ok(());
+        let found = {
+            let ctx = self.ctx.lock();
+            match ctx.submissions.find(seq)? {
+                Some(entry) => entry,
+                // As mainline: past the window, a timestamped submission's outcome answers
+                // once; otherwise it is gone.
+                None => match ctx.submissions.outcomes().take(seq) {
+                    Some(outcome) => return outcome.answer(out),
+                    None => {
+                        out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
+                        out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE;
+                        return Ok(());
+                    }
+                },
+            }
+        };
+        let cs = match found {
+            Entry::Live(cs) => cs,
+            Entry::Ended { outcome, .. } => return outcome.answer(out),
         };
         if !self.wait_done(&cs, deadline)? {
             out.status = uapi::HL_WAIT_CS_STATUS_BUSY;
@@ -956,32 +992,55 @@ impl ComputeFile {
             .reader()
             .read_slice(raw)?;
         let mut list = KVec::with_capacity(len.into(), GFP_KERNEL)?;
-        {
+        let outcomes = {
             let ctx = self.ctx.lock();
             for seq in raw.chunks_exact(8) {
-                list.push(ctx.submissions.find(from_bytes(seq)?)?, GFP_KERNEL)?;
+                let seq = from_bytes(seq)?;
+                list.push((seq, ctx.submissions.find(seq)?), GFP_KERNEL)?;
             }
-        }
+            ctx.submissions.outcomes().clone()
+        };
         loop {
             let mut map = 0u32;
-            let mut stamp = 0i64;
+            // As mainline's: the earliest end of those in the window that ended (0 for one
+            // without a timestamp), none once one is gone.
+            let mut earliest: Option<i64> = None;
             let mut gone = false;
-            for (i, cs) in list.iter().enumerate() {
-                match cs {
-                    None => gone = true,
-                    Some(cs) if cs.is_done() => stamp = stamp.max(cs.end_ns()),
-                    Some(_) => continue,
+            for (i, (seq, entry)) in list.iter().enumerate() {
+                let outcome = match entry {
+                    Some(Entry::Live(cs)) if !cs.is_done() => continue,
+                    Some(Entry::Live(cs)) => Some(cs.outcome()),
+                    Some(Entry::Ended { outcome, .. }) => Some(*outcome),
+                    None => None,
+                };
+                match outcome {
+                    Some(o) => {
+                        earliest = Some(earliest.map_or(o.end_ns, |e| e.min(o.end_ns)));
+                        // One that failed fails the wait, with its error.
+                        if o.failure.is_some() {
+                            return o.answer(out);
+                        }
+                    }
+                    // Past the window: its outcome if kept (its end is not counted), else
+                    // gone; done either way.
+                    None => match outcomes.take(*seq) {
+                        Some(o) if o.failure.is_some() => return o.answer(out),
+                        Some(_) => {}
+                        None => gone = true,
+                    },
                 }
                 map |= 1 << i;
             }
             if map != 0 {
                 out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
                 out.cs_completion_map = map;
-                if stamp != 0 {
-                    out.timestamp_nsec = stamp;
-                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
-                } else if gone {
-                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE;
+                // As mainline: without a valid timestamp, the flag says one may be gone.
+                match earliest.filter(|&end| !gone && end != 0) {
+                    Some(end) => {
+                        out.timestamp_nsec = end;
+                        out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
+                    }
+                    None => out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_GONE,
                 }
                 return Ok(());
             }
@@ -990,7 +1049,7 @@ impl ComputeFile {
                 return Ok(());
             }
             // Every submission in the list runs: sleep on the first, a tick at a time.
-            let Some(Some(first)) = list.first() else {
+            let Some((_, Some(Entry::Live(first)))) = list.first() else {
                 out.status = uapi::HL_WAIT_CS_STATUS_BUSY;
                 return Ok(());
             };

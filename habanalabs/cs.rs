@@ -3,6 +3,8 @@
 //! Command submissions: jobs on several queues that complete, fail or time out together, and
 //! staged submissions, several submissions that complete, fail or time out as one.
 
+pub(crate) mod outcomes;
+
 use core::{
     sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering},
     time::Duration,
@@ -15,6 +17,8 @@ use kernel::{
 };
 
 use crate::{deadline::Deadline, stats::now_ns};
+
+pub(crate) use outcomes::Outcomes;
 
 /// How a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +36,39 @@ pub(crate) enum Failure {
     Aborted,
     /// The submission did not complete within its timeout.
     TimedOut,
+}
+
+/// How a submission ended, what `WAIT_CS` answers for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// When it completed (monotonic ns) with `HL_CS_FLAGS_TIMESTAMP`; 0 without.
+    pub(crate) end_ns: i64,
+    pub(crate) failure: Option<Failure>,
+}
+
+impl Outcome {
+    /// The `WAIT_CS` answer, and the ioctl's error as mainline's: `ETIMEDOUT` for a
+    /// submission that timed out, `EIO` for one aborted.
+    pub(crate) fn answer(&self, out: &mut uapi::hl_wait_cs_out) -> Result {
+        match self.failure {
+            None => {
+                out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
+                if self.end_ns != 0 {
+                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
+                    out.timestamp_nsec = self.end_ns;
+                }
+                Ok(())
+            }
+            Some(Failure::TimedOut) => {
+                out.status = uapi::HL_WAIT_CS_STATUS_TIMEDOUT;
+                Err(ETIMEDOUT)
+            }
+            Some(Failure::Aborted) => {
+                out.status = uapi::HL_WAIT_CS_STATUS_ABORTED;
+                Err(EIO)
+            }
+        }
+    }
 }
 
 /// A submission's place in a staged submission (`HL_CS_FLAGS_STAGED_SUBMISSION`).
@@ -58,8 +95,10 @@ pub(crate) struct Cs {
     stage: Stage,
     /// A sync-stream SIGNAL's SOB and the value it sets.
     signal: Option<(u32, u32)>,
+    /// With `HL_CS_FLAGS_TIMESTAMP`: the context's outcome store, which gets its outcome
+    /// when it ends.
+    stamp: Option<Arc<Outcomes>>,
     /// With `HL_CS_FLAGS_TIMESTAMP`: when it completed (monotonic ns), once it has.
-    stamp: bool,
     end_ns: AtomicI64,
     #[pin]
     failure: Mutex<Option<Failure>>,
@@ -73,7 +112,7 @@ impl Cs {
         queues: u32,
         jobs: u32,
         timeout: Duration,
-        stamp: bool,
+        stamp: Option<Arc<Outcomes>>,
         signal: Option<(u32, u32)>,
     ) -> impl PinInit<Self> {
         Self::staged(seq, queues, jobs, timeout, stamp, signal, Stage::Alone)
@@ -87,7 +126,7 @@ impl Cs {
         queues: u32,
         jobs: u32,
         timeout: Duration,
-        stamp: bool,
+        stamp: Option<Arc<Outcomes>>,
         signal: Option<(u32, u32)>,
         stage: Stage,
     ) -> impl PinInit<Self> {
@@ -131,12 +170,14 @@ impl Cs {
             Self::fail(&mut self.failure.lock(), why);
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if self.stamp {
-                self.end_ns.store(now_ns(), Ordering::Relaxed);
+            let failure = *self.failure.lock();
+            if let Some(store) = &self.stamp {
+                let end_ns = now_ns();
+                self.end_ns.store(end_ns, Ordering::Relaxed);
+                store.push(self.seq, Outcome { end_ns, failure });
             }
             self.done.complete_all();
             if let Stage::Later { first } = &self.stage {
-                let failure = *self.failure.lock();
                 first.end_one(failure);
             }
         }
@@ -238,31 +279,16 @@ impl Cs {
         self.failure.lock().is_some()
     }
 
-    /// With `HL_CS_FLAGS_TIMESTAMP`, when the submission completed; 0 otherwise.
-    pub(crate) fn end_ns(&self) -> i64 {
-        self.end_ns.load(Ordering::Relaxed)
+    /// How the submission ended (for a finished one).
+    pub(crate) fn outcome(&self) -> Outcome {
+        Outcome {
+            end_ns: self.end_ns.load(Ordering::Relaxed),
+            failure: *self.failure.lock(),
+        }
     }
 
-    /// The `WAIT_CS` answer for a finished submission, and the ioctl's error as mainline's:
-    /// `ETIMEDOUT` for a submission that timed out, `EIO` for one aborted.
+    /// The `WAIT_CS` answer for a finished submission ([`Outcome::answer`]).
     pub(crate) fn result(&self, out: &mut uapi::hl_wait_cs_out) -> Result {
-        match *self.failure.lock() {
-            None => {
-                out.status = uapi::HL_WAIT_CS_STATUS_COMPLETED;
-                if self.stamp {
-                    out.flags = uapi::HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
-                    out.timestamp_nsec = self.end_ns();
-                }
-                Ok(())
-            }
-            Some(Failure::TimedOut) => {
-                out.status = uapi::HL_WAIT_CS_STATUS_TIMEDOUT;
-                Err(ETIMEDOUT)
-            }
-            Some(Failure::Aborted) => {
-                out.status = uapi::HL_WAIT_CS_STATUS_ABORTED;
-                Err(EIO)
-            }
-        }
+        self.outcome().answer(out)
     }
 }

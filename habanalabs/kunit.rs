@@ -3,7 +3,7 @@
 //! KUnit tests of the driver's pure logic: the range allocator behind device memory and the
 //! MMU's host region, the MMU's index and entry arithmetic, the RDMA ring sizes and CQ handles,
 //! the sync streams' numbering and signal jobs, collective waits' plans, staged submissions'
-//! completion, the uAPI timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS
+//! completion, the outcome store of `WAIT_CS`, the uAPI timeouts, the scrub's packets, the Ethernet ports' link-mode and ETS
 //! tables, their checks of `LINK_INFO` and its link states, and the ASIC functions the PCI ID
 //! table selects.
 //!
@@ -25,7 +25,10 @@ use kernel::{
 
 use crate::{
     asic::{gaudi::Gaudi, model::Model, AsicFuncs, Line},
-    cs::{Cs, JobEnd, Stage},
+    cs::{
+        outcomes::{Outcomes, KEPT},
+        Cs, Failure, JobEnd, Outcome, Stage,
+    },
     deadline::ms_from_us,
     driver::{asic_for, IVSHMEM},
     eth::{
@@ -288,7 +291,7 @@ fn collective_plans() {
 fn submission(seq: u64, queues: u32, stage: Stage) -> Option<Arc<Cs>> {
     let timeout = Duration::from_secs(600);
     let cs = Arc::pin_init(
-        Cs::staged(seq, queues, 1, timeout, false, None, stage),
+        Cs::staged(seq, queues, 1, timeout, None, None, stage),
         GFP_KERNEL,
     );
     kunit_check!(cs.is_ok());
@@ -352,6 +355,46 @@ fn staged_completion() {
     kunit_check!(alone.add_stage(2) == Err(EINVAL));
     alone.job_done(ok);
     kunit_check!(alone.is_done() && !alone.failed());
+}
+
+/// The outcome store keeps [`KEPT`] outcomes, gives each once, and when full lets the first
+/// to have come in go; a timestamped submission leaves its outcome there when it ends.
+fn outcome_store() {
+    let store = Outcomes::new().and_then(|init| Arc::pin_init(init, GFP_KERNEL));
+    let Ok(store) = store else {
+        kunit_check!(false);
+        return;
+    };
+    let ended = |end_ns| Outcome {
+        end_ns,
+        failure: None,
+    };
+    for seq in 1..=KEPT as u64 + 1 {
+        store.push(seq, ended(seq as i64));
+    }
+    kunit_check!(store.take(1).is_none());
+    kunit_check!(store.take(2) == Some(ended(2)));
+    kunit_check!(store.take(2).is_none());
+    // The place 2 left takes the next one: 3 stays, until one more comes.
+    store.push(1000, ended(1000));
+    kunit_check!(store.take(3) == Some(ended(3)));
+    store.push(1001, ended(1001));
+    store.push(1002, ended(1002));
+    kunit_check!(store.take(4).is_none());
+    kunit_check!(store.take(5) == Some(ended(5)));
+    kunit_check!(store.take(1000) == Some(ended(1000)));
+
+    let timeout = Duration::from_secs(600);
+    let cs = Cs::new(2000, 1, 1, timeout, Some(store.clone()), None);
+    let Ok(cs) = Arc::pin_init(cs, GFP_KERNEL) else {
+        kunit_check!(false);
+        return;
+    };
+    kunit_check!(store.take(2000).is_none());
+    cs.job_done(JobEnd::Device { status: 1 });
+    let kept = store.take(2000);
+    kunit_check!(kept == Some(cs.outcome()));
+    kunit_check!(kept.is_some_and(|o| o.end_ns > 0 && o.failure == Some(Failure::Aborted)));
 }
 
 fn uapi_timeouts() {
@@ -482,6 +525,7 @@ kernel::kunit_suite!(
         ("sync_signals", sync_signals),
         ("collective_plans", collective_plans),
         ("staged_completion", staged_completion),
+        ("outcome_store", outcome_store),
         ("uapi_timeouts", uapi_timeouts),
         ("scrub_packets", scrub_packets),
         ("link_modes", link_modes),

@@ -114,7 +114,7 @@ pub(crate) fn scrub(dev: &HlDevice) -> Result {
         )?
     };
     let cs = Arc::pin_init(
-        Cs::new(u64::MAX, 1 << queue.index, 1, TIMEOUT, false, None),
+        Cs::new(u64::MAX, 1 << queue.index, 1, TIMEOUT, None, None),
         GFP_KERNEL,
     )?;
     let mut jobs = KVec::with_capacity(1, GFP_KERNEL)?;

@@ -54,7 +54,8 @@ ping_stop() {
 # load_loop N FILE: DMA tests on /dev/hlN until FILE goes; counts them in
 # FILE.ok and FILE.failed, on top of what they counted. A test still
 # running when FILE goes is ended (its submissions in flight as the file
-# closes) and not counted.
+# closes) and not counted. Its callers send its stderr to /dev/null, where
+# the shell reports that kill.
 load_loop() {
 	_ok=$(cat "$2.ok" 2> /dev/null || echo 0)
 	_failed=$(cat "$2.failed" 2> /dev/null || echo 0)
@@ -82,17 +83,20 @@ load_stop() {
 # one compute user at a time: none while a round submits itself).
 load0_start() {
 	: > $tmp.load0
-	load_loop 0 $tmp.load0 &
+	load_loop 0 $tmp.load0 2> /dev/null &
 	load0_pid=$!
 }
 load0_stop() {
 	load_stop $tmp.load0 "$load0_pid"
 }
 
-# serving: device 0 copies and port 0 passes a ping.
+# serving: device 0 copies and port 0 passes a ping; what failed is in
+# $tmp.serve.
 serving() {
-	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 &&
-		hl_poll 30 hl_carrier hla0 "$ifa" && hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)"
+	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 || return 1
+	hl_poll 30 hl_carrier hla0 "$ifa" || { echo "no carrier at $ifa" >> $tmp.serve; return 1; }
+	hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)" ||
+		{ echo "no ping over $ifa" >> $tmp.serve; return 1; }
 }
 
 # --- The faults ---------------------------------------------------------
@@ -173,15 +177,17 @@ round_reload() {
 	rmmod habanalabs && hl_load && hl_poll 20 hl_all_bound && pair_up
 	_rc=$?
 	: > $tmp.load1
-	load_loop 1 $tmp.load1 &
+	load_loop 1 $tmp.load1 2> /dev/null &
 	load1_pid=$!
 	return $_rc
 }
 
 # campaign NAME: HL_CAMPAIGN_COUNT rounds of round_NAME with pings
-# running, each followed by serving; one result, with the time taken.
+# running, each followed by serving; one result, with the time taken, and
+# the count so far every ten rounds (a long campaign stopped early still
+# tells).
 campaign() {
-	_start=$(hl_uptime) _good=0 r=0
+	_start=$(hl_uptime) _failed=0 r=0
 	while [ $r -lt "$count" ]; do
 		r=$((r + 1))
 		rm -f $tmp.out $tmp.serve
@@ -189,19 +195,26 @@ campaign() {
 		"round_$1"
 		_rc=$?
 		ping_stop
-		if [ $_rc = 0 ] && serving; then
-			_good=$((_good + 1))
-			continue
+		_why=
+		if [ $_rc != 0 ]; then
+			_why="the fault's steps (status $_rc)"
+		elif ! serving; then
+			_why="not serving again"
 		fi
-		hl_diag "$1: round $r failed"
-		sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
-		# The next round needs the device back.
-		hl_set_faults "$dev" 0
-		hl_bound "$dev" || hl_bind "$dev"
-		pair_up || hl_diag "$1: port 0 is not back"
+		if [ -n "$_why" ]; then
+			_failed=$((_failed + 1))
+			hl_diag "$1: round $r failed: $_why"
+			sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
+			# The next round needs the device back.
+			hl_set_faults "$dev" 0
+			hl_bound "$dev" || hl_bind "$dev"
+			pair_up || hl_diag "$1: port 0 is not back"
+		fi
+		[ $((r % 10)) = 0 ] &&
+			hl_diag "$1: $((r - _failed)) of $r rounds so far ($(($(hl_uptime) - _start)) s)"
 	done
 	_t=$(($(hl_uptime) - _start))
-	hl_check "$1: $_good of $count rounds served again ($_t s)" [ $_good = "$count" ]
+	hl_check "$1: $((count - _failed)) of $count rounds served again ($_t s)" [ $_failed = 0 ]
 	times="$times $1=${_t}s"
 }
 
@@ -209,7 +222,7 @@ seed=${HL_HOSTILE_SEED:-$(date +%s)}
 acts=0 times= ifa= ifb=
 hl_check "port 0 pair up" pair_up
 : > $tmp.load1
-load_loop 1 $tmp.load1 &
+load_loop 1 $tmp.load1 2> /dev/null &
 load1_pid=$!
 for f in $faults; do
 	campaign $f

@@ -102,7 +102,9 @@ hl_check "bandwidths not summing to 100 are refused" \
 # (broadcast, so that nothing comes back to end a sender early) fit in the
 # device's 256-frame backlog (BACKLOG_FRAMES in the model), where ETS shares
 # the link. At 1 Mbit/s TC 1 takes about 2.4 s to run out; in a window of
-# 0.7 s while both classes wait, it sends three times TC 2's bytes.
+# 60 kB (half a second) while both classes wait, it sends three times TC 2's
+# bytes. The window is counted in bytes, not in this shell's time, which a
+# loaded host stretches.
 # snap X: sets X1 and X2 to the bytes TC 1 and TC 2 sent so far, read at
 # one time by ethtool -S.
 snap() {
@@ -120,8 +122,11 @@ for burst in 1:150 2:100; do
 done
 wait
 snap s
-sleep 0.7
-snap e
+for _ in $(seq 50); do
+	sleep 0.1
+	snap e
+	[ $((e1 + e2 - s1 - s2)) -ge 60000 ] && break
+done
 d1=$((e1 - s1)) d2=$((e2 - s2)) all1=$((e1 - b1))
 hl_diag "in the window: TC 1 sent $d1 bytes, TC 2 $d2; TC 1 in all $all1"
 hl_check "TC 1 still had frames waiting when the window closed" \

@@ -452,7 +452,7 @@ static void test_info_common(int fd, const char *node)
 	} u;
 	struct hl_info_time_sync ts0;
 	__u64 t0, energy0;
-	unsigned int pll;
+	unsigned int pll, i;
 	int err;
 
 	memset(&u, 0, sizeof(u));
@@ -488,9 +488,16 @@ static void test_info_common(int fd, const char *node)
 	t0 = now_ns();
 	err = info(fd, HL_INFO_TIME_SYNC, &ts0, sizeof(ts0), 0);
 	expect(err, 0, "%s: INFO TIME_SYNC", node);
-	/* The device's clock ticks every millisecond. */
-	usleep(20000);
-	err = info(fd, HL_INFO_TIME_SYNC, &u, sizeof(u.ts), 0);
+	/*
+	 * The device's clock ticks every millisecond, when the model runs: a host short of CPU
+	 * may hold it for longer, so the check gives it up to 2 s.
+	 */
+	for (i = 0; i < 100; i++) {
+		usleep(20000);
+		err = info(fd, HL_INFO_TIME_SYNC, &u, sizeof(u.ts), 0);
+		if (err || u.ts.device_time > ts0.device_time)
+			break;
+	}
 	check(!err && u.ts.device_time > ts0.device_time && u.ts.host_time > ts0.host_time &&
 	      ts0.host_time >= t0,
 	      "%s: TIME_SYNC device and host times move (device +%llu, host +%llu)", node,
@@ -1530,6 +1537,159 @@ static void test_sync(void)
 	test_streams();
 }
 
+/* --- sequence numbers past the window -------------------------------- */
+
+/*
+ * Mainline GAUDI remembers a context's last GAUDI_MAX_PENDING_CS submissions
+ * (hl_ctx_get_fence); older ones are gone, and WAIT_CS answers COMPLETED
+ * with FLAG_GONE, but for one submitted with TIMESTAMP whose outcome the
+ * context's outcome store still holds: that answers once, with its
+ * timestamp.
+ */
+#define GAUDI_MAX_PENDING_CS	16384
+
+/* Submits chunk, again while its queue is full; errno, the sequence number in *seq. */
+static int cs_submit_retry(struct hl_cs_chunk *chunk, __u32 flags, __u64 *seq)
+{
+	int err, tries = 0;
+
+	while ((err = cs_submit(chunk, 1, flags, 0, seq)) == EAGAIN && tries++ < 10000)
+		usleep(1000);
+	return err;
+}
+
+/* MULTI_CS on the n sequence numbers at seqs, without waiting; errno. */
+static int cs_wait_multi(__u64 *seqs, __u32 n, struct hl_wait_cs_out *out)
+{
+	union hl_wait_cs_args w;
+	int err;
+
+	memset(&w, 0, sizeof(w));
+	w.in.seq = (__u64)(uintptr_t)seqs;
+	w.in.seq_arr_len = n;
+	w.in.flags = HL_WAIT_CS_FLAGS_MULTI_CS;
+	err = xioctl(cfd, HL_IOCTL_WAIT_CS, &w);
+	*out = w.out;
+	return err;
+}
+
+#define GONE	HL_WAIT_CS_STATUS_FLAG_GONE
+#define VLD	HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD
+
+static void test_gone(void)
+{
+	struct hl_wait_cs_out out, t_first = { 0 }, t_second = { 0 }, t_late = { 0 };
+	struct hl_cs_chunk chunk = { 0 };
+	__u64 handle, first, second, plain, last, unstamped, late, seqs[2];
+	__u32 pkts[2];
+	size_t len;
+	int err;
+
+	len = pkt_nop(pkts);
+	if (!expect(cb_with(pkts, len, 4096, &handle), 0, "gone: a CB holding a NOP"))
+		return;
+	chunk.cb_handle = handle;
+	chunk.queue_index = dev.ext_queue[0];
+	chunk.cb_size = len;
+
+	/* Two with TIMESTAMP and one without, and their answers in the window. */
+	err = cs_submit_retry(&chunk, HL_CS_FLAGS_TIMESTAMP, &first);
+	err = err ?: cs_submit_retry(&chunk, HL_CS_FLAGS_TIMESTAMP, &second);
+	err = err ?: cs_submit_retry(&chunk, 0, &plain);
+	if (!expect(err, 0, "gone: CSs with TIMESTAMP, TIMESTAMP, none"))
+		goto out;
+	err = cs_wait(first, 5000000, &t_first);
+	err = err ?: cs_wait(second, 5000000, &t_second);
+	if (!check(!err && (t_first.flags & VLD) && (t_second.flags & VLD) &&
+		   t_second.timestamp_nsec > t_first.timestamp_nsec,
+		   "gone: their timestamps in the window (%s, %lld, %lld)", err_name(err),
+		   (long long)t_first.timestamp_nsec, (long long)t_second.timestamp_nsec))
+		goto out;
+
+	/* The window's worth after the first: it is gone, the second is the oldest held. */
+	do
+		err = cs_submit_retry(&chunk, 0, &last);
+	while (!err && last < first + GAUDI_MAX_PENDING_CS);
+	if (!expect(err, 0, "gone: %d CSs more", GAUDI_MAX_PENDING_CS))
+		goto out;
+	err = cs_wait(last, 30000000, &out);
+	if (!check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED,
+		   "gone: the last of them COMPLETED (%s, %u)", err_name(err), out.status))
+		goto out;
+	err = cs_wait(second, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == VLD &&
+	      out.timestamp_nsec == t_second.timestamp_nsec,
+	      "WAIT_CS of the oldest CS of the window: COMPLETED, its timestamp (%s, %u, %#x)",
+	      err_name(err), out.status, out.flags);
+	err = cs_wait(first, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == VLD &&
+	      out.timestamp_nsec == t_first.timestamp_nsec,
+	      "WAIT_CS of a TIMESTAMP CS past the window: COMPLETED, its timestamp (%s, %u, %#x, %lld)",
+	      err_name(err), out.status, out.flags, (long long)out.timestamp_nsec);
+	err = cs_wait(first, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == GONE,
+	      "WAIT_CS of it again: COMPLETED, GONE, the store answers once (%s, %u, %#x)",
+	      err_name(err), out.status, out.flags);
+
+	/* Two more: the second and the plain one leave the window. */
+	err = cs_submit_retry(&chunk, 0, &unstamped);
+	err = err ?: cs_submit_retry(&chunk, HL_CS_FLAGS_TIMESTAMP, &late);
+	err = err ?: cs_wait(late, 5000000, &t_late);
+	if (!check(!err && (t_late.flags & VLD), "gone: two CSs more, the last with TIMESTAMP (%s)",
+		   err_name(err)))
+		goto out;
+	err = cs_wait(plain, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == GONE,
+	      "WAIT_CS of a CS without TIMESTAMP past the window: COMPLETED, GONE (%s, %u, %#x)",
+	      err_name(err), out.status, out.flags);
+
+	/*
+	 * MULTI_CS: a kept outcome is done, but not timed; a gone CS leaves no
+	 * timestamp; nor does one without TIMESTAMP (the earliest end, 0).
+	 */
+	seqs[0] = second;
+	seqs[1] = late;
+	err = cs_wait_multi(seqs, 2, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.cs_completion_map == 3 &&
+	      out.flags == VLD && out.timestamp_nsec == t_late.timestamp_nsec,
+	      "MULTI_CS of a TIMESTAMP CS past the window and one in it: both, the latter's timestamp (%s, %#x, %#x)",
+	      err_name(err), out.cs_completion_map, out.flags);
+	err = cs_wait(second, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == GONE,
+	      "WAIT_CS of the former after it: GONE, MULTI_CS took it (%s, %#x)", err_name(err),
+	      out.flags);
+	seqs[0] = plain;
+	err = cs_wait_multi(seqs, 2, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.cs_completion_map == 3 &&
+	      out.flags == GONE,
+	      "MULTI_CS of a gone CS and one with TIMESTAMP: both, GONE, no timestamp (%s, %#x, %#x)",
+	      err_name(err), out.cs_completion_map, out.flags);
+	seqs[0] = unstamped;
+	err = cs_wait_multi(seqs, 2, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.cs_completion_map == 3 &&
+	      out.flags == GONE,
+	      "MULTI_CS of CSs without and with TIMESTAMP in the window: both, GONE, no timestamp (%s, %#x, %#x)",
+	      err_name(err), out.cs_completion_map, out.flags);
+	seqs[0] = late;
+	err = cs_wait_multi(seqs, 1, &out);
+	check(!err && out.cs_completion_map == 1 && out.flags == VLD &&
+	      out.timestamp_nsec == t_late.timestamp_nsec,
+	      "MULTI_CS of a TIMESTAMP CS alone: its timestamp (%s, %#x)", err_name(err), out.flags);
+
+	/* 0 was never a sequence number: gone, not EINVAL. */
+	err = cs_wait(0, 0, &out);
+	check(!err && out.status == HL_WAIT_CS_STATUS_COMPLETED && out.flags == GONE,
+	      "WAIT_CS of sequence number 0: COMPLETED, GONE (%s, %u, %#x)", err_name(err),
+	      out.status, out.flags);
+	seqs[0] = 0;
+	err = cs_wait_multi(seqs, 1, &out);
+	check(!err && out.cs_completion_map == 1 && out.flags == GONE,
+	      "MULTI_CS of sequence number 0: done, GONE (%s, %#x, %#x)", err_name(err),
+	      out.cs_completion_map, out.flags);
+out:
+	cb_destroy(handle);
+}
+
 /* A MAP USERPTR of 4 KiB at p, hint at hint, with flags besides USERPTR. */
 static void map_hinted(union hl_mem_args *a, char *p, __u64 hint, __u32 flags)
 {
@@ -2101,6 +2261,7 @@ int main(int argc, char **argv)
 		test_cb();
 		test_cs();
 		test_sync();
+		test_gone();
 		test_memory();
 		test_pci_counters();
 	}
