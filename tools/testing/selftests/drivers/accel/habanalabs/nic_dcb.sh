@@ -103,8 +103,10 @@ hl_check "bandwidths not summing to 100 are refused" \
 # device's 256-frame backlog (BACKLOG_FRAMES in the model), where ETS shares
 # the link. At 1 Mbit/s TC 1 takes about 2.4 s to run out; in a window of
 # 60 kB (half a second) while both classes wait, it sends three times TC 2's
-# bytes. The window is counted in bytes, not in this shell's time, which a
-# loaded host stretches.
+# bytes. Each sender's socket has room for its whole burst (SO_SNDBUFFORCE,
+# 1 MiB), so that the window opens as soon as both are queued, not once
+# enough went out to make room; and it is counted in bytes, not in this
+# shell's time, which a loaded host stretches.
 # snap X: sets X1 and X2 to the bytes TC 1 and TC 2 sent so far, read at
 # one time by ethtool -S.
 snap() {
@@ -117,7 +119,7 @@ hl_link_rate "$1" $PORT 1
 snap b
 for burst in 1:150 2:100; do
 	A socat -u -b 1472 OPEN:/dev/zero,readbytes=$((${burst#*:} * 1472)) \
-		UDP-DATAGRAM:10.77.0.255:9,broadcast,setsockopt-int=1:12:${burst%:*} \
+		UDP-DATAGRAM:10.77.0.255:9,broadcast,setsockopt-int=1:12:${burst%:*},setsockopt-int=1:32:1048576 \
 		2>/dev/null &
 done
 wait
