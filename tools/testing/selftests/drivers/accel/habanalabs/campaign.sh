@@ -99,6 +99,18 @@ serving() {
 		{ echo "no ping over $ifa" >> $tmp.serve; return 1; }
 }
 
+# state: what the two ends of port 0 show, after a failed round: flags,
+# neighbours, and the non-zero drop and error counters.
+state() {
+	for _end in "hla0 $ifa" "hlb0 $ifb"; do
+		set -- $_end
+		hl_diag "  $1 $2: $(ip -n "$1" -o link show dev "$2" 2>&1 | grep -o '<[^>]*>')," \
+			"neighbours: $(ip -n "$1" neigh show dev "$2" 2>&1 | tr '\n' ' ')"
+		ip netns exec "$1" ethtool -S "$2" 2>&1 |
+			awk '$2 != 0 && /drop|no_buf|err|timeout|fail/ { printf "#     %s %s\n", $1, $2 }'
+	done
+}
+
 # --- The faults ---------------------------------------------------------
 
 # A job hangs on dma0; the watchdog times it out and resets the queue.
@@ -205,6 +217,7 @@ campaign() {
 			_failed=$((_failed + 1))
 			hl_diag "$1: round $r failed: $_why"
 			sed 's/^/#   /' $tmp.out $tmp.serve 2> /dev/null | tail -n 20
+			state
 			# The next round needs the device back.
 			hl_set_faults "$dev" 0
 			hl_bound "$dev" || hl_bind "$dev"
