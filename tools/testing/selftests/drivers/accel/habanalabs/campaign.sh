@@ -100,7 +100,8 @@ serving() {
 }
 
 # state: what the two ends of port 0 show, after a failed round: flags,
-# neighbours, and the non-zero drop and error counters.
+# neighbours, the non-zero drop and error counters, the packets passed and
+# the bytes each TX queue has in flight.
 state() {
 	for _end in "hla0 $ifa" "hlb0 $ifb"; do
 		set -- $_end
@@ -108,6 +109,10 @@ state() {
 			"neighbours: $(ip -n "$1" neigh show dev "$2" 2>&1 | tr '\n' ' ')"
 		ip netns exec "$1" ethtool -S "$2" 2>&1 |
 			awk '$2 != 0 && /drop|no_buf|err|timeout|fail/ { printf "#     %s %s\n", $1, $2 }'
+		hl_diag "    RX, TX bytes packets errors dropped: $(ip -n "$1" -s link show dev "$2" |
+			awk 'NR == 4 || NR == 6 { printf "%s %s %s %s; ", $1, $2, $3, $4 }')"
+		hl_diag "    BQL inflight per TX queue: $(ip netns exec "$1" sh -c \
+			"cat /sys/class/net/$2/queues/tx-*/byte_queue_limits/inflight" | tr '\n' ' ')"
 	done
 }
 
