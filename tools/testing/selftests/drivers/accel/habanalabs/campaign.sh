@@ -100,15 +100,17 @@ serving() {
 }
 
 # state: what the two ends of port 0 show, after a failed round: flags,
-# neighbours, the non-zero drop and error counters, the packets passed and
-# the bytes each TX queue has in flight.
+# neighbours, the device's non-zero counters, the packets passed and the
+# bytes each TX queue has in flight; and whether a ping passes now.
 state() {
+	hl_diag "  ping now: $(ip netns exec hla0 ping -c 3 -i 0.2 -W 2 "$(hl_addr 0 2)" 2>&1 |
+		grep 'packets transmitted')"
 	for _end in "hla0 $ifa" "hlb0 $ifb"; do
 		set -- $_end
 		hl_diag "  $1 $2: $(ip -n "$1" -o link show dev "$2" 2>&1 | grep -o '<[^>]*>')," \
 			"neighbours: $(ip -n "$1" neigh show dev "$2" 2>&1 | tr '\n' ' ')"
 		ip netns exec "$1" ethtool -S "$2" 2>&1 |
-			awk '$2 != 0 && /drop|no_buf|err|timeout|fail/ { printf "#     %s %s\n", $1, $2 }'
+			awk '$2 ~ /^[1-9]/ && !/_bytes|pause/ { printf "#     %s %s\n", $1, $2 }'
 		hl_diag "    RX, TX bytes packets errors dropped: $(ip -n "$1" -s link show dev "$2" |
 			awk 'NR == 4 || NR == 6 { printf "%s %s %s %s; ", $1, $2, $3, $4 }')"
 		hl_diag "    BQL inflight per TX queue: $(ip netns exec "$1" sh -c \
