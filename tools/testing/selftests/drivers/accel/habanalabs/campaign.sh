@@ -105,6 +105,13 @@ serving() {
 state() {
 	hl_diag "  ping now: $(ip netns exec hla0 ping -c 3 -i 0.2 -W 2 "$(hl_addr 0 2)" 2>&1 |
 		grep 'packets transmitted')"
+	for _d in "$dev" "$dev1"; do
+		_q=$HL_PORT_TXQ0
+		hl_diag "  $_d port 0: LINK_STATUS $(hl_port_rd "$_d" 0 $HL_PORT_LINK_STATUS)," \
+			"TX_DRAINING $(hl_port_rd "$_d" 0 $HL_PORT_TX_DRAINING), TX queue 0 PI" \
+			"$(hl_port_rd "$_d" 0 $((_q + HL_Q_PI))) CI $(hl_port_rd "$_d" 0 $((_q + HL_Q_CI)))," \
+			"faults $(hl_rd "$_d" $((HL_CTL_PORT_FAULTS)))"
+	done
 	for _end in "hla0 $ifa" "hlb0 $ifb"; do
 		set -- $_end
 		hl_diag "  $1 $2: $(ip -n "$1" -o link show dev "$2" 2>&1 | grep -o '<[^>]*>')," \
