@@ -272,19 +272,35 @@ static int cs_wait(__u64 seq, __u64 timeout_us, struct hl_wait_cs_out *out)
  * and waits for it: 0 once it completed, an errno otherwise (EIO if it
  * ended without completing).
  */
+/*
+ * A chunk for the first external queue, of a new CB holding the len bytes of packets at pkts
+ * (its handle in chunk->cb_handle, for cb_destroy()): 0 or an errno.
+ */
+static int chunk_with(const void *pkts, size_t len, struct hl_cs_chunk *chunk)
+{
+	__u64 handle;
+	int err = cb_with(pkts, len, 4096, &handle);
+
+	if (err)
+		return err;
+	memset(chunk, 0, sizeof(*chunk));
+	chunk->cb_handle = handle;
+	chunk->queue_index = dev.ext_queue[0];
+	chunk->cb_size = len;
+	return 0;
+}
+
 static int run_job(const void *pkts, size_t len)
 {
-	struct hl_cs_chunk chunk = { 0 };
+	struct hl_cs_chunk chunk;
 	struct hl_wait_cs_out out;
 	__u64 handle, seq;
 	int err;
 
-	err = cb_with(pkts, len, 4096, &handle);
+	err = chunk_with(pkts, len, &chunk);
 	if (err)
 		return err;
-	chunk.cb_handle = handle;
-	chunk.queue_index = dev.ext_queue[0];
-	chunk.cb_size = len;
+	handle = chunk.cb_handle;
 	err = cs_submit(&chunk, 1, 0, 0, &seq);
 	if (!err)
 		err = cs_wait(seq, 5000000, &out);
@@ -787,12 +803,9 @@ static void test_cs(void)
 	int err;
 
 	len = pkt_nop(pkts);
-	err = cb_with(pkts, len, 4096, &handle);
-	if (!expect(err, 0, "CS: a CB holding a NOP"))
+	if (!expect(chunk_with(pkts, len, &chunk[0]), 0, "CS: a CB holding a NOP"))
 		return;
-	chunk[0].cb_handle = handle;
-	chunk[0].queue_index = dev.ext_queue[0];
-	chunk[0].cb_size = len;
+	handle = chunk[0].cb_handle;
 
 	err = cs_submit(chunk, 1, 0, 0, &seq);
 	expect(err, 0, "CS of a NOP on external queue %u", dev.ext_queue[0]);
@@ -1051,7 +1064,7 @@ static void msleep(long ms)
 
 static void test_staged(void)
 {
-	struct hl_cs_chunk chunk = { 0 };
+	struct hl_cs_chunk chunk;
 	struct hl_wait_cs_out w;
 	struct hl_cs_out out;
 	__u64 handle, seq, plain;
@@ -1060,11 +1073,9 @@ static void test_staged(void)
 	int err;
 
 	len = pkt_nop(pkts);
-	if (!expect(cb_with(pkts, len, 4096, &handle), 0, "staged: a CB holding a NOP"))
+	if (!expect(chunk_with(pkts, len, &chunk), 0, "staged: a CB holding a NOP"))
 		return;
-	chunk.cb_handle = handle;
-	chunk.queue_index = dev.ext_queue[0];
-	chunk.cb_size = len;
+	handle = chunk.cb_handle;
 
 	/* Three stages: the staged CS is the first's sequence number, and
 	 * completes with the last.
@@ -1579,18 +1590,16 @@ static int cs_wait_multi(__u64 *seqs, __u32 n, struct hl_wait_cs_out *out)
 static void test_gone(void)
 {
 	struct hl_wait_cs_out out, t_first = { 0 }, t_second = { 0 }, t_late = { 0 };
-	struct hl_cs_chunk chunk = { 0 };
+	struct hl_cs_chunk chunk;
 	__u64 handle, first, second, plain, last, unstamped, late, seqs[2];
 	__u32 pkts[2];
 	size_t len;
 	int err;
 
 	len = pkt_nop(pkts);
-	if (!expect(cb_with(pkts, len, 4096, &handle), 0, "gone: a CB holding a NOP"))
+	if (!expect(chunk_with(pkts, len, &chunk), 0, "gone: a CB holding a NOP"))
 		return;
-	chunk.cb_handle = handle;
-	chunk.queue_index = dev.ext_queue[0];
-	chunk.cb_size = len;
+	handle = chunk.cb_handle;
 
 	/* Two with TIMESTAMP and one without, and their answers in the window. */
 	err = cs_submit_retry(&chunk, HL_CS_FLAGS_TIMESTAMP, &first);
