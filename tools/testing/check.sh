@@ -110,7 +110,9 @@ vm_tests() {
 			name="selftest: ${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
 			if [ -n "${BASH_REMATCH[1]}" ]; then
 				result fail "$name"
-				printf '%s' "$output" | indent 80
+				# What failed first (a long test's may lie past the head), then the head.
+				printf '%s' "$output" | grep -B 6 -A 2 '^not ok' | indent 40
+				printf '%s' "$output" | indent 60
 			elif [[ ${BASH_REMATCH[3]} == *'# SKIP'* ]]; then
 				result skip "${name% \# SKIP*}"
 			else

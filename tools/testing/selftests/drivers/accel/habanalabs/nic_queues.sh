@@ -73,6 +73,24 @@ $_after" | awk -v n="$1" '
 		END { exit !(queues == n && got == n && sum >= 64) }'
 }
 
+# both_carriers: A and B have a carrier (a restart at one end takes the
+# link down at both; each end's carrier follows on its own).
+both_carriers() {
+	hl_poll 20 hl_carrier hla0 "$a" && hl_poll 20 hl_carrier hlb0 "$b"
+}
+
+# on_txq1 PRIO: a 5000-byte datagram at socket priority PRIO (SO_PRIORITY,
+# socket option 12) from A to B, and A's TX queue 1 counted packets after
+# it. hl_poll repeats it: the first may wait for the neighbour or queue
+# behind a carrier that has just come back.
+on_txq1() {
+	_tx1=$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')
+	ip netns exec hla0 socat -u OPEN:/dev/zero,readbytes=5000 \
+		"UDP-DATAGRAM:$(hl_addr 0 2):9,setsockopt-int=1:12:$1" || return 1
+	sleep 0.2
+	[ "$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')" -gt "${_tx1:-0}" ]
+}
+
 hl_nic_setup || hl_fail "wired port pairs"
 [ -n "$HL_PAIRS" ] || hl_exit
 for i in $(echo $HL_PAIRS); do
@@ -112,24 +130,15 @@ hl_check "B: 4 RX queues in qstats" [ "$(qstats hlb0 "$b" rx | wc -l)" = 4 ]
 hl_check "B: 8 TX queues in qstats" [ "$(qstats hlb0 "$b" tx | wc -l)" = 8 ]
 hl_check "64 flows spread over B's 4 RX queues" spread 4
 hl_check "B: ethtool -L rx 1" ip netns exec hlb0 ethtool -L "$b" rx 1
-hl_check "B: carrier again" hl_poll 20 hl_carrier hlb0 "$b"
+hl_check "carrier again at both ends" both_carriers
 hl_check "64 flows all on B's RX queue 0" spread 1
 hl_check "B: ethtool -L rx 4" ip netns exec hlb0 ethtool -L "$b" rx 4
-hl_check "B: carrier again" hl_poll 20 hl_carrier hlb0 "$b"
+hl_check "carrier again at both ends" both_carriers
 hl_check "A: priority 1 in traffic class 1 (dcb ets)" ip netns exec hla0 dcb ets set dev "$a" \
 	tc-tsa all:ets tc-bw 0:50 1:50 2:0 3:0 4:0 5:0 6:0 7:0 prio-tc all:0 1:1
-tx1=$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')
-# SO_PRIORITY (socket option 12) 1 on socat's socket.
-hl_check "A: datagrams at priority 1" ip netns exec hla0 socat -u OPEN:/dev/zero,readbytes=5000 \
-	"UDP-DATAGRAM:$(hl_addr 0 2):9,setsockopt-int=1:12:1"
-hl_check "A: they left on TX queue 1" \
-	[ "$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')" -gt "${tx1:-0}" ]
+hl_check "A: datagrams at priority 1 leave on TX queue 1" hl_poll 10 on_txq1 1
 # Priority 9: the device takes 3 bits of it, class 1's; so must the stack.
-tx1=$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')
-hl_check "A: datagrams at priority 9" ip netns exec hla0 socat -u OPEN:/dev/zero,readbytes=5000 \
-	"UDP-DATAGRAM:$(hl_addr 0 2):9,setsockopt-int=1:12:9"
-hl_check "A: they left on TX queue 1 too" \
-	[ "$(qstats hla0 "$a" tx | awk '$1 == 1 { print $2 }')" -gt "${tx1:-0}" ]
+hl_check "A: datagrams at priority 9 leave on TX queue 1 too" hl_poll 10 on_txq1 9
 ip netns exec hla0 dcb ets set dev "$a" tc-tsa all:ets tc-bw all:0 0:100 prio-tc all:0
 hl_check "pair 0: back in the initial namespace" hl_pair_down 0 "$a" "$b"
 hl_exit
