@@ -555,9 +555,25 @@ impl Rings {
         }
     }
 
-    /// Sends one frame on the queue the stack picked: `start_xmit`.
-    pub(crate) fn xmit(&self, dev: &Device<Port>, mut skb: SkBuff) {
+    /// Sends one frame on the queue the stack picked: `start_xmit`. A frame it drops is
+    /// counted, and if it ends a batch the device is told of the frames posted before it,
+    /// which waited for the batch's last.
+    pub(crate) fn xmit(&self, dev: &Device<Port>, skb: SkBuff) {
         let q = usize::from(skb.queue_mapping()).min(NUM_TXQ - 1);
+        if self.post(dev, q, skb).is_ok() {
+            return;
+        }
+        self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
+        if !dev.xmit_more() {
+            let tx = self.tx[q].lock();
+            if tx.size != 0 {
+                self.notify_tx(q, tx.pi);
+            }
+        }
+    }
+
+    /// Posts `skb` on TX queue `q`, or drops it with its reason.
+    fn post(&self, dev: &Device<Port>, q: usize, mut skb: SkBuff) -> Result {
         let queue = dev.tx_queue(q as u16);
         let len = skb.len();
         let limit = if skb.is_gso() {
@@ -566,37 +582,32 @@ impl Rings {
             max_frame(dev)
         };
         if !(FRAME_MIN..=limit).contains(&len) {
-            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::PktTooBig);
-            return;
+            return Err(E2BIG);
         }
         let prio = (skb.priority() & 7) as u8;
         let Ok(first) = Self::offloads(&mut skb, TX_DESC_CTL::default().set_prio(prio)) else {
-            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             skb.drop_reason(DropReason::NotSpecified);
-            return;
+            return Err(EINVAL);
         };
         let mapped = match skb.map_pieces(self.io.nic().dma_device()) {
             Ok(m) => m,
             Err(skb) => {
-                self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
                 skb.drop_reason(DropReason::NoMem);
-                return;
+                return Err(ENOMEM);
             }
         };
         let count = mapped.count() as u32;
         if count > TX_MAX_FRAGS || mapped.pieces().any(|(_, l)| l == 0 || l > u16::MAX.into()) {
-            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             mapped.unmap().drop_reason(DropReason::PktTooBig);
-            return;
+            return Err(E2BIG);
         }
         let mut tx = self.tx[q].lock();
         if tx.size == 0 || tx.free() < count {
             queue.stop();
             drop(tx);
-            self.counters.tx_dropped.fetch_add(1, Ordering::Relaxed);
             mapped.unmap().drop_reason(DropReason::FullRing);
-            return;
+            return Err(EBUSY);
         }
         let start = tx.pi;
         let mut last = None;
@@ -620,7 +631,7 @@ impl Rings {
             tx.pi = start;
             drop(tx);
             mapped.unmap().drop_reason(DropReason::NotSpecified);
-            return;
+            return Err(EIO);
         };
         tx.slots[slot] = Some(mapped);
         // Room for the longest chain, or the queue stops.
@@ -630,14 +641,22 @@ impl Rings {
         }
         // The doorbell waits for the last frame of a batch, unless the queue stopped.
         if queue.sent(len, dev.xmit_more()) {
-            let _ = self.io.write_q(Queue::Tx(q), Q_PI::from(tx.pi));
-            if self.draining() {
-                self.counters
-                    .tx_doorbells_skipped
-                    .fetch_add(1, Ordering::Relaxed);
-            } else {
-                let _ = self.io.kick();
-            }
+            self.notify_tx(q, tx.pi);
+        }
+        Ok(())
+    }
+
+    /// Writes TX queue `q`'s producer index `pi` and rings the doorbell, unless the device is
+    /// draining the rings and takes it by itself. Called under the queue's lock, which keeps
+    /// the writes of `PI` in order.
+    fn notify_tx(&self, q: usize, pi: u32) {
+        let _ = self.io.write_q(Queue::Tx(q), Q_PI::from(pi));
+        if self.draining() {
+            self.counters
+                .tx_doorbells_skipped
+                .fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = self.io.kick();
         }
     }
 
