@@ -41,13 +41,18 @@ pair_up() {
 	hl_pair_up 0 "$ifa" "$ifb" > /dev/null && hl_poll 30 hl_carrier hla0 "$ifa"
 }
 
-# ping_start, ping_stop: pings every 0.1 s over port 0 meanwhile.
+# ping_start, ping_stop: pings every 0.1 s over port 0 meanwhile. ip netns
+# exec runs ping in a child of its own, which killing ip would leave
+# running: the shell inside the namespace writes its PID, which ping takes.
 ping_start() {
-	ip netns exec hla0 ping -q -i 0.1 "$(hl_addr 0 2)" > /dev/null 2>&1 &
+	rm -f $tmp.ping
+	ip netns exec hla0 sh -c "echo \$\$ > $tmp.ping; exec ping -q -i 0.1 $(hl_addr 0 2)" \
+		> /dev/null 2>&1 &
 	ping_pid=$!
 }
 ping_stop() {
-	kill "$ping_pid" 2> /dev/null
+	hl_poll 10 [ -s $tmp.ping ]
+	kill "$(cat $tmp.ping)" 2> /dev/null
 	wait "$ping_pid" 2> /dev/null
 }
 
@@ -95,8 +100,65 @@ load0_stop() {
 serving() {
 	timeout 120 hl-thunk dma-test -d 0 --size 64K > $tmp.serve 2>&1 || return 1
 	hl_poll 30 hl_carrier hla0 "$ifa" || { echo "no carrier at $ifa" >> $tmp.serve; return 1; }
+	hl_ping hla0 "$(hl_addr 0 2)" && return
+	ping_trace 2>&1 | sed "s/^/# /"
 	hl_poll 20 hl_ping hla0 "$(hl_addr 0 2)" ||
 		{ echo "no ping over $ifa" >> $tmp.serve; return 1; }
+}
+
+# counters: port 0's device counters on both devices (frames sent and
+# received, dropped for the link, filtered, no RX buffer) and each end's
+# packets sent and received as the interface counts them.
+counters() {
+	for _d in "$dev" "$dev1"; do
+		for _c in 0 2 5 57 6; do
+			printf '%s ' "$(hl_port_counter "$_d" 0 $_c)"
+		done
+	done
+	ip -n hla0 -s link show dev "$ifa" | awk 'NR == 4 || NR == 6 { printf "%s ", $2 }'
+	ip -n hlb0 -s link show dev "$ifb" | awk 'NR == 4 || NR == 6 { printf "%s ", $2 }'
+}
+
+# ping_trace: while a ping fails, the frames port 0 of device 0 sees most,
+# the processes running most, and what three pings move: where the
+# requests and replies stop.
+ping_trace() {
+	echo "  the frames A sees most in 0.5 s (count, direction 0 in 4 out, dst, src, type," \
+		"and for IPv4 TTL, protocol, source, destination, first bytes after the header):"
+	ip netns exec hla0 timeout 10 python3 -c '
+import collections, socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], socket.htons(3)))
+s.settimeout(1)
+seen = collections.Counter()
+end = time.time() + 0.5
+while time.time() < end:
+    try:
+        d, a = s.recvfrom(2048)
+    except socket.timeout:
+        break
+    key = (a[2], d[0:6].hex(), d[6:12].hex(), d[12:14].hex())
+    if d[12:14] == b"\x08\x00":
+        key += (d[22], d[23], d[26:30].hex(), d[30:34].hex(), d[34:42].hex())
+    seen[key] += 1
+for k, v in sorted(seen.items(), key=lambda kv: -kv[1])[:8]:
+    print("   ", v, *k)
+' "$ifa"
+	echo "  processes: $(ps -o comm | sort | uniq -c | sort -rn | head -n 5 | tr -s ' \n' ' ')"
+	_before=$(counters)
+	_pings=$(ip netns exec hla0 ping -c 3 -i 0.2 -W 2 "$(hl_addr 0 2)" 2>&1 |
+		grep 'packets transmitted')
+	_after=$(counters)
+	echo "$_before" "$_after" | awk -v pings="$_pings" '{
+		n = NF / 2
+		split("A:tx A:rx A:dropped_link A:filtered A:no_buffer B:tx B:rx B:dropped_link B:filtered B:no_buffer a:rx_packets a:tx_packets b:rx_packets b:tx_packets", name, " ")
+		printf "  while a ping failed, 3 pings (%s) moved:", pings
+		for (i = 1; i <= n; i++) printf " %s +%d", name[i], $(i + n) - $i
+		printf "\n" }'
+	echo "  neighbours: A $(ip -n hla0 neigh show dev "$ifa" | tr '\n' ' ')," \
+		"B $(ip -n hlb0 neigh show dev "$ifb" | tr '\n' ' ')"
+	echo "  A BQL inflight: $(ip netns exec hla0 sh -c \
+		"cat /sys/class/net/$ifa/queues/tx-0/byte_queue_limits/inflight")"
 }
 
 # state: what the two ends of port 0 show, after a failed round: flags,
@@ -108,8 +170,8 @@ state() {
 	for _d in "$dev" "$dev1"; do
 		_q=$HL_PORT_TXQ0
 		hl_diag "  $_d port 0: LINK_STATUS $(hl_port_rd "$_d" 0 $HL_PORT_LINK_STATUS)," \
-			"TX_DRAINING $(hl_port_rd "$_d" 0 $HL_PORT_TX_DRAINING), TX queue 0 PI" \
-			"$(hl_port_rd "$_d" 0 $((_q + HL_Q_PI))) CI $(hl_port_rd "$_d" 0 $((_q + HL_Q_CI)))," \
+			"TX_DRAINING $(hl_port_rd "$_d" 0 $HL_PORT_TX_DRAINING), TX queue 0 CI" \
+			"$(hl_port_rd "$_d" 0 $((_q + HL_Q_CI))) PI $(hl_port_rd "$_d" 0 $((_q + HL_Q_PI)))," \
 			"faults $(hl_rd "$_d" $((HL_CTL_PORT_FAULTS)))"
 	done
 	for _end in "hla0 $ifa" "hlb0 $ifb"; do
