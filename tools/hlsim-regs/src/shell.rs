@@ -149,6 +149,10 @@ pub fn shell() -> String {
     }
     sh.comment("Counter indices; TX_PAUSE and RX_PAUSE are priority 0's, priority p's + p.");
     for (name, index) in [
+        ("TX_FRAMES", c::TX_FRAMES),
+        ("RX_FRAMES", c::RX_FRAMES),
+        ("TX_DROPPED", c::TX_DROPPED),
+        ("RX_FILTERED", c::RX_FILTERED),
         ("RX_NO_BUFFER", c::RX_NO_BUFFER),
         ("TX_PAUSE", c::TX_PAUSE),
         ("RX_PAUSE", c::RX_PAUSE),

@@ -111,7 +111,8 @@ serving() {
 # packets sent and received as the interface counts them.
 counters() {
 	for _d in "$dev" "$dev1"; do
-		for _c in 0 2 5 57 6; do
+		for _c in $HL_COUNTER_TX_FRAMES $HL_COUNTER_RX_FRAMES $HL_COUNTER_TX_DROPPED \
+			$HL_COUNTER_RX_FILTERED $HL_COUNTER_RX_NO_BUFFER; do
 			printf '%s ' "$(hl_port_counter "$_d" 0 $_c)"
 		done
 	done
@@ -119,31 +120,10 @@ counters() {
 	ip -n hlb0 -s link show dev "$ifb" | awk 'NR == 4 || NR == 6 { printf "%s ", $2 }'
 }
 
-# ping_trace: while a ping fails, the frames port 0 of device 0 sees most,
-# the processes running most, and what three pings move: where the
-# requests and replies stop.
+# ping_trace: while a ping fails, the processes running most and what
+# three pings move: where the requests and replies stop, or what else
+# fills the link.
 ping_trace() {
-	echo "  the frames A sees most in 0.5 s (count, direction 0 in 4 out, dst, src, type," \
-		"and for IPv4 TTL, protocol, source, destination, first bytes after the header):"
-	ip netns exec hla0 timeout 10 python3 -c '
-import collections, socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((sys.argv[1], socket.htons(3)))
-s.settimeout(1)
-seen = collections.Counter()
-end = time.time() + 0.5
-while time.time() < end:
-    try:
-        d, a = s.recvfrom(2048)
-    except socket.timeout:
-        break
-    key = (a[2], d[0:6].hex(), d[6:12].hex(), d[12:14].hex())
-    if d[12:14] == b"\x08\x00":
-        key += (d[22], d[23], d[26:30].hex(), d[30:34].hex(), d[34:42].hex())
-    seen[key] += 1
-for k, v in sorted(seen.items(), key=lambda kv: -kv[1])[:8]:
-    print("   ", v, *k)
-' "$ifa"
 	echo "  processes: $(ps -o comm | sort | uniq -c | sort -rn | head -n 5 | tr -s ' \n' ' ')"
 	_before=$(counters)
 	_pings=$(ip netns exec hla0 ping -c 3 -i 0.2 -W 2 "$(hl_addr 0 2)" 2>&1 |
@@ -155,10 +135,6 @@ for k, v in sorted(seen.items(), key=lambda kv: -kv[1])[:8]:
 		printf "  while a ping failed, 3 pings (%s) moved:", pings
 		for (i = 1; i <= n; i++) printf " %s +%d", name[i], $(i + n) - $i
 		printf "\n" }'
-	echo "  neighbours: A $(ip -n hla0 neigh show dev "$ifa" | tr '\n' ' ')," \
-		"B $(ip -n hlb0 neigh show dev "$ifb" | tr '\n' ' ')"
-	echo "  A BQL inflight: $(ip netns exec hla0 sh -c \
-		"cat /sys/class/net/$ifa/queues/tx-0/byte_queue_limits/inflight")"
 }
 
 # state: what the two ends of port 0 show, after a failed round: flags,
