@@ -268,11 +268,6 @@ static int cs_wait(__u64 seq, __u64 timeout_us, struct hl_wait_cs_out *out)
 }
 
 /*
- * Runs the len bytes of packets at pkts as one job on the first DMA queue
- * and waits for it: 0 once it completed, an errno otherwise (EIO if it
- * ended without completing).
- */
-/*
  * A chunk for the first external queue, of a new CB holding the len bytes of packets at pkts
  * (its handle in chunk->cb_handle, for cb_destroy()): 0 or an errno.
  */
@@ -290,23 +285,27 @@ static int chunk_with(const void *pkts, size_t len, struct hl_cs_chunk *chunk)
 	return 0;
 }
 
+/*
+ * Runs the len bytes of packets at pkts as one job on the first DMA queue
+ * and waits for it: 0 once it completed, an errno otherwise (EIO if it
+ * ended without completing).
+ */
 static int run_job(const void *pkts, size_t len)
 {
 	struct hl_cs_chunk chunk;
 	struct hl_wait_cs_out out;
-	__u64 handle, seq;
+	__u64 seq;
 	int err;
 
 	err = chunk_with(pkts, len, &chunk);
 	if (err)
 		return err;
-	handle = chunk.cb_handle;
 	err = cs_submit(&chunk, 1, 0, 0, &seq);
 	if (!err)
 		err = cs_wait(seq, 5000000, &out);
 	if (!err && out.status != HL_WAIT_CS_STATUS_COMPLETED)
 		err = EIO;
-	cb_destroy(handle);
+	cb_destroy(chunk.cb_handle);
 	return err;
 }
 
@@ -797,7 +796,7 @@ static void test_cs(void)
 	struct hl_wait_cs_out out;
 	union hl_wait_cs_args w;
 	union hl_cs_args a;
-	__u64 handle, seq, seq2, seqs[2];
+	__u64 seq, seq2, seqs[2];
 	__u32 pkts[4];
 	size_t len;
 	int err;
@@ -805,7 +804,6 @@ static void test_cs(void)
 	len = pkt_nop(pkts);
 	if (!expect(chunk_with(pkts, len, &chunk[0]), 0, "CS: a CB holding a NOP"))
 		return;
-	handle = chunk[0].cb_handle;
 
 	err = cs_submit(chunk, 1, 0, 0, &seq);
 	expect(err, 0, "CS of a NOP on external queue %u", dev.ext_queue[0]);
@@ -861,7 +859,7 @@ static void test_cs(void)
 	chunk[1].queue_index = dev.bad_queue;
 	expect(cs_submit(&chunk[1], 1, 0, 0, &seq), EINVAL, "CS on queue %u", dev.bad_queue);
 	chunk[1].queue_index = dev.ext_queue[0];
-	chunk[1].cb_handle = handle + (1ull << 40);
+	chunk[1].cb_handle = chunk[0].cb_handle + (1ull << 40);
 	expect(cs_submit(&chunk[1], 1, 0, 0, &seq), EINVAL, "CS of an unknown CB handle");
 	expect(cs_submit(chunk, 1, HL_CS_FLAGS_SIGNAL | HL_CS_FLAGS_WAIT, 0, &seq), EINVAL,
 	       "CS with SIGNAL and WAIT");
@@ -986,7 +984,7 @@ static void test_cs(void)
 		       "CS WAIT for a WAIT CS");
 	}
 
-	cb_destroy(handle);
+	cb_destroy(chunk[0].cb_handle);
 }
 
 /* --- sync streams: staged submissions, encapsulated signals --------- */
@@ -1067,7 +1065,7 @@ static void test_staged(void)
 	struct hl_cs_chunk chunk;
 	struct hl_wait_cs_out w;
 	struct hl_cs_out out;
-	__u64 handle, seq, plain;
+	__u64 seq, plain;
 	__u32 pkts[2];
 	size_t len;
 	int err;
@@ -1075,7 +1073,6 @@ static void test_staged(void)
 	len = pkt_nop(pkts);
 	if (!expect(chunk_with(pkts, len, &chunk), 0, "staged: a CB holding a NOP"))
 		return;
-	handle = chunk.cb_handle;
 
 	/* Three stages: the staged CS is the first's sequence number, and
 	 * completes with the last.
@@ -1129,7 +1126,7 @@ static void test_staged(void)
 		expect(cs_ioctl(&chunk, 1, STAGED_LAST, 0, seq, &out), EINVAL,
 		       "CS STAGED LAST of a staged CS that timed out");
 	}
-	cb_destroy(handle);
+	cb_destroy(chunk.cb_handle);
 }
 
 static void test_encaps_refusals(void)
@@ -1591,7 +1588,7 @@ static void test_gone(void)
 {
 	struct hl_wait_cs_out out, t_first = { 0 }, t_second = { 0 }, t_late = { 0 };
 	struct hl_cs_chunk chunk;
-	__u64 handle, first, second, plain, last, unstamped, late, seqs[2];
+	__u64 first, second, plain, last, unstamped, late, seqs[2];
 	__u32 pkts[2];
 	size_t len;
 	int err;
@@ -1599,7 +1596,6 @@ static void test_gone(void)
 	len = pkt_nop(pkts);
 	if (!expect(chunk_with(pkts, len, &chunk), 0, "gone: a CB holding a NOP"))
 		return;
-	handle = chunk.cb_handle;
 
 	/* Two with TIMESTAMP and one without, and their answers in the window. */
 	err = cs_submit_retry(&chunk, HL_CS_FLAGS_TIMESTAMP, &first);
@@ -1696,7 +1692,7 @@ static void test_gone(void)
 	      "MULTI_CS of sequence number 0: done, GONE (%s, %#x, %#x)", err_name(err),
 	      out.cs_completion_map, out.flags);
 out:
-	cb_destroy(handle);
+	cb_destroy(chunk.cb_handle);
 }
 
 /* A MAP USERPTR of 4 KiB at p, hint at hint, with flags besides USERPTR. */
