@@ -58,14 +58,16 @@ ping_stop() {
 	wait "$ping_pid" 2> /dev/null
 }
 
+# number_in FILE: the number in FILE, 0 if there is none.
+number_in() { cat "$1" 2> /dev/null || echo 0; }
+
 # load_loop N FILE: DMA tests on /dev/hlN until FILE goes; counts them in
 # FILE.ok and FILE.failed, on top of what they counted. A test still
 # running when FILE goes is ended (its submissions in flight as the file
 # closes) and not counted. Its callers send its stderr to /dev/null, where
 # the shell reports that kill.
 load_loop() {
-	_ok=$(cat "$2.ok" 2> /dev/null || echo 0)
-	_failed=$(cat "$2.failed" 2> /dev/null || echo 0)
+	_ok=$(number_in "$2.ok") _failed=$(number_in "$2.failed")
 	while [ -e "$2" ]; do
 		timeout 120 hl-thunk dma-test -d "$1" --size 64K > /dev/null 2>&1 &
 		echo $! > "$2.pid"
@@ -247,9 +249,6 @@ round_reload() {
 	load1_pid=$!
 	return $_rc
 }
-
-# number_in FILE: the number in FILE, 0 if there is none.
-number_in() { cat "$1" 2> /dev/null || echo 0; }
 
 # compute_spared NAME: fault NAME leaves compute alone (a port's fault):
 # device 0's DMA tests around it must all pass. Under the others they may
