@@ -167,7 +167,26 @@ hl_check "A skipped doorbells while the device drained (${skipped0:-?} -> ${skip
 	[ "${skipped1:-0}" -gt "${skipped0:-0}" ]
 hl_check "B received the flood ($((rx_after - rx_before)) frames)" \
 	[ $((rx_after - rx_before)) -gt 1000 ]
-hl_check "nothing left on A's TX rings (every PI taken)" all_taken "$deva"
+# tx_rings DEV: DEV's TX queues' PI/CI and TX_DRAINING, for a failure's
+# trace: after 5 s more, a stuck ring (a lost doorbell) reads the same.
+tx_rings() {
+	_q=0 _rings=
+	while [ $_q -lt 8 ]; do
+		_rings="$_rings $(qreg "$1" tx $_q $HL_Q_PI)/$(qreg "$1" tx $_q $HL_Q_CI)"
+		_q=$((_q + 1))
+	done
+	echo "PI/CI:$_rings; TX_DRAINING $(hl_port_rd "$1" $port $HL_PORT_TX_DRAINING)"
+}
+# A's stack still sends now and then (PI and CI read a frame apart), so
+# all_taken is polled: a ring left behind stays so until A sends again.
+if hl_poll 5 all_taken "$deva"; then
+	hl_pass "nothing left on A's TX rings (every PI taken)"
+else
+	hl_fail "nothing left on A's TX rings (every PI taken)"
+	hl_diag "A's TX rings: $(tx_rings "$deva")"
+	sleep 5
+	hl_diag "5 s later: $(tx_rings "$deva")"
+fi
 
 # --- adaptive-rx ---------------------------------------------------------------
 # DIM starts at the kernel's default RX profile (8 us, 256 frames).
